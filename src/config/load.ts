@@ -1,0 +1,74 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { ConfigSchema, type Config } from './schema.js';
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+export const DEFAULT_CONFIG_FILE = './switchyard.yaml';
+
+/** Environment variables that override a config key, with the replaced routers' names. */
+const ENV_OVERRIDES: ReadonlyArray<[string, (raw: Record<string, unknown>, value: string) => void]> = [
+  ['PORT', (raw, v) => (raw.port = Number(v))],
+  ['HOST', (raw, v) => (raw.host = v)],
+  ['LOG_LEVEL', (raw, v) => (raw.log_level = v.toLowerCase())],
+  ['REQUEST_TIMEOUT_S', (raw, v) => (raw.request_timeout_s = Number(v))],
+  ['HEALTH_CHECK_INTERVAL_S', (raw, v) => (raw.health_check = { ...asRecord(raw.health_check), interval_s: Number(v) })],
+];
+
+function asRecord(value: unknown): Record<string, unknown> {
+  return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+}
+
+/** Replaces `${VAR}` and `${VAR:-default}` in every string of the YAML tree. */
+export function expandEnv(value: unknown, env: NodeJS.ProcessEnv): unknown {
+  if (typeof value === 'string') {
+    return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (_, name: string, fallback?: string) => env[name] ?? fallback ?? '');
+  }
+  if (Array.isArray(value)) return value.map((item) => expandEnv(item, env));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, expandEnv(item, env)]));
+  }
+  return value;
+}
+
+export function formatIssues(error: z.ZodError): string {
+  return error.issues.map((issue) => `  ${issue.path.join('.') || '(root)'}: ${issue.message}`).join('\n');
+}
+
+export function parseConfig(raw: unknown, env: NodeJS.ProcessEnv = process.env, source = 'config'): Config {
+  const tree = { ...asRecord(expandEnv(raw ?? {}, env)) };
+  for (const [name, apply] of ENV_OVERRIDES) {
+    const value = env[name];
+    if (value !== undefined && value !== '') apply(tree, value);
+  }
+  const result = ConfigSchema.safeParse(tree);
+  if (!result.success) throw new ConfigError(`invalid ${source}:\n${formatIssues(result.error)}`);
+  return result.data;
+}
+
+export interface LoadedConfig {
+  config: Config;
+  /** The file it came from, or undefined when no file exists and the demo fleet should run. */
+  file: string | undefined;
+}
+
+export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+  const path = file ?? (existsSync(DEFAULT_CONFIG_FILE) ? DEFAULT_CONFIG_FILE : undefined);
+  if (path === undefined) return { config: parseConfig({}, env), file: undefined };
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`cannot read config file ${path}: ${(error as Error).message}`);
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (error) {
+    throw new ConfigError(`config file ${path} is not valid YAML: ${(error as Error).message}`);
+  }
+  return { config: parseConfig(raw, env, `config file ${path}`), file: path };
+}

@@ -1,0 +1,75 @@
+import type { ProviderAdapter } from '../providers/adapter.js';
+import { openAiCompatible } from '../providers/openai-compatible.js';
+import { LatencyWindow } from './latency-window.js';
+
+export type BackendKind = 'service' | 'agent' | 'provider';
+
+export interface BackendSpec {
+  name: string;
+  /** Base URL; request paths such as `/v1/chat/completions` are appended to its path. */
+  url: string;
+  kind: BackendKind;
+  /** Fixed model list; undefined means discover from the backend's model list. */
+  models?: readonly string[];
+  apiKey?: string;
+  healthPath?: string;
+  /** Wire format; OpenAI-compatible pass-through when absent. */
+  adapter?: ProviderAdapter;
+}
+
+/**
+ * One routable upstream and everything the router knows about it right now.
+ * Counters are plain fields: the hot path touches them with no allocation.
+ */
+export class Backend {
+  readonly name: string;
+  readonly kind: BackendKind;
+  readonly url: string;
+  readonly origin: string;
+  /** URL path prefix without trailing slash ("" or "/openai"). */
+  readonly basePath: string;
+  readonly apiKey: string | undefined;
+  readonly healthPath: string;
+  readonly discoverModels: boolean;
+  readonly adapter: ProviderAdapter;
+  models: ReadonlySet<string>;
+
+  healthy = false;
+  inflight = 0;
+  requestCount = 0;
+  errorCount = 0;
+  consecutiveFailures = 0;
+  totalLatencyS = 0;
+  readonly latency = new LatencyWindow();
+  readonly ttft = new LatencyWindow();
+  lastError: { message: string; at: string } | null = null;
+  lastCheck: { at: string; ok: boolean; latencyMs: number } | null = null;
+
+  constructor(spec: BackendSpec) {
+    const url = new URL(spec.url);
+    this.name = spec.name;
+    this.kind = spec.kind;
+    this.url = spec.url;
+    this.origin = url.origin;
+    this.basePath = url.pathname.replace(/\/+$/, '');
+    this.apiKey = spec.apiKey;
+    this.healthPath = spec.healthPath ?? '/health';
+    this.discoverModels = spec.models === undefined;
+    this.adapter = spec.adapter ?? openAiCompatible;
+    this.models = new Set(spec.models ?? []);
+  }
+
+  recordSuccess(latencyS: number, ttftS: number | undefined): void {
+    this.requestCount++;
+    this.totalLatencyS += latencyS;
+    this.latency.record(latencyS);
+    if (ttftS !== undefined) this.ttft.record(ttftS);
+    this.consecutiveFailures = 0;
+  }
+
+  recordError(message: string): void {
+    this.requestCount++;
+    this.errorCount++;
+    this.lastError = { message, at: new Date().toISOString() };
+  }
+}

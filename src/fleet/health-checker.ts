@@ -1,0 +1,98 @@
+import type { Dispatcher } from 'undici';
+import type { Logger } from 'pino';
+import type { Backend } from './backend.js';
+import type { Fleet } from './fleet.js';
+import { openAiPath } from '../upstream/paths.js';
+
+interface ProbeResult {
+  ok: boolean;
+  models?: string[];
+  error?: string;
+}
+
+/**
+ * Active health checks: each round probes every backend's health endpoint (falling back to its
+ * model list when it has none) and refreshes discovered model lists, so a model loaded after
+ * start-up becomes routable without a restart.
+ */
+export class HealthChecker {
+  private timer: NodeJS.Timeout | undefined;
+  private round: Promise<void> | undefined;
+
+  constructor(
+    private readonly fleet: Fleet,
+    private readonly dispatcher: Dispatcher,
+    private readonly options: { intervalS: number; timeoutS: number },
+    private readonly log: Logger,
+  ) {}
+
+  start(): Promise<void> {
+    const first = this.checkAll();
+    this.timer = setInterval(() => void this.checkAll(), this.options.intervalS * 1000);
+    this.timer.unref();
+    return first;
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  /** One probe round over the whole fleet; overlapping calls share the round in progress. */
+  checkAll(): Promise<void> {
+    this.round ??= Promise.all(this.fleet.list().filter((b) => b.kind !== 'agent').map((b) => this.check(b))).then(
+      () => {
+        this.round = undefined;
+      },
+    );
+    return this.round;
+  }
+
+  async check(backend: Backend): Promise<void> {
+    const started = performance.now();
+    const result = await this.probe(backend);
+    backend.lastCheck = { at: new Date().toISOString(), ok: result.ok, latencyMs: Math.round(performance.now() - started) };
+    if (result.models && backend.discoverModels) this.fleet.setModels(backend, result.models);
+    if (backend.healthy !== result.ok) {
+      if (result.ok) this.log.info({ backend: backend.name }, 'backend healthy');
+      else this.log.warn({ backend: backend.name, error: result.error }, 'backend unhealthy');
+    }
+    this.fleet.setHealth(backend, result.ok);
+  }
+
+  private async probe(backend: Backend): Promise<ProbeResult> {
+    const health = await this.get(backend, backend.basePath + backend.healthPath);
+    const healthOk = 'status' in health && health.status < 300;
+    const healthMissing = 'status' in health && (health.status === 404 || health.status === 405);
+    const listing = backend.discoverModels || healthMissing ? await this.get(backend, openAiPath(backend, '/models')) : undefined;
+    const models = listing && 'body' in listing && listing.status < 300 ? parseModelIds(listing.body) : undefined;
+    if (healthOk || (healthMissing && models)) return { ok: true, models };
+    return { ok: false, error: 'error' in health ? health.error : `health endpoint answered ${health.status}` };
+  }
+
+  private async get(backend: Backend, path: string): Promise<{ status: number; body: string } | { error: string }> {
+    try {
+      const response = await this.dispatcher.request({
+        origin: backend.origin,
+        path,
+        method: 'GET',
+        headers: backend.apiKey ? { authorization: `Bearer ${backend.apiKey}` } : {},
+        signal: AbortSignal.timeout(this.options.timeoutS * 1000),
+      });
+      return { status: response.statusCode, body: await response.body.text() };
+    } catch (error) {
+      return { error: (error as Error).message };
+    }
+  }
+}
+
+function parseModelIds(body: string): string[] | undefined {
+  try {
+    const parsed = JSON.parse(body) as { data?: Array<{ id?: unknown }>; models?: Array<{ name?: unknown }> };
+    if (Array.isArray(parsed.data)) return parsed.data.map((m) => m.id).filter((id): id is string => typeof id === 'string');
+    // Ollama's native /api/tags shape, which some deployments expose at the same path.
+    if (Array.isArray(parsed.models)) return parsed.models.map((m) => m.name).filter((id): id is string => typeof id === 'string');
+  } catch {
+    // a non-JSON model list counts as no list
+  }
+  return undefined;
+}

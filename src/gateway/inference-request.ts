@@ -1,0 +1,30 @@
+import type { IncomingHttpHeaders } from 'node:http';
+
+export type Endpoint = 'chat' | 'completions' | 'embeddings';
+
+/** The OpenAI API path of each endpoint (without the `/v1` prefix) and the field it requires. */
+export const ENDPOINTS: Record<Endpoint, { path: string; required: string }> = {
+  chat: { path: '/chat/completions', required: 'messages' },
+  completions: { path: '/completions', required: 'prompt' },
+  embeddings: { path: '/embeddings', required: 'input' },
+};
+
+/** One validated inference request, parsed once; `raw` is forwarded as is to OpenAI-compatible targets. */
+export interface InferenceRequest {
+  id: string;
+  endpoint: Endpoint;
+  model: string;
+  stream: boolean;
+  body: Record<string, unknown>;
+  raw: Buffer;
+  headers: IncomingHttpHeaders;
+  /** performance.now() when the request arrived. */
+  startedAt: number;
+}
+
+export interface Usage {
+  prompt_tokens?: number;
+  completion_tokens?: number;
+  total_tokens?: number;
+  prompt_tokens_details?: { cached_tokens?: number };
+}

@@ -1,0 +1,111 @@
+import { once } from 'node:events';
+import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { Dispatcher } from 'undici';
+import type { StreamTranslator } from '../providers/adapter.js';
+import type { ApiError } from '../server/errors.js';
+import type { Usage } from './inference-request.js';
+
+const HOP_BY_HOP = new Set([
+  'connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'content-length', 'date',
+]);
+
+export function responseHeaders(upstream: IncomingHttpHeaders, extra: OutgoingHttpHeaders): OutgoingHttpHeaders {
+  const headers: OutgoingHttpHeaders = {};
+  for (const name in upstream) if (!HOP_BY_HOP.has(name)) headers[name] = upstream[name];
+  return Object.assign(headers, extra);
+}
+
+export function writeJson(res: ServerResponse, status: number, body: Buffer | string, headers: OutgoingHttpHeaders): void {
+  headers['content-length'] = Buffer.byteLength(body);
+  res.writeHead(status, headers);
+  res.end(body);
+}
+
+export function writeApiError(res: ServerResponse, error: ApiError, headers: OutgoingHttpHeaders): void {
+  if (res.headersSent) return;
+  writeJson(res, error.status, JSON.stringify(error), { 'content-type': 'application/json', ...error.headers, ...headers });
+}
+
+/** An SSE event carrying an OpenAI-shaped error: the SDKs raise it as an APIError. */
+export function sseErrorEvent(message: string, code: string): string {
+  return `data: ${JSON.stringify({ error: { message, type: 'upstream_error', param: null, code } })}\n\n`;
+}
+
+export async function readBody(body: Dispatcher.ResponseData['body']): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of body) chunks.push(chunk as Buffer);
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+}
+
+export interface StreamOutcome {
+  ttftS: number | undefined;
+  usage: Usage | undefined;
+  /** Set when the stream did not end normally; the client has been told with an error event. */
+  error: string | undefined;
+  clientGone: boolean;
+}
+
+const TAIL_BYTES = 8192;
+const DONE = Buffer.from('data: [DONE]');
+
+/**
+ * Relays an SSE body chunk by chunk as it arrives (through the provider's translator, if any).
+ * Accounting reads a bounded tail of the stream after it ends, so it never delays a chunk. A
+ * stream that breaks, or ends without `[DONE]`, is closed with an error event rather than left
+ * to look complete.
+ */
+export async function relayStream(
+  res: ServerResponse,
+  body: Dispatcher.ResponseData['body'],
+  startedAt: number,
+  signal: AbortSignal,
+  translator?: StreamTranslator,
+): Promise<StreamOutcome> {
+  let ttftS: number | undefined;
+  let tail: Buffer = Buffer.alloc(0);
+  const forward = async (bytes: Buffer) => {
+    if (bytes.length === 0) return;
+    ttftS ??= (performance.now() - startedAt) / 1000;
+    tail = bytes.length >= TAIL_BYTES ? bytes : Buffer.concat([tail.length > TAIL_BYTES ? tail.subarray(tail.length - TAIL_BYTES) : tail, bytes]);
+    if (!res.write(bytes)) await once(res, 'drain', { signal });
+  };
+  try {
+    for await (const chunk of body) await forward(translator ? Buffer.from(translator.push(chunk as Buffer)) : (chunk as Buffer));
+    if (translator) await forward(Buffer.from(translator.end()));
+  } catch (error) {
+    if (signal.aborted && signal.reason === CLIENT_GONE) return { ttftS, usage: undefined, error: 'client disconnected', clientGone: true };
+    const timedOut = signal.aborted;
+    const message = timedOut ? 'the request timed out mid-stream' : `the backend stream broke: ${(error as Error).message}`;
+    endWithError(res, message, timedOut ? 'gateway_timeout' : 'upstream_stream_error');
+    return { ttftS, usage: undefined, error: message, clientGone: false };
+  }
+  if (tail.lastIndexOf(DONE) === -1) {
+    const message = 'the backend ended the stream without [DONE]';
+    endWithError(res, message, 'upstream_stream_truncated');
+    return { ttftS, usage: usageFromTail(tail), error: message, clientGone: false };
+  }
+  res.end();
+  return { ttftS, usage: usageFromTail(tail), error: undefined, clientGone: false };
+}
+
+function endWithError(res: ServerResponse, message: string, code: string): void {
+  if (!res.writableEnded && !res.destroyed) res.end(sseErrorEvent(message, code));
+}
+
+/** The `usage` of the last event that carries one (the final chunk with `include_usage`). */
+export function usageFromTail(tail: Buffer): Usage | undefined {
+  const at = tail.lastIndexOf('"usage"');
+  if (at === -1) return undefined;
+  const lineStart = tail.lastIndexOf('data:', at);
+  const lineEnd = tail.indexOf('\n', at);
+  if (lineStart === -1) return undefined;
+  try {
+    const event = JSON.parse(tail.subarray(lineStart + 5, lineEnd === -1 ? undefined : lineEnd).toString()) as { usage?: Usage | null };
+    return event.usage ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The abort reason when the client went away, compared by identity. */
+export const CLIENT_GONE = new Error('client disconnected');

@@ -1,0 +1,30 @@
+import type { Backend } from '../fleet/backend.js';
+import type { InferenceRequest } from '../gateway/inference-request.js';
+
+/** What is sent upstream for one attempt. */
+export interface UpstreamCall {
+  path: string;
+  headers: Record<string, string>;
+  body: Buffer | string;
+}
+
+/** Turns a provider's SSE bytes into OpenAI `chat.completion.chunk` events, chunk by chunk. */
+export interface StreamTranslator {
+  /** OpenAI SSE text for this upstream chunk (may be empty while an event is incomplete). */
+  push(chunk: Buffer): string;
+  /** Whatever remains when the upstream ends, including `data: [DONE]` once the stream completed properly. */
+  end(): string;
+}
+
+/**
+ * How to speak to one kind of target. OpenAI-compatible targets only build the request and
+ * relay bytes as they are; translating providers also convert responses and streams.
+ */
+export interface ProviderAdapter {
+  readonly name: string;
+  request(request: InferenceRequest, backend: Backend): UpstreamCall;
+  /** Converts a whole non-streamed upstream answer (any status) to the OpenAI shape. */
+  response?(status: number, body: Buffer, request: InferenceRequest): { status: number; body: string };
+  /** A translator for a streamed answer; absent means the upstream already speaks OpenAI SSE. */
+  stream?(request: InferenceRequest): StreamTranslator;
+}

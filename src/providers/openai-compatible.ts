@@ -1,0 +1,26 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Backend } from '../fleet/backend.js';
+import { ENDPOINTS, type InferenceRequest } from '../gateway/inference-request.js';
+import { openAiPath } from '../upstream/paths.js';
+import type { ProviderAdapter, UpstreamCall } from './adapter.js';
+
+/** Client headers worth passing to an OpenAI-compatible backend; credentials never are. */
+const FORWARDED_HEADERS = ['accept', 'user-agent', 'openai-organization', 'openai-project'] as const;
+
+/** Engines and providers that speak the OpenAI API: the client's body goes upstream byte for byte. */
+export const openAiCompatible: ProviderAdapter = {
+  name: 'openai-compatible',
+  request(request: InferenceRequest, backend: Backend): UpstreamCall {
+    const headers: Record<string, string> = { 'content-type': 'application/json', 'x-request-id': request.id };
+    copyHeaders(request.headers, headers);
+    if (backend.apiKey) headers.authorization = `Bearer ${backend.apiKey}`;
+    return { path: openAiPath(backend, ENDPOINTS[request.endpoint].path), headers, body: request.raw };
+  },
+};
+
+function copyHeaders(from: IncomingHttpHeaders, to: Record<string, string>): void {
+  for (const name of FORWARDED_HEADERS) {
+    const value = from[name];
+    if (typeof value === 'string') to[name] = value;
+  }
+}

@@ -1,0 +1,31 @@
+/** An error the router answers itself, in the OpenAI error shape. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly type: string,
+    readonly code: string | null = null,
+    readonly param: string | null = null,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+
+  toJSON(): { error: { message: string; type: string; param: string | null; code: string | null } } {
+    return { error: { message: this.message, type: this.type, param: this.param, code: this.code } };
+  }
+}
+
+export const badRequest = (message: string, param: string | null = null, code: string | null = null) =>
+  new ApiError(400, message, 'invalid_request_error', code, param);
+
+export const modelNotFound = (model: string) =>
+  new ApiError(404, `The model '${model}' does not exist or is not served by any backend`, 'invalid_request_error', 'model_not_found', 'model');
+
+export const noHealthyBackend = (model: string) =>
+  new ApiError(503, `No healthy backend is available for model '${model}'`, 'service_unavailable', 'no_healthy_backend', 'model');
+
+export const badGateway = (message: string) => new ApiError(502, message, 'upstream_error', 'bad_gateway');
+
+export const gatewayTimeout = (seconds: number) =>
+  new ApiError(504, `The request did not complete within ${seconds}s`, 'timeout_error', 'gateway_timeout');

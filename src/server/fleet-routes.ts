@@ -1,0 +1,69 @@
+import type { FastifyInstance } from 'fastify';
+import type { Fleet } from '../fleet/fleet.js';
+import type { Metrics } from '../observability/metrics.js';
+import { ApiError } from './errors.js';
+
+const round = (value: number | null, digits = 6) => (value === null ? null : Number(value.toFixed(digits)));
+
+/** The InfiniLM router's read-only endpoints, in its shapes, plus OpenAI's model list. */
+export function registerFleetRoutes(app: FastifyInstance, fleet: Fleet, metrics: Metrics): void {
+  const startedSec = Math.floor(Date.now() / 1000);
+
+  const modelObject = (id: string) => ({
+    id,
+    object: 'model' as const,
+    created: startedSec,
+    owned_by: fleet.candidates(id)[0]?.name ?? 'switchyard',
+  });
+
+  const listModels = async () => ({ object: 'list' as const, data: fleet.servedModels().map(modelObject) });
+  app.get('/models', listModels);
+  app.get('/v1/models', listModels);
+  // Model ids may contain slashes ("org/model"), so the id is the whole rest of the path.
+  app.get('/v1/models/*', async (request) => {
+    const id = decodeURIComponent((request.params as { '*': string })['*']);
+    if (fleet.candidates(id).length === 0) {
+      throw new ApiError(404, `The model '${id}' does not exist`, 'invalid_request_error', 'model_not_found', 'model');
+    }
+    return modelObject(id);
+  });
+
+  app.get('/health', async () => {
+    const backends = fleet.list();
+    const healthy = backends.filter((b) => b.healthy).length;
+    const status = healthy === backends.length && healthy > 0 ? 'healthy' : healthy > 0 ? 'degraded' : 'unhealthy';
+    return { status, router: 'running', healthy_services: `${healthy}/${backends.length}`, timestamp: new Date().toISOString() };
+  });
+
+  app.get('/services', async () => {
+    const services = fleet.list().map((b) => ({ name: b.name, url: b.url, healthy: b.healthy, models: [...b.models], kind: b.kind }));
+    return { services, total: services.length };
+  });
+
+  app.get('/stats', async () => {
+    const backends = fleet.list();
+    return {
+      total_services: backends.length,
+      healthy_services: backends.filter((b) => b.healthy).length,
+      services: backends.map((b) => ({
+        name: b.name,
+        healthy: b.healthy,
+        request_count: b.requestCount,
+        error_count: b.errorCount,
+        response_time: b.requestCount > b.errorCount ? round(b.totalLatencyS / (b.requestCount - b.errorCount)) : 0,
+        in_flight: b.inflight,
+        p50_s: round(b.latency.percentile(50)),
+        p99_s: round(b.latency.percentile(99)),
+        ttft_p50_s: round(b.ttft.percentile(50)),
+        consecutive_failures: b.consecutiveFailures,
+        last_error: b.lastError,
+        last_check: b.lastCheck,
+      })),
+    };
+  });
+
+  app.get('/metrics', async (_request, reply) => {
+    void reply.header('content-type', metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+}
