@@ -59,6 +59,11 @@ export class Backend {
     this.models = new Set(spec.models ?? []);
   }
 
+  /** The name this backend knows `model` by. */
+  upstreamModelFor(model: string): string {
+    return model;
+  }
+
   recordSuccess(latencyS: number, ttftS: number | undefined): void {
     this.requestCount++;
     this.totalLatencyS += latencyS;

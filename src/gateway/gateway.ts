@@ -149,7 +149,7 @@ export class Gateway {
       backend.inflight++;
       let response: Dispatcher.ResponseData;
       try {
-        response = await this.dispatcher.request({ origin: backend.origin, method: 'POST', ...backend.adapter.request(request, backend), signal });
+        response = await this.dispatcher.request({ origin: backend.origin, method: 'POST', ...backend.adapter.request(request, backend, backend.upstreamModelFor(request.model)), signal });
       } catch (error) {
         backend.inflight--;
         const aborted = this.abortError(signal);

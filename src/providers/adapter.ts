@@ -22,7 +22,8 @@ export interface StreamTranslator {
  */
 export interface ProviderAdapter {
   readonly name: string;
-  request(request: InferenceRequest, backend: Backend): UpstreamCall;
+  /** `upstreamModel` is the name the target knows the model by (it may differ from the client's). */
+  request(request: InferenceRequest, backend: Backend, upstreamModel: string): UpstreamCall;
   /** Converts a whole non-streamed upstream answer (any status) to the OpenAI shape. */
   response?(status: number, body: Buffer, request: InferenceRequest): { status: number; body: string };
   /** A translator for a streamed answer; absent means the upstream already speaks OpenAI SSE. */

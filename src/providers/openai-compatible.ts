@@ -7,14 +7,18 @@ import type { ProviderAdapter, UpstreamCall } from './adapter.js';
 /** Client headers worth passing to an OpenAI-compatible backend; credentials never are. */
 const FORWARDED_HEADERS = ['accept', 'user-agent', 'openai-organization', 'openai-project'] as const;
 
-/** Engines and providers that speak the OpenAI API: the client's body goes upstream byte for byte. */
+/**
+ * Engines and providers that speak the OpenAI API: the client's body goes upstream byte for byte,
+ * re-serialised only when the target knows the model by another name.
+ */
 export const openAiCompatible: ProviderAdapter = {
   name: 'openai-compatible',
-  request(request: InferenceRequest, backend: Backend): UpstreamCall {
+  request(request: InferenceRequest, backend: Backend, upstreamModel: string): UpstreamCall {
     const headers: Record<string, string> = { 'content-type': 'application/json', 'x-request-id': request.id };
     copyHeaders(request.headers, headers);
     if (backend.apiKey) headers.authorization = `Bearer ${backend.apiKey}`;
-    return { path: openAiPath(backend, ENDPOINTS[request.endpoint].path), headers, body: request.raw };
+    const body = upstreamModel === request.model ? request.raw : JSON.stringify({ ...request.body, model: upstreamModel });
+    return { path: openAiPath(backend, ENDPOINTS[request.endpoint].path), headers, body };
   },
 };
 
