@@ -1,22 +1,18 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertConforms } from './support/conformance.js';
+import { getJson, postJson } from './support/http.js';
 import { startRouter, startSim, stopAll, type Proc } from './support/processes.js';
 
-describe('router basics (two replicas of one model)', () => {
+describe('router in front of two replicas', () => {
   let router: Proc;
   let simA: Proc;
   let simB: Proc;
   let client: OpenAI;
 
   beforeAll(async () => {
-    [simA, simB] = await Promise.all([startSim({ models: ['m1', 'shared'], ttftMs: 5 }), startSim({ models: ['m1'], ttftMs: 5 })]);
-    router = await startRouter({
-      services: [
-        { name: 'a', url: simA.url },
-        { name: 'b', url: simB.url },
-      ],
-    });
+    [simA, simB] = await Promise.all([startSim({ models: ['m1', 'only-a'], ttftMs: 5 }), startSim({ models: ['m1'], ttftMs: 5 })]);
+    router = await startRouter({ services: [{ name: 'a', url: simA.url }, { name: 'b', url: simB.url }] });
     client = new OpenAI({ baseURL: `${router.url}/v1`, apiKey: 'unused', maxRetries: 0 });
   });
   afterAll(stopAll);
@@ -28,7 +24,7 @@ describe('router basics (two replicas of one model)', () => {
     expect(completion.usage).toMatchObject({ completion_tokens: 4 });
   });
 
-  it('streams chunks that conform, ending in usage when asked', async () => {
+  it('streams chat chunks that conform, ending in usage when asked', async () => {
     const stream = await client.chat.completions.create({ model: 'm1', messages: [{ role: 'user', content: 'hello' }], stream: true, stream_options: { include_usage: true } });
     const chunks = [];
     for await (const chunk of stream) {
@@ -37,5 +33,133 @@ describe('router basics (two replicas of one model)', () => {
     }
     expect(chunks.length).toBeGreaterThan(3);
     expect(chunks.at(-1)!.usage?.total_tokens).toBeGreaterThan(0);
+  });
+
+  it('relays SSE as the backend sent it, ending with [DONE]', async () => {
+    const response = await fetch(`${router.url}/v1/chat/completions`, {
+      method: 'POST',
+      body: JSON.stringify({ model: 'm1', messages: [{ role: 'user', content: 'x' }], stream: true }),
+    });
+    expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    const text = await response.text();
+    expect(text.trimEnd().endsWith('data: [DONE]')).toBe(true);
+  });
+
+  it('answers text completions, streaming and not', async () => {
+    const completion = await client.completions.create({ model: 'm1', prompt: 'Once upon a time', max_tokens: 6 });
+    assertConforms('CreateCompletionResponse', completion);
+    expect(completion.usage?.completion_tokens).toBe(6);
+    const stream = await client.completions.create({ model: 'm1', prompt: 'Once', stream: true });
+    let text = '';
+    for await (const chunk of stream) {
+      // The document gives streamed and whole completions one schema, whose finish_reason cannot be
+      // null; OpenAI and vLLM send null until the last chunk, so only that one is held to it.
+      if (chunk.choices[0]?.finish_reason !== null) assertConforms('CreateCompletionResponse', chunk);
+      else expect(chunk).toMatchObject({ object: 'text_completion', model: 'm1', id: expect.any(String) });
+      text += chunk.choices[0]?.text ?? '';
+    }
+    expect(text.length).toBeGreaterThan(0);
+  });
+
+  it('answers embeddings (base64 through the SDK, floats raw)', async () => {
+    const viaSdk = await client.embeddings.create({ model: 'm1', input: ['a', 'b'] });
+    expect(viaSdk.data).toHaveLength(2);
+    expect(viaSdk.data[0]!.embedding.length).toBe(16);
+    const raw = await postJson(`${router.url}/v1/embeddings`, { model: 'm1', input: 'a', encoding_format: 'float' });
+    assertConforms('CreateEmbeddingResponse', raw.body);
+    expect(raw.body.data[0].embedding).toEqual(viaSdk.data[0]!.embedding);
+  });
+
+  it('serves the unprefixed paths of the InfiniLM router', async () => {
+    for (const [path, body] of [
+      ['/chat/completions', { model: 'm1', messages: [{ role: 'user', content: 'hi' }] }],
+      ['/completions', { model: 'm1', prompt: 'hi' }],
+      ['/embeddings', { model: 'm1', input: 'hi' }],
+    ] as const) {
+      const response = await postJson(`${router.url}${path}`, body);
+      expect(response.status, path).toBe(200);
+    }
+  });
+
+  it('forwards the body byte for byte, unknown fields and sampling parameters included', async () => {
+    const body =
+      '{"model":"only-a", "messages":[{"role":"user","content":"hi"}],  "temperature":0.3,"top_k":7,' +
+      '"repetition_penalty":1.1,"chat_template_kwargs":{"enable_thinking":false},"stop":["\\n"],"x_custom":{"deep":[1,2]}}';
+    const response = await postJson(`${router.url}/v1/chat/completions`, body);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('x-switchyard-target')).toBe('a');
+    const seen = await getJson(`${simA.url}/sim/stats`);
+    expect(seen.body.lastRequest.body).toBe(body);
+    expect(seen.body.lastRequest.headers.authorization).toBeUndefined();
+  });
+
+  it('returns the backend answer unchanged, with a request id', async () => {
+    const response = await postJson(`${router.url}/v1/chat/completions`, { model: 'm1', messages: [{ role: 'user', content: 'hi' }] }, { 'x-request-id': 'req-42' });
+    expect(response.headers.get('x-request-id')).toBe('req-42');
+    expect(response.headers.get('content-type')).toBe('application/json');
+    expect(response.body.object).toBe('chat.completion');
+  });
+
+  it('spreads requests across replicas', async () => {
+    const targets = new Set<string>();
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        const response = await postJson(`${router.url}/v1/chat/completions`, { model: 'm1', messages: [{ role: 'user', content: 'spread' }] });
+        targets.add(response.headers.get('x-switchyard-target')!);
+      }),
+    );
+    expect(targets).toEqual(new Set(['a', 'b']));
+  });
+
+  it('reports health', async () => {
+    const { status, body } = await getJson(`${router.url}/health`);
+    expect(status).toBe(200);
+    expect(body).toEqual({ status: 'healthy', router: 'running', healthy_services: '2/2', timestamp: expect.any(String) });
+    expect(new Date(body.timestamp).toISOString()).toBe(body.timestamp);
+  });
+
+  it('lists models on /models and /v1/models, and one model by id', async () => {
+    for (const path of ['/models', '/v1/models']) {
+      const { body } = await getJson(`${router.url}${path}`);
+      assertConforms('ListModelsResponse', body);
+      expect(body.data.map((m: { id: string }) => m.id)).toEqual(['m1', 'only-a']);
+    }
+    const one = await client.models.retrieve('only-a');
+    assertConforms('Model', one);
+    expect(one.id).toBe('only-a');
+    const missing = await getJson(`${router.url}/v1/models/nope`);
+    expect(missing.status).toBe(404);
+    assertConforms('ErrorResponse', missing.body);
+  });
+
+  it('lists services', async () => {
+    const { body } = await getJson(`${router.url}/services`);
+    expect(body.total).toBe(2);
+    expect(body.services).toEqual([
+      expect.objectContaining({ name: 'a', url: simA.url, healthy: true, models: ['m1', 'only-a'] }),
+      expect.objectContaining({ name: 'b', url: simB.url, healthy: true, models: ['m1'] }),
+    ]);
+  });
+
+  it('reports per-service stats', async () => {
+    const { body } = await getJson(`${router.url}/stats`);
+    expect(body).toMatchObject({ total_services: 2, healthy_services: 2 });
+    for (const service of body.services) {
+      expect(service).toMatchObject({ name: expect.any(String), healthy: true, request_count: expect.any(Number), error_count: 0, response_time: expect.any(Number) });
+      expect(service.request_count).toBeGreaterThan(0);
+      expect(service.response_time).toBeGreaterThan(0);
+      expect(service.in_flight).toBe(0);
+      expect(service.last_check.ok).toBe(true);
+    }
+  });
+
+  it('exposes Prometheus metrics of the traffic', async () => {
+    const text = await (await fetch(`${router.url}/metrics`)).text();
+    expect(text).toMatch(/switchyard_requests_total\{route="chat",model="m1",target="(a|b)",status="200"\} \d+/);
+    expect(text).toMatch(/switchyard_request_duration_seconds_bucket\{le="0.005",model="m1",target="(a|b)"\}/);
+    expect(text).toMatch(/switchyard_time_to_first_token_seconds_count\{model="m1",target="(a|b)"\} [1-9]/);
+    expect(text).toMatch(/switchyard_target_healthy\{target="a"\} 1/);
+    expect(text).toMatch(/switchyard_inflight_requests\{target="b"\} 0/);
+    expect(text).toMatch(/switchyard_tokens_total\{model="m1",target="(a|b)",type="completion"\} \d+/);
   });
 });

@@ -43,9 +43,12 @@ export async function startRouter(config: Config, log: Logger): Promise<RunningR
     (closing ??= (async () => {
       health.stop();
       const grace = setTimeout(() => app.server.closeAllConnections(), config.shutdown_grace_s * 1000);
-      grace.unref();
+      // Keep-alive connections that finish their last response during the drain would otherwise
+      // hold the server open until their idle timeout.
+      const reap = setInterval(() => app.server.closeIdleConnections(), 100);
       await app.close();
       clearTimeout(grace);
+      clearInterval(reap);
       await dispatcher.close();
     })());
   return { app, fleet, port, close };

@@ -19,8 +19,8 @@ export interface Proc {
 const running = new Set<Proc>();
 
 /** Spawns `switchyard ARGS` and resolves once a line matching `ready` names its port. */
-export function spawnCli(args: string[], ready: RegExp, env: NodeJS.ProcessEnv = {}, timeoutMs = 15_000): Promise<Proc> {
-  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+export function spawnCli(args: string[], ready: RegExp, env: NodeJS.ProcessEnv = {}, timeoutMs = 15_000, cwd?: string): Promise<Proc> {
+  const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return new Promise((resolve, reject) => {
@@ -55,6 +55,8 @@ export function spawnCli(args: string[], ready: RegExp, env: NodeJS.ProcessEnv =
 
 export interface SimArgs {
   models: string[];
+  /** Fixed port (default: any free one). */
+  port?: number;
   ttftMs?: number;
   tokensPerS?: number;
   maxConcurrency?: number;
@@ -63,7 +65,7 @@ export interface SimArgs {
 }
 
 export function startSim(args: SimArgs): Promise<Proc> {
-  const argv = ['sim', '--port', '0', '--model', args.models.join(',')];
+  const argv = ['sim', '--port', String(args.port ?? 0), '--model', args.models.join(',')];
   if (args.ttftMs !== undefined) argv.push('--ttft-ms', String(args.ttftMs));
   if (args.tokensPerS !== undefined) argv.push('--tokens-per-s', String(args.tokensPerS));
   if (args.maxConcurrency !== undefined) argv.push('--max-concurrency', String(args.maxConcurrency));
@@ -72,12 +74,16 @@ export function startSim(args: SimArgs): Promise<Proc> {
   return spawnCli(argv, /sim listening/);
 }
 
-/** Writes `config` as YAML to a temporary file and starts the router on a free port. */
-export function startRouter(config: Record<string, unknown>, env: NodeJS.ProcessEnv = {}): Promise<Proc> {
-  const dir = mkdtempSync(join(tmpdir(), 'switchyard-'));
-  const file = join(dir, 'switchyard.yaml');
+/** Writes `config` as YAML to a temporary file; returns its path. */
+export function writeConfig(config: Record<string, unknown>): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'switchyard-')), 'switchyard.yaml');
   writeFileSync(file, stringify({ host: '127.0.0.1', port: 0, ...config }));
-  return spawnCli(['serve', '--config', file], /router listening/, env);
+  return file;
+}
+
+/** Starts the router with `config` on a free port. */
+export function startRouter(config: Record<string, unknown>, env: NodeJS.ProcessEnv = {}): Promise<Proc> {
+  return spawnCli(['serve', '--config', writeConfig(config)], /router listening/, env);
 }
 
 /** Kills every process a test started and did not stop. */

@@ -1,0 +1,123 @@
+import OpenAI from 'openai';
+import { afterEach, describe, expect, it } from 'vitest';
+import { getJson, postJson } from './support/http.js';
+import { startRouter, startSim, stopAll, waitFor } from './support/processes.js';
+
+const chat = (model: string, extra: Record<string, unknown> = {}) => ({ model, messages: [{ role: 'user', content: 'hi' }], ...extra });
+
+afterEach(stopAll);
+
+describe('failover and ejection', () => {
+  it('retries a 503 on another replica before anything reached the client', async () => {
+    const [failing, healthy] = await Promise.all([startSim({ models: ['m'], failStatus: 503 }), startSim({ models: ['m'], ttftMs: 1 })]);
+    const router = await startRouter({ services: [{ name: 'failing', url: failing.url }, { name: 'healthy', url: healthy.url }] });
+    for (let i = 0; i < 4; i++) {
+      const response = await postJson(`${router.url}/v1/chat/completions`, chat('m'));
+      expect(response.status).toBe(200);
+      expect(response.headers.get('x-switchyard-target')).toBe('healthy');
+    }
+    const metrics = await (await fetch(`${router.url}/metrics`)).text();
+    expect(metrics).toMatch(/switchyard_upstream_retries_total\{model="m"\} [1-9]/);
+  });
+
+  it('passes the last 503 through when every replica answers 503', async () => {
+    const failing = await startSim({ models: ['m'], failStatus: 503 });
+    const router = await startRouter({ services: [{ name: 'only', url: failing.url }] });
+    const response = await postJson(`${router.url}/v1/chat/completions`, chat('m'));
+    expect(response.status).toBe(503);
+    expect(response.body.error.message).toMatch(/simulated failure/);
+  });
+
+  it('passes backend 4xx through unchanged and does not retry them', async () => {
+    const sim = await startSim({ models: ['m'], failStatus: 422 });
+    const router = await startRouter({ services: [{ name: 'only', url: sim.url }] });
+    const response = await postJson(`${router.url}/v1/chat/completions`, chat('m'));
+    expect(response.status).toBe(422);
+    expect((await getJson(`${sim.url}/sim/stats`)).body.requests).toBe(1);
+  });
+
+  it('fails over when a replica dies, ejects it, and takes it back once probes pass', async () => {
+    const [doomed, survivor] = await Promise.all([startSim({ models: ['m'], ttftMs: 1 }), startSim({ models: ['m'], ttftMs: 1 })]);
+    const router = await startRouter({
+      health_check: { interval_s: 0.5, timeout_s: 1, failure_threshold: 2 },
+      services: [{ name: 'doomed', url: doomed.url }, { name: 'survivor', url: survivor.url }],
+    });
+    const port = doomed.port;
+    await doomed.stop();
+    const results = await Promise.all(Array.from({ length: 6 }, () => postJson(`${router.url}/v1/chat/completions`, chat('m'))));
+    expect(results.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 200]);
+    expect(results.every((r) => r.headers.get('x-switchyard-target') === 'survivor')).toBe(true);
+    const services = await getJson(`${router.url}/services`);
+    expect(services.body.services.find((s: { name: string }) => s.name === 'doomed').healthy).toBe(false);
+    expect((await getJson(`${router.url}/health`)).body).toMatchObject({ status: 'degraded', healthy_services: '1/2' });
+    const stats = await getJson(`${router.url}/stats`);
+    expect(stats.body.services.find((s: { name: string }) => s.name === 'doomed').error_count).toBeGreaterThan(0);
+
+    await startSim({ models: ['m'], port, ttftMs: 1 });
+    await waitFor(async () => (await getJson(`${router.url}/health`)).body.status === 'healthy', 'the replica to recover');
+    const targets = new Set<string>();
+    for (let i = 0; i < 6; i++) targets.add((await postJson(`${router.url}/v1/chat/completions`, chat('m'))).headers.get('x-switchyard-target')!);
+    expect(targets).toEqual(new Set(['doomed', 'survivor']));
+  });
+
+  it('answers 502 when the only replica cannot be reached', async () => {
+    const sim = await startSim({ models: ['m'] });
+    const router = await startRouter({ services: [{ name: 'only', url: sim.url }] });
+    await sim.stop();
+    const response = await postJson(`${router.url}/v1/chat/completions`, chat('m'));
+    expect(response.status).toBe(502);
+    expect(response.body.error.message).toMatch(/only/);
+  });
+});
+
+describe('streams and disconnects', () => {
+  it('aborts the upstream request when the client disconnects', async () => {
+    const sim = await startSim({ models: ['m'], ttftMs: 1, tokensPerS: 10 });
+    const router = await startRouter({ services: [{ name: 'only', url: sim.url }] });
+    const controller = new AbortController();
+    const response = await fetch(`${router.url}/v1/chat/completions`, { method: 'POST', body: JSON.stringify(chat('m', { stream: true })), signal: controller.signal });
+    const reader = response.body!.getReader();
+    await reader.read();
+    controller.abort();
+    await waitFor(async () => (await getJson(`${sim.url}/sim/stats`)).body.aborted === 1, 'the backend to see the abort');
+    const stats = await getJson(`${router.url}/stats`);
+    expect(stats.body.services[0].in_flight).toBe(0);
+  });
+
+  it('ends the client stream with an error event when the backend dies mid-stream', async () => {
+    const sim = await startSim({ models: ['m'], ttftMs: 1, tokensPerS: 5 });
+    const router = await startRouter({ services: [{ name: 'only', url: sim.url }] });
+    const client = new OpenAI({ baseURL: `${router.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+    const stream = await client.chat.completions.create(chat('m', { stream: true }) as OpenAI.ChatCompletionCreateParamsStreaming);
+    const received: string[] = [];
+    const consumed = (async () => {
+      for await (const chunk of stream) {
+        received.push(chunk.choices[0]?.delta.content ?? '');
+        if (received.length === 2) void sim.stop();
+      }
+    })();
+    await expect(consumed).rejects.toThrow(/backend stream broke/);
+    expect(received.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('discovers a model loaded after start-up without a restart', async () => {
+    const sim = await startSim({ models: ['first'] });
+    const router = await startRouter({ health_check: { interval_s: 0.3 }, services: [{ name: 'only', url: sim.url }] });
+    expect((await postJson(`${router.url}/v1/chat/completions`, chat('second'))).status).toBe(404);
+    await fetch(`${sim.url}/sim/models`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ models: ['first', 'second'] }) });
+    await waitFor(async () => (await getJson(`${router.url}/v1/models`)).body.data.some((m: { id: string }) => m.id === 'second'), 'the new model to appear');
+    expect((await postJson(`${router.url}/v1/chat/completions`, chat('second'))).status).toBe(200);
+  });
+
+  it('drains in-flight streams on SIGTERM, refuses new connections, then exits 0', async () => {
+    const sim = await startSim({ models: ['m'], ttftMs: 1, tokensPerS: 20 });
+    const router = await startRouter({ services: [{ name: 'only', url: sim.url }] });
+    const response = await fetch(`${router.url}/v1/chat/completions`, { method: 'POST', body: JSON.stringify(chat('m', { stream: true })) });
+    const text = response.text();
+    await new Promise((r) => setTimeout(r, 100));
+    const exit = router.stop('SIGTERM');
+    expect((await text).trimEnd().endsWith('data: [DONE]')).toBe(true);
+    expect(await exit).toBe(0);
+    await expect(fetch(`${router.url}/health`)).rejects.toThrow();
+  });
+});

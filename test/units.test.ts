@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import { expandEnv, parseConfig } from '../src/config/load.js';
+import { Backend } from '../src/fleet/backend.js';
+import { Fleet } from '../src/fleet/fleet.js';
+import { usageFromTail } from '../src/gateway/relay.js';
+import { LeastOutstandingPolicy } from '../src/routing/least-outstanding.js';
+import { openAiPath } from '../src/upstream/paths.js';
+
+const request = { model: 'm', body: {}, headers: {} };
+
+describe('config', () => {
+  it('expands ${VAR} and ${VAR:-default} in strings', () => {
+    expect(expandEnv({ a: ['${X}', 'k=${MISSING:-d}'] }, { X: 'x' })).toEqual({ a: ['x', 'k=d'] });
+  });
+
+  it('applies the seed defaults', () => {
+    const config = parseConfig({}, {});
+    expect(config).toMatchObject({ port: 8000, host: '0.0.0.0', request_timeout_s: 300, health_check: { interval_s: 30, timeout_s: 5 }, max_body_bytes: 16 * 1024 * 1024 });
+  });
+
+  it('lets the environment override the file', () => {
+    const config = parseConfig({ port: 1, health_check: { timeout_s: 2 } }, { PORT: '9000', HEALTH_CHECK_INTERVAL_S: '3', LOG_LEVEL: 'DEBUG' });
+    expect(config).toMatchObject({ port: 9000, log_level: 'debug', health_check: { interval_s: 3, timeout_s: 2 } });
+  });
+
+  it('rejects duplicate service names', () => {
+    expect(() => parseConfig({ services: [{ name: 'a', url: 'http://x' }, { name: 'a', url: 'http://y' }] }, {})).toThrow(/services\.1\.name: duplicate/);
+  });
+});
+
+describe('least-outstanding policy', () => {
+  const fleetOf = (n: number) => Array.from({ length: n }, (_, i) => new Backend({ name: `b${i}`, url: `http://h${i}`, kind: 'service', models: ['m'] }));
+
+  it('picks the replica with the fewest requests in flight', () => {
+    const backends = fleetOf(3);
+    backends[0]!.inflight = 2;
+    backends[1]!.inflight = 0;
+    backends[2]!.inflight = 1;
+    const policy = new LeastOutstandingPolicy();
+    for (let i = 0; i < 5; i++) expect(policy.pick(backends, request).name).toBe('b1');
+  });
+
+  it('rotates among ties', () => {
+    const backends = fleetOf(3);
+    const policy = new LeastOutstandingPolicy();
+    expect(Array.from({ length: 6 }, () => policy.pick(backends, request).name)).toEqual(['b0', 'b1', 'b2', 'b0', 'b1', 'b2']);
+  });
+});
+
+describe('fleet index', () => {
+  it('routes only to healthy backends and ejects after consecutive failures', () => {
+    const fleet = new Fleet(2);
+    const a = fleet.add({ name: 'a', url: 'http://a', kind: 'service', models: ['m'] });
+    const b = fleet.add({ name: 'b', url: 'http://b', kind: 'service', models: ['m'] });
+    fleet.setHealth(a, true);
+    fleet.setHealth(b, true);
+    expect(fleet.candidates('m')).toEqual([a, b]);
+    fleet.recordFailure(a, 'boom');
+    expect(fleet.candidates('m')).toEqual([a, b]);
+    fleet.recordFailure(a, 'boom');
+    expect(fleet.candidates('m')).toEqual([b]);
+    expect(fleet.knows('m')).toBe(true);
+    fleet.setHealth(b, false);
+    expect(fleet.candidates('m')).toEqual([]);
+    expect(fleet.knows('m')).toBe(true);
+    expect(fleet.knows('x')).toBe(false);
+  });
+});
+
+describe('relay helpers', () => {
+  it('finds the usage of the last event in a stream tail', () => {
+    const tail = Buffer.from('data: {"choices":[]}\n\ndata: {"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":4}}\n\ndata: [DONE]\n\n');
+    expect(usageFromTail(tail)).toEqual({ prompt_tokens: 3, completion_tokens: 4 });
+    expect(usageFromTail(Buffer.from('data: {"x":1}\n\n'))).toBeUndefined();
+  });
+
+  it('does not double the /v1 of provider base URLs', () => {
+    expect(openAiPath(new Backend({ name: 'p', url: 'https://api.example.com/v1', kind: 'provider' }), '/chat/completions')).toBe('/v1/chat/completions');
+    expect(openAiPath(new Backend({ name: 's', url: 'http://10.0.0.5:8100', kind: 'service' }), '/models')).toBe('/v1/models');
+  });
+});
