@@ -1,0 +1,200 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import autocannon from 'autocannon';
+import { Agent, request } from 'undici';
+import { stringify } from 'yaml';
+
+/**
+ * `npm run bench`: the router's own cost. A fixed-answer backend is measured directly, through
+ * the router and (when nginx is installed) through an nginx reverse proxy, in one run, so the
+ * ratios compare like with like on this machine.
+ */
+
+const DIST = join(import.meta.dirname, '..');
+const BODY = JSON.stringify({ model: 'bench', messages: [{ role: 'user', content: 'Say something short.' }], max_tokens: 16 });
+const STREAM_BODY = JSON.stringify({ model: 'bench', messages: [{ role: 'user', content: 'Stream.' }], stream: true });
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+const children: ChildProcess[] = [];
+
+function startNode(script: string, args: string[], ready: RegExp): Promise<{ port: number; child: ChildProcess }> {
+  const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LOG_LEVEL: 'warn' } });
+  children.push(child);
+  return new Promise((resolve, reject) => {
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (ready.test(line)) resolve({ port: Number(/"port":(\d+)/.exec(line)![1]), child });
+    });
+    child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
+  });
+}
+
+async function startNginx(upstreamPort: number): Promise<number | undefined> {
+  const which = spawn('sh', ['-c', 'command -v nginx']);
+  const found = await new Promise<boolean>((resolve) => which.once('exit', (code) => resolve(code === 0)));
+  if (!found) return undefined;
+  const dir = mkdtempSync(join(tmpdir(), 'switchyard-nginx-'));
+  const port = 18000 + Math.floor(Math.random() * 2000);
+  writeFileSync(
+    join(dir, 'nginx.conf'),
+    `worker_processes 1;
+daemon off;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${dir};
+  proxy_temp_path ${dir};
+  upstream backend { server 127.0.0.1:${upstreamPort}; keepalive 256; }
+  server {
+    listen 127.0.0.1:${port};
+    location / {
+      proxy_pass http://backend;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_buffering off;
+    }
+  }
+}
+`,
+  );
+  const child = spawn('nginx', ['-c', join(dir, 'nginx.conf'), '-p', dir], { stdio: 'ignore' });
+  children.push(child);
+  for (let i = 0; i < 50; i++) {
+    try {
+      await request(`http://127.0.0.1:${port}/health`);
+      return port;
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  return undefined;
+}
+
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+
+/** Sequential requests on one keep-alive connection: per-request latency in microseconds. */
+async function latencyAtConcurrency1(port: number, count: number) {
+  const dispatcher = new Agent({ connections: 1 });
+  const samples: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const started = performance.now();
+    const response = await request(`http://127.0.0.1:${port}/v1/chat/completions`, { method: 'POST', body: BODY, headers: { 'content-type': 'application/json' }, dispatcher });
+    await response.body.arrayBuffer();
+    if (i >= count / 10) samples.push((performance.now() - started) * 1000);
+  }
+  await dispatcher.close();
+  samples.sort((a, b) => a - b);
+  return { p50_us: percentile(samples, 50), p99_us: percentile(samples, 99) };
+}
+
+async function throughput(port: number, connections: number) {
+  const result = await autocannon({
+    url: `http://127.0.0.1:${port}/v1/chat/completions`,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: BODY,
+    connections,
+    duration: SECONDS,
+  });
+  return { rps: Math.round(result.requests.average), p50_ms: result.latency.p50, p99_ms: result.latency.p99, errors: result.errors + result.non2xx };
+}
+
+async function timeToFirstChunk(port: number, count: number) {
+  const dispatcher = new Agent({ connections: 1 });
+  const samples: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const started = performance.now();
+    const response = await request(`http://127.0.0.1:${port}/v1/chat/completions`, { method: 'POST', body: STREAM_BODY, headers: { 'content-type': 'application/json' }, dispatcher });
+    let first = true;
+    for await (const _ of response.body) {
+      if (first) samples.push((performance.now() - started) * 1000);
+      first = false;
+    }
+  }
+  await dispatcher.close();
+  samples.sort((a, b) => a - b);
+  return { p50_us: percentile(samples, 50), p99_us: percentile(samples, 99) };
+}
+
+function rssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024;
+}
+
+/** Opens `count` streams through the router that stay open and idle, then reads its RSS. */
+async function idleStreamsMemory(port: number, pid: number, count: number) {
+  const dispatcher = new Agent({ connections: count });
+  const body = JSON.stringify({ model: 'bench', messages: [{ role: 'user', content: 'hold' }], stream: true, hold: true });
+  const before = rssMb(pid);
+  const streams = await Promise.all(
+    Array.from({ length: count }, async () => {
+      const response = await request(`http://127.0.0.1:${port}/v1/chat/completions`, { method: 'POST', body, headers: { 'content-type': 'application/json' }, dispatcher });
+      const iterator = response.body[Symbol.asyncIterator]();
+      await iterator.next();
+      return response;
+    }),
+  );
+  await new Promise((r) => setTimeout(r, 1000));
+  const during = rssMb(pid);
+  for (const stream of streams) stream.body.destroy();
+  await dispatcher.destroy();
+  return { streams: count, rss_before_mb: Math.round(before), rss_with_streams_mb: Math.round(during) };
+}
+
+async function main() {
+  const backend = await startNode(join(DIST, 'bench/fixed-backend.js'), [], /backend listening/);
+  const dir = mkdtempSync(join(tmpdir(), 'switchyard-bench-'));
+  const config = join(dir, 'switchyard.yaml');
+  writeFileSync(config, stringify({ host: '127.0.0.1', port: 0, log_level: 'warn', services: [{ name: 'fixed', url: `http://127.0.0.1:${backend.port}`, models: ['bench'] }] }));
+  const router = await startNode(join(DIST, 'cli.js'), ['serve', '--config', config], /router listening/);
+  const nginxPort = await startNginx(backend.port);
+  const targets: Array<[string, number]> = [['direct', backend.port], ['router', router.port]];
+  if (nginxPort) targets.push(['nginx', nginxPort]);
+  else console.error('nginx not found: the nginx baseline is skipped (apt-get install nginx)');
+
+  const results: Record<string, Record<string, unknown>> = {};
+  for (const [name, port] of targets) {
+    await latencyAtConcurrency1(port, 500); // warm-up
+    results[name] = {
+      c1: await latencyAtConcurrency1(port, 5000),
+      c64: await throughput(port, 64),
+      stream_first_chunk: await timeToFirstChunk(port, 1000),
+    };
+    console.error(`measured ${name}`);
+  }
+  const memory = await idleStreamsMemory(router.port, router.child.pid!, 2000);
+
+  const r = results as Record<string, { c1: { p50_us: number; p99_us: number }; c64: { rps: number; p50_ms: number; p99_ms: number; errors: number }; stream_first_chunk: { p50_us: number; p99_us: number } }>;
+  const direct = r.direct!;
+  const rows = Object.entries(r).map(
+    ([name, m]) =>
+      `| ${name} | ${m.c1.p50_us.toFixed(0)} | ${m.c1.p99_us.toFixed(0)} | ${m.c64.rps} | ${m.c64.p50_ms} | ${m.c64.p99_ms} | ${m.c64.errors} | ${m.stream_first_chunk.p50_us.toFixed(0)} | ${(m.c64.rps / direct.c64.rps).toFixed(2)} |`,
+  );
+  const summary = {
+    added_p50_latency_c1_us: Math.round(r.router!.c1.p50_us - direct.c1.p50_us),
+    added_p50_first_chunk_us: Math.round(r.router!.stream_first_chunk.p50_us - direct.stream_first_chunk.p50_us),
+    router_vs_direct_rps_c64: Number((r.router!.c64.rps / direct.c64.rps).toFixed(2)),
+    ...(r.nginx ? { router_vs_nginx_rps_c64: Number((r.router!.c64.rps / r.nginx.c64.rps).toFixed(2)) } : {}),
+    idle_streams: memory,
+  };
+  console.log(
+    [
+      `Proxy benchmark (${SECONDS}s per throughput run, 2,000 idle streams for memory)`,
+      '',
+      '| target | c=1 p50 µs | c=1 p99 µs | c=64 req/s | c=64 p50 ms | c=64 p99 ms | errors | stream first chunk p50 µs | req/s vs direct |',
+      '|---|---|---|---|---|---|---|---|---|',
+      ...rows,
+      '',
+      JSON.stringify(summary, null, 2),
+    ].join('\n'),
+  );
+}
+
+try {
+  await main();
+} finally {
+  for (const child of children) child.kill('SIGKILL');
+}
