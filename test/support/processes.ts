@@ -72,12 +72,15 @@ export function startSim(args: SimArgs): Promise<Proc> {
   return spawnCli(argv, /sim listening/);
 }
 
-/** Writes `config` as YAML to a temporary file and starts the router on a free port. */
+/**
+ * Writes `config` as YAML to a temporary file and starts the router on a free port, with its
+ * SQLite store in the same temporary directory unless `env.SQLITE_DB_PATH` names one.
+ */
 export function startRouter(config: Record<string, unknown>, env: NodeJS.ProcessEnv = {}): Promise<Proc> {
   const dir = mkdtempSync(join(tmpdir(), 'switchyard-'));
   const file = join(dir, 'switchyard.yaml');
   writeFileSync(file, stringify({ host: '127.0.0.1', port: 0, ...config }));
-  return spawnCli(['serve', '--config', file], /router listening/, env);
+  return spawnCli(['serve', '--config', file], /router listening/, { SQLITE_DB_PATH: join(dir, 'models.db'), ...env });
 }
 
 /** Kills every process a test started and did not stop. */
