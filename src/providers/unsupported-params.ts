@@ -1,5 +1,6 @@
-import type { ProviderName } from '../config/providers.js';
+import { providerDefinition, type ProviderName } from '../config/providers.js';
 import type { ProviderAdapter } from './adapter.js';
+import { adapterFor } from './by-name.js';
 
 /**
  * Request parameters each provider does not accept: they are removed before sending rather than
@@ -30,4 +31,9 @@ export function withoutParams(adapter: ProviderAdapter, params: readonly string[
       return adapter.request({ ...request, body, raw: Buffer.from(JSON.stringify(body)) }, backend, upstreamModel);
     },
   };
+}
+
+/** The adapter for `provider`'s wire format, dropping what the provider does not accept. */
+export function providerAdapter(provider: ProviderName): ProviderAdapter {
+  return withoutParams(adapterFor(providerDefinition(provider).wire), UNSUPPORTED_PARAMS[provider]);
 }

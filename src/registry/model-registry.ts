@@ -1,12 +1,11 @@
-import { providerAccess, providerDefinition, type ProviderName } from '../config/providers.js';
+import { providerAccess, type ProviderName } from '../config/providers.js';
 import type { Config } from '../config/schema.js';
 import type { Fleet } from '../fleet/fleet.js';
 import type { Route } from '../gateway/resolve.js';
-import { adapterFor } from '../providers/by-name.js';
-import { UNSUPPORTED_PARAMS, withoutParams } from '../providers/unsupported-params.js';
-import { providerKeyMissing } from '../server/errors.js';
+import { providerAdapter } from '../providers/unsupported-params.js';
+import { ApiError, providerKeyMissing } from '../server/errors.js';
 import type { ModelRepository, ModelRow } from '../store/models.js';
-import type { ModelType } from './model-entry.js';
+import { InvalidModelEntry, validateModelEntry, type ModelType } from './model-entry.js';
 
 /**
  * The model registry as the router routes it: each row becomes a backend named `registry:NAME`
@@ -52,8 +51,15 @@ export class ModelRegistry {
   }
 
   private build(row: ModelRow): Route {
-    const type = row.type as ModelType;
     const reason = `registry entry '${row.name}' (type ${row.type}, ${row.kind}, ${row.endpoint})`;
+    // Rows written by something other than the CLI may be invalid: such an entry answers 503, it does not stop the router.
+    try {
+      validateModelEntry(row.name, row.type, row.endpoint, row.kind);
+    } catch (error) {
+      if (!(error instanceof InvalidModelEntry)) throw error;
+      return { error: new ApiError(503, `The registry entry '${row.name}' is invalid: ${error.message}`, 'service_unavailable', 'invalid_registry_entry'), reason };
+    }
+    const type = row.type as ModelType;
     const provider: ProviderName | undefined = type === 'service' ? undefined : type;
     const access = provider ? providerAccess(this.settings, provider) : undefined;
     if (provider && access?.missingKey) return { error: providerKeyMissing(provider, access.missingKey), reason };
@@ -64,7 +70,7 @@ export class ModelRegistry {
       kind: 'registry',
       models: [row.name],
       apiKey: access?.apiKey,
-      adapter: provider ? withoutParams(adapterFor(providerDefinition(provider).wire), UNSUPPORTED_PARAMS[provider]) : undefined,
+      adapter: provider ? providerAdapter(provider) : undefined,
       upstreamModel: upstreamModel ? () => upstreamModel : undefined,
     });
     this.fleet.setHealth(backend, true);

@@ -3,8 +3,7 @@ import type { Config } from '../config/schema.js';
 import type { Fleet } from '../fleet/fleet.js';
 import { withoutRoutingHint } from '../gateway/prefix-rules.js';
 import type { Route } from '../gateway/resolve.js';
-import { adapterFor } from '../providers/by-name.js';
-import { UNSUPPORTED_PARAMS, withoutParams } from '../providers/unsupported-params.js';
+import { providerAdapter } from '../providers/unsupported-params.js';
 import { providerKeyMissing } from '../server/errors.js';
 
 /**
@@ -17,7 +16,7 @@ export class ProviderTargets {
   readonly missingKeys: Array<{ provider: ProviderName; variable: string }> = [];
 
   constructor(fleet: Fleet, settings: Config['providers']) {
-    for (const { name, wire } of PROVIDERS) {
+    for (const { name } of PROVIDERS) {
       const { baseUrl, apiKey, missingKey } = providerAccess(settings, name);
       if (baseUrl === undefined) continue;
       const reason = `prefix rule for provider '${name}' (${baseUrl})`;
@@ -32,7 +31,7 @@ export class ProviderTargets {
         kind: 'provider',
         models: [],
         apiKey,
-        adapter: withoutParams(adapterFor(wire), UNSUPPORTED_PARAMS[name]),
+        adapter: providerAdapter(name),
         upstreamModel: (model) => withoutRoutingHint(name, model),
       });
       fleet.setHealth(backend, true);
