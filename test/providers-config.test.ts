@@ -2,6 +2,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../src/config/load.js';
+import { createLogger } from '../src/observability/logger.js';
+import { resolveModel } from '../src/gateway/resolve.js';
+import { explainRoute } from '../src/registry/explain-route.js';
+import { buildRoutingTable } from '../src/registry/routing-table.js';
 import { NO_PROVIDER_ENV, runCli } from './support/cli.js';
 
 interface Explanation {
@@ -35,8 +40,10 @@ describe('provider configuration', () => {
     expect(await route('llmd-granite', { LLMD_ENDPOINT: 'http://127.0.0.1:9' })).toMatchObject({ routable: true, rule: 'llmd-* → llm-d' });
   });
 
-  it('applies the prefix rules of the replaced router', async () => {
+  it('applies the prefix rules of the replaced router', () => {
     const keys = Object.fromEntries(['OPENAI', 'ANTHROPIC', 'GOOGLE', 'OPENROUTER', 'GROK', 'VENICE'].map((p) => [`EXTERNAL_${p}_KEY`, 'k']));
+    // In process: the same routing table `serve` and `switchyard route` build, over an in-memory store.
+    const table = buildRoutingTable(parseConfig({ database_path: ':memory:' }, { ...NO_PROVIDER_ENV, ...keys }), createLogger('silent'));
     const expected: Array<[string, string, string]> = [
       ['local-mistral', 'local', 'local-mistral'],
       ['gpt-4o', 'openai', 'gpt-4o'],
@@ -51,9 +58,23 @@ describe('provider configuration', () => {
       ['venice-uncensored', 'venice', 'venice-uncensored'],
     ];
     for (const [model, provider, upstream] of expected) {
-      expect(await route(model, keys), model).toMatchObject({ routable: true, targets: [{ name: `provider:${provider}`, upstream_model: upstream }] });
+      expect(explainRoute(model, table), model).toMatchObject({ routable: true, targets: [{ name: `provider:${provider}`, upstream_model: upstream }] });
     }
-    expect(await route('mistral-7b', keys)).toMatchObject({ routable: false, error: { status: 404 } });
+    expect(explainRoute('mistral-7b', table)).toMatchObject({ routable: false, error: { status: 404 } });
+    table.db.close();
+  });
+
+  it('puts a service serving a model before the prefix rules, and does not detour to a provider when it is down', () => {
+    const config = parseConfig(
+      { database_path: ':memory:', services: [{ name: 'house', url: 'http://127.0.0.1:9', models: ['gpt-4o'] }] },
+      { ...NO_PROVIDER_ENV, EXTERNAL_OPENAI_KEY: 'k' },
+    );
+    const table = buildRoutingTable(config, createLogger('silent'));
+    expect(explainRoute('gpt-4o', table)).toMatchObject({ routable: true, targets: [{ name: 'house' }] });
+    expect(explainRoute('gpt-4o-mini', table)).toMatchObject({ routable: true, targets: [{ name: 'provider:openai' }] });
+    table.fleet.setHealth(table.fleet.get('house')!, false);
+    expect(resolveModel('gpt-4o', table)).toMatchObject({ error: { status: 503 } });
+    table.db.close();
   });
 
   it('answers 503 for a registry entry of a provider without its key', async () => {
