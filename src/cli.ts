@@ -2,9 +2,18 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError, loadConfig } from './config/load.js';
 import { withDemoFleet } from './config/demo-fleet.js';
+import { loadDotEnv } from './config/dotenv.js';
+import type { Config } from './config/schema.js';
 import { createLogger } from './observability/logger.js';
+import { explainRoute, formatExplanation } from './registry/explain-route.js';
+import { InvalidModelEntry } from './registry/model-entry.js';
+import { addModel, formatModelTable, listModels, refreshOpenAiModels, removeModel } from './registry/model-commands.js';
+import { buildRoutingTable } from './registry/routing-table.js';
+import { openDatabase, type Db } from './store/database.js';
 import { startRouter } from './server/router.js';
 import { SIM_DEFAULTS, startSim } from './sim/server.js';
+
+loadDotEnv();
 
 const program = new Command('switchyard').description('An OpenAI-compatible LLM router and gateway');
 
@@ -78,6 +87,98 @@ program
     const sim = await startSim({ ...opts, models });
     console.log(JSON.stringify({ msg: 'sim listening', port: sim.port, models }));
     untilSignal(() => sim.app.close(), { info: (msg) => console.log(JSON.stringify({ msg })) });
+  });
+
+/** The config (for the database path and providers); exits with a message when it is invalid. */
+function configOrExit(file: string | undefined): Config {
+  try {
+    return loadConfig(file).config;
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(`switchyard: ${error.message}`);
+    process.exit(2);
+  }
+}
+
+/** Runs a registry command against the configured database; refused input exits 1 with its message. */
+async function withDatabase(file: string | undefined, command: (db: Db, config: Config) => unknown): Promise<void> {
+  const config = configOrExit(file);
+  const db = openDatabase(config.database_path);
+  try {
+    await command(db, config);
+  } catch (error) {
+    if (!(error instanceof InvalidModelEntry)) throw error;
+    console.error(`switchyard: ${error.message}`);
+    process.exitCode = 1;
+  } finally {
+    db.close();
+  }
+}
+
+const models = program
+  .command('models')
+  .description('Manage the model registry (SQLITE_DB_PATH, default data/models.db); a running router picks up changes within seconds')
+  .option('-c, --config <file>', 'YAML config file (for database_path and providers)');
+const configFile = () => models.opts<{ config?: string }>().config;
+
+models
+  .command('add')
+  .description('Add or replace a registry entry')
+  .argument('<name>', 'model name clients ask for')
+  .argument('<type>', 'local, openai, llm-d, anthropic, google, openrouter, grok, venice or service')
+  .argument('<endpoint>', 'http(s) base URL of the target')
+  .argument('[kind]', 'api or weight', 'api')
+  .action((name: string, type: string, endpoint: string, kind: string) =>
+    withDatabase(configFile(), (db) => {
+      const row = addModel(db, name, type, endpoint, kind);
+      console.log(`added ${row.name} (${row.type}, ${row.kind}) → ${row.endpoint}`);
+    }),
+  );
+
+models
+  .command('list')
+  .description('List registry entries')
+  .option('--json', 'print JSON')
+  .action((opts: { json?: boolean }) =>
+    withDatabase(configFile(), (db) => {
+      const rows = listModels(db);
+      console.log(opts.json ? JSON.stringify(rows, null, 2) : formatModelTable(rows));
+    }),
+  );
+
+models
+  .command('remove')
+  .description('Remove a registry entry')
+  .argument('<name>')
+  .action((name: string) =>
+    withDatabase(configFile(), (db) => {
+      removeModel(db, name);
+      console.log(`removed ${name}`);
+    }),
+  );
+
+models
+  .command('refresh-openai')
+  .description('Import the model list of OPENAI_BASE_URL (read with EXTERNAL_OPENAI_KEY)')
+  .action(() =>
+    withDatabase(configFile(), async (db, config) => {
+      const ids = await refreshOpenAiModels(db, config.providers);
+      console.log(`imported ${ids.length} OpenAI models`);
+    }),
+  );
+
+program
+  .command('route')
+  .description('Show which target would serve MODEL and why, without sending anything')
+  .argument('<model>')
+  .option('-c, --config <file>', 'YAML config file (default ./switchyard.yaml when present)')
+  .option('--json', 'print JSON')
+  .action((model: string, opts: { config?: string; json?: boolean }) => {
+    const table = buildRoutingTable(configOrExit(opts.config), createLogger('silent'));
+    const explanation = explainRoute(model, table);
+    table.db.close();
+    console.log(opts.json ? JSON.stringify(explanation, null, 2) : formatExplanation(explanation));
+    if (!explanation.routable) process.exitCode = 1;
   });
 
 await program.parseAsync();

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { PROVIDERS } from './providers.js';
 import { ConfigSchema, type Config } from './schema.js';
 
 export class ConfigError extends Error {
@@ -16,7 +17,24 @@ const ENV_OVERRIDES: ReadonlyArray<[string, (raw: Record<string, unknown>, value
   ['LOG_LEVEL', (raw, v) => (raw.log_level = v.toLowerCase())],
   ['REQUEST_TIMEOUT_S', (raw, v) => (raw.request_timeout_s = Number(v))],
   ['HEALTH_CHECK_INTERVAL_S', (raw, v) => (raw.health_check = { ...asRecord(raw.health_check), interval_s: Number(v) })],
+  ['SQLITE_DB_PATH', (raw, v) => (raw.database_path = v)],
+  ['REGISTRATION_TOKEN', (raw, v) => (raw.agents = { ...asRecord(raw.agents), registration_token: v })],
+  ['AGENT_HEARTBEAT_TIMEOUT_S', (raw, v) => (raw.agents = { ...asRecord(raw.agents), heartbeat_timeout_s: Number(v) })],
+  ...PROVIDERS.flatMap(({ name, baseUrlEnv, keyEnv }) => [
+    providerOverride(baseUrlEnv, name, 'base_url'),
+    ...(keyEnv ? [providerOverride(keyEnv, name, 'api_key')] : []),
+  ]),
 ];
+
+function providerOverride(env: string, provider: string, key: 'base_url' | 'api_key'): [string, (raw: Record<string, unknown>, value: string) => void] {
+  return [
+    env,
+    (raw, v) => {
+      const providers = asRecord(raw.providers);
+      raw.providers = { ...providers, [provider]: { ...asRecord(providers[provider]), [key]: v } };
+    },
+  ];
+}
 
 function asRecord(value: unknown): Record<string, unknown> {
   return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};

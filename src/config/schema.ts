@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PROVIDER_NAMES } from './providers.js';
 
 const httpUrl = z
   .string()
@@ -20,6 +21,14 @@ export const ServiceSchema = z
     /** Sent as `Authorization: Bearer` to this service; the client's own header never is. */
     api_key: z.string().optional(),
     health_path: z.string().startsWith('/').default('/health'),
+  })
+  .strict();
+
+const ProviderSettingsSchema = z
+  .object({
+    /** Empty (as an unset `${VAR}` expands) means the provider's default. */
+    base_url: z.union([httpUrl, z.literal('')]).optional(),
+    api_key: z.string().optional(),
   })
   .strict();
 
@@ -54,6 +63,18 @@ export const ConfigSchema = z
       .strict()
       .default({ policy: 'least-outstanding' }),
     services: z.array(ServiceSchema).default([]),
+    /** The embedded store: model registry and agent registrations. */
+    database_path: z.string().min(1).default('data/models.db'),
+    agents: z
+      .object({
+        /** An agent that has not sent a heartbeat for this long stops receiving traffic (3 missed beats of 10 s). */
+        heartbeat_timeout_s: z.number().positive().default(30),
+        /** When set, /register and /heartbeat require `Authorization: Bearer <token>`. */
+        registration_token: z.string().optional(),
+      })
+      .strict()
+      .default({ heartbeat_timeout_s: 30 }),
+    providers: z.partialRecord(z.enum(PROVIDER_NAMES as [string, ...string[]]), ProviderSettingsSchema).default({}),
   })
   .strict()
   .superRefine((config, ctx) => {
@@ -67,4 +88,5 @@ export const ConfigSchema = z
   });
 
 export type Config = z.infer<typeof ConfigSchema>;
+export type ProviderSettings = z.infer<typeof ProviderSettingsSchema>;
 export type ServiceConfig = z.infer<typeof ServiceSchema>;

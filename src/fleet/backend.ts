@@ -2,7 +2,15 @@ import type { ProviderAdapter } from '../providers/adapter.js';
 import { openAiCompatible } from '../providers/openai-compatible.js';
 import { LatencyWindow } from './latency-window.js';
 
-export type BackendKind = 'service' | 'agent' | 'provider';
+export type BackendKind = 'service' | 'agent' | 'provider' | 'registry';
+
+/**
+ * Only configured services are probed: agents prove liveness by heartbeat, and hosted providers
+ * and registry entries answer for themselves (probes would cost quota, and most have no health
+ * endpoint), so they are never ejected either, since no probe would bring them back.
+ */
+export const isProbed = (kind: BackendKind): boolean => kind === 'service';
+export const isEjectable = (kind: BackendKind): boolean => kind === 'service' || kind === 'agent';
 
 export interface BackendSpec {
   name: string;
@@ -15,6 +23,8 @@ export interface BackendSpec {
   healthPath?: string;
   /** Wire format; OpenAI-compatible pass-through when absent. */
   adapter?: ProviderAdapter;
+  /** The name the upstream knows a client's model by, when it differs (routing hints, registry aliases). */
+  upstreamModel?: (model: string) => string;
 }
 
 /**
@@ -32,6 +42,7 @@ export class Backend {
   readonly healthPath: string;
   readonly discoverModels: boolean;
   readonly adapter: ProviderAdapter;
+  private readonly upstreamModel: ((model: string) => string) | undefined;
   models: ReadonlySet<string>;
 
   healthy = false;
@@ -56,12 +67,13 @@ export class Backend {
     this.healthPath = spec.healthPath ?? '/health';
     this.discoverModels = spec.models === undefined;
     this.adapter = spec.adapter ?? openAiCompatible;
+    this.upstreamModel = spec.upstreamModel;
     this.models = new Set(spec.models ?? []);
   }
 
   /** The name this backend knows `model` by. */
   upstreamModelFor(model: string): string {
-    return model;
+    return this.upstreamModel ? this.upstreamModel(model) : model;
   }
 
   recordSuccess(latencyS: number, ttftS: number | undefined): void {

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { Backend, type BackendSpec } from './backend.js';
+import { Backend, isEjectable, type BackendSpec } from './backend.js';
 
 const EMPTY: readonly Backend[] = Object.freeze([]);
 
@@ -69,7 +69,7 @@ export class Fleet extends EventEmitter<{ change: [] }> {
   recordFailure(backend: Backend, message: string): void {
     backend.recordError(message);
     backend.consecutiveFailures++;
-    if (backend.consecutiveFailures >= this.failureThreshold) this.setHealth(backend, false);
+    if (isEjectable(backend.kind) && backend.consecutiveFailures >= this.failureThreshold) this.setHealth(backend, false);
   }
 
   private reindex(): void {

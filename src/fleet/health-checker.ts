@@ -1,6 +1,6 @@
 import type { Dispatcher } from 'undici';
 import type { Logger } from 'pino';
-import type { Backend } from './backend.js';
+import { isProbed, type Backend } from './backend.js';
 import type { Fleet } from './fleet.js';
 import { openAiPath } from '../upstream/paths.js';
 
@@ -39,7 +39,7 @@ export class HealthChecker {
 
   /** One probe round over the whole fleet; overlapping calls share the round in progress. */
   checkAll(): Promise<void> {
-    this.round ??= Promise.all(this.fleet.list().filter((b) => b.kind !== 'agent').map((b) => this.check(b))).then(
+    this.round ??= Promise.all(this.fleet.list().filter((b) => isProbed(b.kind)).map((b) => this.check(b))).then(
       () => {
         this.round = undefined;
       },

@@ -5,8 +5,9 @@ import type { Backend } from '../fleet/backend.js';
 import type { Fleet } from '../fleet/fleet.js';
 import type { RoutingPolicy } from '../routing/policy.js';
 import type { Metrics } from '../observability/metrics.js';
-import { ApiError, badGateway, gatewayTimeout, modelNotFound, noHealthyBackend } from '../server/errors.js';
+import { ApiError, badGateway, gatewayTimeout } from '../server/errors.js';
 import type { InferenceRequest, Usage } from './inference-request.js';
+import { resolveModel, type RouteSources } from './resolve.js';
 import { CLIENT_GONE, readBody, relayStream, responseHeaders, writeApiError, writeJson } from './relay.js';
 
 export interface GatewayOptions {
@@ -54,6 +55,7 @@ export class Gateway {
     private readonly metrics: Metrics,
     private readonly log: Logger,
     private readonly options: GatewayOptions,
+    private readonly routes: RouteSources,
   ) {}
 
   async handle(request: InferenceRequest, res: ServerResponse): Promise<void> {
@@ -138,10 +140,9 @@ export class Gateway {
    * 502/503: nothing has reached the client yet, so it is safe.
    */
   private async dispatch(request: InferenceRequest, signal: AbortSignal, account: Accounting): Promise<Dispatched | Exhausted> {
-    let candidates = this.fleet.candidates(request.model);
-    if (candidates.length === 0) {
-      return { error: this.fleet.knows(request.model) ? noHealthyBackend(request.model) : modelNotFound(request.model) };
-    }
+    const route = resolveModel(request.model, this.routes);
+    if ('error' in route) return { error: route.error };
+    let candidates = route.backends;
     const exhausted: Exhausted = { error: badGateway(`no backend for '${request.model}' could be reached`) };
     for (let attempt = 0; attempt < this.options.maxAttempts && candidates.length > 0; attempt++) {
       account.retries = attempt;

@@ -4,6 +4,8 @@ import type { Config } from '../config/schema.js';
 import type { Fleet } from '../fleet/fleet.js';
 import type { Gateway } from '../gateway/gateway.js';
 import type { Metrics } from '../observability/metrics.js';
+import type { AgentRegistry } from '../registry/agent-registry.js';
+import { registerAgentRoutes } from './agent-routes.js';
 import { registerJsonBodyParser } from './body-parser.js';
 import { registerErrorHandlers } from './error-handler.js';
 import { registerFleetRoutes } from './fleet-routes.js';
@@ -16,9 +18,10 @@ export interface AppParts {
   fleet: Fleet;
   gateway: Gateway;
   metrics: Metrics;
+  agents: AgentRegistry;
 }
 
-export function buildApp({ config, log, fleet, gateway, metrics }: AppParts): FastifyInstance {
+export function buildApp({ config, log, fleet, gateway, metrics, agents }: AppParts): FastifyInstance {
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
     // Per-request access logging costs more than the proxying itself; the request log covers it.
@@ -34,5 +37,6 @@ export function buildApp({ config, log, fleet, gateway, metrics }: AppParts): Fa
   registerErrorHandlers(app);
   registerInferenceRoutes(app, gateway);
   registerFleetRoutes(app, fleet, metrics);
+  registerAgentRoutes(app, agents, config.agents.registration_token);
   return app;
 }

@@ -29,3 +29,8 @@ export const badGateway = (message: string) => new ApiError(502, message, 'upstr
 
 export const gatewayTimeout = (seconds: number) =>
   new ApiError(504, `The request did not complete within ${seconds}s`, 'timeout_error', 'gateway_timeout');
+
+export const providerKeyMissing = (provider: string, variable: string) =>
+  new ApiError(503, `The provider '${provider}' is not configured: set ${variable}`, 'service_unavailable', 'provider_not_configured');
+
+export const unauthorized = (message: string) => new ApiError(401, message, 'authentication_error', 'invalid_api_key');

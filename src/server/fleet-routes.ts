@@ -29,7 +29,8 @@ export function registerFleetRoutes(app: FastifyInstance, fleet: Fleet, metrics:
   });
 
   app.get('/health', async () => {
-    const backends = fleet.list();
+    // The InfiniLM contract counts the inference services (and agents): hosted providers are not ours to vouch for.
+    const backends = fleet.list().filter((b) => b.kind === 'service' || b.kind === 'agent');
     const healthy = backends.filter((b) => b.healthy).length;
     const status = healthy === backends.length && healthy > 0 ? 'healthy' : healthy > 0 ? 'degraded' : 'unhealthy';
     return { status, router: 'running', healthy_services: `${healthy}/${backends.length}`, timestamp: new Date().toISOString() };

@@ -1,11 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
-import { Fleet } from '../fleet/fleet.js';
+import type { Fleet } from '../fleet/fleet.js';
 import { HealthChecker } from '../fleet/health-checker.js';
 import { Gateway } from '../gateway/gateway.js';
 import { Metrics } from '../observability/metrics.js';
+import { buildRoutingTable } from '../registry/routing-table.js';
 import { createPolicy } from '../routing/registry.js';
+import { watchChanges } from '../store/change-watcher.js';
 import { createUpstreamAgent } from '../upstream/dispatcher.js';
 import { buildApp } from './app.js';
 
@@ -19,19 +21,29 @@ export interface RunningRouter {
 
 /** Assembles the router from a validated config and starts listening once the first health round is done. */
 export async function startRouter(config: Config, log: Logger): Promise<RunningRouter> {
-  const fleet = new Fleet(config.health_check.failure_threshold);
-  for (const service of config.services) {
-    fleet.add({ name: service.name, url: service.url, kind: 'service', models: service.models, apiKey: service.api_key, healthPath: service.health_path });
+  const routes = buildRoutingTable(config, log);
+  const { fleet, db, registry, agents } = routes;
+  for (const { provider, variable } of routes.providers.missingKeys) {
+    log.warn({ provider, missing: variable }, `provider ${provider} has no API key: its models answer 503 until ${variable} is set`);
   }
+  const registryWatch = watchChanges(db, () => {
+    try {
+      const { changed, removed } = registry.reload();
+      log.info({ changed, removed }, 'model registry reloaded');
+    } catch (error) {
+      log.error({ err: error }, 'model registry reload failed');
+    }
+  });
+  agents.start();
   const dispatcher = createUpstreamAgent();
   const metrics = new Metrics(fleet);
   const gateway = new Gateway(fleet, createPolicy(config.routing.policy), dispatcher, metrics, log, {
     requestTimeoutS: config.request_timeout_s,
     maxAttempts: config.retry.max_attempts,
-  });
+  }, routes);
   const health = new HealthChecker(fleet, dispatcher, { intervalS: config.health_check.interval_s, timeoutS: config.health_check.timeout_s }, log);
   await health.start();
-  const app = buildApp({ config, log, fleet, gateway, metrics });
+  const app = buildApp({ config, log, fleet, gateway, metrics, agents });
   await app.listen({ port: config.port, host: config.host });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
@@ -42,6 +54,8 @@ export async function startRouter(config: Config, log: Logger): Promise<RunningR
   const close = () =>
     (closing ??= (async () => {
       health.stop();
+      registryWatch.stop();
+      agents.stop();
       const grace = setTimeout(() => app.server.closeAllConnections(), config.shutdown_grace_s * 1000);
       // Keep-alive connections that finish their last response during the drain would otherwise
       // hold the server open until their idle timeout.
@@ -50,6 +64,7 @@ export async function startRouter(config: Config, log: Logger): Promise<RunningR
       clearTimeout(grace);
       clearInterval(reap);
       await dispatcher.close();
+      db.close();
     })());
   return { app, fleet, port, close };
 }

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { stringify } from 'yaml';
 
@@ -81,9 +81,13 @@ export function writeConfig(config: Record<string, unknown>): string {
   return file;
 }
 
-/** Starts the router with `config` on a free port. */
+/**
+ * Starts the router with `config` on a free port, with its SQLite store beside the config file
+ * unless `env.SQLITE_DB_PATH` names one.
+ */
 export function startRouter(config: Record<string, unknown>, env: NodeJS.ProcessEnv = {}): Promise<Proc> {
-  return spawnCli(['serve', '--config', writeConfig(config)], /router listening/, env);
+  const file = writeConfig(config);
+  return spawnCli(['serve', '--config', file], /router listening/, { SQLITE_DB_PATH: join(dirname(file), 'models.db'), ...env });
 }
 
 /** Kills every process a test started and did not stop. */

@@ -1,0 +1,55 @@
+/**
+ * The hosted and self-hosted providers a model name can route to, with the environment names of
+ * the router Switchyard replaces (so its users switch without renaming anything).
+ */
+export type ProviderName = 'openai' | 'anthropic' | 'google' | 'openrouter' | 'grok' | 'venice' | 'llm-d' | 'local';
+
+/** The wire format a provider speaks; everything but Anthropic and Gemini speaks OpenAI's. */
+export type WireFormat = 'openai' | 'anthropic' | 'gemini';
+
+export interface ProviderDefinition {
+  name: ProviderName;
+  wire: WireFormat;
+  baseUrlEnv: string;
+  /** Absent for providers that need no key (self-hosted). */
+  keyEnv?: string;
+  /** Absent when the provider exists only once its base URL is configured. */
+  defaultBaseUrl?: string;
+}
+
+export const PROVIDERS: readonly ProviderDefinition[] = [
+  { name: 'openai', wire: 'openai', baseUrlEnv: 'OPENAI_BASE_URL', keyEnv: 'EXTERNAL_OPENAI_KEY', defaultBaseUrl: 'https://api.openai.com/v1' },
+  { name: 'anthropic', wire: 'anthropic', baseUrlEnv: 'ANTHROPIC_BASE_URL', keyEnv: 'EXTERNAL_ANTHROPIC_KEY', defaultBaseUrl: 'https://api.anthropic.com' },
+  { name: 'google', wire: 'gemini', baseUrlEnv: 'GOOGLE_BASE_URL', keyEnv: 'EXTERNAL_GOOGLE_KEY', defaultBaseUrl: 'https://generativelanguage.googleapis.com' },
+  { name: 'openrouter', wire: 'openai', baseUrlEnv: 'OPENROUTER_BASE_URL', keyEnv: 'EXTERNAL_OPENROUTER_KEY', defaultBaseUrl: 'https://openrouter.ai/api/v1' },
+  { name: 'grok', wire: 'openai', baseUrlEnv: 'GROK_BASE_URL', keyEnv: 'EXTERNAL_GROK_KEY', defaultBaseUrl: 'https://api.x.ai/v1' },
+  { name: 'venice', wire: 'openai', baseUrlEnv: 'VENICE_BASE_URL', keyEnv: 'EXTERNAL_VENICE_KEY', defaultBaseUrl: 'https://api.venice.ai/api/v1' },
+  { name: 'llm-d', wire: 'openai', baseUrlEnv: 'LLMD_ENDPOINT' },
+  { name: 'local', wire: 'openai', baseUrlEnv: 'LOCAL_AGENT_URL', defaultBaseUrl: 'http://localhost:5000' },
+];
+
+export const PROVIDER_NAMES = PROVIDERS.map((p) => p.name);
+
+export function providerDefinition(name: ProviderName): ProviderDefinition {
+  return PROVIDERS.find((p) => p.name === name)!;
+}
+
+/** Where and how to reach a provider, from the resolved config. */
+export interface ProviderAccess {
+  /** Undefined when the provider has no default URL and none is configured. */
+  baseUrl: string | undefined;
+  apiKey: string | undefined;
+  /** The variable to set when the provider needs a key and has none. */
+  missingKey: string | undefined;
+}
+
+export function providerAccess(settings: Partial<Record<ProviderName, { base_url?: string; api_key?: string }>>, name: ProviderName): ProviderAccess {
+  const definition = providerDefinition(name);
+  const configured = settings[name];
+  const apiKey = configured?.api_key || undefined;
+  return {
+    baseUrl: configured?.base_url || definition.defaultBaseUrl,
+    apiKey,
+    missingKey: definition.keyEnv && !apiKey ? definition.keyEnv : undefined,
+  };
+}

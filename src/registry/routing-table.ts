@@ -1,0 +1,35 @@
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.js';
+import { Fleet } from '../fleet/fleet.js';
+import type { RouteSources } from '../gateway/resolve.js';
+import { AgentRepository } from '../store/agents.js';
+import { openDatabase, type Db } from '../store/database.js';
+import { ModelRepository } from '../store/models.js';
+import { AgentRegistry } from './agent-registry.js';
+import { ModelRegistry } from './model-registry.js';
+import { ProviderTargets } from './provider-targets.js';
+
+export interface RoutingTable extends RouteSources {
+  db: Db;
+  registry: ModelRegistry;
+  agents: AgentRegistry;
+  providers: ProviderTargets;
+}
+
+/**
+ * Everything a model name can resolve to: configured services, the registry and stored agents
+ * from SQLite, and the providers. The server and `switchyard route` build it the same way.
+ */
+export function buildRoutingTable(config: Config, log: Logger): RoutingTable {
+  const fleet = new Fleet(config.health_check.failure_threshold);
+  for (const service of config.services) {
+    fleet.add({ name: service.name, url: service.url, kind: 'service', models: service.models, apiKey: service.api_key, healthPath: service.health_path });
+  }
+  const db = openDatabase(config.database_path);
+  const providers = new ProviderTargets(fleet, config.providers);
+  const registry = new ModelRegistry(fleet, new ModelRepository(db), config.providers);
+  registry.reload();
+  const agents = new AgentRegistry(fleet, new AgentRepository(db), config.agents.heartbeat_timeout_s, log);
+  agents.restore();
+  return { db, fleet, registry, agents, providers };
+}

@@ -1,0 +1,111 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NO_PROVIDER_ENV } from './support/cli.js';
+import { startRouter, startSim, stopAll, waitFor, type Proc } from './support/processes.js';
+
+interface ServiceView {
+  name: string;
+  healthy: boolean;
+  kind: string;
+  models: string[];
+}
+
+const post = (router: Proc, path: string, body: unknown, token?: string) =>
+  fetch(`${router.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+
+const services = async (router: Proc) => ((await (await fetch(`${router.url}/services`)).json()) as { services: ServiceView[] }).services;
+const agentView = async (router: Proc, name: string) => (await services(router)).find((s) => s.name === name);
+
+const chat = (router: Proc, model: string) =>
+  new OpenAI({ baseURL: `${router.url}/v1`, apiKey: 'unused', maxRetries: 0 }).chat.completions
+    .create({ model, messages: [{ role: 'user', content: 'hi' }], max_tokens: 2 })
+    .withResponse();
+
+describe('agents', () => {
+  let sim: Proc;
+  const dbPath = join(mkdtempSync(join(tmpdir(), 'switchyard-agents-')), 'models.db');
+  const env = { ...NO_PROVIDER_ENV, SQLITE_DB_PATH: dbPath, AGENT_HEARTBEAT_TIMEOUT_S: '2' };
+
+  beforeAll(async () => {
+    sim = await startSim({ models: ['agent-model'] });
+  });
+  afterAll(stopAll);
+
+  it('routes to a registered agent, marks it unhealthy after missed heartbeats, and revives it on a heartbeat', async () => {
+    const router = await startRouter({ services: [] }, env);
+    const registered = await post(router, '/register', { name: 'agent-1', endpoint: sim.url, models: ['agent-model'] });
+    expect(registered.status).toBe(200);
+    expect(await agentView(router, 'agent-1')).toMatchObject({ healthy: true, kind: 'agent', models: ['agent-model'] });
+    const { response } = await chat(router, 'agent-model');
+    expect(response.headers.get('x-switchyard-target')).toBe('agent-1');
+
+    await waitFor(async () => (await agentView(router, 'agent-1'))?.healthy === false, 'the agent to expire');
+    await expect(chat(router, 'agent-model')).rejects.toMatchObject({ status: 503 });
+
+    expect((await post(router, '/heartbeat', { name: 'agent-1' })).status).toBe(200);
+    expect(await agentView(router, 'agent-1')).toMatchObject({ healthy: true });
+    expect((await chat(router, 'agent-model')).data.choices).toHaveLength(1);
+    await router.stop();
+  });
+
+  it('restores registrations after a restart; a heartbeat makes a restored agent routable', async () => {
+    const first = await startRouter({ services: [] }, env);
+    expect((await post(first, '/register', { name: 'agent-2', endpoint: sim.url, models: ['agent-model'] })).status).toBe(200);
+    await first.stop('SIGTERM');
+
+    const second = await startRouter({ services: [] }, env);
+    expect(await agentView(second, 'agent-2')).toMatchObject({ kind: 'agent', models: ['agent-model'] });
+    expect((await post(second, '/heartbeat', { name: 'agent-2' })).status).toBe(200);
+    expect(await agentView(second, 'agent-2')).toMatchObject({ healthy: true });
+    expect((await chat(second, 'agent-model')).data.choices).toHaveLength(1);
+    await second.stop();
+  });
+
+  it('refuses non-HTTP endpoints, malformed bodies and unknown heartbeats in the OpenAI error shape', async () => {
+    const router = await startRouter({ services: [] }, env);
+    const cases: Array<[unknown, number, string]> = [
+      [{ name: 'x', endpoint: 'ftp://127.0.0.1/', models: ['m'] }, 400, 'endpoint'],
+      [{ name: 'x', endpoint: 'not a url', models: ['m'] }, 400, 'endpoint'],
+      [{ endpoint: 'http://127.0.0.1:1', models: ['m'] }, 400, 'name'],
+      [{ name: 'x', endpoint: 'http://127.0.0.1:1', models: 'm' }, 400, 'models'],
+      [['not', 'an', 'object'], 400, ''],
+      ['{"broken json', 400, ''],
+    ];
+    for (const [body, status, field] of cases) {
+      const response = await post(router, '/register', body);
+      expect(response.status, JSON.stringify(body)).toBe(status);
+      const error = ((await response.json()) as { error: { message: string; type: string } }).error;
+      expect(error.type).toBe('invalid_request_error');
+      expect(error.message).toContain(field);
+    }
+    const unknown = await post(router, '/heartbeat', { name: 'never-registered' });
+    expect(unknown.status).toBe(404);
+    expect(((await unknown.json()) as { error: { message: string } }).error.message).toContain('never-registered');
+    expect((await post(router, '/heartbeat', {})).status).toBe(400);
+    expect((await services(router)).map((s) => s.name)).not.toContain('x');
+    await router.stop();
+  });
+
+  it('requires the registration token when REGISTRATION_TOKEN is set', async () => {
+    const router = await startRouter({ services: [] }, { ...env, REGISTRATION_TOKEN: 'reg-secret' });
+    const registration = { name: 'agent-3', endpoint: sim.url, models: ['agent-model'] };
+    for (const token of [undefined, 'wrong', 'reg-secret-but-longer']) {
+      const response = await post(router, '/register', registration, token);
+      expect(response.status).toBe(401);
+      expect(((await response.json()) as { error: { type: string } }).error.type).toBe('authentication_error');
+    }
+    expect((await post(router, '/heartbeat', { name: 'agent-3' }, 'wrong')).status).toBe(401);
+    expect(await agentView(router, 'agent-3')).toBeUndefined();
+    expect((await post(router, '/register', registration, 'reg-secret')).status).toBe(200);
+    expect((await post(router, '/heartbeat', { name: 'agent-3' }, 'reg-secret')).status).toBe(200);
+    expect(router.lines.join('\n')).not.toContain('reg-secret');
+    await router.stop();
+  });
+});

@@ -1,0 +1,87 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../src/config/load.js';
+import { createLogger } from '../src/observability/logger.js';
+import { resolveModel } from '../src/gateway/resolve.js';
+import { explainRoute } from '../src/registry/explain-route.js';
+import { buildRoutingTable } from '../src/registry/routing-table.js';
+import { NO_PROVIDER_ENV, runCli } from './support/cli.js';
+
+interface Explanation {
+  routable: boolean;
+  rule?: string;
+  reason: string;
+  targets?: Array<{ name: string; url: string; upstream_model: string }>;
+  error?: { status: number; message: string };
+}
+
+const route = async (model: string, env: NodeJS.ProcessEnv, cwd?: string) => {
+  const dir = cwd ?? mkdtempSync(join(tmpdir(), 'switchyard-route-'));
+  const result = await runCli(['route', model, '--json'], { ...NO_PROVIDER_ENV, SQLITE_DB_PATH: join(dir, 'models.db'), ...env }, dir);
+  return JSON.parse(result.stdout) as Explanation;
+};
+
+describe('provider configuration', () => {
+  it('reads ./.env, without overriding variables already set', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'switchyard-dotenv-'));
+    writeFileSync(join(dir, '.env'), 'OPENAI_BASE_URL=http://127.0.0.1:9/from-dotenv/v1\nEXTERNAL_OPENAI_KEY=sk-from-dotenv\nLLMD_ENDPOINT=http://127.0.0.1:9/dotenv-llmd\n');
+    // NO_PROVIDER_ENV blanks these variables; delete them so that only .env provides them.
+    const unset = { OPENAI_BASE_URL: undefined, EXTERNAL_OPENAI_KEY: undefined, LLMD_ENDPOINT: undefined };
+    const fromFile = await route('gpt-4o', unset, dir);
+    expect(fromFile).toMatchObject({ routable: true, targets: [{ name: 'provider:openai', url: 'http://127.0.0.1:9/from-dotenv/v1' }] });
+    const overridden = await route('llmd-granite', { ...unset, LLMD_ENDPOINT: 'http://127.0.0.1:9/real-env' }, dir);
+    expect(overridden).toMatchObject({ routable: true, targets: [{ name: 'provider:llm-d', url: 'http://127.0.0.1:9/real-env' }] });
+  });
+
+  it('routes llmd-* only when LLMD_ENDPOINT is set', async () => {
+    expect(await route('llmd-granite', {})).toMatchObject({ routable: false, error: { status: 404 } });
+    expect(await route('llmd-granite', { LLMD_ENDPOINT: 'http://127.0.0.1:9' })).toMatchObject({ routable: true, rule: 'llmd-* → llm-d' });
+  });
+
+  it('applies the prefix rules of the replaced router', () => {
+    const keys = Object.fromEntries(['OPENAI', 'ANTHROPIC', 'GOOGLE', 'OPENROUTER', 'GROK', 'VENICE'].map((p) => [`EXTERNAL_${p}_KEY`, 'k']));
+    // In process: the same routing table `serve` and `switchyard route` build, over an in-memory store.
+    const table = buildRoutingTable(parseConfig({ database_path: ':memory:' }, { ...NO_PROVIDER_ENV, ...keys }), createLogger('silent'));
+    const expected: Array<[string, string, string]> = [
+      ['local-mistral', 'local', 'local-mistral'],
+      ['gpt-4o', 'openai', 'gpt-4o'],
+      ['o1-preview', 'openai', 'o1-preview'],
+      ['o4-mini', 'openai', 'o4-mini'],
+      ['text-embedding-3-small', 'openai', 'text-embedding-3-small'],
+      ['claude-sonnet-4', 'anthropic', 'claude-sonnet-4'],
+      ['gemini-2.0-flash', 'google', 'gemini-2.0-flash'],
+      ['google/gemini-2.0-flash', 'google', 'gemini-2.0-flash'],
+      ['openrouter/anthropic/claude-3', 'openrouter', 'anthropic/claude-3'],
+      ['grok-3', 'grok', 'grok-3'],
+      ['venice-uncensored', 'venice', 'venice-uncensored'],
+    ];
+    for (const [model, provider, upstream] of expected) {
+      expect(explainRoute(model, table), model).toMatchObject({ routable: true, targets: [{ name: `provider:${provider}`, upstream_model: upstream }] });
+    }
+    expect(explainRoute('mistral-7b', table)).toMatchObject({ routable: false, error: { status: 404 } });
+    table.db.close();
+  });
+
+  it('puts a service serving a model before the prefix rules, and does not detour to a provider when it is down', () => {
+    const config = parseConfig(
+      { database_path: ':memory:', services: [{ name: 'house', url: 'http://127.0.0.1:9', models: ['gpt-4o'] }] },
+      { ...NO_PROVIDER_ENV, EXTERNAL_OPENAI_KEY: 'k' },
+    );
+    const table = buildRoutingTable(config, createLogger('silent'));
+    expect(explainRoute('gpt-4o', table)).toMatchObject({ routable: true, targets: [{ name: 'house' }] });
+    expect(explainRoute('gpt-4o-mini', table)).toMatchObject({ routable: true, targets: [{ name: 'provider:openai' }] });
+    table.fleet.setHealth(table.fleet.get('house')!, false);
+    expect(resolveModel('gpt-4o', table)).toMatchObject({ error: { status: 503 } });
+    table.db.close();
+  });
+
+  it('answers 503 for a registry entry of a provider without its key', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'switchyard-route-'));
+    const env = { ...NO_PROVIDER_ENV, SQLITE_DB_PATH: join(dir, 'models.db') };
+    expect((await runCli(['models', 'add', 'house-model', 'anthropic', 'http://127.0.0.1:9'], env)).code).toBe(0);
+    expect(await route('house-model', {}, dir)).toMatchObject({ routable: false, error: { status: 503, message: expect.stringContaining('EXTERNAL_ANTHROPIC_KEY') } });
+    expect(await route('house-model', { EXTERNAL_ANTHROPIC_KEY: 'k' }, dir)).toMatchObject({ routable: true, targets: [{ name: 'registry:house-model', url: 'http://127.0.0.1:9' }] });
+  });
+});

@@ -1,0 +1,145 @@
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NO_PROVIDER_ENV, runCli } from './support/cli.js';
+import { assertConforms } from './support/conformance.js';
+import { startFakeOpenAi, type FakeOpenAi } from './support/fake-openai.js';
+import { startRouter, stopAll, type Proc } from './support/processes.js';
+
+const OPENAI_KEY = 'sk-test-openai-7f3a9c';
+const OPENROUTER_KEY = 'sk-or-test-41d2e8';
+const GROK_KEY = 'xai-test-b6c1f0';
+const SECRETS = [OPENAI_KEY, OPENROUTER_KEY, GROK_KEY];
+
+describe('OpenAI-compatible providers, prefix rules and missing keys', () => {
+  let fake: FakeOpenAi;
+  let router: Proc;
+  let client: OpenAI;
+  let env: NodeJS.ProcessEnv;
+
+  beforeAll(async () => {
+    fake = await startFakeOpenAi();
+    env = {
+      ...NO_PROVIDER_ENV,
+      OPENAI_BASE_URL: `${fake.url}/v1`,
+      EXTERNAL_OPENAI_KEY: OPENAI_KEY,
+      OPENROUTER_BASE_URL: `${fake.url}/api/v1`,
+      EXTERNAL_OPENROUTER_KEY: OPENROUTER_KEY,
+      LOCAL_AGENT_URL: fake.url,
+      TEST_GROK_KEY: GROK_KEY,
+    };
+    // Grok is configured in the YAML, its key through ${VAR} expansion.
+    router = await startRouter({ services: [], providers: { grok: { base_url: `${fake.url}/grok/v1`, api_key: '${TEST_GROK_KEY}' } } }, env);
+    client = new OpenAI({ baseURL: `${router.url}/v1`, apiKey: 'client-own-key', maxRetries: 0 });
+  });
+  afterAll(async () => {
+    await stopAll();
+    await fake.close();
+  });
+
+  const last = () => fake.received.at(-1)!;
+
+  it('passes gpt-* through to OpenAI with the key injected, the client key withheld and unsupported parameters dropped', async () => {
+    const completion = await client.chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: 'hello' }],
+      temperature: 0.2,
+      // @ts-expect-error parameters of other providers that OpenAI rejects
+      top_k: 40,
+      repetition_penalty: 1.1,
+    });
+    assertConforms('CreateChatCompletionResponse', completion);
+    expect(last()).toMatchObject({ method: 'POST', url: '/v1/chat/completions' });
+    expect(last().headers.authorization).toBe(`Bearer ${OPENAI_KEY}`);
+    expect(last().body).toEqual({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hello' }], temperature: 0.2 });
+  });
+
+  it('relays a streamed answer from a provider', async () => {
+    const stream = await client.chat.completions.create({ model: 'o3-mini', messages: [{ role: 'user', content: 'hello' }], stream: true });
+    const chunks = [];
+    for await (const chunk of stream) {
+      assertConforms('CreateChatCompletionStreamResponse', chunk);
+      chunks.push(chunk);
+    }
+    expect(chunks.map((c) => c.choices[0]?.delta.content ?? '').join('')).toBe('hi');
+    expect(last().headers.authorization).toBe(`Bearer ${OPENAI_KEY}`);
+  });
+
+  it('sends openrouter/… to OpenRouter under the provider’s own model name, keeping parameters it accepts', async () => {
+    const { data, response } = await client.chat.completions
+      // @ts-expect-error top_k is an OpenRouter parameter
+      .create({ model: 'openrouter/meta-llama/llama-3-8b', messages: [{ role: 'user', content: 'hi' }], top_k: 5 })
+      .withResponse();
+    expect(response.headers.get('x-switchyard-target')).toBe('provider:openrouter');
+    expect(data.model).toBe('meta-llama/llama-3-8b');
+    expect(last()).toMatchObject({ url: '/api/v1/chat/completions' });
+    expect(last().headers.authorization).toBe(`Bearer ${OPENROUTER_KEY}`);
+    expect(last().body).toMatchObject({ model: 'meta-llama/llama-3-8b', top_k: 5 });
+  });
+
+  it('takes provider settings from the YAML providers section with ${VAR} expansion', async () => {
+    await client.chat.completions.create({ model: 'grok-2', messages: [{ role: 'user', content: 'hi' }] });
+    expect(last()).toMatchObject({ url: '/grok/v1/chat/completions', body: { model: 'grok-2' } });
+    expect(last().headers.authorization).toBe(`Bearer ${GROK_KEY}`);
+  });
+
+  it('sends local* to LOCAL_AGENT_URL without any Authorization', async () => {
+    await client.chat.completions.create({ model: 'local-llama', messages: [{ role: 'user', content: 'hi' }] });
+    expect(last()).toMatchObject({ url: '/v1/chat/completions', body: { model: 'local-llama' } });
+    expect(last().headers.authorization).toBeUndefined();
+  });
+
+  it('answers 503 naming the missing variable for a provider without its key', async () => {
+    for (const [model, variable] of [
+      ['claude-3-5-haiku', 'EXTERNAL_ANTHROPIC_KEY'],
+      ['gemini-1.5-flash', 'EXTERNAL_GOOGLE_KEY'],
+      ['google/gemma-2', 'EXTERNAL_GOOGLE_KEY'],
+      ['venice-uncensored', 'EXTERNAL_VENICE_KEY'],
+    ] as const) {
+      const error = await client.chat.completions.create({ model, messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
+      expect(error, model).toBeInstanceOf(OpenAI.APIError);
+      expect((error as InstanceType<typeof OpenAI.APIError>).status).toBe(503);
+      expect((error as Error).message).toContain(variable);
+    }
+  });
+
+  it('answers 404 naming the model when nothing matches (llmd-* without LLMD_ENDPOINT included)', async () => {
+    for (const model of ['no-such-model', 'llmd-granite']) {
+      const error = await client.chat.completions.create({ model, messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
+      expect((error as InstanceType<typeof OpenAI.APIError>).status).toBe(404);
+      expect((error as Error).message).toContain(model);
+    }
+  });
+
+  it('warns once at start-up about each provider without a key, and never shows keys in /services, /stats, /metrics or logs', async () => {
+    const warnings = router.lines.filter((line) => line.includes('has no API key'));
+    expect(warnings.filter((line) => line.includes('EXTERNAL_ANTHROPIC_KEY'))).toHaveLength(1);
+    expect(warnings.some((line) => line.includes('EXTERNAL_OPENAI_KEY'))).toBe(false);
+    const services = await (await fetch(`${router.url}/services`)).text();
+    expect(services).toContain('provider:openai');
+    const exposed = [services, await (await fetch(`${router.url}/stats`)).text(), await (await fetch(`${router.url}/metrics`)).text(), router.lines.join('\n')].join('\n');
+    for (const secret of SECRETS) expect(exposed).not.toContain(secret);
+  });
+
+  it('`switchyard route` explains the target without sending anything', async () => {
+    const before = fake.received.length;
+    const routed = await runCli(['route', 'openrouter/meta-llama/llama-3-8b', '--json'], env);
+    expect(routed.code).toBe(0);
+    expect(JSON.parse(routed.stdout)).toMatchObject({
+      routable: true,
+      rule: 'openrouter* → openrouter',
+      targets: [{ name: 'provider:openrouter', kind: 'provider', upstream_model: 'meta-llama/llama-3-8b' }],
+    });
+    const text = await runCli(['route', 'gpt-4o'], env);
+    expect(text.stdout).toMatch(/rule:\s+gpt-\* → openai/);
+    expect(text.stdout).toMatch(/target:\s+provider:openai/);
+    const missingKey = await runCli(['route', 'claude-3-opus'], env);
+    expect(missingKey.code).toBe(1);
+    expect(missingKey.stdout).toContain('503');
+    expect(missingKey.stdout).toContain('EXTERNAL_ANTHROPIC_KEY');
+    const unknown = await runCli(['route', 'no-such-model'], env);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stdout).toContain('404');
+    for (const secret of SECRETS) expect(routed.stdout + text.stdout).not.toContain(secret);
+    expect(fake.received.length).toBe(before);
+  });
+});
