@@ -4,6 +4,7 @@ import type { Config } from '../config/schema.js';
 import { Fleet } from '../fleet/fleet.js';
 import { HealthChecker } from '../fleet/health-checker.js';
 import { Gateway } from '../gateway/gateway.js';
+import { adapterFor } from '../providers/by-name.js';
 import { Metrics } from '../observability/metrics.js';
 import { createPolicy } from '../routing/registry.js';
 import { createUpstreamAgent } from '../upstream/dispatcher.js';
@@ -21,7 +22,7 @@ export interface RunningRouter {
 export async function startRouter(config: Config, log: Logger): Promise<RunningRouter> {
   const fleet = new Fleet(config.health_check.failure_threshold);
   for (const service of config.services) {
-    fleet.add({ name: service.name, url: service.url, kind: 'service', models: service.models, apiKey: service.api_key, healthPath: service.health_path });
+    fleet.add({ name: service.name, url: service.url, kind: 'service', models: service.models, apiKey: service.api_key, healthPath: service.health_path, adapter: adapterFor(service.provider) });
   }
   const dispatcher = createUpstreamAgent();
   const metrics = new Metrics(fleet);
