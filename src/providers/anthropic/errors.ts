@@ -29,8 +29,9 @@ export function fromAnthropicError(status: number, body: string): { status: numb
   } catch {
     // not JSON: reported with the raw text below
   }
-  const type = error?.type ?? 'api_error';
-  const mapped = STATUS_BY_TYPE[type] ?? (status === 529 ? 503 : status);
+  const mapped = STATUS_BY_TYPE[error?.type ?? ''] ?? (status === 529 ? 503 : status);
+  // a body without a type (say, from a proxy in front of the API) is judged by its status
+  const type = error?.type ?? (mapped >= 500 ? 'api_error' : 'invalid_request_error');
   const message = `Anthropic: ${error?.message ?? (body.slice(0, 500) || `answered ${status}`)}`;
   return openAiError(mapped, message, type, type);
 }
