@@ -226,6 +226,13 @@ describe('Anthropic provider (a fake Messages API behind the router)', () => {
     assertConforms('ErrorResponse', { error: error.error });
   });
 
+  it('maps an error answer to a streamed request before any chunk', async () => {
+    fake.reply({ status: 429, json: fixture('anthropic/error-rate-limit.json') });
+    const failure = await client.chat.completions.create({ model: 'claude-x', messages: [{ role: 'user', content: 'Hi' }], stream: true }).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(OpenAI.RateLimitError);
+    expect(fake.last().body.stream).toBe(true);
+  });
+
   it('refuses embeddings and legacy completions with a 400 without calling Anthropic or blaming it', async () => {
     const before = fake.received.length;
     const embedding = await client.embeddings.create({ model: 'claude-x', input: 'hello' }).catch((error: unknown) => error);
