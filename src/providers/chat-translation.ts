@@ -5,7 +5,6 @@ import { ApiError, badRequest } from '../server/errors.js';
 export interface ChatMessage {
   role: string;
   content?: string | ContentPart[] | null;
-  name?: string;
   tool_calls?: Array<{ id: string; type?: string; function: { name: string; arguments: string } }>;
   tool_call_id?: string;
 }

@@ -19,15 +19,11 @@ export const DONE_EVENT = 'data: [DONE]\n\n';
 
 /** Writes OpenAI `chat.completion.chunk` SSE events for one translated stream. */
 export class ChunkWriter {
-  id: string;
+  /** Set from the provider's first event, which names the message. */
+  id = '';
   private readonly created = Math.floor(Date.now() / 1000);
 
-  constructor(
-    id: string,
-    private readonly model: string,
-  ) {
-    this.id = id;
-  }
+  constructor(private readonly model: string) {}
 
   delta(delta: ChunkDelta, index = 0): string {
     return this.event([{ index, delta, finish_reason: null, logprobs: null }]);

@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 
 export interface ReceivedRequest {
@@ -76,7 +76,7 @@ export class FakeUpstream {
   }
 }
 
-async function sendInPieces(res: NodeJS.WritableStream & { end(): void }, bytes: Buffer, size: number): Promise<void> {
+async function sendInPieces(res: ServerResponse, bytes: Buffer, size: number): Promise<void> {
   for (let at = 0; at < bytes.length; at += size) {
     res.write(bytes.subarray(at, at + size));
     // a turn of the event loop between writes, so pieces leave as separate chunks

@@ -5,7 +5,7 @@ import {
 } from '../chat-translation.js';
 
 /** Anthropic requires `max_tokens`; this is used when the client sets neither limit. */
-export const DEFAULT_MAX_TOKENS = 4096;
+const DEFAULT_MAX_TOKENS = 4096;
 
 /** OpenAI chat parameters → Messages API fields. `null`: Anthropic has no such parameter, so it is dropped. */
 export const ANTHROPIC_PARAMETERS: ParameterTable = {

@@ -32,7 +32,7 @@ export class AnthropicStreamTranslator implements StreamTranslator {
     model: string,
     private readonly includeUsage: boolean,
   ) {
-    this.chunks = new ChunkWriter('', model);
+    this.chunks = new ChunkWriter(model);
   }
 
   push(chunk: Buffer): string {

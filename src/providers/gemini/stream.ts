@@ -24,7 +24,7 @@ export class GeminiStreamTranslator implements StreamTranslator {
     model: string,
     private readonly includeUsage: boolean,
   ) {
-    this.chunks = new ChunkWriter('', model);
+    this.chunks = new ChunkWriter(model);
   }
 
   push(chunk: Buffer): string {
