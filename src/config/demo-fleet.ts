@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { SIM_DEFAULTS, startSim } from '../sim/server.js';
-import type { Config } from './schema.js';
+import { ServiceSchema, type Config } from './schema.js';
 
 export const DEMO_MODELS = ['demo-chat', 'demo-small'];
 
@@ -17,7 +17,7 @@ export async function withDemoFleet(config: Config, log: Logger): Promise<{ conf
     'no config file: serving a DEMO FLEET of 2 SIMULATED engines (not real models); pass --config FILE or create ./switchyard.yaml',
   );
   return {
-    config: { ...config, services: sims.map((s) => ({ name: s.name, url: `http://127.0.0.1:${s.port}`, models: undefined, health_path: '/health', api_key: undefined })) },
+    config: { ...config, services: sims.map((s) => ServiceSchema.parse({ name: s.name, url: `http://127.0.0.1:${s.port}` })) },
     stop: async () => {
       await Promise.all(sims.map((s) => s.app.close()));
     },

@@ -21,8 +21,15 @@ export const ServiceSchema = z
     /** Sent as `Authorization: Bearer` to this service; the client's own header never is. */
     api_key: z.string().optional(),
     health_path: z.string().startsWith('/').default('/health'),
+    /** The wire format the service speaks: OpenAI-compatible, or translated to Anthropic's or Gemini's API. */
+    provider: z.enum(['openai', 'anthropic', 'gemini']).default('openai'),
   })
-  .strict();
+  .strict()
+  .refine((service) => service.provider === 'openai' || service.models !== undefined, {
+    // hosted APIs are never probed (a probe would cost money), so their models cannot be discovered
+    message: 'a service with provider anthropic or gemini must list its models',
+    path: ['models'],
+  });
 
 const ProviderSettingsSchema = z
   .object({

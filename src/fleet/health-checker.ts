@@ -60,6 +60,7 @@ export class HealthChecker {
   }
 
   private async probe(backend: Backend): Promise<ProbeResult> {
+    if (backend.adapter.passiveHealthOnly) return { ok: true };
     const health = await this.get(backend, backend.basePath + backend.healthPath);
     const healthOk = 'status' in health && health.status < 300;
     const healthMissing = 'status' in health && (health.status === 404 || health.status === 405);

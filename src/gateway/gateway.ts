@@ -5,6 +5,7 @@ import type { Backend } from '../fleet/backend.js';
 import type { Fleet } from '../fleet/fleet.js';
 import type { RoutingPolicy } from '../routing/policy.js';
 import type { Metrics } from '../observability/metrics.js';
+import type { UpstreamCall } from '../providers/adapter.js';
 import { ApiError, badGateway, gatewayTimeout } from '../server/errors.js';
 import type { InferenceRequest, Usage } from './inference-request.js';
 import { resolveModel, type RouteSources } from './resolve.js';
@@ -147,10 +148,18 @@ export class Gateway {
     for (let attempt = 0; attempt < this.options.maxAttempts && candidates.length > 0; attempt++) {
       account.retries = attempt;
       const backend = this.policy.pick(candidates, { model: request.model, body: request.body, headers: request.headers });
+      let call: UpstreamCall;
+      try {
+        call = backend.adapter.request(request, backend, backend.upstreamModelFor(request.model));
+      } catch (error) {
+        // a request the provider cannot express (say, embeddings for a chat-only API) is the client's error, not the backend's
+        if (error instanceof ApiError) return { error };
+        throw error;
+      }
       backend.inflight++;
       let response: Dispatcher.ResponseData;
       try {
-        response = await this.dispatcher.request({ origin: backend.origin, method: 'POST', ...backend.adapter.request(request, backend, backend.upstreamModelFor(request.model)), signal });
+        response = await this.dispatcher.request({ origin: backend.origin, method: 'POST', ...call, signal });
       } catch (error) {
         backend.inflight--;
         const aborted = this.abortError(signal);
@@ -170,7 +179,10 @@ export class Gateway {
       backend.inflight--;
       const body = await readBody(response.body).catch(() => Buffer.alloc(0));
       this.fleet.recordFailure(backend, `answered ${response.statusCode}`);
-      exhausted.last = { backend, status: response.statusCode, headers: response.headers, body };
+      const translated = backend.adapter.response?.(response.statusCode, body, request);
+      exhausted.last = translated
+        ? { backend, status: translated.status, headers: { ...response.headers, 'content-type': 'application/json' }, body: Buffer.from(translated.body) }
+        : { backend, status: response.statusCode, headers: response.headers, body };
       candidates = candidates.filter((c) => c !== backend);
     }
     return exhausted;

@@ -22,6 +22,12 @@ export interface StreamTranslator {
  */
 export interface ProviderAdapter {
   readonly name: string;
+  /**
+   * Hosted APIs with no free health endpoint (any real probe would be a paid generation): never
+   * probed. They count as healthy until passive ejection takes them out, and each health round
+   * lets an ejected one back in for another try.
+   */
+  readonly passiveHealthOnly?: boolean;
   /** `upstreamModel` is the name the target knows the model by (it may differ from the client's). */
   request(request: InferenceRequest, backend: Backend, upstreamModel: string): UpstreamCall;
   /** Converts a whole non-streamed upstream answer (any status) to the OpenAI shape. */

@@ -1,16 +1,16 @@
 import type { WireFormat } from '../config/providers.js';
 import type { ProviderAdapter } from './adapter.js';
+import { anthropicAdapter } from './anthropic/adapter.js';
+import { geminiAdapter } from './gemini/adapter.js';
 import { openAiCompatible } from './openai-compatible.js';
 
-/**
- * The adapter for each wire format. The Anthropic and Gemini translation adapters are registered
- * here; until they land, every format is sent as OpenAI-compatible.
- */
+const ADAPTERS: Readonly<Record<WireFormat, ProviderAdapter>> = {
+  openai: openAiCompatible,
+  anthropic: anthropicAdapter,
+  gemini: geminiAdapter,
+};
+
+/** The wire format a configured target speaks. */
 export function adapterFor(name: WireFormat): ProviderAdapter {
-  switch (name) {
-    case 'openai':
-    case 'anthropic':
-    case 'gemini':
-      return openAiCompatible;
-  }
+  return ADAPTERS[name];
 }

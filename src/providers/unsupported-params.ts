@@ -21,9 +21,7 @@ export const UNSUPPORTED_PARAMS: Readonly<Record<ProviderName, readonly string[]
 export function withoutParams(adapter: ProviderAdapter, params: readonly string[]): ProviderAdapter {
   if (params.length === 0) return adapter;
   return {
-    name: adapter.name,
-    response: adapter.response?.bind(adapter),
-    stream: adapter.stream?.bind(adapter),
+    ...adapter,
     request(request, backend, upstreamModel) {
       if (!params.some((param) => param in request.body)) return adapter.request(request, backend, upstreamModel);
       const body = { ...request.body };

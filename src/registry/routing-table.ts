@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { Fleet } from '../fleet/fleet.js';
+import { adapterFor } from '../providers/by-name.js';
 import type { RouteSources } from '../gateway/resolve.js';
 import { AgentRepository } from '../store/agents.js';
 import { openDatabase, type Db } from '../store/database.js';
@@ -23,7 +24,7 @@ export interface RoutingTable extends RouteSources {
 export function buildRoutingTable(config: Config, log: Logger): RoutingTable {
   const fleet = new Fleet(config.health_check.failure_threshold);
   for (const service of config.services) {
-    fleet.add({ name: service.name, url: service.url, kind: 'service', models: service.models, apiKey: service.api_key, healthPath: service.health_path });
+    fleet.add({ name: service.name, url: service.url, kind: 'service', models: service.models, apiKey: service.api_key, healthPath: service.health_path, adapter: adapterFor(service.provider) });
   }
   const db = openDatabase(config.database_path);
   const providers = new ProviderTargets(fleet, config.providers);

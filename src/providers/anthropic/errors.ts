@@ -1,0 +1,37 @@
+import { openAiError } from '../chat-translation.js';
+
+/**
+ * Anthropic error types → the status the client gets. 529 (overloaded) has no OpenAI meaning and
+ * clients treat it as unknown, so it becomes 503: retryable, like OpenAI's own overload answer.
+ */
+const STATUS_BY_TYPE: Readonly<Record<string, number>> = {
+  invalid_request_error: 400,
+  authentication_error: 401,
+  billing_error: 402,
+  permission_error: 403,
+  not_found_error: 404,
+  request_too_large: 413,
+  rate_limit_error: 429,
+  api_error: 500,
+  overloaded_error: 503,
+};
+
+export interface AnthropicError {
+  type?: string;
+  message?: string;
+}
+
+/** An Anthropic error body (`{"type":"error","error":{type,message}}`, or anything else) as an OpenAI error. */
+export function fromAnthropicError(status: number, body: string): { status: number; body: string } {
+  let error: AnthropicError | undefined;
+  try {
+    error = (JSON.parse(body) as { error?: AnthropicError }).error;
+  } catch {
+    // not JSON: reported with the raw text below
+  }
+  const mapped = STATUS_BY_TYPE[error?.type ?? ''] ?? (status === 529 ? 503 : status);
+  // a body without a type (say, from a proxy in front of the API) is judged by its status
+  const type = error?.type ?? (mapped >= 500 ? 'api_error' : 'invalid_request_error');
+  const message = `Anthropic: ${error?.message ?? (body.slice(0, 500) || `answered ${status}`)}`;
+  return openAiError(mapped, message, type, type);
+}

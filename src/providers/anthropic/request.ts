@@ -1,0 +1,100 @@
+import { badRequest } from '../../server/errors.js';
+import {
+  asArray, chatMessages, chatTools, contentParts, mapParameters, parseArguments, parseDataUrl, pushMerged, textContent,
+  type ChatMessage, type ParameterTable, type Part,
+} from '../chat-translation.js';
+
+/** Anthropic requires `max_tokens`; this is used when the client sets neither limit. */
+const DEFAULT_MAX_TOKENS = 4096;
+
+/** OpenAI chat parameters → Messages API fields. `null`: Anthropic has no such parameter, so it is dropped. */
+export const ANTHROPIC_PARAMETERS: ParameterTable = {
+  max_tokens: { to: 'max_tokens' },
+  // listed after max_tokens so that the newer name wins when a client sends both
+  max_completion_tokens: { to: 'max_tokens' },
+  temperature: { to: 'temperature' },
+  top_p: { to: 'top_p' },
+  top_k: { to: 'top_k' },
+  stop: { to: 'stop_sequences', convert: asArray },
+  user: { to: 'metadata', convert: (user) => ({ user_id: user }) },
+  frequency_penalty: null,
+  presence_penalty: null,
+  repetition_penalty: null,
+  logit_bias: null,
+  logprobs: null,
+  top_logprobs: null,
+  n: null,
+  seed: null,
+  response_format: null,
+  min_p: null,
+};
+
+const PROVIDER = 'Anthropic';
+
+type Block = Record<string, unknown>;
+
+/** The Messages API body for an OpenAI chat request. */
+export function toAnthropicRequest(body: Record<string, unknown>, model: string, stream: boolean): Record<string, unknown> {
+  const system: string[] = [];
+  const turns: Array<{ role: string; items: Block[] }> = [];
+  chatMessages(body).forEach((message, index) => {
+    switch (message.role) {
+      case 'system':
+      case 'developer':
+        system.push(textContent(message, index, PROVIDER));
+        return;
+      case 'user':
+        return pushMerged(turns, 'user', contentParts(message, index, PROVIDER).map(toBlock));
+      case 'assistant':
+        return pushMerged(turns, 'assistant', assistantBlocks(message, index));
+      case 'tool':
+        return pushMerged(turns, 'user', [{ type: 'tool_result', tool_use_id: message.tool_call_id, content: textContent(message, index, PROVIDER) }]);
+      default:
+        throw badRequest(`messages[${index}]: role '${message.role}' is not supported for ${PROVIDER}`, `messages[${index}].role`, 'invalid_value');
+    }
+  });
+  const request: Record<string, unknown> = {
+    model,
+    messages: turns.map(({ role, items }) => ({ role, content: items })),
+    ...mapParameters(body, ANTHROPIC_PARAMETERS),
+  };
+  request.max_tokens ??= DEFAULT_MAX_TOKENS;
+  if (system.length > 0) request.system = system.join('\n\n');
+  const tools = chatTools(body);
+  if (tools) request.tools = tools.map(({ function: fn }) => ({ name: fn.name, description: fn.description, input_schema: fn.parameters ?? { type: 'object', properties: {} } }));
+  const toolChoice = toAnthropicToolChoice(body.tool_choice, body.parallel_tool_calls === false);
+  if (toolChoice) request.tool_choice = toolChoice;
+  if (stream) request.stream = true;
+  return request;
+}
+
+function toBlock(part: Part): Block {
+  if (part.kind === 'text') return { type: 'text', text: part.text };
+  const inline = parseDataUrl(part.url);
+  return { type: 'image', source: inline ? { type: 'base64', media_type: inline.mediaType, data: inline.data } : { type: 'url', url: part.url } };
+}
+
+function assistantBlocks(message: ChatMessage, index: number): Block[] {
+  const text = textContent(message, index, PROVIDER);
+  const blocks: Block[] = text === '' ? [] : [{ type: 'text', text }];
+  for (const call of message.tool_calls ?? []) {
+    blocks.push({ type: 'tool_use', id: call.id, name: call.function.name, input: parseArguments(call.function.arguments, index) });
+  }
+  return blocks;
+}
+
+function toAnthropicToolChoice(choice: unknown, serialOnly: boolean): Block | undefined {
+  let mapped: Block | undefined;
+  if (choice === 'auto') mapped = { type: 'auto' };
+  else if (choice === 'required') mapped = { type: 'any' };
+  else if (choice === 'none') mapped = { type: 'none' };
+  else if (choice && typeof choice === 'object') {
+    const name = (choice as { function?: { name?: unknown } }).function?.name;
+    if (typeof name !== 'string') throw badRequest("'tool_choice' must name a function", 'tool_choice', 'invalid_value');
+    mapped = { type: 'tool', name };
+  } else if (choice !== undefined && choice !== null) {
+    throw badRequest("'tool_choice' must be 'auto', 'required', 'none' or a function", 'tool_choice', 'invalid_value');
+  }
+  if (serialOnly && mapped?.type !== 'none') return { ...(mapped ?? { type: 'auto' }), disable_parallel_tool_use: true };
+  return mapped;
+}

@@ -1,0 +1,71 @@
+import type { Usage } from '../../gateway/inference-request.js';
+import type { FinishReason } from '../openai-chunks.js';
+import { openAiError } from '../chat-translation.js';
+import { fromAnthropicError } from './errors.js';
+
+export interface AnthropicUsage {
+  input_tokens?: number;
+  output_tokens?: number;
+  cache_read_input_tokens?: number | null;
+  cache_creation_input_tokens?: number | null;
+}
+
+interface AnthropicMessage {
+  id: string;
+  content: Array<{ type: string; text?: string; id?: string; name?: string; input?: unknown }>;
+  stop_reason: string | null;
+  usage?: AnthropicUsage;
+}
+
+const FINISH_REASONS: Readonly<Record<string, FinishReason>> = {
+  end_turn: 'stop',
+  stop_sequence: 'stop',
+  pause_turn: 'stop',
+  max_tokens: 'length',
+  model_context_window_exceeded: 'length',
+  tool_use: 'tool_calls',
+  refusal: 'content_filter',
+};
+
+export const finishReason = (stopReason: string | null | undefined): FinishReason => FINISH_REASONS[stopReason ?? ''] ?? 'stop';
+
+/** OpenAI counts cached and cache-written tokens in prompt_tokens; Anthropic reports them apart. */
+export function toOpenAiUsage(usage: AnthropicUsage): Usage {
+  const cached = usage.cache_read_input_tokens ?? 0;
+  const prompt = (usage.input_tokens ?? 0) + cached + (usage.cache_creation_input_tokens ?? 0);
+  const completion = usage.output_tokens ?? 0;
+  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion, prompt_tokens_details: { cached_tokens: cached } };
+}
+
+/** A whole Messages API answer (any status) as an OpenAI `chat.completion` or error. */
+export function fromAnthropicResponse(status: number, body: Buffer, model: string): { status: number; body: string } {
+  const text = body.toString();
+  if (status >= 300) return fromAnthropicError(status, text);
+  let message: AnthropicMessage;
+  try {
+    message = JSON.parse(text) as AnthropicMessage;
+    if (!Array.isArray(message.content)) throw new Error('no content');
+  } catch {
+    return openAiError(502, 'Anthropic returned a response that is not a Messages API message', 'upstream_error', 'bad_gateway');
+  }
+  const texts = message.content.filter((block) => block.type === 'text').map((block) => block.text ?? '');
+  const toolCalls = message.content
+    .filter((block) => block.type === 'tool_use')
+    .map((block) => ({ id: block.id!, type: 'function', function: { name: block.name!, arguments: JSON.stringify(block.input ?? {}) } }));
+  const completion = {
+    id: message.id,
+    object: 'chat.completion',
+    created: Math.floor(Date.now() / 1000),
+    model,
+    choices: [
+      {
+        index: 0,
+        message: { role: 'assistant', content: texts.length > 0 ? texts.join('') : null, refusal: null, ...(toolCalls.length > 0 && { tool_calls: toolCalls }) },
+        finish_reason: finishReason(message.stop_reason),
+        logprobs: null,
+      },
+    ],
+    usage: toOpenAiUsage(message.usage ?? {}),
+  };
+  return { status: 200, body: JSON.stringify(completion) };
+}

@@ -1,0 +1,108 @@
+import { sseErrorEvent } from '../../gateway/relay.js';
+import type { StreamTranslator } from '../adapter.js';
+import { ChunkWriter, DONE_EVENT, type FinishReason } from '../openai-chunks.js';
+import { SseParser } from '../sse-parser.js';
+import type { AnthropicError } from './errors.js';
+import { finishReason, toOpenAiUsage, type AnthropicUsage } from './response.js';
+
+interface AnthropicEvent {
+  type: string;
+  message?: { id: string; usage?: AnthropicUsage };
+  index?: number;
+  content_block?: { type: string; text?: string; id?: string; name?: string };
+  delta?: { type?: string; text?: string; partial_json?: string; stop_reason?: string | null };
+  usage?: AnthropicUsage;
+  error?: AnthropicError;
+}
+
+/**
+ * Anthropic's event stream → OpenAI chunks, as each event completes. Tool-use blocks become
+ * tool-call deltas numbered in order of appearance; `[DONE]` is written only after
+ * `message_stop`, so a stream cut short stays visibly incomplete.
+ */
+export class AnthropicStreamTranslator implements StreamTranslator {
+  private readonly parser = new SseParser();
+  private readonly chunks: ChunkWriter;
+  private readonly toolIndexByBlock = new Map<number, number>();
+  private usage: AnthropicUsage = {};
+  private finish: FinishReason = 'stop';
+  private failed = false;
+
+  constructor(
+    model: string,
+    private readonly includeUsage: boolean,
+  ) {
+    this.chunks = new ChunkWriter(model);
+  }
+
+  push(chunk: Buffer): string {
+    return this.translate(this.parser.push(chunk));
+  }
+
+  end(): string {
+    return this.translate(this.parser.end());
+  }
+
+  private translate(events: ReadonlyArray<{ data: string }>): string {
+    let out = '';
+    for (const { data } of events) {
+      if (this.failed) break;
+      let event: AnthropicEvent;
+      try {
+        event = JSON.parse(data) as AnthropicEvent;
+      } catch {
+        this.failed = true;
+        out += sseErrorEvent('Anthropic sent an event that is not JSON', 'upstream_stream_error');
+        break;
+      }
+      out += this.onEvent(event);
+    }
+    return out;
+  }
+
+  private onEvent(event: AnthropicEvent): string {
+    switch (event.type) {
+      case 'message_start':
+        this.chunks.id = event.message?.id ?? '';
+        this.usage = { ...event.message?.usage };
+        return this.chunks.delta({ role: 'assistant', content: '' });
+      case 'content_block_start':
+        return this.onBlockStart(event.index ?? 0, event.content_block);
+      case 'content_block_delta':
+        return this.onBlockDelta(event.index ?? 0, event.delta);
+      case 'message_delta':
+        if (event.delta?.stop_reason) this.finish = finishReason(event.delta.stop_reason);
+        // message_delta usage counts are cumulative, so they replace rather than add
+        Object.assign(this.usage, event.usage);
+        return '';
+      case 'message_stop': {
+        const usage = this.includeUsage ? this.chunks.usage(toOpenAiUsage(this.usage)) : '';
+        return this.chunks.finish(this.finish) + usage + DONE_EVENT;
+      }
+      case 'error':
+        this.failed = true;
+        return sseErrorEvent(`Anthropic: ${event.error?.message ?? 'stream error'}`, event.error?.type ?? 'api_error');
+      default:
+        // ping, content_block_stop, and event types added later carry nothing to relay
+        return '';
+    }
+  }
+
+  private onBlockStart(block: number, content: AnthropicEvent['content_block']): string {
+    if (content?.type === 'text' && content.text) return this.chunks.delta({ content: content.text });
+    if (content?.type !== 'tool_use') return '';
+    const index = this.toolIndexByBlock.size;
+    this.toolIndexByBlock.set(block, index);
+    return this.chunks.delta({ tool_calls: [{ index, id: content.id, type: 'function', function: { name: content.name, arguments: '' } }] });
+  }
+
+  private onBlockDelta(block: number, delta: AnthropicEvent['delta']): string {
+    if (delta?.type === 'text_delta' && delta.text) return this.chunks.delta({ content: delta.text });
+    const index = this.toolIndexByBlock.get(block);
+    if (delta?.type === 'input_json_delta' && delta.partial_json && index !== undefined) {
+      return this.chunks.delta({ tool_calls: [{ index, function: { arguments: delta.partial_json } }] });
+    }
+    // thinking and signature deltas have no place in a chat.completion.chunk
+    return '';
+  }
+}

@@ -1,0 +1,97 @@
+import type { Usage } from '../../gateway/inference-request.js';
+import { openAiError } from '../chat-translation.js';
+import type { FinishReason } from '../openai-chunks.js';
+import { fromGoogleError, type GoogleError } from './errors.js';
+
+export interface GeminiPart {
+  text?: string;
+  thought?: boolean;
+  functionCall?: { id?: string; name: string; args?: unknown };
+}
+
+export interface GeminiCandidate {
+  index?: number;
+  content?: { parts?: GeminiPart[] };
+  finishReason?: string;
+}
+
+export interface GeminiUsage {
+  promptTokenCount?: number;
+  candidatesTokenCount?: number;
+  thoughtsTokenCount?: number;
+  totalTokenCount?: number;
+  cachedContentTokenCount?: number;
+}
+
+export interface GeminiResponse {
+  candidates?: GeminiCandidate[];
+  promptFeedback?: { blockReason?: string };
+  usageMetadata?: GeminiUsage;
+  responseId?: string;
+  error?: GoogleError;
+}
+
+const FINISH_REASONS: Readonly<Record<string, FinishReason>> = {
+  STOP: 'stop',
+  MAX_TOKENS: 'length',
+  SAFETY: 'content_filter',
+  RECITATION: 'content_filter',
+  BLOCKLIST: 'content_filter',
+  PROHIBITED_CONTENT: 'content_filter',
+  SPII: 'content_filter',
+  IMAGE_SAFETY: 'content_filter',
+};
+
+/** A candidate that stopped normally after calling functions finished for tool calls, in OpenAI's terms. */
+export function finishReason(reason: string, calledFunctions: boolean): FinishReason {
+  const mapped = FINISH_REASONS[reason] ?? 'stop';
+  return mapped === 'stop' && calledFunctions ? 'tool_calls' : mapped;
+}
+
+/** Thought parts are the model's hidden reasoning, not answer text. */
+export const answerText = (parts: readonly GeminiPart[]): string => parts.filter((part) => part.text !== undefined && !part.thought).map((part) => part.text).join('');
+
+export function toolCall(part: GeminiPart, index: number, fallbackId: string): { id: string; type: 'function'; function: { name: string; arguments: string } } {
+  const call = part.functionCall!;
+  return { id: call.id ?? `call_${fallbackId}_${index}`, type: 'function', function: { name: call.name, arguments: JSON.stringify(call.args ?? {}) } };
+}
+
+export function toOpenAiUsage(usage: GeminiUsage): Usage {
+  const prompt = usage.promptTokenCount ?? 0;
+  // OpenAI counts reasoning tokens as completion tokens
+  const completion = (usage.candidatesTokenCount ?? 0) + (usage.thoughtsTokenCount ?? 0);
+  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: usage.totalTokenCount ?? prompt + completion, prompt_tokens_details: { cached_tokens: usage.cachedContentTokenCount ?? 0 } };
+}
+
+export const responseId = (response: GeminiResponse): string => `chatcmpl-${response.responseId ?? Math.random().toString(36).slice(2)}`;
+
+/** A whole generateContent answer (any status) as an OpenAI `chat.completion` or error. */
+export function fromGeminiResponse(status: number, body: Buffer, model: string): { status: number; body: string } {
+  const text = body.toString();
+  if (status >= 300) return fromGoogleError(status, text);
+  let response: GeminiResponse;
+  try {
+    response = JSON.parse(text) as GeminiResponse;
+  } catch {
+    return openAiError(502, 'Gemini returned a response that is not JSON', 'upstream_error', 'bad_gateway');
+  }
+  const id = responseId(response);
+  const candidates = response.candidates ?? [];
+  // a blocked prompt has no candidates at all, only the reason
+  const choices =
+    candidates.length === 0 && response.promptFeedback?.blockReason
+      ? [{ index: 0, message: { role: 'assistant', content: '', refusal: null }, finish_reason: 'content_filter', logprobs: null }]
+      : candidates.map((candidate, position) => {
+          const parts = candidate.content?.parts ?? [];
+          const calls = parts.filter((part) => part.functionCall).map((part, at) => toolCall(part, at, id));
+          const content = answerText(parts);
+          return {
+            index: candidate.index ?? position,
+            message: { role: 'assistant', content: content === '' && calls.length > 0 ? null : content, refusal: null, ...(calls.length > 0 && { tool_calls: calls }) },
+            finish_reason: finishReason(candidate.finishReason ?? 'STOP', calls.length > 0),
+            logprobs: null,
+          };
+        });
+  const completion = { id, object: 'chat.completion', created: Math.floor(Date.now() / 1000), model, choices, usage: toOpenAiUsage(response.usageMetadata ?? {}) };
+  return { status: 200, body: JSON.stringify(completion) };
+}

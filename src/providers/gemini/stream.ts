@@ -1,0 +1,97 @@
+import { sseErrorEvent } from '../../gateway/relay.js';
+import type { StreamTranslator } from '../adapter.js';
+import { ChunkWriter, DONE_EVENT } from '../openai-chunks.js';
+import { SseParser } from '../sse-parser.js';
+import { googleErrorType } from './errors.js';
+import { answerText, finishReason, responseId, toOpenAiUsage, toolCall, type GeminiResponse, type GeminiUsage } from './response.js';
+
+/**
+ * streamGenerateContent's SSE (each event a partial GenerateContentResponse) → OpenAI chunks as
+ * events complete. Gemini has no end-of-stream marker: the stream counts as complete once a
+ * finish reason (or a prompt block) arrived and the upstream then ended, and only then is
+ * `[DONE]` written.
+ */
+export class GeminiStreamTranslator implements StreamTranslator {
+  private readonly parser = new SseParser();
+  private readonly chunks: ChunkWriter;
+  private readonly started = new Set<number>();
+  private readonly toolCalls = new Map<number, number>();
+  private usage: GeminiUsage | undefined;
+  private finished = false;
+  private failed = false;
+
+  constructor(
+    model: string,
+    private readonly includeUsage: boolean,
+  ) {
+    this.chunks = new ChunkWriter(model);
+  }
+
+  push(chunk: Buffer): string {
+    return this.translate(this.parser.push(chunk));
+  }
+
+  end(): string {
+    const out = this.translate(this.parser.end());
+    if (!this.finished || this.failed) return out;
+    const usage = this.includeUsage ? this.chunks.usage(toOpenAiUsage(this.usage ?? {})) : '';
+    return out + usage + DONE_EVENT;
+  }
+
+  private translate(events: ReadonlyArray<{ data: string }>): string {
+    let out = '';
+    for (const { data } of events) {
+      if (this.failed) break;
+      let response: GeminiResponse;
+      try {
+        response = JSON.parse(data) as GeminiResponse;
+      } catch {
+        this.failed = true;
+        out += sseErrorEvent('Gemini sent an event that is not JSON', 'upstream_stream_error');
+        break;
+      }
+      out += this.onResponse(response);
+    }
+    return out;
+  }
+
+  private onResponse(response: GeminiResponse): string {
+    if (response.error) {
+      this.failed = true;
+      return sseErrorEvent(`Gemini: ${response.error.message ?? 'stream error'}`, googleErrorType(response.error, response.error.code ?? 500));
+    }
+    if (this.chunks.id === '') this.chunks.id = responseId(response);
+    if (response.usageMetadata) this.usage = response.usageMetadata;
+    const candidates = response.candidates ?? [];
+    if (candidates.length === 0 && response.promptFeedback?.blockReason) {
+      this.finished = true;
+      return this.start(0) + this.chunks.finish('content_filter');
+    }
+    let out = '';
+    candidates.forEach((candidate, position) => {
+      const index = candidate.index ?? position;
+      const parts = candidate.content?.parts ?? [];
+      out += this.start(index);
+      const text = answerText(parts);
+      if (text !== '') out += this.chunks.delta({ content: text }, index);
+      for (const part of parts) {
+        if (!part.functionCall) continue;
+        const callIndex = this.toolCalls.get(index) ?? 0;
+        this.toolCalls.set(index, callIndex + 1);
+        out += this.chunks.delta({ tool_calls: [{ index: callIndex, ...toolCall(part, callIndex, this.chunks.id) }] }, index);
+      }
+      if (candidate.finishReason) {
+        this.finished = true;
+        out += this.chunks.finish(finishReason(candidate.finishReason, this.toolCalls.has(index)), index);
+      }
+    });
+    return out;
+  }
+
+  /** The opening role chunk, once per choice. */
+  private start(index: number): string {
+    if (this.started.has(index)) return '';
+    this.started.add(index);
+    return this.chunks.delta({ role: 'assistant', content: '' }, index);
+  }
+}

@@ -1,0 +1,51 @@
+import type { Usage } from '../gateway/inference-request.js';
+
+export type FinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter';
+
+export interface ToolCallDelta {
+  index: number;
+  id?: string;
+  type?: 'function';
+  function: { name?: string; arguments: string };
+}
+
+export interface ChunkDelta {
+  role?: 'assistant';
+  content?: string;
+  tool_calls?: ToolCallDelta[];
+}
+
+export const DONE_EVENT = 'data: [DONE]\n\n';
+
+/** Writes OpenAI `chat.completion.chunk` SSE events for one translated stream. */
+export class ChunkWriter {
+  /** Set from the provider's first event, which names the message. */
+  id = '';
+  private readonly created = Math.floor(Date.now() / 1000);
+
+  constructor(private readonly model: string) {}
+
+  delta(delta: ChunkDelta, index = 0): string {
+    return this.event([{ index, delta, finish_reason: null, logprobs: null }]);
+  }
+
+  finish(reason: FinishReason, index = 0): string {
+    return this.event([{ index, delta: {}, finish_reason: reason, logprobs: null }]);
+  }
+
+  /** The extra last chunk of `stream_options.include_usage`: no choices, only usage. */
+  usage(usage: Usage): string {
+    return this.event([], usage);
+  }
+
+  private event(choices: unknown[], usage?: Usage): string {
+    const chunk = { id: this.id, object: 'chat.completion.chunk', created: this.created, model: this.model, choices, ...(usage && { usage }) };
+    return `data: ${JSON.stringify(chunk)}\n\n`;
+  }
+}
+
+/** Whether the client asked for the final usage chunk. */
+export function wantsUsage(body: Record<string, unknown>): boolean {
+  const options = body.stream_options as { include_usage?: unknown } | null | undefined;
+  return options?.include_usage === true;
+}

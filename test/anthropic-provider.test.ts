@@ -1,0 +1,253 @@
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { assertConforms } from './support/conformance.js';
+import { FakeUpstream, fixture } from './support/fake-upstream.js';
+import { startRouter, stopAll, type Proc } from './support/processes.js';
+
+const RED_PIXEL = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==';
+const WEATHER_TOOL = {
+  type: 'function' as const,
+  function: { name: 'get_weather', description: 'Current weather', parameters: { type: 'object', properties: { location: { type: 'string' } }, required: ['location'] } },
+};
+
+async function collect(stream: AsyncIterable<OpenAI.ChatCompletionChunk>): Promise<OpenAI.ChatCompletionChunk[]> {
+  const chunks: OpenAI.ChatCompletionChunk[] = [];
+  for await (const chunk of stream) {
+    assertConforms('CreateChatCompletionStreamResponse', chunk);
+    chunks.push(chunk);
+  }
+  return chunks;
+}
+
+describe('Anthropic provider (a fake Messages API behind the router)', () => {
+  let fake: FakeUpstream;
+  let router: Proc;
+  let client: OpenAI;
+
+  beforeAll(async () => {
+    fake = await FakeUpstream.start();
+    router = await startRouter({
+      // error answers below must not eject the only backend
+      health_check: { interval_s: 60, timeout_s: 2, failure_threshold: 100 },
+      services: [{ name: 'claude', url: fake.url, provider: 'anthropic', models: ['claude-x'], api_key: 'sk-ant-test-key' }],
+    });
+    client = new OpenAI({ baseURL: `${router.url}/v1`, apiKey: 'client-key', maxRetries: 0 });
+  });
+  afterAll(async () => {
+    await stopAll();
+    await fake.close();
+  });
+
+  it('is healthy without ever being probed', async () => {
+    const services = (await (await fetch(`${router.url}/services`)).json()) as { services?: Array<{ healthy: boolean }> } | Array<{ healthy: boolean }>;
+    const list = Array.isArray(services) ? services : services.services!;
+    expect(list[0]!.healthy).toBe(true);
+    expect(fake.received).toEqual([]);
+  });
+
+  it('translates a multi-turn chat with system prompt, images and sampling parameters', async () => {
+    fake.reply({ status: 200, json: fixture('anthropic/message-text.json') });
+    const params = {
+      model: 'claude-x',
+      messages: [
+        { role: 'system', content: 'You are terse.' },
+        { role: 'user', content: 'Hi' },
+        { role: 'assistant', content: 'Hello.' },
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'What is in these images?' },
+            { type: 'image_url', image_url: { url: `data:image/png;base64,${RED_PIXEL}` } },
+            { type: 'image_url', image_url: { url: 'https://example.com/cat.jpg' } },
+          ],
+        },
+        { role: 'user', content: 'Be brief.' },
+      ],
+      temperature: 0.2,
+      top_p: 0.9,
+      top_k: 40,
+      stop: 'END',
+      frequency_penalty: 0.5,
+      presence_penalty: 0.1,
+      repetition_penalty: 1.1,
+      logit_bias: { '50256': -100 },
+      n: 1,
+    } as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming;
+    const completion = await client.chat.completions.create(params);
+
+    const sent = fake.last();
+    expect(sent.method).toBe('POST');
+    expect(sent.url).toBe('/v1/messages');
+    expect(sent.headers['x-api-key']).toBe('sk-ant-test-key');
+    expect(sent.headers['anthropic-version']).toBe('2023-06-01');
+    expect(sent.headers.authorization).toBeUndefined();
+    expect(sent.body).toEqual({
+      model: 'claude-x',
+      system: 'You are terse.',
+      messages: [
+        { role: 'user', content: [{ type: 'text', text: 'Hi' }] },
+        { role: 'assistant', content: [{ type: 'text', text: 'Hello.' }] },
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'What is in these images?' },
+            { type: 'image', source: { type: 'base64', media_type: 'image/png', data: RED_PIXEL } },
+            { type: 'image', source: { type: 'url', url: 'https://example.com/cat.jpg' } },
+            { type: 'text', text: 'Be brief.' },
+          ],
+        },
+      ],
+      max_tokens: 4096,
+      temperature: 0.2,
+      top_p: 0.9,
+      top_k: 40,
+      stop_sequences: ['END'],
+    });
+
+    assertConforms('CreateChatCompletionResponse', completion);
+    expect(completion.model).toBe('claude-x');
+    expect(completion.choices[0]!.message.content).toBe('Hello! The image shows a red square on a white background.');
+    expect(completion.choices[0]!.finish_reason).toBe('stop');
+    expect(completion.usage).toMatchObject({ prompt_tokens: 25 + 1024, completion_tokens: 16, total_tokens: 25 + 1024 + 16, prompt_tokens_details: { cached_tokens: 1024 } });
+  });
+
+  it('passes max_completion_tokens as max_tokens', async () => {
+    fake.reply({ status: 200, json: fixture('anthropic/message-text.json') });
+    await client.chat.completions.create({ model: 'claude-x', messages: [{ role: 'user', content: 'Hi' }], max_completion_tokens: 64 });
+    expect(fake.last().body.max_tokens).toBe(64);
+  });
+
+  it('translates tools, tool choice, earlier tool calls and tool results, and answers with tool calls', async () => {
+    fake.reply({ status: 200, json: fixture('anthropic/message-tool-use.json') });
+    const completion = await client.chat.completions.create({
+      model: 'claude-x',
+      tools: [WEATHER_TOOL],
+      tool_choice: 'required',
+      parallel_tool_calls: false,
+      messages: [
+        { role: 'user', content: 'Weather in Paris and Rome?' },
+        {
+          role: 'assistant',
+          content: null,
+          tool_calls: [
+            { id: 'toolu_paris', type: 'function', function: { name: 'get_weather', arguments: '{"location":"Paris"}' } },
+            { id: 'toolu_rome', type: 'function', function: { name: 'get_weather', arguments: '{"location":"Rome"}' } },
+          ],
+        },
+        { role: 'tool', tool_call_id: 'toolu_paris', content: '18C, sunny' },
+        { role: 'tool', tool_call_id: 'toolu_rome', content: '24C, cloudy' },
+        { role: 'user', content: 'And San Francisco?' },
+      ],
+    });
+
+    const sent = fake.last().body;
+    expect(sent.tools).toEqual([{ name: 'get_weather', description: 'Current weather', input_schema: WEATHER_TOOL.function.parameters }]);
+    expect(sent.tool_choice).toEqual({ type: 'any', disable_parallel_tool_use: true });
+    expect(sent.messages).toEqual([
+      { role: 'user', content: [{ type: 'text', text: 'Weather in Paris and Rome?' }] },
+      {
+        role: 'assistant',
+        content: [
+          { type: 'tool_use', id: 'toolu_paris', name: 'get_weather', input: { location: 'Paris' } },
+          { type: 'tool_use', id: 'toolu_rome', name: 'get_weather', input: { location: 'Rome' } },
+        ],
+      },
+      {
+        role: 'user',
+        content: [
+          { type: 'tool_result', tool_use_id: 'toolu_paris', content: '18C, sunny' },
+          { type: 'tool_result', tool_use_id: 'toolu_rome', content: '24C, cloudy' },
+          { type: 'text', text: 'And San Francisco?' },
+        ],
+      },
+    ]);
+
+    assertConforms('CreateChatCompletionResponse', completion);
+    const choice = completion.choices[0]!;
+    expect(choice.finish_reason).toBe('tool_calls');
+    expect(choice.message.content).toBe("I'll check the weather in San Francisco.");
+    expect(choice.message.tool_calls).toEqual([
+      { id: 'toolu_01A09q90qw90lq917835lq9', type: 'function', function: { name: 'get_weather', arguments: '{"location":"San Francisco, CA","unit":"celsius"}' } },
+    ]);
+  });
+
+  it('streams text live from events split at awkward places, ending with a usage chunk and [DONE]', async () => {
+    fake.reply({ sse: fixture('anthropic/stream-text.sse'), chunkBytes: 5 });
+    const chunks = await collect(
+      await client.chat.completions.create({ model: 'claude-x', messages: [{ role: 'user', content: 'Hi' }], stream: true, stream_options: { include_usage: true } }),
+    );
+    expect(fake.last().body.stream).toBe(true);
+    expect(chunks.map((c) => c.choices[0]?.delta.content ?? '').join('')).toBe('Héllo wörld 🌍!');
+    expect(chunks[0]!.choices[0]!.delta.role).toBe('assistant');
+    expect(chunks.filter((c) => c.choices[0]?.finish_reason).map((c) => c.choices[0]!.finish_reason)).toEqual(['stop']);
+    const last = chunks.at(-1)!;
+    expect(last.choices).toEqual([]);
+    expect(last.usage).toEqual({ prompt_tokens: 25 + 512, completion_tokens: 15, total_tokens: 25 + 512 + 15, prompt_tokens_details: { cached_tokens: 512 } });
+  });
+
+  it('streams tool-call deltas whose argument pieces join into the call', async () => {
+    fake.reply({ sse: fixture('anthropic/stream-tool-use.sse'), chunkBytes: 11 });
+    const chunks = await collect(await client.chat.completions.create({ model: 'claude-x', messages: [{ role: 'user', content: 'Weather?' }], tools: [WEATHER_TOOL], stream: true }));
+    const calls = chunks.flatMap((c) => c.choices[0]?.delta.tool_calls ?? []);
+    expect(calls[0]).toMatchObject({ index: 0, id: 'toolu_01T1x1fJ34qAmk2tNTrN7Up6', type: 'function', function: { name: 'get_weather' } });
+    expect(calls.every((call) => call.index === 0)).toBe(true);
+    expect(JSON.parse(calls.map((call) => call.function?.arguments ?? '').join(''))).toEqual({ location: 'San Francisco, CA', unit: 'fahrenheit' });
+    expect(chunks.map((c) => c.choices[0]?.delta.content ?? '').join('')).toBe('Let me check the weather.');
+    expect(chunks.at(-1)!.choices[0]!.finish_reason).toBe('tool_calls');
+    expect(chunks.some((c) => c.usage)).toBe(false);
+  });
+
+  it('turns an error event mid-stream into an OpenAI error the SDK raises', async () => {
+    fake.reply({ sse: fixture('anthropic/stream-overloaded.sse') });
+    const stream = await client.chat.completions.create({ model: 'claude-x', messages: [{ role: 'user', content: 'Hi' }], stream: true });
+    let text = '';
+    const failure = await (async () => {
+      for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+    })().catch((error: unknown) => error);
+    expect(text).toBe('Partial');
+    expect(failure).toBeInstanceOf(OpenAI.APIError);
+    expect((failure as Error).message).toContain('Overloaded');
+  });
+
+  it.each([
+    ['error-overloaded.json', 529, 503, 'overloaded_error'],
+    ['error-invalid-request.json', 400, 400, 'invalid_request_error'],
+    ['error-authentication.json', 401, 401, 'authentication_error'],
+    ['error-rate-limit.json', 429, 429, 'rate_limit_error'],
+  ])('maps %s (HTTP %i) to an OpenAI error with status %i', async (file, upstreamStatus, status, type) => {
+    const body = fixture(`anthropic/${file}`);
+    fake.reply({ status: upstreamStatus, json: body });
+    const failure = await client.chat.completions.create({ model: 'claude-x', messages: [{ role: 'user', content: 'Hi' }] }).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(OpenAI.APIError);
+    const error = failure as InstanceType<typeof OpenAI.APIError>;
+    expect(error.status).toBe(status);
+    expect(error.type).toBe(type);
+    expect(error.message).toContain((JSON.parse(body) as { error: { message: string } }).error.message);
+    assertConforms('ErrorResponse', { error: error.error });
+  });
+
+  it('maps an error answer to a streamed request before any chunk', async () => {
+    fake.reply({ status: 429, json: fixture('anthropic/error-rate-limit.json') });
+    const failure = await client.chat.completions.create({ model: 'claude-x', messages: [{ role: 'user', content: 'Hi' }], stream: true }).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(OpenAI.RateLimitError);
+    expect(fake.last().body.stream).toBe(true);
+  });
+
+  it('refuses embeddings and legacy completions with a 400 without calling Anthropic or blaming it', async () => {
+    const before = fake.received.length;
+    const embedding = await client.embeddings.create({ model: 'claude-x', input: 'hello' }).catch((error: unknown) => error);
+    const completion = await client.completions.create({ model: 'claude-x', prompt: 'hello' }).catch((error: unknown) => error);
+    for (const failure of [embedding, completion]) {
+      expect(failure).toBeInstanceOf(OpenAI.BadRequestError);
+      expect((failure as InstanceType<typeof OpenAI.APIError>).code).toBe('unsupported_endpoint');
+      expect((failure as Error).message).toContain('supports only /v1/chat/completions');
+    }
+    expect(fake.received.length).toBe(before);
+    const stats = (await (await fetch(`${router.url}/stats`)).json()) as Record<string, unknown>;
+    expect(JSON.stringify(stats)).toContain('"healthy":true');
+  });
+
+  it('never sent anything but Messages API calls upstream (no health probes)', () => {
+    expect(fake.received.every((request) => request.method === 'POST' && request.url === '/v1/messages')).toBe(true);
+  });
+});

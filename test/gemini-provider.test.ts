@@ -1,0 +1,195 @@
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { assertConforms } from './support/conformance.js';
+import { FakeUpstream, fixture } from './support/fake-upstream.js';
+import { startRouter, stopAll, type Proc } from './support/processes.js';
+
+const RED_PIXEL = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==';
+const WEATHER_TOOL = {
+  type: 'function' as const,
+  function: { name: 'get_weather', description: 'Current weather', parameters: { type: 'object', properties: { location: { type: 'string' } }, required: ['location'] } },
+};
+
+async function collect(stream: AsyncIterable<OpenAI.ChatCompletionChunk>): Promise<OpenAI.ChatCompletionChunk[]> {
+  const chunks: OpenAI.ChatCompletionChunk[] = [];
+  for await (const chunk of stream) {
+    assertConforms('CreateChatCompletionStreamResponse', chunk);
+    chunks.push(chunk);
+  }
+  return chunks;
+}
+
+describe('Gemini provider (a fake generateContent API behind the router)', () => {
+  let fake: FakeUpstream;
+  let router: Proc;
+  let client: OpenAI;
+
+  beforeAll(async () => {
+    fake = await FakeUpstream.start();
+    router = await startRouter({
+      health_check: { interval_s: 60, timeout_s: 2, failure_threshold: 100 },
+      services: [{ name: 'google', url: fake.url, provider: 'gemini', models: ['gemini-x'], api_key: 'goog-test-key' }],
+    });
+    client = new OpenAI({ baseURL: `${router.url}/v1`, apiKey: 'client-key', maxRetries: 0 });
+  });
+  afterAll(async () => {
+    await stopAll();
+    await fake.close();
+  });
+
+  it('translates system instruction, roles, inline images and generation config', async () => {
+    fake.reply({ status: 200, json: fixture('gemini/response-text.json') });
+    const params = {
+      model: 'gemini-x',
+      messages: [
+        { role: 'system', content: 'Explain simply.' },
+        { role: 'user', content: 'Hi' },
+        { role: 'assistant', content: 'Hello.' },
+        { role: 'user', content: [{ type: 'text', text: 'What is AI? See:' }, { type: 'image_url', image_url: { url: `data:image/png;base64,${RED_PIXEL}` } }] },
+      ],
+      temperature: 0.3,
+      top_p: 0.8,
+      top_k: 20,
+      max_tokens: 200,
+      stop: ['\n\n', 'END'],
+      n: 1,
+      presence_penalty: 0.5,
+      logit_bias: { '1': 2 },
+      repetition_penalty: 1.2,
+    } as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming;
+    const completion = await client.chat.completions.create(params);
+
+    const sent = fake.last();
+    expect(sent.url).toBe('/v1beta/models/gemini-x:generateContent');
+    expect(sent.headers['x-goog-api-key']).toBe('goog-test-key');
+    expect(sent.headers.authorization).toBeUndefined();
+    expect(sent.body).toEqual({
+      systemInstruction: { parts: [{ text: 'Explain simply.' }] },
+      contents: [
+        { role: 'user', parts: [{ text: 'Hi' }] },
+        { role: 'model', parts: [{ text: 'Hello.' }] },
+        { role: 'user', parts: [{ text: 'What is AI? See:' }, { inlineData: { mimeType: 'image/png', data: RED_PIXEL } }] },
+      ],
+      generationConfig: { temperature: 0.3, topP: 0.8, topK: 20, maxOutputTokens: 200, stopSequences: ['\n\n', 'END'], candidateCount: 1, presencePenalty: 0.5 },
+    });
+
+    assertConforms('CreateChatCompletionResponse', completion);
+    expect(completion.model).toBe('gemini-x');
+    expect(completion.choices[0]!.message.content).toBe('AI learns patterns from data to make predictions.');
+    expect(completion.choices[0]!.finish_reason).toBe('stop');
+    expect(completion.usage).toMatchObject({ prompt_tokens: 8, completion_tokens: 10 + 2048, total_tokens: 2066, prompt_tokens_details: { cached_tokens: 6 } });
+  });
+
+  it('translates tools and tool results both ways', async () => {
+    fake.reply({ status: 200, json: fixture('gemini/response-function-call.json') });
+    const completion = await client.chat.completions.create({
+      model: 'gemini-x',
+      tools: [WEATHER_TOOL],
+      tool_choice: { type: 'function', function: { name: 'get_weather' } },
+      messages: [
+        { role: 'user', content: 'Weather in Paris?' },
+        { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"location":"Paris"}' } }] },
+        { role: 'tool', tool_call_id: 'call_1', content: '{"temperature":18}' },
+        { role: 'user', content: 'And Boston?' },
+      ],
+    });
+
+    const sent = fake.last().body;
+    expect(sent.tools).toEqual([{ functionDeclarations: [{ name: 'get_weather', description: 'Current weather', parameters: WEATHER_TOOL.function.parameters }] }]);
+    expect(sent.toolConfig).toEqual({ functionCallingConfig: { mode: 'ANY', allowedFunctionNames: ['get_weather'] } });
+    expect(sent.contents).toEqual([
+      { role: 'user', parts: [{ text: 'Weather in Paris?' }] },
+      { role: 'model', parts: [{ functionCall: { name: 'get_weather', args: { location: 'Paris' } } }] },
+      { role: 'user', parts: [{ functionResponse: { name: 'get_weather', response: { temperature: 18 } } }, { text: 'And Boston?' }] },
+    ]);
+
+    assertConforms('CreateChatCompletionResponse', completion);
+    const choice = completion.choices[0]!;
+    expect(choice.finish_reason).toBe('tool_calls');
+    expect(choice.message.content).toBeNull();
+    expect(choice.message.tool_calls).toHaveLength(1);
+    expect(choice.message.tool_calls![0]).toMatchObject({ type: 'function', function: { name: 'get_weather', arguments: '{"location":"Boston, MA","unit":"celsius"}' } });
+  });
+
+  it.each([
+    ['a blocked prompt', 'gemini/response-prompt-blocked.json'],
+    ['a candidate stopped for safety', 'gemini/response-candidate-safety.json'],
+  ])('answers %s with finish_reason content_filter and empty content', async (_, file) => {
+    fake.reply({ status: 200, json: fixture(file) });
+    const completion = await client.chat.completions.create({ model: 'gemini-x', messages: [{ role: 'user', content: 'something unsafe' }] });
+    assertConforms('CreateChatCompletionResponse', completion);
+    expect(completion.choices[0]!.finish_reason).toBe('content_filter');
+    expect(completion.choices[0]!.message.content).toBe('');
+  });
+
+  it('streams text live from events split at awkward places, ending with a usage chunk and [DONE]', async () => {
+    fake.reply({ sse: fixture('gemini/stream-text.sse'), chunkBytes: 6 });
+    const chunks = await collect(
+      await client.chat.completions.create({ model: 'gemini-x', messages: [{ role: 'user', content: 'A story' }], stream: true, stream_options: { include_usage: true } }),
+    );
+    expect(fake.last().url).toBe('/v1beta/models/gemini-x:streamGenerateContent?alt=sse');
+    expect(chunks.map((c) => c.choices[0]?.delta.content ?? '').join('')).toBe('Once upon a time, a très petit robot 🤖 learned to paint.');
+    expect(chunks[0]!.choices[0]!.delta.role).toBe('assistant');
+    expect(chunks.filter((c) => c.choices[0]?.finish_reason).map((c) => c.choices[0]!.finish_reason)).toEqual(['stop']);
+    const last = chunks.at(-1)!;
+    expect(last.choices).toEqual([]);
+    expect(last.usage).toEqual({ prompt_tokens: 9, completion_tokens: 14, total_tokens: 23, prompt_tokens_details: { cached_tokens: 4 } });
+  });
+
+  it('streams a function call as a tool-call delta', async () => {
+    fake.reply({ sse: fixture('gemini/stream-function-call.sse'), chunkBytes: 9 });
+    const chunks = await collect(await client.chat.completions.create({ model: 'gemini-x', messages: [{ role: 'user', content: 'Weather?' }], tools: [WEATHER_TOOL], stream: true }));
+    const calls = chunks.flatMap((c) => c.choices[0]?.delta.tool_calls ?? []);
+    expect(calls).toHaveLength(1);
+    expect(calls[0]).toMatchObject({ index: 0, type: 'function', function: { name: 'get_weather', arguments: '{"location":"Paris"}' } });
+    expect(calls[0]!.id).toBeTruthy();
+    expect(chunks.at(-1)!.choices[0]!.finish_reason).toBe('tool_calls');
+  });
+
+  it('reports a stream that ends before any finish reason as an error, not as complete', async () => {
+    const firstEvent = fixture('gemini/stream-text.sse').split('\r\n\r\n')[0]!;
+    fake.reply({ sse: `${firstEvent}\r\n\r\n` });
+    const stream = await client.chat.completions.create({ model: 'gemini-x', messages: [{ role: 'user', content: 'A story' }], stream: true });
+    const failure = await (async () => {
+      for await (const _ of stream);
+    })().catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(OpenAI.APIError);
+    expect((failure as Error).message).toContain('without [DONE]');
+  });
+
+  it.each([
+    ['error-quota.json', 429, 'rate_limit_error'],
+    ['error-invalid-key.json', 400, 'invalid_request_error'],
+    ['error-unavailable.json', 503, 'service_unavailable'],
+  ])('maps %s to an OpenAI error with status %i', async (file, status, type) => {
+    const body = fixture(`gemini/${file}`);
+    fake.reply({ status, json: body });
+    const failure = await client.chat.completions.create({ model: 'gemini-x', messages: [{ role: 'user', content: 'Hi' }] }).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(OpenAI.APIError);
+    const error = failure as InstanceType<typeof OpenAI.APIError>;
+    expect(error.status).toBe(status);
+    expect(error.type).toBe(type);
+    expect(error.message).toContain((JSON.parse(body) as { error: { message: string } }).error.message);
+    assertConforms('ErrorResponse', { error: error.error });
+  });
+
+  it('refuses an image given by link with a 400 before calling Gemini', async () => {
+    const before = fake.received.length;
+    const failure = await client.chat.completions
+      .create({ model: 'gemini-x', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://example.com/cat.jpg' } }] }] })
+      .catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((failure as Error).message).toContain('data: URLs');
+    expect(fake.received.length).toBe(before);
+  });
+
+  it('refuses embeddings with a 400', async () => {
+    const failure = await client.embeddings.create({ model: 'gemini-x', input: 'hello' }).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((failure as InstanceType<typeof OpenAI.APIError>).code).toBe('unsupported_endpoint');
+  });
+
+  it('never sent a health probe upstream', () => {
+    expect(fake.received.every((request) => request.method === 'POST' && request.url.startsWith('/v1beta/models/gemini-x:'))).toBe(true);
+  });
+});

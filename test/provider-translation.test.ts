@@ -1,0 +1,219 @@
+import { describe, expect, it } from 'vitest';
+import { fromAnthropicError } from '../src/providers/anthropic/errors.js';
+import { toAnthropicRequest } from '../src/providers/anthropic/request.js';
+import { fromAnthropicResponse } from '../src/providers/anthropic/response.js';
+import { AnthropicStreamTranslator } from '../src/providers/anthropic/stream.js';
+import { toGeminiRequest } from '../src/providers/gemini/request.js';
+import { fromGeminiResponse } from '../src/providers/gemini/response.js';
+import { GeminiStreamTranslator } from '../src/providers/gemini/stream.js';
+import type { StreamTranslator } from '../src/providers/adapter.js';
+import { SseParser } from '../src/providers/sse-parser.js';
+import { ApiError } from '../src/server/errors.js';
+import { assertConforms } from './support/conformance.js';
+import { fixture } from './support/fake-upstream.js';
+
+/** Feeds `bytes` to a fresh translator in the given pieces; `created` is masked so runs compare equal. */
+function translate(make: () => StreamTranslator, bytes: Buffer, cuts: number[]): string {
+  const translator = make();
+  let out = '';
+  let from = 0;
+  for (const cut of [...cuts, bytes.length]) {
+    out += translator.push(bytes.subarray(from, cut));
+    from = cut;
+  }
+  return (out + translator.end()).replace(/"created":\d+/g, '"created":0');
+}
+
+function events(sse: string): unknown[] {
+  return sse
+    .split('\n\n')
+    .filter((event) => event.startsWith('data: ') && event !== 'data: [DONE]')
+    .map((event) => JSON.parse(event.slice(6)) as unknown);
+}
+
+const chat = (messages: unknown[], extra: Record<string, unknown> = {}) => ({ model: 'm', messages, ...extra });
+
+describe('SSE parsing', () => {
+  it('yields the same events whatever the chunk boundaries, with CRLF, comments and multi-line data', () => {
+    const text = ': comment\r\nevent: a\r\ndata: {"x":\r\ndata: "é🌍"}\r\n\r\ndata: two\n\n';
+    const whole = new SseParser().push(Buffer.from(text));
+    expect(whole).toEqual([
+      { event: 'a', data: '{"x":\n"é🌍"}' },
+      { event: undefined, data: 'two' },
+    ]);
+    const bytes = Buffer.from(text);
+    for (let cut = 1; cut < bytes.length; cut++) {
+      const parser = new SseParser();
+      expect([...parser.push(bytes.subarray(0, cut)), ...parser.push(bytes.subarray(cut)), ...parser.end()]).toEqual(whole);
+    }
+  });
+
+  it('flushes a last event whose blank line never came', () => {
+    const parser = new SseParser();
+    expect(parser.push(Buffer.from('data: last'))).toEqual([]);
+    expect(parser.end()).toEqual([{ event: undefined, data: 'last' }]);
+  });
+});
+
+describe('Anthropic stream translation', () => {
+  const make = (includeUsage = true) => () => new AnthropicStreamTranslator('claude-x', includeUsage);
+
+  it.each(['stream-text.sse', 'stream-tool-use.sse'])('gives the same chunks for %s split at any byte, all conforming', (file) => {
+    const bytes = Buffer.from(fixture(`anthropic/${file}`));
+    const whole = translate(make(), bytes, []);
+    expect(whole.endsWith('data: [DONE]\n\n')).toBe(true);
+    for (const chunk of events(whole)) assertConforms('CreateChatCompletionStreamResponse', chunk);
+    for (let cut = 1; cut < bytes.length; cut += 3) expect(translate(make(), bytes, [cut, Math.min(bytes.length, cut + 2)])).toBe(whole);
+    expect(translate(make(), bytes, [...bytes.keys()].slice(1))).toBe(whole);
+  });
+
+  it('writes no [DONE] and no usage when the upstream stops before message_stop', () => {
+    const text = fixture('anthropic/stream-text.sse');
+    const out = translate(make(), Buffer.from(text.slice(0, text.indexOf('event: message_stop'))), []);
+    expect(out).not.toContain('[DONE]');
+    expect(out).not.toContain('"usage"');
+    expect(out).not.toContain('finish_reason":"stop"');
+  });
+
+  it('turns an error event into an OpenAI error event and stops there', () => {
+    const out = translate(make(), Buffer.from(fixture('anthropic/stream-overloaded.sse') + 'event: ping\ndata: {"type":"ping"}\n\n'), []);
+    const last = events(out).at(-1) as { error: { message: string; code: string } };
+    expect(last.error).toMatchObject({ message: 'Anthropic: Overloaded', code: 'overloaded_error' });
+    expect(out).not.toContain('[DONE]');
+  });
+});
+
+describe('Anthropic request translation', () => {
+  it('merges consecutive turns of one role and joins system and developer messages', () => {
+    const body = toAnthropicRequest(
+      chat([
+        { role: 'system', content: 'A' },
+        { role: 'developer', content: [{ type: 'text', text: 'B' }] },
+        { role: 'user', content: 'one' },
+        { role: 'user', content: 'two' },
+        { role: 'assistant', content: '' },
+        { role: 'assistant', content: 'three' },
+      ]),
+      'claude-upstream',
+      false,
+    );
+    expect(body).toEqual({
+      model: 'claude-upstream',
+      system: 'A\n\nB',
+      max_tokens: 4096,
+      messages: [
+        { role: 'user', content: [{ type: 'text', text: 'one' }, { type: 'text', text: 'two' }] },
+        { role: 'assistant', content: [{ type: 'text', text: 'three' }] },
+      ],
+    });
+  });
+
+  it('drops parameters Anthropic lacks and fields it does not know', () => {
+    const body = toAnthropicRequest(
+      chat([{ role: 'user', content: 'x' }], { seed: 1, n: 3, response_format: { type: 'json_object' }, logprobs: true, made_up: 1, max_tokens: 5, max_completion_tokens: 7, user: 'u1' }),
+      'm',
+      true,
+    );
+    expect(body).toEqual({ model: 'm', messages: [{ role: 'user', content: [{ type: 'text', text: 'x' }] }], max_tokens: 7, metadata: { user_id: 'u1' }, stream: true });
+  });
+
+  it.each([
+    ['auto', true, { type: 'auto', disable_parallel_tool_use: true }],
+    [undefined, true, { type: 'auto', disable_parallel_tool_use: true }],
+    ['none', true, { type: 'none' }],
+    [{ type: 'function', function: { name: 'f' } }, false, { type: 'tool', name: 'f' }],
+  ])('maps tool_choice %j (serial only: %s)', (toolChoice, serial, expected) => {
+    const body = toAnthropicRequest(chat([{ role: 'user', content: 'x' }], { tool_choice: toolChoice, parallel_tool_calls: serial ? false : undefined }), 'm', false);
+    expect(body.tool_choice).toEqual(expected);
+  });
+
+  it.each([
+    ['an unknown role', [{ role: 'function', content: 'x' }], 'role'],
+    ['tool-call arguments that are not JSON', [{ role: 'assistant', tool_calls: [{ id: 'a', type: 'function', function: { name: 'f', arguments: '{oops' } }] }], 'arguments'],
+    ['an audio part', [{ role: 'user', content: [{ type: 'input_audio', input_audio: {} }] }], 'input_audio'],
+    ['an image in a system message', [{ role: 'system', content: [{ type: 'image_url', image_url: { url: 'https://x/y.png' } }] }], 'images'],
+  ])('refuses %s with a 400', (_, messages, text) => {
+    let error: unknown;
+    try {
+      toAnthropicRequest(chat(messages), 'm', false);
+    } catch (thrown) {
+      error = thrown;
+    }
+    expect(error).toBeInstanceOf(ApiError);
+    expect((error as ApiError).status).toBe(400);
+    expect((error as ApiError).message).toContain(text);
+  });
+});
+
+describe('Anthropic response translation', () => {
+  const message = (stopReason: string) => Buffer.from(JSON.stringify({ id: 'msg_1', content: [{ type: 'text', text: 'x' }], stop_reason: stopReason, usage: { input_tokens: 1, output_tokens: 2 } }));
+
+  it.each([
+    ['end_turn', 'stop'],
+    ['stop_sequence', 'stop'],
+    ['max_tokens', 'length'],
+    ['tool_use', 'tool_calls'],
+    ['refusal', 'content_filter'],
+  ])('maps stop_reason %s to finish_reason %s', (stopReason, finish) => {
+    const { status, body } = fromAnthropicResponse(200, message(stopReason), 'claude-x');
+    expect(status).toBe(200);
+    const completion = JSON.parse(body) as { choices: Array<{ finish_reason: string }> };
+    assertConforms('CreateChatCompletionResponse', completion);
+    expect(completion.choices[0]!.finish_reason).toBe(finish);
+  });
+
+  it('answers 502 when a 200 body is not a message', () => {
+    expect(fromAnthropicResponse(200, Buffer.from('<html>'), 'claude-x').status).toBe(502);
+  });
+
+  it.each([
+    [403, '{"type":"error","error":{"type":"permission_error","message":"no"}}', 403, 'permission_error'],
+    [404, '{"type":"error","error":{"type":"not_found_error","message":"model: claude-nope"}}', 404, 'not_found_error'],
+    [500, '{"type":"error","error":{"type":"api_error","message":"boom"}}', 500, 'api_error'],
+    [529, 'upstream connect error', 503, 'api_error'],
+    [413, '', 413, 'invalid_request_error'],
+  ])('maps an HTTP %i error body %s to status %i', (status, body, expected, type) => {
+    const answer = fromAnthropicError(status, body);
+    expect(answer.status).toBe(expected);
+    const parsed = JSON.parse(answer.body) as { error: { type: string; message: string } };
+    assertConforms('ErrorResponse', parsed);
+    expect(parsed.error.type).toBe(type);
+  });
+});
+
+describe('Gemini translation', () => {
+  it.each([
+    ['MAX_TOKENS', 'length'],
+    ['RECITATION', 'content_filter'],
+    ['BLOCKLIST', 'content_filter'],
+    ['PROHIBITED_CONTENT', 'content_filter'],
+    ['OTHER', 'stop'],
+  ])('maps finishReason %s to %s', (reason, finish) => {
+    const body = Buffer.from(JSON.stringify({ candidates: [{ content: { parts: [{ text: 'x' }] }, finishReason: reason }] }));
+    expect((JSON.parse(fromGeminiResponse(200, body, 'g').body) as { choices: Array<{ finish_reason: string }> }).choices[0]!.finish_reason).toBe(finish);
+  });
+
+  it('asks for JSON output and drops what Gemini lacks', () => {
+    const body = toGeminiRequest(chat([{ role: 'user', content: 'x' }], { response_format: { type: 'json_object' }, logit_bias: {}, user: 'u', seed: 3 }));
+    expect(body.generationConfig).toEqual({ responseMimeType: 'application/json', seed: 3 });
+  });
+
+  it('refuses a tool result that answers no earlier tool call', () => {
+    expect(() => toGeminiRequest(chat([{ role: 'tool', tool_call_id: 'nope', content: 'x' }]))).toThrow(/matches no earlier assistant tool call/);
+  });
+
+  it('gives the same chunks for a stream split at any byte', () => {
+    const make = () => new GeminiStreamTranslator('gemini-x', true);
+    const bytes = Buffer.from(fixture('gemini/stream-text.sse'));
+    const whole = translate(make, bytes, []);
+    expect(whole.endsWith('data: [DONE]\n\n')).toBe(true);
+    for (const chunk of events(whole)) assertConforms('CreateChatCompletionStreamResponse', chunk);
+    for (let cut = 1; cut < bytes.length; cut += 2) expect(translate(make, bytes, [cut])).toBe(whole);
+  });
+
+  it('turns an error event into an OpenAI error event without [DONE]', () => {
+    const out = translate(() => new GeminiStreamTranslator('gemini-x', false), Buffer.from(`data: ${fixture('gemini/error-unavailable.json').trim()}\r\n\r\n`), []);
+    expect(events(out)).toEqual([{ error: { message: 'Gemini: The model is overloaded. Please try again later.', type: 'upstream_error', param: null, code: 'service_unavailable' } }]);
+    expect(out).not.toContain('[DONE]');
+  });
+});
