@@ -52,7 +52,11 @@ program
       process.exit(2);
     }
     let config = { ...loaded.config, port: opts.port ?? loaded.config.port, host: opts.host ?? loaded.config.host };
-    const log = createLogger(config.log_level);
+    const log = createLogger({
+      level: config.log_level,
+      file: config.logging.dir ? { dir: config.logging.dir, keepDays: config.logging.retention_days } : undefined,
+      logPrompts: config.logging.log_prompts,
+    });
     let stopDemo = async () => {};
     if (!loaded.file) ({ config, stop: stopDemo } = await withDemoFleet(config, log));
     const router = await startRouter(config, log);

@@ -23,6 +23,26 @@ export const ServiceSchema = z
   })
   .strict();
 
+export const LoggingSchema = z
+  .object({
+    /** Lines go to stdout and to `<dir>/router.log`, rotated daily; null disables the file. */
+    dir: z.string().min(1).nullable().default('logs'),
+    retention_days: z.number().int().positive().default(7),
+    /** Prompt and completion text are redacted from log lines unless this is true. */
+    log_prompts: z.boolean().default(false),
+  })
+  .strict();
+
+export const RequestLogSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    retention_days: z.number().positive().default(7),
+    max_rows: z.number().int().positive().default(1_000_000),
+    flush_interval_ms: z.number().int().positive().default(1000),
+    batch_rows: z.number().int().positive().default(500),
+  })
+  .strict();
+
 export const ConfigSchema = z
   .object({
     port: z.number().int().min(0).max(65535).default(8000),
@@ -54,6 +74,12 @@ export const ConfigSchema = z
       .strict()
       .default({ policy: 'least-outstanding' }),
     services: z.array(ServiceSchema).default([]),
+    /** The embedded SQLite store (registry, request log); env SQLITE_DB_PATH. */
+    sqlite_path: z.string().min(1).default('data/models.db'),
+    /** When set, /admin/* and /ui need `Authorization: Bearer <token>` (or `?token=` for /ui); env ADMIN_TOKEN. */
+    admin_token: z.string().min(1).optional(),
+    logging: LoggingSchema.default(LoggingSchema.parse({})),
+    request_log: RequestLogSchema.default(RequestLogSchema.parse({})),
   })
   .strict()
   .superRefine((config, ctx) => {

@@ -4,7 +4,10 @@ import type { Config } from '../config/schema.js';
 import { Fleet } from '../fleet/fleet.js';
 import { HealthChecker } from '../fleet/health-checker.js';
 import { Gateway } from '../gateway/gateway.js';
+import { FleetHistory } from '../observability/fleet-history.js';
 import { Metrics } from '../observability/metrics.js';
+import { openDatabase } from '../store/database.js';
+import { RequestLog } from '../store/request-log.js';
 import { createPolicy } from '../routing/registry.js';
 import { createUpstreamAgent } from '../upstream/dispatcher.js';
 import { buildApp } from './app.js';
@@ -25,13 +28,29 @@ export async function startRouter(config: Config, log: Logger): Promise<RunningR
   }
   const dispatcher = createUpstreamAgent();
   const metrics = new Metrics(fleet);
-  const gateway = new Gateway(fleet, createPolicy(config.routing.policy), dispatcher, metrics, log, {
-    requestTimeoutS: config.request_timeout_s,
-    maxAttempts: config.retry.max_attempts,
-  });
+  const db = config.request_log.enabled ? openDatabase(config.sqlite_path) : undefined;
+  const requestLog = db
+    ? new RequestLog(db, {
+        flushIntervalMs: config.request_log.flush_interval_ms,
+        batchRows: config.request_log.batch_rows,
+        retentionDays: config.request_log.retention_days,
+        maxRows: config.request_log.max_rows,
+      })
+    : undefined;
+  const history = new FleetHistory(fleet, { sampleMs: Math.min(5000, config.health_check.interval_s * 1000), windowMs: 15 * 60_000 });
+  const gateway = new Gateway(
+    fleet,
+    createPolicy(config.routing.policy),
+    dispatcher,
+    metrics,
+    log,
+    { requestTimeoutS: config.request_timeout_s, maxAttempts: config.retry.max_attempts },
+    requestLog,
+  );
   const health = new HealthChecker(fleet, dispatcher, { intervalS: config.health_check.interval_s, timeoutS: config.health_check.timeout_s }, log);
   await health.start();
-  const app = buildApp({ config, log, fleet, gateway, metrics });
+  history.start();
+  const app = buildApp({ config, log, fleet, gateway, metrics, history, db });
   await app.listen({ port: config.port, host: config.host });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
@@ -42,11 +61,14 @@ export async function startRouter(config: Config, log: Logger): Promise<RunningR
   const close = () =>
     (closing ??= (async () => {
       health.stop();
+      history.stop();
       const grace = setTimeout(() => app.server.closeAllConnections(), config.shutdown_grace_s * 1000);
       grace.unref();
       await app.close();
       clearTimeout(grace);
       await dispatcher.close();
+      requestLog?.close();
+      db?.close();
     })());
   return { app, fleet, port, close };
 }

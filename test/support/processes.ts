@@ -77,7 +77,8 @@ export function startRouter(config: Record<string, unknown>, env: NodeJS.Process
   const dir = mkdtempSync(join(tmpdir(), 'switchyard-'));
   const file = join(dir, 'switchyard.yaml');
   writeFileSync(file, stringify({ host: '127.0.0.1', port: 0, ...config }));
-  return spawnCli(['serve', '--config', file], /router listening/, env);
+  // The request log and log files go to the test's own directory, never the working tree.
+  return spawnCli(['serve', '--config', file], /router listening/, { SQLITE_DB_PATH: join(dir, 'models.db'), LOG_DIR: join(dir, 'logs'), ...env });
 }
 
 /** Kills every process a test started and did not stop. */
