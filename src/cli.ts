@@ -2,6 +2,8 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError, loadConfig } from './config/load.js';
 import { withDemoFleet } from './config/demo-fleet.js';
+import { analyzeCommand, tailCommand } from './cli/logs-commands.js';
+import { statusCommand } from './cli/status-command.js';
 import { createLogger } from './observability/logger.js';
 import { startRouter } from './server/router.js';
 import { SIM_DEFAULTS, startSim } from './sim/server.js';
@@ -83,5 +85,70 @@ program
     console.log(JSON.stringify({ msg: 'sim listening', port: sim.port, models }));
     untilSignal(() => sim.app.close(), { info: (msg) => console.log(JSON.stringify({ msg })) });
   });
+
+interface SourceFlags {
+  config?: string;
+  url?: string;
+  db?: string;
+  token?: string;
+}
+
+/** `--db`/`--token` fall back to the same config and environment (SQLITE_DB_PATH, ADMIN_TOKEN) the server reads. */
+function sourceFrom(flags: SourceFlags): { url?: string; db: string; token?: string; port: number } {
+  const { config } = loadConfig(flags.config);
+  return { url: flags.url, db: flags.db ?? config.sqlite_path, token: flags.token ?? config.admin_token, port: config.port };
+}
+
+/** Runs a debugging command, turning its failures into one line on stderr and exit code 2. */
+async function report(run: () => Promise<void>): Promise<void> {
+  try {
+    await run();
+  } catch (error) {
+    console.error(`switchyard: ${(error as Error).message}`);
+    process.exit(2);
+  }
+}
+
+const withSource = (command: Command) =>
+  command
+    .option('-c, --config <file>', 'YAML config file (for the database path and admin token)')
+    .option('--url <url>', "read from a running router's admin API instead of the database file")
+    .option('--db <file>', 'SQLite database (default: SQLITE_DB_PATH or data/models.db)')
+    .option('--token <token>', 'admin token for --url (default: ADMIN_TOKEN)');
+
+const logs = program.command('logs').description('Read the request log');
+
+withSource(logs.command('tail').description('Print recent requests, then new ones as they arrive'))
+  .option('--model <model>', 'only this model')
+  .option('--status <status>', 'only this status code (502) or class (5xx)')
+  .option('-n, --lines <n>', 'recent requests shown first', positiveNumber, 20)
+  .action((flags: SourceFlags & { model?: string; status?: string; lines: number }) =>
+    report(async () => {
+      const stop = new AbortController();
+      process.once('SIGINT', () => stop.abort());
+      process.once('SIGTERM', () => stop.abort());
+      await tailCommand({ ...sourceFrom(flags), model: flags.model, status: flags.status, lines: flags.lines, intervalMs: 500, color: Boolean(process.stdout.isTTY) }, (line) => console.log(line), stop.signal);
+    }),
+  );
+
+withSource(logs.command('analyze').description('Counts, error rates, latency percentiles, tokens and cost by model and target'))
+  .option('--last <duration>', 'period to analyze, e.g. 15m, 1h, 7d', '1h')
+  .option('--model <model>', 'only this model')
+  .action((flags: SourceFlags & { last: string; model?: string }) =>
+    report(async () => console.log(await analyzeCommand({ ...sourceFrom(flags), last: flags.last, model: flags.model }))),
+  );
+
+program
+  .command('status')
+  .description("The fleet at a glance, from a running router's admin API")
+  .option('-c, --config <file>', 'YAML config file (for the port and admin token)')
+  .option('--url <url>', 'router URL (default: http://127.0.0.1:<configured port>)')
+  .option('--token <token>', 'admin token (default: ADMIN_TOKEN)')
+  .action((flags: SourceFlags) =>
+    report(async () => {
+      const source = sourceFrom(flags);
+      console.log(await statusCommand({ url: source.url ?? `http://127.0.0.1:${source.port}`, token: source.token, color: Boolean(process.stdout.isTTY) }));
+    }),
+  );
 
 await program.parseAsync();
