@@ -6,18 +6,11 @@ import { DailyFile } from '../src/observability/daily-file.js';
 import { createLogger } from '../src/observability/logger.js';
 import { analyzeRequests } from '../src/observability/request-analysis.js';
 import { openDatabase } from '../src/store/database.js';
-import { queryRequests, RequestLog, type RequestLogEntry } from '../src/store/request-log.js';
+import { queryRequests, RequestLog } from '../src/store/request-log.js';
+import { entry } from './support/request-log-entry.js';
 
 const DAY = 86_400_000;
 const JAN_1 = Date.parse('2026-01-01T10:00:00Z');
-
-export function entry(overrides: Partial<RequestLogEntry> = {}): RequestLogEntry {
-  return {
-    ts: JAN_1, requestId: 'r1', callerKey: null, route: 'chat', model: 'm1', target: 'a', status: 200, latencyMs: 100, ttftMs: 20,
-    interTokenMs: 5, overheadMs: 0.4, promptTokens: 10, completionTokens: 5, cachedTokens: 0, cost: null, cacheStatus: null,
-    retries: 0, fallbacks: 0, decision: 'least-outstanding: a of 2 healthy, attempt 1', ...overrides,
-  };
-}
 
 describe('daily log file', () => {
   it('rotates at the first line of a new UTC day and keeps only the configured number of past days', () => {
