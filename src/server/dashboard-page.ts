@@ -66,7 +66,7 @@ function sparkline(values) {
 }
 
 function renderActivity(activity, requests) {
-  const cards = [["requests (recent)", requests], ["cache hits", activity.cacheHits], ["cache misses", activity.cacheMisses], ["rate-limited", activity.rateLimited], ["retries", activity.retries], ["fallbacks", activity.fallbacks], ["cooldowns", activity.cooldowns]];
+  const cards = [["requests", requests], ["cache hits", activity.cacheHits], ["cache misses", activity.cacheMisses], ["rate-limited", activity.rateLimited], ["retries", activity.retries], ["fallbacks", activity.fallbacks], ["cooldowns", activity.cooldowns]];
   document.getElementById("activity").innerHTML = cards.map(([label, value]) => '<div class="card"><b>' + esc(value) + "</b>" + esc(label) + "</div>").join("");
 }
 
@@ -106,7 +106,7 @@ async function refresh() {
     const healthy = state.targets.filter((t) => t.healthy).length;
     document.getElementById("summary").textContent = healthy + "/" + state.targets.length + " targets healthy";
     document.getElementById("updated").textContent = "updated " + new Date(state.generated_at).toLocaleTimeString();
-    renderActivity(state.activity, state.recent.length);
+    renderActivity(state.activity, state.targets.reduce((sum, t) => sum + t.request_count, 0));
     renderTargets(state.targets);
     renderRequests(state.recent);
     document.getElementById("error").textContent = "";
