@@ -1,4 +1,5 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -135,5 +136,33 @@ describe('switchyard logs analyze on a known log', () => {
     const bad = runCli(['logs', 'analyze', '--last', 'yesterday', '--db', dbPath]);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toContain('invalid duration "yesterday"');
+  });
+});
+
+describe('switchyard logs tail', () => {
+  it('prints the recent matching requests, then follows new ones live', async () => {
+    const dbPath = join(mkdtempSync(join(tmpdir(), 'switchyard-tail-')), 'models.db');
+    const db = openDatabase(dbPath);
+    const log = new RequestLog(db, { flushIntervalMs: 60_000, batchRows: 1000, retentionDays: 7, maxRows: 1000 });
+    log.append(entry({ ts: Date.now(), requestId: 'old-ok' }));
+    log.append(entry({ ts: Date.now(), requestId: 'old-failed', status: 502 }));
+    log.append(entry({ ts: Date.now(), requestId: 'other-model', model: 'm2', status: 503 }));
+    log.flush();
+    const tail = spawn(process.execPath, [CLI, 'logs', 'tail', '--db', dbPath, '--model', 'm1', '--status', '5xx'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const lines: string[] = [];
+    createInterface({ input: tail.stdout! }).on('line', (line) => lines.push(line));
+    try {
+      await waitFor(() => lines.length === 1 || undefined, 'the recent matching row');
+      expect(lines[0]).toMatch(/ 502 m1 → a 100 ms ttft=20 ms tokens=10\+5 id=old-failed$/);
+      log.append(entry({ ts: Date.now(), requestId: 'new-ok' }));
+      log.append(entry({ ts: Date.now(), requestId: 'new-failed', status: 500 }));
+      log.flush();
+      await waitFor(() => lines.length === 2 || undefined, 'the new matching row');
+      expect(lines[1]).toContain('id=new-failed');
+    } finally {
+      tail.kill();
+      log.close();
+      db.close();
+    }
   });
 });
