@@ -51,6 +51,13 @@ describe('metrics, request log and debugging commands after known traffic', () =
       expect(overhead).toBeGreaterThanOrEqual(0);
       completionTokens.push(((await response.json()) as { usage: { completion_tokens: number } }).usage.completion_tokens);
     }
+    const raw = await fetch(`${router.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'm1', messages: [{ role: 'user', content: 'hi' }], max_tokens: 2, stream: true }),
+    });
+    expect(Number(raw.headers.get('x-switchyard-overhead-ms'))).toBeGreaterThanOrEqual(0);
+    await raw.text(); // no usage asked for: its tokens are unknown to the router
     const stream = await client.chat.completions.create({ model: 'm1', messages: [{ role: 'user', content: 'hi' }], max_tokens: 4, stream: true, stream_options: { include_usage: true } });
     for await (const chunk of stream) if (chunk.usage) completionTokens.push(chunk.usage.completion_tokens);
     expect((await chat('no-such-model', 'unknown-1')).status).toBe(404);
@@ -58,17 +65,17 @@ describe('metrics, request log and debugging commands after known traffic', () =
 
     const rows = await waitFor(async () => {
       const body = (await (await fetch(`${router.url}/admin/requests?since=0`)).json()) as { data: StoredRequest[] };
-      return body.data.length === 7 ? body.data : undefined;
-    }, 'all 7 requests in the request log');
+      return body.data.length === 8 ? body.data : undefined;
+    }, 'all 8 requests in the request log');
     const text = await (await fetch(`${router.url}/metrics`)).text();
 
-    expect(metricValue(text, 'switchyard_requests_total', { route: 'chat', model: 'm1', status: '200' })).toBe(4);
+    expect(metricValue(text, 'switchyard_requests_total', { route: 'chat', model: 'm1', status: '200' })).toBe(5);
     expect(metricValue(text, 'switchyard_requests_total', { model: 'unknown', target: 'none', status: '404' })).toBe(1);
     expect(metricValue(text, 'switchyard_requests_total', { model: 'flaky', target: 'a', status: '200' })).toBe(2);
-    expect(metricValue(text, 'switchyard_request_duration_seconds_count', { model: 'm1' })).toBe(4);
-    expect(metricValue(text, 'switchyard_time_to_first_token_seconds_count', { model: 'm1' })).toBe(1);
-    expect(metricValue(text, 'switchyard_inter_token_latency_seconds_count', { model: 'm1' })).toBe(1);
-    expect(metricValue(text, 'switchyard_router_overhead_seconds_count')).toBe(7);
+    expect(metricValue(text, 'switchyard_request_duration_seconds_count', { model: 'm1' })).toBe(5);
+    expect(metricValue(text, 'switchyard_time_to_first_token_seconds_count', { model: 'm1' })).toBe(2);
+    expect(metricValue(text, 'switchyard_inter_token_latency_seconds_count', { model: 'm1' })).toBe(2);
+    expect(metricValue(text, 'switchyard_router_overhead_seconds_count')).toBe(8);
     expect(metricValue(text, 'switchyard_tokens_total', { model: 'm1', type: 'completion' })).toBe(completionTokens.reduce((a, b) => a + b));
     const retries = rows.filter((r) => r.model === 'flaky').reduce((sum, r) => sum + r.retries, 0);
     expect(retries).toBeGreaterThanOrEqual(1);
@@ -99,7 +106,7 @@ describe('metrics, request log and debugging commands after known traffic', () =
   it('analyzes and shows the fleet from the running router and from its database file', async () => {
     const fromUrl = runCli(['logs', 'analyze', '--url', router.url, '--last', '1h', '--model', 'm1']);
     expect(fromUrl.status).toBe(0);
-    expect(fromUrl.stdout).toMatch(/^TOTAL\s+4\s+0\s+0\.0%/m);
+    expect(fromUrl.stdout).toMatch(/^TOTAL\s+5\s+0\s+0\.0%/m);
     const fromFile = runCli(['logs', 'analyze', '--last', '1h'], { SQLITE_DB_PATH: dbPath });
     expect(fromFile.status).toBe(0);
     expect(fromFile.stdout).toMatch(/^unknown\s+-\s+1\s+1\s+100\.0%/m);

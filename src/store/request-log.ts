@@ -1,3 +1,4 @@
+import type { Statement } from 'better-sqlite3';
 import type { Db } from './database.js';
 
 /** One row of the request log, as written and as read back (times in ms, `ts` in Unix ms). */
@@ -60,12 +61,14 @@ export class RequestLog {
   private buffer: RequestLogEntry[] = [];
   private readonly timer: NodeJS.Timeout;
   private readonly insertBatch: (rows: RequestLogEntry[]) => void;
+  private readonly deleteOlderThan: Statement<[number]>;
+  private readonly deleteBeyondCap: Statement<[number]>;
   private flushes = 0;
   private flushQueued = false;
   private readonly now: () => number;
 
   constructor(
-    private readonly db: Db,
+    db: Db,
     private readonly options: RequestLogOptions,
   ) {
     this.now = options.now ?? Date.now;
@@ -73,6 +76,8 @@ export class RequestLog {
     this.insertBatch = db.transaction((rows: RequestLogEntry[]) => {
       for (const row of rows) insert.run(row);
     });
+    this.deleteOlderThan = db.prepare('DELETE FROM request_log WHERE ts < ?');
+    this.deleteBeyondCap = db.prepare('DELETE FROM request_log WHERE id <= (SELECT id FROM request_log ORDER BY id DESC LIMIT 1 OFFSET ?)');
     this.timer = setInterval(() => this.flush(), options.flushIntervalMs);
     this.timer.unref();
   }
@@ -98,8 +103,8 @@ export class RequestLog {
 
   /** Deletes rows older than the retention age, then the oldest beyond the row cap. */
   prune(): void {
-    this.db.prepare('DELETE FROM request_log WHERE ts < ?').run(this.now() - this.options.retentionDays * DAY_MS);
-    this.db.prepare('DELETE FROM request_log WHERE id <= (SELECT id FROM request_log ORDER BY id DESC LIMIT 1 OFFSET ?)').run(this.options.maxRows);
+    this.deleteOlderThan.run(this.now() - this.options.retentionDays * DAY_MS);
+    this.deleteBeyondCap.run(this.options.maxRows);
   }
 
   close(): void {
