@@ -4,6 +4,8 @@ import { ConfigError, loadConfig } from './config/load.js';
 import { withDemoFleet } from './config/demo-fleet.js';
 import { loadDotEnv } from './config/dotenv.js';
 import type { Config } from './config/schema.js';
+import { analyzeCommand, tailCommand } from './cli/logs-commands.js';
+import { statusCommand } from './cli/status-command.js';
 import { createLogger } from './observability/logger.js';
 import { explainRoute, formatExplanation } from './registry/explain-route.js';
 import { InvalidModelEntry } from './registry/model-entry.js';
@@ -61,7 +63,11 @@ program
       process.exit(2);
     }
     let config = { ...loaded.config, port: opts.port ?? loaded.config.port, host: opts.host ?? loaded.config.host };
-    const log = createLogger(config.log_level);
+    const log = createLogger({
+      level: config.log_level,
+      file: config.logging.dir ? { dir: config.logging.dir, keepDays: config.logging.retention_days } : undefined,
+      logPrompts: config.logging.log_prompts,
+    });
     let stopDemo = async () => {};
     if (!loaded.file) ({ config, stop: stopDemo } = await withDemoFleet(config, log));
     const router = await startRouter(config, log);
@@ -96,6 +102,29 @@ function configOrExit(file: string | undefined): Config {
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     console.error(`switchyard: ${error.message}`);
+    process.exit(2);
+  }
+}
+
+interface SourceFlags {
+  config?: string;
+  url?: string;
+  db?: string;
+  token?: string;
+}
+
+/** `--db`/`--token` fall back to the same config and environment (SQLITE_DB_PATH, ADMIN_TOKEN) the server reads. */
+function sourceFrom(flags: SourceFlags): { url?: string; db: string; token?: string; port: number } {
+  const { config } = loadConfig(flags.config);
+  return { url: flags.url, db: flags.db ?? config.database_path, token: flags.token ?? config.admin_token, port: config.port };
+}
+
+/** Runs a debugging command, turning its failures into one line on stderr and exit code 2. */
+async function report(run: () => Promise<void>): Promise<void> {
+  try {
+    await run();
+  } catch (error) {
+    console.error(`switchyard: ${(error as Error).message}`);
     process.exit(2);
   }
 }
@@ -180,5 +209,46 @@ program
     console.log(opts.json ? JSON.stringify(explanation, null, 2) : formatExplanation(explanation));
     if (!explanation.routable) process.exitCode = 1;
   });
+const withSource = (command: Command) =>
+  command
+    .option('-c, --config <file>', 'YAML config file (for the database path and admin token)')
+    .option('--url <url>', "read from a running router's admin API instead of the database file")
+    .option('--db <file>', 'SQLite database (default: SQLITE_DB_PATH or data/models.db)')
+    .option('--token <token>', 'admin token for --url (default: ADMIN_TOKEN)');
+
+const logs = program.command('logs').description('Read the request log');
+
+withSource(logs.command('tail').description('Print recent requests, then new ones as they arrive'))
+  .option('--model <model>', 'only this model')
+  .option('--status <status>', 'only this status code (502) or class (5xx)')
+  .option('-n, --lines <n>', 'recent requests shown first', positiveNumber, 20)
+  .action((flags: SourceFlags & { model?: string; status?: string; lines: number }) =>
+    report(async () => {
+      const stop = new AbortController();
+      process.once('SIGINT', () => stop.abort());
+      process.once('SIGTERM', () => stop.abort());
+      await tailCommand({ ...sourceFrom(flags), model: flags.model, status: flags.status, lines: flags.lines, intervalMs: 500, color: Boolean(process.stdout.isTTY) }, (line) => console.log(line), stop.signal);
+    }),
+  );
+
+withSource(logs.command('analyze').description('Counts, error rates, latency percentiles, tokens and cost by model and target'))
+  .option('--last <duration>', 'period to analyze, e.g. 15m, 1h, 7d', '1h')
+  .option('--model <model>', 'only this model')
+  .action((flags: SourceFlags & { last: string; model?: string }) =>
+    report(async () => console.log(await analyzeCommand({ ...sourceFrom(flags), last: flags.last, model: flags.model }))),
+  );
+
+program
+  .command('status')
+  .description("The fleet at a glance, from a running router's admin API")
+  .option('-c, --config <file>', 'YAML config file (for the port and admin token)')
+  .option('--url <url>', 'router URL (default: http://127.0.0.1:<configured port>)')
+  .option('--token <token>', 'admin token (default: ADMIN_TOKEN)')
+  .action((flags: SourceFlags) =>
+    report(async () => {
+      const source = sourceFrom(flags);
+      console.log(await statusCommand({ url: source.url ?? `http://127.0.0.1:${source.port}`, token: source.token, color: Boolean(process.stdout.isTTY) }));
+    }),
+  );
 
 await program.parseAsync();

@@ -16,6 +16,8 @@ const ENV_OVERRIDES: ReadonlyArray<[string, (raw: Record<string, unknown>, value
   ['HOST', (raw, v) => (raw.host = v)],
   ['LOG_LEVEL', (raw, v) => (raw.log_level = v.toLowerCase())],
   ['REQUEST_TIMEOUT_S', (raw, v) => (raw.request_timeout_s = Number(v))],
+  ['ADMIN_TOKEN', (raw, v) => (raw.admin_token = v)],
+  ['LOG_DIR', (raw, v) => (raw.logging = { ...asRecord(raw.logging), dir: v })],
   ['HEALTH_CHECK_INTERVAL_S', (raw, v) => (raw.health_check = { ...asRecord(raw.health_check), interval_s: Number(v) })],
   ['SQLITE_DB_PATH', (raw, v) => (raw.database_path = v)],
   ['REGISTRATION_TOKEN', (raw, v) => (raw.agents = { ...asRecord(raw.agents), registration_token: v })],

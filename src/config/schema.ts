@@ -39,6 +39,26 @@ const ProviderSettingsSchema = z
   })
   .strict();
 
+export const LoggingSchema = z
+  .object({
+    /** Lines go to stdout and to `<dir>/router.log`, rotated daily; null disables the file. */
+    dir: z.string().min(1).nullable().default('logs'),
+    retention_days: z.number().int().positive().default(7),
+    /** Prompt and completion text are redacted from log lines unless this is true. */
+    log_prompts: z.boolean().default(false),
+  })
+  .strict();
+
+export const RequestLogSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    retention_days: z.number().positive().default(7),
+    max_rows: z.number().int().positive().default(1_000_000),
+    flush_interval_ms: z.number().int().positive().default(1000),
+    batch_rows: z.number().int().positive().default(500),
+  })
+  .strict();
+
 export const ConfigSchema = z
   .object({
     port: z.number().int().min(0).max(65535).default(8000),
@@ -70,7 +90,7 @@ export const ConfigSchema = z
       .strict()
       .default({ policy: 'least-outstanding' }),
     services: z.array(ServiceSchema).default([]),
-    /** The embedded store: model registry and agent registrations. */
+    /** The embedded SQLite store: model registry, agents, request log; env SQLITE_DB_PATH. */
     database_path: z.string().min(1).default('data/models.db'),
     agents: z
       .object({
@@ -82,6 +102,10 @@ export const ConfigSchema = z
       .strict()
       .default({ heartbeat_timeout_s: 30 }),
     providers: z.partialRecord(z.enum(PROVIDER_NAMES as [string, ...string[]]), ProviderSettingsSchema).default({}),
+    /** When set, /admin/* and /ui need `Authorization: Bearer <token>` (or `?token=` for /ui); env ADMIN_TOKEN. */
+    admin_token: z.string().min(1).optional(),
+    logging: LoggingSchema.default(LoggingSchema.parse({})),
+    request_log: RequestLogSchema.default(RequestLogSchema.parse({})),
   })
   .strict()
   .superRefine((config, ctx) => {

@@ -7,6 +7,7 @@ import type { RoutingPolicy } from '../routing/policy.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { UpstreamCall } from '../providers/adapter.js';
 import { ApiError, badGateway, gatewayTimeout } from '../server/errors.js';
+import type { RequestLogEntry } from '../store/request-log.js';
 import type { InferenceRequest, Usage } from './inference-request.js';
 import { resolveModel, type RouteSources } from './resolve.js';
 import { CLIENT_GONE, readBody, relayStream, responseHeaders, writeApiError, writeJson } from './relay.js';
@@ -40,8 +41,19 @@ interface Accounting {
   failed?: boolean;
   status: number;
   ttftS?: number;
+  interTokenS?: number;
   usage?: Usage;
   retries: number;
+  /** Time spent waiting on upstreams so far, in ms: what the router's overhead excludes. */
+  upstreamMs: number;
+  /** performance.now() when the attempt being relayed was sent; cleared once its response ended. */
+  upstreamSentAt?: number;
+  candidates?: number;
+}
+
+/** Where accounted requests go besides metrics: the request log. */
+export interface RequestSink {
+  append(entry: RequestLogEntry): void;
 }
 
 /**
@@ -57,6 +69,7 @@ export class Gateway {
     private readonly log: Logger,
     private readonly options: GatewayOptions,
     private readonly routes: RouteSources,
+    private readonly requestLog?: RequestSink,
   ) {}
 
   async handle(request: InferenceRequest, res: ServerResponse): Promise<void> {
@@ -66,7 +79,7 @@ export class Gateway {
       if (!res.writableFinished) controller.abort(CLIENT_GONE);
     };
     res.once('close', onClose);
-    const account: Accounting = { status: 0, retries: 0 };
+    const account: Accounting = { status: 0, retries: 0, upstreamMs: 0 };
     let dispatched: Dispatched | Exhausted | undefined;
     try {
       dispatched = await this.dispatch(request, controller.signal, account);
@@ -84,9 +97,13 @@ export class Gateway {
       account.status = response.statusCode;
       const headers = responseHeaders(response.headers, { ...own, 'x-switchyard-target': backend.name });
       if (response.statusCode === 200 && String(response.headers['content-type']).startsWith('text/event-stream')) {
+        // A stream's whole overhead is known only at its end (metrics, request log); its header carries the part before dispatch.
+        headers[OVERHEAD_HEADER] = formatMs(account.upstreamSentAt! - request.startedAt - account.upstreamMs);
         res.writeHead(200, headers);
         const outcome = await relayStream(res, response.body, request.startedAt, controller.signal, backend.adapter.stream?.(request));
+        endUpstream(account);
         account.ttftS = outcome.ttftS;
+        account.interTokenS = outcome.interTokenS;
         account.usage = outcome.usage;
         if (outcome.clientGone) account.status = CLIENT_CLOSED;
         else if (outcome.error) this.fail(account, backend, outcome.error);
@@ -106,6 +123,7 @@ export class Gateway {
     let body: Buffer | string;
     try {
       body = await readBody(response.body);
+      endUpstream(account);
     } catch (error) {
       const failure = this.abortError(signal) ?? badGateway(`backend ${backend.name} broke off its response: ${(error as Error).message}`);
       account.status = failure === CLIENT_GONE_ERROR ? CLIENT_CLOSED : failure.status;
@@ -133,6 +151,7 @@ export class Gateway {
       account.usage = (parsed as { usage?: Usage }).usage;
     }
     if (FAILURE_STATUS.has(status)) this.fail(account, backend, `answered ${status}`);
+    headers[OVERHEAD_HEADER] = formatMs(performance.now() - request.startedAt - account.upstreamMs);
     writeJson(res, status, body, headers);
   }
 
@@ -144,6 +163,7 @@ export class Gateway {
     const route = resolveModel(request.model, this.routes);
     if ('error' in route) return { error: route.error };
     let candidates = route.backends;
+    account.candidates = candidates.length;
     const exhausted: Exhausted = { error: badGateway(`no backend for '${request.model}' could be reached`) };
     for (let attempt = 0; attempt < this.options.maxAttempts && candidates.length > 0; attempt++) {
       account.retries = attempt;
@@ -157,11 +177,13 @@ export class Gateway {
         throw error;
       }
       backend.inflight++;
+      account.upstreamSentAt = performance.now();
       let response: Dispatcher.ResponseData;
       try {
         response = await this.dispatcher.request({ origin: backend.origin, method: 'POST', ...call, signal });
       } catch (error) {
         backend.inflight--;
+        endUpstream(account);
         const aborted = this.abortError(signal);
         if (aborted) {
           if (aborted !== CLIENT_GONE_ERROR) this.fleet.recordFailure(backend, aborted.message);
@@ -178,6 +200,7 @@ export class Gateway {
       if (!RETRYABLE_STATUS.has(response.statusCode)) return { backend, response };
       backend.inflight--;
       const body = await readBody(response.body).catch(() => Buffer.alloc(0));
+      endUpstream(account);
       this.fleet.recordFailure(backend, `answered ${response.statusCode}`);
       const translated = backend.adapter.response?.(response.statusCode, body, request);
       exhausted.last = translated
@@ -200,23 +223,60 @@ export class Gateway {
   }
 
   private account(request: InferenceRequest, account: Accounting): void {
-    const latencyS = (performance.now() - request.startedAt) / 1000;
+    endUpstream(account);
+    const latencyMs = performance.now() - request.startedAt;
+    const latencyS = latencyMs / 1000;
+    const overheadMs = Math.max(0, latencyMs - account.upstreamMs);
     const { backend, status } = account;
     if (backend && !account.failed && status < 500 && status !== CLIENT_CLOSED) backend.recordSuccess(latencyS, account.ttftS);
+    const model = this.fleet.knows(request.model) ? request.model : 'unknown';
     this.metrics.record({
       endpoint: request.endpoint,
-      model: this.fleet.knows(request.model) ? request.model : 'unknown',
+      model,
       target: backend?.name ?? 'none',
       status: account.status,
       latencyS,
       ttftS: account.ttftS,
+      interTokenS: account.interTokenS,
+      overheadS: overheadMs / 1000,
       usage: account.usage,
       retries: account.retries,
+    });
+    this.requestLog?.append({
+      ts: Date.now(),
+      requestId: request.id,
+      callerKey: null,
+      route: request.endpoint,
+      model,
+      target: backend?.name ?? null,
+      status: account.status,
+      latencyMs,
+      ttftMs: account.ttftS === undefined ? null : account.ttftS * 1000,
+      interTokenMs: account.interTokenS === undefined ? null : account.interTokenS * 1000,
+      overheadMs,
+      promptTokens: account.usage?.prompt_tokens ?? null,
+      completionTokens: account.usage?.completion_tokens ?? null,
+      cachedTokens: account.usage?.prompt_tokens_details?.cached_tokens ?? null,
+      cost: null,
+      cacheStatus: null,
+      retries: account.retries,
+      fallbacks: 0,
+      decision: account.candidates === undefined ? null : `${this.policy.name}: ${backend?.name ?? 'none'} of ${account.candidates} healthy, attempt ${account.retries + 1}`,
     });
   }
 }
 
 const CLIENT_GONE_ERROR = new ApiError(CLIENT_CLOSED, 'client disconnected', 'client_closed');
+export const OVERHEAD_HEADER = 'x-switchyard-overhead-ms';
+
+const formatMs = (ms: number) => Math.max(0, ms).toFixed(3);
+
+/** Adds the time since the current attempt was sent to the upstream total (once per attempt). */
+function endUpstream(account: Accounting): void {
+  if (account.upstreamSentAt === undefined) return;
+  account.upstreamMs += performance.now() - account.upstreamSentAt;
+  account.upstreamSentAt = undefined;
+}
 
 function parseJson(body: Buffer | string): unknown {
   try {

@@ -39,6 +39,8 @@ export async function readBody(body: Dispatcher.ResponseData['body']): Promise<B
 
 export interface StreamOutcome {
   ttftS: number | undefined;
+  /** Mean gap between chunks after the first (undefined with fewer than two chunks). */
+  interTokenS: number | undefined;
   usage: Usage | undefined;
   /** Set when the stream did not end normally; the client has been told with an error event. */
   error: string | undefined;
@@ -62,10 +64,18 @@ export async function relayStream(
   translator?: StreamTranslator,
 ): Promise<StreamOutcome> {
   let ttftS: number | undefined;
+  let firstChunkAt = 0;
+  let lastChunkAt = 0;
+  let chunks = 0;
   let tail: Buffer = Buffer.alloc(0);
+  const interTokenS = () => (chunks > 1 ? (lastChunkAt - firstChunkAt) / (chunks - 1) / 1000 : undefined);
   const forward = async (bytes: Buffer) => {
     if (bytes.length === 0) return;
-    ttftS ??= (performance.now() - startedAt) / 1000;
+    lastChunkAt = performance.now();
+    if (chunks++ === 0) {
+      firstChunkAt = lastChunkAt;
+      ttftS = (firstChunkAt - startedAt) / 1000;
+    }
     tail = bytes.length >= TAIL_BYTES ? bytes : Buffer.concat([tail.length > TAIL_BYTES ? tail.subarray(tail.length - TAIL_BYTES) : tail, bytes]);
     if (!res.write(bytes)) await once(res, 'drain', { signal });
   };
@@ -73,19 +83,19 @@ export async function relayStream(
     for await (const chunk of body) await forward(translator ? Buffer.from(translator.push(chunk as Buffer)) : (chunk as Buffer));
     if (translator) await forward(Buffer.from(translator.end()));
   } catch (error) {
-    if (signal.aborted && signal.reason === CLIENT_GONE) return { ttftS, usage: undefined, error: 'client disconnected', clientGone: true };
+    if (signal.aborted && signal.reason === CLIENT_GONE) return { ttftS, interTokenS: interTokenS(), usage: undefined, error: 'client disconnected', clientGone: true };
     const timedOut = signal.aborted;
     const message = timedOut ? 'the request timed out mid-stream' : `the backend stream broke: ${(error as Error).message}`;
     endWithError(res, message, timedOut ? 'gateway_timeout' : 'upstream_stream_error');
-    return { ttftS, usage: undefined, error: message, clientGone: false };
+    return { ttftS, interTokenS: interTokenS(), usage: undefined, error: message, clientGone: false };
   }
   if (tail.lastIndexOf(DONE) === -1) {
     const message = 'the backend ended the stream without [DONE]';
     endWithError(res, message, 'upstream_stream_truncated');
-    return { ttftS, usage: usageFromTail(tail), error: message, clientGone: false };
+    return { ttftS, interTokenS: interTokenS(), usage: usageFromTail(tail), error: message, clientGone: false };
   }
   res.end();
-  return { ttftS, usage: usageFromTail(tail), error: undefined, clientGone: false };
+  return { ttftS, interTokenS: interTokenS(), usage: usageFromTail(tail), error: undefined, clientGone: false };
 }
 
 function endWithError(res: ServerResponse, message: string, code: string): void {

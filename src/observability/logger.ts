@@ -1,8 +1,31 @@
 import { pino, type Logger } from 'pino';
+import { DailyFile } from './daily-file.js';
 
-/** Paths whose values never reach a log line. */
-export const REDACTED_PATHS = ['req.headers.authorization', 'headers.authorization', '*.apiKey', '*.api_key', 'apiKey', 'api_key'];
+/** Paths whose values never reach a log line: credentials in any shape the code might log them. */
+export const CREDENTIAL_PATHS = [
+  'authorization', '*.authorization', 'req.headers.authorization', '*.headers.authorization', 'headers["x-api-key"]', '*.headers["x-api-key"]',
+  'apiKey', '*.apiKey', 'api_key', '*.api_key', 'key', '*.key',
+];
+/** Prompt and completion text: redacted too unless `logPrompts` is set. */
+export const CONTENT_PATHS = ['messages', '*.messages', 'prompt', '*.prompt', 'input', '*.input', 'completion', '*.completion', 'choices', '*.choices'];
 
-export function createLogger(level: string): Logger {
-  return pino({ level, base: { service: 'switchyard' }, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } });
+export interface LoggerOptions {
+  level: string;
+  /** When set, lines also go to `<dir>/router.log`, rotated daily, keeping `keepDays` past days. */
+  file?: { dir: string; keepDays: number; now?: () => number };
+  logPrompts?: boolean;
+  /** Replaces stdout (tests). */
+  stdout?: { write(line: string): void };
+}
+
+export function createLogger(options: LoggerOptions | string): Logger {
+  const { level, file, logPrompts = false, stdout } = typeof options === 'string' ? ({ level: options } as LoggerOptions) : options;
+  // Streams take everything; the logger's own level filters once for all of them.
+  const streams: pino.StreamEntry[] = [{ level: 'trace', stream: stdout ?? pino.destination(1) }];
+  if (file) streams.push({ level: 'trace', stream: new DailyFile({ dir: file.dir, name: 'router.log', keepDays: file.keepDays, now: file.now }) });
+  const paths = logPrompts ? CREDENTIAL_PATHS : [...CREDENTIAL_PATHS, ...CONTENT_PATHS];
+  return pino(
+    { level, base: { service: 'switchyard' }, redact: { paths, censor: '[redacted]' }, timestamp: pino.stdTimeFunctions.isoTime },
+    pino.multistream(streams),
+  );
 }

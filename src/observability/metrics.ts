@@ -5,6 +5,10 @@ import type { Endpoint, Usage } from '../gateway/inference-request.js';
 type Observer = { observe(value: number): void };
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
+const INTER_TOKEN_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.02, 0.035, 0.05, 0.075, 0.1, 0.25, 0.5, 1];
+const OVERHEAD_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
+
+export type CacheResult = 'hit' | 'miss';
 
 export interface RequestRecord {
   endpoint: Endpoint;
@@ -15,22 +19,52 @@ export interface RequestRecord {
   status: number;
   latencyS: number;
   ttftS: number | undefined;
+  /** Mean gap between streamed chunks after the first; undefined for non-streamed answers. */
+  interTokenS: number | undefined;
+  /** Time spent in the router itself: end-to-end latency minus time waiting on upstreams. */
+  overheadS: number;
   usage: Usage | undefined;
   retries: number;
+}
+
+/** Running totals the dashboard shows, kept as plain numbers next to the Prometheus series. */
+export interface Activity {
+  retries: number;
+  fallbacks: number;
+  cooldowns: number;
+  cacheHits: number;
+  cacheMisses: number;
+  rateLimited: number;
+}
+
+interface RequestChildren {
+  requests: { inc(): void };
+  duration: Observer;
+  ttft: Observer;
+  interToken: Observer;
 }
 
 /**
  * The router's Prometheus metrics. Label children are cached per label set so that recording a
  * request costs a few Map lookups; gauges of fleet state are read at scrape time, not kept in step.
+ * Features that land later (fallbacks, cooldowns, cache, rate limits) call the small `record…`
+ * methods; their series exist from start-up so dashboards and alerts see zeros, not gaps.
  */
 export class Metrics {
   readonly registry = new Registry();
+  readonly activity: Activity = { retries: 0, fallbacks: 0, cooldowns: 0, cacheHits: 0, cacheMisses: 0, rateLimited: 0 };
   private readonly requests: Counter<'route' | 'model' | 'target' | 'status'>;
   private readonly duration: Histogram<'model' | 'target'>;
   private readonly ttft: Histogram<'model' | 'target'>;
+  private readonly interToken: Histogram<'model' | 'target'>;
+  private readonly overhead: Histogram;
   private readonly tokens: Counter<'model' | 'target' | 'type'>;
   private readonly retries: Counter<'model'>;
-  private readonly children = new Map<string, { requests: { inc(): void }; duration: Observer; ttft: Observer }>();
+  private readonly fallbacks: Counter<'model'>;
+  private readonly cooldowns: Counter<'target'>;
+  private readonly cache: Counter<'result'>;
+  private readonly rateLimited: Counter<'scope'>;
+  private readonly children = new Map<string, RequestChildren>();
 
   constructor(fleet: Fleet) {
     const registers = [this.registry];
@@ -38,8 +72,22 @@ export class Metrics {
     this.requests = new Counter({ name: 'switchyard_requests_total', help: 'Inference requests by route, model, target and HTTP status', labelNames: ['route', 'model', 'target', 'status'], registers });
     this.duration = new Histogram({ name: 'switchyard_request_duration_seconds', help: 'End-to-end request latency', labelNames: ['model', 'target'], buckets: LATENCY_BUCKETS, registers });
     this.ttft = new Histogram({ name: 'switchyard_time_to_first_token_seconds', help: 'Time to the first streamed chunk', labelNames: ['model', 'target'], buckets: LATENCY_BUCKETS, registers });
+    this.interToken = new Histogram({
+      name: 'switchyard_inter_token_latency_seconds',
+      help: 'Mean time between streamed chunks after the first, one observation per streamed request',
+      labelNames: ['model', 'target'],
+      buckets: INTER_TOKEN_BUCKETS,
+      registers,
+    });
+    this.overhead = new Histogram({ name: 'switchyard_router_overhead_seconds', help: 'Time each request spent in the router itself, outside upstream calls', buckets: OVERHEAD_BUCKETS, registers });
     this.tokens = new Counter({ name: 'switchyard_tokens_total', help: 'Tokens reported in upstream usage, by type (prompt, completion, cached)', labelNames: ['model', 'target', 'type'], registers });
     this.retries = new Counter({ name: 'switchyard_upstream_retries_total', help: 'Requests re-sent to another replica before any byte reached the client', labelNames: ['model'], registers });
+    this.fallbacks = new Counter({ name: 'switchyard_fallbacks_total', help: 'Requests served by a fallback model after the requested one failed', labelNames: ['model'], registers });
+    this.cooldowns = new Counter({ name: 'switchyard_target_cooldowns_total', help: 'Times a target was put in cooldown', labelNames: ['target'], registers });
+    this.cache = new Counter({ name: 'switchyard_cache_requests_total', help: 'Response cache lookups by result (hit, miss)', labelNames: ['result'], registers });
+    this.rateLimited = new Counter({ name: 'switchyard_rate_limited_total', help: 'Requests rejected by a rate limit, by limit scope', labelNames: ['scope'], registers });
+    this.cache.labels('hit').inc(0);
+    this.cache.labels('miss').inc(0);
     new Gauge({
       name: 'switchyard_inflight_requests',
       help: 'Requests in flight per target',
@@ -60,6 +108,26 @@ export class Metrics {
         for (const backend of fleet.list()) this.set({ target: backend.name }, backend.healthy ? 1 : 0);
       },
     });
+    new Gauge({
+      name: 'switchyard_target_last_probe_timestamp_seconds',
+      help: 'Unix time of the last health probe of the target',
+      labelNames: ['target'],
+      registers,
+      collect() {
+        this.reset();
+        for (const backend of fleet.list()) if (backend.lastCheck) this.set({ target: backend.name }, Date.parse(backend.lastCheck.at) / 1000);
+      },
+    });
+    new Gauge({
+      name: 'switchyard_target_last_probe_duration_seconds',
+      help: 'How long the last health probe of the target took',
+      labelNames: ['target'],
+      registers,
+      collect() {
+        this.reset();
+        for (const backend of fleet.list()) if (backend.lastCheck) this.set({ target: backend.name }, backend.lastCheck.latencyMs / 1000);
+      },
+    });
   }
 
   record(r: RequestRecord): void {
@@ -70,14 +138,42 @@ export class Metrics {
         requests: this.requests.labels(r.endpoint, r.model, r.target, String(r.status)),
         duration: this.duration.labels(r.model, r.target),
         ttft: this.ttft.labels(r.model, r.target),
+        interToken: this.interToken.labels(r.model, r.target),
       };
       this.children.set(key, child);
     }
     child.requests.inc();
     child.duration.observe(r.latencyS);
     if (r.ttftS !== undefined) child.ttft.observe(r.ttftS);
-    if (r.retries > 0) this.retries.labels(r.model).inc(r.retries);
+    if (r.interTokenS !== undefined) child.interToken.observe(r.interTokenS);
+    this.overhead.observe(r.overheadS);
+    if (r.retries > 0) {
+      this.retries.labels(r.model).inc(r.retries);
+      this.activity.retries += r.retries;
+    }
     if (r.usage) this.recordUsage(r.model, r.target, r.usage);
+  }
+
+  recordFallback(model: string): void {
+    this.fallbacks.labels(model).inc();
+    this.activity.fallbacks++;
+  }
+
+  recordCooldown(target: string): void {
+    this.cooldowns.labels(target).inc();
+    this.activity.cooldowns++;
+  }
+
+  recordCache(result: CacheResult): void {
+    this.cache.labels(result).inc();
+    if (result === 'hit') this.activity.cacheHits++;
+    else this.activity.cacheMisses++;
+  }
+
+  /** `scope` names the limit that tripped (e.g. "key", "model", "global"): a small fixed set. */
+  recordRateLimited(scope: string): void {
+    this.rateLimited.labels(scope).inc();
+    this.activity.rateLimited++;
   }
 
   private recordUsage(model: string, target: string, usage: Usage): void {

@@ -7,11 +7,12 @@ import { providerAdapter } from '../providers/unsupported-params.js';
 import { providerKeyMissing } from '../server/errors.js';
 
 /**
- * One backend per available provider, for models that reach it by prefix rule. A provider
- * without its key gets no backend: its route answers 503 naming the variable to set.
+ * One backend per available provider, for models that reach it by prefix rule, joining the fleet
+ * on first use (so /services and the dashboard list only providers that carry traffic). A
+ * provider without its key gets no backend: its route answers 503 naming the variable to set.
  */
 export class ProviderTargets {
-  private readonly routes = new Map<ProviderName, Route>();
+  private readonly routes = new Map<ProviderName, Route | (() => Route)>();
   /** Providers that need a key and have none, with the variable to set. */
   readonly missingKeys: Array<{ provider: ProviderName; variable: string }> = [];
 
@@ -25,21 +26,25 @@ export class ProviderTargets {
         this.routes.set(name, { error: providerKeyMissing(name, missingKey), reason });
         continue;
       }
-      const backend = fleet.add({
-        name: `provider:${name}`,
-        url: baseUrl,
-        kind: 'provider',
-        models: [],
-        apiKey,
-        adapter: providerAdapter(name),
-        upstreamModel: (model) => withoutRoutingHint(name, model),
+      this.routes.set(name, () => {
+        const backend = fleet.add({
+          name: `provider:${name}`,
+          url: baseUrl,
+          kind: 'provider',
+          models: [],
+          apiKey,
+          adapter: providerAdapter(name),
+          upstreamModel: (model) => withoutRoutingHint(name, model),
+        });
+        fleet.setHealth(backend, true);
+        return { backends: [backend], reason };
       });
-      fleet.setHealth(backend, true);
-      this.routes.set(name, { backends: [backend], reason });
     }
   }
 
   route(provider: ProviderName): Route | undefined {
-    return this.routes.get(provider);
+    let route = this.routes.get(provider);
+    if (typeof route === 'function') this.routes.set(provider, (route = route()));
+    return route;
   }
 }

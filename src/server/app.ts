@@ -3,9 +3,13 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { Fleet } from '../fleet/fleet.js';
 import type { Gateway } from '../gateway/gateway.js';
+import type { FleetHistory } from '../observability/fleet-history.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { AgentRegistry } from '../registry/agent-registry.js';
 import { registerAgentRoutes } from './agent-routes.js';
+import type { Db } from '../store/database.js';
+import { registerAdminRoutes } from './admin-routes.js';
+import { registerDashboardRoutes } from './dashboard-routes.js';
 import { registerJsonBodyParser } from './body-parser.js';
 import { registerErrorHandlers } from './error-handler.js';
 import { registerFleetRoutes } from './fleet-routes.js';
@@ -19,9 +23,12 @@ export interface AppParts {
   gateway: Gateway;
   metrics: Metrics;
   agents: AgentRegistry;
+  history: FleetHistory;
+  /** The store holding the request log; absent when it is disabled. */
+  db: Db | undefined;
 }
 
-export function buildApp({ config, log, fleet, gateway, metrics, agents }: AppParts): FastifyInstance {
+export function buildApp({ config, log, fleet, gateway, metrics, agents, history, db }: AppParts): FastifyInstance {
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
     // Per-request access logging costs more than the proxying itself; the request log covers it.
@@ -38,5 +45,7 @@ export function buildApp({ config, log, fleet, gateway, metrics, agents }: AppPa
   registerInferenceRoutes(app, gateway);
   registerFleetRoutes(app, fleet, metrics);
   registerAgentRoutes(app, agents, config.agents.registration_token);
+  registerAdminRoutes(app, { fleet, metrics, db, adminToken: config.admin_token });
+  registerDashboardRoutes(app, { fleet, metrics, history, db, adminToken: config.admin_token });
   return app;
 }

@@ -1,9 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { Fleet } from '../fleet/fleet.js';
+import { fleetStats } from '../fleet/snapshot.js';
 import type { Metrics } from '../observability/metrics.js';
 import { ApiError } from './errors.js';
-
-const round = (value: number | null, digits = 6) => (value === null ? null : Number(value.toFixed(digits)));
 
 /** The InfiniLM router's read-only endpoints, in its shapes, plus OpenAI's model list. */
 export function registerFleetRoutes(app: FastifyInstance, fleet: Fleet, metrics: Metrics): void {
@@ -41,27 +40,7 @@ export function registerFleetRoutes(app: FastifyInstance, fleet: Fleet, metrics:
     return { services, total: services.length };
   });
 
-  app.get('/stats', async () => {
-    const backends = fleet.list();
-    return {
-      total_services: backends.length,
-      healthy_services: backends.filter((b) => b.healthy).length,
-      services: backends.map((b) => ({
-        name: b.name,
-        healthy: b.healthy,
-        request_count: b.requestCount,
-        error_count: b.errorCount,
-        response_time: b.requestCount > b.errorCount ? round(b.totalLatencyS / (b.requestCount - b.errorCount)) : 0,
-        in_flight: b.inflight,
-        p50_s: round(b.latency.percentile(50)),
-        p99_s: round(b.latency.percentile(99)),
-        ttft_p50_s: round(b.ttft.percentile(50)),
-        consecutive_failures: b.consecutiveFailures,
-        last_error: b.lastError,
-        last_check: b.lastCheck,
-      })),
-    };
-  });
+  app.get('/stats', async () => fleetStats(fleet));
 
   app.get('/metrics', async (_request, reply) => {
     void reply.header('content-type', metrics.registry.contentType);

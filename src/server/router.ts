@@ -4,8 +4,10 @@ import type { Config } from '../config/schema.js';
 import type { Fleet } from '../fleet/fleet.js';
 import { HealthChecker } from '../fleet/health-checker.js';
 import { Gateway } from '../gateway/gateway.js';
+import { FleetHistory } from '../observability/fleet-history.js';
 import { Metrics } from '../observability/metrics.js';
 import { buildRoutingTable } from '../registry/routing-table.js';
+import { RequestLog } from '../store/request-log.js';
 import { createPolicy } from '../routing/registry.js';
 import { watchChanges } from '../store/change-watcher.js';
 import { createUpstreamAgent } from '../upstream/dispatcher.js';
@@ -37,13 +39,29 @@ export async function startRouter(config: Config, log: Logger): Promise<RunningR
   agents.start();
   const dispatcher = createUpstreamAgent();
   const metrics = new Metrics(fleet);
-  const gateway = new Gateway(fleet, createPolicy(config.routing.policy), dispatcher, metrics, log, {
-    requestTimeoutS: config.request_timeout_s,
-    maxAttempts: config.retry.max_attempts,
-  }, routes);
+  const requestLog = config.request_log.enabled
+    ? new RequestLog(db, {
+        flushIntervalMs: config.request_log.flush_interval_ms,
+        batchRows: config.request_log.batch_rows,
+        retentionDays: config.request_log.retention_days,
+        maxRows: config.request_log.max_rows,
+      })
+    : undefined;
+  const history = new FleetHistory(fleet, { sampleMs: Math.min(5000, config.health_check.interval_s * 1000), windowMs: 15 * 60_000 });
+  const gateway = new Gateway(
+    fleet,
+    createPolicy(config.routing.policy),
+    dispatcher,
+    metrics,
+    log,
+    { requestTimeoutS: config.request_timeout_s, maxAttempts: config.retry.max_attempts },
+    routes,
+    requestLog,
+  );
   const health = new HealthChecker(fleet, dispatcher, { intervalS: config.health_check.interval_s, timeoutS: config.health_check.timeout_s }, log);
   await health.start();
-  const app = buildApp({ config, log, fleet, gateway, metrics, agents });
+  history.start();
+  const app = buildApp({ config, log, fleet, gateway, metrics, agents, history, db: config.request_log.enabled ? db : undefined });
   await app.listen({ port: config.port, host: config.host });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
@@ -56,6 +74,7 @@ export async function startRouter(config: Config, log: Logger): Promise<RunningR
       health.stop();
       registryWatch.stop();
       agents.stop();
+      history.stop();
       const grace = setTimeout(() => app.server.closeAllConnections(), config.shutdown_grace_s * 1000);
       // Keep-alive connections that finish their last response during the drain would otherwise
       // hold the server open until their idle timeout.
@@ -64,6 +83,7 @@ export async function startRouter(config: Config, log: Logger): Promise<RunningR
       clearTimeout(grace);
       clearInterval(reap);
       await dispatcher.close();
+      requestLog?.close();
       db.close();
     })());
   return { app, fleet, port, close };

@@ -21,4 +21,28 @@ export const MIGRATIONS: readonly string[] = [
      registered_at TEXT NOT NULL,
      last_heartbeat_ms INTEGER NOT NULL
    );`,
+  // The request log (issue 6): one row per inference request, written in batches off the hot path.
+  `CREATE TABLE request_log (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    ts INTEGER NOT NULL,
+    request_id TEXT NOT NULL,
+    caller_key TEXT,
+    route TEXT NOT NULL,
+    model TEXT NOT NULL,
+    target TEXT,
+    status INTEGER NOT NULL,
+    latency_ms REAL NOT NULL,
+    ttft_ms REAL,
+    inter_token_ms REAL,
+    overhead_ms REAL,
+    prompt_tokens INTEGER,
+    completion_tokens INTEGER,
+    cached_tokens INTEGER,
+    cost REAL,
+    cache_status TEXT,
+    retries INTEGER NOT NULL DEFAULT 0,
+    fallbacks INTEGER NOT NULL DEFAULT 0,
+    decision TEXT
+  );
+  CREATE INDEX request_log_ts ON request_log (ts);`,
 ];

@@ -82,12 +82,13 @@ export function writeConfig(config: Record<string, unknown>): string {
 }
 
 /**
- * Starts the router with `config` on a free port, with its SQLite store beside the config file
- * unless `env.SQLITE_DB_PATH` names one.
+ * Starts the router with `config` on a free port, with its SQLite store and log files beside the
+ * config file (never in the working tree) unless `env` names others.
  */
 export function startRouter(config: Record<string, unknown>, env: NodeJS.ProcessEnv = {}): Promise<Proc> {
   const file = writeConfig(config);
-  return spawnCli(['serve', '--config', file], /router listening/, { SQLITE_DB_PATH: join(dirname(file), 'models.db'), ...env });
+  const dir = dirname(file);
+  return spawnCli(['serve', '--config', file], /router listening/, { SQLITE_DB_PATH: join(dir, 'models.db'), LOG_DIR: join(dir, 'logs'), ...env });
 }
 
 /** Kills every process a test started and did not stop. */

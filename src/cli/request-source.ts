@@ -1,0 +1,42 @@
+import { existsSync } from 'node:fs';
+import type { FleetStats } from '../fleet/snapshot.js';
+import type { Activity } from '../observability/metrics.js';
+import { openDatabase } from '../store/database.js';
+import { queryRequests, type RequestQuery, type StoredRequest } from '../store/request-log.js';
+
+/** Where the debugging commands read from: a running router (`--url`) or the SQLite file it writes. */
+export interface SourceOptions {
+  url?: string;
+  db: string;
+  token?: string;
+}
+
+async function getJson<T>(url: string, token: string | undefined): Promise<T> {
+  const response = await fetch(url, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+  const body = (await response.json().catch(() => undefined)) as (T & { error?: { message?: string } }) | undefined;
+  if (!response.ok) throw new Error(`${url} answered ${response.status}: ${body?.error?.message ?? 'no details'}`);
+  return body as T;
+}
+
+export function openRequestReader(source: SourceOptions): { read(query: RequestQuery): Promise<StoredRequest[]>; close(): void } {
+  if (source.url) {
+    const base = source.url.replace(/\/+$/, '');
+    return {
+      async read(query) {
+        const params = new URLSearchParams();
+        for (const [name, value] of Object.entries({ since: query.since, after_id: query.afterId, model: query.model, status: query.status, limit: query.limit })) {
+          if (value !== undefined) params.set(name, String(value));
+        }
+        return (await getJson<{ data: StoredRequest[] }>(`${base}/admin/requests?${params}`, source.token)).data;
+      },
+      close() {},
+    };
+  }
+  if (!existsSync(source.db)) throw new Error(`no request log at ${source.db}: point --db (or SQLITE_DB_PATH) at the router's database, or use --url`);
+  const db = openDatabase(source.db);
+  return { read: async (query) => queryRequests(db, query), close: () => db.close() };
+}
+
+export function fetchFleet(url: string, token: string | undefined): Promise<FleetStats & { activity: Activity }> {
+  return getJson(`${url.replace(/\/+$/, '')}/admin/fleet`, token);
+}

@@ -1,0 +1,36 @@
+import type { FastifyInstance } from 'fastify';
+import type { Fleet } from '../fleet/fleet.js';
+import { fleetStats } from '../fleet/snapshot.js';
+import type { FleetHistory } from '../observability/fleet-history.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { Db } from '../store/database.js';
+import { queryRequests } from '../store/request-log.js';
+import { requireAdmin } from './admin-auth.js';
+import { DASHBOARD_HTML } from './dashboard-page.js';
+
+const RECENT_REQUESTS = 50;
+
+export interface DashboardParts {
+  fleet: Fleet;
+  metrics: Metrics;
+  history: FleetHistory;
+  db: Db | undefined;
+  adminToken: string | undefined;
+}
+
+/** `GET /ui` (the page) and `GET /ui/state` (everything it shows, polled every second). */
+export function registerDashboardRoutes(app: FastifyInstance, { fleet, metrics, history, db, adminToken }: DashboardParts): void {
+  const preHandler = requireAdmin(adminToken);
+  app.get('/ui', { preHandler }, async (_request, reply) => reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(DASHBOARD_HTML));
+  app.get('/ui/state', { preHandler }, async () => {
+    const stats = fleetStats(fleet);
+    return {
+      generated_at: new Date().toISOString(),
+      total_services: stats.total_services,
+      healthy_services: stats.healthy_services,
+      targets: stats.services.map((s) => ({ ...s, history: history.of(s.name) })),
+      recent: db ? queryRequests(db, { limit: RECENT_REQUESTS }) : [],
+      activity: metrics.activity,
+    };
+  });
+}

@@ -1,0 +1,148 @@
+import type { Statement } from 'better-sqlite3';
+import type { Db } from './database.js';
+
+/** One row of the request log, as written and as read back (times in ms, `ts` in Unix ms). */
+export interface RequestLogEntry {
+  ts: number;
+  requestId: string;
+  /** The caller's API key id (never the key itself); null until API keys exist. */
+  callerKey: string | null;
+  route: string;
+  model: string;
+  target: string | null;
+  status: number;
+  latencyMs: number;
+  ttftMs: number | null;
+  interTokenMs: number | null;
+  overheadMs: number | null;
+  promptTokens: number | null;
+  completionTokens: number | null;
+  cachedTokens: number | null;
+  /** Null until model prices exist. */
+  cost: number | null;
+  /** "hit", "miss", or null when the response cache was not consulted. */
+  cacheStatus: string | null;
+  retries: number;
+  fallbacks: number;
+  /** How the target was chosen, in words (policy, candidates, attempt). */
+  decision: string | null;
+}
+
+export interface StoredRequest extends RequestLogEntry {
+  id: number;
+}
+
+export interface RequestLogOptions {
+  flushIntervalMs: number;
+  /** A batch this large is written at once instead of waiting for the timer. */
+  batchRows: number;
+  retentionDays: number;
+  maxRows: number;
+  now?: () => number;
+}
+
+const COLUMNS = [
+  ['ts', 'ts'], ['request_id', 'requestId'], ['caller_key', 'callerKey'], ['route', 'route'], ['model', 'model'], ['target', 'target'],
+  ['status', 'status'], ['latency_ms', 'latencyMs'], ['ttft_ms', 'ttftMs'], ['inter_token_ms', 'interTokenMs'], ['overhead_ms', 'overheadMs'],
+  ['prompt_tokens', 'promptTokens'], ['completion_tokens', 'completionTokens'], ['cached_tokens', 'cachedTokens'], ['cost', 'cost'],
+  ['cache_status', 'cacheStatus'], ['retries', 'retries'], ['fallbacks', 'fallbacks'], ['decision', 'decision'],
+] as const;
+
+const SELECT_COLUMNS = ['id', ...COLUMNS.map(([column, field]) => `${column} AS ${field}`)].join(', ');
+const DAY_MS = 86_400_000;
+/** Retention is enforced every this many flushes: deleting is cheap, but not free. */
+const PRUNE_EVERY_FLUSHES = 30;
+
+/**
+ * Buffers request-log rows in memory and writes them in one transaction per batch (every
+ * `flushIntervalMs`, or at once when `batchRows` are waiting), so a request costs one array push.
+ */
+export class RequestLog {
+  private buffer: RequestLogEntry[] = [];
+  private readonly timer: NodeJS.Timeout;
+  private readonly insertBatch: (rows: RequestLogEntry[]) => void;
+  private readonly deleteOlderThan: Statement<[number]>;
+  private readonly deleteBeyondCap: Statement<[number]>;
+  private flushes = 0;
+  private flushQueued = false;
+  private readonly now: () => number;
+
+  constructor(
+    db: Db,
+    private readonly options: RequestLogOptions,
+  ) {
+    this.now = options.now ?? Date.now;
+    const insert = db.prepare(`INSERT INTO request_log (${COLUMNS.map(([c]) => c).join(', ')}) VALUES (${COLUMNS.map(([, f]) => `@${f}`).join(', ')})`);
+    this.insertBatch = db.transaction((rows: RequestLogEntry[]) => {
+      for (const row of rows) insert.run(row);
+    });
+    this.deleteOlderThan = db.prepare('DELETE FROM request_log WHERE ts < ?');
+    this.deleteBeyondCap = db.prepare('DELETE FROM request_log WHERE id <= (SELECT id FROM request_log ORDER BY id DESC LIMIT 1 OFFSET ?)');
+    this.timer = setInterval(() => this.flush(), options.flushIntervalMs);
+    this.timer.unref();
+  }
+
+  append(entry: RequestLogEntry): void {
+    this.buffer.push(entry);
+    if (this.buffer.length >= this.options.batchRows && !this.flushQueued) {
+      this.flushQueued = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  /** Writes everything buffered; also enforces retention now and then. */
+  flush(): void {
+    this.flushQueued = false;
+    if (this.buffer.length > 0) {
+      const rows = this.buffer;
+      this.buffer = [];
+      this.insertBatch(rows);
+    }
+    if (++this.flushes % PRUNE_EVERY_FLUSHES === 1) this.prune();
+  }
+
+  /** Deletes rows older than the retention age, then the oldest beyond the row cap. */
+  prune(): void {
+    this.deleteOlderThan.run(this.now() - this.options.retentionDays * DAY_MS);
+    this.deleteBeyondCap.run(this.options.maxRows);
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+    this.flush();
+  }
+}
+
+export interface RequestQuery {
+  /** Unix ms: only rows at or after this time. */
+  since?: number;
+  /** Only rows with a larger id (for following the log). */
+  afterId?: number;
+  model?: string;
+  /** An exact status ("502") or a class ("5xx"). */
+  status?: string;
+  /** Newest rows first when limited; results are always returned oldest first. */
+  limit?: number;
+}
+
+export function queryRequests(db: Db, query: RequestQuery): StoredRequest[] {
+  const where: string[] = [];
+  const params: Array<string | number> = [];
+  if (query.since !== undefined) where.push('ts >= ?') && params.push(query.since);
+  if (query.afterId !== undefined) where.push('id > ?') && params.push(query.afterId);
+  if (query.model !== undefined) where.push('model = ?') && params.push(query.model);
+  const statusRange = query.status === undefined ? undefined : parseStatusFilter(query.status);
+  if (statusRange) where.push('status BETWEEN ? AND ?') && params.push(...statusRange);
+  const filter = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
+  const limit = query.limit === undefined ? '' : `LIMIT ${Math.max(0, Math.floor(query.limit))}`;
+  const rows = db.prepare(`SELECT ${SELECT_COLUMNS} FROM request_log ${filter} ORDER BY id DESC ${limit}`).all(...params) as StoredRequest[];
+  return rows.reverse();
+}
+
+/** "502" → [502, 502]; "5xx" → [500, 599]; anything else is rejected. */
+export function parseStatusFilter(value: string): [number, number] {
+  if (/^[1-5]\d\d$/.test(value)) return [Number(value), Number(value)];
+  const klass = /^([1-5])xx$/i.exec(value);
+  if (klass) return [Number(klass[1]) * 100, Number(klass[1]) * 100 + 99];
+  throw new RangeError(`invalid status filter "${value}": use a code like 502 or a class like 5xx`);
+}

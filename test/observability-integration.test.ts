@@ -1,0 +1,175 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase } from '../src/store/database.js';
+import { RequestLog, type StoredRequest } from '../src/store/request-log.js';
+import { metricValue } from './support/prometheus.js';
+import { startRouter, startSim, stopAll, waitFor, type Proc } from './support/processes.js';
+import { entry } from './support/request-log-entry.js';
+
+const CLI = join(import.meta.dirname, '../dist/cli.js');
+const runCli = (args: string[], env: NodeJS.ProcessEnv = {}) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
+
+describe('metrics, request log and debugging commands after known traffic', () => {
+  let router: Proc;
+  let client: OpenAI;
+  const dbPath = join(mkdtempSync(join(tmpdir(), 'switchyard-obs-')), 'models.db');
+  const chat = (model: string, requestId: string) =>
+    fetch(`${router.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-request-id': requestId },
+      body: JSON.stringify({ model, messages: [{ role: 'user', content: 'hello' }], max_tokens: 3 }),
+    });
+
+  beforeAll(async () => {
+    const [simA, simB, broken] = await Promise.all([
+      startSim({ models: ['m1', 'flaky'], ttftMs: 5 }),
+      startSim({ models: ['m1'], ttftMs: 5 }),
+      startSim({ models: ['flaky'], failStatus: 503 }),
+    ]);
+    router = await startRouter(
+      {
+        services: [{ name: 'a', url: simA.url }, { name: 'b', url: simB.url }, { name: 'broken', url: broken.url }],
+        request_log: { flush_interval_ms: 100 },
+      },
+      { SQLITE_DB_PATH: dbPath },
+    );
+    client = new OpenAI({ baseURL: `${router.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+  });
+  afterAll(stopAll);
+
+  it('counts requests, tokens, latencies, retries and the router overhead, and logs each request', async () => {
+    const completionTokens: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const response = await chat('m1', `known-${i}`);
+      expect(response.status).toBe(200);
+      const overhead = Number(response.headers.get('x-switchyard-overhead-ms'));
+      expect(overhead).toBeGreaterThanOrEqual(0);
+      completionTokens.push(((await response.json()) as { usage: { completion_tokens: number } }).usage.completion_tokens);
+    }
+    const raw = await fetch(`${router.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'm1', messages: [{ role: 'user', content: 'hi' }], max_tokens: 2, stream: true }),
+    });
+    expect(Number(raw.headers.get('x-switchyard-overhead-ms'))).toBeGreaterThanOrEqual(0);
+    await raw.text(); // no usage asked for: its tokens are unknown to the router
+    const stream = await client.chat.completions.create({ model: 'm1', messages: [{ role: 'user', content: 'hi' }], max_tokens: 4, stream: true, stream_options: { include_usage: true } });
+    for await (const chunk of stream) if (chunk.usage) completionTokens.push(chunk.usage.completion_tokens);
+    expect((await chat('no-such-model', 'unknown-1')).status).toBe(404);
+    for (let i = 0; i < 2; i++) expect((await chat('flaky', `flaky-${i}`)).status).toBe(200);
+
+    const rows = await waitFor(async () => {
+      const body = (await (await fetch(`${router.url}/admin/requests?since=0`)).json()) as { data: StoredRequest[] };
+      return body.data.length === 8 ? body.data : undefined;
+    }, 'all 8 requests in the request log');
+    const text = await (await fetch(`${router.url}/metrics`)).text();
+
+    expect(metricValue(text, 'switchyard_requests_total', { route: 'chat', model: 'm1', status: '200' })).toBe(5);
+    expect(metricValue(text, 'switchyard_requests_total', { model: 'unknown', target: 'none', status: '404' })).toBe(1);
+    expect(metricValue(text, 'switchyard_requests_total', { model: 'flaky', target: 'a', status: '200' })).toBe(2);
+    expect(metricValue(text, 'switchyard_request_duration_seconds_count', { model: 'm1' })).toBe(5);
+    expect(metricValue(text, 'switchyard_time_to_first_token_seconds_count', { model: 'm1' })).toBe(2);
+    expect(metricValue(text, 'switchyard_inter_token_latency_seconds_count', { model: 'm1' })).toBe(2);
+    expect(metricValue(text, 'switchyard_router_overhead_seconds_count')).toBe(8);
+    expect(metricValue(text, 'switchyard_tokens_total', { model: 'm1', type: 'completion' })).toBe(completionTokens.reduce((a, b) => a + b));
+    const retries = rows.filter((r) => r.model === 'flaky').reduce((sum, r) => sum + r.retries, 0);
+    expect(retries).toBeGreaterThanOrEqual(1);
+    expect(metricValue(text, 'switchyard_upstream_retries_total', { model: 'flaky' })).toBe(retries);
+    expect(metricValue(text, 'switchyard_inflight_requests')).toBe(0);
+    expect(metricValue(text, 'switchyard_target_healthy', { target: 'a' })).toBe(1);
+    expect(metricValue(text, 'switchyard_target_last_probe_timestamp_seconds', { target: 'a' })).toBeGreaterThan(Date.now() / 1000 - 60);
+    for (const zero of ['switchyard_fallbacks_total', 'switchyard_target_cooldowns_total', 'switchyard_rate_limited_total']) expect(text).toContain(`# TYPE ${zero} counter`);
+    expect(metricValue(text, 'switchyard_cache_requests_total', { result: 'hit' })).toBe(0);
+    expect(metricValue(text, 'switchyard_cache_requests_total', { result: 'miss' })).toBe(0);
+
+    const known = rows.find((r) => r.requestId === 'known-0')!;
+    expect(known).toMatchObject({ route: 'chat', model: 'm1', status: 200, ttftMs: null, promptTokens: expect.any(Number), completionTokens: completionTokens[0], cost: null, callerKey: null });
+    expect(['a', 'b']).toContain(known.target);
+    expect(known.decision).toMatch(/^least-outstanding: [ab] of 2 healthy, attempt 1$/);
+    const streamed = rows.find((r) => r.route === 'chat' && r.ttftMs !== null)!;
+    expect(streamed.interTokenMs).toBeGreaterThan(0);
+    expect(streamed.latencyMs).toBeGreaterThanOrEqual(streamed.ttftMs!);
+    expect(rows.find((r) => r.requestId === 'unknown-1')).toMatchObject({ model: 'unknown', target: null, status: 404 });
+  });
+
+  it('rejects a bad request-log filter with a 400 in the OpenAI error shape', async () => {
+    const response = await fetch(`${router.url}/admin/requests?status=teapot`);
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { error: { param: string } }).error.param).toBe('status');
+  });
+
+  it('analyzes and shows the fleet from the running router and from its database file', async () => {
+    const fromUrl = runCli(['logs', 'analyze', '--url', router.url, '--last', '1h', '--model', 'm1']);
+    expect(fromUrl.status).toBe(0);
+    expect(fromUrl.stdout).toMatch(/^TOTAL\s+5\s+0\s+0\.0%/m);
+    const fromFile = runCli(['logs', 'analyze', '--last', '1h'], { SQLITE_DB_PATH: dbPath });
+    expect(fromFile.status).toBe(0);
+    expect(fromFile.stdout).toMatch(/^unknown\s+-\s+1\s+1\s+100\.0%/m);
+    const status = runCli(['status', '--url', router.url]);
+    expect(status.status).toBe(0);
+    expect(status.stdout).toContain('3/3 targets healthy');
+    expect(status.stdout).toMatch(/^broken\s+service\s+healthy\s+flaky/m);
+    expect(status.stdout).not.toContain('\x1b[');
+  });
+});
+
+describe('switchyard logs analyze on a known log', () => {
+  it('prints counts, error rates, percentiles, tokens and cost per model and target as a table', () => {
+    const dbPath = join(mkdtempSync(join(tmpdir(), 'switchyard-seed-')), 'models.db');
+    const db = openDatabase(dbPath);
+    const log = new RequestLog(db, { flushIntervalMs: 60_000, batchRows: 1000, retentionDays: 7, maxRows: 1000 });
+    const recent = Date.now() - 60_000;
+    for (const latencyMs of [10, 20, 30, 40]) log.append(entry({ ts: recent, latencyMs, ttftMs: latencyMs / 2, cost: 0.5 }));
+    log.append(entry({ ts: recent, model: 'm2', target: 'b', status: 502, latencyMs: 7, ttftMs: null, promptTokens: null, completionTokens: null }));
+    log.append(entry({ ts: Date.now() - 2 * 3_600_000, model: 'old' }));
+    log.close();
+    db.close();
+
+    const result = runCli(['logs', 'analyze', '--last', '1h', '--db', dbPath]);
+    expect(result.status).toBe(0);
+    const lines = result.stdout.trim().split('\n');
+    const cells = (line: string) => line.trim().split(/\s{2,}/);
+    expect(cells(lines[2]!)).toEqual(['model', 'target', 'requests', 'errors', 'error rate', 'p50', 'p90', 'p99', 'TTFT p50', 'prompt tok', 'completion tok', 'cost']);
+    expect(cells(lines[4]!)).toEqual(['m1', 'a', '4', '0', '0.0%', '20 ms', '40 ms', '40 ms', '10 ms', '40', '20', '2.0000']);
+    expect(cells(lines[5]!)).toEqual(['m2', 'b', '1', '1', '100.0%', '7.0 ms', '7.0 ms', '7.0 ms', '–', '0', '0', '–']);
+    expect(cells(lines[6]!)).toEqual(['TOTAL', '5', '1', '20.0%', '20 ms', '40 ms', '40 ms', '10 ms', '40', '20', '2.0000']);
+    expect(result.stdout).not.toContain('old');
+
+    const bad = runCli(['logs', 'analyze', '--last', 'yesterday', '--db', dbPath]);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('invalid duration "yesterday"');
+  });
+});
+
+describe('switchyard logs tail', () => {
+  it('prints the recent matching requests, then follows new ones live', async () => {
+    const dbPath = join(mkdtempSync(join(tmpdir(), 'switchyard-tail-')), 'models.db');
+    const db = openDatabase(dbPath);
+    const log = new RequestLog(db, { flushIntervalMs: 60_000, batchRows: 1000, retentionDays: 7, maxRows: 1000 });
+    log.append(entry({ ts: Date.now(), requestId: 'old-ok' }));
+    log.append(entry({ ts: Date.now(), requestId: 'old-failed', status: 502 }));
+    log.append(entry({ ts: Date.now(), requestId: 'other-model', model: 'm2', status: 503 }));
+    log.flush();
+    const tail = spawn(process.execPath, [CLI, 'logs', 'tail', '--db', dbPath, '--model', 'm1', '--status', '5xx'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const lines: string[] = [];
+    createInterface({ input: tail.stdout! }).on('line', (line) => lines.push(line));
+    try {
+      await waitFor(() => lines.length === 1 || undefined, 'the recent matching row');
+      expect(lines[0]).toMatch(/ 502 m1 → a 100 ms ttft=20 ms tokens=10\+5 id=old-failed$/);
+      log.append(entry({ ts: Date.now(), requestId: 'new-ok' }));
+      log.append(entry({ ts: Date.now(), requestId: 'new-failed', status: 500 }));
+      log.flush();
+      await waitFor(() => lines.length === 2 || undefined, 'the new matching row');
+      expect(lines[1]).toContain('id=new-failed');
+    } finally {
+      tail.kill();
+      log.close();
+      db.close();
+    }
+  });
+});

@@ -1,0 +1,107 @@
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DailyFile } from '../src/observability/daily-file.js';
+import { createLogger } from '../src/observability/logger.js';
+import { analyzeRequests } from '../src/observability/request-analysis.js';
+import { openDatabase } from '../src/store/database.js';
+import { queryRequests, RequestLog } from '../src/store/request-log.js';
+import { entry } from './support/request-log-entry.js';
+
+const DAY = 86_400_000;
+const JAN_1 = Date.parse('2026-01-01T10:00:00Z');
+
+describe('daily log file', () => {
+  it('rotates at the first line of a new UTC day and keeps only the configured number of past days', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'switchyard-logs-'));
+    let now = JAN_1;
+    const file = new DailyFile({ dir, name: 'router.log', keepDays: 2, now: () => now });
+    file.write('day one\n');
+    now += DAY;
+    file.write('day two\n');
+    expect(readFileSync(join(dir, 'router.2026-01-01.log'), 'utf8')).toBe('day one\n');
+    expect(readFileSync(join(dir, 'router.log'), 'utf8')).toBe('day two\n');
+    now += DAY;
+    file.write('day three\n');
+    now += DAY;
+    file.write('day four\n');
+    file.close();
+    expect(readdirSync(dir).sort()).toEqual(['router.2026-01-02.log', 'router.2026-01-03.log', 'router.log']);
+    expect(readFileSync(join(dir, 'router.log'), 'utf8')).toBe('day four\n');
+  });
+
+  it('writes JSON lines through the logger, with credentials and prompt text redacted', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'switchyard-logs-'));
+    const stdout: string[] = [];
+    const log = createLogger({ level: 'info', file: { dir, keepDays: 3 }, stdout: { write: (line) => void stdout.push(line) } });
+    log.info(
+      { requestId: 'req-42', req: { headers: { authorization: 'Bearer sk-secret' } }, apiKey: 'sk-secret', body: { messages: [{ role: 'user', content: 'my secret prompt' }] } },
+      'about a request',
+    );
+    log.debug('below the level');
+    const written = readFileSync(join(dir, 'router.log'), 'utf8');
+    expect(stdout.join('')).toBe(written);
+    const line = JSON.parse(written.trim()) as Record<string, unknown>;
+    expect(line).toMatchObject({ level: 30, requestId: 'req-42', msg: 'about a request', apiKey: '[redacted]', body: { messages: '[redacted]' } });
+    expect(written).not.toContain('sk-secret');
+    expect(written).not.toContain('my secret prompt');
+  });
+
+  it('logs prompt text only when explicitly enabled, and never keys', () => {
+    const lines: string[] = [];
+    const log = createLogger({ level: 'info', logPrompts: true, stdout: { write: (line) => void lines.push(line) } });
+    log.info({ api_key: 'sk-secret', body: { prompt: 'visible prompt' } }, 'debugging');
+    expect(lines.join('')).toContain('visible prompt');
+    expect(lines.join('')).not.toContain('sk-secret');
+  });
+});
+
+describe('request log', () => {
+  it('buffers rows and writes them in one batch on flush, readable with filters', () => {
+    const db = openDatabase(':memory:');
+    const log = new RequestLog(db, { flushIntervalMs: 60_000, batchRows: 1000, retentionDays: 7, maxRows: 100, now: () => JAN_1 });
+    log.append(entry({ requestId: 'a' }));
+    log.append(entry({ requestId: 'b', model: 'm2', status: 502, target: null, ttftMs: null }));
+    log.append(entry({ requestId: 'c', status: 429 }));
+    expect(queryRequests(db, {})).toHaveLength(0);
+    log.flush();
+    expect(queryRequests(db, {}).map((r) => r.requestId)).toEqual(['a', 'b', 'c']);
+    expect(queryRequests(db, { model: 'm2' })[0]).toMatchObject({ ...entry({ requestId: 'b', model: 'm2', status: 502, target: null, ttftMs: null }), id: 2 });
+    expect(queryRequests(db, { status: '4xx' }).map((r) => r.requestId)).toEqual(['c']);
+    expect(queryRequests(db, { afterId: 1, limit: 1 }).map((r) => r.requestId)).toEqual(['c']);
+    expect(() => queryRequests(db, { status: 'bad' })).toThrow(RangeError);
+    log.close();
+  });
+
+  it('keeps rows within the retention age and row cap', () => {
+    const db = openDatabase(':memory:');
+    let now = JAN_1;
+    const log = new RequestLog(db, { flushIntervalMs: 60_000, batchRows: 1000, retentionDays: 2, maxRows: 3, now: () => now });
+    for (let day = 0; day < 3; day++) log.append(entry({ ts: JAN_1 + day * DAY, requestId: `day${day}` }));
+    log.flush();
+    now = JAN_1 + 3 * DAY + 1;
+    log.prune();
+    expect(queryRequests(db, {}).map((r) => r.requestId)).toEqual(['day2']);
+    for (let i = 0; i < 5; i++) log.append(entry({ ts: now, requestId: `new${i}` }));
+    log.flush();
+    log.prune();
+    expect(queryRequests(db, {}).map((r) => r.requestId)).toEqual(['new2', 'new3', 'new4']);
+    log.close();
+  });
+});
+
+describe('request analysis', () => {
+  it('summarizes counts, error rates, percentiles, tokens and cost per model and target', () => {
+    const rows = [
+      ...[10, 20, 30, 40].map((latencyMs) => entry({ latencyMs, cost: 0.01 })),
+      entry({ model: 'm2', target: 'b', status: 503, latencyMs: 5, ttftMs: null, promptTokens: null, completionTokens: null }),
+    ];
+    const { groups, total } = analyzeRequests(rows);
+    expect(groups).toEqual([
+      expect.objectContaining({ model: 'm1', target: 'a', requests: 4, errors: 0, latencyP50Ms: 20, latencyP99Ms: 40, promptTokens: 40, completionTokens: 20, cost: expect.closeTo(0.04, 6) }),
+      expect.objectContaining({ model: 'm2', target: 'b', requests: 1, errors: 1, errorRate: 1, ttftP50Ms: null, cost: null }),
+    ]);
+    expect(total).toMatchObject({ requests: 5, errors: 1, errorRate: 0.2 });
+  });
+});
