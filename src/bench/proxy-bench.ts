@@ -19,8 +19,8 @@ const STREAM_BODY = JSON.stringify({ model: 'bench', messages: [{ role: 'user', 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const children: ChildProcess[] = [];
 
-function startNode(script: string, args: string[], ready: RegExp): Promise<{ port: number; child: ChildProcess }> {
-  const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LOG_LEVEL: 'warn' } });
+function startNode(script: string, args: string[], ready: RegExp, env: NodeJS.ProcessEnv = {}): Promise<{ port: number; child: ChildProcess }> {
+  const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LOG_LEVEL: 'info', ...env } });
   children.push(child);
   return new Promise((resolve, reject) => {
     createInterface({ input: child.stdout! }).on('line', (line) => {
@@ -148,8 +148,8 @@ async function main() {
   const backend = await startNode(join(DIST, 'bench/fixed-backend.js'), [], /backend listening/);
   const dir = mkdtempSync(join(tmpdir(), 'switchyard-bench-'));
   const config = join(dir, 'switchyard.yaml');
-  writeFileSync(config, stringify({ host: '127.0.0.1', port: 0, log_level: 'warn', services: [{ name: 'fixed', url: `http://127.0.0.1:${backend.port}`, models: ['bench'] }] }));
-  const router = await startNode(join(DIST, 'cli.js'), ['serve', '--config', config], /router listening/);
+  writeFileSync(config, stringify({ host: '127.0.0.1', port: 0, services: [{ name: 'fixed', url: `http://127.0.0.1:${backend.port}`, models: ['bench'] }] }));
+  const router = await startNode(join(DIST, 'cli.js'), ['serve', '--config', config], /router listening/, { SQLITE_DB_PATH: join(dir, 'models.db'), LOG_DIR: join(dir, 'logs') });
   const nginxPort = await startNginx(backend.port);
   const targets: Array<[string, number]> = [['direct', backend.port], ['router', router.port]];
   if (nginxPort) targets.push(['nginx', nginxPort]);

@@ -164,7 +164,8 @@ export class Gateway {
     if ('error' in route) return { error: route.error };
     let candidates = route.backends;
     account.candidates = candidates.length;
-    const exhausted: Exhausted = { error: badGateway(`no backend for '${request.model}' could be reached`) };
+    // Filled in by the failures below; built lazily because an Error's stack capture is not free on every request.
+    const exhausted: Exhausted = { error: NO_ATTEMPT };
     for (let attempt = 0; attempt < this.options.maxAttempts && candidates.length > 0; attempt++) {
       account.retries = attempt;
       const backend = this.policy.pick(candidates, { model: request.model, body: request.body, headers: request.headers });
@@ -267,6 +268,8 @@ export class Gateway {
 }
 
 const CLIENT_GONE_ERROR = new ApiError(CLIENT_CLOSED, 'client disconnected', 'client_closed');
+/** Only returned when every candidate was skipped without an attempt, which the loop guards against. */
+const NO_ATTEMPT = badGateway('no backend could be reached');
 export const OVERHEAD_HEADER = 'x-switchyard-overhead-ms';
 
 const formatMs = (ms: number) => Math.max(0, ms).toFixed(3);
