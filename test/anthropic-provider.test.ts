@@ -207,6 +207,11 @@ describe('Anthropic provider (a fake Messages API behind the router)', () => {
     expect(text).toBe('Partial');
     expect(failure).toBeInstanceOf(OpenAI.APIError);
     expect((failure as Error).message).toContain('Overloaded');
+
+    fake.reply({ sse: fixture('anthropic/stream-overloaded.sse') });
+    const raw = await fetch(`${router.url}/v1/chat/completions`, { method: 'POST', body: JSON.stringify({ model: 'claude-x', messages: [{ role: 'user', content: 'Hi' }], stream: true }) });
+    const events = (await raw.text()).split('\n\n').filter((e) => e.startsWith('data: {"error"'));
+    expect(events).toHaveLength(1);
   });
 
   it.each([

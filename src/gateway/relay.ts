@@ -49,6 +49,7 @@ export interface StreamOutcome {
 
 const TAIL_BYTES = 8192;
 const DONE = Buffer.from('data: [DONE]');
+const ERROR_EVENT = Buffer.from('data: {"error"');
 
 /**
  * Relays an SSE body chunk by chunk as it arrives (through the provider's translator, if any).
@@ -90,8 +91,11 @@ export async function relayStream(
     return { ttftS, interTokenS: interTokenS(), usage: undefined, error: message, clientGone: false };
   }
   if (tail.lastIndexOf(DONE) === -1) {
-    const message = 'the backend ended the stream without [DONE]';
-    endWithError(res, message, 'upstream_stream_truncated');
+    // A stream whose last event is already an error (the provider's own, translated) has told the client.
+    const endsWithError = tail.lastIndexOf(ERROR_EVENT) !== -1 && tail.lastIndexOf(ERROR_EVENT) === tail.lastIndexOf('data: ');
+    const message = endsWithError ? 'the backend reported an error mid-stream' : 'the backend ended the stream without [DONE]';
+    if (endsWithError) res.end();
+    else endWithError(res, message, 'upstream_stream_truncated');
     return { ttftS, interTokenS: interTokenS(), usage: usageFromTail(tail), error: message, clientGone: false };
   }
   res.end();

@@ -1,7 +1,6 @@
 import { sseErrorEvent } from '../../gateway/relay.js';
-import type { StreamTranslator } from '../adapter.js';
-import { ChunkWriter, DONE_EVENT, type FinishReason } from '../openai-chunks.js';
-import { SseParser } from '../sse-parser.js';
+import { JsonEventStreamTranslator } from '../json-event-stream.js';
+import { DONE_EVENT, type FinishReason } from '../openai-chunks.js';
 import type { AnthropicError } from './errors.js';
 import { finishReason, toOpenAiUsage, type AnthropicUsage } from './response.js';
 
@@ -20,47 +19,16 @@ interface AnthropicEvent {
  * tool-call deltas numbered in order of appearance; `[DONE]` is written only after
  * `message_stop`, so a stream cut short stays visibly incomplete.
  */
-export class AnthropicStreamTranslator implements StreamTranslator {
-  private readonly parser = new SseParser();
-  private readonly chunks: ChunkWriter;
+export class AnthropicStreamTranslator extends JsonEventStreamTranslator<AnthropicEvent> {
   private readonly toolIndexByBlock = new Map<number, number>();
   private usage: AnthropicUsage = {};
   private finish: FinishReason = 'stop';
-  private failed = false;
 
-  constructor(
-    model: string,
-    private readonly includeUsage: boolean,
-  ) {
-    this.chunks = new ChunkWriter(model);
+  constructor(model: string, includeUsage: boolean) {
+    super(model, includeUsage, 'Anthropic');
   }
 
-  push(chunk: Buffer): string {
-    return this.translate(this.parser.push(chunk));
-  }
-
-  end(): string {
-    return this.translate(this.parser.end());
-  }
-
-  private translate(events: ReadonlyArray<{ data: string }>): string {
-    let out = '';
-    for (const { data } of events) {
-      if (this.failed) break;
-      let event: AnthropicEvent;
-      try {
-        event = JSON.parse(data) as AnthropicEvent;
-      } catch {
-        this.failed = true;
-        out += sseErrorEvent('Anthropic sent an event that is not JSON', 'upstream_stream_error');
-        break;
-      }
-      out += this.onEvent(event);
-    }
-    return out;
-  }
-
-  private onEvent(event: AnthropicEvent): string {
+  protected onEvent(event: AnthropicEvent): string {
     switch (event.type) {
       case 'message_start':
         this.chunks.id = event.message?.id ?? '';

@@ -1,7 +1,6 @@
 import { sseErrorEvent } from '../../gateway/relay.js';
-import type { StreamTranslator } from '../adapter.js';
-import { ChunkWriter, DONE_EVENT } from '../openai-chunks.js';
-import { SseParser } from '../sse-parser.js';
+import { JsonEventStreamTranslator } from '../json-event-stream.js';
+import { DONE_EVENT } from '../openai-chunks.js';
 import { googleErrorType } from './errors.js';
 import { answerText, finishReason, responseId, toOpenAiUsage, toolCall, type GeminiResponse, type GeminiUsage } from './response.js';
 
@@ -11,51 +10,24 @@ import { answerText, finishReason, responseId, toOpenAiUsage, toolCall, type Gem
  * finish reason (or a prompt block) arrived and the upstream then ended, and only then is
  * `[DONE]` written.
  */
-export class GeminiStreamTranslator implements StreamTranslator {
-  private readonly parser = new SseParser();
-  private readonly chunks: ChunkWriter;
+export class GeminiStreamTranslator extends JsonEventStreamTranslator<GeminiResponse> {
   private readonly started = new Set<number>();
   private readonly toolCalls = new Map<number, number>();
   private usage: GeminiUsage | undefined;
   private finished = false;
-  private failed = false;
 
-  constructor(
-    model: string,
-    private readonly includeUsage: boolean,
-  ) {
-    this.chunks = new ChunkWriter(model);
+  constructor(model: string, includeUsage: boolean) {
+    super(model, includeUsage, 'Gemini');
   }
 
-  push(chunk: Buffer): string {
-    return this.translate(this.parser.push(chunk));
-  }
-
-  end(): string {
-    const out = this.translate(this.parser.end());
+  override end(): string {
+    const out = super.end();
     if (!this.finished || this.failed) return out;
     const usage = this.includeUsage ? this.chunks.usage(toOpenAiUsage(this.usage ?? {})) : '';
     return out + usage + DONE_EVENT;
   }
 
-  private translate(events: ReadonlyArray<{ data: string }>): string {
-    let out = '';
-    for (const { data } of events) {
-      if (this.failed) break;
-      let response: GeminiResponse;
-      try {
-        response = JSON.parse(data) as GeminiResponse;
-      } catch {
-        this.failed = true;
-        out += sseErrorEvent('Gemini sent an event that is not JSON', 'upstream_stream_error');
-        break;
-      }
-      out += this.onResponse(response);
-    }
-    return out;
-  }
-
-  private onResponse(response: GeminiResponse): string {
+  protected onEvent(response: GeminiResponse): string {
     if (response.error) {
       this.failed = true;
       return sseErrorEvent(`Gemini: ${response.error.message ?? 'stream error'}`, googleErrorType(response.error, response.error.code ?? 500));
