@@ -14,6 +14,30 @@ function positiveNumber(value: string): number {
   return n;
 }
 
+function nonNegativeNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected a number >= 0');
+  return n;
+}
+
+interface SimCliOptions {
+  port: number;
+  model: string;
+  host: string;
+  ttftMs: number;
+  tokensPerS: number;
+  maxBatch?: number;
+  maxConcurrency: number;
+  blockSize: number;
+  kvBlocks: number;
+  stepMs: number;
+  prefillMsPerToken: number;
+  decodeMsPerSeq: number;
+  kvMsPer1kTokens: number;
+  embeddingDimensions: number;
+  failStatus?: number;
+}
+
 function port(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('expected a port number (0-65535)');
@@ -68,14 +92,29 @@ program
   .requiredOption('-p, --port <port>', 'listen port', port)
   .requiredOption('-m, --model <names>', 'comma-separated model names')
   .option('--host <host>', 'listen address', '127.0.0.1')
-  .option('--ttft-ms <ms>', 'time to first token', Number, SIM_DEFAULTS.ttftMs)
-  .option('--tokens-per-s <n>', 'decode speed per request', positiveNumber, SIM_DEFAULTS.tokensPerS)
-  .option('--max-concurrency <n>', 'requests generated at once; the rest queue', positiveNumber, SIM_DEFAULTS.maxConcurrency)
+  .option('--ttft-ms <ms>', 'fixed latency before a request is scheduled (floor of time to first token)', nonNegativeNumber, SIM_DEFAULTS.ttftMs)
+  .option('--tokens-per-s <n>', 'decode speed cap per request (no step is shorter than 1000/n ms)', positiveNumber, SIM_DEFAULTS.tokensPerS)
+  .option('--max-batch <n>', 'requests in the running batch (continuous batching); the rest wait in FIFO order', positiveNumber)
+  .option('--max-concurrency <n>', 'older name of --max-batch', positiveNumber, SIM_DEFAULTS.maxBatch)
+  .option('--block-size <tokens>', 'KV cache block size in tokens', positiveNumber, SIM_DEFAULTS.blockSize)
+  .option('--kv-blocks <n>', 'KV cache capacity in blocks', positiveNumber, SIM_DEFAULTS.kvBlocks)
+  .option('--step-ms <ms>', 'fixed time per engine step (α)', nonNegativeNumber, SIM_DEFAULTS.alphaMs)
+  .option('--prefill-ms-per-token <ms>', 'step time per uncached prompt token (βp)', nonNegativeNumber, SIM_DEFAULTS.betaPrefillMs)
+  .option('--decode-ms-per-seq <ms>', 'step time per decoding sequence (βd)', nonNegativeNumber, SIM_DEFAULTS.betaDecodeMs)
+  .option('--kv-ms-per-1k-tokens <ms>', 'step time per 1,000 context tokens in the batch (βkv)', nonNegativeNumber, SIM_DEFAULTS.betaKvMs)
   .option('--embedding-dimensions <n>', 'embedding vector length', positiveNumber, SIM_DEFAULTS.embeddingDimensions)
   .option('--fail-status <code>', 'answer every inference request with this HTTP status', Number)
-  .action(async (opts: { port: number; model: string; host: string; ttftMs: number; tokensPerS: number; maxConcurrency: number; embeddingDimensions: number; failStatus?: number }) => {
+  .action(async (opts: SimCliOptions) => {
     const models = opts.model.split(',').map((m) => m.trim()).filter(Boolean);
-    const sim = await startSim({ ...opts, models });
+    const sim = await startSim({
+      ...opts,
+      models,
+      maxBatch: opts.maxBatch ?? opts.maxConcurrency,
+      alphaMs: opts.stepMs,
+      betaPrefillMs: opts.prefillMsPerToken,
+      betaDecodeMs: opts.decodeMsPerSeq,
+      betaKvMs: opts.kvMsPer1kTokens,
+    });
     console.log(JSON.stringify({ msg: 'sim listening', port: sim.port, models }));
     untilSignal(() => sim.app.close(), { info: (msg) => console.log(JSON.stringify({ msg })) });
   });
