@@ -15,6 +15,9 @@ const ENV_OVERRIDES: ReadonlyArray<[string, (raw: Record<string, unknown>, value
   ['HOST', (raw, v) => (raw.host = v)],
   ['LOG_LEVEL', (raw, v) => (raw.log_level = v.toLowerCase())],
   ['REQUEST_TIMEOUT_S', (raw, v) => (raw.request_timeout_s = Number(v))],
+  ['ROUTER_LATENCY_WEIGHT', (raw, v) => (raw.routing = { ...asRecord(raw.routing), latency_weight: Number(v) })],
+  ['ROUTER_COST_WEIGHT', (raw, v) => (raw.routing = { ...asRecord(raw.routing), cost_weight: Number(v) })],
+  ['ROUTER_COST_THRESHOLD', (raw, v) => (raw.routing = { ...asRecord(raw.routing), cost_threshold: Number(v) })],
   ['HEALTH_CHECK_INTERVAL_S', (raw, v) => (raw.health_check = { ...asRecord(raw.health_check), interval_s: Number(v) })],
 ];
 

@@ -1,5 +1,6 @@
 import type { ProviderAdapter } from '../providers/adapter.js';
 import { openAiCompatible } from '../providers/openai-compatible.js';
+import { EngineLoad } from './engine-load.js';
 import { LatencyWindow } from './latency-window.js';
 
 export type BackendKind = 'service' | 'agent' | 'provider';
@@ -36,6 +37,11 @@ export class Backend {
 
   healthy = false;
   inflight = 0;
+  /** Times a routing policy sent a request here (retries included). */
+  dispatchCount = 0;
+  /** Of those, how many went here because the prompt prefix was likely cached here. */
+  affinityHits = 0;
+  readonly engine = new EngineLoad();
   requestCount = 0;
   errorCount = 0;
   consecutiveFailures = 0;
@@ -62,6 +68,11 @@ export class Backend {
   /** The name this backend knows `model` by. */
   upstreamModelFor(model: string): string {
     return model;
+  }
+
+  noteRouted(affinity: boolean): void {
+    this.dispatchCount++;
+    if (affinity) this.affinityHits++;
   }
 
   recordSuccess(latencyS: number, ttftS: number | undefined): void {

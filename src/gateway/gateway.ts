@@ -189,7 +189,9 @@ export class Gateway {
   private account(request: InferenceRequest, account: Accounting): void {
     const latencyS = (performance.now() - request.startedAt) / 1000;
     const { backend, status } = account;
-    if (backend && !account.failed && status < 500 && status !== CLIENT_CLOSED) backend.recordSuccess(latencyS, account.ttftS);
+    const ok = !account.failed && status < 500 && status !== CLIENT_CLOSED;
+    if (backend && ok) backend.recordSuccess(latencyS, account.ttftS);
+    if (backend) this.policy.onResult?.(backend, { model: request.model, body: request.body, headers: request.headers }, { ok, ttftS: account.ttftS, usage: account.usage });
     this.metrics.record({
       endpoint: request.endpoint,
       model: this.fleet.knows(request.model) ? request.model : 'unknown',

@@ -4,11 +4,13 @@ import type { Config } from '../config/schema.js';
 import type { Fleet } from '../fleet/fleet.js';
 import type { Gateway } from '../gateway/gateway.js';
 import type { Metrics } from '../observability/metrics.js';
+import type { RoutingTable } from '../routing/routing-table.js';
 import { registerJsonBodyParser } from './body-parser.js';
 import { registerErrorHandlers } from './error-handler.js';
 import { registerFleetRoutes } from './fleet-routes.js';
 import { registerInferenceRoutes } from './inference-routes.js';
 import { requestId } from './request-id.js';
+import { registerRouteExplain } from './route-explain.js';
 
 export interface AppParts {
   config: Config;
@@ -16,9 +18,10 @@ export interface AppParts {
   fleet: Fleet;
   gateway: Gateway;
   metrics: Metrics;
+  routing: RoutingTable;
 }
 
-export function buildApp({ config, log, fleet, gateway, metrics }: AppParts): FastifyInstance {
+export function buildApp({ config, log, fleet, gateway, metrics, routing }: AppParts): FastifyInstance {
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
     // Per-request access logging costs more than the proxying itself; the request log covers it.
@@ -34,5 +37,6 @@ export function buildApp({ config, log, fleet, gateway, metrics }: AppParts): Fa
   registerErrorHandlers(app);
   registerInferenceRoutes(app, gateway);
   registerFleetRoutes(app, fleet, metrics);
+  registerRouteExplain(app, fleet, routing);
   return app;
 }

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Fleet } from '../fleet/fleet.js';
 import type { Metrics } from '../observability/metrics.js';
+import { ENGINE_METRICS_MAX_AGE_MS, effectiveLoad } from '../routing/load.js';
 import { ApiError } from './errors.js';
 
 const round = (value: number | null, digits = 6) => (value === null ? null : Number(value.toFixed(digits)));
@@ -42,6 +43,8 @@ export function registerFleetRoutes(app: FastifyInstance, fleet: Fleet, metrics:
 
   app.get('/stats', async () => {
     const backends = fleet.list();
+    const routed = backends.reduce((sum, b) => sum + b.dispatchCount, 0);
+    const now = performance.now();
     return {
       total_services: backends.length,
       healthy_services: backends.filter((b) => b.healthy).length,
@@ -52,6 +55,11 @@ export function registerFleetRoutes(app: FastifyInstance, fleet: Fleet, metrics:
         error_count: b.errorCount,
         response_time: b.requestCount > b.errorCount ? round(b.totalLatencyS / (b.requestCount - b.errorCount)) : 0,
         in_flight: b.inflight,
+        routed: b.dispatchCount,
+        routed_share: routed > 0 ? round(b.dispatchCount / routed, 4) : 0,
+        affinity_hits: b.affinityHits,
+        engine: b.engine.isFresh(now, ENGINE_METRICS_MAX_AGE_MS) ? { running: b.engine.running, waiting: b.engine.waiting, kv_cache_usage: round(b.engine.kvUsage, 4) } : null,
+        load: effectiveLoad(b, now),
         p50_s: round(b.latency.percentile(50)),
         p99_s: round(b.latency.percentile(99)),
         ttft_p50_s: round(b.ttft.percentile(50)),

@@ -5,7 +5,8 @@ import { Fleet } from '../fleet/fleet.js';
 import { HealthChecker } from '../fleet/health-checker.js';
 import { Gateway } from '../gateway/gateway.js';
 import { Metrics } from '../observability/metrics.js';
-import { createPolicy } from '../routing/registry.js';
+import { EngineMetricsScraper } from '../fleet/engine-metrics-scraper.js';
+import { RoutingTable } from '../routing/routing-table.js';
 import { createUpstreamAgent } from '../upstream/dispatcher.js';
 import { buildApp } from './app.js';
 
@@ -25,13 +26,16 @@ export async function startRouter(config: Config, log: Logger): Promise<RunningR
   }
   const dispatcher = createUpstreamAgent();
   const metrics = new Metrics(fleet);
-  const gateway = new Gateway(fleet, createPolicy(config.routing.policy), dispatcher, metrics, log, {
+  const routing = new RoutingTable(config.routing, fleet);
+  const gateway = new Gateway(fleet, routing, dispatcher, metrics, log, {
     requestTimeoutS: config.request_timeout_s,
     maxAttempts: config.retry.max_attempts,
   });
   const health = new HealthChecker(fleet, dispatcher, { intervalS: config.health_check.interval_s, timeoutS: config.health_check.timeout_s }, log);
   await health.start();
-  const app = buildApp({ config, log, fleet, gateway, metrics });
+  const scraper = new EngineMetricsScraper(fleet, dispatcher, config.routing.engine_metrics.interval_s);
+  if (config.routing.engine_metrics.enabled) scraper.start();
+  const app = buildApp({ config, log, fleet, gateway, metrics, routing });
   await app.listen({ port: config.port, host: config.host });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
@@ -42,6 +46,7 @@ export async function startRouter(config: Config, log: Logger): Promise<RunningR
   const close = () =>
     (closing ??= (async () => {
       health.stop();
+      scraper.stop();
       const grace = setTimeout(() => app.server.closeAllConnections(), config.shutdown_grace_s * 1000);
       grace.unref();
       await app.close();
