@@ -1,0 +1,75 @@
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { assertConforms } from './support/conformance.js';
+import { startRouter, startSim, stopAll, type Proc } from './support/processes.js';
+
+const SYSTEM = (group: string) => `${group}: you answer questions about the timetable of the freight yard, politely and briefly. `.repeat(30);
+
+describe('cache-aware routing over simulated engines (real processes)', () => {
+  let sims: Proc[];
+  let router: Proc;
+  let client: OpenAI;
+
+  beforeAll(async () => {
+    sims = await Promise.all([0, 1, 2].map(() => startSim({ models: ['m'], ttftMs: 0, extra: ['--kv-blocks', '512'] })));
+    router = await startRouter({ routing: { policy: 'cache-aware' }, services: sims.map((s, i) => ({ name: `e${i}`, url: s.url })) });
+    client = new OpenAI({ baseURL: `${router.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+  });
+  afterAll(stopAll);
+
+  const ask = (group: string, question: string) =>
+    client.chat.completions
+      .create({ model: 'm', max_tokens: 4, messages: [{ role: 'system', content: SYSTEM(group) }, { role: 'user', content: question }] })
+      .withResponse();
+
+  it('concentrates a shared prefix on one replica, whose engine then serves it from its prefix cache', async () => {
+    const targets: string[] = [];
+    const cached: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const { data, response } = await ask('alpha', `question number ${i}?`);
+      assertConforms('CreateChatCompletionResponse', data);
+      targets.push(response.headers.get('x-switchyard-target')!);
+      cached.push(data.usage!.prompt_tokens_details!.cached_tokens!);
+    }
+    expect(new Set(targets).size).toBe(1);
+    expect(cached[0]).toBe(0);
+    expect(Math.min(...cached.slice(1))).toBeGreaterThan(100);
+
+    const stats = (await (await fetch(`${router.url}/stats`)).json()) as { services: Array<{ name: string; affinity_hits: number; routed: number }> };
+    expect(stats.services.find((s) => s.name === targets[0])).toMatchObject({ affinity_hits: 5, routed: 6 });
+    const metrics = await (await fetch(`${router.url}/metrics`)).text();
+    expect(metrics).toContain(`switchyard_routing_affinity_hits_total{target="${targets[0]}"} 5`);
+
+    const engine = sims[Number(targets[0]!.slice(1))]!;
+    const engineMetrics = await (await fetch(`${engine.url}/metrics`)).text();
+    const hits = Number(/vllm:prefix_cache_hits_total\{[^}]*\} (\d+)/.exec(engineMetrics)?.[1]);
+    expect(hits).toBeGreaterThan(500);
+  });
+
+  it('spreads distinct prefixes across replicas', async () => {
+    const answers = await Promise.all(['beta', 'gamma', 'delta'].map((group) => ask(group, 'first?')));
+    expect(new Set(answers.map((a) => a.response.headers.get('x-switchyard-target'))).size).toBe(3);
+  });
+
+  it('explains a choice without routing anything', async () => {
+    const before = (await (await fetch(`${router.url}/stats`)).json()) as { services: Array<{ routed: number }> };
+    const response = await fetch(`${router.url}/route/explain`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'm', messages: [{ role: 'system', content: SYSTEM('alpha') }, { role: 'user', content: 'new?' }] }),
+    });
+    const explained = (await response.json()) as { policy: string; reason: string; target: string; candidates: unknown[] };
+    expect(explained).toMatchObject({ policy: 'cache-aware', reason: 'prefix-match' });
+    expect(explained.candidates).toHaveLength(3);
+    const after = (await (await fetch(`${router.url}/stats`)).json()) as { services: Array<{ routed: number }> };
+    expect(after.services.map((s) => s.routed)).toEqual(before.services.map((s) => s.routed));
+  });
+
+  it('answers a bad explain request with a 4xx in the OpenAI error shape', async () => {
+    const missing = await fetch(`${router.url}/route/explain`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'm' }) });
+    expect(missing.status).toBe(400);
+    expect(((await missing.json()) as { error: { param: string } }).error.param).toBe('messages');
+    const unknown = await fetch(`${router.url}/route/explain`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'nope', prompt: 'x' }) });
+    expect(unknown.status).toBe(404);
+  });
+});
