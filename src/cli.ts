@@ -5,6 +5,8 @@ import { withDemoFleet } from './config/demo-fleet.js';
 import { createLogger } from './observability/logger.js';
 import { startRouter } from './server/router.js';
 import { SIM_DEFAULTS, startSim } from './sim/server.js';
+import { benchCommand, type BenchCommandOptions } from './bench/bench-command.js';
+import { WORKLOAD_DEFAULTS } from './bench/workloads.js';
 
 const program = new Command('switchyard').description('An OpenAI-compatible LLM router and gateway');
 
@@ -117,6 +119,32 @@ program
     });
     console.log(JSON.stringify({ msg: 'sim listening', port: sim.port, models }));
     untilSignal(() => sim.app.close(), { info: (msg) => console.log(JSON.stringify({ msg })) });
+  });
+
+program
+  .command('bench')
+  .description('Load-test an OpenAI-compatible endpoint with streaming chat completions; prints a Markdown table')
+  .requiredOption('-u, --url <url>', 'base URL of the endpoint (without /v1)')
+  .requiredOption('-m, --model <name>', 'model to request')
+  .option('-w, --workload <name>', 'shared-prefix | multi-turn | random', 'shared-prefix')
+  .option('--rate <n>', 'open loop: Poisson arrivals per second', positiveNumber)
+  .option('--concurrency <n>', 'closed loop: clients each sending one request at a time', positiveNumber)
+  .option('-d, --duration <s>', 'seconds of arrivals', positiveNumber, 30)
+  .option('--max-tokens <n>', 'max_tokens of each request', positiveNumber, 64)
+  .option('--label <text>', 'name of this run in tables and charts', 'run')
+  .option('--api-key <key>', 'sent as Authorization: Bearer')
+  .option('--groups <n>', 'shared-prefix: number of system prompts', positiveNumber, WORKLOAD_DEFAULTS.groups)
+  .option('--system-words <n>', 'shared-prefix: words per system prompt', positiveNumber, WORKLOAD_DEFAULTS.systemWords)
+  .option('-o, --out <file>', 'write this run as JSON')
+  .option('--compare <files>', 'comma-separated JSON results of earlier runs to table and chart with this one', (v) => v.split(','), [] as string[])
+  .option('--chart <file>', 'write an SVG chart comparing the runs')
+  .action(async (opts: BenchCommandOptions) => {
+    try {
+      console.log(await benchCommand(opts));
+    } catch (error) {
+      console.error(`switchyard bench: ${(error as Error).message}`);
+      process.exit(2);
+    }
   });
 
 await program.parseAsync();
