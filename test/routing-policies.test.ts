@@ -161,16 +161,23 @@ describe('cache-aware', () => {
     const fleet = replicas(1);
     const policy = new CacheAwarePolicy({ ...options, maxBlocksPerReplica: 100 });
     for (let g = 0; g < 50; g++) policy.pick(fleet, chat(`Group ${g}: ${SYSTEM}`, 'q'));
-    expect(policy.indexedBlocks('r0')).toBe(100);
+    expect(policy.indexedBlocks('r0')).toBeLessThanOrEqual(100);
+    expect(policy.indexedBlocks('r0')).toBeGreaterThan(50);
     expect(policy.explain(fleet, chat(`Group 49: ${SYSTEM}`, 'q'))).toMatchObject({ reason: 'prefix-match' });
     expect(policy.explain(fleet, chat(`Group 0: ${SYSTEM}`, 'q'))).toMatchObject({ reason: 'no-prefix-match' });
   });
 
   it('keeps a prefix findable by binary search after eviction of its tail', () => {
-    const index = new PrefixIndex(6);
+    const index = new PrefixIndex(12);
     const long = prefixBlockHashes('a'.repeat(64 * 10), 'm', 64);
     index.insert(long);
-    expect(index.longestMatch(long)).toBe(6);
+    index.insert(prefixBlockHashes('z'.repeat(64 * 6), 'm', 64));
+    expect(index.size).toBeLessThanOrEqual(12);
+    let leading = 0;
+    while (leading < long.length && index.has(long[leading]!)) leading++;
+    expect(leading).toBeGreaterThan(0);
+    expect(leading).toBeLessThan(long.length);
+    expect(index.longestMatch(long)).toBe(leading);
     expect(index.longestMatch(prefixBlockHashes('a'.repeat(64 * 3) + 'b'.repeat(64), 'm', 64))).toBe(3);
   });
 

@@ -74,7 +74,8 @@ const runs: BenchRun[] = [];
 const saturation: BenchRun[] = [];
 try {
   for (const workload of workloads) for (const policy of policies) runs.push(await measure(engines, policy, workload, rate));
-  for (const policy of ['least-load', 'cache-aware'].filter((p) => policies.includes(p))) {
+  const saturating = Number(values['saturate-rate']) > 0 ? ['least-load', 'cache-aware'] : [];
+  for (const policy of saturating.filter((p) => policies.includes(p))) {
     saturation.push(await measure(engines, policy, 'shared-prefix', Number(values['saturate-rate'])));
   }
 } finally {

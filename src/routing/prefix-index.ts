@@ -1,17 +1,22 @@
 /**
- * The block hashes the router sent to one replica, bounded at `capacity` with least-recently-used
- * eviction (a Set keeps insertion order; touching re-inserts). Blocks of a request are touched
- * last-to-first, so a prefix's first blocks are always the most recent: eviction takes a prefix's
- * tail before its head, which keeps "block k present ⇒ blocks before k present" true and lets the
- * longest match be found by binary search.
+ * The block hashes the router sent to one replica, bounded at `capacity` by generational eviction
+ * (an approximate LRU at O(1) per block): blocks touched recently live in `young`; when `young`
+ * holds half the capacity it becomes `old` and the previous `old` is dropped whole. A block
+ * touched again moves back to `young`. Blocks of a request are touched together, so "block k
+ * present ⇒ blocks before k present" holds, and the longest match is found by binary search.
  */
 export class PrefixIndex {
-  private readonly blocks = new Set<number>();
+  private young = new Set<number>();
+  private old = new Set<number>();
 
   constructor(readonly capacity: number) {}
 
   get size(): number {
-    return this.blocks.size;
+    return this.young.size + this.old.size;
+  }
+
+  has(hash: number): boolean {
+    return this.young.has(hash) || this.old.has(hash);
   }
 
   /** Number of leading `hashes` present. */
@@ -20,23 +25,24 @@ export class PrefixIndex {
     let high = hashes.length;
     while (low < high) {
       const mid = (low + high + 1) >>> 1;
-      if (this.blocks.has(hashes[mid - 1]!)) low = mid;
+      if (this.has(hashes[mid - 1]!)) low = mid;
       else high = mid - 1;
     }
     return low;
   }
 
+  /** Touches every block, last to first: if a generation turns over midway, the prefix's head stays younger than its tail. */
   insert(hashes: readonly number[]): void {
+    const half = Math.max(1, this.capacity >>> 1);
     for (let i = hashes.length - 1; i >= 0; i--) {
       const hash = hashes[i]!;
-      this.blocks.delete(hash);
-      this.blocks.add(hash);
-    }
-    if (this.blocks.size <= this.capacity) return;
-    let excess = this.blocks.size - this.capacity;
-    for (const hash of this.blocks) {
-      if (excess-- <= 0) break;
-      this.blocks.delete(hash);
+      if (this.young.has(hash)) continue;
+      this.old.delete(hash);
+      if (this.young.size >= half) {
+        this.old = this.young;
+        this.young = new Set();
+      }
+      this.young.add(hash);
     }
   }
 }
