@@ -135,6 +135,7 @@ program
   .option('--api-key <key>', 'sent as Authorization: Bearer')
   .option('--groups <n>', 'shared-prefix: number of system prompts', positiveNumber, WORKLOAD_DEFAULTS.groups)
   .option('--system-words <n>', 'shared-prefix: words per system prompt', positiveNumber, WORKLOAD_DEFAULTS.systemWords)
+  .option('--skew <s>', 'shared-prefix: Zipf exponent of group popularity (0 = uniform)', nonNegativeNumber, 0)
   .option('-o, --out <file>', 'write this run as JSON')
   .option('--compare <files>', 'comma-separated JSON results of earlier runs to table and chart with this one', (v) => v.split(','), [] as string[])
   .option('--chart <file>', 'write an SVG chart comparing the runs')

@@ -16,6 +16,7 @@ export interface BenchCommandOptions {
   apiKey?: string;
   groups: number;
   systemWords: number;
+  skew: number;
   /** JSON result file to write. */
   out?: string;
   /** Earlier JSON results to put in the same table and chart. */
@@ -28,7 +29,7 @@ export async function benchCommand(o: BenchCommandOptions): Promise<string> {
   if (!(WORKLOAD_NAMES as readonly string[]).includes(o.workload)) throw new Error(`unknown workload "${o.workload}" (known: ${WORKLOAD_NAMES.join(', ')})`);
   if ((o.rate === undefined) === (o.concurrency === undefined)) throw new Error('give exactly one of --rate (open loop) or --concurrency (closed loop)');
   const arrivals: Arrivals = o.rate !== undefined ? { kind: 'poisson', ratePerS: o.rate } : { kind: 'closed', concurrency: o.concurrency! };
-  const workload = createWorkload(o.workload as WorkloadName, { ...WORKLOAD_DEFAULTS, groups: o.groups, systemWords: o.systemWords });
+  const workload = createWorkload(o.workload as WorkloadName, { ...WORKLOAD_DEFAULTS, groups: o.groups, systemWords: o.systemWords, skew: o.skew });
   const { summary } = await runLoad(workload, { url: o.url, model: o.model, arrivals, durationS: o.duration, maxTokens: o.maxTokens, apiKey: o.apiKey });
   const run: BenchRun = { label: o.label, workload: o.workload, load: arrivals.kind === 'poisson' ? `poisson ${arrivals.ratePerS}/s` : `closed ${arrivals.concurrency}`, summary };
   if (o.out) writeFileSync(o.out, JSON.stringify(run, null, 2));

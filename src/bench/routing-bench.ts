@@ -32,12 +32,14 @@ const { values } = parseArgs({
     out: { type: 'string', default: 'bench-results' },
     chart: { type: 'string', default: 'docs/routing-bench.svg' },
     'router-config': { type: 'string', default: '{}' },
+    skew: { type: 'string', default: '0' },
   },
 });
 const durationS = Number(values.duration);
 const rate = Number(values.rate);
 const policies = values.policies!.split(',');
 const workloads = values.workloads!.split(',') as WorkloadName[];
+const workloadOptions = { ...WORKLOAD_DEFAULTS, skew: Number(values.skew) };
 const routerExtra = JSON.parse(values['router-config']!) as Record<string, unknown>;
 
 async function startRouter(policy: string, engines: Spawned[]): Promise<Spawned> {
@@ -53,7 +55,7 @@ async function measure(engines: Spawned[], policy: string, workload: WorkloadNam
   const router = await startRouter(policy, engines);
   try {
     const queues = sampleQueues(Object.fromEntries(engines.map((e, i) => [`engine-${i}`, e.url])));
-    const { summary } = await runLoad(createWorkload(workload, WORKLOAD_DEFAULTS), {
+    const { summary } = await runLoad(createWorkload(workload, workloadOptions), {
       url: router.url,
       model: MODEL,
       arrivals: { kind: 'poisson', ratePerS },
@@ -83,7 +85,7 @@ try {
 }
 
 mkdirSync(values.out!, { recursive: true });
-const settings = { durationS, ratePerS: rate, saturateRatePerS: Number(values['saturate-rate']), maxTokens: Number(values['max-tokens']), engines: 4, engineArgs: ENGINE_ARGS, workload: WORKLOAD_DEFAULTS, routerExtra };
+const settings = { durationS, ratePerS: rate, saturateRatePerS: Number(values['saturate-rate']), maxTokens: Number(values['max-tokens']), engines: 4, engineArgs: ENGINE_ARGS, workload: workloadOptions, routerExtra };
 writeFileSync(join(values.out!, 'routing.json'), JSON.stringify({ settings, runs, saturation }, null, 2));
 const markdown = `${markdownTable(runs)}\n\nSaturation (shared-prefix):\n\n${markdownTable(saturation)}\n`;
 writeFileSync(join(values.out!, 'routing.md'), markdown);

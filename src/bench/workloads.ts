@@ -30,9 +30,11 @@ export interface WorkloadOptions {
   turns: number;
   /** Words in each user question (random: words in each whole prompt). */
   questionWords: number;
+  /** shared-prefix: Zipf exponent of group popularity (0: uniform; 1.5: the first group takes ~40%). */
+  skew: number;
 }
 
-export const WORKLOAD_DEFAULTS: WorkloadOptions = { seed: 1, groups: 16, systemWords: 1500, conversations: 32, turns: 8, questionWords: 40 };
+export const WORKLOAD_DEFAULTS: WorkloadOptions = { seed: 1, groups: 16, systemWords: 1500, conversations: 32, turns: 8, questionWords: 40, skew: 0 };
 
 const WORDS = (
   'axle ballast bogie buffer cab coupling crossing depot diesel freight gauge haul junction lever locomotive manifest ' +
@@ -45,15 +47,22 @@ function text(random: () => number, words: number, tag: string): string {
   return out.join(' ');
 }
 
-/** G groups of a long system prompt, many different questions each; groups chosen uniformly. */
+/** G groups of a long system prompt, many different questions each; groups chosen by Zipf popularity. */
 function sharedPrefix(o: WorkloadOptions): Workload {
   const random = prng(o.seed);
+  const weights = Array.from({ length: o.groups }, (_, g) => 1 / (g + 1) ** o.skew);
+  const total = weights.reduce((sum, w) => sum + w, 0);
+  const pickGroup = () => {
+    let r = random() * total;
+    for (let g = 0; g < o.groups; g++) if ((r -= weights[g]!) <= 0) return g;
+    return o.groups - 1;
+  };
   const systems = Array.from({ length: o.groups }, (_, g) => text(prng(hash32(`group-${g}-${o.seed}`)), o.systemWords, `Group ${g} operating manual.`));
   let asked = 0;
   return {
     name: 'shared-prefix',
     next: () => {
-      const group = Math.floor(random() * o.groups);
+      const group = pickGroup();
       return {
         messages: [
           { role: 'system', content: systems[group]! },
