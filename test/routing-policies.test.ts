@@ -212,3 +212,18 @@ describe('routing table', () => {
     expect(POLICY_NAMES).toEqual(expect.arrayContaining(['round-robin', 'random', 'least-load', 'latency', 'cost', 'session', 'cache-aware']));
   });
 });
+
+describe('engine metrics parsing', () => {
+  it('reads vLLM gauges summed over label sets, falling back to the older KV usage name', async () => {
+    const { parseEngineMetrics } = await import('../src/fleet/engine-metrics-scraper.js');
+    const text = [
+      '# HELP vllm:num_requests_running x',
+      'vllm:num_requests_running{model_name="a"} 3',
+      'vllm:num_requests_running{model_name="b"} 2',
+      'vllm:num_requests_waiting{model_name="a"} 7',
+      'vllm:gpu_cache_usage_perc{model_name="a"} 0.25',
+    ].join('\n');
+    expect(parseEngineMetrics(text)).toEqual({ running: 5, waiting: 7, kvUsage: 0.25 });
+    expect(parseEngineMetrics('llamacpp:requests_processing 1')).toBeUndefined();
+  });
+});
