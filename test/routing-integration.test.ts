@@ -1,7 +1,7 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertConforms } from './support/conformance.js';
-import { startRouter, startSim, stopAll, type Proc } from './support/processes.js';
+import { startRouter, startSim, stopAll, waitFor, type Proc } from './support/processes.js';
 
 const SYSTEM = (group: string) => `${group}: you answer questions about the timetable of the freight yard, politely and briefly. `.repeat(30);
 
@@ -63,6 +63,14 @@ describe('cache-aware routing over simulated engines (real processes)', () => {
     expect(explained.candidates).toHaveLength(3);
     const after = (await (await fetch(`${router.url}/stats`)).json()) as { services: Array<{ routed: number }> };
     expect(after.services.map((s) => s.routed)).toEqual(before.services.map((s) => s.routed));
+  });
+
+  it('reads each engine queue from its vLLM-style /metrics into /stats', async () => {
+    const stats = await waitFor(async () => {
+      const body = (await (await fetch(`${router.url}/stats`)).json()) as { services: Array<{ engine: { running: number; waiting: number; kv_cache_usage: number } | null }> };
+      return body.services.every((s) => s.engine !== null) ? body : undefined;
+    }, 'engine metrics in /stats');
+    expect(stats.services[0]!.engine).toMatchObject({ running: 0, waiting: 0 });
   });
 
   it('answers a bad explain request with a 4xx in the OpenAI error shape', async () => {

@@ -207,8 +207,9 @@ describe('routing table', () => {
     expect(policy.indexedBlocks(chosen.name)).toBe(0);
   });
 
-  it('rejects an unknown policy name', () => {
-    expect(() => new RoutingTable(config({ policy: 'nope' }), new Fleet(3))).toThrow(/unknown routing policy/);
+  it('rejects an unknown policy name in the config, globally or per model', () => {
+    expect(() => config({ policy: 'nope' })).toThrow(/unknown routing policy .{0,2}nope/);
+    expect(() => config({ models: { m: 'fastest' } })).toThrow(/unknown routing policy .{0,2}fastest/);
     expect(POLICY_NAMES).toEqual(expect.arrayContaining(['round-robin', 'random', 'least-load', 'latency', 'cost', 'session', 'cache-aware']));
   });
 });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { POLICY_NAMES } from '../routing/registry.js';
 
 const httpUrl = z
   .string()
@@ -10,6 +11,8 @@ const httpUrl = z
       return false;
     }
   }, 'must be an http:// or https:// URL');
+
+const routingPolicyName = z.string().refine((name) => POLICY_NAMES.includes(name), { error: (issue) => `unknown routing policy "${String(issue.input)}" (known: ${POLICY_NAMES.join(', ')})` });
 
 export const ServiceSchema = z
   .object({
@@ -49,9 +52,9 @@ export const ConfigSchema = z
       .default({ max_attempts: 3 }),
     routing: z
       .object({
-        policy: z.string().default('least-outstanding'),
+        policy: routingPolicyName.default('least-outstanding'),
         /** A model's own policy, overriding `policy` for that model: `{ "llama-3-8b": "cache-aware" }`. */
-        models: z.record(z.string(), z.string()).default({}),
+        models: z.record(z.string(), routingPolicyName).default({}),
         /** Header carrying the session key for the `session` policy (else `prompt_cache_key`, else `user`). */
         session_header: z.string().min(1).default('x-session-id'),
         /** ROUTER_LATENCY_WEIGHT: queued requests one millisecond of typical TTFT is worth (latency), or weight of TTFT (cost). */
