@@ -181,6 +181,23 @@ describe('cache-aware', () => {
     expect(index.longestMatch(prefixBlockHashes('a'.repeat(64 * 3) + 'b'.repeat(64), 'm', 64))).toBe(3);
   });
 
+  it('learns from cached_tokens that a replica evicted a prefix, and remembers less for it', () => {
+    const fleet = replicas(2);
+    const policy = new CacheAwarePolicy({ ...options, maxBlocksPerReplica: 4096 });
+    const warm = policy.pick(fleet, chat(SYSTEM, 'q0'));
+    const hit = chat(SYSTEM, 'q1');
+    expect(policy.pick(fleet, hit)).toBe(warm);
+    policy.onResult(warm, hit, { ok: true, ttftS: 0.01, usage: { prompt_tokens: 500, prompt_tokens_details: { cached_tokens: 480 } } });
+    expect(policy.indexCapacity(warm.name)).toBe(4096);
+    const miss = chat(SYSTEM, 'q2');
+    expect(policy.pick(fleet, miss)).toBe(warm);
+    policy.onResult(warm, miss, { ok: true, ttftS: 0.2, usage: { prompt_tokens: 500, prompt_tokens_details: { cached_tokens: 0 } } });
+    expect(policy.indexCapacity(warm.name)).toBe(3072);
+    // The engine has just cached this prompt again, so the prefix itself still routes there.
+    expect(policy.explain(fleet, chat(SYSTEM, 'q3'))).toMatchObject({ reason: 'prefix-match' });
+    expect(policy.explain(fleet, chat(SYSTEM, 'q3')).backend).toBe(warm);
+  });
+
   it('hashes are seeded by model', () => {
     expect(prefixBlockHashes(SYSTEM, 'a', 64)[0]).not.toBe(prefixBlockHashes(SYSTEM, 'b', 64)[0]);
   });

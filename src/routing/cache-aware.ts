@@ -1,6 +1,6 @@
 import type { Backend } from '../fleet/backend.js';
 import { effectiveLoad, leastLoaded } from './load.js';
-import { ChoosingPolicy, type RouteChoice, type RouteRequest } from './policy.js';
+import { ChoosingPolicy, type RouteChoice, type RouteOutcome, type RouteRequest } from './policy.js';
 import { PrefixIndex } from './prefix-index.js';
 import { prefixBlockHashes } from './prefix-hash.js';
 import { canonicalPrompt } from './prompt-text.js';
@@ -29,6 +29,8 @@ export const CACHE_AWARE_DEFAULTS: CacheAwareOptions = { blockChars: 64, matchTh
 export class CacheAwarePolicy extends ChoosingPolicy {
   readonly name = 'cache-aware';
   private readonly indexes = new Map<string, PrefixIndex>();
+  /** What a prefix-match choice predicted, per request body, until its result comes back. */
+  private readonly predictions = new WeakMap<object, { backend: string; cachedFraction: number }>();
   private turn = 0;
 
   constructor(private readonly options: CacheAwareOptions) {
@@ -38,6 +40,11 @@ export class CacheAwarePolicy extends ChoosingPolicy {
   /** Blocks remembered for a replica (for tests and stats). */
   indexedBlocks(name: string): number {
     return this.indexes.get(name)?.size ?? 0;
+  }
+
+  /** The replica's current index bound (shrinks when the engine turns out to have evicted). */
+  indexCapacity(name: string): number | undefined {
+    return this.indexes.get(name)?.capacity;
   }
 
   choose(candidates: readonly Backend[], request: RouteRequest): RouteChoice {
@@ -72,7 +79,37 @@ export class CacheAwarePolicy extends ChoosingPolicy {
     if (warmLoad - least.load > balanceAbs && warmLoad > balanceRel * least.load) {
       return { backend: least.backend, reason: 'imbalance', affinity: false, details: { ...details, warm: warm.name, warm_load: warmLoad }, commit: commit(least.backend) };
     }
-    return { backend: warm, reason: 'prefix-match', affinity: true, details: { ...details, load: warmLoad }, commit: commit(warm) };
+    const commitWarm = commit(warm);
+    const prediction = { backend: warm.name, cachedFraction: ratio };
+    return {
+      backend: warm,
+      reason: 'prefix-match',
+      affinity: true,
+      details: { ...details, load: warmLoad },
+      commit: () => {
+        commitWarm();
+        this.predictions.set(request.body, prediction);
+      },
+    };
+  }
+
+  /**
+   * `usage.prompt_tokens_details.cached_tokens` is the engine's ground truth: far fewer cached
+   * tokens than the match predicted means it evicted what the index still lists, so that replica's
+   * index forgets its older half and keeps less from then on; a confirmed hit lets it grow back.
+   * (The request's own prefix stays: the engine has just computed and cached it again.)
+   */
+  override onResult(backend: Backend, request: RouteRequest, outcome: RouteOutcome): void {
+    const prediction = this.predictions.get(request.body);
+    if (!prediction || prediction.backend !== backend.name) return;
+    this.predictions.delete(request.body);
+    const cached = outcome.usage?.prompt_tokens_details?.cached_tokens;
+    const prompt = outcome.usage?.prompt_tokens;
+    const index = this.indexes.get(backend.name);
+    if (!outcome.ok || cached === undefined || !prompt || !index) return;
+    const observed = cached / prompt;
+    if (observed < prediction.cachedFraction / 2) index.evicted();
+    else index.confirmed();
   }
 
   override forget(name: string): void {

@@ -1,3 +1,5 @@
+const MIN_CAPACITY = 256;
+
 /**
  * The block hashes the router sent to one replica, bounded at `capacity` by generational eviction
  * (an approximate LRU at O(1) per block): blocks touched recently live in `young`; when `young`
@@ -9,7 +11,26 @@ export class PrefixIndex {
   private young = new Set<number>();
   private old = new Set<number>();
 
-  constructor(readonly capacity: number) {}
+  /** Current bound; starts at the configured maximum and adapts to what the replica really keeps. */
+  capacity: number;
+
+  constructor(private readonly maxCapacity: number) {
+    this.capacity = maxCapacity;
+  }
+
+  /**
+   * The replica no longer had a prefix this index said it had: it keeps less than we assumed.
+   * Forget the older generation and remember a quarter less from now on.
+   */
+  evicted(): void {
+    this.old = new Set();
+    this.capacity = Math.max(Math.min(MIN_CAPACITY, this.maxCapacity), Math.floor(this.capacity * 0.75));
+  }
+
+  /** A predicted hit was confirmed: let the bound recover towards the configured maximum. */
+  confirmed(): void {
+    this.capacity = Math.min(this.maxCapacity, Math.ceil(this.capacity * 1.05));
+  }
 
   get size(): number {
     return this.young.size + this.old.size;
