@@ -49,14 +49,16 @@ describe('least-load', () => {
     expect(new LeastLoadPolicy().pick(fleet, chat('', 'q')).name).toBe('r1');
   });
 
-  it('adds the engine queue from a fresh scrape plus dispatches since, and ignores a stale one', () => {
+  it('adds the engine queue beyond its own requests from a fresh scrape, and ignores a stale one', () => {
     const [a] = replicas(1);
-    a!.inflight = 1;
-    a!.engine.update({ running: 4, waiting: 6, kvUsage: 0.5 }, 0, performance.now());
-    a!.noteRouted(false);
-    a!.noteRouted(false);
-    expect(effectiveLoad(a!, performance.now())).toBe(12);
+    // At the scrape the router had 2 in flight and the engine 10: 8 belong to other clients.
+    a!.engine.update({ running: 4, waiting: 6, kvUsage: 0.5 }, 2, performance.now());
+    a!.inflight = 5;
+    expect(effectiveLoad(a!, performance.now())).toBe(13);
+    a!.inflight = 0;
+    expect(effectiveLoad(a!, performance.now())).toBe(8);
     a!.engine.scrapedAt = performance.now() - 10_000;
+    a!.inflight = 1;
     expect(effectiveLoad(a!, performance.now())).toBe(1);
   });
 });

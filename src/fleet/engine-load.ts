@@ -8,14 +8,14 @@ export class EngineLoad {
   kvUsage = 0;
   /** performance.now() of the last successful scrape, undefined before any. */
   scrapedAt: number | undefined;
-  /** The backend's dispatch count when that scrape was taken, to add what the router sent since. */
-  dispatchesAtScrape = 0;
+  /** The router's own in-flight count at that scrape: what the engine reported beyond it is other clients' load. */
+  inflightAtScrape = 0;
 
-  update(sample: { running: number; waiting: number; kvUsage: number }, dispatches: number, at: number): void {
+  update(sample: { running: number; waiting: number; kvUsage: number }, inflight: number, at: number): void {
     this.running = sample.running;
     this.waiting = sample.waiting;
     this.kvUsage = sample.kvUsage;
-    this.dispatchesAtScrape = dispatches;
+    this.inflightAtScrape = inflight;
     this.scrapedAt = at;
   }
 

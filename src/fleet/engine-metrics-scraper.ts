@@ -56,7 +56,7 @@ export class EngineMetricsScraper {
       });
       const text = await response.body.text();
       const sample = response.statusCode === 200 ? parseEngineMetrics(text) : undefined;
-      if (sample) backend.engine.update(sample, backend.dispatchCount, performance.now());
+      if (sample) backend.engine.update(sample, backend.inflight, performance.now());
     } catch {
       // An unreachable backend keeps its last reading, which goes stale: routing then uses local counts.
     }

@@ -4,14 +4,15 @@ import type { Backend } from '../fleet/backend.js';
 export const ENGINE_METRICS_MAX_AGE_MS = 3_000;
 
 /**
- * Requests a backend has to work through: the router's own in-flight count, or, when the engine's
- * metrics are fresh, its running + waiting at the scrape plus what the router sent since, whichever
- * is larger (so a burst between scrapes is never invisible, and other clients' load is seen).
+ * Requests a backend has to work through: `max(in-flight, scraped running + waiting + the router's
+ * net change in flight since the scrape)` = in-flight + whatever the engine reported beyond the
+ * router's own requests (other clients). A burst between scrapes is never invisible, requests that
+ * finished since are not counted twice, and a stale scrape (unknown) falls back to in-flight alone.
  */
 export function effectiveLoad(backend: Backend, now: number): number {
   const engine = backend.engine;
   if (!engine.isFresh(now, ENGINE_METRICS_MAX_AGE_MS)) return backend.inflight;
-  return Math.max(backend.inflight, engine.running + engine.waiting + (backend.dispatchCount - engine.dispatchesAtScrape));
+  return backend.inflight + Math.max(0, engine.running + engine.waiting - engine.inflightAtScrape);
 }
 
 /** The least-loaded candidate, scanning from `start` so that ties rotate. */
