@@ -8,12 +8,15 @@ import { analyzeCommand, tailCommand } from './cli/logs-commands.js';
 import { statusCommand } from './cli/status-command.js';
 import { createLogger } from './observability/logger.js';
 import { explainRoute, formatExplanation } from './registry/explain-route.js';
+import { explainPrompt, formatPromptExplanation } from './cli/route-prompt.js';
 import { InvalidModelEntry } from './registry/model-entry.js';
 import { addModel, formatModelTable, listModels, refreshOpenAiModels, removeModel } from './registry/model-commands.js';
 import { buildRoutingTable } from './registry/routing-table.js';
 import { openDatabase, type Db } from './store/database.js';
 import { startRouter } from './server/router.js';
 import { SIM_DEFAULTS, startSim } from './sim/server.js';
+import { benchCommand, type BenchCommandOptions } from './bench/bench-command.js';
+import { WORKLOAD_DEFAULTS } from './bench/workloads.js';
 
 loadDotEnv();
 
@@ -23,6 +26,30 @@ function positiveNumber(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number');
   return n;
+}
+
+function nonNegativeNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected a number >= 0');
+  return n;
+}
+
+interface SimCliOptions {
+  port: number;
+  model: string;
+  host: string;
+  ttftMs: number;
+  tokensPerS: number;
+  maxBatch?: number;
+  maxConcurrency: number;
+  blockSize: number;
+  kvBlocks: number;
+  stepMs: number;
+  prefillMsPerToken: number;
+  decodeMsPerSeq: number;
+  kvMsPer1kTokens: number;
+  embeddingDimensions: number;
+  failStatus?: number;
 }
 
 function port(value: string): number {
@@ -83,14 +110,29 @@ program
   .requiredOption('-p, --port <port>', 'listen port', port)
   .requiredOption('-m, --model <names>', 'comma-separated model names')
   .option('--host <host>', 'listen address', '127.0.0.1')
-  .option('--ttft-ms <ms>', 'time to first token', Number, SIM_DEFAULTS.ttftMs)
-  .option('--tokens-per-s <n>', 'decode speed per request', positiveNumber, SIM_DEFAULTS.tokensPerS)
-  .option('--max-concurrency <n>', 'requests generated at once; the rest queue', positiveNumber, SIM_DEFAULTS.maxConcurrency)
+  .option('--ttft-ms <ms>', 'fixed latency before a request is scheduled (floor of time to first token)', nonNegativeNumber, SIM_DEFAULTS.ttftMs)
+  .option('--tokens-per-s <n>', 'decode speed cap per request (no step is shorter than 1000/n ms)', positiveNumber, SIM_DEFAULTS.tokensPerS)
+  .option('--max-batch <n>', 'requests in the running batch (continuous batching); the rest wait in FIFO order', positiveNumber)
+  .option('--max-concurrency <n>', 'older name of --max-batch', positiveNumber, SIM_DEFAULTS.maxBatch)
+  .option('--block-size <tokens>', 'KV cache block size in tokens', positiveNumber, SIM_DEFAULTS.blockSize)
+  .option('--kv-blocks <n>', 'KV cache capacity in blocks', positiveNumber, SIM_DEFAULTS.kvBlocks)
+  .option('--step-ms <ms>', 'fixed time per engine step (α)', nonNegativeNumber, SIM_DEFAULTS.alphaMs)
+  .option('--prefill-ms-per-token <ms>', 'step time per uncached prompt token (βp)', nonNegativeNumber, SIM_DEFAULTS.betaPrefillMs)
+  .option('--decode-ms-per-seq <ms>', 'step time per decoding sequence (βd)', nonNegativeNumber, SIM_DEFAULTS.betaDecodeMs)
+  .option('--kv-ms-per-1k-tokens <ms>', 'step time per 1,000 context tokens in the batch (βkv)', nonNegativeNumber, SIM_DEFAULTS.betaKvMs)
   .option('--embedding-dimensions <n>', 'embedding vector length', positiveNumber, SIM_DEFAULTS.embeddingDimensions)
   .option('--fail-status <code>', 'answer every inference request with this HTTP status', Number)
-  .action(async (opts: { port: number; model: string; host: string; ttftMs: number; tokensPerS: number; maxConcurrency: number; embeddingDimensions: number; failStatus?: number }) => {
+  .action(async (opts: SimCliOptions) => {
     const models = opts.model.split(',').map((m) => m.trim()).filter(Boolean);
-    const sim = await startSim({ ...opts, models });
+    const sim = await startSim({
+      ...opts,
+      models,
+      maxBatch: opts.maxBatch ?? opts.maxConcurrency,
+      alphaMs: opts.stepMs,
+      betaPrefillMs: opts.prefillMsPerToken,
+      betaDecodeMs: opts.decodeMsPerSeq,
+      betaKvMs: opts.kvMsPer1kTokens,
+    });
     console.log(JSON.stringify({ msg: 'sim listening', port: sim.port, models }));
     untilSignal(() => sim.app.close(), { info: (msg) => console.log(JSON.stringify({ msg })) });
   });
@@ -201,14 +243,25 @@ program
   .description('Show which target would serve MODEL and why, without sending anything')
   .argument('<model>')
   .option('-c, --config <file>', 'YAML config file (default ./switchyard.yaml when present)')
+  .option('--prompt <text>', "ask a running router which replica this prompt would go to now (prefix affinity, load)")
+  .option('--url <url>', 'router URL for --prompt (default: http://127.0.0.1:<configured port>)')
   .option('--json', 'print JSON')
-  .action((model: string, opts: { config?: string; json?: boolean }) => {
-    const table = buildRoutingTable(configOrExit(opts.config), createLogger('silent'));
+  .action(async (model: string, opts: { config?: string; prompt?: string; url?: string; json?: boolean }) => {
+    const config = configOrExit(opts.config);
+    if (opts.prompt !== undefined) {
+      await report(async () => {
+        const answer = await explainPrompt(opts.url ?? `http://127.0.0.1:${config.port}`, model, opts.prompt!);
+        console.log(opts.json ? JSON.stringify(answer, null, 2) : formatPromptExplanation(answer));
+      });
+      return;
+    }
+    const table = buildRoutingTable(config, createLogger('silent'));
     const explanation = explainRoute(model, table);
     table.db.close();
     console.log(opts.json ? JSON.stringify(explanation, null, 2) : formatExplanation(explanation));
     if (!explanation.routable) process.exitCode = 1;
   });
+
 const withSource = (command: Command) =>
   command
     .option('-c, --config <file>', 'YAML config file (for the database path and admin token)')
@@ -250,5 +303,31 @@ program
       console.log(await statusCommand({ url: source.url ?? `http://127.0.0.1:${source.port}`, token: source.token, color: Boolean(process.stdout.isTTY) }));
     }),
   );
+program
+  .command('bench')
+  .description('Load-test an OpenAI-compatible endpoint with streaming chat completions; prints a Markdown table')
+  .requiredOption('-u, --url <url>', 'base URL of the endpoint (without /v1)')
+  .requiredOption('-m, --model <name>', 'model to request')
+  .option('-w, --workload <name>', 'shared-prefix | multi-turn | random', 'shared-prefix')
+  .option('--rate <n>', 'open loop: Poisson arrivals per second', positiveNumber)
+  .option('--concurrency <n>', 'closed loop: clients each sending one request at a time', positiveNumber)
+  .option('-d, --duration <s>', 'seconds of arrivals', positiveNumber, 30)
+  .option('--max-tokens <n>', 'max_tokens of each request', positiveNumber, 64)
+  .option('--label <text>', 'name of this run in tables and charts', 'run')
+  .option('--api-key <key>', 'sent as Authorization: Bearer')
+  .option('--groups <n>', 'shared-prefix: number of system prompts', positiveNumber, WORKLOAD_DEFAULTS.groups)
+  .option('--system-words <n>', 'shared-prefix: words per system prompt', positiveNumber, WORKLOAD_DEFAULTS.systemWords)
+  .option('--skew <s>', 'shared-prefix: Zipf exponent of group popularity (0 = uniform)', nonNegativeNumber, 0)
+  .option('-o, --out <file>', 'write this run as JSON')
+  .option('--compare <files>', 'comma-separated JSON results of earlier runs to table and chart with this one', (v) => v.split(','), [] as string[])
+  .option('--chart <file>', 'write an SVG chart comparing the runs')
+  .action(async (opts: BenchCommandOptions) => {
+    try {
+      console.log(await benchCommand(opts));
+    } catch (error) {
+      console.error(`switchyard bench: ${(error as Error).message}`);
+      process.exit(2);
+    }
+  });
 
 await program.parseAsync();

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import type { FleetStats } from '../fleet/snapshot.js';
+import type { FleetStats } from '../observability/fleet-snapshot.js';
 import type { Activity } from '../observability/metrics.js';
 import { openDatabase } from '../store/database.js';
 import { queryRequests, type RequestQuery, type StoredRequest } from '../store/request-log.js';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { PROVIDER_NAMES } from './providers.js';
+import { POLICY_NAMES } from '../routing/registry.js';
 
 const httpUrl = z
   .string()
@@ -11,6 +12,8 @@ const httpUrl = z
       return false;
     }
   }, 'must be an http:// or https:// URL');
+
+const routingPolicyName = z.string().refine((name) => POLICY_NAMES.includes(name), { error: (issue) => `unknown routing policy "${String(issue.input)}" (known: ${POLICY_NAMES.join(', ')})` });
 
 export const ServiceSchema = z
   .object({
@@ -85,10 +88,35 @@ export const ConfigSchema = z
       .default({ max_attempts: 3 }),
     routing: z
       .object({
-        policy: z.string().default('least-outstanding'),
+        policy: routingPolicyName.default('least-outstanding'),
+        /** A model's own policy, overriding `policy` for that model: `{ "llama-3-8b": "cache-aware" }`. */
+        models: z.record(z.string(), routingPolicyName).default({}),
+        /** Header carrying the session key for the `session` policy (else `prompt_cache_key`, else `user`). */
+        session_header: z.string().min(1).default('x-session-id'),
+        /** ROUTER_LATENCY_WEIGHT: queued requests one millisecond of typical TTFT is worth (latency), or weight of TTFT (cost). */
+        latency_weight: z.number().nonnegative().default(1),
+        /** ROUTER_COST_WEIGHT */
+        cost_weight: z.number().nonnegative().default(1),
+        /** ROUTER_COST_THRESHOLD: estimated prompt tokens above which `cost` keeps a request on self-hosted backends. */
+        cost_threshold: z.number().nonnegative().default(1000),
+        cache_aware: z
+          .object({
+            block_chars: z.number().int().positive().default(64),
+            match_threshold: z.number().min(0).max(1).default(0.3),
+            balance_abs: z.number().nonnegative().default(4),
+            balance_rel: z.number().min(1).default(1.5),
+            max_blocks_per_replica: z.number().int().positive().default(16_384),
+          })
+          .strict()
+          .prefault({}),
+        /** Scrape vLLM/SGLang-style `/metrics` of self-hosted services to correct load estimates. */
+        engine_metrics: z
+          .object({ enabled: z.boolean().default(true), interval_s: z.number().positive().default(1) })
+          .strict()
+          .prefault({}),
       })
       .strict()
-      .default({ policy: 'least-outstanding' }),
+      .prefault({}),
     services: z.array(ServiceSchema).default([]),
     /** The embedded SQLite store: model registry, agents, request log; env SQLITE_DB_PATH. */
     database_path: z.string().min(1).default('data/models.db'),

@@ -1,5 +1,6 @@
 import type { ProviderAdapter } from '../providers/adapter.js';
 import { openAiCompatible } from '../providers/openai-compatible.js';
+import { EngineLoad } from './engine-load.js';
 import { LatencyWindow } from './latency-window.js';
 
 export type BackendKind = 'service' | 'agent' | 'provider' | 'registry';
@@ -10,6 +11,8 @@ export type BackendKind = 'service' | 'agent' | 'provider' | 'registry';
  * endpoint), so they are never ejected either, since no probe would bring them back.
  */
 export const isProbed = (kind: BackendKind): boolean => kind === 'service';
+/** Whether the router may send a backend its own requests (metrics scrapes): probed services that are not paid APIs. */
+export const isScrapable = (backend: { kind: BackendKind; adapter: ProviderAdapter }): boolean => isProbed(backend.kind) && !backend.adapter.passiveHealthOnly;
 export const isEjectable = (kind: BackendKind): boolean => kind === 'service' || kind === 'agent';
 
 export interface BackendSpec {
@@ -47,6 +50,11 @@ export class Backend {
 
   healthy = false;
   inflight = 0;
+  /** Times a routing policy sent a request here (retries included). */
+  dispatchCount = 0;
+  /** Of those, how many went here because the prompt prefix was likely cached here. */
+  affinityHits = 0;
+  readonly engine = new EngineLoad();
   requestCount = 0;
   errorCount = 0;
   consecutiveFailures = 0;
@@ -74,6 +82,11 @@ export class Backend {
   /** The name this backend knows `model` by. */
   upstreamModelFor(model: string): string {
     return this.upstreamModel ? this.upstreamModel(model) : model;
+  }
+
+  noteRouted(affinity: boolean): void {
+    this.dispatchCount++;
+    if (affinity) this.affinityHits++;
   }
 
   recordSuccess(latencyS: number, ttftS: number | undefined): void {

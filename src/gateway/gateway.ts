@@ -229,7 +229,9 @@ export class Gateway {
     const latencyS = latencyMs / 1000;
     const overheadMs = Math.max(0, latencyMs - account.upstreamMs);
     const { backend, status } = account;
-    if (backend && !account.failed && status < 500 && status !== CLIENT_CLOSED) backend.recordSuccess(latencyS, account.ttftS);
+    const ok = !account.failed && status < 500 && status !== CLIENT_CLOSED;
+    if (backend && ok) backend.recordSuccess(latencyS, account.ttftS);
+    if (backend) this.policy.onResult?.(backend, { model: request.model, body: request.body, headers: request.headers }, { ok, ttftS: account.ttftS, usage: account.usage });
     const model = this.fleet.knows(request.model) ? request.model : 'unknown';
     this.metrics.record({
       endpoint: request.endpoint,

@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Fleet } from '../fleet/fleet.js';
 import type { Endpoint, Usage } from '../gateway/inference-request.js';
+import { effectiveLoad } from '../routing/load.js';
 
 type Observer = { observe(value: number): void };
 
@@ -96,6 +97,37 @@ export class Metrics {
       collect() {
         this.reset();
         for (const backend of fleet.list()) this.set({ target: backend.name }, backend.inflight);
+      },
+    });
+    new Counter({
+      name: 'switchyard_routed_total',
+      help: 'Requests a routing policy sent to each target (retries included)',
+      labelNames: ['target'],
+      registers,
+      collect() {
+        this.reset();
+        for (const backend of fleet.list()) this.inc({ target: backend.name }, backend.dispatchCount);
+      },
+    });
+    new Counter({
+      name: 'switchyard_routing_affinity_hits_total',
+      help: 'Requests sent to a target because their prompt prefix (or session) was likely cached there',
+      labelNames: ['target'],
+      registers,
+      collect() {
+        this.reset();
+        for (const backend of fleet.list()) this.inc({ target: backend.name }, backend.affinityHits);
+      },
+    });
+    new Gauge({
+      name: 'switchyard_target_queue',
+      help: "Requests the router estimates each target has to work through (in-flight, corrected by the engine's own running + waiting)",
+      labelNames: ['target'],
+      registers,
+      collect() {
+        this.reset();
+        const now = performance.now();
+        for (const backend of fleet.list()) this.set({ target: backend.name }, effectiveLoad(backend, now));
       },
     });
     new Gauge({

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Fleet } from '../fleet/fleet.js';
-import { fleetStats } from '../fleet/snapshot.js';
+import { fleetStats } from '../observability/fleet-snapshot.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Db } from '../store/database.js';
 import { queryRequests, type RequestQuery } from '../store/request-log.js';

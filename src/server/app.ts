@@ -10,11 +10,14 @@ import { registerAgentRoutes } from './agent-routes.js';
 import type { Db } from '../store/database.js';
 import { registerAdminRoutes } from './admin-routes.js';
 import { registerDashboardRoutes } from './dashboard-routes.js';
+import type { PolicyTable } from '../routing/policy-table.js';
+import type { RouteSources } from '../gateway/resolve.js';
 import { registerJsonBodyParser } from './body-parser.js';
 import { registerErrorHandlers } from './error-handler.js';
 import { registerFleetRoutes } from './fleet-routes.js';
 import { registerInferenceRoutes } from './inference-routes.js';
 import { requestId } from './request-id.js';
+import { registerRouteExplain } from './route-explain.js';
 
 export interface AppParts {
   config: Config;
@@ -26,9 +29,12 @@ export interface AppParts {
   history: FleetHistory;
   /** The store holding the request log; absent when it is disabled. */
   db: Db | undefined;
+  routing: PolicyTable;
+  /** Where model names resolve (registry, fleet, providers), as the gateway sees it. */
+  routes: RouteSources;
 }
 
-export function buildApp({ config, log, fleet, gateway, metrics, agents, history, db }: AppParts): FastifyInstance {
+export function buildApp({ config, log, fleet, gateway, metrics, agents, history, db, routing, routes }: AppParts): FastifyInstance {
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
     // Per-request access logging costs more than the proxying itself; the request log covers it.
@@ -47,5 +53,6 @@ export function buildApp({ config, log, fleet, gateway, metrics, agents, history
   registerAgentRoutes(app, agents, config.agents.registration_token);
   registerAdminRoutes(app, { fleet, metrics, db, adminToken: config.admin_token });
   registerDashboardRoutes(app, { fleet, metrics, history, db, adminToken: config.admin_token });
+  registerRouteExplain(app, routes, routing);
   return app;
 }

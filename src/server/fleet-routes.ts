@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Fleet } from '../fleet/fleet.js';
-import { fleetStats } from '../fleet/snapshot.js';
+import { fleetStats } from '../observability/fleet-snapshot.js';
 import type { Metrics } from '../observability/metrics.js';
 import { ApiError } from './errors.js';
 

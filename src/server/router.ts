@@ -8,8 +8,9 @@ import { FleetHistory } from '../observability/fleet-history.js';
 import { Metrics } from '../observability/metrics.js';
 import { buildRoutingTable } from '../registry/routing-table.js';
 import { RequestLog } from '../store/request-log.js';
-import { createPolicy } from '../routing/registry.js';
 import { watchChanges } from '../store/change-watcher.js';
+import { EngineMetricsScraper } from '../fleet/engine-metrics-scraper.js';
+import { PolicyTable } from '../routing/policy-table.js';
 import { createUpstreamAgent } from '../upstream/dispatcher.js';
 import { buildApp } from './app.js';
 
@@ -48,9 +49,10 @@ export async function startRouter(config: Config, log: Logger): Promise<RunningR
       })
     : undefined;
   const history = new FleetHistory(fleet, { sampleMs: Math.min(5000, config.health_check.interval_s * 1000), windowMs: 15 * 60_000 });
+  const routing = new PolicyTable(config.routing, fleet);
   const gateway = new Gateway(
     fleet,
-    createPolicy(config.routing.policy),
+    routing,
     dispatcher,
     metrics,
     log,
@@ -61,7 +63,9 @@ export async function startRouter(config: Config, log: Logger): Promise<RunningR
   const health = new HealthChecker(fleet, dispatcher, { intervalS: config.health_check.interval_s, timeoutS: config.health_check.timeout_s }, log);
   await health.start();
   history.start();
-  const app = buildApp({ config, log, fleet, gateway, metrics, agents, history, db: config.request_log.enabled ? db : undefined });
+  const scraper = new EngineMetricsScraper(fleet, dispatcher, config.routing.engine_metrics.interval_s);
+  if (config.routing.engine_metrics.enabled) scraper.start();
+  const app = buildApp({ config, log, fleet, gateway, metrics, agents, history, db: config.request_log.enabled ? db : undefined, routing, routes });
   await app.listen({ port: config.port, host: config.host });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
@@ -75,6 +79,7 @@ export async function startRouter(config: Config, log: Logger): Promise<RunningR
       registryWatch.stop();
       agents.stop();
       history.stop();
+      scraper.stop();
       const grace = setTimeout(() => app.server.closeAllConnections(), config.shutdown_grace_s * 1000);
       // Keep-alive connections that finish their last response during the drain would otherwise
       // hold the server open until their idle timeout.

@@ -1,10 +1,12 @@
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { ServerResponse } from 'node:http';
-import { Pacer, type PaceOptions } from './pacer.js';
-import { chatChunk, chatCompletion, completionId, modelList, simError, textCompletion, usage, usageChunk } from './responses.js';
-import { chatPrompt, countTokens, embed, generate } from './text.js';
+import { realClock } from './clock.js';
+import { Engine, PromptTooLongError, type EngineOptions } from './engine.js';
+import { engineMetricsText } from './metrics.js';
+import { chatChunk, chatCompletion, completionId, modelList, simError, textCompletion, usage, usageChunk, type SimUsage } from './responses.js';
+import { chatPrompt, countTokens, embed, generate, tokenize } from './text.js';
 
-export interface SimOptions extends PaceOptions {
+export interface SimOptions extends EngineOptions {
   port: number;
   host: string;
   models: string[];
@@ -13,7 +15,23 @@ export interface SimOptions extends PaceOptions {
   embeddingDimensions: number;
 }
 
-export const SIM_DEFAULTS = { ttftMs: 20, tokensPerS: 200, maxConcurrency: 64, embeddingDimensions: 16 } as const;
+/**
+ * Step-time coefficients follow ROUTING-NOTES (α 5 ms, βp 0.05 ms per uncached prompt token, βd 0.35 ms per
+ * decoding sequence, βkv 0.04 ms per 1,000 context tokens): a 2,000-token uncached prompt costs ~100 ms of
+ * prefill, a cached one almost nothing. 4,096 blocks of 16 tokens hold 64K tokens.
+ */
+export const SIM_DEFAULTS = {
+  ttftMs: 20,
+  tokensPerS: 200,
+  maxBatch: 64,
+  blockSize: 16,
+  kvBlocks: 4096,
+  alphaMs: 5,
+  betaPrefillMs: 0.05,
+  betaDecodeMs: 0.35,
+  betaKvMs: 0.04,
+  embeddingDimensions: 16,
+} as const;
 
 interface SimStats {
   requests: number;
@@ -30,7 +48,7 @@ type Body = Record<string, unknown>;
  */
 export function buildSim(options: SimOptions): FastifyInstance {
   const app = Fastify({ logger: false, bodyLimit: 64 * 1024 * 1024 });
-  const pacer = new Pacer(options);
+  const engine = new Engine(options, realClock);
   let models = [...options.models];
   const stats: SimStats = { requests: 0, completed: 0, aborted: 0, lastRequest: null };
 
@@ -45,7 +63,15 @@ export function buildSim(options: SimOptions): FastifyInstance {
 
   app.get('/health', async () => ({ status: 'ok' }));
   app.get('/v1/models', async () => modelList(models, 'switchyard-sim'));
-  app.get('/sim/stats', async () => ({ ...stats, running: pacer.active, waiting: pacer.queued, models }));
+  app.get('/sim/stats', async () => ({ ...stats, running: engine.numRunning, waiting: engine.numWaiting, kv_cache_usage: engine.kvUsage, engine: engine.counters, models }));
+  app.post('/sim/reset', async () => {
+    engine.reset();
+    return { reset: true };
+  });
+  app.get('/metrics', async (_request, reply) => {
+    void reply.header('content-type', 'text/plain; version=0.0.4; charset=utf-8');
+    return engineMetricsText(engine, models[0] ?? 'none');
+  });
   app.put('/sim/models', async (request) => {
     models = ((request.body as { models?: string[] }).models ?? []).map(String);
     return { models };
@@ -100,62 +126,94 @@ export function buildSim(options: SimOptions): FastifyInstance {
     };
   });
 
-  async function run(reply: FastifyReply, body: Body, model: string, prompt: string, kind: 'chat' | 'completions') {
-    const controller = new AbortController();
-    const res = reply.raw;
-    res.once('close', () => {
-      if (!res.writableFinished) controller.abort(new Error('client closed'));
-    });
+  function run(reply: FastifyReply, body: Body, model: string, prompt: string, kind: 'chat' | 'completions'): FastifyReply {
     const maxTokens = [body.max_completion_tokens, body.max_tokens].find((v): v is number => typeof v === 'number');
     const { tokens, finishReason } = generate(prompt, model, maxTokens);
-    const u = usage(countTokens(prompt), tokens.length);
+    const text = tokens.join('');
+    const promptTokens = tokenize(prompt);
+    const continuation = tokenize(kind === 'chat' ? `\n<|assistant|>\n${text}` : text);
     const id = completionId(kind === 'chat' ? 'chatcmpl' : 'cmpl');
-    reply.hijack();
+    const res = reply.raw;
+    const stream = body.stream === true ? new SseWriter(res, { id, model, kind, tokens, finishReason, includeUsage: includeUsage(body) }) : undefined;
+    let sequence;
     try {
-      await pacer.acquire(controller.signal);
-      try {
-        await pacer.firstToken(controller.signal);
-        if (body.stream === true) await streamTokens(res, controller.signal, { id, model, kind, tokens, finishReason, u, includeUsage: includeUsage(body) });
-        else {
-          for (let i = 1; i < tokens.length; i++) await pacer.nextToken(controller.signal);
-          const text = tokens.join('');
-          const payload = kind === 'chat' ? chatCompletion(id, model, text, finishReason, u) : textCompletion(id, model, text, finishReason, u);
-          const json = JSON.stringify(payload);
-          res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) });
-          res.end(json);
-        }
-        stats.completed++;
-      } finally {
-        pacer.release();
-      }
-    } catch {
+      sequence = engine.submit(
+        { prompt: promptTokens, outputTokens: tokens.length, continuation },
+        {
+          token: (index) => stream?.token(index),
+          done: () => {
+            stats.completed++;
+            const u = usage(promptTokens.length, tokens.length, sequence!.cachedTokens);
+            if (stream) return stream.end(u);
+            const payload = kind === 'chat' ? chatCompletion(id, model, text, finishReason, u) : textCompletion(id, model, text, finishReason, u);
+            const json = JSON.stringify(payload);
+            res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) });
+            res.end(json);
+          },
+        },
+      );
+    } catch (error) {
+      if (!(error instanceof PromptTooLongError)) throw error;
+      return reply.code(400).send(simError(400, error.message, 'context_length_exceeded'));
+    }
+    reply.hijack();
+    res.once('close', () => {
+      if (res.writableFinished || sequence.state === 'done') return;
+      engine.cancel(sequence);
       stats.aborted++;
-      res.destroy();
-    }
-  }
-
-  async function streamTokens(
-    res: ServerResponse,
-    signal: AbortSignal,
-    g: { id: string; model: string; kind: 'chat' | 'completions'; tokens: string[]; finishReason: string; u: ReturnType<typeof usage>; includeUsage: boolean },
-  ): Promise<void> {
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
-    const send = (event: unknown) => res.write(`data: ${JSON.stringify(event)}\n\n`);
-    const chunk = (text: string | undefined, finish: string | null) =>
-      g.kind === 'chat'
-        ? chatChunk(g.id, g.model, text === undefined ? {} : { content: text }, finish)
-        : textCompletion(g.id, g.model, text ?? '', finish);
-    if (g.kind === 'chat') send(chatChunk(g.id, g.model, { role: 'assistant', content: '' }, null));
-    for (let i = 0; i < g.tokens.length; i++) {
-      if (i > 0) await pacer.nextToken(signal);
-      send(chunk(g.tokens[i], null));
-    }
-    send(chunk(undefined, g.finishReason));
-    if (g.includeUsage) send(usageChunk(g.id, g.model, g.kind === 'chat' ? 'chat.completion.chunk' : 'text_completion', g.u));
-    res.end('data: [DONE]\n\n');
+    });
+    return reply;
   }
 
   return app;
+}
+
+interface StreamPlan {
+  id: string;
+  model: string;
+  kind: 'chat' | 'completions';
+  tokens: string[];
+  finishReason: string;
+  includeUsage: boolean;
+}
+
+/** Writes a generation as OpenAI SSE chunks as the engine produces its tokens; headers go with the first token. */
+class SseWriter {
+  private started = false;
+
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly plan: StreamPlan,
+  ) {}
+
+  token(index: number): void {
+    this.start();
+    this.send(this.chunk(this.plan.tokens[index], null));
+  }
+
+  end(u: SimUsage): void {
+    this.start();
+    const { id, model, kind, finishReason } = this.plan;
+    this.send(this.chunk(undefined, finishReason));
+    if (this.plan.includeUsage) this.send(usageChunk(id, model, kind === 'chat' ? 'chat.completion.chunk' : 'text_completion', u));
+    this.res.end('data: [DONE]\n\n');
+  }
+
+  private start(): void {
+    if (this.started) return;
+    this.started = true;
+    this.res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+    if (this.plan.kind === 'chat') this.send(chatChunk(this.plan.id, this.plan.model, { role: 'assistant', content: '' }, null));
+  }
+
+  private chunk(text: string | undefined, finish: string | null) {
+    const { id, model, kind } = this.plan;
+    return kind === 'chat' ? chatChunk(id, model, text === undefined ? {} : { content: text }, finish) : textCompletion(id, model, text ?? '', finish);
+  }
+
+  private send(event: unknown): void {
+    this.res.write(`data: ${JSON.stringify(event)}\n\n`);
+  }
 }
 
 function includeUsage(body: Body): boolean {

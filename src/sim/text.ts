@@ -8,8 +8,13 @@ const VOCABULARY = (
 
 const TOKEN_PATTERN = /\w+|[^\w\s]/g;
 
+/** The simulated tokeniser: words and single punctuation marks. */
+export function tokenize(text: string): string[] {
+  return text.match(TOKEN_PATTERN) ?? [];
+}
+
 export function countTokens(text: string): number {
-  return text.match(TOKEN_PATTERN)?.length ?? 0;
+  return tokenize(text).length;
 }
 
 /** FNV-1a, 32-bit: a cheap stable seed. */

@@ -1,10 +1,11 @@
-import type { Backend } from './backend.js';
-import type { Fleet } from './fleet.js';
+import type { Backend } from '../fleet/backend.js';
+import type { Fleet } from '../fleet/fleet.js';
+import { ENGINE_METRICS_MAX_AGE_MS, effectiveLoad } from '../routing/load.js';
 
 const round = (value: number | null, digits = 6) => (value === null ? null : Number(value.toFixed(digits)));
 
-/** One backend as /stats reports it (the InfiniLM router's shape plus percentiles). */
-export function backendStats(b: Backend) {
+/** One backend as /stats reports it (the InfiniLM router's shape plus percentiles and routing state). */
+export function backendStats(b: Backend, routedTotal: number, now: number) {
   return {
     name: b.name,
     kind: b.kind,
@@ -15,6 +16,11 @@ export function backendStats(b: Backend) {
     error_count: b.errorCount,
     response_time: b.requestCount > b.errorCount ? round(b.totalLatencyS / (b.requestCount - b.errorCount)) : 0,
     in_flight: b.inflight,
+    routed: b.dispatchCount,
+    routed_share: routedTotal > 0 ? round(b.dispatchCount / routedTotal, 4) : 0,
+    affinity_hits: b.affinityHits,
+    engine: b.engine.isFresh(now, ENGINE_METRICS_MAX_AGE_MS) ? { running: b.engine.running, waiting: b.engine.waiting, kv_cache_usage: round(b.engine.kvUsage, 4) } : null,
+    load: effectiveLoad(b, now),
     p50_s: round(b.latency.percentile(50)),
     p99_s: round(b.latency.percentile(99)),
     ttft_p50_s: round(b.ttft.percentile(50)),
@@ -29,10 +35,12 @@ export type BackendStats = ReturnType<typeof backendStats>;
 
 export function fleetStats(fleet: Fleet) {
   const backends = fleet.list();
+  const routedTotal = backends.reduce((sum, b) => sum + b.dispatchCount, 0);
+  const now = performance.now();
   return {
     total_services: backends.length,
     healthy_services: backends.filter((b) => b.healthy).length,
-    services: backends.map(backendStats),
+    services: backends.map((b) => backendStats(b, routedTotal, now)),
   };
 }
 

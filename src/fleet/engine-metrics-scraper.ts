@@ -1,0 +1,64 @@
+import type { Dispatcher } from 'undici';
+import { isScrapable, type Backend } from './backend.js';
+import type { Fleet } from './fleet.js';
+
+/** Reads vLLM-named gauges (also SGLang's, which share the names without the prefix) from Prometheus text. */
+export function parseEngineMetrics(text: string): { running: number; waiting: number; kvUsage: number } | undefined {
+  const read = (...names: string[]) => {
+    let total: number | undefined;
+    for (const name of names) {
+      const pattern = new RegExp(`^${name.replace(/[:]/g, '\\:')}(?:\\{[^}]*\\})?\\s+([0-9.eE+-]+)`, 'gm');
+      for (const match of text.matchAll(pattern)) total = (total ?? 0) + Number(match[1]);
+      if (total !== undefined) return total;
+    }
+    return undefined;
+  };
+  const running = read('vllm:num_requests_running', 'sglang:num_running_reqs');
+  const waiting = read('vllm:num_requests_waiting', 'sglang:num_queue_reqs');
+  if (running === undefined || waiting === undefined) return undefined;
+  return { running, waiting, kvUsage: read('vllm:kv_cache_usage_perc', 'vllm:gpu_cache_usage_perc', 'sglang:token_usage') ?? 0 };
+}
+
+/**
+ * Scrapes each self-hosted backend's `/metrics` on an interval into `backend.engine`. A backend
+ * without them (llama.cpp, Ollama) simply never has a fresh reading, and routing uses its own counts.
+ */
+export class EngineMetricsScraper {
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly fleet: Fleet,
+    private readonly dispatcher: Dispatcher,
+    private readonly intervalS: number,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => void this.scrapeAll(), this.intervalS * 1000);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  scrapeAll(): Promise<void> {
+    return Promise.all(this.fleet.list().filter((b) => isScrapable(b) && b.healthy).map((b) => this.scrape(b))).then(() => undefined);
+  }
+
+  private async scrape(backend: Backend): Promise<void> {
+    try {
+      const response = await this.dispatcher.request({
+        origin: backend.origin,
+        path: `${backend.basePath}/metrics`,
+        method: 'GET',
+        headers: backend.apiKey ? { authorization: `Bearer ${backend.apiKey}` } : {},
+        signal: AbortSignal.timeout(this.intervalS * 1000),
+      });
+      const text = await response.body.text();
+      const sample = response.statusCode === 200 ? parseEngineMetrics(text) : undefined;
+      if (sample) backend.engine.update(sample, backend.inflight, performance.now());
+    } catch {
+      // An unreachable backend keeps its last reading, which goes stale: routing then uses local counts.
+    }
+  }
+}

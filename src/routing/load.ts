@@ -1,0 +1,32 @@
+import type { Backend } from '../fleet/backend.js';
+
+/** A scrape older than this is treated as unknown (three missed 1 s scrapes). */
+export const ENGINE_METRICS_MAX_AGE_MS = 3_000;
+
+/**
+ * Requests a backend has to work through: `max(in-flight, scraped running + waiting + the router's
+ * net change in flight since the scrape)` = in-flight + whatever the engine reported beyond the
+ * router's own requests (other clients). A burst between scrapes is never invisible, requests that
+ * finished since are not counted twice, and a stale scrape (unknown) falls back to in-flight alone.
+ */
+export function effectiveLoad(backend: Backend, now: number): number {
+  const engine = backend.engine;
+  if (!engine.isFresh(now, ENGINE_METRICS_MAX_AGE_MS)) return backend.inflight;
+  return backend.inflight + Math.max(0, engine.running + engine.waiting - engine.inflightAtScrape);
+}
+
+/** The least-loaded candidate, scanning from `start` so that ties rotate. */
+export function leastLoaded(candidates: readonly Backend[], start: number, now: number): { backend: Backend; load: number } {
+  const count = candidates.length;
+  let backend = candidates[start % count]!;
+  let load = effectiveLoad(backend, now);
+  for (let i = 1; i < count; i++) {
+    const candidate = candidates[(start + i) % count]!;
+    const candidateLoad = effectiveLoad(candidate, now);
+    if (candidateLoad < load) {
+      backend = candidate;
+      load = candidateLoad;
+    }
+  }
+  return { backend, load };
+}

@@ -1,0 +1,37 @@
+/** Characters per block: ~4 characters per token × 16-token engine blocks. */
+export const DEFAULT_BLOCK_CHARS = 64;
+
+const encoder = new TextEncoder();
+/** Reused UTF-8 scratch space (the event loop is single-threaded): no allocation per request. */
+let scratch = new Uint8Array(64 * 1024);
+
+/**
+ * Chained hashes of each full `blockChars`-byte chunk of `text` as UTF-8, seeded by the model:
+ * the hash of block k names the whole prefix up to its end, so equal hashes mean equal prefixes
+ * (no tokeniser needed). Two multiplicative lanes over 32-bit words give 52 usable bits, exact as
+ * a JS number; words rather than characters make a 32 KB prompt cost ~8K steps.
+ */
+export function prefixBlockHashes(text: string, model: string, blockChars: number): number[] {
+  let a = 0x811c9dc5;
+  let b = 0x01000193;
+  for (let i = 0; i < model.length; i++) {
+    a = Math.imul(a ^ model.charCodeAt(i), 0x01000193);
+    b = Math.imul(b ^ model.charCodeAt(i), 0x5bd1e995);
+  }
+  if (scratch.length < text.length * 3) scratch = new Uint8Array(text.length * 3);
+  const { written } = encoder.encodeInto(text, scratch);
+  const words = new Int32Array(scratch.buffer, 0, written >>> 2);
+  const wordsPerBlock = Math.max(1, blockChars >>> 2);
+  const blocks = Math.floor(words.length / wordsPerBlock);
+  const hashes = new Array<number>(blocks);
+  for (let block = 0; block < blocks; block++) {
+    const end = (block + 1) * wordsPerBlock;
+    for (let i = block * wordsPerBlock; i < end; i++) {
+      const word = words[i]!;
+      a = Math.imul(a ^ word, 0x01000193);
+      b = Math.imul(b ^ word, 0x5bd1e995) ^ (a >>> 15);
+    }
+    hashes[block] = (b >>> 12) * 0x100000000 + (a >>> 0);
+  }
+  return hashes;
+}

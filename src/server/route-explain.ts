@@ -1,0 +1,37 @@
+import type { FastifyInstance } from 'fastify';
+import { resolveModel, type RouteSources } from '../gateway/resolve.js';
+import { effectiveLoad } from '../routing/load.js';
+import type { PolicyTable } from '../routing/policy-table.js';
+import { badRequest } from './errors.js';
+import { validateInference } from './validate.js';
+
+/**
+ * `POST /route/explain` with a chat (`messages`) or completion (`prompt`) body: which replica the
+ * request would go to now and why, without sending it or changing any routing state. Headers such
+ * as the session header are taken from this request, as they would be from the real one.
+ */
+export function registerRouteExplain(app: FastifyInstance, routes: RouteSources, routing: PolicyTable): void {
+  app.post('/route/explain', async (request) => {
+    const body = request.body as Record<string, unknown> | null;
+    if (body && typeof body === 'object' && body.messages === undefined && body.prompt === undefined) {
+      throw badRequest("Missing required parameter: 'messages' or 'prompt'", 'messages', 'missing_required_parameter');
+    }
+    const { model } = validateInference(body && typeof body === 'object' && body.messages !== undefined ? 'chat' : 'completions', body);
+    // The same resolution a real request gets: registry, services and agents, then prefix rules.
+    const route = resolveModel(model, routes);
+    if ('error' in route) throw route.error;
+    const candidates = route.backends;
+    const choice = routing.explain(candidates, { model, body: body!, headers: request.headers });
+    const now = performance.now();
+    return {
+      model,
+      resolution: route.reason,
+      policy: choice.policy,
+      target: choice.backend.name,
+      reason: choice.reason,
+      affinity: choice.affinity,
+      details: choice.details ?? {},
+      candidates: candidates.map((b) => ({ name: b.name, in_flight: b.inflight, load: effectiveLoad(b, now), routed: b.dispatchCount, affinity_hits: b.affinityHits })),
+    };
+  });
+}

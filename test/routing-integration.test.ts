@@ -1,0 +1,98 @@
+import OpenAI from 'openai';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { assertConforms } from './support/conformance.js';
+import { startRouter, startSim, stopAll, waitFor, type Proc } from './support/processes.js';
+
+const SYSTEM = (group: string) => `${group}: you answer questions about the timetable of the freight yard, politely and briefly. `.repeat(30);
+
+const CLI = join(import.meta.dirname, '../dist/cli.js');
+
+describe('cache-aware routing over simulated engines (real processes)', () => {
+  let sims: Proc[];
+  let router: Proc;
+  let client: OpenAI;
+
+  beforeAll(async () => {
+    sims = await Promise.all([0, 1, 2].map(() => startSim({ models: ['m'], ttftMs: 0, extra: ['--kv-blocks', '512'] })));
+    router = await startRouter({ routing: { policy: 'cache-aware' }, services: sims.map((s, i) => ({ name: `e${i}`, url: s.url })) });
+    client = new OpenAI({ baseURL: `${router.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+  });
+  afterAll(stopAll);
+
+  const ask = (group: string, question: string) =>
+    client.chat.completions
+      .create({ model: 'm', max_tokens: 4, messages: [{ role: 'system', content: SYSTEM(group) }, { role: 'user', content: question }] })
+      .withResponse();
+
+  it('concentrates a shared prefix on one replica, whose engine then serves it from its prefix cache', async () => {
+    const targets: string[] = [];
+    const cached: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const { data, response } = await ask('alpha', `question number ${i}?`);
+      assertConforms('CreateChatCompletionResponse', data);
+      targets.push(response.headers.get('x-switchyard-target')!);
+      cached.push(data.usage!.prompt_tokens_details!.cached_tokens!);
+    }
+    expect(new Set(targets).size).toBe(1);
+    expect(cached[0]).toBe(0);
+    expect(Math.min(...cached.slice(1))).toBeGreaterThan(100);
+
+    const stats = (await (await fetch(`${router.url}/stats`)).json()) as { services: Array<{ name: string; affinity_hits: number; routed: number }> };
+    expect(stats.services.find((s) => s.name === targets[0])).toMatchObject({ affinity_hits: 5, routed: 6 });
+    const metrics = await (await fetch(`${router.url}/metrics`)).text();
+    expect(metrics).toContain(`switchyard_routing_affinity_hits_total{target="${targets[0]}"} 5`);
+
+    const engine = sims[Number(targets[0]!.slice(1))]!;
+    const engineMetrics = await (await fetch(`${engine.url}/metrics`)).text();
+    const hits = Number(/vllm:prefix_cache_hits_total\{[^}]*\} (\d+)/.exec(engineMetrics)?.[1]);
+    expect(hits).toBeGreaterThan(500);
+  });
+
+  it('spreads distinct prefixes across replicas', async () => {
+    const answers = await Promise.all(['beta', 'gamma', 'delta'].map((group) => ask(group, 'first?')));
+    expect(new Set(answers.map((a) => a.response.headers.get('x-switchyard-target'))).size).toBe(3);
+  });
+
+  it('explains a choice without routing anything', async () => {
+    const before = (await (await fetch(`${router.url}/stats`)).json()) as { services: Array<{ routed: number }> };
+    const response = await fetch(`${router.url}/route/explain`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'm', messages: [{ role: 'system', content: SYSTEM('alpha') }, { role: 'user', content: 'new?' }] }),
+    });
+    const explained = (await response.json()) as { policy: string; reason: string; target: string; candidates: unknown[] };
+    expect(explained).toMatchObject({ policy: 'cache-aware', reason: 'prefix-match' });
+    expect(explained.candidates).toHaveLength(3);
+    const after = (await (await fetch(`${router.url}/stats`)).json()) as { services: Array<{ routed: number }> };
+    expect(after.services.map((s) => s.routed)).toEqual(before.services.map((s) => s.routed));
+  });
+
+  it('explains a prompt from the command line: switchyard route MODEL --prompt TEXT --url', async () => {
+    const prompt = 'Where does this long question about freight timetables go? '.repeat(40);
+    await fetch(`${router.url}/v1/chat/completions`, { method: 'POST', body: JSON.stringify({ model: 'm', messages: [{ role: 'user', content: prompt }], max_tokens: 2 }) });
+    const result = spawnSync(process.execPath, [CLI, 'route', 'm', '--prompt', prompt, '--url', router.url, '--json'], { encoding: 'utf8' });
+    expect(result.status, result.stderr).toBe(0);
+    const answer = JSON.parse(result.stdout) as { policy: string; reason: string; target: string; resolution: string };
+    expect(answer).toMatchObject({ policy: 'cache-aware', reason: 'prefix-match', resolution: expect.stringMatching(/served by a configured service/) });
+    const text = spawnSync(process.execPath, [CLI, 'route', 'm', '--prompt', prompt, '--url', router.url], { encoding: 'utf8' });
+    expect(text.stdout).toContain(`m → ${answer.target}`);
+  });
+
+  it('reads each engine queue from its vLLM-style /metrics into /stats', async () => {
+    const stats = await waitFor(async () => {
+      const body = (await (await fetch(`${router.url}/stats`)).json()) as { services: Array<{ engine: { running: number; waiting: number; kv_cache_usage: number } | null }> };
+      return body.services.every((s) => s.engine !== null) ? body : undefined;
+    }, 'engine metrics in /stats');
+    expect(stats.services[0]!.engine).toEqual({ running: expect.any(Number), waiting: expect.any(Number), kv_cache_usage: expect.any(Number) });
+  });
+
+  it('answers a bad explain request with a 4xx in the OpenAI error shape', async () => {
+    const missing = await fetch(`${router.url}/route/explain`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'm' }) });
+    expect(missing.status).toBe(400);
+    expect(((await missing.json()) as { error: { param: string } }).error.param).toBe('messages');
+    const unknown = await fetch(`${router.url}/route/explain`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'nope', prompt: 'x' }) });
+    expect(unknown.status).toBe(404);
+  });
+});

@@ -1,0 +1,249 @@
+import { describe, expect, it } from 'vitest';
+import { Backend } from '../src/fleet/backend.js';
+import { Fleet } from '../src/fleet/fleet.js';
+import { ConfigSchema } from '../src/config/schema.js';
+import { CACHE_AWARE_DEFAULTS, CacheAwarePolicy } from '../src/routing/cache-aware.js';
+import { CostPolicy } from '../src/routing/cost.js';
+import { LatencyPolicy } from '../src/routing/latency.js';
+import { LeastLoadPolicy } from '../src/routing/least-load.js';
+import { effectiveLoad } from '../src/routing/load.js';
+import type { RouteRequest } from '../src/routing/policy.js';
+import { PrefixIndex } from '../src/routing/prefix-index.js';
+import { prefixBlockHashes } from '../src/routing/prefix-hash.js';
+import { RandomPolicy } from '../src/routing/random.js';
+import { POLICY_NAMES } from '../src/routing/registry.js';
+import { RoundRobinPolicy } from '../src/routing/round-robin.js';
+import { PolicyTable } from '../src/routing/policy-table.js';
+import { SessionPolicy } from '../src/routing/session.js';
+
+const replicas = (n: number, kind: 'service' | 'provider' = 'service') =>
+  Array.from({ length: n }, (_, i) => new Backend({ name: `r${i}`, url: `http://127.0.0.1:${9000 + i}`, kind, models: ['m'] }));
+
+const SYSTEM = 'You are a meticulous assistant for the freight yard. '.repeat(40);
+const chat = (system: string, question: string, headers: RouteRequest['headers'] = {}): RouteRequest => ({
+  model: 'm',
+  body: { model: 'm', messages: [{ role: 'system', content: system }, { role: 'user', content: question }] },
+  headers,
+});
+
+describe('round-robin and random', () => {
+  it('round-robin rotates through every candidate; explain does not advance it', () => {
+    const fleet = replicas(3);
+    const policy = new RoundRobinPolicy();
+    expect(policy.explain(fleet, chat('', 'q')).backend.name).toBe('r0');
+    expect([0, 1, 2, 3].map(() => policy.pick(fleet, chat('', 'q')).name)).toEqual(['r0', 'r1', 'r2', 'r0']);
+  });
+
+  it('random picks by its random source', () => {
+    const fleet = replicas(4);
+    expect(new RandomPolicy(() => 0.6).pick(fleet, chat('', 'q')).name).toBe('r2');
+  });
+});
+
+describe('least-load', () => {
+  it('prefers the fewest in-flight requests', () => {
+    const fleet = replicas(3);
+    fleet[0]!.inflight = 3;
+    fleet[1]!.inflight = 1;
+    fleet[2]!.inflight = 2;
+    expect(new LeastLoadPolicy().pick(fleet, chat('', 'q')).name).toBe('r1');
+  });
+
+  it('adds the engine queue beyond its own requests from a fresh scrape, and ignores a stale one', () => {
+    const [a] = replicas(1);
+    // At the scrape the router had 2 in flight and the engine 10: 8 belong to other clients.
+    a!.engine.update({ running: 4, waiting: 6, kvUsage: 0.5 }, 2, performance.now());
+    a!.inflight = 5;
+    expect(effectiveLoad(a!, performance.now())).toBe(13);
+    a!.inflight = 0;
+    expect(effectiveLoad(a!, performance.now())).toBe(8);
+    a!.engine.scrapedAt = performance.now() - 10_000;
+    a!.inflight = 1;
+    expect(effectiveLoad(a!, performance.now())).toBe(1);
+  });
+});
+
+describe('latency and cost', () => {
+  it('latency prefers the lower TTFT average once measured', () => {
+    const fleet = replicas(2);
+    const policy = new LatencyPolicy(1);
+    policy.onResult(fleet[0]!, chat('', 'q'), { ok: true, ttftS: 0.5, usage: undefined });
+    policy.onResult(fleet[1]!, chat('', 'q'), { ok: true, ttftS: 0.05, usage: undefined });
+    expect(policy.pick(fleet, chat('', 'q')).name).toBe('r1');
+  });
+
+  it('cost keeps prompts over the threshold on self-hosted backends and prefers them when cheaper', () => {
+    const [local] = replicas(1);
+    const [cloud] = replicas(1, 'provider').map((b) => Object.assign(b, { name: 'cloud' }));
+    const policy = new CostPolicy({ costWeight: 1, latencyWeight: 1, costThreshold: 100 });
+    policy.onResult(local!, chat('', 'q'), { ok: true, ttftS: 2, usage: undefined });
+    expect(policy.explain([cloud!, local!], chat('', 'short')).backend.name).toBe('cloud');
+    const long = policy.explain([cloud!, local!], chat(SYSTEM, 'q'));
+    expect(long).toMatchObject({ reason: 'over-cost-threshold' });
+    expect(long.backend.name).toBe('r0');
+  });
+});
+
+describe('session (rendezvous hashing)', () => {
+  it('is sticky per session key from the header, prompt_cache_key or user', () => {
+    const fleet = replicas(5);
+    const policy = new SessionPolicy('x-session-id');
+    const first = policy.pick(fleet, chat('', 'a', { 'x-session-id': 's-1' }));
+    for (let i = 0; i < 5; i++) expect(policy.pick(fleet, chat('', `q${i}`, { 'x-session-id': 's-1' }))).toBe(first);
+    const byUser = { model: 'm', body: { model: 'm', prompt: 'x', user: 'alice' }, headers: {} };
+    expect(policy.pick(fleet, byUser)).toBe(policy.pick(fleet, byUser));
+  });
+
+  it('moves only the sessions of a replica that leaves', () => {
+    const fleet = replicas(5);
+    const policy = new SessionPolicy('x-session-id');
+    const sessions = Array.from({ length: 200 }, (_, i) => `session-${i}`);
+    const before = new Map(sessions.map((s) => [s, policy.pick(fleet, chat('', 'q', { 'x-session-id': s })).name]));
+    const remaining = fleet.filter((b) => b.name !== 'r2');
+    let moved = 0;
+    for (const s of sessions) {
+      const after = policy.pick(remaining, chat('', 'q', { 'x-session-id': s })).name;
+      if (before.get(s) === 'r2') expect(after).not.toBe('r2');
+      else if (after !== before.get(s)) moved++;
+    }
+    expect(moved).toBe(0);
+    expect([...before.values()].filter((n) => n === 'r2').length).toBeGreaterThan(10);
+  });
+});
+
+describe('cache-aware', () => {
+  const options = { ...CACHE_AWARE_DEFAULTS };
+
+  it('sends a request to the replica holding its longest prefix', () => {
+    const fleet = replicas(4);
+    const policy = new CacheAwarePolicy(options);
+    const first = policy.pick(fleet, chat(SYSTEM, 'first question'));
+    for (let i = 0; i < 6; i++) {
+      const choice = policy.explain(fleet, chat(SYSTEM, `question ${i}`));
+      expect(choice).toMatchObject({ reason: 'prefix-match', affinity: true });
+      expect(policy.pick(fleet, chat(SYSTEM, `question ${i}`))).toBe(first);
+    }
+    expect(first.affinityHits).toBe(6);
+  });
+
+  it('spreads distinct prefixes to the least-loaded replicas', () => {
+    const fleet = replicas(4);
+    const policy = new CacheAwarePolicy(options);
+    const chosen = new Set<string>();
+    for (let g = 0; g < 4; g++) {
+      const backend = policy.pick(fleet, chat(`Group ${g}: ${SYSTEM}`, 'q'));
+      backend.inflight++;
+      chosen.add(backend.name);
+    }
+    expect(chosen.size).toBe(4);
+  });
+
+  it('gives up affinity when the warm replica is overloaded relative to the least-loaded', () => {
+    const fleet = replicas(2);
+    const policy = new CacheAwarePolicy({ ...options, balanceAbs: 4, balanceRel: 1.5 });
+    const warm = policy.pick(fleet, chat(SYSTEM, 'q'));
+    const other = fleet.find((b) => b !== warm)!;
+    warm.inflight = 4;
+    expect(policy.explain(fleet, chat(SYSTEM, 'q2')).backend).toBe(warm);
+    warm.inflight = 9;
+    other.inflight = 2;
+    const choice = policy.explain(fleet, chat(SYSTEM, 'q2'));
+    expect(choice).toMatchObject({ reason: 'imbalance', affinity: false });
+    expect(choice.backend).toBe(other);
+  });
+
+  it('ignores a match below the threshold', () => {
+    const fleet = replicas(2);
+    const policy = new CacheAwarePolicy({ ...options, matchThreshold: 0.9 });
+    policy.pick(fleet, chat(SYSTEM, 'q'));
+    expect(policy.explain(fleet, chat(SYSTEM.slice(0, 600), 'something else entirely '.repeat(40)))).toMatchObject({ reason: 'no-prefix-match' });
+  });
+
+  it('bounds each replica index and evicts the least recently used blocks', () => {
+    const fleet = replicas(1);
+    const policy = new CacheAwarePolicy({ ...options, maxBlocksPerReplica: 100 });
+    for (let g = 0; g < 50; g++) policy.pick(fleet, chat(`Group ${g}: ${SYSTEM}`, 'q'));
+    expect(policy.indexedBlocks('r0')).toBeLessThanOrEqual(100);
+    expect(policy.indexedBlocks('r0')).toBeGreaterThan(50);
+    expect(policy.explain(fleet, chat(`Group 49: ${SYSTEM}`, 'q'))).toMatchObject({ reason: 'prefix-match' });
+    expect(policy.explain(fleet, chat(`Group 0: ${SYSTEM}`, 'q'))).toMatchObject({ reason: 'no-prefix-match' });
+  });
+
+  it('keeps a prefix findable by binary search after eviction of its tail', () => {
+    const index = new PrefixIndex(12);
+    const long = prefixBlockHashes('a'.repeat(64 * 10), 'm', 64);
+    index.insert(long);
+    index.insert(prefixBlockHashes('z'.repeat(64 * 6), 'm', 64));
+    expect(index.size).toBeLessThanOrEqual(12);
+    let leading = 0;
+    while (leading < long.length && index.has(long[leading]!)) leading++;
+    expect(leading).toBeGreaterThan(0);
+    expect(leading).toBeLessThan(long.length);
+    expect(index.longestMatch(long)).toBe(leading);
+    expect(index.longestMatch(prefixBlockHashes('a'.repeat(64 * 3) + 'b'.repeat(64), 'm', 64))).toBe(3);
+  });
+
+  it('learns from cached_tokens that a replica evicted a prefix, and remembers less for it', () => {
+    const fleet = replicas(2);
+    const policy = new CacheAwarePolicy({ ...options, maxBlocksPerReplica: 4096 });
+    const warm = policy.pick(fleet, chat(SYSTEM, 'q0'));
+    const hit = chat(SYSTEM, 'q1');
+    expect(policy.pick(fleet, hit)).toBe(warm);
+    policy.onResult(warm, hit, { ok: true, ttftS: 0.01, usage: { prompt_tokens: 500, prompt_tokens_details: { cached_tokens: 480 } } });
+    expect(policy.indexCapacity(warm.name)).toBe(4096);
+    const miss = chat(SYSTEM, 'q2');
+    expect(policy.pick(fleet, miss)).toBe(warm);
+    policy.onResult(warm, miss, { ok: true, ttftS: 0.2, usage: { prompt_tokens: 500, prompt_tokens_details: { cached_tokens: 0 } } });
+    expect(policy.indexCapacity(warm.name)).toBe(3072);
+    // The engine has just cached this prompt again, so the prefix itself still routes there.
+    expect(policy.explain(fleet, chat(SYSTEM, 'q3'))).toMatchObject({ reason: 'prefix-match' });
+    expect(policy.explain(fleet, chat(SYSTEM, 'q3')).backend).toBe(warm);
+  });
+
+  it('hashes are seeded by model', () => {
+    expect(prefixBlockHashes(SYSTEM, 'a', 64)[0]).not.toBe(prefixBlockHashes(SYSTEM, 'b', 64)[0]);
+  });
+});
+
+describe('routing table', () => {
+  const config = (routing: Record<string, unknown>) => ConfigSchema.parse({ routing }).routing;
+
+  it('uses a model own policy and the global one for the rest', () => {
+    const fleet = new Fleet(3);
+    const table = new PolicyTable(config({ policy: 'round-robin', models: { special: 'cache-aware' } }), fleet);
+    expect(table.policyFor('special').name).toBe('cache-aware');
+    expect(table.policyFor('other').name).toBe('round-robin');
+  });
+
+  it('forgets a removed replica', () => {
+    const fleet = new Fleet(3);
+    for (let i = 0; i < 2; i++) fleet.setHealth(fleet.add({ name: `r${i}`, url: `http://127.0.0.1:${9000 + i}`, kind: 'service', models: ['m'] }), true);
+    const table = new PolicyTable(config({ policy: 'cache-aware' }), fleet);
+    const policy = table.policyFor('m') as CacheAwarePolicy;
+    const chosen = table.pick(fleet.candidates('m'), chat(SYSTEM, 'q'));
+    expect(policy.indexedBlocks(chosen.name)).toBeGreaterThan(0);
+    fleet.remove(chosen.name);
+    expect(policy.indexedBlocks(chosen.name)).toBe(0);
+  });
+
+  it('rejects an unknown policy name in the config, globally or per model', () => {
+    expect(() => config({ policy: 'nope' })).toThrow(/unknown routing policy .{0,2}nope/);
+    expect(() => config({ models: { m: 'fastest' } })).toThrow(/unknown routing policy .{0,2}fastest/);
+    expect(POLICY_NAMES).toEqual(expect.arrayContaining(['round-robin', 'random', 'least-load', 'latency', 'cost', 'session', 'cache-aware']));
+  });
+});
+
+describe('engine metrics parsing', () => {
+  it('reads vLLM gauges summed over label sets, falling back to the older KV usage name', async () => {
+    const { parseEngineMetrics } = await import('../src/fleet/engine-metrics-scraper.js');
+    const text = [
+      '# HELP vllm:num_requests_running x',
+      'vllm:num_requests_running{model_name="a"} 3',
+      'vllm:num_requests_running{model_name="b"} 2',
+      'vllm:num_requests_waiting{model_name="a"} 7',
+      'vllm:gpu_cache_usage_perc{model_name="a"} 0.25',
+    ].join('\n');
+    expect(parseEngineMetrics(text)).toEqual({ running: 5, waiting: 7, kvUsage: 0.25 });
+    expect(parseEngineMetrics('llamacpp:requests_processing 1')).toBeUndefined();
+  });
+});
