@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { POLICY_ENV } from './policies-schema.js';
 import { ConfigSchema, type Config } from './schema.js';
 
 export class ConfigError extends Error {
@@ -16,6 +17,7 @@ const ENV_OVERRIDES: ReadonlyArray<[string, (raw: Record<string, unknown>, value
   ['LOG_LEVEL', (raw, v) => (raw.log_level = v.toLowerCase())],
   ['REQUEST_TIMEOUT_S', (raw, v) => (raw.request_timeout_s = Number(v))],
   ['HEALTH_CHECK_INTERVAL_S', (raw, v) => (raw.health_check = { ...asRecord(raw.health_check), interval_s: Number(v) })],
+  ...POLICY_ENV,
 ];
 
 function asRecord(value: unknown): Record<string, unknown> {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { policyConfigShape, retryConfigShape } from './policies-schema.js';
 
 const httpUrl = z
   .string()
@@ -40,13 +41,7 @@ export const ConfigSchema = z
       })
       .strict()
       .default({ interval_s: 30, timeout_s: 5, failure_threshold: 3 }),
-    retry: z
-      .object({
-        /** Attempts on distinct replicas for connection errors and 502/503 before any byte is sent. */
-        max_attempts: z.number().int().positive().default(3),
-      })
-      .strict()
-      .default({ max_attempts: 3 }),
+    retry: z.object(retryConfigShape).strict().prefault({}),
     routing: z
       .object({
         policy: z.string().default('least-outstanding'),
@@ -54,6 +49,7 @@ export const ConfigSchema = z
       .strict()
       .default({ policy: 'least-outstanding' }),
     services: z.array(ServiceSchema).default([]),
+    ...policyConfigShape,
   })
   .strict()
   .superRefine((config, ctx) => {

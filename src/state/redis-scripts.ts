@@ -1,0 +1,61 @@
+/** Lua scripts: each runs atomically in Redis, so instances never interleave a check and its update. */
+
+/** KEYS: counters. ARGV: windowMs, then limit and cost per counter. Returns {0,0} or {index of refusing counter, ms left}. */
+export const CHARGE = `
+local window = tonumber(ARGV[1])
+for i = 1, #KEYS do
+  local used = tonumber(redis.call('GET', KEYS[i]) or '0')
+  if used + tonumber(ARGV[i * 2 + 1]) > tonumber(ARGV[i * 2]) then
+    local ttl = redis.call('PTTL', KEYS[i])
+    if ttl < 0 then ttl = window end
+    return {i, ttl}
+  end
+end
+for i = 1, #KEYS do
+  local cost = tonumber(ARGV[i * 2 + 1])
+  if redis.call('INCRBY', KEYS[i], cost) == cost then redis.call('PEXPIRE', KEYS[i], window) end
+end
+return {0, 0}
+`;
+
+/** KEYS: counter. ARGV: delta. Only an open window is corrected, never below zero. */
+export const ADJUST = `
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  if redis.call('INCRBY', KEYS[1], ARGV[1]) < 0 then redis.call('SET', KEYS[1], 0, 'KEEPTTL') end
+end
+return 0
+`;
+
+/**
+ * KEYS: failure counter, benched hash, probe claim. ARGV: target, threshold, windowMs, cooldownMs, nowMs, channel.
+ * A failure on a benched target (a failed probe) benches it again at once. Returns the bench end or 0.
+ */
+export const RECORD_FAILURE = `
+local bench = redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1
+if not bench then
+  local n = redis.call('INCR', KEYS[1])
+  if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
+  bench = n >= tonumber(ARGV[2])
+end
+if not bench then return 0 end
+local untilMs = tonumber(ARGV[5]) + tonumber(ARGV[4])
+redis.call('DEL', KEYS[1], KEYS[3])
+redis.call('HSET', KEYS[2], ARGV[1], untilMs)
+redis.call('PUBLISH', ARGV[6], cjson.encode({type = 'bench', target = ARGV[1], until = untilMs}))
+return untilMs
+`;
+
+/** KEYS: benched hash, probe claim. ARGV: target, channel. */
+export const RECOVER = `
+redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('DEL', KEYS[2])
+redis.call('PUBLISH', ARGV[2], cjson.encode({type = 'recover', target = ARGV[1]}))
+return 0
+`;
+
+/** KEYS: revoked set. ARGV: key hash, channel. */
+export const REVOKE = `
+redis.call('SADD', KEYS[1], ARGV[1])
+redis.call('PUBLISH', ARGV[2], cjson.encode({type = 'revoke', hash = ARGV[1]}))
+return 0
+`;

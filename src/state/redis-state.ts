@@ -1,0 +1,206 @@
+import { Redis, type RedisOptions } from 'ioredis';
+import type { Logger } from 'pino';
+import { CooldownBoard, MemoryCooldowns, MemoryRateLimiter, MemoryResponseCache, MemoryRevocations } from './memory-state.js';
+import { ADJUST, CHARGE, RECORD_FAILURE, RECOVER, REVOKE } from './redis-scripts.js';
+import type { Admission, CachedResponse, CooldownOptions, CooldownView, LimitCharge, SharedState } from './shared-state.js';
+
+const WINDOW_MS = 60_000;
+
+export interface RedisStateOptions {
+  url: string;
+  keyPrefix: string;
+  commandTimeoutMs: number;
+  cooldown: CooldownOptions;
+  cacheEntries?: number;
+}
+
+type Scripted = Redis & {
+  charge(...args: Array<string | number>): Promise<[number, number]>;
+  adjust(counter: string, delta: number): Promise<number>;
+  recordFailure(...args: Array<string | number>): Promise<number>;
+  recover(...args: string[]): Promise<number>;
+  revoke(...args: string[]): Promise<number>;
+};
+
+type Announcement = { type: 'bench'; target: string; until: number } | { type: 'recover'; target: string } | { type: 'revoke'; hash: string };
+
+/**
+ * Shared state in Redis. Every operation is one script or command, auto-pipelined with whatever
+ * else is in flight. Redis being unreachable never blocks a request: commands fail fast (no
+ * offline queue, short timeout) and the instance carries on with its local memory state until
+ * ioredis reconnects; announcements keep the local view of benched targets and revoked keys in
+ * step with the other instances.
+ */
+export class RedisState implements SharedState {
+  readonly kind = 'redis' as const;
+  private readonly client: Scripted;
+  private readonly subscriber: Redis;
+  private readonly channel: string;
+  private readonly board = new CooldownBoard();
+  private readonly local: { limits: MemoryRateLimiter; cache: MemoryResponseCache; cooldowns: MemoryCooldowns; revocations: MemoryRevocations };
+  /** Revocations made while Redis was away, sent when it is back. */
+  private readonly pendingRevocations = new Set<string>();
+  private warned = false;
+
+  constructor(
+    private readonly options: RedisStateOptions,
+    private readonly log: Logger,
+  ) {
+    const common: RedisOptions = {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      commandTimeout: options.commandTimeoutMs,
+      connectTimeout: 1000,
+      retryStrategy: (attempt) => Math.min(attempt * 100, 1000),
+      lazyConnect: false,
+    };
+    this.channel = `${options.keyPrefix}events`;
+    this.client = new Redis(options.url, { ...common, keyPrefix: options.keyPrefix, enableAutoPipelining: true }) as Scripted;
+    this.client.defineCommand('charge', { lua: CHARGE });
+    this.client.defineCommand('adjust', { numberOfKeys: 1, lua: ADJUST });
+    this.client.defineCommand('recordFailure', { numberOfKeys: 3, lua: RECORD_FAILURE });
+    this.client.defineCommand('recover', { numberOfKeys: 2, lua: RECOVER });
+    this.client.defineCommand('revoke', { numberOfKeys: 1, lua: REVOKE });
+    this.client.on('error', (error: Error) => this.lost(error));
+    this.client.on('ready', () => void this.resync());
+    // Subscriptions use their own connection; channel names are not key-prefixed by ioredis.
+    this.subscriber = new Redis(options.url, { ...common, commandTimeout: undefined });
+    this.subscriber.on('error', () => {});
+    this.subscriber.on('ready', () => void this.subscriber.subscribe(this.channel).catch(() => {}));
+    this.subscriber.on('message', (_channel: string, message: string) => this.apply(message));
+    this.local = {
+      limits: new MemoryRateLimiter(),
+      cache: new MemoryResponseCache(options.cacheEntries),
+      cooldowns: new MemoryCooldowns(this.board, options.cooldown),
+      revocations: new MemoryRevocations(),
+    };
+  }
+
+  get up(): boolean {
+    return this.client.status === 'ready';
+  }
+
+  readonly limits = {
+    charge: (charges: readonly LimitCharge[]): Promise<Admission> =>
+      this.attempt(
+        async () => {
+          const [index, ttl] = await this.client.charge(charges.length, ...charges.map((c) => c.counter), WINDOW_MS, ...charges.flatMap((c) => [c.limit, c.cost]));
+          return index === 0 ? ADMITTED : { admitted: false as const, counter: charges[index - 1]!.counter, retryAfterMs: ttl };
+        },
+        () => this.local.limits.chargeNow(charges),
+      ),
+    adjust: (counter: string, delta: number): Promise<void> =>
+      this.attempt(
+        async () => void (await this.client.adjust(counter, delta)),
+        () => void this.local.limits.adjust(counter, delta),
+      ),
+  };
+
+  readonly cache = {
+    get: (key: string): Promise<CachedResponse | undefined> =>
+      this.attempt(
+        async () => {
+          const value = await this.client.get(`cache:${key}`);
+          return value === null ? undefined : (JSON.parse(value) as CachedResponse);
+        },
+        () => this.local.cache.get(key),
+      ),
+    set: (key: string, value: CachedResponse, ttlS: number): Promise<void> =>
+      this.attempt(
+        async () => void (await this.client.set(`cache:${key}`, JSON.stringify(value), 'PX', Math.round(ttlS * 1000))),
+        () => this.local.cache.set(key, value, ttlS),
+      ),
+  };
+
+  readonly cooldowns = {
+    view: (target: string): CooldownView => this.board.view(target),
+    recordFailure: (target: string): Promise<void> =>
+      this.attempt(
+        async () => {
+          const { failureThreshold, windowS, cooldownS } = this.options.cooldown;
+          const until = await this.client.recordFailure(`fails:${target}`, 'benched', `probe:${target}`, target, failureThreshold, windowS * 1000, cooldownS * 1000, Date.now(), this.channel);
+          // Announcements come back through the subscription too; applying at once keeps this instance exact.
+          if (until > 0) this.board.bench(target, until);
+        },
+        () => void this.local.cooldowns.recordFailureNow(target),
+      ),
+    claimProbe: (target: string): Promise<boolean> =>
+      this.attempt(
+        async () => (await this.client.set(`probe:${target}`, '1', 'PX', this.options.cooldown.cooldownS * 1000, 'NX')) === 'OK',
+        () => this.board.claimProbe(target),
+      ),
+    recordProbeSuccess: (target: string): Promise<void> => {
+      this.board.recover(target);
+      return this.attempt(
+        async () => void (await this.client.recover('benched', `probe:${target}`, target, this.channel)),
+        () => {},
+      );
+    },
+  };
+
+  readonly revocations = {
+    isRevoked: (keyHash: string): boolean => this.local.revocations.isRevoked(keyHash),
+    revoke: (keyHash: string): Promise<void> => {
+      this.local.revocations.revoked.add(keyHash);
+      return this.attempt(
+        async () => void (await this.client.revoke('revoked', keyHash, this.channel)),
+        () => void this.pendingRevocations.add(keyHash),
+      );
+    },
+  };
+
+  async close(): Promise<void> {
+    this.client.disconnect();
+    this.subscriber.disconnect();
+  }
+
+  /** Runs `remote` when Redis is up, else (or when it fails) `local`, so a request never waits on a dead Redis. */
+  private async attempt<T>(remote: () => Promise<T>, local: () => T | Promise<T>): Promise<T> {
+    if (this.client.status !== 'ready') return local();
+    try {
+      return await remote();
+    } catch (error) {
+      this.lost(error as Error);
+      return local();
+    }
+  }
+
+  private lost(error: Error): void {
+    if (this.warned) return;
+    this.warned = true;
+    this.log.warn({ err: error.message, url: redactUrl(this.options.url) }, 'redis unreachable: serving with local state until it is back');
+  }
+
+  /** On (re)connect: take in what other instances decided meanwhile, and hand over what this one did alone. */
+  private async resync(): Promise<void> {
+    try {
+      for (const hash of this.pendingRevocations) await this.client.revoke('revoked', hash, this.channel);
+      this.pendingRevocations.clear();
+      const [benched, revoked] = await Promise.all([this.client.hgetall('benched'), this.client.smembers('revoked')]);
+      for (const [target, until] of Object.entries(benched)) this.board.bench(target, Number(until));
+      for (const hash of revoked) this.local.revocations.revoked.add(hash);
+      if (this.warned) this.log.info('redis reachable again: shared state restored');
+      this.warned = false;
+    } catch (error) {
+      this.lost(error as Error);
+    }
+  }
+
+  private apply(message: string): void {
+    let event: Announcement;
+    try {
+      event = JSON.parse(message) as Announcement;
+    } catch {
+      return;
+    }
+    if (event.type === 'bench') this.board.bench(event.target, event.until);
+    else if (event.type === 'recover') this.board.recover(event.target);
+    else if (event.type === 'revoke') this.local.revocations.revoked.add(event.hash);
+  }
+}
+
+const ADMITTED: Admission = { admitted: true };
+
+function redactUrl(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//***@');
+}
