@@ -2,6 +2,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError, loadConfig } from './config/load.js';
 import { withDemoFleet } from './config/demo-fleet.js';
+import { keysCommand } from './keys-command.js';
 import { createLogger } from './observability/logger.js';
 import { startRouter } from './server/router.js';
 import { SIM_DEFAULTS, startSim } from './sim/server.js';
@@ -79,5 +80,7 @@ program
     console.log(JSON.stringify({ msg: 'sim listening', port: sim.port, models }));
     untilSignal(() => sim.app.close(), { info: (msg) => console.log(JSON.stringify({ msg })) });
   });
+
+program.addCommand(keysCommand());
 
 await program.parseAsync();

@@ -5,32 +5,19 @@ import type { Backend } from '../fleet/backend.js';
 import type { Fleet } from '../fleet/fleet.js';
 import type { RoutingPolicy } from '../routing/policy.js';
 import type { Metrics } from '../observability/metrics.js';
-import { ApiError, badGateway, gatewayTimeout, modelNotFound, noHealthyBackend } from '../server/errors.js';
+import { badGateway, gatewayTimeout } from '../server/errors.js';
+import { abortError, CLIENT_CLOSED, CLIENT_GONE_ERROR } from './abort.js';
+import { AttemptRunner, type AttemptOptions, type Dispatched, type Exhausted } from './attempts.js';
 import type { InferenceRequest, Usage } from './inference-request.js';
+import type { Admitted, GatewayPolicies } from './policies.js';
 import { CLIENT_GONE, readBody, relayStream, responseHeaders, writeApiError, writeJson } from './relay.js';
 
-export interface GatewayOptions {
+export interface GatewayOptions extends AttemptOptions {
   requestTimeoutS: number;
-  maxAttempts: number;
 }
 
-/** Statuses that mean "this replica cannot take it now": safe to send elsewhere before any byte is written. */
-const RETRYABLE_STATUS = new Set([502, 503]);
 /** Statuses that count towards ejecting a backend. */
 const FAILURE_STATUS = new Set([502, 503, 504]);
-const CLIENT_CLOSED = 499;
-
-/** A backend's answer, with its in-flight count still raised until the relay ends. */
-interface Dispatched {
-  backend: Backend;
-  response: Dispatcher.ResponseData;
-}
-
-/** Nothing to relay: either an error of the router's own, or a buffered 502/503 after the last retry. */
-interface Exhausted {
-  error: ApiError;
-  last?: { backend: Backend; status: number; headers: Dispatcher.ResponseData['headers']; body: Buffer };
-}
 
 interface Accounting {
   backend?: Backend;
@@ -40,21 +27,33 @@ interface Accounting {
   ttftS?: number;
   usage?: Usage;
   retries: number;
+  fallbacks: number;
+  /** Who answered when no backend did ("cache", or "none" for a refusal). */
+  servedBy?: string;
+  /** Set when the whole answer reached the client. */
+  complete?: boolean;
+  contentType?: string;
 }
 
 /**
- * The per-request pipeline: resolve model → pick a backend → dispatch (retrying on another
- * replica while nothing has been sent) → relay → account.
+ * The per-request pipeline: identify caller → rate limit → cache lookup (the policies) →
+ * resolve model → pick a backend → dispatch (retries and fallbacks while nothing has been
+ * sent) → relay → account.
  */
 export class Gateway {
+  private readonly attempts: AttemptRunner;
+
   constructor(
     private readonly fleet: Fleet,
-    private readonly policy: RoutingPolicy,
-    private readonly dispatcher: Dispatcher,
+    policy: RoutingPolicy,
+    dispatcher: Dispatcher,
     private readonly metrics: Metrics,
-    private readonly log: Logger,
+    log: Logger,
     private readonly options: GatewayOptions,
-  ) {}
+    private readonly policies: GatewayPolicies,
+  ) {
+    this.attempts = new AttemptRunner(fleet, policies.resolver, policy, dispatcher, policies.state.cooldowns, policies.metrics, log, options);
+  }
 
   async handle(request: InferenceRequest, res: ServerResponse): Promise<void> {
     const controller = new AbortController();
@@ -63,48 +62,66 @@ export class Gateway {
       if (!res.writableFinished) controller.abort(CLIENT_GONE);
     };
     res.once('close', onClose);
-    const account: Accounting = { status: 0, retries: 0 };
+    const account: Accounting = { status: 0, retries: 0, fallbacks: 0 };
     let dispatched: Dispatched | Exhausted | undefined;
+    let admitted: Admitted | undefined;
     try {
-      dispatched = await this.dispatch(request, controller.signal, account);
       const own: OutgoingHttpHeaders = { 'x-request-id': request.id };
+      // ── policies (issue 5): identify caller → rate limit → cache lookup ──
+      const admission = await this.policies.admit(request, res, own);
+      if ('answered' in admission) {
+        account.status = admission.status;
+        account.servedBy = admission.servedBy;
+        return;
+      }
+      admitted = admission;
+      // ──
+      dispatched = await this.attempts.run(request, controller.signal, account);
       if ('error' in dispatched) {
-        const { error, last } = dispatched;
-        account.backend = last?.backend;
-        account.status = last ? last.status : error.status;
-        if (last) writeJson(res, last.status, last.body, responseHeaders(last.headers, { ...own, 'x-switchyard-target': last.backend.name }));
-        else if (error !== CLIENT_GONE_ERROR) writeApiError(res, error, own);
+        account.status = dispatched.error.status;
+        if (dispatched.error !== CLIENT_GONE_ERROR) writeApiError(res, dispatched.error, own);
         return;
       }
       const { backend, response } = dispatched;
       account.backend = backend;
       account.status = response.statusCode;
+      account.failed = dispatched.failureRecorded;
       const headers = responseHeaders(response.headers, { ...own, 'x-switchyard-target': backend.name });
-      if (response.statusCode === 200 && String(response.headers['content-type']).startsWith('text/event-stream')) {
+      account.contentType = String(response.headers['content-type']);
+      if (response.statusCode === 200 && account.contentType.startsWith('text/event-stream')) {
         res.writeHead(200, headers);
-        const outcome = await relayStream(res, response.body, request.startedAt, controller.signal, backend.adapter.stream?.(request));
+        const cached = admitted;
+        const tap = cached.cache.key ? (bytes: Buffer) => this.policies.collect(cached, bytes) : undefined;
+        const outcome = await relayStream(res, response.body, request.startedAt, controller.signal, backend.adapter.stream?.(request), tap);
         account.ttftS = outcome.ttftS;
         account.usage = outcome.usage;
+        account.complete = !outcome.error;
         if (outcome.clientGone) account.status = CLIENT_CLOSED;
         else if (outcome.error) this.fail(account, backend, outcome.error);
         return;
       }
-      await this.relayBuffered(res, request, dispatched, headers, controller.signal, account);
+      await this.relayBuffered(res, request, dispatched, headers, controller.signal, account, admitted);
     } finally {
       clearTimeout(deadline);
       res.removeListener('close', onClose);
-      if (dispatched && 'response' in dispatched) dispatched.backend.inflight--;
+      if (dispatched && 'response' in dispatched) {
+        dispatched.backend.inflight--;
+        if (dispatched.probe && !account.failed && account.status < 500) void this.policies.state.cooldowns.recordProbeSuccess(dispatched.backend.name);
+      }
+      if (admitted) {
+        this.policies.settle(request, admitted, { status: account.status, usage: account.usage, complete: account.complete === true, contentType: account.contentType, target: account.backend?.name });
+      }
       this.account(request, account);
     }
   }
 
   /** Non-streamed answers are small: read whole, checked (and translated where the provider needs it), written in one go. */
-  private async relayBuffered(res: ServerResponse, request: InferenceRequest, { backend, response }: Dispatched, headers: OutgoingHttpHeaders, signal: AbortSignal, account: Accounting): Promise<void> {
+  private async relayBuffered(res: ServerResponse, request: InferenceRequest, { backend, response, body: read }: Dispatched, headers: OutgoingHttpHeaders, signal: AbortSignal, account: Accounting, admitted: Admitted): Promise<void> {
     let body: Buffer | string;
     try {
-      body = await readBody(response.body);
+      body = read ?? (await readBody(response.body));
     } catch (error) {
-      const failure = this.abortError(signal) ?? badGateway(`backend ${backend.name} broke off its response: ${(error as Error).message}`);
+      const failure = abortError(signal) ?? badGateway(`backend ${backend.name} broke off its response: ${(error as Error).message}`);
       account.status = failure === CLIENT_GONE_ERROR ? CLIENT_CLOSED : failure.status;
       if (failure !== CLIENT_GONE_ERROR) {
         this.fail(account, backend, failure.message);
@@ -129,61 +146,19 @@ export class Gateway {
       }
       account.usage = (parsed as { usage?: Usage }).usage;
     }
-    if (FAILURE_STATUS.has(status)) this.fail(account, backend, `answered ${status}`);
+    if (FAILURE_STATUS.has(status) && !account.failed) this.fail(account, backend, `answered ${status}`);
+    if (status === 200) {
+      this.policies.collect(admitted, body);
+      account.complete = true;
+      account.contentType = String(headers['content-type']);
+    }
     writeJson(res, status, body, headers);
-  }
-
-  /**
-   * Sends the request to a backend, trying another replica after a connection error or a
-   * 502/503: nothing has reached the client yet, so it is safe.
-   */
-  private async dispatch(request: InferenceRequest, signal: AbortSignal, account: Accounting): Promise<Dispatched | Exhausted> {
-    let candidates = this.fleet.candidates(request.model);
-    if (candidates.length === 0) {
-      return { error: this.fleet.knows(request.model) ? noHealthyBackend(request.model) : modelNotFound(request.model) };
-    }
-    const exhausted: Exhausted = { error: badGateway(`no backend for '${request.model}' could be reached`) };
-    for (let attempt = 0; attempt < this.options.maxAttempts && candidates.length > 0; attempt++) {
-      account.retries = attempt;
-      const backend = this.policy.pick(candidates, { model: request.model, body: request.body, headers: request.headers });
-      backend.inflight++;
-      let response: Dispatcher.ResponseData;
-      try {
-        response = await this.dispatcher.request({ origin: backend.origin, method: 'POST', ...backend.adapter.request(request, backend, backend.upstreamModelFor(request.model)), signal });
-      } catch (error) {
-        backend.inflight--;
-        const aborted = this.abortError(signal);
-        if (aborted) {
-          if (aborted !== CLIENT_GONE_ERROR) this.fleet.recordFailure(backend, aborted.message);
-          return { error: aborted };
-        }
-        const message = (error as Error).message || String(error);
-        this.log.warn({ requestId: request.id, backend: backend.name, err: message }, 'backend request failed');
-        this.fleet.recordFailure(backend, message);
-        exhausted.error = badGateway(`backend ${backend.name} is unreachable: ${message}`);
-        exhausted.last = undefined;
-        candidates = candidates.filter((c) => c !== backend);
-        continue;
-      }
-      if (!RETRYABLE_STATUS.has(response.statusCode)) return { backend, response };
-      backend.inflight--;
-      const body = await readBody(response.body).catch(() => Buffer.alloc(0));
-      this.fleet.recordFailure(backend, `answered ${response.statusCode}`);
-      exhausted.last = { backend, status: response.statusCode, headers: response.headers, body };
-      candidates = candidates.filter((c) => c !== backend);
-    }
-    return exhausted;
   }
 
   private fail(account: Accounting, backend: Backend, message: string): void {
     account.failed = true;
     this.fleet.recordFailure(backend, message);
-  }
-
-  /** Why the request's signal fired, as the error the client should get (none when it did not fire). */
-  private abortError(signal: AbortSignal): ApiError | undefined {
-    if (!signal.aborted) return undefined;
-    return signal.reason === CLIENT_GONE ? CLIENT_GONE_ERROR : (signal.reason as ApiError);
+    void this.policies.state.cooldowns.recordFailure(backend.name);
   }
 
   private account(request: InferenceRequest, account: Accounting): void {
@@ -192,8 +167,8 @@ export class Gateway {
     if (backend && !account.failed && status < 500 && status !== CLIENT_CLOSED) backend.recordSuccess(latencyS, account.ttftS);
     this.metrics.record({
       endpoint: request.endpoint,
-      model: this.fleet.knows(request.model) ? request.model : 'unknown',
-      target: backend?.name ?? 'none',
+      model: this.policies.resolver.knows(request.model) ? request.model : 'unknown',
+      target: backend?.name ?? account.servedBy ?? 'none',
       status: account.status,
       latencyS,
       ttftS: account.ttftS,
@@ -202,8 +177,6 @@ export class Gateway {
     });
   }
 }
-
-const CLIENT_GONE_ERROR = new ApiError(CLIENT_CLOSED, 'client disconnected', 'client_closed');
 
 function parseJson(body: Buffer | string): unknown {
   try {

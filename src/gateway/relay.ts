@@ -60,12 +60,15 @@ export async function relayStream(
   startedAt: number,
   signal: AbortSignal,
   translator?: StreamTranslator,
+  /** Sees each relayed chunk (the response cache keeps them); must not block. */
+  tap?: (bytes: Buffer) => void,
 ): Promise<StreamOutcome> {
   let ttftS: number | undefined;
   let tail: Buffer = Buffer.alloc(0);
   const forward = async (bytes: Buffer) => {
     if (bytes.length === 0) return;
     ttftS ??= (performance.now() - startedAt) / 1000;
+    tap?.(bytes);
     tail = bytes.length >= TAIL_BYTES ? bytes : Buffer.concat([tail.length > TAIL_BYTES ? tail.subarray(tail.length - TAIL_BYTES) : tail, bytes]);
     if (!res.write(bytes)) await once(res, 'drain', { signal });
   };

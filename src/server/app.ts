@@ -3,8 +3,10 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { Fleet } from '../fleet/fleet.js';
 import type { Gateway } from '../gateway/gateway.js';
+import type { GatewayPolicies } from '../gateway/policies.js';
 import type { Metrics } from '../observability/metrics.js';
 import { registerJsonBodyParser } from './body-parser.js';
+import { registerAdminRoutes } from './admin-routes.js';
 import { registerErrorHandlers } from './error-handler.js';
 import { registerFleetRoutes } from './fleet-routes.js';
 import { registerInferenceRoutes } from './inference-routes.js';
@@ -16,9 +18,10 @@ export interface AppParts {
   fleet: Fleet;
   gateway: Gateway;
   metrics: Metrics;
+  policies: GatewayPolicies;
 }
 
-export function buildApp({ config, log, fleet, gateway, metrics }: AppParts): FastifyInstance {
+export function buildApp({ config, log, fleet, gateway, metrics, policies }: AppParts): FastifyInstance {
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
     // Per-request access logging costs more than the proxying itself; the request log covers it.
@@ -33,6 +36,7 @@ export function buildApp({ config, log, fleet, gateway, metrics }: AppParts): Fa
   registerJsonBodyParser(app);
   registerErrorHandlers(app);
   registerInferenceRoutes(app, gateway);
-  registerFleetRoutes(app, fleet, metrics);
+  registerFleetRoutes(app, fleet, metrics, (name) => ({ cooldown: policies.cooldownOf(name) }));
+  registerAdminRoutes(app, policies, config.admin_token);
   return app;
 }

@@ -6,7 +6,8 @@ import { ApiError } from './errors.js';
 const round = (value: number | null, digits = 6) => (value === null ? null : Number(value.toFixed(digits)));
 
 /** The InfiniLM router's read-only endpoints, in its shapes, plus OpenAI's model list. */
-export function registerFleetRoutes(app: FastifyInstance, fleet: Fleet, metrics: Metrics): void {
+/** `describe` adds per-target fields owned elsewhere (the cooldown state) to /services and /stats. */
+export function registerFleetRoutes(app: FastifyInstance, fleet: Fleet, metrics: Metrics, describe: (name: string) => Record<string, unknown> = () => ({})): void {
   const startedSec = Math.floor(Date.now() / 1000);
 
   const modelObject = (id: string) => ({
@@ -36,7 +37,7 @@ export function registerFleetRoutes(app: FastifyInstance, fleet: Fleet, metrics:
   });
 
   app.get('/services', async () => {
-    const services = fleet.list().map((b) => ({ name: b.name, url: b.url, healthy: b.healthy, models: [...b.models], kind: b.kind }));
+    const services = fleet.list().map((b) => ({ name: b.name, url: b.url, healthy: b.healthy, models: [...b.models], kind: b.kind, ...describe(b.name) }));
     return { services, total: services.length };
   });
 
@@ -58,6 +59,7 @@ export function registerFleetRoutes(app: FastifyInstance, fleet: Fleet, metrics:
         consecutive_failures: b.consecutiveFailures,
         last_error: b.lastError,
         last_check: b.lastCheck,
+        ...describe(b.name),
       })),
     };
   });

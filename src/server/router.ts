@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { Fleet } from '../fleet/fleet.js';
 import { HealthChecker } from '../fleet/health-checker.js';
+import { createPolicies } from '../gateway/create-policies.js';
 import { Gateway } from '../gateway/gateway.js';
 import { Metrics } from '../observability/metrics.js';
 import { createPolicy } from '../routing/registry.js';
@@ -25,13 +26,29 @@ export async function startRouter(config: Config, log: Logger): Promise<RunningR
   }
   const dispatcher = createUpstreamAgent();
   const metrics = new Metrics(fleet);
-  const gateway = new Gateway(fleet, createPolicy(config.routing.policy), dispatcher, metrics, log, {
-    requestTimeoutS: config.request_timeout_s,
-    maxAttempts: config.retry.max_attempts,
-  });
+  const policies = createPolicies(config, fleet, metrics.registry, log);
+  const { retry } = config;
+  const gateway = new Gateway(
+    fleet,
+    createPolicy(config.routing.policy),
+    dispatcher,
+    metrics,
+    log,
+    {
+      requestTimeoutS: config.request_timeout_s,
+      maxAttempts: retry.max_attempts,
+      retryOn: retry.on,
+      fallbackOn: config.fallback.on,
+      backoffBaseMs: retry.backoff_base_ms,
+      backoffMaxMs: retry.backoff_max_ms,
+      maxWaitS: retry.max_wait_s,
+      attemptTimeoutS: retry.attempt_timeout_s,
+    },
+    policies,
+  );
   const health = new HealthChecker(fleet, dispatcher, { intervalS: config.health_check.interval_s, timeoutS: config.health_check.timeout_s }, log);
   await health.start();
-  const app = buildApp({ config, log, fleet, gateway, metrics });
+  const app = buildApp({ config, log, fleet, gateway, metrics, policies });
   await app.listen({ port: config.port, host: config.host });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
@@ -47,6 +64,7 @@ export async function startRouter(config: Config, log: Logger): Promise<RunningR
       await app.close();
       clearTimeout(grace);
       await dispatcher.close();
+      await policies.close();
     })());
   return { app, fleet, port, close };
 }

@@ -149,6 +149,18 @@ export class RedisState implements SharedState {
     },
   };
 
+  /** Resolves true once connected, false after `timeoutMs` (for one-shot users such as the CLI). */
+  whenReady(timeoutMs: number): Promise<boolean> {
+    if (this.up) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), timeoutMs);
+      this.client.once('ready', () => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+  }
+
   async close(): Promise<void> {
     this.client.disconnect();
     this.subscriber.disconnect();

@@ -1,0 +1,124 @@
+import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { PolicyMetrics } from '../observability/policy-metrics.js';
+import { ApiError } from '../server/errors.js';
+import type { SharedState } from '../state/shared-state.js';
+import type { ApiKeyRecord, ApiKeyStore } from '../store/api-keys.js';
+import type { CallerIdentifier, Caller } from './caller.js';
+import type { InferenceRequest, Usage } from './inference-request.js';
+import type { ModelResolver } from './model-resolver.js';
+import type { RateLimitStage, Reservation } from './rate-limit.js';
+import { replay, type CachePlan, type ResponseCacheStage } from './response-cache.js';
+import { writeApiError } from './relay.js';
+import { spendUsd, type PriceTable } from './spend.js';
+
+/** A request the policies let through, with what must be settled when it ends. */
+export interface Admitted {
+  caller: Caller;
+  reservation: Reservation;
+  cache: CachePlan;
+}
+
+/** A request the policies answered themselves (refused, or served from the cache). */
+export interface Answered {
+  answered: true;
+  status: number;
+  servedBy: string;
+}
+
+export interface RequestEnd {
+  status: number;
+  usage: Usage | undefined;
+  /** True when the whole answer reached the client (a stream ended with `[DONE]`). */
+  complete: boolean;
+  contentType: string | undefined;
+  target: string | undefined;
+}
+
+/**
+ * The stages before and after dispatch: identify the caller → rate limit → cache lookup, and
+ * at the end correct the token reservation, record spend and store the answer in the cache.
+ * The rate-limit charge and the cache read are issued together, so with Redis they share one
+ * round trip (ioredis pipelines them).
+ */
+export class GatewayPolicies {
+  constructor(
+    readonly state: SharedState,
+    readonly resolver: ModelResolver,
+    readonly metrics: PolicyMetrics,
+    readonly identifier: CallerIdentifier,
+    readonly keys: ApiKeyStore,
+    private readonly rateLimit: RateLimitStage,
+    readonly cache: ResponseCacheStage,
+    private readonly prices: PriceTable,
+    private readonly closeStore: () => void,
+  ) {}
+
+  /** Revokes a key here and, through the shared state, on every instance. */
+  async revokeKey(idOrName: string): Promise<ApiKeyRecord | undefined> {
+    const record = this.keys.revoke(idOrName);
+    if (record) {
+      this.identifier.forget(record.keyHash);
+      await this.state.revocations.revoke(record.keyHash);
+    }
+    return record;
+  }
+
+  /** A target's cooldown, as /services and /stats show it. */
+  cooldownOf(target: string): { state: string; until: string | null } {
+    const view = this.state.cooldowns.view(target);
+    return { state: view.state, until: view.state === 'ok' ? null : new Date(view.until).toISOString() };
+  }
+
+  async close(): Promise<void> {
+    await this.state.close();
+    this.closeStore();
+  }
+
+  async admit(request: InferenceRequest, res: ServerResponse, headers: OutgoingHttpHeaders): Promise<Admitted | Answered> {
+    let caller: Caller;
+    try {
+      caller = this.identifier.identify(request.headers, res, request.model);
+    } catch (error) {
+      if ((error as ApiError).code === 'insufficient_quota') this.metrics.limited('budget');
+      return this.refuse(res, error as ApiError, headers);
+    }
+    const cache = this.cache.plan(request);
+    const [reservation, hit] = await Promise.all([this.rateLimit.admit(caller, request).catch((error: ApiError) => error), this.cache.lookup(cache)]);
+    if (reservation instanceof ApiError) {
+      this.metrics.limited(reservation.type === 'tokens' ? 'tpm' : 'rpm');
+      return this.refuse(res, reservation, headers);
+    }
+    this.metrics.cacheResult(cache.status);
+    if (hit) {
+      this.rateLimit.settle(reservation, 0);
+      replay(res, hit, { ...headers, 'x-switchyard-cache': 'hit' });
+      return { answered: true, status: hit.status, servedBy: 'cache' };
+    }
+    headers['x-switchyard-cache'] = cache.status;
+    return { caller, reservation, cache };
+  }
+
+  /** Collects the answer's bytes for the cache (a no-op unless the request is cacheable). */
+  collect(admitted: Admitted, bytes: Buffer | string): void {
+    this.cache.collect(admitted.cache, bytes);
+  }
+
+  settle(request: InferenceRequest, admitted: Admitted, end: RequestEnd): void {
+    const succeeded = end.status < 400;
+    this.rateLimit.settle(admitted.reservation, end.usage?.total_tokens ?? (succeeded ? undefined : 0));
+    const key = admitted.caller.key;
+    if (key && end.usage) {
+      const usd = spendUsd(this.prices, request.model, end.usage);
+      if (usd > 0) {
+        this.identifier.addSpend(key, usd);
+        this.metrics.spent(key.name, usd);
+      }
+    }
+    if (end.status === 200 && end.complete && end.contentType && end.target) this.cache.store(admitted.cache, end.contentType, end.target);
+  }
+
+  private refuse(res: ServerResponse, error: ApiError, headers: OutgoingHttpHeaders): Answered {
+    writeApiError(res, error, headers);
+    return { answered: true, status: error.status, servedBy: 'none' };
+  }
+}

@@ -1,0 +1,53 @@
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Fleet } from '../fleet/fleet.js';
+import type { SharedState } from '../state/shared-state.js';
+
+/** Metrics of the gateway policies: fallbacks, cache, rate limits, cooldowns and the shared state's health. */
+export class PolicyMetrics {
+  private readonly fallbacks: Counter<'from' | 'to' | 'trigger'>;
+  private readonly cache: Counter<'result'>;
+  private readonly rateLimited: Counter<'limit'>;
+  private readonly spend: Counter<'key'>;
+
+  constructor(registry: Registry, fleet: Fleet, state: SharedState & { up?: boolean }) {
+    const registers = [registry];
+    this.fallbacks = new Counter({ name: 'switchyard_fallbacks_total', help: 'Requests moved on to a fallback model, by trigger', labelNames: ['from', 'to', 'trigger'], registers });
+    this.cache = new Counter({ name: 'switchyard_cache_requests_total', help: 'Response cache lookups by result (hit, miss, bypass)', labelNames: ['result'], registers });
+    this.rateLimited = new Counter({ name: 'switchyard_rate_limited_total', help: 'Requests refused by a rate limit, by limit (rpm, tpm, budget)', labelNames: ['limit'], registers });
+    this.spend = new Counter({ name: 'switchyard_spend_usd_total', help: 'Spend by API key name, from the price table', labelNames: ['key'], registers });
+    new Gauge({
+      name: 'switchyard_redis_up',
+      help: '1 when the shared Redis state is reachable, 0 when serving from local state; absent without Redis',
+      registers,
+      collect() {
+        if (state.kind === 'redis') this.set(state.up ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'switchyard_target_benched',
+      help: '1 while a target is benched by its cooldown (or waiting for its probe)',
+      labelNames: ['target'],
+      registers,
+      collect() {
+        this.reset();
+        for (const backend of fleet.list()) this.set({ target: backend.name }, state.cooldowns.view(backend.name).state === 'ok' ? 0 : 1);
+      },
+    });
+  }
+
+  fallback(from: string, to: string, trigger: string): void {
+    this.fallbacks.labels(from, to, trigger).inc();
+  }
+
+  cacheResult(result: string): void {
+    this.cache.labels(result).inc();
+  }
+
+  limited(limit: 'rpm' | 'tpm' | 'budget'): void {
+    this.rateLimited.labels(limit).inc();
+  }
+
+  spent(key: string, usd: number): void {
+    if (usd > 0) this.spend.labels(key).inc(usd);
+  }
+}
