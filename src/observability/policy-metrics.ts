@@ -17,7 +17,7 @@ export class PolicyMetrics {
     this.spend = new Counter({ name: 'switchyard_spend_usd_total', help: 'Spend by API key name, from the price table', labelNames: ['key'], registers });
     new Gauge({
       name: 'switchyard_redis_up',
-      help: '1 when the shared Redis state is reachable, 0 when serving from local state; absent without Redis',
+      help: 'Whether the shared Redis state is reachable (1) or the instance serves from local state (0); absent without Redis',
       registers,
       collect() {
         if (state.kind === 'redis') this.set(state.up ? 1 : 0);

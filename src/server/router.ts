@@ -46,6 +46,8 @@ export async function startRouter(config: Config, log: Logger): Promise<RunningR
     },
     policies,
   );
+  // Shared counters must be shared from the first request; a Redis that is down only delays start-up briefly.
+  await policies.state.whenReady(2000);
   const health = new HealthChecker(fleet, dispatcher, { intervalS: config.health_check.interval_s, timeoutS: config.health_check.timeout_s }, log);
   await health.start();
   const app = buildApp({ config, log, fleet, gateway, metrics, policies });

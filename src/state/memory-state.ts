@@ -177,6 +177,7 @@ export function createMemoryState(cooldown: CooldownOptions, cacheEntries?: numb
     cache: new MemoryResponseCache(cacheEntries),
     cooldowns: new MemoryCooldowns(new CooldownBoard(), cooldown),
     revocations: new MemoryRevocations(),
+    whenReady: async () => true,
     close: async () => {},
   };
 }

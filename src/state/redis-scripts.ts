@@ -41,7 +41,7 @@ if not bench then return 0 end
 local untilMs = tonumber(ARGV[5]) + tonumber(ARGV[4])
 redis.call('DEL', KEYS[1], KEYS[3])
 redis.call('HSET', KEYS[2], ARGV[1], untilMs)
-redis.call('PUBLISH', ARGV[6], cjson.encode({type = 'bench', target = ARGV[1], until = untilMs}))
+redis.call('PUBLISH', ARGV[6], cjson.encode({type = 'bench', target = ARGV[1], ['until'] = untilMs}))
 return untilMs
 `;
 

@@ -67,5 +67,7 @@ export interface SharedState {
   readonly cache: ResponseCache;
   readonly cooldowns: Cooldowns;
   readonly revocations: Revocations;
+  /** Resolves true once the state is usable, false after `timeoutMs` (the router then starts on local state). */
+  whenReady(timeoutMs: number): Promise<boolean>;
   close(): Promise<void>;
 }
