@@ -37,8 +37,7 @@ export interface RequestEnd {
 /**
  * The stages before and after dispatch: identify the caller → rate limit → cache lookup, and
  * at the end correct the token reservation, record spend and store the answer in the cache.
- * The rate-limit charge and the cache read are issued together, so with Redis they share one
- * round trip (ioredis pipelines them).
+ * The rate-limit charge and the cache read are one step of the shared state (one Redis script).
  */
 export class GatewayPolicies {
   constructor(
@@ -83,11 +82,14 @@ export class GatewayPolicies {
       return this.refuse(res, error as ApiError, headers);
     }
     const cache = this.cache.plan(request);
-    const [reservation, hit] = await Promise.all([this.rateLimit.admit(caller, request).catch((error: ApiError) => error), this.cache.lookup(cache)]);
-    if (reservation instanceof ApiError) {
-      this.metrics.limited(reservation.type === 'tokens' ? 'tpm' : 'rpm');
-      return this.refuse(res, reservation, headers);
+    const { charges, reservation } = this.rateLimit.plan(caller, request);
+    const { admission, cached } = await this.state.admit(charges, this.cache.lookupKey(cache));
+    const refusal = this.rateLimit.refusal(admission);
+    if (refusal) {
+      this.metrics.limited(refusal.type === 'tokens' ? 'tpm' : 'rpm');
+      return this.refuse(res, refusal, headers);
     }
+    const hit = this.cache.found(cache, cached);
     this.metrics.cacheResult(cache.status);
     if (hit) {
       this.rateLimit.settle(reservation, 0);

@@ -1,5 +1,5 @@
 import { ApiError } from '../server/errors.js';
-import type { LimitCharge, RateLimiter } from '../state/shared-state.js';
+import type { Admission, LimitCharge, RateLimiter } from '../state/shared-state.js';
 import type { Caller } from './caller.js';
 import type { InferenceRequest } from './inference-request.js';
 
@@ -29,9 +29,9 @@ export const rateLimited = (counter: string, retryAfterMs: number) => {
 };
 
 /**
- * Requests and tokens per minute, per caller and per model, charged in one atomic step. Tokens
- * are reserved from an estimate (prompt bytes / 4 + the answer's token cap) and corrected when
- * the usage is known.
+ * Requests and tokens per minute, per caller and per model, charged in one atomic step (by the
+ * shared state's front door). Tokens are reserved from an estimate (prompt bytes / 4 + the
+ * answer's token cap) and corrected when the usage is known.
  */
 export class RateLimitStage {
   constructor(
@@ -39,8 +39,8 @@ export class RateLimitStage {
     private readonly options: RateLimitOptions,
   ) {}
 
-  /** Throws a 429 when any limit is reached; otherwise returns what to correct later. */
-  async admit(caller: Caller, request: InferenceRequest): Promise<Reservation> {
+  /** The counters this request charges, and the token reservation to correct later. */
+  plan(caller: Caller, request: InferenceRequest): { charges: LimitCharge[]; reservation: Reservation } {
     const charges: LimitCharge[] = [];
     const rpm = caller.key?.rpm ?? this.options.defaultRpm;
     if (rpm !== undefined) charges.push({ counter: `rpm:${caller.id}`, limit: rpm, cost: 1 });
@@ -54,17 +54,19 @@ export class RateLimitStage {
       if (tpm !== undefined) this.reserve(charges, reservation, `tpm:${caller.id}`, tpm);
       if (model?.tpm !== undefined) this.reserve(charges, reservation, `tpm:model:${request.model}`, model.tpm);
     }
-    if (charges.length === 0) return reservation;
-    const admission = await this.limiter.charge(charges);
-    if (!admission.admitted) throw rateLimited(admission.counter, admission.retryAfterMs);
-    return reservation;
+    return { charges, reservation };
+  }
+
+  /** The 429 for a refused charge. */
+  refusal(admission: Admission): ApiError | undefined {
+    return admission.admitted ? undefined : rateLimited(admission.counter, admission.retryAfterMs);
   }
 
   /** Replaces the reservation by the tokens actually used (kept as is when the usage is unknown). */
   settle(reservation: Reservation, totalTokens: number | undefined): void {
     if (reservation.counters.length === 0 || totalTokens === undefined) return;
     const delta = totalTokens - reservation.tokens;
-    if (delta !== 0) for (const counter of reservation.counters) void this.limiter.adjust(counter, delta);
+    if (delta !== 0) void this.limiter.adjust(reservation.counters, delta);
   }
 
   private reserve(charges: LimitCharge[], reservation: Reservation, counter: string, limit: number): void {

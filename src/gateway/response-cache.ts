@@ -46,11 +46,15 @@ export class ResponseCacheStage {
     return { status: control.includes('no-cache') ? 'bypass' : 'miss', key, chunks: [], bytes: 0 };
   }
 
-  async lookup(plan: CachePlan): Promise<CachedResponse | undefined> {
-    if (plan.status !== 'miss' || !plan.key) return undefined;
-    const hit = await this.cache.get(plan.key);
-    if (hit) plan.status = 'hit';
-    return hit;
+  /** The key to read, when the plan reads the cache. */
+  lookupKey(plan: CachePlan): string | undefined {
+    return plan.status === 'miss' ? plan.key : undefined;
+  }
+
+  /** Takes in what the lookup found. */
+  found(plan: CachePlan, entry: CachedResponse | undefined): CachedResponse | undefined {
+    if (entry) plan.status = 'hit';
+    return entry;
   }
 
   /** Collects an answer's bytes as relayed; gives up on answers too large to keep. */

@@ -22,11 +22,7 @@ interface Window {
 export class MemoryRateLimiter implements RateLimiter {
   private readonly windows = new Map<string, Window>();
 
-  async charge(charges: readonly LimitCharge[]): Promise<Admission> {
-    return this.chargeNow(charges);
-  }
-
-  chargeNow(charges: readonly LimitCharge[]): Admission {
+  charge(charges: readonly LimitCharge[]): Admission {
     const now = Date.now();
     for (const { counter, limit, cost } of charges) {
       const window = this.open(counter, now);
@@ -36,9 +32,12 @@ export class MemoryRateLimiter implements RateLimiter {
     return { admitted: true };
   }
 
-  async adjust(counter: string, delta: number): Promise<void> {
-    const window = this.windows.get(counter);
-    if (window && window.endsAt > Date.now()) window.used = Math.max(0, window.used + delta);
+  async adjust(counters: readonly string[], delta: number): Promise<void> {
+    const now = Date.now();
+    for (const counter of counters) {
+      const window = this.windows.get(counter);
+      if (window && window.endsAt > now) window.used = Math.max(0, window.used + delta);
+    }
   }
 
   private open(counter: string, now: number): Window {
@@ -109,6 +108,7 @@ export class CooldownBoard {
 }
 
 const OK: CooldownView = { state: 'ok' };
+const ADMITTED: Admission = { admitted: true };
 
 export class MemoryCooldowns implements Cooldowns {
   private readonly failures = new Map<string, number[]>();
@@ -170,11 +170,25 @@ export class MemoryRevocations implements Revocations {
   }
 }
 
+/** `SharedState.admit` on this process's own limits and cache. */
+export async function admitLocally(
+  limits: MemoryRateLimiter,
+  cache: MemoryResponseCache,
+  charges: readonly LimitCharge[],
+  cacheKey: string | undefined,
+): Promise<{ admission: Admission; cached: CachedResponse | undefined }> {
+  const admission = charges.length === 0 ? ADMITTED : limits.charge(charges);
+  return { admission, cached: admission.admitted && cacheKey !== undefined ? await cache.get(cacheKey) : undefined };
+}
+
 export function createMemoryState(cooldown: CooldownOptions, cacheEntries?: number): SharedState {
+  const limits = new MemoryRateLimiter();
+  const cache = new MemoryResponseCache(cacheEntries);
   return {
     kind: 'memory',
-    limits: new MemoryRateLimiter(),
-    cache: new MemoryResponseCache(cacheEntries),
+    admit: (charges, cacheKey) => admitLocally(limits, cache, charges, cacheKey),
+    limits,
+    cache,
     cooldowns: new MemoryCooldowns(new CooldownBoard(), cooldown),
     revocations: new MemoryRevocations(),
     whenReady: async () => true,

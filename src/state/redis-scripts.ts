@@ -1,27 +1,35 @@
 /** Lua scripts: each runs atomically in Redis, so instances never interleave a check and its update. */
 
-/** KEYS: counters. ARGV: windowMs, then limit and cost per counter. Returns {0,0} or {index of refusing counter, ms left}. */
-export const CHARGE = `
+/**
+ * Charges every counter or none, then (when admitted) GETs the cache entry. KEYS: counters, then the cache key if any.
+ * ARGV: windowMs, number of counters, then limit and cost per counter.
+ * Returns {0, 0, entry or false} or {index of refusing counter, ms left}.
+ */
+export const ADMIT = `
 local window = tonumber(ARGV[1])
-for i = 1, #KEYS do
+local n = tonumber(ARGV[2])
+for i = 1, n do
   local used = tonumber(redis.call('GET', KEYS[i]) or '0')
-  if used + tonumber(ARGV[i * 2 + 1]) > tonumber(ARGV[i * 2]) then
+  if used + tonumber(ARGV[i * 2 + 2]) > tonumber(ARGV[i * 2 + 1]) then
     local ttl = redis.call('PTTL', KEYS[i])
     if ttl < 0 then ttl = window end
     return {i, ttl}
   end
 end
-for i = 1, #KEYS do
-  local cost = tonumber(ARGV[i * 2 + 1])
+for i = 1, n do
+  local cost = tonumber(ARGV[i * 2 + 2])
   if redis.call('INCRBY', KEYS[i], cost) == cost then redis.call('PEXPIRE', KEYS[i], window) end
 end
+if #KEYS > n then return {0, 0, redis.call('GET', KEYS[n + 1])} end
 return {0, 0}
 `;
 
-/** KEYS: counter. ARGV: delta. Only an open window is corrected, never below zero. */
+/** KEYS: counters. ARGV: delta. Only open windows are corrected, never below zero. */
 export const ADJUST = `
-if redis.call('EXISTS', KEYS[1]) == 1 then
-  if redis.call('INCRBY', KEYS[1], ARGV[1]) < 0 then redis.call('SET', KEYS[1], 0, 'KEEPTTL') end
+for i = 1, #KEYS do
+  if redis.call('EXISTS', KEYS[i]) == 1 then
+    if redis.call('INCRBY', KEYS[i], ARGV[1]) < 0 then redis.call('SET', KEYS[i], 0, 'KEEPTTL') end
+  end
 end
 return 0
 `;

@@ -1,7 +1,7 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
-import { CooldownBoard, MemoryCooldowns, MemoryRateLimiter, MemoryResponseCache, MemoryRevocations } from './memory-state.js';
-import { ADJUST, CHARGE, RECORD_FAILURE, RECOVER, REVOKE } from './redis-scripts.js';
+import { admitLocally, CooldownBoard, MemoryCooldowns, MemoryRateLimiter, MemoryResponseCache, MemoryRevocations } from './memory-state.js';
+import { ADJUST, ADMIT, RECORD_FAILURE, RECOVER, REVOKE } from './redis-scripts.js';
 import type { Admission, CachedResponse, CooldownOptions, CooldownView, LimitCharge, SharedState } from './shared-state.js';
 
 const WINDOW_MS = 60_000;
@@ -15,8 +15,8 @@ export interface RedisStateOptions {
 }
 
 type Scripted = Redis & {
-  charge(...args: Array<string | number>): Promise<[number, number]>;
-  adjust(counter: string, delta: number): Promise<number>;
+  admit(...args: Array<string | number>): Promise<[number, number, string | null | undefined]>;
+  adjust(...args: Array<string | number>): Promise<number>;
   recordFailure(...args: Array<string | number>): Promise<number>;
   recover(...args: string[]): Promise<number>;
   revoke(...args: string[]): Promise<number>;
@@ -56,8 +56,8 @@ export class RedisState implements SharedState {
     };
     this.channel = `${options.keyPrefix}events`;
     this.client = new Redis(options.url, { ...common, keyPrefix: options.keyPrefix, enableAutoPipelining: true }) as Scripted;
-    this.client.defineCommand('charge', { lua: CHARGE });
-    this.client.defineCommand('adjust', { numberOfKeys: 1, lua: ADJUST });
+    this.client.defineCommand('admit', { lua: ADMIT });
+    this.client.defineCommand('adjust', { lua: ADJUST });
     this.client.defineCommand('recordFailure', { numberOfKeys: 3, lua: RECORD_FAILURE });
     this.client.defineCommand('recover', { numberOfKeys: 2, lua: RECOVER });
     this.client.defineCommand('revoke', { numberOfKeys: 1, lua: REVOKE });
@@ -80,19 +80,25 @@ export class RedisState implements SharedState {
     return this.client.status === 'ready';
   }
 
+  admit(charges: readonly LimitCharge[], cacheKey: string | undefined): Promise<{ admission: Admission; cached: CachedResponse | undefined }> {
+    if (charges.length === 0 && cacheKey === undefined) return Promise.resolve(NOTHING_TO_DO);
+    return this.attempt(
+      async () => {
+        const keys = charges.map((c) => c.counter);
+        if (cacheKey !== undefined) keys.push(`cache:${cacheKey}`);
+        const [index, ttl, entry] = await this.client.admit(keys.length, ...keys, WINDOW_MS, charges.length, ...charges.flatMap((c) => [c.limit, c.cost]));
+        if (index !== 0) return { admission: { admitted: false as const, counter: charges[index - 1]!.counter, retryAfterMs: ttl }, cached: undefined };
+        return { admission: ADMITTED, cached: entry ? (JSON.parse(entry) as CachedResponse) : undefined };
+      },
+      () => admitLocally(this.local.limits, this.local.cache, charges, cacheKey),
+    );
+  }
+
   readonly limits = {
-    charge: (charges: readonly LimitCharge[]): Promise<Admission> =>
+    adjust: (counters: readonly string[], delta: number): Promise<void> =>
       this.attempt(
-        async () => {
-          const [index, ttl] = await this.client.charge(charges.length, ...charges.map((c) => c.counter), WINDOW_MS, ...charges.flatMap((c) => [c.limit, c.cost]));
-          return index === 0 ? ADMITTED : { admitted: false as const, counter: charges[index - 1]!.counter, retryAfterMs: ttl };
-        },
-        () => this.local.limits.chargeNow(charges),
-      ),
-    adjust: (counter: string, delta: number): Promise<void> =>
-      this.attempt(
-        async () => void (await this.client.adjust(counter, delta)),
-        () => void this.local.limits.adjust(counter, delta),
+        async () => void (await this.client.adjust(counters.length, ...counters, delta)),
+        () => this.local.limits.adjust(counters, delta),
       ),
   };
 
@@ -212,6 +218,7 @@ export class RedisState implements SharedState {
 }
 
 const ADMITTED: Admission = { admitted: true };
+const NOTHING_TO_DO = { admission: ADMITTED, cached: undefined };
 
 function redactUrl(url: string): string {
   return url.replace(/\/\/[^@/]*@/, '//***@');

@@ -13,14 +13,10 @@ export interface LimitCharge {
 
 export type Admission = { admitted: true } | { admitted: false; counter: string; retryAfterMs: number };
 
+/** Limits are charged through `SharedState.admit`; this corrects them afterwards. */
 export interface RateLimiter {
-  /**
-   * Charges every counter or none: when any would exceed its limit nothing is charged and the
-   * first offending counter is named, with the time until its window ends.
-   */
-  charge(charges: readonly LimitCharge[]): Promise<Admission>;
-  /** Corrects a counter by `delta` (a token reservation replaced by the real count) if its window is still open. */
-  adjust(counter: string, delta: number): Promise<void>;
+  /** Corrects counters by `delta` (a token reservation replaced by the real count) where their window is still open. */
+  adjust(counters: readonly string[], delta: number): Promise<void>;
 }
 
 export interface CachedResponse {
@@ -63,6 +59,12 @@ export interface Revocations {
 
 export interface SharedState {
   readonly kind: 'memory' | 'redis';
+  /**
+   * The per-request front door, in one step (one Redis round trip): charges every counter or
+   * none (when any would exceed its limit nothing is charged and the first offending counter is
+   * named, with the time until its window ends) and, when admitted, reads the cache entry.
+   */
+  admit(charges: readonly LimitCharge[], cacheKey: string | undefined): Promise<{ admission: Admission; cached: CachedResponse | undefined }>;
   readonly limits: RateLimiter;
   readonly cache: ResponseCache;
   readonly cooldowns: Cooldowns;
