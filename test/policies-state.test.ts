@@ -33,7 +33,7 @@ describe('memory rate limiter', () => {
     const limiter = new MemoryRateLimiter();
     limiter.charge([{ counter: 'tpm:k', limit: 100, cost: 90 }]);
     expect((limiter.charge([{ counter: 'tpm:k', limit: 100, cost: 20 }])).admitted).toBe(false);
-    await limiter.adjust(['tpm:k'], -80);
+    limiter.adjust(['tpm:k'], -80);
     expect((limiter.charge([{ counter: 'tpm:k', limit: 100, cost: 20 }])).admitted).toBe(true);
   });
 });
@@ -71,14 +71,14 @@ describe('memory cache and revocations', () => {
   it('expires entries and evicts the oldest when full', async () => {
     const cache = new MemoryResponseCache(2);
     const value = { status: 200, contentType: 'application/json', chunks: ['{}'], target: 'a' };
-    await cache.set('gone', value, 0.001);
+    cache.set('gone', value, 0.001);
     await new Promise((r) => setTimeout(r, 5));
-    expect(await cache.get('gone')).toBeUndefined();
-    await cache.set('a', value, 60);
-    await cache.set('b', value, 60);
-    await cache.set('c', value, 60);
-    expect(await cache.get('a')).toBeUndefined();
-    expect(await cache.get('c')).toEqual(value);
+    expect(cache.get('gone')).toBeUndefined();
+    cache.set('a', value, 60);
+    cache.set('b', value, 60);
+    cache.set('c', value, 60);
+    expect(cache.get('a')).toBeUndefined();
+    expect(cache.get('c')).toEqual(value);
   });
 
   it('remembers revoked key hashes', async () => {

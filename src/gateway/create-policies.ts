@@ -24,12 +24,12 @@ export function createPolicies(config: Config, fleet: Fleet, registry: Registry,
     new PolicyMetrics(registry, fleet, state),
     new CallerIdentifier(keys, state.revocations, { required: config.api_keys.required, cacheTtlS: config.api_keys.cache_ttl_s }),
     keys,
-    new RateLimitStage(state.limits, {
+    new RateLimitStage({
       defaultRpm: config.rate_limits.requests_per_minute,
       models: config.rate_limits.models,
       defaultCompletionTokens: config.rate_limits.default_completion_tokens,
     }),
-    new ResponseCacheStage(state.cache, { enabled: config.cache.enabled, ttlS: config.cache.ttl_s, maxEntryBytes: config.cache.max_entry_bytes }),
+    new ResponseCacheStage({ enabled: config.cache.enabled, ttlS: config.cache.ttl_s, maxEntryBytes: config.cache.max_entry_bytes }),
     config.prices,
     () => db.close(),
   );

@@ -92,7 +92,7 @@ export class GatewayPolicies {
     const hit = this.cache.found(cache, cached);
     this.metrics.cacheResult(cache.status);
     if (hit) {
-      this.rateLimit.settle(reservation, 0);
+      void this.state.settle(this.rateLimit.correction(reservation, 0), undefined);
       replay(res, hit, { ...headers, 'x-switchyard-cache': 'hit' });
       return { answered: true, status: hit.status, servedBy: 'cache' };
     }
@@ -106,8 +106,9 @@ export class GatewayPolicies {
   }
 
   settle(request: InferenceRequest, admitted: Admitted, end: RequestEnd): void {
-    const succeeded = end.status < 400;
-    this.rateLimit.settle(admitted.reservation, end.usage?.total_tokens ?? (succeeded ? undefined : 0));
+    const tokens = end.usage?.total_tokens ?? (end.status < 400 ? undefined : 0);
+    const write = end.status === 200 && end.complete && end.contentType && end.target ? this.cache.entry(admitted.cache, end.contentType, end.target) : undefined;
+    void this.state.settle(this.rateLimit.correction(admitted.reservation, tokens), write);
     const key = admitted.caller.key;
     if (key && end.usage) {
       const usd = spendUsd(this.prices, request.model, end.usage);
@@ -116,7 +117,6 @@ export class GatewayPolicies {
         this.metrics.spent(key.name, usd);
       }
     }
-    if (end.status === 200 && end.complete && end.contentType && end.target) this.cache.store(admitted.cache, end.contentType, end.target);
   }
 
   private refuse(res: ServerResponse, error: ApiError, headers: OutgoingHttpHeaders): Answered {

@@ -1,5 +1,5 @@
 import { ApiError } from '../server/errors.js';
-import type { Admission, LimitCharge, RateLimiter } from '../state/shared-state.js';
+import type { Admission, Correction, LimitCharge } from '../state/shared-state.js';
 import type { Caller } from './caller.js';
 import type { InferenceRequest } from './inference-request.js';
 
@@ -34,10 +34,7 @@ export const rateLimited = (counter: string, retryAfterMs: number) => {
  * answer's token cap) and corrected when the usage is known.
  */
 export class RateLimitStage {
-  constructor(
-    private readonly limiter: RateLimiter,
-    private readonly options: RateLimitOptions,
-  ) {}
+  constructor(private readonly options: RateLimitOptions) {}
 
   /** The counters this request charges, and the token reservation to correct later. */
   plan(caller: Caller, request: InferenceRequest): { charges: LimitCharge[]; reservation: Reservation } {
@@ -62,11 +59,10 @@ export class RateLimitStage {
     return admission.admitted ? undefined : rateLimited(admission.counter, admission.retryAfterMs);
   }
 
-  /** Replaces the reservation by the tokens actually used (kept as is when the usage is unknown). */
-  settle(reservation: Reservation, totalTokens: number | undefined): void {
-    if (reservation.counters.length === 0 || totalTokens === undefined) return;
-    const delta = totalTokens - reservation.tokens;
-    if (delta !== 0) void this.limiter.adjust(reservation.counters, delta);
+  /** What replaces the reservation by the tokens actually used (nothing when the usage is unknown). */
+  correction(reservation: Reservation, totalTokens: number | undefined): Correction | undefined {
+    if (reservation.counters.length === 0 || totalTokens === undefined || totalTokens === reservation.tokens) return undefined;
+    return { counters: reservation.counters, delta: totalTokens - reservation.tokens };
   }
 
   private reserve(charges: LimitCharge[], reservation: Reservation, counter: string, limit: number): void {

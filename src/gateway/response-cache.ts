@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import type { CachedResponse, ResponseCache } from '../state/shared-state.js';
+import type { CachedResponse, CacheWrite } from '../state/shared-state.js';
 import type { InferenceRequest } from './inference-request.js';
 
 export type CacheStatus = 'hit' | 'miss' | 'bypass';
@@ -29,10 +29,7 @@ const BYPASS: Readonly<CachePlan> = Object.freeze({ status: 'bypass', key: undef
  * fetches a fresh answer and stores it.
  */
 export class ResponseCacheStage {
-  constructor(
-    private readonly cache: ResponseCache,
-    private readonly options: CacheOptions,
-  ) {}
+  constructor(private readonly options: CacheOptions) {}
 
   /** Decides, and removes the router's own `cache` field from what goes upstream. */
   plan(request: InferenceRequest): CachePlan {
@@ -69,10 +66,10 @@ export class ResponseCacheStage {
     plan.chunks.push(bytes.toString());
   }
 
-  /** Stores a complete, successful answer. */
-  store(plan: CachePlan, contentType: string, target: string): void {
-    if (!plan.key || plan.chunks.length === 0) return;
-    void this.cache.set(plan.key, { status: 200, contentType, chunks: plan.chunks, target }, this.options.ttlS);
+  /** The entry to store for a complete, successful answer. */
+  entry(plan: CachePlan, contentType: string, target: string): CacheWrite | undefined {
+    if (!plan.key || plan.chunks.length === 0) return undefined;
+    return { key: plan.key, value: { status: 200, contentType, chunks: plan.chunks, target }, ttlS: this.options.ttlS };
   }
 }
 

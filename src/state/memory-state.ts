@@ -1,15 +1,4 @@
-import type {
-  Admission,
-  CachedResponse,
-  CooldownOptions,
-  Cooldowns,
-  CooldownView,
-  LimitCharge,
-  RateLimiter,
-  ResponseCache,
-  Revocations,
-  SharedState,
-} from './shared-state.js';
+import type { Admission, CachedResponse, CacheWrite, CooldownOptions, Cooldowns, CooldownView, Correction, LimitCharge, Revocations, SharedState } from './shared-state.js';
 
 const WINDOW_MS = 60_000;
 
@@ -19,7 +8,7 @@ interface Window {
 }
 
 /** Rolling windows: each counter's window opens at its first charge and lasts a minute. */
-export class MemoryRateLimiter implements RateLimiter {
+export class MemoryRateLimiter {
   private readonly windows = new Map<string, Window>();
 
   charge(charges: readonly LimitCharge[]): Admission {
@@ -32,7 +21,7 @@ export class MemoryRateLimiter implements RateLimiter {
     return { admitted: true };
   }
 
-  async adjust(counters: readonly string[], delta: number): Promise<void> {
+  adjust(counters: readonly string[], delta: number): void {
     const now = Date.now();
     for (const counter of counters) {
       const window = this.windows.get(counter);
@@ -56,12 +45,12 @@ export class MemoryRateLimiter implements RateLimiter {
 }
 
 /** A bounded map in insertion order: the oldest entries go first when full. */
-export class MemoryResponseCache implements ResponseCache {
+export class MemoryResponseCache {
   private readonly entries = new Map<string, { value: CachedResponse; expiresAt: number }>();
 
   constructor(private readonly maxEntries = 10_000) {}
 
-  async get(key: string): Promise<CachedResponse | undefined> {
+  get(key: string): CachedResponse | undefined {
     const entry = this.entries.get(key);
     if (!entry) return undefined;
     if (entry.expiresAt > Date.now()) return entry.value;
@@ -69,7 +58,7 @@ export class MemoryResponseCache implements ResponseCache {
     return undefined;
   }
 
-  async set(key: string, value: CachedResponse, ttlS: number): Promise<void> {
+  set(key: string, value: CachedResponse, ttlS: number): void {
     this.entries.delete(key);
     if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
     this.entries.set(key, { value, expiresAt: Date.now() + ttlS * 1000 });
@@ -171,14 +160,20 @@ export class MemoryRevocations implements Revocations {
 }
 
 /** `SharedState.admit` on this process's own limits and cache. */
-export async function admitLocally(
+export function admitLocally(
   limits: MemoryRateLimiter,
   cache: MemoryResponseCache,
   charges: readonly LimitCharge[],
   cacheKey: string | undefined,
-): Promise<{ admission: Admission; cached: CachedResponse | undefined }> {
+): { admission: Admission; cached: CachedResponse | undefined } {
   const admission = charges.length === 0 ? ADMITTED : limits.charge(charges);
-  return { admission, cached: admission.admitted && cacheKey !== undefined ? await cache.get(cacheKey) : undefined };
+  return { admission, cached: admission.admitted && cacheKey !== undefined ? cache.get(cacheKey) : undefined };
+}
+
+/** `SharedState.settle` on this process's own limits and cache. */
+export function settleLocally(limits: MemoryRateLimiter, cache: MemoryResponseCache, correction: Correction | undefined, write: CacheWrite | undefined): void {
+  if (correction) limits.adjust(correction.counters, correction.delta);
+  if (write) cache.set(write.key, write.value, write.ttlS);
 }
 
 export function createMemoryState(cooldown: CooldownOptions, cacheEntries?: number): SharedState {
@@ -186,9 +181,8 @@ export function createMemoryState(cooldown: CooldownOptions, cacheEntries?: numb
   const cache = new MemoryResponseCache(cacheEntries);
   return {
     kind: 'memory',
-    admit: (charges, cacheKey) => admitLocally(limits, cache, charges, cacheKey),
-    limits,
-    cache,
+    admit: async (charges, cacheKey) => admitLocally(limits, cache, charges, cacheKey),
+    settle: async (correction, write) => settleLocally(limits, cache, correction, write),
     cooldowns: new MemoryCooldowns(new CooldownBoard(), cooldown),
     revocations: new MemoryRevocations(),
     whenReady: async () => true,

@@ -24,13 +24,18 @@ if #KEYS > n then return {0, 0, redis.call('GET', KEYS[n + 1])} end
 return {0, 0}
 `;
 
-/** KEYS: counters. ARGV: delta. Only open windows are corrected, never below zero. */
-export const ADJUST = `
-for i = 1, #KEYS do
+/**
+ * Corrects counters whose window is still open (never below zero), then stores a cache entry.
+ * KEYS: counters, then the cache key if any. ARGV: delta, number of counters, then entry and ttlMs.
+ */
+export const SETTLE = `
+local n = tonumber(ARGV[2])
+for i = 1, n do
   if redis.call('EXISTS', KEYS[i]) == 1 then
     if redis.call('INCRBY', KEYS[i], ARGV[1]) < 0 then redis.call('SET', KEYS[i], 0, 'KEEPTTL') end
   end
 end
+if #KEYS > n then redis.call('SET', KEYS[n + 1], ARGV[3], 'PX', ARGV[4]) end
 return 0
 `;
 

@@ -1,8 +1,8 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
-import { admitLocally, CooldownBoard, MemoryCooldowns, MemoryRateLimiter, MemoryResponseCache, MemoryRevocations } from './memory-state.js';
-import { ADJUST, ADMIT, RECORD_FAILURE, RECOVER, REVOKE } from './redis-scripts.js';
-import type { Admission, CachedResponse, CooldownOptions, CooldownView, LimitCharge, SharedState } from './shared-state.js';
+import { admitLocally, settleLocally, CooldownBoard, MemoryCooldowns, MemoryRateLimiter, MemoryResponseCache, MemoryRevocations } from './memory-state.js';
+import { ADMIT, RECORD_FAILURE, RECOVER, REVOKE, SETTLE } from './redis-scripts.js';
+import type { Admission, CachedResponse, CacheWrite, CooldownOptions, CooldownView, Correction, LimitCharge, SharedState } from './shared-state.js';
 
 const WINDOW_MS = 60_000;
 
@@ -16,7 +16,7 @@ export interface RedisStateOptions {
 
 type Scripted = Redis & {
   admit(...args: Array<string | number>): Promise<[number, number, string | null | undefined]>;
-  adjust(...args: Array<string | number>): Promise<number>;
+  settle(...args: Array<string | number>): Promise<number>;
   recordFailure(...args: Array<string | number>): Promise<number>;
   recover(...args: string[]): Promise<number>;
   revoke(...args: string[]): Promise<number>;
@@ -57,7 +57,7 @@ export class RedisState implements SharedState {
     this.channel = `${options.keyPrefix}events`;
     this.client = new Redis(options.url, { ...common, keyPrefix: options.keyPrefix, enableAutoPipelining: true }) as Scripted;
     this.client.defineCommand('admit', { lua: ADMIT });
-    this.client.defineCommand('adjust', { lua: ADJUST });
+    this.client.defineCommand('settle', { lua: SETTLE });
     this.client.defineCommand('recordFailure', { numberOfKeys: 3, lua: RECORD_FAILURE });
     this.client.defineCommand('recover', { numberOfKeys: 2, lua: RECOVER });
     this.client.defineCommand('revoke', { numberOfKeys: 1, lua: REVOKE });
@@ -94,29 +94,18 @@ export class RedisState implements SharedState {
     );
   }
 
-  readonly limits = {
-    adjust: (counters: readonly string[], delta: number): Promise<void> =>
-      this.attempt(
-        async () => void (await this.client.adjust(counters.length, ...counters, delta)),
-        () => this.local.limits.adjust(counters, delta),
-      ),
-  };
-
-  readonly cache = {
-    get: (key: string): Promise<CachedResponse | undefined> =>
-      this.attempt(
-        async () => {
-          const value = await this.client.get(`cache:${key}`);
-          return value === null ? undefined : (JSON.parse(value) as CachedResponse);
-        },
-        () => this.local.cache.get(key),
-      ),
-    set: (key: string, value: CachedResponse, ttlS: number): Promise<void> =>
-      this.attempt(
-        async () => void (await this.client.set(`cache:${key}`, JSON.stringify(value), 'PX', Math.round(ttlS * 1000))),
-        () => this.local.cache.set(key, value, ttlS),
-      ),
-  };
+  settle(correction: Correction | undefined, write: CacheWrite | undefined): Promise<void> {
+    if (!correction && !write) return Promise.resolve();
+    return this.attempt(
+      async () => {
+        const keys = correction ? [...correction.counters] : [];
+        if (write) keys.push(`cache:${write.key}`);
+        const entry = write ? [JSON.stringify(write.value), Math.round(write.ttlS * 1000)] : [];
+        await this.client.settle(keys.length, ...keys, correction?.delta ?? 0, correction?.counters.length ?? 0, ...entry);
+      },
+      () => settleLocally(this.local.limits, this.local.cache, correction, write),
+    );
+  }
 
   readonly cooldowns = {
     view: (target: string): CooldownView => this.board.view(target),

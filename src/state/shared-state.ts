@@ -13,10 +13,10 @@ export interface LimitCharge {
 
 export type Admission = { admitted: true } | { admitted: false; counter: string; retryAfterMs: number };
 
-/** Limits are charged through `SharedState.admit`; this corrects them afterwards. */
-export interface RateLimiter {
-  /** Corrects counters by `delta` (a token reservation replaced by the real count) where their window is still open. */
-  adjust(counters: readonly string[], delta: number): Promise<void>;
+/** Token reservations replaced by the real count: `delta` added to each counter whose window is still open. */
+export interface Correction {
+  counters: readonly string[];
+  delta: number;
 }
 
 export interface CachedResponse {
@@ -27,9 +27,10 @@ export interface CachedResponse {
   target: string;
 }
 
-export interface ResponseCache {
-  get(key: string): Promise<CachedResponse | undefined>;
-  set(key: string, value: CachedResponse, ttlS: number): Promise<void>;
+export interface CacheWrite {
+  key: string;
+  value: CachedResponse;
+  ttlS: number;
 }
 
 export type CooldownView = { state: 'ok' } | { state: 'benched'; until: number } | { state: 'probing'; until: number };
@@ -65,8 +66,8 @@ export interface SharedState {
    * named, with the time until its window ends) and, when admitted, reads the cache entry.
    */
   admit(charges: readonly LimitCharge[], cacheKey: string | undefined): Promise<{ admission: Admission; cached: CachedResponse | undefined }>;
-  readonly limits: RateLimiter;
-  readonly cache: ResponseCache;
+  /** The back door, in one step: corrects token reservations (never below zero) and stores an answer. */
+  settle(correction: Correction | undefined, write: CacheWrite | undefined): Promise<void>;
   readonly cooldowns: Cooldowns;
   readonly revocations: Revocations;
   /** Resolves true once the state is usable, false after `timeoutMs` (the router then starts on local state). */
