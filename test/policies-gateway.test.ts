@@ -187,6 +187,9 @@ describe('open router: per-caller and per-model limits, response cache, cooldown
     expect((await post(`${router.url}/v1/chat/completions`, { ...body, cache: true })).headers.get('x-switchyard-cache')).toBe('hit');
     // no-cache: fetch fresh (and refresh the entry).
     expect((await post(`${router.url}/v1/chat/completions`, { ...body, cache: true }, { 'cache-control': 'no-cache' })).headers.get('x-switchyard-cache')).toBe('bypass');
+    const invalid = await post(`${router.url}/v1/chat/completions`, { ...body, cache: 'yes' });
+    expect(invalid.status).toBe(400);
+    expect(JSON.parse(invalid.text).error).toMatchObject({ param: 'cache', code: 'invalid_type' });
   });
 
   it('replays a cached stream with its original chunking', async () => {

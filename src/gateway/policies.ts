@@ -75,13 +75,14 @@ export class GatewayPolicies {
 
   async admit(request: InferenceRequest, res: ServerResponse, headers: OutgoingHttpHeaders): Promise<Admitted | Answered> {
     let caller: Caller;
+    let cache: CachePlan;
     try {
       caller = this.identifier.identify(request.headers, res, request.model);
+      cache = this.cache.plan(request);
     } catch (error) {
       if ((error as ApiError).code === 'insufficient_quota') this.metrics.limited('budget');
       return this.refuse(res, error as ApiError, headers);
     }
-    const cache = this.cache.plan(request);
     const { charges, reservation } = this.rateLimit.plan(caller, request);
     const { admission, cached } = await this.state.admit(charges, this.cache.lookupKey(cache));
     const refusal = this.rateLimit.refusal(admission);

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { badRequest } from '../server/errors.js';
 import type { CachedResponse, CacheWrite } from '../state/shared-state.js';
 import type { InferenceRequest } from './inference-request.js';
 
@@ -31,9 +32,10 @@ const BYPASS: Readonly<CachePlan> = Object.freeze({ status: 'bypass', key: undef
 export class ResponseCacheStage {
   constructor(private readonly options: CacheOptions) {}
 
-  /** Decides, and removes the router's own `cache` field from what goes upstream. */
+  /** Decides, and removes the router's own `cache` field from what goes upstream; throws a 400 for a bad `cache`. */
   plan(request: InferenceRequest): CachePlan {
     const optIn = request.body.cache;
+    if (optIn !== undefined && typeof optIn !== 'boolean') throw badRequest("Invalid type for 'cache': expected a boolean", 'cache', 'invalid_type');
     if (optIn !== undefined) stripCacheField(request);
     if (!this.options.enabled || optIn === false) return BYPASS;
     const control = String(request.headers['cache-control'] ?? '').toLowerCase();
