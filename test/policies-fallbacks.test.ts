@@ -18,6 +18,10 @@ const TRIGGERS: Record<string, FakeReply> = {
   'fb-ctx-anthropic': { status: 400, body: JSON.stringify({ type: 'error', error: { type: 'invalid_request_error', message: 'prompt is too long: 210000 tokens > 200000 maximum' } }) },
   'fb-policy': errorReply(400, { message: 'rejected by our safety system', type: 'invalid_request_error', code: 'content_policy_violation' }),
   'fb-conn': { status: 0, body: '', hangUp: true },
+  'fb-filtered': {
+    status: 200,
+    body: JSON.stringify({ id: 'x', object: 'chat.completion', created: 1, model: 'fb-filtered', choices: [{ index: 0, message: { role: 'assistant', content: null }, finish_reason: 'content_filter' }] }),
+  },
   'fb-plain-400': errorReply(400, { message: "Invalid 'temperature'", type: 'invalid_request_error', param: 'temperature', code: 'invalid_value' }),
 };
 const EXPECTED_TRIGGER: Record<string, string> = {
@@ -28,6 +32,7 @@ const EXPECTED_TRIGGER: Record<string, string> = {
   'fb-ctx-anthropic': 'context_window',
   'fb-policy': 'content_policy',
   'fb-conn': 'connection',
+  'fb-filtered': 'content_policy',
 };
 
 describe('retries and fallbacks across engines and providers', () => {

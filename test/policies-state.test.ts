@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { backoffMs, classifyError, classifyStatus, retryAfter } from '../src/gateway/failure.js';
+import { backoffMs, classifyAnswer, classifyError, classifyStatus, retryAfter } from '../src/gateway/failure.js';
 import { canonicalJson } from '../src/gateway/response-cache.js';
 import { spendUsd } from '../src/gateway/spend.js';
 import { CooldownBoard, MemoryCooldowns, MemoryRateLimiter, MemoryResponseCache, MemoryRevocations } from '../src/state/memory-state.js';
@@ -101,6 +101,12 @@ describe('failure classification', () => {
     const openai = body({ error: { message: 'Your request was rejected', type: 'invalid_request_error', code: 'content_policy_violation' } });
     const azure = body({ error: { code: 'content_filter', message: 'The response was filtered' } });
     for (const answer of [openai, azure]) expect(classifyStatus(400, {}, answer)?.trigger).toBe('content_policy');
+  });
+
+  it('recognises answers cut off or refused by a content policy', () => {
+    expect(classifyAnswer(body({ choices: [{ finish_reason: 'content_filter' }] }))?.trigger).toBe('content_policy');
+    expect(classifyAnswer(body({ type: 'message', stop_reason: 'refusal', content: [] }))?.trigger).toBe('content_policy');
+    expect(classifyAnswer(body({ choices: [{ finish_reason: 'stop', message: { content: 'about content_filter' } }] }))).toBeUndefined();
   });
 
   it('classifies 429 and 5xx with their retry-after, and leaves other 4xx alone', () => {

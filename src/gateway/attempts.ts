@@ -9,7 +9,7 @@ import type { RoutingPolicy } from '../routing/policy.js';
 import { ApiError, badGateway, modelNotFound, noHealthyBackend } from '../server/errors.js';
 import type { Cooldowns } from '../state/shared-state.js';
 import { abortError, CLIENT_GONE_ERROR } from './abort.js';
-import { backoffMs, classifyError, classifyStatus, type AttemptFailure } from './failure.js';
+import { backoffMs, classifyAnswer, classifyError, classifyStatus, type AttemptFailure } from './failure.js';
 import type { InferenceRequest } from './inference-request.js';
 import type { ModelResolver, RouteStep, RouteTarget } from './model-resolver.js';
 import { readBody } from './relay.js';
@@ -93,6 +93,7 @@ export class AttemptRunner {
     let waitedMs = 0;
     for (let s = 0; s < steps.length; s++) {
       const step = steps[s]!;
+      const canFallBack = s + 1 < steps.length;
       if (s > 0) {
         // No failure means the previous model had no backend to try at all.
         if (failure && !this.fallbackOn.has(failure.trigger)) break;
@@ -119,7 +120,7 @@ export class AttemptRunner {
         if (!choice) break;
         if (attempted) account.retries++;
         attempted = true;
-        const outcome = await this.attempt(choice, request, signal);
+        const outcome = await this.attempt(choice, request, signal, canFallBack);
         if ('dispatched' in outcome) return outcome.dispatched;
         if ('aborted' in outcome) return { error: outcome.aborted };
         failure = outcome.failure;
@@ -165,7 +166,8 @@ export class AttemptRunner {
     return { backend, target: chosenTarget, probe: false };
   }
 
-  private async attempt({ backend, target, probe }: Choice, request: InferenceRequest, signal: AbortSignal): Promise<Outcome> {
+  /** `canFallBack`: a later model could take the request, so a refused answer is worth reading first. */
+  private async attempt({ backend, target, probe }: Choice, request: InferenceRequest, signal: AbortSignal, canFallBack: boolean): Promise<Outcome> {
     backend.inflight++;
     let response: Dispatcher.ResponseData;
     try {
@@ -184,9 +186,16 @@ export class AttemptRunner {
       this.record(backend, failure, undefined);
       return { failure };
     }
-    if (response.statusCode < 400) return { dispatched: { backend, response, probe } };
-    const body = await readBody(response.body).catch(() => Buffer.alloc(0));
-    const failure = classifyStatus(response.statusCode, response.headers, body);
+    const judgeAnswer = canFallBack && !request.stream && response.statusCode === 200 && this.fallbackOn.has('content_policy');
+    if (response.statusCode < 400 && !judgeAnswer) return { dispatched: { backend, response, probe } };
+    let body: Buffer;
+    try {
+      body = await readBody(response.body);
+    } catch {
+      if (response.statusCode < 400) return { dispatched: { backend, response, body: undefined, probe } };
+      body = Buffer.alloc(0);
+    }
+    const failure = response.statusCode < 400 ? classifyAnswer(body) : classifyStatus(response.statusCode, response.headers, body);
     if (!failure) return { dispatched: { backend, response, body, probe } };
     backend.inflight--;
     this.record(backend, failure, response.statusCode);

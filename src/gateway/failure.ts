@@ -31,6 +31,14 @@ export function classifyStatus(status: number, headers: IncomingHttpHeaders, bod
   return undefined;
 }
 
+// OpenAI and Azure end a filtered answer with finish_reason "content_filter"; Anthropic with stop_reason "refusal".
+const REFUSED_ANSWER = /"finish_reason"\s*:\s*"content_filter"|"stop_reason"\s*:\s*"refusal"/;
+
+/** A complete (non-streamed) answer that the provider's content policy cut off or refused. */
+export function classifyAnswer(body: Buffer): AttemptFailure | undefined {
+  return REFUSED_ANSWER.test(body.toString()) ? { trigger: 'content_policy', message: 'answer refused by a content policy' } : undefined;
+}
+
 /** Connection failures and per-attempt timeouts, from undici's error codes. */
 export function classifyError(error: Error & { code?: string }): AttemptFailure {
   const message = error.message || String(error);
