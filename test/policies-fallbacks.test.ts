@@ -119,6 +119,13 @@ describe('retries and fallbacks across engines and providers', () => {
     expect(served.model).toBe('backup');
   });
 
+  it('lists model groups as models', async () => {
+    const ids = (await client.models.list()).data.map((m) => m.id);
+    expect(ids).toContain('grouped');
+    expect(ids).toContain('backup');
+    expect((await client.models.retrieve('grouped')).id).toBe('grouped');
+  });
+
   it('routes a model group over its weighted targets, skipping the failing one', async () => {
     for (let i = 0; i < 4; i++) {
       const { data, response } = await client.chat.completions.create({ model: 'grouped', ...ask }).withResponse();

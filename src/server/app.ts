@@ -36,7 +36,7 @@ export function buildApp({ config, log, fleet, gateway, metrics, policies }: App
   registerJsonBodyParser(app);
   registerErrorHandlers(app);
   registerInferenceRoutes(app, gateway);
-  registerFleetRoutes(app, fleet, metrics, (name) => ({ cooldown: policies.cooldownOf(name) }));
+  registerFleetRoutes(app, fleet, metrics, (name) => ({ cooldown: policies.cooldownOf(name) }), policies.resolver.groupNames());
   registerAdminRoutes(app, policies, config.admin_token);
   return app;
 }
