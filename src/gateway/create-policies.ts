@@ -32,5 +32,6 @@ export function createPolicies(config: Config, fleet: Fleet, registry: Registry,
     new ResponseCacheStage({ enabled: config.cache.enabled, ttlS: config.cache.ttl_s, maxEntryBytes: config.cache.max_entry_bytes }),
     config.prices,
     () => db.close(),
+    log,
   );
 }

@@ -1,4 +1,5 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
 import type { PolicyMetrics } from '../observability/policy-metrics.js';
 import { ApiError } from '../server/errors.js';
 import type { SharedState } from '../state/shared-state.js';
@@ -50,6 +51,7 @@ export class GatewayPolicies {
     readonly cache: ResponseCacheStage,
     private readonly prices: PriceTable,
     private readonly closeStore: () => void,
+    private readonly log: Logger,
   ) {}
 
   /** Revokes a key here and, through the shared state, on every instance. */
@@ -80,8 +82,12 @@ export class GatewayPolicies {
       caller = this.identifier.identify(request.headers, res, request.model);
       cache = this.cache.plan(request);
     } catch (error) {
-      if ((error as ApiError).code === 'insufficient_quota') this.metrics.limited('budget');
-      return this.refuse(res, error as ApiError, headers);
+      if (!(error instanceof ApiError)) {
+        this.log.error({ err: error, requestId: request.id }, 'identifying the caller failed');
+        return this.refuse(res, new ApiError(500, 'Internal router error', 'server_error'), headers);
+      }
+      if (error.code === 'insufficient_quota') this.metrics.limited('budget');
+      return this.refuse(res, error, headers);
     }
     const { charges, reservation } = this.rateLimit.plan(caller, request);
     const { admission, cached } = await this.state.admit(charges, this.cache.lookupKey(cache));
@@ -114,7 +120,11 @@ export class GatewayPolicies {
     if (key && end.usage) {
       const usd = spendUsd(this.prices, request.model, end.usage);
       if (usd > 0) {
-        this.identifier.addSpend(key, usd);
+        try {
+          this.identifier.addSpend(key, usd);
+        } catch (error) {
+          this.log.error({ err: error, key: key.name, usd }, 'recording spend failed');
+        }
         this.metrics.spent(key.name, usd);
       }
     }
