@@ -162,7 +162,8 @@ export class AttemptRunner {
       }
     }
     if (!chosen || !chosenTarget) return undefined;
-    const backend = chosen.length === 1 ? chosen[0]! : this.policy.pick(chosen, { model: chosenTarget.model, body: request.body, headers: request.headers });
+    // The policy sees every pick, even of a single candidate: stateful policies (prefix trees) learn from it.
+    const backend = this.policy.pick(chosen, { model: chosenTarget.model, body: request.body, headers: request.headers });
     return { backend, target: chosenTarget, probe: false };
   }
 
