@@ -43,7 +43,6 @@ export interface AttemptOptions {
 
 export interface AttemptAccount {
   retries: number;
-  fallbacks: number;
 }
 
 interface Choice {
@@ -98,7 +97,6 @@ export class AttemptRunner {
         // No failure means the previous model had no backend to try at all.
         if (failure && !this.fallbackOn.has(failure.trigger)) break;
         this.metrics.fallback(steps[s - 1]!.model, step.model, failure?.trigger ?? 'unavailable');
-        account.fallbacks++;
         failure = undefined;
       }
       const tried = new Set<Backend>();

@@ -27,7 +27,6 @@ interface Accounting {
   ttftS?: number;
   usage?: Usage;
   retries: number;
-  fallbacks: number;
   /** Who answered when no backend did ("cache", or "none" for a refusal). */
   servedBy?: string;
   /** Set when the whole answer reached the client. */
@@ -62,7 +61,7 @@ export class Gateway {
       if (!res.writableFinished) controller.abort(CLIENT_GONE);
     };
     res.once('close', onClose);
-    const account: Accounting = { status: 0, retries: 0, fallbacks: 0 };
+    const account: Accounting = { status: 0, retries: 0 };
     let dispatched: Dispatched | Exhausted | undefined;
     let admitted: Admitted | undefined;
     try {
@@ -90,8 +89,8 @@ export class Gateway {
       account.contentType = String(response.headers['content-type']);
       if (response.statusCode === 200 && account.contentType.startsWith('text/event-stream')) {
         res.writeHead(200, headers);
-        const cached = admitted;
-        const tap = cached.cache.key ? (bytes: Buffer) => this.policies.collect(cached, bytes) : undefined;
+        const collecting = admitted;
+        const tap = collecting.cache.key ? (bytes: Buffer) => this.policies.collect(collecting, bytes) : undefined;
         const outcome = await relayStream(res, response.body, request.startedAt, controller.signal, backend.adapter.stream?.(request), tap);
         account.ttftS = outcome.ttftS;
         account.usage = outcome.usage;
