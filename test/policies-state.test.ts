@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { backoffMs, classifyAnswer, classifyError, classifyStatus, retryAfter } from '../src/gateway/failure.js';
+import { RateLimitStage } from '../src/gateway/rate-limit.js';
 import { canonicalJson } from '../src/gateway/response-cache.js';
 import { spendUsd } from '../src/gateway/spend.js';
 import { CooldownBoard, MemoryCooldowns, MemoryRateLimiter, MemoryResponseCache, MemoryRevocations } from '../src/state/memory-state.js';
@@ -142,5 +143,34 @@ describe('cache key and spend', () => {
     const prices = { m: { input_per_million: 2, output_per_million: 10 } };
     expect(spendUsd(prices, 'm', { prompt_tokens: 1000, completion_tokens: 100 })).toBeCloseTo(0.003);
     expect(spendUsd(prices, 'unpriced', { prompt_tokens: 1000 })).toBe(0);
+  });
+});
+
+describe('rate-limit stage', () => {
+  const stage = new RateLimitStage({ defaultRpm: 60, models: { m: { rpm: 5, tpm: 1000 } }, defaultCompletionTokens: 100 });
+  const request = (body: Record<string, unknown>) =>
+    ({ id: 'r', endpoint: 'chat', model: 'm', stream: false, body, raw: Buffer.from(JSON.stringify(body)), headers: {}, startedAt: 0 }) as const;
+
+  it('charges caller and model counters, reserving prompt bytes / 4 plus the answer cap', () => {
+    const body = { model: 'm', messages: [{ role: 'user', content: 'x'.repeat(400) }], max_tokens: 50 };
+    const caller = { id: 'key:1', key: { id: '1', name: 'k', keyHash: 'h', prefix: 'p', spentUsd: 0, createdAt: '', revokedAt: null, tpm: 500 } };
+    const { charges, reservation } = stage.plan(caller, { ...request(body) });
+    const tokens = Math.ceil(Buffer.byteLength(JSON.stringify(body)) / 4) + 50;
+    expect(charges).toEqual([
+      { counter: 'rpm:key:1', limit: 60, cost: 1 },
+      { counter: 'rpm:model:m', limit: 5, cost: 1 },
+      { counter: 'tpm:key:1', limit: 500, cost: tokens },
+      { counter: 'tpm:model:m', limit: 1000, cost: tokens },
+    ]);
+    expect(stage.correction(reservation, 30)).toEqual({ counters: ['tpm:key:1', 'tpm:model:m'], delta: 30 - tokens });
+    expect(stage.correction(reservation, undefined)).toBeUndefined();
+  });
+
+  it('answers a refusal with 429, retry-after and the OpenAI error shape', () => {
+    const error = stage.refusal({ admitted: false, counter: 'tpm:model:m', retryAfterMs: 1500 })!;
+    expect(error.status).toBe(429);
+    expect(error.headers).toMatchObject({ 'retry-after': '2', 'retry-after-ms': '1500' });
+    expect(error.toJSON().error).toMatchObject({ type: 'tokens', code: 'rate_limit_exceeded' });
+    expect(stage.refusal({ admitted: true })).toBeUndefined();
   });
 });
