@@ -192,6 +192,14 @@ describe('open router: per-caller and per-model limits, response cache, cooldown
     expect(JSON.parse(invalid.text).error).toMatchObject({ param: 'cache', code: 'invalid_type' });
   });
 
+  it('caches embeddings without opting in', async () => {
+    const first = await client.embeddings.create({ model: 'm1', input: 'embed me' }).withResponse();
+    const second = await client.embeddings.create({ model: 'm1', input: 'embed me' }).withResponse();
+    expect(first.response.headers.get('x-switchyard-cache')).toBe('miss');
+    expect(second.response.headers.get('x-switchyard-cache')).toBe('hit');
+    expect(second.data.data[0]!.embedding).toEqual(first.data.data[0]!.embedding);
+  });
+
   it('replays a cached stream with its original chunking', async () => {
     const body = { model: 'm1', messages: [{ role: 'user', content: 'stream me' }], max_tokens: 6, temperature: 0, stream: true };
     const first = await post(`${router.url}/v1/chat/completions`, body);

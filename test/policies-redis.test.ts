@@ -6,7 +6,7 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorReply, startFakeProvider, type FakeProvider } from './support/fake-provider.js';
 import { startRouter, startSim, stopAll, waitFor, type Proc } from './support/processes.js';
-import { startRedis, type RedisProc } from './support/redis.js';
+import { freePort, startRedis, type RedisProc } from './support/redis.js';
 
 const CLI = join(import.meta.dirname, '../dist/cli.js');
 const ask = { messages: [{ role: 'user' as const, content: 'hello' }], max_tokens: 4 };
@@ -107,5 +107,23 @@ describe('two router instances sharing one Redis', () => {
     const body = { model: 'm1', ...ask, temperature: 0, messages: [{ role: 'user', content: 'after recovery' }] };
     expect((await post(routers[0]!, body)).headers.get('x-switchyard-cache')).toBe('miss');
     expect((await post(routers[1]!, body)).headers.get('x-switchyard-cache')).toBe('hit');
+  });
+});
+
+describe('a router whose Redis is down from the start', () => {
+  afterAll(stopAll);
+
+  it('starts, answers from local state and shows Redis as down', async () => {
+    const sim = await startSim({ models: ['m1'], ttftMs: 1 });
+    const router = await startRouter(
+      { services: [{ name: 'sim', url: sim.url }], rate_limits: { models: { m1: { rpm: 2 } } } },
+      { SQLITE_DB_PATH: join(mkdtempSync(join(tmpdir(), 'switchyard-db-')), 'models.db'), REDIS_URL: `redis://127.0.0.1:${await freePort()}` },
+    );
+    const client = new OpenAI({ baseURL: `${router.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+    await client.chat.completions.create({ model: 'm1', ...ask });
+    await client.chat.completions.create({ model: 'm1', ...ask });
+    // The local limiter still holds the limit.
+    await expect(client.chat.completions.create({ model: 'm1', ...ask })).rejects.toBeInstanceOf(OpenAI.RateLimitError);
+    expect(await (await fetch(`${router.url}/metrics`)).text()).toMatch(/^switchyard_redis_up 0$/m);
   });
 });

@@ -108,7 +108,7 @@ export class Gateway {
         if (dispatched.probe && !account.failed && account.status < 500) void this.policies.state.cooldowns.recordProbeSuccess(dispatched.backend.name);
       }
       if (admitted) {
-        this.policies.settle(request, admitted, { status: account.status, usage: account.usage, complete: account.complete === true, contentType: account.contentType, target: account.backend?.name });
+        void this.policies.settle(request, admitted, { status: account.status, usage: account.usage, complete: account.complete === true, contentType: account.contentType, target: account.backend?.name });
       }
       this.account(request, account);
     }
@@ -150,6 +150,11 @@ export class Gateway {
       this.policies.collect(admitted, body);
       account.complete = true;
       account.contentType = String(headers['content-type']);
+      // A cacheable answer is in the shared cache before the client sees it, so that the client's
+      // next identical request is a hit on any instance (one Redis round trip, only on a miss).
+      if (this.policies.willStore(admitted)) {
+        await this.policies.settle(request, admitted, { status, usage: account.usage, complete: true, contentType: account.contentType, target: backend.name });
+      }
     }
     writeJson(res, status, body, headers);
   }

@@ -17,6 +17,8 @@ export interface Admitted {
   caller: Caller;
   reservation: Reservation;
   cache: CachePlan;
+  /** Set once settled, so that settling again is a no-op. */
+  settled?: boolean;
 }
 
 /** A request the policies answered themselves (refused, or served from the cache). */
@@ -112,10 +114,16 @@ export class GatewayPolicies {
     this.cache.collect(admitted.cache, bytes);
   }
 
-  settle(request: InferenceRequest, admitted: Admitted, end: RequestEnd): void {
+  /**
+   * Corrects the token reservation, records spend and stores a complete answer in the cache.
+   * Resolves once the shared state has it; callers that need not wait ignore the promise.
+   */
+  settle(request: InferenceRequest, admitted: Admitted, end: RequestEnd): Promise<void> {
+    if (admitted.settled) return Promise.resolve();
+    admitted.settled = true;
     const tokens = end.usage?.total_tokens ?? (end.status < 400 ? undefined : 0);
     const write = end.status === 200 && end.complete && end.contentType && end.target ? this.cache.entry(admitted.cache, end.contentType, end.target) : undefined;
-    void this.state.settle(this.rateLimit.correction(admitted.reservation, tokens), write);
+    const stored = this.state.settle(this.rateLimit.correction(admitted.reservation, tokens), write);
     const key = admitted.caller.key;
     if (key && end.usage) {
       const usd = spendUsd(this.prices, request.model, end.usage);
@@ -128,6 +136,12 @@ export class GatewayPolicies {
         this.metrics.spent(key.name, usd);
       }
     }
+    return stored;
+  }
+
+  /** True when the answer will be stored: it is then settled before it is sent (see Gateway.relayBuffered). */
+  willStore(admitted: Admitted): boolean {
+    return admitted.cache.key !== undefined;
   }
 
   private refuse(res: ServerResponse, error: ApiError, headers: OutgoingHttpHeaders): Answered {
