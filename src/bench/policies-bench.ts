@@ -51,8 +51,11 @@ async function startRouter(config: Record<string, unknown>, env: NodeJS.ProcessE
   return { child, url: `http://127.0.0.1:${/"port":(\d+)/.exec(line)![1]}` };
 }
 
+/** Never reused across runs, rounds or routers: every request is a cache miss. */
+let sequence = 0;
+const runId = Date.now().toString(36);
+
 async function measure(url: string, apiKey: string | undefined): Promise<{ rps: number; errors: number }> {
-  let n = 0;
   const run = (duration: number) =>
     autocannon({
       url,
@@ -65,7 +68,7 @@ async function measure(url: string, apiKey: string | undefined): Promise<{ rps: 
           headers: { 'content-type': 'application/json', ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}) },
           setupRequest: (request) => ({
             ...request,
-            body: JSON.stringify({ model: 'bench', temperature: 0, max_tokens: 2, messages: [{ role: 'user', content: `question ${n++}` }] }),
+            body: JSON.stringify({ model: 'bench', temperature: 0, max_tokens: 2, messages: [{ role: 'user', content: `question ${runId}-${sequence++}` }] }),
           }),
         },
       ],

@@ -150,10 +150,10 @@ export class Gateway {
       this.policies.collect(admitted, body);
       account.complete = true;
       account.contentType = String(headers['content-type']);
-      // A cacheable answer is in the shared cache before the client sees it, so that the client's
-      // next identical request is a hit on any instance (one Redis round trip, only on a miss).
+      // A cacheable answer is sent to the shared cache before it is sent to the client, so that the
+      // client's next identical request finds it on any instance; nothing waits for it.
       if (this.policies.willStore(admitted)) {
-        await this.policies.settle(request, admitted, { status, usage: account.usage, complete: true, contentType: account.contentType, target: backend.name });
+        void this.policies.settle(request, admitted, { status, usage: account.usage, complete: true, contentType: account.contentType, target: backend.name });
       }
     }
     writeJson(res, status, body, headers);

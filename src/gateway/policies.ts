@@ -139,7 +139,7 @@ export class GatewayPolicies {
     return stored;
   }
 
-  /** True when the answer will be stored: it is then settled before it is sent (see Gateway.relayBuffered). */
+  /** True when the answer will be stored: it is then settled before it is written (see Gateway.relayBuffered). */
   willStore(admitted: Admitted): boolean {
     return admitted.cache.key !== undefined;
   }

@@ -55,7 +55,14 @@ export class RedisState implements SharedState {
       lazyConnect: false,
     };
     this.channel = `${options.keyPrefix}events`;
-    this.client = new Redis(options.url, { ...common, keyPrefix: options.keyPrefix, enableAutoPipelining: true }) as Scripted;
+    this.client = new Redis(options.url, {
+      ...common,
+      keyPrefix: options.keyPrefix,
+      enableAutoPipelining: true,
+      // Written to the socket at once rather than batched a loop turn later: a stored answer then
+      // reaches Redis before the client can ask another instance for it.
+      autoPipeliningIgnoredCommands: ['settle'],
+    }) as Scripted;
     this.client.defineCommand('admit', { lua: ADMIT });
     this.client.defineCommand('settle', { lua: SETTLE });
     this.client.defineCommand('recordFailure', { numberOfKeys: 3, lua: RECORD_FAILURE });
