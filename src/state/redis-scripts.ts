@@ -1,24 +1,24 @@
 /** Lua scripts: each runs atomically in Redis, so instances never interleave a check and its update. */
 
 /**
- * Charges every counter or none, then (when admitted) GETs the cache entry. KEYS: counters, then the cache key if any.
- * ARGV: windowMs, number of counters, then limit and cost per counter.
- * Returns {0, 0, entry or false} or {index of refusing counter, ms left}.
+ * Charges every counter or none, then (when admitted) GETs the cache entry. Counters are
+ * incremented first and rolled back on a refusal: admitting, the common case, costs one command
+ * per counter. KEYS: counters, then the cache key if any. ARGV: windowMs, number of counters,
+ * then limit and cost per counter. Returns {0, 0, entry or false} or {index of refusing counter, ms left}.
  */
 export const ADMIT = `
 local window = tonumber(ARGV[1])
 local n = tonumber(ARGV[2])
 for i = 1, n do
-  local used = tonumber(redis.call('GET', KEYS[i]) or '0')
-  if used + tonumber(ARGV[i * 2 + 2]) > tonumber(ARGV[i * 2 + 1]) then
+  local cost = tonumber(ARGV[i * 2 + 2])
+  local used = redis.call('INCRBY', KEYS[i], cost)
+  if used == cost then redis.call('PEXPIRE', KEYS[i], window) end
+  if used > tonumber(ARGV[i * 2 + 1]) then
+    for j = 1, i do redis.call('DECRBY', KEYS[j], tonumber(ARGV[j * 2 + 2])) end
     local ttl = redis.call('PTTL', KEYS[i])
     if ttl < 0 then ttl = window end
     return {i, ttl}
   end
-end
-for i = 1, n do
-  local cost = tonumber(ARGV[i * 2 + 2])
-  if redis.call('INCRBY', KEYS[i], cost) == cost then redis.call('PEXPIRE', KEYS[i], window) end
 end
 if #KEYS > n then return {0, 0, redis.call('GET', KEYS[n + 1])} end
 return {0, 0}
@@ -26,14 +26,16 @@ return {0, 0}
 
 /**
  * Corrects counters whose window is still open (never below zero), then stores a cache entry.
+ * A counter that no longer exists (its window ended) is created by INCRBY and removed at once.
  * KEYS: counters, then the cache key if any. ARGV: delta, number of counters, then entry and ttlMs.
  */
 export const SETTLE = `
+local delta = tonumber(ARGV[1])
 local n = tonumber(ARGV[2])
 for i = 1, n do
-  if redis.call('EXISTS', KEYS[i]) == 1 then
-    if redis.call('INCRBY', KEYS[i], ARGV[1]) < 0 then redis.call('SET', KEYS[i], 0, 'KEEPTTL') end
-  end
+  local used = redis.call('INCRBY', KEYS[i], delta)
+  if used == delta then redis.call('DEL', KEYS[i])
+  elseif used < 0 then redis.call('SET', KEYS[i], 0, 'KEEPTTL') end
 end
 if #KEYS > n then redis.call('SET', KEYS[n + 1], ARGV[3], 'PX', ARGV[4]) end
 return 0
