@@ -182,7 +182,7 @@ export class RedisState implements SharedState {
   private lost(error: Error): void {
     if (this.warned) return;
     this.warned = true;
-    this.log.warn({ err: error.message, url: redactUrl(this.options.url) }, 'redis unreachable: serving with local state until it is back');
+    this.log.warn({ err: error.message, url: redactUrl(this.options.url) }, 'redis unreachable or failing: serving with local state until it is back');
   }
 
   /** On (re)connect: take in what other instances decided meanwhile, and hand over what this one did alone. */
