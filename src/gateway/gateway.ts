@@ -108,7 +108,7 @@ export class Gateway {
         if (dispatched.probe && !account.failed && account.status < 500) void this.policies.state.cooldowns.recordProbeSuccess(dispatched.backend.name);
       }
       if (admitted) {
-        void this.policies.settle(request, admitted, { status: account.status, usage: account.usage, complete: account.complete === true, contentType: account.contentType, target: account.backend?.name });
+        this.policies.settle(request, admitted, { status: account.status, usage: account.usage, complete: account.complete === true, contentType: account.contentType, target: account.backend?.name });
       }
       this.account(request, account);
     }
@@ -153,7 +153,7 @@ export class Gateway {
       // A cacheable answer is sent to the shared cache before it is sent to the client, so that the
       // client's next identical request finds it on any instance; nothing waits for it.
       if (this.policies.willStore(admitted)) {
-        void this.policies.settle(request, admitted, { status, usage: account.usage, complete: true, contentType: account.contentType, target: backend.name });
+        this.policies.settle(request, admitted, { status, usage: account.usage, complete: true, contentType: account.contentType, target: backend.name });
       }
     }
     writeJson(res, status, body, headers);

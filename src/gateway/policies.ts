@@ -114,16 +114,13 @@ export class GatewayPolicies {
     this.cache.collect(admitted.cache, bytes);
   }
 
-  /**
-   * Corrects the token reservation, records spend and stores a complete answer in the cache.
-   * Resolves once the shared state has it; callers that need not wait ignore the promise.
-   */
-  settle(request: InferenceRequest, admitted: Admitted, end: RequestEnd): Promise<void> {
-    if (admitted.settled) return Promise.resolve();
+  /** Corrects the token reservation, records spend and stores a complete answer in the cache; never waits. */
+  settle(request: InferenceRequest, admitted: Admitted, end: RequestEnd): void {
+    if (admitted.settled) return;
     admitted.settled = true;
     const tokens = end.usage?.total_tokens ?? (end.status < 400 ? undefined : 0);
     const write = end.status === 200 && end.complete && end.contentType && end.target ? this.cache.entry(admitted.cache, end.contentType, end.target) : undefined;
-    const stored = this.state.settle(this.rateLimit.correction(admitted.reservation, tokens), write);
+    void this.state.settle(this.rateLimit.correction(admitted.reservation, tokens), write);
     const key = admitted.caller.key;
     if (key && end.usage) {
       const usd = spendUsd(this.prices, request.model, end.usage);
@@ -136,7 +133,6 @@ export class GatewayPolicies {
         this.metrics.spent(key.name, usd);
       }
     }
-    return stored;
   }
 
   /** True when the answer will be stored: it is then settled before it is written (see Gateway.relayBuffered). */
