@@ -6,6 +6,7 @@ import { loadDotEnv } from './config/dotenv.js';
 import type { Config } from './config/schema.js';
 import { analyzeCommand, tailCommand } from './cli/logs-commands.js';
 import { statusCommand } from './cli/status-command.js';
+import { keysCommand } from './cli/keys-command.js';
 import { createLogger } from './observability/logger.js';
 import { explainRoute, formatExplanation } from './registry/explain-route.js';
 import { explainPrompt, formatPromptExplanation } from './cli/route-prompt.js';
@@ -329,5 +330,6 @@ program
       process.exit(2);
     }
   });
+program.addCommand(keysCommand());
 
 await program.parseAsync();

@@ -29,6 +29,9 @@ describe('Anthropic provider (a fake Messages API behind the router)', () => {
     router = await startRouter({
       // error answers below must not eject the only backend
       health_check: { interval_s: 60, timeout_s: 2, failure_threshold: 100 },
+      // one answer per request: the fake replies once, and retries and cooldowns have tests of their own
+      retry: { max_attempts: 1 },
+      cooldown: { failure_threshold: 100 },
       services: [{ name: 'claude', url: fake.url, provider: 'anthropic', models: ['claude-x'], api_key: 'sk-ant-test-key' }],
     });
     client = new OpenAI({ baseURL: `${router.url}/v1`, apiKey: 'client-key', maxRetries: 0 });

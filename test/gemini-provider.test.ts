@@ -28,6 +28,9 @@ describe('Gemini provider (a fake generateContent API behind the router)', () =>
     fake = await FakeUpstream.start();
     router = await startRouter({
       health_check: { interval_s: 60, timeout_s: 2, failure_threshold: 100 },
+      // one answer per request: the fake replies once, and retries and cooldowns have tests of their own
+      retry: { max_attempts: 1 },
+      cooldown: { failure_threshold: 100 },
       services: [{ name: 'google', url: fake.url, provider: 'gemini', models: ['gemini-x'], api_key: 'goog-test-key' }],
     });
     client = new OpenAI({ baseURL: `${router.url}/v1`, apiKey: 'client-key', maxRetries: 0 });

@@ -35,6 +35,7 @@ describe('health of a hosted provider (passive only)', () => {
     fake = await FakeUpstream.start();
     router = await startRouter({
       health_check: { interval_s: 0.2, timeout_s: 1, failure_threshold: 1 },
+      retry: { max_attempts: 1 },
       services: [{ name: 'claude', url: fake.url, provider: 'anthropic', models: ['claude-x'], api_key: 'k' }],
     });
     client = new OpenAI({ baseURL: `${router.url}/v1`, apiKey: 'unused', maxRetries: 0 });

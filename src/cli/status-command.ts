@@ -32,7 +32,7 @@ export async function statusCommand(options: StatusOptions): Promise<string> {
   const healthy = `${fleet.healthy_services}/${fleet.total_services} targets healthy`;
   const headline = fleet.healthy_services === fleet.total_services && fleet.total_services > 0 ? c.green(healthy) : c.red(healthy);
   const a = fleet.activity;
-  const activity = `retries ${a.retries} · fallbacks ${a.fallbacks} · cooldowns ${a.cooldowns} · cache ${a.cacheHits} hit / ${a.cacheMisses} miss · rate-limited ${a.rateLimited}`;
+  const activity = `retries ${a.retries} · fallbacks ${a.fallbacks} · cache ${a.cacheHits} hit / ${a.cacheMisses} miss · rate-limited ${a.rateLimited}`;
   const headers = ['target', 'kind', 'health', 'models', 'in-flight', 'requests', 'errors', 'p50', 'p99', 'TTFT p50', 'last probe'];
   return `${c.bold(options.url)}  ${headline}\n\n${formatTable(headers, rows)}\n\n${c.dim(activity)}`;
 }

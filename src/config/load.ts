@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { PROVIDERS } from './providers.js';
+import { POLICY_ENV } from './policies-schema.js';
 import { ConfigSchema, type Config } from './schema.js';
 
 export class ConfigError extends Error {
@@ -29,6 +30,7 @@ const ENV_OVERRIDES: ReadonlyArray<[string, (raw: Record<string, unknown>, value
     providerOverride(baseUrlEnv, name, 'base_url'),
     ...(keyEnv ? [providerOverride(keyEnv, name, 'api_key')] : []),
   ]),
+  ...POLICY_ENV,
 ];
 
 function providerOverride(env: string, provider: string, key: 'base_url' | 'api_key'): [string, (raw: Record<string, unknown>, value: string) => void] {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { PROVIDER_NAMES } from './providers.js';
 import { POLICY_NAMES } from '../routing/registry.js';
+import { policyConfigShape, retryConfigShape } from './policies-schema.js';
 
 const httpUrl = z
   .string()
@@ -79,13 +80,7 @@ export const ConfigSchema = z
       })
       .strict()
       .default({ interval_s: 30, timeout_s: 5, failure_threshold: 3 }),
-    retry: z
-      .object({
-        /** Attempts on distinct replicas for connection errors and 502/503 before any byte is sent. */
-        max_attempts: z.number().int().positive().default(3),
-      })
-      .strict()
-      .default({ max_attempts: 3 }),
+    retry: z.object(retryConfigShape).strict().prefault({}),
     routing: z
       .object({
         policy: routingPolicyName.default('least-outstanding'),
@@ -134,6 +129,7 @@ export const ConfigSchema = z
     admin_token: z.string().min(1).optional(),
     logging: LoggingSchema.default(LoggingSchema.parse({})),
     request_log: RequestLogSchema.default(RequestLogSchema.parse({})),
+    ...policyConfigShape,
   })
   .strict()
   .superRefine((config, ctx) => {

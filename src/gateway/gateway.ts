@@ -5,37 +5,25 @@ import type { Backend } from '../fleet/backend.js';
 import type { Fleet } from '../fleet/fleet.js';
 import type { RoutingPolicy } from '../routing/policy.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { UpstreamCall } from '../providers/adapter.js';
-import { ApiError, badGateway, gatewayTimeout } from '../server/errors.js';
+import { badGateway, gatewayTimeout } from '../server/errors.js';
 import type { RequestLogEntry } from '../store/request-log.js';
+import { abortError, CLIENT_CLOSED, CLIENT_GONE_ERROR } from './abort.js';
+import { AttemptRunner, type AttemptAccount, type AttemptOptions, type Dispatched, type Exhausted } from './attempts.js';
 import type { InferenceRequest, Usage } from './inference-request.js';
-import { resolveModel, type RouteSources } from './resolve.js';
+import type { Admitted, GatewayPolicies } from './policies.js';
 import { CLIENT_GONE, readBody, relayStream, responseHeaders, writeApiError, writeJson } from './relay.js';
+import { endUpstream } from './upstream-time.js';
 
-export interface GatewayOptions {
+export interface GatewayOptions extends AttemptOptions {
   requestTimeoutS: number;
-  maxAttempts: number;
 }
 
-/** Statuses that mean "this replica cannot take it now": safe to send elsewhere before any byte is written. */
-const RETRYABLE_STATUS = new Set([502, 503]);
 /** Statuses that count towards ejecting a backend. */
 const FAILURE_STATUS = new Set([502, 503, 504]);
-const CLIENT_CLOSED = 499;
 
-/** A backend's answer, with its in-flight count still raised until the relay ends. */
-interface Dispatched {
-  backend: Backend;
-  response: Dispatcher.ResponseData;
-}
+export const OVERHEAD_HEADER = 'x-switchyard-overhead-ms';
 
-/** Nothing to relay: either an error of the router's own, or a buffered 502/503 after the last retry. */
-interface Exhausted {
-  error: ApiError;
-  last?: { backend: Backend; status: number; headers: Dispatcher.ResponseData['headers']; body: Buffer };
-}
-
-interface Accounting {
+interface Accounting extends AttemptAccount {
   backend?: Backend;
   /** Set once the failure has been counted against the backend, so it is not also counted a success. */
   failed?: boolean;
@@ -43,12 +31,11 @@ interface Accounting {
   ttftS?: number;
   interTokenS?: number;
   usage?: Usage;
-  retries: number;
-  /** Time spent waiting on upstreams so far, in ms: what the router's overhead excludes. */
-  upstreamMs: number;
-  /** performance.now() when the attempt being relayed was sent; cleared once its response ended. */
-  upstreamSentAt?: number;
-  candidates?: number;
+  /** Who answered when no backend did ("cache", or "none" for a refusal). */
+  servedBy?: string;
+  /** Set when the whole answer reached the client. */
+  complete?: boolean;
+  contentType?: string;
 }
 
 /** Where accounted requests go besides metrics: the request log. */
@@ -57,20 +44,25 @@ export interface RequestSink {
 }
 
 /**
- * The per-request pipeline: resolve model → pick a backend → dispatch (retrying on another
- * replica while nothing has been sent) → relay → account.
+ * The per-request pipeline: identify caller → rate limit → cache lookup (the policies) →
+ * resolve model → pick a backend → dispatch (retries and fallbacks while nothing has been
+ * sent) → relay → account (metrics, routing feedback, request log).
  */
 export class Gateway {
+  private readonly attempts: AttemptRunner;
+
   constructor(
     private readonly fleet: Fleet,
     private readonly policy: RoutingPolicy,
-    private readonly dispatcher: Dispatcher,
+    dispatcher: Dispatcher,
     private readonly metrics: Metrics,
-    private readonly log: Logger,
+    log: Logger,
     private readonly options: GatewayOptions,
-    private readonly routes: RouteSources,
+    private readonly policies: GatewayPolicies,
     private readonly requestLog?: RequestSink,
-  ) {}
+  ) {
+    this.attempts = new AttemptRunner(fleet, policies.resolver, policy, dispatcher, policies.state.cooldowns, policies.metrics, log, options);
+  }
 
   async handle(request: InferenceRequest, res: ServerResponse): Promise<void> {
     const controller = new AbortController();
@@ -81,51 +73,77 @@ export class Gateway {
     res.once('close', onClose);
     const account: Accounting = { status: 0, retries: 0, upstreamMs: 0 };
     let dispatched: Dispatched | Exhausted | undefined;
+    let admitted: Admitted | undefined;
     try {
-      dispatched = await this.dispatch(request, controller.signal, account);
       const own: OutgoingHttpHeaders = { 'x-request-id': request.id };
+      // ── policies: identify caller → rate limit → cache lookup ──
+      const admission = await this.policies.admit(request, res, own);
+      if ('answered' in admission) {
+        account.status = admission.status;
+        account.servedBy = admission.servedBy;
+        return;
+      }
+      admitted = admission;
+      // ──
+      dispatched = await this.attempts.run(request, controller.signal, account);
       if ('error' in dispatched) {
-        const { error, last } = dispatched;
-        account.backend = last?.backend;
-        account.status = last ? last.status : error.status;
-        if (last) writeJson(res, last.status, last.body, responseHeaders(last.headers, { ...own, 'x-switchyard-target': last.backend.name }));
-        else if (error !== CLIENT_GONE_ERROR) writeApiError(res, error, own);
+        account.status = dispatched.error.status;
+        if (dispatched.error !== CLIENT_GONE_ERROR) writeApiError(res, dispatched.error, own);
         return;
       }
       const { backend, response } = dispatched;
       account.backend = backend;
       account.status = response.statusCode;
+      account.failed = dispatched.failureRecorded;
       const headers = responseHeaders(response.headers, { ...own, 'x-switchyard-target': backend.name });
-      if (response.statusCode === 200 && String(response.headers['content-type']).startsWith('text/event-stream')) {
+      account.contentType = String(response.headers['content-type']);
+      if (response.statusCode === 200 && account.contentType.startsWith('text/event-stream')) {
         // A stream's whole overhead is known only at its end (metrics, request log); its header carries the part before dispatch.
         headers[OVERHEAD_HEADER] = formatMs(account.upstreamSentAt! - request.startedAt - account.upstreamMs);
         res.writeHead(200, headers);
-        const outcome = await relayStream(res, response.body, request.startedAt, controller.signal, backend.adapter.stream?.(request));
+        const collecting = admitted;
+        const tap = collecting.cache.key ? (bytes: Buffer) => this.policies.collect(collecting, bytes) : undefined;
+        const outcome = await relayStream(res, response.body, request.startedAt, controller.signal, backend.adapter.stream?.(request), tap);
         endUpstream(account);
         account.ttftS = outcome.ttftS;
         account.interTokenS = outcome.interTokenS;
         account.usage = outcome.usage;
+        account.complete = !outcome.error;
         if (outcome.clientGone) account.status = CLIENT_CLOSED;
         else if (outcome.error) this.fail(account, backend, outcome.error);
         return;
       }
-      await this.relayBuffered(res, request, dispatched, headers, controller.signal, account);
+      await this.relayBuffered(res, request, dispatched, headers, controller.signal, account, admitted);
     } finally {
       clearTimeout(deadline);
       res.removeListener('close', onClose);
-      if (dispatched && 'response' in dispatched) dispatched.backend.inflight--;
-      this.account(request, account);
+      if (dispatched && 'response' in dispatched) {
+        dispatched.backend.inflight--;
+        if (dispatched.probe && !account.failed && account.status < 500) void this.policies.state.cooldowns.recordProbeSuccess(dispatched.backend.name);
+      }
+      if (admitted) {
+        this.policies.settle(request, admitted, { status: account.status, usage: account.usage, complete: account.complete === true, contentType: account.contentType, target: account.backend?.name });
+      }
+      this.account(request, account, admitted);
     }
   }
 
   /** Non-streamed answers are small: read whole, checked (and translated where the provider needs it), written in one go. */
-  private async relayBuffered(res: ServerResponse, request: InferenceRequest, { backend, response }: Dispatched, headers: OutgoingHttpHeaders, signal: AbortSignal, account: Accounting): Promise<void> {
+  private async relayBuffered(
+    res: ServerResponse,
+    request: InferenceRequest,
+    { backend, response, body: read }: Dispatched,
+    headers: OutgoingHttpHeaders,
+    signal: AbortSignal,
+    account: Accounting,
+    admitted: Admitted,
+  ): Promise<void> {
     let body: Buffer | string;
     try {
-      body = await readBody(response.body);
+      body = read ?? (await readBody(response.body));
       endUpstream(account);
     } catch (error) {
-      const failure = this.abortError(signal) ?? badGateway(`backend ${backend.name} broke off its response: ${(error as Error).message}`);
+      const failure = abortError(signal) ?? badGateway(`backend ${backend.name} broke off its response: ${(error as Error).message}`);
       account.status = failure === CLIENT_GONE_ERROR ? CLIENT_CLOSED : failure.status;
       if (failure !== CLIENT_GONE_ERROR) {
         this.fail(account, backend, failure.message);
@@ -150,80 +168,28 @@ export class Gateway {
       }
       account.usage = (parsed as { usage?: Usage }).usage;
     }
-    if (FAILURE_STATUS.has(status)) this.fail(account, backend, `answered ${status}`);
+    if (FAILURE_STATUS.has(status) && !account.failed) this.fail(account, backend, `answered ${status}`);
+    if (status === 200) {
+      this.policies.collect(admitted, body);
+      account.complete = true;
+      account.contentType = String(headers['content-type']);
+      // A cacheable answer is sent to the shared cache before it is sent to the client, so that the
+      // client's next identical request finds it on any instance; nothing waits for it.
+      if (this.policies.willStore(admitted)) {
+        this.policies.settle(request, admitted, { status, usage: account.usage, complete: true, contentType: account.contentType, target: backend.name });
+      }
+    }
     headers[OVERHEAD_HEADER] = formatMs(performance.now() - request.startedAt - account.upstreamMs);
     writeJson(res, status, body, headers);
-  }
-
-  /**
-   * Sends the request to a backend, trying another replica after a connection error or a
-   * 502/503: nothing has reached the client yet, so it is safe.
-   */
-  private async dispatch(request: InferenceRequest, signal: AbortSignal, account: Accounting): Promise<Dispatched | Exhausted> {
-    const route = resolveModel(request.model, this.routes);
-    if ('error' in route) return { error: route.error };
-    let candidates = route.backends;
-    account.candidates = candidates.length;
-    // Filled in by the failures below; built lazily because an Error's stack capture is not free on every request.
-    const exhausted: Exhausted = { error: NO_ATTEMPT };
-    for (let attempt = 0; attempt < this.options.maxAttempts && candidates.length > 0; attempt++) {
-      account.retries = attempt;
-      const backend = this.policy.pick(candidates, { model: request.model, body: request.body, headers: request.headers });
-      let call: UpstreamCall;
-      try {
-        call = backend.adapter.request(request, backend, backend.upstreamModelFor(request.model));
-      } catch (error) {
-        // a request the provider cannot express (say, embeddings for a chat-only API) is the client's error, not the backend's
-        if (error instanceof ApiError) return { error };
-        throw error;
-      }
-      backend.inflight++;
-      account.upstreamSentAt = performance.now();
-      let response: Dispatcher.ResponseData;
-      try {
-        response = await this.dispatcher.request({ origin: backend.origin, method: 'POST', ...call, signal });
-      } catch (error) {
-        backend.inflight--;
-        endUpstream(account);
-        const aborted = this.abortError(signal);
-        if (aborted) {
-          if (aborted !== CLIENT_GONE_ERROR) this.fleet.recordFailure(backend, aborted.message);
-          return { error: aborted };
-        }
-        const message = (error as Error).message || String(error);
-        this.log.warn({ requestId: request.id, backend: backend.name, err: message }, 'backend request failed');
-        this.fleet.recordFailure(backend, message);
-        exhausted.error = badGateway(`backend ${backend.name} is unreachable: ${message}`);
-        exhausted.last = undefined;
-        candidates = candidates.filter((c) => c !== backend);
-        continue;
-      }
-      if (!RETRYABLE_STATUS.has(response.statusCode)) return { backend, response };
-      backend.inflight--;
-      const body = await readBody(response.body).catch(() => Buffer.alloc(0));
-      endUpstream(account);
-      this.fleet.recordFailure(backend, `answered ${response.statusCode}`);
-      const translated = backend.adapter.response?.(response.statusCode, body, request);
-      exhausted.last = translated
-        ? { backend, status: translated.status, headers: { ...response.headers, 'content-type': 'application/json' }, body: Buffer.from(translated.body) }
-        : { backend, status: response.statusCode, headers: response.headers, body };
-      candidates = candidates.filter((c) => c !== backend);
-    }
-    return exhausted;
   }
 
   private fail(account: Accounting, backend: Backend, message: string): void {
     account.failed = true;
     this.fleet.recordFailure(backend, message);
+    void this.policies.state.cooldowns.recordFailure(backend.name);
   }
 
-  /** Why the request's signal fired, as the error the client should get (none when it did not fire). */
-  private abortError(signal: AbortSignal): ApiError | undefined {
-    if (!signal.aborted) return undefined;
-    return signal.reason === CLIENT_GONE ? CLIENT_GONE_ERROR : (signal.reason as ApiError);
-  }
-
-  private account(request: InferenceRequest, account: Accounting): void {
+  private account(request: InferenceRequest, account: Accounting, admitted: Admitted | undefined): void {
     endUpstream(account);
     const latencyMs = performance.now() - request.startedAt;
     const latencyS = latencyMs / 1000;
@@ -232,12 +198,13 @@ export class Gateway {
     const ok = !account.failed && status < 500 && status !== CLIENT_CLOSED;
     if (backend && ok) backend.recordSuccess(latencyS, account.ttftS);
     if (backend) this.policy.onResult?.(backend, { model: request.model, body: request.body, headers: request.headers }, { ok, ttftS: account.ttftS, usage: account.usage });
-    const model = this.fleet.knows(request.model) ? request.model : 'unknown';
+    const model = this.policies.resolver.knows(request.model) ? request.model : 'unknown';
+    const target = backend?.name ?? account.servedBy ?? 'none';
     this.metrics.record({
       endpoint: request.endpoint,
       model,
-      target: backend?.name ?? 'none',
-      status: account.status,
+      target,
+      status,
       latencyS,
       ttftS: account.ttftS,
       interTokenS: account.interTokenS,
@@ -245,14 +212,16 @@ export class Gateway {
       usage: account.usage,
       retries: account.retries,
     });
-    this.requestLog?.append({
+    if (!this.requestLog) return;
+    const cost = this.policies.costOf(request.model, account.usage);
+    this.requestLog.append({
       ts: Date.now(),
       requestId: request.id,
-      callerKey: null,
+      callerKey: admitted?.caller.key?.name ?? null,
       route: request.endpoint,
       model,
-      target: backend?.name ?? null,
-      status: account.status,
+      target: backend?.name ?? account.servedBy ?? null,
+      status,
       latencyMs,
       ttftMs: account.ttftS === undefined ? null : account.ttftS * 1000,
       interTokenMs: account.interTokenS === undefined ? null : account.interTokenS * 1000,
@@ -260,28 +229,16 @@ export class Gateway {
       promptTokens: account.usage?.prompt_tokens ?? null,
       completionTokens: account.usage?.completion_tokens ?? null,
       cachedTokens: account.usage?.prompt_tokens_details?.cached_tokens ?? null,
-      cost: null,
-      cacheStatus: null,
+      cost: cost > 0 ? cost : null,
+      cacheStatus: account.servedBy === 'cache' ? 'hit' : (admitted?.cache.status ?? null),
       retries: account.retries,
-      fallbacks: 0,
+      fallbacks: account.fallbacks ?? 0,
       decision: account.candidates === undefined ? null : `${this.policy.name}: ${backend?.name ?? 'none'} of ${account.candidates} healthy, attempt ${account.retries + 1}`,
     });
   }
 }
 
-const CLIENT_GONE_ERROR = new ApiError(CLIENT_CLOSED, 'client disconnected', 'client_closed');
-/** Only returned when every candidate was skipped without an attempt, which the loop guards against. */
-const NO_ATTEMPT = badGateway('no backend could be reached');
-export const OVERHEAD_HEADER = 'x-switchyard-overhead-ms';
-
 const formatMs = (ms: number) => Math.max(0, ms).toFixed(3);
-
-/** Adds the time since the current attempt was sent to the upstream total (once per attempt). */
-function endUpstream(account: Accounting): void {
-  if (account.upstreamSentAt === undefined) return;
-  account.upstreamMs += performance.now() - account.upstreamSentAt;
-  account.upstreamSentAt = undefined;
-}
 
 function parseJson(body: Buffer | string): unknown {
   try {

@@ -63,6 +63,8 @@ export async function relayStream(
   startedAt: number,
   signal: AbortSignal,
   translator?: StreamTranslator,
+  /** Sees each relayed chunk (the response cache keeps them); must not block. */
+  tap?: (bytes: Buffer) => void,
 ): Promise<StreamOutcome> {
   let ttftS: number | undefined;
   let firstChunkAt = 0;
@@ -77,6 +79,7 @@ export async function relayStream(
       firstChunkAt = lastChunkAt;
       ttftS = (firstChunkAt - startedAt) / 1000;
     }
+    tap?.(bytes);
     tail = bytes.length >= TAIL_BYTES ? bytes : Buffer.concat([tail.length > TAIL_BYTES ? tail.subarray(tail.length - TAIL_BYTES) : tail, bytes]);
     if (!res.write(bytes)) await once(res, 'drain', { signal });
   };

@@ -9,7 +9,6 @@ const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10
 const INTER_TOKEN_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.02, 0.035, 0.05, 0.075, 0.1, 0.25, 0.5, 1];
 const OVERHEAD_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
 
-export type CacheResult = 'hit' | 'miss';
 
 export interface RequestRecord {
   endpoint: Endpoint;
@@ -32,7 +31,6 @@ export interface RequestRecord {
 export interface Activity {
   retries: number;
   fallbacks: number;
-  cooldowns: number;
   cacheHits: number;
   cacheMisses: number;
   rateLimited: number;
@@ -48,12 +46,12 @@ interface RequestChildren {
 /**
  * The router's Prometheus metrics. Label children are cached per label set so that recording a
  * request costs a few Map lookups; gauges of fleet state are read at scrape time, not kept in step.
- * Features that land later (fallbacks, cooldowns, cache, rate limits) call the small `record…`
- * methods; their series exist from start-up so dashboards and alerts see zeros, not gaps.
+ * The gateway policies' series (fallbacks, cache, rate limits, spend, Redis) live in PolicyMetrics,
+ * which adds to the same registry and to `activity`.
  */
 export class Metrics {
   readonly registry = new Registry();
-  readonly activity: Activity = { retries: 0, fallbacks: 0, cooldowns: 0, cacheHits: 0, cacheMisses: 0, rateLimited: 0 };
+  readonly activity: Activity = { retries: 0, fallbacks: 0, cacheHits: 0, cacheMisses: 0, rateLimited: 0 };
   private readonly requests: Counter<'route' | 'model' | 'target' | 'status'>;
   private readonly duration: Histogram<'model' | 'target'>;
   private readonly ttft: Histogram<'model' | 'target'>;
@@ -61,10 +59,6 @@ export class Metrics {
   private readonly overhead: Histogram;
   private readonly tokens: Counter<'model' | 'target' | 'type'>;
   private readonly retries: Counter<'model'>;
-  private readonly fallbacks: Counter<'model'>;
-  private readonly cooldowns: Counter<'target'>;
-  private readonly cache: Counter<'result'>;
-  private readonly rateLimited: Counter<'scope'>;
   private readonly children = new Map<string, RequestChildren>();
 
   constructor(fleet: Fleet) {
@@ -83,12 +77,6 @@ export class Metrics {
     this.overhead = new Histogram({ name: 'switchyard_router_overhead_seconds', help: 'Time each request spent in the router itself, outside upstream calls', buckets: OVERHEAD_BUCKETS, registers });
     this.tokens = new Counter({ name: 'switchyard_tokens_total', help: 'Tokens reported in upstream usage, by type (prompt, completion, cached)', labelNames: ['model', 'target', 'type'], registers });
     this.retries = new Counter({ name: 'switchyard_upstream_retries_total', help: 'Requests re-sent to another replica before any byte reached the client', labelNames: ['model'], registers });
-    this.fallbacks = new Counter({ name: 'switchyard_fallbacks_total', help: 'Requests served by a fallback model after the requested one failed', labelNames: ['model'], registers });
-    this.cooldowns = new Counter({ name: 'switchyard_target_cooldowns_total', help: 'Times a target was put in cooldown', labelNames: ['target'], registers });
-    this.cache = new Counter({ name: 'switchyard_cache_requests_total', help: 'Response cache lookups by result (hit, miss)', labelNames: ['result'], registers });
-    this.rateLimited = new Counter({ name: 'switchyard_rate_limited_total', help: 'Requests rejected by a rate limit, by limit scope', labelNames: ['scope'], registers });
-    this.cache.labels('hit').inc(0);
-    this.cache.labels('miss').inc(0);
     new Gauge({
       name: 'switchyard_inflight_requests',
       help: 'Requests in flight per target',
@@ -184,28 +172,6 @@ export class Metrics {
       this.activity.retries += r.retries;
     }
     if (r.usage) this.recordUsage(r.model, r.target, r.usage);
-  }
-
-  recordFallback(model: string): void {
-    this.fallbacks.labels(model).inc();
-    this.activity.fallbacks++;
-  }
-
-  recordCooldown(target: string): void {
-    this.cooldowns.labels(target).inc();
-    this.activity.cooldowns++;
-  }
-
-  recordCache(result: CacheResult): void {
-    this.cache.labels(result).inc();
-    if (result === 'hit') this.activity.cacheHits++;
-    else this.activity.cacheMisses++;
-  }
-
-  /** `scope` names the limit that tripped (e.g. "key", "model", "global"): a small fixed set. */
-  recordRateLimited(scope: string): void {
-    this.rateLimited.labels(scope).inc();
-    this.activity.rateLimited++;
   }
 
   private recordUsage(model: string, target: string, usage: Usage): void {

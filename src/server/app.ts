@@ -4,10 +4,12 @@ import type { Config } from '../config/schema.js';
 import type { Fleet } from '../fleet/fleet.js';
 import type { Gateway } from '../gateway/gateway.js';
 import type { FleetHistory } from '../observability/fleet-history.js';
+import type { GatewayPolicies } from '../gateway/policies.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { AgentRegistry } from '../registry/agent-registry.js';
 import { registerAgentRoutes } from './agent-routes.js';
 import type { Db } from '../store/database.js';
+import { registerAdminKeyRoutes } from './admin-key-routes.js';
 import { registerAdminRoutes } from './admin-routes.js';
 import { registerDashboardRoutes } from './dashboard-routes.js';
 import type { PolicyTable } from '../routing/policy-table.js';
@@ -32,9 +34,10 @@ export interface AppParts {
   routing: PolicyTable;
   /** Where model names resolve (registry, fleet, providers), as the gateway sees it. */
   routes: RouteSources;
+  policies: GatewayPolicies;
 }
 
-export function buildApp({ config, log, fleet, gateway, metrics, agents, history, db, routing, routes }: AppParts): FastifyInstance {
+export function buildApp({ config, log, fleet, gateway, metrics, agents, history, db, routing, routes, policies }: AppParts): FastifyInstance {
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
     // Per-request access logging costs more than the proxying itself; the request log covers it.
@@ -49,10 +52,11 @@ export function buildApp({ config, log, fleet, gateway, metrics, agents, history
   registerJsonBodyParser(app);
   registerErrorHandlers(app);
   registerInferenceRoutes(app, gateway);
-  registerFleetRoutes(app, fleet, metrics);
+  registerFleetRoutes(app, fleet, metrics, (name) => ({ cooldown: policies.cooldownOf(name) }), policies.resolver.groupNames());
   registerAgentRoutes(app, agents, config.agents.registration_token);
   registerAdminRoutes(app, { fleet, metrics, db, adminToken: config.admin_token });
   registerDashboardRoutes(app, { fleet, metrics, history, db, adminToken: config.admin_token });
   registerRouteExplain(app, routes, routing);
+  registerAdminKeyRoutes(app, policies, config.admin_token);
   return app;
 }

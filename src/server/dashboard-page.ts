@@ -66,7 +66,7 @@ function sparkline(values) {
 }
 
 function renderActivity(activity, requests) {
-  const cards = [["requests", requests], ["cache hits", activity.cacheHits], ["cache misses", activity.cacheMisses], ["rate-limited", activity.rateLimited], ["retries", activity.retries], ["fallbacks", activity.fallbacks], ["cooldowns", activity.cooldowns]];
+  const cards = [["requests", requests], ["cache hits", activity.cacheHits], ["cache misses", activity.cacheMisses], ["rate-limited", activity.rateLimited], ["retries", activity.retries], ["fallbacks", activity.fallbacks]];
   document.getElementById("activity").innerHTML = cards.map(([label, value]) => '<div class="card"><b>' + esc(value) + "</b>" + esc(label) + "</div>").join("");
 }
 

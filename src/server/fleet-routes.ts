@@ -5,7 +5,17 @@ import type { Metrics } from '../observability/metrics.js';
 import { ApiError } from './errors.js';
 
 /** The InfiniLM router's read-only endpoints, in its shapes, plus OpenAI's model list. */
-export function registerFleetRoutes(app: FastifyInstance, fleet: Fleet, metrics: Metrics): void {
+/**
+ * `describe` adds per-target fields owned elsewhere (the cooldown state) to /services and /stats;
+ * `groups` are model names that route elsewhere (model groups), listed as models too.
+ */
+export function registerFleetRoutes(
+  app: FastifyInstance,
+  fleet: Fleet,
+  metrics: Metrics,
+  describe: (name: string) => Record<string, unknown> = () => ({}),
+  groups: readonly string[] = [],
+): void {
   const startedSec = Math.floor(Date.now() / 1000);
 
   const modelObject = (id: string) => ({
@@ -15,13 +25,13 @@ export function registerFleetRoutes(app: FastifyInstance, fleet: Fleet, metrics:
     owned_by: fleet.candidates(id)[0]?.name ?? 'switchyard',
   });
 
-  const listModels = async () => ({ object: 'list' as const, data: fleet.servedModels().map(modelObject) });
+  const listModels = async () => ({ object: 'list' as const, data: [...new Set([...fleet.servedModels(), ...groups])].sort().map(modelObject) });
   app.get('/models', listModels);
   app.get('/v1/models', listModels);
   // Model ids may contain slashes ("org/model"), so the id is the whole rest of the path.
   app.get('/v1/models/*', async (request) => {
     const id = decodeURIComponent((request.params as { '*': string })['*']);
-    if (fleet.candidates(id).length === 0) {
+    if (fleet.candidates(id).length === 0 && !groups.includes(id)) {
       throw new ApiError(404, `The model '${id}' does not exist`, 'invalid_request_error', 'model_not_found', 'model');
     }
     return modelObject(id);
@@ -36,11 +46,14 @@ export function registerFleetRoutes(app: FastifyInstance, fleet: Fleet, metrics:
   });
 
   app.get('/services', async () => {
-    const services = fleet.list().map((b) => ({ name: b.name, url: b.url, healthy: b.healthy, models: [...b.models], kind: b.kind }));
+    const services = fleet.list().map((b) => ({ name: b.name, url: b.url, healthy: b.healthy, models: [...b.models], kind: b.kind, ...describe(b.name) }));
     return { services, total: services.length };
   });
 
-  app.get('/stats', async () => fleetStats(fleet));
+  app.get('/stats', async () => {
+    const stats = fleetStats(fleet);
+    return { ...stats, services: stats.services.map((service) => ({ ...service, ...describe(service.name) })) };
+  });
 
   app.get('/metrics', async (_request, reply) => {
     void reply.header('content-type', metrics.registry.contentType);

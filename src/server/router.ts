@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { Fleet } from '../fleet/fleet.js';
 import { HealthChecker } from '../fleet/health-checker.js';
+import { createPolicies } from '../gateway/create-policies.js';
 import { Gateway } from '../gateway/gateway.js';
 import { FleetHistory } from '../observability/fleet-history.js';
 import { Metrics } from '../observability/metrics.js';
@@ -50,22 +51,35 @@ export async function startRouter(config: Config, log: Logger): Promise<RunningR
     : undefined;
   const history = new FleetHistory(fleet, { sampleMs: Math.min(5000, config.health_check.interval_s * 1000), windowMs: 15 * 60_000 });
   const routing = new PolicyTable(config.routing, fleet);
+  const policies = createPolicies(config, routes, metrics, log);
+  const { retry } = config;
   const gateway = new Gateway(
     fleet,
     routing,
     dispatcher,
     metrics,
     log,
-    { requestTimeoutS: config.request_timeout_s, maxAttempts: config.retry.max_attempts },
-    routes,
+    {
+      requestTimeoutS: config.request_timeout_s,
+      maxAttempts: retry.max_attempts,
+      retryOn: retry.on,
+      fallbackOn: config.fallback.on,
+      backoffBaseMs: retry.backoff_base_ms,
+      backoffMaxMs: retry.backoff_max_ms,
+      maxWaitS: retry.max_wait_s,
+      attemptTimeoutS: retry.attempt_timeout_s,
+    },
+    policies,
     requestLog,
   );
+  // Shared counters must be shared from the first request; a Redis that is down only delays start-up briefly.
+  await policies.state.whenReady(2000);
   const health = new HealthChecker(fleet, dispatcher, { intervalS: config.health_check.interval_s, timeoutS: config.health_check.timeout_s }, log);
   await health.start();
   history.start();
   const scraper = new EngineMetricsScraper(fleet, dispatcher, config.routing.engine_metrics.interval_s);
   if (config.routing.engine_metrics.enabled) scraper.start();
-  const app = buildApp({ config, log, fleet, gateway, metrics, agents, history, db: config.request_log.enabled ? db : undefined, routing, routes });
+  const app = buildApp({ config, log, fleet, gateway, metrics, agents, history, db: config.request_log.enabled ? db : undefined, routing, routes, policies });
   await app.listen({ port: config.port, host: config.host });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
@@ -88,6 +102,7 @@ export async function startRouter(config: Config, log: Logger): Promise<RunningR
       clearTimeout(grace);
       clearInterval(reap);
       await dispatcher.close();
+      await policies.close();
       requestLog?.close();
       db.close();
     })());

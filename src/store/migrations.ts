@@ -45,4 +45,18 @@ export const MIGRATIONS: readonly string[] = [
     decision TEXT
   );
   CREATE INDEX request_log_ts ON request_log (ts);`,
+  // API keys (issue 5): only the sha256 of a key is stored; `prefix` helps people tell keys apart.
+  `CREATE TABLE api_keys (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    key_hash TEXT NOT NULL UNIQUE,
+    prefix TEXT NOT NULL,
+    rpm INTEGER,
+    tpm INTEGER,
+    models TEXT,
+    budget_usd REAL,
+    spent_usd REAL NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    revoked_at TEXT
+  );`,
 ];

@@ -1,0 +1,92 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { pino } from 'pino';
+import { ConfigError, loadConfig } from '../config/load.js';
+import type { Config } from '../config/schema.js';
+import { RedisState } from '../state/redis-state.js';
+import { ApiKeyStore, describeKey } from '../store/api-keys.js';
+import { openDatabase } from '../store/database.js';
+
+function positiveInteger(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
+
+function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number');
+  return n;
+}
+
+function configFrom(file: string | undefined): Config {
+  try {
+    return loadConfig(file).config;
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(`switchyard: ${error.message}`);
+    process.exit(2);
+  }
+}
+
+function withStore<T>(file: string | undefined, use: (store: ApiKeyStore, config: Config) => T): T {
+  const config = configFrom(file);
+  const db = openDatabase(config.database_path);
+  try {
+    return use(new ApiKeyStore(db), config);
+  } finally {
+    db.close();
+  }
+}
+
+/** Tells running instances at once, through Redis, when it is configured. */
+async function announceRevocation(config: Config, keyHash: string): Promise<void> {
+  if (!config.redis) return;
+  const log = pino({ level: 'warn' });
+  const state = new RedisState(
+    { url: config.redis.url, keyPrefix: config.redis.key_prefix, commandTimeoutMs: 2000, cooldown: { failureThreshold: 1, windowS: 1, cooldownS: 1 } },
+    log,
+  );
+  if (await state.whenReady(3000)) await state.revocations.revoke(keyHash);
+  else console.error('switchyard: redis is unreachable; running routers refuse the key once they re-read it (within api_keys.cache_ttl_s)');
+  await state.close();
+}
+
+/** `switchyard keys create|list|revoke`. */
+export function keysCommand(): Command {
+  const keys = new Command('keys').description('Manage API keys (stored hashed in the SQLite store, SQLITE_DB_PATH)');
+  keys
+    .command('create <name>')
+    .description('Create a key; it is printed once and never stored')
+    .option('-c, --config <file>', 'YAML config file')
+    .option('--rpm <n>', 'requests per minute', positiveInteger)
+    .option('--tpm <n>', 'tokens per minute', positiveInteger)
+    .option('--models <names>', 'comma-separated models the key may use (default: all)')
+    .option('--budget <usd>', 'spend limit in USD', positiveNumber)
+    .action((name: string, opts: { config?: string; rpm?: number; tpm?: number; models?: string; budget?: number }) => {
+      const models = opts.models?.split(',').map((m) => m.trim()).filter(Boolean);
+      const { key, record } = withStore(opts.config, (store) => store.create(name, { rpm: opts.rpm, tpm: opts.tpm, models, budgetUsd: opts.budget }));
+      console.log(JSON.stringify({ ...describeKey(record), key }, null, 2));
+    });
+  keys
+    .command('list')
+    .description('List keys (never the keys themselves)')
+    .option('-c, --config <file>', 'YAML config file')
+    .action((opts: { config?: string }) => {
+      console.log(JSON.stringify(withStore(opts.config, (store) => store.list().map(describeKey)), null, 2));
+    });
+  keys
+    .command('revoke <id-or-name>')
+    .description('Revoke a key by id or name; running routers refuse it at once when they share Redis')
+    .option('-c, --config <file>', 'YAML config file')
+    .action(async (idOrName: string, opts: { config?: string }) => {
+      const config = configFrom(opts.config);
+      const record = withStore(opts.config, (store) => store.revoke(idOrName));
+      if (!record) {
+        console.error(`switchyard: no API key '${idOrName}'`);
+        process.exit(1);
+      }
+      await announceRevocation(config, record.keyHash);
+      console.log(JSON.stringify(describeKey(record), null, 2));
+    });
+  return keys;
+}

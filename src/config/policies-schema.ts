@@ -1,0 +1,108 @@
+import { z } from 'zod';
+
+/** Why a request may move on to another target (`retry.on`) or another model (`fallback.on`). */
+export const FAILURE_TRIGGERS = ['connection', 'timeout', 'rate_limit', 'server_error', 'context_window', 'content_policy'] as const;
+export type FailureTrigger = (typeof FAILURE_TRIGGERS)[number];
+
+const limits = z.object({ rpm: z.number().int().positive().optional(), tpm: z.number().int().positive().optional() }).strict();
+
+const target = z
+  .object({
+    /** A model served by the fleet (a service's, an agent's, a registered or provider model). */
+    model: z.string().min(1),
+    /** Only this service's replicas of the model. */
+    service: z.string().min(1).optional(),
+    weight: z.number().positive().default(1),
+  })
+  .strict();
+
+/** Config keys of the gateway policies (issue 5), spread into the root config schema. */
+export const policyConfigShape = {
+  redis: z
+    .object({
+      url: z.string().min(1),
+      key_prefix: z.string().default('switchyard:'),
+      command_timeout_ms: z.number().int().positive().default(250),
+    })
+    .strict()
+    .optional(),
+  api_keys: z
+    .object({
+      /** Require a key even while none exists (REQUIRE_API_KEY). */
+      required: z.boolean().default(false),
+      /** How long a key's record is trusted before it is read again (revocations arrive at once regardless). */
+      cache_ttl_s: z.number().positive().default(5),
+    })
+    .strict()
+    .prefault({}),
+  rate_limits: z
+    .object({
+      /** Default requests per minute per caller (key, or client address when open): RATE_LIMIT_REQUESTS. */
+      requests_per_minute: z.number().int().positive().optional(),
+      /** Tokens reserved for the answer when the request sets no max_tokens. */
+      default_completion_tokens: z.number().int().nonnegative().default(256),
+      models: z.record(z.string(), limits).default({}),
+    })
+    .strict()
+    .prefault({}),
+  cache: z
+    .object({
+      enabled: z.boolean().default(true),
+      ttl_s: z.number().positive().default(3600),
+      /** Entries kept by the in-memory cache. */
+      max_entries: z.number().int().positive().default(10_000),
+      /** Larger answers are relayed but not cached. */
+      max_entry_bytes: z.number().int().positive().default(1024 * 1024),
+    })
+    .strict()
+    .prefault({}),
+  model_groups: z
+    .record(
+      z.string(),
+      z
+        .object({
+          /** Where the name routes, by weight; absent means the fleet's model of that name. */
+          targets: z.array(target).min(1).optional(),
+          /** Models tried in order when every target failed for a `fallback.on` reason. */
+          fallbacks: z.array(z.string().min(1)).default([]),
+        })
+        .strict(),
+    )
+    .default({}),
+  fallback: z.object({ on: z.array(z.enum(FAILURE_TRIGGERS)).default([...FAILURE_TRIGGERS]) }).strict().prefault({}),
+  cooldown: z
+    .object({
+      failure_threshold: z.number().int().positive().default(5),
+      window_s: z.number().positive().default(60),
+      cooldown_s: z.number().positive().default(30),
+    })
+    .strict()
+    .prefault({}),
+  /** USD per million tokens, for spend and budgets. */
+  prices: z
+    .record(z.string(), z.object({ input_per_million: z.number().nonnegative(), output_per_million: z.number().nonnegative() }).strict())
+    .default({}),
+};
+
+export const retryConfigShape = {
+  /** Attempts per model (across its replicas and targets) before falling back. */
+  max_attempts: z.number().int().positive().default(3),
+  on: z.array(z.enum(FAILURE_TRIGGERS)).default(['connection', 'timeout', 'rate_limit', 'server_error']),
+  backoff_base_ms: z.number().nonnegative().default(100),
+  backoff_max_ms: z.number().nonnegative().default(2000),
+  /** Total time one request may spend waiting between attempts. */
+  max_wait_s: z.number().nonnegative().default(10),
+  /** Time to the response headers after which an attempt counts as timed out; unset: only the request deadline. */
+  attempt_timeout_s: z.number().positive().optional(),
+};
+
+/** Environment variables of the policies, with the replaced router's names. */
+export const POLICY_ENV: ReadonlyArray<[string, (raw: Record<string, unknown>, value: string) => void]> = [
+  ['REDIS_URL', (raw, v) => (raw.redis = { ...asRecord(raw.redis), url: v })],
+  ['REQUIRE_API_KEY', (raw, v) => (raw.api_keys = { ...asRecord(raw.api_keys), required: /^(1|true|yes|on)$/i.test(v) })],
+  ['RATE_LIMIT_REQUESTS', (raw, v) => (raw.rate_limits = { ...asRecord(raw.rate_limits), requests_per_minute: Number(v) })],
+];
+
+function asRecord(value: unknown): Record<string, unknown> {
+  return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+}

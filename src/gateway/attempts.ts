@@ -1,0 +1,235 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Dispatcher } from 'undici';
+import type { Logger } from 'pino';
+import type { FailureTrigger } from '../config/policies-schema.js';
+import type { Backend } from '../fleet/backend.js';
+import type { Fleet } from '../fleet/fleet.js';
+import type { PolicyMetrics } from '../observability/policy-metrics.js';
+import type { RoutingPolicy } from '../routing/policy.js';
+import { ApiError, badGateway, noHealthyBackend } from '../server/errors.js';
+import type { Cooldowns } from '../state/shared-state.js';
+import { abortError, CLIENT_GONE_ERROR } from './abort.js';
+import { backoffMs, classifyAnswer, classifyError, classifyStatus, type AttemptFailure } from './failure.js';
+import type { UpstreamCall } from '../providers/adapter.js';
+import type { InferenceRequest } from './inference-request.js';
+import type { ModelResolver, RouteStep, RouteTarget } from './model-resolver.js';
+import { readBody } from './relay.js';
+import { endUpstream, startUpstream, type UpstreamTiming } from './upstream-time.js';
+
+/** A backend's answer, with its in-flight count still raised until the relay ends. */
+export interface Dispatched {
+  backend: Backend;
+  response: Dispatcher.ResponseData;
+  /** The body, when it was read to judge an error answer. */
+  body?: Buffer;
+  /** Set when this answer's failure was already counted against the backend. */
+  failureRecorded?: boolean;
+  /** Set when this request is the single probe of a benched backend. */
+  probe?: boolean;
+}
+
+/** Nothing to relay: an error of the router's own. */
+export interface Exhausted {
+  error: ApiError;
+}
+
+export interface AttemptOptions {
+  maxAttempts: number;
+  retryOn: readonly FailureTrigger[];
+  fallbackOn: readonly FailureTrigger[];
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+  maxWaitS: number;
+  attemptTimeoutS: number | undefined;
+}
+
+export interface AttemptAccount extends UpstreamTiming {
+  retries: number;
+  /** How many replicas the chosen target offered (for the request log's routing decision). */
+  candidates?: number;
+  /** Models of the fallback chain moved on to. */
+  fallbacks?: number;
+}
+
+interface Choice {
+  backend: Backend;
+  target: RouteTarget;
+  probe: boolean;
+}
+
+/** `refused`: the request cannot be expressed for this target (the client's error) or was aborted. */
+type Outcome = { dispatched: Dispatched } | { failure: AttemptFailure; final?: Dispatched } | { refused: ApiError };
+
+/** Failures that say the backend itself is in trouble (not the request). */
+const BACKEND_TROUBLE = new Set<FailureTrigger>(['connection', 'timeout', 'rate_limit', 'server_error']);
+/** Statuses that count towards ejecting a backend until its health probe passes (529: Anthropic's "overloaded"). */
+const EJECTING_STATUS = new Set([502, 503, 504, 529]);
+
+/**
+ * Dispatch with retries and fallbacks, all before any byte reached the client: each model of the
+ * chain gets up to `maxAttempts` attempts over its targets' replicas (untried replicas first, then
+ * the same ones again after an exponential, jittered backoff or the upstream's `retry-after`);
+ * when they are spent for a `fallbackOn` reason the next model of the chain is tried. Benched
+ * backends are skipped, except for one probe request once their cooling period is over.
+ */
+export class AttemptRunner {
+  private readonly retryOn: ReadonlySet<FailureTrigger>;
+  private readonly fallbackOn: ReadonlySet<FailureTrigger>;
+
+  constructor(
+    private readonly fleet: Fleet,
+    private readonly resolver: ModelResolver,
+    private readonly policy: RoutingPolicy,
+    private readonly dispatcher: Dispatcher,
+    private readonly cooldowns: Cooldowns,
+    private readonly metrics: PolicyMetrics,
+    private readonly log: Logger,
+    private readonly options: AttemptOptions,
+  ) {
+    this.retryOn = new Set(options.retryOn);
+    this.fallbackOn = new Set(options.fallbackOn);
+  }
+
+  async run(request: InferenceRequest, signal: AbortSignal, account: AttemptAccount): Promise<Dispatched | Exhausted> {
+    const steps = this.resolver.steps(request.model);
+    // Why a model had nothing to try (unknown, no healthy backend, missing key): the answer when nothing was tried.
+    const unroutable: { error?: ApiError } = {};
+    let failure: AttemptFailure | undefined;
+    let final: Dispatched | undefined;
+    let attempted = false;
+    let waitedMs = 0;
+    for (let s = 0; s < steps.length; s++) {
+      const step = steps[s]!;
+      const canFallBack = s + 1 < steps.length;
+      if (s > 0) {
+        // No failure means the previous model had no backend to try at all.
+        if (failure && !this.fallbackOn.has(failure.trigger)) break;
+        this.metrics.fallback(steps[s - 1]!.model, step.model, failure?.trigger ?? 'unavailable');
+        account.fallbacks = (account.fallbacks ?? 0) + 1;
+        failure = undefined;
+      }
+      const tried = new Set<Backend>();
+      for (let n = 0; n < this.options.maxAttempts; n++) {
+        let choice = await this.choose(step, tried, request, account, unroutable);
+        if (!choice && failure && tried.size > 0 && this.retryOn.has(failure.trigger)) {
+          // Every replica failed once: the same ones again, after a pause.
+          const wait = failure.retryAfterMs ?? backoffMs(n, this.options.backoffBaseMs, this.options.backoffMaxMs);
+          if (waitedMs + wait > this.options.maxWaitS * 1000) break;
+          try {
+            await sleep(wait, undefined, { signal });
+          } catch {
+            return { error: abortError(signal) ?? CLIENT_GONE_ERROR };
+          }
+          waitedMs += wait;
+          tried.clear();
+          choice = await this.choose(step, tried, request, account, unroutable);
+        }
+        if (!choice) break;
+        if (attempted) account.retries++;
+        attempted = true;
+        const outcome = await this.attempt(choice, request, signal, canFallBack, account);
+        if ('dispatched' in outcome) return outcome.dispatched;
+        if ('refused' in outcome) return { error: outcome.refused };
+        failure = outcome.failure;
+        final = outcome.final;
+        tried.add(choice.backend);
+        if (!this.retryOn.has(failure.trigger)) break;
+      }
+    }
+    if (final) {
+      // The last error answer is relayed as the backend gave it.
+      final.backend.inflight++;
+      return final;
+    }
+    if (failure) return { error: badGateway(`no backend for '${request.model}' could be reached: ${failure.message}`) };
+    return { error: unroutable.error ?? noHealthyBackend(request.model) };
+  }
+
+  private async choose(step: RouteStep, tried: ReadonlySet<Backend>, request: InferenceRequest, account: AttemptAccount, unroutable: { error?: ApiError }): Promise<Choice | undefined> {
+    let chosenTarget: RouteTarget | undefined;
+    let chosen: Backend[] | undefined;
+    let weightSeen = 0;
+    for (const target of step.targets) {
+      const route = this.resolver.resolve(target.model);
+      if ('error' in route) {
+        unroutable.error ??= route.error;
+        continue;
+      }
+      const usable: Backend[] = [];
+      for (const backend of route.backends) {
+        if (tried.has(backend) || (target.service !== undefined && backend.name !== target.service)) continue;
+        const view = this.cooldowns.view(backend.name);
+        if (view.state === 'ok') usable.push(backend);
+        else if (view.state === 'probing' && (await this.cooldowns.claimProbe(backend.name))) {
+          this.log.info({ backend: backend.name }, 'cooldown over: sending one probe request');
+          return { backend, target, probe: true };
+        }
+      }
+      if (usable.length === 0) continue;
+      // Weighted choice among the targets that have a usable backend (reservoir style, one pass).
+      weightSeen += target.weight;
+      if (chosen === undefined || Math.random() * weightSeen < target.weight) {
+        chosen = usable;
+        chosenTarget = target;
+      }
+    }
+    if (!chosen || !chosenTarget) return undefined;
+    account.candidates = chosen.length;
+    // The policy sees every pick, even of a single candidate: stateful policies (prefix trees) learn from it.
+    const backend = this.policy.pick(chosen, { model: chosenTarget.model, body: request.body, headers: request.headers });
+    return { backend, target: chosenTarget, probe: false };
+  }
+
+  /** `canFallBack`: a later model could take the request, so a refused answer is worth reading first. */
+  private async attempt({ backend, target, probe }: Choice, request: InferenceRequest, signal: AbortSignal, canFallBack: boolean, timing: UpstreamTiming): Promise<Outcome> {
+    let call: UpstreamCall;
+    try {
+      call = backend.adapter.request(request, backend, backend.upstreamModelFor(target.model));
+    } catch (error) {
+      // A request the provider cannot express (say, embeddings for a chat-only API) is the client's error, not the backend's.
+      if (error instanceof ApiError) return { refused: error };
+      throw error;
+    }
+    backend.inflight++;
+    startUpstream(timing);
+    let response: Dispatcher.ResponseData;
+    try {
+      const timeout = this.options.attemptTimeoutS;
+      response = await this.dispatcher.request({ origin: backend.origin, method: 'POST', ...call, signal, ...(timeout ? { headersTimeout: timeout * 1000 } : {}) });
+    } catch (error) {
+      backend.inflight--;
+      endUpstream(timing);
+      const aborted = abortError(signal);
+      if (aborted) {
+        if (aborted !== CLIENT_GONE_ERROR) this.fleet.recordFailure(backend, aborted.message);
+        return { refused: aborted };
+      }
+      const failure = classifyError(error as Error & { code?: string });
+      failure.message = `${backend.name}: ${failure.message}`;
+      this.log.warn({ requestId: request.id, backend: backend.name, err: failure.message }, 'backend request failed');
+      this.record(backend, failure, undefined);
+      return { failure };
+    }
+    const judgeAnswer = canFallBack && !request.stream && response.statusCode === 200 && this.fallbackOn.has('content_policy');
+    if (response.statusCode < 400 && !judgeAnswer) return { dispatched: { backend, response, probe } };
+    let body: Buffer;
+    try {
+      body = await readBody(response.body);
+    } catch {
+      if (response.statusCode < 400) return { dispatched: { backend, response, body: undefined, probe } };
+      body = Buffer.alloc(0);
+    }
+    const failure = response.statusCode < 400 ? classifyAnswer(body) : classifyStatus(response.statusCode, response.headers, body);
+    if (!failure) return { dispatched: { backend, response, body, probe } };
+    backend.inflight--;
+    endUpstream(timing);
+    this.record(backend, failure, response.statusCode);
+    return { failure, final: { backend, response, body, failureRecorded: true } };
+  }
+
+  private record(backend: Backend, failure: AttemptFailure, status: number | undefined): void {
+    if (status === undefined || EJECTING_STATUS.has(status)) this.fleet.recordFailure(backend, failure.message);
+    else backend.recordError(failure.message);
+    if (BACKEND_TROUBLE.has(failure.trigger)) void this.cooldowns.recordFailure(backend.name);
+  }
+}

@@ -1,0 +1,87 @@
+import type { ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
+import { ApiError } from '../server/errors.js';
+import type { Revocations } from '../state/shared-state.js';
+import { hashKey, type ApiKeyRecord, type ApiKeyStore } from '../store/api-keys.js';
+
+/** Who is asking: an API key, or (while the router is open) the client's address. */
+export interface Caller {
+  /** Rate-limit identity. */
+  id: string;
+  key?: ApiKeyRecord;
+}
+
+export const invalidApiKey = () =>
+  new ApiError(401, 'Incorrect API key provided. Send a valid key as "Authorization: Bearer <key>".', 'invalid_request_error', 'invalid_api_key');
+
+export const modelNotAllowed = (model: string) =>
+  new ApiError(403, `This API key may not use the model '${model}'`, 'permission_error', 'model_not_allowed', 'model');
+
+export const budgetExceeded = (budget: number) =>
+  new ApiError(429, `This API key has spent its budget of $${budget}`, 'insufficient_quota', 'insufficient_quota');
+
+const OPEN_CHECK_MS = 2000;
+
+/**
+ * Identifies the caller from its bearer key. Records are kept for a few seconds to spare SQLite
+ * on the hot path; revocations bypass that memory because they are announced to every instance.
+ * With no active key and keys not required, the router is open.
+ */
+export class CallerIdentifier {
+  private readonly known = new Map<string, { record: ApiKeyRecord | undefined; readAt: number }>();
+  private open = { value: false, checkedAt: -Infinity };
+
+  constructor(
+    private readonly store: ApiKeyStore,
+    private readonly revocations: Revocations,
+    private readonly options: { required: boolean; cacheTtlS: number },
+  ) {}
+
+  identify(headers: IncomingHttpHeaders, res: ServerResponse, model: string): Caller {
+    const presented = bearer(headers.authorization);
+    if (this.isOpen()) return { id: `ip:${res.req?.socket.remoteAddress ?? 'unknown'}` };
+    if (!presented) throw invalidApiKey();
+    const keyHash = hashKey(presented);
+    if (this.revocations.isRevoked(keyHash)) throw invalidApiKey();
+    const record = this.lookup(keyHash);
+    if (!record || record.revokedAt) throw invalidApiKey();
+    if (record.models && !record.models.includes(model)) throw modelNotAllowed(model);
+    if (record.budgetUsd !== undefined && record.spentUsd >= record.budgetUsd) throw budgetExceeded(record.budgetUsd);
+    return { id: `key:${record.id}`, key: record };
+  }
+
+  /** Counts spend in the remembered record at once, so the budget holds before the next read. */
+  addSpend(record: ApiKeyRecord, usd: number): void {
+    record.spentUsd += usd;
+    this.store.addSpend(record.id, usd);
+  }
+
+  /** A key revoked through this instance is forgotten at once. */
+  forget(keyHash: string): void {
+    this.known.delete(keyHash);
+    this.open.checkedAt = -Infinity;
+  }
+
+  private isOpen(): boolean {
+    if (this.options.required) return false;
+    const now = performance.now();
+    if (now - this.open.checkedAt > OPEN_CHECK_MS) this.open = { value: !this.store.hasActiveKeys(), checkedAt: now };
+    return this.open.value;
+  }
+
+  private lookup(keyHash: string): ApiKeyRecord | undefined {
+    const now = performance.now();
+    const cached = this.known.get(keyHash);
+    if (cached && now - cached.readAt < this.options.cacheTtlS * 1000) return cached.record;
+    const record = this.store.findByHash(keyHash);
+    if (this.known.size > 10_000) this.known.clear();
+    this.known.set(keyHash, { record, readAt: now });
+    return record;
+  }
+}
+
+function bearer(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  const match = /^Bearer\s+(\S+)$/i.exec(header);
+  return match?.[1];
+}

@@ -1,0 +1,150 @@
+import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import type { PolicyMetrics } from '../observability/policy-metrics.js';
+import { ApiError } from '../server/errors.js';
+import type { SharedState } from '../state/shared-state.js';
+import type { ApiKeyRecord, ApiKeyStore } from '../store/api-keys.js';
+import type { CallerIdentifier, Caller } from './caller.js';
+import type { InferenceRequest, Usage } from './inference-request.js';
+import type { ModelResolver } from './model-resolver.js';
+import type { RateLimitStage, Reservation } from './rate-limit.js';
+import { replay, type CachePlan, type ResponseCacheStage } from './response-cache.js';
+import { writeApiError } from './relay.js';
+import { spendUsd, type PriceTable } from './spend.js';
+
+/** A request the policies let through, with what must be settled when it ends. */
+export interface Admitted {
+  caller: Caller;
+  reservation: Reservation;
+  cache: CachePlan;
+  /** Set once settled, so that settling again is a no-op. */
+  settled?: boolean;
+}
+
+/** A request the policies answered themselves (refused, or served from the cache). */
+export interface Answered {
+  answered: true;
+  status: number;
+  servedBy: string;
+}
+
+export interface RequestEnd {
+  status: number;
+  usage: Usage | undefined;
+  /** True when the whole answer reached the client (a stream ended with `[DONE]`). */
+  complete: boolean;
+  contentType: string | undefined;
+  target: string | undefined;
+}
+
+/**
+ * The stages before and after dispatch: identify the caller → rate limit → cache lookup, and
+ * at the end correct the token reservation, record spend and store the answer in the cache.
+ * The rate-limit charge and the cache read are one step of the shared state (one Redis script).
+ */
+export class GatewayPolicies {
+  constructor(
+    readonly state: SharedState,
+    readonly resolver: ModelResolver,
+    readonly metrics: PolicyMetrics,
+    readonly identifier: CallerIdentifier,
+    readonly keys: ApiKeyStore,
+    private readonly rateLimit: RateLimitStage,
+    readonly cache: ResponseCacheStage,
+    private readonly prices: PriceTable,
+    private readonly log: Logger,
+  ) {}
+
+  /** Revokes a key here and, through the shared state, on every instance. */
+  async revokeKey(idOrName: string): Promise<ApiKeyRecord | undefined> {
+    const record = this.keys.revoke(idOrName);
+    if (record) {
+      this.identifier.forget(record.keyHash);
+      await this.state.revocations.revoke(record.keyHash);
+    }
+    return record;
+  }
+
+  /** A target's cooldown, as /services and /stats show it. */
+  cooldownOf(target: string): { state: string; until: string | null } {
+    const view = this.state.cooldowns.view(target);
+    return { state: view.state, until: view.state === 'ok' ? null : new Date(view.until).toISOString() };
+  }
+
+  async close(): Promise<void> {
+    await this.state.close();
+  }
+
+  async admit(request: InferenceRequest, res: ServerResponse, headers: OutgoingHttpHeaders): Promise<Admitted | Answered> {
+    let caller: Caller;
+    let cache: CachePlan;
+    try {
+      caller = this.identifier.identify(request.headers, res, request.model);
+      cache = this.cache.plan(request);
+    } catch (error) {
+      if (!(error instanceof ApiError)) {
+        this.log.error({ err: error, requestId: request.id }, 'identifying the caller failed');
+        return this.refuse(res, new ApiError(500, 'Internal router error', 'server_error'), headers);
+      }
+      if (error.code === 'insufficient_quota') this.metrics.limited('budget');
+      return this.refuse(res, error, headers);
+    }
+    const { charges, reservation } = this.rateLimit.plan(caller, request);
+    const { admission, cached } = await this.state.admit(charges, this.cache.lookupKey(cache));
+    const refusal = this.rateLimit.refusal(admission);
+    if (refusal) {
+      this.metrics.limited(refusal.type === 'tokens' ? 'tpm' : 'rpm');
+      return this.refuse(res, refusal, headers);
+    }
+    const hit = this.cache.found(cache, cached);
+    this.metrics.cacheResult(cache.status);
+    if (hit) {
+      void this.state.settle(this.rateLimit.correction(reservation, 0), undefined);
+      replay(res, hit, { ...headers, 'x-switchyard-cache': 'hit' });
+      return { answered: true, status: hit.status, servedBy: 'cache' };
+    }
+    headers['x-switchyard-cache'] = cache.status;
+    return { caller, reservation, cache };
+  }
+
+  /** Collects the answer's bytes for the cache (a no-op unless the request is cacheable). */
+  collect(admitted: Admitted, bytes: Buffer | string): void {
+    this.cache.collect(admitted.cache, bytes);
+  }
+
+  /** What a request cost by the price table (0 without a price or usage). */
+  costOf(model: string, usage: Usage | undefined): number {
+    return spendUsd(this.prices, model, usage);
+  }
+
+  /** Corrects the token reservation, records spend and stores a complete answer in the cache; never waits. */
+  settle(request: InferenceRequest, admitted: Admitted, end: RequestEnd): void {
+    if (admitted.settled) return;
+    admitted.settled = true;
+    const tokens = end.usage?.total_tokens ?? (end.status < 400 ? undefined : 0);
+    const write = end.status === 200 && end.complete && end.contentType && end.target ? this.cache.entry(admitted.cache, end.contentType, end.target) : undefined;
+    void this.state.settle(this.rateLimit.correction(admitted.reservation, tokens), write);
+    const key = admitted.caller.key;
+    if (key && end.usage) {
+      const usd = this.costOf(request.model, end.usage);
+      if (usd > 0) {
+        try {
+          this.identifier.addSpend(key, usd);
+        } catch (error) {
+          this.log.error({ err: error, key: key.name, usd }, 'recording spend failed');
+        }
+        this.metrics.spent(key.name, usd);
+      }
+    }
+  }
+
+  /** True when the answer will be stored: it is then settled before it is written (see Gateway.relayBuffered). */
+  willStore(admitted: Admitted): boolean {
+    return admitted.cache.key !== undefined;
+  }
+
+  private refuse(res: ServerResponse, error: ApiError, headers: OutgoingHttpHeaders): Answered {
+    writeApiError(res, error, headers);
+    return { answered: true, status: error.status, servedBy: 'none' };
+  }
+}

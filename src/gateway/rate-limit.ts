@@ -1,0 +1,79 @@
+import { ApiError } from '../server/errors.js';
+import type { Admission, Correction, LimitCharge } from '../state/shared-state.js';
+import type { Caller } from './caller.js';
+import type { InferenceRequest } from './inference-request.js';
+
+export interface RateLimitOptions {
+  /** Requests per minute of a caller whose key sets none. */
+  defaultRpm: number | undefined;
+  models: Record<string, { rpm?: number; tpm?: number }>;
+  defaultCompletionTokens: number;
+}
+
+/** Tokens held against TPM counters until the real count is known. */
+export interface Reservation {
+  counters: string[];
+  tokens: number;
+}
+
+const NO_RESERVATION: Reservation = { counters: [], tokens: 0 };
+
+export const rateLimited = (counter: string, retryAfterMs: number) => {
+  const unit = counter.startsWith('tpm:') ? 'tokens' : 'requests';
+  const scope = counter.includes(':model:') ? `model '${counter.slice(counter.indexOf(':model:') + 7)}'` : 'this caller';
+  const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
+  return new ApiError(429, `Rate limit reached for ${scope} on ${unit} per minute. Please try again in ${seconds}s.`, unit, 'rate_limit_exceeded', null, {
+    'retry-after': String(seconds),
+    'retry-after-ms': String(Math.max(0, Math.round(retryAfterMs))),
+  });
+};
+
+/**
+ * Requests and tokens per minute, per caller and per model, charged in one atomic step (by the
+ * shared state's front door). Tokens are reserved from an estimate (prompt bytes / 4 + the
+ * answer's token cap) and corrected when the usage is known.
+ */
+export class RateLimitStage {
+  constructor(private readonly options: RateLimitOptions) {}
+
+  /** The counters this request charges, and the token reservation to correct later. */
+  plan(caller: Caller, request: InferenceRequest): { charges: LimitCharge[]; reservation: Reservation } {
+    const charges: LimitCharge[] = [];
+    const rpm = caller.key?.rpm ?? this.options.defaultRpm;
+    if (rpm !== undefined) charges.push({ counter: `rpm:${caller.id}`, limit: rpm, cost: 1 });
+    const model = this.options.models[request.model];
+    if (model?.rpm !== undefined) charges.push({ counter: `rpm:model:${request.model}`, limit: model.rpm, cost: 1 });
+    const tpm = caller.key?.tpm;
+    let reservation = NO_RESERVATION;
+    if (tpm !== undefined || model?.tpm !== undefined) {
+      const tokens = this.estimate(request);
+      reservation = { counters: [], tokens };
+      if (tpm !== undefined) this.reserve(charges, reservation, `tpm:${caller.id}`, tpm);
+      if (model?.tpm !== undefined) this.reserve(charges, reservation, `tpm:model:${request.model}`, model.tpm);
+    }
+    return { charges, reservation };
+  }
+
+  /** The 429 for a refused charge. */
+  refusal(admission: Admission): ApiError | undefined {
+    return admission.admitted ? undefined : rateLimited(admission.counter, admission.retryAfterMs);
+  }
+
+  /** What replaces the reservation by the tokens actually used (nothing when the usage is unknown). */
+  correction(reservation: Reservation, totalTokens: number | undefined): Correction | undefined {
+    if (reservation.counters.length === 0 || totalTokens === undefined || totalTokens === reservation.tokens) return undefined;
+    return { counters: reservation.counters, delta: totalTokens - reservation.tokens };
+  }
+
+  private reserve(charges: LimitCharge[], reservation: Reservation, counter: string, limit: number): void {
+    // A request larger than the whole limit is admitted into an empty window rather than never.
+    charges.push({ counter, limit, cost: Math.min(reservation.tokens, limit) });
+    reservation.counters.push(counter);
+  }
+
+  private estimate(request: InferenceRequest): number {
+    const body = request.body;
+    const cap = [body.max_completion_tokens, body.max_tokens].find((v): v is number => typeof v === 'number');
+    return Math.ceil(request.raw.length / 4) + (request.endpoint === 'embeddings' ? 0 : (cap ?? this.options.defaultCompletionTokens));
+  }
+}

@@ -1,0 +1,104 @@
+import { createHash } from 'node:crypto';
+import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { badRequest } from '../server/errors.js';
+import type { CachedResponse, CacheWrite } from '../state/shared-state.js';
+import type { InferenceRequest } from './inference-request.js';
+
+export type CacheStatus = 'hit' | 'miss' | 'bypass';
+
+export interface CachePlan {
+  status: CacheStatus;
+  /** Set when the answer may be stored. */
+  key: string | undefined;
+  /** Collected answer bytes while they stay under the entry size limit. */
+  chunks: string[];
+  bytes: number;
+}
+
+export interface CacheOptions {
+  enabled: boolean;
+  ttlS: number;
+  maxEntryBytes: number;
+}
+
+const BYPASS: Readonly<CachePlan> = Object.freeze({ status: 'bypass', key: undefined, chunks: [], bytes: 0 });
+
+/**
+ * Exact-match response cache. A request is cached when it is deterministic enough: embeddings
+ * always, completions when `temperature` is 0 or the request opts in with `"cache": true`.
+ * `"cache": false` and `Cache-Control: no-store` skip the cache; `Cache-Control: no-cache`
+ * fetches a fresh answer and stores it.
+ */
+export class ResponseCacheStage {
+  constructor(private readonly options: CacheOptions) {}
+
+  /** Decides, and removes the router's own `cache` field from what goes upstream; throws a 400 for a bad `cache`. */
+  plan(request: InferenceRequest): CachePlan {
+    const optIn = request.body.cache;
+    if (optIn !== undefined && typeof optIn !== 'boolean') throw badRequest("Invalid type for 'cache': expected a boolean", 'cache', 'invalid_type');
+    if (optIn !== undefined) stripCacheField(request);
+    if (!this.options.enabled || optIn === false) return BYPASS;
+    const control = String(request.headers['cache-control'] ?? '').toLowerCase();
+    if (control.includes('no-store')) return BYPASS;
+    if (!(optIn === true || request.endpoint === 'embeddings' || request.body.temperature === 0)) return BYPASS;
+    const key = createHash('sha256').update(request.endpoint).update('\0').update(canonicalJson(request.body)).digest('hex');
+    return { status: control.includes('no-cache') ? 'bypass' : 'miss', key, chunks: [], bytes: 0 };
+  }
+
+  /** The key to read, when the plan reads the cache. */
+  lookupKey(plan: CachePlan): string | undefined {
+    return plan.status === 'miss' ? plan.key : undefined;
+  }
+
+  /** Takes in what the lookup found. */
+  found(plan: CachePlan, entry: CachedResponse | undefined): CachedResponse | undefined {
+    if (entry) plan.status = 'hit';
+    return entry;
+  }
+
+  /** Collects an answer's bytes as relayed; gives up on answers too large to keep. */
+  collect(plan: CachePlan, bytes: Buffer | string): void {
+    if (!plan.key) return;
+    plan.bytes += bytes.length;
+    if (plan.bytes > this.options.maxEntryBytes) {
+      plan.key = undefined;
+      plan.chunks = [];
+      return;
+    }
+    plan.chunks.push(bytes.toString());
+  }
+
+  /** The entry to store for a complete, successful answer. */
+  entry(plan: CachePlan, contentType: string, target: string): CacheWrite | undefined {
+    if (!plan.key || plan.chunks.length === 0) return undefined;
+    return { key: plan.key, value: { status: 200, contentType, chunks: plan.chunks, target }, ttlS: this.options.ttlS };
+  }
+}
+
+/** Writes a cached answer as it was first sent (a stream with its original chunking). */
+export function replay(res: ServerResponse, hit: CachedResponse, headers: OutgoingHttpHeaders): void {
+  headers['content-type'] = hit.contentType;
+  headers['x-switchyard-target'] = hit.target;
+  if (!hit.contentType.startsWith('text/event-stream')) headers['content-length'] = hit.chunks.reduce((n, c) => n + Buffer.byteLength(c), 0);
+  res.writeHead(hit.status, headers);
+  for (const chunk of hit.chunks) res.write(chunk);
+  res.end();
+}
+
+function stripCacheField(request: InferenceRequest): void {
+  const { cache: _cache, ...rest } = request.body;
+  request.body = rest;
+  // Re-serialised only because the field must not reach the backend.
+  request.raw = Buffer.from(JSON.stringify(rest));
+}
+
+/** JSON with object keys sorted, so that key order does not split the cache. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  const entries = Object.keys(value as object)
+    .sort()
+    .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
+    .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`);
+  return `{${entries.join(',')}}`;
+}

@@ -1,0 +1,58 @@
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Fleet } from '../fleet/fleet.js';
+import type { SharedState } from '../state/shared-state.js';
+import type { Activity } from './metrics.js';
+
+/** Metrics of the gateway policies: fallbacks, cache, rate limits, cooldowns and the shared state's health. */
+export class PolicyMetrics {
+  private readonly fallbacks: Counter<'from' | 'to' | 'trigger'>;
+  private readonly cache: Counter<'result'>;
+  private readonly rateLimited: Counter<'limit'>;
+  private readonly spend: Counter<'key'>;
+
+  constructor(registry: Registry, fleet: Fleet, state: SharedState & { up?: boolean }, private readonly activity: Activity) {
+    const registers = [registry];
+    this.fallbacks = new Counter({ name: 'switchyard_fallbacks_total', help: 'Requests moved on to a fallback model, by trigger', labelNames: ['from', 'to', 'trigger'], registers });
+    this.cache = new Counter({ name: 'switchyard_cache_requests_total', help: 'Response cache lookups by result (hit, miss, bypass)', labelNames: ['result'], registers });
+    this.rateLimited = new Counter({ name: 'switchyard_rate_limited_total', help: 'Requests refused by a rate limit, by limit (rpm, tpm, budget)', labelNames: ['limit'], registers });
+    this.spend = new Counter({ name: 'switchyard_spend_usd_total', help: 'Spend by API key name, from the price table', labelNames: ['key'], registers });
+    new Gauge({
+      name: 'switchyard_redis_up',
+      help: 'Whether the shared Redis state is reachable (1) or the instance serves from local state (0); absent without Redis',
+      registers,
+      collect() {
+        if (state.kind === 'redis') this.set(state.up ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'switchyard_target_benched',
+      help: '1 while a target is benched by its cooldown (or waiting for its probe)',
+      labelNames: ['target'],
+      registers,
+      collect() {
+        this.reset();
+        for (const backend of fleet.list()) this.set({ target: backend.name }, state.cooldowns.view(backend.name).state === 'ok' ? 0 : 1);
+      },
+    });
+  }
+
+  fallback(from: string, to: string, trigger: string): void {
+    this.fallbacks.labels(from, to, trigger).inc();
+    this.activity.fallbacks++;
+  }
+
+  cacheResult(result: string): void {
+    this.cache.labels(result).inc();
+    if (result === 'hit') this.activity.cacheHits++;
+    else if (result === 'miss') this.activity.cacheMisses++;
+  }
+
+  limited(limit: 'rpm' | 'tpm' | 'budget'): void {
+    this.rateLimited.labels(limit).inc();
+    this.activity.rateLimited++;
+  }
+
+  spent(key: string, usd: number): void {
+    if (usd > 0) this.spend.labels(key).inc(usd);
+  }
+}

@@ -1,0 +1,60 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { GatewayPolicies } from '../gateway/policies.js';
+import { describeKey, type ApiKeyLimits } from '../store/api-keys.js';
+import { ApiError, badRequest } from './errors.js';
+
+const adminDisabled = () => new ApiError(403, 'The admin API is disabled: set ADMIN_TOKEN to enable it', 'permission_error', 'admin_disabled');
+const adminUnauthorized = () => new ApiError(401, 'The admin API needs "Authorization: Bearer <ADMIN_TOKEN>"', 'invalid_request_error', 'invalid_admin_token');
+
+/**
+ * Keys over HTTP: list, create, revoke. Unlike the read-only admin views, these are off entirely
+ * until ADMIN_TOKEN is set, since they mint credentials.
+ */
+export function registerAdminKeyRoutes(app: FastifyInstance, policies: GatewayPolicies, adminToken: string | undefined): void {
+  const guard = async (request: FastifyRequest) => {
+    if (!adminToken) throw adminDisabled();
+    const given = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1] ?? '';
+    const a = Buffer.from(given);
+    const b = Buffer.from(adminToken);
+    if (a.length !== b.length || !timingSafeEqual(a, b)) throw adminUnauthorized();
+  };
+
+  app.get('/admin/keys', { onRequest: guard }, async () => ({ object: 'list', data: policies.keys.list().map(describeKey) }));
+
+  app.post('/admin/keys', { onRequest: guard }, async (request, reply) => {
+    const { name, limits } = parseKeyRequest(request.body);
+    const { key, record } = policies.keys.create(name, limits);
+    void reply.code(201);
+    return { ...describeKey(record), key };
+  });
+
+  app.delete('/admin/keys/:id', { onRequest: guard }, async (request) => {
+    const { id } = request.params as { id: string };
+    const record = await policies.revokeKey(id);
+    if (!record) throw new ApiError(404, `No API key '${id}'`, 'invalid_request_error', 'key_not_found', 'id');
+    return describeKey(record);
+  });
+}
+
+function parseKeyRequest(body: unknown): { name: string; limits: ApiKeyLimits } {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('The request body must be a JSON object');
+  const fields = body as Record<string, unknown>;
+  if (typeof fields.name !== 'string' || fields.name.trim() === '') throw badRequest("Missing required parameter: 'name'", 'name', 'missing_required_parameter');
+  const positive = (param: string, integer: boolean) => {
+    const value = fields[param];
+    if (value === undefined || value === null) return undefined;
+    if (typeof value !== 'number' || !(value > 0) || (integer && !Number.isInteger(value))) {
+      throw badRequest(`Invalid '${param}': expected a positive ${integer ? 'integer' : 'number'}`, param, 'invalid_value');
+    }
+    return value;
+  };
+  let models: string[] | undefined;
+  if (fields.models !== undefined && fields.models !== null) {
+    if (!Array.isArray(fields.models) || !fields.models.every((m) => typeof m === 'string' && m.length > 0)) {
+      throw badRequest("Invalid 'models': expected an array of model names", 'models', 'invalid_type');
+    }
+    models = fields.models as string[];
+  }
+  return { name: fields.name.trim(), limits: { rpm: positive('rpm', true), tpm: positive('tpm', true), models, budgetUsd: positive('budget_usd', false) } };
+}

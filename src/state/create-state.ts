@@ -1,0 +1,19 @@
+import type { Logger } from 'pino';
+import { createMemoryState } from './memory-state.js';
+import { RedisState } from './redis-state.js';
+import type { CooldownOptions, SharedState } from './shared-state.js';
+
+export interface StateConfig {
+  redis?: { url: string; key_prefix: string; command_timeout_ms: number };
+  cooldown: CooldownOptions;
+  cacheEntries: number;
+}
+
+/** Redis when configured (shared across instances), else this process's memory. */
+export function createSharedState(config: StateConfig, log: Logger): SharedState {
+  if (!config.redis) return createMemoryState(config.cooldown, config.cacheEntries);
+  return new RedisState(
+    { url: config.redis.url, keyPrefix: config.redis.key_prefix, commandTimeoutMs: config.redis.command_timeout_ms, cooldown: config.cooldown, cacheEntries: config.cacheEntries },
+    log,
+  );
+}

@@ -1,0 +1,191 @@
+import type { Admission, CachedResponse, CacheWrite, CooldownOptions, Cooldowns, CooldownView, Correction, LimitCharge, Revocations, SharedState } from './shared-state.js';
+
+const WINDOW_MS = 60_000;
+
+interface Window {
+  used: number;
+  endsAt: number;
+}
+
+/** Rolling windows: each counter's window opens at its first charge and lasts a minute. */
+export class MemoryRateLimiter {
+  private readonly windows = new Map<string, Window>();
+
+  charge(charges: readonly LimitCharge[]): Admission {
+    const now = Date.now();
+    for (const { counter, limit, cost } of charges) {
+      const window = this.open(counter, now);
+      if (window.used + cost > limit) return { admitted: false, counter, retryAfterMs: window.endsAt - now };
+    }
+    for (const { counter, cost } of charges) this.open(counter, now).used += cost;
+    return { admitted: true };
+  }
+
+  adjust(counters: readonly string[], delta: number): void {
+    const now = Date.now();
+    for (const counter of counters) {
+      const window = this.windows.get(counter);
+      if (window && window.endsAt > now) window.used = Math.max(0, window.used + delta);
+    }
+  }
+
+  private open(counter: string, now: number): Window {
+    let window = this.windows.get(counter);
+    if (!window || window.endsAt <= now) {
+      if (this.windows.size > 100_000) this.sweep(now);
+      window = { used: 0, endsAt: now + WINDOW_MS };
+      this.windows.set(counter, window);
+    }
+    return window;
+  }
+
+  private sweep(now: number): void {
+    for (const [counter, window] of this.windows) if (window.endsAt <= now) this.windows.delete(counter);
+  }
+}
+
+/** A bounded map in insertion order: the oldest entries go first when full. */
+export class MemoryResponseCache {
+  private readonly entries = new Map<string, { value: CachedResponse; expiresAt: number }>();
+
+  constructor(private readonly maxEntries = 10_000) {}
+
+  get(key: string): CachedResponse | undefined {
+    const entry = this.entries.get(key);
+    if (!entry) return undefined;
+    if (entry.expiresAt > Date.now()) return entry.value;
+    this.entries.delete(key);
+    return undefined;
+  }
+
+  set(key: string, value: CachedResponse, ttlS: number): void {
+    this.entries.delete(key);
+    if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
+    this.entries.set(key, { value, expiresAt: Date.now() + ttlS * 1000 });
+  }
+}
+
+/** Benched targets as this instance knows them; the Redis state feeds it announcements from the others. */
+export class CooldownBoard {
+  private readonly benched = new Map<string, { until: number; probing: boolean }>();
+
+  view(target: string): CooldownView {
+    const entry = this.benched.get(target);
+    if (!entry) return OK;
+    return Date.now() < entry.until ? { state: 'benched', until: entry.until } : { state: 'probing', until: entry.until };
+  }
+
+  bench(target: string, until: number): void {
+    this.benched.set(target, { until, probing: false });
+  }
+
+  recover(target: string): void {
+    this.benched.delete(target);
+  }
+
+  /** Local probe claim: the first caller after the cooling period wins. */
+  claimProbe(target: string): boolean {
+    const entry = this.benched.get(target);
+    if (!entry || Date.now() < entry.until || entry.probing) return false;
+    entry.probing = true;
+    return true;
+  }
+
+  isBenched(target: string): boolean {
+    return this.benched.has(target);
+  }
+}
+
+const OK: CooldownView = { state: 'ok' };
+const ADMITTED: Admission = { admitted: true };
+
+export class MemoryCooldowns implements Cooldowns {
+  private readonly failures = new Map<string, number[]>();
+
+  constructor(
+    readonly board: CooldownBoard,
+    private readonly options: CooldownOptions,
+  ) {}
+
+  view(target: string): CooldownView {
+    return this.board.view(target);
+  }
+
+  async recordFailure(target: string): Promise<void> {
+    this.recordFailureNow(target);
+  }
+
+  /** Returns the bench end when this failure benched the target. */
+  recordFailureNow(target: string): number | undefined {
+    const now = Date.now();
+    if (this.board.isBenched(target)) {
+      // Only a failed probe reaches a benched target; it goes straight back to the bench.
+      return this.benchNow(target, now);
+    }
+    const recent = (this.failures.get(target) ?? []).filter((at) => at > now - this.options.windowS * 1000);
+    recent.push(now);
+    if (recent.length < this.options.failureThreshold) {
+      this.failures.set(target, recent);
+      return undefined;
+    }
+    return this.benchNow(target, now);
+  }
+
+  private benchNow(target: string, now: number): number {
+    this.failures.delete(target);
+    const until = now + this.options.cooldownS * 1000;
+    this.board.bench(target, until);
+    return until;
+  }
+
+  async claimProbe(target: string): Promise<boolean> {
+    return this.board.claimProbe(target);
+  }
+
+  async recordProbeSuccess(target: string): Promise<void> {
+    this.board.recover(target);
+  }
+}
+
+export class MemoryRevocations implements Revocations {
+  readonly revoked = new Set<string>();
+
+  isRevoked(keyHash: string): boolean {
+    return this.revoked.has(keyHash);
+  }
+
+  async revoke(keyHash: string): Promise<void> {
+    this.revoked.add(keyHash);
+  }
+}
+
+/** `SharedState.admit` on this process's own limits and cache. */
+export function admitLocally(
+  limits: MemoryRateLimiter,
+  cache: MemoryResponseCache,
+  charges: readonly LimitCharge[],
+  cacheKey: string | undefined,
+): { admission: Admission; cached: CachedResponse | undefined } {
+  const admission = charges.length === 0 ? ADMITTED : limits.charge(charges);
+  return { admission, cached: admission.admitted && cacheKey !== undefined ? cache.get(cacheKey) : undefined };
+}
+
+/** `SharedState.settle` on this process's own limits and cache. */
+export function settleLocally(limits: MemoryRateLimiter, cache: MemoryResponseCache, correction: Correction | undefined, write: CacheWrite | undefined): void {
+  if (correction) limits.adjust(correction.counters, correction.delta);
+  if (write) cache.set(write.key, write.value, write.ttlS);
+}
+
+export function createMemoryState(cooldown: CooldownOptions, cacheEntries?: number): SharedState {
+  const limits = new MemoryRateLimiter();
+  const cache = new MemoryResponseCache(cacheEntries);
+  return {
+    kind: 'memory',
+    admit: async (charges, cacheKey) => admitLocally(limits, cache, charges, cacheKey),
+    settle: async (correction, write) => settleLocally(limits, cache, correction, write),
+    cooldowns: new MemoryCooldowns(new CooldownBoard(), cooldown),
+    revocations: new MemoryRevocations(),
+    whenReady: async () => true,
+    close: async () => {},
+  };
+}

@@ -1,0 +1,76 @@
+/** Lua scripts: each runs atomically in Redis, so instances never interleave a check and its update. */
+
+/**
+ * Charges every counter or none, then (when admitted) GETs the cache entry. Counters are
+ * incremented first and rolled back on a refusal: admitting, the common case, costs one command
+ * per counter. KEYS: counters, then the cache key if any. ARGV: windowMs, number of counters,
+ * then limit and cost per counter. Returns {0, 0, entry or false} or {index of refusing counter, ms left}.
+ */
+export const ADMIT = `
+local window = tonumber(ARGV[1])
+local n = tonumber(ARGV[2])
+for i = 1, n do
+  local cost = tonumber(ARGV[i * 2 + 2])
+  local used = redis.call('INCRBY', KEYS[i], cost)
+  if used == cost then redis.call('PEXPIRE', KEYS[i], window) end
+  if used > tonumber(ARGV[i * 2 + 1]) then
+    for j = 1, i do redis.call('DECRBY', KEYS[j], tonumber(ARGV[j * 2 + 2])) end
+    local ttl = redis.call('PTTL', KEYS[i])
+    if ttl < 0 then ttl = window end
+    return {i, ttl}
+  end
+end
+if #KEYS > n then return {0, 0, redis.call('GET', KEYS[n + 1])} end
+return {0, 0}
+`;
+
+/**
+ * Corrects counters whose window is still open (never below zero), then stores a cache entry.
+ * A counter that no longer exists (its window ended) is created by INCRBY and removed at once.
+ * KEYS: counters, then the cache key if any. ARGV: delta, number of counters, then entry and ttlMs.
+ */
+export const SETTLE = `
+local delta = tonumber(ARGV[1])
+local n = tonumber(ARGV[2])
+for i = 1, n do
+  local used = redis.call('INCRBY', KEYS[i], delta)
+  if used == delta then redis.call('DEL', KEYS[i])
+  elseif used < 0 then redis.call('SET', KEYS[i], 0, 'KEEPTTL') end
+end
+if #KEYS > n then redis.call('SET', KEYS[n + 1], ARGV[3], 'PX', ARGV[4]) end
+return 0
+`;
+
+/**
+ * KEYS: failure counter, benched hash, probe claim. ARGV: target, threshold, windowMs, cooldownMs, nowMs, channel.
+ * A failure on a benched target (a failed probe) benches it again at once. Returns the bench end or 0.
+ */
+export const RECORD_FAILURE = `
+local bench = redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1
+if not bench then
+  local n = redis.call('INCR', KEYS[1])
+  if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
+  bench = n >= tonumber(ARGV[2])
+end
+if not bench then return 0 end
+local untilMs = tonumber(ARGV[5]) + tonumber(ARGV[4])
+redis.call('DEL', KEYS[1], KEYS[3])
+redis.call('HSET', KEYS[2], ARGV[1], untilMs)
+redis.call('PUBLISH', ARGV[6], cjson.encode({type = 'bench', target = ARGV[1], ['until'] = untilMs}))
+return untilMs
+`;
+
+/** KEYS: benched hash, probe claim. ARGV: target, channel. */
+export const RECOVER = `
+redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('DEL', KEYS[2])
+redis.call('PUBLISH', ARGV[2], cjson.encode({type = 'recover', target = ARGV[1]}))
+return 0
+`;
+
+/** KEYS: revoked set. ARGV: key hash, channel. */
+export const REVOKE = `
+redis.call('SADD', KEYS[1], ARGV[1])
+redis.call('PUBLISH', ARGV[2], cjson.encode({type = 'revoke', hash = ARGV[1]}))
+return 0
+`;

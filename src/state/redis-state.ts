@@ -1,0 +1,221 @@
+import { Redis, type RedisOptions } from 'ioredis';
+import type { Logger } from 'pino';
+import { admitLocally, settleLocally, CooldownBoard, MemoryCooldowns, MemoryRateLimiter, MemoryResponseCache, MemoryRevocations } from './memory-state.js';
+import { ADMIT, RECORD_FAILURE, RECOVER, REVOKE, SETTLE } from './redis-scripts.js';
+import type { Admission, CachedResponse, CacheWrite, CooldownOptions, CooldownView, Correction, LimitCharge, SharedState } from './shared-state.js';
+
+const WINDOW_MS = 60_000;
+
+export interface RedisStateOptions {
+  url: string;
+  keyPrefix: string;
+  commandTimeoutMs: number;
+  cooldown: CooldownOptions;
+  cacheEntries?: number;
+}
+
+type Scripted = Redis & {
+  admit(...args: Array<string | number>): Promise<[number, number, string | null | undefined]>;
+  settle(...args: Array<string | number>): Promise<number>;
+  recordFailure(...args: Array<string | number>): Promise<number>;
+  recover(...args: string[]): Promise<number>;
+  revoke(...args: string[]): Promise<number>;
+};
+
+type Announcement = { type: 'bench'; target: string; until: number } | { type: 'recover'; target: string } | { type: 'revoke'; hash: string };
+
+/**
+ * Shared state in Redis. Every operation is one script or command, auto-pipelined with whatever
+ * else is in flight. Redis being unreachable never blocks a request: commands fail fast (no
+ * offline queue, short timeout) and the instance carries on with its local memory state until
+ * ioredis reconnects; announcements keep the local view of benched targets and revoked keys in
+ * step with the other instances.
+ */
+export class RedisState implements SharedState {
+  readonly kind = 'redis' as const;
+  private readonly client: Scripted;
+  private readonly subscriber: Redis;
+  private readonly channel: string;
+  private readonly board = new CooldownBoard();
+  private readonly local: { limits: MemoryRateLimiter; cache: MemoryResponseCache; cooldowns: MemoryCooldowns; revocations: MemoryRevocations };
+  /** Revocations made while Redis was away, sent when it is back. */
+  private readonly pendingRevocations = new Set<string>();
+  private warned = false;
+
+  constructor(
+    private readonly options: RedisStateOptions,
+    private readonly log: Logger,
+  ) {
+    const common: RedisOptions = {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      commandTimeout: options.commandTimeoutMs,
+      connectTimeout: 1000,
+      retryStrategy: (attempt) => Math.min(attempt * 100, 1000),
+      lazyConnect: false,
+    };
+    this.channel = `${options.keyPrefix}events`;
+    this.client = new Redis(options.url, {
+      ...common,
+      keyPrefix: options.keyPrefix,
+      enableAutoPipelining: true,
+      // Written to the socket at once rather than batched a loop turn later: a stored answer then
+      // reaches Redis before the client can ask another instance for it.
+      autoPipeliningIgnoredCommands: ['settle'],
+    }) as Scripted;
+    this.client.defineCommand('admit', { lua: ADMIT });
+    this.client.defineCommand('settle', { lua: SETTLE });
+    this.client.defineCommand('recordFailure', { numberOfKeys: 3, lua: RECORD_FAILURE });
+    this.client.defineCommand('recover', { numberOfKeys: 2, lua: RECOVER });
+    this.client.defineCommand('revoke', { numberOfKeys: 1, lua: REVOKE });
+    this.client.on('error', (error: Error) => this.lost(error));
+    this.client.on('ready', () => void this.resync());
+    // Subscriptions use their own connection; channel names are not key-prefixed by ioredis.
+    this.subscriber = new Redis(options.url, { ...common, commandTimeout: undefined });
+    this.subscriber.on('error', () => {});
+    this.subscriber.on('ready', () => void this.subscriber.subscribe(this.channel).catch(() => {}));
+    this.subscriber.on('message', (_channel: string, message: string) => this.apply(message));
+    this.local = {
+      limits: new MemoryRateLimiter(),
+      cache: new MemoryResponseCache(options.cacheEntries),
+      cooldowns: new MemoryCooldowns(this.board, options.cooldown),
+      revocations: new MemoryRevocations(),
+    };
+  }
+
+  get up(): boolean {
+    return this.client.status === 'ready';
+  }
+
+  admit(charges: readonly LimitCharge[], cacheKey: string | undefined): Promise<{ admission: Admission; cached: CachedResponse | undefined }> {
+    if (charges.length === 0 && cacheKey === undefined) return Promise.resolve(NOTHING_TO_DO);
+    return this.attempt(
+      async () => {
+        const keys = charges.map((c) => c.counter);
+        if (cacheKey !== undefined) keys.push(`cache:${cacheKey}`);
+        const [index, ttl, entry] = await this.client.admit(keys.length, ...keys, WINDOW_MS, charges.length, ...charges.flatMap((c) => [c.limit, c.cost]));
+        if (index !== 0) return { admission: { admitted: false as const, counter: charges[index - 1]!.counter, retryAfterMs: ttl }, cached: undefined };
+        return { admission: ADMITTED, cached: entry ? (JSON.parse(entry) as CachedResponse) : undefined };
+      },
+      () => admitLocally(this.local.limits, this.local.cache, charges, cacheKey),
+    );
+  }
+
+  settle(correction: Correction | undefined, write: CacheWrite | undefined): Promise<void> {
+    if (!correction && !write) return Promise.resolve();
+    return this.attempt(
+      async () => {
+        const keys = correction ? [...correction.counters] : [];
+        if (write) keys.push(`cache:${write.key}`);
+        const entry = write ? [JSON.stringify(write.value), Math.round(write.ttlS * 1000)] : [];
+        await this.client.settle(keys.length, ...keys, correction?.delta ?? 0, correction?.counters.length ?? 0, ...entry);
+      },
+      () => settleLocally(this.local.limits, this.local.cache, correction, write),
+    );
+  }
+
+  readonly cooldowns = {
+    view: (target: string): CooldownView => this.board.view(target),
+    recordFailure: (target: string): Promise<void> =>
+      this.attempt(
+        async () => {
+          const { failureThreshold, windowS, cooldownS } = this.options.cooldown;
+          const until = await this.client.recordFailure(`fails:${target}`, 'benched', `probe:${target}`, target, failureThreshold, windowS * 1000, cooldownS * 1000, Date.now(), this.channel);
+          // Announcements come back through the subscription too; applying at once keeps this instance exact.
+          if (until > 0) this.board.bench(target, until);
+        },
+        () => void this.local.cooldowns.recordFailureNow(target),
+      ),
+    claimProbe: (target: string): Promise<boolean> =>
+      this.attempt(
+        async () => (await this.client.set(`probe:${target}`, '1', 'PX', this.options.cooldown.cooldownS * 1000, 'NX')) === 'OK',
+        () => this.board.claimProbe(target),
+      ),
+    recordProbeSuccess: (target: string): Promise<void> => {
+      this.board.recover(target);
+      return this.attempt(
+        async () => void (await this.client.recover('benched', `probe:${target}`, target, this.channel)),
+        () => {},
+      );
+    },
+  };
+
+  readonly revocations = {
+    isRevoked: (keyHash: string): boolean => this.local.revocations.isRevoked(keyHash),
+    revoke: (keyHash: string): Promise<void> => {
+      this.local.revocations.revoked.add(keyHash);
+      return this.attempt(
+        async () => void (await this.client.revoke('revoked', keyHash, this.channel)),
+        () => void this.pendingRevocations.add(keyHash),
+      );
+    },
+  };
+
+  /** Resolves true once connected, false after `timeoutMs` (for one-shot users such as the CLI). */
+  whenReady(timeoutMs: number): Promise<boolean> {
+    if (this.up) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), timeoutMs);
+      this.client.once('ready', () => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    this.client.disconnect();
+    this.subscriber.disconnect();
+  }
+
+  /** Runs `remote` when Redis is up, else (or when it fails) `local`, so a request never waits on a dead Redis. */
+  private async attempt<T>(remote: () => Promise<T>, local: () => T | Promise<T>): Promise<T> {
+    if (this.client.status !== 'ready') return local();
+    try {
+      return await remote();
+    } catch (error) {
+      this.lost(error as Error);
+      return local();
+    }
+  }
+
+  private lost(error: Error): void {
+    if (this.warned) return;
+    this.warned = true;
+    this.log.warn({ err: error.message, url: redactUrl(this.options.url) }, 'redis unreachable or failing: serving with local state until it is back');
+  }
+
+  /** On (re)connect: take in what other instances decided meanwhile, and hand over what this one did alone. */
+  private async resync(): Promise<void> {
+    try {
+      for (const hash of this.pendingRevocations) await this.client.revoke('revoked', hash, this.channel);
+      this.pendingRevocations.clear();
+      const [benched, revoked] = await Promise.all([this.client.hgetall('benched'), this.client.smembers('revoked')]);
+      for (const [target, until] of Object.entries(benched)) this.board.bench(target, Number(until));
+      for (const hash of revoked) this.local.revocations.revoked.add(hash);
+      if (this.warned) this.log.info('redis reachable again: shared state restored');
+      this.warned = false;
+    } catch (error) {
+      this.lost(error as Error);
+    }
+  }
+
+  private apply(message: string): void {
+    let event: Announcement;
+    try {
+      event = JSON.parse(message) as Announcement;
+    } catch {
+      return;
+    }
+    if (event.type === 'bench') this.board.bench(event.target, event.until);
+    else if (event.type === 'recover') this.board.recover(event.target);
+    else if (event.type === 'revoke') this.local.revocations.revoked.add(event.hash);
+  }
+}
+
+const ADMITTED: Admission = { admitted: true };
+const NOTHING_TO_DO = { admission: ADMITTED, cached: undefined };
+
+function redactUrl(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//***@');
+}

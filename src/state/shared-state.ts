@@ -1,0 +1,76 @@
+/**
+ * Runtime state that several router instances may share. Callers see only these interfaces; the
+ * memory and Redis implementations behave alike, so the choice never leaks into the gateway.
+ */
+
+/** One counter to charge against a limit within a rolling window that starts at its first charge. */
+export interface LimitCharge {
+  /** Counter name, e.g. `rpm:key:abc` (the implementation namespaces it). */
+  counter: string;
+  limit: number;
+  cost: number;
+}
+
+export type Admission = { admitted: true } | { admitted: false; counter: string; retryAfterMs: number };
+
+/** Token reservations replaced by the real count: `delta` added to each counter whose window is still open. */
+export interface Correction {
+  counters: readonly string[];
+  delta: number;
+}
+
+export interface CachedResponse {
+  status: number;
+  contentType: string;
+  /** The body as sent; a streamed answer keeps its original chunking. */
+  chunks: string[];
+  target: string;
+}
+
+export interface CacheWrite {
+  key: string;
+  value: CachedResponse;
+  ttlS: number;
+}
+
+export type CooldownView = { state: 'ok' } | { state: 'benched'; until: number } | { state: 'probing'; until: number };
+
+export interface CooldownOptions {
+  failureThreshold: number;
+  windowS: number;
+  cooldownS: number;
+}
+
+export interface Cooldowns {
+  /** What this instance knows now (kept current by announcements); synchronous so routing stays cheap. */
+  view(target: string): CooldownView;
+  /** Counts a failure; enough within the window bench the target everywhere. A failed probe benches at once. */
+  recordFailure(target: string): Promise<void>;
+  /** After the cooling period exactly one caller (across instances) wins the right to send the probe. */
+  claimProbe(target: string): Promise<boolean>;
+  /** A successful probe returns the target to service everywhere. */
+  recordProbeSuccess(target: string): Promise<void>;
+}
+
+export interface Revocations {
+  isRevoked(keyHash: string): boolean;
+  /** Refuses the key on every instance from now on. */
+  revoke(keyHash: string): Promise<void>;
+}
+
+export interface SharedState {
+  readonly kind: 'memory' | 'redis';
+  /**
+   * The per-request front door, in one step (one Redis round trip): charges every counter or
+   * none (when any would exceed its limit nothing is charged and the first offending counter is
+   * named, with the time until its window ends) and, when admitted, reads the cache entry.
+   */
+  admit(charges: readonly LimitCharge[], cacheKey: string | undefined): Promise<{ admission: Admission; cached: CachedResponse | undefined }>;
+  /** The back door, in one step: corrects token reservations (never below zero) and stores an answer. */
+  settle(correction: Correction | undefined, write: CacheWrite | undefined): Promise<void>;
+  readonly cooldowns: Cooldowns;
+  readonly revocations: Revocations;
+  /** Resolves true once the state is usable, false after `timeoutMs` (the router then starts on local state). */
+  whenReady(timeoutMs: number): Promise<boolean>;
+  close(): Promise<void>;
+}

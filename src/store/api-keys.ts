@@ -1,0 +1,133 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import type { Db } from './database.js';
+
+export interface ApiKeyLimits {
+  rpm?: number;
+  tpm?: number;
+  /** Models the key may use; undefined means all. */
+  models?: string[];
+  budgetUsd?: number;
+}
+
+export interface ApiKeyRecord extends ApiKeyLimits {
+  id: string;
+  name: string;
+  keyHash: string;
+  /** The first characters of the key, safe to show. */
+  prefix: string;
+  spentUsd: number;
+  createdAt: string;
+  revokedAt: string | null;
+}
+
+interface Row {
+  id: string;
+  name: string;
+  key_hash: string;
+  prefix: string;
+  rpm: number | null;
+  tpm: number | null;
+  models: string | null;
+  budget_usd: number | null;
+  spent_usd: number;
+  created_at: string;
+  revoked_at: string | null;
+}
+
+export const hashKey = (key: string) => createHash('sha256').update(key).digest('hex');
+
+/** API keys in SQLite. Keys themselves are shown once at creation and never stored. */
+export class ApiKeyStore {
+  private readonly byHash;
+  private readonly byId;
+  private readonly addSpendStatement;
+  private readonly countActive;
+
+  constructor(private readonly db: Db) {
+    this.byHash = db.prepare<[string], Row>('SELECT * FROM api_keys WHERE key_hash = ?');
+    this.byId = db.prepare<[string, string], Row>('SELECT * FROM api_keys WHERE id = ? OR name = ? ORDER BY created_at DESC');
+    this.addSpendStatement = db.prepare<[number, string]>('UPDATE api_keys SET spent_usd = spent_usd + ? WHERE id = ?');
+    this.countActive = db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM api_keys WHERE revoked_at IS NULL');
+  }
+
+  create(name: string, limits: ApiKeyLimits = {}): { key: string; record: ApiKeyRecord } {
+    const key = `sk-sy-${randomBytes(24).toString('base64url')}`;
+    const row: Row = {
+      id: randomUUID(),
+      name,
+      key_hash: hashKey(key),
+      prefix: key.slice(0, 10),
+      rpm: limits.rpm ?? null,
+      tpm: limits.tpm ?? null,
+      models: limits.models ? JSON.stringify(limits.models) : null,
+      budget_usd: limits.budgetUsd ?? null,
+      spent_usd: 0,
+      created_at: new Date().toISOString(),
+      revoked_at: null,
+    };
+    this.db
+      .prepare('INSERT INTO api_keys (id, name, key_hash, prefix, rpm, tpm, models, budget_usd, spent_usd, created_at, revoked_at) VALUES (@id, @name, @key_hash, @prefix, @rpm, @tpm, @models, @budget_usd, @spent_usd, @created_at, @revoked_at)')
+      .run(row);
+    return { key, record: fromRow(row) };
+  }
+
+  list(): ApiKeyRecord[] {
+    return this.db.prepare<[], Row>('SELECT * FROM api_keys ORDER BY created_at').all().map(fromRow);
+  }
+
+  findByHash(keyHash: string): ApiKeyRecord | undefined {
+    const row = this.byHash.get(keyHash);
+    return row && fromRow(row);
+  }
+
+  /** Revokes by id or name; returns the revoked record, or undefined when there is no such key. */
+  revoke(idOrName: string): ApiKeyRecord | undefined {
+    const row = this.byId.get(idOrName, idOrName);
+    if (!row) return undefined;
+    if (!row.revoked_at) {
+      row.revoked_at = new Date().toISOString();
+      this.db.prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ?').run(row.revoked_at, row.id);
+    }
+    return fromRow(row);
+  }
+
+  addSpend(id: string, usd: number): void {
+    this.addSpendStatement.run(usd, id);
+  }
+
+  hasActiveKeys(): boolean {
+    return this.countActive.get()!.n > 0;
+  }
+}
+
+function fromRow(row: Row): ApiKeyRecord {
+  return {
+    id: row.id,
+    name: row.name,
+    keyHash: row.key_hash,
+    prefix: row.prefix,
+    rpm: row.rpm ?? undefined,
+    tpm: row.tpm ?? undefined,
+    models: row.models ? (JSON.parse(row.models) as string[]) : undefined,
+    budgetUsd: row.budget_usd ?? undefined,
+    spentUsd: row.spent_usd,
+    createdAt: row.created_at,
+    revokedAt: row.revoked_at,
+  };
+}
+
+/** The record as the CLI and admin API show it (never the hash). */
+export function describeKey(record: ApiKeyRecord) {
+  return {
+    id: record.id,
+    name: record.name,
+    prefix: record.prefix,
+    rpm: record.rpm ?? null,
+    tpm: record.tpm ?? null,
+    models: record.models ?? null,
+    budget_usd: record.budgetUsd ?? null,
+    spent_usd: record.spentUsd,
+    created_at: record.createdAt,
+    revoked: record.revokedAt !== null,
+  };
+}

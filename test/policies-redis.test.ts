@@ -1,0 +1,129 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { errorReply, startFakeProvider, type FakeProvider } from './support/fake-provider.js';
+import { startRouter, startSim, stopAll, waitFor, type Proc } from './support/processes.js';
+import { freePort, startRedis, type RedisProc } from './support/redis.js';
+
+const CLI = join(import.meta.dirname, '../dist/cli.js');
+const ask = { messages: [{ role: 'user' as const, content: 'hello' }], max_tokens: 4 };
+const ADMIN = { authorization: 'Bearer admin-secret', 'content-type': 'application/json' };
+
+describe('two router instances sharing one Redis', () => {
+  const db = join(mkdtempSync(join(tmpdir(), 'switchyard-db-')), 'models.db');
+  let redis: RedisProc;
+  let sim: Proc;
+  let sick: FakeProvider;
+  let routers: Proc[];
+  let key: string;
+
+  const post = async (router: Proc, body: unknown, apiKey = key) => {
+    const response = await fetch(`${router.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` }, body: JSON.stringify(body) });
+    return { status: response.status, headers: response.headers, text: await response.text() };
+  };
+  const cooldownOf = async (router: Proc, name: string) => {
+    const { services } = (await (await fetch(`${router.url}/services`)).json()) as { services: Array<{ name: string; cooldown: { state: string } }> };
+    return services.find((s) => s.name === name)!.cooldown.state;
+  };
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    key = String((JSON.parse(execFileSync(process.execPath, [CLI, 'keys', 'create', 'main'], { env: { ...process.env, SQLITE_DB_PATH: db }, encoding: 'utf8' })) as { key: string }).key);
+    sim = await startSim({ models: ['m1', 'limited', 'shaky'], ttftMs: 1 });
+    sick = await startFakeProvider(() => errorReply(500, { message: 'broken' }));
+    const config = {
+      services: [
+        { name: 'sim', url: sim.url },
+        { name: 'sick', url: sick.url, models: ['shaky'] },
+      ],
+      rate_limits: { models: { limited: { rpm: 10 } } },
+      cooldown: { failure_threshold: 2, window_s: 60, cooldown_s: 600 },
+      health_check: { failure_threshold: 1000 },
+      retry: { backoff_base_ms: 1 },
+      // Records are trusted for a minute: a refusal sooner proves the revocation was announced.
+      api_keys: { cache_ttl_s: 60 },
+    };
+    const env = { SQLITE_DB_PATH: db, REDIS_URL: redis.url, ADMIN_TOKEN: 'admin-secret', REQUIRE_API_KEY: '1' };
+    routers = await Promise.all([startRouter(config, env), startRouter(config, env)]);
+  });
+  afterAll(async () => {
+    await stopAll();
+    await sick.close();
+    await redis.stop();
+  });
+
+  it('a limit of N requests per minute admits exactly N across both instances under concurrent load', async () => {
+    const results = await Promise.all(Array.from({ length: 30 }, (_, i) => post(routers[i % 2]!, { model: 'limited', ...ask })));
+    expect(results.filter((r) => r.status === 200)).toHaveLength(10);
+    const refused = results.filter((r) => r.status === 429);
+    expect(refused).toHaveLength(20);
+    expect(Number(refused[0]!.headers.get('retry-after'))).toBeGreaterThan(0);
+  });
+
+  it('a cache entry written through one instance is a hit through the other', async () => {
+    const body = { model: 'm1', ...ask, temperature: 0, messages: [{ role: 'user', content: 'shared cache' }] };
+    const first = await post(routers[0]!, body);
+    expect(first.headers.get('x-switchyard-cache')).toBe('miss');
+    const second = await post(routers[1]!, body);
+    expect(second.headers.get('x-switchyard-cache')).toBe('hit');
+    expect(second.text).toBe(first.text);
+  });
+
+  it('a key revoked on one instance is refused on the other', async () => {
+    const created = await fetch(`${routers[0]!.url}/admin/keys`, { method: 'POST', headers: ADMIN, body: JSON.stringify({ name: 'temp' }) });
+    const { id, key: temp } = (await created.json()) as { id: string; key: string };
+    expect((await post(routers[1]!, { model: 'm1', ...ask }, temp)).status).toBe(200);
+    expect((await fetch(`${routers[0]!.url}/admin/keys/${id}`, { method: 'DELETE', headers: ADMIN })).status).toBe(200);
+    await waitFor(async () => (await post(routers[1]!, { model: 'm1', ...ask }, temp)).status === 401, 'the other instance to refuse the key');
+    const client = new OpenAI({ baseURL: `${routers[1]!.url}/v1`, apiKey: temp, maxRetries: 0 });
+    await expect(client.chat.completions.create({ model: 'm1', ...ask })).rejects.toBeInstanceOf(OpenAI.AuthenticationError);
+  });
+
+  it('a target benched through one instance is avoided by both', async () => {
+    for (let i = 0; i < 6 && (await cooldownOf(routers[0]!, 'sick')) === 'ok'; i++) expect((await post(routers[0]!, { model: 'shaky', ...ask })).status).toBe(200);
+    expect(await cooldownOf(routers[0]!, 'sick')).toBe('benched');
+    await waitFor(async () => (await cooldownOf(routers[1]!, 'sick')) === 'benched', 'the other instance to bench the target');
+    const before = sick.requests;
+    for (let i = 0; i < 6; i++) expect((await post(routers[i % 2]!, { model: 'shaky', ...ask })).status).toBe(200);
+    expect(sick.requests).toBe(before);
+  });
+
+  it('keeps answering when Redis dies, shows it in a metric, and recovers when it is back', async () => {
+    await redis.stop();
+    for (let i = 0; i < 6; i++) {
+      const answer = await post(routers[i % 2]!, { model: 'm1', ...ask, temperature: 0, messages: [{ role: 'user', content: `offline ${i}` }] });
+      expect(answer.status).toBe(200);
+    }
+    for (const router of routers) {
+      const metrics = await (await fetch(`${router.url}/metrics`)).text();
+      expect(metrics).toMatch(/^switchyard_redis_up 0$/m);
+      expect(router.lines.filter((l) => l.includes('redis unreachable')).length).toBe(1);
+    }
+    redis = await startRedis(redis.port);
+    for (const router of routers) await waitFor(async () => /^switchyard_redis_up 1$/m.test(await (await fetch(`${router.url}/metrics`)).text()), 'redis to be back');
+    const body = { model: 'm1', ...ask, temperature: 0, messages: [{ role: 'user', content: 'after recovery' }] };
+    expect((await post(routers[0]!, body)).headers.get('x-switchyard-cache')).toBe('miss');
+    expect((await post(routers[1]!, body)).headers.get('x-switchyard-cache')).toBe('hit');
+  });
+});
+
+describe('a router whose Redis is down from the start', () => {
+  afterAll(stopAll);
+
+  it('starts, answers from local state and shows Redis as down', async () => {
+    const sim = await startSim({ models: ['m1'], ttftMs: 1 });
+    const router = await startRouter(
+      { services: [{ name: 'sim', url: sim.url }], rate_limits: { models: { m1: { rpm: 2 } } } },
+      { SQLITE_DB_PATH: join(mkdtempSync(join(tmpdir(), 'switchyard-db-')), 'models.db'), REDIS_URL: `redis://127.0.0.1:${await freePort()}` },
+    );
+    const client = new OpenAI({ baseURL: `${router.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+    await client.chat.completions.create({ model: 'm1', ...ask });
+    await client.chat.completions.create({ model: 'm1', ...ask });
+    // The local limiter still holds the limit.
+    await expect(client.chat.completions.create({ model: 'm1', ...ask })).rejects.toBeInstanceOf(OpenAI.RateLimitError);
+    expect(await (await fetch(`${router.url}/metrics`)).text()).toMatch(/^switchyard_redis_up 0$/m);
+  });
+});

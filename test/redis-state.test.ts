@@ -1,0 +1,58 @@
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RedisState } from '../src/state/redis-state.js';
+import { waitFor } from './support/processes.js';
+import { startRedis, type RedisProc } from './support/redis.js';
+
+describe('Redis shared state (two instances, one real Redis)', () => {
+  let redis: RedisProc;
+  let a: RedisState;
+  let b: RedisState;
+  const cooldown = { failureThreshold: 2, windowS: 60, cooldownS: 0.2 };
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    const make = () => new RedisState({ url: redis.url, keyPrefix: 'unit:', commandTimeoutMs: 500, cooldown }, pino({ level: 'silent' }));
+    [a, b] = [make(), make()];
+    expect(await a.whenReady(5000)).toBe(true);
+    expect(await b.whenReady(5000)).toBe(true);
+  });
+  afterAll(async () => {
+    await a.close();
+    await b.close();
+    await redis.stop();
+  });
+
+  it('charges limits atomically across instances and corrects reservations', async () => {
+    const charge = [{ counter: 'tpm:k', limit: 100, cost: 30 }];
+    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).admit(charge, undefined)));
+    expect(results.filter((r) => r.admission.admitted)).toHaveLength(3);
+    // 90 reserved; the three answers used 10 tokens each: 60 freed.
+    await a.settle({ counters: ['tpm:k'], delta: -60 }, undefined);
+    const after = await Promise.all(Array.from({ length: 3 }, () => b.admit(charge, undefined)));
+    expect(after.filter((r) => r.admission.admitted)).toHaveLength(2);
+  });
+
+  it('stores through one instance and finds it through the other in the same admit', async () => {
+    const value = { status: 200, contentType: 'application/json', chunks: ['{"a":', '1}'], target: 't' };
+    await a.settle(undefined, { key: 'entry', value, ttlS: 60 });
+    expect((await b.admit([], 'entry')).cached).toEqual(value);
+    expect((await b.admit([], 'absent')).cached).toBeUndefined();
+  });
+
+  it('benches everywhere, lets exactly one instance probe, and recovers everywhere', async () => {
+    await a.cooldowns.recordFailure('target');
+    await b.cooldowns.recordFailure('target');
+    await waitFor(() => a.cooldowns.view('target').state === 'benched' && b.cooldowns.view('target').state === 'benched', 'both to bench');
+    await waitFor(() => a.cooldowns.view('target').state === 'probing', 'cooldown to end');
+    const claims = await Promise.all([a.cooldowns.claimProbe('target'), b.cooldowns.claimProbe('target'), a.cooldowns.claimProbe('target'), b.cooldowns.claimProbe('target')]);
+    expect(claims.filter(Boolean)).toHaveLength(1);
+    await a.cooldowns.recordProbeSuccess('target');
+    await waitFor(() => b.cooldowns.view('target').state === 'ok', 'the other instance to see the recovery');
+  });
+
+  it('announces revocations', async () => {
+    await a.revocations.revoke('hash-1');
+    await waitFor(() => b.revocations.isRevoked('hash-1'), 'the revocation to arrive');
+  });
+});
