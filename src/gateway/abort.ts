@@ -1,12 +1,40 @@
+import { EventEmitter } from 'node:events';
 import { ApiError } from '../server/errors.js';
-import { CLIENT_GONE } from './relay.js';
 
 export const CLIENT_CLOSED = 499;
 
+/** The abort reason when the client went away, compared by identity. */
+export const CLIENT_GONE = new Error('client disconnected');
+
 export const CLIENT_GONE_ERROR = new ApiError(CLIENT_CLOSED, 'client disconnected', 'client_closed');
 
-/** Why the request's signal fired, as the error the client should get (none when it did not fire). */
-export function abortError(signal: AbortSignal): ApiError | undefined {
-  if (!signal.aborted) return undefined;
-  return signal.reason === CLIENT_GONE ? CLIENT_GONE_ERROR : (signal.reason as ApiError);
+/**
+ * One request's cancellation: the client went away, or its deadline passed. An EventEmitter, not
+ * an AbortController: undici takes either, and an EventTarget costs several microseconds on every
+ * request. The few waits that need a real AbortSignal (backoff sleeps, backpressure) ask for one.
+ */
+export class RequestAbort extends EventEmitter<{ abort: [] }> {
+  aborted = false;
+  reason: unknown;
+
+  abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    this.emit('abort');
+  }
+
+  /** An AbortSignal that fires with this request's abort. */
+  asSignal(): AbortSignal {
+    const controller = new AbortController();
+    if (this.aborted) controller.abort(this.reason);
+    else this.once('abort', () => controller.abort(this.reason));
+    return controller.signal;
+  }
+}
+
+/** Why the request was aborted, as the error the client should get (none when it was not). */
+export function abortError(abort: RequestAbort): ApiError | undefined {
+  if (!abort.aborted) return undefined;
+  return abort.reason === CLIENT_GONE ? CLIENT_GONE_ERROR : (abort.reason as ApiError);
 }

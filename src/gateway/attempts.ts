@@ -8,7 +8,7 @@ import type { PolicyMetrics } from '../observability/policy-metrics.js';
 import type { RoutingPolicy } from '../routing/policy.js';
 import { ApiError, badGateway, noHealthyBackend } from '../server/errors.js';
 import type { Cooldowns } from '../state/shared-state.js';
-import { abortError, CLIENT_GONE_ERROR } from './abort.js';
+import { abortError, CLIENT_GONE_ERROR, type RequestAbort } from './abort.js';
 import { backoffMs, classifyAnswer, classifyError, classifyStatus, type AttemptFailure } from './failure.js';
 import type { UpstreamCall } from '../providers/adapter.js';
 import type { InferenceRequest } from './inference-request.js';
@@ -90,7 +90,7 @@ export class AttemptRunner {
     this.fallbackOn = new Set(options.fallbackOn);
   }
 
-  async run(request: InferenceRequest, signal: AbortSignal, account: AttemptAccount): Promise<Dispatched | Exhausted> {
+  async run(request: InferenceRequest, signal: RequestAbort, account: AttemptAccount): Promise<Dispatched | Exhausted> {
     const steps = this.resolver.steps(request.model);
     // Why a model had nothing to try (unknown, no healthy backend, missing key): the answer when nothing was tried.
     const unroutable: { error?: ApiError } = {};
@@ -116,7 +116,7 @@ export class AttemptRunner {
           const wait = failure.retryAfterMs ?? backoffMs(n, this.options.backoffBaseMs, this.options.backoffMaxMs);
           if (waitedMs + wait > this.options.maxWaitS * 1000) break;
           try {
-            await sleep(wait, undefined, { signal });
+            await sleep(wait, undefined, { signal: signal.asSignal() });
           } catch {
             return { error: abortError(signal) ?? CLIENT_GONE_ERROR };
           }
@@ -181,7 +181,7 @@ export class AttemptRunner {
   }
 
   /** `canFallBack`: a later model could take the request, so a refused answer is worth reading first. */
-  private async attempt({ backend, target, probe }: Choice, request: InferenceRequest, signal: AbortSignal, canFallBack: boolean, timing: UpstreamTiming): Promise<Outcome> {
+  private async attempt({ backend, target, probe }: Choice, request: InferenceRequest, signal: RequestAbort, canFallBack: boolean, timing: UpstreamTiming): Promise<Outcome> {
     let call: UpstreamCall;
     try {
       call = backend.adapter.request(request, backend, backend.upstreamModelFor(target.model));

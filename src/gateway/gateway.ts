@@ -7,11 +7,11 @@ import type { RoutingPolicy } from '../routing/policy.js';
 import type { Metrics } from '../observability/metrics.js';
 import { badGateway, gatewayTimeout } from '../server/errors.js';
 import type { RequestLogEntry } from '../store/request-log.js';
-import { abortError, CLIENT_CLOSED, CLIENT_GONE_ERROR } from './abort.js';
+import { abortError, CLIENT_CLOSED, CLIENT_GONE, CLIENT_GONE_ERROR, RequestAbort } from './abort.js';
 import { AttemptRunner, type AttemptAccount, type AttemptOptions, type Dispatched, type Exhausted } from './attempts.js';
 import type { InferenceRequest, Usage } from './inference-request.js';
 import type { Admitted, GatewayPolicies } from './policies.js';
-import { CLIENT_GONE, readBody, relayStream, responseHeaders, writeApiError, writeJson } from './relay.js';
+import { readBody, relayStream, responseHeaders, writeApiError, writeJson } from './relay.js';
 import { endUpstream } from './upstream-time.js';
 
 export interface GatewayOptions extends AttemptOptions {
@@ -65,10 +65,10 @@ export class Gateway {
   }
 
   async handle(request: InferenceRequest, res: ServerResponse): Promise<void> {
-    const controller = new AbortController();
-    const deadline = setTimeout(() => controller.abort(gatewayTimeout(this.options.requestTimeoutS)), this.options.requestTimeoutS * 1000);
+    const abort = new RequestAbort();
+    const deadline = setTimeout(() => abort.abort(gatewayTimeout(this.options.requestTimeoutS)), this.options.requestTimeoutS * 1000);
     const onClose = () => {
-      if (!res.writableFinished) controller.abort(CLIENT_GONE);
+      if (!res.writableFinished) abort.abort(CLIENT_GONE);
     };
     res.once('close', onClose);
     const account: Accounting = { status: 0, retries: 0, upstreamMs: 0 };
@@ -85,7 +85,7 @@ export class Gateway {
       }
       admitted = admission;
       // ──
-      dispatched = await this.attempts.run(request, controller.signal, account);
+      dispatched = await this.attempts.run(request, abort, account);
       if ('error' in dispatched) {
         account.status = dispatched.error.status;
         if (dispatched.error !== CLIENT_GONE_ERROR) writeApiError(res, dispatched.error, own);
@@ -103,7 +103,7 @@ export class Gateway {
         res.writeHead(200, headers);
         const collecting = admitted;
         const tap = collecting.cache.key ? (bytes: Buffer) => this.policies.collect(collecting, bytes) : undefined;
-        const outcome = await relayStream(res, response.body, request.startedAt, controller.signal, backend.adapter.stream?.(request), tap);
+        const outcome = await relayStream(res, response.body, request.startedAt, abort, backend.adapter.stream?.(request), tap);
         endUpstream(account);
         account.ttftS = outcome.ttftS;
         account.interTokenS = outcome.interTokenS;
@@ -113,7 +113,7 @@ export class Gateway {
         else if (outcome.error) this.fail(account, backend, outcome.error);
         return;
       }
-      await this.relayBuffered(res, request, dispatched, headers, controller.signal, account, admitted);
+      await this.relayBuffered(res, request, dispatched, headers, abort, account, admitted);
     } finally {
       clearTimeout(deadline);
       res.removeListener('close', onClose);
@@ -134,7 +134,7 @@ export class Gateway {
     request: InferenceRequest,
     { backend, response, body: read }: Dispatched,
     headers: OutgoingHttpHeaders,
-    signal: AbortSignal,
+    signal: RequestAbort,
     account: Accounting,
     admitted: Admitted,
   ): Promise<void> {

@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { StreamTranslator } from '../providers/adapter.js';
+import { CLIENT_GONE, type RequestAbort } from './abort.js';
 import type { ApiError } from '../server/errors.js';
 import type { Usage } from './inference-request.js';
 
@@ -61,7 +62,7 @@ export async function relayStream(
   res: ServerResponse,
   body: Dispatcher.ResponseData['body'],
   startedAt: number,
-  signal: AbortSignal,
+  signal: RequestAbort,
   translator?: StreamTranslator,
   /** Sees each relayed chunk (the response cache keeps them); must not block. */
   tap?: (bytes: Buffer) => void,
@@ -81,7 +82,7 @@ export async function relayStream(
     }
     tap?.(bytes);
     tail = bytes.length >= TAIL_BYTES ? bytes : Buffer.concat([tail.length > TAIL_BYTES ? tail.subarray(tail.length - TAIL_BYTES) : tail, bytes]);
-    if (!res.write(bytes)) await once(res, 'drain', { signal });
+    if (!res.write(bytes)) await once(res, 'drain', { signal: signal.asSignal() });
   };
   try {
     for await (const chunk of body) await forward(translator ? Buffer.from(translator.push(chunk as Buffer)) : (chunk as Buffer));
@@ -124,5 +125,4 @@ export function usageFromTail(tail: Buffer): Usage | undefined {
   }
 }
 
-/** The abort reason when the client went away, compared by identity. */
-export const CLIENT_GONE = new Error('client disconnected');
+

@@ -5,7 +5,7 @@ import { ApiError } from './errors.js';
 export function registerErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
     const apiError = error instanceof ApiError ? error : fromFastifyError(error);
-    if (apiError.status >= 500) request.log.error({ err: error }, 'request failed');
+    if (apiError.status >= 500) request.log.error({ err: error, requestId: request.id }, 'request failed');
     void reply.code(apiError.status).headers(apiError.headers).send(apiError.toJSON());
   });
   app.setNotFoundHandler((request, reply) => {
