@@ -19,8 +19,8 @@ const STREAM_BODY = JSON.stringify({ model: 'bench', messages: [{ role: 'user', 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const children: ChildProcess[] = [];
 
-function startNode(script: string, args: string[], ready: RegExp, env: NodeJS.ProcessEnv = {}): Promise<{ port: number; child: ChildProcess }> {
-  const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LOG_LEVEL: 'info', ...env } });
+function startNode(script: string, args: string[], ready: RegExp, env: NodeJS.ProcessEnv = {}, nodeFlags: string[] = []): Promise<{ port: number; child: ChildProcess }> {
+  const child = spawn(process.execPath, [...nodeFlags, script, ...args], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LOG_LEVEL: 'info', ...env } });
   children.push(child);
   return new Promise((resolve, reject) => {
     createInterface({ input: child.stdout! }).on('line', (line) => {
@@ -149,7 +149,8 @@ async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'switchyard-bench-'));
   const config = join(dir, 'switchyard.yaml');
   writeFileSync(config, stringify({ host: '127.0.0.1', port: 0, services: [{ name: 'fixed', url: `http://127.0.0.1:${backend.port}`, models: ['bench'] }] }));
-  const router = await startNode(join(DIST, 'cli.js'), ['serve', '--config', config], /router listening/, { SQLITE_DB_PATH: join(dir, 'models.db'), LOG_DIR: join(dir, 'logs') });
+  // Started as `npm start` starts it (the young-generation cap keeps RSS down under load).
+  const router = await startNode(join(DIST, 'cli.js'), ['serve', '--config', config], /router listening/, { SQLITE_DB_PATH: join(dir, 'models.db'), LOG_DIR: join(dir, 'logs') }, ['--max-semi-space-size=8']);
   const nginxPort = await startNginx(backend.port);
   const targets: Array<[string, number]> = [['direct', backend.port], ['router', router.port]];
   if (nginxPort) targets.push(['nginx', nginxPort]);

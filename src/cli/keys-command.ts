@@ -2,7 +2,6 @@ import { Command, InvalidArgumentError } from 'commander';
 import { pino } from 'pino';
 import { ConfigError, loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
-import { RedisState } from '../state/redis-state.js';
 import { ApiKeyStore, describeKey } from '../store/api-keys.js';
 import { openDatabase } from '../store/database.js';
 
@@ -42,6 +41,7 @@ function withStore<T>(file: string | undefined, use: (store: ApiKeyStore, config
 async function announceRevocation(config: Config, keyHash: string): Promise<void> {
   if (!config.redis) return;
   const log = pino({ level: 'warn' });
+  const { RedisState } = await import('../state/redis-state.js');
   const state = new RedisState(
     { url: config.redis.url, keyPrefix: config.redis.key_prefix, commandTimeoutMs: 2000, cooldown: { failureThreshold: 1, windowS: 1, cooldownS: 1 } },
     log,

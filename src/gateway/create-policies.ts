@@ -13,10 +13,10 @@ import { RateLimitStage } from './rate-limit.js';
 import { ResponseCacheStage } from './response-cache.js';
 
 /** Builds the gateway policies from the config: shared state, key store (in the router's database), and the stages. */
-export function createPolicies(config: Config, routes: RouteSources & { db: Db }, metrics: Metrics, log: Logger): GatewayPolicies {
+export async function createPolicies(config: Config, routes: RouteSources & { db: Db }, metrics: Metrics, log: Logger): Promise<GatewayPolicies> {
   const { fleet, db } = routes;
   const cooldown = { failureThreshold: config.cooldown.failure_threshold, windowS: config.cooldown.window_s, cooldownS: config.cooldown.cooldown_s };
-  const state = createSharedState({ redis: config.redis, cooldown, cacheEntries: config.cache.max_entries }, log);
+  const state = await createSharedState({ redis: config.redis, cooldown, cacheEntries: config.cache.max_entries }, log);
   const keys = new ApiKeyStore(db);
   return new GatewayPolicies(
     state,

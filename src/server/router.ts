@@ -51,7 +51,7 @@ export async function startRouter(config: Config, log: Logger): Promise<RunningR
     : undefined;
   const history = new FleetHistory(fleet, { sampleMs: Math.min(5000, config.health_check.interval_s * 1000), windowMs: 15 * 60_000 });
   const routing = new PolicyTable(config.routing, fleet);
-  const policies = createPolicies(config, routes, metrics, log);
+  const policies = await createPolicies(config, routes, metrics, log);
   const { retry } = config;
   const gateway = new Gateway(
     fleet,

@@ -1,6 +1,5 @@
 import type { Logger } from 'pino';
 import { createMemoryState } from './memory-state.js';
-import { RedisState } from './redis-state.js';
 import type { CooldownOptions, SharedState } from './shared-state.js';
 
 export interface StateConfig {
@@ -9,9 +8,13 @@ export interface StateConfig {
   cacheEntries: number;
 }
 
-/** Redis when configured (shared across instances), else this process's memory. */
-export function createSharedState(config: StateConfig, log: Logger): SharedState {
+/**
+ * Redis when configured (shared across instances), else this process's memory. The Redis client
+ * is loaded only when used: it is a quarter of the router's resident memory otherwise.
+ */
+export async function createSharedState(config: StateConfig, log: Logger): Promise<SharedState> {
   if (!config.redis) return createMemoryState(config.cooldown, config.cacheEntries);
+  const { RedisState } = await import('./redis-state.js');
   return new RedisState(
     { url: config.redis.url, keyPrefix: config.redis.key_prefix, commandTimeoutMs: config.redis.command_timeout_ms, cooldown: config.cooldown, cacheEntries: config.cacheEntries },
     log,
