@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
+import { configOrExit, nonNegativeNumber, port, positiveNumber } from './cli/arguments.js';
 import { ConfigError, loadConfig } from './config/load.js';
 import { withDemoFleet } from './config/demo-fleet.js';
 import { loadDotEnv } from './config/dotenv.js';
@@ -23,18 +24,6 @@ loadDotEnv();
 
 const program = new Command('switchyard').description('An OpenAI-compatible LLM router and gateway');
 
-function positiveNumber(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number');
-  return n;
-}
-
-function nonNegativeNumber(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected a number >= 0');
-  return n;
-}
-
 interface SimCliOptions {
   port: number;
   model: string;
@@ -51,12 +40,6 @@ interface SimCliOptions {
   kvMsPer1kTokens: number;
   embeddingDimensions: number;
   failStatus?: number;
-}
-
-function port(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('expected a port number (0-65535)');
-  return n;
 }
 
 /** Runs until SIGTERM/SIGINT, then `stop`s; a second signal exits at once. */
@@ -137,17 +120,6 @@ program
     console.log(JSON.stringify({ msg: 'sim listening', port: sim.port, models }));
     untilSignal(() => sim.app.close(), { info: (msg) => console.log(JSON.stringify({ msg })) });
   });
-
-/** The config (for the database path and providers); exits with a message when it is invalid. */
-function configOrExit(file: string | undefined): Config {
-  try {
-    return loadConfig(file).config;
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    console.error(`switchyard: ${error.message}`);
-    process.exit(2);
-  }
-}
 
 interface SourceFlags {
   config?: string;

@@ -1,34 +1,12 @@
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { pino } from 'pino';
-import { ConfigError, loadConfig } from '../config/load.js';
+import { configOrExit, positiveInteger, positiveNumber } from './arguments.js';
 import type { Config } from '../config/schema.js';
 import { ApiKeyStore, describeKey } from '../store/api-keys.js';
 import { openDatabase } from '../store/database.js';
 
-function positiveInteger(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive integer');
-  return n;
-}
-
-function positiveNumber(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number');
-  return n;
-}
-
-function configFrom(file: string | undefined): Config {
-  try {
-    return loadConfig(file).config;
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    console.error(`switchyard: ${error.message}`);
-    process.exit(2);
-  }
-}
-
 function withStore<T>(file: string | undefined, use: (store: ApiKeyStore, config: Config) => T): T {
-  const config = configFrom(file);
+  const config = configOrExit(file);
   const db = openDatabase(config.database_path);
   try {
     return use(new ApiKeyStore(db), config);
@@ -79,7 +57,7 @@ export function keysCommand(): Command {
     .description('Revoke a key by id or name; running routers refuse it at once when they share Redis')
     .option('-c, --config <file>', 'YAML config file')
     .action(async (idOrName: string, opts: { config?: string }) => {
-      const config = configFrom(opts.config);
+      const config = configOrExit(opts.config);
       const record = withStore(opts.config, (store) => store.revoke(idOrName));
       if (!record) {
         console.error(`switchyard: no API key '${idOrName}'`);
