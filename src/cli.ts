@@ -13,6 +13,7 @@ import { explainRoute, formatExplanation } from './registry/explain-route.js';
 import { explainPrompt, formatPromptExplanation } from './cli/route-prompt.js';
 import { InvalidModelEntry } from './registry/model-entry.js';
 import { addModel, formatModelTable, listModels, refreshOpenAiModels, removeModel } from './registry/model-commands.js';
+import { formatTargets } from './registry/model-groups.js';
 import { buildRoutingTable } from './registry/routing-table.js';
 import { openDatabase, type Db } from './store/database.js';
 import { startRouter } from './server/router.js';
@@ -167,15 +168,18 @@ const configFile = () => models.opts<{ config?: string }>().config;
 
 models
   .command('add')
-  .description('Add or replace a registry entry')
+  .description('Add or replace a registry entry: a model at TYPE ENDPOINT, or a group of --target models; either may have --fallbacks')
   .argument('<name>', 'model name clients ask for')
-  .argument('<type>', 'local, openai, llm-d, anthropic, google, openrouter, grok, venice or service')
-  .argument('<endpoint>', 'http(s) base URL of the target')
+  .argument('[type]', 'local, openai, llm-d, anthropic, google, openrouter, grok, venice or service')
+  .argument('[endpoint]', 'http(s) base URL of the target')
   .argument('[kind]', 'api or weight', 'api')
-  .action((name: string, type: string, endpoint: string, kind: string) =>
+  .option('--target <MODEL[@SERVICE][:WEIGHT]>', 'a weighted target of the group (repeatable)', (value: string, all: string[] = []) => [...all, value])
+  .option('--fallbacks <models>', 'comma-separated models tried in order when every target failed')
+  .action((name: string, type: string | undefined, endpoint: string | undefined, kind: string, opts: { target?: string[]; fallbacks?: string }) =>
     withDatabase(configFile(), (db) => {
-      const row = addModel(db, name, type, endpoint, kind);
-      console.log(`added ${row.name} (${row.type}, ${row.kind}) → ${row.endpoint}`);
+      const entry = addModel(db, name, type, endpoint, kind, opts);
+      const where = entry.endpoint ? `(${entry.type}, ${entry.kind}) → ${entry.endpoint}` : `→ ${formatTargets(entry.targets!)}`;
+      console.log(`added ${entry.name} ${where}${entry.fallbacks.length > 0 ? `, falling back to ${entry.fallbacks.join(', ')}` : ''}`);
     }),
   );
 

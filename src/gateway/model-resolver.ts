@@ -24,28 +24,39 @@ export class ModelResolver {
   private readonly chains = new Map<string, readonly RouteStep[]>();
 
   constructor(
-    private readonly groups: ModelGroups,
+    private groups: ModelGroups,
     private readonly routes: RouteSources,
   ) {}
 
+  /** Swaps in a new set of groups (the registry changed); chains built from the old ones are dropped. */
+  replaceGroups(groups: ModelGroups): void {
+    this.groups = groups;
+    this.chains.clear();
+  }
+
   /** True when the name is a group, a registry entry or a model some backend lists (bounds metric labels). */
   knows(model: string): boolean {
-    return model in this.groups || this.routes.fleet.knows(model) || this.routes.registry.route(model) !== undefined;
+    return Object.hasOwn(this.groups, model) || this.routes.fleet.knows(model) || this.routes.registry.route(model) !== undefined;
   }
 
   steps(model: string): readonly RouteStep[] {
     let chain = this.chains.get(model);
     if (chain) return chain;
-    const names = [model, ...(this.groups[model]?.fallbacks ?? [])].filter((name, index, all) => all.indexOf(name) === index);
-    chain = names.map((name) => ({ model: name, targets: this.groups[name]?.targets ?? [{ model: name, weight: 1 }] }));
+    const names = [model, ...(this.group(model)?.fallbacks ?? [])].filter((name, index, all) => all.indexOf(name) === index);
+    chain = names.map((name) => ({ model: name, targets: this.group(name)?.targets ?? [{ model: name, weight: 1 }] }));
     // Only configured groups are remembered: arbitrary client model names must not grow the map.
-    if (model in this.groups) this.chains.set(model, chain);
+    if (Object.hasOwn(this.groups, model)) this.chains.set(model, chain);
     return chain;
   }
 
   /** Where one step's target model goes now (registry, services and agents, prefix rules). */
   resolve(model: string): Route {
     return resolveModel(model, this.routes);
+  }
+
+  // Own properties only: a client asking for "constructor" must not find Object.prototype's.
+  private group(name: string): ModelGroups[string] | undefined {
+    return Object.hasOwn(this.groups, name) ? this.groups[name] : undefined;
   }
 
   /** Model group names, for the model list. */

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Fleet } from '../fleet/fleet.js';
 import { ApiError } from '../server/errors.js';
+import type { AgentDirectory } from '../state/shared-state.js';
 import type { AgentRecord, AgentRepository } from '../store/agents.js';
 
 export interface AgentRegistration {
@@ -13,9 +14,12 @@ export interface AgentRegistration {
  * Agents announce themselves with /register and stay routable while their heartbeats arrive.
  * Registrations are kept in SQLite so they reappear after a restart; one that has been silent
  * longer than the timeout is marked unhealthy (still listed), and any heartbeat revives it.
+ * With a shared directory (Redis), registrations and heartbeats received by any instance are
+ * applied by all, so every instance routes and expires an agent alike.
  */
 export class AgentRegistry {
-  private readonly lastBeatMs = new Map<string, number>();
+  private readonly known = new Map<string, AgentRecord>();
+  private directory: AgentDirectory | undefined;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -30,7 +34,13 @@ export class AgentRegistry {
     for (const record of this.repository.list()) this.apply(record, now);
   }
 
-  register(registration: AgentRegistration, now = Date.now()): void {
+  /** Shares registrations and heartbeats with the other instances from now on. */
+  share(directory: AgentDirectory): void {
+    this.directory = directory;
+    directory.subscribe({ registered: (agent) => this.adopt(agent), beat: (name, atMs) => this.beat(name, atMs) });
+  }
+
+  async register(registration: AgentRegistration, now = Date.now()): Promise<void> {
     const existing = this.fleet.get(registration.name);
     if (existing && existing.kind !== 'agent') {
       throw new ApiError(409, `The name '${registration.name}' belongs to a configured ${existing.kind}`, 'invalid_request_error', 'name_taken', 'name');
@@ -39,17 +49,19 @@ export class AgentRegistry {
     this.repository.upsert(record);
     this.apply(record, now);
     this.log.info({ agent: registration.name, endpoint: registration.endpoint, models: registration.models }, 'agent registered');
+    await this.directory?.register(record);
   }
 
-  heartbeat(name: string, now = Date.now()): void {
-    const backend = this.fleet.get(name);
-    if (!backend || backend.kind !== 'agent') {
-      throw new ApiError(404, `No agent named '${name}' is registered`, 'invalid_request_error', 'agent_not_found', 'name');
+  async heartbeat(name: string, now = Date.now()): Promise<void> {
+    // Registered through another instance while this one could not hear of it (Redis was away).
+    if (!this.known.has(name)) {
+      const shared = await this.directory?.find(name);
+      if (shared) this.adopt(shared, now);
     }
-    this.lastBeatMs.set(name, now);
-    this.repository.heartbeat(name, now);
-    if (!backend.healthy) this.log.info({ agent: name }, 'agent back');
-    this.fleet.setHealth(backend, true);
+    const record = this.known.get(name);
+    if (!record) throw new ApiError(404, `No agent named '${name}' is registered`, 'invalid_request_error', 'agent_not_found', 'name');
+    this.beat(name, now, now);
+    await this.directory?.heartbeat({ ...record, lastHeartbeatMs: now });
   }
 
   /** Checks for expired agents a few times per timeout (at least every second). */
@@ -63,18 +75,52 @@ export class AgentRegistry {
   }
 
   expire(now = Date.now()): void {
-    for (const [name, last] of this.lastBeatMs) {
+    for (const [name, { lastHeartbeatMs }] of this.known) {
       const backend = this.fleet.get(name);
-      if (!backend?.healthy || now - last <= this.timeoutS * 1000) continue;
-      this.log.warn({ agent: name, silentS: Math.round((now - last) / 1000) }, 'agent missed its heartbeats: not routed until it sends one');
+      if (!backend?.healthy || this.alive(lastHeartbeatMs, now)) continue;
+      this.log.warn({ agent: name, silentS: Math.round((now - lastHeartbeatMs) / 1000) }, 'agent missed its heartbeats: not routed until it sends one');
       this.fleet.setHealth(backend, false);
     }
+  }
+
+  /** A registration announced by an instance (this one's own come back too: then only the time counts). */
+  private adopt(agent: AgentRecord, now = Date.now()): void {
+    const existing = this.fleet.get(agent.name);
+    if (existing && existing.kind !== 'agent') {
+      this.log.warn({ agent: agent.name }, `ignoring a shared agent registration: the name belongs to a configured ${existing.kind}`);
+      return;
+    }
+    const known = this.known.get(agent.name);
+    if (known && known.endpoint === agent.endpoint && known.models.join('\n') === agent.models.join('\n')) {
+      this.beat(agent.name, agent.lastHeartbeatMs, now);
+      return;
+    }
+    this.repository.upsert(agent);
+    this.apply(agent, now);
+  }
+
+  /** Moves the agent's heartbeat time forward (never back) and revives it if that makes it alive. */
+  private beat(name: string, atMs: number, now = Date.now()): void {
+    const record = this.known.get(name);
+    const backend = this.fleet.get(name);
+    if (!record || !backend) return;
+    if (atMs > record.lastHeartbeatMs) {
+      record.lastHeartbeatMs = atMs;
+      this.repository.heartbeat(name, atMs);
+    }
+    if (backend.healthy || !this.alive(record.lastHeartbeatMs, now)) return;
+    this.log.info({ agent: name }, 'agent back');
+    this.fleet.setHealth(backend, true);
+  }
+
+  private alive(lastHeartbeatMs: number, now: number): boolean {
+    return now - lastHeartbeatMs <= this.timeoutS * 1000;
   }
 
   private apply(record: AgentRecord, now: number): void {
     this.fleet.remove(record.name);
     const backend = this.fleet.add({ name: record.name, url: record.endpoint, kind: 'agent', models: record.models });
-    this.lastBeatMs.set(record.name, record.lastHeartbeatMs);
-    this.fleet.setHealth(backend, now - record.lastHeartbeatMs <= this.timeoutS * 1000);
+    this.known.set(record.name, { ...record });
+    this.fleet.setHealth(backend, this.alive(record.lastHeartbeatMs, now));
   }
 }

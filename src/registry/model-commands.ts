@@ -2,30 +2,89 @@ import { providerAccess } from '../config/providers.js';
 import type { Config } from '../config/schema.js';
 import { Backend } from '../fleet/backend.js';
 import type { Db } from '../store/database.js';
+import { ModelGroupRepository, type GroupTarget } from '../store/model-groups.js';
 import { ModelRepository, type ModelRow } from '../store/models.js';
 import { openAiPath } from '../upstream/paths.js';
 import { InvalidModelEntry, validateModelEntry } from './model-entry.js';
+import { formatTargets, parseFallbacks, parseTargetSpec } from './model-groups.js';
 
 /** The `switchyard models …` commands, working on the same database file as the server. */
 
-export function addModel(db: Db, name: string, type: string, endpoint: string, kind?: string): ModelRow {
-  const repository = new ModelRepository(db);
-  repository.upsert(validateModelEntry(name, type, endpoint, kind));
-  return repository.list().find((row) => row.name === name)!;
+export interface GroupOptions {
+  /** `MODEL[@SERVICE][:WEIGHT]` specs. */
+  target?: string[];
+  /** Comma-separated model names. */
+  fallbacks?: string;
+}
+
+/** One registry name as `models list` shows it: a model entry, a group, or a model entry with fallbacks. */
+export interface RegistryListing {
+  name: string;
+  /** `group` when the name has targets but no endpoint of its own. */
+  type: string;
+  endpoint: string | null;
+  kind: ModelRow['kind'] | null;
+  upstream_model: string | null;
+  weight: number | null;
+  targets: GroupTarget[] | null;
+  fallbacks: string[];
+  created_at: string;
+  updated_at: string;
+}
+
+/**
+ * Adds or replaces the entry NAME whole: a model at TYPE ENDPOINT, a group of `--target`s, or
+ * either with `--fallbacks`. Whatever NAME was before is replaced, in one transaction.
+ */
+export function addModel(db: Db, name: string, type: string | undefined, endpoint: string | undefined, kind: string | undefined, group: GroupOptions = {}): RegistryListing {
+  if (name.trim() === '') throw new InvalidModelEntry('model name must not be empty');
+  const targets = group.target?.length ? group.target.map(parseTargetSpec) : undefined;
+  const fallbacks = group.fallbacks !== undefined ? parseFallbacks(name, group.fallbacks) : [];
+  if (type !== undefined && endpoint === undefined) throw new InvalidModelEntry(`an ENDPOINT is required after the type "${type}"`);
+  const model = type !== undefined ? validateModelEntry(name, type, endpoint!, kind) : undefined;
+  if (!model && !targets) throw new InvalidModelEntry('give TYPE and ENDPOINT, or at least one --target MODEL[@SERVICE][:WEIGHT]');
+  const models = new ModelRepository(db);
+  const groups = new ModelGroupRepository(db);
+  db.transaction(() => {
+    if (model) models.upsert(model);
+    else models.remove(name);
+    if (targets || fallbacks.length > 0) groups.upsert(name, { targets, fallbacks });
+    else groups.remove(name);
+  })();
+  return listModels(db).find((entry) => entry.name === name)!;
 }
 
 export function removeModel(db: Db, name: string): void {
-  if (!new ModelRepository(db).remove(name)) throw new InvalidModelEntry(`no model named "${name}" in the registry`);
+  const removed = db.transaction(() => [new ModelRepository(db).remove(name), new ModelGroupRepository(db).remove(name)].some(Boolean))();
+  if (!removed) throw new InvalidModelEntry(`no model named "${name}" in the registry`);
 }
 
-export function listModels(db: Db): ModelRow[] {
-  return new ModelRepository(db).list();
+export function listModels(db: Db): RegistryListing[] {
+  const groups = new Map(new ModelGroupRepository(db).list().map((row) => [row.name, row]));
+  const listings: RegistryListing[] = new ModelRepository(db).list().map((row) => {
+    const group = groups.get(row.name);
+    groups.delete(row.name);
+    return { ...row, targets: group?.targets ?? null, fallbacks: group?.fallbacks ?? [] };
+  });
+  for (const group of groups.values()) {
+    listings.push({ ...group, type: 'group', endpoint: null, kind: null, upstream_model: null, weight: null });
+  }
+  return listings.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
-export function formatModelTable(rows: readonly ModelRow[]): string {
+export function formatModelTable(rows: readonly RegistryListing[]): string {
   if (rows.length === 0) return 'no models registered';
-  const header = ['NAME', 'TYPE', 'KIND', 'ENDPOINT', 'UPSTREAM', 'UPDATED'];
-  const cells = rows.map((r) => [r.name, r.type, r.kind, r.endpoint, r.upstream_model ?? '-', r.updated_at]);
+  const header = ['NAME', 'TYPE', 'KIND', 'ENDPOINT', 'UPSTREAM', 'TARGETS', 'FALLBACKS', 'UPDATED'];
+  const cells = rows.map((r) => [
+    r.name,
+    r.type,
+    r.kind ?? '-',
+    r.endpoint ?? '-',
+    r.upstream_model ?? '-',
+    r.targets ? formatTargets(r.targets) : '-',
+    r.fallbacks.length > 0 ? r.fallbacks.join(',') : '-',
+    r.updated_at,
+  ]);
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
   return [header, ...cells].map((line) => line.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
 }

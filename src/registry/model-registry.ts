@@ -4,22 +4,26 @@ import type { Fleet } from '../fleet/fleet.js';
 import type { Route } from '../gateway/resolve.js';
 import { providerAdapter } from '../providers/unsupported-params.js';
 import { ApiError, providerKeyMissing } from '../server/errors.js';
+import type { ModelGroupRepository, ModelGroupRow } from '../store/model-groups.js';
 import type { ModelRepository, ModelRow } from '../store/models.js';
 import { InvalidModelEntry, validateModelEntry, type ModelType } from './model-entry.js';
 
 /**
  * The model registry as the router routes it: each row becomes a backend named `registry:NAME`
  * serving exactly that model. `reload` applies the table's current contents, so rows added or
- * removed by the CLI take effect in a running router.
+ * removed by the CLI take effect in a running router. Its model groups (weighted targets and
+ * fallback chains) are read on each reload for the gateway's model resolver.
  */
 export class ModelRegistry {
   private readonly routes = new Map<string, Route>();
   /** The row each route was built from, to rebuild only what changed. */
   private readonly built = new Map<string, string>();
+  private groupRows: ModelGroupRow[] = [];
 
   constructor(
     private readonly fleet: Fleet,
     private readonly repository: ModelRepository,
+    private readonly groupRepository: ModelGroupRepository,
     private readonly settings: Config['providers'],
   ) {}
 
@@ -27,8 +31,14 @@ export class ModelRegistry {
     return this.routes.get(model);
   }
 
-  /** Applies the table's rows; returns the names added, changed and removed. */
+  /** The registry's model groups as of the last reload. */
+  groups(): readonly ModelGroupRow[] {
+    return this.groupRows;
+  }
+
+  /** Applies the tables' rows; returns the model names added, changed and removed. */
   reload(): { changed: string[]; removed: string[] } {
+    this.groupRows = this.groupRepository.list();
     const rows = this.repository.list();
     const changed: string[] = [];
     const present = new Set<string>();

@@ -5,6 +5,7 @@ import { adapterFor } from '../providers/by-name.js';
 import type { RouteSources } from '../gateway/resolve.js';
 import { AgentRepository } from '../store/agents.js';
 import { openDatabase, type Db } from '../store/database.js';
+import { ModelGroupRepository } from '../store/model-groups.js';
 import { ModelRepository } from '../store/models.js';
 import { AgentRegistry } from './agent-registry.js';
 import { ModelRegistry } from './model-registry.js';
@@ -28,7 +29,7 @@ export function buildRoutingTable(config: Config, log: Logger): RoutingTable {
   }
   const db = openDatabase(config.database_path);
   const providers = new ProviderTargets(fleet, config.providers);
-  const registry = new ModelRegistry(fleet, new ModelRepository(db), config.providers);
+  const registry = new ModelRegistry(fleet, new ModelRepository(db), new ModelGroupRepository(db), config.providers);
   registry.reload();
   const agents = new AgentRegistry(fleet, new AgentRepository(db), config.agents.heartbeat_timeout_s, log);
   agents.restore();

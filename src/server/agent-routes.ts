@@ -22,14 +22,14 @@ export function registerAgentRoutes(app: FastifyInstance, agents: AgentRegistry,
   app.post('/register', async (request) => {
     checkToken(request);
     const { name, endpoint, models } = parse(RegistrationSchema, request.body);
-    agents.register({ name, endpoint, models });
+    await agents.register({ name, endpoint, models });
     return { status: 'registered', name, models };
   });
 
   app.post('/heartbeat', async (request) => {
     checkToken(request);
     const { name } = parse(HeartbeatSchema, request.body);
-    agents.heartbeat(name);
+    await agents.heartbeat(name);
     return { status: 'ok', name };
   });
 }

@@ -54,7 +54,7 @@ export function buildApp({ config, log, fleet, gateway, metrics, agents, history
   registerJsonBodyParser(app);
   registerErrorHandlers(app);
   registerInferenceRoutes(app, gateway);
-  registerFleetRoutes(app, fleet, metrics, (name) => ({ cooldown: policies.cooldownOf(name) }), policies.resolver.groupNames());
+  registerFleetRoutes(app, fleet, metrics, (name) => ({ cooldown: policies.cooldownOf(name) }), () => policies.resolver.groupNames());
   registerAgentRoutes(app, agents, config.agents.registration_token);
   registerAdminRoutes(app, { fleet, metrics, db, adminToken: config.admin_token });
   registerDashboardRoutes(app, { fleet, metrics, history, db, adminToken: config.admin_token });

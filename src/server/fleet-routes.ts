@@ -14,7 +14,7 @@ export function registerFleetRoutes(
   fleet: Fleet,
   metrics: Metrics,
   describe: (name: string) => Record<string, unknown> = () => ({}),
-  groups: readonly string[] = [],
+  groups: () => readonly string[] = () => [],
 ): void {
   const startedSec = Math.floor(Date.now() / 1000);
 
@@ -25,13 +25,13 @@ export function registerFleetRoutes(
     owned_by: fleet.candidates(id)[0]?.name ?? 'switchyard',
   });
 
-  const listModels = async () => ({ object: 'list' as const, data: [...new Set([...fleet.servedModels(), ...groups])].sort().map(modelObject) });
+  const listModels = async () => ({ object: 'list' as const, data: [...new Set([...fleet.servedModels(), ...groups()])].sort().map(modelObject) });
   app.get('/models', listModels);
   app.get('/v1/models', listModels);
   // Model ids may contain slashes ("org/model"), so the id is the whole rest of the path.
   app.get('/v1/models/*', async (request) => {
     const id = decodeURIComponent((request.params as { '*': string })['*']);
-    if (fleet.candidates(id).length === 0 && !groups.includes(id)) {
+    if (fleet.candidates(id).length === 0 && !groups().includes(id)) {
       throw new ApiError(404, `The model '${id}' does not exist`, 'invalid_request_error', 'model_not_found', 'model');
     }
     return modelObject(id);

@@ -7,6 +7,7 @@ import { createPolicies } from '../gateway/create-policies.js';
 import { Gateway } from '../gateway/gateway.js';
 import { FleetHistory } from '../observability/fleet-history.js';
 import { Metrics } from '../observability/metrics.js';
+import { mergeModelGroups } from '../registry/model-groups.js';
 import { buildRoutingTable } from '../registry/routing-table.js';
 import { RequestLog } from '../store/request-log.js';
 import { watchChanges } from '../store/change-watcher.js';
@@ -30,14 +31,6 @@ export async function startRouter(config: Config, log: Logger): Promise<RunningR
   for (const { provider, variable } of routes.providers.missingKeys) {
     log.warn({ provider, missing: variable }, `provider ${provider} has no API key: its models answer 503 until ${variable} is set`);
   }
-  const registryWatch = watchChanges(db, () => {
-    try {
-      const { changed, removed } = registry.reload();
-      log.info({ changed, removed }, 'model registry reloaded');
-    } catch (error) {
-      log.error({ err: error }, 'model registry reload failed');
-    }
-  });
   agents.start();
   const dispatcher = createUpstreamAgent();
   const metrics = new Metrics(fleet);
@@ -52,6 +45,16 @@ export async function startRouter(config: Config, log: Logger): Promise<RunningR
   const history = new FleetHistory(fleet, { sampleMs: Math.min(5000, config.health_check.interval_s * 1000), windowMs: 15 * 60_000 });
   const routing = new PolicyTable(config.routing, fleet);
   const policies = await createPolicies(config, routes, metrics, log);
+  agents.share(policies.state.agents);
+  const registryWatch = watchChanges(db, () => {
+    try {
+      const { changed, removed } = registry.reload();
+      policies.resolver.replaceGroups(mergeModelGroups(config.model_groups, registry.groups()));
+      log.info({ changed, removed, groups: registry.groups().map((g) => g.name) }, 'model registry reloaded');
+    } catch (error) {
+      log.error({ err: error }, 'model registry reload failed');
+    }
+  });
   const { retry } = config;
   const gateway = new Gateway(
     fleet,

@@ -1,4 +1,4 @@
-import type { Admission, CachedResponse, CacheWrite, CooldownOptions, Cooldowns, CooldownView, Correction, LimitCharge, Revocations, SharedState } from './shared-state.js';
+import type { AgentDirectory, Admission, CachedResponse, CacheWrite, CooldownOptions, Cooldowns, CooldownView, Correction, LimitCharge, Revocations, SharedState } from './shared-state.js';
 
 const WINDOW_MS = 60_000;
 
@@ -185,7 +185,16 @@ export function createMemoryState(cooldown: CooldownOptions, cacheEntries?: numb
     settle: async (correction, write) => settleLocally(limits, cache, correction, write),
     cooldowns: new MemoryCooldowns(new CooldownBoard(), cooldown),
     revocations: new MemoryRevocations(),
+    agents: UNSHARED_AGENTS,
     whenReady: async () => true,
     close: async () => {},
   };
 }
+
+/** One instance alone: its agents live in its own registry and SQLite, there is nobody to tell. */
+const UNSHARED_AGENTS: AgentDirectory = {
+  register: async () => {},
+  heartbeat: async () => {},
+  find: async () => undefined,
+  subscribe: () => {},
+};

@@ -74,3 +74,32 @@ redis.call('SADD', KEYS[1], ARGV[1])
 redis.call('PUBLISH', ARGV[2], cjson.encode({type = 'revoke', hash = ARGV[1]}))
 return 0
 `;
+
+/**
+ * KEYS: agents hash, heartbeats hash. ARGV: name, registration JSON, time (ms), channel.
+ * The registration is spliced into the announcement as text: a cjson round trip would turn an
+ * empty model list into an object.
+ */
+export const AGENT_REGISTER = `
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+redis.call('PUBLISH', ARGV[4], '{"type":"agent","at":' .. ARGV[3] .. ',"agent":' .. ARGV[2] .. '}')
+return 0
+`;
+
+/**
+ * KEYS: agents hash, heartbeats hash. ARGV: name, registration JSON, time (ms), channel.
+ * Heartbeat times only move forward; a registration Redis lost is stored again from the beating instance's copy.
+ */
+export const AGENT_HEARTBEAT = `
+local created = redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])
+local at = tonumber(ARGV[3])
+local last = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
+if at > last then redis.call('HSET', KEYS[2], ARGV[1], ARGV[3]) else at = last end
+if created == 1 then
+  redis.call('PUBLISH', ARGV[4], '{"type":"agent","at":' .. string.format('%d', at) .. ',"agent":' .. ARGV[2] .. '}')
+else
+  redis.call('PUBLISH', ARGV[4], '{"type":"agent-beat","at":' .. string.format('%d', at) .. ',"name":' .. cjson.encode(ARGV[1]) .. '}')
+end
+return 0
+`;

@@ -1,8 +1,8 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import { admitLocally, settleLocally, CooldownBoard, MemoryCooldowns, MemoryRateLimiter, MemoryResponseCache, MemoryRevocations } from './memory-state.js';
-import { ADMIT, RECORD_FAILURE, RECOVER, REVOKE, SETTLE } from './redis-scripts.js';
-import type { Admission, CachedResponse, CacheWrite, CooldownOptions, CooldownView, Correction, LimitCharge, SharedState } from './shared-state.js';
+import { ADMIT, AGENT_HEARTBEAT, AGENT_REGISTER, RECORD_FAILURE, RECOVER, REVOKE, SETTLE } from './redis-scripts.js';
+import type { AgentAnnouncements, AgentDirectory, Admission, CachedResponse, CacheWrite, CooldownOptions, CooldownView, Correction, LimitCharge, SharedAgent, SharedState } from './shared-state.js';
 
 const WINDOW_MS = 60_000;
 
@@ -20,9 +20,16 @@ type Scripted = Redis & {
   recordFailure(...args: Array<string | number>): Promise<number>;
   recover(...args: string[]): Promise<number>;
   revoke(...args: string[]): Promise<number>;
+  agentRegister(...args: Array<string | number>): Promise<number>;
+  agentHeartbeat(...args: Array<string | number>): Promise<number>;
 };
 
-type Announcement = { type: 'bench'; target: string; until: number } | { type: 'recover'; target: string } | { type: 'revoke'; hash: string };
+type Announcement =
+  | { type: 'bench'; target: string; until: number }
+  | { type: 'recover'; target: string }
+  | { type: 'revoke'; hash: string }
+  | { type: 'agent'; at: number; agent: Omit<SharedAgent, 'lastHeartbeatMs'> }
+  | { type: 'agent-beat'; at: number; name: string };
 
 /**
  * Shared state in Redis. Every operation is one script or command, auto-pipelined with whatever
@@ -41,6 +48,7 @@ export class RedisState implements SharedState {
   /** Revocations made while Redis was away, sent when it is back. */
   private readonly pendingRevocations = new Set<string>();
   private warned = false;
+  private agentListener: AgentAnnouncements | undefined;
 
   constructor(
     private readonly options: RedisStateOptions,
@@ -68,6 +76,8 @@ export class RedisState implements SharedState {
     this.client.defineCommand('recordFailure', { numberOfKeys: 3, lua: RECORD_FAILURE });
     this.client.defineCommand('recover', { numberOfKeys: 2, lua: RECOVER });
     this.client.defineCommand('revoke', { numberOfKeys: 1, lua: REVOKE });
+    this.client.defineCommand('agentRegister', { numberOfKeys: 2, lua: AGENT_REGISTER });
+    this.client.defineCommand('agentHeartbeat', { numberOfKeys: 2, lua: AGENT_HEARTBEAT });
     this.client.on('error', (error: Error) => this.lost(error));
     this.client.on('ready', () => void this.resync());
     // Subscriptions use their own connection; channel names are not key-prefixed by ioredis.
@@ -151,6 +161,35 @@ export class RedisState implements SharedState {
     },
   };
 
+  /**
+   * Registrations in a hash (name → endpoint and models) and heartbeat times in another, announced
+   * on the events channel. Every instance expires an agent by the same stored heartbeat time.
+   */
+  readonly agents: AgentDirectory = {
+    register: (agent: SharedAgent): Promise<void> =>
+      this.attempt(
+        async () => void (await this.client.agentRegister('agents', 'agent-beats', agent.name, registrationJson(agent), agent.lastHeartbeatMs, this.channel)),
+        () => {},
+      ),
+    heartbeat: (agent: SharedAgent): Promise<void> =>
+      this.attempt(
+        async () => void (await this.client.agentHeartbeat('agents', 'agent-beats', agent.name, registrationJson(agent), agent.lastHeartbeatMs, this.channel)),
+        () => {},
+      ),
+    find: (name: string): Promise<SharedAgent | undefined> =>
+      this.attempt(
+        async () => {
+          const [registration, at] = await Promise.all([this.client.hget('agents', name), this.client.hget('agent-beats', name)]);
+          return registration ? { ...(JSON.parse(registration) as Omit<SharedAgent, 'lastHeartbeatMs'>), lastHeartbeatMs: Number(at ?? 0) } : undefined;
+        },
+        () => undefined,
+      ),
+    subscribe: (listener: AgentAnnouncements): void => {
+      this.agentListener = listener;
+      if (this.up) void this.loadAgents().catch((error: Error) => this.lost(error));
+    },
+  };
+
   /** Resolves true once connected, false after `timeoutMs` (for one-shot users such as the CLI). */
   whenReady(timeoutMs: number): Promise<boolean> {
     if (this.up) return Promise.resolve(true);
@@ -190,13 +229,23 @@ export class RedisState implements SharedState {
     try {
       for (const hash of this.pendingRevocations) await this.client.revoke('revoked', hash, this.channel);
       this.pendingRevocations.clear();
-      const [benched, revoked] = await Promise.all([this.client.hgetall('benched'), this.client.smembers('revoked')]);
+      const [benched, revoked] = await Promise.all([this.client.hgetall('benched'), this.client.smembers('revoked'), this.loadAgents()]);
       for (const [target, until] of Object.entries(benched)) this.board.bench(target, Number(until));
       for (const hash of revoked) this.local.revocations.revoked.add(hash);
       if (this.warned) this.log.info('redis reachable again: shared state restored');
       this.warned = false;
     } catch (error) {
       this.lost(error as Error);
+    }
+  }
+
+  /** Hands every shared registration, with its heartbeat time, to the agent registry. */
+  private async loadAgents(): Promise<void> {
+    const listener = this.agentListener;
+    if (!listener) return;
+    const [registrations, beats] = await Promise.all([this.client.hgetall('agents'), this.client.hgetall('agent-beats')]);
+    for (const [name, registration] of Object.entries(registrations)) {
+      listener.registered({ ...(JSON.parse(registration) as Omit<SharedAgent, 'lastHeartbeatMs'>), lastHeartbeatMs: Number(beats[name] ?? 0) });
     }
   }
 
@@ -210,11 +259,15 @@ export class RedisState implements SharedState {
     if (event.type === 'bench') this.board.bench(event.target, event.until);
     else if (event.type === 'recover') this.board.recover(event.target);
     else if (event.type === 'revoke') this.local.revocations.revoked.add(event.hash);
+    else if (event.type === 'agent') this.agentListener?.registered({ ...event.agent, lastHeartbeatMs: event.at });
+    else if (event.type === 'agent-beat') this.agentListener?.beat(event.name, event.at);
   }
 }
 
 const ADMITTED: Admission = { admitted: true };
 const NOTHING_TO_DO = { admission: ADMITTED, cached: undefined };
+
+const registrationJson = ({ name, endpoint, models }: SharedAgent) => JSON.stringify({ name, endpoint, models });
 
 function redactUrl(url: string): string {
   return url.replace(/\/\/[^@/]*@/, '//***@');

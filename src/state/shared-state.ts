@@ -58,6 +58,31 @@ export interface Revocations {
   revoke(keyHash: string): Promise<void>;
 }
 
+/** An agent's registration and the time of its last heartbeat (epoch ms), as every instance sees it. */
+export interface SharedAgent {
+  name: string;
+  endpoint: string;
+  models: string[];
+  lastHeartbeatMs: number;
+}
+
+export interface AgentAnnouncements {
+  /** A registration made on any instance (this one included), or found on (re)connect. */
+  registered(agent: SharedAgent): void;
+  /** A heartbeat received by any instance. */
+  beat(name: string, atMs: number): void;
+}
+
+/** Agent registrations and heartbeats shared by the instances, so any of them can route an agent and expire it alike. */
+export interface AgentDirectory {
+  register(agent: SharedAgent): Promise<void>;
+  /** Records the beat; `agent` is stored again if the shared store lost it (a Redis restart). */
+  heartbeat(agent: SharedAgent): Promise<void>;
+  /** The shared registration of an agent this instance has not heard of. */
+  find(name: string): Promise<SharedAgent | undefined>;
+  subscribe(listener: AgentAnnouncements): void;
+}
+
 export interface SharedState {
   readonly kind: 'memory' | 'redis';
   /**
@@ -70,6 +95,7 @@ export interface SharedState {
   settle(correction: Correction | undefined, write: CacheWrite | undefined): Promise<void>;
   readonly cooldowns: Cooldowns;
   readonly revocations: Revocations;
+  readonly agents: AgentDirectory;
   /** Resolves true once the state is usable, false after `timeoutMs` (the router then starts on local state). */
   whenReady(timeoutMs: number): Promise<boolean>;
   close(): Promise<void>;

@@ -59,4 +59,13 @@ export const MIGRATIONS: readonly string[] = [
     created_at TEXT NOT NULL,
     revoked_at TEXT
   );`,
+  // Model groups in the registry (issue 5): a name's weighted targets (JSON; NULL means the model of
+  // that name itself) and its ordered fallback models (JSON array), as YAML `model_groups` has them.
+  `CREATE TABLE model_groups (
+    name TEXT PRIMARY KEY,
+    targets TEXT,
+    fallbacks TEXT NOT NULL DEFAULT '[]',
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  );`,
 ];

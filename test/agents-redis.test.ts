@@ -1,0 +1,91 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NO_PROVIDER_ENV } from './support/cli.js';
+import { startRouter, startSim, stopAll, waitFor, type Proc } from './support/processes.js';
+import { startRedis, type RedisProc } from './support/redis.js';
+
+const TIMEOUT_S = 3;
+const AGENT = { name: 'shared-agent', models: ['agent-model'] };
+
+const post = async (router: Proc, path: string, body: unknown) => {
+  const response = await fetch(`${router.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  await response.arrayBuffer();
+  return response.status;
+};
+const healthOf = async (router: Proc, name: string) => {
+  const { services } = (await (await fetch(`${router.url}/services`)).json()) as { services: Array<{ name: string; healthy: boolean }> };
+  return services.find((s) => s.name === name)?.healthy;
+};
+const chat = async (router: Proc, model: string) => {
+  const response = await fetch(`${router.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model, messages: [{ role: 'user', content: 'hi' }], max_tokens: 2 }),
+  });
+  await response.arrayBuffer();
+  return { status: response.status, target: response.headers.get('x-switchyard-target') };
+};
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('agent registrations shared through Redis by two router instances', () => {
+  let redis: RedisProc;
+  let sim: Proc;
+  let a: Proc;
+  let b: Proc;
+  // Each instance has its own SQLite database: only Redis connects them.
+  const startInstance = () =>
+    startRouter({ services: [] }, { ...NO_PROVIDER_ENV, SQLITE_DB_PATH: join(mkdtempSync(join(tmpdir(), 'switchyard-agents-redis-')), 'models.db'), REDIS_URL: redis.url, AGENT_HEARTBEAT_TIMEOUT_S: String(TIMEOUT_S) });
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    sim = await startSim({ models: AGENT.models, ttftMs: 1 });
+    [a, b] = await Promise.all([startInstance(), startInstance()]);
+  });
+  afterAll(async () => {
+    await stopAll();
+    await redis.stop();
+  });
+
+  it('an agent registered on one instance is served through the other', async () => {
+    expect((await chat(b, 'agent-model')).status).toBe(404);
+    expect(await post(a, '/register', { ...AGENT, endpoint: sim.url })).toBe(200);
+    await waitFor(async () => (await chat(b, 'agent-model')).status === 200, 'instance B to route the agent registered on A');
+    expect(await chat(b, 'agent-model')).toEqual({ status: 200, target: AGENT.name });
+  });
+
+  it('an instance started later learns the registrations from Redis, and accepts their heartbeats', async () => {
+    const late = await startInstance();
+    await waitFor(async () => (await healthOf(late, AGENT.name)) !== undefined, 'the late instance to load the shared registrations');
+    // Its start may outlast the timeout, so the agent may show expired until this heartbeat.
+    expect(await post(late, '/heartbeat', { name: AGENT.name })).toBe(200);
+    expect(await chat(late, 'agent-model')).toEqual({ status: 200, target: AGENT.name });
+    await late.stop();
+  });
+
+  it('heartbeats sent to B keep the agent alive on A for two timeouts', async () => {
+    const until = Date.now() + 2 * TIMEOUT_S * 1000;
+    while (Date.now() < until) {
+      expect(await post(b, '/heartbeat', { name: AGENT.name })).toBe(200);
+      expect(await healthOf(a, AGENT.name)).toBe(true);
+      await pause(200);
+    }
+  });
+
+  it('expiry is seen on both instances, and a heartbeat on either revives the agent on both', async () => {
+    await waitFor(async () => (await healthOf(a, AGENT.name)) === false && (await healthOf(b, AGENT.name)) === false, 'both instances to expire the silent agent', 10 * TIMEOUT_S * 1000);
+    expect((await chat(a, 'agent-model')).status).toBe(503);
+    expect(await post(a, '/heartbeat', { name: AGENT.name })).toBe(200);
+    await waitFor(async () => (await healthOf(b, AGENT.name)) === true, 'B to see the heartbeat received by A');
+    expect((await chat(b, 'agent-model')).status).toBe(200);
+  });
+
+  it('with Redis down, each instance keeps serving the agents it knows', async () => {
+    await redis.stop();
+    for (const router of [a, b]) {
+      expect(await post(router, '/heartbeat', { name: AGENT.name })).toBe(200);
+      expect(await chat(router, 'agent-model')).toEqual({ status: 200, target: AGENT.name });
+    }
+  });
+});
