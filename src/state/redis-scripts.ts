@@ -74,3 +74,22 @@ redis.call('SADD', KEYS[1], ARGV[1])
 redis.call('PUBLISH', ARGV[2], cjson.encode({type = 'revoke', hash = ARGV[1]}))
 return 0
 `;
+
+/**
+ * Appends request-log rows to a stream and applies retention, atomically so that instances never
+ * interleave. Entry ids are `N-0` with N = the writer's clock in µs-like units (ms × 1000), kept
+ * strictly increasing by a counter: N is a cursor usable as a plain integer (`after_id`), and
+ * N / 1000 is never earlier than a row's own time, so `since` and the age limit map onto id ranges.
+ * KEYS: stream, last-id counter. ARGV: nowMs, cutoffMs (older rows go), maxRows, then one JSON row each.
+ */
+export const APPEND_REQUESTS = `
+local id = math.max(tonumber(redis.call('GET', KEYS[2]) or 0), tonumber(ARGV[1]) * 1000)
+for i = 4, #ARGV do
+  id = id + 1
+  redis.call('XADD', KEYS[1], string.format('%.0f-0', id), 'r', ARGV[i])
+end
+redis.call('SET', KEYS[2], string.format('%.0f', id))
+redis.call('XTRIM', KEYS[1], 'MAXLEN', ARGV[3])
+redis.call('XTRIM', KEYS[1], 'MINID', string.format('%.0f-0', tonumber(ARGV[2]) * 1000))
+return 0
+`;

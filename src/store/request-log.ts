@@ -1,4 +1,5 @@
 import type { Statement } from 'better-sqlite3';
+import { BatchBuffer } from './batch-buffer.js';
 import type { Db } from './database.js';
 
 /** One row of the request log, as written and as read back (times in ms, `ts` in Unix ms). */
@@ -49,22 +50,20 @@ const COLUMNS = [
 ] as const;
 
 const SELECT_COLUMNS = ['id', ...COLUMNS.map(([column, field]) => `${column} AS ${field}`)].join(', ');
-const DAY_MS = 86_400_000;
+export const DAY_MS = 86_400_000;
 /** Retention is enforced every this many flushes: deleting is cheap, but not free. */
-const PRUNE_EVERY_FLUSHES = 30;
+export const PRUNE_EVERY_FLUSHES = 30;
 
 /**
  * Buffers request-log rows in memory and writes them in one transaction per batch (every
  * `flushIntervalMs`, or at once when `batchRows` are waiting), so a request costs one array push.
  */
 export class RequestLog {
-  private buffer: RequestLogEntry[] = [];
-  private readonly timer: NodeJS.Timeout;
+  private readonly buffer: BatchBuffer<RequestLogEntry>;
   private readonly insertBatch: (rows: RequestLogEntry[]) => void;
   private readonly deleteOlderThan: Statement<[number]>;
   private readonly deleteBeyondCap: Statement<[number]>;
   private flushes = 0;
-  private flushQueued = false;
   private readonly now: () => number;
 
   constructor(
@@ -78,26 +77,21 @@ export class RequestLog {
     });
     this.deleteOlderThan = db.prepare('DELETE FROM request_log WHERE ts < ?');
     this.deleteBeyondCap = db.prepare('DELETE FROM request_log WHERE id <= (SELECT id FROM request_log ORDER BY id DESC LIMIT 1 OFFSET ?)');
-    this.timer = setInterval(() => this.flush(), options.flushIntervalMs);
-    this.timer.unref();
+    this.buffer = new BatchBuffer(options.batchRows, options.flushIntervalMs, () => this.flush());
   }
 
   append(entry: RequestLogEntry): void {
     this.buffer.push(entry);
-    if (this.buffer.length >= this.options.batchRows && !this.flushQueued) {
-      this.flushQueued = true;
-      setImmediate(() => this.flush());
-    }
+  }
+
+  /** Writes `rows` at once, as one transaction (the shared log's fallback when Redis is away). */
+  write(rows: readonly RequestLogEntry[]): void {
+    if (rows.length > 0) this.insertBatch(rows as RequestLogEntry[]);
   }
 
   /** Writes everything buffered; also enforces retention now and then. */
   flush(): void {
-    this.flushQueued = false;
-    if (this.buffer.length > 0) {
-      const rows = this.buffer;
-      this.buffer = [];
-      this.insertBatch(rows);
-    }
+    this.write(this.buffer.take());
     if (++this.flushes % PRUNE_EVERY_FLUSHES === 1) this.prune();
   }
 
@@ -108,7 +102,7 @@ export class RequestLog {
   }
 
   close(): void {
-    clearInterval(this.timer);
+    this.buffer.stop();
     this.flush();
   }
 }
@@ -123,6 +117,31 @@ export interface RequestQuery {
   status?: string;
   /** Newest rows first when limited; results are always returned oldest first. */
   limit?: number;
+}
+
+/** Rows matching a query, and which log they came from. */
+export interface RequestPage {
+  rows: StoredRequest[];
+  source: 'sqlite' | 'redis';
+}
+
+/** What the admin API and the dashboard read: the SQLite log, or the log shared through Redis. */
+export interface RequestReader {
+  read(query: RequestQuery): Promise<RequestPage>;
+}
+
+export function sqliteRequestReader(db: Db): RequestReader {
+  return { read: async (query) => ({ rows: queryRequests(db, query), source: 'sqlite' }) };
+}
+
+/** `query` as a predicate on rows (for logs that cannot filter themselves); a bad status filter throws at once. */
+export function requestFilter(query: RequestQuery): (row: StoredRequest) => boolean {
+  const statusRange = query.status === undefined ? undefined : parseStatusFilter(query.status);
+  return (row) =>
+    (query.since === undefined || row.ts >= query.since) &&
+    (query.afterId === undefined || row.id > query.afterId) &&
+    (query.model === undefined || row.model === query.model) &&
+    (statusRange === undefined || (row.status >= statusRange[0] && row.status <= statusRange[1]));
 }
 
 export function queryRequests(db: Db, query: RequestQuery): StoredRequest[] {

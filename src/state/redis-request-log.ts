@@ -1,0 +1,148 @@
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { Counter, type Registry } from 'prom-client';
+import { BatchBuffer } from '../store/batch-buffer.js';
+import {
+  DAY_MS, PRUNE_EVERY_FLUSHES, requestFilter, type RequestLog, type RequestLogEntry, type RequestPage, type RequestQuery, type RequestReader, type StoredRequest,
+} from '../store/request-log.js';
+import { failFastOptions, redactUrl, whenReady } from './redis-connection.js';
+import { APPEND_REQUESTS } from './redis-scripts.js';
+
+export interface RedisRequestLogOptions {
+  url: string;
+  keyPrefix: string;
+  flushIntervalMs: number;
+  batchRows: number;
+  retentionDays: number;
+  maxRows: number;
+  now?: () => number;
+}
+
+type Scripted = Redis & { appendRequests(...args: Array<string | number>): Promise<number> };
+
+const STREAM = 'requests';
+const LAST_ID = 'requests:last-id';
+/** Entries fetched per read round trip while filtering newest first. */
+const PAGE_ROWS = 1000;
+/**
+ * A flush carries up to a batch of rows and a read up to a page of them: longer than the hot
+ * path's command timeout, and harmless, since nothing waits on either but the log itself.
+ */
+const COMMAND_TIMEOUT_MS = 2000;
+
+/**
+ * The request log shared by every instance on one Redis, as a stream. Rows are buffered like the
+ * SQLite log's and written by one script call per flush (one round trip, on a connection of its
+ * own so that a large batch never delays the hot path's commands). While Redis is unreachable, rows
+ * go to this instance's SQLite log instead (one warning, and a metric counts them) and reads answer
+ * from it, so logging never blocks or fails a request.
+ */
+export class RedisRequestLog implements RequestReader {
+  private readonly client: Scripted;
+  private readonly buffer: BatchBuffer<RequestLogEntry>;
+  private readonly localRows: Counter;
+  private readonly now: () => number;
+  private flushes = 0;
+  private warned = false;
+
+  constructor(
+    private readonly options: RedisRequestLogOptions,
+    private readonly local: { log: RequestLog; reader: RequestReader },
+    registry: Registry,
+    private readonly log: Logger,
+  ) {
+    this.now = options.now ?? Date.now;
+    this.client = new Redis(options.url, { ...failFastOptions(COMMAND_TIMEOUT_MS), keyPrefix: options.keyPrefix }) as Scripted;
+    this.client.defineCommand('appendRequests', { numberOfKeys: 2, lua: APPEND_REQUESTS });
+    this.client.on('error', (error: Error) => this.lost(error));
+    this.client.on('ready', () => this.restored());
+    this.buffer = new BatchBuffer(options.batchRows, options.flushIntervalMs, () => void this.flush());
+    this.localRows = new Counter({
+      name: 'switchyard_request_log_local_rows_total',
+      help: 'Request-log rows written to the local SQLite log because the shared Redis log was unreachable',
+      registers: [registry],
+    });
+  }
+
+  append(entry: RequestLogEntry): void {
+    this.buffer.push(entry);
+  }
+
+  /** Writes everything buffered to Redis (or, failing that, locally); retention is applied with every write. */
+  async flush(): Promise<void> {
+    const rows = this.buffer.take();
+    if (rows.length === 0 && ++this.flushes % PRUNE_EVERY_FLUSHES !== 1) return;
+    if (this.client.status !== 'ready') return this.writeLocally(rows);
+    const now = this.now();
+    try {
+      await this.client.appendRequests(STREAM, LAST_ID, now, now - this.options.retentionDays * DAY_MS, this.options.maxRows, ...rows.map((row) => JSON.stringify(row)));
+    } catch (error) {
+      this.lost(error as Error);
+      this.writeLocally(rows);
+    }
+  }
+
+  async read(query: RequestQuery): Promise<RequestPage> {
+    const matches = requestFilter(query);
+    if (this.client.status !== 'ready') return this.local.reader.read(query);
+    try {
+      return { rows: await this.readShared(query, matches), source: 'redis' };
+    } catch (error) {
+      this.lost(error as Error);
+      return this.local.reader.read(query);
+    }
+  }
+
+  whenReady(timeoutMs: number): Promise<boolean> {
+    return whenReady(this.client, timeoutMs);
+  }
+
+  async close(): Promise<void> {
+    this.buffer.stop();
+    await this.flush();
+    this.client.disconnect();
+  }
+
+  /** Newest first, a page at a time, until `limit` rows match or the id range (from `after_id` and `since`) is exhausted. */
+  private async readShared(query: RequestQuery, matches: (row: StoredRequest) => boolean): Promise<StoredRequest[]> {
+    const limit = query.limit ?? Infinity;
+    const lowest = streamId(Math.max((query.afterId ?? -1) + 1, (query.since ?? 0) * 1000));
+    const rows: StoredRequest[] = [];
+    let highest = '+';
+    while (rows.length < limit) {
+      const page = await this.client.xrevrange(STREAM, highest, lowest, 'COUNT', PAGE_ROWS);
+      for (const [id, fields] of page) {
+        const row: StoredRequest = { id: idNumber(id), ...(JSON.parse(fields[1]!) as RequestLogEntry) };
+        if (matches(row) && rows.push(row) >= limit) break;
+      }
+      if (page.length < PAGE_ROWS) break;
+      highest = streamId(idNumber(page.at(-1)![0]) - 1);
+    }
+    return rows.reverse();
+  }
+
+  private writeLocally(rows: RequestLogEntry[]): void {
+    this.local.log.write(rows);
+    this.localRows.inc(rows.length);
+  }
+
+  private lost(error: Error): void {
+    if (this.warned) return;
+    this.warned = true;
+    this.log.warn({ err: error.message, url: redactUrl(this.options.url) }, 'shared request log unavailable: writing rows to the local SQLite log until Redis is back');
+  }
+
+  private restored(): void {
+    if (this.warned) this.log.info('shared request log reachable again');
+    this.warned = false;
+  }
+}
+
+/** Ids beyond what a double holds exactly select nothing rather than a wrong range. */
+function streamId(n: number): string {
+  return `${Math.max(0, Math.min(Math.floor(n), Number.MAX_SAFE_INTEGER))}-0`;
+}
+
+function idNumber(streamEntryId: string): number {
+  return Number(streamEntryId.slice(0, streamEntryId.indexOf('-')));
+}
