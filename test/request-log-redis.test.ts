@@ -164,4 +164,20 @@ describe('two router instances sharing one Redis request log', () => {
     const local = await runCli(['logs', 'analyze', '--last', '1h', '--db', dbs[0]!]);
     expect(local.stdout).toMatch(/^m1\s+sim\s+2\s+0\s+0\.0%/m);
   });
+
+  it('copies the rows logged locally into the shared log when Redis is back', async () => {
+    redis = await startRedis(redis.port);
+    const offline = ['offline-0', 'offline-1', 'offline-2', 'offline-3'];
+    for (const router of routers) {
+      const { source, ids } = await waitFor(async () => {
+        const seen = await logged(router);
+        return seen.source === 'redis' && offline.every((id) => seen.ids.includes(id)) ? seen : undefined;
+      }, 'the offline rows in the shared log');
+      expect(source).toBe('redis');
+      expect([...ids].sort()).toEqual(offline);
+    }
+    expect(await send(routers[0]!, 'after-recovery')).toBe(200);
+    await waitFor(async () => (await logged(routers[1]!)).ids.includes('after-recovery'), 'a new row through the other instance');
+    expect((await logged(routers[1]!, '?model=m1')).ids.filter((id) => id.startsWith('offline-'))).toHaveLength(4);
+  });
 });

@@ -35,7 +35,7 @@ const COMMAND_TIMEOUT_MS = 2000;
  * SQLite log's and written by one script call per flush (one round trip, on a connection of its
  * own so that a large batch never delays the hot path's commands). While Redis is unreachable, rows
  * go to this instance's SQLite log instead (one warning, and a metric counts them) and reads answer
- * from it, so logging never blocks or fails a request.
+ * from it, so logging never blocks or fails a request; when Redis is back, those rows are copied to it.
  */
 export class RedisRequestLog implements RequestReader {
   private readonly client: Scripted;
@@ -44,6 +44,8 @@ export class RedisRequestLog implements RequestReader {
   private readonly now: () => number;
   private flushes = 0;
   private warned = false;
+  /** Set while rows written locally during an outage wait to be copied to Redis: the local id before the first. */
+  private replayAfter: number | undefined;
 
   constructor(
     private readonly options: RedisRequestLogOptions,
@@ -55,7 +57,7 @@ export class RedisRequestLog implements RequestReader {
     this.client = new Redis(options.url, { ...failFastOptions(COMMAND_TIMEOUT_MS), keyPrefix: options.keyPrefix }) as Scripted;
     this.client.defineCommand('appendRequests', { numberOfKeys: 2, lua: APPEND_REQUESTS });
     this.client.on('error', (error: Error) => this.lost(error));
-    this.client.on('ready', () => this.restored());
+    this.client.on('ready', () => void this.restored());
     this.buffer = new BatchBuffer(options.batchRows, options.flushIntervalMs, () => void this.flush());
     this.localRows = new Counter({
       name: 'switchyard_request_log_local_rows_total',
@@ -73,13 +75,18 @@ export class RedisRequestLog implements RequestReader {
     const rows = this.buffer.take();
     if (rows.length === 0 && ++this.flushes % PRUNE_EVERY_FLUSHES !== 1) return;
     if (this.client.status !== 'ready') return this.writeLocally(rows);
-    const now = this.now();
     try {
-      await this.client.appendRequests(STREAM, LAST_ID, now, now - this.options.retentionDays * DAY_MS, this.options.maxRows, ...rows.map((row) => JSON.stringify(row)));
+      await this.send(rows);
     } catch (error) {
       this.lost(error as Error);
       this.writeLocally(rows);
     }
+  }
+
+  /** Appends `rows` (possibly none) and applies retention, in one script call. */
+  private async send(rows: readonly RequestLogEntry[]): Promise<void> {
+    const now = this.now();
+    await this.client.appendRequests(STREAM, LAST_ID, now, now - this.options.retentionDays * DAY_MS, this.options.maxRows, ...rows.map((row) => JSON.stringify(row)));
   }
 
   async read(query: RequestQuery): Promise<RequestPage> {
@@ -122,6 +129,8 @@ export class RedisRequestLog implements RequestReader {
   }
 
   private writeLocally(rows: RequestLogEntry[]): void {
+    if (rows.length === 0) return;
+    this.replayAfter ??= this.local.log.lastId();
     this.local.log.write(rows);
     this.localRows.inc(rows.length);
   }
@@ -132,9 +141,23 @@ export class RedisRequestLog implements RequestReader {
     this.log.warn({ err: error.message, url: redactUrl(this.options.url) }, 'shared request log unavailable: writing rows to the local SQLite log until Redis is back');
   }
 
-  private restored(): void {
-    if (this.warned) this.log.info('shared request log reachable again');
-    this.warned = false;
+  /** Back after an outage: the rows this instance logged alone join the shared log, a batch per call, oldest first. */
+  private async restored(): Promise<void> {
+    try {
+      while (this.replayAfter !== undefined) {
+        const { rows } = await this.local.reader.read({ afterId: this.replayAfter });
+        for (let start = 0; start < rows.length; start += this.options.batchRows) {
+          const batch = rows.slice(start, start + this.options.batchRows);
+          await this.send(batch.map(({ id: _localId, ...entry }) => entry));
+          this.replayAfter = batch.at(-1)!.id;
+        }
+        if (rows.length === 0) this.replayAfter = undefined;
+      }
+      if (this.warned) this.log.info('shared request log reachable again');
+      this.warned = false;
+    } catch (error) {
+      this.lost(error as Error);
+    }
   }
 }
 

@@ -63,6 +63,7 @@ export class RequestLog {
   private readonly insertBatch: (rows: RequestLogEntry[]) => void;
   private readonly deleteOlderThan: Statement<[number]>;
   private readonly deleteBeyondCap: Statement<[number]>;
+  private readonly selectLastId: Statement<[], { id: number }>;
   private flushes = 0;
   private readonly now: () => number;
 
@@ -77,6 +78,7 @@ export class RequestLog {
     });
     this.deleteOlderThan = db.prepare('DELETE FROM request_log WHERE ts < ?');
     this.deleteBeyondCap = db.prepare('DELETE FROM request_log WHERE id <= (SELECT id FROM request_log ORDER BY id DESC LIMIT 1 OFFSET ?)');
+    this.selectLastId = db.prepare('SELECT coalesce(max(id), 0) AS id FROM request_log');
     this.buffer = new BatchBuffer(options.batchRows, options.flushIntervalMs, () => this.flush());
   }
 
@@ -87,6 +89,11 @@ export class RequestLog {
   /** Writes `rows` at once, as one transaction (the shared log's fallback when Redis is away). */
   write(rows: readonly RequestLogEntry[]): void {
     if (rows.length > 0) this.insertBatch(rows as RequestLogEntry[]);
+  }
+
+  /** The id of the newest row written (0 when none). */
+  lastId(): number {
+    return this.selectLastId.get()!.id;
   }
 
   /** Writes everything buffered; also enforces retention now and then. */
