@@ -83,12 +83,6 @@ export class RedisRequestLog implements RequestReader {
     }
   }
 
-  /** Appends `rows` (possibly none) and applies retention, in one script call. */
-  private async send(rows: readonly RequestLogEntry[]): Promise<void> {
-    const now = this.now();
-    await this.client.appendRequests(STREAM, LAST_ID, now, now - this.options.retentionDays * DAY_MS, this.options.maxRows, ...rows.map((row) => JSON.stringify(row)));
-  }
-
   async read(query: RequestQuery): Promise<RequestPage> {
     const matches = requestFilter(query);
     if (this.client.status !== 'ready') return this.local.reader.read(query);
@@ -126,6 +120,12 @@ export class RedisRequestLog implements RequestReader {
       highest = streamId(idNumber(page.at(-1)![0]) - 1);
     }
     return rows.reverse();
+  }
+
+  /** Appends `rows` (possibly none) and applies retention, in one script call. */
+  private async send(rows: readonly RequestLogEntry[]): Promise<void> {
+    const now = this.now();
+    await this.client.appendRequests(STREAM, LAST_ID, now, now - this.options.retentionDays * DAY_MS, this.options.maxRows, ...rows.map((row) => JSON.stringify(row)));
   }
 
   private writeLocally(rows: RequestLogEntry[]): void {
