@@ -1,9 +1,11 @@
 /**
  * What the request log costs off the hot path, SQLite against the shared Redis stream: writing
  * rows in flush-sized batches (retention applied as in production), reading the newest rows (the
- * admin API's default page) and a filter that matches nothing (the worst scan: Redis is filtered
- * in the router). Run: `npm run bench:request-log` (`BENCH_ROWS`, `BENCH_BATCH` adjust it).
+ * admin API's default page), a filter that matches nothing (the worst scan; Redis filters it
+ * itself, a bounded scan per call) and the Redis memory a row takes.
+ * Run: `npm run bench:request-log` (`BENCH_ROWS`, `BENCH_BATCH` adjust it).
  */
+import { Redis } from 'ioredis';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { RedisRequestLog } from '../state/redis-request-log.js';
@@ -27,11 +29,20 @@ async function timed<T>(work: () => Promise<T>): Promise<number> {
   return performance.now() - start;
 }
 
+async function measureStream(url: string, key: string): Promise<number> {
+  const client = new Redis(url);
+  try {
+    return Number(await client.call('MEMORY', 'USAGE', key, 'SAMPLES', '0'));
+  } finally {
+    client.disconnect();
+  }
+}
+
 const redis = await startRedisServer();
 // Flushes happen only when the benchmark asks: no timer, no size trigger.
 const settings = { flushIntervalMs: 3_600_000, batchRows: Number.MAX_SAFE_INTEGER, retentionDays: 7, maxRows: 1_000_000 };
-console.log(`| log | write ${ROWS} rows, batches of ${BATCH} | per row | read newest ${READ_ROWS} | filter matching none of ${ROWS} |`);
-console.log('|---|---:|---:|---:|---:|');
+console.log(`| log | write ${ROWS} rows, batches of ${BATCH} | per row | read newest ${READ_ROWS} | filter matching none of ${ROWS} | Redis memory per row |`);
+console.log('|---|---:|---:|---:|---:|---:|');
 try {
   for (const kind of ['SQLite', 'Redis stream'] as const) {
     const db = openDatabase(':memory:');
@@ -48,7 +59,8 @@ try {
     });
     const readMs = await timed(() => reader.read({ limit: READ_ROWS }));
     const scanMs = await timed(() => reader.read({ model: 'none', limit: 10 }));
-    console.log(`| ${kind} | ${writeMs.toFixed(0)} ms | ${((writeMs * 1000) / ROWS).toFixed(1)} µs | ${readMs.toFixed(0)} ms | ${scanMs.toFixed(0)} ms |`);
+    const bytesPerRow = shared ? `${((await measureStream(redis.url, 'bench:requests')) / ROWS).toFixed(0)} B` : '–';
+    console.log(`| ${kind} | ${writeMs.toFixed(0)} ms | ${((writeMs * 1000) / ROWS).toFixed(1)} µs | ${readMs.toFixed(0)} ms | ${scanMs.toFixed(0)} ms | ${bytesPerRow} |`);
     await shared?.close();
     local.log.close();
   }

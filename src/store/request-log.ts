@@ -49,6 +49,9 @@ const COLUMNS = [
   ['cache_status', 'cacheStatus'], ['retries', 'retries'], ['fallbacks', 'fallbacks'], ['decision', 'decision'],
 ] as const;
 
+/** The fields of a row in a fixed order (for compact encodings of it). */
+export const ENTRY_FIELDS: ReadonlyArray<keyof RequestLogEntry> = COLUMNS.map(([, field]) => field);
+
 const SELECT_COLUMNS = ['id', ...COLUMNS.map(([column, field]) => `${column} AS ${field}`)].join(', ');
 export const DAY_MS = 86_400_000;
 /** Retention is enforced every this many flushes: deleting is cheap, but not free. */
@@ -139,16 +142,6 @@ export interface RequestReader {
 
 export function sqliteRequestReader(db: Db): RequestReader {
   return { read: async (query) => ({ rows: queryRequests(db, query), source: 'sqlite' }) };
-}
-
-/** `query` as a predicate on rows (for logs that cannot filter themselves); a bad status filter throws at once. */
-export function requestFilter(query: RequestQuery): (row: StoredRequest) => boolean {
-  const statusRange = query.status === undefined ? undefined : parseStatusFilter(query.status);
-  return (row) =>
-    (query.since === undefined || row.ts >= query.since) &&
-    (query.afterId === undefined || row.id > query.afterId) &&
-    (query.model === undefined || row.model === query.model) &&
-    (statusRange === undefined || (row.status >= statusRange[0] && row.status <= statusRange[1]));
 }
 
 export function queryRequests(db: Db, query: RequestQuery): StoredRequest[] {
