@@ -128,6 +128,10 @@ describe('two router instances sharing one Redis request log', () => {
       expect(source).toBe('redis');
       expect([...ids].sort()).toEqual([...expected].sort());
     }
+    // The cursor `logs tail` follows with: rows after a given id, from both instances, in order.
+    const rows = ((await (await fetch(`${routers[0]!.url}/admin/requests`)).json()) as { data: StoredRequest[] }).data;
+    const after = ((await (await fetch(`${routers[1]!.url}/admin/requests?after_id=${rows[2]!.id}`)).json()) as { data: StoredRequest[] }).data;
+    expect(after.map((r) => r.requestId)).toEqual(rows.slice(3).map((r) => r.requestId));
   });
 
   it('counts both instances’ traffic in `switchyard logs analyze --url` on one', async () => {
