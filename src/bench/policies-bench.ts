@@ -9,7 +9,6 @@
 import autocannon from 'autocannon';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -17,20 +16,12 @@ import { stringify } from 'yaml';
 import { SIM_DEFAULTS, startSim } from '../sim/server.js';
 import { ApiKeyStore } from '../store/api-keys.js';
 import { openDatabase } from '../store/database.js';
+import { startRedisServer } from './redis-server.js';
 
 const CLI = join(import.meta.dirname, '../cli.js');
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 4);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 function spawnUntil(command: string, args: string[], ready: RegExp, env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; line: string }> {
   const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -80,8 +71,7 @@ async function measure(url: string, apiKey: string | undefined): Promise<{ rps: 
 
 // An engine with no modelled GPU time: the benchmark measures the router, not the simulation.
 const sim = await startSim({ ...SIM_DEFAULTS, port: 0, host: '127.0.0.1', models: ['bench'], ttftMs: 0, tokensPerS: 100_000, maxBatch: 1024, alphaMs: 0, betaPrefillMs: 0, betaDecodeMs: 0, betaKvMs: 0, embeddingDimensions: 8 });
-const redisPort = await freePort();
-const redis = await spawnUntil('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], /Ready to accept connections/);
+const redis = await startRedisServer();
 const dbPath = join(mkdtempSync(join(tmpdir(), 'switchyard-bench-db-')), 'models.db');
 const db = openDatabase(dbPath);
 const { key } = new ApiKeyStore(db).create('bench', { rpm: 1_000_000_000, tpm: 1_000_000_000 });
@@ -93,7 +83,7 @@ const emptyDb = join(mkdtempSync(join(tmpdir(), 'switchyard-bench-db-')), 'model
 const variants: Array<{ name: string; config: Record<string, unknown>; env: NodeJS.ProcessEnv; apiKey?: string }> = [
   { name: 'bare (open, no limits, no cache)', config: { services, cache: { enabled: false } }, env: { SQLITE_DB_PATH: emptyDb } },
   { name: 'keys + limits + cache, memory', config: { services, ...policies }, env: { SQLITE_DB_PATH: dbPath }, apiKey: key },
-  { name: 'keys + limits + cache, Redis', config: { services, ...policies }, env: { SQLITE_DB_PATH: dbPath, REDIS_URL: `redis://127.0.0.1:${redisPort}` }, apiKey: key },
+  { name: 'keys + limits + cache, Redis', config: { services, ...policies }, env: { SQLITE_DB_PATH: dbPath, REDIS_URL: redis.url }, apiKey: key },
 ];
 
 const routers = await Promise.all(variants.map((variant) => startRouter(variant.config, variant.env)));
@@ -110,7 +100,7 @@ try {
   }
 } finally {
   for (const router of routers) router.child.kill('SIGKILL');
-  redis.child.kill('SIGKILL');
+  redis.stop();
   await sim.app.close();
 }
 

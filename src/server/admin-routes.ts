@@ -2,8 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Fleet } from '../fleet/fleet.js';
 import { fleetStats } from '../observability/fleet-snapshot.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { Db } from '../store/database.js';
-import { queryRequests, type RequestQuery } from '../store/request-log.js';
+import type { RequestPage, RequestQuery, RequestReader } from '../store/request-log.js';
 import { requireAdmin } from './admin-auth.js';
 import { ApiError, badRequest } from './errors.js';
 
@@ -13,13 +12,13 @@ export interface AdminParts {
   fleet: Fleet;
   metrics: Metrics;
   /** Absent when the request log is disabled. */
-  db: Db | undefined;
+  requests: RequestReader | undefined;
   adminToken: string | undefined;
 }
 
 /** Reads the request log with a query string's filters; the CLI's `--url` mode and the dashboard use it. */
-export function requestsFromQuery(db: Db | undefined, query: Record<string, unknown>, defaultLimit: number) {
-  if (!db) throw new ApiError(404, 'The request log is disabled on this router (request_log.enabled: false)', 'invalid_request_error', 'request_log_disabled');
+export async function requestsFromQuery(requests: RequestReader | undefined, query: Record<string, unknown>, defaultLimit: number): Promise<RequestPage> {
+  if (!requests) throw new ApiError(404, 'The request log is disabled on this router (request_log.enabled: false)', 'invalid_request_error', 'request_log_disabled');
   const number = (name: string): number | undefined => {
     const raw = query[name];
     if (raw === undefined || raw === '') return undefined;
@@ -35,15 +34,22 @@ export function requestsFromQuery(db: Db | undefined, query: Record<string, unkn
     limit: Math.min(number('limit') ?? defaultLimit, MAX_ROWS),
   };
   try {
-    return queryRequests(db, filter);
+    return await requests.read(filter);
   } catch (error) {
     if (error instanceof RangeError) throw badRequest(error.message, 'status');
     throw error;
   }
 }
 
-export function registerAdminRoutes(app: FastifyInstance, { fleet, metrics, db, adminToken }: AdminParts): void {
+/** Says which log answered: `redis` (shared by every instance) or `sqlite` (this instance's own). */
+export const REQUEST_LOG_HEADER = 'x-switchyard-request-log';
+
+export function registerAdminRoutes(app: FastifyInstance, { fleet, metrics, requests, adminToken }: AdminParts): void {
   const preHandler = requireAdmin(adminToken);
-  app.get('/admin/requests', { preHandler }, async (request) => ({ data: requestsFromQuery(db, request.query as Record<string, unknown>, MAX_ROWS) }));
+  app.get('/admin/requests', { preHandler }, async (request, reply) => {
+    const page = await requestsFromQuery(requests, request.query as Record<string, unknown>, MAX_ROWS);
+    reply.header(REQUEST_LOG_HEADER, page.source);
+    return { data: page.rows };
+  });
   app.get('/admin/fleet', { preHandler }, async () => ({ ...fleetStats(fleet), activity: metrics.activity }));
 }

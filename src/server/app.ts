@@ -8,7 +8,7 @@ import type { GatewayPolicies } from '../gateway/policies.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { AgentRegistry } from '../registry/agent-registry.js';
 import { registerAgentRoutes } from './agent-routes.js';
-import type { Db } from '../store/database.js';
+import type { RequestReader } from '../store/request-log.js';
 import { registerAdminKeyRoutes } from './admin-key-routes.js';
 import { registerAdminRoutes } from './admin-routes.js';
 import { registerDashboardRoutes } from './dashboard-routes.js';
@@ -29,15 +29,15 @@ export interface AppParts {
   metrics: Metrics;
   agents: AgentRegistry;
   history: FleetHistory;
-  /** The store holding the request log; absent when it is disabled. */
-  db: Db | undefined;
+  /** The request log (SQLite, or shared through Redis); absent when it is disabled. */
+  requests: RequestReader | undefined;
   routing: PolicyTable;
   /** Where model names resolve (registry, fleet, providers), as the gateway sees it. */
   routes: RouteSources;
   policies: GatewayPolicies;
 }
 
-export function buildApp({ config, log, fleet, gateway, metrics, agents, history, db, routing, routes, policies }: AppParts): FastifyInstance {
+export function buildApp({ config, log, fleet, gateway, metrics, agents, history, requests, routing, routes, policies }: AppParts): FastifyInstance {
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
     // Per-request access logging costs more than the proxying itself; the request log covers it.
@@ -56,8 +56,8 @@ export function buildApp({ config, log, fleet, gateway, metrics, agents, history
   registerInferenceRoutes(app, gateway);
   registerFleetRoutes(app, fleet, metrics, (name) => ({ cooldown: policies.cooldownOf(name) }), () => policies.resolver.groupNames());
   registerAgentRoutes(app, agents, config.agents.registration_token);
-  registerAdminRoutes(app, { fleet, metrics, db, adminToken: config.admin_token });
-  registerDashboardRoutes(app, { fleet, metrics, history, db, adminToken: config.admin_token });
+  registerAdminRoutes(app, { fleet, metrics, requests, adminToken: config.admin_token });
+  registerDashboardRoutes(app, { fleet, metrics, history, requests, adminToken: config.admin_token });
   registerRouteExplain(app, routes, routing);
   registerAdminKeyRoutes(app, policies, config.admin_token);
   return app;

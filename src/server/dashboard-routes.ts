@@ -3,8 +3,7 @@ import type { Fleet } from '../fleet/fleet.js';
 import { fleetStats } from '../observability/fleet-snapshot.js';
 import type { FleetHistory } from '../observability/fleet-history.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { Db } from '../store/database.js';
-import { queryRequests } from '../store/request-log.js';
+import type { RequestReader } from '../store/request-log.js';
 import { requireAdmin } from './admin-auth.js';
 import { DASHBOARD_HTML } from './dashboard-page.js';
 
@@ -14,12 +13,12 @@ export interface DashboardParts {
   fleet: Fleet;
   metrics: Metrics;
   history: FleetHistory;
-  db: Db | undefined;
+  requests: RequestReader | undefined;
   adminToken: string | undefined;
 }
 
 /** `GET /ui` (the page) and `GET /ui/state` (everything it shows, polled every second). */
-export function registerDashboardRoutes(app: FastifyInstance, { fleet, metrics, history, db, adminToken }: DashboardParts): void {
+export function registerDashboardRoutes(app: FastifyInstance, { fleet, metrics, history, requests, adminToken }: DashboardParts): void {
   const preHandler = requireAdmin(adminToken);
   app.get('/ui', { preHandler }, async (_request, reply) => reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(DASHBOARD_HTML));
   app.get('/ui/state', { preHandler }, async () => {
@@ -29,7 +28,7 @@ export function registerDashboardRoutes(app: FastifyInstance, { fleet, metrics, 
       total_services: stats.total_services,
       healthy_services: stats.healthy_services,
       targets: stats.services.map((s) => ({ ...s, history: history.of(s.name) })),
-      recent: db ? queryRequests(db, { limit: RECENT_REQUESTS }) : [],
+      recent: requests ? (await requests.read({ limit: RECENT_REQUESTS })).rows : [],
       activity: metrics.activity,
     };
   });

@@ -9,7 +9,7 @@ import { FleetHistory } from '../observability/fleet-history.js';
 import { Metrics } from '../observability/metrics.js';
 import { mergeModelGroups } from '../registry/model-groups.js';
 import { buildRoutingTable } from '../registry/routing-table.js';
-import { RequestLog } from '../store/request-log.js';
+import { createRequestLog } from '../state/create-request-log.js';
 import { watchChanges } from '../store/change-watcher.js';
 import { EngineMetricsScraper } from '../fleet/engine-metrics-scraper.js';
 import { PolicyTable } from '../routing/policy-table.js';
@@ -34,14 +34,7 @@ export async function startRouter(config: Config, log: Logger): Promise<RunningR
   agents.start();
   const dispatcher = createUpstreamAgent();
   const metrics = new Metrics(fleet);
-  const requestLog = config.request_log.enabled
-    ? new RequestLog(db, {
-        flushIntervalMs: config.request_log.flush_interval_ms,
-        batchRows: config.request_log.batch_rows,
-        retentionDays: config.request_log.retention_days,
-        maxRows: config.request_log.max_rows,
-      })
-    : undefined;
+  const requestLog = config.request_log.enabled ? await createRequestLog(config, db, metrics.registry, log) : undefined;
   const history = new FleetHistory(fleet, { sampleMs: Math.min(5000, config.health_check.interval_s * 1000), windowMs: 15 * 60_000 });
   const routing = new PolicyTable(config.routing, fleet);
   const policies = await createPolicies(config, routes, metrics, log);
@@ -76,13 +69,13 @@ export async function startRouter(config: Config, log: Logger): Promise<RunningR
     requestLog,
   );
   // Shared counters must be shared from the first request; a Redis that is down only delays start-up briefly.
-  await policies.state.whenReady(2000);
+  await Promise.all([policies.state.whenReady(2000), requestLog?.whenReady(2000)]);
   const health = new HealthChecker(fleet, dispatcher, { intervalS: config.health_check.interval_s, timeoutS: config.health_check.timeout_s }, log);
   await health.start();
   history.start();
   const scraper = new EngineMetricsScraper(fleet, dispatcher, config.routing.engine_metrics.interval_s);
   if (config.routing.engine_metrics.enabled) scraper.start();
-  const app = buildApp({ config, log, fleet, gateway, metrics, agents, history, db: config.request_log.enabled ? db : undefined, routing, routes, policies });
+  const app = buildApp({ config, log, fleet, gateway, metrics, agents, history, requests: requestLog?.reader, routing, routes, policies });
   await app.listen({ port: config.port, host: config.host });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
@@ -106,7 +99,7 @@ export async function startRouter(config: Config, log: Logger): Promise<RunningR
       clearInterval(reap);
       await dispatcher.close();
       await policies.close();
-      requestLog?.close();
+      await requestLog?.close();
       db.close();
     })());
   return { app, fleet, port, close };

@@ -103,3 +103,48 @@ else
 end
 return 0
 `;
+
+/**
+ * Appends request-log rows to a stream and applies retention, atomically so that instances never
+ * interleave. Entry ids are `N-0` with N = the writer's clock in µs-like units (ms × 1000), kept
+ * strictly increasing by a counter: N is a cursor usable as a plain integer (`after_id`), and
+ * N / 1000 is never earlier than a row's own time, so `since` and the age limit map onto id ranges.
+ * KEYS: stream, last-id counter. ARGV: nowMs, cutoffMs (older rows go), maxRows, then per row its
+ * ts, model, status (stored as fields of their own so that reads can filter without decoding) and
+ * the whole row as a JSON array of values.
+ */
+export const APPEND_REQUESTS = `
+local id = math.max(tonumber(redis.call('GET', KEYS[2]) or 0), tonumber(ARGV[1]) * 1000)
+for i = 4, #ARGV, 4 do
+  id = id + 1
+  redis.call('XADD', KEYS[1], string.format('%.0f-0', id), 'ts', ARGV[i], 'model', ARGV[i + 1], 'status', ARGV[i + 2], 'row', ARGV[i + 3])
+end
+redis.call('SET', KEYS[2], string.format('%.0f', id))
+redis.call('XTRIM', KEYS[1], 'MAXLEN', ARGV[3])
+redis.call('XTRIM', KEYS[1], 'MINID', string.format('%.0f-0', tonumber(ARGV[2]) * 1000))
+return 0
+`;
+
+/**
+ * Scans at most ARGV[3] request-log entries, newest first, within ids ARGV[1] (highest) to ARGV[2]
+ * (lowest), and returns those matching the query, so a selective filter costs Redis a short loop
+ * per call instead of shipping every row to the router; the caller bounds each call's work and
+ * pages on. ARGV: highest, lowest, count, since (ms), model ('' for any), lowest status, highest
+ * status, matches wanted. Returns {entries scanned, id of the last scanned, id, row, id, row, …}.
+ */
+export const READ_REQUESTS = `
+local entries = redis.call('XREVRANGE', KEYS[1], ARGV[1], ARGV[2], 'COUNT', ARGV[3])
+local since, model, low, high, wanted = tonumber(ARGV[4]), ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
+local result = {#entries, false}
+for _, entry in ipairs(entries) do
+  local fields = entry[2]
+  local status = tonumber(fields[6])
+  result[2] = entry[1]
+  if tonumber(fields[2]) >= since and (model == '' or fields[4] == model) and status >= low and status <= high then
+    result[#result + 1] = entry[1]
+    result[#result + 1] = fields[8]
+    if (#result - 2) / 2 >= wanted then return result end
+  end
+end
+return result
+`;

@@ -1,6 +1,7 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { admitLocally, settleLocally, CooldownBoard, MemoryCooldowns, MemoryRateLimiter, MemoryResponseCache, MemoryRevocations } from './memory-state.js';
+import { failFastOptions, redactUrl, whenReady } from './redis-connection.js';
 import { ADMIT, AGENT_HEARTBEAT, AGENT_REGISTER, RECORD_FAILURE, RECOVER, REVOKE, SETTLE } from './redis-scripts.js';
 import type { AgentAnnouncements, AgentDirectory, Admission, CachedResponse, CacheWrite, CooldownOptions, CooldownView, Correction, LimitCharge, SharedAgent, SharedState } from './shared-state.js';
 
@@ -54,14 +55,7 @@ export class RedisState implements SharedState {
     private readonly options: RedisStateOptions,
     private readonly log: Logger,
   ) {
-    const common: RedisOptions = {
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      commandTimeout: options.commandTimeoutMs,
-      connectTimeout: 1000,
-      retryStrategy: (attempt) => Math.min(attempt * 100, 1000),
-      lazyConnect: false,
-    };
+    const common = failFastOptions(options.commandTimeoutMs);
     this.channel = `${options.keyPrefix}events`;
     this.client = new Redis(options.url, {
       ...common,
@@ -192,14 +186,7 @@ export class RedisState implements SharedState {
 
   /** Resolves true once connected, false after `timeoutMs` (for one-shot users such as the CLI). */
   whenReady(timeoutMs: number): Promise<boolean> {
-    if (this.up) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => resolve(false), timeoutMs);
-      this.client.once('ready', () => {
-        clearTimeout(timer);
-        resolve(true);
-      });
-    });
+    return whenReady(this.client, timeoutMs);
   }
 
   async close(): Promise<void> {
@@ -268,7 +255,3 @@ const ADMITTED: Admission = { admitted: true };
 const NOTHING_TO_DO = { admission: ADMITTED, cached: undefined };
 
 const registrationJson = ({ name, endpoint, models }: SharedAgent) => JSON.stringify({ name, endpoint, models });
-
-function redactUrl(url: string): string {
-  return url.replace(/\/\/[^@/]*@/, '//***@');
-}

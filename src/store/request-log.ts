@@ -1,4 +1,5 @@
 import type { Statement } from 'better-sqlite3';
+import { BatchBuffer } from './batch-buffer.js';
 import type { Db } from './database.js';
 
 /** One row of the request log, as written and as read back (times in ms, `ts` in Unix ms). */
@@ -48,23 +49,25 @@ const COLUMNS = [
   ['cache_status', 'cacheStatus'], ['retries', 'retries'], ['fallbacks', 'fallbacks'], ['decision', 'decision'],
 ] as const;
 
+/** The fields of a row in a fixed order (for compact encodings of it). */
+export const ENTRY_FIELDS: ReadonlyArray<keyof RequestLogEntry> = COLUMNS.map(([, field]) => field);
+
 const SELECT_COLUMNS = ['id', ...COLUMNS.map(([column, field]) => `${column} AS ${field}`)].join(', ');
-const DAY_MS = 86_400_000;
+export const DAY_MS = 86_400_000;
 /** Retention is enforced every this many flushes: deleting is cheap, but not free. */
-const PRUNE_EVERY_FLUSHES = 30;
+export const PRUNE_EVERY_FLUSHES = 30;
 
 /**
  * Buffers request-log rows in memory and writes them in one transaction per batch (every
  * `flushIntervalMs`, or at once when `batchRows` are waiting), so a request costs one array push.
  */
 export class RequestLog {
-  private buffer: RequestLogEntry[] = [];
-  private readonly timer: NodeJS.Timeout;
+  private readonly buffer: BatchBuffer<RequestLogEntry>;
   private readonly insertBatch: (rows: RequestLogEntry[]) => void;
   private readonly deleteOlderThan: Statement<[number]>;
   private readonly deleteBeyondCap: Statement<[number]>;
+  private readonly selectLastId: Statement<[], { id: number }>;
   private flushes = 0;
-  private flushQueued = false;
   private readonly now: () => number;
 
   constructor(
@@ -78,26 +81,27 @@ export class RequestLog {
     });
     this.deleteOlderThan = db.prepare('DELETE FROM request_log WHERE ts < ?');
     this.deleteBeyondCap = db.prepare('DELETE FROM request_log WHERE id <= (SELECT id FROM request_log ORDER BY id DESC LIMIT 1 OFFSET ?)');
-    this.timer = setInterval(() => this.flush(), options.flushIntervalMs);
-    this.timer.unref();
+    this.selectLastId = db.prepare('SELECT coalesce(max(id), 0) AS id FROM request_log');
+    this.buffer = new BatchBuffer(options.batchRows, options.flushIntervalMs, () => this.flush());
   }
 
   append(entry: RequestLogEntry): void {
     this.buffer.push(entry);
-    if (this.buffer.length >= this.options.batchRows && !this.flushQueued) {
-      this.flushQueued = true;
-      setImmediate(() => this.flush());
-    }
+  }
+
+  /** Writes `rows` at once, as one transaction (the shared log's fallback when Redis is away). */
+  write(rows: readonly RequestLogEntry[]): void {
+    if (rows.length > 0) this.insertBatch(rows as RequestLogEntry[]);
+  }
+
+  /** The id of the newest row written (0 when none). */
+  lastId(): number {
+    return this.selectLastId.get()!.id;
   }
 
   /** Writes everything buffered; also enforces retention now and then. */
   flush(): void {
-    this.flushQueued = false;
-    if (this.buffer.length > 0) {
-      const rows = this.buffer;
-      this.buffer = [];
-      this.insertBatch(rows);
-    }
+    this.write(this.buffer.take());
     if (++this.flushes % PRUNE_EVERY_FLUSHES === 1) this.prune();
   }
 
@@ -108,7 +112,7 @@ export class RequestLog {
   }
 
   close(): void {
-    clearInterval(this.timer);
+    this.buffer.stop();
     this.flush();
   }
 }
@@ -123,6 +127,21 @@ export interface RequestQuery {
   status?: string;
   /** Newest rows first when limited; results are always returned oldest first. */
   limit?: number;
+}
+
+/** Rows matching a query, and which log they came from. */
+export interface RequestPage {
+  rows: StoredRequest[];
+  source: 'sqlite' | 'redis';
+}
+
+/** What the admin API and the dashboard read: the SQLite log, or the log shared through Redis. */
+export interface RequestReader {
+  read(query: RequestQuery): Promise<RequestPage>;
+}
+
+export function sqliteRequestReader(db: Db): RequestReader {
+  return { read: async (query) => ({ rows: queryRequests(db, query), source: 'sqlite' }) };
 }
 
 export function queryRequests(db: Db, query: RequestQuery): StoredRequest[] {
