@@ -28,8 +28,11 @@ export interface RunningRouter {
 export async function startRouter(config: Config, log: Logger): Promise<RunningRouter> {
   const routes = buildRoutingTable(config, log);
   const { fleet, db, registry, agents } = routes;
-  for (const { provider, variable } of routes.providers.missingKeys) {
-    log.warn({ provider, missing: variable }, `provider ${provider} has no API key: its models answer 503 until ${variable} is set`);
+  const missing = routes.providers.missingKeys;
+  if (missing.length > 0) {
+    // One line for all of them: a router that fronts only self-hosted engines needs no provider keys.
+    const list = missing.map(({ provider, variable }) => `${provider} (${variable})`).join(', ');
+    log.warn({ missing: missing.map((m) => m.variable) }, `providers without an API key, whose models answer 503 until it is set: ${list}`);
   }
   agents.start();
   const dispatcher = createUpstreamAgent();
