@@ -67,9 +67,9 @@ export class CacheAwarePolicy extends ChoosingPolicy {
     return this.indexes.get(name)?.capacity;
   }
 
-  /** Tokens the router has sent to a replica and not yet seen finish. */
+  /** Tokens the router has sent to a replica and estimates still pending there. */
   pendingTokens(name: string): number {
-    return this.tokens.pendingTokens(name);
+    return this.tokens.pendingTokens(name, performance.now());
   }
 
   choose(candidates: readonly Backend[], request: RouteRequest): RouteChoice {
@@ -90,8 +90,8 @@ export class CacheAwarePolicy extends ChoosingPolicy {
     for (let i = 0; i < count; i++) {
       const backend = candidates[(this.turn + i) % count]!;
       const matched = hashes.length === 0 ? 0 : (this.indexes.get(backend.name)?.longestMatch(hashes) ?? 0);
-      const uncached = Math.max(0, text.length - matched * blockChars) / CHARS_PER_TOKEN + decode;
-      const candidate = { backend, matched, uncached, cost: this.tokens.load(backend, now) + uncached, requests: effectiveLoad(backend, now) };
+      const uncached = Math.max(0, text.length - matched * blockChars) / CHARS_PER_TOKEN;
+      const candidate = { backend, matched, uncached, cost: this.tokens.load(backend, now) + uncached + decode, requests: effectiveLoad(backend, now) };
       if (!cheapest || candidate.cost < cheapest.cost) cheapest = candidate;
       if (matched >= minMatch && (!warm || candidate.cost < warm.cost)) warm = candidate;
       if (backend.name === hintReplica) hinted = candidate;
@@ -103,19 +103,20 @@ export class CacheAwarePolicy extends ChoosingPolicy {
       prompt_blocks: hashes.length,
       match_ratio: hashes.length === 0 ? 0 : Number((best.matched / hashes.length).toFixed(3)),
       uncached_tokens: Math.round(best.uncached),
-      pending_tokens: Math.round(best.cost - best.uncached),
+      pending_tokens: Math.round(best.cost - best.uncached - decode),
       least_loaded: leastRequests!.backend.name,
       least_load: leastRequests!.requests,
     };
     const sticky = warm ?? hinted;
-    if (!sticky) return this.choice(cheapest!, 'no-prefix-match', false, details, request, hashes, hint);
+    const dispatch = { request, hashes, hint, decode };
+    if (!sticky) return this.choice(cheapest!, 'no-prefix-match', false, details, dispatch);
     if (sticky.requests - leastRequests!.requests > balanceAbs && sticky.requests > balanceRel * leastRequests!.requests) {
-      return this.choice(leastRequests!, 'imbalance', false, { ...details, warm: sticky.backend.name, warm_load: sticky.requests }, request, hashes, hint);
+      return this.choice(leastRequests!, 'imbalance', false, { ...details, warm: sticky.backend.name, warm_load: sticky.requests }, dispatch);
     }
-    return this.choice(sticky, warm ? 'prefix-match' : 'session-hint', true, { ...details, load: sticky.requests }, request, hashes, hint);
+    return this.choice(sticky, warm ? 'prefix-match' : 'session-hint', true, { ...details, load: sticky.requests }, dispatch);
   }
 
-  private choice(chosen: Candidate, reason: string, affinity: boolean, details: Record<string, unknown>, request: RouteRequest, hashes: number[], hint: string | undefined): RouteChoice {
+  private choice(chosen: Candidate, reason: string, affinity: boolean, details: Record<string, unknown>, { request, hashes, hint, decode }: PendingDispatch): RouteChoice {
     const { backend, matched, uncached } = chosen;
     const predictedCached = reason === 'prefix-match' ? matched / hashes.length : undefined;
     return {
@@ -128,9 +129,10 @@ export class CacheAwarePolicy extends ChoosingPolicy {
         this.indexFor(backend.name).insert(hashes);
         if (hint !== undefined) this.sessions.remember(hint, backend.name);
         // A retry of the same request releases what its earlier pick claimed elsewhere.
+        const now = performance.now();
         const earlier = this.dispatches.get(request.body);
-        if (earlier) this.tokens.release(earlier.claim);
-        this.dispatches.set(request.body, { claim: this.tokens.claim(backend.name, uncached), predictedCached });
+        if (earlier) this.tokens.release(earlier.claim, now);
+        this.dispatches.set(request.body, { claim: this.tokens.claim(backend.name, uncached, decode, now), predictedCached });
       },
     };
   }
@@ -143,12 +145,14 @@ export class CacheAwarePolicy extends ChoosingPolicy {
    * computed and cached it again.)
    */
   override onResult(backend: Backend, request: RouteRequest, outcome: RouteOutcome): void {
+    const now = performance.now();
     const dispatch = this.dispatches.get(request.body);
     if (dispatch) {
       this.dispatches.delete(request.body);
-      this.tokens.release(dispatch.claim);
+      if (dispatch.claim.backend === backend.name) this.tokens.finished(dispatch.claim, outcome.ttftS, now);
+      else this.tokens.release(dispatch.claim, now);
     }
-    this.tokens.settled(backend, outcome.usage?.completion_tokens);
+    this.tokens.settled(backend, outcome.usage?.completion_tokens, now);
     if (dispatch?.predictedCached === undefined || dispatch.claim.backend !== backend.name) return;
     const cached = outcome.usage?.prompt_tokens_details?.cached_tokens;
     const prompt = outcome.usage?.prompt_tokens;
@@ -175,10 +179,17 @@ interface Candidate {
   backend: Backend;
   /** Leading prompt blocks this replica's index holds. */
   matched: number;
-  /** Tokens this request would cost here: the prompt beyond the match, plus expected decode. */
+  /** Estimated prompt tokens beyond the match. */
   uncached: number;
-  /** Pending tokens here plus `uncached`. */
+  /** Pending tokens here plus what this request adds (`uncached` + expected decode). */
   cost: number;
   /** Requests to work through here (load.ts). */
   requests: number;
+}
+
+interface PendingDispatch {
+  request: RouteRequest;
+  hashes: number[];
+  hint: string | undefined;
+  decode: number;
 }
