@@ -53,7 +53,11 @@ export class CacheAwarePolicy extends ChoosingPolicy {
   private readonly dispatches = new WeakMap<object, Dispatch>();
   private turn = 0;
 
-  constructor(private readonly options: CacheAwareOptions) {
+  /** `now`: milliseconds on a monotonic clock (tests freeze it: pending prompt tokens drain with time). */
+  constructor(
+    private readonly options: CacheAwareOptions,
+    private readonly now: () => number = () => performance.now(),
+  ) {
     super();
   }
 
@@ -69,11 +73,11 @@ export class CacheAwarePolicy extends ChoosingPolicy {
 
   /** Tokens the router has sent to a replica and estimates still pending there. */
   pendingTokens(name: string): number {
-    return this.tokens.pendingTokens(name, performance.now());
+    return this.tokens.pendingTokens(name, this.now());
   }
 
   choose(candidates: readonly Backend[], request: RouteRequest): RouteChoice {
-    const now = performance.now();
+    const now = this.now();
     const { blockChars, matchThreshold, balanceAbs, balanceRel } = this.options;
     const text = canonicalPrompt(request.body);
     const hashes = prefixBlockHashes(text, request.model, blockChars);
@@ -129,7 +133,7 @@ export class CacheAwarePolicy extends ChoosingPolicy {
         this.indexFor(backend.name).insert(hashes);
         if (hint !== undefined) this.sessions.remember(hint, backend.name);
         // A retry of the same request releases what its earlier pick claimed elsewhere.
-        const now = performance.now();
+        const now = this.now();
         const earlier = this.dispatches.get(request.body);
         if (earlier) this.tokens.release(earlier.claim, now);
         this.dispatches.set(request.body, { claim: this.tokens.claim(backend.name, uncached, decode, now), predictedCached });
@@ -145,7 +149,7 @@ export class CacheAwarePolicy extends ChoosingPolicy {
    * computed and cached it again.)
    */
   override onResult(backend: Backend, request: RouteRequest, outcome: RouteOutcome): void {
-    const now = performance.now();
+    const now = this.now();
     const dispatch = this.dispatches.get(request.body);
     if (dispatch) {
       this.dispatches.delete(request.body);
