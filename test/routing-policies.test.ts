@@ -6,10 +6,12 @@ import { CACHE_AWARE_DEFAULTS, CacheAwarePolicy } from '../src/routing/cache-awa
 import { CostPolicy } from '../src/routing/cost.js';
 import { LatencyPolicy } from '../src/routing/latency.js';
 import { LeastLoadPolicy } from '../src/routing/least-load.js';
+import { InflightTokens } from '../src/routing/inflight-tokens.js';
 import { effectiveLoad } from '../src/routing/load.js';
 import type { RouteRequest } from '../src/routing/policy.js';
 import { PrefixIndex } from '../src/routing/prefix-index.js';
 import { prefixBlockHashes } from '../src/routing/prefix-hash.js';
+import { canonicalPrompt } from '../src/routing/prompt-text.js';
 import { RandomPolicy } from '../src/routing/random.js';
 import { POLICY_NAMES } from '../src/routing/registry.js';
 import { RoundRobinPolicy } from '../src/routing/round-robin.js';
@@ -198,6 +200,109 @@ describe('cache-aware', () => {
     // The engine has just cached this prompt again, so the prefix itself still routes there.
     expect(policy.explain(fleet, chat(SYSTEM, 'q3'))).toMatchObject({ reason: 'prefix-match' });
     expect(policy.explain(fleet, chat(SYSTEM, 'q3')).backend).toBe(warm);
+  });
+
+  it("indexes a conversation's whole prompt, so its next turn matches everything the previous turn sent", () => {
+    const fleet = replicas(4);
+    const policy = new CacheAwarePolicy(options);
+    const messages = [
+      { role: 'system', content: `Conversation 7 briefing. ${SYSTEM.slice(0, 400)}` },
+      { role: 'user', content: 'Turn 1: how long is the siding at the north yard? '.repeat(3) },
+    ];
+    const turn1 = { model: 'm', body: { model: 'm', messages }, headers: {} };
+    const home = policy.pick(fleet, turn1);
+    home.inflight = 1;
+    const next = [...messages, { role: 'assistant', content: 'About four hundred metres.' }, { role: 'user', content: 'Turn 2: and the south yard?' }];
+    const choice = policy.explain(fleet, { model: 'm', body: { model: 'm', messages: next }, headers: {} });
+    expect(choice).toMatchObject({ backend: home, reason: 'prefix-match', details: { matched_blocks: prefixBlockHashes(canonicalPrompt(turn1.body), 'm', 64).length } });
+  });
+
+  it('keeps a session on its replica by prompt_cache_key or user when the prefix does not match', () => {
+    const fleet = replicas(4);
+    const policy = new CacheAwarePolicy(options);
+    const withHint = (hint: Record<string, string>, prompt: string): RouteRequest => ({ model: 'm', body: { model: 'm', ...hint, messages: [{ role: 'user', content: prompt }] }, headers: {} });
+    const home = policy.pick(fleet, withHint({ prompt_cache_key: 'conv-7' }, `first ${SYSTEM}`));
+    home.inflight = 2;
+    expect(policy.explain(fleet, withHint({ prompt_cache_key: 'conv-7' }, `edited ${SYSTEM}`))).toMatchObject({ backend: home, reason: 'session-hint', affinity: true });
+    expect(policy.explain(fleet, withHint({}, `edited ${SYSTEM}`))).toMatchObject({ reason: 'no-prefix-match' });
+    expect(policy.explain(fleet, withHint({}, `edited ${SYSTEM}`)).backend).not.toBe(home);
+    policy.pick(fleet, withHint({ user: 'alice' }, `third ${SYSTEM}`));
+    expect(policy.explain(fleet, withHint({ user: 'alice' }, `fourth ${SYSTEM}`))).toMatchObject({ reason: 'session-hint' });
+  });
+
+  it('without a match, weighs replicas by pending tokens, not requests, and releases them when requests finish', () => {
+    const [long, short] = replicas(2);
+    const now = 1_000;
+    const policy = new CacheAwarePolicy(options, () => now);
+    const request = (text: string): RouteRequest => ({ model: 'm', body: { model: 'm', max_tokens: 8, messages: [{ role: 'user', content: text }] }, headers: {} });
+    const longPrompt = request(`Long ${SYSTEM}`.repeat(10));
+    policy.pick([long!], longPrompt);
+    policy.pick([short!], request('short one'));
+    policy.pick([short!], request('short two'));
+    long!.inflight = 1;
+    short!.inflight = 2;
+    expect(policy.pendingTokens('r0')).toBeGreaterThan(20 * policy.pendingTokens('r1'));
+    const fresh = request('a third, unrelated prompt');
+    expect(new LeastLoadPolicy().explain([long!, short!]).backend).toBe(long);
+    expect(policy.explain([long!, short!], fresh)).toMatchObject({ backend: short, reason: 'no-prefix-match' });
+    long!.inflight = 0;
+    policy.onResult(long!, longPrompt, { ok: true, ttftS: 0.5, usage: { prompt_tokens: 5000, completion_tokens: 8 } });
+    expect(policy.pendingTokens('r0')).toBe(0);
+    expect(policy.explain([long!, short!], fresh).backend).toBe(long);
+  });
+
+  it('lets pending prompt tokens drain at the prefill rate learned from time to first token', () => {
+    const tokens = new InflightTokens();
+    const [a] = replicas(1);
+    const first = tokens.claim('r0', 1_000, 10, 0);
+    a!.inflight = 1;
+    // 1,000 prompt tokens answered after 100 ms: 10 tokens per ms (the starting estimate, so it stays).
+    tokens.finished(first, 0.1, 200);
+    a!.inflight = 0;
+    expect(tokens.load(a!, 200)).toBe(0);
+    tokens.claim('r0', 1_000, 10, 200);
+    a!.inflight = 1;
+    expect(tokens.load(a!, 200)).toBe(1_010);
+    expect(tokens.load(a!, 250)).toBe(510);
+    expect(tokens.load(a!, 400)).toBe(10);
+  });
+
+  it("adds the engine's queue beyond the router's own requests, valued at the replica's mean pending request", () => {
+    const tokens = new InflightTokens();
+    const [a] = replicas(1);
+    tokens.claim('r0', 300, 100, 0);
+    tokens.claim('r0', 300, 100, 0);
+    a!.inflight = 2;
+    // The engine runs 5 at the scrape, when the router had 2 there: 3 more belong to other clients.
+    a!.engine.update({ running: 5, waiting: 0, kvUsage: 0.2 }, 2, 0);
+    expect(tokens.load(a!, 0)).toBe(800 + 3 * 400);
+    a!.engine.scrapedAt = -10_000;
+    expect(tokens.load(a!, 0)).toBe(800);
+  });
+
+  it('moves a retried request\'s pending tokens to the replica that takes it', () => {
+    const fleet = replicas(2);
+    const policy = new CacheAwarePolicy(options, () => 0);
+    const request = chat(SYSTEM, 'q');
+    const first = policy.pick(fleet, request);
+    const claimed = policy.pendingTokens(first.name);
+    expect(claimed).toBeGreaterThan(0);
+    const second = policy.pick(fleet.filter((b) => b !== first), request);
+    expect(policy.pendingTokens(first.name)).toBe(0);
+    expect(policy.pendingTokens(second.name)).toBeGreaterThan(0);
+  });
+
+  it('still gives up affinity for the imbalance rule when the warm replica holds many cheap requests', () => {
+    const fleet = replicas(2);
+    const policy = new CacheAwarePolicy({ ...options, balanceAbs: 4, balanceRel: 1.5 }, () => 0);
+    const warm = policy.pick(fleet, chat(SYSTEM, 'q'));
+    const other = fleet.find((b) => b !== warm)!;
+    // The other replica has few requests but a long prompt pending; the warm one many cached ones.
+    policy.pick([other], chat(`Unrelated ${SYSTEM}`.repeat(20), 'q'));
+    warm.inflight = 9;
+    other.inflight = 2;
+    expect(policy.pendingTokens(other.name)).toBeGreaterThan(policy.pendingTokens(warm.name));
+    expect(policy.explain(fleet, chat(SYSTEM, 'q2'))).toMatchObject({ backend: other, reason: 'imbalance', affinity: false });
   });
 
   it('hashes are seeded by model', () => {

@@ -1,9 +1,11 @@
 import type { Backend } from '../fleet/backend.js';
-import { effectiveLoad, leastLoaded } from './load.js';
+import { CHARS_PER_TOKEN, InflightTokens, type TokenClaim } from './inflight-tokens.js';
+import { effectiveLoad } from './load.js';
 import { ChoosingPolicy, type RouteChoice, type RouteOutcome, type RouteRequest } from './policy.js';
 import { PrefixIndex } from './prefix-index.js';
 import { prefixBlockHashes } from './prefix-hash.js';
 import { canonicalPrompt } from './prompt-text.js';
+import { SessionHints, sessionHint } from './session-hints.js';
 
 export interface CacheAwareOptions {
   /** Characters per hashed block (≈ 4 × the engine's block size in tokens). */
@@ -20,20 +22,42 @@ export interface CacheAwareOptions {
 
 export const CACHE_AWARE_DEFAULTS: CacheAwareOptions = { blockChars: 64, matchThreshold: 0.3, balanceAbs: 4, balanceRel: 1.5, maxBlocksPerReplica: 16_384 };
 
+/** Session hints remembered (a few MB at most). */
+const MAX_SESSION_HINTS = 65_536;
+
+/** What the router sent where, per request body, until its result comes back. */
+interface Dispatch {
+  claim: TokenClaim;
+  /** Fraction of the prompt the match predicted cached; undefined when the choice did not follow a match. */
+  predictedCached: number | undefined;
+}
+
 /**
  * Sends a request where its prompt prefix was sent before, unless that replica is clearly busier
  * than the least-loaded one ("sticky until saturated", judged per warm replica rather than over
- * the whole fleet, so one hot group does not switch off affinity for all the others). With no good
- * match it goes to the least-loaded replica, which spreads distinct prefixes.
+ * the whole fleet, so one hot group does not switch off affinity for all the others). Each turn of
+ * a conversation indexes its whole prompt, so the next turn matches everything but its new tail.
+ *
+ * Load is counted in tokens the router has sent and not seen finish (uncached prompt + expected
+ * decode, see InflightTokens); a candidate's cost is that load plus what this request would not
+ * find cached there. Among replicas whose match clears the threshold the cheapest wins; with none,
+ * the request's session hint (`prompt_cache_key`, `user`) keeps it where its session went; else
+ * the cheapest replica overall takes it, which spreads distinct prefixes. The imbalance override
+ * stays in requests: it guards queue length and batch slots, whatever the requests cost.
  */
 export class CacheAwarePolicy extends ChoosingPolicy {
   readonly name = 'cache-aware';
   private readonly indexes = new Map<string, PrefixIndex>();
-  /** What a prefix-match choice predicted, per request body, until its result comes back. */
-  private readonly predictions = new WeakMap<object, { backend: string; cachedFraction: number }>();
+  private readonly tokens = new InflightTokens();
+  private readonly sessions = new SessionHints(MAX_SESSION_HINTS);
+  private readonly dispatches = new WeakMap<object, Dispatch>();
   private turn = 0;
 
-  constructor(private readonly options: CacheAwareOptions) {
+  /** `now`: milliseconds on a monotonic clock (tests freeze it: pending prompt tokens drain with time). */
+  constructor(
+    private readonly options: CacheAwareOptions,
+    private readonly now: () => number = () => performance.now(),
+  ) {
     super();
   }
 
@@ -47,73 +71,105 @@ export class CacheAwarePolicy extends ChoosingPolicy {
     return this.indexes.get(name)?.capacity;
   }
 
+  /** Tokens the router has sent to a replica and estimates still pending there. */
+  pendingTokens(name: string): number {
+    return this.tokens.pendingTokens(name, this.now());
+  }
+
   choose(candidates: readonly Backend[], request: RouteRequest): RouteChoice {
-    const now = performance.now();
-    const hashes = prefixBlockHashes(canonicalPrompt(request.body), request.model, this.options.blockChars);
-    const least = leastLoaded(candidates, this.turn, now);
-    let warm: Backend | undefined;
-    let warmLoad = 0;
-    let matched = 0;
-    if (hashes.length > 0) {
-      for (const candidate of candidates) {
-        const match = this.indexes.get(candidate.name)?.longestMatch(hashes) ?? 0;
-        if (match === 0 || match < matched) continue;
-        const load = effectiveLoad(candidate, now);
-        if (match > matched || load < warmLoad) {
-          warm = candidate;
-          warmLoad = load;
-          matched = match;
-        }
-      }
+    const now = this.now();
+    const { blockChars, matchThreshold, balanceAbs, balanceRel } = this.options;
+    const text = canonicalPrompt(request.body);
+    const hashes = prefixBlockHashes(text, request.model, blockChars);
+    const decode = this.tokens.expectedDecode(request.body);
+    const hint = sessionHint(request.body);
+    const hintReplica = hint === undefined ? undefined : this.sessions.replicaFor(hint);
+    const minMatch = Math.max(1, Math.ceil(matchThreshold * hashes.length));
+
+    let cheapest: Candidate | undefined;
+    let warm: Candidate | undefined;
+    let hinted: Candidate | undefined;
+    let leastRequests: Candidate | undefined;
+    const count = candidates.length;
+    for (let i = 0; i < count; i++) {
+      const backend = candidates[(this.turn + i) % count]!;
+      const matched = hashes.length === 0 ? 0 : (this.indexes.get(backend.name)?.longestMatch(hashes) ?? 0);
+      const uncached = Math.max(0, text.length - matched * blockChars) / CHARS_PER_TOKEN;
+      const candidate = { backend, matched, uncached, cost: this.tokens.load(backend, now) + uncached + decode, requests: effectiveLoad(backend, now) };
+      if (!cheapest || candidate.cost < cheapest.cost) cheapest = candidate;
+      if (matched >= minMatch && (!warm || candidate.cost < warm.cost)) warm = candidate;
+      if (backend.name === hintReplica) hinted = candidate;
+      if (!leastRequests || candidate.requests < leastRequests.requests || (candidate.requests === leastRequests.requests && candidate.cost < leastRequests.cost)) leastRequests = candidate;
     }
-    const ratio = hashes.length === 0 ? 0 : matched / hashes.length;
-    const details = { matched_blocks: matched, prompt_blocks: hashes.length, match_ratio: Number(ratio.toFixed(3)), least_loaded: least.backend.name, least_load: least.load };
-    const commit = (backend: Backend) => () => {
-      this.turn++;
-      this.indexFor(backend.name).insert(hashes);
+    const best = warm ?? cheapest!;
+    const details: Record<string, unknown> = {
+      matched_blocks: best.matched,
+      prompt_blocks: hashes.length,
+      match_ratio: hashes.length === 0 ? 0 : Number((best.matched / hashes.length).toFixed(3)),
+      uncached_tokens: Math.round(best.uncached),
+      pending_tokens: Math.round(best.cost - best.uncached - decode),
+      least_loaded: leastRequests!.backend.name,
+      least_load: leastRequests!.requests,
     };
-    if (!warm || ratio < this.options.matchThreshold) {
-      return { backend: least.backend, reason: 'no-prefix-match', affinity: false, details, commit: commit(least.backend) };
+    const sticky = warm ?? hinted;
+    const dispatch = { request, hashes, hint, decode };
+    if (!sticky) return this.choice(cheapest!, 'no-prefix-match', false, details, dispatch);
+    if (sticky.requests - leastRequests!.requests > balanceAbs && sticky.requests > balanceRel * leastRequests!.requests) {
+      return this.choice(leastRequests!, 'imbalance', false, { ...details, warm: sticky.backend.name, warm_load: sticky.requests }, dispatch);
     }
-    const { balanceAbs, balanceRel } = this.options;
-    if (warmLoad - least.load > balanceAbs && warmLoad > balanceRel * least.load) {
-      return { backend: least.backend, reason: 'imbalance', affinity: false, details: { ...details, warm: warm.name, warm_load: warmLoad }, commit: commit(least.backend) };
-    }
-    const commitWarm = commit(warm);
-    const prediction = { backend: warm.name, cachedFraction: ratio };
+    return this.choice(sticky, warm ? 'prefix-match' : 'session-hint', true, { ...details, load: sticky.requests }, dispatch);
+  }
+
+  private choice(chosen: Candidate, reason: string, affinity: boolean, details: Record<string, unknown>, { request, hashes, hint, decode }: PendingDispatch): RouteChoice {
+    const { backend, matched, uncached } = chosen;
+    const predictedCached = reason === 'prefix-match' ? matched / hashes.length : undefined;
     return {
-      backend: warm,
-      reason: 'prefix-match',
-      affinity: true,
-      details: { ...details, load: warmLoad },
+      backend,
+      reason,
+      affinity,
+      details,
       commit: () => {
-        commitWarm();
-        this.predictions.set(request.body, prediction);
+        this.turn++;
+        this.indexFor(backend.name).insert(hashes);
+        if (hint !== undefined) this.sessions.remember(hint, backend.name);
+        // A retry of the same request releases what its earlier pick claimed elsewhere.
+        const now = this.now();
+        const earlier = this.dispatches.get(request.body);
+        if (earlier) this.tokens.release(earlier.claim, now);
+        this.dispatches.set(request.body, { claim: this.tokens.claim(backend.name, uncached, decode, now), predictedCached });
       },
     };
   }
 
   /**
-   * `usage.prompt_tokens_details.cached_tokens` is the engine's ground truth: far fewer cached
-   * tokens than the match predicted means it evicted what the index still lists, so that replica's
-   * index forgets its older half and keeps less from then on; a confirmed hit lets it grow back.
-   * (The request's own prefix stays: the engine has just computed and cached it again.)
+   * Releases the request's pending tokens. `usage.prompt_tokens_details.cached_tokens` is the
+   * engine's ground truth: far fewer cached tokens than the match predicted means it evicted what
+   * the index still lists, so that replica's index forgets its older half and keeps less from then
+   * on; a confirmed hit lets it grow back. (The request's own prefix stays: the engine has just
+   * computed and cached it again.)
    */
   override onResult(backend: Backend, request: RouteRequest, outcome: RouteOutcome): void {
-    const prediction = this.predictions.get(request.body);
-    if (!prediction || prediction.backend !== backend.name) return;
-    this.predictions.delete(request.body);
+    const now = this.now();
+    const dispatch = this.dispatches.get(request.body);
+    if (dispatch) {
+      this.dispatches.delete(request.body);
+      if (dispatch.claim.backend === backend.name) this.tokens.finished(dispatch.claim, outcome.ttftS, now);
+      else this.tokens.release(dispatch.claim, now);
+    }
+    this.tokens.settled(backend, outcome.usage?.completion_tokens, now);
+    if (dispatch?.predictedCached === undefined || dispatch.claim.backend !== backend.name) return;
     const cached = outcome.usage?.prompt_tokens_details?.cached_tokens;
     const prompt = outcome.usage?.prompt_tokens;
     const index = this.indexes.get(backend.name);
     if (!outcome.ok || cached === undefined || !prompt || !index) return;
-    const observed = cached / prompt;
-    if (observed < prediction.cachedFraction / 2) index.evicted();
+    if (cached / prompt < dispatch.predictedCached / 2) index.evicted();
     else index.confirmed();
   }
 
   override forget(name: string): void {
     this.indexes.delete(name);
+    this.tokens.forget(name);
+    this.sessions.forget(name);
   }
 
   private indexFor(name: string): PrefixIndex {
@@ -121,4 +177,23 @@ export class CacheAwarePolicy extends ChoosingPolicy {
     if (!index) this.indexes.set(name, (index = new PrefixIndex(this.options.maxBlocksPerReplica)));
     return index;
   }
+}
+
+interface Candidate {
+  backend: Backend;
+  /** Leading prompt blocks this replica's index holds. */
+  matched: number;
+  /** Estimated prompt tokens beyond the match. */
+  uncached: number;
+  /** Pending tokens here plus what this request adds (`uncached` + expected decode). */
+  cost: number;
+  /** Requests to work through here (load.ts). */
+  requests: number;
+}
+
+interface PendingDispatch {
+  request: RouteRequest;
+  hashes: number[];
+  hint: string | undefined;
+  decode: number;
 }

@@ -10,9 +10,14 @@ export const ENGINE_METRICS_MAX_AGE_MS = 3_000;
  * finished since are not counted twice, and a stale scrape (unknown) falls back to in-flight alone.
  */
 export function effectiveLoad(backend: Backend, now: number): number {
+  return backend.inflight + othersQueued(backend, now);
+}
+
+/** Requests the engine reported at its last fresh scrape beyond the router's own (0 when stale: unknown, not idle). */
+export function othersQueued(backend: Backend, now: number): number {
   const engine = backend.engine;
-  if (!engine.isFresh(now, ENGINE_METRICS_MAX_AGE_MS)) return backend.inflight;
-  return backend.inflight + Math.max(0, engine.running + engine.waiting - engine.inflightAtScrape);
+  if (!engine.isFresh(now, ENGINE_METRICS_MAX_AGE_MS)) return 0;
+  return Math.max(0, engine.running + engine.waiting - engine.inflightAtScrape);
 }
 
 /** The least-loaded candidate, scanning from `start` so that ties rotate. */

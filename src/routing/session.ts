@@ -2,6 +2,7 @@ import type { Backend } from '../fleet/backend.js';
 import { leastLoaded } from './load.js';
 import { ChoosingPolicy, type RouteChoice, type RouteRequest } from './policy.js';
 import { fnv1a, rendezvousScore } from './rendezvous.js';
+import { sessionHint } from './session-hints.js';
 
 /**
  * Sticky sessions by rendezvous hashing of a session key (the session header, else
@@ -43,11 +44,7 @@ export class SessionPolicy extends ChoosingPolicy {
   private sessionKey(request: RouteRequest): string | undefined {
     const header = request.headers[this.header];
     const value = Array.isArray(header) ? header[0] : header;
-    if (value) return value;
-    const { prompt_cache_key: cacheKey, user } = request.body;
-    if (typeof cacheKey === 'string' && cacheKey) return cacheKey;
-    if (typeof user === 'string' && user) return user;
-    return undefined;
+    return value || sessionHint(request.body);
   }
 
   private nodeHash(name: string): number {
