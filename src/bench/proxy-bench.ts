@@ -18,6 +18,7 @@ const BODY = JSON.stringify({ model: 'bench', messages: [{ role: 'user', content
 const STREAM_BODY = JSON.stringify({ model: 'bench', messages: [{ role: 'user', content: 'Stream.' }], stream: true });
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const children: ChildProcess[] = [];
+let nginxMaster: ChildProcess | undefined;
 
 function startNode(script: string, args: string[], ready: RegExp, env: NodeJS.ProcessEnv = {}, nodeFlags: string[] = []): Promise<{ port: number; child: ChildProcess }> {
   const child = spawn(process.execPath, [...nodeFlags, script, ...args], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LOG_LEVEL: 'info', ...env } });
@@ -61,7 +62,8 @@ http {
 `,
   );
   const child = spawn('nginx', ['-c', join(dir, 'nginx.conf'), '-p', dir], { stdio: 'ignore' });
-  children.push(child);
+  // SIGTERM, not SIGKILL: nginx's master stops its workers only when it is asked.
+  nginxMaster = child;
   for (let i = 0; i < 50; i++) {
     try {
       await request(`http://127.0.0.1:${port}/health`);
@@ -198,4 +200,5 @@ try {
   await main();
 } finally {
   for (const child of children) child.kill('SIGKILL');
+  nginxMaster?.kill('SIGTERM');
 }
