@@ -2,6 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chatTarget } from './support/chat.js';
 import { NO_PROVIDER_ENV } from './support/cli.js';
 import { startRouter, startSim, stopAll, waitFor, type Proc } from './support/processes.js';
 import { startRedis, type RedisProc } from './support/redis.js';
@@ -18,15 +19,7 @@ const healthOf = async (router: Proc, name: string) => {
   const { services } = (await (await fetch(`${router.url}/services`)).json()) as { services: Array<{ name: string; healthy: boolean }> };
   return services.find((s) => s.name === name)?.healthy;
 };
-const chat = async (router: Proc, model: string) => {
-  const response = await fetch(`${router.url}/v1/chat/completions`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ model, messages: [{ role: 'user', content: 'hi' }], max_tokens: 2 }),
-  });
-  await response.arrayBuffer();
-  return { status: response.status, target: response.headers.get('x-switchyard-target') };
-};
+const chat = (router: Proc, model: string) => chatTarget(router.url, model);
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('agent registrations shared through Redis by two router instances', () => {

@@ -1,23 +1,9 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertConforms } from './support/conformance.js';
+import { collectConforming, RED_PIXEL, WEATHER_TOOL } from './support/chat.js';
 import { FakeUpstream, fixture } from './support/fake-upstream.js';
 import { startRouter, stopAll, type Proc } from './support/processes.js';
-
-const RED_PIXEL = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==';
-const WEATHER_TOOL = {
-  type: 'function' as const,
-  function: { name: 'get_weather', description: 'Current weather', parameters: { type: 'object', properties: { location: { type: 'string' } }, required: ['location'] } },
-};
-
-async function collect(stream: AsyncIterable<OpenAI.ChatCompletionChunk>): Promise<OpenAI.ChatCompletionChunk[]> {
-  const chunks: OpenAI.ChatCompletionChunk[] = [];
-  for await (const chunk of stream) {
-    assertConforms('CreateChatCompletionStreamResponse', chunk);
-    chunks.push(chunk);
-  }
-  return chunks;
-}
 
 describe('Anthropic provider (a fake Messages API behind the router)', () => {
   let fake: FakeUpstream;
@@ -176,7 +162,7 @@ describe('Anthropic provider (a fake Messages API behind the router)', () => {
 
   it('streams text live from events split at awkward places, ending with a usage chunk and [DONE]', async () => {
     fake.reply({ sse: fixture('anthropic/stream-text.sse'), chunkBytes: 5 });
-    const chunks = await collect(
+    const chunks = await collectConforming(
       await client.chat.completions.create({ model: 'claude-x', messages: [{ role: 'user', content: 'Hi' }], stream: true, stream_options: { include_usage: true } }),
     );
     expect(fake.last().body.stream).toBe(true);
@@ -190,7 +176,7 @@ describe('Anthropic provider (a fake Messages API behind the router)', () => {
 
   it('streams tool-call deltas whose argument pieces join into the call', async () => {
     fake.reply({ sse: fixture('anthropic/stream-tool-use.sse'), chunkBytes: 11 });
-    const chunks = await collect(await client.chat.completions.create({ model: 'claude-x', messages: [{ role: 'user', content: 'Weather?' }], tools: [WEATHER_TOOL], stream: true }));
+    const chunks = await collectConforming(await client.chat.completions.create({ model: 'claude-x', messages: [{ role: 'user', content: 'Weather?' }], tools: [WEATHER_TOOL], stream: true }));
     const calls = chunks.flatMap((c) => c.choices[0]?.delta.tool_calls ?? []);
     expect(calls[0]).toMatchObject({ index: 0, id: 'toolu_01T1x1fJ34qAmk2tNTrN7Up6', type: 'function', function: { name: 'get_weather' } });
     expect(calls.every((call) => call.index === 0)).toBe(true);

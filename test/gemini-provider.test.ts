@@ -1,23 +1,9 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertConforms } from './support/conformance.js';
+import { collectConforming, RED_PIXEL, WEATHER_TOOL } from './support/chat.js';
 import { FakeUpstream, fixture } from './support/fake-upstream.js';
 import { startRouter, stopAll, type Proc } from './support/processes.js';
-
-const RED_PIXEL = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==';
-const WEATHER_TOOL = {
-  type: 'function' as const,
-  function: { name: 'get_weather', description: 'Current weather', parameters: { type: 'object', properties: { location: { type: 'string' } }, required: ['location'] } },
-};
-
-async function collect(stream: AsyncIterable<OpenAI.ChatCompletionChunk>): Promise<OpenAI.ChatCompletionChunk[]> {
-  const chunks: OpenAI.ChatCompletionChunk[] = [];
-  for await (const chunk of stream) {
-    assertConforms('CreateChatCompletionStreamResponse', chunk);
-    chunks.push(chunk);
-  }
-  return chunks;
-}
 
 describe('Gemini provider (a fake generateContent API behind the router)', () => {
   let fake: FakeUpstream;
@@ -127,7 +113,7 @@ describe('Gemini provider (a fake generateContent API behind the router)', () =>
 
   it('streams text live from events split at awkward places, ending with a usage chunk and [DONE]', async () => {
     fake.reply({ sse: fixture('gemini/stream-text.sse'), chunkBytes: 6 });
-    const chunks = await collect(
+    const chunks = await collectConforming(
       await client.chat.completions.create({ model: 'gemini-x', messages: [{ role: 'user', content: 'A story' }], stream: true, stream_options: { include_usage: true } }),
     );
     expect(fake.last().url).toBe('/v1beta/models/gemini-x:streamGenerateContent?alt=sse');
@@ -141,7 +127,7 @@ describe('Gemini provider (a fake generateContent API behind the router)', () =>
 
   it('streams a function call as a tool-call delta', async () => {
     fake.reply({ sse: fixture('gemini/stream-function-call.sse'), chunkBytes: 9 });
-    const chunks = await collect(await client.chat.completions.create({ model: 'gemini-x', messages: [{ role: 'user', content: 'Weather?' }], tools: [WEATHER_TOOL], stream: true }));
+    const chunks = await collectConforming(await client.chat.completions.create({ model: 'gemini-x', messages: [{ role: 'user', content: 'Weather?' }], tools: [WEATHER_TOOL], stream: true }));
     const calls = chunks.flatMap((c) => c.choices[0]?.delta.tool_calls ?? []);
     expect(calls).toHaveLength(1);
     expect(calls[0]).toMatchObject({ index: 0, type: 'function', function: { name: 'get_weather', arguments: '{"location":"Paris"}' } });

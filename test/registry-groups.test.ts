@@ -2,6 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chatTarget } from './support/chat.js';
 import { NO_PROVIDER_ENV, runCli } from './support/cli.js';
 import { startRouter, startSim, stopAll, waitFor, type Proc } from './support/processes.js';
 
@@ -70,15 +71,7 @@ describe('registry groups in a running router', () => {
   let failing: Proc;
   const env = { ...NO_PROVIDER_ENV, SQLITE_DB_PATH: tempDb() };
 
-  const chat = async (model: string) => {
-    const response = await fetch(`${router.url}/v1/chat/completions`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ model, messages: [{ role: 'user', content: 'hi' }], max_tokens: 2 }),
-    });
-    await response.arrayBuffer();
-    return { status: response.status, target: response.headers.get('x-switchyard-target') };
-  };
+  const chat = (model: string) => chatTarget(router.url, model);
   const cli = async (...args: string[]) => expect((await runCli(['models', ...args], env)).code).toBe(0);
 
   beforeAll(async () => {
