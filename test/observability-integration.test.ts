@@ -91,7 +91,9 @@ describe('metrics, request log and debugging commands after known traffic', () =
     expect(['a', 'b']).toContain(known.target);
     expect(known.decision).toMatch(/^least-outstanding: [ab] of 2 healthy, attempt 1$/);
     const streamed = rows.find((r) => r.route === 'chat' && r.ttftMs !== null)!;
-    expect(streamed.interTokenMs).toBeGreaterThan(0);
+    // Events that arrive in one network read were delivered together: a gap of 0 is a measurement, null is not.
+    expect(streamed.interTokenMs).not.toBeNull();
+    expect(streamed.interTokenMs).toBeGreaterThanOrEqual(0);
     expect(streamed.latencyMs).toBeGreaterThanOrEqual(streamed.ttftMs!);
     expect(rows.find((r) => r.requestId === 'unknown-1')).toMatchObject({ model: 'unknown', target: null, status: 404 });
   });

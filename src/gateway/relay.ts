@@ -50,6 +50,7 @@ export interface StreamOutcome {
 
 const TAIL_BYTES = 8192;
 const DONE = Buffer.from('data: [DONE]');
+const EVENT_END = Buffer.from('\n\n');
 const ERROR_EVENT = Buffer.from('data: {"error"');
 
 /**
@@ -68,18 +69,20 @@ export async function relayStream(
   tap?: (bytes: Buffer) => void,
 ): Promise<StreamOutcome> {
   let ttftS: number | undefined;
-  let firstChunkAt = 0;
-  let lastChunkAt = 0;
-  let chunks = 0;
+  let firstEventAt = 0;
+  let lastEventAt = 0;
+  let events = 0;
   let tail: Buffer = Buffer.alloc(0);
-  const interTokenS = () => (chunks > 1 ? (lastChunkAt - firstChunkAt) / (chunks - 1) / 1000 : undefined);
+  // Per event, not per network read: events that arrive in one read were delivered together (gap 0).
+  const interTokenS = () => (events > 1 ? (lastEventAt - firstEventAt) / (events - 1) / 1000 : undefined);
   const forward = async (bytes: Buffer) => {
     if (bytes.length === 0) return;
-    lastChunkAt = performance.now();
-    if (chunks++ === 0) {
-      firstChunkAt = lastChunkAt;
-      ttftS = (firstChunkAt - startedAt) / 1000;
+    lastEventAt = performance.now();
+    if (events === 0) {
+      firstEventAt = lastEventAt;
+      ttftS = (firstEventAt - startedAt) / 1000;
     }
+    events += countEvents(bytes);
     tap?.(bytes);
     tail = bytes.length >= TAIL_BYTES ? bytes : Buffer.concat([tail.length > TAIL_BYTES ? tail.subarray(tail.length - TAIL_BYTES) : tail, bytes]);
     if (!res.write(bytes)) await once(res, 'drain', { signal: signal.asSignal() });
@@ -104,6 +107,13 @@ export async function relayStream(
   }
   res.end();
   return { ttftS, interTokenS: interTokenS(), usage: usageFromTail(tail), error: undefined, clientGone: false };
+}
+
+/** SSE events ending in `bytes` (each ends with a blank line); at least 1 so that a partial event still counts as a delivery. */
+function countEvents(bytes: Buffer): number {
+  let count = 0;
+  for (let at = bytes.indexOf(EVENT_END); at !== -1; at = bytes.indexOf(EVENT_END, at + 2)) count++;
+  return Math.max(1, count);
 }
 
 function endWithError(res: ServerResponse, message: string, code: string): void {
