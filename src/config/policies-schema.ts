@@ -16,7 +16,7 @@ const target = z
   })
   .strict();
 
-/** Config keys of the gateway policies (issue 5), spread into the root config schema. */
+/** Config keys of the gateway policies, spread into the root config schema. */
 export const policyConfigShape = {
   redis: z
     .object({

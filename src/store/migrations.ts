@@ -21,7 +21,7 @@ export const MIGRATIONS: readonly string[] = [
      registered_at TEXT NOT NULL,
      last_heartbeat_ms INTEGER NOT NULL
    );`,
-  // The request log (issue 6): one row per inference request, written in batches off the hot path.
+  // The request log: one row per inference request, written in batches off the hot path.
   `CREATE TABLE request_log (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     ts INTEGER NOT NULL,
@@ -45,7 +45,7 @@ export const MIGRATIONS: readonly string[] = [
     decision TEXT
   );
   CREATE INDEX request_log_ts ON request_log (ts);`,
-  // API keys (issue 5): only the sha256 of a key is stored; `prefix` helps people tell keys apart.
+  // API keys: only the sha256 of a key is stored; `prefix` helps people tell keys apart.
   `CREATE TABLE api_keys (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL,
@@ -59,7 +59,7 @@ export const MIGRATIONS: readonly string[] = [
     created_at TEXT NOT NULL,
     revoked_at TEXT
   );`,
-  // Model groups in the registry (issue 5): a name's weighted targets (JSON; NULL means the model of
+  // Model groups in the registry: a name's weighted targets (JSON; NULL means the model of
   // that name itself) and its ordered fallback models (JSON array), as YAML `model_groups` has them.
   `CREATE TABLE model_groups (
     name TEXT PRIMARY KEY,
