@@ -8,6 +8,7 @@ export default defineConfig({
     // Integration tests start real processes; two files at a time suits a 2-core machine.
     pool: 'forks',
     maxWorkers: 2,
-    reporters: ['default'],
+    // The JSON report lets .ci/run print a plain 'N passed, N failed' closing line.
+    reporters: ['default', ['json', { outputFile: 'test-output/vitest.json' }]],
   },
 });
