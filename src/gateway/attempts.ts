@@ -13,13 +13,13 @@ import { backoffMs, classifyAnswer, classifyError, classifyStatus, type AttemptF
 import type { UpstreamCall } from '../providers/adapter.js';
 import type { InferenceRequest } from './inference-request.js';
 import type { ModelResolver, RouteStep, RouteTarget } from './model-resolver.js';
-import { readBody } from './relay.js';
+import { callUpstream, type UpstreamResponse } from '../upstream/call.js';
 import { endUpstream, startUpstream, type UpstreamTiming } from './upstream-time.js';
 
 /** A backend's answer, with its in-flight count still raised until the relay ends. */
 export interface Dispatched {
   backend: Backend;
-  response: Dispatcher.ResponseData;
+  response: UpstreamResponse;
   /** The body, when it was read to judge an error answer. */
   body?: Buffer;
   /** Set when this answer's failure was already counted against the backend. */
@@ -192,10 +192,10 @@ export class AttemptRunner {
     }
     backend.inflight++;
     startUpstream(timing);
-    let response: Dispatcher.ResponseData;
+    let response: UpstreamResponse;
     try {
       const timeout = this.options.attemptTimeoutS;
-      response = await this.dispatcher.request({ origin: backend.origin, method: 'POST', ...call, signal, ...(timeout ? { headersTimeout: timeout * 1000 } : {}) });
+      response = await callUpstream(this.dispatcher, { origin: backend.origin, method: 'POST', ...call, ...(timeout ? { headersTimeout: timeout * 1000 } : {}) }, signal);
     } catch (error) {
       backend.inflight--;
       endUpstream(timing);
@@ -214,7 +214,7 @@ export class AttemptRunner {
     if (response.statusCode < 400 && !judgeAnswer) return { dispatched: { backend, response, probe } };
     let body: Buffer;
     try {
-      body = await readBody(response.body);
+      body = await response.body.readAll();
     } catch {
       if (response.statusCode < 400) return { dispatched: { backend, response, body: undefined, probe } };
       body = Buffer.alloc(0);

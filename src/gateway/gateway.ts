@@ -11,7 +11,7 @@ import { abortError, CLIENT_CLOSED, CLIENT_GONE, CLIENT_GONE_ERROR, RequestAbort
 import { AttemptRunner, type AttemptAccount, type AttemptOptions, type Dispatched, type Exhausted } from './attempts.js';
 import type { InferenceRequest, Usage } from './inference-request.js';
 import type { Admitted, GatewayPolicies } from './policies.js';
-import { readBody, relayStream, responseHeaders, writeApiError, writeJson } from './relay.js';
+import { relayStream, responseHeaders, writeApiError, writeJson } from './relay.js';
 import { endUpstream } from './upstream-time.js';
 
 export interface GatewayOptions extends AttemptOptions {
@@ -140,7 +140,7 @@ export class Gateway {
   ): Promise<void> {
     let body: Buffer | string;
     try {
-      body = read ?? (await readBody(response.body));
+      body = read ?? (await response.body.readAll());
       endUpstream(account);
     } catch (error) {
       const failure = abortError(signal) ?? badGateway(`backend ${backend.name} broke off its response: ${(error as Error).message}`);

@@ -1,6 +1,5 @@
 import { once } from 'node:events';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import type { Dispatcher } from 'undici';
 import type { StreamTranslator } from '../providers/adapter.js';
 import { CLIENT_GONE, type RequestAbort } from './abort.js';
 import type { ApiError } from '../server/errors.js';
@@ -32,12 +31,6 @@ export function sseErrorEvent(message: string, code: string): string {
   return `data: ${JSON.stringify({ error: { message, type: 'upstream_error', param: null, code } })}\n\n`;
 }
 
-export async function readBody(body: Dispatcher.ResponseData['body']): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of body) chunks.push(chunk as Buffer);
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-}
-
 export interface StreamOutcome {
   ttftS: number | undefined;
   /** Mean gap between chunks after the first (undefined with fewer than two chunks). */
@@ -61,7 +54,7 @@ const ERROR_EVENT = Buffer.from('data: {"error"');
  */
 export async function relayStream(
   res: ServerResponse,
-  body: Dispatcher.ResponseData['body'],
+  body: AsyncIterable<Buffer>,
   startedAt: number,
   signal: RequestAbort,
   translator?: StreamTranslator,
@@ -88,7 +81,7 @@ export async function relayStream(
     if (!res.write(bytes)) await once(res, 'drain', { signal: signal.asSignal() });
   };
   try {
-    for await (const chunk of body) await forward(translator ? Buffer.from(translator.push(chunk as Buffer)) : (chunk as Buffer));
+    for await (const chunk of body) await forward(translator ? Buffer.from(translator.push(chunk)) : chunk);
     if (translator) await forward(Buffer.from(translator.end()));
   } catch (error) {
     if (signal.aborted && signal.reason === CLIENT_GONE) return { ttftS, interTokenS: interTokenS(), usage: undefined, error: 'client disconnected', clientGone: true };
