@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { PROVIDER_NAMES } from './providers.js';
+import { CACHE_AWARE_DEFAULTS } from '../routing/cache-aware.js';
 import { POLICY_NAMES } from '../routing/registry.js';
 import { policyConfigShape, retryConfigShape } from './policies-schema.js';
 
@@ -96,11 +97,11 @@ export const ConfigSchema = z
         cost_threshold: z.number().nonnegative().default(1000),
         cache_aware: z
           .object({
-            block_chars: z.number().int().positive().default(64),
-            match_threshold: z.number().min(0).max(1).default(0.3),
-            balance_abs: z.number().nonnegative().default(4),
-            balance_rel: z.number().min(1).default(1.5),
-            max_blocks_per_replica: z.number().int().positive().default(16_384),
+            block_chars: z.number().int().positive().default(CACHE_AWARE_DEFAULTS.blockChars),
+            match_threshold: z.number().min(0).max(1).default(CACHE_AWARE_DEFAULTS.matchThreshold),
+            balance_abs: z.number().nonnegative().default(CACHE_AWARE_DEFAULTS.balanceAbs),
+            balance_rel: z.number().min(1).default(CACHE_AWARE_DEFAULTS.balanceRel),
+            max_blocks_per_replica: z.number().int().positive().default(CACHE_AWARE_DEFAULTS.maxBlocksPerReplica),
           })
           .strict()
           .prefault({}),
@@ -143,5 +144,3 @@ export const ConfigSchema = z
   });
 
 export type Config = z.infer<typeof ConfigSchema>;
-export type ProviderSettings = z.infer<typeof ProviderSettingsSchema>;
-export type ServiceConfig = z.infer<typeof ServiceSchema>;

@@ -31,8 +31,6 @@ export function backendStats(b: Backend, routedTotal: number, now: number) {
   };
 }
 
-export type BackendStats = ReturnType<typeof backendStats>;
-
 export function fleetStats(fleet: Fleet) {
   const backends = fleet.list();
   const routedTotal = backends.reduce((sum, b) => sum + b.dispatchCount, 0);

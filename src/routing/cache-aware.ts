@@ -3,7 +3,7 @@ import { CHARS_PER_TOKEN, InflightTokens, type TokenClaim } from './inflight-tok
 import { effectiveLoad } from './load.js';
 import { ChoosingPolicy, type RouteChoice, type RouteOutcome, type RouteRequest } from './policy.js';
 import { PrefixIndex } from './prefix-index.js';
-import { prefixBlockHashes } from './prefix-hash.js';
+import { DEFAULT_BLOCK_CHARS, prefixBlockHashes } from './prefix-hash.js';
 import { canonicalPrompt } from './prompt-text.js';
 import { SessionHints, sessionHint } from './session-hints.js';
 
@@ -20,7 +20,7 @@ export interface CacheAwareOptions {
   maxBlocksPerReplica: number;
 }
 
-export const CACHE_AWARE_DEFAULTS: CacheAwareOptions = { blockChars: 64, matchThreshold: 0.3, balanceAbs: 4, balanceRel: 1.5, maxBlocksPerReplica: 16_384 };
+export const CACHE_AWARE_DEFAULTS: CacheAwareOptions = { blockChars: DEFAULT_BLOCK_CHARS, matchThreshold: 0.3, balanceAbs: 4, balanceRel: 1.5, maxBlocksPerReplica: 16_384 };
 
 /** Session hints remembered (a few MB at most). */
 const MAX_SESSION_HINTS = 65_536;
