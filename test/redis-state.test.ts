@@ -40,6 +40,26 @@ describe('Redis shared state (two instances, one real Redis)', () => {
     expect((await b.admit([], 'absent')).cached).toBeUndefined();
   });
 
+  it('runs the admits and settles of one loop turn in order, each as if alone', async () => {
+    const value = { status: 200, contentType: 'application/json', chunks: ['{}'], target: 't' };
+    const limit = [{ counter: 'rpm:turn', limit: 2, cost: 1 }, { counter: 'tpm:turn', limit: 100, cost: 10 }];
+    // One turn: three admits against a limit of two (the third refused, charging neither counter),
+    // a store, then a read of what was just stored.
+    const [first, second, third, , read] = await Promise.all([
+      a.admit(limit, undefined),
+      a.admit(limit, undefined),
+      a.admit(limit, undefined),
+      a.settle({ counters: ['tpm:turn'], delta: -10 }, { key: 'turn-entry', value, ttlS: 60 }),
+      a.admit([], 'turn-entry'),
+    ]);
+    expect([first.admission.admitted, second.admission.admitted, third.admission.admitted]).toEqual([true, true, false]);
+    expect(third.admission).toMatchObject({ counter: 'rpm:turn' });
+    expect(read.cached).toEqual(value);
+    // 20 reserved, 10 given back: 90 tokens left, so a 90-token charge fits and a 91-token one does not.
+    expect((await b.admit([{ counter: 'tpm:turn', limit: 100, cost: 91 }], undefined)).admission.admitted).toBe(false);
+    expect((await b.admit([{ counter: 'tpm:turn', limit: 100, cost: 90 }], undefined)).admission.admitted).toBe(true);
+  });
+
   it('benches everywhere, lets exactly one instance probe, and recovers everywhere', async () => {
     await a.cooldowns.recordFailure('target');
     await b.cooldowns.recordFailure('target');

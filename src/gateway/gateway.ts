@@ -122,7 +122,7 @@ export class Gateway {
         if (dispatched.probe && !account.failed && account.status < 500) void this.policies.state.cooldowns.recordProbeSuccess(dispatched.backend.name);
       }
       if (admitted) {
-        this.policies.settle(request, admitted, { status: account.status, usage: account.usage, complete: account.complete === true, contentType: account.contentType, target: account.backend?.name });
+        void this.policies.settle(request, admitted, { status: account.status, usage: account.usage, complete: account.complete === true, contentType: account.contentType, target: account.backend?.name });
       }
       this.account(request, account, admitted);
     }
@@ -173,10 +173,10 @@ export class Gateway {
       this.policies.collect(admitted, body);
       account.complete = true;
       account.contentType = String(headers['content-type']);
-      // A cacheable answer is sent to the shared cache before it is sent to the client, so that the
-      // client's next identical request finds it on any instance; nothing waits for it.
+      // A cacheable answer is in the shared cache before the client has it, so that the client's
+      // next identical request finds it on any instance.
       if (this.policies.willStore(admitted)) {
-        this.policies.settle(request, admitted, { status, usage: account.usage, complete: true, contentType: account.contentType, target: backend.name });
+        await this.policies.settle(request, admitted, { status, usage: account.usage, complete: true, contentType: account.contentType, target: backend.name });
       }
     }
     headers[OVERHEAD_HEADER] = formatMs(performance.now() - request.startedAt - account.upstreamMs);

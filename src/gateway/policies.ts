@@ -12,6 +12,8 @@ import { replay, type CachePlan, type ResponseCacheStage } from './response-cach
 import { writeApiError } from './relay.js';
 import { spendUsd, type PriceTable } from './spend.js';
 
+const SETTLED = Promise.resolve();
+
 /** A request the policies let through, with what must be settled when it ends. */
 export interface Admitted {
   caller: Caller;
@@ -117,13 +119,17 @@ export class GatewayPolicies {
     return spendUsd(this.prices, model, usage);
   }
 
-  /** Corrects the token reservation, records spend and stores a complete answer in the cache; never waits. */
-  settle(request: InferenceRequest, admitted: Admitted, end: RequestEnd): void {
-    if (admitted.settled) return;
+  /**
+   * Corrects the token reservation, records spend and stores a complete answer in the cache. The
+   * promise ends when the shared state has taken the change (it never rejects); callers wait for
+   * it only to store an answer before the client sees it.
+   */
+  settle(request: InferenceRequest, admitted: Admitted, end: RequestEnd): Promise<void> {
+    if (admitted.settled) return SETTLED;
     admitted.settled = true;
     const tokens = end.usage?.total_tokens ?? (end.status < 400 ? undefined : 0);
     const write = end.status === 200 && end.complete && end.contentType && end.target ? this.cache.entry(admitted.cache, end.contentType, end.target) : undefined;
-    void this.state.settle(this.rateLimit.correction(admitted.reservation, tokens), write);
+    const settled = this.state.settle(this.rateLimit.correction(admitted.reservation, tokens), write);
     const key = admitted.caller.key;
     if (key && end.usage) {
       const usd = this.costOf(request.model, end.usage);
@@ -136,6 +142,7 @@ export class GatewayPolicies {
         this.metrics.spent(key.name, usd);
       }
     }
+    return settled;
   }
 
   /** True when the answer will be stored: it is then settled before it is written (see Gateway.relayBuffered). */

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { badRequest } from '../server/errors.js';
 import type { CachedResponse, CacheWrite } from '../state/shared-state.js';
@@ -41,7 +41,7 @@ export class ResponseCacheStage {
     const control = String(request.headers['cache-control'] ?? '').toLowerCase();
     if (control.includes('no-store')) return BYPASS;
     if (!(optIn === true || request.endpoint === 'embeddings' || request.body.temperature === 0)) return BYPASS;
-    const key = createHash('sha256').update(request.endpoint).update('\0').update(canonicalJson(request.body)).digest('hex');
+    const key = hash('sha256', `${request.endpoint}\0${canonicalJson(request.body)}`);
     return { status: control.includes('no-cache') ? 'bypass' : 'miss', key, chunks: [], bytes: 0 };
   }
 

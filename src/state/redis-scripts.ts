@@ -1,44 +1,65 @@
 /** Lua scripts: each runs atomically in Redis, so instances never interleave a check and its update. */
 
 /**
- * Charges every counter or none, then (when admitted) GETs the cache entry. Counters are
- * incremented first and rolled back on a refusal: admitting, the common case, costs one command
- * per counter. KEYS: counters, then the cache key if any. ARGV: windowMs, number of counters,
- * then limit and cost per counter. Returns {0, 0, entry or false} or {index of refusing counter, ms left}.
+ * The admits and settles of one event-loop turn, in order, each atomic as if it ran alone (the
+ * batch exists to save round trips and commands, not to change what an operation does). Each
+ * operation takes its keys from KEYS and its arguments from ARGV in turn:
+ * - admit charges every counter or none: counters are incremented first and rolled back on a
+ *   refusal, so admitting (the common case) costs one command per counter; when admitted it GETs
+ *   the cache entry. ARGV: 'A', number of counters, 1 if a cache key follows the counters in KEYS
+ *   (else 0), then limit and cost per counter. Result: {0, 0, entry or false} or {index of the
+ *   refusing counter, ms left in its window}.
+ * - settle corrects counters whose window is still open (never below zero; a counter whose window
+ *   ended is created by INCRBY and removed at once), then stores a cache entry. ARGV: 'S', delta,
+ *   number of counters, 1 if a cache key follows (then entry and ttl ms), else 0. Result: 0.
+ * ARGV[1] is the rate-limit window in ms. Returns one result per operation.
  */
-export const ADMIT = `
+export const BATCH = `
 local window = tonumber(ARGV[1])
-local n = tonumber(ARGV[2])
-for i = 1, n do
-  local cost = tonumber(ARGV[i * 2 + 2])
-  local used = redis.call('INCRBY', KEYS[i], cost)
-  if used == cost then redis.call('PEXPIRE', KEYS[i], window) end
-  if used > tonumber(ARGV[i * 2 + 1]) then
-    for j = 1, i do redis.call('DECRBY', KEYS[j], tonumber(ARGV[j * 2 + 2])) end
-    local ttl = redis.call('PTTL', KEYS[i])
-    if ttl < 0 then ttl = window end
-    return {i, ttl}
+local results = {}
+local a, k = 2, 1
+while a <= #ARGV do
+  local result = {0, 0}
+  if ARGV[a] == 'A' then
+    local n, cached = tonumber(ARGV[a + 1]), ARGV[a + 2] == '1'
+    local first = a + 3
+    a = first + n * 2
+    for i = 1, n do
+      local key = KEYS[k + i - 1]
+      local cost = tonumber(ARGV[first + i * 2 - 1])
+      local used = redis.call('INCRBY', key, cost)
+      if used == cost then redis.call('PEXPIRE', key, window) end
+      if used > tonumber(ARGV[first + i * 2 - 2]) then
+        for j = 1, i do redis.call('DECRBY', KEYS[k + j - 1], tonumber(ARGV[first + j * 2 - 1])) end
+        local ttl = redis.call('PTTL', key)
+        if ttl < 0 then ttl = window end
+        result = {i, ttl}
+        break
+      end
+    end
+    if result[1] == 0 and cached then result[3] = redis.call('GET', KEYS[k + n]) end
+    k = k + n
+    if cached then k = k + 1 end
+  else
+    local delta, n, cached = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), ARGV[a + 3] == '1'
+    for i = 1, n do
+      local key = KEYS[k + i - 1]
+      local used = redis.call('INCRBY', key, delta)
+      if used == delta then redis.call('DEL', key)
+      elseif used < 0 then redis.call('SET', key, 0, 'KEEPTTL') end
+    end
+    k = k + n
+    a = a + 4
+    if cached then
+      redis.call('SET', KEYS[k], ARGV[a], 'PX', ARGV[a + 1])
+      k = k + 1
+      a = a + 2
+    end
+    result = 0
   end
+  results[#results + 1] = result
 end
-if #KEYS > n then return {0, 0, redis.call('GET', KEYS[n + 1])} end
-return {0, 0}
-`;
-
-/**
- * Corrects counters whose window is still open (never below zero), then stores a cache entry.
- * A counter that no longer exists (its window ended) is created by INCRBY and removed at once.
- * KEYS: counters, then the cache key if any. ARGV: delta, number of counters, then entry and ttlMs.
- */
-export const SETTLE = `
-local delta = tonumber(ARGV[1])
-local n = tonumber(ARGV[2])
-for i = 1, n do
-  local used = redis.call('INCRBY', KEYS[i], delta)
-  if used == delta then redis.call('DEL', KEYS[i])
-  elseif used < 0 then redis.call('SET', KEYS[i], 0, 'KEEPTTL') end
-end
-if #KEYS > n then redis.call('SET', KEYS[n + 1], ARGV[3], 'PX', ARGV[4]) end
-return 0
+return results
 `;
 
 /**

@@ -2,7 +2,8 @@ import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { admitLocally, settleLocally, CooldownBoard, MemoryCooldowns, MemoryRateLimiter, MemoryResponseCache, MemoryRevocations } from './memory-state.js';
 import { failFastOptions, redactUrl, whenReady } from './redis-connection.js';
-import { ADMIT, AGENT_HEARTBEAT, AGENT_REGISTER, RECORD_FAILURE, RECOVER, REVOKE, SETTLE } from './redis-scripts.js';
+import { RedisBatch } from './redis-batch.js';
+import { AGENT_HEARTBEAT, AGENT_REGISTER, BATCH, RECORD_FAILURE, RECOVER, REVOKE } from './redis-scripts.js';
 import type { AgentAnnouncements, AgentDirectory, Admission, CachedResponse, CacheWrite, CooldownOptions, CooldownView, Correction, LimitCharge, SharedAgent, SharedState } from './shared-state.js';
 
 const WINDOW_MS = 60_000;
@@ -16,8 +17,7 @@ export interface RedisStateOptions {
 }
 
 type Scripted = Redis & {
-  admit(...args: Array<string | number>): Promise<[number, number, string | null | undefined]>;
-  settle(...args: Array<string | number>): Promise<number>;
+  batch(...args: Array<string | number>): Promise<unknown[]>;
   recordFailure(...args: Array<string | number>): Promise<number>;
   recover(...args: string[]): Promise<number>;
   revoke(...args: string[]): Promise<number>;
@@ -34,7 +34,7 @@ type Announcement =
 
 /**
  * Shared state in Redis. Every operation is one script or command, auto-pipelined with whatever
- * else is in flight. Redis being unreachable never blocks a request: commands fail fast (no
+ * else is in flight; the per-request admits and settles of a loop turn go as one script call. Redis being unreachable never blocks a request: commands fail fast (no
  * offline queue, short timeout) and the instance carries on with its local memory state until
  * ioredis reconnects; announcements keep the local view of benched targets and revoked keys in
  * step with the other instances.
@@ -43,6 +43,7 @@ export class RedisState implements SharedState {
   readonly kind = 'redis' as const;
   private readonly client: Scripted;
   private readonly subscriber: Redis;
+  private readonly batch: RedisBatch;
   private readonly channel: string;
   private readonly board = new CooldownBoard();
   private readonly local: { limits: MemoryRateLimiter; cache: MemoryResponseCache; cooldowns: MemoryCooldowns; revocations: MemoryRevocations };
@@ -61,12 +62,11 @@ export class RedisState implements SharedState {
       ...common,
       keyPrefix: options.keyPrefix,
       enableAutoPipelining: true,
-      // Written to the socket at once rather than batched a loop turn later: a stored answer then
-      // reaches Redis before the client can ask another instance for it.
-      autoPipeliningIgnoredCommands: ['settle'],
+      // Already a batch: written to the socket as soon as it is made.
+      autoPipeliningIgnoredCommands: ['batch'],
     }) as Scripted;
-    this.client.defineCommand('admit', { lua: ADMIT });
-    this.client.defineCommand('settle', { lua: SETTLE });
+    this.client.defineCommand('batch', { lua: BATCH });
+    this.batch = new RedisBatch(WINDOW_MS, (keys, args) => this.client.batch(keys.length, ...keys, ...args));
     this.client.defineCommand('recordFailure', { numberOfKeys: 3, lua: RECORD_FAILURE });
     this.client.defineCommand('recover', { numberOfKeys: 2, lua: RECOVER });
     this.client.defineCommand('revoke', { numberOfKeys: 1, lua: REVOKE });
@@ -95,9 +95,7 @@ export class RedisState implements SharedState {
     if (charges.length === 0 && cacheKey === undefined) return Promise.resolve(NOTHING_TO_DO);
     return this.attempt(
       async () => {
-        const keys = charges.map((c) => c.counter);
-        if (cacheKey !== undefined) keys.push(`cache:${cacheKey}`);
-        const [index, ttl, entry] = await this.client.admit(keys.length, ...keys, WINDOW_MS, charges.length, ...charges.flatMap((c) => [c.limit, c.cost]));
+        const [index, ttl, entry] = await this.batch.admit(charges, cacheKey === undefined ? undefined : `cache:${cacheKey}`);
         if (index !== 0) return { admission: { admitted: false as const, counter: charges[index - 1]!.counter, retryAfterMs: ttl }, cached: undefined };
         return { admission: ADMITTED, cached: entry ? (JSON.parse(entry) as CachedResponse) : undefined };
       },
@@ -109,10 +107,7 @@ export class RedisState implements SharedState {
     if (!correction && !write) return Promise.resolve();
     return this.attempt(
       async () => {
-        const keys = correction ? [...correction.counters] : [];
-        if (write) keys.push(`cache:${write.key}`);
-        const entry = write ? [JSON.stringify(write.value), Math.round(write.ttlS * 1000)] : [];
-        await this.client.settle(keys.length, ...keys, correction?.delta ?? 0, correction?.counters.length ?? 0, ...entry);
+        await this.batch.settle(correction, write && { ...write, key: `cache:${write.key}` });
       },
       () => settleLocally(this.local.limits, this.local.cache, correction, write),
     );

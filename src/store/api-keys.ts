@@ -1,4 +1,4 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { hash, randomBytes, randomUUID } from 'node:crypto';
 import type { Db } from './database.js';
 
 export interface ApiKeyLimits {
@@ -34,7 +34,7 @@ interface Row {
   revoked_at: string | null;
 }
 
-export const hashKey = (key: string) => createHash('sha256').update(key).digest('hex');
+export const hashKey = (key: string) => hash('sha256', key);
 
 /** API keys in SQLite. Keys themselves are shown once at creation and never stored. */
 export class ApiKeyStore {
