@@ -60,7 +60,7 @@ export const RequestLogSchema = z
     retention_days: z.number().positive().default(7),
     max_rows: z.number().int().positive().default(1_000_000),
     flush_interval_ms: z.number().int().positive().default(1000),
-    batch_rows: z.number().int().positive().default(500),
+    batch_rows: z.number().int().positive().default(64),
   })
   .strict();
 

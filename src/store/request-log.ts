@@ -75,9 +75,14 @@ export class RequestLog {
     private readonly options: RequestLogOptions,
   ) {
     this.now = options.now ?? Date.now;
-    const insert = db.prepare(`INSERT INTO request_log (${COLUMNS.map(([c]) => c).join(', ')}) VALUES (${COLUMNS.map(([, f]) => `@${f}`).join(', ')})`);
+    // Positional parameters: binding by name costs a third more per row.
+    const insert = db.prepare(`INSERT INTO request_log (${COLUMNS.map(([c]) => c).join(', ')}) VALUES (${COLUMNS.map(() => '?').join(', ')})`);
+    const values = new Array<unknown>(ENTRY_FIELDS.length);
     this.insertBatch = db.transaction((rows: RequestLogEntry[]) => {
-      for (const row of rows) insert.run(row);
+      for (const row of rows) {
+        for (let i = 0; i < ENTRY_FIELDS.length; i++) values[i] = row[ENTRY_FIELDS[i]!];
+        insert.run(values);
+      }
     });
     this.deleteOlderThan = db.prepare('DELETE FROM request_log WHERE ts < ?');
     this.deleteBeyondCap = db.prepare('DELETE FROM request_log WHERE id <= (SELECT id FROM request_log ORDER BY id DESC LIMIT 1 OFFSET ?)');
