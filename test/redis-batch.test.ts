@@ -8,23 +8,48 @@ describe('RedisBatch', () => {
     const calls: Array<{ keys: string[]; args: Array<string | number> }> = [];
     const batch = new RedisBatch(60_000, async (keys, args) => {
       calls.push({ keys, args });
-      return [[0, 0, 'entry'], [1, 500], 0];
+      return [[0, 0, 'entry'], [1, 500], 0, 0];
     });
+    const value = { status: 200, contentType: 'application/json', chunks: ['{}'], target: 't' };
     const replies = Promise.all([
       batch.admit([{ counter: 'rpm:a', limit: 5, cost: 1 }], 'cache:x'),
       batch.admit([{ counter: 'rpm:b', limit: 1, cost: 1 }, { counter: 'tpm:b', limit: 9, cost: 3 }], undefined),
-      batch.settle({ counters: ['tpm:b'], delta: -2 }, { key: 'cache:y', value: { status: 200, contentType: 'application/json', chunks: ['{}'], target: 't' }, ttlS: 2 }),
+      batch.settle({ counters: ['tpm:b', 'tpm:m'], delta: -2 }, { key: 'cache:y', value, ttlS: 2 }),
+      batch.settle({ counters: ['tpm:b'], delta: 5 }, undefined),
     ]);
     expect(calls).toHaveLength(0);
-    expect(await replies).toEqual([[0, 0, 'entry'], [1, 500], 0]);
+    expect(await replies).toEqual([[0, 0, 'entry'], [1, 500], 0, undefined]);
+    // Admits and stores in order; the corrections summed per counter, last.
     expect(calls).toEqual([
       {
-        keys: ['rpm:a', 'cache:x', 'rpm:b', 'tpm:b', 'tpm:b', 'cache:y'],
-        args: [60_000, 'A', 1, 1, 5, 1, 'A', 2, 0, 1, 1, 9, 3, 'S', -2, 1, 1, '{"status":200,"contentType":"application/json","chunks":["{}"],"target":"t"}', 2000],
+        keys: ['rpm:a', 'cache:x', 'rpm:b', 'tpm:b', 'cache:y', 'tpm:b', 'tpm:m'],
+        args: [60_000, 'A', 1, 1, 5, 1, 'A', 2, 0, 1, 1, 9, 3, 'W', JSON.stringify(value), 2000, 'C', 2, 3, -2],
       },
     ]);
     await batch.admit([], 'cache:z').catch(() => {});
     expect(calls).toHaveLength(2);
+  });
+
+  it('keeps one call in flight: what arrives meanwhile leaves together once it is answered', async () => {
+    const calls: string[][] = [];
+    let answer: (() => void) | undefined;
+    const batch = new RedisBatch(1000, (keys) => {
+      calls.push(keys);
+      return new Promise((resolve) => (answer = () => resolve(keys.map(() => 0))));
+    });
+    const first = batch.admit([], 'k1');
+    await turn();
+    expect(calls).toEqual([['k1']]);
+    const later = [batch.admit([], 'k2'), batch.admit([], 'k3')];
+    await turn();
+    await turn();
+    expect(calls).toHaveLength(1);
+    answer!();
+    await first;
+    await turn();
+    expect(calls).toEqual([['k1'], ['k2', 'k3']]);
+    answer!();
+    expect(await Promise.all(later)).toEqual([0, 0]);
   });
 
   it('fails every operation of a batch that fails, and starts the next turn afresh', async () => {

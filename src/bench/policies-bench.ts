@@ -13,7 +13,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { stringify } from 'yaml';
-import { SIM_DEFAULTS, startSim } from '../sim/server.js';
 import { ApiKeyStore } from '../store/api-keys.js';
 import { openDatabase } from '../store/database.js';
 import { startRedisServer } from './redis-server.js';
@@ -69,15 +68,21 @@ async function measure(url: string, apiKey: string | undefined): Promise<{ rps: 
   return { rps: result.requests.average, errors: result.non2xx + result.errors };
 }
 
-// An engine with no modelled GPU time: the benchmark measures the router, not the simulation.
-const sim = await startSim({ ...SIM_DEFAULTS, port: 0, host: '127.0.0.1', models: ['bench'], ttftMs: 0, tokensPerS: 100_000, maxBatch: 1024, alphaMs: 0, betaPrefillMs: 0, betaDecodeMs: 0, betaKvMs: 0, embeddingDimensions: 8 });
+// An engine with no modelled GPU time, in a process of its own so that the load generator alone
+// runs here: the benchmark measures the routers, not the simulation or the load generator.
+const { child: sim, line: simLine } = await spawnUntil(
+  process.execPath,
+  [CLI, 'sim', '--port', '0', '--model', 'bench', '--ttft-ms', '0', '--tokens-per-s', '100000', '--max-batch', '1024', '--step-ms', '0', '--prefill-ms-per-token', '0', '--decode-ms-per-seq', '0', '--kv-ms-per-1k-tokens', '0'],
+  /listening/,
+);
+const simPort = /"port":(\d+)/.exec(simLine)![1];
 const redis = await startRedisServer();
 const dbPath = join(mkdtempSync(join(tmpdir(), 'switchyard-bench-db-')), 'models.db');
 const db = openDatabase(dbPath);
 const { key } = new ApiKeyStore(db).create('bench', { rpm: 1_000_000_000, tpm: 1_000_000_000 });
 db.close();
 
-const services = [{ name: 'sim', url: `http://127.0.0.1:${sim.port}`, models: ['bench'] }];
+const services = [{ name: 'sim', url: `http://127.0.0.1:${simPort}`, models: ['bench'] }];
 const policies = { rate_limits: { models: { bench: { rpm: 1_000_000_000, tpm: 1_000_000_000 } } }, cache: { enabled: true } };
 const emptyDb = join(mkdtempSync(join(tmpdir(), 'switchyard-bench-db-')), 'models.db');
 const variants: Array<{ name: string; config: Record<string, unknown>; env: NodeJS.ProcessEnv; apiKey?: string }> = [
@@ -101,7 +106,7 @@ try {
 } finally {
   for (const router of routers) router.child.kill('SIGKILL');
   redis.stop();
-  await sim.app.close();
+  sim.kill('SIGKILL');
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;

@@ -29,6 +29,7 @@ const OPEN_CHECK_MS = 2000;
  */
 export class CallerIdentifier {
   private readonly known = new Map<string, { record: ApiKeyRecord | undefined; readAt: number }>();
+  private readonly hashes = new Map<string, string>();
   private open = { value: false, checkedAt: -Infinity };
 
   constructor(
@@ -41,7 +42,7 @@ export class CallerIdentifier {
     const presented = bearer(headers.authorization);
     if (this.isOpen()) return { id: `ip:${res.req?.socket.remoteAddress ?? 'unknown'}` };
     if (!presented) throw invalidApiKey();
-    const keyHash = hashKey(presented);
+    const keyHash = this.hashOf(presented);
     if (this.revocations.isRevoked(keyHash)) throw invalidApiKey();
     const record = this.lookup(keyHash);
     if (!record || record.revokedAt) throw invalidApiKey();
@@ -67,6 +68,17 @@ export class CallerIdentifier {
     const now = performance.now();
     if (now - this.open.checkedAt > OPEN_CHECK_MS) this.open = { value: !this.store.hasActiveKeys(), checkedAt: now };
     return this.open.value;
+  }
+
+  /** sha256 of a presented key, remembered: a busy key would otherwise be hashed on every request. */
+  private hashOf(presented: string): string {
+    let keyHash = this.hashes.get(presented);
+    if (keyHash === undefined) {
+      if (this.hashes.size >= 10_000) this.hashes.clear();
+      keyHash = hashKey(presented);
+      this.hashes.set(presented, keyHash);
+    }
+    return keyHash;
   }
 
   private lookup(keyHash: string): ApiKeyRecord | undefined {

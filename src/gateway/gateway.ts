@@ -157,8 +157,11 @@ export class Gateway {
       headers['content-type'] = 'application/json';
     }
     account.status = status;
+    // Decoded once: the usage is read from it and the cache keeps it; the bytes go to the client.
+    let text: string | undefined;
     if (status < 300 && String(headers['content-type']).startsWith('application/json')) {
-      const parsed = parseJson(body);
+      text = body.toString();
+      const parsed = parseJson(text);
       if (parsed === undefined) {
         const failure = badGateway(`backend ${backend.name} returned an invalid JSON response`);
         account.status = failure.status;
@@ -170,7 +173,7 @@ export class Gateway {
     }
     if (FAILURE_STATUS.has(status) && !account.failed) this.fail(account, backend, `answered ${status}`);
     if (status === 200) {
-      this.policies.collect(admitted, body);
+      this.policies.collect(admitted, text ?? body);
       account.complete = true;
       account.contentType = String(headers['content-type']);
       // A cacheable answer is in the shared cache before the client has it, so that the client's
@@ -240,9 +243,9 @@ export class Gateway {
 
 const formatMs = (ms: number) => Math.max(0, ms).toFixed(3);
 
-function parseJson(body: Buffer | string): unknown {
+function parseJson(body: string): unknown {
   try {
-    return JSON.parse(body.toString());
+    return JSON.parse(body);
   } catch {
     return undefined;
   }

@@ -59,7 +59,7 @@ export class ResponseCacheStage {
   /** Collects an answer's bytes as relayed; gives up on answers too large to keep. */
   collect(plan: CachePlan, bytes: Buffer | string): void {
     if (!plan.key) return;
-    plan.bytes += bytes.length;
+    plan.bytes += typeof bytes === 'string' ? Buffer.byteLength(bytes) : bytes.length;
     if (plan.bytes > this.options.maxEntryBytes) {
       plan.key = undefined;
       plan.chunks = [];
@@ -92,13 +92,21 @@ function stripCacheField(request: InferenceRequest): void {
   request.raw = Buffer.from(JSON.stringify(rest));
 }
 
-/** JSON with object keys sorted, so that key order does not split the cache. */
+/** JSON with object keys sorted, so that key order does not split the cache. Loops, not map/filter: it runs per cacheable request. */
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  const entries = Object.keys(value as object)
-    .sort()
-    .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
-    .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`);
-  return `{${entries.join(',')}}`;
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i++) out += (i > 0 ? ',' : '') + canonicalJson(value[i]);
+    return `${out}]`;
+  }
+  const record = value as Record<string, unknown>;
+  const keys = Object.keys(record).sort();
+  let out = '{';
+  for (const key of keys) {
+    const item = record[key];
+    if (item === undefined) continue;
+    out += `${out.length > 1 ? ',' : ''}${JSON.stringify(key)}:${canonicalJson(item)}`;
+  }
+  return `${out}}`;
 }

@@ -6,22 +6,34 @@ export type AdmitReply = [number, number, (string | null)?];
 type RunBatch = (keys: string[], args: Array<string | number>) => Promise<unknown[]>;
 
 interface Pending {
+  /** Which of the batch's results is this operation's (none for a correction alone). */
+  result: number | undefined;
   resolve(reply: unknown): void;
   reject(error: Error): void;
 }
 
 /**
- * Gathers the admits and settles of one event-loop turn into one call of the BATCH script. Under
- * load a turn handles many requests at once; sending each of their two scripts alone cost the
- * router a command object, a socket write and a reply parse apiece, and Redis a script run apiece,
- * which made those writes, not the requests, the router's largest cost. A request waits at most
- * until the end of the current turn (`setImmediate`) for its batch to leave.
+ * Gathers the per-request operations (admits, cache stores, token corrections) into calls of the
+ * BATCH script, with at most one call in flight: what arrives while a call is out waits for its
+ * reply and leaves with the next one. Sending each request's scripts alone cost the router a
+ * command object, a socket write and a reply parse apiece, and Redis a script run apiece, which
+ * made them, not the requests, the router's largest cost. So batches grow with the load by
+ * themselves: when idle an operation leaves at the end of the current loop turn (`setImmediate`);
+ * under load it waits at most one Redis round trip.
+ *
+ * Admits and cache stores run in the order they were asked for. Token corrections are summed per
+ * counter and applied at the end of their batch: they only give back (or take) tokens already
+ * reserved, and a busy key's requests all correct the same two counters, so a batch of them costs
+ * Redis two commands instead of two per request.
  */
 export class RedisBatch {
   private keys: string[] = [];
   private args: Array<string | number>;
+  private results = 0;
+  private corrections = new Map<string, number>();
   private pending: Pending[] = [];
   private scheduled = false;
+  private inFlight = false;
 
   constructor(
     private readonly windowMs: number,
@@ -35,38 +47,58 @@ export class RedisBatch {
     if (cacheKey !== undefined) this.keys.push(cacheKey);
     this.args.push('A', charges.length, cacheKey === undefined ? 0 : 1);
     for (const charge of charges) this.args.push(charge.limit, charge.cost);
-    return this.enqueue() as Promise<AdmitReply>;
+    return this.enqueue(this.results++) as Promise<AdmitReply>;
   }
 
   settle(correction: Correction | undefined, write: CacheWrite | undefined): Promise<unknown> {
-    const counters = correction?.counters ?? [];
-    this.keys.push(...counters);
-    this.args.push('S', correction?.delta ?? 0, counters.length, write ? 1 : 0);
-    if (write) {
-      this.keys.push(write.key);
-      this.args.push(JSON.stringify(write.value), Math.round(write.ttlS * 1000));
-    }
-    return this.enqueue();
+    if (correction) for (const counter of correction.counters) this.corrections.set(counter, (this.corrections.get(counter) ?? 0) + correction.delta);
+    if (!write) return this.enqueue(undefined);
+    this.keys.push(write.key);
+    this.args.push('W', JSON.stringify(write.value), Math.round(write.ttlS * 1000));
+    return this.enqueue(this.results++);
   }
 
-  private enqueue(): Promise<unknown> {
-    const reply = new Promise<unknown>((resolve, reject) => this.pending.push({ resolve, reject }));
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(() => this.flush());
-    }
+  private enqueue(result: number | undefined): Promise<unknown> {
+    const reply = new Promise<unknown>((resolve, reject) => this.pending.push({ result, resolve, reject }));
+    this.schedule();
     return reply;
   }
 
+  private schedule(): void {
+    if (this.scheduled || this.inFlight || this.pending.length === 0) return;
+    this.scheduled = true;
+    setImmediate(() => this.flush());
+  }
+
   private flush(): void {
-    const { keys, args, pending } = this;
+    const { keys, args, pending, corrections } = this;
+    if (corrections.size > 0) {
+      args.push('C', corrections.size);
+      for (const [counter, delta] of corrections) {
+        keys.push(counter);
+        args.push(delta);
+      }
+    }
     this.keys = [];
     this.args = [this.windowMs];
+    this.results = 0;
+    this.corrections = new Map();
     this.pending = [];
     this.scheduled = false;
+    this.inFlight = true;
+    const done = () => {
+      this.inFlight = false;
+      this.schedule();
+    };
     this.run(keys, args).then(
-      (replies) => pending.forEach((operation, index) => operation.resolve(replies[index])),
-      (error: Error) => pending.forEach((operation) => operation.reject(error)),
+      (replies) => {
+        done();
+        for (const operation of pending) operation.resolve(operation.result === undefined ? undefined : replies[operation.result]);
+      },
+      (error: Error) => {
+        done();
+        for (const operation of pending) operation.reject(error);
+      },
     );
   }
 }

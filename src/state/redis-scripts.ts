@@ -1,17 +1,17 @@
 /** Lua scripts: each runs atomically in Redis, so instances never interleave a check and its update. */
 
 /**
- * The admits and settles of one event-loop turn, in order, each atomic as if it ran alone (the
- * batch exists to save round trips and commands, not to change what an operation does). Each
- * operation takes its keys from KEYS and its arguments from ARGV in turn:
- * - admit charges every counter or none: counters are incremented first and rolled back on a
- *   refusal, so admitting (the common case) costs one command per counter; when admitted it GETs
- *   the cache entry. ARGV: 'A', number of counters, 1 if a cache key follows the counters in KEYS
- *   (else 0), then limit and cost per counter. Result: {0, 0, entry or false} or {index of the
- *   refusing counter, ms left in its window}.
- * - settle corrects counters whose window is still open (never below zero; a counter whose window
- *   ended is created by INCRBY and removed at once), then stores a cache entry. ARGV: 'S', delta,
- *   number of counters, 1 if a cache key follows (then entry and ttl ms), else 0. Result: 0.
+ * A batch of the per-request operations (see RedisBatch), in order, each atomic as if it ran
+ * alone. Each operation takes its keys from KEYS and its arguments from ARGV in turn:
+ * - 'A' admits: charges every counter or none (counters are incremented first and rolled back on
+ *   a refusal, so admitting, the common case, costs one command per counter), then, when admitted,
+ *   GETs the cache entry. ARGV: 'A', number of counters, 1 if a cache key follows the counters in
+ *   KEYS (else 0), then limit and cost per counter. Result: {0, 0, entry or false} or {index of
+ *   the refusing counter, ms left in its window}.
+ * - 'W' stores a cache entry. KEYS: the entry. ARGV: 'W', entry, ttl ms. Result: 0.
+ * - 'C' corrects token counters whose window is still open, never below zero (a counter whose
+ *   window ended is created by INCRBY and removed at once). ARGV: 'C', number of counters, then a
+ *   delta per counter. Result: 0.
  * ARGV[1] is the rate-limit window in ms. Returns one result per operation.
  */
 export const BATCH = `
@@ -19,11 +19,13 @@ local window = tonumber(ARGV[1])
 local results = {}
 local a, k = 2, 1
 while a <= #ARGV do
-  local result = {0, 0}
-  if ARGV[a] == 'A' then
+  local op = ARGV[a]
+  local result = 0
+  if op == 'A' then
     local n, cached = tonumber(ARGV[a + 1]), ARGV[a + 2] == '1'
     local first = a + 3
     a = first + n * 2
+    result = {0, 0}
     for i = 1, n do
       local key = KEYS[k + i - 1]
       local cost = tonumber(ARGV[first + i * 2 - 1])
@@ -40,22 +42,20 @@ while a <= #ARGV do
     if result[1] == 0 and cached then result[3] = redis.call('GET', KEYS[k + n]) end
     k = k + n
     if cached then k = k + 1 end
+  elseif op == 'W' then
+    redis.call('SET', KEYS[k], ARGV[a + 1], 'PX', ARGV[a + 2])
+    k = k + 1
+    a = a + 3
   else
-    local delta, n, cached = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), ARGV[a + 3] == '1'
+    local n = tonumber(ARGV[a + 1])
     for i = 1, n do
-      local key = KEYS[k + i - 1]
+      local key, delta = KEYS[k + i - 1], tonumber(ARGV[a + 1 + i])
       local used = redis.call('INCRBY', key, delta)
       if used == delta then redis.call('DEL', key)
       elseif used < 0 then redis.call('SET', key, 0, 'KEEPTTL') end
     end
     k = k + n
-    a = a + 4
-    if cached then
-      redis.call('SET', KEYS[k], ARGV[a], 'PX', ARGV[a + 1])
-      k = k + 1
-      a = a + 2
-    end
-    result = 0
+    a = a + 2 + n
   end
   results[#results + 1] = result
 end
