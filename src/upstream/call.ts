@@ -34,10 +34,19 @@ export class UpstreamBody implements AsyncIterable<Buffer> {
     this.notify();
   }
 
+  /** The whole body, without the async iterator's per-chunk promises (most answers are already complete when read). */
   async readAll(): Promise<Buffer> {
     const parts: Buffer[] = [];
-    for await (const chunk of this) parts.push(chunk);
-    return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+    for (;;) {
+      if (this.chunks.length > 0) {
+        parts.push(...this.chunks);
+        this.chunks.length = 0;
+        if (this.controller.paused) this.controller.resume();
+      }
+      if (this.failure) throw this.failure;
+      if (this.done) return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+      await new Promise<void>((resolve) => (this.wake = resolve));
+    }
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<Buffer> {
