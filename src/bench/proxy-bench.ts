@@ -75,6 +75,19 @@ http {
   return undefined;
 }
 
+/** How `npm start` starts the router (its environment assignments and node flags, from package.json), so the bench measures exactly that. */
+function npmStart(): { env: Record<string, string>; nodeFlags: string[] } {
+  const script = (JSON.parse(readFileSync(join(DIST, '../package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
+  const words = script.split(/\s+/);
+  const env: Record<string, string> = {};
+  while (words[0]?.includes('=')) {
+    const [name, value] = words.shift()!.split('=');
+    env[name!] = value!;
+  }
+  if (words.shift() !== 'node') throw new Error(`npm start does not run node: ${script}`);
+  return { env, nodeFlags: words.filter((word) => word.startsWith('--')) };
+}
+
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
 /** Sequential requests on one keep-alive connection: per-request latency in microseconds. */
@@ -151,8 +164,8 @@ async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'switchyard-bench-'));
   const config = join(dir, 'switchyard.yaml');
   writeFileSync(config, stringify({ host: '127.0.0.1', port: 0, services: [{ name: 'fixed', url: `http://127.0.0.1:${backend.port}`, models: ['bench'] }] }));
-  // Started as `npm start` starts it (the young-generation cap keeps RSS down under load).
-  const router = await startNode(join(DIST, 'cli.js'), ['serve', '--config', config], /router listening/, { SQLITE_DB_PATH: join(dir, 'models.db'), LOG_DIR: join(dir, 'logs') }, ['--max-semi-space-size=8']);
+  const start = npmStart();
+  const router = await startNode(join(DIST, 'cli.js'), ['serve', '--config', config], /router listening/, { ...start.env, SQLITE_DB_PATH: join(dir, 'models.db'), LOG_DIR: join(dir, 'logs') }, start.nodeFlags);
   const nginxPort = await startNginx(backend.port);
   const targets: Array<[string, number]> = [['direct', backend.port], ['router', router.port]];
   if (nginxPort) targets.push(['nginx', nginxPort]);

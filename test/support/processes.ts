@@ -21,10 +21,20 @@ const running = new Set<Proc>();
 /** Spawns `switchyard ARGS` and resolves once a line matching `ready` names its port. */
 export function spawnCli(args: string[], ready: RegExp, env: NodeJS.ProcessEnv = {}, timeoutMs = 15_000, cwd?: string): Promise<Proc> {
   const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return whenReady(child, `switchyard ${args.join(' ')}`, ready, timeoutMs, (signal) => child.kill(signal));
+}
+
+/** Runs `npm start` in the repository, as a user would; stopping it signals the whole process group (npm, sh, node). */
+export function spawnNpmStart(env: NodeJS.ProcessEnv, timeoutMs = 15_000): Promise<Proc> {
+  const child = spawn('npm', ['start'], { cwd: join(import.meta.dirname, '../..'), env: { ...process.env, LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  return whenReady(child, 'npm start', /router listening/, timeoutMs, (signal) => process.kill(-child.pid!, signal));
+}
+
+function whenReady(child: ChildProcess, what: string, ready: RegExp, timeoutMs: number, kill: (signal: NodeJS.Signals) => void): Promise<Proc> {
   const lines: string[] = [];
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`switchyard ${args.join(' ')} did not become ready:\n${lines.join('\n')}`)), timeoutMs);
+    const timer = setTimeout(() => reject(new Error(`${what} did not become ready:\n${lines.join('\n')}`)), timeoutMs);
     const onLine = (line: string) => {
       lines.push(line);
       if (!ready.test(line)) return;
@@ -37,7 +47,7 @@ export function spawnCli(args: string[], ready: RegExp, env: NodeJS.ProcessEnv =
         lines,
         stop: async (signal = 'SIGKILL') => {
           running.delete(proc);
-          if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+          if (child.exitCode === null && child.signalCode === null) kill(signal);
           return exited;
         },
       };
@@ -48,7 +58,7 @@ export function spawnCli(args: string[], ready: RegExp, env: NodeJS.ProcessEnv =
     createInterface({ input: child.stderr! }).on('line', onLine);
     void exited.then((code) => {
       clearTimeout(timer);
-      reject(new Error(`switchyard ${args.join(' ')} exited with ${code}:\n${lines.join('\n')}`));
+      reject(new Error(`${what} exited with ${code}:\n${lines.join('\n')}`));
     });
   });
 }
