@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { copyFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
@@ -125,5 +125,40 @@ describe('a router whose Redis is down from the start', () => {
     // The local limiter still holds the limit.
     await expect(client.chat.completions.create({ model: 'm1', ...ask })).rejects.toBeInstanceOf(OpenAI.RateLimitError);
     expect(await (await fetch(`${router.url}/metrics`)).text()).toMatch(/^switchyard_redis_up 0$/m);
+  });
+});
+
+describe('a key with a budget on two instances that do not share a database', () => {
+  let redis: RedisProc;
+  let sim: Proc;
+  let routers: Proc[];
+  let key: string;
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    sim = await startSim({ models: ['m1'], ttftMs: 1 });
+    // The same key in two SQLite files: each instance records only its own spend there.
+    const first = join(mkdtempSync(join(tmpdir(), 'switchyard-db-')), 'models.db');
+    key = String((JSON.parse(execFileSync(process.execPath, [CLI, 'keys', 'create', 'thrifty', '--budget', '0.00002'], { env: { ...process.env, SQLITE_DB_PATH: first }, encoding: 'utf8' })) as { key: string }).key);
+    const second = join(mkdtempSync(join(tmpdir(), 'switchyard-db-')), 'models.db');
+    copyFileSync(first, second);
+    const config = { services: [{ name: 'sim', url: sim.url }], prices: { m1: { input_per_million: 1, output_per_million: 1 } }, api_keys: { cache_ttl_s: 60 } };
+    routers = await Promise.all([first, second].map((db) => startRouter(config, { SQLITE_DB_PATH: db, REDIS_URL: redis.url })));
+  });
+  afterAll(async () => {
+    await stopAll();
+    await redis.stop();
+  });
+
+  it('spends through one instance and is refused by the other once the budget is used up', async () => {
+    const [a, b] = routers.map((router) => new OpenAI({ baseURL: `${router.url}/v1`, apiKey: key, maxRetries: 0 }));
+    // The other instance has read the key's record (no spend yet) and trusts it for a minute.
+    await b!.chat.completions.create({ model: 'm1', ...ask });
+    let refused: unknown;
+    for (let i = 0; i < 20 && !refused; i++) await a!.chat.completions.create({ model: 'm1', ...ask }).catch((e: unknown) => (refused = e));
+    expect(refused).toBeInstanceOf(OpenAI.RateLimitError);
+    const onOther = await b!.chat.completions.create({ model: 'm1', ...ask }).catch((e: unknown) => e);
+    expect(onOther).toBeInstanceOf(OpenAI.RateLimitError);
+    expect((onOther as InstanceType<typeof OpenAI.RateLimitError>).code).toBe('insufficient_quota');
   });
 });

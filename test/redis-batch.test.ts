@@ -23,7 +23,7 @@ describe('RedisBatch', () => {
     expect(calls).toEqual([
       {
         keys: ['rpm:a', 'cache:x', 'rpm:b', 'tpm:b', 'cache:y', 'tpm:b', 'tpm:m'],
-        args: [60_000, 'A', 1, 1, 5, 1, 'A', 2, 0, 1, 1, 9, 3, 'W', JSON.stringify(value), 2000, 'C', 2, 3, -2],
+        args: [60_000, 'A', 1, 1, 0, 5, 1, 'A', 2, 0, 0, 1, 1, 9, 3, 'W', JSON.stringify(value), 2000, 'C', 2, 3, -2],
       },
     ]);
     await batch.admit([], 'cache:z').catch(() => {});

@@ -60,6 +60,19 @@ describe('Redis shared state (two instances, one real Redis)', () => {
     expect((await b.admit([{ counter: 'tpm:turn', limit: 100, cost: 90 }], undefined)).admission.admitted).toBe(true);
   });
 
+  it('keeps one spend per key for every instance and refuses a key over its budget on any of them', async () => {
+    const budget = { keyId: 'k-budget', budgetUsd: 0.01 };
+    // The first spend starts from what the instance knew (its own record), then every instance adds to it.
+    await a.addSpend('k-budget', 0.004, 0.002);
+    expect((await b.admit([], undefined, budget)).admission.admitted).toBe(true);
+    await b.addSpend('k-budget', 0.004, 0);
+    const refused = await a.admit([{ counter: 'rpm:k-budget', limit: 100, cost: 1 }], undefined, budget);
+    expect(refused.admission).toEqual({ admitted: false, overBudget: true });
+    // Refused for its budget, nothing was charged.
+    const charged = await a.admit([{ counter: 'rpm:k-budget', limit: 1, cost: 1 }], undefined);
+    expect(charged.admission.admitted).toBe(true);
+  });
+
   it('benches everywhere, lets exactly one instance probe, and recovers everywhere', async () => {
     await a.cooldowns.recordFailure('target');
     await b.cooldowns.recordFailure('target');

@@ -4,7 +4,7 @@ import type { PolicyMetrics } from '../observability/policy-metrics.js';
 import { ApiError } from '../server/errors.js';
 import type { SharedState } from '../state/shared-state.js';
 import type { ApiKeyRecord, ApiKeyStore } from '../store/api-keys.js';
-import type { CallerIdentifier, Caller } from './caller.js';
+import { budgetExceeded, type CallerIdentifier, type Caller } from './caller.js';
 import type { InferenceRequest, Usage } from './inference-request.js';
 import type { ModelResolver } from './model-resolver.js';
 import type { RateLimitStage, Reservation } from './rate-limit.js';
@@ -92,7 +92,13 @@ export class GatewayPolicies {
       return this.refuse(res, error, headers);
     }
     const { charges, reservation } = this.rateLimit.plan(caller, request);
-    const { admission, cached } = await this.state.admit(charges, this.cache.lookupKey(cache));
+    const budgetUsd = caller.key?.budgetUsd;
+    const budget = budgetUsd === undefined ? undefined : { keyId: caller.key!.id, budgetUsd };
+    const { admission, cached } = await this.state.admit(charges, this.cache.lookupKey(cache), budget);
+    if (!admission.admitted && 'overBudget' in admission) {
+      this.metrics.limited('budget');
+      return this.refuse(res, budgetExceeded(budgetUsd!), headers);
+    }
     const refusal = this.rateLimit.refusal(admission);
     if (refusal) {
       this.metrics.limited(refusal.type === 'tokens' ? 'tpm' : 'rpm');
@@ -139,6 +145,7 @@ export class GatewayPolicies {
         } catch (error) {
           this.log.error({ err: error, key: key.name, usd }, 'recording spend failed');
         }
+        void this.state.addSpend(key.id, usd, key.spentUsd - usd);
         this.metrics.spent(key.name, usd);
       }
     }

@@ -56,7 +56,8 @@ export class RateLimitStage {
 
   /** The 429 for a refused charge. */
   refusal(admission: Admission): ApiError | undefined {
-    return admission.admitted ? undefined : rateLimited(admission.counter, admission.retryAfterMs);
+    if (admission.admitted || 'overBudget' in admission) return undefined;
+    return rateLimited(admission.counter, admission.retryAfterMs);
   }
 
   /** What replaces the reservation by the tokens actually used (nothing when the usage is unknown). */

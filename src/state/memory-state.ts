@@ -183,6 +183,7 @@ export function createMemoryState(cooldown: CooldownOptions, cacheEntries?: numb
     kind: 'memory',
     admit: async (charges, cacheKey) => admitLocally(limits, cache, charges, cacheKey),
     settle: async (correction, write) => settleLocally(limits, cache, correction, write),
+    addSpend: async () => {},
     cooldowns: new MemoryCooldowns(new CooldownBoard(), cooldown),
     revocations: new MemoryRevocations(),
     agents: UNSHARED_AGENTS,

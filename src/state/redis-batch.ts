@@ -1,6 +1,6 @@
 import type { CacheWrite, Correction, LimitCharge } from './shared-state.js';
 
-/** An admit's answer from Redis: `[0, 0, entry or null]` when admitted, else `[refusing counter (1-based), ms left]`. */
+/** An admit's answer from Redis: `[0, 0, entry or null]` when admitted, `[refusing counter (1-based), ms left]`, or `[-1, 0]` over budget. */
 export type AdmitReply = [number, number, (string | null)?];
 
 type RunBatch = (keys: string[], args: Array<string | number>) => Promise<unknown[]>;
@@ -13,7 +13,7 @@ interface Pending {
 }
 
 /**
- * Gathers the per-request operations (admits, cache stores, token corrections) into calls of the
+ * Gathers the per-request operations (admits, cache stores, spend, token corrections) into calls of the
  * BATCH script, with at most one call in flight: what arrives while a call is out waits for its
  * reply and leaves with the next one. Sending each request's scripts alone cost the router a
  * command object, a socket write and a reply parse apiece, and Redis a script run apiece, which
@@ -21,7 +21,7 @@ interface Pending {
  * themselves: when idle an operation leaves at the end of the current loop turn (`setImmediate`);
  * under load it waits at most one Redis round trip.
  *
- * Admits and cache stores run in the order they were asked for. Token corrections are summed per
+ * Admits, cache stores and spend run in the order they were asked for. Token corrections are summed per
  * counter and applied at the end of their batch: they only give back (or take) tokens already
  * reserved, and a busy key's requests all correct the same two counters, so a batch of them costs
  * Redis two commands instead of two per request.
@@ -42,12 +42,21 @@ export class RedisBatch {
     this.args = [windowMs];
   }
 
-  admit(charges: readonly LimitCharge[], cacheKey: string | undefined): Promise<AdmitReply> {
+  /** `budget`: the key's spend counter and its budget, in the counter's integer unit. */
+  admit(charges: readonly LimitCharge[], cacheKey: string | undefined, budget?: { counter: string; limit: number }): Promise<AdmitReply> {
+    if (budget) this.keys.push(budget.counter);
     for (const charge of charges) this.keys.push(charge.counter);
     if (cacheKey !== undefined) this.keys.push(cacheKey);
-    this.args.push('A', charges.length, cacheKey === undefined ? 0 : 1);
+    this.args.push('A', charges.length, cacheKey === undefined ? 0 : 1, budget?.limit ?? 0);
     for (const charge of charges) this.args.push(charge.limit, charge.cost);
     return this.enqueue(this.results++) as Promise<AdmitReply>;
+  }
+
+  /** Adds `amount` to a spend counter, which starts at `initial` when it does not exist yet; resolves with the new total. */
+  spend(counter: string, amount: number, initial: number): Promise<unknown> {
+    this.keys.push(counter);
+    this.args.push('P', amount, initial);
+    return this.enqueue(this.results++);
   }
 
   settle(correction: Correction | undefined, write: CacheWrite | undefined): Promise<unknown> {

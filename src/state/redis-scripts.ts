@@ -3,11 +3,15 @@
 /**
  * A batch of the per-request operations (see RedisBatch), in order, each atomic as if it ran
  * alone. Each operation takes its keys from KEYS and its arguments from ARGV in turn:
- * - 'A' admits: charges every counter or none (counters are incremented first and rolled back on
- *   a refusal, so admitting, the common case, costs one command per counter), then, when admitted,
- *   GETs the cache entry. ARGV: 'A', number of counters, 1 if a cache key follows the counters in
- *   KEYS (else 0), then limit and cost per counter. Result: {0, 0, entry or false} or {index of
- *   the refusing counter, ms left in its window}.
+ * - 'A' admits: refuses a key whose shared spend has reached its budget, else charges every
+ *   counter or none (counters are incremented first and rolled back on a refusal, so admitting,
+ *   the common case, costs one command per counter), then, when admitted, GETs the cache entry.
+ *   KEYS: the spend counter if there is a budget, the counters, the cache key if any. ARGV: 'A',
+ *   number of counters, 1 if there is a cache key (else 0), the budget (0 for none), then limit
+ *   and cost per counter. Result: {0, 0, entry or false}, {index of the refusing counter, ms left
+ *   in its window}, or {-1, 0} over budget.
+ * - 'P' adds to a key's spend. KEYS: the spend counter. ARGV: 'P', amount, starting value when the
+ *   counter does not exist yet. Result: the new total.
  * - 'W' stores a cache entry. KEYS: the entry. ARGV: 'W', entry, ttl ms. Result: 0.
  * - 'C' corrects token counters whose window is still open, never below zero (a counter whose
  *   window ended is created by INCRBY and removed at once). ARGV: 'C', number of counters, then a
@@ -22,11 +26,15 @@ while a <= #ARGV do
   local op = ARGV[a]
   local result = 0
   if op == 'A' then
-    local n, cached = tonumber(ARGV[a + 1]), ARGV[a + 2] == '1'
-    local first = a + 3
+    local n, cached, budget = tonumber(ARGV[a + 1]), ARGV[a + 2] == '1', tonumber(ARGV[a + 3])
+    local first = a + 4
     a = first + n * 2
     result = {0, 0}
-    for i = 1, n do
+    if budget > 0 then
+      if tonumber(redis.call('GET', KEYS[k]) or '0') >= budget then result = {-1, 0} end
+      k = k + 1
+    end
+    for i = 1, (result[1] == 0 and n or 0) do
       local key = KEYS[k + i - 1]
       local cost = tonumber(ARGV[first + i * 2 - 1])
       local used = redis.call('INCRBY', key, cost)
@@ -42,11 +50,16 @@ while a <= #ARGV do
     if result[1] == 0 and cached then result[3] = redis.call('GET', KEYS[k + n]) end
     k = k + n
     if cached then k = k + 1 end
+  elseif op == 'P' then
+    if redis.call('EXISTS', KEYS[k]) == 0 then redis.call('SET', KEYS[k], ARGV[a + 2]) end
+    result = redis.call('INCRBY', KEYS[k], ARGV[a + 1])
+    k = k + 1
+    a = a + 3
   elseif op == 'W' then
     redis.call('SET', KEYS[k], ARGV[a + 1], 'PX', ARGV[a + 2])
     k = k + 1
     a = a + 3
-  else
+  elseif op == 'C' then
     local n = tonumber(ARGV[a + 1])
     for i = 1, n do
       local key, delta = KEYS[k + i - 1], tonumber(ARGV[a + 1 + i])
@@ -56,6 +69,8 @@ while a <= #ARGV do
     end
     k = k + n
     a = a + 2 + n
+  else
+    return redis.error_reply('BATCH: unknown operation ' .. tostring(op))
   end
   results[#results + 1] = result
 end

@@ -4,7 +4,7 @@ import { admitLocally, settleLocally, CooldownBoard, MemoryCooldowns, MemoryRate
 import { failFastOptions, redactUrl, whenReady } from './redis-connection.js';
 import { RedisBatch } from './redis-batch.js';
 import { AGENT_HEARTBEAT, AGENT_REGISTER, BATCH, RECORD_FAILURE, RECOVER, REVOKE } from './redis-scripts.js';
-import type { AgentAnnouncements, AgentDirectory, Admission, CachedResponse, CacheWrite, CooldownOptions, CooldownView, Correction, LimitCharge, SharedAgent, SharedState } from './shared-state.js';
+import type { AgentAnnouncements, AgentDirectory, Admission, BudgetCheck, CachedResponse, CacheWrite, CooldownOptions, CooldownView, Correction, LimitCharge, SharedAgent, SharedState } from './shared-state.js';
 
 const WINDOW_MS = 60_000;
 
@@ -91,11 +91,13 @@ export class RedisState implements SharedState {
     return this.client.status === 'ready';
   }
 
-  admit(charges: readonly LimitCharge[], cacheKey: string | undefined): Promise<{ admission: Admission; cached: CachedResponse | undefined }> {
-    if (charges.length === 0 && cacheKey === undefined) return Promise.resolve(NOTHING_TO_DO);
+  admit(charges: readonly LimitCharge[], cacheKey: string | undefined, budget?: BudgetCheck): Promise<{ admission: Admission; cached: CachedResponse | undefined }> {
+    if (charges.length === 0 && cacheKey === undefined && !budget) return Promise.resolve(NOTHING_TO_DO);
     return this.attempt(
       async () => {
-        const [index, ttl, entry] = await this.batch.admit(charges, cacheKey === undefined ? undefined : `cache:${cacheKey}`);
+        const spend = budget && { counter: spendCounter(budget.keyId), limit: nanoUsd(budget.budgetUsd) };
+        const [index, ttl, entry] = await this.batch.admit(charges, cacheKey === undefined ? undefined : `cache:${cacheKey}`, spend);
+        if (index === -1) return { admission: OVER_BUDGET, cached: undefined };
         if (index !== 0) return { admission: { admitted: false as const, counter: charges[index - 1]!.counter, retryAfterMs: ttl }, cached: undefined };
         return { admission: ADMITTED, cached: entry ? (JSON.parse(entry) as CachedResponse) : undefined };
       },
@@ -110,6 +112,14 @@ export class RedisState implements SharedState {
         await this.batch.settle(correction, write && { ...write, key: `cache:${write.key}` });
       },
       () => settleLocally(this.local.limits, this.local.cache, correction, write),
+    );
+  }
+
+  /** Spend is kept in nano-dollars, an integer that INCRBY adds exactly. */
+  addSpend(keyId: string, usd: number, knownUsd: number): Promise<void> {
+    return this.attempt(
+      async () => void (await this.batch.spend(spendCounter(keyId), nanoUsd(usd), nanoUsd(knownUsd))),
+      () => {},
     );
   }
 
@@ -247,6 +257,10 @@ export class RedisState implements SharedState {
 }
 
 const ADMITTED: Admission = { admitted: true };
+const OVER_BUDGET: Admission = { admitted: false, overBudget: true };
 const NOTHING_TO_DO = { admission: ADMITTED, cached: undefined };
+
+const spendCounter = (keyId: string) => `spend:${keyId}`;
+const nanoUsd = (usd: number) => Math.round(usd * 1e9);
 
 const registrationJson = ({ name, endpoint, models }: SharedAgent) => JSON.stringify({ name, endpoint, models });

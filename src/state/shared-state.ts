@@ -11,7 +11,13 @@ export interface LimitCharge {
   cost: number;
 }
 
-export type Admission = { admitted: true } | { admitted: false; counter: string; retryAfterMs: number };
+export type Admission = { admitted: true } | { admitted: false; counter: string; retryAfterMs: number } | { admitted: false; overBudget: true };
+
+/** A key with a budget: its spend as every instance recorded it must stay below the budget. */
+export interface BudgetCheck {
+  keyId: string;
+  budgetUsd: number;
+}
 
 /** Token reservations replaced by the real count: `delta` added to each counter whose window is still open. */
 export interface Correction {
@@ -90,9 +96,15 @@ export interface SharedState {
    * none (when any would exceed its limit nothing is charged and the first offending counter is
    * named, with the time until its window ends) and, when admitted, reads the cache entry.
    */
-  admit(charges: readonly LimitCharge[], cacheKey: string | undefined): Promise<{ admission: Admission; cached: CachedResponse | undefined }>;
+  admit(charges: readonly LimitCharge[], cacheKey: string | undefined, budget?: BudgetCheck): Promise<{ admission: Admission; cached: CachedResponse | undefined }>;
   /** The back door, in one step: corrects token reservations (never below zero) and stores an answer. */
   settle(correction: Correction | undefined, write: CacheWrite | undefined): Promise<void>;
+  /**
+   * Adds a request's cost to its key's spend as all instances see it (`knownUsd`: what this
+   * instance has recorded so far, the starting point when the shared total does not exist yet).
+   * Alone, an instance's own record (SQLite) is the whole truth and this does nothing.
+   */
+  addSpend(keyId: string, usd: number, knownUsd: number): Promise<void>;
   readonly cooldowns: Cooldowns;
   readonly revocations: Revocations;
   readonly agents: AgentDirectory;
