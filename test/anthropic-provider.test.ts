@@ -2,8 +2,8 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertConforms } from './support/conformance.js';
 import { collectConforming, RED_PIXEL, WEATHER_TOOL } from './support/chat.js';
-import { FakeUpstream, fixture } from './support/fake-upstream.js';
-import { startRouter, stopAll, type Proc } from './support/processes.js';
+import { fixture, providerBehindRouter, type FakeUpstream } from './support/fake-upstream.js';
+import { stopAll, type Proc } from './support/processes.js';
 
 describe('Anthropic provider (a fake Messages API behind the router)', () => {
   let fake: FakeUpstream;
@@ -11,16 +11,16 @@ describe('Anthropic provider (a fake Messages API behind the router)', () => {
   let client: OpenAI;
 
   beforeAll(async () => {
-    fake = await FakeUpstream.start();
-    router = await startRouter({
-      // error answers below must not eject the only backend
-      health_check: { interval_s: 60, timeout_s: 2, failure_threshold: 100 },
-      // one answer per request: the fake replies once, and retries and cooldowns have tests of their own
-      retry: { max_attempts: 1 },
-      cooldown: { failure_threshold: 100 },
-      services: [{ name: 'claude', url: fake.url, provider: 'anthropic', models: ['claude-x'], api_key: 'sk-ant-test-key' }],
-    });
-    client = new OpenAI({ baseURL: `${router.url}/v1`, apiKey: 'client-key', maxRetries: 0 });
+    ({ fake, router, client } = await providerBehindRouter(
+      { name: 'claude', provider: 'anthropic', models: ['claude-x'], api_key: 'sk-ant-test-key' },
+      {
+        // error answers below must not eject the only backend
+        health_check: { interval_s: 60, timeout_s: 2, failure_threshold: 100 },
+        // one answer per request: the fake replies once, and retries and cooldowns have tests of their own
+        retry: { max_attempts: 1 },
+        cooldown: { failure_threshold: 100 },
+      },
+    ));
   });
   afterAll(async () => {
     await stopAll();

@@ -2,24 +2,23 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertConforms } from './support/conformance.js';
 import { collectConforming, RED_PIXEL, WEATHER_TOOL } from './support/chat.js';
-import { FakeUpstream, fixture } from './support/fake-upstream.js';
-import { startRouter, stopAll, type Proc } from './support/processes.js';
+import { fixture, providerBehindRouter, type FakeUpstream } from './support/fake-upstream.js';
+import { stopAll } from './support/processes.js';
 
 describe('Gemini provider (a fake generateContent API behind the router)', () => {
   let fake: FakeUpstream;
-  let router: Proc;
   let client: OpenAI;
 
   beforeAll(async () => {
-    fake = await FakeUpstream.start();
-    router = await startRouter({
-      health_check: { interval_s: 60, timeout_s: 2, failure_threshold: 100 },
-      // one answer per request: the fake replies once, and retries and cooldowns have tests of their own
-      retry: { max_attempts: 1 },
-      cooldown: { failure_threshold: 100 },
-      services: [{ name: 'google', url: fake.url, provider: 'gemini', models: ['gemini-x'], api_key: 'goog-test-key' }],
-    });
-    client = new OpenAI({ baseURL: `${router.url}/v1`, apiKey: 'client-key', maxRetries: 0 });
+    ({ fake, client } = await providerBehindRouter(
+      { name: 'google', provider: 'gemini', models: ['gemini-x'], api_key: 'goog-test-key' },
+      {
+        health_check: { interval_s: 60, timeout_s: 2, failure_threshold: 100 },
+        // one answer per request: the fake replies once, and retries and cooldowns have tests of their own
+        retry: { max_attempts: 1 },
+        cooldown: { failure_threshold: 100 },
+      },
+    ));
   });
   afterAll(async () => {
     await stopAll();

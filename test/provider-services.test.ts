@@ -1,8 +1,8 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ServiceSchema } from '../src/config/schema.js';
-import { FakeUpstream, fixture } from './support/fake-upstream.js';
-import { startRouter, stopAll, waitFor, type Proc } from './support/processes.js';
+import { fixture, providerBehindRouter, type FakeUpstream } from './support/fake-upstream.js';
+import { stopAll, waitFor, type Proc } from './support/processes.js';
 
 describe('service provider setting', () => {
   it('defaults to the OpenAI wire format', () => {
@@ -32,13 +32,10 @@ describe('health of a hosted provider (passive only)', () => {
   };
 
   beforeAll(async () => {
-    fake = await FakeUpstream.start();
-    router = await startRouter({
-      health_check: { interval_s: 0.2, timeout_s: 1, failure_threshold: 1 },
-      retry: { max_attempts: 1 },
-      services: [{ name: 'claude', url: fake.url, provider: 'anthropic', models: ['claude-x'], api_key: 'k' }],
-    });
-    client = new OpenAI({ baseURL: `${router.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+    ({ fake, router, client } = await providerBehindRouter(
+      { name: 'claude', provider: 'anthropic', models: ['claude-x'], api_key: 'k' },
+      { health_check: { interval_s: 0.2, timeout_s: 1, failure_threshold: 1 }, retry: { max_attempts: 1 } },
+    ));
   });
   afterAll(async () => {
     await stopAll();

@@ -2,6 +2,8 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
+import OpenAI from 'openai';
+import { startRouter, type Proc } from './processes.js';
 
 export interface ReceivedRequest {
   method: string;
@@ -83,4 +85,14 @@ async function sendInPieces(res: ServerResponse, bytes: Buffer, size: number): P
     await new Promise((resolve) => setImmediate(resolve));
   }
   res.end();
+}
+
+/**
+ * A fake provider API behind a router that knows it as `service` (its `url` filled in), and an
+ * OpenAI client of the router: each provider test's set-up. `config` adds or overrides router settings.
+ */
+export async function providerBehindRouter(service: Record<string, unknown>, config: Record<string, unknown>): Promise<{ fake: FakeUpstream; router: Proc; client: OpenAI }> {
+  const fake = await FakeUpstream.start();
+  const router = await startRouter({ ...config, services: [{ ...service, url: fake.url }] });
+  return { fake, router, client: new OpenAI({ baseURL: `${router.url}/v1`, apiKey: 'client-key', maxRetries: 0 }) };
 }
