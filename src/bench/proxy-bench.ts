@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
-import { Agent, request } from 'undici';
+import { Agent, request, type Dispatcher } from 'undici';
 import { stringify } from 'yaml';
 
 /**
@@ -90,20 +90,38 @@ function npmStart(): { env: Record<string, string>; nodeFlags: string[] } {
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
-/** Sequential requests on one keep-alive connection: per-request latency in microseconds. */
-async function latencyAtConcurrency1(port: number, count: number) {
+/**
+ * Sequential requests on one keep-alive connection; `timed` reads each whole answer and says how
+ * many microseconds it counts (none: no sample); the first `skip` are not counted.
+ */
+async function sequential(port: number, count: number, body: string, skip: number, timed: (response: Dispatcher.ResponseData, started: number) => Promise<number | undefined>) {
   const dispatcher = new Agent({ connections: 1 });
   const samples: number[] = [];
   for (let i = 0; i < count; i++) {
     const started = performance.now();
-    const response = await request(`http://127.0.0.1:${port}/v1/chat/completions`, { method: 'POST', body: BODY, headers: { 'content-type': 'application/json' }, dispatcher });
-    await response.body.arrayBuffer();
-    if (i >= count / 10) samples.push((performance.now() - started) * 1000);
+    const response = await request(`http://127.0.0.1:${port}/v1/chat/completions`, { method: 'POST', body, headers: { 'content-type': 'application/json' }, dispatcher });
+    const micros = await timed(response, started);
+    if (i >= skip && micros !== undefined) samples.push(micros);
   }
   await dispatcher.close();
   samples.sort((a, b) => a - b);
   return { p50_us: percentile(samples, 50), p99_us: percentile(samples, 99) };
 }
+
+/** Non-streamed latency at concurrency 1 (the first tenth warms up). */
+const latencyAtConcurrency1 = (port: number, count: number) =>
+  sequential(port, count, BODY, count / 10, async (response, started) => {
+    await response.body.arrayBuffer();
+    return (performance.now() - started) * 1000;
+  });
+
+/** Streamed time to the first chunk of the body. */
+const timeToFirstChunk = (port: number, count: number) =>
+  sequential(port, count, STREAM_BODY, 0, async (response, started) => {
+    let firstAt: number | undefined;
+    for await (const _ of response.body) firstAt ??= performance.now();
+    return firstAt === undefined ? undefined : (firstAt - started) * 1000;
+  });
 
 async function throughput(port: number, connections: number) {
   const result = await autocannon({
@@ -115,23 +133,6 @@ async function throughput(port: number, connections: number) {
     duration: SECONDS,
   });
   return { rps: Math.round(result.requests.average), p50_ms: result.latency.p50, p99_ms: result.latency.p99, errors: result.errors + result.non2xx };
-}
-
-async function timeToFirstChunk(port: number, count: number) {
-  const dispatcher = new Agent({ connections: 1 });
-  const samples: number[] = [];
-  for (let i = 0; i < count; i++) {
-    const started = performance.now();
-    const response = await request(`http://127.0.0.1:${port}/v1/chat/completions`, { method: 'POST', body: STREAM_BODY, headers: { 'content-type': 'application/json' }, dispatcher });
-    let first = true;
-    for await (const _ of response.body) {
-      if (first) samples.push((performance.now() - started) * 1000);
-      first = false;
-    }
-  }
-  await dispatcher.close();
-  samples.sort((a, b) => a - b);
-  return { p50_us: percentile(samples, 50), p99_us: percentile(samples, 99) };
 }
 
 function rssMb(pid: number): number {
