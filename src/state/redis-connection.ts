@@ -1,4 +1,5 @@
 import type { Redis, RedisOptions } from 'ioredis';
+import type { Logger } from 'pino';
 
 /**
  * Connection settings for every Redis client of the router: a command never waits for a
@@ -31,4 +32,27 @@ export function whenReady(client: Redis, timeoutMs: number): Promise<boolean> {
       resolve(true);
     });
   });
+}
+
+/** Says once that Redis went away (however many failures follow) and once that it is back. */
+export class OutageNotice {
+  private down = false;
+
+  constructor(
+    private readonly log: Logger,
+    private readonly url: string,
+    private readonly messages: { lost: string; back: string },
+  ) {}
+
+  lost(error: Error): void {
+    if (this.down) return;
+    this.down = true;
+    this.log.warn({ err: error.message, url: redactUrl(this.url) }, this.messages.lost);
+  }
+
+  back(): void {
+    if (!this.down) return;
+    this.down = false;
+    this.log.info(this.messages.back);
+  }
 }

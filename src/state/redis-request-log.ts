@@ -6,7 +6,7 @@ import {
   DAY_MS, ENTRY_FIELDS, parseStatusFilter, PRUNE_EVERY_FLUSHES, type RequestLog, type RequestLogEntry, type RequestPage, type RequestQuery, type RequestReader,
   type StoredRequest,
 } from '../store/request-log.js';
-import { failFastOptions, redactUrl, whenReady } from './redis-connection.js';
+import { failFastOptions, OutageNotice, whenReady } from './redis-connection.js';
 import { APPEND_REQUESTS, READ_REQUESTS } from './redis-scripts.js';
 
 export interface RedisRequestLogOptions {
@@ -47,7 +47,7 @@ export class RedisRequestLog implements RequestReader {
   private readonly localRows: Counter;
   private readonly now: () => number;
   private flushes = 0;
-  private warned = false;
+  private readonly outage: OutageNotice;
   /** Set while rows written locally during an outage wait to be copied to Redis: the local id before the first. */
   private replayAfter: number | undefined;
 
@@ -55,13 +55,14 @@ export class RedisRequestLog implements RequestReader {
     private readonly options: RedisRequestLogOptions,
     private readonly local: { log: RequestLog; reader: RequestReader },
     registry: Registry,
-    private readonly log: Logger,
+    log: Logger,
   ) {
     this.now = options.now ?? Date.now;
+    this.outage = new OutageNotice(log, options.url, { lost: 'shared request log unavailable: writing rows to the local SQLite log until Redis is back', back: 'shared request log reachable again' });
     this.client = new Redis(options.url, { ...failFastOptions(COMMAND_TIMEOUT_MS), keyPrefix: options.keyPrefix }) as Scripted;
     this.client.defineCommand('appendRequests', { numberOfKeys: 2, lua: APPEND_REQUESTS });
     this.client.defineCommand('readRequests', { numberOfKeys: 1, lua: READ_REQUESTS });
-    this.client.on('error', (error: Error) => this.lost(error));
+    this.client.on('error', (error: Error) => this.outage.lost(error));
     this.client.on('ready', () => void this.restored());
     this.buffer = new BatchBuffer(options.batchRows, options.flushIntervalMs, () => void this.flush());
     this.localRows = new Counter({
@@ -83,7 +84,7 @@ export class RedisRequestLog implements RequestReader {
     try {
       await this.send(rows);
     } catch (error) {
-      this.lost(error as Error);
+      this.outage.lost(error as Error);
       this.writeLocally(rows);
     }
   }
@@ -94,7 +95,7 @@ export class RedisRequestLog implements RequestReader {
     try {
       return { rows: await this.readShared(query, statusRange), source: 'redis' };
     } catch (error) {
-      this.lost(error as Error);
+      this.outage.lost(error as Error);
       return this.local.reader.read(query);
     }
   }
@@ -139,12 +140,6 @@ export class RedisRequestLog implements RequestReader {
     this.localRows.inc(rows.length);
   }
 
-  private lost(error: Error): void {
-    if (this.warned) return;
-    this.warned = true;
-    this.log.warn({ err: error.message, url: redactUrl(this.options.url) }, 'shared request log unavailable: writing rows to the local SQLite log until Redis is back');
-  }
-
   /** Back after an outage: the rows this instance logged alone join the shared log, a batch per call, oldest first. */
   private async restored(): Promise<void> {
     try {
@@ -157,10 +152,9 @@ export class RedisRequestLog implements RequestReader {
         }
         if (rows.length === 0) this.replayAfter = undefined;
       }
-      if (this.warned) this.log.info('shared request log reachable again');
-      this.warned = false;
+      this.outage.back();
     } catch (error) {
-      this.lost(error as Error);
+      this.outage.lost(error as Error);
     }
   }
 }

@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { admitLocally, settleLocally, CooldownBoard, MemoryCooldowns, MemoryRateLimiter, MemoryResponseCache, MemoryRevocations } from './memory-state.js';
-import { failFastOptions, redactUrl, whenReady } from './redis-connection.js';
+import { failFastOptions, OutageNotice, whenReady } from './redis-connection.js';
 import { RedisBatch } from './redis-batch.js';
 import { AGENT_HEARTBEAT, AGENT_REGISTER, BATCH, RECORD_FAILURE, RECOVER, REVOKE } from './redis-scripts.js';
 import type { AgentAnnouncements, AgentDirectory, Admission, BudgetCheck, CachedResponse, CacheWrite, CooldownOptions, CooldownView, Correction, LimitCharge, SharedAgent, SharedState } from './shared-state.js';
@@ -49,14 +49,15 @@ export class RedisState implements SharedState {
   private readonly local: { limits: MemoryRateLimiter; cache: MemoryResponseCache; cooldowns: MemoryCooldowns; revocations: MemoryRevocations };
   /** Revocations made while Redis was away, sent when it is back. */
   private readonly pendingRevocations = new Set<string>();
-  private warned = false;
+  private readonly outage: OutageNotice;
   private agentListener: AgentAnnouncements | undefined;
 
   constructor(
     private readonly options: RedisStateOptions,
-    private readonly log: Logger,
+    log: Logger,
   ) {
     const common = failFastOptions(options.commandTimeoutMs);
+    this.outage = new OutageNotice(log, options.url, { lost: 'redis unreachable or failing: serving with local state until it is back', back: 'redis reachable again: shared state restored' });
     this.channel = `${options.keyPrefix}events`;
     this.client = new Redis(options.url, {
       ...common,
@@ -72,7 +73,7 @@ export class RedisState implements SharedState {
     this.client.defineCommand('revoke', { numberOfKeys: 1, lua: REVOKE });
     this.client.defineCommand('agentRegister', { numberOfKeys: 2, lua: AGENT_REGISTER });
     this.client.defineCommand('agentHeartbeat', { numberOfKeys: 2, lua: AGENT_HEARTBEAT });
-    this.client.on('error', (error: Error) => this.lost(error));
+    this.client.on('error', (error: Error) => this.outage.lost(error));
     this.client.on('ready', () => void this.resync());
     // Subscriptions use their own connection; channel names are not key-prefixed by ioredis.
     this.subscriber = new Redis(options.url, { ...common, commandTimeout: undefined });
@@ -185,7 +186,7 @@ export class RedisState implements SharedState {
       ),
     subscribe: (listener: AgentAnnouncements): void => {
       this.agentListener = listener;
-      if (this.up) void this.loadAgents().catch((error: Error) => this.lost(error));
+      if (this.up) void this.loadAgents().catch((error: Error) => this.outage.lost(error));
     },
   };
 
@@ -205,15 +206,9 @@ export class RedisState implements SharedState {
     try {
       return await remote();
     } catch (error) {
-      this.lost(error as Error);
+      this.outage.lost(error as Error);
       return local();
     }
-  }
-
-  private lost(error: Error): void {
-    if (this.warned) return;
-    this.warned = true;
-    this.log.warn({ err: error.message, url: redactUrl(this.options.url) }, 'redis unreachable or failing: serving with local state until it is back');
   }
 
   /** On (re)connect: take in what other instances decided meanwhile, and hand over what this one did alone. */
@@ -224,10 +219,9 @@ export class RedisState implements SharedState {
       const [benched, revoked] = await Promise.all([this.client.hgetall('benched'), this.client.smembers('revoked'), this.loadAgents()]);
       for (const [target, until] of Object.entries(benched)) this.board.bench(target, Number(until));
       for (const hash of revoked) this.local.revocations.revoked.add(hash);
-      if (this.warned) this.log.info('redis reachable again: shared state restored');
-      this.warned = false;
+      this.outage.back();
     } catch (error) {
-      this.lost(error as Error);
+      this.outage.lost(error as Error);
     }
   }
 
