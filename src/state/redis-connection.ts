@@ -18,7 +18,7 @@ export function failFastOptions(commandTimeoutMs: number | undefined): RedisOpti
 }
 
 /** The URL without its password, for log lines. */
-export function redactUrl(url: string): string {
+function redactUrl(url: string): string {
   return url.replace(/\/\/[^@/]*@/, '//***@');
 }
 
