@@ -140,12 +140,13 @@ export class GatewayPolicies {
     if (key && end.usage) {
       const usd = this.costOf(request.model, end.usage);
       if (usd > 0) {
+        const knownUsd = key.spentUsd;
         try {
           this.identifier.addSpend(key, usd);
         } catch (error) {
           this.log.error({ err: error, key: key.name, usd }, 'recording spend failed');
         }
-        void this.state.addSpend(key.id, usd, key.spentUsd - usd);
+        void this.state.addSpend(key.id, usd, knownUsd);
         this.metrics.spent(key.name, usd);
       }
     }
