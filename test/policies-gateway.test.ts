@@ -165,11 +165,11 @@ describe('open router: per-caller and per-model limits, response cache, cooldown
     assertConforms('ErrorResponse', JSON.parse(refused[0]!.text));
   });
 
-  it('caches deterministic requests: miss, then hit with the same body', async () => {
+  it('caches deterministic requests: miss, then hit with the same body in another key order', async () => {
     const body = { model: 'm1', ...ask, temperature: 0, messages: [{ role: 'user', content: 'cache me' }] };
     const first = await post(`${router.url}/v1/chat/completions`, body);
     expect(first.headers.get('x-switchyard-cache')).toBe('miss');
-    const second = await post(`${router.url}/v1/chat/completions`, { temperature: 0, ...body });
+    const second = await post(`${router.url}/v1/chat/completions`, Object.fromEntries(Object.entries(body).reverse()));
     expect(second.headers.get('x-switchyard-cache')).toBe('hit');
     expect(second.text).toBe(first.text);
     expect(second.headers.get('x-switchyard-target')).toBe('sim');

@@ -243,7 +243,7 @@ describe('cache-aware', () => {
     short!.inflight = 2;
     expect(policy.pendingTokens('r0')).toBeGreaterThan(20 * policy.pendingTokens('r1'));
     const fresh = request('a third, unrelated prompt');
-    expect(new LeastLoadPolicy().explain([long!, short!]).backend).toBe(long);
+    expect(new LeastLoadPolicy().explain([long!, short!], fresh).backend).toBe(long);
     expect(policy.explain([long!, short!], fresh)).toMatchObject({ backend: short, reason: 'no-prefix-match' });
     long!.inflight = 0;
     policy.onResult(long!, longPrompt, { ok: true, ttftS: 0.5, usage: { prompt_tokens: 5000, completion_tokens: 8 } });

@@ -1,4 +1,4 @@
-import Ajv2020, { type ValidateFunction } from 'ajv/dist/2020.js';
+import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,7 +20,7 @@ function withoutNullable(node: unknown): unknown {
   return { anyOf: [schema, { type: 'null' }] };
 }
 
-let ajv: InstanceType<typeof Ajv2020> | undefined;
+let ajv: Ajv2020 | undefined;
 const validators = new Map<string, ValidateFunction>();
 
 export function schemaValidator(name: string): ValidateFunction {
@@ -31,11 +31,10 @@ export function schemaValidator(name: string): ValidateFunction {
     const doc = withoutNullable(JSON.parse(readFileSync(DOC_PATH, 'utf8'))) as Record<string, unknown>;
     ajv.addSchema({ ...doc, $id: DOC_ID });
   }
-  let validate = validators.get(name);
-  if (!validate) {
-    validate = ajv.compile({ $ref: `${DOC_ID}#/components/schemas/${name}` });
-    validators.set(name, validate);
-  }
+  const known = validators.get(name);
+  if (known) return known;
+  const validate = ajv.compile({ $ref: `${DOC_ID}#/components/schemas/${name}` });
+  validators.set(name, validate);
   return validate;
 }
 
