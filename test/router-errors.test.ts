@@ -1,3 +1,6 @@
+import { once } from 'node:events';
+import { request, type IncomingHttpHeaders } from 'node:http';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertConforms } from './support/conformance.js';
 import { postJson } from './support/http.js';
@@ -64,6 +67,40 @@ describe('errors the router answers itself', () => {
   it('413 on a body over the limit', async () => {
     const big = { model: 'm1', messages: [{ role: 'user', content: 'x'.repeat(8000) }] };
     expectError(await postJson(`${router.url}/v1/chat/completions`, big), 413);
+  });
+
+  it('413 on a chunked body that grows over the limit, without a declared length', async () => {
+    const response = await new Promise<{ status: number; body: any; headers: IncomingHttpHeaders }>((resolve, reject) => {
+      const req = request(`${router.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
+        let text = '';
+        res.on('data', (chunk) => (text += chunk));
+        res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(text), headers: res.headers }));
+      });
+      req.on('error', reject);
+      req.write('{"model": "m1", "messages": [{"role": "user", "content": "');
+      for (let i = 0; i < 10; i++) req.write('x'.repeat(1000));
+      req.end('"}]}');
+    });
+    expectError(response, 413);
+    expect(response.headers.connection).toBe('close');
+  });
+
+  it('survives a client that goes away halfway through sending its body', async () => {
+    const socket = connect(router.port, '127.0.0.1');
+    await once(socket, 'connect');
+    socket.write('POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{"model": "m1"');
+    await new Promise((r) => setTimeout(r, 50));
+    socket.destroy();
+    expect((await postJson(`${router.url}/v1/chat/completions`, { ...chat('m1'), max_tokens: 2 })).status).toBe(200);
+  });
+
+  it('accepts a query string on the inference paths', async () => {
+    expect((await postJson(`${router.url}/v1/chat/completions?api-version=2024-10-21`, { ...chat('m1'), max_tokens: 2 })).status).toBe(200);
+  });
+
+  it('404 on a GET of an inference path, in the OpenAI shape', async () => {
+    const response = await fetch(`${router.url}/v1/chat/completions`);
+    expectError({ status: response.status, body: await response.json() }, 404);
   });
 
   it('503 when the model is known but no service serving it is healthy', async () => {

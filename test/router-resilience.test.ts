@@ -1,5 +1,8 @@
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import OpenAI from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
+import { assertConforms } from './support/conformance.js';
 import { getJson, postJson } from './support/http.js';
 import { startRouter, startSim, stopAll, waitFor } from './support/processes.js';
 
@@ -119,5 +122,33 @@ describe('streams and disconnects', () => {
     expect((await text).trimEnd().endsWith('data: [DONE]')).toBe(true);
     expect(await exit).toBe(0);
     await expect(fetch(`${router.url}/health`)).rejects.toThrow();
+  });
+
+  it('answers an inference request that arrives on a busy connection during the drain with 503, then closes it', async () => {
+    const sim = await startSim({ models: ['m'], ttftMs: 1, tokensPerS: 20 });
+    const router = await startRouter({ services: [{ name: 'only', url: sim.url }] });
+    const socket = connect(router.port, '127.0.0.1');
+    let received = '';
+    socket.on('data', (chunk) => (received += chunk));
+    const ended = once(socket, 'end');
+    const post = (body: unknown) => {
+      const text = JSON.stringify(body);
+      socket.write(`POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(text)}\r\n\r\n${text}`);
+    };
+    post(chat('m', { stream: true }));
+    await new Promise((r) => setTimeout(r, 100));
+    const exit = router.stop('SIGTERM');
+    await new Promise((r) => setTimeout(r, 50));
+    // Pipelined behind the stream, so the connection is busy and stays open until it is answered.
+    post(chat('m'));
+    await ended;
+    expect(received).toContain('data: [DONE]');
+    const refusal = received.slice(received.indexOf('HTTP/1.1 503'));
+    expect(refusal).toMatch(/^HTTP\/1.1 503/);
+    expect(refusal.toLowerCase()).toContain('connection: close');
+    const body = JSON.parse(refusal.slice(refusal.indexOf('\r\n\r\n') + 4));
+    assertConforms('ErrorResponse', body);
+    expect(body.error.code).toBe('shutting_down');
+    expect(await exit).toBe(0);
   });
 });

@@ -1,3 +1,4 @@
+import { createServer } from 'node:http';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
@@ -17,7 +18,7 @@ import type { RouteSources } from '../gateway/resolve.js';
 import { registerJsonBodyParser } from './body-parser.js';
 import { registerErrorHandlers } from './error-handler.js';
 import { registerFleetRoutes } from './fleet-routes.js';
-import { registerInferenceRoutes } from './inference-routes.js';
+import { inferenceRoutes } from './inference-routes.js';
 import { requestId } from './request-id.js';
 import { registerRouteExplain } from './route-explain.js';
 
@@ -38,7 +39,17 @@ export interface AppParts {
 }
 
 export function buildApp({ config, log, fleet, gateway, metrics, agents, history, requests, routing, routes, policies }: AppParts): FastifyInstance {
+  const inference = inferenceRoutes(gateway, config.max_body_bytes, log);
   const app = Fastify({
+    serverFactory: (fastifyHandler) => {
+      const server = createServer((req, res) => {
+        if (!inference.take(req, res)) fastifyHandler(req, res);
+      });
+      server.keepAliveTimeout = 75_000;
+      // Requests are bounded by request_timeout_s, streams may run for minutes.
+      server.requestTimeout = 0;
+      return server;
+    },
     loggerInstance: log as FastifyBaseLogger,
     // Per-request access logging costs more than the proxying itself; the request log covers it.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'requestId' }),
@@ -48,12 +59,13 @@ export function buildApp({ config, log, fleet, gateway, metrics, agents, history
     genReqId: requestId,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
-    keepAliveTimeout: 75_000,
-    requestTimeout: 0,
+  });
+  app.addHook('preClose', (done) => {
+    inference.drain();
+    done();
   });
   registerJsonBodyParser(app);
   registerErrorHandlers(app);
-  registerInferenceRoutes(app, gateway);
   registerFleetRoutes(app, fleet, metrics, (name) => ({ cooldown: policies.cooldownOf(name) }), () => policies.resolver.groupNames());
   registerAgentRoutes(app, agents, config.agents.registration_token);
   registerAdminRoutes(app, { fleet, metrics, requests, adminToken: config.admin_token });

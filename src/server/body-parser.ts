@@ -1,27 +1,24 @@
 import type { FastifyInstance } from 'fastify';
 import { badRequest } from './errors.js';
 
-declare module 'fastify' {
-  interface FastifyRequest {
-    /** The body's bytes as received, forwarded unchanged to OpenAI-compatible backends. */
-    rawBody?: Buffer;
+/** A request body as JSON (undefined when empty), or the 400 to answer. */
+export function parseJsonBody(bytes: Buffer): unknown {
+  if (bytes.length === 0) return undefined;
+  try {
+    return JSON.parse(bytes.toString());
+  } catch (error) {
+    throw badRequest(`We could not parse the JSON body of your request: ${(error as Error).message}`);
   }
 }
 
-/**
- * Parses JSON once and keeps the original bytes. Bodies of any content type are read as JSON:
- * clients of the replaced routers do not all send `application/json`.
- */
+/** Bodies of any content type are read as JSON: clients of the replaced routers do not all send `application/json`. */
 export function registerJsonBodyParser(app: FastifyInstance): void {
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer' }, (request, body, done) => {
-    const bytes = body as Buffer;
-    request.rawBody = bytes;
-    if (bytes.length === 0) return done(null, undefined);
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => {
     try {
-      done(null, JSON.parse(bytes.toString()));
+      done(null, parseJsonBody(body as Buffer));
     } catch (error) {
-      done(badRequest(`We could not parse the JSON body of your request: ${(error as Error).message}`), undefined);
+      done(error as Error, undefined);
     }
   });
 }

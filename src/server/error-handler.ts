@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { ApiError } from './errors.js';
+import { bodyTooLarge } from './read-body.js';
 
 /** Every answer the router gives itself, including Fastify's own failures, is in the OpenAI error shape. */
 export function registerErrorHandlers(app: FastifyInstance): void {
@@ -17,7 +18,7 @@ export function registerErrorHandlers(app: FastifyInstance): void {
 function fromFastifyError(error: Error & { statusCode?: number; code?: string }): ApiError {
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new ApiError(413, 'The request body is larger than this router accepts', 'invalid_request_error', 'request_too_large');
+      return bodyTooLarge();
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new ApiError(400, error.message, 'invalid_request_error', 'invalid_body');

@@ -1,27 +1,75 @@
-import type { FastifyInstance } from 'fastify';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
 import type { Gateway } from '../gateway/gateway.js';
 import type { Endpoint } from '../gateway/inference-request.js';
+import { writeApiError } from '../gateway/relay.js';
+import { parseJsonBody } from './body-parser.js';
+import { ApiError } from './errors.js';
+import { readBody } from './read-body.js';
+import { requestId } from './request-id.js';
 import { validateInference } from './validate.js';
 
-const ROUTES: ReadonlyArray<[Endpoint, string[]]> = [
-  ['chat', ['/v1/chat/completions', '/chat/completions']],
-  ['completions', ['/v1/completions', '/completions']],
-  ['embeddings', ['/v1/embeddings', '/embeddings']],
-];
+const ENDPOINT_OF_PATH = new Map<string, Endpoint>([
+  ['/v1/chat/completions', 'chat'],
+  ['/chat/completions', 'chat'],
+  ['/v1/completions', 'completions'],
+  ['/completions', 'completions'],
+  ['/v1/embeddings', 'embeddings'],
+  ['/embeddings', 'embeddings'],
+]);
 
-export function registerInferenceRoutes(app: FastifyInstance, gateway: Gateway): void {
-  for (const [endpoint, paths] of ROUTES) {
-    for (const url of paths) {
-      app.post(url, async (request, reply) => {
-        const startedAt = performance.now();
-        const { model, stream } = validateInference(endpoint, request.body);
-        // From here the gateway writes the response itself, so bytes can be relayed as they arrive.
-        reply.hijack();
-        await gateway.handle(
-          { id: request.id, endpoint, model, stream, body: request.body as Record<string, unknown>, raw: request.rawBody!, headers: request.headers, startedAt },
-          reply.raw,
-        );
+export interface InferenceRoutes {
+  /** Answers the request if it is an inference call; false leaves it to the rest of the app. */
+  take(req: IncomingMessage, res: ServerResponse): boolean;
+  /** From now on, inference calls are refused with 503 so that a load balancer sends them elsewhere. */
+  drain(): void;
+}
+
+/**
+ * The inference endpoints, served on node:http directly rather than through Fastify's routing,
+ * body parsing and reply objects: they are the hot path, and Fastify's per-request work was over
+ * a tenth of the router's CPU per proxied request (BENCHMARKS.md). Every other route is Fastify's.
+ */
+export function inferenceRoutes(gateway: Gateway, maxBodyBytes: number, log: Logger): InferenceRoutes {
+  let draining = false;
+  return {
+    take(req, res) {
+      if (req.method !== 'POST') return false;
+      const url = req.url!;
+      const query = url.indexOf('?');
+      const endpoint = ENDPOINT_OF_PATH.get(query < 0 ? url : url.slice(0, query));
+      if (endpoint === undefined) return false;
+      const startedAt = performance.now();
+      const id = requestId(req);
+      if (draining) {
+        refuse(res, id, new ApiError(503, 'The router is shutting down', 'service_unavailable', 'shutting_down', null, { connection: 'close' }));
+        return true;
+      }
+      readBody(req, maxBodyBytes, (raw, error) => {
+        if (error) return refuse(res, id, error);
+        if (raw === undefined) return;
+        let body: unknown;
+        let fields: { model: string; stream: boolean };
+        try {
+          body = parseJsonBody(raw);
+          fields = validateInference(endpoint, body);
+        } catch (invalid) {
+          return refuse(res, id, invalid as ApiError);
+        }
+        gateway.handle({ id, endpoint, ...fields, body: body as Record<string, unknown>, raw, headers: req.headers, startedAt }, res).catch((failure: unknown) => {
+          log.error({ err: failure, requestId: id }, 'request failed');
+          if (res.headersSent) res.destroy();
+          else refuse(res, id, new ApiError(500, 'Internal router error', 'server_error'));
+        });
       });
-    }
-  }
+      return true;
+    },
+    drain() {
+      draining = true;
+    },
+  };
+}
+
+function refuse(res: ServerResponse, id: string, error: ApiError): void {
+  writeApiError(res, error, { 'x-request-id': id });
 }
