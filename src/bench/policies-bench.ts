@@ -16,6 +16,7 @@ import { stringify } from 'yaml';
 import { ApiKeyStore } from '../store/api-keys.js';
 import { openDatabase } from '../store/database.js';
 import { startRedisServer } from './redis-server.js';
+import { interleavedRounds, median, medianRatio } from './rounds.js';
 
 const CLI = join(import.meta.dirname, '../cli.js');
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 4);
@@ -92,25 +93,18 @@ const variants: Array<{ name: string; config: Record<string, unknown>; env: Node
 ];
 
 const routers = await Promise.all(variants.map((variant) => startRouter(variant.config, variant.env)));
-const rps: number[][] = variants.map(() => []);
-const errors = variants.map(() => 0);
+let results: Array<Array<{ rps: number; errors: number }>>;
 try {
-  for (let round = 0; round < ROUNDS; round++) {
-    for (let i = 0; i < variants.length; i++) {
-      const index = (i + round) % variants.length;
-      const result = await measure(routers[index]!.url, variants[index]!.apiKey);
-      rps[index]!.push(result.rps);
-      errors[index]! += result.errors;
-    }
-  }
+  results = await interleavedRounds(variants.length, ROUNDS, (v) => measure(routers[v]!.url, variants[v]!.apiKey));
 } finally {
   for (const router of routers) router.child.kill('SIGKILL');
   redis.stop();
   sim.kill('SIGKILL');
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-const ratios = variants.map((_, v) => median(rps[v]!.map((value, round) => value / rps[0]![round]!)));
+const rps = results.map((rounds) => rounds.map((result) => result.rps));
+const errors = results.map((rounds) => rounds.reduce((sum, result) => sum + result.errors, 0));
+const ratios = rps.map((variant) => medianRatio(variant, rps[0]!));
 console.log(`\n${CONNECTIONS} connections, ${ROUNDS} interleaved rounds of ${DURATION_S}s, unique request bodies (every cache lookup misses and stores)\n`);
 console.log('| router | req/s (median) | ratio to bare (median of rounds) | non-2xx/errors |');
 console.log('|---|---:|---:|---:|');

@@ -6,17 +6,19 @@ import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
 import { Agent, request, type Dispatcher } from 'undici';
 import { stringify } from 'yaml';
+import { interleavedRounds, median, medianRatio } from './rounds.js';
 
 /**
  * `npm run bench`: the router's own cost. A fixed-answer backend is measured directly, through
- * the router and (when nginx is installed) through an nginx reverse proxy, in one run, so the
- * ratios compare like with like on this machine.
+ * the router, through a plain undici pass-through proxy and (when nginx is installed) through an
+ * nginx reverse proxy, in one run, so the ratios compare like with like on this machine.
  */
 
 const DIST = join(import.meta.dirname, '..');
 const BODY = JSON.stringify({ model: 'bench', messages: [{ role: 'user', content: 'Say something short.' }], max_tokens: 16 });
 const STREAM_BODY = JSON.stringify({ model: 'bench', messages: [{ role: 'user', content: 'Stream.' }], stream: true });
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const children: ChildProcess[] = [];
 let nginxMaster: ChildProcess | undefined;
 
@@ -88,13 +90,15 @@ function npmStart(): { env: Record<string, string>; nodeFlags: string[] } {
   return { env, nodeFlags: words.filter((word) => word.startsWith('--')) };
 }
 
+type Latency = { p50_us: number; p99_us: number };
+
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
 /**
  * Sequential requests on one keep-alive connection; `timed` reads each whole answer and says how
  * many microseconds it counts (none: no sample); the first `skip` are not counted.
  */
-async function sequential(port: number, count: number, body: string, skip: number, timed: (response: Dispatcher.ResponseData, started: number) => Promise<number | undefined>) {
+async function sequential(port: number, count: number, body: string, skip: number, timed: (response: Dispatcher.ResponseData, started: number) => Promise<number | undefined>): Promise<Latency> {
   const dispatcher = new Agent({ connections: 1 });
   const samples: number[] = [];
   for (let i = 0; i < count; i++) {
@@ -140,7 +144,13 @@ function rssMb(pid: number): number {
   return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024;
 }
 
-/** Opens `count` streams through the router that stay open and idle, then reads its RSS. */
+/** Seconds the idle streams are held before the settled reading: V8's memory reducer starts ~8 s after allocation calms down. */
+const SETTLE_S = 20;
+
+/**
+ * Opens `count` streams through the router that stay open and idle, then reads its RSS twice:
+ * 1 s after the last one opened (the peak the burst of connections leaves) and after `SETTLE_S`.
+ */
 async function idleStreamsMemory(port: number, pid: number, count: number) {
   const dispatcher = new Agent({ connections: count });
   const body = JSON.stringify({ model: 'bench', messages: [{ role: 'user', content: 'hold' }], stream: true, hold: true });
@@ -154,10 +164,12 @@ async function idleStreamsMemory(port: number, pid: number, count: number) {
     }),
   );
   await new Promise((r) => setTimeout(r, 1000));
-  const during = rssMb(pid);
+  const peak = rssMb(pid);
+  await new Promise((r) => setTimeout(r, (SETTLE_S - 1) * 1000));
+  const settled = rssMb(pid);
   for (const stream of streams) stream.body.destroy();
   await dispatcher.destroy();
-  return { streams: count, rss_before_mb: Math.round(before), rss_with_streams_mb: Math.round(during) };
+  return { streams: count, rss_before_mb: Math.round(before), rss_with_streams_1s_mb: Math.round(peak), [`rss_with_streams_${SETTLE_S}s_mb`]: Math.round(settled) };
 }
 
 async function main() {
@@ -167,41 +179,53 @@ async function main() {
   writeFileSync(config, stringify({ host: '127.0.0.1', port: 0, services: [{ name: 'fixed', url: `http://127.0.0.1:${backend.port}`, models: ['bench'] }] }));
   const start = npmStart();
   const router = await startNode(join(DIST, 'cli.js'), ['serve', '--config', config], /router listening/, { ...start.env, SQLITE_DB_PATH: join(dir, 'models.db'), LOG_DIR: join(dir, 'logs') }, start.nodeFlags);
+  const proxy = await startNode(join(DIST, 'bench/undici-proxy.js'), [`http://127.0.0.1:${backend.port}`], /proxy listening/);
   const nginxPort = await startNginx(backend.port);
-  const targets: Array<[string, number]> = [['direct', backend.port], ['router', router.port]];
+  const targets: Array<[string, number]> = [['direct', backend.port], ['router', router.port], ['undici-proxy', proxy.port]];
   if (nginxPort) targets.push(['nginx', nginxPort]);
   else console.error('nginx not found: the nginx baseline is skipped (apt-get install nginx)');
 
-  const results: Record<string, Record<string, unknown>> = {};
+  const sequentialResults: Array<{ c1: Latency; stream_first_chunk: Latency }> = [];
   for (const [name, port] of targets) {
     await latencyAtConcurrency1(port, 500); // warm-up
-    results[name] = {
-      c1: await latencyAtConcurrency1(port, 5000),
-      c64: await throughput(port, 64),
-      stream_first_chunk: await timeToFirstChunk(port, 1000),
-    };
-    console.error(`measured ${name}`);
+    sequentialResults.push({ c1: await latencyAtConcurrency1(port, 5000), stream_first_chunk: await timeToFirstChunk(port, 1000) });
+    console.error(`measured ${name} one request at a time`);
   }
+  const rounds = await interleavedRounds(targets.length, ROUNDS, async (t) => {
+    const result = await throughput(targets[t]![1], 64);
+    console.error(`measured ${targets[t]![0]} at c=64: ${result.rps} req/s`);
+    return result;
+  });
   const memory = await idleStreamsMemory(router.port, router.child.pid!, 2000);
 
-  const r = results as Record<string, { c1: { p50_us: number; p99_us: number }; c64: { rps: number; p50_ms: number; p99_ms: number; errors: number }; stream_first_chunk: { p50_us: number; p99_us: number } }>;
-  const direct = r.direct!;
-  const rows = Object.entries(r).map(
-    ([name, m]) =>
-      `| ${name} | ${m.c1.p50_us.toFixed(0)} | ${m.c1.p99_us.toFixed(0)} | ${m.c64.rps} | ${m.c64.p50_ms} | ${m.c64.p99_ms} | ${m.c64.errors} | ${m.stream_first_chunk.p50_us.toFixed(0)} | ${(m.c64.rps / direct.c64.rps).toFixed(2)} |`,
+  const rps = rounds.map((target) => target.map((result) => result.rps));
+  const routerIndex = 1;
+  const results = targets.map(([name], t) => {
+    const medianRps = median(rps[t]!);
+    const c64 = rounds[t]!.find((result) => result.rps === medianRps)!;
+    return { name, ...sequentialResults[t]!, c64, routerRatio: medianRatio(rps[routerIndex]!, rps[t]!) };
+  });
+  const rows = results.map(
+    (m) =>
+      `| ${m.name} | ${m.c1.p50_us.toFixed(0)} | ${m.c1.p99_us.toFixed(0)} | ${m.c64.rps} | ${m.c64.p50_ms} | ${m.c64.p99_ms} | ${m.c64.errors} | ${m.stream_first_chunk.p50_us.toFixed(0)} | ${m.routerRatio.toFixed(2)} |`,
   );
+  const [direct, routed] = results as [(typeof results)[0], (typeof results)[0]];
+  const ratioTo = (name: string) => results.find((m) => m.name === name)?.routerRatio;
   const summary = {
-    added_p50_latency_c1_us: Math.round(r.router!.c1.p50_us - direct.c1.p50_us),
-    added_p50_first_chunk_us: Math.round(r.router!.stream_first_chunk.p50_us - direct.stream_first_chunk.p50_us),
-    router_vs_direct_rps_c64: Number((r.router!.c64.rps / direct.c64.rps).toFixed(2)),
-    ...(r.nginx ? { router_vs_nginx_rps_c64: Number((r.router!.c64.rps / r.nginx.c64.rps).toFixed(2)) } : {}),
+    added_p50_latency_c1_us: Math.round(routed.c1.p50_us - direct.c1.p50_us),
+    added_p50_first_chunk_us: Math.round(routed.stream_first_chunk.p50_us - direct.stream_first_chunk.p50_us),
+    router_rps_c64: routed.c64.rps,
+    router_vs_direct_rps_c64: Number(ratioTo('direct')!.toFixed(2)),
+    // The issue's yardsticks: 12,000 req/s where a plain undici proxy does ~10,000 and nginx ~55,000.
+    router_vs_undici_proxy_rps_c64: Number(ratioTo('undici-proxy')!.toFixed(2)),
+    ...(nginxPort ? { router_vs_nginx_rps_c64: Number(ratioTo('nginx')!.toFixed(2)) } : {}),
     idle_streams: memory,
   };
   console.log(
     [
-      `Proxy benchmark (${SECONDS}s per throughput run, 2,000 idle streams for memory)`,
+      `Proxy benchmark (c=64 throughput: median of ${ROUNDS} interleaved rounds of ${SECONDS}s; 2,000 idle streams for memory)`,
       '',
-      '| target | c=1 p50 µs | c=1 p99 µs | c=64 req/s | c=64 p50 ms | c=64 p99 ms | errors | stream first chunk p50 µs | req/s vs direct |',
+      '| target | c=1 p50 µs | c=1 p99 µs | c=64 req/s | c=64 p50 ms | c=64 p99 ms | errors | stream first chunk p50 µs | router req/s ÷ target req/s |',
       '|---|---|---|---|---|---|---|---|---|',
       ...rows,
       '',
