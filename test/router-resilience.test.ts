@@ -1,5 +1,6 @@
 import { once } from 'node:events';
-import { connect } from 'node:net';
+import { createServer } from 'node:http';
+import { connect, type AddressInfo } from 'node:net';
 import OpenAI from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
 import { assertConforms } from './support/conformance.js';
@@ -70,6 +71,25 @@ describe('failover and ejection', () => {
     const response = await postJson(`${router.url}/v1/chat/completions`, chat('m'));
     expect(response.status).toBe(502);
     expect(response.body.error.message).toMatch(/only/);
+  });
+
+  it('answers 502 when a backend says 200 with a body that is not the JSON it claims', async () => {
+    // Healthy to its probes, broken in its answers.
+    const backend = createServer((req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(req.method === 'GET' ? '{"status":"ok"}' : '{"id": "chatcmpl-1", "choices": [');
+    }).listen(0, '127.0.0.1');
+    await once(backend, 'listening');
+    try {
+      const router = await startRouter({ services: [{ name: 'broken', url: `http://127.0.0.1:${(backend.address() as AddressInfo).port}`, models: ['m'] }] });
+      const response = await postJson(`${router.url}/v1/chat/completions`, chat('m'));
+      expect(response.status).toBe(502);
+      assertConforms('ErrorResponse', response.body);
+      expect(response.body.error.message).toMatch(/broken.*invalid JSON/);
+    } finally {
+      backend.closeAllConnections();
+      backend.close();
+    }
   });
 });
 
