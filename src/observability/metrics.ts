@@ -36,11 +36,16 @@ export interface Activity {
   rateLimited: number;
 }
 
+type Incrementer = { inc(value?: number): void };
+
 interface RequestChildren {
-  requests: { inc(): void };
+  requests: Incrementer;
   duration: Observer;
   ttft: Observer;
   interToken: Observer;
+  promptTokens: Incrementer;
+  completionTokens: Incrementer;
+  cachedTokens: Incrementer;
 }
 
 /**
@@ -159,6 +164,9 @@ export class Metrics {
         duration: this.duration.labels(r.model, r.target),
         ttft: this.ttft.labels(r.model, r.target),
         interToken: this.interToken.labels(r.model, r.target),
+        promptTokens: this.tokens.labels(r.model, r.target, 'prompt'),
+        completionTokens: this.tokens.labels(r.model, r.target, 'completion'),
+        cachedTokens: this.tokens.labels(r.model, r.target, 'cached'),
       };
       this.children.set(key, child);
     }
@@ -171,13 +179,12 @@ export class Metrics {
       this.retries.labels(r.model).inc(r.retries);
       this.activity.retries += r.retries;
     }
-    if (r.usage) this.recordUsage(r.model, r.target, r.usage);
-  }
-
-  private recordUsage(model: string, target: string, usage: Usage): void {
-    if (usage.prompt_tokens) this.tokens.labels(model, target, 'prompt').inc(usage.prompt_tokens);
-    if (usage.completion_tokens) this.tokens.labels(model, target, 'completion').inc(usage.completion_tokens);
-    const cached = usage.prompt_tokens_details?.cached_tokens;
-    if (cached) this.tokens.labels(model, target, 'cached').inc(cached);
+    const usage = r.usage;
+    if (usage) {
+      if (usage.prompt_tokens) child.promptTokens.inc(usage.prompt_tokens);
+      if (usage.completion_tokens) child.completionTokens.inc(usage.completion_tokens);
+      const cached = usage.prompt_tokens_details?.cached_tokens;
+      if (cached) child.cachedTokens.inc(cached);
+    }
   }
 }
