@@ -39,7 +39,6 @@ export function inferenceRoutes(gateway: Gateway, maxBodyBytes: number, log: Log
       const query = url.indexOf('?');
       const endpoint = ENDPOINT_OF_PATH.get(query < 0 ? url : url.slice(0, query));
       if (endpoint === undefined) return false;
-      const startedAt = performance.now();
       const id = requestId(req);
       if (draining) {
         refuse(res, id, new ApiError(503, 'The router is shutting down', 'service_unavailable', 'shutting_down', null, { connection: 'close' }));
@@ -48,6 +47,8 @@ export function inferenceRoutes(gateway: Gateway, maxBodyBytes: number, log: Log
       readBody(req, maxBodyBytes, (raw, error) => {
         if (error) return refuse(res, id, error);
         if (raw === undefined) return;
+        // From here on, not before: how long the client takes to send its body is not the router's time.
+        const startedAt = performance.now();
         let body: unknown;
         let fields: { model: string; stream: boolean };
         try {
