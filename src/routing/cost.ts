@@ -1,5 +1,6 @@
 import type { Backend } from '../fleet/backend.js';
 import { effectiveLoad } from './load.js';
+import { lowestScore } from './lowest-score.js';
 import { ChoosingPolicy, type RouteChoice, type RouteOutcome, type RouteRequest } from './policy.js';
 import { canonicalPrompt } from './prompt-text.js';
 import { TtftAverage } from './ttft-average.js';
@@ -35,17 +36,10 @@ export class CostPolicy extends ChoosingPolicy {
     const tokens = canonicalPrompt(request.body).length / 4;
     const local = tokens > this.options.costThreshold ? candidates.filter((c) => c.kind !== 'provider') : [];
     const pool = local.length > 0 ? local : candidates;
-    let best = pool[0]!;
-    let bestScore = Infinity;
-    for (let i = 0; i < pool.length; i++) {
-      const candidate = pool[(this.turn + i) % pool.length]!;
+    const { backend: best, score: bestScore } = lowestScore(pool, this.turn, (candidate) => {
       const load = effectiveLoad(candidate, now);
-      const score = this.options.costWeight * relativePrice(candidate) * (tokens / 1000) + this.options.latencyWeight * (this.ttft.get(candidate.name) ?? 0) * (1 + load) + load * 1e-6;
-      if (score < bestScore) {
-        best = candidate;
-        bestScore = score;
-      }
-    }
+      return this.options.costWeight * relativePrice(candidate) * (tokens / 1000) + this.options.latencyWeight * (this.ttft.get(candidate.name) ?? 0) * (1 + load) + load * 1e-6;
+    });
     const reason = local.length > 0 ? 'over-cost-threshold' : 'lowest-cost-score';
     return { backend: best, reason, affinity: false, details: { estimated_prompt_tokens: Math.round(tokens), score: bestScore }, commit: () => void this.turn++ };
   }

@@ -1,5 +1,6 @@
 import type { Backend } from '../fleet/backend.js';
 import { effectiveLoad } from './load.js';
+import { lowestScore } from './lowest-score.js';
 import { ChoosingPolicy, type RouteChoice, type RouteOutcome, type RouteRequest } from './policy.js';
 import { TtftAverage } from './ttft-average.js';
 
@@ -21,7 +22,6 @@ export class LatencyPolicy extends ChoosingPolicy {
 
   choose(candidates: readonly Backend[]): RouteChoice {
     const now = performance.now();
-    const count = candidates.length;
     let sum = 0;
     let measured = 0;
     for (const candidate of candidates) {
@@ -31,17 +31,10 @@ export class LatencyPolicy extends ChoosingPolicy {
       measured++;
     }
     const fleetAverage = measured > 0 && sum > 0 ? sum / measured : undefined;
-    let best = candidates[0]!;
-    let bestScore = Infinity;
-    for (let i = 0; i < count; i++) {
-      const candidate = candidates[(this.turn + i) % count]!;
+    const { backend: best, score: bestScore } = lowestScore(candidates, this.turn, (candidate) => {
       const relative = fleetAverage === undefined ? 1 : (this.ttft.get(candidate.name) ?? fleetAverage) / fleetAverage;
-      const score = effectiveLoad(candidate, now) + this.latencyWeight * relative;
-      if (score < bestScore) {
-        best = candidate;
-        bestScore = score;
-      }
-    }
+      return effectiveLoad(candidate, now) + this.latencyWeight * relative;
+    });
     const ttftS = this.ttft.get(best.name);
     return { backend: best, reason: 'lowest-latency-score', affinity: false, details: { score: Number(bestScore.toFixed(3)), ttft_ewma_s: ttftS ?? null }, commit: () => void this.turn++ };
   }

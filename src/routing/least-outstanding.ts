@@ -1,4 +1,5 @@
 import type { Backend } from '../fleet/backend.js';
+import { lowestScore } from './lowest-score.js';
 import { ChoosingPolicy, type RouteChoice } from './policy.js';
 
 /** Fewest router-side in-flight requests; a rotating start point makes ties round-robin. */
@@ -7,13 +8,7 @@ export class LeastOutstandingPolicy extends ChoosingPolicy {
   private turn = 0;
 
   choose(candidates: readonly Backend[]): RouteChoice {
-    const count = candidates.length;
-    const start = this.turn % count;
-    let best = candidates[start]!;
-    for (let i = 1; i < count; i++) {
-      const candidate = candidates[(start + i) % count]!;
-      if (candidate.inflight < best.inflight) best = candidate;
-    }
+    const best = lowestScore(candidates, this.turn, (candidate) => candidate.inflight).backend;
     return { backend: best, reason: 'least-outstanding', affinity: false, details: { in_flight: best.inflight }, commit: () => void this.turn++ };
   }
 }

@@ -1,4 +1,5 @@
 import type { Backend } from '../fleet/backend.js';
+import { lowestScore } from './lowest-score.js';
 
 /** A scrape older than this is treated as unknown (three missed 1 s scrapes). */
 export const ENGINE_METRICS_MAX_AGE_MS = 3_000;
@@ -22,16 +23,6 @@ export function othersQueued(backend: Backend, now: number): number {
 
 /** The least-loaded candidate, scanning from `start` so that ties rotate. */
 export function leastLoaded(candidates: readonly Backend[], start: number, now: number): { backend: Backend; load: number } {
-  const count = candidates.length;
-  let backend = candidates[start % count]!;
-  let load = effectiveLoad(backend, now);
-  for (let i = 1; i < count; i++) {
-    const candidate = candidates[(start + i) % count]!;
-    const candidateLoad = effectiveLoad(candidate, now);
-    if (candidateLoad < load) {
-      backend = candidate;
-      load = candidateLoad;
-    }
-  }
-  return { backend, load };
+  const { backend, score } = lowestScore(candidates, start, (candidate) => effectiveLoad(candidate, now));
+  return { backend, load: score };
 }
