@@ -199,26 +199,30 @@ async function main() {
   const memory = await idleStreamsMemory(router.port, router.child.pid!, 2000);
 
   const rps = rounds.map((target) => target.map((result) => result.rps));
-  const routerIndex = 1;
+  const routerRps = rps[targets.findIndex(([name]) => name === 'router')]!;
   const results = targets.map(([name], t) => {
     const medianRps = median(rps[t]!);
     const c64 = rounds[t]!.find((result) => result.rps === medianRps)!;
-    return { name, ...sequentialResults[t]!, c64, routerRatio: medianRatio(rps[routerIndex]!, rps[t]!) };
+    // Errors of every round, not only the median one's.
+    const errors = rounds[t]!.reduce((sum, result) => sum + result.errors, 0);
+    return { name, ...sequentialResults[t]!, c64: { ...c64, errors }, routerRatio: medianRatio(routerRps, rps[t]!) };
   });
   const rows = results.map(
     (m) =>
       `| ${m.name} | ${m.c1.p50_us.toFixed(0)} | ${m.c1.p99_us.toFixed(0)} | ${m.c64.rps} | ${m.c64.p50_ms} | ${m.c64.p99_ms} | ${m.c64.errors} | ${m.stream_first_chunk.p50_us.toFixed(0)} | ${m.routerRatio.toFixed(2)} |`,
   );
-  const [direct, routed] = results as [(typeof results)[0], (typeof results)[0]];
-  const ratioTo = (name: string) => results.find((m) => m.name === name)?.routerRatio;
+  const measured = new Map(results.map((m) => [m.name, m]));
+  const direct = measured.get('direct')!;
+  const routed = measured.get('router')!;
+  const nginx = measured.get('nginx');
   const summary = {
     added_p50_latency_c1_us: Math.round(routed.c1.p50_us - direct.c1.p50_us),
     added_p50_first_chunk_us: Math.round(routed.stream_first_chunk.p50_us - direct.stream_first_chunk.p50_us),
     router_rps_c64: routed.c64.rps,
-    router_vs_direct_rps_c64: Number(ratioTo('direct')!.toFixed(2)),
+    router_vs_direct_rps_c64: Number(direct.routerRatio.toFixed(2)),
     // The issue's yardsticks: 12,000 req/s where a plain undici proxy does ~10,000 and nginx ~55,000.
-    router_vs_undici_proxy_rps_c64: Number(ratioTo('undici-proxy')!.toFixed(2)),
-    ...(nginxPort ? { router_vs_nginx_rps_c64: Number(ratioTo('nginx')!.toFixed(2)) } : {}),
+    router_vs_undici_proxy_rps_c64: Number(measured.get('undici-proxy')!.routerRatio.toFixed(2)),
+    ...(nginx ? { router_vs_nginx_rps_c64: Number(nginx.routerRatio.toFixed(2)) } : {}),
     idle_streams: memory,
   };
   console.log(
