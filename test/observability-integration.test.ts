@@ -35,6 +35,7 @@ describe('metrics, request log and debugging commands after known traffic', () =
       {
         services: [{ name: 'a', url: simA.url }, { name: 'b', url: simB.url }, { name: 'broken', url: broken.url }],
         request_log: { flush_interval_ms: 100 },
+        max_body_bytes: 4096,
       },
       { SQLITE_DB_PATH: dbPath },
     );
@@ -116,6 +117,27 @@ describe('metrics, request log and debugging commands after known traffic', () =
     expect(status.stdout).toContain('3/3 targets healthy');
     expect(status.stdout).toMatch(/^broken\s+service\s+healthy\s+flaky/m);
     expect(status.stdout).not.toContain('\x1b[');
+  });
+
+  it('counts and logs the requests it refuses before routing them (invalid JSON, missing fields, oversized body)', async () => {
+    const post = (requestId: string, body: string) =>
+      fetch(`${router.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-request-id': requestId }, body });
+    expect((await post('refused-json', '{"model": "m1",')).status).toBe(400);
+    expect((await post('refused-fields', JSON.stringify({ model: 'm1' }))).status).toBe(400);
+    expect((await post('refused-size', JSON.stringify({ model: 'm1', messages: [{ role: 'user', content: 'x'.repeat(5000) }] }))).status).toBe(413);
+
+    const rows = await waitFor(async () => {
+      const body = (await (await fetch(`${router.url}/admin/requests?since=0`)).json()) as { data: StoredRequest[] };
+      const refused = body.data.filter((r) => r.requestId.startsWith('refused-'));
+      return refused.length === 3 ? refused : undefined;
+    }, 'the three refused requests in the request log');
+    expect(rows.find((r) => r.requestId === 'refused-json')).toMatchObject({ route: 'chat', model: 'unknown', target: null, status: 400 });
+    expect(rows.find((r) => r.requestId === 'refused-fields')).toMatchObject({ route: 'chat', model: 'm1', target: null, status: 400 });
+    expect(rows.find((r) => r.requestId === 'refused-size')).toMatchObject({ route: 'chat', model: 'unknown', target: null, status: 413 });
+    const text = await (await fetch(`${router.url}/metrics`)).text();
+    expect(metricValue(text, 'switchyard_requests_total', { route: 'chat', model: 'unknown', target: 'none', status: '400' })).toBe(1);
+    expect(metricValue(text, 'switchyard_requests_total', { route: 'chat', model: 'm1', target: 'none', status: '400' })).toBe(1);
+    expect(metricValue(text, 'switchyard_requests_total', { route: 'chat', model: 'unknown', target: 'none', status: '413' })).toBe(1);
   });
 });
 

@@ -9,7 +9,7 @@ import { badGateway, gatewayTimeout } from '../server/errors.js';
 import type { RequestLogEntry } from '../store/request-log.js';
 import { abortError, CLIENT_CLOSED, CLIENT_GONE, CLIENT_GONE_ERROR, RequestAbort } from './abort.js';
 import { AttemptRunner, type AttemptAccount, type AttemptOptions, type Dispatched, type Exhausted } from './attempts.js';
-import type { InferenceRequest, Usage } from './inference-request.js';
+import type { InferenceRequest, RequestIdentity, Usage } from './inference-request.js';
 import type { Admitted, GatewayPolicies } from './policies.js';
 import { relayStream, responseHeaders, writeApiError, writeJson } from './relay.js';
 import { endUpstream } from './upstream-time.js';
@@ -124,8 +124,17 @@ export class Gateway {
       if (admitted) {
         void this.policies.settle(request, admitted, { status: account.status, usage: account.usage, complete: account.complete === true, contentType: account.contentType, target: account.backend?.name });
       }
+      if (account.backend) this.feedBack(request, account, account.backend);
       this.account(request, account, admitted);
     }
+  }
+
+  /**
+   * Counts a request the router refused before it reached this pipeline (unreadable or invalid
+   * body, draining), so that metrics and the request log see every answer the router gave.
+   */
+  refused(request: RequestIdentity, status: number): void {
+    this.account(request, { status, retries: 0, upstreamMs: 0 }, undefined);
   }
 
   /** Non-streamed answers are small: read whole, checked (and translated where the provider needs it), written in one go. */
@@ -192,15 +201,19 @@ export class Gateway {
     void this.policies.state.cooldowns.recordFailure(backend.name);
   }
 
-  private account(request: InferenceRequest, account: Accounting, admitted: Admitted | undefined): void {
+  /** What the answer tells the backend's health record and the routing policy. */
+  private feedBack(request: InferenceRequest, account: Accounting, backend: Backend): void {
+    const ok = !account.failed && account.status < 500 && account.status !== CLIENT_CLOSED;
+    if (ok) backend.recordSuccess((performance.now() - request.startedAt) / 1000, account.ttftS);
+    this.policy.onResult?.(backend, { model: request.model, body: request.body, headers: request.headers }, { ok, ttftS: account.ttftS, usage: account.usage });
+  }
+
+  private account(request: RequestIdentity, account: Accounting, admitted: Admitted | undefined): void {
     endUpstream(account);
     const latencyMs = performance.now() - request.startedAt;
     const latencyS = latencyMs / 1000;
     const overheadMs = Math.max(0, latencyMs - account.upstreamMs);
     const { backend, status } = account;
-    const ok = !account.failed && status < 500 && status !== CLIENT_CLOSED;
-    if (backend && ok) backend.recordSuccess(latencyS, account.ttftS);
-    if (backend) this.policy.onResult?.(backend, { model: request.model, body: request.body, headers: request.headers }, { ok, ttftS: account.ttftS, usage: account.usage });
     const model = this.policies.resolver.knows(request.model) ? request.model : 'unknown';
     const target = backend?.name ?? account.servedBy ?? 'none';
     this.metrics.record({

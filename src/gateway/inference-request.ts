@@ -22,6 +22,9 @@ export interface InferenceRequest {
   startedAt: number;
 }
 
+/** What accounting needs of a request: also known of one refused before it was valid (`model` then as sent, or empty). */
+export type RequestIdentity = Pick<InferenceRequest, 'id' | 'endpoint' | 'model' | 'startedAt'>;
+
 export interface Usage {
   prompt_tokens?: number;
   completion_tokens?: number;

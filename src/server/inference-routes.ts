@@ -40,12 +40,17 @@ export function inferenceRoutes(gateway: Gateway, maxBodyBytes: number, log: Log
       const endpoint = ENDPOINT_OF_PATH.get(query < 0 ? url : url.slice(0, query));
       if (endpoint === undefined) return false;
       const id = requestId(req);
+      const refuse = (error: ApiError, startedAt: number, model = '') => {
+        writeApiError(res, error, { 'x-request-id': id });
+        gateway.refused({ id, endpoint, model, startedAt }, error.status);
+      };
       if (draining) {
-        refuse(res, id, new ApiError(503, 'The router is shutting down', 'service_unavailable', 'shutting_down', null, { connection: 'close' }));
+        refuse(new ApiError(503, 'The router is shutting down', 'service_unavailable', 'shutting_down', null, { connection: 'close' }), performance.now());
         return true;
       }
+      const arrivedAt = performance.now();
       readBody(req, maxBodyBytes, (raw, error) => {
-        if (error) return refuse(res, id, error);
+        if (error) return refuse(error, arrivedAt);
         if (raw === undefined) return;
         // From here on, not before: how long the client takes to send its body is not the router's time.
         const startedAt = performance.now();
@@ -55,12 +60,12 @@ export function inferenceRoutes(gateway: Gateway, maxBodyBytes: number, log: Log
           body = parseJsonBody(raw);
           fields = validateInference(endpoint, body);
         } catch (invalid) {
-          return refuse(res, id, invalid as ApiError);
+          return refuse(invalid as ApiError, startedAt, modelOf(body));
         }
         gateway.handle({ id, endpoint, ...fields, body: body as Record<string, unknown>, raw, headers: req.headers, startedAt }, res).catch((failure: unknown) => {
           log.error({ err: failure, requestId: id }, 'request failed');
           if (res.headersSent) res.destroy();
-          else refuse(res, id, new ApiError(500, 'Internal router error', 'server_error'));
+          else writeApiError(res, new ApiError(500, 'Internal router error', 'server_error'), { 'x-request-id': id });
         });
       });
       return true;
@@ -71,6 +76,8 @@ export function inferenceRoutes(gateway: Gateway, maxBodyBytes: number, log: Log
   };
 }
 
-function refuse(res: ServerResponse, id: string, error: ApiError): void {
-  writeApiError(res, error, { 'x-request-id': id });
+/** The model an invalid body asked for, when it names one. */
+function modelOf(body: unknown): string {
+  const model = (body as { model?: unknown } | null | undefined)?.model;
+  return typeof model === 'string' ? model : '';
 }
