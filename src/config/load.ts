@@ -18,6 +18,7 @@ const ENV_OVERRIDES: ReadonlyArray<[string, (raw: Record<string, unknown>, value
   ['LOG_LEVEL', (raw, v) => (raw.log_level = v.toLowerCase())],
   ['REQUEST_TIMEOUT_S', (raw, v) => (raw.request_timeout_s = Number(v))],
   ['ADMIN_TOKEN', (raw, v) => (raw.admin_token = v)],
+  ['CORS_ORIGINS', (raw, v) => (raw.cors = { ...asRecord(raw.cors), origins: v.split(',').map((origin) => origin.trim()).filter(Boolean) })],
   ['LOG_DIR', (raw, v) => (raw.logging = { ...asRecord(raw.logging), dir: v })],
   ['ROUTER_LATENCY_WEIGHT', (raw, v) => (raw.routing = { ...asRecord(raw.routing), latency_weight: Number(v) })],
   ['ROUTER_COST_WEIGHT', (raw, v) => (raw.routing = { ...asRecord(raw.routing), cost_weight: Number(v) })],

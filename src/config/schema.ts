@@ -72,6 +72,11 @@ export const ConfigSchema = z
     request_timeout_s: z.number().positive().default(300),
     max_body_bytes: z.number().int().positive().default(16 * 1024 * 1024),
     shutdown_grace_s: z.number().nonnegative().default(30),
+    /** Browser origins allowed to call the router (`*` for any); empty: no CORS headers, preflights get 404. */
+    cors: z
+      .object({ origins: z.array(z.string().min(1)).default([]) })
+      .strict()
+      .prefault({}),
     health_check: z
       .object({
         interval_s: z.number().positive().default(30),

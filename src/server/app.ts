@@ -18,6 +18,7 @@ import type { RouteSources } from '../gateway/resolve.js';
 import { registerJsonBodyParser } from './body-parser.js';
 import { registerErrorHandlers } from './error-handler.js';
 import { registerFleetRoutes } from './fleet-routes.js';
+import { cors } from './cors.js';
 import { inferenceRoutes } from './inference-routes.js';
 import { requestId } from './request-id.js';
 import { registerRouteExplain } from './route-explain.js';
@@ -40,9 +41,11 @@ export interface AppParts {
 
 export function buildApp({ config, log, fleet, gateway, metrics, agents, history, requests, routing, routes, policies }: AppParts): FastifyInstance {
   const inference = inferenceRoutes(gateway, config.max_body_bytes, log);
+  const crossOrigin = cors(config.cors.origins);
   const app = Fastify({
     serverFactory: (fastifyHandler) => {
       const server = createServer((req, res) => {
+        if (crossOrigin?.apply(req, res)) return;
         if (!inference.take(req, res)) fastifyHandler(req, res);
       });
       server.keepAliveTimeout = 75_000;
