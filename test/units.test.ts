@@ -3,6 +3,7 @@ import { expandEnv, parseConfig } from '../src/config/load.js';
 import { Backend } from '../src/fleet/backend.js';
 import { Fleet } from '../src/fleet/fleet.js';
 import { usageFromTail } from '../src/gateway/relay.js';
+import { StreamTail } from '../src/gateway/stream-tail.js';
 import { LeastOutstandingPolicy } from '../src/routing/least-outstanding.js';
 import { openAiPath } from '../src/upstream/paths.js';
 
@@ -72,6 +73,31 @@ describe('relay helpers', () => {
     const tail = Buffer.from('data: {"choices":[]}\n\ndata: {"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":4}}\n\ndata: [DONE]\n\n');
     expect(usageFromTail(tail)).toEqual({ prompt_tokens: 3, completion_tokens: 4 });
     expect(usageFromTail(Buffer.from('data: {"x":1}\n\n'))).toBeUndefined();
+  });
+
+  it('keeps at least the last bytes of a stream, whatever the chunking, without holding what came before', () => {
+    const stream = Array.from({ length: 500 }, (_, i) => `data: {"n":${i}}\n\n`).join('');
+    for (const size of [1, 7, 100, 5000, stream.length]) {
+      const tail = new StreamTail(1024);
+      for (let at = 0; at < stream.length; at += size) tail.push(Buffer.from(stream.slice(at, at + size)));
+      const kept = tail.read().toString();
+      expect(stream.endsWith(kept)).toBe(true);
+      expect(kept.length).toBeGreaterThanOrEqual(1024);
+      expect(kept.length).toBeLessThan(1024 + Math.max(size, 64));
+    }
+    const empty = new StreamTail(1024);
+    expect(empty.read().length).toBe(0);
+  });
+
+  it('copies a small chunk out of a large network read instead of keeping the whole read alive', () => {
+    const read = Buffer.alloc(65536, 'x');
+    const tail = new StreamTail(1024);
+    tail.push(read.subarray(100, 300));
+    expect(tail.read().buffer).not.toBe(read.buffer);
+    const whole = Buffer.from('data: {"n":1}\n\n');
+    const own = new StreamTail(1024);
+    own.push(whole);
+    expect(own.read()).toBe(whole);
   });
 
   it('does not double the /v1 of provider base URLs', () => {

@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { StreamTranslator } from '../providers/adapter.js';
 import { CLIENT_GONE, type RequestAbort } from './abort.js';
+import { StreamTail } from './stream-tail.js';
 import type { ApiError } from '../server/errors.js';
 import type { Usage } from './inference-request.js';
 
@@ -65,11 +66,12 @@ export async function relayStream(
   let firstEventAt = 0;
   let lastEventAt = 0;
   let events = 0;
-  let tail: Buffer = Buffer.alloc(0);
+  const kept = new StreamTail(TAIL_BYTES);
   // Per event, not per network read: events that arrive in one read were delivered together (gap 0).
   const interTokenS = () => (events > 1 ? (lastEventAt - firstEventAt) / (events - 1) / 1000 : undefined);
-  const forward = async (bytes: Buffer) => {
-    if (bytes.length === 0) return;
+  /** Writes one chunk; a promise only when the client is slower than the stream (then wait for it). */
+  const forward = (bytes: Buffer): Promise<unknown> | undefined => {
+    if (bytes.length === 0) return undefined;
     lastEventAt = performance.now();
     if (events === 0) {
       firstEventAt = lastEventAt;
@@ -77,11 +79,14 @@ export async function relayStream(
     }
     events += countEvents(bytes);
     tap?.(bytes);
-    tail = bytes.length >= TAIL_BYTES ? bytes : Buffer.concat([tail.length > TAIL_BYTES ? tail.subarray(tail.length - TAIL_BYTES) : tail, bytes]);
-    if (!res.write(bytes)) await once(res, 'drain', { signal: signal.asSignal() });
+    kept.push(bytes);
+    return res.write(bytes) ? undefined : once(res, 'drain', { signal: signal.asSignal() });
   };
   try {
-    for await (const chunk of body) await forward(translator ? Buffer.from(translator.push(chunk)) : chunk);
+    for await (const chunk of body) {
+      const draining = forward(translator ? Buffer.from(translator.push(chunk)) : chunk);
+      if (draining) await draining;
+    }
     if (translator) await forward(Buffer.from(translator.end()));
   } catch (error) {
     if (signal.aborted && signal.reason === CLIENT_GONE) return { ttftS, interTokenS: interTokenS(), usage: undefined, error: 'client disconnected', clientGone: true };
@@ -90,6 +95,7 @@ export async function relayStream(
     endWithError(res, message, timedOut ? 'gateway_timeout' : 'upstream_stream_error');
     return { ttftS, interTokenS: interTokenS(), usage: undefined, error: message, clientGone: false };
   }
+  const tail = kept.read();
   if (tail.lastIndexOf(DONE) === -1) {
     // A stream whose last event is already an error (the provider's own, translated) has told the client.
     const endsWithError = tail.lastIndexOf(ERROR_EVENT) !== -1 && tail.lastIndexOf(ERROR_EVENT) === tail.lastIndexOf('data: ');
