@@ -2,7 +2,8 @@ import { createServer } from 'node:http';
 
 /**
  * The benchmark's upstream: answers every POST at once with the same small chat completion, or
- * with a fixed SSE stream; `"hold": true` streams one chunk and then stays open (idle streams).
+ * with a fixed SSE stream; `"hold": true` streams one chunk and then stays open (idle streams);
+ * `"chunks": N` streams N chunks, each in its own turn of the event loop (a long generation).
  */
 const COMPLETION = JSON.stringify({
   id: 'chatcmpl-bench',
@@ -33,7 +34,15 @@ const server = createServer((req, res) => {
     res.writeHead(200, { 'content-type': 'text/event-stream' });
     res.write(CHUNK);
     if (body.includes('"hold":true')) return;
-    res.end(`${CHUNK}${CHUNK}data: [DONE]\n\n`);
+    const count = Number(/"chunks":(\d+)/.exec(body)?.[1] ?? 3);
+    let sent = 1;
+    const next = () => {
+      if (sent++ < count) {
+        res.write(CHUNK);
+        setImmediate(next);
+      } else res.end('data: [DONE]\n\n');
+    };
+    next();
   });
 });
 server.keepAliveTimeout = 60_000;

@@ -17,6 +17,9 @@ import { interleavedRounds, median, medianRatio } from './rounds.js';
 const DIST = join(import.meta.dirname, '..');
 const BODY = JSON.stringify({ model: 'bench', messages: [{ role: 'user', content: 'Say something short.' }], max_tokens: 16 });
 const STREAM_BODY = JSON.stringify({ model: 'bench', messages: [{ role: 'user', content: 'Stream.' }], stream: true });
+/** A long generation: this many SSE chunks, each written in its own turn of the backend's event loop. */
+const LONG_STREAM_CHUNKS = 400;
+const LONG_STREAM_BODY = JSON.stringify({ model: 'bench', messages: [{ role: 'user', content: 'Write at length.' }], stream: true, chunks: LONG_STREAM_CHUNKS });
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const children: ChildProcess[] = [];
@@ -139,6 +142,25 @@ async function throughput(port: number, connections: number) {
   return { rps: Math.round(result.requests.average), p50_ms: result.latency.p50, p99_ms: result.latency.p99, errors: result.errors + result.non2xx };
 }
 
+/** Long streams at concurrency 16: how many chunks per second get through. */
+async function longStreams(port: number) {
+  const result = await autocannon({
+    url: `http://127.0.0.1:${port}/v1/chat/completions`,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: LONG_STREAM_BODY,
+    connections: 16,
+    duration: SECONDS,
+  });
+  return { streams: result.requests.total, chunks_per_s: Math.round(result.requests.average * LONG_STREAM_CHUNKS), errors: result.errors + result.non2xx };
+}
+
+/** CPU seconds (user + system, all threads) a process has used: /proc counts them in ticks of 1/100 s. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 function rssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024;
@@ -196,10 +218,25 @@ async function main() {
     console.error(`measured ${targets[t]![0]} at c=64: ${result.rps} req/s`);
     return result;
   });
+  const routerIndex = targets.findIndex(([name]) => name === 'router');
+  const streamRounds = await interleavedRounds(targets.length, ROUNDS, async (t) => {
+    const cpuBefore = cpuSeconds(router.child.pid!);
+    const result = await longStreams(targets[t]![1]);
+    // The router's own CPU per relayed chunk, read while only its round runs.
+    const cpuUsPerChunk = t === routerIndex ? ((cpuSeconds(router.child.pid!) - cpuBefore) * 1e6) / (result.streams * LONG_STREAM_CHUNKS) : undefined;
+    console.error(`measured ${targets[t]![0]} with long streams: ${result.chunks_per_s} chunks/s`);
+    return { ...result, cpuUsPerChunk };
+  });
   const memory = await idleStreamsMemory(router.port, router.child.pid!, 2000);
 
   const rps = rounds.map((target) => target.map((result) => result.rps));
-  const routerRps = rps[targets.findIndex(([name]) => name === 'router')]!;
+  const routerRps = rps[routerIndex]!;
+  const chunkRates = streamRounds.map((target) => target.map((result) => result.chunks_per_s));
+  const streamRows = targets.map(([name], t) => {
+    const errors = streamRounds[t]!.reduce((sum, result) => sum + result.errors, 0);
+    return `| ${name} | ${median(chunkRates[t]!)} | ${errors} | ${medianRatio(chunkRates[routerIndex]!, chunkRates[t]!).toFixed(2)} |`;
+  });
+  const routerCpuPerChunk = median(streamRounds[routerIndex]!.map((result) => result.cpuUsPerChunk!));
   const results = targets.map(([name], t) => {
     const medianRps = median(rps[t]!);
     const c64 = rounds[t]!.find((result) => result.rps === medianRps)!;
@@ -223,6 +260,11 @@ async function main() {
     // The issue's yardsticks: 12,000 req/s where a plain undici proxy does ~10,000 and nginx ~55,000.
     router_vs_undici_proxy_rps_c64: Number(measured.get('undici-proxy')!.routerRatio.toFixed(2)),
     ...(nginx ? { router_vs_nginx_rps_c64: Number(nginx.routerRatio.toFixed(2)) } : {}),
+    long_streams: {
+      router_chunks_per_s: median(chunkRates[routerIndex]!),
+      router_vs_direct: Number(medianRatio(chunkRates[routerIndex]!, chunkRates[targets.findIndex(([name]) => name === 'direct')]!).toFixed(2)),
+      router_cpu_us_per_chunk: Number(routerCpuPerChunk.toFixed(1)),
+    },
     idle_streams: memory,
   };
   console.log(
@@ -232,6 +274,12 @@ async function main() {
       '| target | c=1 p50 µs | c=1 p99 µs | c=64 req/s | c=64 p50 ms | c=64 p99 ms | errors | stream first chunk p50 µs | router req/s ÷ target req/s |',
       '|---|---|---|---|---|---|---|---|---|',
       ...rows,
+      '',
+      `Long streams (${LONG_STREAM_CHUNKS} chunks each, c=16, median of ${ROUNDS} interleaved rounds)`,
+      '',
+      '| target | chunks/s | errors | router chunks/s ÷ target chunks/s |',
+      '|---|---|---|---|',
+      ...streamRows,
       '',
       JSON.stringify(summary, null, 2),
     ].join('\n'),
