@@ -11,7 +11,7 @@ export const CLIENT_GONE_ERROR = new ApiError(CLIENT_CLOSED, 'client disconnecte
 /**
  * One request's cancellation: the client went away, or its deadline passed. An EventEmitter, not
  * an AbortController: undici takes either, and an EventTarget costs several microseconds on every
- * request. The few waits that need a real AbortSignal (backoff sleeps, backpressure) ask for one.
+ * request. The few waits that need a real AbortSignal (backoff sleeps) ask for one.
  */
 export class RequestAbort extends EventEmitter<{ abort: [] }> {
   aborted = false;

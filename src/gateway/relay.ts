@@ -1,8 +1,8 @@
-import { once } from 'node:events';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { StreamTranslator } from '../providers/adapter.js';
 import { CLIENT_GONE, type RequestAbort } from './abort.js';
 import { StreamTail } from './stream-tail.js';
+import type { UpstreamBody } from '../upstream/call.js';
 import type { ApiError } from '../server/errors.js';
 import type { Usage } from './inference-request.js';
 
@@ -48,14 +48,14 @@ const EVENT_END = Buffer.from('\n\n');
 const ERROR_EVENT = Buffer.from('data: {"error"');
 
 /**
- * Relays an SSE body chunk by chunk as it arrives (through the provider's translator, if any).
- * Accounting reads a bounded tail of the stream after it ends, so it never delays a chunk. A
- * stream that breaks, or ends without `[DONE]`, is closed with an error event rather than left
- * to look complete.
+ * Relays an SSE body chunk by chunk as it arrives (through the provider's translator, if any),
+ * holding the upstream back while the client is slower than the stream. Accounting reads a
+ * bounded tail of the stream after it ends, so it never delays a chunk. A stream that breaks, or
+ * ends without `[DONE]`, is closed with an error event rather than left to look complete.
  */
-export async function relayStream(
+export function relayStream(
   res: ServerResponse,
-  body: AsyncIterable<Buffer>,
+  body: UpstreamBody,
   startedAt: number,
   signal: RequestAbort,
   translator?: StreamTranslator,
@@ -69,9 +69,9 @@ export async function relayStream(
   const kept = new StreamTail(TAIL_BYTES);
   // Per event, not per network read: events that arrive in one read were delivered together (gap 0).
   const interTokenS = () => (events > 1 ? (lastEventAt - firstEventAt) / (events - 1) / 1000 : undefined);
-  /** Writes one chunk; a promise only when the client is slower than the stream (then wait for it). */
-  const forward = (bytes: Buffer): Promise<unknown> | undefined => {
-    if (bytes.length === 0) return undefined;
+  /** Writes one chunk; false when the client's buffer is full. */
+  const forward = (bytes: Buffer): boolean => {
+    if (bytes.length === 0) return true;
     lastEventAt = performance.now();
     if (events === 0) {
       firstEventAt = lastEventAt;
@@ -80,32 +80,63 @@ export async function relayStream(
     events += countEvents(bytes);
     tap?.(bytes);
     kept.push(bytes);
-    return res.write(bytes) ? undefined : once(res, 'drain', { signal: signal.asSignal() });
+    return res.write(bytes);
   };
-  try {
-    for await (const chunk of body) {
-      const draining = forward(translator ? Buffer.from(translator.push(chunk)) : chunk);
-      if (draining) await draining;
-    }
-    if (translator) await forward(Buffer.from(translator.end()));
-  } catch (error) {
-    if (signal.aborted && signal.reason === CLIENT_GONE) return { ttftS, interTokenS: interTokenS(), usage: undefined, error: 'client disconnected', clientGone: true };
-    const timedOut = signal.aborted;
-    const message = timedOut ? 'the request timed out mid-stream' : `the backend stream broke: ${(error as Error).message}`;
-    endWithError(res, message, timedOut ? 'gateway_timeout' : 'upstream_stream_error');
-    return { ttftS, interTokenS: interTokenS(), usage: undefined, error: message, clientGone: false };
-  }
-  const tail = kept.read();
-  if (tail.lastIndexOf(DONE) === -1) {
-    // A stream whose last event is already an error (the provider's own, translated) has told the client.
-    const endsWithError = tail.lastIndexOf(ERROR_EVENT) !== -1 && tail.lastIndexOf(ERROR_EVENT) === tail.lastIndexOf('data: ');
-    const message = endsWithError ? 'the backend reported an error mid-stream' : 'the backend ended the stream without [DONE]';
-    if (endsWithError) res.end();
-    else endWithError(res, message, 'upstream_stream_truncated');
-    return { ttftS, interTokenS: interTokenS(), usage: usageFromTail(tail), error: message, clientGone: false };
-  }
-  res.end();
-  return { ttftS, interTokenS: interTokenS(), usage: usageFromTail(tail), error: undefined, clientGone: false };
+
+  return new Promise((resolve) => {
+    let settled = false;
+    const resumeUpstream = () => body.resume();
+    res.on('drain', resumeUpstream);
+    const settle = (error: string | undefined, clientGone = false, usage?: Usage) => {
+      settled = true;
+      res.removeListener('drain', resumeUpstream);
+      resolve({ ttftS, interTokenS: interTokenS(), usage, error, clientGone });
+    };
+    const broke = (error: Error) => {
+      if (signal.aborted && signal.reason === CLIENT_GONE) return settle('client disconnected', true);
+      const timedOut = signal.aborted;
+      const message = timedOut ? 'the request timed out mid-stream' : `the backend stream broke: ${error.message}`;
+      endWithError(res, message, timedOut ? 'gateway_timeout' : 'upstream_stream_error');
+      settle(message);
+    };
+    const completed = () => {
+      const tail = kept.read();
+      if (tail.lastIndexOf(DONE) !== -1) {
+        res.end();
+        return settle(undefined, false, usageFromTail(tail));
+      }
+      // A stream whose last event is already an error (the provider's own, translated) has told the client.
+      const endsWithError = tail.lastIndexOf(ERROR_EVENT) !== -1 && tail.lastIndexOf(ERROR_EVENT) === tail.lastIndexOf('data: ');
+      if (endsWithError) res.end();
+      else endWithError(res, 'the backend ended the stream without [DONE]', 'upstream_stream_truncated');
+      settle(endsWithError ? 'the backend reported an error mid-stream' : 'the backend ended the stream without [DONE]', false, usageFromTail(tail));
+    };
+    body.pipe({
+      data(chunk) {
+        if (settled) return true;
+        try {
+          return forward(translator ? Buffer.from(translator.push(chunk)) : chunk);
+        } catch (error) {
+          // Not from inside undici's callback: stop the upstream once it has returned.
+          queueMicrotask(() => body.cancel(error as Error));
+          broke(error as Error);
+          return true;
+        }
+      },
+      end() {
+        if (settled) return;
+        try {
+          if (translator) forward(Buffer.from(translator.end()));
+        } catch (error) {
+          return broke(error as Error);
+        }
+        completed();
+      },
+      fail(error) {
+        if (!settled) broke(error);
+      },
+    });
+  });
 }
 
 /** SSE events ending in `bytes` (each ends with a blank line); at least 1 so that a partial event still counts as a delivery. */

@@ -5,20 +5,34 @@ import type { RequestAbort } from '../gateway/abort.js';
 /** Unread chunks past which the upstream is paused until the consumer catches up. */
 const HIGH_WATER_CHUNKS = 16;
 
+/** A consumer of a streamed upstream body, fed chunk by chunk from undici's callbacks. */
+export interface BodySink {
+  /** Takes one chunk; false when it cannot take more for now (it calls `UpstreamBody.resume()` once it can). */
+  data(chunk: Buffer): boolean;
+  end(): void;
+  fail(error: Error): void;
+}
+
 /**
  * An upstream answer's body, fed straight from undici's dispatch callbacks: no Readable stream
- * in between (it cost ~15–20 µs per request). Read it whole with `readAll` or chunk by chunk as
- * an async iterable; either way exactly once.
+ * in between (it cost ~15–20 µs per request). Read it whole with `readAll`, or hand it to a
+ * `BodySink` with `pipe`; either way exactly once. Streams are piped rather than iterated: an
+ * async iterator cost promises per chunk and kept suspended functions alive for every open stream.
  */
-export class UpstreamBody implements AsyncIterable<Buffer> {
+export class UpstreamBody {
   private readonly chunks: Buffer[] = [];
   private done = false;
   private failure: Error | undefined;
   private wake: (() => void) | undefined;
+  private sink: BodySink | undefined;
 
   constructor(private readonly controller: Dispatcher.DispatchController) {}
 
   push(chunk: Buffer): void {
+    if (this.sink) {
+      if (!this.sink.data(chunk)) this.controller.pause();
+      return;
+    }
     this.chunks.push(chunk);
     if (this.chunks.length >= HIGH_WATER_CHUNKS) this.controller.pause();
     this.notify();
@@ -26,22 +40,24 @@ export class UpstreamBody implements AsyncIterable<Buffer> {
 
   end(): void {
     this.done = true;
-    this.notify();
+    if (this.sink) this.sink.end();
+    else this.notify();
   }
 
   fail(error: Error): void {
     this.failure = error;
-    this.notify();
+    if (this.sink) this.sink.fail(error);
+    else this.notify();
   }
 
-  /** The whole body, without the async iterator's per-chunk promises (most answers are already complete when read). */
+  /** The whole body, without per-chunk promises (most answers are already complete when read). */
   async readAll(): Promise<Buffer> {
     const parts: Buffer[] = [];
     for (;;) {
       if (this.chunks.length > 0) {
         parts.push(...this.chunks);
         this.chunks.length = 0;
-        if (this.controller.paused) this.controller.resume();
+        this.resume();
       }
       if (this.failure) throw this.failure;
       if (this.done) return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
@@ -49,18 +65,24 @@ export class UpstreamBody implements AsyncIterable<Buffer> {
     }
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<Buffer> {
-    for (;;) {
-      if (this.chunks.length > 0) {
-        const chunk = this.chunks.shift()!;
-        if (this.controller.paused && this.chunks.length < HIGH_WATER_CHUNKS / 2) this.controller.resume();
-        yield chunk;
-        continue;
-      }
-      if (this.failure) throw this.failure;
-      if (this.done) return;
-      await new Promise<void>((resolve) => (this.wake = resolve));
-    }
+  /** Hands the body to `sink`: what has arrived so far at once, the rest as it arrives. */
+  pipe(sink: BodySink): void {
+    this.sink = sink;
+    let ready = true;
+    for (const chunk of this.chunks.splice(0)) ready = sink.data(chunk) && ready;
+    if (ready) this.resume();
+    if (this.failure) sink.fail(this.failure);
+    else if (this.done) sink.end();
+  }
+
+  /** The consumer can take more: let the upstream send again. */
+  resume(): void {
+    if (this.controller.paused) this.controller.resume();
+  }
+
+  /** The consumer gave up: stop the upstream (its failure then reaches the sink, which has moved on). */
+  cancel(reason: Error): void {
+    this.controller.abort(reason);
   }
 
   private notify(): void {
