@@ -25,17 +25,19 @@ export class UpstreamBody {
   private failure: Error | undefined;
   private wake: (() => void) | undefined;
   private sink: BodySink | undefined;
+  private paused = false;
 
-  constructor(private readonly controller: Dispatcher.DispatchController) {}
+  constructor(private readonly upstream: UpstreamFlow) {}
 
-  push(chunk: Buffer): void {
-    if (this.sink) {
-      if (!this.sink.data(chunk)) this.controller.pause();
-      return;
+  /** Takes one chunk from undici; false asks it to pause until `resume()`. */
+  push(chunk: Buffer): boolean {
+    if (this.sink) this.paused = !this.sink.data(chunk);
+    else {
+      this.chunks.push(chunk);
+      this.paused = this.chunks.length >= HIGH_WATER_CHUNKS;
+      this.notify();
     }
-    this.chunks.push(chunk);
-    if (this.chunks.length >= HIGH_WATER_CHUNKS) this.controller.pause();
-    this.notify();
+    return !this.paused;
   }
 
   end(): void {
@@ -71,18 +73,21 @@ export class UpstreamBody {
     let ready = true;
     for (const chunk of this.chunks.splice(0)) ready = sink.data(chunk) && ready;
     if (ready) this.resume();
+    else this.paused = true;
     if (this.failure) sink.fail(this.failure);
     else if (this.done) sink.end();
   }
 
   /** The consumer can take more: let the upstream send again. */
   resume(): void {
-    if (this.controller.paused) this.controller.resume();
+    if (!this.paused) return;
+    this.paused = false;
+    this.upstream.resume();
   }
 
   /** The consumer gave up: stop the upstream (its failure then reaches the sink, which has moved on). */
   cancel(reason: Error): void {
-    this.controller.abort(reason);
+    this.upstream.cancel(reason);
   }
 
   private notify(): void {
@@ -98,43 +103,98 @@ export interface UpstreamResponse {
   body: UpstreamBody;
 }
 
+/** How a body reaches back to its upstream call. */
+export interface UpstreamFlow {
+  resume(): void;
+  cancel(reason: Error): void;
+}
+
 /**
  * Sends one request through `dispatcher` and resolves with the answer's status and headers once
  * they arrive; the body follows through `UpstreamBody`. The request's abort (client gone, deadline)
  * aborts the upstream call at any point.
  */
 export function callUpstream(dispatcher: Dispatcher, options: Dispatcher.DispatchOptions, abort: RequestAbort): Promise<UpstreamResponse> {
-  return new Promise((resolve, reject) => {
-    let controller: Dispatcher.DispatchController | undefined;
-    let body: UpstreamBody | undefined;
-    const onAbort = () => controller?.abort(abort.reason as Error);
-    const settle = () => abort.removeListener('abort', onAbort);
-    if (abort.aborted) {
-      reject(abort.reason);
-      return;
-    }
-    abort.once('abort', onAbort);
-    dispatcher.dispatch(options, {
-      onRequestStart(started) {
-        controller = started;
-        if (abort.aborted) started.abort(abort.reason as Error);
-      },
-      onResponseStart(started, statusCode, headers) {
-        body = new UpstreamBody(started);
-        resolve({ statusCode, headers, body });
-      },
-      onResponseData(_controller, chunk) {
-        body!.push(chunk);
-      },
-      onResponseEnd() {
-        settle();
-        body!.end();
-      },
-      onResponseError(_controller, error) {
-        settle();
-        if (body) body.fail(error);
-        else reject(error);
-      },
-    });
-  });
+  if (abort.aborted) return Promise.reject(abort.reason);
+  return new Promise((resolve, reject) => dispatcher.dispatch(options, new UpstreamCall(abort, resolve, reject)));
+}
+
+/**
+ * One upstream call, as the handler undici's client drives. It speaks undici 7's core handler
+ * interface (`onConnect`, `onHeaders`, `onData`, `onComplete`, `onError`), which the type marks
+ * deprecated: undici 7 implements the newer controller interface as an adapter over this one, and
+ * the adapter keeps the raw header buffers for the whole life of the answer — ~2 KB per open
+ * stream, 3.6 MB with 2,000 idle streams (BENCHMARKS.md). undici 8, which calls the newer interface
+ * natively, needs Node ≥ 22.19: move to it when that is our floor. One object with methods, not a
+ * handler of closures, for the same reason.
+ */
+class UpstreamCall implements Dispatcher.DispatchHandler, UpstreamFlow {
+  private abortUpstream: ((reason: Error) => void) | undefined;
+  private resumeUpstream: (() => void) | undefined;
+  private body: UpstreamBody | undefined;
+  private readonly onAbort = () => this.abortUpstream?.(this.abort.reason as Error);
+
+  constructor(
+    private readonly abort: RequestAbort,
+    private readonly resolve: (response: UpstreamResponse) => void,
+    private readonly reject: (error: unknown) => void,
+  ) {
+    abort.on('abort', this.onAbort);
+  }
+
+  onConnect(abortUpstream: (reason?: Error) => void): void {
+    this.abortUpstream = abortUpstream;
+    if (this.abort.aborted) abortUpstream(this.abort.reason as Error);
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
+    // Informational answers (100 Continue, 103 Early Hints) precede the real one.
+    if (statusCode < 200) return true;
+    this.resumeUpstream = resume;
+    this.body = new UpstreamBody(this);
+    this.resolve({ statusCode, headers: headersOf(rawHeaders), body: this.body });
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    return this.body!.push(chunk);
+  }
+
+  onComplete(): void {
+    this.settle();
+    this.body!.end();
+  }
+
+  onError(error: Error): void {
+    this.settle();
+    if (this.body) this.body.fail(error);
+    else this.reject(error);
+  }
+
+  resume(): void {
+    this.resumeUpstream?.();
+  }
+
+  cancel(reason: Error): void {
+    this.abortUpstream?.(reason);
+  }
+
+  private settle(): void {
+    this.abort.removeListener('abort', this.onAbort);
+  }
+}
+
+/** undici's raw header list as Node names headers: lower-case names, a repeated header as an array. */
+function headersOf(raw: Buffer[]): IncomingHttpHeaders {
+  // No prototype: a header named `__proto__` is just a header.
+  const headers: Record<string, string | string[]> = Object.create(null);
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toString('latin1').toLowerCase();
+    const value = raw[i + 1]!.toString('latin1');
+    const seen = headers[name];
+    if (seen === undefined) headers[name] = value;
+    else if (Array.isArray(seen)) seen.push(value);
+    else headers[name] = [seen, value];
+  }
+  return headers;
 }
