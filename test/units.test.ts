@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { expandEnv, parseConfig } from '../src/config/load.js';
 import { Backend } from '../src/fleet/backend.js';
 import { Fleet } from '../src/fleet/fleet.js';
-import { usageFromTail } from '../src/gateway/relay.js';
+import { usageFromTail } from '../src/gateway/stream-relay.js';
 import { StreamTail } from '../src/gateway/stream-tail.js';
 import { LeastOutstandingPolicy } from '../src/routing/least-outstanding.js';
 import { openAiPath } from '../src/upstream/paths.js';

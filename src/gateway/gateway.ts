@@ -11,7 +11,8 @@ import { abortError, CLIENT_CLOSED, CLIENT_GONE, CLIENT_GONE_ERROR, RequestAbort
 import { AttemptRunner, type AttemptAccount, type AttemptOptions, type Dispatched, type Exhausted } from './attempts.js';
 import type { InferenceRequest, RequestIdentity, Usage } from './inference-request.js';
 import type { Admitted, GatewayPolicies } from './policies.js';
-import { relayStream, responseHeaders, writeApiError, writeJson } from './relay.js';
+import { responseHeaders, writeApiError, writeJson } from './relay.js';
+import { relayStream } from './stream-relay.js';
 import { endUpstream } from './upstream-time.js';
 
 export interface GatewayOptions extends AttemptOptions {

@@ -1,0 +1,154 @@
+import type { ServerResponse } from 'node:http';
+import type { StreamTranslator } from '../providers/adapter.js';
+import type { BodySink, UpstreamBody } from '../upstream/call.js';
+import { CLIENT_GONE, type RequestAbort } from './abort.js';
+import type { Usage } from './inference-request.js';
+import { sseErrorEvent } from './relay.js';
+import { StreamTail } from './stream-tail.js';
+
+export interface StreamOutcome {
+  ttftS: number | undefined;
+  /** Mean gap between chunks after the first (undefined with fewer than two chunks). */
+  interTokenS: number | undefined;
+  usage: Usage | undefined;
+  /** Set when the stream did not end normally; the client has been told with an error event. */
+  error: string | undefined;
+  clientGone: boolean;
+}
+
+const TAIL_BYTES = 8192;
+const DONE = Buffer.from('data: [DONE]');
+const EVENT_END = Buffer.from('\n\n');
+const ERROR_EVENT = Buffer.from('data: {"error"');
+
+/**
+ * Relays an SSE body chunk by chunk as it arrives (through the provider's translator, if any),
+ * holding the upstream back while the client is slower than the stream. Accounting reads a
+ * bounded tail of the stream after it ends, so it never delays a chunk. A stream that breaks, or
+ * ends without `[DONE]`, is closed with an error event rather than left to look complete.
+ */
+export function relayStream(
+  res: ServerResponse,
+  body: UpstreamBody,
+  startedAt: number,
+  signal: RequestAbort,
+  translator?: StreamTranslator,
+  /** Sees each relayed chunk (the response cache keeps them); must not block. */
+  tap?: (bytes: Buffer) => void,
+): Promise<StreamOutcome> {
+  return new Promise((resolve) => body.pipe(new StreamRelay(res, body, startedAt, signal, resolve, translator, tap)));
+}
+
+/** One stream's relay, fed by undici's callbacks; one object rather than closures, as it lives as long as the stream. */
+class StreamRelay implements BodySink {
+  private ttftS: number | undefined;
+  private firstEventAt = 0;
+  private lastEventAt = 0;
+  private events = 0;
+  private readonly kept = new StreamTail(TAIL_BYTES);
+  private settled = false;
+  private readonly resumeUpstream = () => this.body.resume();
+
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly body: UpstreamBody,
+    private readonly startedAt: number,
+    private readonly signal: RequestAbort,
+    private readonly resolve: (outcome: StreamOutcome) => void,
+    private readonly translator: StreamTranslator | undefined,
+    private readonly tap: ((bytes: Buffer) => void) | undefined,
+  ) {
+    res.on('drain', this.resumeUpstream);
+  }
+
+  data(chunk: Buffer): boolean {
+    if (this.settled) return true;
+    try {
+      return this.forward(this.translator ? Buffer.from(this.translator.push(chunk)) : chunk);
+    } catch (error) {
+      // Not from inside undici's callback: stop the upstream once it has returned.
+      queueMicrotask(() => this.body.cancel(error as Error));
+      this.broke(error as Error);
+      return true;
+    }
+  }
+
+  end(): void {
+    if (this.settled) return;
+    try {
+      if (this.translator) this.forward(Buffer.from(this.translator.end()));
+    } catch (error) {
+      return this.broke(error as Error);
+    }
+    const tail = this.kept.read();
+    if (tail.lastIndexOf(DONE) !== -1) {
+      this.res.end();
+      return this.settle(undefined, false, usageFromTail(tail));
+    }
+    // A stream whose last event is already an error (the provider's own, translated) has told the client.
+    const endsWithError = tail.lastIndexOf(ERROR_EVENT) !== -1 && tail.lastIndexOf(ERROR_EVENT) === tail.lastIndexOf('data: ');
+    if (endsWithError) this.res.end();
+    else this.endWithError('the backend ended the stream without [DONE]', 'upstream_stream_truncated');
+    this.settle(endsWithError ? 'the backend reported an error mid-stream' : 'the backend ended the stream without [DONE]', false, usageFromTail(tail));
+  }
+
+  fail(error: Error): void {
+    if (!this.settled) this.broke(error);
+  }
+
+  /** Writes one chunk; false when the client's buffer is full. */
+  private forward(bytes: Buffer): boolean {
+    if (bytes.length === 0) return true;
+    this.lastEventAt = performance.now();
+    if (this.events === 0) {
+      this.firstEventAt = this.lastEventAt;
+      this.ttftS = (this.firstEventAt - this.startedAt) / 1000;
+    }
+    this.events += countEvents(bytes);
+    this.tap?.(bytes);
+    this.kept.push(bytes);
+    return this.res.write(bytes);
+  }
+
+  private broke(error: Error): void {
+    if (this.signal.aborted && this.signal.reason === CLIENT_GONE) return this.settle('client disconnected', true);
+    const timedOut = this.signal.aborted;
+    const message = timedOut ? 'the request timed out mid-stream' : `the backend stream broke: ${error.message}`;
+    this.endWithError(message, timedOut ? 'gateway_timeout' : 'upstream_stream_error');
+    this.settle(message);
+  }
+
+  private endWithError(message: string, code: string): void {
+    if (!this.res.writableEnded && !this.res.destroyed) this.res.end(sseErrorEvent(message, code));
+  }
+
+  private settle(error: string | undefined, clientGone = false, usage?: Usage): void {
+    this.settled = true;
+    this.res.removeListener('drain', this.resumeUpstream);
+    // Per event, not per network read: events that arrive in one read were delivered together (gap 0).
+    const interTokenS = this.events > 1 ? (this.lastEventAt - this.firstEventAt) / (this.events - 1) / 1000 : undefined;
+    this.resolve({ ttftS: this.ttftS, interTokenS, usage, error, clientGone });
+  }
+}
+
+/** SSE events ending in `bytes` (each ends with a blank line); at least 1 so that a partial event still counts as a delivery. */
+function countEvents(bytes: Buffer): number {
+  let count = 0;
+  for (let at = bytes.indexOf(EVENT_END); at !== -1; at = bytes.indexOf(EVENT_END, at + 2)) count++;
+  return Math.max(1, count);
+}
+
+/** The `usage` of the last event that carries one (the final chunk with `include_usage`). */
+export function usageFromTail(tail: Buffer): Usage | undefined {
+  const at = tail.lastIndexOf('"usage"');
+  if (at === -1) return undefined;
+  const lineStart = tail.lastIndexOf('data:', at);
+  const lineEnd = tail.indexOf('\n', at);
+  if (lineStart === -1) return undefined;
+  try {
+    const event = JSON.parse(tail.subarray(lineStart + 5, lineEnd === -1 ? undefined : lineEnd).toString()) as { usage?: Usage | null };
+    return event.usage ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
