@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Gateway } from '../gateway/gateway.js';
-import type { Endpoint } from '../gateway/inference-request.js';
+import type { Endpoint, RequestIdentity } from '../gateway/inference-request.js';
 import { writeApiError } from '../gateway/relay.js';
 import { parseJsonBody } from './body-parser.js';
 import { ApiError } from './errors.js';
@@ -40,17 +40,13 @@ export function inferenceRoutes(gateway: Gateway, maxBodyBytes: number, log: Log
       const endpoint = ENDPOINT_OF_PATH.get(query < 0 ? url : url.slice(0, query));
       if (endpoint === undefined) return false;
       const id = requestId(req);
-      const refuse = (error: ApiError, startedAt: number, model = '') => {
-        writeApiError(res, error, { 'x-request-id': id });
-        gateway.refused({ id, endpoint, model, startedAt }, error.status);
-      };
+      const arrivedAt = performance.now();
       if (draining) {
-        refuse(new ApiError(503, 'The router is shutting down', 'service_unavailable', 'shutting_down', null, { connection: 'close' }), performance.now());
+        refuse(gateway, res, { id, endpoint, model: '', startedAt: arrivedAt }, new ApiError(503, 'The router is shutting down', 'service_unavailable', 'shutting_down', null, { connection: 'close' }));
         return true;
       }
-      const arrivedAt = performance.now();
       readBody(req, maxBodyBytes, (raw, error) => {
-        if (error) return refuse(error, arrivedAt);
+        if (error) return refuse(gateway, res, { id, endpoint, model: '', startedAt: arrivedAt }, error);
         if (raw === undefined) return;
         // From here on, not before: how long the client takes to send its body is not the router's time.
         const startedAt = performance.now();
@@ -60,7 +56,7 @@ export function inferenceRoutes(gateway: Gateway, maxBodyBytes: number, log: Log
           body = parseJsonBody(raw);
           fields = validateInference(endpoint, body);
         } catch (invalid) {
-          return refuse(invalid as ApiError, startedAt, modelOf(body));
+          return refuse(gateway, res, { id, endpoint, model: modelOf(body), startedAt }, invalid as ApiError);
         }
         gateway.handle({ id, endpoint, ...fields, body: body as Record<string, unknown>, raw, headers: req.headers, startedAt }, res).catch((failure: unknown) => {
           log.error({ err: failure, requestId: id }, 'request failed');
@@ -74,6 +70,12 @@ export function inferenceRoutes(gateway: Gateway, maxBodyBytes: number, log: Log
       draining = true;
     },
   };
+}
+
+/** Answers a request the router will not route, and counts it like every other answer. */
+function refuse(gateway: Gateway, res: ServerResponse, request: RequestIdentity, error: ApiError): void {
+  writeApiError(res, error, { 'x-request-id': request.id });
+  gateway.refused(request, error.status);
 }
 
 /** The model an invalid body asked for, when it names one. */
