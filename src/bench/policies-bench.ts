@@ -16,7 +16,7 @@ import { stringify } from 'yaml';
 import { ApiKeyStore } from '../store/api-keys.js';
 import { openDatabase } from '../store/database.js';
 import { startRedisServer } from './redis-server.js';
-import { interleavedRounds, median, medianRatio } from './rounds.js';
+import { interleavedRounds, median, medianRatio, totalErrors } from './rounds.js';
 
 const CLI = join(import.meta.dirname, '../cli.js');
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 4);
@@ -103,7 +103,7 @@ try {
 }
 
 const rps = results.map((rounds) => rounds.map((result) => result.rps));
-const errors = results.map((rounds) => rounds.reduce((sum, result) => sum + result.errors, 0));
+const errors = results.map(totalErrors);
 const ratios = rps.map((variant) => medianRatio(variant, rps[0]!));
 console.log(`\n${CONNECTIONS} connections, ${ROUNDS} interleaved rounds of ${DURATION_S}s, unique request bodies (every cache lookup misses and stores)\n`);
 console.log('| router | req/s (median) | ratio to bare (median of rounds) | non-2xx/errors |');

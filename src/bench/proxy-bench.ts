@@ -6,7 +6,7 @@ import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
 import { Agent, request, type Dispatcher } from 'undici';
 import { stringify } from 'yaml';
-import { interleavedRounds, median, medianRatio } from './rounds.js';
+import { interleavedRounds, median, medianRatio, totalErrors } from './rounds.js';
 
 /**
  * `npm run bench`: the router's own cost. A fixed-answer backend is measured directly, through
@@ -130,28 +130,18 @@ const timeToFirstChunk = (port: number, count: number) =>
     return firstAt === undefined ? undefined : (firstAt - started) * 1000;
   });
 
+/** `connections` clients posting `body` to the chat endpoint for `SECONDS`, each as fast as answers come. */
+const load = (port: number, body: string, connections: number) =>
+  autocannon({ url: `http://127.0.0.1:${port}/v1/chat/completions`, method: 'POST', headers: { 'content-type': 'application/json' }, body, connections, duration: SECONDS });
+
 async function throughput(port: number, connections: number) {
-  const result = await autocannon({
-    url: `http://127.0.0.1:${port}/v1/chat/completions`,
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: BODY,
-    connections,
-    duration: SECONDS,
-  });
+  const result = await load(port, BODY, connections);
   return { rps: Math.round(result.requests.average), p50_ms: result.latency.p50, p99_ms: result.latency.p99, errors: result.errors + result.non2xx };
 }
 
 /** Long streams at concurrency 16: how many chunks per second get through. */
 async function longStreams(port: number) {
-  const result = await autocannon({
-    url: `http://127.0.0.1:${port}/v1/chat/completions`,
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: LONG_STREAM_BODY,
-    connections: 16,
-    duration: SECONDS,
-  });
+  const result = await load(port, LONG_STREAM_BODY, 16);
   return { streams: result.requests.total, chunks_per_s: Math.round(result.requests.average * LONG_STREAM_CHUNKS), errors: result.errors + result.non2xx };
 }
 
@@ -233,16 +223,13 @@ async function main() {
   const routerRps = rps[routerIndex]!;
   const chunkRates = streamRounds.map((target) => target.map((result) => result.chunks_per_s));
   const streamRows = targets.map(([name], t) => {
-    const errors = streamRounds[t]!.reduce((sum, result) => sum + result.errors, 0);
-    return `| ${name} | ${median(chunkRates[t]!)} | ${errors} | ${medianRatio(chunkRates[routerIndex]!, chunkRates[t]!).toFixed(2)} |`;
+    return `| ${name} | ${median(chunkRates[t]!)} | ${totalErrors(streamRounds[t]!)} | ${medianRatio(chunkRates[routerIndex]!, chunkRates[t]!).toFixed(2)} |`;
   });
   const routerCpuPerChunk = median(streamRounds[routerIndex]!.map((result) => result.cpuUsPerChunk!));
   const results = targets.map(([name], t) => {
     const medianRps = median(rps[t]!);
     const c64 = rounds[t]!.find((result) => result.rps === medianRps)!;
-    // Errors of every round, not only the median one's.
-    const errors = rounds[t]!.reduce((sum, result) => sum + result.errors, 0);
-    return { name, ...sequentialResults[t]!, c64: { ...c64, errors }, routerRatio: medianRatio(routerRps, rps[t]!) };
+    return { name, ...sequentialResults[t]!, c64: { ...c64, errors: totalErrors(rounds[t]!) }, routerRatio: medianRatio(routerRps, rps[t]!) };
   });
   const rows = results.map(
     (m) =>

@@ -18,3 +18,6 @@ export const median = (values: number[]) => [...values].sort((a, b) => a - b)[Ma
 
 /** The median over rounds of `a / b` measured in the same round. */
 export const medianRatio = (a: number[], b: number[]) => median(a.map((value, round) => value / b[round]!));
+
+/** Errors summed over every round, not only the median one's. */
+export const totalErrors = (rounds: ReadonlyArray<{ errors: number }>) => rounds.reduce((sum, round) => sum + round.errors, 0);
