@@ -76,18 +76,19 @@ describe('Gemini provider (a fake generateContent API behind the router)', () =>
       tool_choice: { type: 'function', function: { name: 'get_weather' } },
       messages: [
         { role: 'user', content: 'Weather in Paris?' },
-        { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"location":"Paris"}' } }] },
+        // the signature Gemini gave the call, sent back where Google's OpenAI-compatible API puts it
+        { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"location":"Paris"}' }, extra_content: { google: { thought_signature: 'sig-paris' } } } as OpenAI.ChatCompletionMessageToolCall] },
         { role: 'tool', tool_call_id: 'call_1', content: '{"temperature":18}' },
         { role: 'user', content: 'And Boston?' },
       ],
     });
 
     const sent = fake.last().body;
-    expect(sent.tools).toEqual([{ functionDeclarations: [{ name: 'get_weather', description: 'Current weather', parameters: WEATHER_TOOL.function.parameters }] }]);
+    expect(sent.tools).toEqual([{ functionDeclarations: [{ name: 'get_weather', description: 'Current weather', parametersJsonSchema: WEATHER_TOOL.function.parameters }] }]);
     expect(sent.toolConfig).toEqual({ functionCallingConfig: { mode: 'ANY', allowedFunctionNames: ['get_weather'] } });
     expect(sent.contents).toEqual([
       { role: 'user', parts: [{ text: 'Weather in Paris?' }] },
-      { role: 'model', parts: [{ functionCall: { name: 'get_weather', args: { location: 'Paris' } } }] },
+      { role: 'model', parts: [{ functionCall: { name: 'get_weather', args: { location: 'Paris' } }, thoughtSignature: 'sig-paris' }] },
       { role: 'user', parts: [{ functionResponse: { name: 'get_weather', response: { temperature: 18 } } }, { text: 'And Boston?' }] },
     ]);
 
@@ -96,7 +97,27 @@ describe('Gemini provider (a fake generateContent API behind the router)', () =>
     expect(choice.finish_reason).toBe('tool_calls');
     expect(choice.message.content).toBeNull();
     expect(choice.message.tool_calls).toHaveLength(1);
-    expect(choice.message.tool_calls![0]).toMatchObject({ type: 'function', function: { name: 'get_weather', arguments: '{"location":"Boston, MA","unit":"celsius"}' } });
+    expect(choice.message.tool_calls![0]).toMatchObject({
+      type: 'function',
+      function: { name: 'get_weather', arguments: '{"location":"Boston, MA","unit":"celsius"}' },
+      extra_content: { google: { thought_signature: 'CiQB0e2Kb5TqZt0mPq1y8Xv3Yk4rX0Jq9hWc7bN2sL1aQ==' } },
+    });
+  });
+
+  it('sends tool schemas as JSON Schema, which Gemini takes whole, and structured-output schemas with them', async () => {
+    fake.reply({ status: 200, json: fixture('gemini/response-text.json') });
+    // strict OpenAI tools carry keywords outside Gemini's OpenAPI subset (additionalProperties, $schema)
+    const strict = { type: 'object', properties: { city: { type: 'string' } }, required: ['city'], additionalProperties: false, $schema: 'http://json-schema.org/draft-07/schema#' };
+    const schema = { type: 'object', properties: { answer: { type: 'string' } }, required: ['answer'], additionalProperties: false };
+    await client.chat.completions.create({
+      model: 'gemini-x',
+      messages: [{ role: 'user', content: 'x' }],
+      tools: [{ type: 'function', function: { name: 'lookup', parameters: strict, strict: true } }],
+      response_format: { type: 'json_schema', json_schema: { name: 'answer', schema, strict: true } },
+    });
+    const sent = fake.last().body;
+    expect(sent.tools).toEqual([{ functionDeclarations: [{ name: 'lookup', parametersJsonSchema: strict }] }]);
+    expect(sent.generationConfig).toEqual({ responseMimeType: 'application/json', responseJsonSchema: schema });
   });
 
   it.each([
@@ -129,7 +150,12 @@ describe('Gemini provider (a fake generateContent API behind the router)', () =>
     const chunks = await collectConforming(await client.chat.completions.create({ model: 'gemini-x', messages: [{ role: 'user', content: 'Weather?' }], tools: [WEATHER_TOOL], stream: true }));
     const calls = chunks.flatMap((c) => c.choices[0]?.delta.tool_calls ?? []);
     expect(calls).toHaveLength(1);
-    expect(calls[0]).toMatchObject({ index: 0, type: 'function', function: { name: 'get_weather', arguments: '{"location":"Paris"}' } });
+    expect(calls[0]).toMatchObject({
+      index: 0,
+      type: 'function',
+      function: { name: 'get_weather', arguments: '{"location":"Paris"}' },
+      extra_content: { google: { thought_signature: 'CiIB0e2Kb0x7Yq3nRz5T1uW8pL4mQ6vH2cJ9dF0aS3kE' } },
+    });
     expect(calls[0]!.id).toBeTruthy();
     expect(chunks.at(-1)!.choices[0]!.finish_reason).toBe('tool_calls');
   });

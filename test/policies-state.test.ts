@@ -107,6 +107,9 @@ describe('failure classification', () => {
   it('recognises answers cut off or refused by a content policy', () => {
     expect(classifyAnswer(body({ choices: [{ finish_reason: 'content_filter' }] }))?.trigger).toBe('content_policy');
     expect(classifyAnswer(body({ type: 'message', stop_reason: 'refusal', content: [] }))?.trigger).toBe('content_policy');
+    expect(classifyAnswer(body({ candidates: [{ content: { parts: [] }, finishReason: 'SAFETY' }] }))?.trigger).toBe('content_policy');
+    expect(classifyAnswer(body({ promptFeedback: { blockReason: 'PROHIBITED_CONTENT' } }))?.trigger).toBe('content_policy');
+    expect(classifyAnswer(body({ candidates: [{ content: { parts: [{ text: '"finishReason": "SAFETY", "blockReason": 1' }] }, finishReason: 'STOP' }] }))).toBeUndefined();
     expect(classifyAnswer(body({ choices: [{ finish_reason: 'stop', message: { content: 'about content_filter' } }] }))).toBeUndefined();
   });
 

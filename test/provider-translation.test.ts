@@ -33,6 +33,12 @@ function events(sse: string): unknown[] {
 
 const chat = (messages: unknown[], extra: Record<string, unknown> = {}) => ({ model: 'm', messages, ...extra });
 
+/** Anthropic's wire form of a list of events. */
+const anthropicSse = (list: Array<Record<string, unknown>>) => Buffer.from(list.map((event) => `event: ${String(event.type)}\ndata: ${JSON.stringify(event)}\n\n`).join(''));
+
+/** Gemini's wire form of a list of partial responses. */
+const geminiSse = (list: unknown[]) => Buffer.from(list.map((response) => `data: ${JSON.stringify(response)}\r\n\r\n`).join(''));
+
 describe('SSE parsing', () => {
   it('yields the same events whatever the chunk boundaries, with CRLF, comments and multi-line data', () => {
     const text = ': comment\r\nevent: a\r\ndata: {"x":\r\ndata: "é🌍"}\r\n\r\ndata: two\n\n';
@@ -75,6 +81,43 @@ describe('Anthropic stream translation', () => {
     expect(out).not.toContain('finish_reason":"stop"');
   });
 
+  it('gives a call without parameters the arguments {} (no argument pieces arrive for it)', () => {
+    const out = translate(
+      make(false),
+      anthropicSse([
+        { type: 'message_start', message: { id: 'msg_1', usage: { input_tokens: 5, output_tokens: 1 } } },
+        { type: 'content_block_start', index: 0, content_block: { type: 'tool_use', id: 'toolu_1', name: 'now', input: {} } },
+        { type: 'content_block_delta', index: 0, delta: { type: 'input_json_delta', partial_json: '' } },
+        { type: 'content_block_stop', index: 0 },
+        { type: 'content_block_start', index: 1, content_block: { type: 'tool_use', id: 'toolu_2', name: 'add', input: {} } },
+        { type: 'content_block_delta', index: 1, delta: { type: 'input_json_delta', partial_json: '{"a":' } },
+        { type: 'content_block_delta', index: 1, delta: { type: 'input_json_delta', partial_json: '1}' } },
+        { type: 'content_block_stop', index: 1 },
+        { type: 'message_delta', delta: { stop_reason: 'tool_use' }, usage: { output_tokens: 9 } },
+        { type: 'message_stop' },
+      ]),
+      [],
+    );
+    const calls = (events(out) as Array<{ choices: Array<{ delta: { tool_calls?: Array<{ index: number; function: { arguments: string } }> } }> }>).flatMap((chunk) => chunk.choices[0]?.delta.tool_calls ?? []);
+    const joined = [0, 1].map((index) => calls.filter((call) => call.index === index).map((call) => call.function.arguments).join(''));
+    expect(joined).toEqual(['{}', '{"a":1}']);
+  });
+
+  it('keeps the usage counts message_start gave when message_delta reports them as null', () => {
+    const out = translate(
+      make(),
+      anthropicSse([
+        { type: 'message_start', message: { id: 'msg_1', usage: { input_tokens: 73, cache_read_input_tokens: 20, output_tokens: 1 } } },
+        { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } },
+        { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'hi' } },
+        { type: 'message_delta', delta: { stop_reason: 'end_turn' }, usage: { input_tokens: null, cache_read_input_tokens: null, output_tokens: 4 } },
+        { type: 'message_stop' },
+      ]),
+      [],
+    );
+    expect((events(out).at(-1) as { usage: unknown }).usage).toEqual({ prompt_tokens: 93, completion_tokens: 4, total_tokens: 97, prompt_tokens_details: { cached_tokens: 20 } });
+  });
+
   it('turns an error event into an OpenAI error event and stops there', () => {
     const out = translate(make(), Buffer.from(fixture('anthropic/stream-overloaded.sse') + 'event: ping\ndata: {"type":"ping"}\n\n'), []);
     const last = events(out).at(-1) as { error: { message: string; code: string } };
@@ -115,6 +158,23 @@ describe('Anthropic request translation', () => {
       true,
     );
     expect(body).toEqual({ model: 'm', messages: [{ role: 'user', content: [{ type: 'text', text: 'x' }] }], max_tokens: 7, metadata: { user_id: 'u1' }, stream: true });
+  });
+
+  it('drops what Anthropic would refuse: whitespace-only stop sequences and empty text parts; caps temperature at its maximum of 1', () => {
+    const body = toAnthropicRequest(
+      chat([{ role: 'user', content: [{ type: 'text', text: '' }, { type: 'text', text: 'x' }] }], { stop: ['\n', ' ', 'END'], temperature: 1.7 }),
+      'm',
+      false,
+    );
+    expect(body).toMatchObject({ stop_sequences: ['END'], temperature: 1, messages: [{ role: 'user', content: [{ type: 'text', text: 'x' }] }] });
+    const onlyBlank = toAnthropicRequest(chat([{ role: 'user', content: 'x' }], { stop: '\n', temperature: 0.3 }), 'm', false);
+    expect(onlyBlank).not.toHaveProperty('stop_sequences');
+    expect(onlyBlank.temperature).toBe(0.3);
+  });
+
+  it('reads data: URLs that carry parameters before ;base64', () => {
+    const body = toAnthropicRequest(chat([{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'data:image/png;name=a.png;base64,iVBORw0K' } }] }]), 'm', false);
+    expect(body.messages).toEqual([{ role: 'user', content: [{ type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'iVBORw0K' } }] }]);
   });
 
   it.each([
@@ -196,6 +256,32 @@ describe('Gemini translation', () => {
   it('asks for JSON output and drops what Gemini lacks', () => {
     const body = toGeminiRequest(chat([{ role: 'user', content: 'x' }], { response_format: { type: 'json_object' }, logit_bias: {}, user: 'u', seed: 3 }));
     expect(body.generationConfig).toEqual({ responseMimeType: 'application/json', seed: 3 });
+  });
+
+  it('answers 502 when Gemini gives no candidates and no block reason', () => {
+    const answer = fromGeminiResponse(200, Buffer.from(JSON.stringify({ usageMetadata: { promptTokenCount: 3 } })), 'g');
+    expect(answer.status).toBe(502);
+    assertConforms('ErrorResponse', JSON.parse(answer.body));
+  });
+
+  it('gives function calls of different candidates different ids when Gemini names none', () => {
+    const call = { content: { parts: [{ functionCall: { name: 'f', args: {} } }] }, finishReason: 'STOP' };
+    const body = Buffer.from(JSON.stringify({ responseId: 'r', candidates: [{ ...call, index: 0 }, { ...call, index: 1 }] }));
+    const completion = JSON.parse(fromGeminiResponse(200, body, 'g').body) as { choices: Array<{ message: { tool_calls: Array<{ id: string }> } }> };
+    const ids = completion.choices.map((choice) => choice.message.tool_calls[0]!.id);
+    expect(new Set(ids).size).toBe(2);
+  });
+
+  it('ends a stream of several candidates only once every candidate has finished', () => {
+    const make = () => new GeminiStreamTranslator('gemini-x', false);
+    const candidate = (index: number, text: string, finishReason?: string) => ({ index, content: { parts: [{ text }] }, ...(finishReason && { finishReason }) });
+    const first = { responseId: 'r', candidates: [candidate(0, 'a', 'STOP'), candidate(1, 'b')] };
+    const second = { responseId: 'r', candidates: [candidate(1, 'c', 'MAX_TOKENS')] };
+    expect(translate(make, geminiSse([first]), [])).not.toContain('[DONE]');
+    const whole = translate(make, geminiSse([first, second]), []);
+    expect(whole.endsWith('data: [DONE]\n\n')).toBe(true);
+    const finishes = (events(whole) as Array<{ choices: Array<{ index: number; finish_reason: string | null }> }>).flatMap((chunk) => chunk.choices.filter((choice) => choice.finish_reason));
+    expect(finishes.map((choice) => [choice.index, choice.finish_reason])).toEqual([[0, 'stop'], [1, 'length']]);
   });
 
   it('refuses a tool result that answers no earlier tool call', () => {

@@ -31,8 +31,10 @@ export function classifyStatus(status: number, headers: IncomingHttpHeaders, bod
   return undefined;
 }
 
-// OpenAI and Azure end a filtered answer with finish_reason "content_filter"; Anthropic with stop_reason "refusal".
-const REFUSED_ANSWER = /"finish_reason"\s*:\s*"content_filter"|"stop_reason"\s*:\s*"refusal"/;
+// OpenAI and Azure end a filtered answer with finish_reason "content_filter"; Anthropic with stop_reason
+// "refusal"; Gemini with a safety finishReason, or blocks the prompt (promptFeedback.blockReason).
+const REFUSED_ANSWER =
+  /"finish_reason"\s*:\s*"content_filter"|"stop_reason"\s*:\s*"refusal"|"finishReason"\s*:\s*"(?:SAFETY|RECITATION|BLOCKLIST|PROHIBITED_CONTENT|SPII|IMAGE_SAFETY)"|"blockReason"\s*:/;
 
 /** A complete (non-streamed) answer that the provider's content policy cut off or refused. */
 export function classifyAnswer(body: Buffer): AttemptFailure | undefined {

@@ -5,7 +5,7 @@ import { ApiError, badRequest } from '../server/errors.js';
 export interface ChatMessage {
   role: string;
   content?: string | ContentPart[] | null;
-  tool_calls?: Array<{ id: string; type?: string; function: { name: string; arguments: string } }>;
+  tool_calls?: Array<{ id: string; type?: string; function: { name: string; arguments: string }; extra_content?: { google?: { thought_signature?: unknown } } }>;
   tool_call_id?: string;
 }
 
@@ -88,9 +88,9 @@ export function textContent(message: ChatMessage, index: number, provider: strin
     .join('');
 }
 
-/** `data:image/png;base64,....` split into media type and payload; undefined for other URLs. */
+/** `data:image/png;base64,....` (parameters such as `;name=a.png` allowed) split into media type and payload; undefined for other URLs. */
 export function parseDataUrl(url: string): { mediaType: string; data: string } | undefined {
-  const match = /^data:([^;,]+);base64,(.*)$/s.exec(url);
+  const match = /^data:([^;,]+)(?:;[^;,]+)*?;base64,(.*)$/s.exec(url);
   return match ? { mediaType: match[1]!, data: match[2]! } : undefined;
 }
 

@@ -7,6 +7,8 @@ export interface ToolCallDelta {
   id?: string;
   type?: 'function';
   function: { name?: string; arguments: string };
+  /** Provider data a client must send back with the call (Gemini's thought signature). */
+  extra_content?: { google: { thought_signature: string } };
 }
 
 export interface ChunkDelta {

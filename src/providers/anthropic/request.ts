@@ -12,10 +12,12 @@ export const ANTHROPIC_PARAMETERS: ParameterTable = {
   max_tokens: { to: 'max_tokens' },
   // listed after max_tokens so that the newer name wins when a client sends both
   max_completion_tokens: { to: 'max_tokens' },
-  temperature: { to: 'temperature' },
+  // OpenAI's range is 0–2, Anthropic's 0–1: above 1 asks for the most varied answers Anthropic gives
+  temperature: { to: 'temperature', convert: (value) => (typeof value === 'number' ? Math.min(value, 1) : value) },
   top_p: { to: 'top_p' },
   top_k: { to: 'top_k' },
-  stop: { to: 'stop_sequences', convert: asArray },
+  // Anthropic refuses stop sequences that are only whitespace ("\n" is common with OpenAI clients); the model's own turn end stands in for them
+  stop: { to: 'stop_sequences', convert: (value) => nonBlank(asArray(value)) },
   user: { to: 'metadata', convert: (user) => ({ user_id: user }) },
   frequency_penalty: null,
   presence_penalty: null,
@@ -44,7 +46,8 @@ export function toAnthropicRequest(body: Record<string, unknown>, model: string,
         system.push(textContent(message, index, PROVIDER));
         return;
       case 'user':
-        return pushMerged(turns, 'user', contentParts(message, index, PROVIDER).map(toBlock));
+        // Anthropic refuses empty text blocks
+        return pushMerged(turns, 'user', contentParts(message, index, PROVIDER).filter((part) => part.kind !== 'text' || part.text !== '').map(toBlock));
       case 'assistant':
         return pushMerged(turns, 'assistant', assistantBlocks(message, index));
       case 'tool':
@@ -66,6 +69,11 @@ export function toAnthropicRequest(body: Record<string, unknown>, model: string,
   if (toolChoice) request.tool_choice = toolChoice;
   if (stream) request.stream = true;
   return request;
+}
+
+function nonBlank(sequences: unknown[]): unknown[] | undefined {
+  const kept = sequences.filter((sequence) => typeof sequence !== 'string' || sequence.trim() !== '');
+  return kept.length > 0 ? kept : undefined;
 }
 
 function toBlock(part: Part): Block {

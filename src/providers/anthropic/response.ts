@@ -4,8 +4,8 @@ import { openAiError } from '../chat-translation.js';
 import { fromAnthropicError } from './errors.js';
 
 export interface AnthropicUsage {
-  input_tokens?: number;
-  output_tokens?: number;
+  input_tokens?: number | null;
+  output_tokens?: number | null;
   cache_read_input_tokens?: number | null;
   cache_creation_input_tokens?: number | null;
 }

@@ -21,6 +21,8 @@ interface AnthropicEvent {
  */
 export class AnthropicStreamTranslator extends JsonEventStreamTranslator<AnthropicEvent> {
   private readonly toolIndexByBlock = new Map<number, number>();
+  /** Tool-use blocks whose arguments have not started yet. */
+  private readonly toolsWithoutArguments = new Set<number>();
   private usage: AnthropicUsage = {};
   private finish: FinishReason = 'stop';
 
@@ -38,10 +40,12 @@ export class AnthropicStreamTranslator extends JsonEventStreamTranslator<Anthrop
         return this.onBlockStart(event.index ?? 0, event.content_block);
       case 'content_block_delta':
         return this.onBlockDelta(event.index ?? 0, event.delta);
+      case 'content_block_stop':
+        return this.onBlockStop(event.index ?? 0);
       case 'message_delta':
         if (event.delta?.stop_reason) this.finish = finishReason(event.delta.stop_reason);
-        // message_delta usage counts are cumulative, so they replace rather than add
-        Object.assign(this.usage, event.usage);
+        // message_delta usage counts are cumulative, so they replace rather than add; a null count means "unchanged"
+        for (const [field, count] of Object.entries(event.usage ?? {})) if (count !== null) this.usage[field as keyof AnthropicUsage] = count;
         return '';
       case 'message_stop': {
         const usage = this.includeUsage ? this.chunks.usage(toOpenAiUsage(this.usage)) : '';
@@ -51,7 +55,7 @@ export class AnthropicStreamTranslator extends JsonEventStreamTranslator<Anthrop
         this.failed = true;
         return sseErrorEvent(`Anthropic: ${event.error?.message ?? 'stream error'}`, event.error?.type ?? 'api_error');
       default:
-        // ping, content_block_stop, and event types added later carry nothing to relay
+        // ping and event types added later carry nothing to relay
         return '';
     }
   }
@@ -61,6 +65,7 @@ export class AnthropicStreamTranslator extends JsonEventStreamTranslator<Anthrop
     if (content?.type !== 'tool_use') return '';
     const index = this.toolIndexByBlock.size;
     this.toolIndexByBlock.set(block, index);
+    this.toolsWithoutArguments.add(block);
     return this.chunks.delta({ tool_calls: [{ index, id: content.id, type: 'function', function: { name: content.name, arguments: '' } }] });
   }
 
@@ -68,9 +73,16 @@ export class AnthropicStreamTranslator extends JsonEventStreamTranslator<Anthrop
     if (delta?.type === 'text_delta' && delta.text) return this.chunks.delta({ content: delta.text });
     const index = this.toolIndexByBlock.get(block);
     if (delta?.type === 'input_json_delta' && delta.partial_json && index !== undefined) {
+      this.toolsWithoutArguments.delete(block);
       return this.chunks.delta({ tool_calls: [{ index, function: { arguments: delta.partial_json } }] });
     }
     // thinking and signature deltas have no place in a chat.completion.chunk
     return '';
+  }
+
+  /** A call without parameters streams no argument pieces; OpenAI clients parse the joined arguments, so they get `{}`. */
+  private onBlockStop(block: number): string {
+    if (!this.toolsWithoutArguments.delete(block)) return '';
+    return this.chunks.delta({ tool_calls: [{ index: this.toolIndexByBlock.get(block)!, function: { arguments: '{}' } }] });
   }
 }

@@ -17,7 +17,7 @@ export const GEMINI_PARAMETERS: ParameterTable = {
   presence_penalty: { to: 'presencePenalty' },
   frequency_penalty: { to: 'frequencyPenalty' },
   seed: { to: 'seed' },
-  response_format: { to: 'responseMimeType', convert: (format) => ((format as { type?: string }).type === 'json_object' ? 'application/json' : undefined) },
+  response_format: { to: 'responseMimeType', convert: (format) => (isJsonFormat(format) ? 'application/json' : undefined) },
   repetition_penalty: null,
   logit_bias: null,
   logprobs: null,
@@ -49,7 +49,11 @@ export function toGeminiRequest(body: Record<string, unknown>): Record<string, u
         const parts: GeminiPart[] = text === '' ? [] : [{ text }];
         for (const call of message.tool_calls ?? []) {
           toolNames.set(call.id, call.function.name);
-          parts.push({ functionCall: { name: call.function.name, args: parseArguments(call.function.arguments, index) } });
+          const part: GeminiPart = { functionCall: { name: call.function.name, args: parseArguments(call.function.arguments, index) } };
+          // Gemini 3 refuses a history whose function calls lost the signature it gave them
+          const signature = call.extra_content?.google?.thought_signature;
+          if (typeof signature === 'string') part.thoughtSignature = signature;
+          parts.push(part);
         }
         return pushMerged(turns, 'model', parts);
       }
@@ -65,12 +69,23 @@ export function toGeminiRequest(body: Record<string, unknown>): Record<string, u
   const request: Record<string, unknown> = { contents: turns.map(({ role, items }) => ({ role, parts: items })) };
   if (system.length > 0) request.systemInstruction = { parts: system };
   const generationConfig = mapParameters(body, GEMINI_PARAMETERS);
+  const schema = jsonSchemaOf(body.response_format);
+  if (schema) generationConfig.responseJsonSchema = schema;
   if (Object.keys(generationConfig).length > 0) request.generationConfig = generationConfig;
   const tools = chatTools(body);
-  if (tools) request.tools = [{ functionDeclarations: tools.map(({ function: fn }) => ({ name: fn.name, description: fn.description, parameters: fn.parameters })) }];
+  // `parameters` takes only Gemini's OpenAPI subset of JSON Schema (no additionalProperties, $schema, …); OpenAI tools are full JSON Schema
+  if (tools) request.tools = [{ functionDeclarations: tools.map(({ function: fn }) => ({ name: fn.name, description: fn.description, parametersJsonSchema: fn.parameters })) }];
   const toolConfig = toGeminiToolConfig(body.tool_choice);
   if (toolConfig) request.toolConfig = toolConfig;
   return request;
+}
+
+const isJsonFormat = (format: unknown): boolean => ['json_object', 'json_schema'].includes((format as { type?: unknown }).type as string);
+
+/** The schema of `response_format: {type: "json_schema", json_schema: {schema}}`. */
+function jsonSchemaOf(format: unknown): unknown {
+  const { type, json_schema: jsonSchema } = (format ?? {}) as { type?: unknown; json_schema?: { schema?: unknown } };
+  return type === 'json_schema' ? jsonSchema?.schema : undefined;
 }
 
 function toPart(part: Part, index: number): GeminiPart {

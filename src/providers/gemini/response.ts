@@ -1,11 +1,12 @@
 import type { Usage } from '../../gateway/inference-request.js';
 import { openAiError } from '../chat-translation.js';
-import type { FinishReason } from '../openai-chunks.js';
+import type { FinishReason, ToolCallDelta } from '../openai-chunks.js';
 import { fromGoogleError, type GoogleError } from './errors.js';
 
 export interface GeminiPart {
   text?: string;
   thought?: boolean;
+  thoughtSignature?: string;
   functionCall?: { id?: string; name: string; args?: unknown };
 }
 
@@ -51,9 +52,19 @@ export function finishReason(reason: string, calledFunctions: boolean): FinishRe
 /** Thought parts are the model's hidden reasoning, not answer text. */
 export const answerText = (parts: readonly GeminiPart[]): string => parts.filter((part) => part.text !== undefined && !part.thought).map((part) => part.text).join('');
 
-export function toolCall(part: GeminiPart, index: number, fallbackId: string): { id: string; type: 'function'; function: { name: string; arguments: string } } {
+/**
+ * An OpenAI tool call for a function-call part. Its thought signature rides along where Google's own
+ * OpenAI-compatible API puts it (`extra_content.google.thought_signature`), so that a client that
+ * sends the message back hands Gemini the signature it requires.
+ */
+export function toolCall(part: GeminiPart, fallbackId: string): Omit<ToolCallDelta, 'index'> & { id: string } {
   const call = part.functionCall!;
-  return { id: call.id ?? `call_${fallbackId}_${index}`, type: 'function', function: { name: call.name, arguments: JSON.stringify(call.args ?? {}) } };
+  return {
+    id: call.id ?? `call_${fallbackId}`,
+    type: 'function',
+    function: { name: call.name, arguments: JSON.stringify(call.args ?? {}) },
+    ...(part.thoughtSignature !== undefined && { extra_content: { google: { thought_signature: part.thoughtSignature } } }),
+  };
 }
 
 export function toOpenAiUsage(usage: GeminiUsage): Usage {
@@ -77,13 +88,14 @@ export function fromGeminiResponse(status: number, body: Buffer, model: string):
   }
   const id = responseId(response);
   const candidates = response.candidates ?? [];
+  if (candidates.length === 0 && !response.promptFeedback?.blockReason) return openAiError(502, 'Gemini returned no candidates', 'upstream_error', 'bad_gateway');
   // a blocked prompt has no candidates at all, only the reason
   const choices =
     candidates.length === 0 && response.promptFeedback?.blockReason
       ? [{ index: 0, message: { role: 'assistant', content: '', refusal: null }, finish_reason: 'content_filter', logprobs: null }]
       : candidates.map((candidate, position) => {
           const parts = candidate.content?.parts ?? [];
-          const calls = parts.filter((part) => part.functionCall).map((part, at) => toolCall(part, at, id));
+          const calls = parts.filter((part) => part.functionCall).map((part, at) => toolCall(part, `${id}_${position}_${at}`));
           const content = answerText(parts);
           return {
             index: candidate.index ?? position,

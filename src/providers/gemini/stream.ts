@@ -6,15 +6,16 @@ import { answerText, finishReason, responseId, toOpenAiUsage, toolCall, type Gem
 
 /**
  * streamGenerateContent's SSE (each event a partial GenerateContentResponse) → OpenAI chunks as
- * events complete. Gemini has no end-of-stream marker: the stream counts as complete once a
- * finish reason (or a prompt block) arrived and the upstream then ended, and only then is
+ * events complete. Gemini has no end-of-stream marker: the stream counts as complete once every
+ * choice's finish reason (or a prompt block) arrived and the upstream then ended, and only then is
  * `[DONE]` written.
  */
 export class GeminiStreamTranslator extends JsonEventStreamTranslator<GeminiResponse> {
   private readonly started = new Set<number>();
   private readonly toolCalls = new Map<number, number>();
   private usage: GeminiUsage | undefined;
-  private finished = false;
+  private readonly finished = new Set<number>();
+  private promptBlocked = false;
 
   constructor(model: string, includeUsage: boolean) {
     super(model, includeUsage, 'Gemini');
@@ -22,7 +23,7 @@ export class GeminiStreamTranslator extends JsonEventStreamTranslator<GeminiResp
 
   override end(): string {
     const out = super.end();
-    if (!this.finished || this.failed) return out;
+    if (!this.complete() || this.failed) return out;
     const usage = this.includeUsage ? this.chunks.usage(toOpenAiUsage(this.usage ?? {})) : '';
     return out + usage + DONE_EVENT;
   }
@@ -36,7 +37,7 @@ export class GeminiStreamTranslator extends JsonEventStreamTranslator<GeminiResp
     if (response.usageMetadata) this.usage = response.usageMetadata;
     const candidates = response.candidates ?? [];
     if (candidates.length === 0 && response.promptFeedback?.blockReason) {
-      this.finished = true;
+      this.promptBlocked = true;
       return this.start(0) + this.chunks.finish('content_filter');
     }
     let out = '';
@@ -50,14 +51,19 @@ export class GeminiStreamTranslator extends JsonEventStreamTranslator<GeminiResp
         if (!part.functionCall) continue;
         const callIndex = this.toolCalls.get(index) ?? 0;
         this.toolCalls.set(index, callIndex + 1);
-        out += this.chunks.delta({ tool_calls: [{ index: callIndex, ...toolCall(part, callIndex, this.chunks.id) }] }, index);
+        out += this.chunks.delta({ tool_calls: [{ index: callIndex, ...toolCall(part, `${this.chunks.id}_${index}_${callIndex}`) }] }, index);
       }
       if (candidate.finishReason) {
-        this.finished = true;
+        this.finished.add(index);
         out += this.chunks.finish(finishReason(candidate.finishReason, this.toolCalls.has(index)), index);
       }
     });
     return out;
+  }
+
+  /** Every choice that started has finished (with n > 1, choices finish one by one). */
+  private complete(): boolean {
+    return this.promptBlocked || (this.started.size > 0 && this.finished.size === this.started.size);
   }
 
   /** The opening role chunk, once per choice. */
