@@ -172,12 +172,13 @@ describe('Gemini provider (a fake generateContent API behind the router)', () =>
   });
 
   it.each([
-    ['error-quota.json', 429, 'rate_limit_error'],
-    ['error-invalid-key.json', 400, 'invalid_request_error'],
-    ['error-unavailable.json', 503, 'service_unavailable'],
-  ])('maps %s to an OpenAI error with status %i', async (file, status, type) => {
+    ['error-quota.json', 429, 429, 'rate_limit_error'],
+    // Google says 400 for a bad key; OpenAI clients expect 401
+    ['error-invalid-key.json', 400, 401, 'authentication_error'],
+    ['error-unavailable.json', 503, 503, 'service_unavailable'],
+  ])('maps %s (HTTP %i) to an OpenAI error with status %i', async (file, upstreamStatus, status, type) => {
     const body = fixture(`gemini/${file}`);
-    fake.reply({ status, json: body });
+    fake.reply({ status: upstreamStatus, json: body });
     const failure = await client.chat.completions.create({ model: 'gemini-x', messages: [{ role: 'user', content: 'Hi' }] }).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(OpenAI.APIError);
     const error = failure as InstanceType<typeof OpenAI.APIError>;

@@ -18,6 +18,7 @@ export interface GoogleError {
   code?: number;
   message?: string;
   status?: string;
+  details?: Array<{ reason?: string }>;
 }
 
 /** A Google error body (`{"error":{code,message,status}}`, or anything else) as an OpenAI error with the HTTP status. */
@@ -30,7 +31,10 @@ export function fromGoogleError(status: number, body: string): { status: number;
   } catch {
     // not JSON: reported with the raw text below
   }
-  return openAiError(status, `Gemini: ${error?.message ?? (body.slice(0, 500) || `answered ${status}`)}`, googleErrorType(error, status), error?.status?.toLowerCase() ?? null);
+  const message = `Gemini: ${error?.message ?? (body.slice(0, 500) || `answered ${status}`)}`;
+  // Google answers a bad key with 400 INVALID_ARGUMENT; OpenAI clients expect 401 (the SDKs raise AuthenticationError on it)
+  if (error?.details?.some((detail) => detail?.reason === 'API_KEY_INVALID')) return openAiError(401, message, 'authentication_error', 'invalid_api_key');
+  return openAiError(status, message, googleErrorType(error, status), error?.status?.toLowerCase() ?? null);
 }
 
 export function googleErrorType(error: GoogleError | undefined, status: number): string {
