@@ -1,12 +1,26 @@
 import { once } from 'node:events';
 import { request, type IncomingHttpHeaders } from 'node:http';
 import { connect } from 'node:net';
+import { gzipSync } from 'node:zlib';
+import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertConforms } from './support/conformance.js';
 import { postJson } from './support/http.js';
 import { spawnCli, startRouter, startSim, stopAll, writeConfig, type Proc } from './support/processes.js';
 
 const chat = (model: string) => ({ model, messages: [{ role: 'user', content: 'hi' }] });
+
+/** Writes `raw` on a new connection and returns everything the router answers until it closes. */
+async function rawExchange(port: number, raw: string): Promise<string> {
+  const socket = connect(port, '127.0.0.1');
+  let received = '';
+  socket.on('data', (chunk) => (received += chunk));
+  socket.on('error', () => undefined);
+  await once(socket, 'connect');
+  socket.write(raw);
+  await once(socket, 'close');
+  return received;
+}
 
 function expectError(response: { status: number; body: any }, status: number, message?: RegExp): void {
   expect(response.status).toBe(status);
@@ -82,7 +96,35 @@ describe('errors the router answers itself', () => {
       req.end('"}]}');
     });
     expectError(response, 413);
-    expect(response.headers.connection).toBe('close');
+  });
+
+  it('413 that an SDK client still uploading its body can read (the rest of the body is read and dropped, not reset)', async () => {
+    const client = new OpenAI({ baseURL: `${router.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+    const failure = await client.chat.completions.create({ model: 'm1', messages: [{ role: 'user', content: 'x'.repeat(4_000_000) }] }).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(OpenAI.APIError);
+    expect((failure as InstanceType<typeof OpenAI.APIError>).status).toBe(413);
+  });
+
+  it('415 on a compressed body, with a message that says so', async () => {
+    const response = await fetch(`${router.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, body: gzipSync(JSON.stringify(chat('m1'))) });
+    expectError({ status: response.status, body: await response.json() }, 415, /Content-Encoding 'gzip'/);
+  });
+
+  it.each([
+    ['an unparsable request', 'NONSENSE\r\n\r\n', 400],
+    ['a request with conflicting lengths', 'POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-length: 2\r\ntransfer-encoding: chunked\r\n\r\n', 400],
+    ['headers over the limit', `GET /health HTTP/1.1\r\nhost: x\r\nx-big: ${'a'.repeat(20_000)}\r\n\r\n`, 431],
+    ['a path that is not valid percent-encoding', 'GET /v1/models/%E2%82 HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n', 400],
+  ])('answers %s in the OpenAI error shape', async (_, raw, status) => {
+    const answer = await rawExchange(router.port, raw);
+    expect(answer.startsWith(`HTTP/1.1 ${status} `)).toBe(true);
+    assertConforms('ErrorResponse', JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)));
+  });
+
+  it('408 to a client that does not finish sending its request within request_timeout_s', async () => {
+    const answer = await rawExchange(router.port, 'POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"mo');
+    expect(answer.startsWith('HTTP/1.1 408 ')).toBe(true);
+    assertConforms('ErrorResponse', JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)));
   });
 
   it('survives a client that goes away halfway through sending its body', async () => {

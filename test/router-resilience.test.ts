@@ -144,6 +144,19 @@ describe('streams and disconnects', () => {
     await expect(fetch(`${router.url}/health`)).rejects.toThrow();
   });
 
+  it('ends a stream still open when the shutdown grace period runs out with an error event saying why', async () => {
+    const sim = await startSim({ models: ['m'], ttftMs: 1, tokensPerS: 2 });
+    const router = await startRouter({ shutdown_grace_s: 0.5, services: [{ name: 'only', url: sim.url }] });
+    const client = new OpenAI({ baseURL: `${router.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+    const stream = await client.chat.completions.create(chat('m', { stream: true, max_tokens: 100 }) as OpenAI.ChatCompletionCreateParamsStreaming);
+    let exit: Promise<number | null> | undefined;
+    const consumed = (async () => {
+      for await (const _ of stream) exit ??= router.stop('SIGTERM');
+    })();
+    await expect(consumed).rejects.toThrow(/shutting down/);
+    expect(await exit).toBe(0);
+  });
+
   it('answers an inference request that arrives on a busy connection during the drain with 503, then closes it', async () => {
     const sim = await startSim({ models: ['m'], ttftMs: 1, tokensPerS: 20 });
     const router = await startRouter({ services: [{ name: 'only', url: sim.url }] });

@@ -5,8 +5,9 @@ import type { Backend } from '../fleet/backend.js';
 import type { Fleet } from '../fleet/fleet.js';
 import type { RoutingPolicy } from '../routing/policy.js';
 import type { Metrics } from '../observability/metrics.js';
-import { badGateway, gatewayTimeout } from '../server/errors.js';
+import { badGateway, gatewayTimeout, type ApiError } from '../server/errors.js';
 import type { RequestLogEntry } from '../store/request-log.js';
+import { decodedBody } from '../upstream/content-encoding.js';
 import { abortError, CLIENT_CLOSED, CLIENT_GONE, CLIENT_GONE_ERROR, RequestAbort } from './abort.js';
 import { AttemptRunner, type AttemptAccount, type AttemptOptions, type Dispatched, type Exhausted } from './attempts.js';
 import type { InferenceRequest, RequestIdentity, Usage } from './inference-request.js';
@@ -36,6 +37,7 @@ interface Accounting extends AttemptAccount {
   servedBy?: string;
   /** Set when the whole answer reached the client. */
   complete?: boolean;
+  streamBroken?: boolean;
   contentType?: string;
 }
 
@@ -51,6 +53,8 @@ export interface RequestSink {
  */
 export class Gateway {
   private readonly attempts: AttemptRunner;
+  /** Requests being answered, so that a shutdown can end them with a reason rather than cut them. */
+  private readonly inFlight = new Set<RequestAbort>();
 
   constructor(
     private readonly fleet: Fleet,
@@ -67,6 +71,7 @@ export class Gateway {
 
   async handle(request: InferenceRequest, res: ServerResponse): Promise<void> {
     const abort = new RequestAbort();
+    this.inFlight.add(abort);
     const deadline = setTimeout(() => abort.abort(gatewayTimeout(this.options.requestTimeoutS)), this.options.requestTimeoutS * 1000);
     const onClose = () => {
       if (!res.writableFinished) abort.abort(CLIENT_GONE);
@@ -98,7 +103,7 @@ export class Gateway {
       account.failed = dispatched.failureRecorded;
       const headers = responseHeaders(response.headers, { ...own, 'x-switchyard-target': backend.name });
       account.contentType = String(response.headers['content-type']);
-      if (response.statusCode === 200 && account.contentType.startsWith('text/event-stream')) {
+      if (response.statusCode === 200 && isEventStream(response.headers['content-type'], request.stream)) {
         // A stream's whole overhead is known only at its end (metrics, request log); its header carries the part before dispatch.
         headers[OVERHEAD_HEADER] = formatMs(account.upstreamSentAt! - request.startedAt - account.upstreamMs);
         res.writeHead(200, headers);
@@ -111,11 +116,15 @@ export class Gateway {
         account.usage = outcome.usage;
         account.complete = !outcome.error;
         if (outcome.clientGone) account.status = CLIENT_CLOSED;
-        else if (outcome.error) this.fail(account, backend, outcome.error);
+        else if (outcome.error) {
+          account.streamBroken = true;
+          this.fail(account, backend, outcome.error);
+        }
         return;
       }
       await this.relayBuffered(res, request, dispatched, headers, abort, account, admitted);
     } finally {
+      this.inFlight.delete(abort);
       clearTimeout(deadline);
       res.removeListener('close', onClose);
       if (dispatched && 'response' in dispatched) {
@@ -128,6 +137,11 @@ export class Gateway {
       if (account.backend) this.feedBack(request, account, account.backend);
       this.account(request, account, admitted);
     }
+  }
+
+  /** Ends every request still being answered with `reason`: an error answer, or an error event on an open stream. */
+  stopAll(reason: ApiError): void {
+    for (const abort of this.inFlight) abort.abort(reason);
   }
 
   /**
@@ -169,9 +183,10 @@ export class Gateway {
     account.status = status;
     // Decoded once: the usage is read from it and the cache keeps it; the bytes go to the client.
     let text: string | undefined;
-    if (status < 300 && String(headers['content-type']).startsWith('application/json')) {
-      text = body.toString();
-      const parsed = parseJson(text);
+    // Every answer of these endpoints is JSON: anything else (a proxy's HTML page, a cut-off body) is the backend failing.
+    if (status < 300) {
+      text = typeof body === 'string' ? body : decodedBody(body, headers['content-encoding'])?.toString();
+      const parsed = text === undefined ? undefined : parseJson(text);
       if (parsed === undefined) {
         const failure = badGateway(`backend ${backend.name} returned an invalid JSON response`);
         account.status = failure.status;
@@ -228,6 +243,7 @@ export class Gateway {
       overheadS: overheadMs / 1000,
       usage: account.usage,
       retries: account.retries,
+      streamBroken: account.streamBroken === true,
     });
     if (!this.requestLog) return;
     const cost = this.policies.costOf(request.model, account.usage);
@@ -256,6 +272,10 @@ export class Gateway {
 }
 
 const formatMs = (ms: number) => Math.max(0, ms).toFixed(3);
+
+/** Media types are case-insensitive; a streamed request answered 200 without a content type is taken to be the stream it asked for. */
+const isEventStream = (contentType: string | undefined, streamRequested: boolean): boolean =>
+  contentType === undefined ? streamRequested : /^text\/event-stream/i.test(contentType);
 
 function parseJson(body: string): unknown {
   try {

@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { StreamTranslator } from '../providers/adapter.js';
 import type { BodySink, UpstreamBody } from '../upstream/call.js';
-import { CLIENT_GONE, type RequestAbort } from './abort.js';
+import { abortError, CLIENT_GONE_ERROR, type RequestAbort } from './abort.js';
 import type { Usage } from './inference-request.js';
 import { sseErrorEvent } from './relay.js';
 import { StreamTail } from './stream-tail.js';
@@ -17,9 +17,7 @@ export interface StreamOutcome {
 }
 
 const TAIL_BYTES = 8192;
-const DONE = Buffer.from('data: [DONE]');
 const EVENT_END = Buffer.from('\n\n');
-const ERROR_EVENT = Buffer.from('data: {"error"');
 
 /**
  * Relays an SSE body chunk by chunk as it arrives (through the provider's translator, if any),
@@ -81,12 +79,13 @@ class StreamRelay implements BodySink {
       return this.broke(error as Error);
     }
     const tail = this.kept.read();
-    if (tail.lastIndexOf(DONE) !== -1) {
+    const last = lastEventData(tail);
+    if (last === '[DONE]') {
       this.res.end();
       return this.settle(undefined, false, usageFromTail(tail));
     }
     // A stream whose last event is already an error (the provider's own, translated) has told the client.
-    const endsWithError = tail.lastIndexOf(ERROR_EVENT) !== -1 && tail.lastIndexOf(ERROR_EVENT) === tail.lastIndexOf('data: ');
+    const endsWithError = last?.startsWith('{"error"') === true;
     if (endsWithError) this.res.end();
     else this.endWithError('the backend ended the stream without [DONE]', 'upstream_stream_truncated');
     this.settle(endsWithError ? 'the backend reported an error mid-stream' : 'the backend ended the stream without [DONE]', false, usageFromTail(tail));
@@ -111,10 +110,11 @@ class StreamRelay implements BodySink {
   }
 
   private broke(error: Error): void {
-    if (this.signal.aborted && this.signal.reason === CLIENT_GONE) return this.settle('client disconnected', true);
-    const timedOut = this.signal.aborted;
-    const message = timedOut ? 'the request timed out mid-stream' : `the backend stream broke: ${error.message}`;
-    this.endWithError(message, timedOut ? 'gateway_timeout' : 'upstream_stream_error');
+    const stopped = abortError(this.signal);
+    if (stopped === CLIENT_GONE_ERROR) return this.settle('client disconnected', true);
+    // The router stopped the stream (deadline, shutdown): the client is told why.
+    const message = stopped ? `${stopped.message} (the stream was cut off)` : `the backend stream broke: ${error.message}`;
+    this.endWithError(message, stopped?.code ?? 'upstream_stream_error');
     this.settle(message);
   }
 
@@ -136,6 +136,21 @@ function countEvents(bytes: Buffer): number {
   let count = 0;
   for (let at = bytes.indexOf(EVENT_END); at !== -1; at = bytes.indexOf(EVENT_END, at + 2)) count++;
   return Math.max(1, count);
+}
+
+/**
+ * The data of the stream's last complete event, or undefined. A stream is complete only when
+ * `[DONE]` is its last event: the text may also appear inside a generated token. SSE allows
+ * `data:[DONE]` as well as `data: [DONE]`, and CRLF line ends.
+ */
+export function lastEventData(tail: Buffer): string | undefined {
+  const events = tail.toString('latin1').split(/\r?\n\r?\n|\r\r/);
+  // Comment-only events (keep-alives) carry no data and are skipped.
+  for (let at = events.length - 1; at >= 0; at--) {
+    const data = events[at]!.split(/\r?\n|\r/).filter((line) => line.startsWith('data:'));
+    if (data.length > 0) return data.map((line) => line.slice(line[5] === ' ' ? 6 : 5)).join('\n');
+  }
+  return undefined;
 }
 
 /** The `usage` of the last event that carries one (the final chunk with `include_usage`). */

@@ -25,6 +25,8 @@ export interface RequestRecord {
   overheadS: number;
   usage: Usage | undefined;
   retries: number;
+  /** A stream that started (status 200) but broke, was truncated or was cut off before its end. */
+  streamBroken: boolean;
 }
 
 /** Running totals the dashboard shows, kept as plain numbers next to the Prometheus series. */
@@ -64,6 +66,7 @@ export class Metrics {
   private readonly overhead: Histogram;
   private readonly tokens: Counter<'model' | 'target' | 'type'>;
   private readonly retries: Counter<'model'>;
+  private readonly streamErrors: Counter<'model' | 'target'>;
   private readonly children = new Map<string, RequestChildren>();
 
   constructor(fleet: Fleet) {
@@ -82,6 +85,12 @@ export class Metrics {
     this.overhead = new Histogram({ name: 'switchyard_router_overhead_seconds', help: 'Time each request spent in the router itself, outside upstream calls', buckets: OVERHEAD_BUCKETS, registers });
     this.tokens = new Counter({ name: 'switchyard_tokens_total', help: 'Tokens reported in upstream usage, by type (prompt, completion, cached)', labelNames: ['model', 'target', 'type'], registers });
     this.retries = new Counter({ name: 'switchyard_upstream_retries_total', help: 'Requests re-sent to another replica before any byte reached the client', labelNames: ['model'], registers });
+    this.streamErrors = new Counter({
+      name: 'switchyard_stream_errors_total',
+      help: 'Streams that started (counted with status 200) but did not end with [DONE]: broken, truncated or cut off; the client got an error event',
+      labelNames: ['model', 'target'],
+      registers,
+    });
     new Gauge({
       name: 'switchyard_inflight_requests',
       help: 'Requests in flight per target',
@@ -179,6 +188,7 @@ export class Metrics {
       this.retries.labels(r.model).inc(r.retries);
       this.activity.retries += r.retries;
     }
+    if (r.streamBroken) this.streamErrors.labels(r.model, r.target).inc();
     const usage = r.usage;
     if (usage) {
       if (usage.prompt_tokens) child.promptTokens.inc(usage.prompt_tokens);

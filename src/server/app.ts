@@ -16,7 +16,7 @@ import { registerDashboardRoutes } from './dashboard-routes.js';
 import type { PolicyTable } from '../routing/policy-table.js';
 import type { RouteSources } from '../gateway/resolve.js';
 import { registerJsonBodyParser } from './body-parser.js';
-import { registerErrorHandlers } from './error-handler.js';
+import { clientErrorHandler, frameworkErrors, registerErrorHandlers } from './error-handler.js';
 import { registerFleetRoutes } from './fleet-routes.js';
 import { cors } from './cors.js';
 import { inferenceRoutes } from './inference-routes.js';
@@ -44,13 +44,22 @@ export function buildApp({ config, log, fleet, gateway, metrics, agents, history
   const crossOrigin = cors(config.cors.origins);
   const app = Fastify({
     serverFactory: (fastifyHandler) => {
-      const server = createServer((req, res) => {
-        if (crossOrigin?.apply(req, res)) return;
-        if (!inference.take(req, res)) fastifyHandler(req, res);
-      });
+      const requestTimeout = config.request_timeout_s * 1000;
+      const server = createServer(
+        {
+          // Bounds receiving a request (headers and body), not answering it: a client that trickles its
+          // body holds a connection at most this long. Answers are bounded by the gateway's deadline.
+          requestTimeout,
+          headersTimeout: Math.min(60_000, requestTimeout),
+          // Both are enforced by a periodic check: often enough for short timeouts too.
+          connectionsCheckingInterval: Math.min(30_000, requestTimeout / 2),
+        },
+        (req, res) => {
+          if (crossOrigin?.apply(req, res)) return;
+          if (!inference.take(req, res)) fastifyHandler(req, res);
+        },
+      );
       server.keepAliveTimeout = 75_000;
-      // Requests are bounded by request_timeout_s, streams may run for minutes.
-      server.requestTimeout = 0;
       return server;
     },
     loggerInstance: log as FastifyBaseLogger,
@@ -61,6 +70,8 @@ export function buildApp({ config, log, fleet, gateway, metrics, agents, history
     bodyLimit: config.max_body_bytes,
     genReqId: requestId,
     return503OnClosing: true,
+    frameworkErrors,
+    clientErrorHandler,
     forceCloseConnections: 'idle',
   });
   app.addHook('preClose', (done) => {

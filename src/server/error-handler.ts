@@ -1,4 +1,5 @@
-import type { FastifyInstance } from 'fastify';
+import type { Socket } from 'node:net';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from './errors.js';
 import { bodyTooLarge } from './read-body.js';
 
@@ -25,4 +26,25 @@ function fromFastifyError(error: Error & { statusCode?: number; code?: string })
   }
   const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500;
   return new ApiError(status, status === 500 ? 'Internal router error' : error.message, status >= 500 ? 'server_error' : 'invalid_request_error');
+}
+
+/** Requests Fastify cannot route at all (a path that is not valid percent-encoding). */
+export function frameworkErrors(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  void reply.code(400).send(new ApiError(400, error.message, 'invalid_request_error', 'invalid_url').toJSON());
+}
+
+/**
+ * Requests that never became requests: unparsable HTTP, headers over the limit, or a request not
+ * received within its time. Answered on the socket itself, in the OpenAI error shape like the rest.
+ */
+export function clientErrorHandler(error: Error & { code?: string }, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
+  const [status, reason, message, code] =
+    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'Request Timeout', 'The request was not received in time', 'request_timeout']
+      : error.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'Request Header Fields Too Large', 'The request headers are larger than this router accepts', 'headers_too_large']
+        : [400, 'Bad Request', `Malformed HTTP request (${error.code ?? error.message})`, 'malformed_request'];
+  const body = JSON.stringify(new ApiError(status, message, 'invalid_request_error', code));
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
 }

@@ -30,6 +30,8 @@ export const badGateway = (message: string) => new ApiError(502, message, 'upstr
 export const gatewayTimeout = (seconds: number) =>
   new ApiError(504, `The request did not complete within ${seconds}s`, 'timeout_error', 'gateway_timeout');
 
+export const shuttingDown = () => new ApiError(503, 'The router is shutting down', 'service_unavailable', 'shutting_down', null, { connection: 'close' });
+
 export const providerKeyMissing = (provider: string, variable: string) =>
   new ApiError(503, `The provider '${provider}' is not configured: set ${variable}`, 'service_unavailable', 'provider_not_configured');
 

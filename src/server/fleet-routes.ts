@@ -28,9 +28,9 @@ export function registerFleetRoutes(
   const listModels = async () => ({ object: 'list' as const, data: [...new Set([...fleet.servedModels(), ...groups()])].sort().map(modelObject) });
   app.get('/models', listModels);
   app.get('/v1/models', listModels);
-  // Model ids may contain slashes ("org/model"), so the id is the whole rest of the path.
+  // Model ids may contain slashes ("org/model"), so the id is the whole rest of the path (already percent-decoded).
   app.get('/v1/models/*', async (request) => {
-    const id = decodeURIComponent((request.params as { '*': string })['*']);
+    const id = (request.params as { '*': string })['*'];
     if (fleet.candidates(id).length === 0 && !groups().includes(id)) {
       throw new ApiError(404, `The model '${id}' does not exist`, 'invalid_request_error', 'model_not_found', 'model');
     }

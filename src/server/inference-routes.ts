@@ -4,7 +4,7 @@ import type { Gateway } from '../gateway/gateway.js';
 import type { Endpoint, RequestIdentity } from '../gateway/inference-request.js';
 import { writeApiError } from '../gateway/relay.js';
 import { parseJsonBody } from './body-parser.js';
-import { ApiError } from './errors.js';
+import { ApiError, shuttingDown } from './errors.js';
 import { readBody } from './read-body.js';
 import { requestId } from './request-id.js';
 import { validateInference } from './validate.js';
@@ -42,7 +42,7 @@ export function inferenceRoutes(gateway: Gateway, maxBodyBytes: number, log: Log
       const id = requestId(req);
       const arrivedAt = performance.now();
       if (draining) {
-        refuse(gateway, res, { id, endpoint, model: '', startedAt: arrivedAt }, new ApiError(503, 'The router is shutting down', 'service_unavailable', 'shutting_down', null, { connection: 'close' }));
+        refuse(gateway, res, { id, endpoint, model: '', startedAt: arrivedAt }, shuttingDown());
         return true;
       }
       readBody(req, maxBodyBytes, (raw, error) => {

@@ -1,15 +1,26 @@
 import type { IncomingMessage } from 'node:http';
 import { ApiError } from './errors.js';
 
-export const bodyTooLarge = () =>
-  new ApiError(413, 'The request body is larger than this router accepts', 'invalid_request_error', 'request_too_large', null, { connection: 'close' });
+export const bodyTooLarge = () => new ApiError(413, 'The request body is larger than this router accepts', 'invalid_request_error', 'request_too_large');
+
+const encodedBody = (encoding: string) =>
+  new ApiError(415, `The request body is sent with Content-Encoding '${encoding}'; this router reads only uncompressed JSON`, 'invalid_request_error', 'unsupported_content_encoding');
+
+/**
+ * How long the rest of a refused body is read and dropped. Closing at once would reset the
+ * connection while the client is still sending, and most clients then report a connection error
+ * instead of the answer (the OpenAI SDKs even retry the upload).
+ */
+const DISCARD_MS = 10_000;
 
 /**
  * Reads a request body of at most `limit` bytes. `done` is called once: with the bytes, with
- * an error to answer (413), or with neither when the client went away before sending it all.
+ * an error to answer (413, 415), or with neither when the client went away before sending it all.
  */
 export function readBody(req: IncomingMessage, limit: number, done: (body: Buffer | undefined, error?: ApiError) => void): void {
-  if (Number(req.headers['content-length']) > limit) return done(undefined, bodyTooLarge());
+  const encoding = req.headers['content-encoding'];
+  if (encoding !== undefined && encoding.toLowerCase() !== 'identity') return refuse(req, encodedBody(encoding), done);
+  if (Number(req.headers['content-length']) > limit) return refuse(req, bodyTooLarge(), done);
   const chunks: Buffer[] = [];
   let size = 0;
   const finish = (body: Buffer | undefined, error?: ApiError) => {
@@ -21,11 +32,28 @@ export function readBody(req: IncomingMessage, limit: number, done: (body: Buffe
   const onData = (chunk: Buffer) => {
     size += chunk.length;
     if (size <= limit) chunks.push(chunk);
-    else finish(undefined, bodyTooLarge());
+    else {
+      finish(undefined, bodyTooLarge());
+      discardRest(req);
+    }
   };
   const onEnd = () => finish(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
   const onClose = () => finish(undefined);
   req.on('data', onData);
   req.on('end', onEnd);
   req.on('close', onClose);
+}
+
+function refuse(req: IncomingMessage, error: ApiError, done: (body: undefined, error: ApiError) => void): void {
+  done(undefined, error);
+  discardRest(req);
+}
+
+/** Reads and drops what the client still sends, for a while; the connection then stays usable. */
+function discardRest(req: IncomingMessage): void {
+  if (req.complete) return;
+  const giveUp = setTimeout(() => req.socket.destroy(), DISCARD_MS);
+  giveUp.unref();
+  req.once('end', () => clearTimeout(giveUp)).once('close', () => clearTimeout(giveUp));
+  req.resume();
 }

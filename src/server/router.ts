@@ -15,6 +15,7 @@ import { EngineMetricsScraper } from '../fleet/engine-metrics-scraper.js';
 import { PolicyTable } from '../routing/policy-table.js';
 import { createUpstreamAgent } from '../upstream/dispatcher.js';
 import { buildApp } from './app.js';
+import { shuttingDown } from './errors.js';
 
 export interface RunningRouter {
   app: FastifyInstance;
@@ -93,7 +94,11 @@ export async function startRouter(config: Config, log: Logger): Promise<RunningR
       agents.stop();
       history.stop();
       scraper.stop();
-      const grace = setTimeout(() => app.server.closeAllConnections(), config.shutdown_grace_s * 1000);
+      const grace = setTimeout(() => {
+        // What is still running is told why it ends (an error answer, or an error event on a stream), then cut.
+        gateway.stopAll(shuttingDown());
+        setTimeout(() => app.server.closeAllConnections(), 250).unref();
+      }, config.shutdown_grace_s * 1000);
       // Keep-alive connections that finish their last response during the drain would otherwise
       // hold the server open until their idle timeout.
       const reap = setInterval(() => app.server.closeIdleConnections(), 100);
