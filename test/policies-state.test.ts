@@ -34,7 +34,7 @@ describe('memory rate limiter', () => {
     const limiter = new MemoryRateLimiter();
     limiter.charge([{ counter: 'tpm:k', limit: 100, cost: 90 }]);
     expect((limiter.charge([{ counter: 'tpm:k', limit: 100, cost: 20 }])).admitted).toBe(false);
-    limiter.adjust(['tpm:k'], -80);
+    limiter.adjust({ counters: ['tpm:k'], deltas: [-80] });
     expect((limiter.charge([{ counter: 'tpm:k', limit: 100, cost: 20 }])).admitted).toBe(true);
   });
 });
@@ -165,7 +165,7 @@ describe('rate-limit stage', () => {
       { counter: 'tpm:key:1', limit: 500, cost: tokens },
       { counter: 'tpm:model:m', limit: 1000, cost: tokens },
     ]);
-    expect(stage.correction(reservation, 30)).toEqual({ counters: ['tpm:key:1', 'tpm:model:m'], delta: 30 - tokens });
+    expect(stage.correction(reservation, 30)).toEqual({ counters: ['tpm:key:1', 'tpm:model:m'], deltas: [30 - tokens, 30 - tokens] });
     expect(stage.correction(reservation, undefined)).toBeUndefined();
   });
 

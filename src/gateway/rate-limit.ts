@@ -13,10 +13,11 @@ export interface RateLimitOptions {
 /** Tokens held against TPM counters until the real count is known. */
 export interface Reservation {
   counters: string[];
-  tokens: number;
+  /** What each counter was charged: the estimate, capped at that counter's limit. */
+  charged: number[];
 }
 
-const NO_RESERVATION: Reservation = { counters: [], tokens: 0 };
+const NO_RESERVATION: Reservation = { counters: [], charged: [] };
 
 export const rateLimited = (counter: string, retryAfterMs: number) => {
   const unit = counter.startsWith('tpm:') ? 'tokens' : 'requests';
@@ -47,9 +48,9 @@ export class RateLimitStage {
     let reservation = NO_RESERVATION;
     if (tpm !== undefined || model?.tpm !== undefined) {
       const tokens = this.estimate(request);
-      reservation = { counters: [], tokens };
-      if (tpm !== undefined) this.reserve(charges, reservation, `tpm:${caller.id}`, tpm);
-      if (model?.tpm !== undefined) this.reserve(charges, reservation, `tpm:model:${request.model}`, model.tpm);
+      reservation = { counters: [], charged: [] };
+      if (tpm !== undefined) this.reserve(charges, reservation, `tpm:${caller.id}`, tpm, tokens);
+      if (model?.tpm !== undefined) this.reserve(charges, reservation, `tpm:model:${request.model}`, model.tpm, tokens);
     }
     return { charges, reservation };
   }
@@ -62,14 +63,19 @@ export class RateLimitStage {
 
   /** What replaces the reservation by the tokens actually used (nothing when the usage is unknown). */
   correction(reservation: Reservation, totalTokens: number | undefined): Correction | undefined {
-    if (reservation.counters.length === 0 || totalTokens === undefined || totalTokens === reservation.tokens) return undefined;
-    return { counters: reservation.counters, delta: totalTokens - reservation.tokens };
+    if (reservation.counters.length === 0 || totalTokens === undefined) return undefined;
+    // By what each counter was charged, not by the estimate: a capped charge corrected by the whole
+    // estimate would take back tokens never charged and empty the window for the next request.
+    const deltas = reservation.charged.map((charged) => totalTokens - charged);
+    return deltas.every((delta) => delta === 0) ? undefined : { counters: reservation.counters, deltas };
   }
 
-  private reserve(charges: LimitCharge[], reservation: Reservation, counter: string, limit: number): void {
+  private reserve(charges: LimitCharge[], reservation: Reservation, counter: string, limit: number, tokens: number): void {
     // A request larger than the whole limit is admitted into an empty window rather than never.
-    charges.push({ counter, limit, cost: Math.min(reservation.tokens, limit) });
+    const cost = Math.min(tokens, limit);
+    charges.push({ counter, limit, cost });
     reservation.counters.push(counter);
+    reservation.charged.push(cost);
   }
 
   private estimate(request: InferenceRequest): number {

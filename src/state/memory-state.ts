@@ -21,11 +21,11 @@ export class MemoryRateLimiter {
     return { admitted: true };
   }
 
-  adjust(counters: readonly string[], delta: number): void {
+  adjust({ counters, deltas }: Correction): void {
     const now = Date.now();
-    for (const counter of counters) {
-      const window = this.windows.get(counter);
-      if (window && window.endsAt > now) window.used = Math.max(0, window.used + delta);
+    for (let i = 0; i < counters.length; i++) {
+      const window = this.windows.get(counters[i]!);
+      if (window && window.endsAt > now) window.used = Math.max(0, window.used + deltas[i]!);
     }
   }
 
@@ -172,7 +172,7 @@ export function admitLocally(
 
 /** `SharedState.settle` on this process's own limits and cache. */
 export function settleLocally(limits: MemoryRateLimiter, cache: MemoryResponseCache, correction: Correction | undefined, write: CacheWrite | undefined): void {
-  if (correction) limits.adjust(correction.counters, correction.delta);
+  if (correction) limits.adjust(correction);
   if (write) cache.set(write.key, write.value, write.ttlS);
 }
 

@@ -19,10 +19,10 @@ export interface BudgetCheck {
   budgetUsd: number;
 }
 
-/** Token reservations replaced by the real count: `delta` added to each counter whose window is still open. */
+/** Token reservations replaced by the real count: `deltas[i]` added to `counters[i]` if its window is still open. */
 export interface Correction {
   counters: readonly string[];
-  delta: number;
+  deltas: readonly number[];
 }
 
 export interface CachedResponse {
