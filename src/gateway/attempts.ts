@@ -129,6 +129,7 @@ export class AttemptRunner {
         attempted = true;
         const outcome = await this.attempt(choice, request, signal, canFallBack, account);
         if ('dispatched' in outcome) return outcome.dispatched;
+        if (choice.probe) this.endProbe(choice.backend, outcome, signal);
         if ('refused' in outcome) return { error: outcome.refused };
         failure = outcome.failure;
         final = outcome.final;
@@ -225,6 +226,22 @@ export class AttemptRunner {
     endUpstream(timing);
     this.record(backend, failure, response.statusCode);
     return { failure, final: { backend, response, body, failureRecorded: true } };
+  }
+
+  /**
+   * The verdict on a probe that will not be relayed (the Gateway judges those it relays): without
+   * one the target would stay 'probing', out of service, until its claim lapsed.
+   */
+  private endProbe(backend: Backend, outcome: Exclude<Outcome, { dispatched: Dispatched }>, signal: RequestAbort): void {
+    if ('failure' in outcome) {
+      // Backend trouble has benched it again (see record); any other failure is an answer from a working backend.
+      if (!BACKEND_TROUBLE.has(outcome.failure.trigger)) void this.cooldowns.recordProbeSuccess(backend.name);
+      return;
+    }
+    const aborted = abortError(signal);
+    // The request's deadline passed while the probe had no answer yet: as failed as a timeout.
+    if (aborted && aborted !== CLIENT_GONE_ERROR) void this.cooldowns.recordFailure(backend.name);
+    else void this.cooldowns.releaseProbe(backend.name);
   }
 
   private record(backend: Backend, failure: AttemptFailure, status: number | undefined): void {

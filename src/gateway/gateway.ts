@@ -120,7 +120,7 @@ export class Gateway {
       res.removeListener('close', onClose);
       if (dispatched && 'response' in dispatched) {
         dispatched.backend.inflight--;
-        if (dispatched.probe && !account.failed && account.status < 500) void this.policies.state.cooldowns.recordProbeSuccess(dispatched.backend.name);
+        if (dispatched.probe) this.endProbe(dispatched.backend, account);
       }
       if (admitted) {
         void this.policies.settle(request, admitted, { status: account.status, usage: account.usage, complete: account.complete === true, contentType: account.contentType, target: account.backend?.name });
@@ -194,6 +194,14 @@ export class Gateway {
     }
     headers[OVERHEAD_HEADER] = formatMs(performance.now() - request.startedAt - account.upstreamMs);
     writeJson(res, status, body, headers);
+  }
+
+  /** Every relayed probe gets a verdict, or its target would stay 'probing', out of service. */
+  private endProbe(backend: Backend, account: Accounting): void {
+    // A failure counted during the relay has benched the target again already (see fail).
+    if (account.failed) return;
+    const cooldowns = this.policies.state.cooldowns;
+    void (account.status < 500 ? cooldowns.recordProbeSuccess(backend.name) : cooldowns.recordFailure(backend.name));
   }
 
   private fail(account: Accounting, backend: Backend, message: string): void {

@@ -52,8 +52,13 @@ export interface Cooldowns {
   view(target: string): CooldownView;
   /** Counts a failure; enough within the window bench the target everywhere. A failed probe benches at once. */
   recordFailure(target: string): Promise<void>;
-  /** After the cooling period exactly one caller (across instances) wins the right to send the probe. */
+  /**
+   * After the cooling period exactly one caller (across instances) wins the right to send the
+   * probe. The claim lapses after `cooldownS` in case its holder never reports a verdict.
+   */
   claimProbe(target: string): Promise<boolean>;
+  /** A probe that ended without a verdict (never sent, or the client went away): another request may probe. */
+  releaseProbe(target: string): Promise<void>;
   /** A successful probe returns the target to service everywhere. */
   recordProbeSuccess(target: string): Promise<void>;
 }
