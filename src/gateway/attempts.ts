@@ -19,6 +19,8 @@ import { endUpstream, startUpstream, type UpstreamTiming } from './upstream-time
 /** A backend's answer, with its in-flight count still raised until the relay ends. */
 export interface Dispatched {
   backend: Backend;
+  /** The fleet model that answered (the group's target or the fallback, not always the one asked for): what the provider bills. */
+  model: string;
   response: UpstreamResponse;
   /** The body, when it was read to judge an error answer. */
   body?: Buffer;
@@ -212,20 +214,20 @@ export class AttemptRunner {
       return { failure };
     }
     const judgeAnswer = canFallBack && !request.stream && response.statusCode === 200 && this.fallbackOn.has('content_policy');
-    if (response.statusCode < 400 && !judgeAnswer) return { dispatched: { backend, response, probe } };
+    if (response.statusCode < 400 && !judgeAnswer) return { dispatched: { backend, model: target.model, response, probe } };
     let body: Buffer;
     try {
       body = await response.body.readAll();
     } catch {
-      if (response.statusCode < 400) return { dispatched: { backend, response, body: undefined, probe } };
+      if (response.statusCode < 400) return { dispatched: { backend, model: target.model, response, body: undefined, probe } };
       body = Buffer.alloc(0);
     }
     const failure = response.statusCode < 400 ? classifyAnswer(body) : classifyStatus(response.statusCode, response.headers, body);
-    if (!failure) return { dispatched: { backend, response, body, probe } };
+    if (!failure) return { dispatched: { backend, model: target.model, response, body, probe } };
     backend.inflight--;
     endUpstream(timing);
     this.record(backend, failure, response.statusCode);
-    return { failure, final: { backend, response, body, failureRecorded: true } };
+    return { failure, final: { backend, model: target.model, response, body, failureRecorded: true } };
   }
 
   /**

@@ -10,7 +10,7 @@ import type { RequestLogEntry } from '../store/request-log.js';
 import { abortError, CLIENT_CLOSED, CLIENT_GONE, CLIENT_GONE_ERROR, RequestAbort } from './abort.js';
 import { AttemptRunner, type AttemptAccount, type AttemptOptions, type Dispatched, type Exhausted } from './attempts.js';
 import type { InferenceRequest, RequestIdentity, Usage } from './inference-request.js';
-import type { Admitted, GatewayPolicies } from './policies.js';
+import type { Admitted, GatewayPolicies, RequestEnd } from './policies.js';
 import { responseHeaders, writeApiError, writeJson } from './relay.js';
 import { relayStream } from './stream-relay.js';
 import { endUpstream } from './upstream-time.js';
@@ -26,6 +26,10 @@ export const OVERHEAD_HEADER = 'x-switchyard-overhead-ms';
 
 interface Accounting extends AttemptAccount {
   backend?: Backend;
+  /** The fleet model that answered (see Dispatched.model). */
+  servedModel?: string;
+  /** Completion tokens guessed from what reached the client (see RequestEnd.relayedTokens). */
+  relayedTokens?: number;
   /** Set once the failure has been counted against the backend, so it is not also counted a success. */
   failed?: boolean;
   status: number;
@@ -94,6 +98,7 @@ export class Gateway {
       }
       const { backend, response } = dispatched;
       account.backend = backend;
+      account.servedModel = dispatched.model;
       account.status = response.statusCode;
       account.failed = dispatched.failureRecorded;
       const headers = responseHeaders(response.headers, { ...own, 'x-switchyard-target': backend.name });
@@ -109,6 +114,8 @@ export class Gateway {
         account.ttftS = outcome.ttftS;
         account.interTokenS = outcome.interTokenS;
         account.usage = outcome.usage;
+        // Counted even when the client left: the backend generated what was relayed.
+        account.relayedTokens = outcome.events;
         account.complete = !outcome.error;
         if (outcome.clientGone) account.status = CLIENT_CLOSED;
         else if (outcome.error) this.fail(account, backend, outcome.error);
@@ -123,7 +130,7 @@ export class Gateway {
         if (dispatched.probe) this.endProbe(dispatched.backend, account);
       }
       if (admitted) {
-        void this.policies.settle(request, admitted, { status: account.status, usage: account.usage, complete: account.complete === true, contentType: account.contentType, target: account.backend?.name });
+        void this.policies.settle(request, admitted, requestEnd(account));
       }
       if (account.backend) this.feedBack(request, account, account.backend);
       this.account(request, account, admitted);
@@ -155,7 +162,10 @@ export class Gateway {
     } catch (error) {
       const failure = abortError(signal) ?? badGateway(`backend ${backend.name} broke off its response: ${(error as Error).message}`);
       account.status = failure === CLIENT_GONE_ERROR ? CLIENT_CLOSED : failure.status;
-      if (failure !== CLIENT_GONE_ERROR) {
+      if (failure === CLIENT_GONE_ERROR) {
+        // The client left once the answer had started: the prompt was processed, so it is charged.
+        account.relayedTokens = 0;
+      } else {
         this.fail(account, backend, failure.message);
         writeApiError(res, failure, { 'x-request-id': headers['x-request-id'] });
       }
@@ -186,11 +196,10 @@ export class Gateway {
       this.policies.collect(admitted, text ?? body);
       account.complete = true;
       account.contentType = String(headers['content-type']);
+      account.relayedTokens = Math.ceil(body.length / 4);
       // A cacheable answer is in the shared cache before the client has it, so that the client's
       // next identical request finds it on any instance.
-      if (this.policies.willStore(admitted)) {
-        await this.policies.settle(request, admitted, { status, usage: account.usage, complete: true, contentType: account.contentType, target: backend.name });
-      }
+      if (this.policies.willStore(admitted)) await this.policies.settle(request, admitted, requestEnd(account));
     }
     headers[OVERHEAD_HEADER] = formatMs(performance.now() - request.startedAt - account.upstreamMs);
     writeJson(res, status, body, headers);
@@ -238,7 +247,7 @@ export class Gateway {
       retries: account.retries,
     });
     if (!this.requestLog) return;
-    const cost = this.policies.costOf(request.model, account.usage);
+    const cost = admitted?.costUsd ?? 0;
     this.requestLog.append({
       ts: Date.now(),
       requestId: request.id,
@@ -264,6 +273,18 @@ export class Gateway {
 }
 
 const formatMs = (ms: number) => Math.max(0, ms).toFixed(3);
+
+function requestEnd(account: Accounting): RequestEnd {
+  return {
+    status: account.status,
+    usage: account.usage,
+    relayedTokens: account.relayedTokens,
+    model: account.servedModel,
+    complete: account.complete === true,
+    contentType: account.contentType,
+    target: account.backend?.name,
+  };
+}
 
 function parseJson(body: string): unknown {
   try {

@@ -11,6 +11,7 @@ import type { RateLimitStage, Reservation } from './rate-limit.js';
 import { replay, type CachePlan, type ResponseCacheStage } from './response-cache.js';
 import { writeApiError } from './relay.js';
 import { spendUsd, type PriceTable } from './spend.js';
+import { estimatedUsage } from './token-estimate.js';
 
 const SETTLED = Promise.resolve();
 
@@ -21,6 +22,8 @@ export interface Admitted {
   cache: CachePlan;
   /** Set once settled, so that settling again is a no-op. */
   settled?: boolean;
+  /** What the request cost, by the price of the model that served (set when settled; 0 without a price). */
+  costUsd?: number;
 }
 
 /** A request the policies answered themselves (refused, or served from the cache). */
@@ -33,6 +36,13 @@ export interface Answered {
 export interface RequestEnd {
   status: number;
   usage: Usage | undefined;
+  /**
+   * Completion tokens guessed from what reached the client, set once a backend's answer did (to
+   * charge when the backend reports no usage); unset, nothing was generated and nothing is charged.
+   */
+  relayedTokens: number | undefined;
+  /** The fleet model that answered, whose price applies (unset when no backend answered). */
+  model: string | undefined;
   /** True when the whole answer reached the client (a stream ended with `[DONE]`). */
   complete: boolean;
   contentType: string | undefined;
@@ -120,11 +130,6 @@ export class GatewayPolicies {
     this.cache.collect(admitted.cache, bytes);
   }
 
-  /** What a request cost by the price table (0 without a price or usage). */
-  costOf(model: string, usage: Usage | undefined): number {
-    return spendUsd(this.prices, model, usage);
-  }
-
   /**
    * Corrects the token reservation, records spend and stores a complete answer in the cache. The
    * promise ends when the shared state has taken the change (it never rejects); callers wait for
@@ -133,22 +138,23 @@ export class GatewayPolicies {
   settle(request: InferenceRequest, admitted: Admitted, end: RequestEnd): Promise<void> {
     if (admitted.settled) return SETTLED;
     admitted.settled = true;
-    const tokens = end.usage?.total_tokens ?? (end.status < 400 ? undefined : 0);
+    // Without reported usage, an answer that reached the client is charged an estimate rather than nothing.
+    const usage = end.usage ?? (end.relayedTokens === undefined ? undefined : estimatedUsage(request, end.relayedTokens));
+    const tokens = usage === undefined ? 0 : (usage.total_tokens ?? (usage.prompt_tokens ?? 0) + (usage.completion_tokens ?? 0));
     const write = end.status === 200 && end.complete && end.contentType && end.target ? this.cache.entry(admitted.cache, end.contentType, end.target) : undefined;
     const settled = this.state.settle(this.rateLimit.correction(admitted.reservation, tokens), write);
+    const usd = end.model === undefined ? 0 : spendUsd(this.prices, end.model, usage);
+    admitted.costUsd = usd;
     const key = admitted.caller.key;
-    if (key && end.usage) {
-      const usd = this.costOf(request.model, end.usage);
-      if (usd > 0) {
-        const knownUsd = key.spentUsd;
-        try {
-          this.identifier.addSpend(key, usd);
-        } catch (error) {
-          this.log.error({ err: error, key: key.name, usd }, 'recording spend failed');
-        }
-        void this.state.addSpend(key.id, usd, knownUsd);
-        this.metrics.spent(key.name, usd);
+    if (key && usd > 0) {
+      const knownUsd = key.spentUsd;
+      try {
+        this.identifier.addSpend(key, usd);
+      } catch (error) {
+        this.log.error({ err: error, key: key.name, usd }, 'recording spend failed');
       }
+      void this.state.addSpend(key.id, usd, knownUsd);
+      this.metrics.spent(key.name, usd);
     }
     return settled;
   }

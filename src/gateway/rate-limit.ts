@@ -2,6 +2,7 @@ import { ApiError } from '../server/errors.js';
 import type { Admission, Correction, LimitCharge } from '../state/shared-state.js';
 import type { Caller } from './caller.js';
 import type { InferenceRequest } from './inference-request.js';
+import { completionCap, promptTokenEstimate } from './token-estimate.js';
 
 export interface RateLimitOptions {
   /** Requests per minute of a caller whose key sets none. */
@@ -42,6 +43,9 @@ export class RateLimitStage {
     const charges: LimitCharge[] = [];
     const rpm = caller.key?.rpm ?? this.options.defaultRpm;
     if (rpm !== undefined) charges.push({ counter: `rpm:${caller.id}`, limit: rpm, cost: 1 });
+    // The name the client asked for (a group's name for a group), not the model that will serve:
+    // admission happens before dispatch picks one, and charging per attempt would put a shared-state
+    // round trip in front of every retry and fallback.
     const model = this.options.models[request.model];
     if (model?.rpm !== undefined) charges.push({ counter: `rpm:model:${request.model}`, limit: model.rpm, cost: 1 });
     const tpm = caller.key?.tpm;
@@ -79,8 +83,6 @@ export class RateLimitStage {
   }
 
   private estimate(request: InferenceRequest): number {
-    const body = request.body;
-    const cap = [body.max_completion_tokens, body.max_tokens].find((v): v is number => typeof v === 'number');
-    return Math.ceil(request.raw.length / 4) + (request.endpoint === 'embeddings' ? 0 : (cap ?? this.options.defaultCompletionTokens));
+    return promptTokenEstimate(request) + (request.endpoint === 'embeddings' ? 0 : (completionCap(request) ?? this.options.defaultCompletionTokens));
   }
 }
