@@ -9,6 +9,7 @@ import { badGateway, gatewayTimeout } from '../server/errors.js';
 import type { RequestLogEntry } from '../store/request-log.js';
 import { abortError, CLIENT_CLOSED, CLIENT_GONE, CLIENT_GONE_ERROR, RequestAbort } from './abort.js';
 import { AttemptRunner, type AttemptAccount, type AttemptOptions, type Dispatched, type Exhausted } from './attempts.js';
+import type { Caller } from './caller.js';
 import type { InferenceRequest, RequestIdentity, Usage } from './inference-request.js';
 import type { Admitted, GatewayPolicies, RequestEnd } from './policies.js';
 import { responseHeaders, writeApiError, writeJson } from './relay.js';
@@ -38,6 +39,8 @@ interface Accounting extends AttemptAccount {
   usage?: Usage;
   /** Who answered when no backend did ("cache", or "none" for a refusal). */
   servedBy?: string;
+  /** Who asked, once identified (refused and cached requests included). */
+  caller?: Caller;
   /** Set when the whole answer reached the client. */
   complete?: boolean;
   contentType?: string;
@@ -86,9 +89,11 @@ export class Gateway {
       if ('answered' in admission) {
         account.status = admission.status;
         account.servedBy = admission.servedBy;
+        account.caller = admission.caller;
         return;
       }
       admitted = admission;
+      account.caller = admission.caller;
       // ──
       dispatched = await this.attempts.run(request, abort, account);
       if ('error' in dispatched) {
@@ -251,7 +256,7 @@ export class Gateway {
     this.requestLog.append({
       ts: Date.now(),
       requestId: request.id,
-      callerKey: admitted?.caller.key?.name ?? null,
+      callerKey: account.caller?.key?.name ?? null,
       route: request.endpoint,
       model,
       target: backend?.name ?? account.servedBy ?? null,

@@ -31,6 +31,8 @@ export interface Answered {
   answered: true;
   status: number;
   servedBy: string;
+  /** Who asked, when known (a refusal of an unidentified caller has none). */
+  caller?: Caller;
 }
 
 export interface RequestEnd {
@@ -88,18 +90,19 @@ export class GatewayPolicies {
   }
 
   async admit(request: InferenceRequest, res: ServerResponse, headers: OutgoingHttpHeaders): Promise<Admitted | Answered> {
-    let caller: Caller;
+    let caller: Caller | undefined;
     let cache: CachePlan;
     try {
-      caller = this.identifier.identify(request.headers, res, request.model);
+      caller = this.identifier.identify(request.headers, res);
+      this.identifier.authorize(caller, request.model);
       cache = this.cache.plan(request);
     } catch (error) {
       if (!(error instanceof ApiError)) {
         this.log.error({ err: error, requestId: request.id }, 'identifying the caller failed');
-        return this.refuse(res, new ApiError(500, 'Internal router error', 'server_error'), headers);
+        return this.refuse(res, new ApiError(500, 'Internal router error', 'server_error'), headers, caller);
       }
       if (error.code === 'insufficient_quota') this.metrics.limited('budget');
-      return this.refuse(res, error, headers);
+      return this.refuse(res, error, headers, caller);
     }
     const { charges, reservation } = this.rateLimit.plan(caller, request);
     const budgetUsd = caller.key?.budgetUsd;
@@ -107,19 +110,19 @@ export class GatewayPolicies {
     const { admission, cached } = await this.state.admit(charges, this.cache.lookupKey(cache), budget);
     if (!admission.admitted && 'overBudget' in admission) {
       this.metrics.limited('budget');
-      return this.refuse(res, budgetExceeded(budgetUsd!), headers);
+      return this.refuse(res, budgetExceeded(budgetUsd!), headers, caller);
     }
     const refusal = this.rateLimit.refusal(admission);
     if (refusal) {
       this.metrics.limited(refusal.type === 'tokens' ? 'tpm' : 'rpm');
-      return this.refuse(res, refusal, headers);
+      return this.refuse(res, refusal, headers, caller);
     }
     const hit = this.cache.found(cache, cached);
     this.metrics.cacheResult(cache.status);
     if (hit) {
       void this.state.settle(this.rateLimit.correction(reservation, 0), undefined);
       replay(res, hit, { ...headers, 'x-switchyard-cache': 'hit' });
-      return { answered: true, status: hit.status, servedBy: 'cache' };
+      return { answered: true, status: hit.status, servedBy: 'cache', caller };
     }
     headers['x-switchyard-cache'] = cache.status;
     return { caller, reservation, cache };
@@ -164,8 +167,8 @@ export class GatewayPolicies {
     return admitted.cache.key !== undefined;
   }
 
-  private refuse(res: ServerResponse, error: ApiError, headers: OutgoingHttpHeaders): Answered {
+  private refuse(res: ServerResponse, error: ApiError, headers: OutgoingHttpHeaders, caller: Caller | undefined): Answered {
     writeApiError(res, error, headers);
-    return { answered: true, status: error.status, servedBy: 'none' };
+    return { answered: true, status: error.status, servedBy: 'none', caller };
   }
 }

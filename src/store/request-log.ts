@@ -6,7 +6,7 @@ import type { Db } from './database.js';
 export interface RequestLogEntry {
   ts: number;
   requestId: string;
-  /** The caller's API key id (never the key itself); null until API keys exist. */
+  /** The name of the caller's API key (never the key itself), whenever it was identified, refusals and cache hits included; null until API keys exist. */
   callerKey: string | null;
   route: string;
   model: string;
@@ -21,7 +21,10 @@ export interface RequestLogEntry {
   cachedTokens: number | null;
   /** Null until model prices exist. */
   cost: number | null;
-  /** "hit", "miss", or null when the response cache was not consulted. */
+  /**
+   * "hit", "miss", "bypass" (not cacheable, the cache is off, or the client skipped the lookup with
+   * `Cache-Control: no-cache`), or null when the request was refused before the cache was consulted.
+   */
   cacheStatus: string | null;
   retries: number;
   fallbacks: number;
