@@ -120,6 +120,30 @@ describe('API keys, limits and budgets', () => {
     expect((await fetch(`${router.url}/admin/keys/nope`, { method: 'DELETE', headers: admin })).status).toBe(404);
   });
 
+  it("logs the caller's key on refused and cached requests too", async () => {
+    const cached = { model: 'm1', ...ask, temperature: 0, messages: [{ role: 'user', content: 'cached for plain' }] };
+    await post(`${router.url}/v1/chat/completions`, cached, { authorization: `Bearer ${keys.plain}`, 'x-request-id': 'log-miss' });
+    const hit = await post(`${router.url}/v1/chat/completions`, cached, { authorization: `Bearer ${keys.plain}`, 'x-request-id': 'log-hit' });
+    expect(hit.headers.get('x-switchyard-cache')).toBe('hit');
+    expect((await post(`${router.url}/v1/chat/completions`, { model: 'm2', ...ask }, { authorization: `Bearer ${keys.onlyM1}`, 'x-request-id': 'log-403' })).status).toBe(403);
+    // rpm 2: the third request within the window at the latest is refused.
+    let limitedStatus = 0;
+    for (let i = 0; i < 3 && limitedStatus !== 429; i++) {
+      limitedStatus = (await post(`${router.url}/v1/chat/completions`, { model: 'm1', ...ask }, { authorization: `Bearer ${keys.limited}`, 'x-request-id': 'log-429' })).status;
+    }
+    expect(limitedStatus).toBe(429);
+    expect((await post(`${router.url}/v1/chat/completions`, { model: 'm1', ...ask }, { authorization: 'Bearer sk-sy-wrong', 'x-request-id': 'log-401' })).status).toBe(401);
+    const rows = await waitFor(async () => {
+      const { data } = (await (await fetch(`${router.url}/admin/requests`, { headers: { authorization: 'Bearer admin-secret' } })).json()) as { data: Array<{ requestId: string; callerKey: string | null; cacheStatus: string | null }> };
+      const byId = new Map(data.map((row) => [row.requestId, row]));
+      return ['log-hit', 'log-403', 'log-429', 'log-401'].every((id) => byId.has(id)) ? byId : undefined;
+    }, 'the request log rows');
+    expect(rows.get('log-hit')).toMatchObject({ callerKey: 'plain', cacheStatus: 'hit' });
+    expect(rows.get('log-403')).toMatchObject({ callerKey: 'only-m1', cacheStatus: null });
+    expect(rows.get('log-429')).toMatchObject({ callerKey: 'limited', cacheStatus: null });
+    expect(rows.get('log-401')).toMatchObject({ callerKey: null });
+  });
+
   it('a key revoked with the CLI is refused once the router re-reads it', async () => {
     const { key } = cli(db, 'keys', 'create', 'short-lived');
     await client(String(key)).chat.completions.create({ model: 'm1', ...ask });

@@ -34,7 +34,7 @@ describe('memory rate limiter', () => {
     const limiter = new MemoryRateLimiter();
     limiter.charge([{ counter: 'tpm:k', limit: 100, cost: 90 }]);
     expect((limiter.charge([{ counter: 'tpm:k', limit: 100, cost: 20 }])).admitted).toBe(false);
-    limiter.adjust(['tpm:k'], -80);
+    limiter.adjust({ counters: ['tpm:k'], deltas: [-80] });
     expect((limiter.charge([{ counter: 'tpm:k', limit: 100, cost: 20 }])).admitted).toBe(true);
   });
 });
@@ -42,22 +42,42 @@ describe('memory rate limiter', () => {
 describe('memory cooldowns', () => {
   it('benches after the threshold, then lets exactly one probe through, which recovers or re-benches', async () => {
     const board = new CooldownBoard();
-    const cooldowns = new MemoryCooldowns(board, { failureThreshold: 3, windowS: 60, cooldownS: 0.001 });
+    const cooldowns = new MemoryCooldowns(board, { failureThreshold: 3, windowS: 60, cooldownS: 0.05 });
     await cooldowns.recordFailure('t');
     await cooldowns.recordFailure('t');
     expect(cooldowns.view('t').state).toBe('ok');
     await cooldowns.recordFailure('t');
     expect(cooldowns.view('t').state).not.toBe('ok');
-    await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, 60));
     expect(cooldowns.view('t').state).toBe('probing');
     expect(await cooldowns.claimProbe('t')).toBe(true);
     expect(await cooldowns.claimProbe('t')).toBe(false);
     // A failed probe benches at once.
     await cooldowns.recordFailure('t');
-    await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, 60));
     expect(await cooldowns.claimProbe('t')).toBe(true);
     await cooldowns.recordProbeSuccess('t');
     expect(cooldowns.view('t').state).toBe('ok');
+  });
+
+  it('a probe released without a verdict can be claimed again at once', async () => {
+    const cooldowns = new MemoryCooldowns(new CooldownBoard(), { failureThreshold: 1, windowS: 60, cooldownS: 0.05 });
+    await cooldowns.recordFailure('t');
+    await new Promise((r) => setTimeout(r, 60));
+    expect(await cooldowns.claimProbe('t')).toBe(true);
+    await cooldowns.releaseProbe('t');
+    expect(cooldowns.view('t').state).toBe('probing');
+    expect(await cooldowns.claimProbe('t')).toBe(true);
+  });
+
+  it('a probe claim whose holder never reports lapses after the cooling period', async () => {
+    const cooldowns = new MemoryCooldowns(new CooldownBoard(), { failureThreshold: 1, windowS: 60, cooldownS: 0.05 });
+    await cooldowns.recordFailure('t');
+    await new Promise((r) => setTimeout(r, 60));
+    expect(await cooldowns.claimProbe('t')).toBe(true);
+    expect(await cooldowns.claimProbe('t')).toBe(false);
+    await new Promise((r) => setTimeout(r, 60));
+    expect(await cooldowns.claimProbe('t')).toBe(true);
   });
 
   it('a long cooldown keeps the target benched', async () => {
@@ -165,7 +185,7 @@ describe('rate-limit stage', () => {
       { counter: 'tpm:key:1', limit: 500, cost: tokens },
       { counter: 'tpm:model:m', limit: 1000, cost: tokens },
     ]);
-    expect(stage.correction(reservation, 30)).toEqual({ counters: ['tpm:key:1', 'tpm:model:m'], delta: 30 - tokens });
+    expect(stage.correction(reservation, 30)).toEqual({ counters: ['tpm:key:1', 'tpm:model:m'], deltas: [30 - tokens, 30 - tokens] });
     expect(stage.correction(reservation, undefined)).toBeUndefined();
   });
 

@@ -14,8 +14,8 @@ describe('RedisBatch', () => {
     const replies = Promise.all([
       batch.admit([{ counter: 'rpm:a', limit: 5, cost: 1 }], 'cache:x'),
       batch.admit([{ counter: 'rpm:b', limit: 1, cost: 1 }, { counter: 'tpm:b', limit: 9, cost: 3 }], undefined),
-      batch.settle({ counters: ['tpm:b', 'tpm:m'], delta: -2 }, { key: 'cache:y', value, ttlS: 2 }),
-      batch.settle({ counters: ['tpm:b'], delta: 5 }, undefined),
+      batch.settle({ counters: ['tpm:b', 'tpm:m'], deltas: [-2, -2] }, { key: 'cache:y', value, ttlS: 2 }),
+      batch.settle({ counters: ['tpm:b'], deltas: [5] }, undefined),
     ]);
     expect(calls).toHaveLength(0);
     expect(await replies).toEqual([[0, 0, 'entry'], [1, 500], 0, undefined]);
@@ -58,7 +58,7 @@ describe('RedisBatch', () => {
       if (fail) throw new Error('connection lost');
       return keys.map(() => 0);
     });
-    const outcomes = await Promise.allSettled([batch.admit([], 'k1'), batch.settle({ counters: ['c'], delta: 1 }, undefined)]);
+    const outcomes = await Promise.allSettled([batch.admit([], 'k1'), batch.settle({ counters: ['c'], deltas: [1] }, undefined)]);
     expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected']);
     fail = false;
     await turn();

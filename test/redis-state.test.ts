@@ -28,7 +28,7 @@ describe('Redis shared state (two instances, one real Redis)', () => {
     const results = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).admit(charge, undefined)));
     expect(results.filter((r) => r.admission.admitted)).toHaveLength(3);
     // 90 reserved; the three answers used 10 tokens each: 60 freed.
-    await a.settle({ counters: ['tpm:k'], delta: -60 }, undefined);
+    await a.settle({ counters: ['tpm:k'], deltas: [-60] }, undefined);
     const after = await Promise.all(Array.from({ length: 3 }, () => b.admit(charge, undefined)));
     expect(after.filter((r) => r.admission.admitted)).toHaveLength(2);
   });
@@ -49,7 +49,7 @@ describe('Redis shared state (two instances, one real Redis)', () => {
       a.admit(limit, undefined),
       a.admit(limit, undefined),
       a.admit(limit, undefined),
-      a.settle({ counters: ['tpm:turn'], delta: -10 }, { key: 'turn-entry', value, ttlS: 60 }),
+      a.settle({ counters: ['tpm:turn'], deltas: [-10] }, { key: 'turn-entry', value, ttlS: 60 }),
       a.admit([], 'turn-entry'),
     ]);
     expect([first.admission.admitted, second.admission.admitted, third.admission.admitted]).toEqual([true, true, false]);

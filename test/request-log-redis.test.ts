@@ -1,6 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -86,6 +87,67 @@ describe('the Redis request log', () => {
     expect((await shared.read({ model: 'rare', limit: 10 })).rows.map((r) => r.requestId)).toEqual(['wanted']);
     expect((await shared.read({ limit: 2400 })).rows.at(0)?.requestId).toBe('other100');
     await shared.close();
+  });
+});
+
+describe('the Redis request log after an outage', () => {
+  let own: RedisProc;
+  const logs: RedisRequestLog[] = [];
+  beforeAll(async () => {
+    own = await startRedis();
+  });
+  afterAll(async () => {
+    for (const log of logs) await log.close();
+    await own.stop();
+  });
+
+  /** A log on `own` Redis whose local fallback is the SQLite file `file` (shared by instances that name the same one). */
+  const open = async (file: string, keyPrefix: string) => {
+    const db = openDatabase(file);
+    const options = { flushIntervalMs: 60_000, batchRows: 1000, retentionDays: 7, maxRows: 1000 };
+    const shared = new RedisRequestLog({ ...options, url: own.url, keyPrefix }, { log: new RequestLog(db, options), reader: sqliteRequestReader(db) }, new Registry(), pino({ level: 'silent' }));
+    logs.push(shared);
+    expect(await shared.whenReady(5000)).toBe(true);
+    return shared;
+  };
+  const sharedIds = async (log: RedisRequestLog) => {
+    const page = await log.read({});
+    return page.source === 'redis' ? page.rows.map((r) => r.requestId).sort() : undefined;
+  };
+
+  it("copies back only this instance's own rows when instances share one SQLite file", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'switchyard-db-')), 'models.db');
+    const [a, b] = [await open(file, 'shared-file:'), await open(file, 'shared-file:')];
+    await own.stop();
+    await waitFor(async () => (await a.read({})).source === 'sqlite' && (await b.read({})).source === 'sqlite', 'both to notice the outage');
+    a.append(entry({ requestId: 'a1' }));
+    a.append(entry({ requestId: 'a2' }));
+    await a.flush();
+    b.append(entry({ requestId: 'b1' }));
+    await b.flush();
+    own = await startRedis(own.port);
+    await waitFor(async () => (await sharedIds(a))?.length === 3, 'the rows copied back');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await sharedIds(b)).toEqual(['a1', 'a2', 'b1']);
+  });
+
+  it('writes a flush that timed out while Redis was only slow once, whether or not Redis ran it', async () => {
+    const log = await open(':memory:', 'slow:');
+    const admin = new Redis(own.url);
+    // Writes wait 2.5 s: longer than a flush's 2 s timeout, after which Redis runs the append after all.
+    await admin.call('CLIENT', 'PAUSE', '2500', 'WRITE');
+    log.append(entry({ requestId: 'slow' }));
+    await log.flush();
+    expect((await log.read({})).rows.map((r) => r.requestId)).toEqual(['slow']);
+    // The connection drops and comes back: what was written locally is copied (or found already there).
+    await new Promise((r) => setTimeout(r, 700));
+    await admin.call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
+    await waitFor(async () => (await sharedIds(log))?.includes('slow'), 'the row in the shared log');
+    log.append(entry({ requestId: 'next' }));
+    await log.flush();
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await sharedIds(log)).toEqual(['next', 'slow']);
+    admin.disconnect();
   });
 });
 

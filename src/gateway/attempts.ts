@@ -19,6 +19,8 @@ import { endUpstream, startUpstream, type UpstreamTiming } from './upstream-time
 /** A backend's answer, with its in-flight count still raised until the relay ends. */
 export interface Dispatched {
   backend: Backend;
+  /** The fleet model that answered (the group's target or the fallback, not always the one asked for): what the provider bills. */
+  model: string;
   response: UpstreamResponse;
   /** The body, when it was read to judge an error answer. */
   body?: Buffer;
@@ -129,6 +131,7 @@ export class AttemptRunner {
         attempted = true;
         const outcome = await this.attempt(choice, request, signal, canFallBack, account);
         if ('dispatched' in outcome) return outcome.dispatched;
+        if (choice.probe) this.endProbe(choice.backend, outcome, signal);
         if ('refused' in outcome) return { error: outcome.refused };
         failure = outcome.failure;
         final = outcome.final;
@@ -211,20 +214,36 @@ export class AttemptRunner {
       return { failure };
     }
     const judgeAnswer = canFallBack && !request.stream && response.statusCode === 200 && this.fallbackOn.has('content_policy');
-    if (response.statusCode < 400 && !judgeAnswer) return { dispatched: { backend, response, probe } };
+    if (response.statusCode < 400 && !judgeAnswer) return { dispatched: { backend, model: target.model, response, probe } };
     let body: Buffer;
     try {
       body = await response.body.readAll();
     } catch {
-      if (response.statusCode < 400) return { dispatched: { backend, response, body: undefined, probe } };
+      if (response.statusCode < 400) return { dispatched: { backend, model: target.model, response, body: undefined, probe } };
       body = Buffer.alloc(0);
     }
     const failure = response.statusCode < 400 ? classifyAnswer(body) : classifyStatus(response.statusCode, response.headers, body);
-    if (!failure) return { dispatched: { backend, response, body, probe } };
+    if (!failure) return { dispatched: { backend, model: target.model, response, body, probe } };
     backend.inflight--;
     endUpstream(timing);
     this.record(backend, failure, response.statusCode);
-    return { failure, final: { backend, response, body, failureRecorded: true } };
+    return { failure, final: { backend, model: target.model, response, body, failureRecorded: true } };
+  }
+
+  /**
+   * The verdict on a probe that will not be relayed (the Gateway judges those it relays): without
+   * one the target would stay 'probing', out of service, until its claim lapsed.
+   */
+  private endProbe(backend: Backend, outcome: Exclude<Outcome, { dispatched: Dispatched }>, signal: RequestAbort): void {
+    if ('failure' in outcome) {
+      // Backend trouble has benched it again (see record); any other failure is an answer from a working backend.
+      if (!BACKEND_TROUBLE.has(outcome.failure.trigger)) void this.cooldowns.recordProbeSuccess(backend.name);
+      return;
+    }
+    const aborted = abortError(signal);
+    // The request's deadline passed while the probe had no answer yet: as failed as a timeout.
+    if (aborted && aborted !== CLIENT_GONE_ERROR) void this.cooldowns.recordFailure(backend.name);
+    else void this.cooldowns.releaseProbe(backend.name);
   }
 
   private record(backend: Backend, failure: AttemptFailure, status: number | undefined): void {

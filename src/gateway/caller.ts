@@ -38,7 +38,8 @@ export class CallerIdentifier {
     private readonly options: { required: boolean; cacheTtlS: number },
   ) {}
 
-  identify(headers: IncomingHttpHeaders, res: ServerResponse, model: string): Caller {
+  /** Who is asking (throws a 401 for a missing, unknown or revoked key). */
+  identify(headers: IncomingHttpHeaders, res: ServerResponse): Caller {
     const presented = bearer(headers.authorization);
     if (this.isOpen()) return { id: `ip:${res.req?.socket.remoteAddress ?? 'unknown'}` };
     if (!presented) throw invalidApiKey();
@@ -46,9 +47,15 @@ export class CallerIdentifier {
     if (this.revocations.isRevoked(keyHash)) throw invalidApiKey();
     const record = this.lookup(keyHash);
     if (!record || record.revokedAt) throw invalidApiKey();
+    return { id: `key:${record.id}`, key: record };
+  }
+
+  /** Whether an identified caller may ask for `model` now (throws a 403 for a model off its list, a 429 past its budget). */
+  authorize(caller: Caller, model: string): void {
+    const record = caller.key;
+    if (!record) return;
     if (record.models && !record.models.includes(model)) throw modelNotAllowed(model);
     if (record.budgetUsd !== undefined && record.spentUsd >= record.budgetUsd) throw budgetExceeded(record.budgetUsd);
-    return { id: `key:${record.id}`, key: record };
   }
 
   /** Counts spend in the remembered record at once, so the budget holds before the next read. */

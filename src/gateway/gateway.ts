@@ -10,8 +10,9 @@ import type { RequestLogEntry } from '../store/request-log.js';
 import { decodedBody } from '../upstream/content-encoding.js';
 import { abortError, CLIENT_CLOSED, CLIENT_GONE, CLIENT_GONE_ERROR, RequestAbort } from './abort.js';
 import { AttemptRunner, type AttemptAccount, type AttemptOptions, type Dispatched, type Exhausted } from './attempts.js';
+import type { Caller } from './caller.js';
 import type { InferenceRequest, RequestIdentity, Usage } from './inference-request.js';
-import type { Admitted, GatewayPolicies } from './policies.js';
+import type { Admitted, GatewayPolicies, RequestEnd } from './policies.js';
 import { responseHeaders, writeApiError, writeJson } from './relay.js';
 import { relayStream } from './stream-relay.js';
 import { endUpstream } from './upstream-time.js';
@@ -27,6 +28,10 @@ export const OVERHEAD_HEADER = 'x-switchyard-overhead-ms';
 
 interface Accounting extends AttemptAccount {
   backend?: Backend;
+  /** The fleet model that answered (see Dispatched.model). */
+  servedModel?: string;
+  /** Completion tokens guessed from what reached the client (see RequestEnd.relayedTokens). */
+  relayedTokens?: number;
   /** Set once the failure has been counted against the backend, so it is not also counted a success. */
   failed?: boolean;
   status: number;
@@ -35,6 +40,8 @@ interface Accounting extends AttemptAccount {
   usage?: Usage;
   /** Who answered when no backend did ("cache", or "none" for a refusal). */
   servedBy?: string;
+  /** Who asked, once identified (refused and cached requests included). */
+  caller?: Caller;
   /** Set when the whole answer reached the client. */
   complete?: boolean;
   streamBroken?: boolean;
@@ -87,9 +94,11 @@ export class Gateway {
       if ('answered' in admission) {
         account.status = admission.status;
         account.servedBy = admission.servedBy;
+        account.caller = admission.caller;
         return;
       }
       admitted = admission;
+      account.caller = admission.caller;
       // ──
       dispatched = await this.attempts.run(request, abort, account);
       if ('error' in dispatched) {
@@ -99,6 +108,7 @@ export class Gateway {
       }
       const { backend, response } = dispatched;
       account.backend = backend;
+      account.servedModel = dispatched.model;
       account.status = response.statusCode;
       account.failed = dispatched.failureRecorded;
       const headers = responseHeaders(response.headers, { ...own, 'x-switchyard-target': backend.name });
@@ -114,6 +124,8 @@ export class Gateway {
         account.ttftS = outcome.ttftS;
         account.interTokenS = outcome.interTokenS;
         account.usage = outcome.usage;
+        // Counted even when the client left: the backend generated what was relayed.
+        account.relayedTokens = outcome.events;
         account.complete = !outcome.error;
         if (outcome.clientGone) account.status = CLIENT_CLOSED;
         else if (outcome.error) {
@@ -129,10 +141,10 @@ export class Gateway {
       res.removeListener('close', onClose);
       if (dispatched && 'response' in dispatched) {
         dispatched.backend.inflight--;
-        if (dispatched.probe && !account.failed && account.status < 500) void this.policies.state.cooldowns.recordProbeSuccess(dispatched.backend.name);
+        if (dispatched.probe) this.endProbe(dispatched.backend, account);
       }
       if (admitted) {
-        void this.policies.settle(request, admitted, { status: account.status, usage: account.usage, complete: account.complete === true, contentType: account.contentType, target: account.backend?.name });
+        void this.policies.settle(request, admitted, requestEnd(account));
       }
       if (account.backend) this.feedBack(request, account, account.backend);
       this.account(request, account, admitted);
@@ -169,7 +181,10 @@ export class Gateway {
     } catch (error) {
       const failure = abortError(signal) ?? badGateway(`backend ${backend.name} broke off its response: ${(error as Error).message}`);
       account.status = failure === CLIENT_GONE_ERROR ? CLIENT_CLOSED : failure.status;
-      if (failure !== CLIENT_GONE_ERROR) {
+      if (failure === CLIENT_GONE_ERROR) {
+        // The client left once the answer had started: the prompt was processed, so it is charged.
+        account.relayedTokens = 0;
+      } else {
         this.fail(account, backend, failure.message);
         writeApiError(res, failure, { 'x-request-id': headers['x-request-id'] });
       }
@@ -201,14 +216,21 @@ export class Gateway {
       this.policies.collect(admitted, text ?? body);
       account.complete = true;
       account.contentType = String(headers['content-type']);
+      account.relayedTokens = Math.ceil(body.length / 4);
       // A cacheable answer is in the shared cache before the client has it, so that the client's
       // next identical request finds it on any instance.
-      if (this.policies.willStore(admitted)) {
-        await this.policies.settle(request, admitted, { status, usage: account.usage, complete: true, contentType: account.contentType, target: backend.name });
-      }
+      if (this.policies.willStore(admitted)) await this.policies.settle(request, admitted, requestEnd(account));
     }
     headers[OVERHEAD_HEADER] = formatMs(performance.now() - request.startedAt - account.upstreamMs);
     writeJson(res, status, body, headers);
+  }
+
+  /** Every relayed probe gets a verdict, or its target would stay 'probing', out of service. */
+  private endProbe(backend: Backend, account: Accounting): void {
+    // A failure counted during the relay has benched the target again already (see fail).
+    if (account.failed) return;
+    const cooldowns = this.policies.state.cooldowns;
+    void (account.status < 500 ? cooldowns.recordProbeSuccess(backend.name) : cooldowns.recordFailure(backend.name));
   }
 
   private fail(account: Accounting, backend: Backend, message: string): void {
@@ -246,11 +268,11 @@ export class Gateway {
       streamBroken: account.streamBroken === true,
     });
     if (!this.requestLog) return;
-    const cost = this.policies.costOf(request.model, account.usage);
+    const cost = admitted?.costUsd ?? 0;
     this.requestLog.append({
       ts: Date.now(),
       requestId: request.id,
-      callerKey: admitted?.caller.key?.name ?? null,
+      callerKey: account.caller?.key?.name ?? null,
       route: request.endpoint,
       model,
       target: backend?.name ?? account.servedBy ?? null,
@@ -276,6 +298,18 @@ const formatMs = (ms: number) => Math.max(0, ms).toFixed(3);
 /** Media types are case-insensitive; a streamed request answered 200 without a content type is taken to be the stream it asked for. */
 const isEventStream = (contentType: string | undefined, streamRequested: boolean): boolean =>
   contentType === undefined ? streamRequested : /^text\/event-stream/i.test(contentType);
+
+function requestEnd(account: Accounting): RequestEnd {
+  return {
+    status: account.status,
+    usage: account.usage,
+    relayedTokens: account.relayedTokens,
+    model: account.servedModel,
+    complete: account.complete === true,
+    contentType: account.contentType,
+    target: account.backend?.name,
+  };
+}
 
 function parseJson(body: string): unknown {
   try {

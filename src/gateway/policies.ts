@@ -11,6 +11,7 @@ import type { RateLimitStage, Reservation } from './rate-limit.js';
 import { replay, type CachePlan, type ResponseCacheStage } from './response-cache.js';
 import { writeApiError } from './relay.js';
 import { spendUsd, type PriceTable } from './spend.js';
+import { estimatedUsage } from './token-estimate.js';
 
 const SETTLED = Promise.resolve();
 
@@ -21,6 +22,8 @@ export interface Admitted {
   cache: CachePlan;
   /** Set once settled, so that settling again is a no-op. */
   settled?: boolean;
+  /** What the request cost, by the price of the model that served (set when settled; 0 without a price). */
+  costUsd?: number;
 }
 
 /** A request the policies answered themselves (refused, or served from the cache). */
@@ -28,11 +31,20 @@ export interface Answered {
   answered: true;
   status: number;
   servedBy: string;
+  /** Who asked, when known (a refusal of an unidentified caller has none). */
+  caller?: Caller;
 }
 
 export interface RequestEnd {
   status: number;
   usage: Usage | undefined;
+  /**
+   * Completion tokens guessed from what reached the client, set once a backend's answer did (to
+   * charge when the backend reports no usage); unset, nothing was generated and nothing is charged.
+   */
+  relayedTokens: number | undefined;
+  /** The fleet model that answered, whose price applies (unset when no backend answered). */
+  model: string | undefined;
   /** True when the whole answer reached the client (a stream ended with `[DONE]`). */
   complete: boolean;
   contentType: string | undefined;
@@ -78,18 +90,19 @@ export class GatewayPolicies {
   }
 
   async admit(request: InferenceRequest, res: ServerResponse, headers: OutgoingHttpHeaders): Promise<Admitted | Answered> {
-    let caller: Caller;
+    let caller: Caller | undefined;
     let cache: CachePlan;
     try {
-      caller = this.identifier.identify(request.headers, res, request.model);
+      caller = this.identifier.identify(request.headers, res);
+      this.identifier.authorize(caller, request.model);
       cache = this.cache.plan(request);
     } catch (error) {
       if (!(error instanceof ApiError)) {
         this.log.error({ err: error, requestId: request.id }, 'identifying the caller failed');
-        return this.refuse(res, new ApiError(500, 'Internal router error', 'server_error'), headers);
+        return this.refuse(res, new ApiError(500, 'Internal router error', 'server_error'), headers, caller);
       }
       if (error.code === 'insufficient_quota') this.metrics.limited('budget');
-      return this.refuse(res, error, headers);
+      return this.refuse(res, error, headers, caller);
     }
     const { charges, reservation } = this.rateLimit.plan(caller, request);
     const budgetUsd = caller.key?.budgetUsd;
@@ -97,19 +110,19 @@ export class GatewayPolicies {
     const { admission, cached } = await this.state.admit(charges, this.cache.lookupKey(cache), budget);
     if (!admission.admitted && 'overBudget' in admission) {
       this.metrics.limited('budget');
-      return this.refuse(res, budgetExceeded(budgetUsd!), headers);
+      return this.refuse(res, budgetExceeded(budgetUsd!), headers, caller);
     }
     const refusal = this.rateLimit.refusal(admission);
     if (refusal) {
       this.metrics.limited(refusal.type === 'tokens' ? 'tpm' : 'rpm');
-      return this.refuse(res, refusal, headers);
+      return this.refuse(res, refusal, headers, caller);
     }
     const hit = this.cache.found(cache, cached);
     this.metrics.cacheResult(cache.status);
     if (hit) {
       void this.state.settle(this.rateLimit.correction(reservation, 0), undefined);
       replay(res, hit, { ...headers, 'x-switchyard-cache': 'hit' });
-      return { answered: true, status: hit.status, servedBy: 'cache' };
+      return { answered: true, status: hit.status, servedBy: 'cache', caller };
     }
     headers['x-switchyard-cache'] = cache.status;
     return { caller, reservation, cache };
@@ -120,11 +133,6 @@ export class GatewayPolicies {
     this.cache.collect(admitted.cache, bytes);
   }
 
-  /** What a request cost by the price table (0 without a price or usage). */
-  costOf(model: string, usage: Usage | undefined): number {
-    return spendUsd(this.prices, model, usage);
-  }
-
   /**
    * Corrects the token reservation, records spend and stores a complete answer in the cache. The
    * promise ends when the shared state has taken the change (it never rejects); callers wait for
@@ -133,22 +141,23 @@ export class GatewayPolicies {
   settle(request: InferenceRequest, admitted: Admitted, end: RequestEnd): Promise<void> {
     if (admitted.settled) return SETTLED;
     admitted.settled = true;
-    const tokens = end.usage?.total_tokens ?? (end.status < 400 ? undefined : 0);
+    // Without reported usage, an answer that reached the client is charged an estimate rather than nothing.
+    const usage = end.usage ?? (end.relayedTokens === undefined ? undefined : estimatedUsage(request, end.relayedTokens));
+    const tokens = usage === undefined ? 0 : (usage.total_tokens ?? (usage.prompt_tokens ?? 0) + (usage.completion_tokens ?? 0));
     const write = end.status === 200 && end.complete && end.contentType && end.target ? this.cache.entry(admitted.cache, end.contentType, end.target) : undefined;
     const settled = this.state.settle(this.rateLimit.correction(admitted.reservation, tokens), write);
+    const usd = end.model === undefined ? 0 : spendUsd(this.prices, end.model, usage);
+    admitted.costUsd = usd;
     const key = admitted.caller.key;
-    if (key && end.usage) {
-      const usd = this.costOf(request.model, end.usage);
-      if (usd > 0) {
-        const knownUsd = key.spentUsd;
-        try {
-          this.identifier.addSpend(key, usd);
-        } catch (error) {
-          this.log.error({ err: error, key: key.name, usd }, 'recording spend failed');
-        }
-        void this.state.addSpend(key.id, usd, knownUsd);
-        this.metrics.spent(key.name, usd);
+    if (key && usd > 0) {
+      const knownUsd = key.spentUsd;
+      try {
+        this.identifier.addSpend(key, usd);
+      } catch (error) {
+        this.log.error({ err: error, key: key.name, usd }, 'recording spend failed');
       }
+      void this.state.addSpend(key.id, usd, knownUsd);
+      this.metrics.spent(key.name, usd);
     }
     return settled;
   }
@@ -158,8 +167,8 @@ export class GatewayPolicies {
     return admitted.cache.key !== undefined;
   }
 
-  private refuse(res: ServerResponse, error: ApiError, headers: OutgoingHttpHeaders): Answered {
+  private refuse(res: ServerResponse, error: ApiError, headers: OutgoingHttpHeaders, caller: Caller | undefined): Answered {
     writeApiError(res, error, headers);
-    return { answered: true, status: error.status, servedBy: 'none' };
+    return { answered: true, status: error.status, servedBy: 'none', caller };
   }
 }

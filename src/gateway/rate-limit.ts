@@ -2,6 +2,7 @@ import { ApiError } from '../server/errors.js';
 import type { Admission, Correction, LimitCharge } from '../state/shared-state.js';
 import type { Caller } from './caller.js';
 import type { InferenceRequest } from './inference-request.js';
+import { completionCap, promptTokenEstimate } from './token-estimate.js';
 
 export interface RateLimitOptions {
   /** Requests per minute of a caller whose key sets none. */
@@ -13,10 +14,11 @@ export interface RateLimitOptions {
 /** Tokens held against TPM counters until the real count is known. */
 export interface Reservation {
   counters: string[];
-  tokens: number;
+  /** What each counter was charged: the estimate, capped at that counter's limit. */
+  charged: number[];
 }
 
-const NO_RESERVATION: Reservation = { counters: [], tokens: 0 };
+const NO_RESERVATION: Reservation = { counters: [], charged: [] };
 
 export const rateLimited = (counter: string, retryAfterMs: number) => {
   const unit = counter.startsWith('tpm:') ? 'tokens' : 'requests';
@@ -41,15 +43,18 @@ export class RateLimitStage {
     const charges: LimitCharge[] = [];
     const rpm = caller.key?.rpm ?? this.options.defaultRpm;
     if (rpm !== undefined) charges.push({ counter: `rpm:${caller.id}`, limit: rpm, cost: 1 });
+    // The name the client asked for (a group's name for a group), not the model that will serve:
+    // admission happens before dispatch picks one, and charging per attempt would put a shared-state
+    // round trip in front of every retry and fallback.
     const model = this.options.models[request.model];
     if (model?.rpm !== undefined) charges.push({ counter: `rpm:model:${request.model}`, limit: model.rpm, cost: 1 });
     const tpm = caller.key?.tpm;
     let reservation = NO_RESERVATION;
     if (tpm !== undefined || model?.tpm !== undefined) {
       const tokens = this.estimate(request);
-      reservation = { counters: [], tokens };
-      if (tpm !== undefined) this.reserve(charges, reservation, `tpm:${caller.id}`, tpm);
-      if (model?.tpm !== undefined) this.reserve(charges, reservation, `tpm:model:${request.model}`, model.tpm);
+      reservation = { counters: [], charged: [] };
+      if (tpm !== undefined) this.reserve(charges, reservation, `tpm:${caller.id}`, tpm, tokens);
+      if (model?.tpm !== undefined) this.reserve(charges, reservation, `tpm:model:${request.model}`, model.tpm, tokens);
     }
     return { charges, reservation };
   }
@@ -62,19 +67,22 @@ export class RateLimitStage {
 
   /** What replaces the reservation by the tokens actually used (nothing when the usage is unknown). */
   correction(reservation: Reservation, totalTokens: number | undefined): Correction | undefined {
-    if (reservation.counters.length === 0 || totalTokens === undefined || totalTokens === reservation.tokens) return undefined;
-    return { counters: reservation.counters, delta: totalTokens - reservation.tokens };
+    if (reservation.counters.length === 0 || totalTokens === undefined) return undefined;
+    // By what each counter was charged, not by the estimate: a capped charge corrected by the whole
+    // estimate would take back tokens never charged and empty the window for the next request.
+    const deltas = reservation.charged.map((charged) => totalTokens - charged);
+    return deltas.every((delta) => delta === 0) ? undefined : { counters: reservation.counters, deltas };
   }
 
-  private reserve(charges: LimitCharge[], reservation: Reservation, counter: string, limit: number): void {
+  private reserve(charges: LimitCharge[], reservation: Reservation, counter: string, limit: number, tokens: number): void {
     // A request larger than the whole limit is admitted into an empty window rather than never.
-    charges.push({ counter, limit, cost: Math.min(reservation.tokens, limit) });
+    const cost = Math.min(tokens, limit);
+    charges.push({ counter, limit, cost });
     reservation.counters.push(counter);
+    reservation.charged.push(cost);
   }
 
   private estimate(request: InferenceRequest): number {
-    const body = request.body;
-    const cap = [body.max_completion_tokens, body.max_tokens].find((v): v is number => typeof v === 'number');
-    return Math.ceil(request.raw.length / 4) + (request.endpoint === 'embeddings' ? 0 : (cap ?? this.options.defaultCompletionTokens));
+    return promptTokenEstimate(request) + (request.endpoint === 'embeddings' ? 0 : (completionCap(request) ?? this.options.defaultCompletionTokens));
   }
 }

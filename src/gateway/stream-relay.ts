@@ -11,6 +11,8 @@ export interface StreamOutcome {
   /** Mean gap between chunks after the first (undefined with fewer than two chunks). */
   interTokenS: number | undefined;
   usage: Usage | undefined;
+  /** SSE events relayed: about one completion token each, the estimate when the stream reports no usage. */
+  events: number;
   /** Set when the stream did not end normally; the client has been told with an error event. */
   error: string | undefined;
   clientGone: boolean;
@@ -127,7 +129,7 @@ class StreamRelay implements BodySink {
     this.res.removeListener('drain', this.resumeUpstream);
     // Per event, not per network read: events that arrive in one read were delivered together (gap 0).
     const interTokenS = this.events > 1 ? (this.lastEventAt - this.firstEventAt) / (this.events - 1) / 1000 : undefined;
-    this.resolve({ ttftS: this.ttftS, interTokenS, usage, error, clientGone });
+    this.resolve({ ttftS: this.ttftS, interTokenS, usage, events: this.events, error, clientGone });
   }
 }
 

@@ -21,11 +21,11 @@ export class MemoryRateLimiter {
     return { admitted: true };
   }
 
-  adjust(counters: readonly string[], delta: number): void {
+  adjust({ counters, deltas }: Correction): void {
     const now = Date.now();
-    for (const counter of counters) {
-      const window = this.windows.get(counter);
-      if (window && window.endsAt > now) window.used = Math.max(0, window.used + delta);
+    for (let i = 0; i < counters.length; i++) {
+      const window = this.windows.get(counters[i]!);
+      if (window && window.endsAt > now) window.used = Math.max(0, window.used + deltas[i]!);
     }
   }
 
@@ -67,7 +67,8 @@ export class MemoryResponseCache {
 
 /** Benched targets as this instance knows them; the Redis state feeds it announcements from the others. */
 export class CooldownBoard {
-  private readonly benched = new Map<string, { until: number; probing: boolean }>();
+  /** `probeClaimedUntil`: when the current probe claim lapses (0: none). */
+  private readonly benched = new Map<string, { until: number; probeClaimedUntil: number }>();
 
   view(target: string): CooldownView {
     const entry = this.benched.get(target);
@@ -76,19 +77,29 @@ export class CooldownBoard {
   }
 
   bench(target: string, until: number): void {
-    this.benched.set(target, { until, probing: false });
+    this.benched.set(target, { until, probeClaimedUntil: 0 });
   }
 
   recover(target: string): void {
     this.benched.delete(target);
   }
 
-  /** Local probe claim: the first caller after the cooling period wins. */
-  claimProbe(target: string): boolean {
+  /**
+   * Local probe claim: the first caller after the cooling period wins. The claim lapses after
+   * `claimMs`, like the Redis one, so that a probe whose end went unreported cannot keep the
+   * target out of service until a restart.
+   */
+  claimProbe(target: string, claimMs: number): boolean {
     const entry = this.benched.get(target);
-    if (!entry || Date.now() < entry.until || entry.probing) return false;
-    entry.probing = true;
+    const now = Date.now();
+    if (!entry || now < entry.until || now < entry.probeClaimedUntil) return false;
+    entry.probeClaimedUntil = now + claimMs;
     return true;
+  }
+
+  releaseProbe(target: string): void {
+    const entry = this.benched.get(target);
+    if (entry) entry.probeClaimedUntil = 0;
   }
 
   isBenched(target: string): boolean {
@@ -139,7 +150,11 @@ export class MemoryCooldowns implements Cooldowns {
   }
 
   async claimProbe(target: string): Promise<boolean> {
-    return this.board.claimProbe(target);
+    return this.board.claimProbe(target, this.options.cooldownS * 1000);
+  }
+
+  async releaseProbe(target: string): Promise<void> {
+    this.board.releaseProbe(target);
   }
 
   async recordProbeSuccess(target: string): Promise<void> {
@@ -172,7 +187,7 @@ export function admitLocally(
 
 /** `SharedState.settle` on this process's own limits and cache. */
 export function settleLocally(limits: MemoryRateLimiter, cache: MemoryResponseCache, correction: Correction | undefined, write: CacheWrite | undefined): void {
-  if (correction) limits.adjust(correction.counters, correction.delta);
+  if (correction) limits.adjust(correction);
   if (write) cache.set(write.key, write.value, write.ttlS);
 }
 

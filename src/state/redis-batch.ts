@@ -60,7 +60,10 @@ export class RedisBatch {
   }
 
   settle(correction: Correction | undefined, write: CacheWrite | undefined): Promise<unknown> {
-    if (correction) for (const counter of correction.counters) this.corrections.set(counter, (this.corrections.get(counter) ?? 0) + correction.delta);
+    if (correction) {
+      const { counters, deltas } = correction;
+      for (let i = 0; i < counters.length; i++) this.corrections.set(counters[i]!, (this.corrections.get(counters[i]!) ?? 0) + deltas[i]!);
+    }
     if (!write) return this.enqueue(undefined);
     this.keys.push(write.key);
     this.args.push('W', JSON.stringify(write.value), Math.round(write.ttlS * 1000));

@@ -1,10 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 import { BatchBuffer } from '../store/batch-buffer.js';
 import {
   DAY_MS, ENTRY_FIELDS, parseStatusFilter, PRUNE_EVERY_FLUSHES, type RequestLog, type RequestLogEntry, type RequestPage, type RequestQuery, type RequestReader,
-  type StoredRequest,
+  type StoredRequest, type WrittenRows,
 } from '../store/request-log.js';
 import { failFastOptions, OutageNotice, whenReady } from './redis-connection.js';
 import { APPEND_REQUESTS, READ_REQUESTS } from './redis-scripts.js';
@@ -26,6 +27,12 @@ type Scripted = Redis & {
 
 const STREAM = 'requests';
 const LAST_ID = 'requests:last-id';
+const APPENDED = 'requests:appended:';
+/**
+ * How long an append's token is remembered: longer than any wait between a timed-out append and
+ * its copy (made at the next successful flush or reconnection).
+ */
+const APPENDED_MARKER_MS = 10 * 60_000;
 /** Entries scanned per read call: short enough never to hold Redis up noticeably. */
 const SCAN_ROWS = 500;
 /**
@@ -48,8 +55,17 @@ export class RedisRequestLog implements RequestReader {
   private readonly now: () => number;
   private flushes = 0;
   private readonly outage: OutageNotice;
-  /** Set while rows written locally during an outage wait to be copied to Redis: the local id before the first. */
-  private replayAfter: number | undefined;
+  /**
+   * This instance's own rows that went to SQLite instead of Redis, a local write each, waiting to
+   * be copied: tracked by their ids rather than read back from an id onwards, because other
+   * instances may write to the same SQLite file. Each keeps the token of the append that failed,
+   * which may have run in Redis all the same (it timed out), so that the copy is then skipped.
+   */
+  private readonly uncopied: Array<{ rows: WrittenRows; token: string }> = [];
+  private copying = false;
+  /** Append tokens: this instance's id and a count. */
+  private readonly instanceId = randomUUID();
+  private appends = 0;
 
   constructor(
     private readonly options: RedisRequestLogOptions,
@@ -60,10 +76,10 @@ export class RedisRequestLog implements RequestReader {
     this.now = options.now ?? Date.now;
     this.outage = new OutageNotice(log, options.url, { lost: 'shared request log unavailable: writing rows to the local SQLite log until Redis is back', back: 'shared request log reachable again' });
     this.client = new Redis(options.url, { ...failFastOptions(COMMAND_TIMEOUT_MS), keyPrefix: options.keyPrefix }) as Scripted;
-    this.client.defineCommand('appendRequests', { numberOfKeys: 2, lua: APPEND_REQUESTS });
+    this.client.defineCommand('appendRequests', { numberOfKeys: 3, lua: APPEND_REQUESTS });
     this.client.defineCommand('readRequests', { numberOfKeys: 1, lua: READ_REQUESTS });
     this.client.on('error', (error: Error) => this.outage.lost(error));
-    this.client.on('ready', () => void this.restored());
+    this.client.on('ready', () => void this.copyLocalRows());
     this.buffer = new BatchBuffer(options.batchRows, options.flushIntervalMs, () => void this.flush());
     this.localRows = new Counter({
       name: 'switchyard_request_log_local_rows_total',
@@ -80,13 +96,16 @@ export class RedisRequestLog implements RequestReader {
   async flush(): Promise<void> {
     const rows = this.buffer.take();
     if (rows.length === 0 && ++this.flushes % PRUNE_EVERY_FLUSHES !== 1) return;
-    if (this.client.status !== 'ready') return this.writeLocally(rows);
+    const token = `${this.instanceId}:${++this.appends}`;
+    if (this.client.status !== 'ready') return this.writeLocally(rows, token);
     try {
-      await this.send(rows);
+      await this.send(rows, token);
     } catch (error) {
       this.outage.lost(error as Error);
-      this.writeLocally(rows);
+      return this.writeLocally(rows, token);
     }
+    // Redis answers again without having reconnected (it was only slow): copy what timed out now.
+    if (this.uncopied.length > 0) await this.copyLocalRows();
   }
 
   async read(query: RequestQuery): Promise<RequestPage> {
@@ -126,35 +145,39 @@ export class RedisRequestLog implements RequestReader {
     return rows.reverse();
   }
 
-  /** Appends `rows` (possibly none) and applies retention, in one script call. */
-  private async send(rows: readonly RequestLogEntry[]): Promise<void> {
+  /** Appends `rows` (possibly none) and applies retention, in one script call; nothing if `token` was appended before. */
+  private async send(rows: readonly RequestLogEntry[], token: string): Promise<void> {
     const now = this.now();
     const encoded = rows.flatMap((row) => [row.ts, row.model, row.status, JSON.stringify(ENTRY_FIELDS.map((field) => row[field]))]);
-    await this.client.appendRequests(STREAM, LAST_ID, now, now - this.options.retentionDays * DAY_MS, this.options.maxRows, ...encoded);
+    await this.client.appendRequests(STREAM, LAST_ID, APPENDED + token, now, now - this.options.retentionDays * DAY_MS, this.options.maxRows, APPENDED_MARKER_MS, ...encoded);
   }
 
-  private writeLocally(rows: RequestLogEntry[]): void {
-    if (rows.length === 0) return;
-    this.replayAfter ??= this.local.log.lastId();
-    this.local.log.write(rows);
+  private writeLocally(rows: RequestLogEntry[], token: string): void {
+    const written = this.local.log.write(rows);
+    if (!written) return;
+    this.uncopied.push({ rows: written, token });
     this.localRows.inc(rows.length);
   }
 
-  /** Back after an outage: the rows this instance logged alone join the shared log, a batch per call, oldest first. */
-  private async restored(): Promise<void> {
+  /**
+   * Redis is back: the rows this instance logged alone join the shared log, oldest first, each
+   * local write as the one call it would have been (with its token, so that one which ran in
+   * Redis after all is not appended twice).
+   */
+  private async copyLocalRows(): Promise<void> {
+    if (this.copying) return;
+    this.copying = true;
     try {
-      while (this.replayAfter !== undefined) {
-        const { rows } = await this.local.reader.read({ afterId: this.replayAfter });
-        for (let start = 0; start < rows.length; start += this.options.batchRows) {
-          const batch = rows.slice(start, start + this.options.batchRows);
-          await this.send(batch.map(({ id: _localId, ...entry }) => entry));
-          this.replayAfter = batch.at(-1)!.id;
-        }
-        if (rows.length === 0) this.replayAfter = undefined;
+      while (this.uncopied.length > 0) {
+        const { rows, token } = this.uncopied[0]!;
+        await this.send(this.local.log.written(rows).map(({ id: _localId, ...entry }) => entry), token);
+        this.uncopied.shift();
       }
       this.outage.back();
     } catch (error) {
       this.outage.lost(error as Error);
+    } finally {
+      this.copying = false;
     }
   }
 }

@@ -145,13 +145,17 @@ return 0
  * interleave. Entry ids are `N-0` with N = the writer's clock in µs-like units (ms × 1000), kept
  * strictly increasing by a counter: N is a cursor usable as a plain integer (`after_id`), and
  * N / 1000 is never earlier than a row's own time, so `since` and the age limit map onto id ranges.
- * KEYS: stream, last-id counter. ARGV: nowMs, cutoffMs (older rows go), maxRows, then per row its
- * ts, model, status (stored as fields of their own so that reads can filter without decoding) and
- * the whole row as a JSON array of values.
+ * Each call carries a token, kept for a while as a marker: a call whose token is already marked
+ * appends nothing, so that a batch sent again (it timed out, and may or may not have run) is
+ * written once.
+ * KEYS: stream, last-id counter, the token's marker. ARGV: nowMs, cutoffMs (older rows go),
+ * maxRows, marker lifetime (ms), then per row its ts, model, status (stored as fields of their own
+ * so that reads can filter without decoding) and the whole row as a JSON array of values.
  */
 export const APPEND_REQUESTS = `
+if not redis.call('SET', KEYS[3], '1', 'NX', 'PX', ARGV[4]) then return 0 end
 local id = math.max(tonumber(redis.call('GET', KEYS[2]) or 0), tonumber(ARGV[1]) * 1000)
-for i = 4, #ARGV, 4 do
+for i = 5, #ARGV, 4 do
   id = id + 1
   redis.call('XADD', KEYS[1], string.format('%.0f-0', id), 'ts', ARGV[i], 'model', ARGV[i + 1], 'status', ARGV[i + 2], 'row', ARGV[i + 3])
 end

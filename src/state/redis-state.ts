@@ -139,8 +139,15 @@ export class RedisState implements SharedState {
     claimProbe: (target: string): Promise<boolean> =>
       this.attempt(
         async () => (await this.client.set(`probe:${target}`, '1', 'PX', this.options.cooldown.cooldownS * 1000, 'NX')) === 'OK',
-        () => this.board.claimProbe(target),
+        () => this.board.claimProbe(target, this.options.cooldown.cooldownS * 1000),
       ),
+    releaseProbe: (target: string): Promise<void> => {
+      this.board.releaseProbe(target);
+      return this.attempt(
+        async () => void (await this.client.del(`probe:${target}`)),
+        () => {},
+      );
+    },
     recordProbeSuccess: (target: string): Promise<void> => {
       this.board.recover(target);
       return this.attempt(

@@ -19,10 +19,10 @@ export interface BudgetCheck {
   budgetUsd: number;
 }
 
-/** Token reservations replaced by the real count: `delta` added to each counter whose window is still open. */
+/** Token reservations replaced by the real count: `deltas[i]` added to `counters[i]` if its window is still open. */
 export interface Correction {
   counters: readonly string[];
-  delta: number;
+  deltas: readonly number[];
 }
 
 export interface CachedResponse {
@@ -52,8 +52,13 @@ export interface Cooldowns {
   view(target: string): CooldownView;
   /** Counts a failure; enough within the window bench the target everywhere. A failed probe benches at once. */
   recordFailure(target: string): Promise<void>;
-  /** After the cooling period exactly one caller (across instances) wins the right to send the probe. */
+  /**
+   * After the cooling period exactly one caller (across instances) wins the right to send the
+   * probe. The claim lapses after `cooldownS` in case its holder never reports a verdict.
+   */
   claimProbe(target: string): Promise<boolean>;
+  /** A probe that ended without a verdict (never sent, or the client went away): another request may probe. */
+  releaseProbe(target: string): Promise<void>;
   /** A successful probe returns the target to service everywhere. */
   recordProbeSuccess(target: string): Promise<void>;
 }

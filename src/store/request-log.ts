@@ -6,7 +6,7 @@ import type { Db } from './database.js';
 export interface RequestLogEntry {
   ts: number;
   requestId: string;
-  /** The caller's API key id (never the key itself); null until API keys exist. */
+  /** The name of the caller's API key (never the key itself), whenever it was identified, refusals and cache hits included; null until API keys exist. */
   callerKey: string | null;
   route: string;
   model: string;
@@ -21,7 +21,10 @@ export interface RequestLogEntry {
   cachedTokens: number | null;
   /** Null until model prices exist. */
   cost: number | null;
-  /** "hit", "miss", or null when the response cache was not consulted. */
+  /**
+   * "hit", "miss", "bypass" (not cacheable, the cache is off, or the client skipped the lookup with
+   * `Cache-Control: no-cache`), or null when the request was refused before the cache was consulted.
+   */
   cacheStatus: string | null;
   retries: number;
   fallbacks: number;
@@ -31,6 +34,12 @@ export interface RequestLogEntry {
 
 export interface StoredRequest extends RequestLogEntry {
   id: number;
+}
+
+/** The ids one `RequestLog.write` gave its rows: consecutive, from `first` to `last`. */
+export interface WrittenRows {
+  first: number;
+  last: number;
 }
 
 export interface RequestLogOptions {
@@ -63,10 +72,10 @@ export const PRUNE_EVERY_FLUSHES = 30;
  */
 export class RequestLog {
   private readonly buffer: BatchBuffer<RequestLogEntry>;
-  private readonly insertBatch: (rows: RequestLogEntry[]) => void;
+  private readonly insertBatch: (rows: RequestLogEntry[]) => WrittenRows;
   private readonly deleteOlderThan: Statement<[number]>;
   private readonly deleteBeyondCap: Statement<[number]>;
-  private readonly selectLastId: Statement<[], { id: number }>;
+  private readonly selectWritten: Statement<[number, number], StoredRequest>;
   private flushes = 0;
   private readonly now: () => number;
 
@@ -78,18 +87,24 @@ export class RequestLog {
     // Positional parameters: binding by name costs a third more per row.
     const insert = db.prepare(`INSERT INTO request_log (${COLUMNS.map(([c]) => c).join(', ')}) VALUES (${COLUMNS.map(() => '?').join(', ')})`);
     const values = new Array<unknown>(ENTRY_FIELDS.length);
+    // One transaction holds SQLite's write lock throughout, so its rows get consecutive ids even
+    // when other processes write to the same file.
     this.insertBatch = db.transaction((rows: RequestLogEntry[]) => {
+      let first = 0;
+      let last = 0;
       for (const row of rows) {
         for (let i = 0; i < ENTRY_FIELDS.length; i++) values[i] = row[ENTRY_FIELDS[i]!];
-        insert.run(values);
+        last = Number(insert.run(values).lastInsertRowid);
+        first ||= last;
       }
+      return { first, last };
     });
     this.deleteOlderThan = db.prepare('DELETE FROM request_log WHERE ts < ?');
     // Ids come from AUTOINCREMENT, so the newest `maxRows` rows are those within `maxRows` of the
     // largest id: found in one B-tree lookup, where an OFFSET would walk up to `maxRows` rows (80 ms
     // at the default cap, every few thousand requests).
     this.deleteBeyondCap = db.prepare('DELETE FROM request_log WHERE id <= (SELECT max(id) FROM request_log) - ?');
-    this.selectLastId = db.prepare('SELECT coalesce(max(id), 0) AS id FROM request_log');
+    this.selectWritten = db.prepare(`SELECT ${SELECT_COLUMNS} FROM request_log WHERE id BETWEEN ? AND ? ORDER BY id`);
     this.buffer = new BatchBuffer(options.batchRows, options.flushIntervalMs, () => this.flush());
   }
 
@@ -97,14 +112,14 @@ export class RequestLog {
     this.buffer.push(entry);
   }
 
-  /** Writes `rows` at once, as one transaction (the shared log's fallback when Redis is away). */
-  write(rows: readonly RequestLogEntry[]): void {
-    if (rows.length > 0) this.insertBatch(rows as RequestLogEntry[]);
+  /** Writes `rows` at once, as one transaction (the shared log's fallback when Redis is away); says which ids they got. */
+  write(rows: readonly RequestLogEntry[]): WrittenRows | undefined {
+    return rows.length > 0 ? this.insertBatch(rows as RequestLogEntry[]) : undefined;
   }
 
-  /** The id of the newest row written (0 when none). */
-  lastId(): number {
-    return this.selectLastId.get()!.id;
+  /** The rows of one earlier `write` still kept (retention may have deleted some since). */
+  written({ first, last }: WrittenRows): StoredRequest[] {
+    return this.selectWritten.all(first, last);
   }
 
   /** Writes everything buffered; also enforces retention now and then. */

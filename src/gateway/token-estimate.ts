@@ -1,0 +1,23 @@
+import type { InferenceRequest, Usage } from './inference-request.js';
+
+/** Prompt tokens guessed from the request's size, about 4 bytes a token (all that is known before the answer). */
+export function promptTokenEstimate(request: InferenceRequest): number {
+  return Math.ceil(request.raw.length / 4);
+}
+
+/** The answer's token cap the client set (`max_completion_tokens` or `max_tokens`), if any. */
+export function completionCap(request: InferenceRequest): number | undefined {
+  const body = request.body;
+  return [body.max_completion_tokens, body.max_tokens].find((v): v is number => typeof v === 'number');
+}
+
+/**
+ * The usage charged for an answer whose backend reported none (a stream without
+ * `stream_options.include_usage`, or one the client left): the prompt guessed from its size,
+ * the completion from what was relayed, never above the request's own cap.
+ */
+export function estimatedUsage(request: InferenceRequest, relayedCompletionTokens: number): Usage {
+  const prompt = promptTokenEstimate(request);
+  const completion = Math.min(relayedCompletionTokens, completionCap(request) ?? Infinity);
+  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
+}

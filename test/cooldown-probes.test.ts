@@ -1,0 +1,70 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chatAnswer, errorReply, startFakeProvider, type FakeProvider, type FakeReply } from './support/fake-provider.js';
+import { startRouter, stopAll, waitFor, type Proc } from './support/processes.js';
+
+const ask = { model: 'm9', messages: [{ role: 'user', content: 'hello' }], max_tokens: 4 };
+
+describe('a benched target whose probe ends without reaching a verdict the usual way', () => {
+  let router: Proc;
+  let flaky: FakeProvider;
+  let answer: () => FakeReply | Promise<FakeReply>;
+
+  const post = async (signal?: AbortSignal) => {
+    const response = await fetch(`${router.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(ask), signal });
+    await response.text();
+    return response.status;
+  };
+  const cooldown = async () => {
+    const { services } = (await (await fetch(`${router.url}/services`)).json()) as { services: Array<{ name: string; cooldown: { state: string } }> };
+    return services.find((s) => s.name === 'flaky')!.cooldown.state;
+  };
+  const benchUntilProbing = async () => {
+    answer = () => errorReply(500, { message: 'broken' });
+    while ((await cooldown()) === 'ok') await post();
+    await waitFor(async () => (await cooldown()) === 'probing', 'the cooling period to end');
+  };
+
+  beforeAll(async () => {
+    flaky = await startFakeProvider(() => answer());
+    router = await startRouter(
+      {
+        services: [{ name: 'flaky', url: flaky.url, models: ['m9'] }],
+        // Long enough that a probe claim lapsing (the safety net) cannot be what frees the target in these tests.
+        cooldown: { failure_threshold: 2, window_s: 60, cooldown_s: 2 },
+        health_check: { failure_threshold: 1000 },
+        retry: { max_attempts: 1 },
+      },
+      { SQLITE_DB_PATH: join(mkdtempSync(join(tmpdir(), 'switchyard-db-')), 'models.db') },
+    );
+  });
+  afterAll(async () => {
+    await stopAll();
+    await flaky.close();
+  });
+
+  it('lets the next request probe when the probing client went away', async () => {
+    await benchUntilProbing();
+    answer = async () => {
+      await sleep(1000);
+      return chatAnswer('m9');
+    };
+    await expect(post(AbortSignal.timeout(200))).rejects.toThrow();
+    answer = () => chatAnswer('m9');
+    await sleep(100);
+    expect(await post()).toBe(200);
+    expect(await cooldown()).toBe('ok');
+  });
+
+  it('returns the target to service when the probe is answered with a context-window error', async () => {
+    await benchUntilProbing();
+    answer = () => errorReply(400, { message: "This model's maximum context length is 4096 tokens", code: 'context_length_exceeded' });
+    expect(await post()).toBe(400);
+    await waitFor(async () => (await cooldown()) === 'ok', 'the target back in service', 1000);
+    answer = () => chatAnswer('m9');
+    expect(await post()).toBe(200);
+  });
+});
