@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { IncomingHttpHeaders } from 'node:http';
+import { bearerToken } from '../server/bearer-token.js';
 import { ApiError } from '../server/errors.js';
 import type { Revocations } from '../state/shared-state.js';
 import { hashKey, type ApiKeyRecord, type ApiKeyStore } from '../store/api-keys.js';
@@ -39,7 +40,7 @@ export class CallerIdentifier {
   ) {}
 
   identify(headers: IncomingHttpHeaders, res: ServerResponse, model: string): Caller {
-    const presented = bearer(headers.authorization);
+    const presented = bearerToken(headers.authorization);
     if (this.isOpen()) return { id: `ip:${res.req?.socket.remoteAddress ?? 'unknown'}` };
     if (!presented) throw invalidApiKey();
     const keyHash = this.hashOf(presented);
@@ -90,10 +91,4 @@ export class CallerIdentifier {
     this.known.set(keyHash, { record, readAt: now });
     return record;
   }
-}
-
-function bearer(header: string | undefined): string | undefined {
-  if (!header) return undefined;
-  const match = /^Bearer\s+(\S+)$/i.exec(header);
-  return match?.[1];
 }

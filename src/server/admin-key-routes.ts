@@ -1,24 +1,15 @@
-import { timingSafeEqual } from 'node:crypto';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { GatewayPolicies } from '../gateway/policies.js';
 import { describeKey, type ApiKeyLimits } from '../store/api-keys.js';
+import { requireAdmin } from './admin-auth.js';
 import { ApiError, badRequest } from './errors.js';
-
-const adminDisabled = () => new ApiError(403, 'The admin API is disabled: set ADMIN_TOKEN to enable it', 'permission_error', 'admin_disabled');
-const adminUnauthorized = () => new ApiError(401, 'The admin API needs "Authorization: Bearer <ADMIN_TOKEN>"', 'invalid_request_error', 'invalid_admin_token');
 
 /**
  * Keys over HTTP: list, create, revoke. Unlike the read-only admin views, these are off entirely
  * until ADMIN_TOKEN is set, since they mint credentials.
  */
 export function registerAdminKeyRoutes(app: FastifyInstance, policies: GatewayPolicies, adminToken: string | undefined): void {
-  const guard = async (request: FastifyRequest) => {
-    if (!adminToken) throw adminDisabled();
-    const given = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1] ?? '';
-    const a = Buffer.from(given);
-    const b = Buffer.from(adminToken);
-    if (a.length !== b.length || !timingSafeEqual(a, b)) throw adminUnauthorized();
-  };
+  const guard = requireAdmin(adminToken, { withoutToken: 'disabled' });
 
   app.get('/admin/keys', { onRequest: guard }, async () => ({ object: 'list', data: policies.keys.list().map(describeKey) }));
 

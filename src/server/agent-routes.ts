@@ -1,8 +1,8 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { isHttpUrl } from '../registry/model-entry.js';
 import type { AgentRegistry } from '../registry/agent-registry.js';
+import { bearerToken, secretMatcher } from './bearer-token.js';
 import { badRequest, unauthorized } from './errors.js';
 
 const RegistrationSchema = z
@@ -42,19 +42,13 @@ function parse<T>(schema: z.ZodType<T>, body: unknown): T {
   throw badRequest(field ? `Invalid '${field}': ${issue.message}` : `Invalid request body: ${issue.message}`, field || null, 'invalid_registration');
 }
 
-/**
- * With a token configured, requests must carry `Authorization: Bearer <token>`. Both sides are
- * hashed first so the comparison takes the same time whatever the length of the guess.
- */
+/** With a token configured, requests must carry `Authorization: Bearer <token>`. */
 function bearerCheck(token: string | undefined): (request: FastifyRequest) => void {
   if (!token) return () => {};
-  const expected = sha256(token);
+  const matches = secretMatcher(token);
   return (request) => {
-    const header = request.headers.authorization;
-    const given = header?.startsWith('Bearer ') ? header.slice(7) : undefined;
+    const given = bearerToken(request.headers.authorization);
     if (given === undefined) throw unauthorized('This endpoint requires Authorization: Bearer <REGISTRATION_TOKEN>');
-    if (!timingSafeEqual(sha256(given), expected)) throw unauthorized('The registration token is not valid');
+    if (!matches(given)) throw unauthorized('The registration token is not valid');
   };
 }
-
-const sha256 = (value: string) => createHash('sha256').update(value).digest();

@@ -1,0 +1,37 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { assertConforms } from './support/conformance.js';
+import { startRouter, startSim, stopAll, type Proc } from './support/processes.js';
+
+const ADMIN_TOKEN = 'admin-secret';
+
+async function status(url: string, headers: Record<string, string> = {}): Promise<number> {
+  const response = await fetch(url, { headers });
+  const text = await response.text();
+  if (response.status >= 400 && response.headers.get('content-type')?.includes('json')) assertConforms('ErrorResponse', JSON.parse(text));
+  return response.status;
+}
+
+describe('the admin token', () => {
+  let router: Proc;
+
+  beforeAll(async () => {
+    const sim = await startSim({ models: ['m1'], ttftMs: 1 });
+    router = await startRouter({ services: [{ name: 'sim', url: sim.url }] }, { ADMIN_TOKEN });
+  });
+  afterAll(stopAll);
+
+  it('is read from a Bearer header of any case on every admin route', async () => {
+    for (const path of ['/admin/requests', '/admin/fleet', '/admin/keys', '/ui/state']) {
+      for (const scheme of ['Bearer', 'bearer', 'BEARER']) expect(await status(`${router.url}${path}`, { authorization: `${scheme} ${ADMIN_TOKEN}` }), `${scheme} ${path}`).toBe(200);
+      for (const wrong of ['', 'admin', `${ADMIN_TOKEN}-and-more`, `Basic ${ADMIN_TOKEN}`]) {
+        expect(await status(`${router.url}${path}`, wrong ? { authorization: wrong.includes(' ') ? wrong : `Bearer ${wrong}` } : {}), `${wrong} ${path}`).toBe(401);
+      }
+    }
+  });
+
+  it('is taken from ?token= only by the dashboard, which a browser opens from a link', async () => {
+    expect(await status(`${router.url}/ui?token=${ADMIN_TOKEN}`)).toBe(200);
+    expect(await status(`${router.url}/ui/state?token=${ADMIN_TOKEN}`)).toBe(200);
+    for (const path of ['/admin/requests', '/admin/fleet', '/admin/keys']) expect(await status(`${router.url}${path}?token=${ADMIN_TOKEN}`), path).toBe(401);
+  });
+});
