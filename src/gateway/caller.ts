@@ -3,7 +3,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { bearerToken } from '../server/bearer-token.js';
 import { ApiError } from '../server/errors.js';
 import type { Revocations } from '../state/shared-state.js';
-import { hashKey, type ApiKeyRecord, type ApiKeyStore } from '../store/api-keys.js';
+import { hashKey, MAX_KEY_LENGTH, type ApiKeyRecord, type ApiKeyStore } from '../store/api-keys.js';
 
 /** Who is asking: an API key, or (while the router is open) the client's address. */
 export interface Caller {
@@ -42,7 +42,8 @@ export class CallerIdentifier {
   identify(headers: IncomingHttpHeaders, res: ServerResponse, model: string): Caller {
     const presented = bearerToken(headers.authorization);
     if (this.isOpen()) return { id: `ip:${res.req?.socket.remoteAddress ?? 'unknown'}` };
-    if (!presented) throw invalidApiKey();
+    // Refused before it is hashed or remembered: random long strings would otherwise fill the memory of hashes.
+    if (!presented || presented.length > MAX_KEY_LENGTH) throw invalidApiKey();
     const keyHash = this.hashOf(presented);
     if (this.revocations.isRevoked(keyHash)) throw invalidApiKey();
     const record = this.lookup(keyHash);

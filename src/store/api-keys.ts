@@ -36,6 +36,9 @@ interface Row {
 
 export const hashKey = (key: string) => hash('sha256', key);
 
+/** Issued keys have 38 characters; a longer bearer string cannot be one of them. */
+export const MAX_KEY_LENGTH = 64;
+
 /** API keys in SQLite. Keys themselves are shown once at creation and never stored. */
 export class ApiKeyStore {
   private readonly byHash;

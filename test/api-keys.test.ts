@@ -1,0 +1,26 @@
+import { describe, expect, it, vi } from 'vitest';
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import { CallerIdentifier } from '../src/gateway/caller.js';
+import { MemoryRevocations } from '../src/state/memory-state.js';
+import { ApiKeyStore } from '../src/store/api-keys.js';
+import { openDatabase } from '../src/store/database.js';
+
+const response = { req: { socket: { remoteAddress: '127.0.0.1' } } } as unknown as ServerResponse;
+const bearer = (key: string): IncomingHttpHeaders => ({ authorization: `Bearer ${key}` });
+
+function setUp(options: { required?: boolean } = {}) {
+  const store = new ApiKeyStore(openDatabase(':memory:'));
+  const identifier = new CallerIdentifier(store, new MemoryRevocations(), { required: options.required ?? false, cacheTtlS: 60 });
+  return { store, identifier };
+}
+
+describe('caller identification', () => {
+  it('refuses a bearer string longer than any key without hashing or remembering it', () => {
+    const { store, identifier } = setUp();
+    const { key } = store.create('alice');
+    const lookups = vi.spyOn(store, 'findByHash');
+    expect(identifier.identify(bearer(key), response, 'm').key?.name).toBe('alice');
+    expect(() => identifier.identify(bearer('x'.repeat(10_000)), response, 'm')).toThrow(/Incorrect API key/);
+    expect(lookups).toHaveBeenCalledTimes(1);
+  });
+});
