@@ -24,3 +24,26 @@ describe('caller identification', () => {
     expect(lookups).toHaveBeenCalledTimes(1);
   });
 });
+
+describe('revoking a key', () => {
+  it('by name revokes the one active key of that name, then says it is already revoked', () => {
+    const { store } = setUp();
+    const { record } = store.create('alice');
+    expect(store.revoke('alice')).toMatchObject({ outcome: 'revoked', record: { id: record.id, revokedAt: expect.any(String) } });
+    expect(store.revoke('alice')).toMatchObject({ outcome: 'already_revoked', record: { id: record.id } });
+    expect(store.revoke(record.id)).toMatchObject({ outcome: 'already_revoked' });
+    expect(store.revoke('nobody')).toEqual({ outcome: 'not_found' });
+  });
+
+  it('by a name several active keys share revokes none and names them; their ids revoke each', () => {
+    const { store } = setUp();
+    const old = store.create('alice').record;
+    const rotated = store.create('alice').record;
+    const ambiguous = store.revoke('alice');
+    expect(ambiguous).toMatchObject({ outcome: 'ambiguous', active: [{ id: old.id }, { id: rotated.id }] });
+    expect(store.list().every((k) => k.revokedAt === null)).toBe(true);
+    expect(store.revoke(old.id)).toMatchObject({ outcome: 'revoked', record: { id: old.id } });
+    expect(store.findByHash(rotated.keyHash)?.revokedAt).toBeNull();
+    expect(store.revoke('alice')).toMatchObject({ outcome: 'revoked', record: { id: rotated.id } });
+  });
+});

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { GatewayPolicies } from '../gateway/policies.js';
-import { describeKey, type ApiKeyLimits } from '../store/api-keys.js';
+import { describeKey, unrevokedReason, type ApiKeyLimits } from '../store/api-keys.js';
 import { requireAdmin } from './admin-auth.js';
 import { ApiError, badRequest } from './errors.js';
 
@@ -22,9 +22,11 @@ export function registerAdminKeyRoutes(app: FastifyInstance, policies: GatewayPo
 
   app.delete('/admin/keys/:id', { onRequest: guard }, async (request) => {
     const { id } = request.params as { id: string };
-    const record = await policies.revokeKey(id);
-    if (!record) throw new ApiError(404, `No API key '${id}'`, 'invalid_request_error', 'key_not_found', 'id');
-    return describeKey(record);
+    const revocation = await policies.revokeKey(id);
+    if (revocation.outcome === 'revoked') return describeKey(revocation.record);
+    const message = unrevokedReason(id, revocation);
+    if (revocation.outcome === 'ambiguous') throw new ApiError(409, message, 'invalid_request_error', 'ambiguous_key_name', 'id');
+    throw new ApiError(404, message, 'invalid_request_error', revocation.outcome === 'already_revoked' ? 'key_already_revoked' : 'key_not_found', 'id');
   });
 }
 
