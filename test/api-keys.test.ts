@@ -47,3 +47,26 @@ describe('revoking a key', () => {
     expect(store.revoke('alice')).toMatchObject({ outcome: 'revoked', record: { id: rotated.id } });
   });
 });
+
+describe('an open router', () => {
+  const anonymous = (identifier: CallerIdentifier) => identifier.identify({}, response, 'm');
+
+  it('stays open until the first key is created, and closed once the last one is revoked', () => {
+    const { store, identifier } = setUp();
+    expect(anonymous(identifier).id).toBe('ip:127.0.0.1');
+    store.create('solo');
+    store.revoke('solo');
+    // A fresh identifier reads the store at once (a running one within seconds): only a revoked key is left.
+    const restarted = new CallerIdentifier(store, new MemoryRevocations(), { required: false, cacheTtlS: 60 });
+    expect(() => anonymous(restarted)).toThrow(/Incorrect API key/);
+    expect(restarted.keysRequired()).toBe(true);
+  });
+
+  it('closes at once when a key is created through it, and stays closed without any key when keys are required', () => {
+    const { identifier } = setUp();
+    expect(identifier.keysRequired()).toBe(false);
+    identifier.keyIssued();
+    expect(identifier.keysRequired()).toBe(true);
+    expect(setUp({ required: true }).identifier.keysRequired()).toBe(true);
+  });
+});

@@ -21,17 +21,21 @@ export const modelNotAllowed = (model: string) =>
 export const budgetExceeded = (budget: number) =>
   new ApiError(429, `This API key has spent its budget of $${budget}`, 'insufficient_quota', 'insufficient_quota');
 
+/** How often an open router looks for a first key created by another process (the CLI, another instance). */
 const OPEN_CHECK_MS = 2000;
 
 /**
  * Identifies the caller from its bearer key. Records are kept for a few seconds to spare SQLite
  * on the hot path; revocations bypass that memory because they are announced to every instance.
- * With no active key and keys not required, the router is open.
+ * The router is open only until the first key is created (or for good with keys not required):
+ * from then on keys are required for good, so revoking the last key, typically because it
+ * leaked, does not open the router to everyone.
  */
 export class CallerIdentifier {
   private readonly known = new Map<string, { record: ApiKeyRecord | undefined; readAt: number }>();
   private readonly hashes = new Map<string, string>();
-  private open = { value: false, checkedAt: -Infinity };
+  private keysIssued = false;
+  private keysCheckedAt = -Infinity;
 
   constructor(
     private readonly store: ApiKeyStore,
@@ -41,7 +45,7 @@ export class CallerIdentifier {
 
   identify(headers: IncomingHttpHeaders, res: ServerResponse, model: string): Caller {
     const presented = bearerToken(headers.authorization);
-    if (this.isOpen()) return { id: `ip:${res.req?.socket.remoteAddress ?? 'unknown'}` };
+    if (!this.keysRequired()) return { id: `ip:${res.req?.socket.remoteAddress ?? 'unknown'}` };
     // Refused before it is hashed or remembered: random long strings would otherwise fill the memory of hashes.
     if (!presented || presented.length > MAX_KEY_LENGTH) throw invalidApiKey();
     const keyHash = this.hashOf(presented);
@@ -62,14 +66,22 @@ export class CallerIdentifier {
   /** A key revoked through this instance is forgotten at once. */
   forget(keyHash: string): void {
     this.known.delete(keyHash);
-    this.open.checkedAt = -Infinity;
   }
 
-  private isOpen(): boolean {
-    if (this.options.required) return false;
+  /** A key created through this instance closes the router at once. */
+  keyIssued(): void {
+    this.keysIssued = true;
+  }
+
+  /** False only while the router is open: no key was ever created and keys are not required. */
+  keysRequired(): boolean {
+    if (this.options.required || this.keysIssued) return true;
     const now = performance.now();
-    if (now - this.open.checkedAt > OPEN_CHECK_MS) this.open = { value: !this.store.hasActiveKeys(), checkedAt: now };
-    return this.open.value;
+    if (now - this.keysCheckedAt > OPEN_CHECK_MS) {
+      this.keysIssued = this.store.hasIssuedKeys();
+      this.keysCheckedAt = now;
+    }
+    return this.keysIssued;
   }
 
   /** sha256 of a presented key, remembered: a busy key would otherwise be hashed on every request. */

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { PolicyMetrics } from '../observability/policy-metrics.js';
 import { ApiError } from '../server/errors.js';
 import type { SharedState } from '../state/shared-state.js';
-import type { ApiKeyStore, Revocation } from '../store/api-keys.js';
+import type { ApiKeyLimits, ApiKeyRecord, ApiKeyStore, Revocation } from '../store/api-keys.js';
 import { budgetExceeded, type CallerIdentifier, type Caller } from './caller.js';
 import type { InferenceRequest, Usage } from './inference-request.js';
 import type { ModelResolver } from './model-resolver.js';
@@ -56,6 +56,12 @@ export class GatewayPolicies {
     private readonly prices: PriceTable,
     private readonly log: Logger,
   ) {}
+
+  createKey(name: string, limits: ApiKeyLimits): { key: string; record: ApiKeyRecord } {
+    const created = this.keys.create(name, limits);
+    this.identifier.keyIssued();
+    return created;
+  }
 
   /** Revokes a key here and, through the shared state, on every instance. */
   async revokeKey(idOrName: string): Promise<Revocation> {

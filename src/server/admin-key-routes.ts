@@ -15,7 +15,7 @@ export function registerAdminKeyRoutes(app: FastifyInstance, policies: GatewayPo
 
   app.post('/admin/keys', { onRequest: guard }, async (request, reply) => {
     const { name, limits } = parseKeyRequest(request.body);
-    const { key, record } = policies.keys.create(name, limits);
+    const { key, record } = policies.createKey(name, limits);
     void reply.code(201);
     return { ...describeKey(record), key };
   });

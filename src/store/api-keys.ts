@@ -56,7 +56,7 @@ export class ApiKeyStore {
   private readonly byName;
   private readonly revokeStatement;
   private readonly addSpendStatement;
-  private readonly countActive;
+  private readonly anyIssued;
 
   constructor(private readonly db: Db) {
     this.byHash = db.prepare<[string], Row>('SELECT * FROM api_keys WHERE key_hash = ?');
@@ -64,7 +64,7 @@ export class ApiKeyStore {
     this.byName = db.prepare<[string], Row>('SELECT * FROM api_keys WHERE name = ? ORDER BY created_at, rowid');
     this.revokeStatement = db.prepare<[string, string]>('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL');
     this.addSpendStatement = db.prepare<[number, string]>('UPDATE api_keys SET spent_usd = spent_usd + ? WHERE id = ?');
-    this.countActive = db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM api_keys WHERE revoked_at IS NULL');
+    this.anyIssued = db.prepare<[], { issued: number }>('SELECT EXISTS (SELECT 1 FROM api_keys) AS issued');
   }
 
   create(name: string, limits: ApiKeyLimits = {}): { key: string; record: ApiKeyRecord } {
@@ -116,8 +116,9 @@ export class ApiKeyStore {
     this.addSpendStatement.run(usd, id);
   }
 
-  hasActiveKeys(): boolean {
-    return this.countActive.get()!.n > 0;
+  /** Whether any key was ever created here, revoked ones included (rows are never deleted). */
+  hasIssuedKeys(): boolean {
+    return this.anyIssued.get()!.issued === 1;
   }
 }
 
