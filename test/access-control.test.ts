@@ -1,6 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './support/cli.js';
 import { assertConforms } from './support/conformance.js';
@@ -16,12 +17,22 @@ async function chat(router: Proc, key?: string): Promise<number> {
   return response.status;
 }
 
-async function status(url: string, headers: Record<string, string> = {}): Promise<number> {
-  const response = await fetch(url, { headers });
+async function status(url: string, headers: Record<string, string> = {}, body?: unknown): Promise<number> {
+  const response = body === undefined ? await fetch(url, { headers }) : await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
   const text = await response.text();
   if (response.status >= 400 && response.headers.get('content-type')?.includes('json')) assertConforms('ErrorResponse', JSON.parse(text));
   return response.status;
 }
+
+/** The read-only views: [path, POST body or undefined]. */
+const READ_ONLY: Array<[string, unknown]> = [
+  ['/v1/models', undefined],
+  ['/models', undefined],
+  ['/v1/models/m1', undefined],
+  ['/services', undefined],
+  ['/stats', undefined],
+  ['/route/explain', ask],
+];
 
 describe('the admin token', () => {
   let router: Proc;
@@ -45,6 +56,56 @@ describe('the admin token', () => {
     expect(await status(`${router.url}/ui?token=${ADMIN_TOKEN}`)).toBe(200);
     expect(await status(`${router.url}/ui/state?token=${ADMIN_TOKEN}`)).toBe(200);
     for (const path of ['/admin/requests', '/admin/fleet', '/admin/keys']) expect(await status(`${router.url}${path}?token=${ADMIN_TOKEN}`), path).toBe(401);
+  });
+
+  it('guards /metrics, which names API keys; the read-only views stay open while no key exists', async () => {
+    expect(await status(`${router.url}/metrics`)).toBe(401);
+    expect(await status(`${router.url}/metrics`, { authorization: `Bearer ${ADMIN_TOKEN}` })).toBe(200);
+    for (const [path, body] of READ_ONLY) expect(await status(`${router.url}${path}`, {}, body), path).toBe(200);
+    expect(await status(`${router.url}/health`)).toBe(200);
+  });
+});
+
+describe('a router that requires keys', () => {
+  const env = { SQLITE_DB_PATH: join(mkdtempSync(join(tmpdir(), 'switchyard-db-')), 'models.db'), ADMIN_TOKEN };
+  let router: Proc;
+  let key: string;
+
+  beforeAll(async () => {
+    // A key limited to another model, and already past its budget, still reads.
+    key = (JSON.parse((await runCli(['keys', 'create', 'reader', '--models', 'other', '--budget', '0.000001'], env)).stdout) as { key: string }).key;
+    const sim = await startSim({ models: ['m1'], ttftMs: 1 });
+    router = await startRouter({ services: [{ name: 'sim', url: sim.url }] }, env);
+  });
+  afterAll(stopAll);
+
+  it('answers the read-only views only with an API key or the admin token', async () => {
+    for (const [path, body] of READ_ONLY) {
+      expect(await status(`${router.url}${path}`, {}, body), path).toBe(401);
+      expect(await status(`${router.url}${path}`, { authorization: 'Bearer sk-sy-wrong' }, body), path).toBe(401);
+      expect(await status(`${router.url}${path}`, { authorization: `Bearer ${key}` }, body), path).toBe(200);
+      expect(await status(`${router.url}${path}`, { authorization: `Bearer ${ADMIN_TOKEN}` }, body), path).toBe(200);
+    }
+    // The answer to a malformed explain request is no hint to a caller without a key.
+    expect(await status(`${router.url}/route/explain`, {}, [])).toBe(401);
+    const models = await new OpenAI({ baseURL: `${router.url}/v1`, apiKey: key, maxRetries: 0 }).models.list();
+    expect(models.data.map((m) => m.id)).toContain('m1');
+    await expect(new OpenAI({ baseURL: `${router.url}/v1`, apiKey: 'sk-sy-wrong', maxRetries: 0 }).models.list()).rejects.toBeInstanceOf(OpenAI.AuthenticationError);
+  });
+
+  it('leaves /health open for load balancers and keeps /metrics for the admin token', async () => {
+    expect(await status(`${router.url}/health`)).toBe(200);
+    expect(await status(`${router.url}/metrics`, { authorization: `Bearer ${key}` })).toBe(401);
+    expect(await status(`${router.url}/metrics`, { authorization: `Bearer ${ADMIN_TOKEN}` })).toBe(200);
+  });
+
+  it('switchyard route --prompt sends the admin token or a key it is given', async () => {
+    const args = ['route', 'm1', '--prompt', 'hello', '--url', router.url, '--json'];
+    const refused = await runCli(args, { ...env, ADMIN_TOKEN: '' });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('Incorrect API key');
+    expect((await runCli([...args, '--token', key], env)).code).toBe(0);
+    expect((await runCli(args, env)).code).toBe(0);
   });
 });
 

@@ -44,17 +44,23 @@ export class CallerIdentifier {
   ) {}
 
   identify(headers: IncomingHttpHeaders, res: ServerResponse, model: string): Caller {
-    const presented = bearerToken(headers.authorization);
     if (!this.keysRequired()) return { id: `ip:${res.req?.socket.remoteAddress ?? 'unknown'}` };
+    const record = this.authenticate(headers.authorization);
+    if (record.models && !record.models.includes(model)) throw modelNotAllowed(model);
+    if (record.budgetUsd !== undefined && record.spentUsd >= record.budgetUsd) throw budgetExceeded(record.budgetUsd);
+    return { id: `key:${record.id}`, key: record };
+  }
+
+  /** The active key an `Authorization` header carries, or a 401. */
+  authenticate(authorization: string | undefined): ApiKeyRecord {
+    const presented = bearerToken(authorization);
     // Refused before it is hashed or remembered: random long strings would otherwise fill the memory of hashes.
     if (!presented || presented.length > MAX_KEY_LENGTH) throw invalidApiKey();
     const keyHash = this.hashOf(presented);
     if (this.revocations.isRevoked(keyHash)) throw invalidApiKey();
     const record = this.lookup(keyHash);
     if (!record || record.revokedAt) throw invalidApiKey();
-    if (record.models && !record.models.includes(model)) throw modelNotAllowed(model);
-    if (record.budgetUsd !== undefined && record.spentUsd >= record.budgetUsd) throw budgetExceeded(record.budgetUsd);
-    return { id: `key:${record.id}`, key: record };
+    return record;
   }
 
   /** Counts spend in the remembered record at once, so the budget holds before the next read. */

@@ -9,6 +9,9 @@ const unauthorized = () =>
 
 const adminDisabled = () => new ApiError(403, 'The admin API is disabled: set ADMIN_TOKEN to enable it', 'permission_error', 'admin_disabled');
 
+/** A hook that lets a request through or throws the ApiError that answers it. */
+export type RouteGuard = (request: FastifyRequest) => Promise<void>;
+
 export interface AdminGuardOptions {
   /** With no token configured: `open` (read-only views, as on a trusted network) or `disabled` (routes that mint credentials). */
   withoutToken: 'open' | 'disabled';
@@ -26,9 +29,9 @@ export function adminTokenCheck(token: string): (request: FastifyRequest, queryT
 }
 
 /** A preHandler admitting only requests with the admin token, the one admin check of every route. */
-export function requireAdmin(token: string | undefined, { withoutToken, queryToken = false }: AdminGuardOptions) {
+export function requireAdmin(token: string | undefined, { withoutToken, queryToken = false }: AdminGuardOptions): RouteGuard {
   const isAdmin = token === undefined ? undefined : adminTokenCheck(token);
-  return async (request: FastifyRequest): Promise<void> => {
+  return async (request) => {
     if (!isAdmin) {
       if (withoutToken === 'disabled') throw adminDisabled();
       return;

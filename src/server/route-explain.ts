@@ -3,6 +3,7 @@ import type { Endpoint } from '../gateway/inference-request.js';
 import { resolveModel, type RouteSources } from '../gateway/resolve.js';
 import { effectiveLoad } from '../routing/load.js';
 import type { PolicyTable } from '../routing/policy-table.js';
+import type { RouteGuard } from './admin-auth.js';
 import { validateInference } from './validate.js';
 
 /**
@@ -10,8 +11,8 @@ import { validateInference } from './validate.js';
  * request would go to now and why, without sending it or changing any routing state. Headers such
  * as the session header are taken from this request, as they would be from the real one.
  */
-export function registerRouteExplain(app: FastifyInstance, routes: RouteSources, routing: PolicyTable): void {
-  app.post('/route/explain', async (request) => {
+export function registerRouteExplain(app: FastifyInstance, routes: RouteSources, routing: PolicyTable, guard: RouteGuard): void {
+  app.post('/route/explain', { onRequest: guard }, async (request) => {
     const { model } = validateInference(explainedEndpoint(request.body), request.body);
     const body = request.body as Record<string, unknown>;
     // The same resolution a real request gets: registry, services and agents, then prefix rules.
