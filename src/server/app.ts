@@ -74,7 +74,9 @@ export function buildApp({ config, log, fleet, gateway, metrics, agents, history
   const reader = requireApiKey(policies.identifier, config.admin_token);
   const fleetGuards = { reader, metrics: requireAdmin(config.admin_token, { withoutToken: 'open' }) };
   registerFleetRoutes(app, fleet, metrics, fleetGuards, (name) => ({ cooldown: policies.cooldownOf(name) }), () => policies.resolver.groupNames());
-  registerAgentRoutes(app, agents, config.agents.registration_token);
+  // The drop-in case of the replaced router: nothing here asks for credentials.
+  const routerIsOpen = () => config.admin_token === undefined && !policies.identifier.keysRequired();
+  registerAgentRoutes(app, agents, { token: config.agents.registration_token, routerIsOpen }, log);
   registerAdminRoutes(app, { fleet, metrics, requests, adminToken: config.admin_token });
   registerDashboardRoutes(app, { fleet, metrics, history, requests, adminToken: config.admin_token });
   registerRouteExplain(app, routes, routing, reader);
