@@ -27,7 +27,7 @@ const OPEN_CHECK_MS = 2000;
 /**
  * Identifies the caller from its bearer key. Records are kept for a few seconds to spare SQLite
  * on the hot path; revocations bypass that memory because they are announced to every instance.
- * The router is open only until the first key is created (or for good with keys not required):
+ * Unless keys are required from the start, the router is open until the first key is created;
  * from then on keys are required for good, so revoking the last key, typically because it
  * leaked, does not open the router to everyone.
  */

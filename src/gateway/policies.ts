@@ -57,6 +57,7 @@ export class GatewayPolicies {
     private readonly log: Logger,
   ) {}
 
+  /** Creates a key and closes an open router at once, rather than at its next look at the key table. */
   createKey(name: string, limits: ApiKeyLimits): { key: string; record: ApiKeyRecord } {
     const created = this.keys.create(name, limits);
     this.identifier.keyIssued();
