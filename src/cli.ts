@@ -222,12 +222,13 @@ program
   .option('-c, --config <file>', 'YAML config file (default ./switchyard.yaml when present)')
   .option('--prompt <text>', "ask a running router which replica this prompt would go to now (prefix affinity, load)")
   .option('--url <url>', 'router URL for --prompt (default: http://127.0.0.1:<configured port>)')
+  .option('--token <token>', 'API key or admin token for --prompt, once the router requires keys (default: ADMIN_TOKEN)')
   .option('--json', 'print JSON')
-  .action(async (model: string, opts: { config?: string; prompt?: string; url?: string; json?: boolean }) => {
+  .action(async (model: string, opts: { config?: string; prompt?: string; url?: string; token?: string; json?: boolean }) => {
     const config = configOrExit(opts.config);
     if (opts.prompt !== undefined) {
       await report(async () => {
-        const answer = await explainPrompt(opts.url ?? `http://127.0.0.1:${config.port}`, model, opts.prompt!);
+        const answer = await explainPrompt(opts.url ?? `http://127.0.0.1:${config.port}`, model, opts.prompt!, opts.token ?? config.admin_token);
         console.log(opts.json ? JSON.stringify(answer, null, 2) : formatPromptExplanation(answer));
       });
       return;

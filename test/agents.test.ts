@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NO_PROVIDER_ENV } from './support/cli.js';
+import { NO_PROVIDER_ENV, runCli } from './support/cli.js';
+import { assertConforms } from './support/conformance.js';
 import { startRouter, startSim, stopAll, waitFor, type Proc } from './support/processes.js';
 
 interface ServiceView {
@@ -20,8 +21,9 @@ const post = (router: Proc, path: string, body: unknown, token?: string) =>
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
 
-const services = async (router: Proc) => ((await (await fetch(`${router.url}/services`)).json()) as { services: ServiceView[] }).services;
-const agentView = async (router: Proc, name: string) => (await services(router)).find((s) => s.name === name);
+const services = async (router: Proc, apiKey?: string) =>
+  ((await (await fetch(`${router.url}/services`, { headers: apiKey ? { authorization: `Bearer ${apiKey}` } : {} })).json()) as { services: ServiceView[] }).services;
+const agentView = async (router: Proc, name: string, apiKey?: string) => (await services(router, apiKey)).find((s) => s.name === name);
 
 const chat = (router: Proc, model: string) =>
   new OpenAI({ baseURL: `${router.url}/v1`, apiKey: 'unused', maxRetries: 0 }).chat.completions
@@ -91,6 +93,41 @@ describe('agents', () => {
     expect((await post(router, '/heartbeat', {})).status).toBe(400);
     expect((await services(router)).map((s) => s.name)).not.toContain('x');
     await router.stop();
+  });
+
+  it('is open only on an open router, which warns about it, and closes once an API key exists', async () => {
+    const freshEnv = { ...env, SQLITE_DB_PATH: join(mkdtempSync(join(tmpdir(), 'switchyard-agents-')), 'models.db') };
+    const router = await startRouter({ services: [] }, freshEnv);
+    expect(router.lines.join('\n')).toContain('agent registration is open');
+    expect((await post(router, '/register', { name: 'agent-4', endpoint: sim.url, models: ['agent-model'] })).status).toBe(200);
+    const { key } = JSON.parse((await runCli(['keys', 'create', 'first'], freshEnv)).stdout) as { key: string };
+    await waitFor(async () => (await post(router, '/heartbeat', { name: 'agent-4' })).status === 403, 'registration to close');
+    expect((await post(router, '/register', { name: 'agent-5', endpoint: sim.url, models: ['agent-model'] })).status).toBe(403);
+    expect(await agentView(router, 'agent-5', key)).toBeUndefined();
+    await router.stop();
+  });
+
+  it('refuses registration without REGISTRATION_TOKEN on a router that requires credentials', async () => {
+    const keyed = { ...env, SQLITE_DB_PATH: join(mkdtempSync(join(tmpdir(), 'switchyard-agents-')), 'models.db') };
+    expect((await runCli(['keys', 'create', 'someone'], keyed)).code).toBe(0);
+    const closed: NodeJS.ProcessEnv[] = [keyed, { ...env, ADMIN_TOKEN: 'admin-secret' }, { ...env, REQUIRE_API_KEY: '1' }];
+    for (const routerEnv of closed) {
+      const router = await startRouter({ services: [] }, routerEnv);
+      expect(router.lines.join('\n')).toContain('agent registration is disabled');
+      // Not even a valid API key or the admin token opens it: registering is not a user's or an admin view's business.
+      for (const path of ['/register', '/heartbeat']) {
+        const response = await post(router, path, { name: 'rogue', endpoint: sim.url, models: ['agent-model'] }, 'admin-secret');
+        expect(response.status, path).toBe(403);
+        const body = (await response.json()) as { error: { message: string; code: string } };
+        assertConforms('ErrorResponse', body);
+        expect(body.error).toMatchObject({ code: 'registration_disabled', message: expect.stringContaining('REGISTRATION_TOKEN') });
+      }
+      await router.stop();
+    }
+    const withToken = await startRouter({ services: [] }, { ...keyed, REGISTRATION_TOKEN: 'reg-secret' });
+    expect(withToken.lines.join('\n')).not.toContain('agent registration is');
+    expect((await post(withToken, '/register', { name: 'agent-6', endpoint: sim.url, models: ['agent-model'] }, 'reg-secret')).status).toBe(200);
+    await withToken.stop();
   });
 
   it('requires the registration token when REGISTRATION_TOKEN is set', async () => {

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from './support/cli.js';
 import { assertConforms } from './support/conformance.js';
 import { errorReply, startFakeProvider, type FakeProvider } from './support/fake-provider.js';
 import { startRouter, startSim, stopAll, waitFor, type Proc } from './support/processes.js';
@@ -142,6 +143,49 @@ describe('API keys, limits and budgets', () => {
     expect(rows.get('log-403')).toMatchObject({ callerKey: 'only-m1', cacheStatus: null });
     expect(rows.get('log-429')).toMatchObject({ callerKey: 'limited', cacheStatus: null });
     expect(rows.get('log-401')).toMatchObject({ callerKey: null });
+  });
+
+  it('revokes by name over the admin API only when one active key has it: 409 naming the keys otherwise, 404 once revoked', async () => {
+    const admin = { authorization: 'Bearer admin-secret' };
+    const create = async () => JSON.parse((await post(`${router.url}/admin/keys`, { name: 'rotating' }, admin)).text) as { id: string; key: string; prefix: string };
+    const [old, rotated] = [await create(), await create()];
+    const revoke = async (idOrName: string) => {
+      const response = await fetch(`${router.url}/admin/keys/${idOrName}`, { method: 'DELETE', headers: admin });
+      return { status: response.status, body: (await response.json()) as { id?: string; revoked?: boolean; error?: { message: string; code: string } } };
+    };
+    const ambiguous = await revoke('rotating');
+    expect(ambiguous.status).toBe(409);
+    assertConforms('ErrorResponse', ambiguous.body);
+    expect(ambiguous.body.error).toMatchObject({ code: 'ambiguous_key_name', message: expect.stringContaining(old.id) });
+    expect(ambiguous.body.error!.message).toContain(rotated.id);
+    expect(ambiguous.body.error!.message).toContain(old.prefix);
+    for (const { key } of [old, rotated]) await client(key).chat.completions.create({ model: 'm1', ...ask });
+
+    expect(await revoke(old.id)).toMatchObject({ status: 200, body: { id: old.id, revoked: true } });
+    expect(await client(old.key).chat.completions.create({ model: 'm1', ...ask }).catch((e: unknown) => e)).toBeInstanceOf(OpenAI.AuthenticationError);
+    await client(rotated.key).chat.completions.create({ model: 'm1', ...ask });
+    const again = await revoke(old.id);
+    expect(again.status).toBe(404);
+    assertConforms('ErrorResponse', again.body);
+    expect(again.body.error!.code).toBe('key_already_revoked');
+    expect(await revoke('rotating')).toMatchObject({ status: 200, body: { id: rotated.id, revoked: true } });
+    expect((await revoke('rotating')).status).toBe(404);
+  });
+
+  it('keys revoke on the command line refuses an ambiguous name and an already revoked key', async () => {
+    const env = { SQLITE_DB_PATH: db };
+    const [old, rotated] = [cli(db, 'keys', 'create', 'cli-rotating'), cli(db, 'keys', 'create', 'cli-rotating')];
+    const ambiguous = await runCli(['keys', 'revoke', 'cli-rotating'], env);
+    expect(ambiguous.code).toBe(1);
+    expect(ambiguous.stderr).toMatch(/2 active API keys are named 'cli-rotating'/);
+    expect(ambiguous.stderr).toContain(String(old.id));
+    expect(ambiguous.stderr).toContain(String(rotated.id));
+    expect(cli(db, 'keys', 'revoke', String(old.id))).toMatchObject({ id: old.id, revoked: true });
+    const again = await runCli(['keys', 'revoke', String(old.id)], env);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('already revoked');
+    expect(cli(db, 'keys', 'revoke', 'cli-rotating')).toMatchObject({ id: rotated.id, revoked: true });
+    expect((await runCli(['keys', 'revoke', 'no-such-key'], env)).code).toBe(1);
   });
 
   it('a key revoked with the CLI is refused once the router re-reads it', async () => {

@@ -25,7 +25,7 @@ describe('two router instances sharing one Redis', () => {
     return { status: response.status, headers: response.headers, text: await response.text() };
   };
   const cooldownOf = async (router: Proc, name: string) => {
-    const { services } = (await (await fetch(`${router.url}/services`)).json()) as { services: Array<{ name: string; cooldown: { state: string } }> };
+    const { services } = (await (await fetch(`${router.url}/services`, { headers: ADMIN })).json()) as { services: Array<{ name: string; cooldown: { state: string } }> };
     return services.find((s) => s.name === name)!.cooldown.state;
   };
 
@@ -98,12 +98,12 @@ describe('two router instances sharing one Redis', () => {
       expect(answer.status).toBe(200);
     }
     for (const router of routers) {
-      const metrics = await (await fetch(`${router.url}/metrics`)).text();
+      const metrics = await (await fetch(`${router.url}/metrics`, { headers: ADMIN })).text();
       expect(metrics).toMatch(/^switchyard_redis_up 0$/m);
       expect(router.lines.filter((l) => l.includes('redis unreachable')).length).toBe(1);
     }
     redis = await startRedis(redis.port);
-    for (const router of routers) await waitFor(async () => /^switchyard_redis_up 1$/m.test(await (await fetch(`${router.url}/metrics`)).text()), 'redis to be back');
+    for (const router of routers) await waitFor(async () => /^switchyard_redis_up 1$/m.test(await (await fetch(`${router.url}/metrics`, { headers: ADMIN })).text()), 'redis to be back');
     const body = { model: 'm1', ...ask, temperature: 0, messages: [{ role: 'user', content: 'after recovery' }] };
     expect((await post(routers[0]!, body)).headers.get('x-switchyard-cache')).toBe('miss');
     expect((await post(routers[1]!, body)).headers.get('x-switchyard-cache')).toBe('hit');

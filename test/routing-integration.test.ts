@@ -89,10 +89,22 @@ describe('cache-aware routing over simulated engines (real processes)', () => {
   });
 
   it('answers a bad explain request with a 4xx in the OpenAI error shape', async () => {
-    const missing = await fetch(`${router.url}/route/explain`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'm' }) });
-    expect(missing.status).toBe(400);
-    expect(((await missing.json()) as { error: { param: string } }).error.param).toBe('messages');
-    const unknown = await fetch(`${router.url}/route/explain`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'nope', prompt: 'x' }) });
-    expect(unknown.status).toBe(404);
+    const explain = (body: unknown) => fetch(`${router.url}/route/explain`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const refusals: Array<[unknown, string | null, string]> = [
+      [{ model: 'm' }, 'messages', 'missing_required_parameter'],
+      [[{ model: 'm', messages: [{ role: 'user', content: 'hi' }] }], null, 'must be a JSON object'],
+      [{ model: 5, messages: [{ role: 'user', content: 'hi' }] }, 'model', 'invalid_type'],
+      [{ model: ['m'], prompt: 'x' }, 'model', 'invalid_type'],
+      [{ model: 'm', messages: 'hi' }, 'messages', 'invalid_type'],
+    ];
+    for (const [body, param, expected] of refusals) {
+      const refused = await explain(body);
+      expect(refused.status, JSON.stringify(body)).toBe(400);
+      const { error } = (await refused.json()) as { error: { message: string; param: string | null; code: string | null } };
+      assertConforms('ErrorResponse', { error });
+      expect(error.param, JSON.stringify(body)).toBe(param);
+      expect(`${error.code} ${error.message}`, JSON.stringify(body)).toContain(expected);
+    }
+    expect((await explain({ model: 'nope', prompt: 'x' })).status).toBe(404);
   });
 });

@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { expandEnv, parseConfig } from '../src/config/load.js';
 import { Backend } from '../src/fleet/backend.js';
 import { Fleet } from '../src/fleet/fleet.js';
@@ -26,6 +29,13 @@ describe('config', () => {
 
   it('rejects duplicate service names', () => {
     expect(() => parseConfig({ services: [{ name: 'a', url: 'http://x' }, { name: 'a', url: 'http://y' }] }, {})).toThrow(/services\.1\.name: duplicate/);
+  });
+
+  it('accepts every YAML example of the README', () => {
+    const readme = readFileSync(join(import.meta.dirname, '../README.md'), 'utf8');
+    const examples = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].map((match) => match[1]!);
+    expect(examples.length).toBeGreaterThan(3);
+    for (const example of examples) expect(() => parseConfig(parseYaml(example), {}), example).not.toThrow();
   });
 });
 

@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { pino } from 'pino';
 import { configOrExit, positiveInteger, positiveNumber } from './arguments.js';
 import type { Config } from '../config/schema.js';
-import { ApiKeyStore, describeKey } from '../store/api-keys.js';
+import { ApiKeyStore, describeKey, unrevokedReason } from '../store/api-keys.js';
 import { openDatabase } from '../store/database.js';
 
 function withStore<T>(file: string | undefined, use: (store: ApiKeyStore, config: Config) => T): T {
@@ -54,17 +54,17 @@ export function keysCommand(): Command {
     });
   keys
     .command('revoke <id-or-name>')
-    .description('Revoke a key by id or name; running routers refuse it at once when they share Redis')
+    .description('Revoke a key by id, or by name when one active key has it; running routers refuse it at once when they share Redis')
     .option('-c, --config <file>', 'YAML config file')
     .action(async (idOrName: string, opts: { config?: string }) => {
       const config = configOrExit(opts.config);
-      const record = withStore(opts.config, (store) => store.revoke(idOrName));
-      if (!record) {
-        console.error(`switchyard: no API key '${idOrName}'`);
+      const revocation = withStore(opts.config, (store) => store.revoke(idOrName));
+      if (revocation.outcome !== 'revoked') {
+        console.error(`switchyard: ${unrevokedReason(idOrName, revocation)}`);
         process.exit(1);
       }
-      await announceRevocation(config, record.keyHash);
-      console.log(JSON.stringify(describeKey(record), null, 2));
+      await announceRevocation(config, revocation.record.keyHash);
+      console.log(JSON.stringify(describeKey(revocation.record), null, 2));
     });
   return keys;
 }

@@ -11,10 +11,11 @@ export interface PromptExplanation {
   candidates: Array<{ name: string; in_flight: number; load: number; routed: number; affinity_hits: number }>;
 }
 
-export async function explainPrompt(url: string, model: string, prompt: string): Promise<PromptExplanation> {
+/** `token`: an API key or the admin token, for a router that requires keys. */
+export async function explainPrompt(url: string, model: string, prompt: string, token?: string): Promise<PromptExplanation> {
   const response = await fetch(`${url.replace(/\/+$/, '')}/route/explain`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
     body: JSON.stringify({ model, messages: [{ role: 'user', content: prompt }] }),
   });
   const body = (await response.json()) as PromptExplanation & { error?: { message: string } };

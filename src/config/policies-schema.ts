@@ -28,7 +28,7 @@ export const policyConfigShape = {
     .optional(),
   api_keys: z
     .object({
-      /** Require a key even while none exists (REQUIRE_API_KEY). */
+      /** Require a key even before the first one is created (REQUIRE_API_KEY). */
       required: z.boolean().default(false),
       /** How long a key's record is trusted before it is read again (revocations arrive at once regardless). */
       cache_ttl_s: z.number().positive().default(5),

@@ -125,13 +125,13 @@ export const ConfigSchema = z
       .object({
         /** An agent that has not sent a heartbeat for this long stops receiving traffic (3 missed beats of 10 s). */
         heartbeat_timeout_s: z.number().positive().default(30),
-        /** When set, /register and /heartbeat require `Authorization: Bearer <token>`. */
+        /** When set, /register and /heartbeat require `Authorization: Bearer <token>`; unset, they are open only on an open router. */
         registration_token: z.string().optional(),
       })
       .strict()
       .default({ heartbeat_timeout_s: 30 }),
     providers: z.partialRecord(z.enum(PROVIDER_NAMES as [string, ...string[]]), ProviderSettingsSchema).default({}),
-    /** When set, /admin/* and /ui need `Authorization: Bearer <token>` (or `?token=` for /ui); env ADMIN_TOKEN. */
+    /** When set, /admin/*, /ui and /metrics need `Authorization: Bearer <token>` (or `?token=` for /ui); env ADMIN_TOKEN. */
     admin_token: z.string().min(1).optional(),
     logging: LoggingSchema.default(LoggingSchema.parse({})),
     request_log: RequestLogSchema.default(RequestLogSchema.parse({})),

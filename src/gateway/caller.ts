@@ -1,8 +1,9 @@
 import type { ServerResponse } from 'node:http';
 import type { IncomingHttpHeaders } from 'node:http';
+import { bearerToken } from '../server/bearer-token.js';
 import { ApiError } from '../server/errors.js';
 import type { Revocations } from '../state/shared-state.js';
-import { hashKey, type ApiKeyRecord, type ApiKeyStore } from '../store/api-keys.js';
+import { hashKey, MAX_KEY_LENGTH, type ApiKeyRecord, type ApiKeyStore } from '../store/api-keys.js';
 
 /** Who is asking: an API key, or (while the router is open) the client's address. */
 export interface Caller {
@@ -20,17 +21,21 @@ export const modelNotAllowed = (model: string) =>
 export const budgetExceeded = (budget: number) =>
   new ApiError(429, `This API key has spent its budget of $${budget}`, 'insufficient_quota', 'insufficient_quota');
 
+/** How often an open router looks for a first key created by another process (the CLI, another instance). */
 const OPEN_CHECK_MS = 2000;
 
 /**
  * Identifies the caller from its bearer key. Records are kept for a few seconds to spare SQLite
  * on the hot path; revocations bypass that memory because they are announced to every instance.
- * With no active key and keys not required, the router is open.
+ * Unless keys are required from the start, the router is open until the first key is created;
+ * from then on keys are required for good, so revoking the last key, typically because it
+ * leaked, does not open the router to everyone.
  */
 export class CallerIdentifier {
   private readonly known = new Map<string, { record: ApiKeyRecord | undefined; readAt: number }>();
   private readonly hashes = new Map<string, string>();
-  private open = { value: false, checkedAt: -Infinity };
+  private keysIssued = false;
+  private keysCheckedAt = -Infinity;
 
   constructor(
     private readonly store: ApiKeyStore,
@@ -40,14 +45,21 @@ export class CallerIdentifier {
 
   /** Who is asking (throws a 401 for a missing, unknown or revoked key). */
   identify(headers: IncomingHttpHeaders, res: ServerResponse): Caller {
-    const presented = bearer(headers.authorization);
-    if (this.isOpen()) return { id: `ip:${res.req?.socket.remoteAddress ?? 'unknown'}` };
-    if (!presented) throw invalidApiKey();
+    if (!this.keysRequired()) return { id: `ip:${res.req?.socket.remoteAddress ?? 'unknown'}` };
+    const record = this.authenticate(headers.authorization);
+    return { id: `key:${record.id}`, key: record };
+  }
+
+  /** The active key an `Authorization` header carries, or a 401. */
+  authenticate(authorization: string | undefined): ApiKeyRecord {
+    const presented = bearerToken(authorization);
+    // Refused before it is hashed or remembered: random long strings would otherwise fill the memory of hashes.
+    if (!presented || presented.length > MAX_KEY_LENGTH) throw invalidApiKey();
     const keyHash = this.hashOf(presented);
     if (this.revocations.isRevoked(keyHash)) throw invalidApiKey();
     const record = this.lookup(keyHash);
     if (!record || record.revokedAt) throw invalidApiKey();
-    return { id: `key:${record.id}`, key: record };
+    return record;
   }
 
   /** Whether an identified caller may ask for `model` now (throws a 403 for a model off its list, a 429 past its budget). */
@@ -67,14 +79,22 @@ export class CallerIdentifier {
   /** A key revoked through this instance is forgotten at once. */
   forget(keyHash: string): void {
     this.known.delete(keyHash);
-    this.open.checkedAt = -Infinity;
   }
 
-  private isOpen(): boolean {
-    if (this.options.required) return false;
+  /** A key created through this instance closes the router at once. */
+  keyIssued(): void {
+    this.keysIssued = true;
+  }
+
+  /** False only while the router is open: no key was ever created and keys are not required. */
+  keysRequired(): boolean {
+    if (this.options.required || this.keysIssued) return true;
     const now = performance.now();
-    if (now - this.open.checkedAt > OPEN_CHECK_MS) this.open = { value: !this.store.hasActiveKeys(), checkedAt: now };
-    return this.open.value;
+    if (now - this.keysCheckedAt > OPEN_CHECK_MS) {
+      this.keysIssued = this.store.hasIssuedKeys();
+      this.keysCheckedAt = now;
+    }
+    return this.keysIssued;
   }
 
   /** sha256 of a presented key, remembered: a busy key would otherwise be hashed on every request. */
@@ -97,10 +117,4 @@ export class CallerIdentifier {
     this.known.set(keyHash, { record, readAt: now });
     return record;
   }
-}
-
-function bearer(header: string | undefined): string | undefined {
-  if (!header) return undefined;
-  const match = /^Bearer\s+(\S+)$/i.exec(header);
-  return match?.[1];
 }

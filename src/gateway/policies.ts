@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { PolicyMetrics } from '../observability/policy-metrics.js';
 import { ApiError } from '../server/errors.js';
 import type { SharedState } from '../state/shared-state.js';
-import type { ApiKeyRecord, ApiKeyStore } from '../store/api-keys.js';
+import type { ApiKeyLimits, ApiKeyRecord, ApiKeyStore, Revocation } from '../store/api-keys.js';
 import { budgetExceeded, type CallerIdentifier, type Caller } from './caller.js';
 import type { InferenceRequest, Usage } from './inference-request.js';
 import type { ModelResolver } from './model-resolver.js';
@@ -69,14 +69,21 @@ export class GatewayPolicies {
     private readonly log: Logger,
   ) {}
 
+  /** Creates a key and closes an open router at once, rather than at its next look at the key table. */
+  createKey(name: string, limits: ApiKeyLimits): { key: string; record: ApiKeyRecord } {
+    const created = this.keys.create(name, limits);
+    this.identifier.keyIssued();
+    return created;
+  }
+
   /** Revokes a key here and, through the shared state, on every instance. */
-  async revokeKey(idOrName: string): Promise<ApiKeyRecord | undefined> {
-    const record = this.keys.revoke(idOrName);
-    if (record) {
-      this.identifier.forget(record.keyHash);
-      await this.state.revocations.revoke(record.keyHash);
+  async revokeKey(idOrName: string): Promise<Revocation> {
+    const revocation = this.keys.revoke(idOrName);
+    if (revocation.outcome === 'revoked') {
+      this.identifier.forget(revocation.record.keyHash);
+      await this.state.revocations.revoke(revocation.record.keyHash);
     }
-    return record;
+    return revocation;
   }
 
   /** A target's cooldown, as /services and /stats show it. */

@@ -1,5 +1,5 @@
-import { timingSafeEqual } from 'node:crypto';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
+import { bearerToken, secretMatcher } from './bearer-token.js';
 import { ApiError } from './errors.js';
 
 const unauthorized = () =>
@@ -7,23 +7,35 @@ const unauthorized = () =>
     'www-authenticate': 'Bearer',
   });
 
-function sameToken(given: string, expected: string): boolean {
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
+const adminDisabled = () => new ApiError(403, 'The admin API is disabled: set ADMIN_TOKEN to enable it', 'permission_error', 'admin_disabled');
+
+/** A hook that lets a request through or throws the ApiError that answers it. */
+export type RouteGuard = (request: FastifyRequest) => Promise<void>;
+
+export interface AdminGuardOptions {
+  /** With no token configured: `open` (read-only views, as on a trusted network) or `disabled` (routes that mint credentials). */
+  withoutToken: 'open' | 'disabled';
+  /** Also accept `?token=`: only for the dashboard, which a browser opens from a link and cannot add a header to. */
+  queryToken?: boolean;
 }
 
-/**
- * A preHandler that admits requests carrying the admin token as a Bearer header or, for pages a
- * browser opens, as `?token=`. With no token configured, admin endpoints are open (as on loopback).
- */
-export function requireAdmin(token: string | undefined) {
-  return async (request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
-    if (token === undefined) return;
-    const header = request.headers.authorization;
-    const bearer = typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7) : undefined;
-    const query = (request.query as Record<string, unknown> | undefined)?.token;
-    const given = bearer ?? (typeof query === 'string' ? query : undefined);
-    if (given === undefined || !sameToken(given, token)) throw unauthorized();
+/** Whether a request carries the admin token as `Authorization: Bearer` (or as `?token=` where allowed). */
+export function adminTokenCheck(token: string): (request: FastifyRequest, queryToken?: boolean) => boolean {
+  const matches = secretMatcher(token);
+  return (request, queryToken = false) => {
+    const query = queryToken ? (request.query as Record<string, unknown> | undefined)?.token : undefined;
+    return matches(bearerToken(request.headers.authorization) ?? (typeof query === 'string' ? query : undefined));
+  };
+}
+
+/** A preHandler admitting only requests with the admin token, the one admin check of every route. */
+export function requireAdmin(token: string | undefined, { withoutToken, queryToken = false }: AdminGuardOptions): RouteGuard {
+  const isAdmin = token === undefined ? undefined : adminTokenCheck(token);
+  return async (request) => {
+    if (!isAdmin) {
+      if (withoutToken === 'disabled') throw adminDisabled();
+      return;
+    }
+    if (!isAdmin(request, queryToken)) throw unauthorized();
   };
 }

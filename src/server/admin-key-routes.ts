@@ -1,39 +1,32 @@
-import { timingSafeEqual } from 'node:crypto';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { GatewayPolicies } from '../gateway/policies.js';
-import { describeKey, type ApiKeyLimits } from '../store/api-keys.js';
+import { describeKey, unrevokedReason, type ApiKeyLimits } from '../store/api-keys.js';
+import { requireAdmin } from './admin-auth.js';
 import { ApiError, badRequest } from './errors.js';
-
-const adminDisabled = () => new ApiError(403, 'The admin API is disabled: set ADMIN_TOKEN to enable it', 'permission_error', 'admin_disabled');
-const adminUnauthorized = () => new ApiError(401, 'The admin API needs "Authorization: Bearer <ADMIN_TOKEN>"', 'invalid_request_error', 'invalid_admin_token');
 
 /**
  * Keys over HTTP: list, create, revoke. Unlike the read-only admin views, these are off entirely
  * until ADMIN_TOKEN is set, since they mint credentials.
  */
 export function registerAdminKeyRoutes(app: FastifyInstance, policies: GatewayPolicies, adminToken: string | undefined): void {
-  const guard = async (request: FastifyRequest) => {
-    if (!adminToken) throw adminDisabled();
-    const given = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1] ?? '';
-    const a = Buffer.from(given);
-    const b = Buffer.from(adminToken);
-    if (a.length !== b.length || !timingSafeEqual(a, b)) throw adminUnauthorized();
-  };
+  const guard = requireAdmin(adminToken, { withoutToken: 'disabled' });
 
   app.get('/admin/keys', { onRequest: guard }, async () => ({ object: 'list', data: policies.keys.list().map(describeKey) }));
 
   app.post('/admin/keys', { onRequest: guard }, async (request, reply) => {
     const { name, limits } = parseKeyRequest(request.body);
-    const { key, record } = policies.keys.create(name, limits);
+    const { key, record } = policies.createKey(name, limits);
     void reply.code(201);
     return { ...describeKey(record), key };
   });
 
   app.delete('/admin/keys/:id', { onRequest: guard }, async (request) => {
     const { id } = request.params as { id: string };
-    const record = await policies.revokeKey(id);
-    if (!record) throw new ApiError(404, `No API key '${id}'`, 'invalid_request_error', 'key_not_found', 'id');
-    return describeKey(record);
+    const revocation = await policies.revokeKey(id);
+    if (revocation.outcome === 'revoked') return describeKey(revocation.record);
+    const message = unrevokedReason(id, revocation);
+    if (revocation.outcome === 'ambiguous') throw new ApiError(409, message, 'invalid_request_error', 'ambiguous_key_name', 'id');
+    throw new ApiError(404, message, 'invalid_request_error', revocation.outcome === 'already_revoked' ? 'key_already_revoked' : 'key_not_found', 'id');
   });
 }
 

@@ -45,7 +45,7 @@ export async function requestsFromQuery(requests: RequestReader | undefined, que
 export const REQUEST_LOG_HEADER = 'x-switchyard-request-log';
 
 export function registerAdminRoutes(app: FastifyInstance, { fleet, metrics, requests, adminToken }: AdminParts): void {
-  const preHandler = requireAdmin(adminToken);
+  const preHandler = requireAdmin(adminToken, { withoutToken: 'open' });
   app.get('/admin/requests', { preHandler }, async (request, reply) => {
     const page = await requestsFromQuery(requests, request.query as Record<string, unknown>, MAX_ROWS);
     reply.header(REQUEST_LOG_HEADER, page.source);

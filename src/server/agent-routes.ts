@@ -1,9 +1,10 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
 import { z } from 'zod';
 import { isHttpUrl } from '../registry/model-entry.js';
 import type { AgentRegistry } from '../registry/agent-registry.js';
-import { badRequest, unauthorized } from './errors.js';
+import { bearerToken, secretMatcher } from './bearer-token.js';
+import { ApiError, badRequest, unauthorized } from './errors.js';
 
 const RegistrationSchema = z
   .object({
@@ -15,9 +16,33 @@ const RegistrationSchema = z
 
 const HeartbeatSchema = z.object({ name: z.string().min(1) }).loose();
 
+const registrationDisabled = () =>
+  new ApiError(
+    403,
+    'Agent registration is disabled: this router requires credentials (API keys or an admin token) but no registration token is set. Set REGISTRATION_TOKEN (agents.registration_token) and have agents send Authorization: Bearer <token>',
+    'permission_error',
+    'registration_disabled',
+  );
+
+export interface RegistrationAccess {
+  /** REGISTRATION_TOKEN: when set, the one credential /register and /heartbeat accept. */
+  token: string | undefined;
+  /**
+   * Whether the router itself is open (no API keys in force, no admin token). Only then may
+   * anyone register without a token: an agent receives the prompts sent to its models, so open
+   * registration on a router that otherwise checks credentials would be a way around them.
+   */
+  routerIsOpen: () => boolean;
+}
+
 /** The agent protocol of the replaced router: agents register the models they serve and send heartbeats. */
-export function registerAgentRoutes(app: FastifyInstance, agents: AgentRegistry, token: string | undefined): void {
-  const checkToken = bearerCheck(token);
+export function registerAgentRoutes(app: FastifyInstance, agents: AgentRegistry, access: RegistrationAccess, log: Logger): void {
+  const checkToken = registrationCheck(access);
+  if (!access.token && access.routerIsOpen()) {
+    log.warn('agent registration is open: anyone who can reach the router can register an agent and receive the requests for its models; set REGISTRATION_TOKEN (it closes by itself once an API key exists)');
+  } else if (!access.token) {
+    log.warn('agent registration is disabled: the router requires credentials and REGISTRATION_TOKEN is not set');
+  }
 
   app.post('/register', async (request) => {
     checkToken(request);
@@ -42,19 +67,17 @@ function parse<T>(schema: z.ZodType<T>, body: unknown): T {
   throw badRequest(field ? `Invalid '${field}': ${issue.message}` : `Invalid request body: ${issue.message}`, field || null, 'invalid_registration');
 }
 
-/**
- * With a token configured, requests must carry `Authorization: Bearer <token>`. Both sides are
- * hashed first so the comparison takes the same time whatever the length of the guess.
- */
-function bearerCheck(token: string | undefined): (request: FastifyRequest) => void {
-  if (!token) return () => {};
-  const expected = sha256(token);
+/** With a token configured, requests must carry `Authorization: Bearer <token>`; without one, the router must be open. */
+function registrationCheck({ token, routerIsOpen }: RegistrationAccess): (request: FastifyRequest) => void {
+  if (!token) {
+    return () => {
+      if (!routerIsOpen()) throw registrationDisabled();
+    };
+  }
+  const matches = secretMatcher(token);
   return (request) => {
-    const header = request.headers.authorization;
-    const given = header?.startsWith('Bearer ') ? header.slice(7) : undefined;
+    const given = bearerToken(request.headers.authorization);
     if (given === undefined) throw unauthorized('This endpoint requires Authorization: Bearer <REGISTRATION_TOKEN>');
-    if (!timingSafeEqual(sha256(given), expected)) throw unauthorized('The registration token is not valid');
+    if (!matches(given)) throw unauthorized('The registration token is not valid');
   };
 }
-
-const sha256 = (value: string) => createHash('sha256').update(value).digest();

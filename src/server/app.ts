@@ -10,6 +10,7 @@ import type { Metrics } from '../observability/metrics.js';
 import type { AgentRegistry } from '../registry/agent-registry.js';
 import { registerAgentRoutes } from './agent-routes.js';
 import type { RequestReader } from '../store/request-log.js';
+import { requireAdmin } from './admin-auth.js';
 import { registerAdminKeyRoutes } from './admin-key-routes.js';
 import { registerAdminRoutes } from './admin-routes.js';
 import { registerDashboardRoutes } from './dashboard-routes.js';
@@ -21,6 +22,7 @@ import { registerFleetRoutes } from './fleet-routes.js';
 import { cors } from './cors.js';
 import { inferenceRoutes } from './inference-routes.js';
 import { requestId } from './request-id.js';
+import { requireApiKey } from './require-api-key.js';
 import { registerRouteExplain } from './route-explain.js';
 
 export interface AppParts {
@@ -80,11 +82,15 @@ export function buildApp({ config, log, fleet, gateway, metrics, agents, history
   });
   registerJsonBodyParser(app);
   registerErrorHandlers(app);
-  registerFleetRoutes(app, fleet, metrics, (name) => ({ cooldown: policies.cooldownOf(name) }), () => policies.resolver.groupNames());
-  registerAgentRoutes(app, agents, config.agents.registration_token);
+  const reader = requireApiKey(policies.identifier, config.admin_token);
+  const fleetGuards = { reader, metrics: requireAdmin(config.admin_token, { withoutToken: 'open' }) };
+  registerFleetRoutes(app, fleet, metrics, fleetGuards, (name) => ({ cooldown: policies.cooldownOf(name) }), () => policies.resolver.groupNames());
+  // The drop-in case of the replaced router: nothing here asks for credentials.
+  const routerIsOpen = () => config.admin_token === undefined && !policies.identifier.keysRequired();
+  registerAgentRoutes(app, agents, { token: config.agents.registration_token, routerIsOpen }, log);
   registerAdminRoutes(app, { fleet, metrics, requests, adminToken: config.admin_token });
   registerDashboardRoutes(app, { fleet, metrics, history, requests, adminToken: config.admin_token });
-  registerRouteExplain(app, routes, routing);
+  registerRouteExplain(app, routes, routing, reader);
   registerAdminKeyRoutes(app, policies, config.admin_token);
   return app;
 }

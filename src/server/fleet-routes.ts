@@ -2,10 +2,19 @@ import type { FastifyInstance } from 'fastify';
 import type { Fleet } from '../fleet/fleet.js';
 import { fleetStats } from '../observability/fleet-snapshot.js';
 import type { Metrics } from '../observability/metrics.js';
+import type { RouteGuard } from './admin-auth.js';
 import { ApiError } from './errors.js';
 
-/** The InfiniLM router's read-only endpoints, in its shapes, plus OpenAI's model list. */
+export interface FleetRouteGuards {
+  /** Models, /services and /stats. */
+  reader: RouteGuard;
+  /** Prometheus text, which names API keys in its spend series. */
+  metrics: RouteGuard;
+}
+
 /**
+ * The InfiniLM router's read-only endpoints, in its shapes, plus OpenAI's model list; /health
+ * stays unguarded for load balancers.
  * `describe` adds per-target fields owned elsewhere (the cooldown state) to /services and /stats;
  * `groups` are model names that route elsewhere (model groups), listed as models too.
  */
@@ -13,9 +22,11 @@ export function registerFleetRoutes(
   app: FastifyInstance,
   fleet: Fleet,
   metrics: Metrics,
+  guards: FleetRouteGuards,
   describe: (name: string) => Record<string, unknown> = () => ({}),
   groups: () => readonly string[] = () => [],
 ): void {
+  const reader = { onRequest: guards.reader };
   const startedSec = Math.floor(Date.now() / 1000);
 
   const modelObject = (id: string) => ({
@@ -26,10 +37,10 @@ export function registerFleetRoutes(
   });
 
   const listModels = async () => ({ object: 'list' as const, data: [...new Set([...fleet.servedModels(), ...groups()])].sort().map(modelObject) });
-  app.get('/models', listModels);
-  app.get('/v1/models', listModels);
+  app.get('/models', reader, listModels);
+  app.get('/v1/models', reader, listModels);
   // Model ids may contain slashes ("org/model"), so the id is the whole rest of the path (already percent-decoded).
-  app.get('/v1/models/*', async (request) => {
+  app.get('/v1/models/*', reader, async (request) => {
     const id = (request.params as { '*': string })['*'];
     if (fleet.candidates(id).length === 0 && !groups().includes(id)) {
       throw new ApiError(404, `The model '${id}' does not exist`, 'invalid_request_error', 'model_not_found', 'model');
@@ -45,17 +56,17 @@ export function registerFleetRoutes(
     return { status, router: 'running', healthy_services: `${healthy}/${backends.length}`, timestamp: new Date().toISOString() };
   });
 
-  app.get('/services', async () => {
+  app.get('/services', reader, async () => {
     const services = fleet.list().map((b) => ({ name: b.name, url: b.url, healthy: b.healthy, models: [...b.models], kind: b.kind, ...describe(b.name) }));
     return { services, total: services.length };
   });
 
-  app.get('/stats', async () => {
+  app.get('/stats', reader, async () => {
     const stats = fleetStats(fleet);
     return { ...stats, services: stats.services.map((service) => ({ ...service, ...describe(service.name) })) };
   });
 
-  app.get('/metrics', async (_request, reply) => {
+  app.get('/metrics', { onRequest: guards.metrics }, async (_request, reply) => {
     void reply.header('content-type', metrics.registry.contentType);
     return metrics.registry.metrics();
   });

@@ -1,0 +1,15 @@
+import type { CallerIdentifier } from '../gateway/caller.js';
+import { adminTokenCheck, type RouteGuard } from './admin-auth.js';
+
+/**
+ * The guard of the read-only views (models, services, stats, route explanations): open while the
+ * router is, else any active API key (its model list and budget do not matter, since it only
+ * reads) or the admin token, which operators' tools already hold.
+ */
+export function requireApiKey(identifier: CallerIdentifier, adminToken: string | undefined): RouteGuard {
+  const isAdmin = adminToken === undefined ? undefined : adminTokenCheck(adminToken);
+  return async (request) => {
+    if (!identifier.keysRequired() || isAdmin?.(request)) return;
+    identifier.authenticate(request.headers.authorization);
+  };
+}
