@@ -109,6 +109,28 @@ describe('a router that requires keys', () => {
   });
 });
 
+describe('a router that requires keys but has no admin token', () => {
+  afterAll(stopAll);
+
+  it('shows its request log, fleet and dashboard state to nobody, until an admin token is set', async () => {
+    const env = { SQLITE_DB_PATH: join(mkdtempSync(join(tmpdir(), 'switchyard-db-')), 'models.db') };
+    const sim = await startSim({ models: ['m1'], ttftMs: 1 });
+    const router = await startRouter({ services: [{ name: 'sim', url: sim.url }] }, env);
+    const admin = ['/admin/requests', '/admin/fleet', '/ui/state'];
+    for (const path of admin) expect(await status(`${router.url}${path}`), path).toBe(200);
+    await runCli(['keys', 'create', 'first'], env);
+    // Longer than an open router waits before it looks for a first key.
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    for (const path of admin) {
+      const response = await fetch(`${router.url}${path}`, { headers: { authorization: `Bearer anything` } });
+      expect(response.status, path).toBe(403);
+      const body = (await response.json()) as { error: { code: string; message: string } };
+      assertConforms('ErrorResponse', body);
+      expect(body.error).toMatchObject({ code: 'admin_disabled', message: expect.stringContaining('ADMIN_TOKEN') });
+    }
+  });
+});
+
 describe('a router whose keys were all revoked', () => {
   afterAll(stopAll);
 

@@ -7,14 +7,19 @@ const unauthorized = () =>
     'www-authenticate': 'Bearer',
   });
 
-const adminDisabled = () => new ApiError(403, 'The admin API is disabled: set ADMIN_TOKEN to enable it', 'permission_error', 'admin_disabled');
+const adminDisabled = (why = 'The admin API is disabled') => new ApiError(403, `${why}: set ADMIN_TOKEN to enable it`, 'permission_error', 'admin_disabled');
 
 /** A hook that lets a request through or throws the ApiError that answers it. */
 export type RouteGuard = (request: FastifyRequest) => Promise<void>;
 
 export interface AdminGuardOptions {
-  /** With no token configured: `open` (read-only views, as on a trusted network) or `disabled` (routes that mint credentials). */
+  /**
+   * With no token configured: `open` (read-only views, as on a trusted network) or `disabled`
+   * (routes that mint credentials). Open views close once the router requires API keys
+   * (`keysRequired`): a router that asks callers for keys does not show its request log to anyone.
+   */
   withoutToken: 'open' | 'disabled';
+  keysRequired?: () => boolean;
   /** Also accept `?token=`: only for the dashboard, which a browser opens from a link and cannot add a header to. */
   queryToken?: boolean;
 }
@@ -29,11 +34,12 @@ export function adminTokenCheck(token: string): (request: FastifyRequest, queryT
 }
 
 /** A preHandler admitting only requests with the admin token, the one admin check of every route. */
-export function requireAdmin(token: string | undefined, { withoutToken, queryToken = false }: AdminGuardOptions): RouteGuard {
+export function requireAdmin(token: string | undefined, { withoutToken, queryToken = false, keysRequired }: AdminGuardOptions): RouteGuard {
   const isAdmin = token === undefined ? undefined : adminTokenCheck(token);
   return async (request) => {
     if (!isAdmin) {
       if (withoutToken === 'disabled') throw adminDisabled();
+      if (keysRequired?.()) throw adminDisabled('This router requires API keys, so its admin views need the admin token');
       return;
     }
     if (!isAdmin(request, queryToken)) throw unauthorized();

@@ -14,6 +14,7 @@ export interface AdminParts {
   /** Absent when the request log is disabled. */
   requests: RequestReader | undefined;
   adminToken: string | undefined;
+  keysRequired: () => boolean;
 }
 
 /** Reads the request log with a query string's filters; the CLI's `--url` mode and the dashboard use it. */
@@ -44,8 +45,8 @@ export async function requestsFromQuery(requests: RequestReader | undefined, que
 /** Says which log answered: `redis` (shared by every instance) or `sqlite` (this instance's own). */
 export const REQUEST_LOG_HEADER = 'x-switchyard-request-log';
 
-export function registerAdminRoutes(app: FastifyInstance, { fleet, metrics, requests, adminToken }: AdminParts): void {
-  const preHandler = requireAdmin(adminToken, { withoutToken: 'open' });
+export function registerAdminRoutes(app: FastifyInstance, { fleet, metrics, requests, adminToken, keysRequired }: AdminParts): void {
+  const preHandler = requireAdmin(adminToken, { withoutToken: 'open', keysRequired });
   app.get('/admin/requests', { preHandler }, async (request, reply) => {
     const page = await requestsFromQuery(requests, request.query as Record<string, unknown>, MAX_ROWS);
     reply.header(REQUEST_LOG_HEADER, page.source);

@@ -15,11 +15,12 @@ export interface DashboardParts {
   history: FleetHistory;
   requests: RequestReader | undefined;
   adminToken: string | undefined;
+  keysRequired: () => boolean;
 }
 
 /** `GET /ui` (the page) and `GET /ui/state` (everything it shows, polled every second). */
-export function registerDashboardRoutes(app: FastifyInstance, { fleet, metrics, history, requests, adminToken }: DashboardParts): void {
-  const preHandler = requireAdmin(adminToken, { withoutToken: 'open', queryToken: true });
+export function registerDashboardRoutes(app: FastifyInstance, { fleet, metrics, history, requests, adminToken, keysRequired }: DashboardParts): void {
+  const preHandler = requireAdmin(adminToken, { withoutToken: 'open', queryToken: true, keysRequired });
   app.get('/ui', { preHandler }, async (_request, reply) => reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(DASHBOARD_HTML));
   app.get('/ui/state', { preHandler }, async () => {
     const stats = fleetStats(fleet);
