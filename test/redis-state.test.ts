@@ -88,4 +88,22 @@ describe('Redis shared state (two instances, one real Redis)', () => {
     await a.revocations.revoke('hash-1');
     await waitFor(() => b.revocations.isRevoked('hash-1'), 'the revocation to arrive');
   });
+  it('serves locally at once while a hung Redis rests after a timed-out command, then shares again', async () => {
+    const charge = [{ counter: 'rpm:hung', limit: 10, cost: 1 }];
+    redis.pause();
+    try {
+      // Waits one command timeout, then falls back to this instance's own counters and rests.
+      expect((await a.admit(charge, undefined)).admission.admitted).toBe(true);
+      expect(a.up).toBe(false);
+      // Resting: served locally without sending anything to Redis.
+      expect((await a.admit(charge, undefined)).admission.admitted).toBe(true);
+    } finally {
+      redis.resume();
+    }
+    // Redis now runs the one command that timed out (count 1); had the second been sent, the count would be 2 and this refused.
+    expect((await b.admit([{ counter: 'rpm:hung', limit: 2, cost: 1 }], undefined)).admission.admitted).toBe(true);
+    await waitFor(() => a.up || undefined, 'the rest to end');
+    expect((await a.admit([{ counter: 'rpm:after', limit: 1, cost: 1 }], undefined)).admission.admitted).toBe(true);
+    expect((await b.admit([{ counter: 'rpm:after', limit: 1, cost: 1 }], undefined)).admission.admitted).toBe(false);
+  });
 });

@@ -7,6 +7,8 @@ import { AGENT_HEARTBEAT, AGENT_REGISTER, BATCH, RECORD_FAILURE, RECOVER, REVOKE
 import type { AgentAnnouncements, AgentDirectory, Admission, BudgetCheck, CachedResponse, CacheWrite, CooldownOptions, CooldownView, Correction, LimitCharge, SharedAgent, SharedState } from './shared-state.js';
 
 const WINDOW_MS = 60_000;
+/** How long the shared state is left alone after a failed command; a failure costs at most one command timeout per this long. */
+const REST_AFTER_FAILURE_MS = 1000;
 
 export interface RedisStateOptions {
   url: string;
@@ -50,6 +52,8 @@ export class RedisState implements SharedState {
   /** Revocations made while Redis was away, sent when it is back. */
   private readonly pendingRevocations = new Set<string>();
   private readonly outage: OutageNotice;
+  /** When a rest after a failed command ends (performance.now()); 0: not resting. */
+  private restingUntil = 0;
   private agentListener: AgentAnnouncements | undefined;
 
   constructor(
@@ -88,8 +92,9 @@ export class RedisState implements SharedState {
     };
   }
 
+  /** Connected, and not resting after a failed command. */
   get up(): boolean {
-    return this.client.status === 'ready';
+    return this.client.status === 'ready' && (this.restingUntil === 0 || performance.now() >= this.restingUntil);
   }
 
   admit(charges: readonly LimitCharge[], cacheKey: string | undefined, budget?: BudgetCheck): Promise<{ admission: Admission; cached: CachedResponse | undefined }> {
@@ -207,13 +212,25 @@ export class RedisState implements SharedState {
     this.subscriber.disconnect();
   }
 
-  /** Runs `remote` when Redis is up, else (or when it fails) `local`, so a request never waits on a dead Redis. */
+  /**
+   * Runs `remote` when Redis is up, else (or when it fails) `local`, so a request never waits on a
+   * dead Redis. A Redis that is connected but does not answer (hung, overloaded) would cost every
+   * request a command timeout: after a failure the shared state rests for a while, requests are
+   * served locally at once, and the first call after the rest tries Redis again.
+   */
   private async attempt<T>(remote: () => Promise<T>, local: () => T | Promise<T>): Promise<T> {
-    if (this.client.status !== 'ready') return local();
+    if (!this.up) return local();
     try {
-      return await remote();
+      const result = await remote();
+      if (this.restingUntil !== 0) {
+        this.restingUntil = 0;
+        // What this instance decided alone meanwhile (revocations) is handed over, as after a reconnection.
+        void this.resync();
+      }
+      return result;
     } catch (error) {
       this.outage.lost(error as Error);
+      this.restingUntil = performance.now() + REST_AFTER_FAILURE_MS;
       return local();
     }
   }

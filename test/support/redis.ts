@@ -5,6 +5,9 @@ import { createInterface } from 'node:readline';
 export interface RedisProc {
   url: string;
   port: number;
+  /** Freezes the server (SIGSTOP): connections stay open, nothing is answered — a hung Redis. */
+  pause(): void;
+  resume(): void;
   stop(): Promise<void>;
 }
 
@@ -40,6 +43,8 @@ export async function startRedis(port?: number): Promise<RedisProc> {
   return {
     port: chosen,
     url: `redis://127.0.0.1:${chosen}`,
+    pause: () => void child.kill('SIGSTOP'),
+    resume: () => void child.kill('SIGCONT'),
     stop: async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       await exited;
