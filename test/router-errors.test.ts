@@ -6,6 +6,7 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertConforms } from './support/conformance.js';
 import { postJson } from './support/http.js';
+import { metricValue } from './support/prometheus.js';
 import { spawnCli, startRouter, startSim, stopAll, writeConfig, type Proc } from './support/processes.js';
 
 const chat = (model: string) => ({ model, messages: [{ role: 'user', content: 'hi' }] });
@@ -149,8 +150,10 @@ describe('errors the router answers itself', () => {
     expectError(await postJson(`${router.url}/v1/chat/completions`, chat('orphan')), 503, /orphan/);
   });
 
-  it('504 when the backend does not answer in time', async () => {
+  it('504 when the backend does not answer in time, counted against the backend that was waited on', async () => {
     expectError(await postJson(`${router.url}/v1/chat/completions`, chat('slow')), 504, /0.5s/);
+    const metrics = await (await fetch(`${router.url}/metrics`)).text();
+    expect(metricValue(metrics, 'switchyard_requests_total', { model: 'slow', status: '504', target: 'slow' })).toBe(1);
   });
 
   it('keeps serving after all that', async () => {

@@ -51,6 +51,8 @@ export interface AttemptAccount extends UpstreamTiming {
   candidates?: number;
   /** Models of the fallback chain moved on to. */
   fallbacks?: number;
+  /** The last backend the request was sent to: the target of an answer none gave (timeout, abort, retries run out). */
+  tried?: string;
 }
 
 interface Choice {
@@ -129,6 +131,7 @@ export class AttemptRunner {
         if (!choice) break;
         if (attempted) account.retries++;
         attempted = true;
+        account.tried = choice.backend.name;
         const outcome = await this.attempt(choice, request, signal, canFallBack, account);
         if ('dispatched' in outcome) return outcome.dispatched;
         if (choice.probe) this.endProbe(choice.backend, outcome, signal);

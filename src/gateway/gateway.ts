@@ -253,7 +253,7 @@ export class Gateway {
     const overheadMs = Math.max(0, latencyMs - account.upstreamMs);
     const { backend, status } = account;
     const model = this.policies.resolver.knows(request.model) ? request.model : 'unknown';
-    const target = backend?.name ?? account.servedBy ?? 'none';
+    const target = backend?.name ?? account.servedBy ?? account.tried ?? 'none';
     this.metrics.record({
       endpoint: request.endpoint,
       model,
@@ -275,7 +275,7 @@ export class Gateway {
       callerKey: account.caller?.key?.name ?? null,
       route: request.endpoint,
       model,
-      target: backend?.name ?? account.servedBy ?? null,
+      target: backend?.name ?? account.servedBy ?? account.tried ?? null,
       status,
       latencyMs,
       ttftMs: account.ttftS === undefined ? null : account.ttftS * 1000,
