@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NO_PROVIDER_ENV, runCli } from './support/cli.js';
 import { assertConforms } from './support/conformance.js';
 import { startFakeOpenAi, type FakeOpenAi } from './support/fake-openai.js';
+import { chatAnswer, errorReply, startFakeProvider } from './support/fake-provider.js';
 import { startRouter, stopAll, type Proc } from './support/processes.js';
 
 const OPENAI_KEY = 'sk-test-openai-7f3a9c';
@@ -76,6 +77,11 @@ describe('OpenAI-compatible providers, prefix rules and missing keys', () => {
     expect(last().body).toMatchObject({ model: 'meta-llama/llama-3-8b', top_k: 5 });
   });
 
+  it("keeps OpenRouter's own models (openrouter/<name>) whole", async () => {
+    await client.chat.completions.create({ model: 'openrouter/auto', messages: [{ role: 'user', content: 'hi' }] });
+    expect(last().body).toMatchObject({ model: 'openrouter/auto' });
+  });
+
   it('takes provider settings from the YAML providers section with ${VAR} expansion', async () => {
     await client.chat.completions.create({ model: 'grok-2', messages: [{ role: 'user', content: 'hi' }] });
     expect(last()).toMatchObject({ url: '/grok/v1/chat/completions', body: { model: 'grok-2' } });
@@ -142,5 +148,28 @@ describe('OpenAI-compatible providers, prefix rules and missing keys', () => {
     expect(unknown.stdout).toContain('404');
     for (const secret of SECRETS) expect(routed.stdout + text.stdout).not.toContain(secret);
     expect(fake.received.length).toBe(before);
+  });
+});
+
+describe('a hosted provider answering 429 for one model', () => {
+  afterAll(stopAll);
+
+  it('relays its errors and never benches the provider: its other models keep answering', async () => {
+    const fake = await startFakeProvider(({ body }) =>
+      body.model === 'gpt-limited' ? errorReply(429, { message: 'Rate limit reached for gpt-limited', type: 'requests', code: 'rate_limit_exceeded' }) : chatAnswer(String(body.model)),
+    );
+    try {
+      const env = { ...NO_PROVIDER_ENV, OPENAI_BASE_URL: `${fake.url}/v1`, EXTERNAL_OPENAI_KEY: OPENAI_KEY };
+      const router = await startRouter({ services: [], retry: { max_attempts: 1 }, cooldown: { failure_threshold: 2, window_s: 60, cooldown_s: 60 } }, env);
+      const client = new OpenAI({ baseURL: `${router.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+      for (let i = 0; i < 4; i++) {
+        const failure = await client.chat.completions.create({ model: 'gpt-limited', messages: [{ role: 'user', content: 'hi' }] }).catch((error: unknown) => error);
+        expect(failure).toBeInstanceOf(OpenAI.RateLimitError);
+        expect((failure as Error).message).toContain('Rate limit reached for gpt-limited');
+      }
+      expect((await client.chat.completions.create({ model: 'gpt-other', messages: [{ role: 'user', content: 'hi' }] })).choices[0]!.message.content).toBe('ok');
+    } finally {
+      await fake.close();
+    }
   });
 });

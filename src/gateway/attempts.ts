@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Dispatcher } from 'undici';
 import type { Logger } from 'pino';
 import type { FailureTrigger } from '../config/policies-schema.js';
-import type { Backend } from '../fleet/backend.js';
+import { isEjectable, type Backend } from '../fleet/backend.js';
 import type { Fleet } from '../fleet/fleet.js';
 import type { PolicyMetrics } from '../observability/policy-metrics.js';
 import type { RoutingPolicy } from '../routing/policy.js';
@@ -252,6 +252,7 @@ export class AttemptRunner {
   private record(backend: Backend, failure: AttemptFailure, status: number | undefined): void {
     if (status === undefined || EJECTING_STATUS.has(status)) this.fleet.recordFailure(backend, failure.message);
     else backend.recordError(failure.message);
-    if (BACKEND_TROUBLE.has(failure.trigger)) void this.cooldowns.recordFailure(backend.name);
+    // A hosted provider is one backend for all its models: benching it for one model's 429s would shut out every other model.
+    if (BACKEND_TROUBLE.has(failure.trigger) && isEjectable(backend.kind)) void this.cooldowns.recordFailure(backend.name);
   }
 }

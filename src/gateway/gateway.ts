@@ -1,7 +1,7 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { Logger } from 'pino';
-import type { Backend } from '../fleet/backend.js';
+import { isEjectable, type Backend } from '../fleet/backend.js';
 import type { Fleet } from '../fleet/fleet.js';
 import type { RoutingPolicy } from '../routing/policy.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -236,7 +236,7 @@ export class Gateway {
   private fail(account: Accounting, backend: Backend, message: string): void {
     account.failed = true;
     this.fleet.recordFailure(backend, message);
-    void this.policies.state.cooldowns.recordFailure(backend.name);
+    if (isEjectable(backend.kind)) void this.policies.state.cooldowns.recordFailure(backend.name);
   }
 
   /** What the answer tells the backend's health record and the routing policy. */

@@ -27,5 +27,8 @@ export function matchPrefix(model: string): { prefix: string; provider: Provider
 /** The provider's own name for `model`, without its routing hint. */
 export function withoutRoutingHint(provider: ProviderName, model: string): string {
   const hint = ROUTING_HINTS[provider];
-  return hint && model.startsWith(hint) ? model.slice(hint.length) : model;
+  if (!hint || !model.startsWith(hint)) return model;
+  const rest = model.slice(hint.length);
+  // OpenRouter names its own models "openrouter/<name>" ("openrouter/auto"), every other one "<vendor>/<model>".
+  return provider === 'openrouter' && !rest.includes('/') ? model : rest;
 }
