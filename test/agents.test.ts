@@ -75,6 +75,9 @@ describe('agents', () => {
     const cases: Array<[unknown, number, string]> = [
       [{ name: 'x', endpoint: 'ftp://127.0.0.1/', models: ['m'] }, 400, 'endpoint'],
       [{ name: 'x', endpoint: 'not a url', models: ['m'] }, 400, 'endpoint'],
+      [{ name: 'x', endpoint: 'http://user:secret@127.0.0.1:1', models: ['m'] }, 400, 'credentials'],
+      [{ name: 'provider:openai', endpoint: 'http://127.0.0.1:1', models: ['gpt-4o'] }, 400, 'provider:'],
+      [{ name: 'registry:m', endpoint: 'http://127.0.0.1:1', models: ['m'] }, 400, 'registry:'],
       [{ endpoint: 'http://127.0.0.1:1', models: ['m'] }, 400, 'name'],
       [{ name: 'x', endpoint: 'http://127.0.0.1:1', models: 'm' }, 400, 'models'],
       [['not', 'an', 'object'], 400, ''],

@@ -151,6 +151,26 @@ describe('OpenAI-compatible providers, prefix rules and missing keys', () => {
   });
 });
 
+describe('a model group whose target names a hosted provider', () => {
+  afterAll(stopAll);
+
+  it('takes the provider by its own name (service: openai) as by its target name (provider:openai)', async () => {
+    const fake = await startFakeOpenAi(['gpt-4o']);
+    try {
+      const env = { ...NO_PROVIDER_ENV, OPENAI_BASE_URL: `${fake.url}/v1`, EXTERNAL_OPENAI_KEY: OPENAI_KEY };
+      const groups = { smart: { targets: [{ model: 'gpt-4o', service: 'openai' }] }, smarter: { targets: [{ model: 'gpt-4o', service: 'provider:openai' }] } };
+      const router = await startRouter({ services: [], model_groups: groups }, env);
+      const client = new OpenAI({ baseURL: `${router.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+      for (const model of ['smart', 'smarter']) {
+        const { response } = await client.chat.completions.create({ model, messages: [{ role: 'user', content: 'hi' }] }).withResponse();
+        expect(response.headers.get('x-switchyard-target')).toBe('provider:openai');
+      }
+    } finally {
+      await fake.close();
+    }
+  });
+});
+
 describe('a hosted provider answering 429 for one model', () => {
   afterAll(stopAll);
 

@@ -163,7 +163,7 @@ export class AttemptRunner {
       }
       const usable: Backend[] = [];
       for (const backend of route.backends) {
-        if (tried.has(backend) || (target.service !== undefined && backend.name !== target.service)) continue;
+        if (tried.has(backend) || (target.service !== undefined && !isService(backend, target.service))) continue;
         const view = this.cooldowns.view(backend.name);
         if (view.state === 'ok') usable.push(backend);
         else if (view.state === 'probing' && (await this.cooldowns.claimProbe(backend.name))) {
@@ -256,3 +256,6 @@ export class AttemptRunner {
     if (BACKEND_TROUBLE.has(failure.trigger) && isEjectable(backend.kind)) void this.cooldowns.recordFailure(backend.name);
   }
 }
+
+/** A target's `service` names a configured service or agent, or a hosted provider by its own name ("openai" for provider:openai). */
+const isService = (backend: Backend, service: string): boolean => backend.name === service || (backend.kind === 'provider' && backend.name === `provider:${service}`);

@@ -8,8 +8,13 @@ import { ApiError, badRequest, unauthorized } from './errors.js';
 
 const RegistrationSchema = z
   .object({
-    name: z.string().min(1).max(200),
-    endpoint: z.string().refine(isHttpUrl, 'must be an http:// or https:// URL'),
+    // provider:… and registry:… name the router's own targets; an agent taking one would replace or shadow it.
+    name: z.string().min(1).max(200).refine((name) => !/^(provider|registry):/.test(name), "must not start with 'provider:' or 'registry:' (the router's own targets)"),
+    endpoint: z
+      .string()
+      .refine(isHttpUrl, 'must be an http:// or https:// URL')
+      // They would never be sent, yet be shown in /services and the logs.
+      .refine((url) => !/^[a-z]+:\/\/[^/@]*@/i.test(url), 'must not contain credentials (user:password@)'),
     models: z.array(z.string().min(1)),
   })
   .loose();
