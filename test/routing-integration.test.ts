@@ -108,3 +108,21 @@ describe('cache-aware routing over simulated engines (real processes)', () => {
     expect((await explain({ model: 'nope', prompt: 'x' })).status).toBe(404);
   });
 });
+
+describe('a model group over a model with its own routing policy', () => {
+  afterAll(stopAll);
+
+  it("feeds what a request served through the group taught back to the served model's policy", async () => {
+    const sim = await startSim({ models: ['m3'], ttftMs: 5 });
+    const router = await startRouter({
+      routing: { policy: 'round-robin', models: { m3: 'latency' } },
+      model_groups: { lgrp: { targets: [{ model: 'm3', weight: 1 }] } },
+      services: [{ name: 'gpu-1', url: sim.url }],
+    });
+    const client = new OpenAI({ baseURL: `${router.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+    for await (const _ of await client.chat.completions.create({ model: 'lgrp', stream: true, max_tokens: 3, messages: [{ role: 'user', content: 'hi' }] }));
+    const explained = await fetch(`${router.url}/route/explain`, { method: 'POST', body: JSON.stringify({ model: 'm3', messages: [{ role: 'user', content: 'hi' }] }) });
+    const { details } = (await explained.json()) as { details: { ttft_ewma_s: number | null } };
+    expect(details.ttft_ewma_s).toBeGreaterThan(0);
+  });
+});

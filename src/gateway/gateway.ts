@@ -243,7 +243,8 @@ export class Gateway {
   private feedBack(request: InferenceRequest, account: Accounting, backend: Backend): void {
     const ok = !account.failed && account.status < 500 && account.status !== CLIENT_CLOSED;
     if (ok) backend.recordSuccess((performance.now() - request.startedAt) / 1000, account.ttftS);
-    this.policy.onResult?.(backend, { model: request.model, body: request.body, headers: request.headers }, { ok, ttftS: account.ttftS, usage: account.usage });
+    // The policy that picked is the served model's (a group's target, a fallback), not the requested name's.
+    this.policy.onResult?.(backend, { model: account.servedModel ?? request.model, body: request.body, headers: request.headers }, { ok, ttftS: account.ttftS, usage: account.usage });
   }
 
   private account(request: RequestIdentity, account: Accounting, admitted: Admitted | undefined): void {
