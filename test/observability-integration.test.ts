@@ -96,13 +96,21 @@ describe('metrics, request log and debugging commands after known traffic', () =
     expect(streamed.interTokenMs).not.toBeNull();
     expect(streamed.interTokenMs).toBeGreaterThanOrEqual(0);
     expect(streamed.latencyMs).toBeGreaterThanOrEqual(streamed.ttftMs!);
-    expect(rows.find((r) => r.requestId === 'unknown-1')).toMatchObject({ model: 'unknown', target: null, status: 404 });
+    // The log keeps the name asked for; only the metric label is bounded to "unknown".
+    expect(rows.find((r) => r.requestId === 'unknown-1')).toMatchObject({ model: 'no-such-model', target: null, status: 404 });
   });
 
   it('rejects a bad request-log filter with a 400 in the OpenAI error shape', async () => {
     const response = await fetch(`${router.url}/admin/requests?status=teapot`);
     expect(response.status).toBe(400);
     expect(((await response.json()) as { error: { param: string } }).error.param).toBe('status');
+    // Numbers Date.parse would take for dates
+    for (const [query, param] of [['limit=2.5', 'limit'], ['limit=-1', 'limit'], ['since=-5', 'since'], ['after_id=x', 'after_id']]) {
+      const refused = await fetch(`${router.url}/admin/requests?${query}`);
+      expect(refused.status, query).toBe(400);
+      expect(((await refused.json()) as { error: { param: string } }).error.param).toBe(param);
+    }
+    expect((await fetch(`${router.url}/admin/requests?since=${new Date(0).toISOString()}`)).status).toBe(200);
   });
 
   it('analyzes and shows the fleet from the running router and from its database file', async () => {
@@ -111,7 +119,7 @@ describe('metrics, request log and debugging commands after known traffic', () =
     expect(fromUrl.stdout).toMatch(/^TOTAL\s+5\s+0\s+0\.0%/m);
     const fromFile = runCli(['logs', 'analyze', '--last', '1h'], { SQLITE_DB_PATH: dbPath });
     expect(fromFile.status).toBe(0);
-    expect(fromFile.stdout).toMatch(/^unknown\s+-\s+1\s+1\s+100\.0%/m);
+    expect(fromFile.stdout).toMatch(/^no-such-model\s+-\s+1\s+1\s+100\.0%/m);
     const status = runCli(['status', '--url', router.url]);
     expect(status.status).toBe(0);
     expect(status.stdout).toContain('3/3 targets healthy');

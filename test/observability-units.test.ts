@@ -2,6 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { LatencyWindow } from '../src/fleet/latency-window.js';
 import { DailyFile } from '../src/observability/daily-file.js';
 import { createLogger } from '../src/observability/logger.js';
 import { analyzeRequests } from '../src/observability/request-analysis.js';
@@ -103,5 +104,19 @@ describe('request analysis', () => {
       expect.objectContaining({ model: 'm2', target: 'b', requests: 1, errors: 1, errorRate: 1, ttftP50Ms: null, cost: null }),
     ]);
     expect(total).toMatchObject({ requests: 5, errors: 1, errorRate: 0.2 });
+  });
+});
+
+describe('the latency window behind /stats', () => {
+  it('gives nearest-rank percentiles, the same as logs analyze', () => {
+    const window = new LatencyWindow();
+    for (let value = 10; value >= 1; value--) window.record(value);
+    expect(window.percentile(50)).toBe(5);
+    expect(window.percentile(99)).toBe(10);
+    const two = new LatencyWindow();
+    two.record(1);
+    two.record(2);
+    expect(two.percentile(50)).toBe(1);
+    expect(new LatencyWindow().percentile(50)).toBeNull();
   });
 });

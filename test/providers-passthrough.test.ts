@@ -4,7 +4,8 @@ import { NO_PROVIDER_ENV, runCli } from './support/cli.js';
 import { assertConforms } from './support/conformance.js';
 import { startFakeOpenAi, type FakeOpenAi } from './support/fake-openai.js';
 import { chatAnswer, errorReply, startFakeProvider } from './support/fake-provider.js';
-import { startRouter, stopAll, type Proc } from './support/processes.js';
+import { metricValue } from './support/prometheus.js';
+import { startRouter, stopAll, waitFor, type Proc } from './support/processes.js';
 
 const OPENAI_KEY = 'sk-test-openai-7f3a9c';
 const OPENROUTER_KEY = 'sk-or-test-41d2e8';
@@ -75,6 +76,17 @@ describe('OpenAI-compatible providers, prefix rules and missing keys', () => {
     expect(last()).toMatchObject({ url: '/api/v1/chat/completions' });
     expect(last().headers.authorization).toBe(`Bearer ${OPENROUTER_KEY}`);
     expect(last().body).toMatchObject({ model: 'meta-llama/llama-3-8b', top_k: 5 });
+  });
+
+  it('counts traffic a prefix rule routed under the model asked for, in metrics and the request log', async () => {
+    await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }, { headers: { 'x-request-id': 'prefix-routed' } });
+    const metrics = await (await fetch(`${router.url}/metrics`)).text();
+    expect(metricValue(metrics, 'switchyard_requests_total', { model: 'gpt-4o-mini', target: 'provider:openai', status: '200' })).toBeGreaterThanOrEqual(1);
+    const row = await waitFor(async () => {
+      const { data } = (await (await fetch(`${router.url}/admin/requests?since=0`)).json()) as { data: Array<{ requestId: string; model: string }> };
+      return data.find((r) => r.requestId === 'prefix-routed');
+    }, 'the request log row');
+    expect(row.model).toBe('gpt-4o-mini');
   });
 
   it("keeps OpenRouter's own models (openrouter/<name>) whole", async () => {

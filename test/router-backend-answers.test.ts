@@ -46,6 +46,12 @@ function quirkyBackend(): { server: Server; release: (model: string) => void } {
         // The rest only once the client has the first chunk: a router that buffered would never deliver it.
         await released(model);
         return void res.end(`${chunk('second')}data: [DONE]\n\n`);
+      case 'queued-stream':
+        // An engine that keeps the connection alive with comments while the request waits in its queue.
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.write(': queued\n\n');
+        await released(model);
+        return void res.end(`${chunk('token')}data: [DONE]\n\n`);
       case 'html-page':
         return void res.writeHead(200, { 'content-type': 'text/html' }).end('<html>upstream proxy error</html>');
       case 'upper-case-broken-json':
@@ -72,7 +78,7 @@ describe('backend answers that are unusual or broken', () => {
     // One service per failing case, so that one case's failure never ejects the service of another.
     router = await startRouter({
       services: [
-        { name: 'sound', url, models: ['done-without-space', 'upper-case-stream', 'untyped-stream', 'gzipped', 'org/model'] },
+        { name: 'sound', url, models: ['done-without-space', 'upper-case-stream', 'untyped-stream', 'queued-stream', 'gzipped', 'org/model'] },
         { name: 'truncating', url, models: ['done-inside-a-token'] },
         { name: 'html', url, models: ['html-page'] },
         { name: 'broken', url, models: ['upper-case-broken-json'] },
@@ -119,6 +125,20 @@ describe('backend answers that are unusual or broken', () => {
     expect(text).toContain('second');
     expect(text.trimEnd().endsWith('data: [DONE]')).toBe(true);
     expect(text).not.toContain('"error"');
+  });
+
+  it('times the first token from the first data, not from keep-alive comments sent while queued', async () => {
+    const response = await fetch(`${router.url}/v1/chat/completions`, { method: 'POST', body: JSON.stringify({ model: 'queued-stream', stream: true, messages: [{ role: 'user', content: 'hi' }] }) });
+    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let text = '';
+    while (!text.includes(': queued')) text += (await reader.read()).value ?? '';
+    // The token comes a known while after the comment: the recorded TTFT cannot be shorter.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    backend.release('queued-stream');
+    for (let read = await reader.read(); !read.done; read = await reader.read()) text += read.value;
+    expect(text).toContain('data: [DONE]');
+    const metrics = await (await fetch(`${router.url}/metrics`)).text();
+    expect(metricValue(metrics, 'switchyard_time_to_first_token_seconds_sum', { model: 'queued-stream' })).toBeGreaterThanOrEqual(0.3);
   });
 
   it.each(['html-page', 'upper-case-broken-json'])('answers 502 for a 200 whose body is not JSON (%s)', async (model) => {

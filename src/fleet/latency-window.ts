@@ -15,8 +15,12 @@ export class LatencyWindow {
   }
 
   percentile(p: number): number | null {
-    if (this.filled === 0) return null;
-    const sorted = this.samples.slice(0, this.filled).sort();
-    return sorted[Math.min(this.filled - 1, Math.floor((p / 100) * this.filled))]!;
+    return percentile(this.samples.slice(0, this.filled).sort(), p);
   }
+}
+
+/** Nearest-rank percentile of ascending `sorted` (one definition for /stats and `logs analyze`, so they agree). */
+export function percentile(sorted: ArrayLike<number>, p: number): number | null {
+  if (sorted.length === 0) return null;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 }

@@ -253,12 +253,14 @@ export class Gateway {
     const latencyS = latencyMs / 1000;
     const overheadMs = Math.max(0, latencyMs - account.upstreamMs);
     const { backend, status } = account;
-    const model = this.policies.resolver.knows(request.model) ? request.model : 'unknown';
-    const target = backend?.name ?? account.servedBy ?? account.tried ?? 'none';
+    // Metric labels stay bounded: a name no target knows is "unknown" unless a target (a provider's prefix rule) answered it.
+    const model = this.policies.resolver.knows(request.model) || (backend !== undefined && status < 400) ? request.model : 'unknown';
+    const servedBy = account.servedBy === 'none' ? undefined : account.servedBy;
+    const target = backend?.name ?? servedBy ?? account.tried;
     this.metrics.record({
       endpoint: request.endpoint,
       model,
-      target,
+      target: target ?? 'none',
       status,
       latencyS,
       ttftS: account.ttftS,
@@ -275,8 +277,9 @@ export class Gateway {
       requestId: request.id,
       callerKey: account.caller?.key?.name ?? null,
       route: request.endpoint,
-      model,
-      target: backend?.name ?? account.servedBy ?? account.tried ?? null,
+      // The log keeps the name as asked for (it has no label set to bound).
+      model: request.model === '' ? 'unknown' : request.model,
+      target: target ?? null,
       status,
       latencyMs,
       ttftMs: account.ttftS === undefined ? null : account.ttftS * 1000,

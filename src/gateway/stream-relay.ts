@@ -20,6 +20,7 @@ export interface StreamOutcome {
 
 const TAIL_BYTES = 8192;
 const EVENT_END = Buffer.from('\n\n');
+const DATA_FIELD = Buffer.from('data:');
 
 /**
  * Relays an SSE body chunk by chunk as it arrives (through the provider's translator, if any),
@@ -100,12 +101,15 @@ class StreamRelay implements BodySink {
   /** Writes one chunk; false when the client's buffer is full. */
   private forward(bytes: Buffer): boolean {
     if (bytes.length === 0) return true;
-    this.lastEventAt = performance.now();
-    if (this.events === 0) {
-      this.firstEventAt = this.lastEventAt;
-      this.ttftS = (this.firstEventAt - this.startedAt) / 1000;
+    // Timing starts at the first data: keep-alive comments an engine sends while it queues are not a token.
+    if (this.events > 0 || bytes.indexOf(DATA_FIELD) !== -1) {
+      this.lastEventAt = performance.now();
+      if (this.events === 0) {
+        this.firstEventAt = this.lastEventAt;
+        this.ttftS = (this.firstEventAt - this.startedAt) / 1000;
+      }
+      this.events += countEvents(bytes);
     }
-    this.events += countEvents(bytes);
     this.tap?.(bytes);
     this.kept.push(bytes);
     return this.res.write(bytes);

@@ -1,3 +1,4 @@
+import { percentile } from '../fleet/latency-window.js';
 import type { RequestLogEntry } from '../store/request-log.js';
 
 /** Summary of a slice of the request log for one model and target (or a total). */
@@ -20,11 +21,6 @@ export interface RequestSummary {
 
 export const isError = (status: number) => status >= 400;
 
-/** Nearest-rank percentile of ascending `sorted`. */
-export function percentile(sorted: readonly number[], p: number): number | null {
-  if (sorted.length === 0) return null;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-}
 
 function summarize(model: string, target: string, rows: readonly RequestLogEntry[]): RequestSummary {
   const latencies = rows.map((r) => r.latencyMs).sort((a, b) => a - b);

@@ -23,8 +23,10 @@ export async function requestsFromQuery(requests: RequestReader | undefined, que
   const number = (name: string): number | undefined => {
     const raw = query[name];
     if (raw === undefined || raw === '') return undefined;
-    const value = typeof raw === 'string' && !/^\d+$/.test(raw) ? Date.parse(raw) : Number(raw);
-    if (!Number.isFinite(value) || value < 0) throw badRequest(`Invalid '${name}': expected a non-negative integer${name === 'since' ? ' (Unix ms) or an ISO date' : ''}`, name);
+    const text = String(raw);
+    // Only `since` takes a date; Date.parse reads "2.5" or "-1" as dates, so only a full ISO date goes to it.
+    const value = /^\d+$/.test(text) ? Number(text) : name === 'since' && /^\d{4}-\d{2}-\d{2}/.test(text) ? Date.parse(text) : NaN;
+    if (!Number.isFinite(value)) throw badRequest(`Invalid '${name}': expected a non-negative integer${name === 'since' ? ' (Unix ms) or an ISO date' : ''}`, name);
     return value;
   };
   const filter: RequestQuery = {
