@@ -204,3 +204,24 @@ describe('switchyard logs tail', () => {
     }
   });
 });
+
+describe('logs analyze --url over more requests than one answer holds', () => {
+  afterAll(stopAll);
+
+  it('says that it analysed only the newest rows of the period', async () => {
+    const dbPath = join(mkdtempSync(join(tmpdir(), 'switchyard-db-')), 'models.db');
+    const db = openDatabase(dbPath);
+    const log = new RequestLog(db, { flushIntervalMs: 60_000, batchRows: 1_000_000, retentionDays: 7, maxRows: 1_000_000 });
+    const now = Date.now();
+    log.write(Array.from({ length: 10_050 }, (_, i) => entry({ ts: now - 1000, requestId: `bulk-${i}` })));
+    log.close();
+    db.close();
+    const router = await startRouter({ services: [] }, { SQLITE_DB_PATH: dbPath });
+    const fromUrl = runCli(['logs', 'analyze', '--url', router.url, '--last', '1h']);
+    expect(fromUrl.status).toBe(0);
+    expect(fromUrl.stdout).toContain('only the newest 10000 requests of the period');
+    const fromFile = runCli(['logs', 'analyze', '--last', '1h'], { SQLITE_DB_PATH: dbPath });
+    expect(fromFile.stdout).toMatch(/^TOTAL\s+10050\s/m);
+    expect(fromFile.stdout).not.toContain('only the newest');
+  });
+});

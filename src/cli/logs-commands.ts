@@ -1,5 +1,5 @@
 import { analyzeRequests, isError, type RequestSummary } from '../observability/request-analysis.js';
-import { parseStatusFilter, type StoredRequest } from '../store/request-log.js';
+import { MAX_READ_ROWS, parseStatusFilter, type StoredRequest } from '../store/request-log.js';
 import { parseDuration } from './duration.js';
 import { openRequestReader, type SourceOptions } from './request-source.js';
 import { formatMs, formatPercent, formatTable, palette } from './table.js';
@@ -28,7 +28,10 @@ export async function analyzeCommand(options: AnalyzeOptions, now = Date.now()):
     if (rows.length === 0) return `no requests in the last ${options.last}${options.model ? ` for model ${options.model}` : ''}`;
     const { groups, total } = analyzeRequests(rows);
     const headers = ['model', 'target', 'requests', 'errors', 'error rate', 'p50', 'p90', 'p99', 'TTFT p50', 'prompt tok', 'completion tok', 'cost'];
-    return `requests in the last ${options.last} (since ${new Date(since).toISOString()})\n\n${formatTable(headers, [...groups.map(summaryRow), summaryRow(total)])}`;
+    const table = `requests in the last ${options.last} (since ${new Date(since).toISOString()})\n\n${formatTable(headers, [...groups.map(summaryRow), summaryRow(total)])}`;
+    // A router answers at most MAX_READ_ROWS rows, the newest: say so rather than analyse part of the period as if it were all of it.
+    const capped = options.url !== undefined && rows.length >= MAX_READ_ROWS;
+    return capped ? `${table}\n\nonly the newest ${MAX_READ_ROWS} requests of the period: a router answers no more at once; --db reads its whole log` : table;
   } finally {
     reader.close();
   }

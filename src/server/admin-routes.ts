@@ -2,11 +2,10 @@ import type { FastifyInstance } from 'fastify';
 import type { Fleet } from '../fleet/fleet.js';
 import { fleetStats } from '../observability/fleet-snapshot.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { RequestPage, RequestQuery, RequestReader } from '../store/request-log.js';
+import { MAX_READ_ROWS, type RequestPage, type RequestQuery, type RequestReader } from '../store/request-log.js';
 import { requireAdmin } from './admin-auth.js';
 import { ApiError, badRequest } from './errors.js';
 
-const MAX_ROWS = 10_000;
 
 export interface AdminParts {
   fleet: Fleet;
@@ -34,7 +33,7 @@ export async function requestsFromQuery(requests: RequestReader | undefined, que
     afterId: number('after_id'),
     model: typeof query.model === 'string' && query.model ? query.model : undefined,
     status: typeof query.status === 'string' && query.status ? query.status : undefined,
-    limit: Math.min(number('limit') ?? defaultLimit, MAX_ROWS),
+    limit: Math.min(number('limit') ?? defaultLimit, MAX_READ_ROWS),
   };
   try {
     return await requests.read(filter);
@@ -50,7 +49,7 @@ export const REQUEST_LOG_HEADER = 'x-switchyard-request-log';
 export function registerAdminRoutes(app: FastifyInstance, { fleet, metrics, requests, adminToken, keysRequired }: AdminParts): void {
   const preHandler = requireAdmin(adminToken, { withoutToken: 'open', keysRequired });
   app.get('/admin/requests', { preHandler }, async (request, reply) => {
-    const page = await requestsFromQuery(requests, request.query as Record<string, unknown>, MAX_ROWS);
+    const page = await requestsFromQuery(requests, request.query as Record<string, unknown>, MAX_READ_ROWS);
     reply.header(REQUEST_LOG_HEADER, page.source);
     return { data: page.rows };
   });

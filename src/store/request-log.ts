@@ -63,6 +63,8 @@ export const ENTRY_FIELDS: ReadonlyArray<keyof RequestLogEntry> = COLUMNS.map(([
 
 const SELECT_COLUMNS = ['id', ...COLUMNS.map(([column, field]) => `${column} AS ${field}`)].join(', ');
 export const DAY_MS = 86_400_000;
+/** Rows one read over HTTP (/admin/requests) returns at most, the newest first. */
+export const MAX_READ_ROWS = 10_000;
 /** Retention is enforced every this many flushes: deleting is cheap, but not free. */
 export const PRUNE_EVERY_FLUSHES = 30;
 
