@@ -53,7 +53,7 @@ describe('retries and fallbacks across engines and providers', () => {
       return chatAnswer('fb-timeout');
     });
     let calls = 0;
-    once429 = await startFakeProvider(() => (++calls === 1 ? errorReply(429, { message: 'slow down' }, { 'retry-after-ms': '20' }) : chatAnswer('retry-after', 'second try')));
+    once429 = await startFakeProvider(() => (++calls === 1 ? errorReply(429, { message: 'slow down' }, { 'retry-after-ms': '250' }) : chatAnswer('retry-after', 'second try')));
     truncating = await startFakeProvider(() => ({ status: 200, body: '', chunks: ['data: {"id":"x","object":"chat.completion.chunk","created":1,"model":"trunc","choices":[{"index":0,"delta":{"content":"par"},"finish_reason":null}]}\n\n'] }));
     const services = [
       { name: 'backup-sim', url: backup.url },
@@ -109,6 +109,8 @@ describe('retries and fallbacks across engines and providers', () => {
     expect(data.choices[0]!.message.content).toBe('second try');
     expect(response.headers.get('x-switchyard-target')).toBe('svc-retry-after');
     expect(once429.requests).toBe(2);
+    // The 250 ms the upstream asked for is its time, not the router's own.
+    expect(Number(response.headers.get('x-switchyard-overhead-ms'))).toBeLessThan(250);
   });
 
   it('only falls back on configured triggers', async () => {

@@ -125,6 +125,8 @@ export class AttemptRunner {
             return { error: abortError(signal) ?? CLIENT_GONE_ERROR };
           }
           waitedMs += wait;
+          // A pause the upstreams imposed (backoff, retry-after) is not the router's own time.
+          account.upstreamMs += wait;
           tried.clear();
           choice = await this.choose(step, tried, request, account, unroutable);
         }

@@ -3,7 +3,7 @@
  * reported. An attempt's clock starts when it is sent and stops once its answer has been read.
  */
 export interface UpstreamTiming {
-  /** Time spent waiting on upstreams so far, in ms. */
+  /** Time spent waiting on upstreams so far, in ms (their answers, and the pauses before retrying them). */
   upstreamMs: number;
   /** performance.now() when the attempt in progress was sent; cleared once its answer ended. */
   upstreamSentAt?: number;
