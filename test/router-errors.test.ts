@@ -7,9 +7,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertConforms } from './support/conformance.js';
 import { postJson } from './support/http.js';
 import { metricValue } from './support/prometheus.js';
-import { spawnCli, startRouter, startSim, stopAll, writeConfig, type Proc } from './support/processes.js';
+import { spawnCli, startRouter, startSim, stopAll, waitFor, writeConfig, type Proc } from './support/processes.js';
 
 const chat = (model: string) => ({ model, messages: [{ role: 'user', content: 'hi' }] });
+
+/** The JSON log lines a process wrote so far. */
+const logLines = (proc: Proc): Array<Record<string, unknown>> =>
+  proc.lines.flatMap((line) => {
+    try {
+      return [JSON.parse(line) as Record<string, unknown>];
+    } catch {
+      return [];
+    }
+  });
 
 /** Writes `raw` on a new connection and returns everything the router answers until it closes. */
 async function rawExchange(port: number, raw: string): Promise<string> {
@@ -147,7 +157,17 @@ describe('errors the router answers itself', () => {
   });
 
   it('503 when the model is known but no service serving it is healthy', async () => {
-    expectError(await postJson(`${router.url}/v1/chat/completions`, chat('orphan')), 503, /orphan/);
+    expectError(await postJson(`${router.url}/v1/chat/completions`, chat('orphan'), { 'x-request-id': 'orphan-1' }), 503, /orphan/);
+  });
+
+  it('says in its log why a request failed, without the prompt unless log_prompts is set', async () => {
+    const failure = await waitFor(() => logLines(router).find((line) => line.requestId === 'orphan-1' && line.msg === 'request failed'), 'the log line');
+    expect(failure).toMatchObject({ level: 40, model: 'orphan', status: 503, err: expect.stringContaining('orphan') });
+    expect(failure).not.toHaveProperty('messages');
+    const talkative = await startRouter({ logging: { log_prompts: true }, services: [{ name: 'dead', url: 'http://127.0.0.1:9', models: ['orphan'] }] });
+    await postJson(`${talkative.url}/v1/chat/completions`, chat('orphan'), { 'x-request-id': 'orphan-2' });
+    const withPrompt = await waitFor(() => logLines(talkative).find((line) => line.requestId === 'orphan-2' && line.msg === 'request failed'), 'the log line');
+    expect(withPrompt.messages).toEqual(chat('orphan').messages);
   });
 
   it('504 when the backend does not answer in time, counted against the backend that was waited on', async () => {

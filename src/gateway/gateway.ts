@@ -19,6 +19,8 @@ import { endUpstream } from './upstream-time.js';
 
 export interface GatewayOptions extends AttemptOptions {
   requestTimeoutS: number;
+  /** Failed requests' log lines carry their messages / prompt (logging.log_prompts). */
+  logPrompts?: boolean;
 }
 
 /** Statuses that count towards ejecting a backend. */
@@ -45,6 +47,8 @@ interface Accounting extends AttemptAccount {
   /** Set when the whole answer reached the client. */
   complete?: boolean;
   streamBroken?: boolean;
+  /** Why the request failed, for its log line. */
+  error?: string;
   contentType?: string;
 }
 
@@ -68,7 +72,7 @@ export class Gateway {
     private readonly policy: RoutingPolicy,
     dispatcher: Dispatcher,
     private readonly metrics: Metrics,
-    log: Logger,
+    private readonly log: Logger,
     private readonly options: GatewayOptions,
     private readonly policies: GatewayPolicies,
     private readonly requestLog?: RequestSink,
@@ -103,6 +107,7 @@ export class Gateway {
       dispatched = await this.attempts.run(request, abort, account);
       if ('error' in dispatched) {
         account.status = dispatched.error.status;
+        account.error = dispatched.error.message;
         if (dispatched.error !== CLIENT_GONE_ERROR) writeApiError(res, dispatched.error, own);
         return;
       }
@@ -235,8 +240,16 @@ export class Gateway {
 
   private fail(account: Accounting, backend: Backend, message: string): void {
     account.failed = true;
+    account.error = message;
     this.fleet.recordFailure(backend, message);
     if (isEjectable(backend.kind)) void this.policies.state.cooldowns.recordFailure(backend.name);
+  }
+
+  /** One warning per failed request: the request log has the numbers, the log says what went wrong. */
+  private logFailure(request: RequestIdentity, account: Accounting, target: string | undefined): void {
+    const body = this.options.logPrompts ? (request as Partial<InferenceRequest>).body : undefined;
+    const prompt = body && { messages: body.messages, prompt: body.prompt, input: body.input };
+    this.log.warn({ requestId: request.id, model: request.model, target, status: account.status, err: account.error, ...prompt }, account.streamBroken ? 'stream failed' : 'request failed');
   }
 
   /** What the answer tells the backend's health record and the routing policy. */
@@ -270,6 +283,7 @@ export class Gateway {
       retries: account.retries,
       streamBroken: account.streamBroken === true,
     });
+    if ((status >= 500 && status !== CLIENT_CLOSED) || account.streamBroken) this.logFailure(request, account, target);
     if (!this.requestLog) return;
     const cost = admitted?.costUsd ?? 0;
     this.requestLog.append({
