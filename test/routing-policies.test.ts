@@ -140,6 +140,44 @@ describe('cache-aware', () => {
     expect(chosen.size).toBe(4);
   });
 
+  it('spreads new prefixes over idle replicas even when each prefix sends a multiple of the replica count', () => {
+    const fleet = replicas(4);
+    const policy = new CacheAwarePolicy(options, () => 0);
+    // Sequential traffic: each request ends (nothing pending anywhere) before the next is routed.
+    const send = (request: RouteRequest) => {
+      const backend = policy.pick(fleet, request);
+      policy.onResult(backend, request, { ok: true, ttftS: 0.01, usage: { prompt_tokens: 400, completion_tokens: 8 } });
+      return backend.name;
+    };
+    const homes = new Map<string, Set<string>>();
+    for (let round = 0; round < 2; round++) {
+      for (let p = 1; p <= 12; p++) {
+        for (let k = 0; k < 4; k++) {
+          const name = send(chat(`System prompt Q${p}: ${SYSTEM}`, `question ${k}`));
+          if (!homes.has(`Q${p}`)) homes.set(`Q${p}`, new Set());
+          homes.get(`Q${p}`)!.add(name);
+        }
+      }
+    }
+    for (const replicasOfPrefix of homes.values()) expect(replicasOfPrefix.size).toBe(1);
+    const perReplica = new Map<string, number>();
+    for (const replicasOfPrefix of homes.values()) for (const name of replicasOfPrefix) perReplica.set(name, (perReplica.get(name) ?? 0) + 1);
+    expect(perReplica.size).toBe(4);
+    expect(Math.max(...perReplica.values())).toBeLessThanOrEqual(6);
+  });
+
+  it("places a new prefix on idle replicas by its content, whatever traffic came before it", () => {
+    const fleet = replicas(4);
+    const prompt = chat(`System prompt Z: ${SYSTEM}`, 'q');
+    const alone = new CacheAwarePolicy(options, () => 0).explain(fleet, prompt).backend;
+    const busy = new CacheAwarePolicy(options, () => 0);
+    for (let i = 0; i < 7; i++) {
+      const request = chat(`Other prefix ${i}: ${SYSTEM}`, 'q');
+      busy.onResult(busy.pick(fleet, request), request, { ok: true, ttftS: 0.01, usage: undefined });
+    }
+    expect(busy.explain(fleet, prompt).backend).toBe(alone);
+  });
+
   it('gives up affinity when the warm replica is overloaded relative to the least-loaded', () => {
     const fleet = replicas(2);
     const policy = new CacheAwarePolicy({ ...options, balanceAbs: 4, balanceRel: 1.5 });

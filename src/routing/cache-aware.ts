@@ -5,6 +5,7 @@ import { ChoosingPolicy, type RouteChoice, type RouteOutcome, type RouteRequest 
 import { PrefixIndex } from './prefix-index.js';
 import { DEFAULT_BLOCK_CHARS, prefixBlockHashes } from './prefix-hash.js';
 import { canonicalPrompt } from './prompt-text.js';
+import { fnv1a, rendezvousScore } from './rendezvous.js';
 import { SessionHints, sessionHint } from './session-hints.js';
 
 export interface CacheAwareOptions {
@@ -42,7 +43,10 @@ interface Dispatch {
  * decode, see InflightTokens); a candidate's cost is that load plus what this request would not
  * find cached there. Among replicas whose match clears the threshold the cheapest wins; with none,
  * the request's session hint (`prompt_cache_key`, `user`) keeps it where its session went; else
- * the cheapest replica overall takes it, which spreads distinct prefixes. The imbalance override
+ * the cheapest replica overall takes it, which spreads distinct prefixes. Replicas equally cheap
+ * (all idle, at low load) are told apart by rendezvous hashing of the prompt's first block, not by
+ * a rotation: a rotation would put every new prefix on the same replica whenever the traffic
+ * between two new prefixes is a multiple of the replica count. The imbalance override
  * stays in requests: it guards queue length and batch slots, whatever the requests cost.
  */
 export class CacheAwarePolicy extends ChoosingPolicy {
@@ -87,6 +91,9 @@ export class CacheAwarePolicy extends ChoosingPolicy {
     const minMatch = Math.max(1, Math.ceil(matchThreshold * hashes.length));
 
     let cheapest: Candidate | undefined;
+    // Rendezvous rank of `cheapest` for the prompt's first block, computed only once a tie needs it.
+    let cheapestRank: number | undefined;
+    const placementKey = hashes.length === 0 ? undefined : hashes[0]! >>> 0;
     let warm: Candidate | undefined;
     let hinted: Candidate | undefined;
     let leastRequests: Candidate | undefined;
@@ -96,7 +103,17 @@ export class CacheAwarePolicy extends ChoosingPolicy {
       const matched = hashes.length === 0 ? 0 : (this.indexes.get(backend.name)?.longestMatch(hashes) ?? 0);
       const uncached = Math.max(0, text.length - matched * blockChars) / CHARS_PER_TOKEN;
       const candidate = { backend, matched, uncached, cost: this.tokens.load(backend, now) + uncached + decode, requests: effectiveLoad(backend, now) };
-      if (!cheapest || candidate.cost < cheapest.cost) cheapest = candidate;
+      if (!cheapest || candidate.cost < cheapest.cost) {
+        cheapest = candidate;
+        cheapestRank = undefined;
+      } else if (candidate.cost === cheapest.cost && placementKey !== undefined) {
+        cheapestRank ??= rendezvousScore(placementKey, fnv1a(cheapest.backend.name));
+        const rank = rendezvousScore(placementKey, fnv1a(backend.name));
+        if (rank > cheapestRank) {
+          cheapest = candidate;
+          cheapestRank = rank;
+        }
+      }
       if (matched >= minMatch && (!warm || candidate.cost < warm.cost)) warm = candidate;
       if (backend.name === hintReplica) hinted = candidate;
       if (!leastRequests || candidate.requests < leastRequests.requests || (candidate.requests === leastRequests.requests && candidate.cost < leastRequests.cost)) leastRequests = candidate;
