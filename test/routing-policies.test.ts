@@ -211,16 +211,16 @@ describe('cache-aware', () => {
 
   it('keeps a prefix findable by binary search after eviction of its tail', () => {
     const index = new PrefixIndex(12);
-    const long = prefixBlockHashes('a'.repeat(64 * 10), 'm', 64);
+    const long = prefixBlockHashes('a'.repeat(64 * 10), 'm', 64).hashes;
     index.insert(long);
-    index.insert(prefixBlockHashes('z'.repeat(64 * 6), 'm', 64));
+    index.insert(prefixBlockHashes('z'.repeat(64 * 6), 'm', 64).hashes);
     expect(index.size).toBeLessThanOrEqual(12);
     let leading = 0;
     while (leading < long.length && index.has(long[leading]!)) leading++;
     expect(leading).toBeGreaterThan(0);
     expect(leading).toBeLessThan(long.length);
     expect(index.longestMatch(long)).toBe(leading);
-    expect(index.longestMatch(prefixBlockHashes('a'.repeat(64 * 3) + 'b'.repeat(64), 'm', 64))).toBe(3);
+    expect(index.longestMatch(prefixBlockHashes('a'.repeat(64 * 3) + 'b'.repeat(64), 'm', 64).hashes)).toBe(3);
   });
 
   it('learns from cached_tokens that a replica evicted a prefix, and remembers less for it', () => {
@@ -252,7 +252,7 @@ describe('cache-aware', () => {
     home.inflight = 1;
     const next = [...messages, { role: 'assistant', content: 'About four hundred metres.' }, { role: 'user', content: 'Turn 2: and the south yard?' }];
     const choice = policy.explain(fleet, { model: 'm', body: { model: 'm', messages: next }, headers: {} });
-    expect(choice).toMatchObject({ backend: home, reason: 'prefix-match', details: { matched_blocks: prefixBlockHashes(canonicalPrompt(turn1.body), 'm', 64).length } });
+    expect(choice).toMatchObject({ backend: home, reason: 'prefix-match', details: { matched_blocks: prefixBlockHashes(canonicalPrompt(turn1.body), 'm', 64).hashes.length } });
   });
 
   it('keeps a session on its replica by prompt_cache_key or user when the prefix does not match', () => {
@@ -343,8 +343,22 @@ describe('cache-aware', () => {
     expect(policy.explain(fleet, chat(SYSTEM, 'q2'))).toMatchObject({ backend: other, reason: 'imbalance', affinity: false });
   });
 
+  it('estimates the uncached part of a non-Latin prompt in the same unit its blocks are cut in', () => {
+    const fleet = replicas(2);
+    const policy = new CacheAwarePolicy(options, () => 0);
+    const system = '你是一位细心的货运站助理，请根据调度规则回答问题。'.repeat(26);
+    const question = '请详细说明北站编组场的作业流程和安全要求。'.repeat(57);
+    const chinese = policy.pick(fleet, chat(system, ''));
+    const choice = policy.explain(fleet, chat(system, question));
+    expect(choice).toMatchObject({ backend: chinese, reason: 'prefix-match' });
+    // Some 1,200 new characters (3 UTF-8 bytes each) are not cached: about 300 tokens at 4 characters per token.
+    expect(question.length).toBeGreaterThan(1_150);
+    expect(choice.details!.uncached_tokens).toBeGreaterThan(250);
+    expect(choice.details!.uncached_tokens).toBeLessThan(350);
+  });
+
   it('hashes are seeded by model', () => {
-    expect(prefixBlockHashes(SYSTEM, 'a', 64)[0]).not.toBe(prefixBlockHashes(SYSTEM, 'b', 64)[0]);
+    expect(prefixBlockHashes(SYSTEM, 'a', 64).hashes[0]).not.toBe(prefixBlockHashes(SYSTEM, 'b', 64).hashes[0]);
   });
 });
 

@@ -9,7 +9,7 @@ import { fnv1a, rendezvousScore } from './rendezvous.js';
 import { SessionHints, sessionHint } from './session-hints.js';
 
 export interface CacheAwareOptions {
-  /** Characters per hashed block (≈ 4 × the engine's block size in tokens). */
+  /** UTF-8 bytes per hashed block, a multiple of 4 (≈ 4 × the engine's block size in tokens). */
   blockChars: number;
   /** Minimum matched fraction of the prompt's blocks for affinity to count. */
   matchThreshold: number;
@@ -84,7 +84,9 @@ export class CacheAwarePolicy extends ChoosingPolicy {
     const now = this.now();
     const { blockChars, matchThreshold, balanceAbs, balanceRel } = this.options;
     const text = canonicalPrompt(request.body);
-    const hashes = prefixBlockHashes(text, request.model, blockChars);
+    const { hashes, bytes } = prefixBlockHashes(text, request.model, blockChars);
+    // Tokens are estimated from characters, the cached share in bytes: the unit blocks are cut in.
+    const promptTokens = text.length / CHARS_PER_TOKEN;
     const decode = this.tokens.expectedDecode(request.body);
     const hint = sessionHint(request.body);
     const hintReplica = hint === undefined ? undefined : this.sessions.replicaFor(hint);
@@ -101,7 +103,7 @@ export class CacheAwarePolicy extends ChoosingPolicy {
     for (let i = 0; i < count; i++) {
       const backend = candidates[(this.turn + i) % count]!;
       const matched = hashes.length === 0 ? 0 : (this.indexes.get(backend.name)?.longestMatch(hashes) ?? 0);
-      const uncached = Math.max(0, text.length - matched * blockChars) / CHARS_PER_TOKEN;
+      const uncached = matched === 0 ? promptTokens : promptTokens * (1 - (matched * blockChars) / bytes);
       const candidate = { backend, matched, uncached, cost: this.tokens.load(backend, now) + uncached + decode, requests: effectiveLoad(backend, now) };
       if (!cheapest || candidate.cost < cheapest.cost) {
         cheapest = candidate;

@@ -1,9 +1,16 @@
-/** Characters per block: ~4 characters per token × 16-token engine blocks. */
+/** Bytes per block: ~4 bytes (characters of English text) per token × 16-token engine blocks. */
 export const DEFAULT_BLOCK_CHARS = 64;
 
 const encoder = new TextEncoder();
 /** Reused UTF-8 scratch space (the event loop is single-threaded): no allocation per request. */
 let scratch = new Uint8Array(64 * 1024);
+
+export interface PromptBlocks {
+  /** One hash per full block, each naming the whole prefix up to its end. */
+  hashes: number[];
+  /** The prompt's length in UTF-8 bytes, the unit blocks are cut in. */
+  bytes: number;
+}
 
 /**
  * Chained hashes of each full `blockChars`-byte chunk of `text` as UTF-8, seeded by the model:
@@ -11,7 +18,7 @@ let scratch = new Uint8Array(64 * 1024);
  * (no tokeniser needed). Two multiplicative lanes over 32-bit words give 52 usable bits, exact as
  * a JS number; words rather than characters make a 32 KB prompt cost ~8K steps.
  */
-export function prefixBlockHashes(text: string, model: string, blockChars: number): number[] {
+export function prefixBlockHashes(text: string, model: string, blockChars: number): PromptBlocks {
   let a = 0x811c9dc5;
   let b = 0x01000193;
   for (let i = 0; i < model.length; i++) {
@@ -33,5 +40,5 @@ export function prefixBlockHashes(text: string, model: string, blockChars: numbe
     }
     hashes[block] = (b >>> 12) * 0x100000000 + (a >>> 0);
   }
-  return hashes;
+  return { hashes, bytes: written };
 }
