@@ -10,7 +10,7 @@ import { InflightTokens } from '../src/routing/inflight-tokens.js';
 import { effectiveLoad } from '../src/routing/load.js';
 import type { RouteRequest } from '../src/routing/policy.js';
 import { PrefixIndex } from '../src/routing/prefix-index.js';
-import { prefixBlockHashes } from '../src/routing/prefix-hash.js';
+import { prefixBlockHashes, retainedScratchBytes } from '../src/routing/prefix-hash.js';
 import { canonicalPrompt } from '../src/routing/prompt-text.js';
 import { RandomPolicy } from '../src/routing/random.js';
 import { POLICY_NAMES } from '../src/routing/registry.js';
@@ -357,6 +357,15 @@ describe('cache-aware', () => {
     expect(choice.details!.uncached_tokens).toBeLessThan(350);
   });
 
+  it('does not keep a huge prompt\'s scratch space after hashing it', () => {
+    const huge = 'x'.repeat(2_000_000);
+    const { hashes, bytes } = prefixBlockHashes(huge, 'm', 64);
+    expect(bytes).toBe(2_000_000);
+    expect(hashes).toHaveLength(2_000_000 / 64);
+    expect(retainedScratchBytes()).toBeLessThanOrEqual(1024 * 1024);
+    expect(prefixBlockHashes(SYSTEM, 'm', 64).hashes).toEqual(prefixBlockHashes(SYSTEM, 'm', 64).hashes);
+  });
+
   it('hashes are seeded by model', () => {
     expect(prefixBlockHashes(SYSTEM, 'a', 64).hashes[0]).not.toBe(prefixBlockHashes(SYSTEM, 'b', 64).hashes[0]);
   });
@@ -381,6 +390,11 @@ describe('routing table', () => {
     expect(policy.indexedBlocks(chosen.name)).toBeGreaterThan(0);
     fleet.remove(chosen.name);
     expect(policy.indexedBlocks(chosen.name)).toBe(0);
+  });
+
+  it('requires block_chars to be a multiple of 4, the word size blocks are hashed in', () => {
+    expect(() => config({ cache_aware: { block_chars: 30 } })).toThrow(/multiple of 4/);
+    expect(config({ cache_aware: { block_chars: 32 } }).cache_aware.block_chars).toBe(32);
   });
 
   it('rejects an unknown policy name in the config, globally or per model', () => {
