@@ -1,6 +1,9 @@
+import type { Dispatcher } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { Backend } from '../src/fleet/backend.js';
+import { EngineMetricsScraper } from '../src/fleet/engine-metrics-scraper.js';
 import { Fleet } from '../src/fleet/fleet.js';
+import { backendStats } from '../src/observability/fleet-snapshot.js';
 import { ConfigSchema } from '../src/config/schema.js';
 import { CACHE_AWARE_DEFAULTS, CacheAwarePolicy } from '../src/routing/cache-aware.js';
 import { CostPolicy } from '../src/routing/cost.js';
@@ -54,7 +57,7 @@ describe('least-load', () => {
   it('adds the engine queue beyond its own requests from a fresh scrape, and ignores a stale one', () => {
     const [a] = replicas(1);
     // At the scrape the router had 2 in flight and the engine 10: 8 belong to other clients.
-    a!.engine.update({ running: 4, waiting: 6, kvUsage: 0.5 }, 2, performance.now());
+    a!.engine.update({ running: 4, waiting: 6, kvUsage: 0.5 }, 2, performance.now(), 3_000);
     a!.inflight = 5;
     expect(effectiveLoad(a!, performance.now())).toBe(13);
     a!.inflight = 0;
@@ -312,7 +315,7 @@ describe('cache-aware', () => {
     tokens.claim('r0', 300, 100, 0);
     a!.inflight = 2;
     // The engine runs 5 at the scrape, when the router had 2 there: 3 more belong to other clients.
-    a!.engine.update({ running: 5, waiting: 0, kvUsage: 0.2 }, 2, 0);
+    a!.engine.update({ running: 5, waiting: 0, kvUsage: 0.2 }, 2, 0, 3_000);
     expect(tokens.load(a!, 0)).toBe(800 + 3 * 400);
     a!.engine.scrapedAt = -10_000;
     expect(tokens.load(a!, 0)).toBe(800);
@@ -416,5 +419,48 @@ describe('engine metrics parsing', () => {
     ].join('\n');
     expect(parseEngineMetrics(text)).toEqual({ running: 5, waiting: 7, kvUsage: 0.25 });
     expect(parseEngineMetrics('llamacpp:requests_processing 1')).toBeUndefined();
+  });
+
+  it('treats a non-finite, negative or malformed sample as no metrics', async () => {
+    const { parseEngineMetrics } = await import('../src/fleet/engine-metrics-scraper.js');
+    const running = 'vllm:num_requests_running{model_name="a"} 1\n';
+    for (const bad of ['+Inf', '-Inf', 'NaN', '1e', '--3', '-2', '0x'])
+      expect(parseEngineMetrics(`${running}vllm:num_requests_waiting{model_name="a"} ${bad}`), bad).toBeUndefined();
+    expect(parseEngineMetrics(`${running}vllm:num_requests_waiting 2 1712345678000\nvllm:kv_cache_usage_perc NaN`)).toEqual({ running: 1, waiting: 2, kvUsage: 0 });
+  });
+});
+
+describe('engine metrics scraping', () => {
+  const scrapedFleet = (intervalS: number) => {
+    const fleet = new Fleet(3);
+    const backend = fleet.add({ name: 'e0', url: 'http://127.0.0.1:9000', kind: 'service', models: ['m'] });
+    fleet.setHealth(backend, true);
+    const answer = { status: 200, text: '' };
+    const dispatcher = { request: async () => ({ statusCode: answer.status, body: { text: async () => answer.text } }) } as unknown as Dispatcher;
+    return { backend, answer, scraper: new EngineMetricsScraper(fleet, dispatcher, intervalS) };
+  };
+
+  it('keeps the last reading over an unreadable scrape, so a +Inf never steers routing', async () => {
+    const { backend, answer, scraper } = scrapedFleet(1);
+    answer.text = 'vllm:num_requests_running 1\nvllm:num_requests_waiting 3';
+    await scraper.scrapeAll();
+    answer.text = 'vllm:num_requests_running 1\nvllm:num_requests_waiting +Inf';
+    await scraper.scrapeAll();
+    expect(effectiveLoad(backend, performance.now())).toBe(4);
+    expect(backendStats(backend, 0, performance.now())).toMatchObject({ engine: { running: 1, waiting: 3 }, load: 4 });
+  });
+
+  it('lets a reading expire a few scrape intervals after the last good scrape, however long the interval', async () => {
+    const { backend, answer, scraper } = scrapedFleet(5);
+    answer.text = 'vllm:num_requests_running 2\nvllm:num_requests_waiting 6';
+    await scraper.scrapeAll();
+    const scrapedAt = backend.engine.scrapedAt!;
+    // A 5 s interval: a reading 4 s old is the latest there is, and still counts.
+    expect(effectiveLoad(backend, scrapedAt + 4_000)).toBe(8);
+    answer.status = 500;
+    await scraper.scrapeAll();
+    expect(effectiveLoad(backend, scrapedAt + 14_000)).toBe(8);
+    expect(effectiveLoad(backend, scrapedAt + 16_000)).toBe(0);
+    expect(backendStats(backend, 0, scrapedAt + 16_000)).toMatchObject({ engine: null, load: 0 });
   });
 });
