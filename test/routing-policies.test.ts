@@ -400,6 +400,23 @@ describe('routing table', () => {
     expect(config({ cache_aware: { block_chars: 32 } }).cache_aware.block_chars).toBe(32);
   });
 
+  it("forgets an ejected replica's cache, so its prefixes do not lead back to it once it recovers cold", () => {
+    const fleet = new Fleet(3);
+    for (let i = 0; i < 2; i++) fleet.setHealth(fleet.add({ name: `r${i}`, url: `http://127.0.0.1:${9000 + i}`, kind: 'service', models: ['m'] }), true);
+    const table = new PolicyTable(config({ policy: 'round-robin', models: { m: 'cache-aware' } }), fleet);
+    const policy = table.policyFor('m') as CacheAwarePolicy;
+    const request = { ...chat(SYSTEM, 'q'), body: { ...chat(SYSTEM, 'q').body, prompt_cache_key: 'conv-1' } };
+    const warm = table.pick(fleet.candidates('m'), request);
+    const other = fleet.list().find((b) => b !== warm)!;
+    other.inflight = 1;
+    expect(table.explain(fleet.candidates('m'), chat(SYSTEM, 'q2'))).toMatchObject({ backend: warm, reason: 'prefix-match' });
+    fleet.setHealth(warm, false);
+    expect(policy.indexedBlocks(warm.name)).toBe(0);
+    fleet.setHealth(warm, true);
+    expect(table.explain(fleet.candidates('m'), chat(SYSTEM, 'q2'))).toMatchObject({ reason: 'no-prefix-match', details: { matched_blocks: 0 } });
+    expect(table.explain(fleet.candidates('m'), { ...request, body: { ...request.body, messages: [{ role: 'user', content: 'edited' }] } })).toMatchObject({ reason: 'no-prefix-match' });
+  });
+
   it('rejects an unknown policy name in the config, globally or per model', () => {
     expect(() => config({ policy: 'nope' })).toThrow(/unknown routing policy .{0,2}nope/);
     expect(() => config({ models: { m: 'fastest' } })).toThrow(/unknown routing policy .{0,2}fastest/);

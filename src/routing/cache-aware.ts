@@ -186,8 +186,13 @@ export class CacheAwarePolicy extends ChoosingPolicy {
   }
 
   override forget(name: string): void {
-    this.indexes.delete(name);
+    this.forgetCache(name);
     this.tokens.forget(name);
+  }
+
+  /** Its prefixes and the sessions sent there: their KV cache is what an ejected engine has lost. */
+  override forgetCache(name: string): void {
+    this.indexes.delete(name);
     this.sessions.forget(name);
   }
 

@@ -64,4 +64,7 @@ export abstract class ChoosingPolicy implements RoutingPolicy {
 
   /** Drops whatever the policy remembers about a backend that left the fleet. */
   forget(_backendName: string): void {}
+
+  /** Drops what the policy believes a backend's engine has cached: it was ejected, and an engine back from that has usually restarted cold. */
+  forgetCache(_backendName: string): void {}
 }
