@@ -384,6 +384,26 @@ describe('routing table', () => {
     expect(table.policyFor('other').name).toBe('round-robin');
   });
 
+  it("lets a model group's own policy govern picks among its targets' replicas, and gives results back to the policy that picked", () => {
+    const fleet = new Fleet(3);
+    for (let i = 0; i < 2; i++) fleet.setHealth(fleet.add({ name: `r${i}`, url: `http://127.0.0.1:${9000 + i}`, kind: 'service', models: ['m'] }), true);
+    const table = new PolicyTable(config({ policy: 'round-robin', models: { grp: 'cache-aware', m: 'least-load' } }), fleet);
+    expect(table.policyFor('m', 'grp').name).toBe('cache-aware');
+    expect(table.policyFor('m', 'm').name).toBe('least-load');
+    expect(table.policyFor('m', 'other-group').name).toBe('least-load');
+    expect(table.policyFor('x', 'other-group').name).toBe('round-robin');
+    const groupPolicy = table.policyFor('m', 'grp') as CacheAwarePolicy;
+    for (const resultModel of ['grp', 'm']) {
+      const request = { ...chat(SYSTEM, `q ${resultModel}`), group: 'grp' };
+      const backend = table.pick(fleet.candidates('m'), request);
+      expect(groupPolicy.indexedBlocks(backend.name)).toBeGreaterThan(0);
+      expect(groupPolicy.pendingTokens(backend.name)).toBeGreaterThan(0);
+      // The gateway names the result by the client's model or the served one, never by the group's step.
+      table.onResult(backend, { model: resultModel, body: request.body, headers: {} }, { ok: true, ttftS: 0.01, usage: { prompt_tokens: 500, completion_tokens: 8 } });
+      expect(groupPolicy.pendingTokens(backend.name)).toBe(0);
+    }
+  });
+
   it('forgets a removed replica', () => {
     const fleet = new Fleet(3);
     for (let i = 0; i < 2; i++) fleet.setHealth(fleet.add({ name: `r${i}`, url: `http://127.0.0.1:${9000 + i}`, kind: 'service', models: ['m'] }), true);

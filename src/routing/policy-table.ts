@@ -4,8 +4,10 @@ import type { ChoosingPolicy, RouteChoice, RouteOutcome, RouteRequest, RoutingPo
 import { createPolicy, type RoutingConfig } from './registry.js';
 
 /**
- * The router's routing: the global policy, or a model's own one from `routing.models`. Each model
- * with its own policy gets its own instance (rotations and prefix indexes are per model group).
+ * The router's routing: the global policy, or a model's or model group's own one from
+ * `routing.models` (a group's governs the picks among its targets' replicas, before a target's
+ * own). Each name with its own policy gets its own instance (rotations and prefix indexes are per
+ * model group). A result goes back to the policy that made the pick, whichever name it arrives by.
  * Backends that leave the fleet are forgotten by every policy; the cache state of one that is
  * ejected is forgotten then, since it usually comes back as a restarted engine with an empty cache.
  */
@@ -13,6 +15,8 @@ export class PolicyTable implements RoutingPolicy {
   readonly name: string;
   private readonly fallback: ChoosingPolicy;
   private readonly byModel = new Map<string, ChoosingPolicy>();
+  /** The policy that made each request's last pick, by request body, until its result. */
+  private readonly pickedBy = new WeakMap<object, ChoosingPolicy>();
   private members: Set<string>;
   private healthy: Set<string>;
 
@@ -33,21 +37,26 @@ export class PolicyTable implements RoutingPolicy {
     });
   }
 
-  policyFor(model: string): ChoosingPolicy {
-    return this.byModel.get(model) ?? this.fallback;
+  /** The policy for picks among `model`'s replicas on behalf of `group` (a model group, or the model itself). */
+  policyFor(model: string, group?: string): ChoosingPolicy {
+    return (group === undefined ? undefined : this.byModel.get(group)) ?? this.byModel.get(model) ?? this.fallback;
   }
 
   pick(candidates: readonly Backend[], request: RouteRequest): Backend {
-    return this.policyFor(request.model).pick(candidates, request);
+    const policy = this.policyFor(request.model, request.group);
+    this.pickedBy.set(request.body, policy);
+    return policy.pick(candidates, request);
   }
 
   explain(candidates: readonly Backend[], request: RouteRequest): RouteChoice & { policy: string } {
-    const policy = this.policyFor(request.model);
+    const policy = this.policyFor(request.model, request.group);
     return { ...policy.explain(candidates, request), policy: policy.name };
   }
 
   onResult(backend: Backend, request: RouteRequest, outcome: RouteOutcome): void {
-    this.policyFor(request.model).onResult(backend, request, outcome);
+    const policy = this.pickedBy.get(request.body) ?? this.policyFor(request.model, request.group);
+    this.pickedBy.delete(request.body);
+    policy.onResult(backend, request, outcome);
   }
 
   private everyPolicy(apply: (policy: ChoosingPolicy) => void): void {
