@@ -126,3 +126,43 @@ describe('a model group over a model with its own routing policy', () => {
     expect(details.ttft_ewma_s).toBeGreaterThan(0);
   });
 });
+
+describe('per-model policies for model groups (real processes)', () => {
+  let router: Proc;
+
+  beforeAll(async () => {
+    const sims = await Promise.all([0, 1, 2].map(() => startSim({ models: ['m'], ttftMs: 0 })));
+    router = await startRouter({
+      routing: { policy: 'cache-aware', models: { grp: 'round-robin', 'no-such-model': 'least-load' } },
+      model_groups: { grp: { targets: [{ model: 'm' }] } },
+      services: sims.map((s, i) => ({ name: `g${i}`, url: s.url })),
+    });
+  });
+  afterAll(stopAll);
+
+  const targetsFor = async (model: string) => {
+    const targets = new Set<string>();
+    for (let i = 0; i < 6; i++) {
+      const response = await fetch(`${router.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model, max_tokens: 2, messages: [{ role: 'system', content: SYSTEM('shared') }, { role: 'user', content: `question ${i}?` }] }),
+      });
+      expect(response.status).toBe(200);
+      targets.add(response.headers.get('x-switchyard-target')!);
+    }
+    return targets;
+  };
+
+  it("routes a group's requests by the group's own policy, and its target's direct requests by theirs", async () => {
+    expect((await targetsFor('grp')).size).toBe(3);
+    expect((await targetsFor('m')).size).toBe(1);
+  });
+
+  it('warns at start-up of a routing.models key that names nothing routable', () => {
+    const warnings = router.lines.filter((line) => line.includes('routing.models names no'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain('no-such-model');
+    expect(warnings[0]).not.toContain('grp');
+  });
+});

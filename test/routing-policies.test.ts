@@ -1,6 +1,9 @@
+import type { Dispatcher } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { Backend } from '../src/fleet/backend.js';
+import { EngineMetricsScraper } from '../src/fleet/engine-metrics-scraper.js';
 import { Fleet } from '../src/fleet/fleet.js';
+import { backendStats } from '../src/observability/fleet-snapshot.js';
 import { ConfigSchema } from '../src/config/schema.js';
 import { CACHE_AWARE_DEFAULTS, CacheAwarePolicy } from '../src/routing/cache-aware.js';
 import { CostPolicy } from '../src/routing/cost.js';
@@ -10,7 +13,7 @@ import { InflightTokens } from '../src/routing/inflight-tokens.js';
 import { effectiveLoad } from '../src/routing/load.js';
 import type { RouteRequest } from '../src/routing/policy.js';
 import { PrefixIndex } from '../src/routing/prefix-index.js';
-import { prefixBlockHashes } from '../src/routing/prefix-hash.js';
+import { prefixBlockHashes, retainedScratchBytes } from '../src/routing/prefix-hash.js';
 import { canonicalPrompt } from '../src/routing/prompt-text.js';
 import { RandomPolicy } from '../src/routing/random.js';
 import { POLICY_NAMES } from '../src/routing/registry.js';
@@ -54,7 +57,7 @@ describe('least-load', () => {
   it('adds the engine queue beyond its own requests from a fresh scrape, and ignores a stale one', () => {
     const [a] = replicas(1);
     // At the scrape the router had 2 in flight and the engine 10: 8 belong to other clients.
-    a!.engine.update({ running: 4, waiting: 6, kvUsage: 0.5 }, 2, performance.now());
+    a!.engine.update({ running: 4, waiting: 6, kvUsage: 0.5 }, 2, performance.now(), 3_000);
     a!.inflight = 5;
     expect(effectiveLoad(a!, performance.now())).toBe(13);
     a!.inflight = 0;
@@ -140,6 +143,44 @@ describe('cache-aware', () => {
     expect(chosen.size).toBe(4);
   });
 
+  it('spreads new prefixes over idle replicas even when each prefix sends a multiple of the replica count', () => {
+    const fleet = replicas(4);
+    const policy = new CacheAwarePolicy(options, () => 0);
+    // Sequential traffic: each request ends (nothing pending anywhere) before the next is routed.
+    const send = (request: RouteRequest) => {
+      const backend = policy.pick(fleet, request);
+      policy.onResult(backend, request, { ok: true, ttftS: 0.01, usage: { prompt_tokens: 400, completion_tokens: 8 } });
+      return backend.name;
+    };
+    const homes = new Map<string, Set<string>>();
+    for (let round = 0; round < 2; round++) {
+      for (let p = 1; p <= 12; p++) {
+        for (let k = 0; k < 4; k++) {
+          const name = send(chat(`System prompt Q${p}: ${SYSTEM}`, `question ${k}`));
+          if (!homes.has(`Q${p}`)) homes.set(`Q${p}`, new Set());
+          homes.get(`Q${p}`)!.add(name);
+        }
+      }
+    }
+    for (const replicasOfPrefix of homes.values()) expect(replicasOfPrefix.size).toBe(1);
+    const perReplica = new Map<string, number>();
+    for (const replicasOfPrefix of homes.values()) for (const name of replicasOfPrefix) perReplica.set(name, (perReplica.get(name) ?? 0) + 1);
+    expect(perReplica.size).toBe(4);
+    expect(Math.max(...perReplica.values())).toBeLessThanOrEqual(6);
+  });
+
+  it("places a new prefix on idle replicas by its content, whatever traffic came before it", () => {
+    const fleet = replicas(4);
+    const prompt = chat(`System prompt Z: ${SYSTEM}`, 'q');
+    const alone = new CacheAwarePolicy(options, () => 0).explain(fleet, prompt).backend;
+    const busy = new CacheAwarePolicy(options, () => 0);
+    for (let i = 0; i < 7; i++) {
+      const request = chat(`Other prefix ${i}: ${SYSTEM}`, 'q');
+      busy.onResult(busy.pick(fleet, request), request, { ok: true, ttftS: 0.01, usage: undefined });
+    }
+    expect(busy.explain(fleet, prompt).backend).toBe(alone);
+  });
+
   it('gives up affinity when the warm replica is overloaded relative to the least-loaded', () => {
     const fleet = replicas(2);
     const policy = new CacheAwarePolicy({ ...options, balanceAbs: 4, balanceRel: 1.5 });
@@ -173,16 +214,16 @@ describe('cache-aware', () => {
 
   it('keeps a prefix findable by binary search after eviction of its tail', () => {
     const index = new PrefixIndex(12);
-    const long = prefixBlockHashes('a'.repeat(64 * 10), 'm', 64);
+    const long = prefixBlockHashes('a'.repeat(64 * 10), 'm', 64).hashes;
     index.insert(long);
-    index.insert(prefixBlockHashes('z'.repeat(64 * 6), 'm', 64));
+    index.insert(prefixBlockHashes('z'.repeat(64 * 6), 'm', 64).hashes);
     expect(index.size).toBeLessThanOrEqual(12);
     let leading = 0;
     while (leading < long.length && index.has(long[leading]!)) leading++;
     expect(leading).toBeGreaterThan(0);
     expect(leading).toBeLessThan(long.length);
     expect(index.longestMatch(long)).toBe(leading);
-    expect(index.longestMatch(prefixBlockHashes('a'.repeat(64 * 3) + 'b'.repeat(64), 'm', 64))).toBe(3);
+    expect(index.longestMatch(prefixBlockHashes('a'.repeat(64 * 3) + 'b'.repeat(64), 'm', 64).hashes)).toBe(3);
   });
 
   it('learns from cached_tokens that a replica evicted a prefix, and remembers less for it', () => {
@@ -214,7 +255,7 @@ describe('cache-aware', () => {
     home.inflight = 1;
     const next = [...messages, { role: 'assistant', content: 'About four hundred metres.' }, { role: 'user', content: 'Turn 2: and the south yard?' }];
     const choice = policy.explain(fleet, { model: 'm', body: { model: 'm', messages: next }, headers: {} });
-    expect(choice).toMatchObject({ backend: home, reason: 'prefix-match', details: { matched_blocks: prefixBlockHashes(canonicalPrompt(turn1.body), 'm', 64).length } });
+    expect(choice).toMatchObject({ backend: home, reason: 'prefix-match', details: { matched_blocks: prefixBlockHashes(canonicalPrompt(turn1.body), 'm', 64).hashes.length } });
   });
 
   it('keeps a session on its replica by prompt_cache_key or user when the prefix does not match', () => {
@@ -274,7 +315,7 @@ describe('cache-aware', () => {
     tokens.claim('r0', 300, 100, 0);
     a!.inflight = 2;
     // The engine runs 5 at the scrape, when the router had 2 there: 3 more belong to other clients.
-    a!.engine.update({ running: 5, waiting: 0, kvUsage: 0.2 }, 2, 0);
+    a!.engine.update({ running: 5, waiting: 0, kvUsage: 0.2 }, 2, 0, 3_000);
     expect(tokens.load(a!, 0)).toBe(800 + 3 * 400);
     a!.engine.scrapedAt = -10_000;
     expect(tokens.load(a!, 0)).toBe(800);
@@ -305,8 +346,31 @@ describe('cache-aware', () => {
     expect(policy.explain(fleet, chat(SYSTEM, 'q2'))).toMatchObject({ backend: other, reason: 'imbalance', affinity: false });
   });
 
+  it('estimates the uncached part of a non-Latin prompt in the same unit its blocks are cut in', () => {
+    const fleet = replicas(2);
+    const policy = new CacheAwarePolicy(options, () => 0);
+    const system = '你是一位细心的货运站助理，请根据调度规则回答问题。'.repeat(26);
+    const question = '请详细说明北站编组场的作业流程和安全要求。'.repeat(57);
+    const chinese = policy.pick(fleet, chat(system, ''));
+    const choice = policy.explain(fleet, chat(system, question));
+    expect(choice).toMatchObject({ backend: chinese, reason: 'prefix-match' });
+    // Some 1,200 new characters (3 UTF-8 bytes each) are not cached: about 300 tokens at 4 characters per token.
+    expect(question.length).toBeGreaterThan(1_150);
+    expect(choice.details!.uncached_tokens).toBeGreaterThan(250);
+    expect(choice.details!.uncached_tokens).toBeLessThan(350);
+  });
+
+  it('does not keep a huge prompt\'s scratch space after hashing it', () => {
+    const huge = 'x'.repeat(2_000_000);
+    const { hashes, bytes } = prefixBlockHashes(huge, 'm', 64);
+    expect(bytes).toBe(2_000_000);
+    expect(hashes).toHaveLength(2_000_000 / 64);
+    expect(retainedScratchBytes()).toBeLessThanOrEqual(1024 * 1024);
+    expect(prefixBlockHashes(SYSTEM, 'm', 64).hashes).toEqual(prefixBlockHashes(SYSTEM, 'm', 64).hashes);
+  });
+
   it('hashes are seeded by model', () => {
-    expect(prefixBlockHashes(SYSTEM, 'a', 64)[0]).not.toBe(prefixBlockHashes(SYSTEM, 'b', 64)[0]);
+    expect(prefixBlockHashes(SYSTEM, 'a', 64).hashes[0]).not.toBe(prefixBlockHashes(SYSTEM, 'b', 64).hashes[0]);
   });
 });
 
@@ -320,6 +384,26 @@ describe('routing table', () => {
     expect(table.policyFor('other').name).toBe('round-robin');
   });
 
+  it("lets a model group's own policy govern picks among its targets' replicas, and gives results back to the policy that picked", () => {
+    const fleet = new Fleet(3);
+    for (let i = 0; i < 2; i++) fleet.setHealth(fleet.add({ name: `r${i}`, url: `http://127.0.0.1:${9000 + i}`, kind: 'service', models: ['m'] }), true);
+    const table = new PolicyTable(config({ policy: 'round-robin', models: { grp: 'cache-aware', m: 'least-load' } }), fleet);
+    expect(table.policyFor('m', 'grp').name).toBe('cache-aware');
+    expect(table.policyFor('m', 'm').name).toBe('least-load');
+    expect(table.policyFor('m', 'other-group').name).toBe('least-load');
+    expect(table.policyFor('x', 'other-group').name).toBe('round-robin');
+    const groupPolicy = table.policyFor('m', 'grp') as CacheAwarePolicy;
+    for (const resultModel of ['grp', 'm']) {
+      const request = { ...chat(SYSTEM, `q ${resultModel}`), group: 'grp' };
+      const backend = table.pick(fleet.candidates('m'), request);
+      expect(groupPolicy.indexedBlocks(backend.name)).toBeGreaterThan(0);
+      expect(groupPolicy.pendingTokens(backend.name)).toBeGreaterThan(0);
+      // The gateway names the result by the client's model or the served one, never by the group's step.
+      table.onResult(backend, { model: resultModel, body: request.body, headers: {} }, { ok: true, ttftS: 0.01, usage: { prompt_tokens: 500, completion_tokens: 8 } });
+      expect(groupPolicy.pendingTokens(backend.name)).toBe(0);
+    }
+  });
+
   it('forgets a removed replica', () => {
     const fleet = new Fleet(3);
     for (let i = 0; i < 2; i++) fleet.setHealth(fleet.add({ name: `r${i}`, url: `http://127.0.0.1:${9000 + i}`, kind: 'service', models: ['m'] }), true);
@@ -329,6 +413,28 @@ describe('routing table', () => {
     expect(policy.indexedBlocks(chosen.name)).toBeGreaterThan(0);
     fleet.remove(chosen.name);
     expect(policy.indexedBlocks(chosen.name)).toBe(0);
+  });
+
+  it('requires block_chars to be a multiple of 4, the word size blocks are hashed in', () => {
+    expect(() => config({ cache_aware: { block_chars: 30 } })).toThrow(/multiple of 4/);
+    expect(config({ cache_aware: { block_chars: 32 } }).cache_aware.block_chars).toBe(32);
+  });
+
+  it("forgets an ejected replica's cache, so its prefixes do not lead back to it once it recovers cold", () => {
+    const fleet = new Fleet(3);
+    for (let i = 0; i < 2; i++) fleet.setHealth(fleet.add({ name: `r${i}`, url: `http://127.0.0.1:${9000 + i}`, kind: 'service', models: ['m'] }), true);
+    const table = new PolicyTable(config({ policy: 'round-robin', models: { m: 'cache-aware' } }), fleet);
+    const policy = table.policyFor('m') as CacheAwarePolicy;
+    const request = { ...chat(SYSTEM, 'q'), body: { ...chat(SYSTEM, 'q').body, prompt_cache_key: 'conv-1' } };
+    const warm = table.pick(fleet.candidates('m'), request);
+    const other = fleet.list().find((b) => b !== warm)!;
+    other.inflight = 1;
+    expect(table.explain(fleet.candidates('m'), chat(SYSTEM, 'q2'))).toMatchObject({ backend: warm, reason: 'prefix-match' });
+    fleet.setHealth(warm, false);
+    expect(policy.indexedBlocks(warm.name)).toBe(0);
+    fleet.setHealth(warm, true);
+    expect(table.explain(fleet.candidates('m'), chat(SYSTEM, 'q2'))).toMatchObject({ reason: 'no-prefix-match', details: { matched_blocks: 0 } });
+    expect(table.explain(fleet.candidates('m'), { ...request, body: { ...request.body, messages: [{ role: 'user', content: 'edited' }] } })).toMatchObject({ reason: 'no-prefix-match' });
   });
 
   it('rejects an unknown policy name in the config, globally or per model', () => {
@@ -350,5 +456,48 @@ describe('engine metrics parsing', () => {
     ].join('\n');
     expect(parseEngineMetrics(text)).toEqual({ running: 5, waiting: 7, kvUsage: 0.25 });
     expect(parseEngineMetrics('llamacpp:requests_processing 1')).toBeUndefined();
+  });
+
+  it('treats a non-finite, negative or malformed sample as no metrics', async () => {
+    const { parseEngineMetrics } = await import('../src/fleet/engine-metrics-scraper.js');
+    const running = 'vllm:num_requests_running{model_name="a"} 1\n';
+    for (const bad of ['+Inf', '-Inf', 'NaN', '1e', '--3', '-2', '0x'])
+      expect(parseEngineMetrics(`${running}vllm:num_requests_waiting{model_name="a"} ${bad}`), bad).toBeUndefined();
+    expect(parseEngineMetrics(`${running}vllm:num_requests_waiting 2 1712345678000\nvllm:kv_cache_usage_perc NaN`)).toEqual({ running: 1, waiting: 2, kvUsage: 0 });
+  });
+});
+
+describe('engine metrics scraping', () => {
+  const scrapedFleet = (intervalS: number) => {
+    const fleet = new Fleet(3);
+    const backend = fleet.add({ name: 'e0', url: 'http://127.0.0.1:9000', kind: 'service', models: ['m'] });
+    fleet.setHealth(backend, true);
+    const answer = { status: 200, text: '' };
+    const dispatcher = { request: async () => ({ statusCode: answer.status, body: { text: async () => answer.text } }) } as unknown as Dispatcher;
+    return { backend, answer, scraper: new EngineMetricsScraper(fleet, dispatcher, intervalS) };
+  };
+
+  it('keeps the last reading over an unreadable scrape, so a +Inf never steers routing', async () => {
+    const { backend, answer, scraper } = scrapedFleet(1);
+    answer.text = 'vllm:num_requests_running 1\nvllm:num_requests_waiting 3';
+    await scraper.scrapeAll();
+    answer.text = 'vllm:num_requests_running 1\nvllm:num_requests_waiting +Inf';
+    await scraper.scrapeAll();
+    expect(effectiveLoad(backend, performance.now())).toBe(4);
+    expect(backendStats(backend, 0, performance.now())).toMatchObject({ engine: { running: 1, waiting: 3 }, load: 4 });
+  });
+
+  it('lets a reading expire a few scrape intervals after the last good scrape, however long the interval', async () => {
+    const { backend, answer, scraper } = scrapedFleet(5);
+    answer.text = 'vllm:num_requests_running 2\nvllm:num_requests_waiting 6';
+    await scraper.scrapeAll();
+    const scrapedAt = backend.engine.scrapedAt!;
+    // A 5 s interval: a reading 4 s old is the latest there is, and still counts.
+    expect(effectiveLoad(backend, scrapedAt + 4_000)).toBe(8);
+    answer.status = 500;
+    await scraper.scrapeAll();
+    expect(effectiveLoad(backend, scrapedAt + 14_000)).toBe(8);
+    expect(effectiveLoad(backend, scrapedAt + 16_000)).toBe(0);
+    expect(backendStats(backend, 0, scrapedAt + 16_000)).toMatchObject({ engine: null, load: 0 });
   });
 });

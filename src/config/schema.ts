@@ -102,7 +102,13 @@ export const ConfigSchema = z
         cost_threshold: z.number().nonnegative().default(1000),
         cache_aware: z
           .object({
-            block_chars: z.number().int().positive().default(CACHE_AWARE_DEFAULTS.blockChars),
+            /** UTF-8 bytes per block, hashed as whole 4-byte words. */
+            block_chars: z
+              .number()
+              .int()
+              .positive()
+              .multipleOf(4, { error: 'must be a multiple of 4 (blocks are hashed as whole 4-byte words)' })
+              .default(CACHE_AWARE_DEFAULTS.blockChars),
             match_threshold: z.number().min(0).max(1).default(CACHE_AWARE_DEFAULTS.matchThreshold),
             balance_abs: z.number().nonnegative().default(CACHE_AWARE_DEFAULTS.balanceAbs),
             balance_rel: z.number().min(1).default(CACHE_AWARE_DEFAULTS.balanceRel),

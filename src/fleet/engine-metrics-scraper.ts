@@ -1,14 +1,23 @@
 import type { Dispatcher } from 'undici';
 import { isScrapable, type Backend } from './backend.js';
+import { ENGINE_READING_LIFETIME_INTERVALS } from './engine-load.js';
 import type { Fleet } from './fleet.js';
 
-/** Reads vLLM-named gauges (also SGLang's, which share the names without the prefix) from Prometheus text. */
+/**
+ * Reads vLLM-named gauges (also SGLang's, which share the names without the prefix) from Prometheus
+ * text, summed over label sets. A series with a sample that is not a finite, non-negative number
+ * (`+Inf`, `NaN`, garbage) is unreadable: such a value would poison every load comparison.
+ */
 export function parseEngineMetrics(text: string): { running: number; waiting: number; kvUsage: number } | undefined {
   const read = (...names: string[]) => {
-    let total: number | undefined;
     for (const name of names) {
-      const pattern = new RegExp(`^${name.replace(/[:]/g, '\\:')}(?:\\{[^}]*\\})?\\s+([0-9.eE+-]+)`, 'gm');
-      for (const match of text.matchAll(pattern)) total = (total ?? 0) + Number(match[1]);
+      let total: number | undefined;
+      const pattern = new RegExp(`^${name.replace(/[:]/g, '\\:')}(?:\\{[^}]*\\})?[ \\t]+(\\S+)`, 'gm');
+      for (const match of text.matchAll(pattern)) {
+        const value = Number(match[1]);
+        if (!Number.isFinite(value) || value < 0) return undefined;
+        total = (total ?? 0) + value;
+      }
       if (total !== undefined) return total;
     }
     return undefined;
@@ -22,6 +31,8 @@ export function parseEngineMetrics(text: string): { running: number; waiting: nu
 /**
  * Scrapes each self-hosted backend's `/metrics` on an interval into `backend.engine`. A backend
  * without them (llama.cpp, Ollama) simply never has a fresh reading, and routing uses its own counts.
+ * A failed or unreadable scrape leaves the last reading in place until it expires, a few intervals
+ * later: one late answer does not flip routing, a dead or garbled endpoint soon stops steering it.
  */
 export class EngineMetricsScraper {
   private timer: NodeJS.Timeout | undefined;
@@ -56,9 +67,9 @@ export class EngineMetricsScraper {
       });
       const text = await response.body.text();
       const sample = response.statusCode === 200 ? parseEngineMetrics(text) : undefined;
-      if (sample) backend.engine.update(sample, backend.inflight, performance.now());
+      if (sample) backend.engine.update(sample, backend.inflight, performance.now(), ENGINE_READING_LIFETIME_INTERVALS * this.intervalS * 1000);
     } catch {
-      // An unreachable backend keeps its last reading, which goes stale: routing then uses local counts.
+      // An unreachable backend keeps its last reading until it expires: routing then uses local counts.
     }
   }
 }

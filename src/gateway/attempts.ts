@@ -184,7 +184,7 @@ export class AttemptRunner {
     if (!chosen || !chosenTarget) return undefined;
     account.candidates = chosen.length;
     // The policy sees every pick, even of a single candidate: stateful policies (prefix trees) learn from it.
-    const backend = this.policy.pick(chosen, { model: chosenTarget.model, body: request.body, headers: request.headers });
+    const backend = this.policy.pick(chosen, { model: chosenTarget.model, group: step.model, body: request.body, headers: request.headers });
     return { backend, target: chosenTarget, probe: false };
   }
 

@@ -1,6 +1,6 @@
 import type { Backend } from '../fleet/backend.js';
 import type { Fleet } from '../fleet/fleet.js';
-import { ENGINE_METRICS_MAX_AGE_MS, effectiveLoad } from '../routing/load.js';
+import { effectiveLoad } from '../routing/load.js';
 
 const round = (value: number | null, digits = 6) => (value === null ? null : Number(value.toFixed(digits)));
 
@@ -19,7 +19,7 @@ export function backendStats(b: Backend, routedTotal: number, now: number) {
     routed: b.dispatchCount,
     routed_share: routedTotal > 0 ? round(b.dispatchCount / routedTotal, 4) : 0,
     affinity_hits: b.affinityHits,
-    engine: b.engine.isFresh(now, ENGINE_METRICS_MAX_AGE_MS) ? { running: b.engine.running, waiting: b.engine.waiting, kv_cache_usage: round(b.engine.kvUsage, 4) } : null,
+    engine: b.engine.isFresh(now) ? { running: b.engine.running, waiting: b.engine.waiting, kv_cache_usage: round(b.engine.kvUsage, 4) } : null,
     load: effectiveLoad(b, now),
     p50_s: round(b.latency.percentile(50)),
     p99_s: round(b.latency.percentile(99)),

@@ -5,10 +5,11 @@ import { ChoosingPolicy, type RouteChoice, type RouteOutcome, type RouteRequest 
 import { PrefixIndex } from './prefix-index.js';
 import { DEFAULT_BLOCK_CHARS, prefixBlockHashes } from './prefix-hash.js';
 import { canonicalPrompt } from './prompt-text.js';
+import { fnv1a, rendezvousScore } from './rendezvous.js';
 import { SessionHints, sessionHint } from './session-hints.js';
 
 export interface CacheAwareOptions {
-  /** Characters per hashed block (≈ 4 × the engine's block size in tokens). */
+  /** UTF-8 bytes per hashed block, a multiple of 4 (≈ 4 × the engine's block size in tokens). */
   blockChars: number;
   /** Minimum matched fraction of the prompt's blocks for affinity to count. */
   matchThreshold: number;
@@ -42,7 +43,10 @@ interface Dispatch {
  * decode, see InflightTokens); a candidate's cost is that load plus what this request would not
  * find cached there. Among replicas whose match clears the threshold the cheapest wins; with none,
  * the request's session hint (`prompt_cache_key`, `user`) keeps it where its session went; else
- * the cheapest replica overall takes it, which spreads distinct prefixes. The imbalance override
+ * the cheapest replica overall takes it, which spreads distinct prefixes. Replicas equally cheap
+ * (all idle, at low load) are told apart by rendezvous hashing of the prompt's first block, not by
+ * a rotation: a rotation would put every new prefix on the same replica whenever the traffic
+ * between two new prefixes is a multiple of the replica count. The imbalance override
  * stays in requests: it guards queue length and batch slots, whatever the requests cost.
  */
 export class CacheAwarePolicy extends ChoosingPolicy {
@@ -80,13 +84,18 @@ export class CacheAwarePolicy extends ChoosingPolicy {
     const now = this.now();
     const { blockChars, matchThreshold, balanceAbs, balanceRel } = this.options;
     const text = canonicalPrompt(request.body);
-    const hashes = prefixBlockHashes(text, request.model, blockChars);
+    const { hashes, bytes } = prefixBlockHashes(text, request.model, blockChars);
+    // Tokens are estimated from characters, the cached share in bytes: the unit blocks are cut in.
+    const promptTokens = text.length / CHARS_PER_TOKEN;
     const decode = this.tokens.expectedDecode(request.body);
     const hint = sessionHint(request.body);
     const hintReplica = hint === undefined ? undefined : this.sessions.replicaFor(hint);
     const minMatch = Math.max(1, Math.ceil(matchThreshold * hashes.length));
 
     let cheapest: Candidate | undefined;
+    // Rendezvous rank of `cheapest` for the prompt's first block, computed only once a tie needs it.
+    let cheapestRank: number | undefined;
+    const placementKey = hashes.length === 0 ? undefined : hashes[0]! >>> 0;
     let warm: Candidate | undefined;
     let hinted: Candidate | undefined;
     let leastRequests: Candidate | undefined;
@@ -94,9 +103,19 @@ export class CacheAwarePolicy extends ChoosingPolicy {
     for (let i = 0; i < count; i++) {
       const backend = candidates[(this.turn + i) % count]!;
       const matched = hashes.length === 0 ? 0 : (this.indexes.get(backend.name)?.longestMatch(hashes) ?? 0);
-      const uncached = Math.max(0, text.length - matched * blockChars) / CHARS_PER_TOKEN;
+      const uncached = matched === 0 ? promptTokens : promptTokens * (1 - (matched * blockChars) / bytes);
       const candidate = { backend, matched, uncached, cost: this.tokens.load(backend, now) + uncached + decode, requests: effectiveLoad(backend, now) };
-      if (!cheapest || candidate.cost < cheapest.cost) cheapest = candidate;
+      if (!cheapest || candidate.cost < cheapest.cost) {
+        cheapest = candidate;
+        cheapestRank = undefined;
+      } else if (candidate.cost === cheapest.cost && placementKey !== undefined) {
+        cheapestRank ??= rendezvousScore(placementKey, fnv1a(cheapest.backend.name));
+        const rank = rendezvousScore(placementKey, fnv1a(backend.name));
+        if (rank > cheapestRank) {
+          cheapest = candidate;
+          cheapestRank = rank;
+        }
+      }
       if (matched >= minMatch && (!warm || candidate.cost < warm.cost)) warm = candidate;
       if (backend.name === hintReplica) hinted = candidate;
       if (!leastRequests || candidate.requests < leastRequests.requests || (candidate.requests === leastRequests.requests && candidate.cost < leastRequests.cost)) leastRequests = candidate;
@@ -167,8 +186,13 @@ export class CacheAwarePolicy extends ChoosingPolicy {
   }
 
   override forget(name: string): void {
-    this.indexes.delete(name);
+    this.forgetCache(name);
     this.tokens.forget(name);
+  }
+
+  /** Its prefixes and the sessions sent there: their KV cache is what an ejected engine has lost. */
+  override forgetCache(name: string): void {
+    this.indexes.delete(name);
     this.sessions.forget(name);
   }
 

@@ -1,9 +1,6 @@
 import type { Backend } from '../fleet/backend.js';
 import { lowestScore } from './lowest-score.js';
 
-/** A scrape older than this is treated as unknown (three missed 1 s scrapes). */
-export const ENGINE_METRICS_MAX_AGE_MS = 3_000;
-
 /**
  * Requests a backend has to work through: `max(in-flight, scraped running + waiting + the router's
  * net change in flight since the scrape)` = in-flight + whatever the engine reported beyond the
@@ -17,7 +14,7 @@ export function effectiveLoad(backend: Backend, now: number): number {
 /** Requests the engine reported at its last fresh scrape beyond the router's own (0 when stale: unknown, not idle). */
 export function othersQueued(backend: Backend, now: number): number {
   const engine = backend.engine;
-  if (!engine.isFresh(now, ENGINE_METRICS_MAX_AGE_MS)) return 0;
+  if (!engine.isFresh(now)) return 0;
   return Math.max(0, engine.running + engine.waiting - engine.inflightAtScrape);
 }
 

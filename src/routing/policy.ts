@@ -3,7 +3,10 @@ import type { Usage } from '../gateway/inference-request.js';
 
 /** What a policy may look at when choosing among candidates. */
 export interface RouteRequest {
+  /** The fleet model the candidates serve. */
   model: string;
+  /** The name of the request's chain step the pick is for (a model group's, else the model's own): its policy, when it has one, governs the pick. */
+  group?: string;
   /** The parsed request body. */
   body: Record<string, unknown>;
   headers: Readonly<Record<string, string | string[] | undefined>>;
@@ -64,4 +67,7 @@ export abstract class ChoosingPolicy implements RoutingPolicy {
 
   /** Drops whatever the policy remembers about a backend that left the fleet. */
   forget(_backendName: string): void {}
+
+  /** Drops what the policy believes a backend's engine has cached: it was ejected, and an engine back from that has usually restarted cold. */
+  forgetCache(_backendName: string): void {}
 }

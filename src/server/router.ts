@@ -4,6 +4,7 @@ import type { Config } from '../config/schema.js';
 import type { Fleet } from '../fleet/fleet.js';
 import { HealthChecker } from '../fleet/health-checker.js';
 import { createPolicies } from '../gateway/create-policies.js';
+import type { ModelResolver } from '../gateway/model-resolver.js';
 import { Gateway } from '../gateway/gateway.js';
 import { FleetHistory } from '../observability/fleet-history.js';
 import { Metrics } from '../observability/metrics.js';
@@ -77,6 +78,7 @@ export async function startRouter(config: Config, log: Logger): Promise<RunningR
   await Promise.all([policies.state.whenReady(2000), requestLog?.whenReady(2000)]);
   const health = new HealthChecker(fleet, dispatcher, { intervalS: config.health_check.interval_s, timeoutS: config.health_check.timeout_s }, log);
   await health.start();
+  warnOfUnmatchedPolicies(config, policies.resolver, log);
   history.start();
   const scraper = new EngineMetricsScraper(fleet, dispatcher, config.routing.engine_metrics.interval_s);
   if (config.routing.engine_metrics.enabled) scraper.start();
@@ -112,4 +114,15 @@ export async function startRouter(config: Config, log: Logger): Promise<RunningR
       db.close();
     })());
   return { app, fleet, port, close };
+}
+
+/**
+ * A `routing.models` key that names nothing routable is most likely a typo, and its policy would
+ * silently never apply. A warning, not an error: agents register their models after start-up, and
+ * a registry entry can be added at any time.
+ */
+function warnOfUnmatchedPolicies(config: Config, resolver: ModelResolver, log: Logger): void {
+  const unmatched = Object.keys(config.routing.models).filter((name) => !resolver.knows(name) && 'error' in resolver.resolve(name));
+  if (unmatched.length === 0) return;
+  log.warn({ models: unmatched }, `routing.models names no model group, registry entry or served model: ${unmatched.join(', ')} (its policy applies only once a backend serves that name)`);
 }
