@@ -5,9 +5,11 @@ import { adapterFor } from '../providers/by-name.js';
 import type { RouteSources } from '../gateway/resolve.js';
 import { AgentRepository } from '../store/agents.js';
 import { openDatabase, type Db } from '../store/database.js';
+import { DiscoveredModelRepository } from '../store/discovered-models.js';
 import { ModelGroupRepository } from '../store/model-groups.js';
 import { ModelRepository } from '../store/models.js';
 import { AgentRegistry } from './agent-registry.js';
+import { rememberDiscoveredModels } from './discovered-models.js';
 import { ModelRegistry } from './model-registry.js';
 import { ProviderTargets } from './provider-targets.js';
 
@@ -19,8 +21,8 @@ export interface RoutingTable extends RouteSources {
 }
 
 /**
- * Everything a model name can resolve to: configured services, the registry and stored agents
- * from SQLite, and the providers. The server and `switchyard route` build it the same way.
+ * Everything a model name can resolve to: configured services (with the models discovery last
+ * found on them), the registry and stored agents from SQLite, and the providers. The server and `switchyard route` build it the same way.
  */
 export function buildRoutingTable(config: Config, log: Logger): RoutingTable {
   const fleet = new Fleet(config.health_check.failure_threshold);
@@ -28,6 +30,7 @@ export function buildRoutingTable(config: Config, log: Logger): RoutingTable {
     fleet.add({ name: service.name, url: service.url, kind: 'service', models: service.models, apiKey: service.api_key, healthPath: service.health_path, adapter: adapterFor(service.provider) });
   }
   const db = openDatabase(config.database_path);
+  rememberDiscoveredModels(fleet, new DiscoveredModelRepository(db), log);
   const providers = new ProviderTargets(fleet, config.providers);
   const registry = new ModelRegistry(fleet, new ModelRepository(db), new ModelGroupRepository(db), config.providers);
   registry.reload();
