@@ -156,14 +156,14 @@ export class AttemptRunner {
     let chosen: Backend[] | undefined;
     let weightSeen = 0;
     for (const target of step.targets) {
-      const route = this.resolver.resolve(target.model);
+      const route = this.resolver.resolveTarget(target);
       if ('error' in route) {
         unroutable.error ??= route.error;
         continue;
       }
       const usable: Backend[] = [];
       for (const backend of route.backends) {
-        if (tried.has(backend) || (target.service !== undefined && backend.name !== target.service)) continue;
+        if (tried.has(backend)) continue;
         const view = this.cooldowns.view(backend.name);
         if (view.state === 'ok') usable.push(backend);
         else if (view.state === 'probing' && (await this.cooldowns.claimProbe(backend.name))) {

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { Fleet } from '../fleet/fleet.js';
 import { adapterFor } from '../providers/by-name.js';
+import type { ModelGroups } from '../gateway/model-resolver.js';
 import type { RouteSources } from '../gateway/resolve.js';
 import { AgentRepository } from '../store/agents.js';
 import { openDatabase, type Db } from '../store/database.js';
@@ -10,6 +11,7 @@ import { ModelGroupRepository } from '../store/model-groups.js';
 import { ModelRepository } from '../store/models.js';
 import { AgentRegistry } from './agent-registry.js';
 import { rememberDiscoveredModels } from './discovered-models.js';
+import { mergeModelGroups } from './model-groups.js';
 import { ModelRegistry } from './model-registry.js';
 import { ProviderTargets } from './provider-targets.js';
 
@@ -18,6 +20,8 @@ export interface RoutingTable extends RouteSources {
   registry: ModelRegistry;
   agents: AgentRegistry;
   providers: ProviderTargets;
+  /** The model groups requests are resolved through: YAML `model_groups` with the registry's (as of its last reload) on top. */
+  modelGroups(): ModelGroups;
 }
 
 /**
@@ -36,5 +40,5 @@ export function buildRoutingTable(config: Config, log: Logger): RoutingTable {
   registry.reload();
   const agents = new AgentRegistry(fleet, new AgentRepository(db), config.agents.heartbeat_timeout_s, log);
   agents.restore();
-  return { db, fleet, registry, agents, providers };
+  return { db, fleet, registry, agents, providers, modelGroups: () => mergeModelGroups(config.model_groups, registry.groups()) };
 }
