@@ -12,7 +12,7 @@ import { createLogger } from './observability/logger.js';
 import { explainRoute, formatExplanation } from './registry/explain-route.js';
 import { explainPrompt, formatPromptExplanation } from './cli/route-prompt.js';
 import { InvalidModelEntry } from './registry/model-entry.js';
-import { addModel, formatModelTable, listModels, refreshOpenAiModels, removeModel } from './registry/model-commands.js';
+import { addModel, formatModelTable, formatOpenAiRefresh, listModels, refreshOpenAiModels, removeModel } from './registry/model-commands.js';
 import { formatTargets } from './registry/model-groups.js';
 import { buildRoutingTable } from './registry/routing-table.js';
 import { openDatabase, type Db } from './store/database.js';
@@ -207,11 +207,11 @@ models
 
 models
   .command('refresh-openai')
-  .description('Import the model list of OPENAI_BASE_URL (read with EXTERNAL_OPENAI_KEY)')
-  .action(() =>
+  .description('Import the model list of OPENAI_BASE_URL (read with EXTERNAL_OPENAI_KEY); existing entries of the same name that point elsewhere are kept')
+  .option('--force', 'replace existing entries of the same name that point elsewhere')
+  .action((opts: { force?: boolean }) =>
     withDatabase(configFile(), async (db, config) => {
-      const ids = await refreshOpenAiModels(db, config.providers);
-      console.log(`imported ${ids.length} OpenAI models`);
+      console.log(formatOpenAiRefresh(await refreshOpenAiModels(db, config.providers, { force: opts.force })));
     }),
   );
 

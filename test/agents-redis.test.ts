@@ -74,6 +74,19 @@ describe('agent registrations shared through Redis by two router instances', () 
     expect((await chat(b, 'agent-model')).status).toBe(200);
   });
 
+  it('an agent retired on one instance is gone from both, and from Redis for instances started later', async () => {
+    expect(await post(a, '/register', { name: 'retired-agent', models: AGENT.models, endpoint: sim.url })).toBe(200);
+    await waitFor(async () => (await healthOf(b, 'retired-agent')) === true, 'B to learn the registration made on A');
+    const retired = await fetch(`${b.url}/register/retired-agent`, { method: 'DELETE' });
+    expect(retired.status).toBe(200);
+    await waitFor(async () => (await healthOf(a, 'retired-agent')) === undefined, 'A to forget the agent retired on B');
+    expect(await post(a, '/heartbeat', { name: 'retired-agent' })).toBe(404);
+    const late = await startInstance();
+    await waitFor(async () => (await healthOf(late, AGENT.name)) !== undefined, 'the late instance to load the shared registrations');
+    expect(await healthOf(late, 'retired-agent')).toBeUndefined();
+    await late.stop();
+  });
+
   it('with Redis down, each instance keeps serving the agents it knows', async () => {
     await redis.stop();
     for (const router of [a, b]) {

@@ -21,6 +21,10 @@ const post = (router: Proc, path: string, body: unknown, token?: string) =>
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
 
+const retire = (router: Proc, name: string, token?: string) =>
+  fetch(`${router.url}/register/${encodeURIComponent(name)}`, { method: 'DELETE', headers: token ? { authorization: `Bearer ${token}` } : {} });
+const health = async (router: Proc) => ((await (await fetch(`${router.url}/health`)).json()) as { status: string; healthy_services: string }).status;
+
 const services = async (router: Proc, apiKey?: string) =>
   ((await (await fetch(`${router.url}/services`, { headers: apiKey ? { authorization: `Bearer ${apiKey}` } : {} })).json()) as { services: ServiceView[] }).services;
 const agentView = async (router: Proc, name: string, apiKey?: string) => (await services(router, apiKey)).find((s) => s.name === name);
@@ -67,6 +71,55 @@ describe('agents', () => {
     expect((await post(second, '/heartbeat', { name: 'agent-2' })).status).toBe(200);
     expect(await agentView(second, 'agent-2')).toMatchObject({ healthy: true });
     expect((await chat(second, 'agent-model')).data.choices).toHaveLength(1);
+    await second.stop();
+  });
+
+  it('forgets an agent silent for longer than agents.forget_after_s: not routed, listed, stored, nor counted by /health', async () => {
+    const forgetting = { ...env, SQLITE_DB_PATH: join(mkdtempSync(join(tmpdir(), 'switchyard-agents-')), 'models.db'), AGENT_HEARTBEAT_TIMEOUT_S: '1', AGENT_FORGET_AFTER_S: '3' };
+    const config = { services: [{ name: 'engine', url: sim.url }] };
+    const router = await startRouter(config, forgetting);
+    expect((await post(router, '/register', { name: 'retiring', endpoint: sim.url, models: ['agent-only'] })).status).toBe(200);
+    await waitFor(async () => (await health(router)) === 'degraded', 'the silent agent to expire');
+    await waitFor(async () => (await agentView(router, 'retiring')) === undefined, 'the silent agent to be forgotten');
+    expect(await health(router)).toBe('healthy');
+    await expect(chat(router, 'agent-only')).rejects.toMatchObject({ status: 404 });
+    expect((await post(router, '/heartbeat', { name: 'retiring' })).status).toBe(404);
+    expect(router.lines.join('\n')).toContain('agent forgotten');
+    await router.stop('SIGTERM');
+    const restarted = await startRouter(config, forgetting);
+    expect(await agentView(restarted, 'retiring')).toBeUndefined();
+    await restarted.stop();
+  });
+
+  it('forgets, at start-up, a stored agent silent for longer than agents.forget_after_s', async () => {
+    const stored = { ...env, SQLITE_DB_PATH: join(mkdtempSync(join(tmpdir(), 'switchyard-agents-')), 'models.db') };
+    const first = await startRouter({ services: [] }, stored);
+    expect((await post(first, '/register', { name: 'stale', endpoint: sim.url, models: ['agent-model'] })).status).toBe(200);
+    await first.stop('SIGTERM');
+    await new Promise((resolve) => setTimeout(resolve, 2100));
+    const second = await startRouter({ services: [] }, { ...stored, AGENT_HEARTBEAT_TIMEOUT_S: '1', AGENT_FORGET_AFTER_S: '2' });
+    expect(await agentView(second, 'stale')).toBeUndefined();
+    await second.stop();
+  });
+
+  it('retires an agent with DELETE /register/{name}: gone at once and after a restart; an unknown name is a 404', async () => {
+    const fresh = { ...env, SQLITE_DB_PATH: join(mkdtempSync(join(tmpdir(), 'switchyard-agents-')), 'models.db') };
+    const first = await startRouter({ services: [] }, fresh);
+    expect((await post(first, '/register', { name: 'team/box-1', endpoint: sim.url, models: ['agent-model'] })).status).toBe(200);
+    expect((await chat(first, 'agent-model')).data.choices).toHaveLength(1);
+    const retired = await retire(first, 'team/box-1');
+    expect(retired.status).toBe(200);
+    expect(await retired.json()).toEqual({ status: 'unregistered', name: 'team/box-1' });
+    expect(await agentView(first, 'team/box-1')).toBeUndefined();
+    await expect(chat(first, 'agent-model')).rejects.toMatchObject({ status: 404 });
+    const again = await retire(first, 'team/box-1');
+    expect(again.status).toBe(404);
+    const body = (await again.json()) as { error: { code: string } };
+    assertConforms('ErrorResponse', body);
+    expect(body.error.code).toBe('agent_not_found');
+    await first.stop('SIGTERM');
+    const second = await startRouter({ services: [] }, fresh);
+    expect(await agentView(second, 'team/box-1')).toBeUndefined();
     await second.stop();
   });
 
@@ -118,8 +171,13 @@ describe('agents', () => {
       const router = await startRouter({ services: [] }, routerEnv);
       expect(router.lines.join('\n')).toContain('agent registration is disabled');
       // Not even a valid API key or the admin token opens it: registering is not a user's or an admin view's business.
-      for (const path of ['/register', '/heartbeat']) {
-        const response = await post(router, path, { name: 'rogue', endpoint: sim.url, models: ['agent-model'] }, 'admin-secret');
+      const attempts: Array<[string, () => Promise<Response>]> = [
+        ['/register', () => post(router, '/register', { name: 'rogue', endpoint: sim.url, models: ['agent-model'] }, 'admin-secret')],
+        ['/heartbeat', () => post(router, '/heartbeat', { name: 'rogue' }, 'admin-secret')],
+        ['DELETE /register/rogue', () => retire(router, 'rogue', 'admin-secret')],
+      ];
+      for (const [path, send] of attempts) {
+        const response = await send();
         expect(response.status, path).toBe(403);
         const body = (await response.json()) as { error: { message: string; code: string } };
         assertConforms('ErrorResponse', body);
@@ -145,6 +203,11 @@ describe('agents', () => {
     expect(await agentView(router, 'agent-3')).toBeUndefined();
     expect((await post(router, '/register', registration, 'reg-secret')).status).toBe(200);
     expect((await post(router, '/heartbeat', { name: 'agent-3' }, 'reg-secret')).status).toBe(200);
+    expect((await retire(router, 'agent-3')).status).toBe(401);
+    expect((await retire(router, 'agent-3', 'wrong')).status).toBe(401);
+    expect(await agentView(router, 'agent-3')).toMatchObject({ healthy: true });
+    expect((await retire(router, 'agent-3', 'reg-secret')).status).toBe(200);
+    expect(await agentView(router, 'agent-3')).toBeUndefined();
     expect(router.lines.join('\n')).not.toContain('reg-secret');
     await router.stop();
   });

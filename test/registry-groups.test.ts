@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chatTarget } from './support/chat.js';
 import { NO_PROVIDER_ENV, runCli } from './support/cli.js';
-import { startRouter, startSim, stopAll, waitFor, type Proc } from './support/processes.js';
+import { startRouter, startSim, stopAll, waitFor, writeConfig, type Proc } from './support/processes.js';
 
 const tempDb = () => join(mkdtempSync(join(tmpdir(), 'switchyard-groups-')), 'models.db');
 
@@ -138,5 +138,63 @@ describe('registry groups in a running router', () => {
     await waitFor(async () => (await chat('both')).target === 'sim-heavy', 'the registry group to win');
     await cli('remove', 'both');
     await waitFor(async () => (await chat('both')).target === 'sim-light', 'the YAML group to return');
+  });
+
+  it('explains a group the way requests route it: POST /route/explain and switchyard route show its weighted targets and fallbacks', async () => {
+    await cli('add', 'explained', '--target', 'heavy:3', '--target', 'shared@sim-light:1', '--fallbacks', 'light');
+    await waitFor(async () => (await chat('explained')).status === 200, 'the router to pick up the group');
+    const explain = (model: string) =>
+      fetch(`${router.url}/route/explain`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model, messages: [{ role: 'user', content: 'hi' }] }) });
+    const answer = await explain('explained');
+    expect(answer.status).toBe(200);
+    const explained = (await answer.json()) as { resolution: string; chain: Array<{ model: string; targets: Array<{ candidates: Array<{ name: string }> }> }> };
+    expect(explained).toMatchObject({
+      model: 'explained',
+      chain: [
+        { model: 'explained', targets: [{ model: 'heavy', weight: 3, target: 'sim-heavy' }, { model: 'shared', service: 'sim-light', weight: 1, target: 'sim-light' }] },
+        { model: 'light', targets: [{ model: 'light', weight: 1, target: 'sim-light' }] },
+      ],
+    });
+    expect(explained.chain[0]!.targets[1]!.candidates.map((c) => c.name)).toEqual(['sim-light']);
+    expect(explained.resolution).toContain('light');
+    // Nothing of the chain routable: the answer a request gets.
+    await cli('add', 'nowhere', '--target', 'no-such-model');
+    await waitFor(async () => (await chat('nowhere')).status === 404, 'the router to pick up the unroutable group');
+    expect((await explain('nowhere')).status).toBe(404);
+
+    // Offline, from the same database and a config with the same services and a YAML group.
+    const config = writeConfig({
+      services: [
+        { name: 'sim-heavy', url: heavy.url, models: ['heavy', 'shared'] },
+        { name: 'sim-light', url: light.url, models: ['light', 'shared'] },
+      ],
+      model_groups: { yaml: { targets: [{ model: 'light' }] } },
+    });
+    const routed = await runCli(['route', 'explained', '--config', config, '--json'], env);
+    expect(routed.code).toBe(0);
+    expect(JSON.parse(routed.stdout)).toMatchObject({
+      model: 'explained',
+      routable: true,
+      chain: [
+        {
+          model: 'explained',
+          targets: [
+            { model: 'heavy', weight: 3, routable: true, targets: [{ name: 'sim-heavy' }] },
+            { model: 'shared', service: 'sim-light', weight: 1, routable: true, targets: [{ name: 'sim-light' }] },
+          ],
+        },
+        { model: 'light', targets: [{ model: 'light', weight: 1, routable: true, targets: [{ name: 'sim-light' }] }] },
+      ],
+    });
+    expect((JSON.parse(routed.stdout) as { chain: Array<{ targets: Array<{ targets: unknown[] }> }> }).chain[0]!.targets[1]!.targets).toHaveLength(1);
+    const text = await runCli(['route', 'explained', '--config', config], env);
+    expect(text.stdout).toContain("group:   explained\n  heavy (weight 3)");
+    expect(text.stdout).toContain('fallback: light');
+    const yaml = await runCli(['route', 'yaml', '--config', config, '--json'], env);
+    expect(yaml.code).toBe(0);
+    expect(JSON.parse(yaml.stdout)).toMatchObject({ routable: true, chain: [{ model: 'yaml', targets: [{ model: 'light', targets: [{ name: 'sim-light' }] }] }] });
+    const unroutable = await runCli(['route', 'nowhere', '--config', config, '--json'], env);
+    expect(unroutable.code).toBe(1);
+    expect(JSON.parse(unroutable.stdout)).toMatchObject({ routable: false, error: { status: 404 } });
   });
 });

@@ -71,6 +71,30 @@ describe('switchyard models CLI', () => {
       ]);
     });
 
+    it('keeps existing entries of the same name that point elsewhere, and says so; --force replaces them whole', async () => {
+      const refreshEnv = { ...env, SQLITE_DB_PATH: tempDb(), OPENAI_BASE_URL: `${fake.url}/v1`, EXTERNAL_OPENAI_KEY: 'sk-refresh' };
+      expect((await runCli(['models', 'add', 'gpt-4o-mini', 'openrouter', 'https://openrouter.example/api/v1'], refreshEnv)).code).toBe(0);
+      expect((await runCli(['models', 'add', 'o3-mini', '--target', 'gpt-4o-mini:1'], refreshEnv)).code).toBe(0);
+      const before = (await runCli(['models', 'list', '--json'], refreshEnv)).stdout;
+
+      const kept = await runCli(['models', 'refresh-openai'], refreshEnv);
+      expect(kept.code).toBe(0);
+      expect(kept.stdout).toContain('imported 0 OpenAI models');
+      expect(kept.stdout).toContain('kept 2 existing entries that point elsewhere (--force replaces them)');
+      expect(kept.stdout).toContain('gpt-4o-mini: openrouter https://openrouter.example/api/v1');
+      expect(kept.stdout).toContain('o3-mini: group → gpt-4o-mini:1');
+      expect((await runCli(['models', 'list', '--json'], refreshEnv)).stdout).toBe(before);
+
+      const forced = await runCli(['models', 'refresh-openai', '--force'], refreshEnv);
+      expect(forced.code).toBe(0);
+      expect(forced.stdout.trim()).toBe('imported 2 OpenAI models');
+      const list = JSON.parse((await runCli(['models', 'list', '--json'], refreshEnv)).stdout) as Array<Record<string, unknown>>;
+      expect(list.map((m) => [m.name, m.type, m.endpoint, m.targets])).toEqual([
+        ['gpt-4o-mini', 'openai', `${fake.url}/v1`, null],
+        ['o3-mini', 'openai', `${fake.url}/v1`, null],
+      ]);
+    });
+
     it('refuses without a key, naming the variable', async () => {
       const result = await runCli(['models', 'refresh-openai'], { ...env, OPENAI_BASE_URL: `${fake.url}/v1` });
       expect(result.code).not.toBe(0);

@@ -31,6 +31,14 @@ describe('config', () => {
     expect(() => parseConfig({ services: [{ name: 'a', url: 'http://x' }, { name: 'a', url: 'http://y' }] }, {})).toThrow(/services\.1\.name: duplicate/);
   });
 
+  it('forgets agents only after they are marked unhealthy: agents.forget_after_s above the heartbeat timeout, default 3600', () => {
+    expect(parseConfig({}, {}).agents).toMatchObject({ heartbeat_timeout_s: 30, forget_after_s: 3600 });
+    expect(parseConfig({ agents: { heartbeat_timeout_s: 5 } }, { AGENT_FORGET_AFTER_S: '6' }).agents.forget_after_s).toBe(6);
+    expect(() => parseConfig({ agents: { heartbeat_timeout_s: 30, forget_after_s: 30 } }, {})).toThrow(/agents\.forget_after_s: must be greater than agents\.heartbeat_timeout_s/);
+    expect(() => parseConfig({}, { AGENT_HEARTBEAT_TIMEOUT_S: '7200' })).toThrow(/forget_after_s/);
+    expect(() => parseConfig({ agents: { forget_after_s: 0 } }, {})).toThrow(/forget_after_s/);
+  });
+
   it('accepts every YAML example of the README', () => {
     const readme = readFileSync(join(import.meta.dirname, '../README.md'), 'utf8');
     const examples = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].map((match) => match[1]!);

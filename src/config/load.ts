@@ -27,6 +27,7 @@ const ENV_OVERRIDES: ReadonlyArray<[string, (raw: Record<string, unknown>, value
   ['SQLITE_DB_PATH', (raw, v) => (raw.database_path = v)],
   ['REGISTRATION_TOKEN', (raw, v) => (raw.agents = { ...asRecord(raw.agents), registration_token: v })],
   ['AGENT_HEARTBEAT_TIMEOUT_S', (raw, v) => (raw.agents = { ...asRecord(raw.agents), heartbeat_timeout_s: Number(v) })],
+  ['AGENT_FORGET_AFTER_S', (raw, v) => (raw.agents = { ...asRecord(raw.agents), forget_after_s: Number(v) })],
   ...PROVIDERS.flatMap(({ name, baseUrlEnv, keyEnv }) => [
     providerOverride(baseUrlEnv, name, 'base_url'),
     ...(keyEnv ? [providerOverride(keyEnv, name, 'api_key')] : []),

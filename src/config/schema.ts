@@ -131,11 +131,17 @@ export const ConfigSchema = z
       .object({
         /** An agent that has not sent a heartbeat for this long stops receiving traffic (3 missed beats of 10 s). */
         heartbeat_timeout_s: z.number().positive().default(30),
+        /** An agent silent this long is forgotten (registry, SQLite, shared state), as if it had been retired. */
+        forget_after_s: z.number().positive().default(3600),
         /** When set, /register and /heartbeat require `Authorization: Bearer <token>`; unset, they are open only on an open router. */
         registration_token: z.string().optional(),
       })
       .strict()
-      .default({ heartbeat_timeout_s: 30 }),
+      .refine((agents) => agents.forget_after_s > agents.heartbeat_timeout_s, {
+        path: ['forget_after_s'],
+        message: 'must be greater than agents.heartbeat_timeout_s (an agent is marked unhealthy before it is forgotten)',
+      })
+      .prefault({}),
     providers: z.partialRecord(z.enum(PROVIDER_NAMES as [string, ...string[]]), ProviderSettingsSchema).default({}),
     /** When set, /admin/*, /ui and /metrics need `Authorization: Bearer <token>` (or `?token=` for /ui); env ADMIN_TOKEN. */
     admin_token: z.string().min(1).optional(),

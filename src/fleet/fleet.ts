@@ -8,7 +8,7 @@ const EMPTY: readonly Backend[] = Object.freeze([]);
  * The index is rebuilt on the rare changes (health flips, model lists, membership) so that the
  * per-request lookup is one Map read.
  */
-export class Fleet extends EventEmitter<{ change: [] }> {
+export class Fleet extends EventEmitter<{ change: []; models: [backend: Backend] }> {
   private readonly backends = new Map<string, Backend>();
   private healthyByModel = new Map<string, readonly Backend[]>();
   private allModels = new Set<string>();
@@ -58,11 +58,13 @@ export class Fleet extends EventEmitter<{ change: [] }> {
     this.reindex();
   }
 
+  /** Replaces a backend's model list; emits `models` when that changed it. */
   setModels(backend: Backend, models: Iterable<string>): void {
     const next = new Set(models);
     if (next.size === backend.models.size && [...next].every((m) => backend.models.has(m))) return;
     backend.models = next;
     this.reindex();
+    this.emit('models', backend);
   }
 
   /** Passive ejection: enough consecutive failures take a backend out until a probe passes. */

@@ -158,14 +158,14 @@ export class AttemptRunner {
     let chosen: Backend[] | undefined;
     let weightSeen = 0;
     for (const target of step.targets) {
-      const route = this.resolver.resolve(target.model);
+      const route = this.resolver.resolveTarget(target);
       if ('error' in route) {
         unroutable.error ??= route.error;
         continue;
       }
       const usable: Backend[] = [];
       for (const backend of route.backends) {
-        if (tried.has(backend) || (target.service !== undefined && !isService(backend, target.service))) continue;
+        if (tried.has(backend)) continue;
         const view = this.cooldowns.view(backend.name);
         if (view.state === 'ok') usable.push(backend);
         else if (view.state === 'probing' && (await this.cooldowns.claimProbe(backend.name))) {
@@ -258,6 +258,3 @@ export class AttemptRunner {
     if (BACKEND_TROUBLE.has(failure.trigger) && isEjectable(backend.kind)) void this.cooldowns.recordFailure(backend.name);
   }
 }
-
-/** A target's `service` names a configured service or agent, or a hosted provider by its own name ("openai" for provider:openai). */
-const isService = (backend: Backend, service: string): boolean => backend.name === service || (backend.kind === 'provider' && backend.name === `provider:${service}`);

@@ -3,26 +3,23 @@ import type { Config } from '../config/schema.js';
 import type { Metrics } from '../observability/metrics.js';
 import { PolicyMetrics } from '../observability/policy-metrics.js';
 import { createSharedState } from '../state/create-state.js';
-import { mergeModelGroups } from '../registry/model-groups.js';
-import type { ModelRegistry } from '../registry/model-registry.js';
+import type { RoutingTable } from '../registry/routing-table.js';
 import { ApiKeyStore } from '../store/api-keys.js';
-import type { Db } from '../store/database.js';
 import { CallerIdentifier } from './caller.js';
 import { ModelResolver } from './model-resolver.js';
-import type { RouteSources } from './resolve.js';
 import { GatewayPolicies } from './policies.js';
 import { RateLimitStage } from './rate-limit.js';
 import { ResponseCacheStage } from './response-cache.js';
 
 /** Builds the gateway policies from the config: shared state, key store (in the router's database), and the stages. */
-export async function createPolicies(config: Config, routes: RouteSources & { db: Db; registry: ModelRegistry }, metrics: Metrics, log: Logger): Promise<GatewayPolicies> {
+export async function createPolicies(config: Config, routes: RoutingTable, metrics: Metrics, log: Logger): Promise<GatewayPolicies> {
   const { fleet, db } = routes;
   const cooldown = { failureThreshold: config.cooldown.failure_threshold, windowS: config.cooldown.window_s, cooldownS: config.cooldown.cooldown_s };
   const state = await createSharedState({ redis: config.redis, cooldown, cacheEntries: config.cache.max_entries }, log);
   const keys = new ApiKeyStore(db);
   return new GatewayPolicies(
     state,
-    new ModelResolver(mergeModelGroups(config.model_groups, routes.registry.groups()), routes),
+    new ModelResolver(routes.modelGroups(), routes),
     new PolicyMetrics(metrics.registry, fleet, state, metrics.activity),
     new CallerIdentifier(keys, state.revocations, { required: config.api_keys.required, cacheTtlS: config.api_keys.cache_ttl_s }),
     keys,

@@ -1,3 +1,5 @@
+import type { Backend } from '../fleet/backend.js';
+import { noHealthyBackend, type ApiError } from '../server/errors.js';
 import { resolveModel, type Route, type RouteSources } from './resolve.js';
 
 export interface RouteTarget {
@@ -11,6 +13,12 @@ export interface RouteTarget {
 export interface RouteStep {
   model: string;
   targets: readonly RouteTarget[];
+}
+
+/** One model of a chain with where each of its targets goes now. */
+export interface ResolvedStep {
+  model: string;
+  targets: ReadonlyArray<{ target: RouteTarget; route: Route }>;
 }
 
 export type ModelGroups = Record<string, { targets?: Array<{ model: string; service?: string; weight: number }>; fallbacks: string[] }>;
@@ -54,6 +62,32 @@ export class ModelResolver {
     return resolveModel(model, this.routes);
   }
 
+  /** Where a target goes now: its model's route, narrowed to the one service the target names, if any (possibly to no backend). */
+  resolveTarget(target: RouteTarget): Route {
+    const route = this.resolve(target.model);
+    if ('error' in route || target.service === undefined) return route;
+    const service = target.service;
+    return { backends: route.backends.filter((backend) => isService(backend, service)), reason: `${route.reason}, only service '${service}'` };
+  }
+
+  /** True when the name is a model group or has fallbacks: its chain is more than the model itself. */
+  isGroup(model: string): boolean {
+    return this.group(model) !== undefined;
+  }
+
+  /** The whole chain resolved at once, for explanations (a request resolves it step by step as it goes). */
+  resolveChain(model: string): ResolvedStep[] {
+    return this.steps(model).map((step) => ({ model: step.model, targets: step.targets.map((target) => ({ target, route: this.resolveTarget(target) })) }));
+  }
+
+  /** How a group routes, in words: its weighted targets and fallbacks. */
+  describeGroup(model: string): string {
+    const group = this.group(model);
+    const targets = (group?.targets ?? [{ model, weight: 1 }]).map((t) => `${t.model}${t.service ? `@${t.service}` : ''} (weight ${t.weight})`);
+    const fallbacks = group?.fallbacks.length ? `, then falling back to ${group.fallbacks.join(', ')}` : '';
+    return `model group '${model}': ${targets.join(', ')}${fallbacks}`;
+  }
+
   // Own properties only: a client asking for "constructor" must not find Object.prototype's.
   private group(name: string): ModelGroups[string] | undefined {
     return Object.hasOwn(this.groups, name) ? this.groups[name] : undefined;
@@ -64,3 +98,12 @@ export class ModelResolver {
     return Object.keys(this.groups);
   }
 }
+
+/** Why nothing of a chain can take a request: the first target's own reason, else no healthy backend (as a request answers). */
+export function unroutableError(model: string, chain: readonly ResolvedStep[]): ApiError {
+  for (const step of chain) for (const { route } of step.targets) if ('error' in route) return route.error;
+  return noHealthyBackend(model);
+}
+
+/** A target's `service` names a configured service or agent, or a hosted provider by its own name ("openai" for provider:openai). */
+const isService = (backend: Backend, service: string): boolean => backend.name === service || (backend.kind === 'provider' && backend.name === `provider:${service}`);

@@ -10,12 +10,21 @@ export interface AgentRegistration {
   models: string[];
 }
 
+export interface AgentTiming {
+  /** Silent this long: unhealthy (still listed) until its next heartbeat. */
+  heartbeatTimeoutS: number;
+  /** Silent this long: forgotten, as if retired. */
+  forgetAfterS: number;
+}
+
 /**
  * Agents announce themselves with /register and stay routable while their heartbeats arrive.
  * Registrations are kept in SQLite so they reappear after a restart; one that has been silent
- * longer than the timeout is marked unhealthy (still listed), and any heartbeat revives it.
- * With a shared directory (Redis), registrations and heartbeats received by any instance are
- * applied by all, so every instance routes and expires an agent alike.
+ * longer than the timeout is marked unhealthy (still listed), and any heartbeat revives it. One
+ * silent for much longer, or retired explicitly, is forgotten: a decommissioned agent would
+ * otherwise be listed, and keep /health degraded, forever.
+ * With a shared directory (Redis), registrations, heartbeats and retirements received by any
+ * instance are applied by all, so every instance routes, expires and forgets an agent alike.
  */
 export class AgentRegistry {
   private readonly known = new Map<string, AgentRecord>();
@@ -25,19 +34,20 @@ export class AgentRegistry {
   constructor(
     private readonly fleet: Fleet,
     private readonly repository: AgentRepository,
-    private readonly timeoutS: number,
+    private readonly timing: AgentTiming,
     private readonly log: Logger,
   ) {}
 
-  /** Brings back the stored registrations, healthy only if their last heartbeat is recent enough. */
+  /** Brings back the stored registrations, healthy only if their last heartbeat is recent enough (those silent too long are forgotten). */
   restore(now = Date.now()): void {
     for (const record of this.repository.list()) this.apply(record, now);
+    this.expire(now);
   }
 
   /** Shares registrations and heartbeats with the other instances from now on. */
   share(directory: AgentDirectory): void {
     this.directory = directory;
-    directory.subscribe({ registered: (agent) => this.adopt(agent), beat: (name, atMs) => this.beat(name, atMs) });
+    directory.subscribe({ registered: (agent) => this.adopt(agent), beat: (name, atMs) => this.beat(name, atMs), forgotten: (name) => this.forget(name) });
   }
 
   async register(registration: AgentRegistration, now = Date.now()): Promise<void> {
@@ -64,9 +74,20 @@ export class AgentRegistry {
     await this.directory?.heartbeat({ ...record, lastHeartbeatMs: now });
   }
 
+  /** Retires an agent for good (until it registers again): it is no longer routed, listed or stored, on any instance. */
+  async retire(name: string, now = Date.now()): Promise<void> {
+    // Registered through another instance while this one could not hear of it (Redis was away).
+    if (!this.known.has(name) && !(await this.directory?.find(name))) {
+      throw new ApiError(404, `No agent named '${name}' is registered`, 'invalid_request_error', 'agent_not_found', 'name');
+    }
+    this.forget(name);
+    this.log.info({ agent: name }, 'agent retired');
+    await this.directory?.forget(name, now);
+  }
+
   /** Checks for expired agents a few times per timeout (at least every second). */
   start(): void {
-    this.timer = setInterval(() => this.expire(), Math.min(1000, (this.timeoutS * 1000) / 3));
+    this.timer = setInterval(() => this.expire(), Math.min(1000, (this.timing.heartbeatTimeoutS * 1000) / 3));
     this.timer.unref();
   }
 
@@ -76,6 +97,13 @@ export class AgentRegistry {
 
   expire(now = Date.now()): void {
     for (const [name, { lastHeartbeatMs }] of this.known) {
+      if (now - lastHeartbeatMs > this.timing.forgetAfterS * 1000) {
+        this.log.warn({ agent: name, silentS: Math.round((now - lastHeartbeatMs) / 1000) }, 'agent forgotten: silent for longer than agents.forget_after_s');
+        this.forget(name);
+        // Only if no instance has heard from it since: a heartbeat elsewhere keeps it.
+        void this.directory?.forget(name, lastHeartbeatMs);
+        continue;
+      }
       const backend = this.fleet.get(name);
       if (!backend?.healthy || this.alive(lastHeartbeatMs, now)) continue;
       this.log.warn({ agent: name, silentS: Math.round((now - lastHeartbeatMs) / 1000) }, 'agent missed its heartbeats: not routed until it sends one');
@@ -114,7 +142,14 @@ export class AgentRegistry {
   }
 
   private alive(lastHeartbeatMs: number, now: number): boolean {
-    return now - lastHeartbeatMs <= this.timeoutS * 1000;
+    return now - lastHeartbeatMs <= this.timing.heartbeatTimeoutS * 1000;
+  }
+
+  /** Drops the agent from this instance: routing, listing and its SQLite copy. */
+  private forget(name: string): void {
+    this.known.delete(name);
+    this.repository.remove(name);
+    if (this.fleet.get(name)?.kind === 'agent') this.fleet.remove(name);
   }
 
   private apply(record: AgentRecord, now: number): void {

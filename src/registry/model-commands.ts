@@ -3,7 +3,7 @@ import type { Config } from '../config/schema.js';
 import { Backend } from '../fleet/backend.js';
 import type { Db } from '../store/database.js';
 import { ModelGroupRepository, type GroupTarget } from '../store/model-groups.js';
-import { ModelRepository, type ModelRow } from '../store/models.js';
+import { ModelRepository, type ModelRow, type NewModel } from '../store/models.js';
 import { openAiPath } from '../upstream/paths.js';
 import { InvalidModelEntry, validateModelEntry } from './model-entry.js';
 import { formatTargets, parseFallbacks, parseTargetSpec } from './model-groups.js';
@@ -43,6 +43,12 @@ export function addModel(db: Db, name: string, type: string | undefined, endpoin
   if (type !== undefined && endpoint === undefined) throw new InvalidModelEntry(`an ENDPOINT is required after the type "${type}"`);
   const model = type !== undefined ? validateModelEntry(name, type, endpoint!, kind) : undefined;
   if (!model && !targets) throw new InvalidModelEntry('give TYPE and ENDPOINT, or at least one --target MODEL[@SERVICE][:WEIGHT]');
+  replaceEntry(db, name, model, targets, fallbacks);
+  return listModels(db).find((entry) => entry.name === name)!;
+}
+
+/** Makes NAME exactly this model entry and/or group, whatever it was before, in one transaction. */
+function replaceEntry(db: Db, name: string, model: NewModel | undefined, targets: GroupTarget[] | undefined, fallbacks: string[]): void {
   const models = new ModelRepository(db);
   const groups = new ModelGroupRepository(db);
   db.transaction(() => {
@@ -51,7 +57,6 @@ export function addModel(db: Db, name: string, type: string | undefined, endpoin
     if (targets || fallbacks.length > 0) groups.upsert(name, { targets, fallbacks });
     else groups.remove(name);
   })();
-  return listModels(db).find((entry) => entry.name === name)!;
 }
 
 export function removeModel(db: Db, name: string): void {
@@ -89,8 +94,19 @@ export function formatModelTable(rows: readonly RegistryListing[]): string {
   return [header, ...cells].map((line) => line.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
 }
 
-/** Imports the model list of `OPENAI_BASE_URL` (read with `EXTERNAL_OPENAI_KEY`) as registry entries of type openai. */
-export async function refreshOpenAiModels(db: Db, providers: Config['providers']): Promise<string[]> {
+/** What `models refresh-openai` did: the names written, and those left alone because they point elsewhere. */
+export interface OpenAiRefresh {
+  imported: string[];
+  kept: RegistryListing[];
+}
+
+/**
+ * Imports the model list of `OPENAI_BASE_URL` (read with `EXTERNAL_OPENAI_KEY`) as registry entries
+ * of type openai. A name already registered as something else (`gpt-4o` through OpenRouter, a group)
+ * was put there deliberately, so it is kept unless `force`, which replaces it whole as `models add`
+ * would; entries that already point at this OpenAI endpoint are refreshed.
+ */
+export async function refreshOpenAiModels(db: Db, providers: Config['providers'], { force = false } = {}): Promise<OpenAiRefresh> {
   const { baseUrl, apiKey, missingKey } = providerAccess(providers, 'openai');
   if (missingKey) throw new InvalidModelEntry(`cannot list OpenAI models: set ${missingKey}`);
   const source = new Backend({ name: 'openai', url: baseUrl!, kind: 'provider' });
@@ -105,9 +121,31 @@ export async function refreshOpenAiModels(db: Db, providers: Config['providers']
   const listing = (await response.json().catch(() => undefined)) as { data?: Array<{ id?: unknown }> } | undefined;
   if (!Array.isArray(listing?.data)) throw new InvalidModelEntry(`${url} did not return an OpenAI model list`);
   const ids = listing.data.map((m) => m.id).filter((id): id is string => typeof id === 'string' && id !== '');
+  const existing = new Map(listModels(db).map((entry) => [entry.name, entry]));
   const repository = new ModelRepository(db);
+  const result: OpenAiRefresh = { imported: [], kept: [] };
   db.transaction(() => {
-    for (const id of ids) repository.upsert({ name: id, type: 'openai', endpoint: baseUrl!, kind: 'api' });
+    for (const id of ids) {
+      const entry = existing.get(id);
+      const model: NewModel = { name: id, type: 'openai', endpoint: baseUrl!, kind: 'api' };
+      if (!entry || (entry.type === 'openai' && entry.endpoint === baseUrl)) repository.upsert(model);
+      else if (force) replaceEntry(db, id, model, undefined, []);
+      else {
+        result.kept.push(entry);
+        continue;
+      }
+      result.imported.push(id);
+    }
   })();
-  return ids;
+  return result;
+}
+
+/** `models refresh-openai`'s report: how many were imported, and which existing entries were left alone. */
+export function formatOpenAiRefresh({ imported, kept }: OpenAiRefresh): string {
+  const lines = [`imported ${imported.length} OpenAI models`];
+  if (kept.length > 0) {
+    lines.push(`kept ${kept.length} existing entries that point elsewhere (--force replaces them):`);
+    for (const entry of kept) lines.push(`  ${entry.name}: ${entry.endpoint ? `${entry.type} ${entry.endpoint}` : `group → ${formatTargets(entry.targets ?? [])}`}`);
+  }
+  return lines.join('\n');
 }

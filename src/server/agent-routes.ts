@@ -40,7 +40,7 @@ export interface RegistrationAccess {
   routerIsOpen: () => boolean;
 }
 
-/** The agent protocol of the replaced router: agents register the models they serve and send heartbeats. */
+/** The agent protocol of the replaced router: agents register the models they serve and send heartbeats; DELETE /register/{name} retires one. */
 export function registerAgentRoutes(app: FastifyInstance, agents: AgentRegistry, access: RegistrationAccess, log: Logger): void {
   const checkToken = registrationCheck(access);
   if (!access.token && access.routerIsOpen()) {
@@ -54,6 +54,15 @@ export function registerAgentRoutes(app: FastifyInstance, agents: AgentRegistry,
     const { name, endpoint, models } = parse(RegistrationSchema, request.body);
     await agents.register({ name, endpoint, models });
     return { status: 'registered', name, models };
+  });
+
+  // Agent names may contain slashes: the name is the whole rest of the path (already percent-decoded).
+  app.delete('/register/*', async (request) => {
+    checkToken(request);
+    const name = (request.params as { '*': string })['*'];
+    if (name === '') throw badRequest("Invalid 'name': give the agent's name as DELETE /register/{name}", 'name', 'invalid_registration');
+    await agents.retire(name);
+    return { status: 'unregistered', name };
   });
 
   app.post('/heartbeat', async (request) => {

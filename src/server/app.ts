@@ -15,7 +15,6 @@ import { registerAdminKeyRoutes } from './admin-key-routes.js';
 import { registerAdminRoutes } from './admin-routes.js';
 import { registerDashboardRoutes } from './dashboard-routes.js';
 import type { PolicyTable } from '../routing/policy-table.js';
-import type { RouteSources } from '../gateway/resolve.js';
 import { registerJsonBodyParser } from './body-parser.js';
 import { clientErrorHandler, frameworkErrors, registerErrorHandlers } from './error-handler.js';
 import { registerFleetRoutes } from './fleet-routes.js';
@@ -36,12 +35,10 @@ export interface AppParts {
   /** The request log (SQLite, or shared through Redis); absent when it is disabled. */
   requests: RequestReader | undefined;
   routing: PolicyTable;
-  /** Where model names resolve (registry, fleet, providers), as the gateway sees it. */
-  routes: RouteSources;
   policies: GatewayPolicies;
 }
 
-export function buildApp({ config, log, fleet, gateway, metrics, agents, history, requests, routing, routes, policies }: AppParts): FastifyInstance {
+export function buildApp({ config, log, fleet, gateway, metrics, agents, history, requests, routing, policies }: AppParts): FastifyInstance {
   const inference = inferenceRoutes(gateway, config.max_body_bytes, log);
   const crossOrigin = cors(config.cors.origins);
   const app = Fastify({
@@ -91,7 +88,7 @@ export function buildApp({ config, log, fleet, gateway, metrics, agents, history
   registerAgentRoutes(app, agents, { token: config.agents.registration_token, routerIsOpen }, log);
   registerAdminRoutes(app, { fleet, metrics, requests, adminToken: config.admin_token, keysRequired });
   registerDashboardRoutes(app, { fleet, metrics, history, requests, adminToken: config.admin_token, keysRequired });
-  registerRouteExplain(app, routes, routing, reader);
+  registerRouteExplain(app, policies.resolver, routing, reader);
   registerAdminKeyRoutes(app, policies, config.admin_token);
   return app;
 }

@@ -1,37 +1,70 @@
 import type { FastifyInstance } from 'fastify';
+import type { Backend } from '../fleet/backend.js';
 import type { Endpoint } from '../gateway/inference-request.js';
-import { resolveModel, type RouteSources } from '../gateway/resolve.js';
+import { unroutableError, type ModelResolver } from '../gateway/model-resolver.js';
+import type { Route } from '../gateway/resolve.js';
 import { effectiveLoad } from '../routing/load.js';
 import type { PolicyTable } from '../routing/policy-table.js';
 import type { RouteGuard } from './admin-auth.js';
+import { noHealthyBackend } from './errors.js';
 import { validateInference } from './validate.js';
+
+type Headers = Record<string, string | string[] | undefined>;
 
 /**
  * `POST /route/explain` with a chat (`messages`) or completion (`prompt`) body: which replica the
  * request would go to now and why, without sending it or changing any routing state. Headers such
- * as the session header are taken from this request, as they would be from the real one.
+ * as the session header are taken from this request, as they would be from the real one. A model
+ * group is explained whole: each model of its chain (the group, then its fallbacks) with each
+ * weighted target and the replica the policy would pick there.
  */
-export function registerRouteExplain(app: FastifyInstance, routes: RouteSources, routing: PolicyTable, guard: RouteGuard): void {
+export function registerRouteExplain(app: FastifyInstance, resolver: ModelResolver, routing: PolicyTable, guard: RouteGuard): void {
   app.post('/route/explain', { onRequest: guard }, async (request) => {
     const { model } = validateInference(explainedEndpoint(request.body), request.body);
     const body = request.body as Record<string, unknown>;
-    // The same resolution a real request gets: registry, services and agents, then prefix rules.
-    const route = resolveModel(model, routes);
-    if ('error' in route) throw route.error;
-    const candidates = route.backends;
-    const choice = routing.explain(candidates, { model, body, headers: request.headers });
-    const now = performance.now();
-    return {
-      model,
-      resolution: route.reason,
-      policy: choice.policy,
-      target: choice.backend.name,
-      reason: choice.reason,
-      affinity: choice.affinity,
-      details: choice.details ?? {},
-      candidates: candidates.map((b) => ({ name: b.name, in_flight: b.inflight, load: effectiveLoad(b, now), routed: b.dispatchCount, affinity_hits: b.affinityHits })),
-    };
+    const explainPick = (target: string, backends: readonly Backend[]) => pick(routing, target, backends, body, request.headers);
+    // The same resolution a real request gets: groups and fallbacks, then registry, services and agents, prefix rules.
+    if (!resolver.isGroup(model)) {
+      const route = resolver.resolve(model);
+      if ('error' in route) throw route.error;
+      return { model, resolution: route.reason, ...explainPick(model, route.backends) };
+    }
+    const chain = resolver.resolveChain(model);
+    const explained = chain.map((step) => ({
+      model: step.model,
+      targets: step.targets.map(({ target, route }) => ({
+        model: target.model,
+        ...(target.service ? { service: target.service } : {}),
+        weight: target.weight,
+        resolution: route.reason,
+        ...explainTarget(target.model, route, explainPick),
+      })),
+    }));
+    if (!explained.some((step) => step.targets.some((target) => !('error' in target)))) throw unroutableError(model, chain);
+    return { model, resolution: resolver.describeGroup(model), chain: explained };
   });
+}
+
+function explainTarget(model: string, route: Route, explainPick: (model: string, backends: readonly Backend[]) => object) {
+  if ('error' in route) return { error: { status: route.error.status, message: route.error.message, code: route.error.code } };
+  if (route.backends.length === 0) {
+    const error = noHealthyBackend(model);
+    return { error: { status: error.status, message: error.message, code: error.code } };
+  }
+  return explainPick(model, route.backends);
+}
+
+function pick(routing: PolicyTable, model: string, candidates: readonly Backend[], body: Record<string, unknown>, headers: Headers) {
+  const choice = routing.explain(candidates, { model, body, headers });
+  const now = performance.now();
+  return {
+    policy: choice.policy,
+    target: choice.backend.name,
+    reason: choice.reason,
+    affinity: choice.affinity,
+    details: choice.details ?? {},
+    candidates: candidates.map((b) => ({ name: b.name, in_flight: b.inflight, load: effectiveLoad(b, now), routed: b.dispatchCount, affinity_hits: b.affinityHits })),
+  };
 }
 
 /** A completion body when it has a prompt and no messages; anything else is judged as a chat request. */

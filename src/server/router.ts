@@ -8,7 +8,6 @@ import type { ModelResolver } from '../gateway/model-resolver.js';
 import { Gateway } from '../gateway/gateway.js';
 import { FleetHistory } from '../observability/fleet-history.js';
 import { Metrics } from '../observability/metrics.js';
-import { mergeModelGroups } from '../registry/model-groups.js';
 import { buildRoutingTable } from '../registry/routing-table.js';
 import { createRequestLog } from '../state/create-request-log.js';
 import { watchChanges } from '../store/change-watcher.js';
@@ -47,7 +46,7 @@ export async function startRouter(config: Config, log: Logger): Promise<RunningR
   const registryWatch = watchChanges(db, () => {
     try {
       const { changed, removed } = registry.reload();
-      policies.resolver.replaceGroups(mergeModelGroups(config.model_groups, registry.groups()));
+      policies.resolver.replaceGroups(routes.modelGroups());
       log.info({ changed, removed, groups: registry.groups().map((g) => g.name) }, 'model registry reloaded');
     } catch (error) {
       log.error({ err: error }, 'model registry reload failed');
@@ -82,7 +81,7 @@ export async function startRouter(config: Config, log: Logger): Promise<RunningR
   history.start();
   const scraper = new EngineMetricsScraper(fleet, dispatcher, config.routing.engine_metrics.interval_s);
   if (config.routing.engine_metrics.enabled) scraper.start();
-  const app = buildApp({ config, log, fleet, gateway, metrics, agents, history, requests: requestLog?.reader, routing, routes, policies });
+  const app = buildApp({ config, log, fleet, gateway, metrics, agents, history, requests: requestLog?.reader, routing, policies });
   await app.listen({ port: config.port, host: config.host });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;

@@ -212,5 +212,6 @@ const UNSHARED_AGENTS: AgentDirectory = {
   register: async () => {},
   heartbeat: async () => {},
   find: async () => undefined,
+  forget: async () => {},
   subscribe: () => {},
 };

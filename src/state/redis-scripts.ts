@@ -141,6 +141,19 @@ return 0
 `;
 
 /**
+ * KEYS: agents hash, heartbeats hash. ARGV: name, time (ms), channel. Forgets the agent unless a
+ * heartbeat later than that time was recorded (it was heard from meanwhile, through another instance).
+ */
+export const AGENT_FORGET = `
+local last = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
+if last > tonumber(ARGV[2]) then return 0 end
+redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('HDEL', KEYS[2], ARGV[1])
+redis.call('PUBLISH', ARGV[3], '{"type":"agent-forgotten","name":' .. cjson.encode(ARGV[1]) .. '}')
+return 1
+`;
+
+/**
  * Appends request-log rows to a stream and applies retention, atomically so that instances never
  * interleave. Entry ids are `N-0` with N = the writer's clock in µs-like units (ms × 1000), kept
  * strictly increasing by a counter: N is a cursor usable as a plain integer (`after_id`), and

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { admitLocally, settleLocally, CooldownBoard, MemoryCooldowns, MemoryRateLimiter, MemoryResponseCache, MemoryRevocations } from './memory-state.js';
 import { failFastOptions, OutageNotice, whenReady } from './redis-connection.js';
 import { RedisBatch } from './redis-batch.js';
-import { AGENT_HEARTBEAT, AGENT_REGISTER, BATCH, RECORD_FAILURE, RECOVER, REVOKE } from './redis-scripts.js';
+import { AGENT_FORGET, AGENT_HEARTBEAT, AGENT_REGISTER, BATCH, RECORD_FAILURE, RECOVER, REVOKE } from './redis-scripts.js';
 import type { AgentAnnouncements, AgentDirectory, Admission, BudgetCheck, CachedResponse, CacheWrite, CooldownOptions, CooldownView, Correction, LimitCharge, SharedAgent, SharedState } from './shared-state.js';
 
 const WINDOW_MS = 60_000;
@@ -25,6 +25,7 @@ type Scripted = Redis & {
   revoke(...args: string[]): Promise<number>;
   agentRegister(...args: Array<string | number>): Promise<number>;
   agentHeartbeat(...args: Array<string | number>): Promise<number>;
+  agentForget(...args: Array<string | number>): Promise<number>;
 };
 
 type Announcement =
@@ -32,7 +33,8 @@ type Announcement =
   | { type: 'recover'; target: string }
   | { type: 'revoke'; hash: string }
   | { type: 'agent'; at: number; agent: Omit<SharedAgent, 'lastHeartbeatMs'> }
-  | { type: 'agent-beat'; at: number; name: string };
+  | { type: 'agent-beat'; at: number; name: string }
+  | { type: 'agent-forgotten'; name: string };
 
 /**
  * Shared state in Redis. Every operation is one script or command, auto-pipelined with whatever
@@ -77,6 +79,7 @@ export class RedisState implements SharedState {
     this.client.defineCommand('revoke', { numberOfKeys: 1, lua: REVOKE });
     this.client.defineCommand('agentRegister', { numberOfKeys: 2, lua: AGENT_REGISTER });
     this.client.defineCommand('agentHeartbeat', { numberOfKeys: 2, lua: AGENT_HEARTBEAT });
+    this.client.defineCommand('agentForget', { numberOfKeys: 2, lua: AGENT_FORGET });
     this.client.on('error', (error: Error) => this.outage.lost(error));
     this.client.on('ready', () => void this.resync());
     // Subscriptions use their own connection; channel names are not key-prefixed by ioredis.
@@ -196,6 +199,11 @@ export class RedisState implements SharedState {
         },
         () => undefined,
       ),
+    forget: (name: string, heardUntilMs: number): Promise<void> =>
+      this.attempt(
+        async () => void (await this.client.agentForget('agents', 'agent-beats', name, heardUntilMs, this.channel)),
+        () => {},
+      ),
     subscribe: (listener: AgentAnnouncements): void => {
       this.agentListener = listener;
       if (this.up) void this.loadAgents().catch((error: Error) => this.outage.lost(error));
@@ -271,6 +279,7 @@ export class RedisState implements SharedState {
     else if (event.type === 'revoke') this.local.revocations.revoked.add(event.hash);
     else if (event.type === 'agent') this.agentListener?.registered({ ...event.agent, lastHeartbeatMs: event.at });
     else if (event.type === 'agent-beat') this.agentListener?.beat(event.name, event.at);
+    else if (event.type === 'agent-forgotten') this.agentListener?.forgotten(event.name);
   }
 }
 

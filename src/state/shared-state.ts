@@ -82,6 +82,8 @@ export interface AgentAnnouncements {
   registered(agent: SharedAgent): void;
   /** A heartbeat received by any instance. */
   beat(name: string, atMs: number): void;
+  /** An agent retired, or forgotten after its long silence, by any instance. */
+  forgotten(name: string): void;
 }
 
 /** Agent registrations and heartbeats shared by the instances, so any of them can route an agent and expire it alike. */
@@ -91,6 +93,8 @@ export interface AgentDirectory {
   heartbeat(agent: SharedAgent): Promise<void>;
   /** The shared registration of an agent this instance has not heard of. */
   find(name: string): Promise<SharedAgent | undefined>;
+  /** Removes the agent's registration and heartbeat for every instance, unless a heartbeat later than `heardUntilMs` was recorded. */
+  forget(name: string, heardUntilMs: number): Promise<void>;
   subscribe(listener: AgentAnnouncements): void;
 }
 

@@ -19,6 +19,7 @@ export class AgentRepository {
   private readonly upsertStatement;
   private readonly heartbeatStatement;
   private readonly listStatement;
+  private readonly removeStatement;
 
   constructor(db: Db) {
     this.upsertStatement = db.prepare(
@@ -29,6 +30,7 @@ export class AgentRepository {
     );
     this.heartbeatStatement = db.prepare<[number, string]>('UPDATE agents SET last_heartbeat_ms = ? WHERE name = ?');
     this.listStatement = db.prepare<[], AgentRow>('SELECT name, endpoint, models, last_heartbeat_ms FROM agents ORDER BY name');
+    this.removeStatement = db.prepare<[string]>('DELETE FROM agents WHERE name = ?');
   }
 
   upsert(agent: AgentRecord): void {
@@ -46,5 +48,9 @@ export class AgentRepository {
       models: JSON.parse(row.models) as string[],
       lastHeartbeatMs: row.last_heartbeat_ms,
     }));
+  }
+
+  remove(name: string): void {
+    this.removeStatement.run(name);
   }
 }

@@ -68,4 +68,11 @@ export const MIGRATIONS: readonly string[] = [
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL
   );`,
+  // The model list each discovering service (no `models:` in its config) last reported, so a
+  // router that starts while the engine is down still knows its models (503, not a detour by prefix rule).
+  `CREATE TABLE discovered_models (
+    service TEXT PRIMARY KEY,
+    models TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  );`,
 ];
