@@ -157,6 +157,9 @@ describe('per-model policies for model groups (real processes)', () => {
   it("routes a group's requests by the group's own policy, and its target's direct requests by theirs", async () => {
     expect((await targetsFor('grp')).size).toBe(3);
     expect((await targetsFor('m')).size).toBe(1);
+    const explain = async (model: string) => (await fetch(`${router.url}/route/explain`, { method: 'POST', body: JSON.stringify({ model, messages: [{ role: 'user', content: 'hi' }] }) })).json();
+    expect(((await explain('grp')) as { chain: Array<{ targets: Array<{ policy: string }> }> }).chain[0]!.targets[0]!.policy).toBe('round-robin');
+    expect(((await explain('m')) as { policy: string }).policy).toBe('cache-aware');
   });
 
   it('warns at start-up of a routing.models key that names nothing routable', () => {

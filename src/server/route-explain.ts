@@ -22,7 +22,7 @@ export function registerRouteExplain(app: FastifyInstance, resolver: ModelResolv
   app.post('/route/explain', { onRequest: guard }, async (request) => {
     const { model } = validateInference(explainedEndpoint(request.body), request.body);
     const body = request.body as Record<string, unknown>;
-    const explainPick = (target: string, backends: readonly Backend[]) => pick(routing, target, backends, body, request.headers);
+    const explainPick = (target: string, backends: readonly Backend[], group?: string) => pick(routing, target, backends, body, request.headers, group);
     // The same resolution a real request gets: groups and fallbacks, then registry, services and agents, prefix rules.
     if (!resolver.isGroup(model)) {
       const route = resolver.resolve(model);
@@ -37,7 +37,8 @@ export function registerRouteExplain(app: FastifyInstance, resolver: ModelResolv
         ...(target.service ? { service: target.service } : {}),
         weight: target.weight,
         resolution: route.reason,
-        ...explainTarget(target.model, route, explainPick),
+        // Picked by the group's own policy when it has one, as a real request's would be.
+        ...explainTarget(target.model, route, (targetModel, backends) => explainPick(targetModel, backends, step.model)),
       })),
     }));
     if (!explained.some((step) => step.targets.some((target) => !('error' in target)))) throw unroutableError(model, chain);
@@ -54,8 +55,8 @@ function explainTarget(model: string, route: Route, explainPick: (model: string,
   return explainPick(model, route.backends);
 }
 
-function pick(routing: PolicyTable, model: string, candidates: readonly Backend[], body: Record<string, unknown>, headers: Headers) {
-  const choice = routing.explain(candidates, { model, body, headers });
+function pick(routing: PolicyTable, model: string, candidates: readonly Backend[], body: Record<string, unknown>, headers: Headers, group?: string) {
+  const choice = routing.explain(candidates, { model, group, body, headers });
   const now = performance.now();
   return {
     policy: choice.policy,
