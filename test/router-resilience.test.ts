@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { assertConforms } from './support/conformance.js';
 import { getJson, postJson } from './support/http.js';
 import { startRouter, startSim, stopAll, waitFor } from './support/processes.js';
+import { freePort } from './support/redis.js';
 
 const chat = (model: string, extra: Record<string, unknown> = {}) => ({ model, messages: [{ role: 'user', content: 'hi' }], ...extra });
 
@@ -62,6 +63,16 @@ describe('failover and ejection', () => {
     const targets = new Set<string>();
     for (let i = 0; i < 6; i++) targets.add((await postJson(`${router.url}/v1/chat/completions`, chat('m'))).headers.get('x-switchyard-target')!);
     expect(targets).toEqual(new Set(['doomed', 'survivor']));
+  });
+
+  it('serves an engine that was not up yet when the router started as soon as it answers, not a whole interval later', async () => {
+    const port = await freePort();
+    // A round every 60 s: recovering in time below can only come from probing unhealthy services more often.
+    const router = await startRouter({ health_check: { interval_s: 60, unhealthy_interval_s: 0.3, timeout_s: 1 }, services: [{ name: 'late', url: `http://127.0.0.1:${port}`, models: ['m'] }] });
+    expect((await postJson(`${router.url}/v1/chat/completions`, chat('m'))).status).toBe(503);
+    await startSim({ models: ['m'], port, ttftMs: 1 });
+    await waitFor(async () => (await getJson(`${router.url}/health`)).body.status === 'healthy', 'the late engine to be probed healthy');
+    expect((await postJson(`${router.url}/v1/chat/completions`, chat('m'))).status).toBe(200);
   });
 
   it('answers 502 when the only replica cannot be reached', async () => {

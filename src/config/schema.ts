@@ -80,12 +80,14 @@ export const ConfigSchema = z
     health_check: z
       .object({
         interval_s: z.number().positive().default(30),
+        /** Unhealthy services are probed this often, so one that comes back serves again within seconds. */
+        unhealthy_interval_s: z.number().positive().default(5),
         timeout_s: z.number().positive().default(5),
         /** Consecutive request failures that eject a service until a probe passes again. */
         failure_threshold: z.number().int().positive().default(3),
       })
       .strict()
-      .default({ interval_s: 30, timeout_s: 5, failure_threshold: 3 }),
+      .default({ interval_s: 30, unhealthy_interval_s: 5, timeout_s: 5, failure_threshold: 3 }),
     retry: z.object(retryConfigShape).strict().prefault({}),
     routing: z
       .object({

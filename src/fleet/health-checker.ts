@@ -17,12 +17,15 @@ interface ProbeResult {
  */
 export class HealthChecker {
   private timer: NodeJS.Timeout | undefined;
+  private unhealthyTimer: NodeJS.Timeout | undefined;
   private round: Promise<void> | undefined;
+  /** Backends with a probe under way: a backend is never probed twice at once. */
+  private readonly probing = new Set<Backend>();
 
   constructor(
     private readonly fleet: Fleet,
     private readonly dispatcher: Dispatcher,
-    private readonly options: { intervalS: number; timeoutS: number },
+    private readonly options: { intervalS: number; unhealthyIntervalS?: number; timeoutS: number },
     private readonly log: Logger,
   ) {}
 
@@ -30,11 +33,23 @@ export class HealthChecker {
     const first = this.checkAll();
     this.timer = setInterval(() => void this.checkAll(), this.options.intervalS * 1000);
     this.timer.unref();
+    // An engine that was not up yet at start-up, or was ejected, serves again within seconds rather than a whole interval later.
+    const unhealthyIntervalS = this.options.unhealthyIntervalS ?? this.options.intervalS;
+    if (unhealthyIntervalS < this.options.intervalS) {
+      this.unhealthyTimer = setInterval(() => void this.checkUnhealthy(), unhealthyIntervalS * 1000);
+      this.unhealthyTimer.unref();
+    }
     return first;
   }
 
   stop(): void {
     clearInterval(this.timer);
+    clearInterval(this.unhealthyTimer);
+  }
+
+  /** Probes only the backends that are out of service. */
+  checkUnhealthy(): Promise<void> {
+    return Promise.all(this.fleet.list().filter((b) => isProbed(b.kind) && !b.healthy).map((b) => this.check(b))).then(() => undefined);
   }
 
   /** One probe round over the whole fleet; overlapping calls share the round in progress. */
@@ -48,8 +63,15 @@ export class HealthChecker {
   }
 
   async check(backend: Backend): Promise<void> {
+    if (this.probing.has(backend)) return;
+    this.probing.add(backend);
     const started = performance.now();
-    const result = await this.probe(backend);
+    let result: ProbeResult;
+    try {
+      result = await this.probe(backend);
+    } finally {
+      this.probing.delete(backend);
+    }
     backend.lastCheck = { at: new Date().toISOString(), ok: result.ok, latencyMs: Math.round(performance.now() - started) };
     if (result.models && backend.discoverModels) this.fleet.setModels(backend, result.models);
     if (backend.healthy !== result.ok) {

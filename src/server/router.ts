@@ -75,7 +75,8 @@ export async function startRouter(config: Config, log: Logger): Promise<RunningR
   );
   // Shared counters must be shared from the first request; a Redis that is down only delays start-up briefly.
   await Promise.all([policies.state.whenReady(2000), requestLog?.whenReady(2000)]);
-  const health = new HealthChecker(fleet, dispatcher, { intervalS: config.health_check.interval_s, timeoutS: config.health_check.timeout_s }, log);
+  const { interval_s: intervalS, unhealthy_interval_s: unhealthyIntervalS, timeout_s: timeoutS } = config.health_check;
+  const health = new HealthChecker(fleet, dispatcher, { intervalS, unhealthyIntervalS, timeoutS }, log);
   await health.start();
   warnOfUnmatchedPolicies(config, policies.resolver, log);
   history.start();
