@@ -37,6 +37,8 @@ export function openRequestReader(source: SourceOptions): { read(query: RequestQ
   return { read: async (query) => queryRequests(db, query), close: () => db.close() };
 }
 
-export function fetchFleet(url: string, token: string | undefined): Promise<FleetStats & { activity: Activity }> {
+export type FleetView = Omit<FleetStats, 'services'> & { services: Array<FleetStats['services'][number] & { cooldown?: { state: string } }>; activity: Activity };
+
+export function fetchFleet(url: string, token: string | undefined): Promise<FleetView> {
   return getJson(`${url.replace(/\/+$/, '')}/admin/fleet`, token);
 }

@@ -19,7 +19,8 @@ export async function statusCommand(options: StatusOptions): Promise<string> {
   const rows = fleet.services.map((s) => [
     s.name,
     s.kind,
-    s.healthy ? c.green('healthy') : c.red('unhealthy'),
+    // A benched target passes its probes but takes no traffic until its cooldown ends.
+    !s.healthy ? c.red('unhealthy') : s.cooldown && s.cooldown.state !== 'ok' ? c.yellow(s.cooldown.state) : c.green('healthy'),
     s.models.join(','),
     String(s.in_flight),
     String(s.request_count),

@@ -14,6 +14,8 @@ export interface AdminParts {
   requests: RequestReader | undefined;
   adminToken: string | undefined;
   keysRequired: () => boolean;
+  /** Per-target fields owned elsewhere (the cooldown state), as /stats shows them. */
+  describeTarget: (name: string) => { cooldown: { state: string; until: string | null } };
 }
 
 /** Reads the request log with a query string's filters; the CLI's `--url` mode and the dashboard use it. */
@@ -46,12 +48,15 @@ export async function requestsFromQuery(requests: RequestReader | undefined, que
 /** Says which log answered: `redis` (shared by every instance) or `sqlite` (this instance's own). */
 export const REQUEST_LOG_HEADER = 'x-switchyard-request-log';
 
-export function registerAdminRoutes(app: FastifyInstance, { fleet, metrics, requests, adminToken, keysRequired }: AdminParts): void {
+export function registerAdminRoutes(app: FastifyInstance, { fleet, metrics, requests, adminToken, keysRequired, describeTarget }: AdminParts): void {
   const preHandler = requireAdmin(adminToken, { withoutToken: 'open', keysRequired });
   app.get('/admin/requests', { preHandler }, async (request, reply) => {
     const page = await requestsFromQuery(requests, request.query as Record<string, unknown>, MAX_READ_ROWS);
     reply.header(REQUEST_LOG_HEADER, page.source);
     return { data: page.rows };
   });
-  app.get('/admin/fleet', { preHandler }, async () => ({ ...fleetStats(fleet), activity: metrics.activity }));
+  app.get('/admin/fleet', { preHandler }, async () => {
+    const stats = fleetStats(fleet);
+    return { ...stats, services: stats.services.map((service) => ({ ...service, ...describeTarget(service.name) })), activity: metrics.activity };
+  });
 }
