@@ -162,3 +162,28 @@ describe('a key with a budget on two instances that do not share a database', ()
     expect((onOther as InstanceType<typeof OpenAI.RateLimitError>).code).toBe('insufficient_quota');
   });
 });
+
+describe('an instance shutting down with streams open, sharing Redis with another', () => {
+  let redis: RedisProc;
+  afterAll(async () => {
+    await stopAll();
+    await redis.stop();
+  });
+
+  it('does not bench the backends of the streams it cuts: a rolling restart leaves the fleet in service', async () => {
+    redis = await startRedis();
+    const sim = await startSim({ models: ['slow'], ttftMs: 1, tokensPerS: 2 });
+    const config = { services: [{ name: 'engine', url: sim.url }], cooldown: { failure_threshold: 2, window_s: 60, cooldown_s: 600 }, health_check: { failure_threshold: 1000 }, shutdown_grace_s: 0.3 };
+    const [leaving, staying] = await Promise.all([0, 1].map(() => startRouter(config, { SQLITE_DB_PATH: join(mkdtempSync(join(tmpdir(), 'switchyard-db-')), 'models.db'), REDIS_URL: redis.url })));
+    const streams = await Promise.all(
+      Array.from({ length: 3 }, () => fetch(`${leaving!.url}/v1/chat/completions`, { method: 'POST', body: JSON.stringify({ model: 'slow', stream: true, max_tokens: 50, messages: [{ role: 'user', content: 'hi' }] }) })),
+    );
+    const bodies = streams.map((response) => response.text());
+    expect(await leaving!.stop('SIGTERM')).toBe(0);
+    for (const body of bodies) expect(await body).toContain('shutting_down');
+    // Long enough for an announcement from the leaving instance to have reached the other one.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const { services } = (await (await fetch(`${staying!.url}/services`)).json()) as { services: Array<{ name: string; cooldown: { state: string } }> };
+    expect(services.find((s) => s.name === 'engine')!.cooldown.state).toBe('ok');
+  });
+});

@@ -38,3 +38,11 @@ export function abortError(abort: RequestAbort): ApiError | undefined {
   if (!abort.aborted) return undefined;
   return abort.reason === CLIENT_GONE ? CLIENT_GONE_ERROR : (abort.reason as ApiError);
 }
+
+/**
+ * Whether the request was stopped at its deadline: the one stop that counts against the backend
+ * (it was too slow). A client that left, or the router shutting down, says nothing about it.
+ */
+export function stoppedByDeadline(abort: RequestAbort): boolean {
+  return abort.aborted && (abort.reason as Partial<ApiError>).code === 'gateway_timeout';
+}

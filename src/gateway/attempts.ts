@@ -8,7 +8,7 @@ import type { PolicyMetrics } from '../observability/policy-metrics.js';
 import type { RoutingPolicy } from '../routing/policy.js';
 import { ApiError, badGateway, noHealthyBackend } from '../server/errors.js';
 import type { Cooldowns } from '../state/shared-state.js';
-import { abortError, CLIENT_GONE_ERROR, type RequestAbort } from './abort.js';
+import { abortError, CLIENT_GONE_ERROR, stoppedByDeadline, type RequestAbort } from './abort.js';
 import { backoffMs, classifyAnswer, classifyError, classifyStatus, type AttemptFailure } from './failure.js';
 import type { UpstreamCall } from '../providers/adapter.js';
 import type { InferenceRequest } from './inference-request.js';
@@ -209,7 +209,7 @@ export class AttemptRunner {
       endUpstream(timing);
       const aborted = abortError(signal);
       if (aborted) {
-        if (aborted !== CLIENT_GONE_ERROR) this.fleet.recordFailure(backend, aborted.message);
+        if (stoppedByDeadline(signal)) this.fleet.recordFailure(backend, aborted.message);
         return { refused: aborted };
       }
       const failure = classifyError(error as Error & { code?: string });
@@ -245,9 +245,8 @@ export class AttemptRunner {
       if (!BACKEND_TROUBLE.has(outcome.failure.trigger)) void this.cooldowns.recordProbeSuccess(backend.name);
       return;
     }
-    const aborted = abortError(signal);
     // The request's deadline passed while the probe had no answer yet: as failed as a timeout.
-    if (aborted && aborted !== CLIENT_GONE_ERROR) void this.cooldowns.recordFailure(backend.name);
+    if (stoppedByDeadline(signal)) void this.cooldowns.recordFailure(backend.name);
     else void this.cooldowns.releaseProbe(backend.name);
   }
 

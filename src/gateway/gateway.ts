@@ -8,7 +8,7 @@ import type { Metrics } from '../observability/metrics.js';
 import { badGateway, gatewayTimeout, type ApiError } from '../server/errors.js';
 import type { RequestLogEntry } from '../store/request-log.js';
 import { decodedBody } from '../upstream/content-encoding.js';
-import { abortError, CLIENT_CLOSED, CLIENT_GONE, CLIENT_GONE_ERROR, RequestAbort } from './abort.js';
+import { abortError, CLIENT_CLOSED, CLIENT_GONE, CLIENT_GONE_ERROR, RequestAbort, stoppedByDeadline } from './abort.js';
 import { AttemptRunner, type AttemptAccount, type AttemptOptions, type Dispatched, type Exhausted } from './attempts.js';
 import type { Caller } from './caller.js';
 import type { InferenceRequest, RequestIdentity, Usage } from './inference-request.js';
@@ -135,7 +135,7 @@ export class Gateway {
         if (outcome.clientGone) account.status = CLIENT_CLOSED;
         else if (outcome.error) {
           account.streamBroken = true;
-          this.fail(account, backend, outcome.error);
+          this.failUnlessRouterStopped(abort, account, backend, outcome.error);
         }
         return;
       }
@@ -146,7 +146,7 @@ export class Gateway {
       res.removeListener('close', onClose);
       if (dispatched && 'response' in dispatched) {
         dispatched.backend.inflight--;
-        if (dispatched.probe) this.endProbe(dispatched.backend, account);
+        if (dispatched.probe) this.endProbe(dispatched.backend, account, abort);
       }
       if (admitted) {
         void this.policies.settle(request, admitted, requestEnd(account));
@@ -190,7 +190,7 @@ export class Gateway {
         // The client left once the answer had started: the prompt was processed, so it is charged.
         account.relayedTokens = 0;
       } else {
-        this.fail(account, backend, failure.message);
+        this.failUnlessRouterStopped(signal, account, backend, failure.message);
         writeApiError(res, failure, { 'x-request-id': headers['x-request-id'] });
       }
       return;
@@ -231,11 +231,22 @@ export class Gateway {
   }
 
   /** Every relayed probe gets a verdict, or its target would stay 'probing', out of service. */
-  private endProbe(backend: Backend, account: Accounting): void {
+  private endProbe(backend: Backend, account: Accounting, abort: RequestAbort): void {
     // A failure counted during the relay has benched the target again already (see fail).
     if (account.failed) return;
     const cooldowns = this.policies.state.cooldowns;
+    // Stopped by the router (shutting down) before the answer ended: no verdict, the next request probes.
+    if (abort.aborted && !stoppedByDeadline(abort) && account.status !== CLIENT_CLOSED) return void cooldowns.releaseProbe(backend.name);
     void (account.status < 500 ? cooldowns.recordProbeSuccess(backend.name) : cooldowns.recordFailure(backend.name));
+  }
+
+  /**
+   * A broken answer counts against the backend, except when the router itself stopped it while
+   * shutting down: a rolling restart must not bench healthy backends (in Redis, for every instance).
+   */
+  private failUnlessRouterStopped(abort: RequestAbort, account: Accounting, backend: Backend, message: string): void {
+    if (abort.aborted && !stoppedByDeadline(abort)) account.error = message;
+    else this.fail(account, backend, message);
   }
 
   private fail(account: Accounting, backend: Backend, message: string): void {
@@ -283,7 +294,8 @@ export class Gateway {
       retries: account.retries,
       streamBroken: account.streamBroken === true,
     });
-    if ((status >= 500 && status !== CLIENT_CLOSED) || account.streamBroken) this.logFailure(request, account, target);
+    // Not the router's own refusals with nothing to tell (draining): they are counted, not logged one by one.
+    if ((status >= 500 || account.streamBroken) && (account.backend || account.tried || account.error)) this.logFailure(request, account, target);
     if (!this.requestLog) return;
     const cost = admitted?.costUsd ?? 0;
     this.requestLog.append({
