@@ -52,6 +52,9 @@ function quirkyBackend(): { server: Server; release: (model: string) => void } {
         res.write(': queued\n\n');
         await released(model);
         return void res.end(`${chunk('token')}data: [DONE]\n\n`);
+      case 'untyped-whole-stream':
+        res.writeHead(200, {});
+        return void res.end(`${chunk('whole')}data: [DONE]\n\n`);
       case 'html-page':
         return void res.writeHead(200, { 'content-type': 'text/html' }).end('<html>upstream proxy error</html>');
       case 'upper-case-broken-json':
@@ -78,7 +81,7 @@ describe('backend answers that are unusual or broken', () => {
     // One service per failing case, so that one case's failure never ejects the service of another.
     router = await startRouter({
       services: [
-        { name: 'sound', url, models: ['done-without-space', 'upper-case-stream', 'untyped-stream', 'queued-stream', 'gzipped', 'org/model'] },
+        { name: 'sound', url, models: ['done-without-space', 'upper-case-stream', 'untyped-stream', 'queued-stream', 'untyped-whole-stream', 'gzipped', 'org/model'] },
         { name: 'truncating', url, models: ['done-inside-a-token'] },
         { name: 'html', url, models: ['html-page'] },
         { name: 'broken', url, models: ['upper-case-broken-json'] },
@@ -139,6 +142,16 @@ describe('backend answers that are unusual or broken', () => {
     expect(text).toContain('data: [DONE]');
     const metrics = await (await fetch(`${router.url}/metrics`)).text();
     expect(metricValue(metrics, 'switchyard_time_to_first_token_seconds_sum', { model: 'queued-stream' })).toBeGreaterThanOrEqual(0.3);
+  });
+
+  it('types an untyped stream as an event stream, also when it is replayed from the cache', async () => {
+    const ask = () => fetch(`${router.url}/v1/chat/completions`, { method: 'POST', body: JSON.stringify({ model: 'untyped-whole-stream', stream: true, cache: true, messages: [{ role: 'user', content: 'hi' }] }) });
+    for (const cache of ['miss', 'hit']) {
+      const response = await ask();
+      expect(response.headers.get('x-switchyard-cache')).toBe(cache);
+      expect(response.headers.get('content-type')).toBe('text/event-stream');
+      expect(await response.text()).toContain('data: [DONE]');
+    }
   });
 
   it.each(['html-page', 'upper-case-broken-json'])('answers 502 for a 200 whose body is not JSON (%s)', async (model) => {

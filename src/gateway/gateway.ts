@@ -13,7 +13,7 @@ import { AttemptRunner, type AttemptAccount, type AttemptOptions, type Dispatche
 import type { Caller } from './caller.js';
 import type { InferenceRequest, RequestIdentity, Usage } from './inference-request.js';
 import type { Admitted, GatewayPolicies, RequestEnd } from './policies.js';
-import { responseHeaders, writeApiError, writeJson } from './relay.js';
+import { isEventStreamType, responseHeaders, writeApiError, writeJson } from './relay.js';
 import { relayStream } from './stream-relay.js';
 import { endUpstream } from './upstream-time.js';
 
@@ -119,6 +119,8 @@ export class Gateway {
       const headers = responseHeaders(response.headers, { ...own, 'x-switchyard-target': backend.name });
       account.contentType = String(response.headers['content-type']);
       if (response.statusCode === 200 && isEventStream(response.headers['content-type'], request.stream)) {
+        // Typed for the client, and for a cached replay, when the backend left it out.
+        if (response.headers['content-type'] === undefined) headers['content-type'] = account.contentType = 'text/event-stream';
         // A stream's whole overhead is known only at its end (metrics, request log); its header carries the part before dispatch.
         headers[OVERHEAD_HEADER] = formatMs(account.upstreamSentAt! - request.startedAt - account.upstreamMs);
         res.writeHead(200, headers);
@@ -221,7 +223,8 @@ export class Gateway {
       this.policies.collect(admitted, text ?? body);
       account.complete = true;
       account.contentType = String(headers['content-type']);
-      account.relayedTokens = Math.ceil(body.length / 4);
+      // Only an estimate's input when the answer reports no usage: its text, as decoded; embeddings generate none.
+      account.relayedTokens = request.endpoint === 'embeddings' ? 0 : Math.ceil((text ?? body).length / 4);
       // A cacheable answer is in the shared cache before the client has it, so that the client's
       // next identical request finds it on any instance.
       if (this.policies.willStore(admitted)) await this.policies.settle(request, admitted, requestEnd(account));
@@ -267,7 +270,7 @@ export class Gateway {
   private feedBack(request: InferenceRequest, account: Accounting, backend: Backend): void {
     const ok = !account.failed && account.status < 500 && account.status !== CLIENT_CLOSED;
     if (ok) backend.recordSuccess((performance.now() - request.startedAt) / 1000, account.ttftS);
-    // The policy that picked is the served model's (a group's target, a fallback), not the requested name's.
+    // The served model's name, not the requested one: the policy table finds the policy that picked by it when it has no record of the pick (a probe).
     this.policy.onResult?.(backend, { model: account.servedModel ?? request.model, body: request.body, headers: request.headers }, { ok, ttftS: account.ttftS, usage: account.usage });
   }
 
@@ -325,9 +328,8 @@ export class Gateway {
 
 const formatMs = (ms: number) => Math.max(0, ms).toFixed(3);
 
-/** Media types are case-insensitive; a streamed request answered 200 without a content type is taken to be the stream it asked for. */
-const isEventStream = (contentType: string | undefined, streamRequested: boolean): boolean =>
-  contentType === undefined ? streamRequested : /^text\/event-stream/i.test(contentType);
+/** A streamed request answered 200 without a content type is taken to be the stream it asked for. */
+const isEventStream = (contentType: string | undefined, streamRequested: boolean): boolean => (contentType === undefined ? streamRequested : isEventStreamType(contentType));
 
 function requestEnd(account: Accounting): RequestEnd {
   return {

@@ -5,6 +5,9 @@ const HOP_BY_HOP = new Set([
   'connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'content-length', 'date',
 ]);
 
+/** Media types are case-insensitive. */
+export const isEventStreamType = (contentType: string): boolean => /^text\/event-stream/i.test(contentType);
+
 export function responseHeaders(upstream: IncomingHttpHeaders, extra: OutgoingHttpHeaders): OutgoingHttpHeaders {
   const headers: OutgoingHttpHeaders = {};
   for (const name in upstream) if (!HOP_BY_HOP.has(name)) headers[name] = upstream[name];

@@ -3,6 +3,7 @@ import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { badRequest } from '../server/errors.js';
 import type { CachedResponse, CacheWrite } from '../state/shared-state.js';
 import type { InferenceRequest } from './inference-request.js';
+import { isEventStreamType } from './relay.js';
 
 export type CacheStatus = 'hit' | 'miss' | 'bypass';
 
@@ -79,7 +80,7 @@ export class ResponseCacheStage {
 export function replay(res: ServerResponse, hit: CachedResponse, headers: OutgoingHttpHeaders): void {
   headers['content-type'] = hit.contentType;
   headers['x-switchyard-target'] = hit.target;
-  if (!hit.contentType.startsWith('text/event-stream')) headers['content-length'] = hit.chunks.reduce((n, c) => n + Buffer.byteLength(c), 0);
+  if (!isEventStreamType(hit.contentType)) headers['content-length'] = hit.chunks.reduce((n, c) => n + Buffer.byteLength(c), 0);
   res.writeHead(hit.status, headers);
   for (const chunk of hit.chunks) res.write(chunk);
   res.end();
