@@ -293,6 +293,8 @@ describe('open router: per-caller and per-model limits, response cache, cooldown
     expect(services.services.find((s) => s.name === 'sick')!.cooldown.state).not.toBe('ok');
     const stats = (await (await fetch(`${router.url}/stats`)).json()) as { services: Array<{ name: string; cooldown: { state: string } }> };
     expect(stats.services.find((s) => s.name === 'sick')!.cooldown.state).not.toBe('ok');
+    const ui = (await (await fetch(`${router.url}/ui/state`)).json()) as { targets: Array<{ name: string; cooldown: { state: string } }> };
+    expect(ui.targets.find((t) => t.name === 'sick')!.cooldown.state).not.toBe('ok');
     // `switchyard status` shows it out of service too, though its health probes pass.
     const status = await runCli(['status', '--url', router.url]);
     expect(status.stdout.split('\n').find((line) => line.startsWith('sick '))).toMatch(/\b(benched|probing)\b/);

@@ -186,7 +186,7 @@ describe('rate-limit stage', () => {
       { counter: 'tpm:model:m', limit: 1000, cost: tokens },
     ]);
     expect(stage.correction(reservation, 30)).toEqual({ counters: ['tpm:key:1', 'tpm:model:m'], deltas: [30 - tokens, 30 - tokens] });
-    expect(stage.correction(reservation, undefined)).toBeUndefined();
+    expect(stage.correction(reservation, tokens)).toBeUndefined();
   });
 
   it('answers a refusal with 429, retry-after and the OpenAI error shape', () => {

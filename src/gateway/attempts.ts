@@ -241,7 +241,7 @@ export class AttemptRunner {
    */
   private endProbe(backend: Backend, outcome: Exclude<Outcome, { dispatched: Dispatched }>, signal: RequestAbort): void {
     if ('failure' in outcome) {
-      // Backend trouble has benched it again (see record); any other failure is an answer from a working backend.
+      // Backend trouble has counted against it again (see record); any other failure is an answer from a working backend.
       if (!BACKEND_TROUBLE.has(outcome.failure.trigger)) void this.cooldowns.recordProbeSuccess(backend.name);
       return;
     }

@@ -65,9 +65,9 @@ export class RateLimitStage {
     return rateLimited(admission.counter, admission.retryAfterMs);
   }
 
-  /** What replaces the reservation by the tokens actually used (nothing when the usage is unknown). */
-  correction(reservation: Reservation, totalTokens: number | undefined): Correction | undefined {
-    if (reservation.counters.length === 0 || totalTokens === undefined) return undefined;
+  /** What replaces the reservation by the tokens used (reported, or estimated when the answer reports none). */
+  correction(reservation: Reservation, totalTokens: number): Correction | undefined {
+    if (reservation.counters.length === 0) return undefined;
     // By what each counter was charged, not by the estimate: a capped charge corrected by the whole
     // estimate would take back tokens never charged and empty the window for the next request.
     const deltas = reservation.charged.map((charged) => totalTokens - charged);

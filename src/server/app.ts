@@ -88,7 +88,7 @@ export function buildApp({ config, log, fleet, gateway, metrics, agents, history
   const routerIsOpen = () => config.admin_token === undefined && !keysRequired();
   registerAgentRoutes(app, agents, { token: config.agents.registration_token, routerIsOpen }, log);
   registerAdminRoutes(app, { fleet, metrics, requests, adminToken: config.admin_token, keysRequired, describeTarget });
-  registerDashboardRoutes(app, { fleet, metrics, history, requests, adminToken: config.admin_token, keysRequired });
+  registerDashboardRoutes(app, { fleet, metrics, history, requests, adminToken: config.admin_token, keysRequired, describeTarget });
   registerRouteExplain(app, policies.resolver, routing, reader);
   registerAdminKeyRoutes(app, policies, config.admin_token);
   return app;

@@ -10,7 +10,7 @@ export const DASHBOARD_HTML = `<!doctype html>
 <title>Switchyard</title>
 <link rel="icon" href="data:,">
 <style>
-  :root { --bg:#0f1419; --panel:#172029; --text:#d8dee4; --muted:#8b98a5; --ok:#3fb950; --bad:#f85149; --line:#58a6ff; --border:#26323d; }
+  :root { --bg:#0f1419; --panel:#172029; --text:#d8dee4; --muted:#8b98a5; --ok:#3fb950; --bad:#f85149; --warn:#d29922; --line:#58a6ff; --border:#26323d; }
   * { box-sizing: border-box; }
   body { margin:0; font:14px/1.4 system-ui, sans-serif; background:var(--bg); color:var(--text); }
   header { display:flex; align-items:baseline; gap:16px; padding:14px 20px; border-bottom:1px solid var(--border); }
@@ -27,6 +27,7 @@ export const DASHBOARD_HTML = `<!doctype html>
   .health { font-weight:600; }
   .health.healthy { color:var(--ok); }
   .health.unhealthy { color:var(--bad); }
+  .health.benched, .health.probing { color:var(--warn); }
   .status-error { color:var(--bad); }
   svg.spark { width:120px; height:28px; vertical-align:middle; }
   svg.spark polyline { fill:none; stroke:var(--line); stroke-width:1.5; }
@@ -73,7 +74,8 @@ function renderActivity(activity, requests) {
 function renderTargets(targets) {
   document.querySelector("#targets tbody").innerHTML = targets.map((t) => {
     const last = t.history[t.history.length - 1];
-    const health = t.healthy ? "healthy" : "unhealthy";
+    // A benched target passes its probes but takes no traffic until its cooldown ends.
+    const health = !t.healthy ? "unhealthy" : t.cooldown && t.cooldown.state !== "ok" ? t.cooldown.state : "healthy";
     return '<tr data-target="' + esc(t.name) + '">' +
       "<td>" + esc(t.name) + ' <span class="muted">' + esc(t.kind) + "</span></td>" +
       '<td class="health ' + health + '">' + health + "</td>" +

@@ -16,10 +16,12 @@ export interface DashboardParts {
   requests: RequestReader | undefined;
   adminToken: string | undefined;
   keysRequired: () => boolean;
+  /** Per-target fields owned elsewhere (the cooldown state), as /stats shows them. */
+  describeTarget: (name: string) => { cooldown: { state: string; until: string | null } };
 }
 
 /** `GET /ui` (the page) and `GET /ui/state` (everything it shows, polled every second). */
-export function registerDashboardRoutes(app: FastifyInstance, { fleet, metrics, history, requests, adminToken, keysRequired }: DashboardParts): void {
+export function registerDashboardRoutes(app: FastifyInstance, { fleet, metrics, history, requests, adminToken, keysRequired, describeTarget }: DashboardParts): void {
   const preHandler = requireAdmin(adminToken, { withoutToken: 'open', queryToken: true, keysRequired });
   app.get('/ui', { preHandler }, async (_request, reply) => reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(DASHBOARD_HTML));
   app.get('/ui/state', { preHandler }, async () => {
@@ -28,7 +30,7 @@ export function registerDashboardRoutes(app: FastifyInstance, { fleet, metrics, 
       generated_at: new Date().toISOString(),
       total_services: stats.total_services,
       healthy_services: stats.healthy_services,
-      targets: stats.services.map((s) => ({ ...s, history: history.of(s.name) })),
+      targets: stats.services.map((s) => ({ ...s, ...describeTarget(s.name), history: history.of(s.name) })),
       recent: requests ? (await requests.read({ limit: RECENT_REQUESTS })).rows : [],
       activity: metrics.activity,
     };

@@ -38,7 +38,9 @@ export function frameworkErrors(error: FastifyError, _request: FastifyRequest, r
  * received within its time. Answered on the socket itself, in the OpenAI error shape like the rest.
  */
 export function clientErrorHandler(error: Error & { code?: string }, socket: Socket): void {
-  if (error.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
+  // An answer already under way on this connection (a 413 whose body is being drained) cannot be followed by another.
+  const answering = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true;
+  if (error.code === 'ECONNRESET' || !socket.writable || answering) return void socket.destroy();
   const [status, reason, message, code] =
     error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
       ? [408, 'Request Timeout', 'The request was not received in time', 'request_timeout']

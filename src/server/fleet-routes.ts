@@ -23,8 +23,8 @@ export function registerFleetRoutes(
   fleet: Fleet,
   metrics: Metrics,
   guards: FleetRouteGuards,
-  describe: (name: string) => Record<string, unknown> = () => ({}),
-  groups: () => readonly string[] = () => [],
+  describe: (name: string) => Record<string, unknown>,
+  groups: () => readonly string[],
 ): void {
   const reader = { onRequest: guards.reader };
   const startedSec = Math.floor(Date.now() / 1000);
