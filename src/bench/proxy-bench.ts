@@ -6,6 +6,7 @@ import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
 import { Agent, request, type Dispatcher } from 'undici';
 import { stringify } from 'yaml';
+import { percentile } from '../fleet/latency-window.js';
 import { interleavedRounds, median, medianRatio, totalErrors } from './rounds.js';
 
 /**
@@ -95,7 +96,6 @@ function npmStart(): { env: Record<string, string>; nodeFlags: string[] } {
 
 type Latency = { p50_us: number; p99_us: number };
 
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
 /**
  * Sequential requests on one keep-alive connection; `timed` reads each whole answer and says how
@@ -112,7 +112,7 @@ async function sequential(port: number, count: number, body: string, skip: numbe
   }
   await dispatcher.close();
   samples.sort((a, b) => a - b);
-  return { p50_us: percentile(samples, 50), p99_us: percentile(samples, 99) };
+  return { p50_us: percentile(samples, 50)!, p99_us: percentile(samples, 99)! };
 }
 
 /** Non-streamed latency at concurrency 1 (the first tenth warms up). */

@@ -1,3 +1,4 @@
+import { percentile } from '../fleet/latency-window.js';
 /** Latency distribution figures in milliseconds. */
 export interface Distribution {
   p50: number;
@@ -9,7 +10,7 @@ export interface Distribution {
 export function distribution(valuesMs: number[]): Distribution {
   if (valuesMs.length === 0) return { p50: 0, p90: 0, p99: 0, mean: 0 };
   const sorted = valuesMs.slice().sort((a, b) => a - b);
-  const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+  const at = (p: number) => percentile(sorted, p)!;
   const round = (v: number) => Math.round(v * 10) / 10;
   return { p50: round(at(50)), p90: round(at(90)), p99: round(at(99)), mean: round(sorted.reduce((s, v) => s + v, 0) / sorted.length) };
 }
