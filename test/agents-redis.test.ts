@@ -87,6 +87,25 @@ describe('agent registrations shared through Redis by two router instances', () 
     await late.stop();
   });
 
+  it('an agent retired while Redis does not answer is retired on every instance once it does', async () => {
+    expect(await post(a, '/register', { name: 'paused-agent', models: AGENT.models, endpoint: sim.url })).toBe(200);
+    await waitFor(async () => (await healthOf(b, 'paused-agent')) === true, 'B to learn the registration made on A');
+    redis.pause();
+    try {
+      // A command that times out sets B's shared state resting; the retirement then is not sent at all.
+      expect(await post(b, '/heartbeat', { name: AGENT.name })).toBe(200);
+      expect((await fetch(`${b.url}/register/paused-agent`, { method: 'DELETE' })).status).toBe(200);
+    } finally {
+      redis.resume();
+    }
+    await pause(300);
+    expect(await healthOf(a, 'paused-agent')).toBe(true);
+    // B's next call to Redis after its rest hands the retirement over.
+    await pause(1200);
+    expect(await post(b, '/heartbeat', { name: AGENT.name })).toBe(200);
+    await waitFor(async () => (await healthOf(a, 'paused-agent')) === undefined, 'A to forget the agent retired on B while Redis hung');
+  });
+
   it('with Redis down, each instance keeps serving the agents it knows', async () => {
     await redis.stop();
     for (const router of [a, b]) {

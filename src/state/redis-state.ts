@@ -53,6 +53,8 @@ export class RedisState implements SharedState {
   private readonly local: { limits: MemoryRateLimiter; cache: MemoryResponseCache; cooldowns: MemoryCooldowns; revocations: MemoryRevocations };
   /** Revocations made while Redis was away, sent when it is back. */
   private readonly pendingRevocations = new Set<string>();
+  /** Agents forgotten (retired or expired) while Redis was away, with the heartbeat time they were forgotten at. */
+  private readonly pendingForgets = new Map<string, number>();
   private readonly outage: OutageNotice;
   /** When a rest after a failed command ends (performance.now()); 0: not resting. */
   private restingUntil = 0;
@@ -202,7 +204,8 @@ export class RedisState implements SharedState {
     forget: (name: string, heardUntilMs: number): Promise<void> =>
       this.attempt(
         async () => void (await this.client.agentForget('agents', 'agent-beats', name, heardUntilMs, this.channel)),
-        () => {},
+        // Handed over once Redis answers again, before its registrations are reloaded: else they would bring the agent back.
+        () => void this.pendingForgets.set(name, heardUntilMs),
       ),
     subscribe: (listener: AgentAnnouncements): void => {
       this.agentListener = listener;
@@ -248,6 +251,8 @@ export class RedisState implements SharedState {
     try {
       for (const hash of this.pendingRevocations) await this.client.revoke('revoked', hash, this.channel);
       this.pendingRevocations.clear();
+      for (const [name, heardUntilMs] of this.pendingForgets) await this.client.agentForget('agents', 'agent-beats', name, heardUntilMs, this.channel);
+      this.pendingForgets.clear();
       const [benched, revoked] = await Promise.all([this.client.hgetall('benched'), this.client.smembers('revoked'), this.loadAgents()]);
       for (const [target, until] of Object.entries(benched)) this.board.bench(target, Number(until));
       for (const hash of revoked) this.local.revocations.revoked.add(hash);
