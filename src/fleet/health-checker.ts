@@ -25,7 +25,7 @@ export class HealthChecker {
   constructor(
     private readonly fleet: Fleet,
     private readonly dispatcher: Dispatcher,
-    private readonly options: { intervalS: number; unhealthyIntervalS?: number; timeoutS: number },
+    private readonly options: { intervalS: number; unhealthyIntervalS: number; timeoutS: number },
     private readonly log: Logger,
   ) {}
 
@@ -34,7 +34,7 @@ export class HealthChecker {
     this.timer = setInterval(() => void this.checkAll(), this.options.intervalS * 1000);
     this.timer.unref();
     // An engine that was not up yet at start-up, or was ejected, serves again within seconds rather than a whole interval later.
-    const unhealthyIntervalS = this.options.unhealthyIntervalS ?? this.options.intervalS;
+    const { unhealthyIntervalS } = this.options;
     if (unhealthyIntervalS < this.options.intervalS) {
       this.unhealthyTimer = setInterval(() => void this.checkUnhealthy(), unhealthyIntervalS * 1000);
       this.unhealthyTimer.unref();
@@ -48,7 +48,7 @@ export class HealthChecker {
   }
 
   /** Probes only the backends that are out of service. */
-  checkUnhealthy(): Promise<void> {
+  private checkUnhealthy(): Promise<void> {
     return Promise.all(this.fleet.list().filter((b) => isProbed(b.kind) && !b.healthy).map((b) => this.check(b))).then(() => undefined);
   }
 

@@ -46,3 +46,8 @@ export function abortError(abort: RequestAbort): ApiError | undefined {
 export function stoppedByDeadline(abort: RequestAbort): boolean {
   return abort.aborted && (abort.reason as Partial<ApiError>).code === 'gateway_timeout';
 }
+
+/** Whether the router itself stopped the request (shutting down): neither the client nor the backend's doing. */
+export function stoppedByRouter(abort: RequestAbort): boolean {
+  return abort.aborted && abort.reason !== CLIENT_GONE && !stoppedByDeadline(abort);
+}

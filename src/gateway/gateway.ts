@@ -8,7 +8,7 @@ import type { Metrics } from '../observability/metrics.js';
 import { badGateway, gatewayTimeout, type ApiError } from '../server/errors.js';
 import type { RequestLogEntry } from '../store/request-log.js';
 import { decodedBody } from '../upstream/content-encoding.js';
-import { abortError, CLIENT_CLOSED, CLIENT_GONE, CLIENT_GONE_ERROR, RequestAbort, stoppedByDeadline } from './abort.js';
+import { abortError, CLIENT_CLOSED, CLIENT_GONE, CLIENT_GONE_ERROR, RequestAbort, stoppedByRouter } from './abort.js';
 import { AttemptRunner, type AttemptAccount, type AttemptOptions, type Dispatched, type Exhausted } from './attempts.js';
 import type { Caller } from './caller.js';
 import type { InferenceRequest, RequestIdentity, Usage } from './inference-request.js';
@@ -40,8 +40,8 @@ interface Accounting extends AttemptAccount {
   ttftS?: number;
   interTokenS?: number;
   usage?: Usage;
-  /** Who answered when no backend did ("cache", or "none" for a refusal). */
-  servedBy?: string;
+  /** Who answered when no backend did: the cache (absent for a refusal). */
+  servedBy?: 'cache';
   /** Who asked, once identified (refused and cached requests included). */
   caller?: Caller;
   /** Set when the whole answer reached the client. */
@@ -239,7 +239,7 @@ export class Gateway {
     if (account.failed) return;
     const cooldowns = this.policies.state.cooldowns;
     // Stopped by the router (shutting down) before the answer ended: no verdict, the next request probes.
-    if (abort.aborted && !stoppedByDeadline(abort) && account.status !== CLIENT_CLOSED) return void cooldowns.releaseProbe(backend.name);
+    if (stoppedByRouter(abort)) return void cooldowns.releaseProbe(backend.name);
     void (account.status < 500 ? cooldowns.recordProbeSuccess(backend.name) : cooldowns.recordFailure(backend.name));
   }
 
@@ -248,7 +248,7 @@ export class Gateway {
    * shutting down: a rolling restart must not bench healthy backends (in Redis, for every instance).
    */
   private failUnlessRouterStopped(abort: RequestAbort, account: Accounting, backend: Backend, message: string): void {
-    if (abort.aborted && !stoppedByDeadline(abort)) account.error = message;
+    if (stoppedByRouter(abort)) account.error = message;
     else this.fail(account, backend, message);
   }
 
@@ -282,8 +282,7 @@ export class Gateway {
     const { backend, status } = account;
     // Metric labels stay bounded: a name no target knows is "unknown" unless a target (a provider's prefix rule) answered it.
     const model = this.policies.resolver.knows(request.model) || (backend !== undefined && status < 400) ? request.model : 'unknown';
-    const servedBy = account.servedBy === 'none' ? undefined : account.servedBy;
-    const target = backend?.name ?? servedBy ?? account.tried;
+    const target = backend?.name ?? account.servedBy ?? account.tried;
     this.metrics.record({
       endpoint: request.endpoint,
       model,

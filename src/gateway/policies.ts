@@ -30,7 +30,8 @@ export interface Admitted {
 export interface Answered {
   answered: true;
   status: number;
-  servedBy: string;
+  /** Set when the cache answered; a refusal has no one who served it. */
+  servedBy?: 'cache';
   /** Who asked, when known (a refusal of an unidentified caller has none). */
   caller?: Caller;
 }
@@ -176,6 +177,6 @@ export class GatewayPolicies {
 
   private refuse(res: ServerResponse, error: ApiError, headers: OutgoingHttpHeaders, caller: Caller | undefined): Answered {
     writeApiError(res, error, headers);
-    return { answered: true, status: error.status, servedBy: 'none', caller };
+    return { answered: true, status: error.status, caller };
   }
 }

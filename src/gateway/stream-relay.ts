@@ -149,7 +149,7 @@ function countEvents(bytes: Buffer): number {
  * `[DONE]` is its last event: the text may also appear inside a generated token. SSE allows
  * `data:[DONE]` as well as `data: [DONE]`, and CRLF line ends.
  */
-export function lastEventData(tail: Buffer): string | undefined {
+function lastEventData(tail: Buffer): string | undefined {
   const events = tail.toString('latin1').split(/\r?\n\r?\n|\r\r/);
   // Comment-only events (keep-alives) carry no data and are skipped.
   for (let at = events.length - 1; at >= 0; at--) {
