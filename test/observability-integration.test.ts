@@ -86,6 +86,8 @@ describe('metrics, request log and debugging commands after known traffic', () =
     expect(metricValue(text, 'switchyard_target_last_probe_timestamp_seconds', { target: 'a' })).toBeGreaterThan(Date.now() / 1000 - 60);
     for (const counter of ['switchyard_fallbacks_total', 'switchyard_rate_limited_total', 'switchyard_cache_requests_total']) expect(text).toContain(`# TYPE ${counter} counter`);
     expect(metricValue(text, 'switchyard_target_benched', { target: 'a' })).toBe(0);
+    // No Redis configured: no Redis series (a switchyard_redis_up 0 would page someone for an outage of nothing).
+    expect(text).not.toMatch(/^switchyard_(redis_up|request_log_local_rows_total)\b/m);
 
     const known = rows.find((r) => r.requestId === 'known-0')!;
     expect(known).toMatchObject({ route: 'chat', model: 'm1', status: 200, ttftMs: null, promptTokens: expect.any(Number), completionTokens: completionTokens[0], cost: null, callerKey: null });

@@ -84,7 +84,7 @@ export class Metrics {
     });
     this.overhead = new Histogram({ name: 'switchyard_router_overhead_seconds', help: 'Time each request spent in the router itself, outside upstream calls', buckets: OVERHEAD_BUCKETS, registers });
     this.tokens = new Counter({ name: 'switchyard_tokens_total', help: 'Tokens reported in upstream usage, by type (prompt, completion, cached)', labelNames: ['model', 'target', 'type'], registers });
-    this.retries = new Counter({ name: 'switchyard_upstream_retries_total', help: 'Requests re-sent to another replica before any byte reached the client', labelNames: ['model'], registers });
+    this.retries = new Counter({ name: 'switchyard_upstream_retries_total', help: 'Attempts after the first (another replica, the same one after a pause, or a fallback model), before any byte reached the client', labelNames: ['model'], registers });
     this.streamErrors = new Counter({
       name: 'switchyard_stream_errors_total',
       help: 'Streams that started (counted with status 200) but did not end with [DONE]: broken, truncated or cut off; the client got an error event',

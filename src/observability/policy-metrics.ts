@@ -16,14 +16,17 @@ export class PolicyMetrics {
     this.cache = new Counter({ name: 'switchyard_cache_requests_total', help: 'Response cache lookups by result (hit, miss, bypass)', labelNames: ['result'], registers });
     this.rateLimited = new Counter({ name: 'switchyard_rate_limited_total', help: 'Requests refused by a rate limit, by limit (rpm, tpm, budget)', labelNames: ['limit'], registers });
     this.spend = new Counter({ name: 'switchyard_spend_usd_total', help: 'Spend by API key name, from the price table', labelNames: ['key'], registers });
-    new Gauge({
-      name: 'switchyard_redis_up',
-      help: 'Whether the shared Redis state is reachable (1) or the instance serves from local state (0); absent without Redis',
-      registers,
-      collect() {
-        if (state.kind === 'redis') this.set(state.up ? 1 : 0);
-      },
-    });
+    // Only with Redis configured: an unlabelled gauge always exports a value, and a 0 would read as an outage.
+    if (state.kind === 'redis') {
+      new Gauge({
+        name: 'switchyard_redis_up',
+        help: 'Whether the shared Redis state is reachable (1) or the instance serves from local state (0)',
+        registers,
+        collect() {
+          this.set(state.up ? 1 : 0);
+        },
+      });
+    }
     new Gauge({
       name: 'switchyard_target_benched',
       help: '1 while a target is benched by its cooldown (or waiting for its probe)',
