@@ -6,6 +6,7 @@ import { parseConfig } from '../src/config/load.js';
 import { createLogger } from '../src/observability/logger.js';
 import { resolveModel } from '../src/gateway/resolve.js';
 import { explainRoute } from '../src/registry/explain-route.js';
+import { addModel, refreshOpenAiModels } from '../src/registry/model-commands.js';
 import { buildRoutingTable } from '../src/registry/routing-table.js';
 import { NO_PROVIDER_ENV, runCli } from './support/cli.js';
 
@@ -83,5 +84,26 @@ describe('provider configuration', () => {
     expect((await runCli(['models', 'add', 'house-model', 'anthropic', 'http://127.0.0.1:9'], env)).code).toBe(0);
     expect(await route('house-model', {}, dir)).toMatchObject({ routable: false, error: { status: 503, message: expect.stringContaining('EXTERNAL_ANTHROPIC_KEY') } });
     expect(await route('house-model', { EXTERNAL_ANTHROPIC_KEY: 'k' }, dir)).toMatchObject({ routable: true, targets: [{ name: 'registry:house-model', url: 'http://127.0.0.1:9' }] });
+  });
+
+  it('names the variable a ${VAR} key of the YAML reads, not the default one, when it is unset', async () => {
+    const yaml = { database_path: ':memory:', providers: { grok: { api_key: '${SOME_OTHER_VAR}' }, openai: { api_key: '${MY_OPENAI_KEY:-}' } } };
+    const config = parseConfig(yaml, NO_PROVIDER_ENV);
+    const table = buildRoutingTable(config, createLogger('silent'));
+    // the start-up warning lists these
+    expect(table.providers.missingKeys).toEqual(expect.arrayContaining([{ provider: 'grok', variable: 'SOME_OTHER_VAR' }, { provider: 'openai', variable: 'MY_OPENAI_KEY' }]));
+    const missing = { routable: false, error: { status: 503, message: "The provider 'grok' is not configured: set SOME_OTHER_VAR" } };
+    expect(explainRoute('grok-3', table)).toMatchObject(missing);
+    addModel(table.db, 'house-grok', 'grok', 'http://127.0.0.1:9', undefined);
+    table.registry.reload();
+    expect(explainRoute('house-grok', table)).toMatchObject(missing);
+    await expect(refreshOpenAiModels(table.db, config.providers)).rejects.toThrow('cannot list OpenAI models: set MY_OPENAI_KEY');
+    table.db.close();
+
+    // The default variable still supplies the key, and a literal empty key names it.
+    const defaults = buildRoutingTable(parseConfig({ ...yaml, providers: { ...yaml.providers, venice: { api_key: '' } } }, { ...NO_PROVIDER_ENV, EXTERNAL_GROK_KEY: 'k' }), createLogger('silent'));
+    expect(explainRoute('grok-3', defaults)).toMatchObject({ routable: true });
+    expect(explainRoute('venice-uncensored', defaults)).toMatchObject({ routable: false, error: { message: expect.stringContaining('set EXTERNAL_VENICE_KEY') } });
+    defaults.db.close();
   });
 });

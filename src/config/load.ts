@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { PROVIDERS } from './providers.js';
+import { PROVIDERS, type ProviderName } from './providers.js';
 import { POLICY_ENV } from './policies-schema.js';
 import { ConfigSchema, type Config } from './schema.js';
 
@@ -49,10 +49,13 @@ function asRecord(value: unknown): Record<string, unknown> {
   return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
 }
 
+/** `${VAR}` or `${VAR:-default}`, with the name and the default captured. */
+const ENV_REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+
 /** Replaces `${VAR}` and `${VAR:-default}` in every string of the YAML tree. */
 export function expandEnv(value: unknown, env: NodeJS.ProcessEnv): unknown {
   if (typeof value === 'string') {
-    return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (_, name: string, fallback?: string) => env[name] ?? fallback ?? '');
+    return value.replace(ENV_REFERENCE, (_, name: string, fallback?: string) => env[name] ?? fallback ?? '');
   }
   if (Array.isArray(value)) return value.map((item) => expandEnv(item, env));
   if (value && typeof value === 'object') {
@@ -73,7 +76,20 @@ export function parseConfig(raw: unknown, env: NodeJS.ProcessEnv = process.env, 
   }
   const result = ConfigSchema.safeParse(tree);
   if (!result.success) throw new ConfigError(`invalid ${source}:\n${formatIssues(result.error)}`);
+  rememberKeyVariables(raw, result.data.providers);
   return result.data;
+}
+
+/**
+ * A provider whose YAML key is `${GROQ_KEY}` reads GROQ_KEY: a missing key must name it, not the
+ * provider's default variable. Read before expansion, which leaves no trace of the name.
+ */
+function rememberKeyVariables(raw: unknown, providers: Config['providers']): void {
+  for (const [name, settings] of Object.entries(asRecord(asRecord(raw).providers))) {
+    const apiKey = asRecord(settings).api_key;
+    const variable = typeof apiKey === 'string' ? apiKey.matchAll(ENV_REFERENCE).next().value?.[1] : undefined;
+    if (variable) providers[name as ProviderName]!.api_key_variable = variable;
+  }
 }
 
 export interface LoadedConfig {

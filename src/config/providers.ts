@@ -39,17 +39,17 @@ export interface ProviderAccess {
   /** Undefined when the provider has no default URL and none is configured. */
   baseUrl: string | undefined;
   apiKey: string | undefined;
-  /** The variable to set when the provider needs a key and has none. */
+  /** The variable to set when the provider needs a key and has none: the one the YAML's `${VAR}` names, else the default. */
   missingKey: string | undefined;
 }
 
-export function providerAccess(settings: Partial<Record<ProviderName, { base_url?: string; api_key?: string }>>, name: ProviderName): ProviderAccess {
+export function providerAccess(settings: Partial<Record<ProviderName, { base_url?: string; api_key?: string; api_key_variable?: string }>>, name: ProviderName): ProviderAccess {
   const definition = providerDefinition(name);
   const configured = settings[name];
   const apiKey = configured?.api_key || undefined;
   return {
     baseUrl: configured?.base_url || definition.defaultBaseUrl,
     apiKey,
-    missingKey: definition.keyEnv && !apiKey ? definition.keyEnv : undefined,
+    missingKey: definition.keyEnv && !apiKey ? (configured?.api_key_variable ?? definition.keyEnv) : undefined,
   };
 }

@@ -42,7 +42,9 @@ const ProviderSettingsSchema = z
     base_url: z.union([httpUrl, z.literal('')]).optional(),
     api_key: z.string().optional(),
   })
-  .strict();
+  .strict()
+  // Filled by the loader, never from the YAML: the variable a `${VAR}` api_key reads, for the message when it is unset.
+  .transform((settings): typeof settings & { api_key_variable?: string } => settings);
 
 export const LoggingSchema = z
   .object({
