@@ -195,4 +195,34 @@ describe('streams and disconnects', () => {
     expect(body.error.code).toBe('shutting_down');
     expect(await exit).toBe(0);
   });
+
+  it('reads the whole body of a large request refused during the drain, so that its client reads the 503 instead of a reset', async () => {
+    const sim = await startSim({ models: ['m'], ttftMs: 1, tokensPerS: 20 });
+    const router = await startRouter({ services: [{ name: 'only', url: sim.url }] });
+    const socket = connect(router.port, '127.0.0.1');
+    let received = '';
+    socket.on('data', (chunk) => (received += chunk));
+    const failures: Error[] = [];
+    socket.on('error', (error) => failures.push(error));
+    const closed = once(socket, 'close');
+    const stream = JSON.stringify(chat('m', { stream: true, max_tokens: 10 }));
+    socket.write(`POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${stream.length}\r\n\r\n${stream}`);
+    await new Promise((r) => setTimeout(r, 100));
+    const exit = router.stop('SIGTERM');
+    await new Promise((r) => setTimeout(r, 50));
+    // Pipelined behind the stream, and sent slowly: the stream ends (and the 503 is due) while the upload goes on.
+    const large = Buffer.from(JSON.stringify(chat('m', { messages: [{ role: 'user', content: 'x'.repeat(8_000_000) }] })));
+    socket.write(`POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${large.length}\r\n\r\n`);
+    for (let offset = 0; offset < large.length; offset += 500_000) {
+      if (!socket.write(large.subarray(offset, offset + 500_000), (error) => error && failures.push(error))) await Promise.race([once(socket, 'drain'), closed]);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await closed;
+    expect(failures).toEqual([]);
+    expect(received).toContain('data: [DONE]');
+    const refusal = received.slice(received.indexOf('HTTP/1.1 503'));
+    expect(refusal.toLowerCase()).toContain('connection: close');
+    expect(JSON.parse(refusal.slice(refusal.indexOf('\r\n\r\n') + 4)).error.code).toBe('shutting_down');
+    expect(await exit).toBe(0);
+  });
 });

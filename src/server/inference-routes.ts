@@ -5,7 +5,7 @@ import type { Endpoint, RequestIdentity } from '../gateway/inference-request.js'
 import { writeApiError } from '../gateway/relay.js';
 import { parseJsonBody } from './body-parser.js';
 import { ApiError, shuttingDown } from './errors.js';
-import { readBody } from './read-body.js';
+import { discardRest, readBody } from './read-body.js';
 import { requestId } from './request-id.js';
 import { validateInference } from './validate.js';
 
@@ -42,7 +42,9 @@ export function inferenceRoutes(gateway: Gateway, maxBodyBytes: number, log: Log
       const id = requestId(req);
       const arrivedAt = performance.now();
       if (draining) {
-        refuse(gateway, res, { id, endpoint, model: '', startedAt: arrivedAt }, shuttingDown());
+        // Answered once the body is read: the answer closes the connection, and closing it while
+        // the client is still sending resets it before the client reads the 503.
+        discardRest(req, () => refuse(gateway, res, { id, endpoint, model: '', startedAt: arrivedAt }, shuttingDown()));
         return true;
       }
       readBody(req, maxBodyBytes, (raw, error) => {

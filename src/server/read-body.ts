@@ -49,11 +49,20 @@ function refuse(req: IncomingMessage, error: ApiError, done: (body: undefined, e
   discardRest(req);
 }
 
-/** Reads and drops what the client still sends, for a while; the connection then stays usable. */
-function discardRest(req: IncomingMessage): void {
-  if (req.complete) return;
+/**
+ * Reads and drops what the client still sends, for a while; the connection then stays usable.
+ * `then` runs once the whole body is read (at once when it already is), never when the client
+ * leaves or is cut off first.
+ */
+export function discardRest(req: IncomingMessage, then?: () => void): void {
+  if (req.complete) return then?.();
   const giveUp = setTimeout(() => req.socket.destroy(), DISCARD_MS);
   giveUp.unref();
-  req.once('end', () => clearTimeout(giveUp)).once('close', () => clearTimeout(giveUp));
+  req
+    .once('end', () => {
+      clearTimeout(giveUp);
+      then?.();
+    })
+    .once('close', () => clearTimeout(giveUp));
   req.resume();
 }
