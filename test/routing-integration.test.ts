@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertConforms } from './support/conformance.js';
+import { errorReply, startFakeProvider } from './support/fake-provider.js';
 import { startRouter, startSim, stopAll, waitFor, type Proc } from './support/processes.js';
 
 const SYSTEM = (group: string) => `${group}: you answer questions about the timetable of the freight yard, politely and briefly. `.repeat(30);
@@ -124,6 +125,37 @@ describe('a model group over a model with its own routing policy', () => {
     const explained = await fetch(`${router.url}/route/explain`, { method: 'POST', body: JSON.stringify({ model: 'm3', messages: [{ role: 'user', content: 'hi' }] }) });
     const { details } = (await explained.json()) as { details: { ttft_ewma_s: number | null } };
     expect(details.ttft_ewma_s).toBeGreaterThan(0);
+  });
+});
+
+describe('routing feedback along a model group chain (real processes)', () => {
+  afterAll(stopAll);
+
+  it("releases what the first step's policy claimed when its target failed and the request fell back", async () => {
+    const failing = await startFakeProvider(() => errorReply(500, { message: 'internal', type: 'server_error' }));
+    const sim = await startSim({ models: ['spare'], ttftMs: 1 });
+    const router = await startRouter({
+      routing: { policy: 'round-robin', models: { chain: 'cache-aware' } },
+      model_groups: { chain: { targets: [{ model: 'flaky' }], fallbacks: ['spare'] } },
+      services: [{ name: 'flaky-svc', url: failing.url, models: ['flaky'] }, { name: 'spare-sim', url: sim.url }],
+      health_check: { failure_threshold: 1000 },
+      cooldown: { failure_threshold: 1000 },
+      retry: { max_attempts: 2, backoff_base_ms: 5 },
+    });
+    try {
+      const body = { model: 'chain', max_tokens: 100, messages: [{ role: 'system', content: SYSTEM('chain') }, { role: 'user', content: 'when is the next train?' }] };
+      const response = await fetch(`${router.url}/v1/chat/completions`, { method: 'POST', body: JSON.stringify(body) });
+      expect(response.status).toBe(200);
+      expect(response.headers.get('x-switchyard-target')).toBe('spare-sim');
+      expect(failing.requests).toBe(2);
+      const explained = (await (await fetch(`${router.url}/route/explain`, { method: 'POST', body: JSON.stringify(body) })).json()) as {
+        chain: Array<{ targets: Array<{ policy: string; target: string; details: { pending_tokens: number } }> }>;
+      };
+      // The expected completion (max_tokens) stayed claimed on the failed replica: nothing but a result of its own releases it.
+      expect(explained.chain[0]!.targets[0]).toMatchObject({ policy: 'cache-aware', target: 'flaky-svc', details: { pending_tokens: 0 } });
+    } finally {
+      await failing.close();
+    }
   });
 });
 

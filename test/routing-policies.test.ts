@@ -321,16 +321,20 @@ describe('cache-aware', () => {
     expect(tokens.load(a!, 0)).toBe(800);
   });
 
-  it('moves a retried request\'s pending tokens to the replica that takes it', () => {
-    const fleet = replicas(2);
+  it("releases an abandoned attempt's pending tokens, and only those: a replica that refused has not worked through its queue", () => {
+    const [busy, other] = replicas(2);
     const policy = new CacheAwarePolicy(options, () => 0);
+    policy.pick([busy!], chat(`Queued ${SYSTEM}`, 'q0'));
+    busy!.inflight = 1;
+    const queued = policy.pendingTokens(busy!.name);
     const request = chat(SYSTEM, 'q');
-    const first = policy.pick(fleet, request);
-    const claimed = policy.pendingTokens(first.name);
-    expect(claimed).toBeGreaterThan(0);
-    const second = policy.pick(fleet.filter((b) => b !== first), request);
-    expect(policy.pendingTokens(first.name)).toBe(0);
-    expect(policy.pendingTokens(second.name)).toBeGreaterThan(0);
+    policy.pick([busy!], request);
+    expect(policy.pendingTokens(busy!.name)).toBeGreaterThan(queued);
+    policy.onResult(busy!, request, { ok: false, ttftS: undefined, usage: undefined });
+    expect(policy.pendingTokens(busy!.name)).toBe(queued);
+    // The retry elsewhere claims there.
+    policy.pick([other!], request);
+    expect(policy.pendingTokens(other!.name)).toBeGreaterThan(0);
   });
 
   it('still gives up affinity for the imbalance rule when the warm replica holds many cheap requests', () => {

@@ -5,7 +5,7 @@ import type { FailureTrigger } from '../config/policies-schema.js';
 import { isEjectable, type Backend } from '../fleet/backend.js';
 import type { Fleet } from '../fleet/fleet.js';
 import type { PolicyMetrics } from '../observability/policy-metrics.js';
-import type { RoutingPolicy } from '../routing/policy.js';
+import type { RouteOutcome, RouteRequest, RoutingPolicy } from '../routing/policy.js';
 import { ApiError, badGateway, noHealthyBackend } from '../server/errors.js';
 import type { Cooldowns } from '../state/shared-state.js';
 import { abortError, CLIENT_GONE_ERROR, stoppedByDeadline, type RequestAbort } from './abort.js';
@@ -24,7 +24,7 @@ export interface Dispatched {
   response: UpstreamResponse;
   /** The body, when it was read to judge an error answer. */
   body?: Buffer;
-  /** Set when this answer's failure was already counted against the backend. */
+  /** Set when this answer's failure was already counted against the backend, and reported to the routing policy that picked it. */
   failureRecorded?: boolean;
   /** Set when this request is the single probe of a benched backend. */
   probe?: boolean;
@@ -58,7 +58,8 @@ export interface AttemptAccount extends UpstreamTiming {
 interface Choice {
   backend: Backend;
   target: RouteTarget;
-  probe: boolean;
+  /** The request as the routing policy saw it when it picked `backend`; undefined for a benched backend's probe, which no policy picked. */
+  pick: RouteRequest | undefined;
 }
 
 /** `refused`: the request cannot be expressed for this target (the client's error) or was aborted. */
@@ -68,6 +69,8 @@ type Outcome = { dispatched: Dispatched } | { failure: AttemptFailure; final?: D
 const BACKEND_TROUBLE = new Set<FailureTrigger>(['connection', 'timeout', 'rate_limit', 'server_error']);
 /** Statuses that count towards ejecting a backend until its health probe passes (529: Anthropic's "overloaded"). */
 const EJECTING_STATUS = new Set([502, 503, 504, 529]);
+/** The outcome of an attempt that will not be relayed (failed, refused or aborted), for the policy that picked it: it releases what the pick claimed. */
+const ABANDONED: RouteOutcome = Object.freeze({ ok: false, ttftS: undefined, usage: undefined });
 
 /**
  * Dispatch with retries and fallbacks, all before any byte reached the client: each model of the
@@ -136,7 +139,9 @@ export class AttemptRunner {
         account.tried = choice.backend.name;
         const outcome = await this.attempt(choice, request, signal, canFallBack, account);
         if ('dispatched' in outcome) return outcome.dispatched;
-        if (choice.probe) this.endProbe(choice.backend, outcome, signal);
+        // Every pick gets one outcome, at its policy: the relayed answer's at its end (the Gateway), the others' here.
+        if (choice.pick) this.policy.onResult?.(choice.backend, choice.pick, ABANDONED);
+        else this.endProbe(choice.backend, outcome, signal);
         if ('refused' in outcome) return { error: outcome.refused };
         failure = outcome.failure;
         final = outcome.final;
@@ -170,7 +175,7 @@ export class AttemptRunner {
         if (view.state === 'ok') usable.push(backend);
         else if (view.state === 'probing' && (await this.cooldowns.claimProbe(backend.name))) {
           this.log.info({ backend: backend.name }, 'cooldown over: sending one probe request');
-          return { backend, target, probe: true };
+          return { backend, target, pick: undefined };
         }
       }
       if (usable.length === 0) continue;
@@ -184,12 +189,13 @@ export class AttemptRunner {
     if (!chosen || !chosenTarget) return undefined;
     account.candidates = chosen.length;
     // The policy sees every pick, even of a single candidate: stateful policies (prefix trees) learn from it.
-    const backend = this.policy.pick(chosen, { model: chosenTarget.model, group: step.model, body: request.body, headers: request.headers });
-    return { backend, target: chosenTarget, probe: false };
+    const pick: RouteRequest = { model: chosenTarget.model, group: step.model, body: request.body, headers: request.headers };
+    return { backend: this.policy.pick(chosen, pick), target: chosenTarget, pick };
   }
 
   /** `canFallBack`: a later model could take the request, so a refused answer is worth reading first. */
-  private async attempt({ backend, target, probe }: Choice, request: InferenceRequest, signal: RequestAbort, canFallBack: boolean, timing: UpstreamTiming): Promise<Outcome> {
+  private async attempt({ backend, target, pick }: Choice, request: InferenceRequest, signal: RequestAbort, canFallBack: boolean, timing: UpstreamTiming): Promise<Outcome> {
+    const probe = pick === undefined;
     let call: UpstreamCall;
     try {
       call = backend.adapter.request(request, backend, backend.upstreamModelFor(target.model));

@@ -149,11 +149,12 @@ export class Gateway {
       if (dispatched && 'response' in dispatched) {
         dispatched.backend.inflight--;
         if (dispatched.probe) this.endProbe(dispatched.backend, account, abort);
+        // An error answer relayed as the last word had its outcome reported with its attempt.
+        if (!dispatched.failureRecorded) this.feedBack(request, account, dispatched.backend);
       }
       if (admitted) {
         void this.policies.settle(request, admitted, requestEnd(account));
       }
-      if (account.backend) this.feedBack(request, account, account.backend);
       this.account(request, account, admitted);
     }
   }

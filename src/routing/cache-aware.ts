@@ -151,28 +151,27 @@ export class CacheAwarePolicy extends ChoosingPolicy {
         this.turn++;
         this.indexFor(backend.name).insert(hashes);
         if (hint !== undefined) this.sessions.remember(hint, backend.name);
-        // A retry of the same request releases what its earlier pick claimed elsewhere.
-        const now = this.now();
-        const earlier = this.dispatches.get(request.body);
-        if (earlier) this.tokens.release(earlier.claim, now);
-        this.dispatches.set(request.body, { claim: this.tokens.claim(backend.name, uncached, decode, now), predictedCached });
+        // An earlier pick of the same request (a retry) has had its outcome, which released its claim.
+        this.dispatches.set(request.body, { claim: this.tokens.claim(backend.name, uncached, decode, this.now()), predictedCached });
       },
     };
   }
 
   /**
-   * Releases the request's pending tokens. `usage.prompt_tokens_details.cached_tokens` is the
-   * engine's ground truth: far fewer cached tokens than the match predicted means it evicted what
-   * the index still lists, so that replica's index forgets its older half and keeps less from then
-   * on; a confirmed hit lets it grow back. (The request's own prefix stays: the engine has just
-   * computed and cached it again.)
+   * Releases the request's pending tokens: as prefilled once it was served or streamed a first
+   * token, else as never sent (a failed attempt: a replica that refuses fast has not worked through
+   * its queue). `usage.prompt_tokens_details.cached_tokens` is the engine's ground truth: far fewer
+   * cached tokens than the match predicted means it evicted what the index still lists, so that
+   * replica's index forgets its older half and keeps less from then on; a confirmed hit lets it
+   * grow back. (The request's own prefix stays: the engine has just computed and cached it again.)
    */
   override onResult(backend: Backend, request: RouteRequest, outcome: RouteOutcome): void {
     const now = this.now();
     const dispatch = this.dispatches.get(request.body);
     if (dispatch) {
       this.dispatches.delete(request.body);
-      if (dispatch.claim.backend === backend.name) this.tokens.finished(dispatch.claim, outcome.ttftS, now);
+      const prefilled = outcome.ok || outcome.ttftS !== undefined;
+      if (prefilled && dispatch.claim.backend === backend.name) this.tokens.finished(dispatch.claim, outcome.ttftS, now);
       else this.tokens.release(dispatch.claim, now);
     }
     this.tokens.settled(backend, outcome.usage?.completion_tokens, now);

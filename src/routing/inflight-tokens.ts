@@ -90,8 +90,7 @@ export class InflightTokens {
 
   /**
    * A request ended on `backend`. Once the router has nothing in flight there its pending tokens
-   * must be zero: this clears claims never released (a pick whose every attempt failed ends with
-   * no result for that replica).
+   * must be zero: this clears what the estimates left over (decode lengths, prefill rates).
    */
   settled(backend: Backend, completionTokens: number | undefined, now: number): void {
     const replica = this.replicas.get(backend.name);

@@ -15,7 +15,7 @@ export class PolicyTable implements RoutingPolicy {
   readonly name: string;
   private readonly fallback: ChoosingPolicy;
   private readonly byModel = new Map<string, ChoosingPolicy>();
-  /** The policy that made each request's last pick, by request body, until its result. */
+  /** The policy that made each request's pending pick, by request body, until its outcome (each pick gets one before the next is made). */
   private readonly pickedBy = new WeakMap<object, ChoosingPolicy>();
   private members: Set<string>;
   private healthy: Set<string>;

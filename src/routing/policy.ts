@@ -40,7 +40,12 @@ export interface RoutingPolicy {
   pick(candidates: readonly Backend[], request: RouteRequest): Backend;
   /** The choice `pick` would make now, with its reason, changing nothing. */
   explain?(candidates: readonly Backend[], request: RouteRequest): RouteChoice;
-  /** Called once a dispatched request has ended (for feedback such as latency averages). */
+  /**
+   * Called exactly once for every pick (for feedback such as latency averages, and to release what
+   * the pick claimed): when the relayed answer has ended, or with `ok: false` as soon as the attempt
+   * is abandoned (failed, refused, aborted) and the request retries, falls back or ends. (A
+   * benched backend's probe is no policy's pick; its relayed answer is reported to its model's.)
+   */
   onResult?(backend: Backend, request: RouteRequest, outcome: RouteOutcome): void;
 }
 
