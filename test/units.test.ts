@@ -27,6 +27,14 @@ describe('config', () => {
     expect(config).toMatchObject({ port: 9000, log_level: 'debug', health_check: { interval_s: 3, timeout_s: 2 } });
   });
 
+  it('names the environment variable behind an invalid value, not only the key it sets', () => {
+    expect(() => parseConfig({}, { PORT: 'abc' })).toThrow(/port \(from the environment variable PORT\): /);
+    expect(() => parseConfig({}, { RATE_LIMIT_REQUESTS: 'many' })).toThrow(/rate_limits\.requests_per_minute \(from the environment variable RATE_LIMIT_REQUESTS\)/);
+    expect(() => parseConfig({}, { OPENAI_BASE_URL: 'not a url' })).toThrow(/providers\.openai\.base_url \(from the environment variable OPENAI_BASE_URL\)/);
+    // A bad value from the file says nothing of the environment.
+    expect(() => parseConfig({ port: 'abc' }, {})).toThrow(/^invalid config:\n  port: /);
+  });
+
   it('rejects duplicate service names', () => {
     expect(() => parseConfig({ services: [{ name: 'a', url: 'http://x' }, { name: 'a', url: 'http://y' }] }, {})).toThrow(/services\.1\.name: duplicate/);
   });

@@ -1,8 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { PROVIDERS, type ProviderName } from './providers.js';
-import { POLICY_ENV } from './policies-schema.js';
+import { applyEnvOverrides, asRecord, overrideAt, type EnvOverride } from './env-overrides.js';
+import type { ProviderName } from './providers.js';
 import { ConfigSchema, type Config } from './schema.js';
 
 export class ConfigError extends Error {
@@ -10,44 +10,6 @@ export class ConfigError extends Error {
 }
 
 export const DEFAULT_CONFIG_FILE = './switchyard.yaml';
-
-/** Environment variables that override a config key, with the replaced routers' names. */
-const ENV_OVERRIDES: ReadonlyArray<[string, (raw: Record<string, unknown>, value: string) => void]> = [
-  ['PORT', (raw, v) => (raw.port = Number(v))],
-  ['HOST', (raw, v) => (raw.host = v)],
-  ['LOG_LEVEL', (raw, v) => (raw.log_level = v.toLowerCase())],
-  ['REQUEST_TIMEOUT_S', (raw, v) => (raw.request_timeout_s = Number(v))],
-  ['ADMIN_TOKEN', (raw, v) => (raw.admin_token = v)],
-  ['CORS_ORIGINS', (raw, v) => (raw.cors = { ...asRecord(raw.cors), origins: v.split(',').map((origin) => origin.trim()).filter(Boolean) })],
-  ['LOG_DIR', (raw, v) => (raw.logging = { ...asRecord(raw.logging), dir: v })],
-  ['ROUTER_LATENCY_WEIGHT', (raw, v) => (raw.routing = { ...asRecord(raw.routing), latency_weight: Number(v) })],
-  ['ROUTER_COST_WEIGHT', (raw, v) => (raw.routing = { ...asRecord(raw.routing), cost_weight: Number(v) })],
-  ['ROUTER_COST_THRESHOLD', (raw, v) => (raw.routing = { ...asRecord(raw.routing), cost_threshold: Number(v) })],
-  ['HEALTH_CHECK_INTERVAL_S', (raw, v) => (raw.health_check = { ...asRecord(raw.health_check), interval_s: Number(v) })],
-  ['SQLITE_DB_PATH', (raw, v) => (raw.database_path = v)],
-  ['REGISTRATION_TOKEN', (raw, v) => (raw.agents = { ...asRecord(raw.agents), registration_token: v })],
-  ['AGENT_HEARTBEAT_TIMEOUT_S', (raw, v) => (raw.agents = { ...asRecord(raw.agents), heartbeat_timeout_s: Number(v) })],
-  ['AGENT_FORGET_AFTER_S', (raw, v) => (raw.agents = { ...asRecord(raw.agents), forget_after_s: Number(v) })],
-  ...PROVIDERS.flatMap(({ name, baseUrlEnv, keyEnv }) => [
-    providerOverride(baseUrlEnv, name, 'base_url'),
-    ...(keyEnv ? [providerOverride(keyEnv, name, 'api_key')] : []),
-  ]),
-  ...POLICY_ENV,
-];
-
-function providerOverride(env: string, provider: string, key: 'base_url' | 'api_key'): [string, (raw: Record<string, unknown>, value: string) => void] {
-  return [
-    env,
-    (raw, v) => {
-      const providers = asRecord(raw.providers);
-      raw.providers = { ...providers, [provider]: { ...asRecord(providers[provider]), [key]: v } };
-    },
-  ];
-}
-
-function asRecord(value: unknown): Record<string, unknown> {
-  return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
-}
 
 /** `${VAR}` or `${VAR:-default}`, with the name and the default captured. */
 const ENV_REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
@@ -64,18 +26,21 @@ export function expandEnv(value: unknown, env: NodeJS.ProcessEnv): unknown {
   return value;
 }
 
-export function formatIssues(error: z.ZodError): string {
-  return error.issues.map((issue) => `  ${issue.path.join('.') || '(root)'}: ${issue.message}`).join('\n');
+function formatIssues(error: z.ZodError, overrides: readonly EnvOverride[] = []): string {
+  return error.issues
+    .map((issue) => {
+      const override = overrideAt(overrides, issue.path);
+      const from = override ? ` (from the environment variable ${override.env})` : '';
+      return `  ${issue.path.join('.') || '(root)'}${from}: ${issue.message}`;
+    })
+    .join('\n');
 }
 
 export function parseConfig(raw: unknown, env: NodeJS.ProcessEnv = process.env, source = 'config'): Config {
   const tree = { ...asRecord(expandEnv(raw ?? {}, env)) };
-  for (const [name, apply] of ENV_OVERRIDES) {
-    const value = env[name];
-    if (value !== undefined && value !== '') apply(tree, value);
-  }
+  const overrides = applyEnvOverrides(tree, env);
   const result = ConfigSchema.safeParse(tree);
-  if (!result.success) throw new ConfigError(`invalid ${source}:\n${formatIssues(result.error)}`);
+  if (!result.success) throw new ConfigError(`invalid ${source}:\n${formatIssues(result.error, overrides)}`);
   rememberKeyVariables(raw, result.data.providers);
   return result.data;
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { EnvOverride } from './env-overrides.js';
 
 /** Why a request may move on to another target (`retry.on`) or another model (`fallback.on`). */
 export const FAILURE_TRIGGERS = ['connection', 'timeout', 'rate_limit', 'server_error', 'context_window', 'content_policy'] as const;
@@ -97,12 +98,8 @@ export const retryConfigShape = {
 };
 
 /** Environment variables of the policies, with the replaced router's names. */
-export const POLICY_ENV: ReadonlyArray<[string, (raw: Record<string, unknown>, value: string) => void]> = [
-  ['REDIS_URL', (raw, v) => (raw.redis = { ...asRecord(raw.redis), url: v })],
-  ['REQUIRE_API_KEY', (raw, v) => (raw.api_keys = { ...asRecord(raw.api_keys), required: /^(1|true|yes|on)$/i.test(v) })],
-  ['RATE_LIMIT_REQUESTS', (raw, v) => (raw.rate_limits = { ...asRecord(raw.rate_limits), requests_per_minute: Number(v) })],
+export const POLICY_ENV: readonly EnvOverride[] = [
+  { env: 'REDIS_URL', path: ['redis', 'url'] },
+  { env: 'REQUIRE_API_KEY', path: ['api_keys', 'required'], parse: (value) => /^(1|true|yes|on)$/i.test(value) },
+  { env: 'RATE_LIMIT_REQUESTS', path: ['rate_limits', 'requests_per_minute'], parse: Number },
 ];
-
-function asRecord(value: unknown): Record<string, unknown> {
-  return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
-}
