@@ -89,6 +89,12 @@ describe('metrics, request log and debugging commands after known traffic', () =
     // No Redis configured: no Redis series (a switchyard_redis_up 0 would page someone for an outage of nothing).
     expect(text).not.toMatch(/^switchyard_(redis_up|request_log_local_rows_total)\b/m);
 
+    // Retried attempts are not more requests: the requests answered to clients are the sum of switchyard_requests_total.
+    const fleet = (await (await fetch(`${router.url}/admin/fleet`)).json()) as { activity: { requests: number }; services: Array<{ name: string; request_count: number; last_minute: { errors: number; error_rate: number } }> };
+    expect(fleet.activity.requests).toBe(metricValue(text, 'switchyard_requests_total'));
+    expect(fleet.services.reduce((sum, s) => sum + s.request_count, 0)).toBe(7 + retries);
+    expect(fleet.services.find((s) => s.name === 'broken')!.last_minute).toMatchObject({ errors: retries, error_rate: 1 });
+
     const known = rows.find((r) => r.requestId === 'known-0')!;
     expect(known).toMatchObject({ route: 'chat', model: 'm1', status: 200, ttftMs: null, promptTokens: expect.any(Number), completionTokens: completionTokens[0], cost: null, callerKey: null });
     expect(['a', 'b']).toContain(known.target);

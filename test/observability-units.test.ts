@@ -2,8 +2,10 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { Fleet } from '../src/fleet/fleet.js';
 import { LatencyWindow } from '../src/fleet/latency-window.js';
 import { DailyFile } from '../src/observability/daily-file.js';
+import { FleetHistory } from '../src/observability/fleet-history.js';
 import { createLogger } from '../src/observability/logger.js';
 import { analyzeRequests } from '../src/observability/request-analysis.js';
 import { openDatabase } from '../src/store/database.js';
@@ -118,5 +120,68 @@ describe('the latency window behind /stats', () => {
     two.record(2);
     expect(two.percentile(50)).toBe(1);
     expect(new LatencyWindow().percentile(50)).toBeNull();
+  });
+
+  it("gives the percentile of the samples recorded since a mark, across the ring's wrap", () => {
+    const window = new LatencyWindow(4);
+    for (let value = 1; value <= 6; value++) window.record(value);
+    expect(window.percentileSince(0, 50)).toBe(4); // the ring keeps 3..6
+    expect(window.percentileSince(window.recorded - 2, 50)).toBe(5);
+    expect(window.percentileSince(window.recorded, 50)).toBeNull();
+  });
+});
+
+describe('fleet history behind the dashboard and switchyard status', () => {
+  const SAMPLE_MS = 2000;
+  function sampled() {
+    const fleet = new Fleet(100);
+    const clock = { now: JAN_1 };
+    const history = new FleetHistory(fleet, { sampleMs: SAMPLE_MS, windowMs: 15 * 60_000, now: () => clock.now });
+    const idle = (ms: number) => {
+      for (let waited = 0; waited < ms; waited += SAMPLE_MS) {
+        clock.now += SAMPLE_MS;
+        history.sample();
+      }
+    };
+    return { fleet, history, idle, backend: fleet.add({ name: 'a', url: 'http://127.0.0.1:1', kind: 'service' }) };
+  }
+
+  it('keeps failures in the last-minute error rate for a minute after traffic stops, then forgets them', () => {
+    const { fleet, history, idle, backend } = sampled();
+    history.sample();
+    for (let i = 0; i < 3; i++) backend.recordSuccess(0.1, undefined);
+    fleet.recordFailure(backend, 'connection refused');
+    // Counted before the next sample: the live counters are part of the window.
+    expect(history.lastMinute(backend)).toMatchObject({ requests: 4, errors: 1, error_rate: 0.25 });
+    idle(40_000);
+    expect(history.lastMinute(backend)).toMatchObject({ window_s: 40, requests: 4, errors: 1, requests_per_s: 0.1, error_rate: 0.25 });
+    idle(30_000);
+    expect(history.lastMinute(backend)).toMatchObject({ window_s: 60, requests: 0, errors: 0, requests_per_s: 0, error_rate: null });
+  });
+
+  it('starts a new series for a target that rejoins under the same name (an agent registering again)', () => {
+    const { fleet, history, idle, backend } = sampled();
+    history.sample();
+    for (let i = 0; i < 5; i++) backend.recordSuccess(0.1, undefined);
+    idle(SAMPLE_MS);
+    fleet.remove('a');
+    const rejoined = fleet.add({ name: 'a', url: 'http://127.0.0.1:2', kind: 'agent' });
+    rejoined.recordSuccess(0.1, undefined);
+    expect(history.lastMinute(rejoined)).toBeNull();
+    idle(SAMPLE_MS);
+    expect(history.of('a').every((sample) => sample.requestsPerS >= 0)).toBe(true);
+    rejoined.recordSuccess(0.1, undefined);
+    expect(history.lastMinute(rejoined)).toMatchObject({ requests: 1, errors: 0 });
+  });
+
+  it("samples the median latency of each interval's answers, not of the last thousand", () => {
+    const { history, idle, backend } = sampled();
+    history.sample();
+    for (let i = 0; i < 10; i++) backend.recordSuccess(1, undefined);
+    idle(SAMPLE_MS);
+    for (let i = 0; i < 3; i++) backend.recordSuccess(0.1, undefined);
+    idle(SAMPLE_MS);
+    idle(SAMPLE_MS);
+    expect(history.of('a').map((sample) => sample.p50Ms)).toEqual([null, 1000, 100, null]);
   });
 });

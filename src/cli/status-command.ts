@@ -1,4 +1,4 @@
-import { fetchFleet } from './request-source.js';
+import { fetchFleet, type FleetView } from './request-source.js';
 import { formatMs, formatPercent, formatTable, palette } from './table.js';
 
 export interface StatusOptions {
@@ -16,24 +16,34 @@ const secondsToMs = (s: number | null) => (s === null ? null : s * 1000);
 export async function statusCommand(options: StatusOptions): Promise<string> {
   const fleet = await fetchFleet(options.url, options.token);
   const c = palette(options.color);
-  const rows = fleet.services.map((s) => [
-    s.name,
-    s.kind,
-    // A benched target passes its probes but takes no traffic until its cooldown ends.
-    !s.healthy ? c.red('unhealthy') : s.cooldown && s.cooldown.state !== 'ok' ? c.yellow(s.cooldown.state) : c.green('healthy'),
-    s.models.join(','),
-    String(s.in_flight),
-    String(s.request_count),
-    formatPercent(s.request_count === 0 ? 0 : s.error_count / s.request_count),
-    formatMs(secondsToMs(s.p50_s)),
-    formatMs(secondsToMs(s.p99_s)),
-    formatMs(secondsToMs(s.ttft_p50_s)),
-    s.last_check ? `${s.last_check.at}${s.last_check.ok ? '' : ' failed'}` : 'never',
-  ]);
-  const healthy = `${fleet.healthy_services}/${fleet.total_services} targets healthy`;
-  const headline = fleet.healthy_services === fleet.total_services && fleet.total_services > 0 ? c.green(healthy) : c.red(healthy);
+  // A benched target passes its probes but takes no traffic until its cooldown ends.
+  const healthOf = (s: FleetView['services'][number]) => (!s.healthy ? 'unhealthy' : s.cooldown && s.cooldown.state !== 'ok' ? s.cooldown.state : 'healthy');
+  const rows = fleet.services.map((s) => {
+    const health = healthOf(s);
+    const recent = s.last_minute;
+    return [
+      s.name,
+      s.kind,
+      health === 'healthy' ? c.green(health) : health === 'unhealthy' ? c.red(health) : c.yellow(health),
+      s.models.join(','),
+      String(s.in_flight),
+      recent ? recent.requests_per_s.toFixed(2) : '–',
+      recent && recent.error_rate !== null ? formatPercent(recent.error_rate) : '–',
+      String(s.request_count),
+      formatMs(secondsToMs(s.p50_s)),
+      formatMs(secondsToMs(s.p99_s)),
+      formatMs(secondsToMs(s.ttft_p50_s)),
+      // Agents prove liveness by heartbeat; hosted providers and registry entries are never probed.
+      s.kind !== 'service' ? 'not probed' : s.last_check ? `${s.last_check.at}${s.last_check.ok ? '' : ' failed'}` : 'never',
+    ];
+  });
+  const inService = fleet.services.filter((s) => healthOf(s) === 'healthy').length;
+  const healthy = `${inService}/${fleet.services.length} targets healthy`;
+  const headline = inService === fleet.services.length && inService > 0 ? c.green(healthy) : c.red(healthy);
   const a = fleet.activity;
-  const activity = `retries ${a.retries} · fallbacks ${a.fallbacks} · cache ${a.cacheHits} hit / ${a.cacheMisses} miss · rate-limited ${a.rateLimited}`;
-  const headers = ['target', 'kind', 'health', 'models', 'in-flight', 'requests', 'errors', 'p50', 'p99', 'TTFT p50', 'last probe'];
-  return `${c.bold(options.url)}  ${headline}\n\n${formatTable(headers, rows)}\n\n${c.dim(activity)}`;
+  const attempts = fleet.services.reduce((sum, s) => sum + s.request_count, 0);
+  const activity = `requests ${a.requests} · upstream attempts ${attempts} · retries ${a.retries} · fallbacks ${a.fallbacks} · cache ${a.cacheHits} hit / ${a.cacheMisses} miss · rate-limited ${a.rateLimited} (since the router started)`;
+  const headers = ['target', 'kind', 'health', 'models', 'in-flight', 'req/s 1m', 'errors 1m', 'requests', 'p50', 'p99', 'TTFT p50', 'last probe'];
+  const legend = "req/s, errors: each target's requests (retries included) over the last minute · requests: since start · p50, p99, TTFT: its last 1,024 answers";
+  return `${c.bold(options.url)}  ${headline}\n\n${formatTable(headers, rows)}\n${c.dim(legend)}\n\n${c.dim(activity)}`;
 }

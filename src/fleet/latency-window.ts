@@ -2,7 +2,7 @@
 export class LatencyWindow {
   private readonly samples: Float64Array;
   private next = 0;
-  private filled = 0;
+  private count = 0;
 
   constructor(size = 1024) {
     this.samples = new Float64Array(size);
@@ -11,11 +11,26 @@ export class LatencyWindow {
   record(value: number): void {
     this.samples[this.next] = value;
     this.next = (this.next + 1) % this.samples.length;
-    if (this.filled < this.samples.length) this.filled++;
+    this.count++;
+  }
+
+  /** Samples recorded since creation: a mark for `percentileSince`. */
+  get recorded(): number {
+    return this.count;
   }
 
   percentile(p: number): number | null {
-    return percentile(this.samples.slice(0, this.filled).sort(), p);
+    return percentile(this.samples.slice(0, Math.min(this.count, this.samples.length)).sort(), p);
+  }
+
+  /** Percentile of the samples recorded since `mark` (an earlier `recorded`), of the newest ring-full when there were more. */
+  percentileSince(mark: number, p: number): number | null {
+    const size = this.samples.length;
+    const count = Math.min(this.count - mark, size);
+    if (count <= 0) return null;
+    const newest = new Float64Array(count);
+    for (let i = 0; i < count; i++) newest[i] = this.samples[(this.next - count + i + size) % size]!;
+    return percentile(newest.sort(), p);
   }
 }
 

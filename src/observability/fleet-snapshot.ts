@@ -1,6 +1,7 @@
 import type { Backend } from '../fleet/backend.js';
 import type { Fleet } from '../fleet/fleet.js';
 import { effectiveLoad } from '../routing/load.js';
+import type { FleetHistory } from './fleet-history.js';
 
 const round = (value: number | null, digits = 6) => (value === null ? null : Number(value.toFixed(digits)));
 
@@ -31,14 +32,14 @@ export function backendStats(b: Backend, routedTotal: number, now: number) {
   };
 }
 
-export function fleetStats(fleet: Fleet) {
+export function fleetStats(fleet: Fleet, history: FleetHistory) {
   const backends = fleet.list();
   const routedTotal = backends.reduce((sum, b) => sum + b.dispatchCount, 0);
   const now = performance.now();
   return {
     total_services: backends.length,
     healthy_services: backends.filter((b) => b.healthy).length,
-    services: backends.map((b) => backendStats(b, routedTotal, now)),
+    services: backends.map((b) => ({ ...backendStats(b, routedTotal, now), last_minute: history.lastMinute(b) })),
   };
 }
 

@@ -31,6 +31,8 @@ export interface RequestRecord {
 
 /** Running totals the dashboard shows, kept as plain numbers next to the Prometheus series. */
 export interface Activity {
+  /** Requests answered to clients, refused ones included: the sum of switchyard_requests_total (retries and fallbacks are not more requests). */
+  requests: number;
   retries: number;
   fallbacks: number;
   cacheHits: number;
@@ -58,7 +60,7 @@ interface RequestChildren {
  */
 export class Metrics {
   readonly registry = new Registry();
-  readonly activity: Activity = { retries: 0, fallbacks: 0, cacheHits: 0, cacheMisses: 0, rateLimited: 0 };
+  readonly activity: Activity = { requests: 0, retries: 0, fallbacks: 0, cacheHits: 0, cacheMisses: 0, rateLimited: 0 };
   private readonly requests: Counter<'route' | 'model' | 'target' | 'status'>;
   private readonly duration: Histogram<'model' | 'target'>;
   private readonly ttft: Histogram<'model' | 'target'>;
@@ -180,6 +182,7 @@ export class Metrics {
       this.children.set(key, child);
     }
     child.requests.inc();
+    this.activity.requests++;
     child.duration.observe(r.latencyS);
     if (r.ttftS !== undefined) child.ttft.observe(r.ttftS);
     if (r.interTokenS !== undefined) child.interToken.observe(r.interTokenS);

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Fleet } from '../fleet/fleet.js';
 import { fleetStats } from '../observability/fleet-snapshot.js';
+import type { FleetHistory } from '../observability/fleet-history.js';
 import type { Metrics } from '../observability/metrics.js';
 import { MAX_READ_ROWS, type RequestPage, type RequestQuery, type RequestReader } from '../store/request-log.js';
 import { requireAdmin } from './admin-auth.js';
@@ -10,6 +11,7 @@ import { ApiError, badRequest } from './errors.js';
 export interface AdminParts {
   fleet: Fleet;
   metrics: Metrics;
+  history: FleetHistory;
   /** Absent when the request log is disabled. */
   requests: RequestReader | undefined;
   adminToken: string | undefined;
@@ -48,7 +50,7 @@ export async function requestsFromQuery(requests: RequestReader | undefined, que
 /** Says which log answered: `redis` (shared by every instance) or `sqlite` (this instance's own). */
 export const REQUEST_LOG_HEADER = 'x-switchyard-request-log';
 
-export function registerAdminRoutes(app: FastifyInstance, { fleet, metrics, requests, adminToken, keysRequired, describeTarget }: AdminParts): void {
+export function registerAdminRoutes(app: FastifyInstance, { fleet, metrics, history, requests, adminToken, keysRequired, describeTarget }: AdminParts): void {
   const preHandler = requireAdmin(adminToken, { withoutToken: 'open', keysRequired });
   app.get('/admin/requests', { preHandler }, async (request, reply) => {
     const page = await requestsFromQuery(requests, request.query as Record<string, unknown>, MAX_READ_ROWS);
@@ -56,7 +58,7 @@ export function registerAdminRoutes(app: FastifyInstance, { fleet, metrics, requ
     return { data: page.rows };
   });
   app.get('/admin/fleet', { preHandler }, async () => {
-    const stats = fleetStats(fleet);
+    const stats = fleetStats(fleet, history);
     return { ...stats, services: stats.services.map((service) => ({ ...service, ...describeTarget(service.name) })), activity: metrics.activity };
   });
 }

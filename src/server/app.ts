@@ -82,12 +82,12 @@ export function buildApp({ config, log, fleet, gateway, metrics, agents, history
   const reader = requireApiKey(policies.identifier, config.admin_token);
   const fleetGuards = { reader, metrics: requireAdmin(config.admin_token, { withoutToken: 'open' }) };
   const describeTarget = (name: string) => ({ cooldown: policies.cooldownOf(name) });
-  registerFleetRoutes(app, fleet, metrics, fleetGuards, describeTarget, () => policies.resolver.groupNames());
+  registerFleetRoutes(app, fleet, history, metrics, fleetGuards, describeTarget, () => policies.resolver.groupNames());
   const keysRequired = () => policies.identifier.keysRequired();
   // The drop-in case of the replaced router: nothing here asks for credentials.
   const routerIsOpen = () => config.admin_token === undefined && !keysRequired();
   registerAgentRoutes(app, agents, { token: config.agents.registration_token, routerIsOpen }, log);
-  registerAdminRoutes(app, { fleet, metrics, requests, adminToken: config.admin_token, keysRequired, describeTarget });
+  registerAdminRoutes(app, { fleet, metrics, history, requests, adminToken: config.admin_token, keysRequired, describeTarget });
   registerDashboardRoutes(app, { fleet, metrics, history, requests, adminToken: config.admin_token, keysRequired, describeTarget });
   registerRouteExplain(app, policies.resolver, routing, reader);
   registerAdminKeyRoutes(app, policies, config.admin_token);

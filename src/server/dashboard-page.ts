@@ -15,6 +15,8 @@ export const DASHBOARD_HTML = `<!doctype html>
   body { margin:0; font:14px/1.4 system-ui, sans-serif; background:var(--bg); color:var(--text); }
   header { display:flex; align-items:baseline; gap:16px; padding:14px 20px; border-bottom:1px solid var(--border); }
   h1 { margin:0; font-size:20px; }
+  h2 .muted { text-transform:none; letter-spacing:0; font-weight:normal; }
+  [title] { cursor:help; }
   h2 { font-size:15px; margin:18px 20px 8px; color:var(--muted); text-transform:uppercase; letter-spacing:.05em; }
   #updated, .muted { color:var(--muted); }
   .cards { display:flex; flex-wrap:wrap; gap:10px; margin:0 20px; }
@@ -30,21 +32,26 @@ export const DASHBOARD_HTML = `<!doctype html>
   .health.benched, .health.probing { color:var(--warn); }
   .status-error { color:var(--bad); }
   svg.spark { width:120px; height:28px; vertical-align:middle; }
-  svg.spark polyline { fill:none; stroke:var(--line); stroke-width:1.5; }
+  svg.spark path { fill:none; stroke:var(--line); stroke-width:1.5; }
   #error { color:var(--bad); margin:8px 20px; }
 </style>
 </head>
 <body>
 <header><h1>Switchyard</h1><span id="summary"></span><span id="updated"></span></header>
 <div id="error"></div>
-<h2>Activity</h2>
+<h2>Activity <span class="muted" id="since"></span></h2>
 <div class="cards" id="activity"></div>
 <h2>Targets</h2>
 <table id="targets">
-  <thead><tr><th>target</th><th>health</th><th>models</th><th>in-flight</th><th>req/s</th><th>errors</th><th>p50</th><th>p99</th><th>TTFT p50</th><th>req/s (15 min)</th><th>p50 (15 min)</th><th>last probe</th></tr></thead>
+  <thead><tr><th>target</th><th title="healthy: takes traffic; unhealthy: failed its probe, missed its heartbeats or failed too many requests in a row; benched / probing: sitting out a cooldown">health</th><th>models</th>
+  <th title="requests on their way to or from this target now">in-flight</th>
+  <th title="requests this target answered or failed per second over the last minute, retries and fallbacks included">req/s (1 min)</th>
+  <th title="share of this target's requests that failed over the last minute; – when it had none">errors (1 min)</th>
+  <th title="end-to-end latency of this target's last 1,024 answers">p50</th><th title="end-to-end latency of this target's last 1,024 answers">p99</th><th title="time to first token of this target's last 1,024 streamed answers">TTFT p50</th>
+  <th title="requests per second, sampled every few seconds">req/s (15 min)</th><th title="median latency of the answers of each sample interval">p50 (15 min)</th><th>last probe</th></tr></thead>
   <tbody></tbody>
 </table>
-<h2>Recent requests</h2>
+<h2>Recent requests <span class="muted">from the request log (with Redis, every instance's)</span></h2>
 <table id="requests">
   <thead><tr><th>time</th><th>request id</th><th>model</th><th>target</th><th>status</th><th>latency</th><th>TTFT</th><th>tokens</th><th>cache</th><th>routing decision</th></tr></thead>
   <tbody></tbody>
@@ -57,46 +64,81 @@ const esc = (value) => String(value ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&
 const ms = (value) => (value === null || value === undefined ? "–" : value < 10 ? value.toFixed(1) + " ms" : Math.round(value) + " ms");
 const pct = (value) => (value * 100).toFixed(1) + "%";
 
+// Points keep their place in time; a gap (no answers in a sample) breaks the line rather than closing up.
 function sparkline(values) {
-  const points = values.filter((v) => v !== null && Number.isFinite(v));
-  if (points.length < 2) return '<svg class="spark" viewBox="0 0 120 28"></svg>';
-  const max = Math.max(...points, 1e-9);
-  const step = 120 / (points.length - 1);
-  const coords = points.map((v, i) => (i * step).toFixed(1) + "," + (27 - (v / max) * 25).toFixed(1)).join(" ");
-  return '<svg class="spark" viewBox="0 0 120 28"><polyline points="' + coords + '"/></svg>';
+  const known = values.filter((v) => v !== null && Number.isFinite(v));
+  if (known.length < 2) return '<svg class="spark" viewBox="0 0 120 28"></svg>';
+  const max = Math.max(...known, 1e-9);
+  const step = 120 / (values.length - 1);
+  let path = "";
+  let drawing = false;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v === null || !Number.isFinite(v)) {
+      drawing = false;
+      continue;
+    }
+    path += (drawing ? "L" : "M") + (i * step).toFixed(1) + "," + (27 - (v / max) * 25).toFixed(1);
+    drawing = true;
+  }
+  return '<svg class="spark" viewBox="0 0 120 28"><path d="' + path + '"/></svg>';
 }
 
-function renderActivity(activity, requests) {
-  const cards = [["requests", requests], ["cache hits", activity.cacheHits], ["cache misses", activity.cacheMisses], ["rate-limited", activity.rateLimited], ["retries", activity.retries], ["fallbacks", activity.fallbacks]];
-  document.getElementById("activity").innerHTML = cards.map(([label, value]) => '<div class="card"><b>' + esc(value) + "</b>" + esc(label) + "</div>").join("");
+function renderActivity(activity, attempts) {
+  const cards = [
+    ["requests", activity.requests, "requests answered to clients, refused ones included (the sum of switchyard_requests_total)"],
+    ["upstream attempts", attempts, "requests sent to targets that ended in an answer or a failure (not those the client abandoned), retries and fallbacks included: the sum of the targets' request_count"],
+    ["retries", activity.retries, "requests sent again to another replica before any byte reached the client"],
+    ["fallbacks", activity.fallbacks, "moves to the next model of a fallback chain"],
+    ["cache hits", activity.cacheHits, "answers served from the response cache"],
+    ["cache misses", activity.cacheMisses, "cacheable requests the cache did not have"],
+    ["rate-limited", activity.rateLimited, "requests refused by rate limits and budgets"],
+  ];
+  document.getElementById("activity").innerHTML = cards.map(([label, value, title]) => '<div class="card" title="' + esc(title) + '"><b>' + esc(value) + "</b>" + esc(label) + "</div>").join("");
+}
+
+// A benched target passes its probes but takes no traffic until its cooldown ends.
+const healthOf = (t) => (!t.healthy ? "unhealthy" : t.cooldown && t.cooldown.state !== "ok" ? t.cooldown.state : "healthy");
+
+function errorsCell(recent) {
+  if (!recent || recent.error_rate === null) return '<td class="num" title="no requests ended on this target in the last minute">–</td>';
+  return '<td class="num" title="' + recent.errors + " of " + recent.requests + " requests failed in the last " + recent.window_s + ' s">' + pct(recent.error_rate) + "</td>";
+}
+
+function lastProbe(t) {
+  // Agents prove liveness by heartbeat; hosted providers and registry entries are never probed.
+  if (t.kind !== "service") return "not probed";
+  return t.last_check ? new Date(t.last_check.at).toLocaleTimeString() + (t.last_check.ok ? "" : " (failed)") : "never";
 }
 
 function renderTargets(targets) {
   document.querySelector("#targets tbody").innerHTML = targets.map((t) => {
-    const last = t.history[t.history.length - 1];
-    // A benched target passes its probes but takes no traffic until its cooldown ends.
-    const health = !t.healthy ? "unhealthy" : t.cooldown && t.cooldown.state !== "ok" ? t.cooldown.state : "healthy";
+    const health = healthOf(t);
     return '<tr data-target="' + esc(t.name) + '">' +
       "<td>" + esc(t.name) + ' <span class="muted">' + esc(t.kind) + "</span></td>" +
       '<td class="health ' + health + '">' + health + "</td>" +
       "<td>" + esc(t.models.join(", ")) + "</td>" +
       '<td class="num">' + t.in_flight + "</td>" +
-      '<td class="num">' + (last ? last.requestsPerS.toFixed(2) : "0.00") + "</td>" +
-      '<td class="num">' + pct(last ? last.errorRate : 0) + "</td>" +
+      '<td class="num">' + (t.last_minute ? t.last_minute.requests_per_s.toFixed(2) : "–") + "</td>" +
+      errorsCell(t.last_minute) +
       '<td class="num">' + ms(t.p50_s === null ? null : t.p50_s * 1000) + "</td>" +
       '<td class="num">' + ms(t.p99_s === null ? null : t.p99_s * 1000) + "</td>" +
       '<td class="num">' + ms(t.ttft_p50_s === null ? null : t.ttft_p50_s * 1000) + "</td>" +
       "<td>" + sparkline(t.history.map((s) => s.requestsPerS)) + "</td>" +
       "<td>" + sparkline(t.history.map((s) => s.p50Ms)) + "</td>" +
-      '<td class="muted">' + esc(t.last_check ? new Date(t.last_check.at).toLocaleTimeString() + (t.last_check.ok ? "" : " (failed)") : "never") + "</td></tr>";
+      '<td class="muted">' + esc(lastProbe(t)) + "</td></tr>";
   }).join("");
 }
+
+// Unknown (a stream without usage, an error) is not zero.
+const tokens = (r) => (r.promptTokens === null && r.completionTokens === null ? "–" : (r.promptTokens ?? 0) + (r.completionTokens ?? 0));
+const decision = (r) => (r.decision ?? "–") + (r.fallbacks > 0 ? " · " + r.fallbacks + (r.fallbacks === 1 ? " fallback" : " fallbacks") : "");
 
 function renderRequests(rows) {
   document.querySelector("#requests tbody").innerHTML = rows.slice().reverse().map((r) =>
     "<tr><td>" + esc(new Date(r.ts).toLocaleTimeString()) + "</td><td>" + esc(r.requestId) + "</td><td>" + esc(r.model) + "</td><td>" + esc(r.target ?? "–") +
     '</td><td class="num' + (r.status >= 400 ? " status-error" : "") + '">' + r.status + '</td><td class="num">' + ms(r.latencyMs) + '</td><td class="num">' + ms(r.ttftMs) +
-    '</td><td class="num">' + ((r.promptTokens ?? 0) + (r.completionTokens ?? 0)) + "</td><td>" + esc(r.cacheStatus ?? "–") + "</td><td>" + esc(r.decision ?? "–") + "</td></tr>"
+    '</td><td class="num">' + tokens(r) + "</td><td>" + esc(r.cacheStatus ?? "–") + "</td><td>" + esc(decision(r)) + "</td></tr>"
   ).join("");
 }
 
@@ -105,9 +147,10 @@ async function refresh() {
     const response = await fetch(stateUrl, { cache: "no-store" });
     if (!response.ok) throw new Error("GET /ui/state answered " + response.status);
     const state = await response.json();
-    const healthy = state.targets.filter((t) => t.healthy).length;
+    const healthy = state.targets.filter((t) => healthOf(t) === "healthy").length;
     document.getElementById("summary").textContent = healthy + "/" + state.targets.length + " targets healthy";
     document.getElementById("updated").textContent = "updated " + new Date(state.generated_at).toLocaleTimeString();
+    document.getElementById("since").textContent = "this router, since " + new Date(state.started_at).toLocaleString();
     renderActivity(state.activity, state.targets.reduce((sum, t) => sum + t.request_count, 0));
     renderTargets(state.targets);
     renderRequests(state.recent);

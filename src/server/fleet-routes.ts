@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Fleet } from '../fleet/fleet.js';
+import type { FleetHistory } from '../observability/fleet-history.js';
 import { fleetStats } from '../observability/fleet-snapshot.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { RouteGuard } from './admin-auth.js';
@@ -21,6 +22,7 @@ export interface FleetRouteGuards {
 export function registerFleetRoutes(
   app: FastifyInstance,
   fleet: Fleet,
+  history: FleetHistory,
   metrics: Metrics,
   guards: FleetRouteGuards,
   describe: (name: string) => Record<string, unknown>,
@@ -62,7 +64,7 @@ export function registerFleetRoutes(
   });
 
   app.get('/stats', reader, async () => {
-    const stats = fleetStats(fleet);
+    const stats = fleetStats(fleet, history);
     return { ...stats, services: stats.services.map((service) => ({ ...service, ...describe(service.name) })) };
   });
 
