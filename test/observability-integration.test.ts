@@ -157,6 +157,51 @@ describe('metrics, request log and debugging commands after known traffic', () =
   });
 });
 
+describe("a target's numbers in /stats", () => {
+  afterAll(stopAll);
+
+  it('counts an answer about the request (a prompt over the context window) as an answer, not as an error of the target', async () => {
+    const small = await startSim({ models: ['m1'], extra: ['--kv-blocks', '4'] });
+    const router = await startRouter({ services: [{ name: 'small', url: small.url }] });
+    const response = await fetch(`${router.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'm1', messages: [{ role: 'user', content: 'word '.repeat(2000) }], max_tokens: 3 }),
+    });
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe('context_length_exceeded');
+    const stats = (await (await fetch(`${router.url}/stats`)).json()) as { services: Array<{ name: string; request_count: number; error_count: number; last_minute: { errors: number } }> };
+    expect(stats.services[0]).toMatchObject({ request_count: 1, error_count: 0, last_minute: { errors: 0 } });
+  });
+
+  it('starts at the attempt it answered, not at an earlier attempt that timed out elsewhere', async () => {
+    const [hanging, fast] = await Promise.all([startSim({ models: ['m1'], ttftMs: 5000 }), startSim({ models: ['m1'], ttftMs: 5 })]);
+    const router = await startRouter({
+      services: [{ name: 'hanging', url: hanging.url }, { name: 'fast', url: fast.url }],
+      retry: { attempt_timeout_s: 0.3 },
+    });
+    const latenciesS: number[] = [];
+    for (let i = 0; i < 2; i++) {
+      const started = performance.now();
+      const response = await fetch(`${router.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'm1', messages: [{ role: 'user', content: 'hello' }], max_tokens: 3, stream: true }),
+      });
+      expect(response.headers.get('x-switchyard-target')).toBe('fast');
+      await response.text();
+      latenciesS.push((performance.now() - started) / 1000);
+    }
+    // One of the two waited for the hanging target first (the policy alternates between idle targets).
+    expect(Math.max(...latenciesS)).toBeGreaterThan(0.3);
+    const stats = (await (await fetch(`${router.url}/stats`)).json()) as { services: Array<{ name: string; p99_s: number; ttft_p99_s: number; response_time: number }> };
+    const own = stats.services.find((s) => s.name === 'fast')!;
+    expect(own.p99_s).toBeLessThan(0.25);
+    expect(own.ttft_p99_s).toBeLessThan(0.25);
+    expect(own.response_time).toBeLessThan(0.25);
+  });
+});
+
 describe('switchyard logs analyze on a known log', () => {
   it('prints counts, error rates, percentiles, tokens and cost per model and target as a table', () => {
     const dbPath = join(mkdtempSync(join(tmpdir(), 'switchyard-seed-')), 'models.db');

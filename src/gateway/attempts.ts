@@ -237,7 +237,9 @@ export class AttemptRunner {
     if (!failure) return { dispatched: { backend, model: target.model, response, body, probe } };
     backend.inflight--;
     endUpstream(timing);
-    this.record(backend, failure, response.statusCode);
+    if (BACKEND_TROUBLE.has(failure.trigger)) this.record(backend, failure, response.statusCode);
+    // A prompt over the context window, a content-policy refusal: an answer about the request from a working backend, not an error of the backend's.
+    else backend.recordSuccess((performance.now() - timing.lastSentAt!) / 1000, undefined);
     return { failure, final: { backend, model: target.model, response, body, failureRecorded: true } };
   }
 
@@ -256,10 +258,11 @@ export class AttemptRunner {
     else void this.cooldowns.releaseProbe(backend.name);
   }
 
+  /** Backend trouble: a connection failure, a timeout, a 429 or a 5xx. */
   private record(backend: Backend, failure: AttemptFailure, status: number | undefined): void {
     if (status === undefined || EJECTING_STATUS.has(status)) this.fleet.recordFailure(backend, failure.message);
     else backend.recordError(failure.message);
     // A hosted provider is one backend for all its models: benching it for one model's 429s would shut out every other model.
-    if (BACKEND_TROUBLE.has(failure.trigger) && isEjectable(backend.kind)) void this.cooldowns.recordFailure(backend.name);
+    if (isEjectable(backend.kind)) void this.cooldowns.recordFailure(backend.name);
   }
 }

@@ -7,10 +7,12 @@ export interface UpstreamTiming {
   upstreamMs: number;
   /** performance.now() when the attempt in progress was sent; cleared once its answer ended. */
   upstreamSentAt?: number;
+  /** performance.now() when the latest attempt was sent, kept once it ended: where the answering target's own time starts. */
+  lastSentAt?: number;
 }
 
 export function startUpstream(timing: UpstreamTiming): void {
-  timing.upstreamSentAt = performance.now();
+  timing.upstreamSentAt = timing.lastSentAt = performance.now();
 }
 
 /** Adds the time since the current attempt was sent to the total (once per attempt). */

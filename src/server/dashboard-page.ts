@@ -46,8 +46,8 @@ export const DASHBOARD_HTML = `<!doctype html>
   <thead><tr><th>target</th><th title="healthy: takes traffic; unhealthy: failed its probe, missed its heartbeats or failed too many requests in a row; benched / probing: sitting out a cooldown">health</th><th>models</th>
   <th title="requests on their way to or from this target now">in-flight</th>
   <th title="requests this target answered or failed per second over the last minute, retries and fallbacks included">req/s (1 min)</th>
-  <th title="share of this target's requests that failed over the last minute; – when it had none">errors (1 min)</th>
-  <th title="end-to-end latency of this target's last 1,024 answers">p50</th><th title="end-to-end latency of this target's last 1,024 answers">p99</th><th title="time to first token of this target's last 1,024 streamed answers">TTFT p50</th>
+  <th title="share of this target's requests that failed over the last minute (connection, timeout, 429, 5xx, broken stream; not an answer about the request, such as a prompt over the context window); – when it had none">errors (1 min)</th>
+  <th title="latency of this target's last 1,024 answers, from sending it the request to the end of its answer">p50</th><th title="latency of this target's last 1,024 answers, from sending it the request to the end of its answer">p99</th><th title="time to first token of this target's last 1,024 streamed answers, from sending it the request">TTFT p50</th>
   <th title="requests per second, sampled every few seconds">req/s (15 min)</th><th title="median latency of the answers of each sample interval">p50 (15 min)</th><th>last probe</th></tr></thead>
   <tbody></tbody>
 </table>
