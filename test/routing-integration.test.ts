@@ -159,6 +159,41 @@ describe('routing feedback along a model group chain (real processes)', () => {
   });
 });
 
+describe('what a routing policy learns from a retried request (real processes)', () => {
+  afterAll(stopAll);
+
+  it("learns the answering target's own time to first token, not the wait for an earlier attempt elsewhere", async () => {
+    const [hanging, fast] = await Promise.all([startSim({ models: ['m1'], ttftMs: 10_000 }), startSim({ models: ['m1'], ttftMs: 5 })]);
+    const router = await startRouter({
+      routing: { policy: 'latency' },
+      services: [{ name: 'hanging', url: hanging.url }, { name: 'fast', url: fast.url }],
+      retry: { attempt_timeout_s: 0.6 },
+      health_check: { interval_s: 0.5, failure_threshold: 1000 },
+    });
+    const body = { model: 'm1', messages: [{ role: 'user', content: 'hello' }], max_tokens: 3, stream: true };
+    let retried = false;
+    // The policy alternates between the two while it knows nothing of 'hanging': one of these waits for it first.
+    for (let i = 0; i < 2; i++) {
+      const started = performance.now();
+      const response = await fetch(`${router.url}/v1/chat/completions`, { method: 'POST', body: JSON.stringify(body) });
+      expect(response.headers.get('x-switchyard-target')).toBe('fast');
+      await response.text();
+      retried ||= performance.now() - started > 600;
+    }
+    expect(retried).toBe(true);
+    // With 'hanging' out of service, the explanation is the policy's record of 'fast'.
+    await hanging.stop();
+    type Explained = { target: string; candidates: unknown[]; details: { ttft_ewma_s: number } };
+    const explained = await waitFor(async () => {
+      const answer = (await (await fetch(`${router.url}/route/explain`, { method: 'POST', body: JSON.stringify(body) })).json()) as Explained;
+      return answer.candidates.length === 1 ? answer : undefined;
+    }, "'hanging' out of service");
+    expect(explained.target).toBe('fast');
+    // Timed from the client's arrival, the retried answer's 0.6 s would weigh at least 0.2 × 0.6 in the average.
+    expect(explained.details.ttft_ewma_s).toBeLessThan(0.1);
+  });
+});
+
 describe('per-model policies for model groups (real processes)', () => {
   let router: Proc;
 

@@ -270,13 +270,12 @@ export class Gateway {
   /** What the answer tells the backend's health record and the routing policy. */
   private feedBack(request: InferenceRequest, account: Accounting, backend: Backend): void {
     const ok = !account.failed && account.status < 500 && account.status !== CLIENT_CLOSED;
-    if (ok) {
-      // The target's own times start at the attempt it answered: earlier attempts elsewhere and pauses before retrying are not its latency.
-      const beforeS = ((account.lastSentAt ?? request.startedAt) - request.startedAt) / 1000;
-      backend.recordSuccess((performance.now() - request.startedAt) / 1000 - beforeS, account.ttftS === undefined ? undefined : account.ttftS - beforeS);
-    }
+    // The target's own times start at the attempt it answered: earlier attempts elsewhere and pauses before retrying are not its latency.
+    const beforeS = ((account.lastSentAt ?? request.startedAt) - request.startedAt) / 1000;
+    const ttftS = account.ttftS === undefined ? undefined : account.ttftS - beforeS;
+    if (ok) backend.recordSuccess((performance.now() - request.startedAt) / 1000 - beforeS, ttftS);
     // The served model's name, not the requested one: the policy table finds the policy that picked by it when it has no record of the pick (a probe).
-    this.policy.onResult?.(backend, { model: account.servedModel ?? request.model, body: request.body, headers: request.headers }, { ok, ttftS: account.ttftS, usage: account.usage });
+    this.policy.onResult?.(backend, { model: account.servedModel ?? request.model, body: request.body, headers: request.headers }, { ok, ttftS, usage: account.usage });
   }
 
   private account(request: RequestIdentity, account: Accounting, admitted: Admitted | undefined): void {
