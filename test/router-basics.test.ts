@@ -1,7 +1,7 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertConforms } from './support/conformance.js';
-import { getJson, postJson } from './support/http.js';
+import { getJson, postJson, rawExchange } from './support/http.js';
 import { startRouter, startSim, stopAll, type Proc } from './support/processes.js';
 
 describe('router in front of two replicas', () => {
@@ -98,6 +98,19 @@ describe('router in front of two replicas', () => {
     expect(response.headers.get('x-request-id')).toBe('req-42');
     expect(response.headers.get('content-type')).toBe('application/json');
     expect(response.body.object).toBe('chat.completion');
+  });
+
+  it('answers a client that half-closes its connection once the request is sent (FIN after the body)', async () => {
+    const request = (body: object) => {
+      const json = JSON.stringify(body);
+      return `POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(json)}\r\n\r\n${json}`;
+    };
+    const plain = await rawExchange(router.port, request({ model: 'm1', messages: [{ role: 'user', content: 'hi' }], max_tokens: 2 }), { halfClose: true });
+    expect(plain).toMatch(/^HTTP\/1\.1 200 /);
+    expect(plain).toContain('"chat.completion"');
+    const streamed = await rawExchange(router.port, request({ model: 'm1', messages: [{ role: 'user', content: 'hi' }], max_tokens: 3, stream: true }), { halfClose: true });
+    expect(streamed).toMatch(/^HTTP\/1\.1 200 /);
+    expect(streamed).toContain('data: [DONE]');
   });
 
   it('spreads requests across replicas', async () => {
