@@ -5,7 +5,7 @@ import { gzipSync } from 'node:zlib';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertConforms } from './support/conformance.js';
-import { postJson } from './support/http.js';
+import { postJson, rawExchange } from './support/http.js';
 import { metricValue } from './support/prometheus.js';
 import { spawnCli, startRouter, startSim, stopAll, waitFor, writeConfig, type Proc } from './support/processes.js';
 
@@ -20,18 +20,6 @@ const logLines = (proc: Proc): Array<Record<string, unknown>> =>
       return [];
     }
   });
-
-/** Writes `raw` on a new connection and returns everything the router answers until it closes. */
-async function rawExchange(port: number, raw: string): Promise<string> {
-  const socket = connect(port, '127.0.0.1');
-  let received = '';
-  socket.on('data', (chunk) => (received += chunk));
-  socket.on('error', () => undefined);
-  await once(socket, 'connect');
-  socket.write(raw);
-  await once(socket, 'close');
-  return received;
-}
 
 function expectError(response: { status: number; body: any }, status: number, message?: RegExp): void {
   expect(response.status).toBe(status);
@@ -114,6 +102,15 @@ describe('errors the router answers itself', () => {
     const failure = await client.chat.completions.create({ model: 'm1', messages: [{ role: 'user', content: 'x'.repeat(4_000_000) }] }).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(OpenAI.APIError);
     expect((failure as InstanceType<typeof OpenAI.APIError>).status).toBe(413);
+  });
+
+  it('a 413 stays the only answer to its request when the client then stops mid-body (FIN) or sends malformed chunks', async () => {
+    const declared = await rawExchange(router.port, 'POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-length: 100000\r\n\r\n{"model"', { halfClose: true });
+    const chunked = await rawExchange(router.port, `POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n2000\r\n${'x'.repeat(0x2000)}\r\nnot-a-chunk-size\r\n`);
+    for (const answer of [declared, chunked]) {
+      expect(answer).toMatch(/^HTTP\/1\.1 413 /);
+      expect(answer.match(/HTTP\/1\.1 /g)).toHaveLength(1);
+    }
   });
 
   it('415 on a compressed body, with a message that says so', async () => {

@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from './errors.js';
-import { bodyTooLarge } from './read-body.js';
+import { bodyTooLarge, isDrainingAnsweredRequest } from './read-body.js';
 
 /** Every answer the router gives itself, including Fastify's own failures, is in the OpenAI error shape. */
 export function registerErrorHandlers(app: FastifyInstance): void {
@@ -38,8 +38,8 @@ export function frameworkErrors(error: FastifyError, _request: FastifyRequest, r
  * received within its time. Answered on the socket itself, in the OpenAI error shape like the rest.
  */
 export function clientErrorHandler(error: Error & { code?: string }, socket: Socket): void {
-  // An answer already under way on this connection (a 413 whose body is being drained) cannot be followed by another.
-  const answering = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true;
+  // A request answered already (a 413 whose body is being drained), or an answer under way, cannot be followed by another.
+  const answering = isDrainingAnsweredRequest(socket) || (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true;
   if (error.code === 'ECONNRESET' || !socket.writable || answering) return void socket.destroy();
   const [status, reason, message, code] =
     error.code === 'ERR_HTTP_REQUEST_TIMEOUT'

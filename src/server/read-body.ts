@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import { ApiError } from './errors.js';
 
 export const bodyTooLarge = () => new ApiError(413, 'The request body is larger than this router accepts', 'invalid_request_error', 'request_too_large');
@@ -49,11 +50,23 @@ function refuse(req: IncomingMessage, error: ApiError, done: (body: undefined, e
   discardRest(req);
 }
 
+/** Connections still receiving the body of a request that has its answer already. */
+const drainingAnswered = new WeakSet<Socket>();
+
+/** True while `socket` is dropping the rest of a refused body: that request needs no other answer. */
+export const isDrainingAnsweredRequest = (socket: Socket): boolean => drainingAnswered.has(socket);
+
 /** Reads and drops what the client still sends, for a while; the connection then stays usable. */
 function discardRest(req: IncomingMessage): void {
   if (req.complete) return;
-  const giveUp = setTimeout(() => req.socket.destroy(), DISCARD_MS);
+  const { socket } = req;
+  drainingAnswered.add(socket);
+  const giveUp = setTimeout(() => socket.destroy(), DISCARD_MS);
   giveUp.unref();
-  req.once('end', () => clearTimeout(giveUp)).once('close', () => clearTimeout(giveUp));
+  const drained = () => {
+    clearTimeout(giveUp);
+    drainingAnswered.delete(socket);
+  };
+  req.once('end', drained).once('close', drained);
   req.resume();
 }
