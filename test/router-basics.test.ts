@@ -93,6 +93,13 @@ describe('router in front of two replicas', () => {
     expect(seen.body.lastRequest.headers.authorization).toBeUndefined();
   });
 
+  it('accepts a body that starts with a UTF-8 byte order mark (as Windows tools write JSON), and forwards it without', async () => {
+    const body = '{"model":"only-a","messages":[{"role":"user","content":"bom"}],"max_tokens":2}';
+    const response = await fetch(`${router.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(body)]) });
+    expect(response.status).toBe(200);
+    expect((await getJson(`${simA.url}/sim/stats`)).body.lastRequest.body).toBe(body);
+  });
+
   it('returns the backend answer unchanged, with a request id', async () => {
     const response = await postJson(`${router.url}/v1/chat/completions`, { model: 'm1', messages: [{ role: 'user', content: 'hi' }] }, { 'x-request-id': 'req-42' });
     expect(response.headers.get('x-request-id')).toBe('req-42');

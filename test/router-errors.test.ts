@@ -56,6 +56,21 @@ describe('errors the router answers itself', () => {
     expectError(await postJson(`${router.url}/v1/chat/completions`, ''), 400);
   });
 
+  it('400 on a body nested deeper than the router reads, not a 500 from serialising it (the cache key, a re-serialised body)', async () => {
+    const nested = (levels: number) => `${'['.repeat(levels)}${']'.repeat(levels)}`;
+    const body = (levels: number) => `{"model":"m1","temperature":0,"max_tokens":2,"messages":[{"role":"user","content":"hi"}],"x":${nested(levels)}}`;
+    // The body object and the arrays in its x: 128 levels in all is the most accepted.
+    expect((await postJson(`${router.url}/v1/chat/completions`, body(127))).status).toBe(200);
+    expectError(await postJson(`${router.url}/v1/chat/completions`, body(128)), 400, /nested more than 128 levels/);
+    expectError(await postJson(`${router.url}/route/explain`, body(128)), 400, /nested more than 128 levels/);
+  });
+
+  it('400 on a body that is not valid UTF-8 (the router and the backend would read different text)', async () => {
+    const invalid = Buffer.concat([Buffer.from('{"model":"m1","messages":[{"role":"user","content":"h'), Buffer.from([0xff, 0xfe]), Buffer.from('i"}]}')]);
+    const response = await fetch(`${router.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: invalid });
+    expectError({ status: response.status, body: await response.json() }, 400, /UTF-8/);
+  });
+
   it('400 on a missing or non-string model', async () => {
     const missing = await postJson(`${router.url}/v1/chat/completions`, { messages: [] });
     expectError(missing, 400, /model/);

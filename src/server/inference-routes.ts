@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Gateway } from '../gateway/gateway.js';
 import type { Endpoint, RequestIdentity } from '../gateway/inference-request.js';
 import { writeApiError } from '../gateway/relay.js';
-import { parseJsonBody } from './body-parser.js';
+import { parseJsonBody, withoutByteOrderMark } from './body-parser.js';
 import { ApiError, shuttingDown } from './errors.js';
 import { readBody } from './read-body.js';
 import { requestId } from './request-id.js';
@@ -45,9 +45,11 @@ export function inferenceRoutes(gateway: Gateway, maxBodyBytes: number, log: Log
         refuse(gateway, res, { id, endpoint, model: '', startedAt: arrivedAt }, shuttingDown());
         return true;
       }
-      readBody(req, maxBodyBytes, (raw, error) => {
+      readBody(req, maxBodyBytes, (received, error) => {
         if (error) return refuse(gateway, res, { id, endpoint, model: '', startedAt: arrivedAt }, error);
-        if (raw === undefined) return;
+        if (received === undefined) return;
+        // What goes upstream as it came, but for a byte order mark not every engine's parser skips.
+        const raw = withoutByteOrderMark(received);
         // From here on, not before: how long the client takes to send its body is not the router's time.
         const startedAt = performance.now();
         let body: unknown;
