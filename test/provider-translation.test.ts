@@ -205,6 +205,27 @@ describe('Anthropic request translation', () => {
   });
 });
 
+describe('malformed tool calls in the history', () => {
+  it.each([
+    ['tool_calls that is not an array', 'x'],
+    ['a tool call that is null', [null]],
+    ['a tool call without a function', [{ id: 'a', type: 'function' }]],
+    ['a tool call whose function has no name', [{ id: 'a', type: 'function', function: { arguments: '{}' } }]],
+  ])('are refused with a 400 for both translated providers: %s', (_, toolCalls) => {
+    const body = chat([{ role: 'user', content: 'x' }, { role: 'assistant', content: null, tool_calls: toolCalls }]);
+    for (const translate of [() => toAnthropicRequest(body, 'm', false), () => toGeminiRequest(body)]) {
+      let error: unknown;
+      try {
+        translate();
+      } catch (thrown) {
+        error = thrown;
+      }
+      expect(error).toBeInstanceOf(ApiError);
+      expect(error).toMatchObject({ status: 400, param: 'messages[1].tool_calls' });
+    }
+  });
+});
+
 describe('Anthropic response translation', () => {
   const message = (stopReason: string) => Buffer.from(JSON.stringify({ id: 'msg_1', content: [{ type: 'text', text: 'x' }], stop_reason: stopReason, usage: { input_tokens: 1, output_tokens: 2 } }));
 

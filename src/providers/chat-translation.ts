@@ -94,6 +94,18 @@ export function parseDataUrl(url: string): { mediaType: string; data: string } |
   return match ? { mediaType: match[1]!, data: match[2]! } : undefined;
 }
 
+type ToolCall = NonNullable<ChatMessage['tool_calls']>[number];
+
+/** An assistant message's tool calls, each with a named function; anything else is refused with 400. */
+export function toolCalls(message: ChatMessage, index: number): ToolCall[] {
+  const calls: unknown = message.tool_calls;
+  if (calls === undefined || calls === null) return [];
+  if (!Array.isArray(calls) || calls.some((call) => typeof (call as ToolCall | null)?.function?.name !== 'string')) {
+    throw badRequest(`messages[${index}].tool_calls must be an array of {id, type: 'function', function: {name, arguments}}`, `messages[${index}].tool_calls`, 'invalid_type');
+  }
+  return calls as ToolCall[];
+}
+
 /** Tool-call arguments arrive as a JSON string; providers want the object. */
 export function parseArguments(json: string, index: number): Record<string, unknown> {
   try {
