@@ -120,6 +120,15 @@ describe('router in front of two replicas', () => {
     expect(streamed).toContain('data: [DONE]');
   });
 
+  it('routes a request whose target is an absolute URL (absolute-form, as sent to a proxy) like any other', async () => {
+    const json = JSON.stringify({ model: 'm1', messages: [{ role: 'user', content: 'hi' }], max_tokens: 2 });
+    const answer = await rawExchange(router.port, `POST http://router.example/v1/chat/completions?x=1 HTTP/1.1\r\nhost: router.example\r\nconnection: close\r\ncontent-length: ${json.length}\r\n\r\n${json}`);
+    expect(answer).toMatch(/^HTTP\/1\.1 200 /);
+    expect(answer).toContain('"chat.completion"');
+    const health = await rawExchange(router.port, 'GET http://router.example/health HTTP/1.1\r\nhost: router.example\r\nconnection: close\r\n\r\n');
+    expect(health).toMatch(/^HTTP\/1\.1 200 /);
+  });
+
   it('spreads requests across replicas', async () => {
     const targets = new Set<string>();
     await Promise.all(

@@ -35,9 +35,7 @@ export function inferenceRoutes(gateway: Gateway, maxBodyBytes: number, log: Log
   return {
     take(req, res) {
       if (req.method !== 'POST') return false;
-      const url = req.url!;
-      const query = url.indexOf('?');
-      const endpoint = ENDPOINT_OF_PATH.get(query < 0 ? url : url.slice(0, query));
+      const endpoint = endpointOf(req.url!);
       if (endpoint === undefined) return false;
       const id = requestId(req);
       const arrivedAt = performance.now();
@@ -72,6 +70,16 @@ export function inferenceRoutes(gateway: Gateway, maxBodyBytes: number, log: Log
       draining = true;
     },
   };
+}
+
+/** The endpoint a request target names, in origin-form (`/v1/…?query`) or absolute-form (`http://host/v1/…`, as clients send to a proxy). */
+function endpointOf(url: string): Endpoint | undefined {
+  const query = url.indexOf('?');
+  const path = query < 0 ? url : url.slice(0, query);
+  if (path.charCodeAt(0) === 0x2f) return ENDPOINT_OF_PATH.get(path);
+  const authority = path.indexOf('://');
+  const start = authority < 0 ? -1 : path.indexOf('/', authority + 3);
+  return start < 0 ? undefined : ENDPOINT_OF_PATH.get(path.slice(start));
 }
 
 /** Answers a request the router will not route, and counts it like every other answer. */
