@@ -138,6 +138,7 @@ describe('errors the router answers itself', () => {
     ['a request with conflicting lengths', 'POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-length: 2\r\ntransfer-encoding: chunked\r\n\r\n', 400],
     ['headers over the limit', `GET /health HTTP/1.1\r\nhost: x\r\nx-big: ${'a'.repeat(20_000)}\r\n\r\n`, 431],
     ['a path that is not valid percent-encoding', 'GET /v1/models/%E2%82 HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n', 400],
+    ['a CONNECT, as to a proxy (the router is none)', 'CONNECT api.openai.com:443 HTTP/1.1\r\nhost: api.openai.com:443\r\n\r\n', 405],
   ])('answers %s in the OpenAI error shape', async (_, raw, status) => {
     const answer = await rawExchange(router.port, raw);
     expect(answer.startsWith(`HTTP/1.1 ${status} `)).toBe(true);

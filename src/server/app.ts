@@ -16,7 +16,7 @@ import { registerAdminRoutes } from './admin-routes.js';
 import { registerDashboardRoutes } from './dashboard-routes.js';
 import type { PolicyTable } from '../routing/policy-table.js';
 import { registerJsonBodyParser } from './body-parser.js';
-import { clientErrorHandler, frameworkErrors, registerErrorHandlers } from './error-handler.js';
+import { clientErrorHandler, frameworkErrors, refuseConnect, registerErrorHandlers } from './error-handler.js';
 import { registerFleetRoutes } from './fleet-routes.js';
 import { cors } from './cors.js';
 import { inferenceRoutes } from './inference-routes.js';
@@ -63,6 +63,7 @@ export function buildApp({ config, log, fleet, gateway, metrics, agents, history
       // connection at once, and an answer still being prepared (every proxied one) is lost. Half-open,
       // the answer is written and the connection closed after it. Undocumented, but Node's own switch.
       (server as typeof server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
+      server.on('connect', refuseConnect);
       return server;
     },
     loggerInstance: log as FastifyBaseLogger,

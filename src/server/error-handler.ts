@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from './errors.js';
@@ -41,12 +42,23 @@ export function clientErrorHandler(error: Error & { code?: string }, socket: Soc
   // A request answered already (a 413 whose body is being drained), or an answer under way, cannot be followed by another.
   const answering = isDrainingAnsweredRequest(socket) || (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true;
   if (error.code === 'ECONNRESET' || !socket.writable || answering) return void socket.destroy();
-  const [status, reason, message, code] =
-    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-      ? [408, 'Request Timeout', 'The request was not received in time', 'request_timeout']
-      : error.code === 'HPE_HEADER_OVERFLOW'
-        ? [431, 'Request Header Fields Too Large', 'The request headers are larger than this router accepts', 'headers_too_large']
-        : [400, 'Bad Request', `Malformed HTTP request (${error.code ?? error.message})`, 'malformed_request'];
+  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') answerOnSocket(socket, 408, 'Request Timeout', 'The request was not received in time', 'request_timeout');
+  else if (error.code === 'HPE_HEADER_OVERFLOW') answerOnSocket(socket, 431, 'Request Header Fields Too Large', 'The request headers are larger than this router accepts', 'headers_too_large');
+  else answerOnSocket(socket, 400, 'Bad Request', `Malformed HTTP request (${error.code ?? error.message})`, 'malformed_request');
+}
+
+/**
+ * CONNECT, which a client sends to what it takes for a proxy: Node hands it over as a bare socket
+ * and, left alone, closes it without a word.
+ */
+export function refuseConnect(_request: IncomingMessage, socket: Socket): void {
+  answerOnSocket(socket, 405, 'Method Not Allowed', 'CONNECT is not supported: this router is not a proxy', 'method_not_allowed', `allow: ${SERVED_METHODS}\r\n`);
+}
+
+/** The methods some route of the router answers. */
+const SERVED_METHODS = 'GET, HEAD, POST, DELETE';
+
+function answerOnSocket(socket: Socket, status: number, reason: string, message: string, code: string, headers = ''): void {
   const body = JSON.stringify(new ApiError(status, message, 'invalid_request_error', code));
-  socket.end(`HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${headers}connection: close\r\n\r\n${body}`);
 }
