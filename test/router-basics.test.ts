@@ -129,6 +129,14 @@ describe('router in front of two replicas', () => {
     expect(health).toMatch(/^HTTP\/1\.1 200 /);
   });
 
+  it('echoes the request id on every route, errors included, as OpenAI does', async () => {
+    for (const path of ['/v1/models', '/v1/models/nope', '/health', '/no-such-route']) {
+      const response = await fetch(`${router.url}${path}`, { headers: { 'x-request-id': 'req-43' } });
+      expect(response.headers.get('x-request-id'), path).toBe('req-43');
+    }
+    expect((await fetch(`${router.url}/stats`)).headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
   it('spreads requests across replicas', async () => {
     const targets = new Set<string>();
     await Promise.all(

@@ -82,6 +82,11 @@ export function buildApp({ config, log, fleet, gateway, metrics, agents, history
     inference.drain();
     done();
   });
+  // Every answer carries its request id, as the inference routes' and OpenAI's do (the SDKs expose it as `_request_id`).
+  app.addHook('onRequest', (request, reply, done) => {
+    void reply.header('x-request-id', request.id);
+    done();
+  });
   registerJsonBodyParser(app);
   registerErrorHandlers(app);
   const reader = requireApiKey(policies.identifier, config.admin_token);
