@@ -100,6 +100,17 @@ describe('router in front of two replicas', () => {
     expect((await getJson(`${simA.url}/sim/stats`)).body.lastRequest.body).toBe(body);
   });
 
+  it('passes on only the client headers an engine may use: never credentials, cookies, compression or hop-by-hop headers', async () => {
+    const sent = {
+      authorization: 'Bearer sk-client', cookie: 'session=1', 'proxy-authorization': 'Basic eDp5', 'accept-encoding': 'gzip', te: 'trailers',
+      'x-forwarded-for': '203.0.113.9', 'openai-organization': 'org-1', 'user-agent': 'probe/1',
+    };
+    expect((await postJson(`${router.url}/v1/chat/completions`, { model: 'only-a', messages: [{ role: 'user', content: 'hi' }], max_tokens: 1 }, sent)).status).toBe(200);
+    const { headers } = (await getJson(`${simA.url}/sim/stats`)).body.lastRequest;
+    expect(headers).toMatchObject({ 'openai-organization': 'org-1', 'user-agent': 'probe/1' });
+    for (const name of ['authorization', 'cookie', 'proxy-authorization', 'accept-encoding', 'te', 'x-forwarded-for']) expect(headers, name).not.toHaveProperty(name);
+  });
+
   it('returns the backend answer unchanged, with a request id', async () => {
     const response = await postJson(`${router.url}/v1/chat/completions`, { model: 'm1', messages: [{ role: 'user', content: 'hi' }] }, { 'x-request-id': 'req-42' });
     expect(response.headers.get('x-request-id')).toBe('req-42');
