@@ -145,6 +145,17 @@ describe('errors the router answers itself', () => {
     assertConforms('ErrorResponse', JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)));
   });
 
+  it('survives a client that resets its connection after the answer to its CONNECT', async () => {
+    const socket = connect(router.port, '127.0.0.1');
+    socket.on('error', () => undefined);
+    await once(socket, 'connect');
+    socket.write('CONNECT api.openai.com:443 HTTP/1.1\r\nhost: api.openai.com:443\r\n\r\n');
+    await once(socket, 'data');
+    socket.resetAndDestroy();
+    await new Promise((r) => setTimeout(r, 100));
+    expect((await fetch(`${router.url}/health`)).status).toBe(200);
+  });
+
   it('408 to a client that does not finish sending its request within request_timeout_s', async () => {
     const answer = await rawExchange(router.port, 'POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"mo');
     expect(answer.startsWith('HTTP/1.1 408 ')).toBe(true);

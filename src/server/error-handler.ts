@@ -47,11 +47,17 @@ export function clientErrorHandler(error: Error & { code?: string }, socket: Soc
   else answerOnSocket(socket, 400, 'Bad Request', `Malformed HTTP request (${error.code ?? error.message})`, 'malformed_request');
 }
 
+/** How long a refused CONNECT's connection may stay open after its answer, waiting for the client to close it. */
+const CONNECT_LINGER_MS = 5000;
+
 /**
  * CONNECT, which a client sends to what it takes for a proxy: Node hands it over as a bare socket
  * and, left alone, closes it without a word.
  */
 export function refuseConnect(_request: IncomingMessage, socket: Socket): void {
+  // Node no longer watches this socket: its errors (a client's reset would be an uncaught exception) and its life are ours.
+  socket.on('error', () => socket.destroy());
+  socket.setTimeout(CONNECT_LINGER_MS, () => socket.destroy());
   answerOnSocket(socket, 405, 'Method Not Allowed', 'CONNECT is not supported: this router is not a proxy', 'method_not_allowed', `allow: ${SERVED_METHODS}\r\n`);
 }
 
