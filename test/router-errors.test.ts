@@ -5,7 +5,7 @@ import { gzipSync } from 'node:zlib';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertConforms } from './support/conformance.js';
-import { postJson, rawExchange } from './support/http.js';
+import { getJson, postJson, rawExchange } from './support/http.js';
 import { metricValue } from './support/prometheus.js';
 import { spawnCli, startRouter, startSim, stopAll, waitFor, writeConfig, type Proc } from './support/processes.js';
 
@@ -76,6 +76,16 @@ describe('errors the router answers itself', () => {
     expectError(missing, 400, /model/);
     expect(missing.body.error.param).toBe('model');
     expectError(await postJson(`${router.url}/v1/chat/completions`, { model: 42, messages: [] }), 400, /model/);
+  });
+
+  it('400 on a model name no target could have (over 256 characters, control characters), which the request log does not keep', async () => {
+    // An unauthenticated client could otherwise write megabytes per request into the request log, or escape sequences into `logs tail`.
+    const long = await postJson(`${router.url}/v1/chat/completions`, chat(`gpt-${'a'.repeat(253)}`), { 'x-request-id': 'long-model' });
+    expectError(long, 400, /256 characters/);
+    expect(long.body.error.param).toBe('model');
+    expectError(await postJson(`${router.url}/v1/chat/completions`, chat('m1\u001b[2J')), 400, /control characters/);
+    const row = await waitFor(async () => (await getJson(`${router.url}/admin/requests?status=400`)).body.data.find((r: { requestId: string }) => r.requestId === 'long-model'), 'the row');
+    expect(row.model).toBe('unknown');
   });
 
   it('400 on missing messages, prompt or input', async () => {

@@ -7,7 +7,7 @@ import { parseJsonBody, withoutByteOrderMark } from './body-parser.js';
 import { ApiError, shuttingDown } from './errors.js';
 import { readBody } from './read-body.js';
 import { requestId } from './request-id.js';
-import { validateInference } from './validate.js';
+import { isPlausibleModelName, validateInference } from './validate.js';
 
 const ENDPOINT_OF_PATH = new Map<string, Endpoint>([
   ['/v1/chat/completions', 'chat'],
@@ -88,8 +88,8 @@ function refuse(gateway: Gateway, res: ServerResponse, request: RequestIdentity,
   gateway.refused(request, error.status);
 }
 
-/** The model an invalid body asked for, when it names one. */
+/** The model an invalid body asked for, when it names one that may be logged. */
 function modelOf(body: unknown): string {
   const model = (body as { model?: unknown } | null | undefined)?.model;
-  return typeof model === 'string' ? model : '';
+  return typeof model === 'string' && isPlausibleModelName(model) ? model : '';
 }
