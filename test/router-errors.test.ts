@@ -141,6 +141,10 @@ describe('errors the router answers itself', () => {
   it('415 on a compressed body, with a message that says so', async () => {
     const response = await fetch(`${router.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, body: gzipSync(JSON.stringify(chat('m1'))) });
     expectError({ status: response.status, body: await response.json() }, 415, /Content-Encoding 'gzip'/);
+    // An empty or identity coding is no compression at all.
+    for (const encoding of ['', 'Identity']) {
+      expect((await postJson(`${router.url}/v1/chat/completions`, { ...chat('m1'), max_tokens: 1 }, { 'content-encoding': encoding })).status, encoding).toBe(200);
+    }
   });
 
   it.each([

@@ -7,6 +7,9 @@ export const bodyTooLarge = () => new ApiError(413, 'The request body is larger 
 const encodedBody = (encoding: string) =>
   new ApiError(415, `The request body is sent with Content-Encoding '${encoding}'; this router reads only uncompressed JSON`, 'invalid_request_error', 'unsupported_content_encoding');
 
+/** A `content-encoding` that applies none: empty, or `identity`. */
+const NO_CODING = /^\s*(identity)?\s*$/i;
+
 /**
  * How long the rest of a refused body is read and dropped. Closing at once would reset the
  * connection while the client is still sending, and most clients then report a connection error
@@ -20,7 +23,7 @@ const DISCARD_MS = 10_000;
  */
 export function readBody(req: IncomingMessage, limit: number, done: (body: Buffer | undefined, error?: ApiError) => void): void {
   const encoding = req.headers['content-encoding'];
-  if (encoding !== undefined && encoding.toLowerCase() !== 'identity') return refuse(req, encodedBody(encoding), done);
+  if (encoding !== undefined && !NO_CODING.test(encoding)) return refuse(req, encodedBody(encoding), done);
   if (Number(req.headers['content-length']) > limit) return refuse(req, bodyTooLarge(), done);
   const chunks: Buffer[] = [];
   let size = 0;
