@@ -62,6 +62,9 @@ export function chatMessages(body: Record<string, unknown>): ChatMessage[] {
   return messages as ChatMessage[];
 }
 
+/** A client's value as an error message names it. Not String(): a JSON object with a `toString` key cannot be converted. */
+export const shown = (value: unknown): string => (typeof value === 'string' ? value : String(JSON.stringify(value)));
+
 /** A message's content as text and image parts; parts a provider cannot take are refused with 400. */
 export function contentParts(message: ChatMessage, index: number, provider: string): Part[] {
   const { content } = message;
@@ -74,7 +77,7 @@ export function contentParts(message: ChatMessage, index: number, provider: stri
       const url = typeof part.image_url === 'string' ? part.image_url : part.image_url?.url;
       if (typeof url === 'string') return { kind: 'image', url };
     }
-    throw badRequest(`messages[${index}].content[${at}]: part type '${String(part?.type)}' is not supported for ${provider}`, `messages[${index}].content`, 'unsupported_content');
+    throw badRequest(`messages[${index}].content[${at}]: part type '${shown(part?.type)}' is not supported for ${provider}`, `messages[${index}].content`, 'unsupported_content');
   });
 }
 

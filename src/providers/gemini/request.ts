@@ -1,6 +1,6 @@
 import { badRequest } from '../../server/errors.js';
 import {
-  asArray, chatMessages, chatTools, contentParts, mapParameters, parseArguments, parseDataUrl, pushMerged, textContent, toolCalls,
+  asArray, chatMessages, chatTools, contentParts, mapParameters, parseArguments, parseDataUrl, pushMerged, shown, textContent, toolCalls,
   type ParameterTable, type Part,
 } from '../chat-translation.js';
 
@@ -59,7 +59,7 @@ export function toGeminiRequest(body: Record<string, unknown>): Record<string, u
       }
       case 'tool': {
         const name = toolNames.get(message.tool_call_id ?? '');
-        if (!name) throw badRequest(`messages[${index}]: tool_call_id '${String(message.tool_call_id)}' matches no earlier assistant tool call`, `messages[${index}].tool_call_id`, 'invalid_value');
+        if (!name) throw badRequest(`messages[${index}]: tool_call_id '${shown(message.tool_call_id)}' matches no earlier assistant tool call`, `messages[${index}].tool_call_id`, 'invalid_value');
         return pushMerged(turns, 'user', [{ functionResponse: { name, response: toolResponse(textContent(message, index, PROVIDER)) } }]);
       }
       default:
