@@ -153,6 +153,8 @@ describe('errors the router answers itself', () => {
     ['headers over the limit', `GET /health HTTP/1.1\r\nhost: x\r\nx-big: ${'a'.repeat(20_000)}\r\n\r\n`, 431],
     ['a path that is not valid percent-encoding', 'GET /v1/models/%E2%82 HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n', 400],
     ['a CONNECT, as to a proxy (the router is none)', 'CONNECT api.openai.com:443 HTTP/1.1\r\nhost: api.openai.com:443\r\n\r\n', 405],
+    ['an HTTP/1.1 request without Host', 'GET /health HTTP/1.1\r\nconnection: close\r\n\r\n', 400],
+    ['an Expect other than 100-continue', 'POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nexpect: teapot\r\nconnection: close\r\ncontent-length: 2\r\n\r\n{}', 417],
   ])('answers %s in the OpenAI error shape', async (_, raw, status) => {
     const answer = await rawExchange(router.port, raw);
     expect(answer.startsWith(`HTTP/1.1 ${status} `)).toBe(true);
