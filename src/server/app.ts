@@ -61,10 +61,6 @@ export function buildApp({ config, log, fleet, gateway, metrics, agents, history
         },
       );
       server.keepAliveTimeout = 75_000;
-      // A client may half-close (send FIN) once its request is sent; by default Node then ends the
-      // connection at once, and an answer still being prepared (every proxied one) is lost. Half-open,
-      // the answer is written and the connection closed after it. Undocumented, but Node's own switch.
-      (server as typeof server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
       server.on('connect', refuseConnect);
       server.on('checkExpectation', refuseExpectation);
       return server;
