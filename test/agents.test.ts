@@ -133,6 +133,8 @@ describe('agents', () => {
       [{ name: 'registry:m', endpoint: 'http://127.0.0.1:1', models: ['m'] }, 400, 'registry:'],
       [{ endpoint: 'http://127.0.0.1:1', models: ['m'] }, 400, 'name'],
       [{ name: 'x', endpoint: 'http://127.0.0.1:1', models: 'm' }, 400, 'models'],
+      [{ name: 'x', endpoint: 'http://127.0.0.1:1', models: ['m'.repeat(300)] }, 400, 'models'],
+      [{ name: 'x', endpoint: 'http://127.0.0.1:1', models: ['m\n1'] }, 400, 'models'],
       [['not', 'an', 'object'], 400, ''],
       ['{"broken json', 400, ''],
     ];

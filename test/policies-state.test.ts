@@ -3,6 +3,7 @@ import { backoffMs, classifyAnswer, classifyError, classifyStatus, retryAfter } 
 import { RateLimitStage } from '../src/gateway/rate-limit.js';
 import { canonicalJson } from '../src/gateway/response-cache.js';
 import { spendUsd } from '../src/gateway/spend.js';
+import { estimatedUsage } from '../src/gateway/token-estimate.js';
 import { CooldownBoard, MemoryCooldowns, MemoryRateLimiter, MemoryResponseCache, MemoryRevocations } from '../src/state/memory-state.js';
 
 const body = (value: unknown) => Buffer.from(JSON.stringify(value));
@@ -187,6 +188,16 @@ describe('rate-limit stage', () => {
     ]);
     expect(stage.correction(reservation, 30)).toEqual({ counters: ['tpm:key:1', 'tpm:model:m'], deltas: [30 - tokens, 30 - tokens] });
     expect(stage.correction(reservation, tokens)).toBeUndefined();
+  });
+
+  it('takes a max_tokens that is no token count (negative, fractional, 1e999) for none: a negative one took tokens out of the window and the spend', () => {
+    const prompt = (body: Record<string, unknown>) => Math.ceil(Buffer.byteLength(JSON.stringify(body)) / 4);
+    for (const cap of [-1_000_000, 2.5, Infinity]) {
+      const body = { model: 'm', messages: [], max_tokens: cap };
+      const { charges } = stage.plan({ id: 'ip:x' }, request(body));
+      expect(charges.find((charge) => charge.counter === 'tpm:model:m')!.cost, String(cap)).toBe(prompt(body) + 100);
+      expect(estimatedUsage(request(body), 40).completion_tokens, String(cap)).toBe(40);
+    }
   });
 
   it('answers a refusal with 429, retry-after and the OpenAI error shape', () => {

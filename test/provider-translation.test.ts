@@ -205,6 +205,45 @@ describe('Anthropic request translation', () => {
   });
 });
 
+describe('malformed tool calls in the history', () => {
+  it.each([
+    ['tool_calls that is not an array', 'x'],
+    ['a tool call that is null', [null]],
+    ['a tool call without a function', [{ id: 'a', type: 'function' }]],
+    ['a tool call whose function has no name', [{ id: 'a', type: 'function', function: { arguments: '{}' } }]],
+  ])('are refused with a 400 for both translated providers: %s', (_, toolCalls) => {
+    const body = chat([{ role: 'user', content: 'x' }, { role: 'assistant', content: null, tool_calls: toolCalls }]);
+    for (const translate of [() => toAnthropicRequest(body, 'm', false), () => toGeminiRequest(body)]) {
+      let error: unknown;
+      try {
+        translate();
+      } catch (thrown) {
+        error = thrown;
+      }
+      expect(error).toBeInstanceOf(ApiError);
+      expect(error).toMatchObject({ status: 400, param: 'messages[1].tool_calls' });
+    }
+  });
+});
+
+describe('client values that String() cannot convert', () => {
+  it('a content part type or tool_call_id that is an object with a toString key is refused with a 400 naming it', () => {
+    const odd = { toString: 1 };
+    const badPart = chat([{ role: 'user', content: [{ type: odd }] }]);
+    const badToolId = chat([{ role: 'tool', tool_call_id: odd, content: 'x' }]);
+    for (const translate of [() => toAnthropicRequest(badPart, 'm', false), () => toGeminiRequest(badPart), () => toGeminiRequest(badToolId)]) {
+      let error: unknown;
+      try {
+        translate();
+      } catch (thrown) {
+        error = thrown;
+      }
+      expect(error).toBeInstanceOf(ApiError);
+      expect((error as ApiError).message).toContain('{"toString":1}');
+    }
+  });
+});
+
 describe('Anthropic response translation', () => {
   const message = (stopReason: string) => Buffer.from(JSON.stringify({ id: 'msg_1', content: [{ type: 'text', text: 'x' }], stop_reason: stopReason, usage: { input_tokens: 1, output_tokens: 2 } }));
 

@@ -1,7 +1,7 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertConforms } from './support/conformance.js';
-import { getJson, postJson } from './support/http.js';
+import { getJson, postJson, rawExchange } from './support/http.js';
 import { startRouter, startSim, stopAll, type Proc } from './support/processes.js';
 
 describe('router in front of two replicas', () => {
@@ -93,11 +93,46 @@ describe('router in front of two replicas', () => {
     expect(seen.body.lastRequest.headers.authorization).toBeUndefined();
   });
 
+  it('accepts a body that starts with a UTF-8 byte order mark (as Windows tools write JSON), and forwards it without', async () => {
+    const body = '{"model":"only-a","messages":[{"role":"user","content":"bom"}],"max_tokens":2}';
+    const response = await fetch(`${router.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(body)]) });
+    expect(response.status).toBe(200);
+    expect((await getJson(`${simA.url}/sim/stats`)).body.lastRequest.body).toBe(body);
+  });
+
+  it('passes on only the client headers an engine may use: never credentials, cookies, compression or hop-by-hop headers', async () => {
+    const sent = {
+      authorization: 'Bearer sk-client', cookie: 'session=1', 'proxy-authorization': 'Basic eDp5', 'accept-encoding': 'gzip', te: 'trailers',
+      'x-forwarded-for': '203.0.113.9', 'openai-organization': 'org-1', 'user-agent': 'probe/1',
+    };
+    expect((await postJson(`${router.url}/v1/chat/completions`, { model: 'only-a', messages: [{ role: 'user', content: 'hi' }], max_tokens: 1 }, sent)).status).toBe(200);
+    const { headers } = (await getJson(`${simA.url}/sim/stats`)).body.lastRequest;
+    expect(headers).toMatchObject({ 'openai-organization': 'org-1', 'user-agent': 'probe/1' });
+    for (const name of ['authorization', 'cookie', 'proxy-authorization', 'accept-encoding', 'te', 'x-forwarded-for']) expect(headers, name).not.toHaveProperty(name);
+  });
+
   it('returns the backend answer unchanged, with a request id', async () => {
     const response = await postJson(`${router.url}/v1/chat/completions`, { model: 'm1', messages: [{ role: 'user', content: 'hi' }] }, { 'x-request-id': 'req-42' });
     expect(response.headers.get('x-request-id')).toBe('req-42');
     expect(response.headers.get('content-type')).toBe('application/json');
     expect(response.body.object).toBe('chat.completion');
+  });
+
+  it('routes a request whose target is an absolute URL (absolute-form, as sent to a proxy) like any other', async () => {
+    const json = JSON.stringify({ model: 'm1', messages: [{ role: 'user', content: 'hi' }], max_tokens: 2 });
+    const answer = await rawExchange(router.port, `POST http://router.example/v1/chat/completions?x=1 HTTP/1.1\r\nhost: router.example\r\nconnection: close\r\ncontent-length: ${json.length}\r\n\r\n${json}`);
+    expect(answer).toMatch(/^HTTP\/1\.1 200 /);
+    expect(answer).toContain('"chat.completion"');
+    const health = await rawExchange(router.port, 'GET http://router.example/health HTTP/1.1\r\nhost: router.example\r\nconnection: close\r\n\r\n');
+    expect(health).toMatch(/^HTTP\/1\.1 200 /);
+  });
+
+  it('echoes the request id on every route, errors included, as OpenAI does', async () => {
+    for (const path of ['/v1/models', '/v1/models/nope', '/health', '/no-such-route']) {
+      const response = await fetch(`${router.url}${path}`, { headers: { 'x-request-id': 'req-43' } });
+      expect(response.headers.get('x-request-id'), path).toBe('req-43');
+    }
+    expect((await fetch(`${router.url}/stats`)).headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
   });
 
   it('spreads requests across replicas', async () => {

@@ -5,7 +5,7 @@ import { gzipSync } from 'node:zlib';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertConforms } from './support/conformance.js';
-import { postJson } from './support/http.js';
+import { getJson, postJson, rawExchange } from './support/http.js';
 import { metricValue } from './support/prometheus.js';
 import { spawnCli, startRouter, startSim, stopAll, waitFor, writeConfig, type Proc } from './support/processes.js';
 
@@ -20,18 +20,6 @@ const logLines = (proc: Proc): Array<Record<string, unknown>> =>
       return [];
     }
   });
-
-/** Writes `raw` on a new connection and returns everything the router answers until it closes. */
-async function rawExchange(port: number, raw: string): Promise<string> {
-  const socket = connect(port, '127.0.0.1');
-  let received = '';
-  socket.on('data', (chunk) => (received += chunk));
-  socket.on('error', () => undefined);
-  await once(socket, 'connect');
-  socket.write(raw);
-  await once(socket, 'close');
-  return received;
-}
 
 function expectError(response: { status: number; body: any }, status: number, message?: RegExp): void {
   expect(response.status).toBe(status);
@@ -68,11 +56,36 @@ describe('errors the router answers itself', () => {
     expectError(await postJson(`${router.url}/v1/chat/completions`, ''), 400);
   });
 
+  it('400 on a body nested deeper than the router reads, not a 500 from serialising it (the cache key, a re-serialised body)', async () => {
+    const nested = (levels: number) => `${'['.repeat(levels)}${']'.repeat(levels)}`;
+    const body = (levels: number) => `{"model":"m1","temperature":0,"max_tokens":2,"messages":[{"role":"user","content":"hi"}],"x":${nested(levels)}}`;
+    // The body object and the arrays in its x: 128 levels in all is the most accepted.
+    expect((await postJson(`${router.url}/v1/chat/completions`, body(127))).status).toBe(200);
+    expectError(await postJson(`${router.url}/v1/chat/completions`, body(128)), 400, /nested more than 128 levels/);
+    expectError(await postJson(`${router.url}/route/explain`, body(128)), 400, /nested more than 128 levels/);
+  });
+
+  it('400 on a body that is not valid UTF-8 (the router and the backend would read different text)', async () => {
+    const invalid = Buffer.concat([Buffer.from('{"model":"m1","messages":[{"role":"user","content":"h'), Buffer.from([0xff, 0xfe]), Buffer.from('i"}]}')]);
+    const response = await fetch(`${router.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: invalid });
+    expectError({ status: response.status, body: await response.json() }, 400, /UTF-8/);
+  });
+
   it('400 on a missing or non-string model', async () => {
     const missing = await postJson(`${router.url}/v1/chat/completions`, { messages: [] });
     expectError(missing, 400, /model/);
     expect(missing.body.error.param).toBe('model');
     expectError(await postJson(`${router.url}/v1/chat/completions`, { model: 42, messages: [] }), 400, /model/);
+  });
+
+  it('400 on a model name no target could have (over 256 characters, control characters), which the request log does not keep', async () => {
+    // An unauthenticated client could otherwise write megabytes per request into the request log, or escape sequences into `logs tail`.
+    const long = await postJson(`${router.url}/v1/chat/completions`, chat(`gpt-${'a'.repeat(253)}`), { 'x-request-id': 'long-model' });
+    expectError(long, 400, /256 characters/);
+    expect(long.body.error.param).toBe('model');
+    expectError(await postJson(`${router.url}/v1/chat/completions`, chat('m1\u001b[2J')), 400, /control characters/);
+    const row = await waitFor(async () => (await getJson(`${router.url}/admin/requests?status=400`)).body.data.find((r: { requestId: string }) => r.requestId === 'long-model'), 'the row');
+    expect(row.model).toBe('unknown');
   });
 
   it('400 on missing messages, prompt or input', async () => {
@@ -116,9 +129,22 @@ describe('errors the router answers itself', () => {
     expect((failure as InstanceType<typeof OpenAI.APIError>).status).toBe(413);
   });
 
+  it('a 413 stays the only answer to its request when the client then stops mid-body (FIN) or sends malformed chunks', async () => {
+    const declared = await rawExchange(router.port, 'POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-length: 100000\r\n\r\n{"model"', { halfClose: true });
+    const chunked = await rawExchange(router.port, `POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n2000\r\n${'x'.repeat(0x2000)}\r\nnot-a-chunk-size\r\n`);
+    for (const answer of [declared, chunked]) {
+      expect(answer).toMatch(/^HTTP\/1\.1 413 /);
+      expect(answer.match(/HTTP\/1\.1 /g)).toHaveLength(1);
+    }
+  });
+
   it('415 on a compressed body, with a message that says so', async () => {
     const response = await fetch(`${router.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, body: gzipSync(JSON.stringify(chat('m1'))) });
     expectError({ status: response.status, body: await response.json() }, 415, /Content-Encoding 'gzip'/);
+    // An empty or identity coding is no compression at all.
+    for (const encoding of ['', 'Identity']) {
+      expect((await postJson(`${router.url}/v1/chat/completions`, { ...chat('m1'), max_tokens: 1 }, { 'content-encoding': encoding })).status, encoding).toBe(200);
+    }
   });
 
   it.each([
@@ -126,10 +152,24 @@ describe('errors the router answers itself', () => {
     ['a request with conflicting lengths', 'POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-length: 2\r\ntransfer-encoding: chunked\r\n\r\n', 400],
     ['headers over the limit', `GET /health HTTP/1.1\r\nhost: x\r\nx-big: ${'a'.repeat(20_000)}\r\n\r\n`, 431],
     ['a path that is not valid percent-encoding', 'GET /v1/models/%E2%82 HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n', 400],
+    ['a CONNECT, as to a proxy (the router is none)', 'CONNECT api.openai.com:443 HTTP/1.1\r\nhost: api.openai.com:443\r\n\r\n', 405],
+    ['an HTTP/1.1 request without Host', 'GET /health HTTP/1.1\r\nconnection: close\r\n\r\n', 400],
+    ['an Expect other than 100-continue', 'POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nexpect: teapot\r\nconnection: close\r\ncontent-length: 2\r\n\r\n{}', 417],
   ])('answers %s in the OpenAI error shape', async (_, raw, status) => {
     const answer = await rawExchange(router.port, raw);
     expect(answer.startsWith(`HTTP/1.1 ${status} `)).toBe(true);
     assertConforms('ErrorResponse', JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)));
+  });
+
+  it('survives a client that resets its connection after the answer to its CONNECT', async () => {
+    const socket = connect(router.port, '127.0.0.1');
+    socket.on('error', () => undefined);
+    await once(socket, 'connect');
+    socket.write('CONNECT api.openai.com:443 HTTP/1.1\r\nhost: api.openai.com:443\r\n\r\n');
+    await once(socket, 'data');
+    socket.resetAndDestroy();
+    await new Promise((r) => setTimeout(r, 100));
+    expect((await fetch(`${router.url}/health`)).status).toBe(200);
   });
 
   it('408 to a client that does not finish sending its request within request_timeout_s', async () => {

@@ -4,7 +4,7 @@ import { connect, type AddressInfo } from 'node:net';
 import OpenAI from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
 import { assertConforms } from './support/conformance.js';
-import { getJson, postJson } from './support/http.js';
+import { getJson, postJson, rawExchange } from './support/http.js';
 import { startRouter, startSim, stopAll, waitFor } from './support/processes.js';
 import { freePort } from './support/redis.js';
 
@@ -116,6 +116,16 @@ describe('streams and disconnects', () => {
     await waitFor(async () => (await getJson(`${sim.url}/sim/stats`)).body.aborted === 1, 'the backend to see the abort');
     const stats = await getJson(`${router.url}/stats`);
     expect(stats.body.services[0].in_flight).toBe(0);
+  });
+
+  it('takes a FIN from the client for its leaving, and aborts even a non-streamed generation at once', async () => {
+    // Every HTTP client closes with a FIN (an SDK's timeout too), so a half-close cannot be told from a client that is gone.
+    const sim = await startSim({ models: ['m'], ttftMs: 1, tokensPerS: 10 });
+    const router = await startRouter({ services: [{ name: 'only', url: sim.url }] });
+    const body = JSON.stringify(chat('m', { max_tokens: 200 }));
+    const answer = rawExchange(router.port, `POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-length: ${body.length}\r\n\r\n${body}`, { halfClose: true });
+    await waitFor(async () => (await getJson(`${sim.url}/sim/stats`)).body.aborted === 1, 'the backend to see the abort', 3000);
+    expect(await answer).toBe('');
   });
 
   it('ends the client stream with an error event when the backend dies mid-stream', async () => {

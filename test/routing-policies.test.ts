@@ -373,6 +373,13 @@ describe('cache-aware', () => {
     expect(prefixBlockHashes(SYSTEM, 'm', 64).hashes).toEqual(prefixBlockHashes(SYSTEM, 'm', 64).hashes);
   });
 
+  it('reads any JSON a client sends as a role or content, even an object with a toString key that String() cannot convert', () => {
+    const odd = { toString: 1, valueOf: 1 };
+    const text = canonicalPrompt({ messages: [{ role: odd, content: [odd, { text: 'hi' }], tool_calls: odd }, null, 7] });
+    expect(text).toContain('{"toString":1,"valueOf":1}');
+    expect(text).toContain('hi');
+  });
+
   it('hashes are seeded by model', () => {
     expect(prefixBlockHashes(SYSTEM, 'a', 64).hashes[0]).not.toBe(prefixBlockHashes(SYSTEM, 'b', 64).hashes[0]);
   });

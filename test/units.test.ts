@@ -8,6 +8,8 @@ import { Fleet } from '../src/fleet/fleet.js';
 import { usageFromTail } from '../src/gateway/stream-relay.js';
 import { StreamTail } from '../src/gateway/stream-tail.js';
 import { LeastOutstandingPolicy } from '../src/routing/least-outstanding.js';
+import { parseJsonBody } from '../src/server/body-parser.js';
+import { ApiError } from '../src/server/errors.js';
 import { openAiPath } from '../src/upstream/paths.js';
 
 const request = { model: 'm', body: {}, headers: {} };
@@ -91,6 +93,23 @@ describe('fleet index', () => {
     expect(fleet.candidates('m')).toEqual([]);
     expect(fleet.knows('m')).toBe(true);
     expect(fleet.knows('x')).toBe(false);
+  });
+});
+
+describe('request bodies', () => {
+  it('refuses any nesting past the limit with a 400, however deep (JSON.parse reads a million levels that nothing after it can)', () => {
+    for (const levels of [129, 100_000, 1_000_000]) {
+      const error = (() => {
+        try {
+          parseJsonBody(Buffer.from(`${'['.repeat(levels)}${']'.repeat(levels)}`));
+        } catch (thrown) {
+          return thrown;
+        }
+      })();
+      expect(error).toBeInstanceOf(ApiError);
+      expect((error as ApiError).status).toBe(400);
+    }
+    expect(parseJsonBody(Buffer.from(`{"a":${'['.repeat(127)}${']'.repeat(127)}}`))).toBeTypeOf('object');
   });
 });
 

@@ -5,10 +5,13 @@ export function promptTokenEstimate(request: InferenceRequest): number {
   return Math.ceil(request.raw.length / 4);
 }
 
-/** The answer's token cap the client set (`max_completion_tokens` or `max_tokens`), if any. */
+/**
+ * The answer's token cap the client set (`max_completion_tokens` or `max_tokens`), if any. Only a
+ * token count counts: a negative cap would reserve negative tokens and charge negative spend.
+ */
 export function completionCap(request: InferenceRequest): number | undefined {
   const body = request.body;
-  return [body.max_completion_tokens, body.max_tokens].find((v): v is number => typeof v === 'number');
+  return [body.max_completion_tokens, body.max_tokens].find((v): v is number => Number.isSafeInteger(v) && (v as number) >= 0);
 }
 
 /**

@@ -62,6 +62,9 @@ export function chatMessages(body: Record<string, unknown>): ChatMessage[] {
   return messages as ChatMessage[];
 }
 
+/** A client's value as an error message names it. Not String(): a JSON object with a `toString` key cannot be converted. */
+export const shown = (value: unknown): string => (typeof value === 'string' ? value : String(JSON.stringify(value)));
+
 /** A message's content as text and image parts; parts a provider cannot take are refused with 400. */
 export function contentParts(message: ChatMessage, index: number, provider: string): Part[] {
   const { content } = message;
@@ -74,7 +77,7 @@ export function contentParts(message: ChatMessage, index: number, provider: stri
       const url = typeof part.image_url === 'string' ? part.image_url : part.image_url?.url;
       if (typeof url === 'string') return { kind: 'image', url };
     }
-    throw badRequest(`messages[${index}].content[${at}]: part type '${String(part?.type)}' is not supported for ${provider}`, `messages[${index}].content`, 'unsupported_content');
+    throw badRequest(`messages[${index}].content[${at}]: part type '${shown(part?.type)}' is not supported for ${provider}`, `messages[${index}].content`, 'unsupported_content');
   });
 }
 
@@ -92,6 +95,18 @@ export function textContent(message: ChatMessage, index: number, provider: strin
 export function parseDataUrl(url: string): { mediaType: string; data: string } | undefined {
   const match = /^data:([^;,]+)(?:;[^;,]+)*?;base64,(.*)$/s.exec(url);
   return match ? { mediaType: match[1]!, data: match[2]! } : undefined;
+}
+
+type ToolCall = NonNullable<ChatMessage['tool_calls']>[number];
+
+/** An assistant message's tool calls, each with a named function; anything else is refused with 400. */
+export function toolCalls(message: ChatMessage, index: number): ToolCall[] {
+  const calls: unknown = message.tool_calls;
+  if (calls === undefined || calls === null) return [];
+  if (!Array.isArray(calls) || calls.some((call) => typeof (call as ToolCall | null)?.function?.name !== 'string')) {
+    throw badRequest(`messages[${index}].tool_calls must be an array of {id, type: 'function', function: {name, arguments}}`, `messages[${index}].tool_calls`, 'invalid_type');
+  }
+  return calls as ToolCall[];
 }
 
 /** Tool-call arguments arrive as a JSON string; providers want the object. */

@@ -7,7 +7,9 @@ export function canonicalPrompt(body: Record<string, unknown>): string {
   if (Array.isArray(body.messages)) {
     let text = body.tools === undefined ? '' : `${JSON.stringify(body.tools)}\n`;
     for (const message of body.messages as Array<Record<string, unknown>>) {
-      text += `\u0001${String(message?.role)}\n${contentText(message?.content)}`;
+      const role = message?.role;
+      // Not String(): a JSON object with a `toString` key cannot be converted.
+      text += `\u0001${typeof role === 'string' ? role : JSON.stringify(role)}\n${contentText(message?.content)}`;
       if (message?.tool_calls !== undefined) text += JSON.stringify(message.tool_calls);
     }
     return text;

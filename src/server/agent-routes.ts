@@ -5,6 +5,7 @@ import { isHttpUrl } from '../registry/model-entry.js';
 import type { AgentRegistry } from '../registry/agent-registry.js';
 import { bearerToken, secretMatcher } from './bearer-token.js';
 import { ApiError, badRequest, unauthorized } from './errors.js';
+import { isPlausibleModelName, MODEL_NAME_RULE } from './validate.js';
 
 const RegistrationSchema = z
   .object({
@@ -15,7 +16,8 @@ const RegistrationSchema = z
       .refine(isHttpUrl, 'must be an http:// or https:// URL')
       // They would never be sent, yet be shown in /services and the logs.
       .refine((url) => !/^[a-z]+:\/\/[^/@]*@/i.test(url), 'must not contain credentials (user:password@)'),
-    models: z.array(z.string().min(1)),
+    // Names a client could never ask for (see validateInference).
+    models: z.array(z.string().min(1).refine(isPlausibleModelName, MODEL_NAME_RULE)),
   })
   .loose();
 

@@ -16,7 +16,7 @@ import { registerAdminRoutes } from './admin-routes.js';
 import { registerDashboardRoutes } from './dashboard-routes.js';
 import type { PolicyTable } from '../routing/policy-table.js';
 import { registerJsonBodyParser } from './body-parser.js';
-import { clientErrorHandler, frameworkErrors, registerErrorHandlers } from './error-handler.js';
+import { clientErrorHandler, frameworkErrors, refuseConnect, refuseExpectation, refuseWithoutHost, registerErrorHandlers } from './error-handler.js';
 import { registerFleetRoutes } from './fleet-routes.js';
 import { cors } from './cors.js';
 import { inferenceRoutes } from './inference-routes.js';
@@ -52,13 +52,17 @@ export function buildApp({ config, log, fleet, gateway, metrics, agents, history
           headersTimeout: Math.min(60_000, requestTimeout),
           // Both are enforced by a periodic check: often enough for short timeouts too.
           connectionsCheckingInterval: Math.min(30_000, requestTimeout / 2),
+          // Checked below instead: Node's own refusal has no body.
+          requireHostHeader: false,
         },
         (req, res) => {
-          if (crossOrigin?.apply(req, res)) return;
+          if (refuseWithoutHost(req, res) || crossOrigin?.apply(req, res)) return;
           if (!inference.take(req, res)) fastifyHandler(req, res);
         },
       );
       server.keepAliveTimeout = 75_000;
+      server.on('connect', refuseConnect);
+      server.on('checkExpectation', refuseExpectation);
       return server;
     },
     loggerInstance: log as FastifyBaseLogger,
@@ -75,6 +79,11 @@ export function buildApp({ config, log, fleet, gateway, metrics, agents, history
   });
   app.addHook('preClose', (done) => {
     inference.drain();
+    done();
+  });
+  // Every answer carries its request id, as the inference routes' and OpenAI's do (the SDKs expose it as `_request_id`).
+  app.addHook('onRequest', (request, reply, done) => {
+    void reply.header('x-request-id', request.id);
     done();
   });
   registerJsonBodyParser(app);

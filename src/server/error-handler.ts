@@ -1,7 +1,9 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { writeApiError } from '../gateway/relay.js';
 import { ApiError } from './errors.js';
-import { bodyTooLarge } from './read-body.js';
+import { bodyTooLarge, isDrainingAnsweredRequest } from './read-body.js';
 
 /** Every answer the router gives itself, including Fastify's own failures, is in the OpenAI error shape. */
 export function registerErrorHandlers(app: FastifyInstance): void {
@@ -38,15 +40,45 @@ export function frameworkErrors(error: FastifyError, _request: FastifyRequest, r
  * received within its time. Answered on the socket itself, in the OpenAI error shape like the rest.
  */
 export function clientErrorHandler(error: Error & { code?: string }, socket: Socket): void {
-  // An answer already under way on this connection (a 413 whose body is being drained) cannot be followed by another.
-  const answering = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true;
+  // A request answered already (a 413 whose body is being drained), or an answer under way, cannot be followed by another.
+  const answering = isDrainingAnsweredRequest(socket) || (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true;
   if (error.code === 'ECONNRESET' || !socket.writable || answering) return void socket.destroy();
-  const [status, reason, message, code] =
-    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-      ? [408, 'Request Timeout', 'The request was not received in time', 'request_timeout']
-      : error.code === 'HPE_HEADER_OVERFLOW'
-        ? [431, 'Request Header Fields Too Large', 'The request headers are larger than this router accepts', 'headers_too_large']
-        : [400, 'Bad Request', `Malformed HTTP request (${error.code ?? error.message})`, 'malformed_request'];
+  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') answerOnSocket(socket, 408, 'Request Timeout', 'The request was not received in time', 'request_timeout');
+  else if (error.code === 'HPE_HEADER_OVERFLOW') answerOnSocket(socket, 431, 'Request Header Fields Too Large', 'The request headers are larger than this router accepts', 'headers_too_large');
+  else answerOnSocket(socket, 400, 'Bad Request', `Malformed HTTP request (${error.code ?? error.message})`, 'malformed_request');
+}
+
+/** HTTP/1.1 requires a Host header (RFC 9112): refused here, as Node's own check answers a bare 400. True when refused. */
+export function refuseWithoutHost(req: IncomingMessage, res: ServerResponse): boolean {
+  if (req.headers.host !== undefined || req.httpVersion !== '1.1') return false;
+  writeApiError(res, new ApiError(400, 'An HTTP/1.1 request needs a Host header', 'invalid_request_error', 'missing_host'), { connection: 'close' });
+  return true;
+}
+
+/** An `Expect` other than 100-continue, which Node answers with a bare 417 unless told otherwise. */
+export function refuseExpectation(req: IncomingMessage, res: ServerResponse): void {
+  const message = `Expect: '${req.headers.expect}' is not supported (only 100-continue is)`;
+  writeApiError(res, new ApiError(417, message, 'invalid_request_error', 'expectation_failed'), {});
+}
+
+/** How long a refused CONNECT's connection may stay open after its answer, waiting for the client to close it. */
+const CONNECT_LINGER_MS = 5000;
+
+/**
+ * CONNECT, which a client sends to what it takes for a proxy: Node hands it over as a bare socket
+ * and, left alone, closes it without a word.
+ */
+export function refuseConnect(_request: IncomingMessage, socket: Socket): void {
+  // Node no longer watches this socket: its errors (a client's reset would be an uncaught exception) and its life are ours.
+  socket.on('error', () => socket.destroy());
+  socket.setTimeout(CONNECT_LINGER_MS, () => socket.destroy());
+  answerOnSocket(socket, 405, 'Method Not Allowed', 'CONNECT is not supported: this router is not a proxy', 'method_not_allowed', `allow: ${SERVED_METHODS}\r\n`);
+}
+
+/** The methods some route of the router answers. */
+const SERVED_METHODS = 'GET, HEAD, POST, DELETE';
+
+function answerOnSocket(socket: Socket, status: number, reason: string, message: string, code: string, headers = ''): void {
   const body = JSON.stringify(new ApiError(status, message, 'invalid_request_error', code));
-  socket.end(`HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${headers}connection: close\r\n\r\n${body}`);
 }

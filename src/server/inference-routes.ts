@@ -3,11 +3,11 @@ import type { Logger } from 'pino';
 import type { Gateway } from '../gateway/gateway.js';
 import type { Endpoint, RequestIdentity } from '../gateway/inference-request.js';
 import { writeApiError } from '../gateway/relay.js';
-import { parseJsonBody } from './body-parser.js';
+import { parseJsonBody, withoutByteOrderMark } from './body-parser.js';
 import { ApiError, shuttingDown } from './errors.js';
 import { discardRest, readBody } from './read-body.js';
 import { requestId } from './request-id.js';
-import { validateInference } from './validate.js';
+import { isPlausibleModelName, validateInference } from './validate.js';
 
 const ENDPOINT_OF_PATH = new Map<string, Endpoint>([
   ['/v1/chat/completions', 'chat'],
@@ -35,9 +35,7 @@ export function inferenceRoutes(gateway: Gateway, maxBodyBytes: number, log: Log
   return {
     take(req, res) {
       if (req.method !== 'POST') return false;
-      const url = req.url!;
-      const query = url.indexOf('?');
-      const endpoint = ENDPOINT_OF_PATH.get(query < 0 ? url : url.slice(0, query));
+      const endpoint = endpointOf(req.url!);
       if (endpoint === undefined) return false;
       const id = requestId(req);
       const arrivedAt = performance.now();
@@ -47,9 +45,11 @@ export function inferenceRoutes(gateway: Gateway, maxBodyBytes: number, log: Log
         discardRest(req, () => refuse(gateway, res, { id, endpoint, model: '', startedAt: arrivedAt }, shuttingDown()));
         return true;
       }
-      readBody(req, maxBodyBytes, (raw, error) => {
+      readBody(req, maxBodyBytes, (received, error) => {
         if (error) return refuse(gateway, res, { id, endpoint, model: '', startedAt: arrivedAt }, error);
-        if (raw === undefined) return;
+        if (received === undefined) return;
+        // What goes upstream as it came, but for a byte order mark not every engine's parser skips.
+        const raw = withoutByteOrderMark(received);
         // From here on, not before: how long the client takes to send its body is not the router's time.
         const startedAt = performance.now();
         let body: unknown;
@@ -74,14 +74,24 @@ export function inferenceRoutes(gateway: Gateway, maxBodyBytes: number, log: Log
   };
 }
 
+/** The endpoint a request target names, in origin-form (`/v1/…?query`) or absolute-form (`http://host/v1/…`, as clients send to a proxy). */
+function endpointOf(url: string): Endpoint | undefined {
+  const query = url.indexOf('?');
+  const path = query < 0 ? url : url.slice(0, query);
+  if (path.charCodeAt(0) === 0x2f) return ENDPOINT_OF_PATH.get(path);
+  const authority = path.indexOf('://');
+  const start = authority < 0 ? -1 : path.indexOf('/', authority + 3);
+  return start < 0 ? undefined : ENDPOINT_OF_PATH.get(path.slice(start));
+}
+
 /** Answers a request the router will not route, and counts it like every other answer. */
 function refuse(gateway: Gateway, res: ServerResponse, request: RequestIdentity, error: ApiError): void {
   writeApiError(res, error, { 'x-request-id': request.id });
   gateway.refused(request, error.status);
 }
 
-/** The model an invalid body asked for, when it names one. */
+/** The model an invalid body asked for, when it names one that may be logged. */
 function modelOf(body: unknown): string {
   const model = (body as { model?: unknown } | null | undefined)?.model;
-  return typeof model === 'string' ? model : '';
+  return typeof model === 'string' && isPlausibleModelName(model) ? model : '';
 }

@@ -1,10 +1,14 @@
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import { ApiError } from './errors.js';
 
 export const bodyTooLarge = () => new ApiError(413, 'The request body is larger than this router accepts', 'invalid_request_error', 'request_too_large');
 
 const encodedBody = (encoding: string) =>
   new ApiError(415, `The request body is sent with Content-Encoding '${encoding}'; this router reads only uncompressed JSON`, 'invalid_request_error', 'unsupported_content_encoding');
+
+/** A `content-encoding` that applies none: empty, or `identity`. */
+const NO_CODING = /^\s*(identity)?\s*$/i;
 
 /**
  * How long the rest of a refused body is read and dropped. Closing at once would reset the
@@ -19,7 +23,7 @@ const DISCARD_MS = 10_000;
  */
 export function readBody(req: IncomingMessage, limit: number, done: (body: Buffer | undefined, error?: ApiError) => void): void {
   const encoding = req.headers['content-encoding'];
-  if (encoding !== undefined && encoding.toLowerCase() !== 'identity') return refuse(req, encodedBody(encoding), done);
+  if (encoding !== undefined && !NO_CODING.test(encoding)) return refuse(req, encodedBody(encoding), done);
   if (Number(req.headers['content-length']) > limit) return refuse(req, bodyTooLarge(), done);
   const chunks: Buffer[] = [];
   let size = 0;
@@ -49,20 +53,33 @@ function refuse(req: IncomingMessage, error: ApiError, done: (body: undefined, e
   discardRest(req);
 }
 
+/** Connections still receiving the body of a request that has its answer already. */
+const drainingAnswered = new WeakSet<Socket>();
+
+/** True while `socket` is dropping the rest of a refused body: that request needs no other answer. */
+export const isDrainingAnsweredRequest = (socket: Socket): boolean => drainingAnswered.has(socket);
+
 /**
  * Reads and drops what the client still sends, for a while; the connection then stays usable.
- * `then` runs once the whole body is read (at once when it already is), never when the client
- * leaves or is cut off first.
+ * Without `then` the request has its answer already; `then` runs once the whole body is read (at
+ * once when it already is), never when the client leaves or is cut off first.
  */
 export function discardRest(req: IncomingMessage, then?: () => void): void {
   if (req.complete) return then?.();
-  const giveUp = setTimeout(() => req.socket.destroy(), DISCARD_MS);
+  const { socket } = req;
+  // A request whose answer waits for the rest of its body still needs the client-error handler's answer if that rest is malformed.
+  if (!then) drainingAnswered.add(socket);
+  const giveUp = setTimeout(() => socket.destroy(), DISCARD_MS);
   giveUp.unref();
+  const drained = () => {
+    clearTimeout(giveUp);
+    drainingAnswered.delete(socket);
+  };
   req
     .once('end', () => {
-      clearTimeout(giveUp);
+      drained();
       then?.();
     })
-    .once('close', () => clearTimeout(giveUp));
+    .once('close', drained);
   req.resume();
 }

@@ -1,6 +1,16 @@
 import { badRequest } from './errors.js';
 import { ENDPOINTS, type Endpoint } from '../gateway/inference-request.js';
 
+/**
+ * Longest model name accepted: far beyond any real one (Hugging Face ids, fine-tune names, local
+ * paths). A name is written to the request log and the logs, so an unbounded one would let any
+ * client, even one refused for its key, write megabytes per request there.
+ */
+const MAX_MODEL_NAME = 256;
+/** C0 and C1 control characters: no model is named with them, and they would reach terminals (`logs tail`) as escape sequences. */
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
+export const MODEL_NAME_RULE = `a model name has at most ${MAX_MODEL_NAME} characters and no control characters`;
+
 /** Checks what the router itself needs; everything else is the backend's to judge. */
 export function validateInference(endpoint: Endpoint, body: unknown): { model: string; stream: boolean } {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
@@ -10,6 +20,9 @@ export function validateInference(endpoint: Endpoint, body: unknown): { model: s
   if (fields.model === undefined) throw badRequest("Missing required parameter: 'model'", 'model', 'missing_required_parameter');
   if (typeof fields.model !== 'string' || fields.model.length === 0) {
     throw badRequest("Invalid type for 'model': expected a non-empty string", 'model', 'invalid_type');
+  }
+  if (!isPlausibleModelName(fields.model)) {
+    throw badRequest(`Invalid 'model': ${MODEL_NAME_RULE}`, 'model', 'invalid_value');
   }
   const { required } = ENDPOINTS[endpoint];
   if (fields[required] === undefined || fields[required] === null) {
@@ -22,4 +35,9 @@ export function validateInference(endpoint: Endpoint, body: unknown): { model: s
     throw badRequest("Invalid type for 'stream': expected a boolean", 'stream', 'invalid_type');
   }
   return { model: fields.model, stream: fields.stream === true && endpoint !== 'embeddings' };
+}
+
+/** A name the router may route, log and show; what a target serves is checked later. */
+export function isPlausibleModelName(model: string): boolean {
+  return model.length <= MAX_MODEL_NAME && !CONTROL_CHARACTER.test(model);
 }

@@ -1,4 +1,6 @@
-/** Small fetch wrappers for tests that need the raw HTTP answer rather than an SDK object. */
+/** Small fetch and socket wrappers for tests that need the raw HTTP answer rather than an SDK object. */
+import { once } from 'node:events';
+import { connect } from 'node:net';
 
 export async function getJson(url: string): Promise<{ status: number; body: any; headers: Headers }> {
   const response = await fetch(url);
@@ -19,4 +21,20 @@ export async function postJson(url: string, body: unknown, headers: Record<strin
     // not JSON: the test sees the text
   }
   return { status: response.status, body: parsed, headers: response.headers };
+}
+
+/**
+ * Writes `raw` on a new connection and returns everything the router answers until it closes.
+ * `halfClose` sends FIN right after the request, as some clients do once they have nothing more to send.
+ */
+export async function rawExchange(port: number, raw: string | Buffer, { halfClose = false } = {}): Promise<string> {
+  const socket = connect(port, '127.0.0.1');
+  let received = '';
+  socket.on('data', (chunk) => (received += chunk));
+  socket.on('error', () => undefined);
+  await once(socket, 'connect');
+  if (halfClose) socket.end(raw);
+  else socket.write(raw);
+  await once(socket, 'close');
+  return received;
 }

@@ -1,6 +1,6 @@
 import { badRequest } from '../../server/errors.js';
 import {
-  asArray, chatMessages, chatTools, contentParts, mapParameters, parseArguments, parseDataUrl, pushMerged, textContent,
+  asArray, chatMessages, chatTools, contentParts, mapParameters, parseArguments, parseDataUrl, pushMerged, textContent, toolCalls,
   type ChatMessage, type ParameterTable, type Part,
 } from '../chat-translation.js';
 
@@ -85,7 +85,7 @@ function toBlock(part: Part): Block {
 function assistantBlocks(message: ChatMessage, index: number): Block[] {
   const text = textContent(message, index, PROVIDER);
   const blocks: Block[] = text === '' ? [] : [{ type: 'text', text }];
-  for (const call of message.tool_calls ?? []) {
+  for (const call of toolCalls(message, index)) {
     blocks.push({ type: 'tool_use', id: call.id, name: call.function.name, input: parseArguments(call.function.arguments, index) });
   }
   return blocks;

@@ -1,6 +1,6 @@
 import { badRequest } from '../../server/errors.js';
 import {
-  asArray, chatMessages, chatTools, contentParts, mapParameters, parseArguments, parseDataUrl, pushMerged, textContent,
+  asArray, chatMessages, chatTools, contentParts, mapParameters, parseArguments, parseDataUrl, pushMerged, shown, textContent, toolCalls,
   type ParameterTable, type Part,
 } from '../chat-translation.js';
 
@@ -47,7 +47,7 @@ export function toGeminiRequest(body: Record<string, unknown>): Record<string, u
       case 'assistant': {
         const text = textContent(message, index, PROVIDER);
         const parts: GeminiPart[] = text === '' ? [] : [{ text }];
-        for (const call of message.tool_calls ?? []) {
+        for (const call of toolCalls(message, index)) {
           toolNames.set(call.id, call.function.name);
           const part: GeminiPart = { functionCall: { name: call.function.name, args: parseArguments(call.function.arguments, index) } };
           // Gemini 3 refuses a history whose function calls lost the signature it gave them
@@ -59,7 +59,7 @@ export function toGeminiRequest(body: Record<string, unknown>): Record<string, u
       }
       case 'tool': {
         const name = toolNames.get(message.tool_call_id ?? '');
-        if (!name) throw badRequest(`messages[${index}]: tool_call_id '${String(message.tool_call_id)}' matches no earlier assistant tool call`, `messages[${index}].tool_call_id`, 'invalid_value');
+        if (!name) throw badRequest(`messages[${index}]: tool_call_id '${shown(message.tool_call_id)}' matches no earlier assistant tool call`, `messages[${index}].tool_call_id`, 'invalid_value');
         return pushMerged(turns, 'user', [{ functionResponse: { name, response: toolResponse(textContent(message, index, PROVIDER)) } }]);
       }
       default:
