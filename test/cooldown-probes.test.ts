@@ -23,7 +23,7 @@ describe('a benched target whose probe ends without reaching a verdict the usual
     return services.find((s) => s.name === 'flaky')!.cooldown.state;
   };
   const benchUntilProbing = async () => {
-    answer = () => errorReply(500, { message: 'broken' });
+    answer = () => errorReply(503, { message: 'overloaded' });
     while ((await cooldown()) === 'ok') await post();
     await waitFor(async () => (await cooldown()) === 'probing', 'the cooling period to end');
   };
@@ -66,5 +66,49 @@ describe('a benched target whose probe ends without reaching a verdict the usual
     await waitFor(async () => (await cooldown()) === 'ok', 'the target back in service', 1000);
     answer = () => chatAnswer('m9');
     expect(await post()).toBe(200);
+  });
+});
+
+describe('a 500 that may be the request\'s doing (real processes)', () => {
+  afterAll(stopAll);
+
+  const cooldowns = async (router: Proc) => {
+    const { services } = (await (await fetch(`${router.url}/services`)).json()) as { services: Array<{ name: string; cooldown: { state: string } }> };
+    return Object.fromEntries(services.map((s) => [s.name, s.cooldown.state]));
+  };
+  const post = async (router: Proc) => {
+    const response = await fetch(`${router.url}/v1/chat/completions`, { method: 'POST', body: JSON.stringify(ask) });
+    await response.text();
+    return response.status;
+  };
+  const config = (a: FakeProvider, b: FakeProvider) => ({
+    services: [{ name: 'a', url: a.url, models: ['m9'] }, { name: 'b', url: b.url, models: ['m9'] }],
+    cooldown: { failure_threshold: 2, window_s: 60, cooldown_s: 60 },
+    health_check: { failure_threshold: 1000 },
+    retry: { max_attempts: 2, backoff_base_ms: 1 },
+  });
+
+  it('benches no target when every target fails the same request: one poison request must not take the fleet out', async () => {
+    const [a, b] = await Promise.all([0, 1].map(() => startFakeProvider(() => errorReply(500, { message: 'cannot handle this input' }))));
+    try {
+      const router = await startRouter(config(a!, b!));
+      for (let i = 0; i < 4; i++) expect(await post(router)).toBe(500);
+      expect(a!.requests + b!.requests).toBe(8);
+      expect(await cooldowns(router)).toEqual({ a: 'ok', b: 'ok' });
+    } finally {
+      await Promise.all([a!.close(), b!.close()]);
+    }
+  });
+
+  it('benches a target whose 500s another target answered instead', async () => {
+    const [broken, working] = await Promise.all([startFakeProvider(() => errorReply(500, { message: 'broken' })), startFakeProvider(() => chatAnswer('m9'))]);
+    try {
+      const router = await startRouter(config(broken, working));
+      for (let i = 0; i < 4; i++) expect(await post(router)).toBe(200);
+      expect(broken.requests).toBeGreaterThanOrEqual(2);
+      expect(await cooldowns(router)).toEqual({ a: 'benched', b: 'ok' });
+    } finally {
+      await Promise.all([broken.close(), working.close()]);
+    }
   });
 });

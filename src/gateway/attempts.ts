@@ -69,6 +69,12 @@ type Outcome = { dispatched: Dispatched } | { failure: AttemptFailure; final?: D
 const BACKEND_TROUBLE = new Set<FailureTrigger>(['connection', 'timeout', 'rate_limit', 'server_error']);
 /** Statuses that count towards ejecting a backend until its health probe passes (529: Anthropic's "overloaded"). */
 const EJECTING_STATUS = new Set([502, 503, 504, 529]);
+/**
+ * A 500 (or another 5xx that is not a gateway's or overload answer) may be the request's doing: a
+ * prompt that makes every replica fail. It counts towards a cooldown only once another target has
+ * answered the same request, so that one such request, retried on every replica, cannot bench a fleet.
+ */
+const mayBeTheRequests = (status: number): boolean => status >= 500 && !EJECTING_STATUS.has(status);
 /** The outcome of an attempt that will not be relayed (failed, refused or aborted), for the policy that picked it: it releases what the pick claimed. */
 const ABANDONED: RouteOutcome = Object.freeze({ ok: false, ttftS: undefined, usage: undefined });
 
@@ -105,6 +111,8 @@ export class AttemptRunner {
     let final: Dispatched | undefined;
     let attempted = false;
     let waitedMs = 0;
+    /** Targets that answered a 5xx which may be the request's doing (see mayBeTheRequests). */
+    let suspects: Backend[] | undefined;
     for (let s = 0; s < steps.length; s++) {
       const step = steps[s]!;
       const canFallBack = s + 1 < steps.length;
@@ -138,13 +146,17 @@ export class AttemptRunner {
         attempted = true;
         account.tried = choice.backend.name;
         const outcome = await this.attempt(choice, request, signal, canFallBack, account);
-        if ('dispatched' in outcome) return outcome.dispatched;
+        if ('dispatched' in outcome) {
+          if (suspects && outcome.dispatched.response.statusCode < 300) for (const suspect of suspects) void this.cooldowns.recordFailure(suspect.name);
+          return outcome.dispatched;
+        }
         // Every pick gets one outcome, at its policy: the relayed answer's at its end (the Gateway), the others' here.
         if (choice.pick) this.policy.onResult?.(choice.backend, choice.pick, ABANDONED);
         else this.endProbe(choice.backend, outcome, signal);
         if ('refused' in outcome) return { error: outcome.refused };
         failure = outcome.failure;
         final = outcome.final;
+        if (choice.pick && final && isEjectable(choice.backend.kind) && mayBeTheRequests(final.response.statusCode)) (suspects ??= []).push(choice.backend);
         tried.add(choice.backend);
         if (!this.retryOn.has(failure.trigger)) break;
       }
@@ -221,7 +233,7 @@ export class AttemptRunner {
       const failure = classifyError(error as Error & { code?: string });
       failure.message = `${backend.name}: ${failure.message}`;
       this.log.warn({ requestId: request.id, backend: backend.name, err: failure.message }, 'backend request failed');
-      this.record(backend, failure, undefined);
+      this.record(backend, failure, undefined, probe);
       return { failure };
     }
     const judgeAnswer = canFallBack && !request.stream && response.statusCode === 200 && this.fallbackOn.has('content_policy');
@@ -237,7 +249,7 @@ export class AttemptRunner {
     if (!failure) return { dispatched: { backend, model: target.model, response, body, probe } };
     backend.inflight--;
     endUpstream(timing);
-    if (BACKEND_TROUBLE.has(failure.trigger)) this.record(backend, failure, response.statusCode);
+    if (BACKEND_TROUBLE.has(failure.trigger)) this.record(backend, failure, response.statusCode, probe);
     // A prompt over the context window, a content-policy refusal: an answer about the request from a working backend, not an error of the backend's.
     else backend.recordSuccess((performance.now() - timing.lastSentAt!) / 1000, undefined);
     return { failure, final: { backend, model: target.model, response, body, failureRecorded: true } };
@@ -259,10 +271,13 @@ export class AttemptRunner {
   }
 
   /** Backend trouble: a connection failure, a timeout, a 429 or a 5xx. */
-  private record(backend: Backend, failure: AttemptFailure, status: number | undefined): void {
+  private record(backend: Backend, failure: AttemptFailure, status: number | undefined, probe: boolean): void {
     if (status === undefined || EJECTING_STATUS.has(status)) this.fleet.recordFailure(backend, failure.message);
     else backend.recordError(failure.message);
     // A hosted provider is one backend for all its models: benching it for one model's 429s would shut out every other model.
-    if (isEjectable(backend.kind)) void this.cooldowns.recordFailure(backend.name);
+    if (!isEjectable(backend.kind)) return;
+    // Counted by run() once another target answers; a probe's verdict cannot wait.
+    if (status !== undefined && mayBeTheRequests(status) && !probe) return;
+    void this.cooldowns.recordFailure(backend.name);
   }
 }
