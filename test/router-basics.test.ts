@@ -68,6 +68,11 @@ describe('router in front of two replicas', () => {
     const raw = await postJson(`${router.url}/v1/embeddings`, { model: 'm1', input: 'a', encoding_format: 'float' });
     assertConforms('CreateEmbeddingResponse', raw.body);
     expect(raw.body.data[0].embedding).toEqual(viaSdk.data[0]!.embedding);
+    expect((await client.embeddings.create({ model: 'm1', input: 'a', dimensions: 4 })).data[0]!.embedding).toHaveLength(4);
+    // What an engine cannot produce is the request's error, not the engine failing (a 500 would count against it).
+    const impossible = await postJson(`${router.url}/v1/embeddings`, { model: 'm1', input: 'a', dimensions: -1 });
+    expect(impossible.status).toBe(400);
+    assertConforms('ErrorResponse', impossible.body);
   });
 
   it('serves the unprefixed paths of the InfiniLM router', async () => {

@@ -6,6 +6,9 @@ import { engineMetricsText } from './metrics.js';
 import { chatChunk, chatCompletion, completionId, modelList, simError, textCompletion, usage, usageChunk, type SimUsage } from './responses.js';
 import { chatPrompt, countTokens, embed, generate, tokenize } from './text.js';
 
+/** The largest embedding the sim makes (OpenAI's largest model has 3,072 dimensions). */
+const MAX_DIMENSIONS = 16_384;
+
 export interface SimOptions extends EngineOptions {
   port: number;
   host: string;
@@ -112,7 +115,11 @@ export function buildSim(options: SimOptions): FastifyInstance {
     const model = guard(body, reply);
     if (!model) return reply;
     const inputs = (Array.isArray(body.input) ? body.input : [body.input]).map((input) => (typeof input === 'string' ? input : JSON.stringify(input)));
-    const dimensions = typeof body.dimensions === 'number' ? body.dimensions : options.embeddingDimensions;
+    const dimensions = body.dimensions ?? options.embeddingDimensions;
+    // An engine refuses what it cannot produce: a 500 here would read as the engine failing.
+    if (typeof dimensions !== 'number' || !Number.isInteger(dimensions) || dimensions < 1 || dimensions > MAX_DIMENSIONS) {
+      return reply.code(400).send(simError(400, `dimensions must be an integer from 1 to ${MAX_DIMENSIONS}`, 'invalid_value'));
+    }
     stats.completed++;
     return {
       object: 'list',
