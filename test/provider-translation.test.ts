@@ -214,14 +214,7 @@ describe('malformed tool calls in the history', () => {
   ])('are refused with a 400 for both translated providers: %s', (_, toolCalls) => {
     const body = chat([{ role: 'user', content: 'x' }, { role: 'assistant', content: null, tool_calls: toolCalls }]);
     for (const translate of [() => toAnthropicRequest(body, 'm', false), () => toGeminiRequest(body)]) {
-      let error: unknown;
-      try {
-        translate();
-      } catch (thrown) {
-        error = thrown;
-      }
-      expect(error).toBeInstanceOf(ApiError);
-      expect(error).toMatchObject({ status: 400, param: 'messages[1].tool_calls' });
+      expect(thrownBy(translate)).toMatchObject({ status: 400, param: 'messages[1].tool_calls' });
     }
   });
 });
@@ -232,17 +225,21 @@ describe('client values that String() cannot convert', () => {
     const badPart = chat([{ role: 'user', content: [{ type: odd }] }]);
     const badToolId = chat([{ role: 'tool', tool_call_id: odd, content: 'x' }]);
     for (const translate of [() => toAnthropicRequest(badPart, 'm', false), () => toGeminiRequest(badPart), () => toGeminiRequest(badToolId)]) {
-      let error: unknown;
-      try {
-        translate();
-      } catch (thrown) {
-        error = thrown;
-      }
-      expect(error).toBeInstanceOf(ApiError);
-      expect((error as ApiError).message).toContain('{"toString":1}');
+      expect(thrownBy(translate).message).toContain('{"toString":1}');
     }
   });
 });
+
+/** The ApiError `translate` throws (fails the test when it throws nothing, or something else). */
+function thrownBy(translate: () => unknown): ApiError {
+  try {
+    translate();
+  } catch (error) {
+    expect(error).toBeInstanceOf(ApiError);
+    return error as ApiError;
+  }
+  throw new Error('expected the translation to refuse the request');
+}
 
 describe('Anthropic response translation', () => {
   const message = (stopReason: string) => Buffer.from(JSON.stringify({ id: 'msg_1', content: [{ type: 'text', text: 'x' }], stop_reason: stopReason, usage: { input_tokens: 1, output_tokens: 2 } }));
