@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { Backend } from '../src/fleet/backend.js';
@@ -469,6 +470,14 @@ describe('engine metrics parsing', () => {
     expect(parseEngineMetrics('llamacpp:requests_processing 1')).toBeUndefined();
   });
 
+  it('reads a hostile page of unclosed label sets in linear time: one line is never matched across the next', async () => {
+    const { parseEngineMetrics } = await import('../src/fleet/engine-metrics-scraper.js');
+    const text = 'vllm:num_requests_running{model_name="a"\n'.repeat(20_000);
+    const started = performance.now();
+    expect(parseEngineMetrics(text)).toBeUndefined();
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
+
   it('treats a non-finite, negative or malformed sample as no metrics', async () => {
     const { parseEngineMetrics } = await import('../src/fleet/engine-metrics-scraper.js');
     const running = 'vllm:num_requests_running{model_name="a"} 1\n';
@@ -484,7 +493,7 @@ describe('engine metrics scraping', () => {
     const backend = fleet.add({ name: 'e0', url: 'http://127.0.0.1:9000', kind: 'service', models: ['m'] });
     fleet.setHealth(backend, true);
     const answer = { status: 200, text: '' };
-    const dispatcher = { request: async () => ({ statusCode: answer.status, body: { text: async () => answer.text } }) } as unknown as Dispatcher;
+    const dispatcher = { request: async () => ({ statusCode: answer.status, body: Readable.from([Buffer.from(answer.text)]) }) } as unknown as Dispatcher;
     return { backend, answer, scraper: new EngineMetricsScraper(fleet, dispatcher, intervalS) };
   };
 

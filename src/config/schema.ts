@@ -73,6 +73,8 @@ export const ConfigSchema = z
     log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     request_timeout_s: z.number().positive().default(300),
     max_body_bytes: z.number().int().positive().default(16 * 1024 * 1024),
+    /** A non-streamed answer is held whole before it is relayed: one larger is a 502, not the router's memory. */
+    max_response_bytes: z.number().int().positive().default(128 * 1024 * 1024),
     shutdown_grace_s: z.number().nonnegative().default(30),
     /** Browser origins allowed to call the router (`*` for any); empty: no CORS headers, preflights get 404. */
     cors: z

@@ -2,6 +2,10 @@ import type { Dispatcher } from 'undici';
 import { isScrapable, type Backend } from './backend.js';
 import { ENGINE_READING_LIFETIME_INTERVALS } from './engine-load.js';
 import type { Fleet } from './fleet.js';
+import { readText } from '../upstream/read-text.js';
+
+/** An engine's metrics page larger than this is unreadable (vLLM's is tens of kilobytes). */
+const METRICS_MAX_BYTES = 8 * 1024 * 1024;
 
 /**
  * Reads vLLM-named gauges (also SGLang's, which share the names without the prefix) from Prometheus
@@ -12,7 +16,7 @@ export function parseEngineMetrics(text: string): { running: number; waiting: nu
   const read = (...names: string[]) => {
     for (const name of names) {
       let total: number | undefined;
-      const pattern = new RegExp(`^${name.replace(/[:]/g, '\\:')}(?:\\{[^}]*\\})?[ \\t]+(\\S+)`, 'gm');
+      const pattern = new RegExp(`^${name.replace(/[:]/g, '\\:')}(?:\\{[^}\\n]*\\})?[ \\t]+(\\S+)`, 'gm');
       for (const match of text.matchAll(pattern)) {
         const value = Number(match[1]);
         if (!Number.isFinite(value) || value < 0) return undefined;
@@ -65,7 +69,7 @@ export class EngineMetricsScraper {
         headers: backend.apiKey ? { authorization: `Bearer ${backend.apiKey}` } : {},
         signal: AbortSignal.timeout(this.intervalS * 1000),
       });
-      const text = await response.body.text();
+      const text = await readText(response.body, METRICS_MAX_BYTES);
       const sample = response.statusCode === 200 ? parseEngineMetrics(text) : undefined;
       if (sample) backend.engine.update(sample, backend.inflight, performance.now(), ENGINE_READING_LIFETIME_INTERVALS * this.intervalS * 1000);
     } catch {

@@ -3,6 +3,10 @@ import type { Logger } from 'pino';
 import { isProbed, type Backend } from './backend.js';
 import type { Fleet } from './fleet.js';
 import { openAiPath } from '../upstream/paths.js';
+import { readText } from '../upstream/read-text.js';
+
+/** A health answer or model list larger than this fails the probe (a model list is a few kilobytes). */
+const PROBE_MAX_BYTES = 4 * 1024 * 1024;
 
 interface ProbeResult {
   ok: boolean;
@@ -101,7 +105,7 @@ export class HealthChecker {
         headers: backend.apiKey ? { authorization: `Bearer ${backend.apiKey}` } : {},
         signal: AbortSignal.timeout(this.options.timeoutS * 1000),
       });
-      return { status: response.statusCode, body: await response.body.text() };
+      return { status: response.statusCode, body: await readText(response.body, PROBE_MAX_BYTES) };
     } catch (error) {
       return { error: (error as Error).message };
     }

@@ -43,6 +43,8 @@ export interface AttemptOptions {
   backoffMaxMs: number;
   maxWaitS: number;
   attemptTimeoutS: number | undefined;
+  /** Non-streamed answers (and error bodies) longer than this are a 502: the router holds them whole. */
+  maxResponseBytes: number;
 }
 
 export interface AttemptAccount extends UpstreamTiming {
@@ -238,20 +240,21 @@ export class AttemptRunner {
     }
     const judgeAnswer = canFallBack && !request.stream && response.statusCode === 200 && this.fallbackOn.has('content_policy');
     if (response.statusCode < 400 && !judgeAnswer) return { dispatched: { backend, model: target.model, response, probe } };
-    let body: Buffer;
+    let body: Buffer | undefined;
     try {
-      body = await response.body.readAll();
+      body = await response.body.readAll(this.options.maxResponseBytes);
     } catch {
       if (response.statusCode < 400) return { dispatched: { backend, model: target.model, response, body: undefined, probe } };
-      body = Buffer.alloc(0);
     }
-    const failure = response.statusCode < 400 ? classifyAnswer(body) : classifyStatus(response.statusCode, response.headers, body);
+    const failure = response.statusCode < 400 ? classifyAnswer(body!) : classifyStatus(response.statusCode, response.headers, body ?? Buffer.alloc(0));
     if (!failure) return { dispatched: { backend, model: target.model, response, body, probe } };
     backend.inflight--;
     endUpstream(timing);
     if (BACKEND_TROUBLE.has(failure.trigger)) this.record(backend, failure, response.statusCode, probe);
     // A prompt over the context window, a content-policy refusal: an answer about the request from a working backend, not an error of the backend's.
     else backend.recordSuccess((performance.now() - timing.lastSentAt!) / 1000, undefined);
+    // An error answer cut off or past max_response_bytes cannot be relayed as the backend gave it: the router answers for it.
+    if (body === undefined) return { failure };
     return { failure, final: { backend, model: target.model, response, body, failureRecorded: true } };
   }
 

@@ -8,6 +8,7 @@ import type { Metrics } from '../observability/metrics.js';
 import { badGateway, gatewayTimeout, type ApiError } from '../server/errors.js';
 import type { RequestLogEntry } from '../store/request-log.js';
 import { decodedBody } from '../upstream/content-encoding.js';
+import { ResponseTooLargeError } from '../upstream/call.js';
 import { abortError, CLIENT_CLOSED, CLIENT_GONE, CLIENT_GONE_ERROR, RequestAbort, stoppedByRouter } from './abort.js';
 import { AttemptRunner, type AttemptAccount, type AttemptOptions, type Dispatched, type Exhausted } from './attempts.js';
 import type { Caller } from './caller.js';
@@ -184,10 +185,14 @@ export class Gateway {
   ): Promise<void> {
     let body: Buffer | string;
     try {
-      body = read ?? (await response.body.readAll());
+      body = read ?? (await response.body.readAll(this.options.maxResponseBytes));
       endUpstream(account);
     } catch (error) {
-      const failure = abortError(signal) ?? badGateway(`backend ${backend.name} broke off its response: ${(error as Error).message}`);
+      const failure =
+        abortError(signal) ??
+        (error instanceof ResponseTooLargeError
+          ? badGateway(`backend ${backend.name} answered more than max_response_bytes (${error.maxBytes} bytes)`)
+          : badGateway(`backend ${backend.name} broke off its response: ${(error as Error).message}`));
       account.status = failure === CLIENT_GONE_ERROR ? CLIENT_CLOSED : failure.status;
       if (failure === CLIENT_GONE_ERROR) {
         // The client left once the answer had started: the prompt was processed, so it is charged.
@@ -208,7 +213,7 @@ export class Gateway {
     let text: string | undefined;
     // Every answer of these endpoints is JSON: anything else (a proxy's HTML page, a cut-off body) is the backend failing.
     if (status < 300) {
-      text = typeof body === 'string' ? body : decodedBody(body, headers['content-encoding'])?.toString();
+      text = typeof body === 'string' ? body : decodedBody(body, headers['content-encoding'], this.options.maxResponseBytes)?.toString();
       const parsed = text === undefined ? undefined : parseJson(text);
       if (parsed === undefined) {
         const failure = badGateway(`backend ${backend.name} returned an invalid JSON response`);

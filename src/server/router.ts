@@ -68,6 +68,7 @@ export async function startRouter(config: Config, log: Logger): Promise<RunningR
       backoffMaxMs: retry.backoff_max_ms,
       maxWaitS: retry.max_wait_s,
       attemptTimeoutS: retry.attempt_timeout_s,
+      maxResponseBytes: config.max_response_bytes,
       logPrompts: config.logging.log_prompts,
     },
     policies,

@@ -5,6 +5,13 @@ import type { RequestAbort } from '../gateway/abort.js';
 /** Unread chunks past which the upstream is paused until the consumer catches up. */
 const HIGH_WATER_CHUNKS = 16;
 
+/** An answer longer than the reader was willing to hold: its upstream call is cancelled. */
+export class ResponseTooLargeError extends Error {
+  constructor(readonly maxBytes: number) {
+    super(`the answer is larger than ${maxBytes} bytes`);
+  }
+}
+
 /** A consumer of a streamed upstream body, fed chunk by chunk from undici's callbacks. */
 export interface BodySink {
   /** Takes one chunk; false when it cannot take more for now (it calls `UpstreamBody.resume()` once it can). */
@@ -52,13 +59,24 @@ export class UpstreamBody {
     else this.notify();
   }
 
-  /** The whole body, without per-chunk promises (most answers are already complete when read). */
-  async readAll(): Promise<Buffer> {
+  /**
+   * The whole body, without per-chunk promises (most answers are already complete when read).
+   * Past `maxBytes` the upstream is cancelled and it throws `ResponseTooLargeError`: an endless or
+   * huge answer from a broken or hostile backend must not take the router's memory with it.
+   */
+  async readAll(maxBytes: number): Promise<Buffer> {
     const parts: Buffer[] = [];
+    let size = 0;
     for (;;) {
       if (this.chunks.length > 0) {
+        for (const chunk of this.chunks) size += chunk.length;
         parts.push(...this.chunks);
         this.chunks.length = 0;
+        if (size > maxBytes) {
+          const error = new ResponseTooLargeError(maxBytes);
+          this.cancel(error);
+          throw error;
+        }
         this.resume();
       }
       if (this.failure) throw this.failure;

@@ -1,0 +1,123 @@
+import { once } from 'node:events';
+import { createServer, type ServerResponse, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { assertConforms } from './support/conformance.js';
+import { getJson, postJson } from './support/http.js';
+import { startRouter, stopAll, waitFor, type Proc } from './support/processes.js';
+
+const MAX_RESPONSE_BYTES = 1_000_000;
+const MB = Buffer.alloc(1024 * 1024, 'x');
+
+const completion = (content: string) =>
+  JSON.stringify({
+    id: 'chatcmpl-1',
+    object: 'chat.completion',
+    created: 1,
+    model: 'm',
+    choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }],
+    usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
+  });
+
+/** Writes `head`, then a megabyte every few milliseconds until the reader hangs up; resolves with the bytes written by then. */
+function endless(res: ServerResponse, status: number, head: string): Promise<number> {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.write(head);
+  let written = head.length;
+  const timer = setInterval(() => {
+    if (res.destroyed) return;
+    res.write(MB);
+    written += MB.length;
+  }, 5);
+  return new Promise((resolve) => res.on('close', () => (clearInterval(timer), resolve(written))));
+}
+
+/** Answers that would take the router's memory if it read them whole: each path or model is one case. */
+function hostileBackend(): { server: Server; hungUp: Map<string, Promise<number>> } {
+  const hungUp = new Map<string, Promise<number>>();
+  const server = createServer(async (req, res) => {
+    if (req.url === '/hostile-models/health') return void res.writeHead(404).end();
+    if (req.url === '/hostile-models/v1/models') return void hungUp.set('models', endless(res, 200, '{"data":['));
+    if (req.url === '/hostile-metrics/metrics') return void hungUp.set('metrics', endless(res, 200, '# HELP vllm:num_requests_running x\n'));
+    if (req.method === 'GET') return void res.writeHead(200).end('{"status":"ok"}');
+    let text = '';
+    for await (const piece of req) text += piece;
+    const { model } = JSON.parse(text) as { model: string };
+    switch (model) {
+      case 'huge':
+        return void res.writeHead(200, { 'content-type': 'application/json' }).end(completion('x'.repeat(2 * MAX_RESPONSE_BYTES)));
+      case 'endless':
+        return void hungUp.set(model, endless(res, 200, '{"choices":[{"message":{"content":"'));
+      case 'endless-error':
+        return void hungUp.set(model, endless(res, 500, '{"error":{"message":"'));
+      case 'gzip-bomb':
+        return void res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' }).end(gzipSync(completion('x'.repeat(50 * MAX_RESPONSE_BYTES))));
+    }
+    res.writeHead(404).end();
+  });
+  return { server, hungUp };
+}
+
+describe('backends whose answers are too large to hold', () => {
+  let router: Proc;
+  let backend: ReturnType<typeof hostileBackend>;
+  const chat = (model: string) => postJson(`${router.url}/v1/chat/completions`, { model, messages: [{ role: 'user', content: 'hi' }] });
+
+  beforeAll(async () => {
+    backend = hostileBackend();
+    backend.server.listen(0, '127.0.0.1');
+    await once(backend.server, 'listening');
+    const url = `http://127.0.0.1:${(backend.server.address() as AddressInfo).port}`;
+    router = await startRouter({
+      max_response_bytes: MAX_RESPONSE_BYTES,
+      // A probe that read its whole answer would still be reading when the router should be listening.
+      health_check: { interval_s: 60, timeout_s: 60, failure_threshold: 100 },
+      routing: { engine_metrics: { enabled: true, interval_s: 1 } },
+      retry: { max_attempts: 1 },
+      services: [
+        { name: 'answers', url, models: ['huge', 'endless', 'endless-error', 'gzip-bomb'] },
+        { name: 'hostile-models', url: `${url}/hostile-models` },
+        { name: 'hostile-metrics', url: `${url}/hostile-metrics`, models: ['quiet'] },
+      ],
+    });
+  });
+  afterAll(async () => {
+    await stopAll();
+    backend.server.closeAllConnections();
+    backend.server.close();
+  });
+
+  it('answers 502 for a non-streamed answer larger than max_response_bytes', async () => {
+    const response = await chat('huge');
+    expect(response.status).toBe(502);
+    assertConforms('ErrorResponse', response.body);
+    expect(response.body.error.message).toMatch(/max_response_bytes \(1000000 bytes\)/);
+  });
+
+  it('hangs up on an endless answer, and on an endless error body', async () => {
+    for (const model of ['endless', 'endless-error']) {
+      const response = await chat(model);
+      expect(response.status).toBeGreaterThanOrEqual(500);
+      assertConforms('ErrorResponse', response.body);
+      expect(await backend.hungUp.get(model)).toBeLessThan(16 * MB.length);
+    }
+  });
+
+  it('does not decompress a gzip bomb past max_response_bytes', async () => {
+    const response = await chat('gzip-bomb');
+    expect(response.status).toBe(502);
+    assertConforms('ErrorResponse', response.body);
+  });
+
+  it('fails a probe whose model list never ends, without waiting for its timeout', async () => {
+    expect(await backend.hungUp.get('models')).toBeLessThan(32 * MB.length);
+    const services = await getJson(`${router.url}/services`);
+    expect(services.body.services.find((s: { name: string }) => s.name === 'hostile-models').healthy).toBe(false);
+  });
+
+  it('hangs up on an engine metrics page that never ends', async () => {
+    const written = await waitFor(() => backend.hungUp.get('metrics'), 'a metrics scrape');
+    expect(written).toBeLessThan(32 * MB.length);
+  });
+});
