@@ -123,6 +123,19 @@ describe('agents', () => {
     await second.stop();
   });
 
+  it('answers 508 for a request that comes back through an agent registered at the router itself, rather than calling itself without end', async () => {
+    const router = await startRouter({ services: [], request_timeout_s: 20 }, env);
+    expect((await post(router, '/register', { name: 'mirror', endpoint: router.url, models: ['mirrored'] })).status).toBe(200);
+    const started = Date.now();
+    const answer = await post(router, '/v1/chat/completions', { model: 'mirrored', messages: [{ role: 'user', content: 'hi' }] });
+    expect(answer.status).toBe(508);
+    const body = (await answer.json()) as { error: { code: string } };
+    assertConforms('ErrorResponse', body);
+    expect(body.error.code).toBe('loop_detected');
+    expect(Date.now() - started).toBeLessThan(5000);
+    await router.stop();
+  });
+
   it('refuses non-HTTP endpoints, malformed bodies and unknown heartbeats in the OpenAI error shape', async () => {
     const router = await startRouter({ services: [] }, env);
     const cases: Array<[unknown, number, string]> = [

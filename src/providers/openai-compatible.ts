@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Backend } from '../fleet/backend.js';
 import { ENDPOINTS, type InferenceRequest } from '../gateway/inference-request.js';
 import { openAiPath } from '../upstream/paths.js';
+import { viaUpstream } from '../upstream/via.js';
 import type { ProviderAdapter, UpstreamCall } from './adapter.js';
 
 /** Client headers worth passing to an OpenAI-compatible backend; credentials never are. */
@@ -14,7 +15,7 @@ const FORWARDED_HEADERS = ['accept', 'user-agent', 'openai-organization', 'opena
 export const openAiCompatible: ProviderAdapter = {
   name: 'openai-compatible',
   request(request: InferenceRequest, backend: Backend, upstreamModel: string): UpstreamCall {
-    const headers: Record<string, string> = { 'content-type': 'application/json', 'x-request-id': request.id };
+    const headers: Record<string, string> = { 'content-type': 'application/json', 'x-request-id': request.id, via: viaUpstream(request.headers.via) };
     copyHeaders(request.headers, headers);
     if (backend.apiKey) headers.authorization = `Bearer ${backend.apiKey}`;
     const body = upstreamModel === request.model ? request.raw : JSON.stringify({ ...request.body, model: upstreamModel });

@@ -30,6 +30,9 @@ export const badGateway = (message: string) => new ApiError(502, message, 'upstr
 export const gatewayTimeout = (seconds: number) =>
   new ApiError(504, `The request did not complete within ${seconds}s`, 'timeout_error', 'gateway_timeout');
 
+export const loopDetected = () =>
+  new ApiError(508, 'The request came back to this router through one of its targets: a target (an agent, a service) points back at the router', 'server_error', 'loop_detected');
+
 export const shuttingDown = () => new ApiError(503, 'The router is shutting down', 'service_unavailable', 'shutting_down', null, { connection: 'close' });
 
 export const providerKeyMissing = (provider: string, variable: string) =>

@@ -4,7 +4,8 @@ import type { Gateway } from '../gateway/gateway.js';
 import type { Endpoint, RequestIdentity } from '../gateway/inference-request.js';
 import { writeApiError } from '../gateway/relay.js';
 import { parseJsonBody, withoutByteOrderMark } from './body-parser.js';
-import { ApiError, shuttingDown } from './errors.js';
+import { hasLooped } from '../upstream/via.js';
+import { ApiError, loopDetected, shuttingDown } from './errors.js';
 import { discardRest, readBody } from './read-body.js';
 import { requestId } from './request-id.js';
 import { isPlausibleModelName, validateInference } from './validate.js';
@@ -39,10 +40,10 @@ export function inferenceRoutes(gateway: Gateway, maxBodyBytes: number, log: Log
       if (endpoint === undefined) return false;
       const id = requestId(req);
       const arrivedAt = performance.now();
-      if (draining) {
+      if (draining || hasLooped(req.headers.via)) {
         // Answered once the body is read: the answer closes the connection, and closing it while
-        // the client is still sending resets it before the client reads the 503.
-        discardRest(req, () => refuse(gateway, res, { id, endpoint, model: '', startedAt: arrivedAt }, shuttingDown()));
+        // the client is still sending resets it before the client reads the answer.
+        discardRest(req, () => refuse(gateway, res, { id, endpoint, model: '', startedAt: arrivedAt }, draining ? shuttingDown() : loopDetected()));
         return true;
       }
       readBody(req, maxBodyBytes, (received, error) => {
