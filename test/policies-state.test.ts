@@ -91,7 +91,7 @@ describe('memory cooldowns', () => {
 
 describe('memory cache and revocations', () => {
   it('expires entries and evicts the oldest when full', async () => {
-    const cache = new MemoryResponseCache(2);
+    const cache = new MemoryResponseCache({ maxEntries: 2, maxBytes: 1000 });
     const value = { status: 200, contentType: 'application/json', chunks: ['{}'], target: 'a' };
     cache.set('gone', value, 0.001);
     await new Promise((r) => setTimeout(r, 5));
@@ -101,6 +101,24 @@ describe('memory cache and revocations', () => {
     cache.set('c', value, 60);
     expect(cache.get('a')).toBeUndefined();
     expect(cache.get('c')).toEqual(value);
+  });
+
+  it('holds at most max_bytes of answers in all, evicting the oldest, and never one larger than that', () => {
+    const cache = new MemoryResponseCache({ maxEntries: 100, maxBytes: 10 });
+    const answer = (text: string) => ({ status: 200, contentType: 'application/json', chunks: [text], target: 'a' });
+    cache.set('a', answer('1234'), 60);
+    cache.set('b', answer('1234'), 60);
+    cache.set('c', answer('1234'), 60);
+    expect(cache.get('a')).toBeUndefined();
+    expect(cache.get('b')).toBeDefined();
+    expect(cache.get('c')).toBeDefined();
+    // Replacing an entry frees its old size first.
+    cache.set('c', answer('12'), 60);
+    cache.set('d', answer('1234'), 60);
+    expect(cache.get('b')).toBeDefined();
+    cache.set('huge', answer('x'.repeat(11)), 60);
+    expect(cache.get('huge')).toBeUndefined();
+    expect(cache.get('d')).toBeDefined();
   });
 
   it('remembers revoked key hashes', async () => {

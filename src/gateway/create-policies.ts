@@ -15,7 +15,7 @@ import { ResponseCacheStage } from './response-cache.js';
 export async function createPolicies(config: Config, routes: RoutingTable, metrics: Metrics, log: Logger): Promise<GatewayPolicies> {
   const { fleet, db } = routes;
   const cooldown = { failureThreshold: config.cooldown.failure_threshold, windowS: config.cooldown.window_s, cooldownS: config.cooldown.cooldown_s };
-  const state = await createSharedState({ redis: config.redis, cooldown, cacheEntries: config.cache.max_entries }, log);
+  const state = await createSharedState({ redis: config.redis, cooldown, cacheLimits: { maxEntries: config.cache.max_entries, maxBytes: config.cache.max_bytes } }, log);
   const keys = new ApiKeyStore(db);
   return new GatewayPolicies(
     state,

@@ -1,11 +1,11 @@
 import type { Logger } from 'pino';
-import { createMemoryState } from './memory-state.js';
+import { createMemoryState, type CacheLimits } from './memory-state.js';
 import type { CooldownOptions, SharedState } from './shared-state.js';
 
 export interface StateConfig {
   redis?: { url: string; key_prefix: string; command_timeout_ms: number };
   cooldown: CooldownOptions;
-  cacheEntries: number;
+  cacheLimits: CacheLimits;
 }
 
 /**
@@ -13,10 +13,10 @@ export interface StateConfig {
  * is loaded only when used: it is a quarter of the router's resident memory otherwise.
  */
 export async function createSharedState(config: StateConfig, log: Logger): Promise<SharedState> {
-  if (!config.redis) return createMemoryState(config.cooldown, config.cacheEntries);
+  if (!config.redis) return createMemoryState(config.cooldown, config.cacheLimits);
   const { RedisState } = await import('./redis-state.js');
   return new RedisState(
-    { url: config.redis.url, keyPrefix: config.redis.key_prefix, commandTimeoutMs: config.redis.command_timeout_ms, cooldown: config.cooldown, cacheEntries: config.cacheEntries },
+    { url: config.redis.url, keyPrefix: config.redis.key_prefix, commandTimeoutMs: config.redis.command_timeout_ms, cooldown: config.cooldown, cacheLimits: config.cacheLimits },
     log,
   );
 }

@@ -44,24 +44,44 @@ export class MemoryRateLimiter {
   }
 }
 
-/** A bounded map in insertion order: the oldest entries go first when full. */
-export class MemoryResponseCache {
-  private readonly entries = new Map<string, { value: CachedResponse; expiresAt: number }>();
+export interface CacheLimits {
+  maxEntries: number;
+  /** Characters of cached bodies in all: entries of up to max_entry_bytes each would otherwise add up to gigabytes. */
+  maxBytes: number;
+}
 
-  constructor(private readonly maxEntries = 10_000) {}
+const DEFAULT_CACHE_LIMITS: CacheLimits = { maxEntries: 10_000, maxBytes: 256 * 1024 * 1024 };
+
+/** A bounded map in insertion order: the oldest entries go first when it is full, by count or by size. */
+export class MemoryResponseCache {
+  private readonly entries = new Map<string, { value: CachedResponse; expiresAt: number; size: number }>();
+  private bytes = 0;
+
+  constructor(private readonly limits = DEFAULT_CACHE_LIMITS) {}
 
   get(key: string): CachedResponse | undefined {
     const entry = this.entries.get(key);
     if (!entry) return undefined;
     if (entry.expiresAt > Date.now()) return entry.value;
-    this.entries.delete(key);
+    this.delete(key);
     return undefined;
   }
 
   set(key: string, value: CachedResponse, ttlS: number): void {
+    this.delete(key);
+    let size = 0;
+    for (const chunk of value.chunks) size += chunk.length;
+    if (size > this.limits.maxBytes) return;
+    while (this.entries.size >= this.limits.maxEntries || this.bytes + size > this.limits.maxBytes) this.delete(this.entries.keys().next().value!);
+    this.entries.set(key, { value, expiresAt: Date.now() + ttlS * 1000, size });
+    this.bytes += size;
+  }
+
+  private delete(key: string): void {
+    const entry = this.entries.get(key);
+    if (!entry) return;
     this.entries.delete(key);
-    if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
-    this.entries.set(key, { value, expiresAt: Date.now() + ttlS * 1000 });
+    this.bytes -= entry.size;
   }
 }
 
@@ -191,9 +211,9 @@ export function settleLocally(limits: MemoryRateLimiter, cache: MemoryResponseCa
   if (write) cache.set(write.key, write.value, write.ttlS);
 }
 
-export function createMemoryState(cooldown: CooldownOptions, cacheEntries?: number): SharedState {
+export function createMemoryState(cooldown: CooldownOptions, cacheLimits?: CacheLimits): SharedState {
   const limits = new MemoryRateLimiter();
-  const cache = new MemoryResponseCache(cacheEntries);
+  const cache = new MemoryResponseCache(cacheLimits);
   return {
     kind: 'memory',
     admit: async (charges, cacheKey) => admitLocally(limits, cache, charges, cacheKey),

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { admitLocally, settleLocally, CooldownBoard, MemoryCooldowns, MemoryRateLimiter, MemoryResponseCache, MemoryRevocations } from './memory-state.js';
+import { admitLocally, settleLocally, CooldownBoard, MemoryCooldowns, MemoryRateLimiter, MemoryResponseCache, MemoryRevocations, type CacheLimits } from './memory-state.js';
 import { failFastOptions, OutageNotice, whenReady } from './redis-connection.js';
 import { RedisBatch } from './redis-batch.js';
 import { AGENT_FORGET, AGENT_HEARTBEAT, AGENT_REGISTER, BATCH, RECORD_FAILURE, RECOVER, REVOKE } from './redis-scripts.js';
@@ -15,7 +15,8 @@ export interface RedisStateOptions {
   keyPrefix: string;
   commandTimeoutMs: number;
   cooldown: CooldownOptions;
-  cacheEntries?: number;
+  /** Of the local cache that stands in while Redis is away. */
+  cacheLimits?: CacheLimits;
 }
 
 type Scripted = Redis & {
@@ -91,7 +92,7 @@ export class RedisState implements SharedState {
     this.subscriber.on('message', (_channel: string, message: string) => this.apply(message));
     this.local = {
       limits: new MemoryRateLimiter(),
-      cache: new MemoryResponseCache(options.cacheEntries),
+      cache: new MemoryResponseCache(options.cacheLimits),
       cooldowns: new MemoryCooldowns(this.board, options.cooldown),
       revocations: new MemoryRevocations(),
     };
