@@ -57,12 +57,28 @@ describe('CORS for browser clients', () => {
   });
 
   it('gives other origins and same-origin requests no CORS headers, and their preflight no answer', async () => {
-    const other = await post(listed, 'https://evil.example');
+    const other = await fetch(`${listed.url}/v1/models`, { headers: { origin: 'https://evil.example' } });
     expect(other.status).toBe(200);
     expect(other.headers.get('access-control-allow-origin')).toBeNull();
     expect((await preflight(listed, 'https://evil.example')).status).toBe(404);
     const sameOrigin = await post(listed, undefined);
+    expect(sameOrigin.status).toBe(200);
     expect(sameOrigin.headers.get('access-control-allow-origin')).toBeNull();
+    // A page the router served itself sends its own origin.
+    expect((await post(listed, listed.url)).status).toBe(200);
+  });
+
+  it('refuses what a page of an origin not allowed sends without a preflight (a form, a no-cors fetch): inference, agent registration', async () => {
+    for (const router of [listed, off]) {
+      const inference = await fetch(`${router.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'text/plain', origin: 'https://evil.example' }, body: chatBody() });
+      expect(inference.status).toBe(403);
+      expect(((await inference.json()) as { error: { code: string } }).error.code).toBe('cross_origin_refused');
+      const registration = JSON.stringify({ name: 'planted', endpoint: 'http://127.0.0.1:9', models: ['m1'] });
+      const register = await fetch(`${router.url}/register`, { method: 'POST', headers: { 'content-type': 'text/plain', origin: 'null' }, body: registration });
+      expect(register.status).toBe(403);
+      const services = (await (await fetch(`${router.url}/services`)).json()) as { services: Array<{ name: string }> };
+      expect(services.services.map((s) => s.name)).not.toContain('planted');
+    }
   });
 
   it('allows any origin with "*" (set here through CORS_ORIGINS), without varying by origin', async () => {
@@ -73,9 +89,10 @@ describe('CORS for browser clients', () => {
   });
 
   it('is off by default', async () => {
-    const answer = await post(off, APP);
+    const answer = await fetch(`${off.url}/v1/models`, { headers: { origin: APP } });
     expect(answer.status).toBe(200);
     expect(answer.headers.get('access-control-allow-origin')).toBeNull();
+    expect((await post(off, APP)).status).toBe(403);
     expect((await preflight(off, APP)).status).toBe(404);
   });
 });

@@ -18,7 +18,7 @@ import type { PolicyTable } from '../routing/policy-table.js';
 import { registerJsonBodyParser } from './body-parser.js';
 import { clientErrorHandler, frameworkErrors, refuseConnect, refuseExpectation, refuseWithoutHost, registerErrorHandlers } from './error-handler.js';
 import { registerFleetRoutes } from './fleet-routes.js';
-import { cors } from './cors.js';
+import { cors, foreignOriginGuard } from './cors.js';
 import { inferenceRoutes } from './inference-routes.js';
 import { requestId } from './request-id.js';
 import { requireApiKey } from './require-api-key.js';
@@ -41,6 +41,7 @@ export interface AppParts {
 export function buildApp({ config, log, fleet, gateway, metrics, agents, history, requests, routing, policies }: AppParts): FastifyInstance {
   const inference = inferenceRoutes(gateway, config.max_body_bytes, log);
   const crossOrigin = cors(config.cors.origins);
+  const refuseForeignOrigin = foreignOriginGuard(config.cors.origins);
   const app = Fastify({
     serverFactory: (fastifyHandler) => {
       const requestTimeout = config.request_timeout_s * 1000;
@@ -56,7 +57,7 @@ export function buildApp({ config, log, fleet, gateway, metrics, agents, history
           requireHostHeader: false,
         },
         (req, res) => {
-          if (refuseWithoutHost(req, res) || crossOrigin?.apply(req, res)) return;
+          if (refuseWithoutHost(req, res) || refuseForeignOrigin(req, res) || crossOrigin?.apply(req, res)) return;
           if (!inference.take(req, res)) fastifyHandler(req, res);
         },
       );

@@ -1,4 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { writeApiError } from '../gateway/relay.js';
+import { ApiError } from './errors.js';
+import { discardRest } from './read-body.js';
 
 /** Headers the router adds that a browser client may read (the SDKs use the request id and the rate-limit wait). */
 const EXPOSED = 'x-request-id, x-switchyard-target, x-switchyard-overhead-ms, x-switchyard-cache, retry-after, retry-after-ms';
@@ -22,11 +25,11 @@ export interface Cors {
 export function cors(origins: readonly string[]): Cors | undefined {
   if (origins.length === 0) return undefined;
   const anyOrigin = origins.includes('*');
-  const allowed = new Set(origins);
+  const allows = allowedOrigins(origins);
   return {
     apply(req, res) {
       const origin = req.headers.origin;
-      if (origin === undefined || !(anyOrigin || allowed.has(origin))) return false;
+      if (origin === undefined || !allows(origin)) return false;
       // Echoing one origin of a list varies the answer by origin: shared caches must know.
       if (anyOrigin) res.setHeader('access-control-allow-origin', '*');
       else {
@@ -48,4 +51,39 @@ export function cors(origins: readonly string[]): Cors | undefined {
       return true;
     },
   };
+}
+
+function allowedOrigins(origins: readonly string[]): (origin: string) => boolean {
+  if (origins.includes('*')) return () => true;
+  const allowed = new Set(origins);
+  return (origin) => allowed.has(origin);
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * Refuses (403 `cross_origin_refused`) a request a browser sends on behalf of a page of another
+ * origin that `cors.origins` does not allow, unless its method is safe. Browsers send such
+ * "simple" requests (a form's POST, `fetch` with `mode: 'no-cors'` and a text/plain body) without
+ * asking first; the page cannot read the answer, but the request takes effect: any web page the
+ * operator visits could register an agent on an open router at localhost (and receive its
+ * models' prompts) or spend its provider keys. Clients that are not browsers send no `Origin`.
+ * True when the request has been answered.
+ */
+export function foreignOriginGuard(origins: readonly string[]): (req: IncomingMessage, res: ServerResponse) => boolean {
+  const allows = allowedOrigins(origins);
+  return (req, res) => {
+    const origin = req.headers.origin;
+    if (origin === undefined || SAFE_METHODS.has(req.method!) || allows(origin) || isSameOrigin(origin, req.headers.host)) return false;
+    const refusal = new ApiError(403, `Requests from pages of the origin '${origin}' are not allowed: list it in cors.origins`, 'permission_error', 'cross_origin_refused');
+    writeApiError(res, refusal, {});
+    discardRest(req);
+    return true;
+  };
+}
+
+/** The router's own pages (the dashboard) send their own origin: scheme, then the Host they were loaded from. */
+function isSameOrigin(origin: string, host: string | undefined): boolean {
+  const authority = origin.indexOf('://');
+  return host !== undefined && authority !== -1 && origin.slice(authority + 3) === host;
 }
