@@ -124,7 +124,7 @@ describe('agents', () => {
   });
 
   it('answers 508 for a request that comes back through an agent registered at the router itself, rather than calling itself without end', async () => {
-    const router = await startRouter({ services: [], request_timeout_s: 20 }, env);
+    const router = await startRouter({ services: [], request_timeout_s: 20 }, NO_PROVIDER_ENV);
     expect((await post(router, '/register', { name: 'mirror', endpoint: router.url, models: ['mirrored'] })).status).toBe(200);
     const started = Date.now();
     const answer = await post(router, '/v1/chat/completions', { model: 'mirrored', messages: [{ role: 'user', content: 'hi' }] });
@@ -133,6 +133,28 @@ describe('agents', () => {
     assertConforms('ErrorResponse', body);
     expect(body.error.code).toBe('loop_detected');
     expect(Date.now() - started).toBeLessThan(5000);
+    await router.stop();
+  });
+
+  it('refuses a registration past agents.max_agents or with more than 256 models, in the OpenAI error shape', async () => {
+    const router = await startRouter({ services: [], agents: { max_agents: 2 } }, NO_PROVIDER_ENV);
+    const register = (name: string, models = ['agent-model']) => post(router, '/register', { name, endpoint: sim.url, models });
+    expect((await register('first')).status).toBe(200);
+    expect((await register('second')).status).toBe(200);
+    const third = await register('third');
+    expect(third.status).toBe(403);
+    const refusal = (await third.json()) as { error: { code: string } };
+    assertConforms('ErrorResponse', refusal);
+    expect(refusal.error.code).toBe('too_many_agents');
+    // A registered agent may register again (a restart, new models); a retired one frees its place.
+    expect((await register('second', ['agent-model', 'other'])).status).toBe(200);
+    expect((await retire(router, 'first')).status).toBe(200);
+    expect((await register('third')).status).toBe(200);
+    const models = Array.from({ length: 257 }, (_, i) => `model-${i}`);
+    const tooMany = await register('third', models);
+    expect(tooMany.status).toBe(400);
+    assertConforms('ErrorResponse', await tooMany.json());
+    expect((await register('third', models.slice(1))).status).toBe(200);
     await router.stop();
   });
 

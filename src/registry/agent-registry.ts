@@ -10,11 +10,13 @@ export interface AgentRegistration {
   models: string[];
 }
 
-export interface AgentTiming {
+export interface AgentOptions {
   /** Silent this long: unhealthy (still listed) until its next heartbeat. */
   heartbeatTimeoutS: number;
   /** Silent this long: forgotten, as if retired. */
   forgetAfterS: number;
+  /** Registrations of new names past this many are refused: each costs memory and routing work. */
+  maxAgents: number;
 }
 
 /**
@@ -34,7 +36,7 @@ export class AgentRegistry {
   constructor(
     private readonly fleet: Fleet,
     private readonly repository: AgentRepository,
-    private readonly timing: AgentTiming,
+    private readonly options: AgentOptions,
     private readonly log: Logger,
   ) {}
 
@@ -54,6 +56,9 @@ export class AgentRegistry {
     const existing = this.fleet.get(registration.name);
     if (existing && existing.kind !== 'agent') {
       throw new ApiError(409, `The name '${registration.name}' belongs to a configured ${existing.kind}`, 'invalid_request_error', 'name_taken', 'name');
+    }
+    if (!this.known.has(registration.name) && this.known.size >= this.options.maxAgents) {
+      throw new ApiError(403, `${this.options.maxAgents} agents are registered already (agents.max_agents): retire one first`, 'permission_error', 'too_many_agents');
     }
     const record = { ...registration, lastHeartbeatMs: now };
     this.repository.upsert(record);
@@ -87,7 +92,7 @@ export class AgentRegistry {
 
   /** Checks for expired agents a few times per timeout (at least every second). */
   start(): void {
-    this.timer = setInterval(() => this.expire(), Math.min(1000, (this.timing.heartbeatTimeoutS * 1000) / 3));
+    this.timer = setInterval(() => this.expire(), Math.min(1000, (this.options.heartbeatTimeoutS * 1000) / 3));
     this.timer.unref();
   }
 
@@ -97,7 +102,7 @@ export class AgentRegistry {
 
   expire(now = Date.now()): void {
     for (const [name, { lastHeartbeatMs }] of this.known) {
-      if (now - lastHeartbeatMs > this.timing.forgetAfterS * 1000) {
+      if (now - lastHeartbeatMs > this.options.forgetAfterS * 1000) {
         this.log.warn({ agent: name, silentS: Math.round((now - lastHeartbeatMs) / 1000) }, 'agent forgotten: silent for longer than agents.forget_after_s');
         this.forget(name);
         // Only if no instance has heard from it since: a heartbeat elsewhere keeps it.
@@ -142,7 +147,7 @@ export class AgentRegistry {
   }
 
   private alive(lastHeartbeatMs: number, now: number): boolean {
-    return now - lastHeartbeatMs <= this.timing.heartbeatTimeoutS * 1000;
+    return now - lastHeartbeatMs <= this.options.heartbeatTimeoutS * 1000;
   }
 
   /** Drops the agent from this instance: routing, listing and its SQLite copy. */

@@ -38,7 +38,7 @@ export function buildRoutingTable(config: Config, log: Logger): RoutingTable {
   const providers = new ProviderTargets(fleet, config.providers);
   const registry = new ModelRegistry(fleet, new ModelRepository(db), new ModelGroupRepository(db), config.providers);
   registry.reload();
-  const agents = new AgentRegistry(fleet, new AgentRepository(db), { heartbeatTimeoutS: config.agents.heartbeat_timeout_s, forgetAfterS: config.agents.forget_after_s }, log);
+  const agents = new AgentRegistry(fleet, new AgentRepository(db), { heartbeatTimeoutS: config.agents.heartbeat_timeout_s, forgetAfterS: config.agents.forget_after_s, maxAgents: config.agents.max_agents }, log);
   agents.restore();
   return { db, fleet, registry, agents, providers, modelGroups: () => mergeModelGroups(config.model_groups, registry.groups()) };
 }
