@@ -33,7 +33,7 @@ function endless(res: ServerResponse, status: number, head: string): Promise<num
   return new Promise((resolve) => res.on('close', () => (clearInterval(timer), resolve(written))));
 }
 
-/** Answers that would take the router's memory if it read them whole: each path or model is one case. */
+/** Answers that would take the router's memory if it read them whole, or speak for its origin: each path or model is one case. */
 function hostileBackend(): { server: Server; hungUp: Map<string, Promise<number>> } {
   const hungUp = new Map<string, Promise<number>>();
   const server = createServer(async (req, res) => {
@@ -51,6 +51,10 @@ function hostileBackend(): { server: Server; hungUp: Map<string, Promise<number>
         return void hungUp.set(model, endless(res, 200, '{"choices":[{"message":{"content":"'));
       case 'endless-error':
         return void hungUp.set(model, endless(res, 500, '{"error":{"message":"'));
+      case 'speaks-for-the-router':
+        return void res
+          .writeHead(200, { 'content-type': 'application/json', 'set-cookie': 'session=planted', 'access-control-allow-origin': '*', 'access-control-allow-credentials': 'true', 'x-engine': 'kept' })
+          .end(completion('fine'));
       case 'gzip-bomb':
         return void res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' }).end(gzipSync(completion('x'.repeat(50 * MAX_RESPONSE_BYTES))));
     }
@@ -59,7 +63,7 @@ function hostileBackend(): { server: Server; hungUp: Map<string, Promise<number>
   return { server, hungUp };
 }
 
-describe('backends whose answers are too large to hold', () => {
+describe('hostile backends: answers too large to hold, headers that speak for the router', () => {
   let router: Proc;
   let backend: ReturnType<typeof hostileBackend>;
   const chat = (model: string) => postJson(`${router.url}/v1/chat/completions`, { model, messages: [{ role: 'user', content: 'hi' }] });
@@ -76,7 +80,7 @@ describe('backends whose answers are too large to hold', () => {
       routing: { engine_metrics: { enabled: true, interval_s: 1 } },
       retry: { max_attempts: 1 },
       services: [
-        { name: 'answers', url, models: ['huge', 'endless', 'endless-error', 'gzip-bomb'] },
+        { name: 'answers', url, models: ['huge', 'endless', 'endless-error', 'gzip-bomb', 'speaks-for-the-router'] },
         { name: 'hostile-models', url: `${url}/hostile-models` },
         { name: 'hostile-metrics', url: `${url}/hostile-metrics`, models: ['quiet'] },
       ],
@@ -108,6 +112,13 @@ describe('backends whose answers are too large to hold', () => {
     const response = await chat('gzip-bomb');
     expect(response.status).toBe(502);
     assertConforms('ErrorResponse', response.body);
+  });
+
+  it("relays no cookie or CORS grant of a target's: those speak for the router's origin", async () => {
+    const response = await chat('speaks-for-the-router');
+    expect(response.status).toBe(200);
+    expect(response.headers.get('x-engine')).toBe('kept');
+    for (const name of ['set-cookie', 'access-control-allow-origin', 'access-control-allow-credentials']) expect(response.headers.get(name)).toBeNull();
   });
 
   it('fails a probe whose model list never ends, without waiting for its timeout', async () => {

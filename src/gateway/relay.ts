@@ -1,8 +1,15 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { ApiError } from '../server/errors.js';
 
-const HOP_BY_HOP = new Set([
+/**
+ * Upstream headers the client never sees: hop-by-hop ones, those the router sets itself, and those
+ * that speak for the router's origin, which a target (any agent, on an open router) has no say in:
+ * its cookies, and CORS grants that would let any web page read the router's answers.
+ */
+const NOT_RELAYED = new Set([
   'connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'content-length', 'date',
+  'set-cookie', 'access-control-allow-origin', 'access-control-allow-credentials', 'access-control-allow-headers', 'access-control-allow-methods',
+  'access-control-expose-headers', 'access-control-max-age',
 ]);
 
 /** Media types are case-insensitive. */
@@ -10,7 +17,7 @@ export const isEventStreamType = (contentType: string): boolean => /^text\/event
 
 export function responseHeaders(upstream: IncomingHttpHeaders, extra: OutgoingHttpHeaders): OutgoingHttpHeaders {
   const headers: OutgoingHttpHeaders = {};
-  for (const name in upstream) if (!HOP_BY_HOP.has(name)) headers[name] = upstream[name];
+  for (const name in upstream) if (!NOT_RELAYED.has(name)) headers[name] = upstream[name];
   return Object.assign(headers, extra);
 }
 
