@@ -136,6 +136,18 @@ describe('agents', () => {
     await router.stop();
   });
 
+  it('serves an agent whose name no header can carry, naming it percent-encoded in x-switchyard-target, also from the cache', async () => {
+    const router = await startRouter({ services: [] }, NO_PROVIDER_ENV);
+    expect((await post(router, '/register', { name: 'gpu-名', endpoint: sim.url, models: ['agent-model'] })).status).toBe(200);
+    for (const cache of ['miss', 'hit']) {
+      const answer = await post(router, '/v1/chat/completions', { model: 'agent-model', temperature: 0, messages: [{ role: 'user', content: 'hi' }] });
+      expect(answer.status).toBe(200);
+      expect(answer.headers.get('x-switchyard-cache')).toBe(cache);
+      expect(answer.headers.get('x-switchyard-target')).toBe(encodeURIComponent('gpu-名'));
+    }
+    await router.stop();
+  });
+
   it('refuses a registration past agents.max_agents or with more than 256 models, in the OpenAI error shape', async () => {
     const router = await startRouter({ services: [], agents: { max_agents: 2 } }, NO_PROVIDER_ENV);
     const register = (name: string, models = ['agent-model']) => post(router, '/register', { name, endpoint: sim.url, models });

@@ -14,7 +14,7 @@ import { AttemptRunner, type AttemptAccount, type AttemptOptions, type Dispatche
 import type { Caller } from './caller.js';
 import type { InferenceRequest, RequestIdentity, Usage } from './inference-request.js';
 import type { Admitted, GatewayPolicies, RequestEnd } from './policies.js';
-import { isEventStreamType, responseHeaders, writeApiError, writeJson } from './relay.js';
+import { isEventStreamType, responseHeaders, targetHeader, writeApiError, writeJson } from './relay.js';
 import { relayStream } from './stream-relay.js';
 import { endUpstream } from './upstream-time.js';
 
@@ -117,7 +117,7 @@ export class Gateway {
       account.servedModel = dispatched.model;
       account.status = response.statusCode;
       account.failed = dispatched.failureRecorded;
-      const headers = responseHeaders(response.headers, { ...own, 'x-switchyard-target': backend.name });
+      const headers = responseHeaders(response.headers, { ...own, 'x-switchyard-target': targetHeader(backend.name) });
       account.contentType = String(response.headers['content-type']);
       if (response.statusCode === 200 && isEventStream(response.headers['content-type'], request.stream)) {
         // Typed for the client, and for a cached replay, when the backend left it out.

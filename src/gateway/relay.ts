@@ -21,6 +21,15 @@ export function responseHeaders(upstream: IncomingHttpHeaders, extra: OutgoingHt
   return Object.assign(headers, extra);
 }
 
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+
+/**
+ * A target's name as the `x-switchyard-target` value. Names may hold characters no header can (an
+ * agent named `gpu-名`, a control character): those are percent-encoded, or writing the answer's
+ * head would throw and every request to that target would end in a 500.
+ */
+export const targetHeader = (name: string): string => (PRINTABLE_ASCII.test(name) ? name : encodeURIComponent(name));
+
 export function writeJson(res: ServerResponse, status: number, body: Buffer | string, headers: OutgoingHttpHeaders): void {
   headers['content-length'] = Buffer.byteLength(body);
   res.writeHead(status, headers);

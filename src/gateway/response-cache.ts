@@ -3,7 +3,7 @@ import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { badRequest } from '../server/errors.js';
 import type { CachedResponse, CacheWrite } from '../state/shared-state.js';
 import type { InferenceRequest } from './inference-request.js';
-import { isEventStreamType } from './relay.js';
+import { isEventStreamType, targetHeader } from './relay.js';
 
 export type CacheStatus = 'hit' | 'miss' | 'bypass';
 
@@ -79,7 +79,7 @@ export class ResponseCacheStage {
 /** Writes a cached answer as it was first sent (a stream with its original chunking). */
 export function replay(res: ServerResponse, hit: CachedResponse, headers: OutgoingHttpHeaders): void {
   headers['content-type'] = hit.contentType;
-  headers['x-switchyard-target'] = hit.target;
+  headers['x-switchyard-target'] = targetHeader(hit.target);
   if (!isEventStreamType(hit.contentType)) headers['content-length'] = hit.chunks.reduce((n, c) => n + Buffer.byteLength(c), 0);
   res.writeHead(hit.status, headers);
   for (const chunk of hit.chunks) res.write(chunk);
