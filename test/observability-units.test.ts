@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Fleet } from '../src/fleet/fleet.js';
 import { LatencyWindow } from '../src/fleet/latency-window.js';
+import { Metrics } from '../src/observability/metrics.js';
 import { DailyFile } from '../src/observability/daily-file.js';
 import { FleetHistory } from '../src/observability/fleet-history.js';
 import { createLogger } from '../src/observability/logger.js';
@@ -183,5 +184,28 @@ describe('fleet history behind the dashboard and switchyard status', () => {
     idle(SAMPLE_MS);
     idle(SAMPLE_MS);
     expect(history.of('a').map((sample) => sample.p50Ms)).toEqual([null, 1000, 100, null]);
+  });
+});
+
+describe('prometheus metrics', () => {
+  it('drops the series of a target that left the fleet, so agents coming and going under new names do not grow every scrape', async () => {
+    const fleet = new Fleet(100);
+    const metrics = new Metrics(fleet);
+    const request = { endpoint: 'chat' as const, model: 'm', status: 200, latencyS: 0.1, ttftS: 0.01, interTokenS: 0.001, overheadS: 0.001, retries: 0, streamBroken: true };
+    const usage = { prompt_tokens: 3, completion_tokens: 2, prompt_tokens_details: { cached_tokens: 1 } };
+    fleet.add({ name: 'stays', url: 'http://127.0.0.1:1', kind: 'service', models: ['m'] });
+    metrics.record({ ...request, target: 'stays', usage });
+    // The series (name and labels) that name a target, without their values.
+    const scrape = async () => (await metrics.registry.metrics()).split('\n').filter((line) => line.includes('target="')).map((line) => line.slice(0, line.lastIndexOf(' ')));
+    const baseline = await scrape();
+    for (let i = 0; i < 3; i++) {
+      const name = `agent-${i}`;
+      fleet.add({ name, url: 'http://127.0.0.1:2', kind: 'agent', models: ['m'] });
+      metrics.record({ ...request, target: name, usage });
+      metrics.record({ ...request, target: name, status: 502, usage: undefined });
+      expect((await scrape()).some((line) => line.includes(`target="${name}"`))).toBe(true);
+      fleet.remove(name);
+    }
+    expect(await scrape()).toEqual(baseline);
   });
 });

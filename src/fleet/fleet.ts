@@ -8,7 +8,7 @@ const EMPTY: readonly Backend[] = Object.freeze([]);
  * The index is rebuilt on the rare changes (health flips, model lists, membership) so that the
  * per-request lookup is one Map read.
  */
-export class Fleet extends EventEmitter<{ change: []; models: [backend: Backend] }> {
+export class Fleet extends EventEmitter<{ change: []; models: [backend: Backend]; removed: [name: string] }> {
   private readonly backends = new Map<string, Backend>();
   private healthyByModel = new Map<string, readonly Backend[]>();
   private allModels = new Set<string>();
@@ -24,8 +24,11 @@ export class Fleet extends EventEmitter<{ change: []; models: [backend: Backend]
     return backend;
   }
 
+  /** Emits `removed` once the backend is gone (before `change`), so that per-name state elsewhere can be dropped. */
   remove(name: string): void {
-    if (this.backends.delete(name)) this.reindex();
+    if (!this.backends.delete(name)) return;
+    this.emit('removed', name);
+    this.reindex();
   }
 
   get(name: string): Backend | undefined {

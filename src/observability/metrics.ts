@@ -40,9 +40,13 @@ export interface Activity {
   rateLimited: number;
 }
 
+const TOKEN_TYPES = ['prompt', 'completion', 'cached'] as const;
+
 type Incrementer = { inc(value?: number): void };
 
 interface RequestChildren {
+  /** The request counter's labels, kept to remove the series when the target leaves the fleet. */
+  labels: { route: Endpoint; model: string; target: string; status: string };
   requests: Incrementer;
   duration: Observer;
   ttft: Observer;
@@ -72,6 +76,7 @@ export class Metrics {
   private readonly children = new Map<string, RequestChildren>();
 
   constructor(fleet: Fleet) {
+    fleet.on('removed', (name) => this.forgetTarget(name));
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'switchyard_process_' });
     this.requests = new Counter({ name: 'switchyard_requests_total', help: 'Inference requests by route, model, target and HTTP status', labelNames: ['route', 'model', 'target', 'status'], registers });
@@ -166,12 +171,32 @@ export class Metrics {
     });
   }
 
+  /**
+   * Drops the series of a target that left the fleet: agents come and go under new names, and
+   * each departed one would otherwise keep its label sets, in every scrape, until a restart.
+   */
+  forgetTarget(target: string): void {
+    for (const [key, { labels }] of this.children) {
+      if (labels.target !== target) continue;
+      this.children.delete(key);
+      this.requests.remove(labels);
+      const pair = { model: labels.model, target };
+      this.duration.remove(pair);
+      this.ttft.remove(pair);
+      this.interToken.remove(pair);
+      this.streamErrors.remove(pair);
+      for (const type of TOKEN_TYPES) this.tokens.remove({ ...pair, type });
+    }
+  }
+
   record(r: RequestRecord): void {
     const key = `${r.endpoint}\0${r.model}\0${r.target}\0${r.status}`;
     let child = this.children.get(key);
     if (!child) {
+      const labels = { route: r.endpoint, model: r.model, target: r.target, status: String(r.status) };
       child = {
-        requests: this.requests.labels(r.endpoint, r.model, r.target, String(r.status)),
+        labels,
+        requests: this.requests.labels(labels),
         duration: this.duration.labels(r.model, r.target),
         ttft: this.ttft.labels(r.model, r.target),
         interToken: this.interToken.labels(r.model, r.target),
