@@ -205,7 +205,10 @@ describe('prometheus metrics', () => {
       metrics.record({ ...request, target: name, status: 502, usage: undefined });
       expect((await scrape()).some((line) => line.includes(`target="${name}"`))).toBe(true);
       fleet.remove(name);
+      // A request it was still answering ends after it left.
+      metrics.record({ ...request, target: name, status: 499, usage });
     }
     expect(await scrape()).toEqual(baseline);
+    expect(metrics.activity.requests).toBe(10);
   });
 });

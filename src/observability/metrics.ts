@@ -14,7 +14,7 @@ export interface RequestRecord {
   endpoint: Endpoint;
   /** The requested model, or "unknown" when no backend serves it (keeps label sets bounded). */
   model: string;
-  /** The backend that answered, or "none". */
+  /** The backend that answered, "cache" for a response-cache hit, or "none". */
   target: string;
   status: number;
   latencyS: number;
@@ -39,6 +39,9 @@ export interface Activity {
   cacheMisses: number;
   rateLimited: number;
 }
+
+/** Targets of answers no backend gave: the router's own refusals and response-cache hits. */
+const ROUTER_TARGETS = new Set(['none', 'cache']);
 
 const TOKEN_TYPES = ['prompt', 'completion', 'cached'] as const;
 
@@ -75,7 +78,7 @@ export class Metrics {
   private readonly streamErrors: Counter<'model' | 'target'>;
   private readonly children = new Map<string, RequestChildren>();
 
-  constructor(fleet: Fleet) {
+  constructor(private readonly fleet: Fleet) {
     fleet.on('removed', (name) => this.forgetTarget(name));
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'switchyard_process_' });
@@ -190,9 +193,38 @@ export class Metrics {
   }
 
   record(r: RequestRecord): void {
+    this.activity.requests++;
+    this.overhead.observe(r.overheadS);
+    if (r.retries > 0) {
+      this.retries.labels(r.model).inc(r.retries);
+      this.activity.retries += r.retries;
+    }
+    const child = this.childFor(r);
+    if (!child) return;
+    child.requests.inc();
+    child.duration.observe(r.latencyS);
+    if (r.ttftS !== undefined) child.ttft.observe(r.ttftS);
+    if (r.interTokenS !== undefined) child.interToken.observe(r.interTokenS);
+    if (r.streamBroken) this.streamErrors.labels(r.model, r.target).inc();
+    const usage = r.usage;
+    if (usage) {
+      if (usage.prompt_tokens) child.promptTokens.inc(usage.prompt_tokens);
+      if (usage.completion_tokens) child.completionTokens.inc(usage.completion_tokens);
+      const cached = usage.prompt_tokens_details?.cached_tokens;
+      if (cached) child.cachedTokens.inc(cached);
+    }
+  }
+
+  /**
+   * The request's series, made on first use; none for a target that has already left the fleet:
+   * a request it was still answering when it left ends after its series were dropped, and must
+   * not bring them back for good.
+   */
+  private childFor(r: RequestRecord): RequestChildren | undefined {
     const key = `${r.endpoint}\0${r.model}\0${r.target}\0${r.status}`;
     let child = this.children.get(key);
     if (!child) {
+      if (!ROUTER_TARGETS.has(r.target) && !this.fleet.get(r.target)) return undefined;
       const labels = { route: r.endpoint, model: r.model, target: r.target, status: String(r.status) };
       child = {
         labels,
@@ -206,23 +238,6 @@ export class Metrics {
       };
       this.children.set(key, child);
     }
-    child.requests.inc();
-    this.activity.requests++;
-    child.duration.observe(r.latencyS);
-    if (r.ttftS !== undefined) child.ttft.observe(r.ttftS);
-    if (r.interTokenS !== undefined) child.interToken.observe(r.interTokenS);
-    this.overhead.observe(r.overheadS);
-    if (r.retries > 0) {
-      this.retries.labels(r.model).inc(r.retries);
-      this.activity.retries += r.retries;
-    }
-    if (r.streamBroken) this.streamErrors.labels(r.model, r.target).inc();
-    const usage = r.usage;
-    if (usage) {
-      if (usage.prompt_tokens) child.promptTokens.inc(usage.prompt_tokens);
-      if (usage.completion_tokens) child.completionTokens.inc(usage.completion_tokens);
-      const cached = usage.prompt_tokens_details?.cached_tokens;
-      if (cached) child.cachedTokens.inc(cached);
-    }
+    return child;
   }
 }
