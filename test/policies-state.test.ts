@@ -4,7 +4,12 @@ import { RateLimitStage } from '../src/gateway/rate-limit.js';
 import { canonicalJson } from '../src/gateway/response-cache.js';
 import { spendUsd } from '../src/gateway/spend.js';
 import { estimatedUsage } from '../src/gateway/token-estimate.js';
-import { CooldownBoard, MemoryCooldowns, MemoryRateLimiter, MemoryResponseCache, MemoryRevocations } from '../src/state/memory-state.js';
+import { Fleet } from '../src/fleet/fleet.js';
+import { createLogger } from '../src/observability/logger.js';
+import { AgentRegistry } from '../src/registry/agent-registry.js';
+import { CooldownBoard, createMemoryState, MemoryCooldowns, MemoryRateLimiter, MemoryResponseCache, MemoryRevocations } from '../src/state/memory-state.js';
+import { AgentRepository } from '../src/store/agents.js';
+import { openDatabase } from '../src/store/database.js';
 
 const body = (value: unknown) => Buffer.from(JSON.stringify(value));
 
@@ -86,6 +91,32 @@ describe('memory cooldowns', () => {
     await cooldowns.recordFailure('t');
     expect(cooldowns.view('t').state).toBe('benched');
     expect(await cooldowns.claimProbe('t')).toBe(false);
+  });
+});
+
+describe('cooldowns of departed agents', () => {
+  it('are dropped with an agent retired or forgotten, so that names coming and going do not pile up', async () => {
+    const fleet = new Fleet(100);
+    const state = createMemoryState({ failureThreshold: 2, windowS: 60, cooldownS: 60 });
+    const agents = new AgentRegistry(fleet, new AgentRepository(openDatabase(':memory:')), { heartbeatTimeoutS: 1, forgetAfterS: 2 }, createLogger('silent'));
+    agents.share(state);
+    const agent = (name: string) => ({ name, endpoint: 'http://127.0.0.1:1', models: ['m'] });
+
+    await agents.register(agent('benched'));
+    await state.cooldowns.recordFailure('benched');
+    await state.cooldowns.recordFailure('benched');
+    expect(state.cooldowns.view('benched').state).toBe('benched');
+    await agents.retire('benched');
+    expect(state.cooldowns.view('benched').state).toBe('ok');
+
+    const now = Date.now();
+    await agents.register(agent('failed-once'), now);
+    await state.cooldowns.recordFailure('failed-once');
+    agents.expire(now + 3000);
+    expect(fleet.get('failed-once')).toBeUndefined();
+    // Its earlier failure was forgotten with it: one more does not reach the threshold of two.
+    await state.cooldowns.recordFailure('failed-once');
+    expect(state.cooldowns.view('failed-once').state).toBe('ok');
   });
 });
 

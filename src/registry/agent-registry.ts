@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Fleet } from '../fleet/fleet.js';
 import { ApiError } from '../server/errors.js';
-import type { AgentDirectory } from '../state/shared-state.js';
+import type { AgentDirectory, Cooldowns } from '../state/shared-state.js';
 import type { AgentRecord, AgentRepository } from '../store/agents.js';
 
 export interface AgentRegistration {
@@ -31,6 +31,7 @@ export interface AgentOptions {
 export class AgentRegistry {
   private readonly known = new Map<string, AgentRecord>();
   private directory: AgentDirectory | undefined;
+  private cooldowns: Cooldowns | undefined;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -46,9 +47,10 @@ export class AgentRegistry {
     this.expire(now);
   }
 
-  /** Shares registrations and heartbeats with the other instances from now on. */
-  share(directory: AgentDirectory): void {
+  /** Shares registrations and heartbeats with the other instances from now on; a forgotten agent's cooldown state goes with it. */
+  share({ agents: directory, cooldowns }: { agents: AgentDirectory; cooldowns: Cooldowns }): void {
     this.directory = directory;
+    this.cooldowns = cooldowns;
     directory.subscribe({ registered: (agent) => this.adopt(agent), beat: (name, atMs) => this.beat(name, atMs), forgotten: (name) => this.forget(name) });
   }
 
@@ -150,9 +152,10 @@ export class AgentRegistry {
     return now - lastHeartbeatMs <= this.options.heartbeatTimeoutS * 1000;
   }
 
-  /** Drops the agent from this instance: routing, listing and its SQLite copy. */
+  /** Drops the agent from this instance: routing, listing, its SQLite copy and its cooldown state. */
   private forget(name: string): void {
     this.known.delete(name);
+    this.cooldowns?.forget(name);
     this.repository.remove(name);
     if (this.fleet.get(name)?.kind === 'agent') this.fleet.remove(name);
   }

@@ -42,7 +42,7 @@ export async function startRouter(config: Config, log: Logger): Promise<RunningR
   const history = new FleetHistory(fleet, { sampleMs: Math.min(5000, config.health_check.interval_s * 1000), windowMs: 15 * 60_000 });
   const routing = new PolicyTable(config.routing, fleet);
   const policies = await createPolicies(config, routes, metrics, log);
-  agents.share(policies.state.agents);
+  agents.share(policies.state);
   const registryWatch = watchChanges(db, () => {
     try {
       const { changed, removed } = registry.reload();

@@ -180,6 +180,11 @@ export class MemoryCooldowns implements Cooldowns {
   async recordProbeSuccess(target: string): Promise<void> {
     this.board.recover(target);
   }
+
+  forget(target: string): void {
+    this.failures.delete(target);
+    this.board.recover(target);
+  }
 }
 
 export class MemoryRevocations implements Revocations {

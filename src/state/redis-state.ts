@@ -166,6 +166,7 @@ export class RedisState implements SharedState {
         () => {},
       );
     },
+    forget: (target: string): void => this.local.cooldowns.forget(target),
   };
 
   readonly revocations = {

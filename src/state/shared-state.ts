@@ -61,6 +61,8 @@ export interface Cooldowns {
   releaseProbe(target: string): Promise<void>;
   /** A successful probe returns the target to service everywhere. */
   recordProbeSuccess(target: string): Promise<void>;
+  /** Drops what this instance holds about a target gone for good (a retired or forgotten agent): departed names must not pile up. */
+  forget(target: string): void;
 }
 
 export interface Revocations {
