@@ -19,6 +19,7 @@ import { canonicalPrompt } from '../src/routing/prompt-text.js';
 import { RandomPolicy } from '../src/routing/random.js';
 import { POLICY_NAMES } from '../src/routing/registry.js';
 import { RoundRobinPolicy } from '../src/routing/round-robin.js';
+import { SessionHints } from '../src/routing/session-hints.js';
 import { PolicyTable } from '../src/routing/policy-table.js';
 import { SessionPolicy } from '../src/routing/session.js';
 
@@ -211,6 +212,17 @@ describe('cache-aware', () => {
     expect(policy.indexedBlocks('r0')).toBeGreaterThan(50);
     expect(policy.explain(fleet, chat(`Group 49: ${SYSTEM}`, 'q'))).toMatchObject({ reason: 'prefix-match' });
     expect(policy.explain(fleet, chat(`Group 0: ${SYSTEM}`, 'q'))).toMatchObject({ reason: 'no-prefix-match' });
+  });
+
+  it('bounds its session hints in count and in size: a hint may be as long as the body', () => {
+    const hints = new SessionHints(3);
+    const long = (i: number) => `${i}`.padEnd(100_000, 'x');
+    for (let i = 0; i < 10; i++) hints.remember(long(i), `r${i}`);
+    expect(hints.replicaFor(long(9))).toBe('r9');
+    expect(hints.replicaFor(long(6))).toBeUndefined();
+    expect(hints.keptChars).toBeLessThanOrEqual(3 * 128);
+    hints.remember('short', 'r0');
+    expect(hints.replicaFor('short')).toBe('r0');
   });
 
   it('keeps a prefix findable by binary search after eviction of its tail', () => {

@@ -1,3 +1,5 @@
+import { hash } from 'node:crypto';
+
 /** The client's own affinity hint: OpenAI's `prompt_cache_key`, else the `user` field. */
 export function sessionHint(body: Record<string, unknown>): string | undefined {
   const { prompt_cache_key: cacheKey, user } = body;
@@ -6,17 +8,30 @@ export function sessionHint(body: Record<string, unknown>): string | undefined {
   return undefined;
 }
 
-/** Where each recent session hint was last sent, bounded (oldest first out, O(1) per request). */
+/** Hints longer than this are remembered by their digest: a hint may be as long as the request body, and tens of thousands are kept. */
+const MAX_KEPT_CHARS = 128;
+
+const keptKey = (hint: string): string => (hint.length <= MAX_KEPT_CHARS ? hint : hash('sha256', hint, 'base64'));
+
+/** Where each recent session hint was last sent, bounded in count and size (oldest first out, O(1) per request). */
 export class SessionHints {
   private readonly replicas = new Map<string, string>();
 
   constructor(private readonly capacity: number) {}
 
-  replicaFor(key: string): string | undefined {
-    return this.replicas.get(key);
+  /** Characters of the hints held (for tests). */
+  get keptChars(): number {
+    let chars = 0;
+    for (const key of this.replicas.keys()) chars += key.length;
+    return chars;
   }
 
-  remember(key: string, replica: string): void {
+  replicaFor(hint: string): string | undefined {
+    return this.replicas.get(keptKey(hint));
+  }
+
+  remember(hint: string, replica: string): void {
+    const key = keptKey(hint);
     // Re-inserting moves the key to the newest end of the Map's insertion order.
     this.replicas.delete(key);
     this.replicas.set(key, replica);
