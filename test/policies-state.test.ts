@@ -98,7 +98,7 @@ describe('cooldowns of departed agents', () => {
   it('are dropped with an agent retired or forgotten, so that names coming and going do not pile up', async () => {
     const fleet = new Fleet(100);
     const state = createMemoryState({ failureThreshold: 2, windowS: 60, cooldownS: 60 });
-    const agents = new AgentRegistry(fleet, new AgentRepository(openDatabase(':memory:')), { heartbeatTimeoutS: 1, forgetAfterS: 2 }, createLogger('silent'));
+    const agents = new AgentRegistry(fleet, new AgentRepository(openDatabase(':memory:')), { heartbeatTimeoutS: 1, forgetAfterS: 2, maxAgents: 1000 }, createLogger('silent'));
     agents.share(state);
     const agent = (name: string) => ({ name, endpoint: 'http://127.0.0.1:1', models: ['m'] });
 
