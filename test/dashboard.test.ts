@@ -141,6 +141,7 @@ describe('dashboard and switchyard status a while after an incident', () => {
     const card = (label: string) => page.locator('#activity .card', { hasText: new RegExp(`^\\d+${label}$`) }).locator('b');
     expect(await card('requests').textContent()).toBe(String(answered));
     expect(await card('upstream attempts').textContent()).toBe(String(answered + retries));
+    expect(await card('failed').textContent()).toBe('0');
     await expect.poll(() => page.locator('#requests tbody tr').count()).toBe(8);
     const [streamed, fellBack] = [page.locator('#requests tbody tr').nth(0), page.locator('#requests tbody tr').nth(1)];
     expect(await streamed.locator('td').nth(7).textContent()).toBe('–');
@@ -152,6 +153,6 @@ describe('dashboard and switchyard status a while after an incident', () => {
     expect(status.stdout).toMatch(/^agent-1\s+agent\s+healthy\s+m9\s.*\snot probed$/m);
     expect(status.stdout).toMatch(/^failing\s+service\s+benched\s+m1\s+0\s+[\d.]+\s+100\.0%\s+2\s/m);
     expect(status.stdout).toMatch(/^steady\s+service\s+healthy\s+m1\s+0\s+[\d.]+\s+0\.0%\s+8\s/m);
-    expect(status.stdout).toContain(`requests ${answered} · upstream attempts ${answered + retries} · retries ${retries}`);
+    expect(status.stdout).toContain(`requests ${answered} · failed 0 · upstream attempts ${answered + retries} · retries ${retries}`);
   });
 });

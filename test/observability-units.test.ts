@@ -211,4 +211,12 @@ describe('prometheus metrics', () => {
     expect(await scrape()).toEqual(baseline);
     expect(metrics.activity.requests).toBe(10);
   });
+
+  it('counts the requests that failed for their client: 5xx answers and broken streams, not refusals of the request or clients that left', () => {
+    const metrics = new Metrics(new Fleet(100));
+    const request = { endpoint: 'chat' as const, model: 'm', target: 'none', latencyS: 0.1, ttftS: undefined, interTokenS: undefined, overheadS: 0.001, retries: 0, usage: undefined, streamBroken: false };
+    for (const status of [200, 400, 404, 429, 499, 502, 503, 504]) metrics.record({ ...request, status });
+    metrics.record({ ...request, status: 200, streamBroken: true });
+    expect(metrics.activity).toMatchObject({ requests: 9, failed: 4 });
+  });
 });

@@ -42,7 +42,7 @@ export async function statusCommand(options: StatusOptions): Promise<string> {
   const headline = inService === fleet.services.length && inService > 0 ? c.green(healthy) : c.red(healthy);
   const a = fleet.activity;
   const attempts = fleet.services.reduce((sum, s) => sum + s.request_count, 0);
-  const activity = `requests ${a.requests} · upstream attempts ${attempts} · retries ${a.retries} · fallbacks ${a.fallbacks} · cache ${a.cacheHits} hit / ${a.cacheMisses} miss · rate-limited ${a.rateLimited} (since the router started)`;
+  const activity = `requests ${a.requests} · failed ${a.failed} · upstream attempts ${attempts} · retries ${a.retries} · fallbacks ${a.fallbacks} · cache ${a.cacheHits} hit / ${a.cacheMisses} miss · rate-limited ${a.rateLimited} (since the router started)`;
   const headers = ['target', 'kind', 'health', 'models', 'in-flight', 'req/s 1m', 'errors 1m', 'requests', 'p50', 'p99', 'TTFT p50', 'last probe'];
   const legend = "req/s, errors: each target's requests (retries included) over the last minute · requests: since start · p50, p99, TTFT: its last 1,024 answers";
   return `${c.bold(options.url)}  ${headline}\n\n${formatTable(headers, rows)}\n${c.dim(legend)}\n\n${c.dim(activity)}`;

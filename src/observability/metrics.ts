@@ -33,6 +33,8 @@ export interface RequestRecord {
 export interface Activity {
   /** Requests answered to clients, refused ones included: the sum of switchyard_requests_total (retries and fallbacks are not more requests). */
   requests: number;
+  /** Requests that failed for their client: a 5xx answer (the router's or a target's) or a stream that broke after it started. */
+  failed: number;
   retries: number;
   fallbacks: number;
   cacheHits: number;
@@ -67,7 +69,7 @@ interface RequestChildren {
  */
 export class Metrics {
   readonly registry = new Registry();
-  readonly activity: Activity = { requests: 0, retries: 0, fallbacks: 0, cacheHits: 0, cacheMisses: 0, rateLimited: 0 };
+  readonly activity: Activity = { requests: 0, failed: 0, retries: 0, fallbacks: 0, cacheHits: 0, cacheMisses: 0, rateLimited: 0 };
   private readonly requests: Counter<'route' | 'model' | 'target' | 'status'>;
   private readonly duration: Histogram<'model' | 'target'>;
   private readonly ttft: Histogram<'model' | 'target'>;
@@ -194,6 +196,7 @@ export class Metrics {
 
   record(r: RequestRecord): void {
     this.activity.requests++;
+    if (r.status >= 500 || r.streamBroken) this.activity.failed++;
     this.overhead.observe(r.overheadS);
     if (r.retries > 0) {
       this.retries.labels(r.model).inc(r.retries);

@@ -87,6 +87,7 @@ function sparkline(values) {
 function renderActivity(activity, attempts) {
   const cards = [
     ["requests", activity.requests, "requests answered to clients, refused ones included (the sum of switchyard_requests_total)"],
+    ["failed", activity.failed, "requests that failed for their client: a 5xx answer (the router's or a target's) or a stream that broke after it started"],
     ["upstream attempts", attempts, "requests sent to targets that ended in an answer or a failure (not those the client abandoned), retries and fallbacks included: the sum of the targets' request_count"],
     ["retries", activity.retries, "requests sent again to another replica before any byte reached the client"],
     ["fallbacks", activity.fallbacks, "moves to the next model of a fallback chain"],
