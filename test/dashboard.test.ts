@@ -76,6 +76,8 @@ describe('dashboard in headless Chromium', () => {
     await expect.poll(() => health('doomed').textContent(), { timeout: 5000 }).toBe('unhealthy');
     expect(await health('steady').textContent()).toBe('healthy');
     expect(await page.locator('#summary').textContent()).toBe('1/2 targets healthy');
+    // Its answers fell in one or two sample intervals: still drawn (a lone point is a dot, not nothing).
+    expect(await page.locator('#targets tr[data-target="steady"] td').nth(10).locator('path').getAttribute('d')).toMatch(/^M[\d.]+,[\d.]+/);
 
     mkdirSync(SCREENSHOT_DIR, { recursive: true });
     await page.screenshot({ path: join(SCREENSHOT_DIR, 'dashboard.png'), fullPage: true });

@@ -32,7 +32,7 @@ export const DASHBOARD_HTML = `<!doctype html>
   .health.benched, .health.probing { color:var(--warn); }
   .status-error { color:var(--bad); }
   svg.spark { width:120px; height:28px; vertical-align:middle; }
-  svg.spark path { fill:none; stroke:var(--line); stroke-width:1.5; }
+  svg.spark path { fill:none; stroke:var(--line); stroke-width:1.5; stroke-linecap:round; }
   #error { color:var(--bad); margin:8px 20px; }
 </style>
 </head>
@@ -66,20 +66,15 @@ const pct = (value) => (value * 100).toFixed(1) + "%";
 
 // Points keep their place in time; a gap (no answers in a sample) breaks the line rather than closing up.
 function sparkline(values) {
-  const known = values.filter((v) => v !== null && Number.isFinite(v));
-  if (known.length < 2) return '<svg class="spark" viewBox="0 0 120 28"></svg>';
-  const max = Math.max(...known, 1e-9);
-  const step = 120 / (values.length - 1);
+  const known = (v) => v !== null && Number.isFinite(v);
+  const max = Math.max(...values.filter(known), 1e-9);
+  const step = values.length > 1 ? 120 / (values.length - 1) : 0;
   let path = "";
-  let drawing = false;
   for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    if (v === null || !Number.isFinite(v)) {
-      drawing = false;
-      continue;
-    }
-    path += (drawing ? "L" : "M") + (i * step).toFixed(1) + "," + (27 - (v / max) * 25).toFixed(1);
-    drawing = true;
+    if (!known(values[i])) continue;
+    path += (i > 0 && known(values[i - 1]) ? "L" : "M") + (i * step).toFixed(1) + "," + (27 - (values[i] / max) * 25).toFixed(1);
+    // A value between gaps (one interval with answers) is a dot: a lone move draws nothing.
+    if (!known(values[i + 1]) && !(i > 0 && known(values[i - 1]))) path += "h0.01";
   }
   return '<svg class="spark" viewBox="0 0 120 28"><path d="' + path + '"/></svg>';
 }
