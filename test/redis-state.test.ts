@@ -84,6 +84,25 @@ describe('Redis shared state (two instances, one real Redis)', () => {
     await waitFor(() => b.cooldowns.view('target').state === 'ok', 'the other instance to see the recovery');
   });
 
+  it("drops a departed target's shared cooldown record, so that no instance reloads its bench", async () => {
+    await a.cooldowns.recordFailure('departed');
+    await a.cooldowns.recordFailure('departed');
+    await waitFor(() => b.cooldowns.view('departed').state === 'benched', 'the bench to be shared');
+    // Every instance forgets a departed agent (retirement, expiry, the shared announcement).
+    a.cooldowns.forget('departed');
+    b.cooldowns.forget('departed');
+    // An instance that starts (or reconnects) afterwards loads the shared benches, then the revocations: seeing this one, it has loaded both.
+    await a.revocations.revoke('loaded-marker');
+    const late = new RedisState({ url: redis.url, keyPrefix: 'unit:', commandTimeoutMs: 500, cooldown }, pino({ level: 'silent' }));
+    try {
+      expect(await late.whenReady(5000)).toBe(true);
+      await waitFor(() => late.revocations.isRevoked('loaded-marker'), 'the resync');
+      expect(late.cooldowns.view('departed').state).toBe('ok');
+    } finally {
+      await late.close();
+    }
+  });
+
   it('announces revocations', async () => {
     await a.revocations.revoke('hash-1');
     await waitFor(() => b.revocations.isRevoked('hash-1'), 'the revocation to arrive');

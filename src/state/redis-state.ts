@@ -166,7 +166,14 @@ export class RedisState implements SharedState {
         () => {},
       );
     },
-    forget: (target: string): void => this.local.cooldowns.forget(target),
+    forget: (target: string): void => {
+      this.local.cooldowns.forget(target);
+      // The shared record goes too: a departed agent's bench would otherwise come back into every instance's view when it resyncs.
+      void this.attempt(
+        async () => void (await Promise.all([this.client.hdel('benched', target), this.client.del(`fails:${target}`, `probe:${target}`)])),
+        () => {},
+      );
+    },
   };
 
   readonly revocations = {
