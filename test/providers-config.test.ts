@@ -78,6 +78,20 @@ describe('provider configuration', () => {
     table.db.close();
   });
 
+  it('holds prefix rules back while a service in discovery mode has never said which models it serves', () => {
+    const config = parseConfig({ database_path: ':memory:', services: [{ name: 'fresh', url: 'http://127.0.0.1:9' }] }, { ...NO_PROVIDER_ENV, EXTERNAL_OPENAI_KEY: 'k' });
+    const table = buildRoutingTable(config, createLogger('silent'));
+    // First start, engine down, nothing stored: 'gpt-oss-20b' may well be its model.
+    expect(resolveModel('gpt-oss-20b', table)).toMatchObject({ error: { status: 503, code: 'models_not_yet_known', message: expect.stringContaining("'fresh'") } });
+    expect(explainRoute('gpt-oss-20b', table)).toMatchObject({ routable: false, error: { status: 503 } });
+    // Names no prefix rule matches are unaffected.
+    expect(resolveModel('mistral-7b', table)).toMatchObject({ error: { status: 404 } });
+    // Once it has answered (an empty list counts), the rules apply to what it does not serve.
+    table.fleet.setModels(table.fleet.get('fresh')!, []);
+    expect(explainRoute('gpt-oss-20b', table)).toMatchObject({ routable: true, targets: [{ name: 'provider:openai' }] });
+    table.db.close();
+  });
+
   it('answers 503 for a registry entry of a provider without its key', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'switchyard-route-'));
     const env = { ...NO_PROVIDER_ENV, SQLITE_DB_PATH: join(dir, 'models.db') };

@@ -47,6 +47,8 @@ export class Backend {
   readonly adapter: ProviderAdapter;
   private readonly upstreamModel: ((model: string) => string) | undefined;
   models: ReadonlySet<string>;
+  /** False while an engine in discovery mode has never said which models it serves (nor has a stored list). */
+  modelsKnown: boolean;
 
   healthy = false;
   inflight = 0;
@@ -77,6 +79,8 @@ export class Backend {
     this.adapter = spec.adapter ?? openAiCompatible;
     this.upstreamModel = spec.upstreamModel;
     this.models = new Set(spec.models ?? []);
+    // Only a probed engine reports its models (a translated provider's service is never asked).
+    this.modelsKnown = !this.discoverModels || !isScrapable(this);
   }
 
   /** The name this backend knows `model` by. */

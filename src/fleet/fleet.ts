@@ -12,6 +12,7 @@ export class Fleet extends EventEmitter<{ change: []; models: [backend: Backend]
   private readonly backends = new Map<string, Backend>();
   private healthyByModel = new Map<string, readonly Backend[]>();
   private allModels = new Set<string>();
+  private unlisted: Backend | undefined;
 
   constructor(private readonly failureThreshold: number) {
     super();
@@ -64,10 +65,20 @@ export class Fleet extends EventEmitter<{ change: []; models: [backend: Backend]
   /** Replaces a backend's model list; emits `models` when that changed it. */
   setModels(backend: Backend, models: Iterable<string>): void {
     const next = new Set(models);
-    if (next.size === backend.models.size && [...next].every((m) => backend.models.has(m))) return;
+    const firstList = !backend.modelsKnown;
+    backend.modelsKnown = true;
+    if (next.size === backend.models.size && [...next].every((m) => backend.models.has(m))) {
+      if (firstList) this.reindex();
+      return;
+    }
     backend.models = next;
     this.reindex();
     this.emit('models', backend);
+  }
+
+  /** A service in discovery mode that has never said which models it serves: any unknown name may be one of them. */
+  awaitingModels(): Backend | undefined {
+    return this.unlisted;
   }
 
   /** Passive ejection: enough consecutive failures take a backend out until a probe passes. */
@@ -91,6 +102,7 @@ export class Fleet extends EventEmitter<{ change: []; models: [backend: Backend]
     }
     this.healthyByModel = healthy;
     this.allModels = all;
+    this.unlisted = [...this.backends.values()].find((backend) => !backend.modelsKnown);
     this.emit('change');
   }
 }

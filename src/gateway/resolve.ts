@@ -1,7 +1,7 @@
 import type { ProviderName } from '../config/providers.js';
 import type { Backend } from '../fleet/backend.js';
 import type { Fleet } from '../fleet/fleet.js';
-import { ApiError, modelNotFound, noHealthyBackend } from '../server/errors.js';
+import { ApiError, modelNotFound, modelsNotYetKnown, noHealthyBackend } from '../server/errors.js';
 import { matchPrefix } from './prefix-rules.js';
 
 /** Where a model goes, or why it cannot go anywhere. */
@@ -19,10 +19,11 @@ export interface RouteSources {
 const SERVED = 'served by a configured service or registered agent';
 const NOT_HEALTHY = 'served by a configured service or registered agent, none healthy now';
 const NO_MATCH = 'no registry entry, service, agent or prefix rule matches';
+const AWAITING = 'a prefix rule matches, held back until every service has reported its models';
 
 /**
  * The resolution order: 1. an exact registry entry; 2. a model served by a service or agent;
- * 3. the prefix rules; 4. not found. Each step is a Map read or a short prefix scan.
+ * 3. the prefix rules, once every service has said which models it serves; 4. not found. Each step is a Map read or a short prefix scan.
  */
 export function resolveModel(model: string, sources: RouteSources): Route {
   const entry = sources.registry.route(model);
@@ -33,6 +34,10 @@ export function resolveModel(model: string, sources: RouteSources): Route {
   if (sources.fleet.knows(model)) return { error: noHealthyBackend(model), reason: NOT_HEALTHY };
   const rule = matchPrefix(model);
   const provider = rule && sources.providers.route(rule.provider);
-  if (provider) return provider;
+  if (provider) {
+    // An engine never heard from (first start, engine down) may serve the name: its prompts must not go to a provider on a guess.
+    const unlisted = sources.fleet.awaitingModels();
+    return unlisted ? { error: modelsNotYetKnown(model, unlisted.name), reason: AWAITING } : provider;
+  }
   return { error: modelNotFound(model), reason: NO_MATCH };
 }

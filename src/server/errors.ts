@@ -25,6 +25,16 @@ export const modelNotFound = (model: string) =>
 export const noHealthyBackend = (model: string) =>
   new ApiError(503, `No healthy backend is available for model '${model}'`, 'service_unavailable', 'no_healthy_backend', 'model');
 
+/** A prefix rule would send `model` to a provider while `service`, which may serve it, has not yet said which models it serves. */
+export const modelsNotYetKnown = (model: string, service: string) =>
+  new ApiError(
+    503,
+    `The service '${service}' has not yet reported which models it serves, and '${model}' may be one of them: it is not sent to a hosted provider by a prefix rule until '${service}' answers`,
+    'service_unavailable',
+    'models_not_yet_known',
+    'model',
+  );
+
 export const badGateway = (message: string) => new ApiError(502, message, 'upstream_error', 'bad_gateway');
 
 export const gatewayTimeout = (seconds: number) =>
