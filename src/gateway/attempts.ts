@@ -65,7 +65,8 @@ interface Choice {
 }
 
 /** `refused`: the request cannot be expressed for this target (the client's error) or was aborted. */
-type Outcome = { dispatched: Dispatched } | { failure: AttemptFailure; final?: Dispatched } | { refused: ApiError };
+/** `suspect`: the failure may be the request's doing, and counts against the backend only if another target answers (see mayBeTheRequests). */
+type Outcome = { dispatched: Dispatched } | { failure: AttemptFailure; final?: Dispatched; suspect?: boolean } | { refused: ApiError };
 
 /** Failures that say the backend itself is in trouble (not the request). */
 const BACKEND_TROUBLE = new Set<FailureTrigger>(['connection', 'timeout', 'rate_limit', 'server_error']);
@@ -158,7 +159,7 @@ export class AttemptRunner {
         if ('refused' in outcome) return { error: outcome.refused };
         failure = outcome.failure;
         final = outcome.final;
-        if (choice.pick && final && isEjectable(choice.backend.kind) && mayBeTheRequests(final.response.statusCode)) (suspects ??= []).push(choice.backend);
+        if (outcome.suspect) (suspects ??= []).push(choice.backend);
         tried.add(choice.backend);
         if (!this.retryOn.has(failure.trigger)) break;
       }
@@ -250,12 +251,13 @@ export class AttemptRunner {
     if (!failure) return { dispatched: { backend, model: target.model, response, body, probe } };
     backend.inflight--;
     endUpstream(timing);
-    if (BACKEND_TROUBLE.has(failure.trigger)) this.record(backend, failure, response.statusCode, probe);
+    let suspect = false;
+    if (BACKEND_TROUBLE.has(failure.trigger)) suspect = this.record(backend, failure, response.statusCode, probe);
     // A prompt over the context window, a content-policy refusal: an answer about the request from a working backend, not an error of the backend's.
     else backend.recordSuccess((performance.now() - timing.lastSentAt!) / 1000, undefined);
     // An error answer cut off or past max_response_bytes cannot be relayed as the backend gave it: the router answers for it.
-    if (body === undefined) return { failure };
-    return { failure, final: { backend, model: target.model, response, body, failureRecorded: true } };
+    if (body === undefined) return { failure, suspect };
+    return { failure, final: { backend, model: target.model, response, body, failureRecorded: true }, suspect };
   }
 
   /**
@@ -273,14 +275,17 @@ export class AttemptRunner {
     else void this.cooldowns.releaseProbe(backend.name);
   }
 
-  /** Backend trouble: a connection failure, a timeout, a 429 or a 5xx. */
-  private record(backend: Backend, failure: AttemptFailure, status: number | undefined, probe: boolean): void {
+  /**
+   * Backend trouble: a connection failure, a timeout, a 429 or a 5xx. True when its cooldown count
+   * waits for another target to answer the request (run() counts it then); a probe's verdict cannot wait.
+   */
+  private record(backend: Backend, failure: AttemptFailure, status: number | undefined, probe: boolean): boolean {
     if (status === undefined || EJECTING_STATUS.has(status)) this.fleet.recordFailure(backend, failure.message);
     else backend.recordError(failure.message);
     // A hosted provider is one backend for all its models: benching it for one model's 429s would shut out every other model.
-    if (!isEjectable(backend.kind)) return;
-    // Counted by run() once another target answers; a probe's verdict cannot wait.
-    if (status !== undefined && mayBeTheRequests(status) && !probe) return;
+    if (!isEjectable(backend.kind)) return false;
+    if (status !== undefined && mayBeTheRequests(status) && !probe) return true;
     void this.cooldowns.recordFailure(backend.name);
+    return false;
   }
 }

@@ -1,4 +1,5 @@
 import type { Dispatcher } from 'undici';
+import { ResponseTooLargeError } from './call.js';
 
 /**
  * An answer's body as text, for the router's own calls (probes, model lists, metrics scrapes).
@@ -12,7 +13,7 @@ export async function readText(body: Dispatcher.ResponseData['body'], maxBytes: 
     size += chunk.length;
     if (size > maxBytes) {
       body.destroy();
-      throw new Error(`the answer is larger than ${maxBytes} bytes`);
+      throw new ResponseTooLargeError(maxBytes);
     }
     chunks.push(chunk);
   }
