@@ -1,10 +1,8 @@
-import { once } from 'node:events';
 import { createServer, type ServerResponse, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertConforms } from './support/conformance.js';
-import { getJson, postJson } from './support/http.js';
+import { getJson, listenOnLoopback, postJson } from './support/http.js';
 import { startRouter, stopAll, waitFor, type Proc } from './support/processes.js';
 
 const MAX_RESPONSE_BYTES = 1_000_000;
@@ -70,9 +68,7 @@ describe('hostile backends: answers too large to hold, headers that speak for th
 
   beforeAll(async () => {
     backend = hostileBackend();
-    backend.server.listen(0, '127.0.0.1');
-    await once(backend.server, 'listening');
-    const url = `http://127.0.0.1:${(backend.server.address() as AddressInfo).port}`;
+    const url = await listenOnLoopback(backend.server);
     router = await startRouter({
       max_response_bytes: MAX_RESPONSE_BYTES,
       // A probe that read its whole answer would still be reading when the router should be listening.

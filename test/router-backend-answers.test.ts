@@ -1,11 +1,9 @@
-import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertConforms } from './support/conformance.js';
-import { getJson, postJson } from './support/http.js';
+import { getJson, listenOnLoopback, postJson } from './support/http.js';
 import { metricValue } from './support/prometheus.js';
 import { startRouter, stopAll, type Proc } from './support/processes.js';
 
@@ -75,9 +73,7 @@ describe('backend answers that are unusual or broken', () => {
 
   beforeAll(async () => {
     backend = quirkyBackend();
-    backend.server.listen(0, '127.0.0.1');
-    await once(backend.server, 'listening');
-    const url = `http://127.0.0.1:${(backend.server.address() as AddressInfo).port}`;
+    const url = await listenOnLoopback(backend.server);
     // One service per failing case, so that one case's failure never ejects the service of another.
     router = await startRouter({
       services: [

@@ -1,8 +1,7 @@
-import { once } from 'node:events';
 import { createServer, request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRouter, stopAll, type Proc } from './support/processes.js';
+import { listenOnLoopback } from './support/http.js';
 
 /** 32 MB in 1 KB events: more than loopback's socket buffers can absorb on the way. */
 const EVENTS = 32 * 1024;
@@ -26,9 +25,7 @@ describe('a client slower than its stream', () => {
       };
       write();
     });
-    engine.listen(0, '127.0.0.1');
-    await once(engine, 'listening');
-    router = await startRouter({ services: [{ name: 'engine', url: `http://127.0.0.1:${(engine.address() as AddressInfo).port}`, models: ['big'] }] });
+    router = await startRouter({ services: [{ name: 'engine', url: await listenOnLoopback(engine), models: ['big'] }] });
   });
   afterAll(async () => {
     await stopAll();

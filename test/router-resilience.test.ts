@@ -1,10 +1,10 @@
 import { once } from 'node:events';
 import { createServer } from 'node:http';
-import { connect, type AddressInfo } from 'node:net';
+import { connect } from 'node:net';
 import OpenAI from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
 import { assertConforms } from './support/conformance.js';
-import { getJson, postJson, rawExchange } from './support/http.js';
+import { getJson, listenOnLoopback, postJson, rawExchange } from './support/http.js';
 import { startRouter, startSim, stopAll, waitFor } from './support/processes.js';
 import { freePort } from './support/redis.js';
 
@@ -89,10 +89,10 @@ describe('failover and ejection', () => {
     const backend = createServer((req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(req.method === 'GET' ? '{"status":"ok"}' : '{"id": "chatcmpl-1", "choices": [');
-    }).listen(0, '127.0.0.1');
-    await once(backend, 'listening');
+    });
+    const url = await listenOnLoopback(backend);
     try {
-      const router = await startRouter({ services: [{ name: 'broken', url: `http://127.0.0.1:${(backend.address() as AddressInfo).port}`, models: ['m'] }] });
+      const router = await startRouter({ services: [{ name: 'broken', url, models: ['m'] }] });
       const response = await postJson(`${router.url}/v1/chat/completions`, chat('m'));
       expect(response.status).toBe(502);
       assertConforms('ErrorResponse', response.body);

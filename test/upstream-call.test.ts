@@ -1,9 +1,9 @@
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Agent } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { RequestAbort } from '../src/gateway/abort.js';
 import { callUpstream, UpstreamBody } from '../src/upstream/call.js';
+import { listenOnLoopback } from './support/http.js';
 
 function fakeUpstream() {
   const state = { resumes: 0, cancelled: undefined as Error | undefined };
@@ -71,11 +71,10 @@ describe('callUpstream', () => {
       res.write('data: 1\n\n');
       res.on('close', () => (closed = true));
     });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const origin = await listenOnLoopback(server);
     const agent = new Agent();
     const abort = new RequestAbort();
-    const { port } = server.address() as AddressInfo;
-    const response = await callUpstream(agent, { origin: `http://127.0.0.1:${port}`, path: '/', method: 'GET' }, abort);
+    const response = await callUpstream(agent, { origin, path: '/', method: 'GET' }, abort);
     expect(response.statusCode).toBe(200);
     const reason = new Error('client gone');
     const failed = new Promise<Error>((resolve) => {
@@ -98,10 +97,9 @@ describe('callUpstream', () => {
       res.writeHead(201, [['X-Thing', 'one'], ['Set-Cookie', 'a=1'], ['Set-Cookie', 'b=2'], ['Content-Type', 'application/json']]);
       res.end('{"ok":true}');
     });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const origin = await listenOnLoopback(server);
     const agent = new Agent();
-    const { port } = server.address() as AddressInfo;
-    const response = await callUpstream(agent, { origin: `http://127.0.0.1:${port}`, path: '/', method: 'GET' }, new RequestAbort());
+    const response = await callUpstream(agent, { origin, path: '/', method: 'GET' }, new RequestAbort());
     expect(response.statusCode).toBe(201);
     expect(response.headers['x-thing']).toBe('one');
     expect(response.headers['set-cookie']).toEqual(['a=1', 'b=2']);

@@ -1,5 +1,5 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenOnLoopback } from './http.js';
 
 export interface Received {
   method: string;
@@ -58,10 +58,8 @@ export async function startFakeOpenAi(models: string[] = ['gpt-4o-mini', 'text-e
       res.end(JSON.stringify({ error: { message: 'not found', type: 'invalid_request_error', param: null, code: null } }));
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: await listenOnLoopback(server),
     received,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };

@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { listenOnLoopback } from './http.js';
 
 export interface FakeReply {
   status: number;
@@ -42,9 +43,7 @@ export async function startFakeProvider(reply: FakeProvider['reply']): Promise<F
     for (const piece of answer.chunks) res.write(piece);
     res.end();
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  fake.url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  fake.url = await listenOnLoopback(server);
   fake.close = () =>
     new Promise((resolve) => {
       server.closeAllConnections();

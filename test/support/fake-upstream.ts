@@ -4,6 +4,7 @@ import { createServer, type IncomingHttpHeaders, type Server, type ServerRespons
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { startRouter, type Proc } from './processes.js';
+import { listenOnLoopback } from './http.js';
 
 export interface ReceivedRequest {
   method: string;
@@ -34,10 +35,7 @@ export class FakeUpstream {
 
   static async start(): Promise<FakeUpstream> {
     const server = createServer();
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    const address = server.address();
-    const fake = new FakeUpstream(server, `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`);
+    const fake = new FakeUpstream(server, await listenOnLoopback(server));
     server.on('request', (req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (chunk: Buffer) => chunks.push(chunk));

@@ -1,6 +1,7 @@
 /** Small fetch and socket wrappers for tests that need the raw HTTP answer rather than an SDK object. */
 import { once } from 'node:events';
-import { connect } from 'node:net';
+import type { Server } from 'node:http';
+import { connect, type AddressInfo } from 'node:net';
 
 export async function getJson(url: string): Promise<{ status: number; body: any; headers: Headers }> {
   const response = await fetch(url);
@@ -37,4 +38,11 @@ export async function rawExchange(port: number, raw: string | Buffer, { halfClos
   else socket.write(raw);
   await once(socket, 'close');
   return received;
+}
+
+/** Starts `server` on a free loopback port; resolves with its base URL. */
+export async function listenOnLoopback(server: Server): Promise<string> {
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
