@@ -7,7 +7,7 @@ import { MAX_READ_ROWS, type RequestPage, type RequestQuery, type RequestReader 
 import { requireAdmin } from './admin-auth.js';
 import { ApiError, badRequest } from './errors.js';
 
-
+/** What the admin routes and the dashboard read. */
 export interface AdminParts {
   fleet: Fleet;
   metrics: Metrics;

@@ -97,8 +97,9 @@ export function buildApp({ config, log, fleet, gateway, metrics, agents, history
   // The drop-in case of the replaced router: nothing here asks for credentials.
   const routerIsOpen = () => config.admin_token === undefined && !keysRequired();
   registerAgentRoutes(app, agents, { token: config.agents.registration_token, routerIsOpen }, log);
-  registerAdminRoutes(app, { fleet, metrics, history, requests, adminToken: config.admin_token, keysRequired, describeTarget });
-  registerDashboardRoutes(app, { fleet, metrics, history, requests, adminToken: config.admin_token, keysRequired, describeTarget });
+  const adminParts = { fleet, metrics, history, requests, adminToken: config.admin_token, keysRequired, describeTarget };
+  registerAdminRoutes(app, adminParts);
+  registerDashboardRoutes(app, adminParts);
   registerRouteExplain(app, policies.resolver, routing, reader);
   registerAdminKeyRoutes(app, policies, config.admin_token);
   return app;
