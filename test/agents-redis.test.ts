@@ -114,3 +114,50 @@ describe('agent registrations shared through Redis by two router instances', () 
     }
   });
 });
+
+describe('agents.max_agents bounds the agents of every instance sharing Redis', () => {
+  const MAX = 2;
+  const FORGET_AFTER_S = 5;
+  let redis: RedisProc;
+  let sim: Proc;
+  let a: Proc;
+  let b: Proc;
+  const register = (router: Proc, name: string) => post(router, '/register', { name, models: AGENT.models, endpoint: sim.url });
+  const agentNames = async (router: Proc) =>
+    ((await (await fetch(`${router.url}/services`)).json()) as { services: Array<{ name: string }> }).services.map((s) => s.name).sort();
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    sim = await startSim({ models: AGENT.models, ttftMs: 1 });
+    const config = { services: [], agents: { max_agents: MAX, heartbeat_timeout_s: 1, forget_after_s: FORGET_AFTER_S } };
+    [a, b] = await Promise.all([startRouter(config, { ...NO_PROVIDER_ENV, REDIS_URL: redis.url }), startRouter(config, { ...NO_PROVIDER_ENV, REDIS_URL: redis.url })]);
+  });
+  afterAll(async () => {
+    await stopAll();
+    await redis.stop();
+  });
+
+  it('admits exactly max_agents new names across both instances, however their registrations interleave', async () => {
+    const names = ['n1', 'n2', 'n3', 'n4', 'n5', 'n6'];
+    const statuses = await Promise.all(names.map((name, i) => register(i % 2 ? b : a, name)));
+    expect(statuses.filter((s) => s === 200)).toHaveLength(MAX);
+    expect(statuses.filter((s) => s === 403)).toHaveLength(names.length - MAX);
+    const admitted = names.filter((_, i) => statuses[i] === 200).sort();
+    await waitFor(async () => (await agentNames(a)).join() === admitted.join() && (await agentNames(b)).join() === admitted.join(), 'both instances to list the same admitted agents');
+    // A registered name may register again through either instance; a new one is refused by both.
+    expect(await register(b, admitted[0]!)).toBe(200);
+    expect(await register(a, 'late')).toBe(403);
+    expect(await register(b, 'late')).toBe(403);
+    // A retirement through one instance frees a place for a registration through the other.
+    expect((await fetch(`${b.url}/register/${admitted[0]}`, { method: 'DELETE' })).status).toBe(200);
+    expect(await register(a, 'late')).toBe(200);
+    expect(await register(b, 'later')).toBe(403);
+  });
+
+  it('forgotten agents free their places too', async () => {
+    await waitFor(async () => (await agentNames(a)).length === 0 && (await agentNames(b)).length === 0, 'both instances to forget the silent agents', 3 * FORGET_AFTER_S * 1000);
+    expect(await register(a, 'after-1')).toBe(200);
+    expect(await register(b, 'after-2')).toBe(200);
+    expect(await register(a, 'after-3')).toBe(403);
+  });
+});

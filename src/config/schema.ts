@@ -139,7 +139,7 @@ export const ConfigSchema = z
         heartbeat_timeout_s: z.number().positive().default(30),
         /** An agent silent this long is forgotten (registry, SQLite, shared state), as if it had been retired. */
         forget_after_s: z.number().positive().default(3600),
-        /** Registrations of new names past this many are refused (403 too_many_agents). */
+        /** Registrations of new names past this many (across the instances sharing Redis) are refused (403 too_many_agents). */
         max_agents: z.number().int().positive().default(1000),
         /** When set, /register and /heartbeat require `Authorization: Bearer <token>`; unset, they are open only on an open router. */
         registration_token: z.string().optional(),

@@ -15,7 +15,7 @@ export interface AgentOptions {
   heartbeatTimeoutS: number;
   /** Silent this long: forgotten, as if retired. */
   forgetAfterS: number;
-  /** Registrations of new names past this many are refused: each costs memory and routing work. */
+  /** Registrations of new names past this many (with Redis: on all instances together) are refused: each costs memory and routing work. */
   maxAgents: number;
 }
 
@@ -59,14 +59,16 @@ export class AgentRegistry {
     if (existing && existing.kind !== 'agent') {
       throw new ApiError(409, `The name '${registration.name}' belongs to a configured ${existing.kind}`, 'invalid_request_error', 'name_taken', 'name');
     }
-    if (!this.known.has(registration.name) && this.known.size >= this.options.maxAgents) {
-      throw new ApiError(403, `${this.options.maxAgents} agents are registered already (agents.max_agents): retire one first`, 'permission_error', 'too_many_agents');
-    }
     const record = { ...registration, lastHeartbeatMs: now };
+    // Shared, the bound is the fleet's: the directory counts and registers in one step. Alone (or Redis away), this instance counts.
+    const shared = await this.directory?.register(record, this.options.maxAgents);
+    if (shared === false || (shared === undefined && !this.known.has(registration.name) && this.known.size >= this.options.maxAgents)) {
+      const where = shared === false ? ' across the instances sharing Redis' : '';
+      throw new ApiError(403, `${this.options.maxAgents} agents are registered already${where} (agents.max_agents): retire one first`, 'permission_error', 'too_many_agents');
+    }
     this.repository.upsert(record);
     this.apply(record, now);
     this.log.info({ agent: registration.name, endpoint: registration.endpoint, models: registration.models }, 'agent registered');
-    await this.directory?.register(record);
   }
 
   async heartbeat(name: string, now = Date.now()): Promise<void> {

@@ -234,7 +234,7 @@ export function createMemoryState(cooldown: CooldownOptions, cacheLimits?: Cache
 
 /** One instance alone: its agents live in its own registry and SQLite, there is nobody to tell. */
 const UNSHARED_AGENTS: AgentDirectory = {
-  register: async () => {},
+  register: async () => undefined,
   heartbeat: async () => {},
   find: async () => undefined,
   forget: async () => {},

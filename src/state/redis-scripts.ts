@@ -112,15 +112,18 @@ return 0
 `;
 
 /**
- * KEYS: agents hash, heartbeats hash. ARGV: name, registration JSON, time (ms), channel.
+ * KEYS: agents hash, heartbeats hash. ARGV: name, registration JSON, time (ms), channel, most agents.
+ * A new name is refused (returns 0) once the hash holds that many: the bound is the fleet's, and
+ * the check and the registration cannot interleave with another instance's. Returns 1 when registered.
  * The registration is spliced into the announcement as text: a cjson round trip would turn an
  * empty model list into an object.
  */
 export const AGENT_REGISTER = `
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 and redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[5]) then return 0 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
 redis.call('PUBLISH', ARGV[4], '{"type":"agent","at":' .. ARGV[3] .. ',"agent":' .. ARGV[2] .. '}')
-return 0
+return 1
 `;
 
 /**

@@ -192,10 +192,10 @@ export class RedisState implements SharedState {
    * on the events channel. Every instance expires an agent by the same stored heartbeat time.
    */
   readonly agents: AgentDirectory = {
-    register: (agent: SharedAgent): Promise<void> =>
+    register: (agent: SharedAgent, maxAgents: number): Promise<boolean | undefined> =>
       this.attempt(
-        async () => void (await this.client.agentRegister('agents', 'agent-beats', agent.name, registrationJson(agent), agent.lastHeartbeatMs, this.channel)),
-        () => {},
+        async () => (await this.client.agentRegister('agents', 'agent-beats', agent.name, registrationJson(agent), agent.lastHeartbeatMs, this.channel, maxAgents)) === 1,
+        () => undefined,
       ),
     heartbeat: (agent: SharedAgent): Promise<void> =>
       this.attempt(

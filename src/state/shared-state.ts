@@ -90,7 +90,12 @@ export interface AgentAnnouncements {
 
 /** Agent registrations and heartbeats shared by the instances, so any of them can route an agent and expire it alike. */
 export interface AgentDirectory {
-  register(agent: SharedAgent): Promise<void>;
+  /**
+   * Registers the agent for every instance unless it is a new name and `maxAgents` are registered
+   * across them: true when registered, false when refused, undefined when nothing is shared (one
+   * instance alone, or the shared store is away): the instance then counts its own agents.
+   */
+  register(agent: SharedAgent, maxAgents: number): Promise<boolean | undefined>;
   /** Records the beat; `agent` is stored again if the shared store lost it (a Redis restart). */
   heartbeat(agent: SharedAgent): Promise<void>;
   /** The shared registration of an agent this instance has not heard of. */
