@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { backoffMs, classifyAnswer, classifyError, classifyStatus, retryAfter } from '../src/gateway/failure.js';
 import { RateLimitStage } from '../src/gateway/rate-limit.js';
-import { canonicalJson } from '../src/gateway/response-cache.js';
+import { canonicalJson, ResponseCacheStage } from '../src/gateway/response-cache.js';
 import { spendUsd } from '../src/gateway/spend.js';
 import { estimatedUsage } from '../src/gateway/token-estimate.js';
 import { Fleet } from '../src/fleet/fleet.js';
@@ -12,6 +12,8 @@ import { AgentRepository } from '../src/store/agents.js';
 import { openDatabase } from '../src/store/database.js';
 
 const body = (value: unknown) => Buffer.from(JSON.stringify(value));
+const chatRequest = (body: Record<string, unknown>) =>
+  ({ id: 'r', endpoint: 'chat', model: 'm', stream: false, body, raw: Buffer.from(JSON.stringify(body)), headers: {}, startedAt: 0 }) as const;
 
 describe('memory rate limiter', () => {
   it('admits exactly the limit within a window and names the refusing counter with the time left', async () => {
@@ -124,32 +126,45 @@ describe('memory cache and revocations', () => {
   it('expires entries and evicts the oldest when full', async () => {
     const cache = new MemoryResponseCache({ maxEntries: 2, maxBytes: 1000 });
     const value = { status: 200, contentType: 'application/json', chunks: ['{}'], target: 'a' };
-    cache.set('gone', value, 0.001);
+    cache.set({ key: 'gone', value, ttlS: 0.001, bytes: 2 });
     await new Promise((r) => setTimeout(r, 5));
     expect(cache.get('gone')).toBeUndefined();
-    cache.set('a', value, 60);
-    cache.set('b', value, 60);
-    cache.set('c', value, 60);
+    for (const key of ['a', 'b', 'c']) cache.set({ key, value, ttlS: 60, bytes: 2 });
     expect(cache.get('a')).toBeUndefined();
     expect(cache.get('c')).toEqual(value);
   });
 
   it('holds at most max_bytes of answers in all, evicting the oldest, and never one larger than that', () => {
     const cache = new MemoryResponseCache({ maxEntries: 100, maxBytes: 10 });
-    const answer = (text: string) => ({ status: 200, contentType: 'application/json', chunks: [text], target: 'a' });
-    cache.set('a', answer('1234'), 60);
-    cache.set('b', answer('1234'), 60);
-    cache.set('c', answer('1234'), 60);
+    const set = (key: string, text: string) => cache.set({ key, value: { status: 200, contentType: 'application/json', chunks: [text], target: 'a' }, ttlS: 60, bytes: text.length });
+    set('a', '1234');
+    set('b', '1234');
+    set('c', '1234');
     expect(cache.get('a')).toBeUndefined();
     expect(cache.get('b')).toBeDefined();
     expect(cache.get('c')).toBeDefined();
     // Replacing an entry frees its old size first.
-    cache.set('c', answer('12'), 60);
-    cache.set('d', answer('1234'), 60);
+    set('c', '12');
+    set('d', '1234');
     expect(cache.get('b')).toBeDefined();
-    cache.set('huge', answer('x'.repeat(11)), 60);
+    set('huge', 'x'.repeat(11));
     expect(cache.get('huge')).toBeUndefined();
     expect(cache.get('d')).toBeDefined();
+  });
+
+  it('counts max_bytes in UTF-8 bytes of the answers as relayed, not in characters', async () => {
+    const stage = new ResponseCacheStage({ enabled: true, ttlS: 60, maxEntryBytes: 1024 });
+    const state = createMemoryState({ failureThreshold: 2, windowS: 60, cooldownS: 60 }, { maxEntries: 100, maxBytes: 30 });
+    const store = async (prompt: string, ...chunks: Array<Buffer | string>) => {
+      const plan = stage.plan(chatRequest({ model: 'm', temperature: 0, messages: [{ role: 'user', content: prompt }] }));
+      for (const chunk of chunks) stage.collect(plan, chunk);
+      await state.settle(undefined, stage.entry(plan, 'application/json', 't'));
+      return (await state.admit([], plan.key)).cached;
+    };
+    // 12 characters, 36 bytes: larger than the whole cache.
+    expect(await store('wide', '"日本語日本語日本語日本"')).toBeUndefined();
+    expect(await store('wide, streamed', Buffer.from('"日本語日本'), Buffer.from('語日本語日本"'))).toBeUndefined();
+    expect(await store('ascii', '"twelve chars"')).toBeDefined();
   });
 
   it('remembers revoked key hashes', async () => {
@@ -221,13 +236,11 @@ describe('cache key and spend', () => {
 
 describe('rate-limit stage', () => {
   const stage = new RateLimitStage({ defaultRpm: 60, models: { m: { rpm: 5, tpm: 1000 } }, defaultCompletionTokens: 100 });
-  const request = (body: Record<string, unknown>) =>
-    ({ id: 'r', endpoint: 'chat', model: 'm', stream: false, body, raw: Buffer.from(JSON.stringify(body)), headers: {}, startedAt: 0 }) as const;
 
   it('charges caller and model counters, reserving prompt bytes / 4 plus the answer cap', () => {
     const body = { model: 'm', messages: [{ role: 'user', content: 'x'.repeat(400) }], max_tokens: 50 };
     const caller = { id: 'key:1', key: { id: '1', name: 'k', keyHash: 'h', prefix: 'p', spentUsd: 0, createdAt: '', revokedAt: null, tpm: 500 } };
-    const { charges, reservation } = stage.plan(caller, { ...request(body) });
+    const { charges, reservation } = stage.plan(caller, { ...chatRequest(body) });
     const tokens = Math.ceil(Buffer.byteLength(JSON.stringify(body)) / 4) + 50;
     expect(charges).toEqual([
       { counter: 'rpm:key:1', limit: 60, cost: 1 },
@@ -243,9 +256,9 @@ describe('rate-limit stage', () => {
     const prompt = (body: Record<string, unknown>) => Math.ceil(Buffer.byteLength(JSON.stringify(body)) / 4);
     for (const cap of [-1_000_000, 2.5, Infinity]) {
       const body = { model: 'm', messages: [], max_tokens: cap };
-      const { charges } = stage.plan({ id: 'ip:x' }, request(body));
+      const { charges } = stage.plan({ id: 'ip:x' }, chatRequest(body));
       expect(charges.find((charge) => charge.counter === 'tpm:model:m')!.cost, String(cap)).toBe(prompt(body) + 100);
-      expect(estimatedUsage(request(body), 40).completion_tokens, String(cap)).toBe(40);
+      expect(estimatedUsage(chatRequest(body), 40).completion_tokens, String(cap)).toBe(40);
     }
   });
 

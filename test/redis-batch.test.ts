@@ -14,7 +14,7 @@ describe('RedisBatch', () => {
     const replies = Promise.all([
       batch.admit([{ counter: 'rpm:a', limit: 5, cost: 1 }], 'cache:x'),
       batch.admit([{ counter: 'rpm:b', limit: 1, cost: 1 }, { counter: 'tpm:b', limit: 9, cost: 3 }], undefined),
-      batch.settle({ counters: ['tpm:b', 'tpm:m'], deltas: [-2, -2] }, { key: 'cache:y', value, ttlS: 2 }),
+      batch.settle({ counters: ['tpm:b', 'tpm:m'], deltas: [-2, -2] }, { key: 'cache:y', value, ttlS: 2, bytes: 2 }),
       batch.settle({ counters: ['tpm:b'], deltas: [5] }, undefined),
     ]);
     expect(calls).toHaveLength(0);

@@ -35,7 +35,7 @@ describe('Redis shared state (two instances, one real Redis)', () => {
 
   it('stores through one instance and finds it through the other in the same admit', async () => {
     const value = { status: 200, contentType: 'application/json', chunks: ['{"a":', '1}'], target: 't' };
-    await a.settle(undefined, { key: 'entry', value, ttlS: 60 });
+    await a.settle(undefined, { key: 'entry', value, ttlS: 60, bytes: 7 });
     expect((await b.admit([], 'entry')).cached).toEqual(value);
     expect((await b.admit([], 'absent')).cached).toBeUndefined();
   });
@@ -49,7 +49,7 @@ describe('Redis shared state (two instances, one real Redis)', () => {
       a.admit(limit, undefined),
       a.admit(limit, undefined),
       a.admit(limit, undefined),
-      a.settle({ counters: ['tpm:turn'], deltas: [-10] }, { key: 'turn-entry', value, ttlS: 60 }),
+      a.settle({ counters: ['tpm:turn'], deltas: [-10] }, { key: 'turn-entry', value, ttlS: 60, bytes: 2 }),
       a.admit([], 'turn-entry'),
     ]);
     expect([first.admission.admitted, second.admission.admitted, third.admission.admitted]).toEqual([true, true, false]);

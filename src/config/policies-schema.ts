@@ -52,7 +52,7 @@ export const policyConfigShape = {
       ttl_s: z.number().positive().default(3600),
       /** Entries kept by the in-memory cache. */
       max_entries: z.number().int().positive().default(10_000),
-      /** Characters of cached answers the in-memory cache holds in all (the oldest go first). */
+      /** Bytes (UTF-8) of cached answer bodies the in-memory cache holds in all (the oldest go first). */
       max_bytes: z.number().int().positive().default(256 * 1024 * 1024),
       /** Larger answers are relayed but not cached. */
       max_entry_bytes: z.number().int().positive().default(1024 * 1024),

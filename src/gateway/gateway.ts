@@ -209,11 +209,17 @@ export class Gateway {
       headers['content-type'] = 'application/json';
     }
     account.status = status;
-    // Decoded once: the usage is read from it and the cache keeps it; the bytes go to the client.
+    // Decoded once: the usage is read from it and the cache keeps it (with its size in bytes, known here); the bytes go to the client.
     let text: string | undefined;
+    let textBytes: number | undefined;
     // Every answer of these endpoints is JSON: anything else (a proxy's HTML page, a cut-off body) is the backend failing.
     if (status < 300) {
-      text = typeof body === 'string' ? body : decodedBody(body, headers['content-encoding'], this.options.maxResponseBytes)?.toString();
+      if (typeof body === 'string') text = body;
+      else {
+        const decoded = decodedBody(body, headers['content-encoding'], this.options.maxResponseBytes);
+        text = decoded?.toString();
+        textBytes = decoded?.length;
+      }
       const parsed = text === undefined ? undefined : parseJson(text);
       if (parsed === undefined) {
         const failure = badGateway(`backend ${backend.name} returned an invalid JSON response`);
@@ -226,7 +232,7 @@ export class Gateway {
     }
     if (FAILURE_STATUS.has(status) && !account.failed) this.fail(account, backend, `answered ${status}`);
     if (status === 200) {
-      this.policies.collect(admitted, text ?? body);
+      this.policies.collect(admitted, text ?? body, textBytes);
       account.complete = true;
       account.contentType = String(headers['content-type']);
       // Only an estimate's input when the answer reports no usage: its text, as decoded; embeddings generate none.

@@ -137,8 +137,8 @@ export class GatewayPolicies {
   }
 
   /** Collects the answer's bytes for the cache (a no-op unless the request is cacheable). */
-  collect(admitted: Admitted, bytes: Buffer | string): void {
-    this.cache.collect(admitted.cache, bytes);
+  collect(admitted: Admitted, bytes: Buffer | string, byteLength?: number): void {
+    this.cache.collect(admitted.cache, bytes, byteLength);
   }
 
   /**

@@ -57,10 +57,10 @@ export class ResponseCacheStage {
     return entry;
   }
 
-  /** Collects an answer's bytes as relayed; gives up on answers too large to keep. */
-  collect(plan: CachePlan, bytes: Buffer | string): void {
+  /** Collects an answer's bytes as relayed (`byteLength`: a string's size in UTF-8, when the caller knows it); gives up on answers too large to keep. */
+  collect(plan: CachePlan, bytes: Buffer | string, byteLength?: number): void {
     if (!plan.key) return;
-    plan.bytes += typeof bytes === 'string' ? Buffer.byteLength(bytes) : bytes.length;
+    plan.bytes += byteLength ?? (typeof bytes === 'string' ? Buffer.byteLength(bytes) : bytes.length);
     if (plan.bytes > this.options.maxEntryBytes) {
       plan.key = undefined;
       plan.chunks = [];
@@ -72,7 +72,7 @@ export class ResponseCacheStage {
   /** The entry to store for a complete, successful answer. */
   entry(plan: CachePlan, contentType: string, target: string): CacheWrite | undefined {
     if (!plan.key || plan.chunks.length === 0) return undefined;
-    return { key: plan.key, value: { status: 200, contentType, chunks: plan.chunks, target }, ttlS: this.options.ttlS };
+    return { key: plan.key, value: { status: 200, contentType, chunks: plan.chunks, target }, ttlS: this.options.ttlS, bytes: plan.bytes };
   }
 }
 

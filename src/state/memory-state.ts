@@ -46,7 +46,7 @@ export class MemoryRateLimiter {
 
 export interface CacheLimits {
   maxEntries: number;
-  /** Characters of cached bodies in all: entries of up to max_entry_bytes each would otherwise add up to gigabytes. */
+  /** Bytes (UTF-8) of cached bodies in all: entries of up to max_entry_bytes each would otherwise add up to gigabytes. */
   maxBytes: number;
 }
 
@@ -67,10 +67,8 @@ export class MemoryResponseCache {
     return undefined;
   }
 
-  set(key: string, value: CachedResponse, ttlS: number): void {
+  set({ key, value, ttlS, bytes: size }: CacheWrite): void {
     this.delete(key);
-    let size = 0;
-    for (const chunk of value.chunks) size += chunk.length;
     if (size > this.limits.maxBytes) return;
     while (this.entries.size >= this.limits.maxEntries || this.bytes + size > this.limits.maxBytes) this.delete(this.entries.keys().next().value!);
     this.entries.set(key, { value, expiresAt: Date.now() + ttlS * 1000, size });
@@ -213,7 +211,7 @@ export function admitLocally(
 /** `SharedState.settle` on this process's own limits and cache. */
 export function settleLocally(limits: MemoryRateLimiter, cache: MemoryResponseCache, correction: Correction | undefined, write: CacheWrite | undefined): void {
   if (correction) limits.adjust(correction);
-  if (write) cache.set(write.key, write.value, write.ttlS);
+  if (write) cache.set(write);
 }
 
 export function createMemoryState(cooldown: CooldownOptions, cacheLimits?: CacheLimits): SharedState {

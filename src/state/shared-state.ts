@@ -37,6 +37,8 @@ export interface CacheWrite {
   key: string;
   value: CachedResponse;
   ttlS: number;
+  /** The body's size in UTF-8 bytes, as counted while it was relayed. */
+  bytes: number;
 }
 
 export type CooldownView = { state: 'ok' } | { state: 'benched'; until: number } | { state: 'probing'; until: number };
