@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { RedisBatch } from '../src/state/redis-batch.js';
 
+const LIMITS = { maxEntries: 100, maxBytes: 4096 };
 const turn = () => new Promise((resolve) => setImmediate(resolve));
 
 describe('RedisBatch', () => {
   it('sends the operations of one loop turn as one call and hands each caller its own reply', async () => {
     const calls: Array<{ keys: string[]; args: Array<string | number> }> = [];
-    const batch = new RedisBatch(60_000, async (keys, args) => {
+    const batch = new RedisBatch(60_000, LIMITS, async (keys, args) => {
       calls.push({ keys, args });
       return [[0, 0, 'entry'], [1, 500], 0, 0];
     });
@@ -22,8 +23,8 @@ describe('RedisBatch', () => {
     // Admits and stores in order; the corrections summed per counter, last.
     expect(calls).toEqual([
       {
-        keys: ['rpm:a', 'cache:x', 'rpm:b', 'tpm:b', 'cache:y', 'tpm:b', 'tpm:m'],
-        args: [60_000, 'A', 1, 1, 0, 5, 1, 'A', 2, 0, 0, 1, 1, 9, 3, 'W', JSON.stringify(value), 2000, 'C', 2, 3, -2],
+        keys: ['rpm:a', 'cache:x', 'rpm:b', 'tpm:b', 'cache:y', 'cache-index', 'cache-sizes', 'cache-bytes', 'tpm:b', 'tpm:m'],
+        args: [60_000, 'A', 1, 1, 0, 5, 1, 'A', 2, 0, 0, 1, 1, 9, 3, 'W', JSON.stringify(value), 2000, 100, 4096, 'C', 2, 3, -2],
       },
     ]);
     await batch.admit([], 'cache:z').catch(() => {});
@@ -33,7 +34,7 @@ describe('RedisBatch', () => {
   it('keeps one call in flight: what arrives meanwhile leaves together once it is answered', async () => {
     const calls: string[][] = [];
     let answer: (() => void) | undefined;
-    const batch = new RedisBatch(1000, (keys) => {
+    const batch = new RedisBatch(1000, LIMITS, (keys) => {
       calls.push(keys);
       return new Promise((resolve) => (answer = () => resolve(keys.map(() => 0))));
     });
@@ -54,7 +55,7 @@ describe('RedisBatch', () => {
 
   it('fails every operation of a batch that fails, and starts the next turn afresh', async () => {
     let fail = true;
-    const batch = new RedisBatch(1000, async (keys) => {
+    const batch = new RedisBatch(1000, LIMITS, async (keys) => {
       if (fail) throw new Error('connection lost');
       return keys.map(() => 0);
     });

@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisState } from '../src/state/redis-state.js';
@@ -38,6 +39,47 @@ describe('Redis shared state (two instances, one real Redis)', () => {
     await a.settle(undefined, { key: 'entry', value, ttlS: 60, bytes: 7 });
     expect((await b.admit([], 'entry')).cached).toEqual(value);
     expect((await b.admit([], 'absent')).cached).toBeUndefined();
+  });
+
+  it('bounds the shared cache by max_entries and max_bytes (of stored entries) for all instances, the oldest evicted first', async () => {
+    const limits = { maxEntries: 3, maxBytes: 400 };
+    const [x, y] = [0, 1].map(() => new RedisState({ url: redis.url, keyPrefix: 'bounded:', commandTimeoutMs: 500, cooldown, cacheLimits: limits }, pino({ level: 'silent' })));
+    try {
+      expect(await x!.whenReady(5000)).toBe(true);
+      expect(await y!.whenReady(5000)).toBe(true);
+      const store = (instance: RedisState, key: string, text: string) =>
+        instance.settle(undefined, { key, value: { status: 200, contentType: 'application/json', chunks: [text], target: 't' }, ttlS: 60, bytes: Buffer.byteLength(text) });
+      const stored = async (...keys: string[]) => Promise.all(keys.map(async (key) => (await x!.admit([], key)).cached !== undefined));
+      // Stored as about 80 bytes each: four exceed the count, not the bytes.
+      for (const [i, key] of ['e1', 'e2', 'e3', 'e4'].entries()) await store(i % 2 ? y! : x!, key, '{}');
+      expect(await stored('e1', 'e2', 'e3', 'e4')).toEqual([false, true, true, true]);
+      // About 280 bytes: the oldest go until it fits.
+      await store(y!, 'large', `"${'x'.repeat(200)}"`);
+      expect(await stored('e2', 'e3', 'e4', 'large')).toEqual([false, false, true, true]);
+      // Larger than the whole bound: not stored, and nothing evicted for it.
+      await store(x!, 'huge', `"${'x'.repeat(400)}"`);
+      expect(await stored('huge', 'e4', 'large')).toEqual([false, true, true]);
+    } finally {
+      await Promise.all([x!.close(), y!.close()]);
+    }
+  });
+
+  it('keeps no trace of expired cache entries in its index', async () => {
+    const state = new RedisState({ url: redis.url, keyPrefix: 'expiring:', commandTimeoutMs: 500, cooldown, cacheLimits: { maxEntries: 10, maxBytes: 10_000 } }, pino({ level: 'silent' }));
+    const inspect = new Redis(redis.url, { keyPrefix: 'expiring:' });
+    try {
+      expect(await state.whenReady(5000)).toBe(true);
+      const value = { status: 200, contentType: 'application/json', chunks: ['{}'], target: 't' };
+      await state.settle(undefined, { key: 'brief', value, ttlS: 0.05, bytes: 2 });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      await state.settle(undefined, { key: 'kept', value, ttlS: 60, bytes: 2 });
+      expect(await inspect.zrange('cache-index', '0', '-1')).toEqual(['expiring:cache:kept']);
+      expect(await inspect.hkeys('cache-sizes')).toEqual(['expiring:cache:kept']);
+      expect(Number(await inspect.get('cache-bytes'))).toBe(JSON.stringify(value).length);
+    } finally {
+      inspect.disconnect();
+      await state.close();
+    }
   });
 
   it('runs the admits and settles of one loop turn in order, each as if alone', async () => {

@@ -50,9 +50,9 @@ export const policyConfigShape = {
     .object({
       enabled: z.boolean().default(true),
       ttl_s: z.number().positive().default(3600),
-      /** Entries kept by the in-memory cache. */
+      /** Entries kept by the cache (in memory, or in Redis for all instances). */
       max_entries: z.number().int().positive().default(10_000),
-      /** Bytes (UTF-8) of cached answer bodies the in-memory cache holds in all (the oldest go first). */
+      /** Bytes the cache holds in all (the oldest go first): of the answer bodies (UTF-8) in memory, of the stored JSON values in Redis. */
       max_bytes: z.number().int().positive().default(256 * 1024 * 1024),
       /** Larger answers are relayed but not cached. */
       max_entry_bytes: z.number().int().positive().default(1024 * 1024),

@@ -50,7 +50,7 @@ export interface CacheLimits {
   maxBytes: number;
 }
 
-const DEFAULT_CACHE_LIMITS: CacheLimits = { maxEntries: 10_000, maxBytes: 256 * 1024 * 1024 };
+export const DEFAULT_CACHE_LIMITS: CacheLimits = { maxEntries: 10_000, maxBytes: 256 * 1024 * 1024 };
 
 /** A bounded map in insertion order: the oldest entries go first when it is full, by count or by size. */
 export class MemoryResponseCache {

@@ -1,9 +1,13 @@
+import type { CacheLimits } from './memory-state.js';
 import type { CacheWrite, Correction, LimitCharge } from './shared-state.js';
 
 /** An admit's answer from Redis: `[0, 0, entry or null]` when admitted, `[refusing counter (1-based), ms left]`, or `[-1, 0]` over budget. */
 export type AdmitReply = [number, number, (string | null)?];
 
 type RunBatch = (keys: string[], args: Array<string | number>) => Promise<unknown[]>;
+
+/** The cache's index in Redis (see BATCH): entry keys by expiry time, their sizes, and the sizes' total. */
+const CACHE_INDEX_KEYS = ['cache-index', 'cache-sizes', 'cache-bytes'] as const;
 
 interface Pending {
   /** Which of the batch's results is this operation's (none for a correction alone). */
@@ -37,6 +41,7 @@ export class RedisBatch {
 
   constructor(
     private readonly windowMs: number,
+    private readonly cacheLimits: CacheLimits,
     private readonly run: RunBatch,
   ) {
     this.args = [windowMs];
@@ -65,8 +70,8 @@ export class RedisBatch {
       for (let i = 0; i < counters.length; i++) this.corrections.set(counters[i]!, (this.corrections.get(counters[i]!) ?? 0) + deltas[i]!);
     }
     if (!write) return this.enqueue(undefined);
-    this.keys.push(write.key);
-    this.args.push('W', JSON.stringify(write.value), Math.round(write.ttlS * 1000));
+    this.keys.push(write.key, ...CACHE_INDEX_KEYS);
+    this.args.push('W', JSON.stringify(write.value), Math.round(write.ttlS * 1000), this.cacheLimits.maxEntries, this.cacheLimits.maxBytes);
     return this.enqueue(this.results++);
   }
 

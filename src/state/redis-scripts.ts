@@ -12,7 +12,15 @@
  *   in its window}, or {-1, 0} over budget.
  * - 'P' adds to a key's spend. KEYS: the spend counter. ARGV: 'P', amount, starting value when the
  *   counter does not exist yet. Result: the new total.
- * - 'W' stores a cache entry. KEYS: the entry. ARGV: 'W', entry, ttl ms. Result: 0.
+ * - 'W' stores a cache entry and keeps the cache within its bounds, as the memory cache does: at
+ *   most so many entries and so many bytes (of stored entries) in all, those closest to expiry
+ *   (with one TTL for all: the oldest) evicted first. An index (a sorted set of entry keys by
+ *   expiry time, a hash of their sizes, and their total) tracks the entries; index members whose
+ *   entry has expired leave it at the next stores. An entry larger than the byte bound is not
+ *   stored (and replaces nothing). Evicted entries are deleted by the names the index holds, keys
+ *   the script is not given: fine on one Redis, not on a cluster (which the router does not use).
+ *   KEYS: the entry, the index, the sizes, the total. ARGV: 'W', entry, ttl ms, most entries, most
+ *   bytes. Result: 0.
  * - 'C' corrects token counters whose window is still open, never below zero (a counter whose
  *   window ended is created by INCRBY and removed at once). ARGV: 'C', number of counters, then a
  *   delta per counter. Result: 0.
@@ -20,6 +28,14 @@
  */
 export const BATCH = `
 local window = tonumber(ARGV[1])
+local function unindex(index, sizes, total, name)
+  redis.call('ZREM', index, name)
+  local size = redis.call('HGET', sizes, name)
+  if size then
+    redis.call('HDEL', sizes, name)
+    redis.call('DECRBY', total, size)
+  end
+end
 local results = {}
 local a, k = 2, 1
 while a <= #ARGV do
@@ -56,9 +72,29 @@ while a <= #ARGV do
     k = k + 1
     a = a + 3
   elseif op == 'W' then
-    redis.call('SET', KEYS[k], ARGV[a + 1], 'PX', ARGV[a + 2])
-    k = k + 1
-    a = a + 3
+    local entry, index, sizes, total = KEYS[k], KEYS[k + 1], KEYS[k + 2], KEYS[k + 3]
+    local value, ttl, most, mostBytes = ARGV[a + 1], tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3]), tonumber(ARGV[a + 4])
+    local size = #value
+    if size <= mostBytes then
+      local clock = redis.call('TIME')
+      local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+      unindex(index, sizes, total, entry)
+      -- A bounded number per store: each store adds one member, so the expired ones cannot pile up.
+      for _, name in ipairs(redis.call('ZRANGEBYSCORE', index, '-inf', now, 'LIMIT', 0, 16)) do unindex(index, sizes, total, name) end
+      while redis.call('ZCARD', index) >= most or tonumber(redis.call('GET', total) or '0') + size > mostBytes do
+        local oldest = redis.call('ZRANGE', index, 0, 0)[1]
+        -- Nothing indexed but a total left (its hash lost to an eviction policy): start again from zero.
+        if not oldest then redis.call('SET', total, 0) break end
+        redis.call('DEL', oldest)
+        unindex(index, sizes, total, oldest)
+      end
+      redis.call('SET', entry, value, 'PX', ttl)
+      redis.call('ZADD', index, now + ttl, entry)
+      redis.call('HSET', sizes, entry, size)
+      redis.call('INCRBY', total, size)
+    end
+    k = k + 4
+    a = a + 5
   elseif op == 'C' then
     local n = tonumber(ARGV[a + 1])
     for i = 1, n do

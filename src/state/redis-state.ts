@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { admitLocally, settleLocally, CooldownBoard, MemoryCooldowns, MemoryRateLimiter, MemoryResponseCache, MemoryRevocations, type CacheLimits } from './memory-state.js';
+import { admitLocally, settleLocally, CooldownBoard, DEFAULT_CACHE_LIMITS, MemoryCooldowns, MemoryRateLimiter, MemoryResponseCache, MemoryRevocations, type CacheLimits } from './memory-state.js';
 import { failFastOptions, OutageNotice, whenReady } from './redis-connection.js';
 import { RedisBatch } from './redis-batch.js';
 import { AGENT_FORGET, AGENT_HEARTBEAT, AGENT_REGISTER, BATCH, RECORD_FAILURE, RECOVER, REVOKE } from './redis-scripts.js';
@@ -15,7 +15,7 @@ export interface RedisStateOptions {
   keyPrefix: string;
   commandTimeoutMs: number;
   cooldown: CooldownOptions;
-  /** Of the local cache that stands in while Redis is away. */
+  /** Of the shared cache, and of the local one that stands in while Redis is away. */
   cacheLimits?: CacheLimits;
 }
 
@@ -76,7 +76,8 @@ export class RedisState implements SharedState {
       autoPipeliningIgnoredCommands: ['batch'],
     }) as Scripted;
     this.client.defineCommand('batch', { lua: BATCH });
-    this.batch = new RedisBatch(WINDOW_MS, (keys, args) => this.client.batch(keys.length, ...keys, ...args));
+    const cacheLimits = options.cacheLimits ?? DEFAULT_CACHE_LIMITS;
+    this.batch = new RedisBatch(WINDOW_MS, cacheLimits, (keys, args) => this.client.batch(keys.length, ...keys, ...args));
     this.client.defineCommand('recordFailure', { numberOfKeys: 3, lua: RECORD_FAILURE });
     this.client.defineCommand('recover', { numberOfKeys: 2, lua: RECOVER });
     this.client.defineCommand('revoke', { numberOfKeys: 1, lua: REVOKE });
@@ -92,7 +93,7 @@ export class RedisState implements SharedState {
     this.subscriber.on('message', (_channel: string, message: string) => this.apply(message));
     this.local = {
       limits: new MemoryRateLimiter(),
-      cache: new MemoryResponseCache(options.cacheLimits),
+      cache: new MemoryResponseCache(cacheLimits),
       cooldowns: new MemoryCooldowns(this.board, options.cooldown),
       revocations: new MemoryRevocations(),
     };
