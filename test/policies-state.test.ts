@@ -167,6 +167,18 @@ describe('memory cache and revocations', () => {
     expect(await store('ascii', '"twelve chars"')).toBeDefined();
   });
 
+  it('keeps a character whole when a stream chunk ends inside it', () => {
+    const stage = new ResponseCacheStage({ enabled: true, ttlS: 60, maxEntryBytes: 1024 });
+    const plan = stage.plan(chatRequest({ model: 'm', temperature: 0, stream: true, messages: [{ role: 'user', content: 'hi' }] }));
+    const stream = Buffer.from('data: {"content":"日本語"}\n\ndata: [DONE]\n\n');
+    const cut = stream.indexOf(Buffer.from('本')) + 1;
+    stage.collect(plan, stream.subarray(0, cut));
+    stage.collect(plan, stream.subarray(cut));
+    const entry = stage.entry(plan, 'text/event-stream', 't')!;
+    expect(entry.value.chunks.join('')).toBe(stream.toString());
+    expect(entry.bytes).toBe(stream.length);
+  });
+
   it('remembers revoked key hashes', async () => {
     const revocations = new MemoryRevocations();
     await revocations.revoke('h');

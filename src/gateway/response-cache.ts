@@ -1,5 +1,6 @@
 import { hash } from 'node:crypto';
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { StringDecoder } from 'node:string_decoder';
 import { badRequest } from '../server/errors.js';
 import type { CachedResponse, CacheWrite } from '../state/shared-state.js';
 import type { InferenceRequest } from './inference-request.js';
@@ -14,6 +15,8 @@ export interface CachePlan {
   /** Collected answer bytes while they stay under the entry size limit. */
   chunks: string[];
   bytes: number;
+  /** For a stream's chunks, which may end inside a UTF-8 character: its rest comes with the next chunk. */
+  decoder: StringDecoder | undefined;
 }
 
 export interface CacheOptions {
@@ -22,7 +25,7 @@ export interface CacheOptions {
   maxEntryBytes: number;
 }
 
-const BYPASS: Readonly<CachePlan> = Object.freeze({ status: 'bypass', key: undefined, chunks: [], bytes: 0 });
+const BYPASS: Readonly<CachePlan> = Object.freeze({ status: 'bypass', key: undefined, chunks: [], bytes: 0, decoder: undefined });
 
 /**
  * Exact-match response cache. A request is cached when it is deterministic enough: embeddings
@@ -43,7 +46,7 @@ export class ResponseCacheStage {
     if (control.includes('no-store')) return BYPASS;
     if (!(optIn === true || request.endpoint === 'embeddings' || request.body.temperature === 0)) return BYPASS;
     const key = hash('sha256', `${request.endpoint}\0${canonicalJson(request.body)}`);
-    return { status: control.includes('no-cache') ? 'bypass' : 'miss', key, chunks: [], bytes: 0 };
+    return { status: control.includes('no-cache') ? 'bypass' : 'miss', key, chunks: [], bytes: 0, decoder: undefined };
   }
 
   /** The key to read, when the plan reads the cache. */
@@ -66,7 +69,8 @@ export class ResponseCacheStage {
       plan.chunks = [];
       return;
     }
-    plan.chunks.push(bytes.toString());
+    if (typeof bytes === 'string') plan.chunks.push(bytes);
+    else plan.chunks.push((plan.decoder ??= new StringDecoder('utf8')).write(bytes));
   }
 
   /** The entry to store for a complete, successful answer. */
