@@ -211,7 +211,8 @@ describe('open router: per-caller and per-model limits, response cache, cooldown
           { name: 'sim', url: sim.url },
           { name: 'sick', url: sick.url, models: ['shaky'] },
         ],
-        rate_limits: { models: { m2: { rpm: 3 } } },
+        // 'M2' is nobody's model: names are case-sensitive, so its limit would never apply.
+        rate_limits: { models: { m2: { rpm: 3 }, M2: { rpm: 3 } } },
         cooldown: { failure_threshold: 2, window_s: 60, cooldown_s: 0.5 },
         health_check: { failure_threshold: 1000 },
         retry: { backoff_base_ms: 1 },
@@ -231,6 +232,12 @@ describe('open router: per-caller and per-model limits, response cache, cooldown
     const refused = results.filter((r) => r.status === 429);
     expect(refused).toHaveLength(3);
     assertConforms('ErrorResponse', JSON.parse(refused[0]!.text));
+  });
+
+  it('warns at start-up of a per-model limit for a name nothing serves, and serves no such name', async () => {
+    const warnings = router.lines.filter((line) => line.includes('rate_limits.models names no')).map((line) => (JSON.parse(line) as { models: string[] }).models);
+    expect(warnings).toEqual([['M2']]);
+    expect((await post(`${router.url}/v1/chat/completions`, { model: 'M2', ...ask })).status).toBe(404);
   });
 
   it('caches deterministic requests: miss, then hit with the same body in another key order', async () => {

@@ -79,7 +79,7 @@ export async function startRouter(config: Config, log: Logger): Promise<RunningR
   const { interval_s: intervalS, unhealthy_interval_s: unhealthyIntervalS, timeout_s: timeoutS } = config.health_check;
   const health = new HealthChecker(fleet, dispatcher, { intervalS, unhealthyIntervalS, timeoutS }, log);
   await health.start();
-  warnOfUnmatchedPolicies(config, policies.resolver, log);
+  warnOfUnmatchedModelKeys(config, policies.resolver, log);
   history.start();
   const scraper = new EngineMetricsScraper(fleet, dispatcher, config.routing.engine_metrics.interval_s);
   if (config.routing.engine_metrics.enabled) scraper.start();
@@ -118,12 +118,18 @@ export async function startRouter(config: Config, log: Logger): Promise<RunningR
 }
 
 /**
- * A `routing.models` key that names nothing routable is most likely a typo, and its policy would
- * silently never apply. A warning, not an error: agents register their models after start-up, and
- * a registry entry can be added at any time.
+ * A `routing.models` or `rate_limits.models` key that names nothing routable is most likely a typo
+ * (model names are case-sensitive, as OpenAI's are), and its policy or limit would silently never
+ * apply. A warning, not an error: agents register their models after start-up, and a registry
+ * entry can be added at any time.
  */
-function warnOfUnmatchedPolicies(config: Config, resolver: ModelResolver, log: Logger): void {
-  const unmatched = Object.keys(config.routing.models).filter((name) => !resolver.knows(name) && 'error' in resolver.resolve(name));
-  if (unmatched.length === 0) return;
-  log.warn({ models: unmatched }, `routing.models names no model group, registry entry or served model: ${unmatched.join(', ')} (its policy applies only once a backend serves that name)`);
+function warnOfUnmatchedModelKeys(config: Config, resolver: ModelResolver, log: Logger): void {
+  const settings = [
+    ['routing.models', config.routing.models, 'its policy applies only once a backend serves that name'],
+    ['rate_limits.models', config.rate_limits.models, 'its limits apply only to requests for exactly that name, once one is served'],
+  ] as const;
+  for (const [setting, models, consequence] of settings) {
+    const unmatched = Object.keys(models).filter((name) => !resolver.knows(name) && 'error' in resolver.resolve(name));
+    if (unmatched.length > 0) log.warn({ models: unmatched }, `${setting} names no model group, registry entry or served model: ${unmatched.join(', ')} (${consequence})`);
+  }
 }
