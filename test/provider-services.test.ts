@@ -1,6 +1,7 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ServiceSchema } from '../src/config/schema.js';
+import { runCli } from './support/cli.js';
 import { fixture, providerBehindRouter, type FakeUpstream } from './support/fake-upstream.js';
 import { stopAll, waitFor, type Proc } from './support/processes.js';
 
@@ -54,5 +55,14 @@ describe('health of a hosted provider (passive only)', () => {
     const completion = await client.chat.completions.create({ model: 'claude-x', messages: [{ role: 'user', content: 'Hi' }] });
     expect(completion.choices[0]!.finish_reason).toBe('stop');
     expect(fake.received.map((request) => `${request.method} ${request.url}`)).toEqual(['POST /v1/messages', 'POST /v1/messages']);
+  });
+
+  it('says it is checked passively: no last probe in /stats, /metrics or `switchyard status`, since none is sent', async () => {
+    const stats = (await (await fetch(`${router.url}/stats`)).json()) as { services: Array<{ name: string; health_check: string; last_check: unknown }> };
+    expect(stats.services.find((service) => service.name === 'claude')).toMatchObject({ health_check: 'passive', last_check: null });
+    expect(await (await fetch(`${router.url}/metrics`)).text()).not.toMatch(/switchyard_target_last_probe_\w+\{target="claude"\}/);
+    const status = await runCli(['status', '--url', router.url]);
+    expect(status.stdout).toMatch(/^claude\s+service\s+healthy\s+claude-x\s.*\spassive \(not probed\)$/m);
+    expect(fake.received.every((request) => request.method === 'POST')).toBe(true);
   });
 });

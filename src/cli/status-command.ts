@@ -33,8 +33,7 @@ export async function statusCommand(options: StatusOptions): Promise<string> {
       formatMs(secondsToMs(s.p50_s)),
       formatMs(secondsToMs(s.p99_s)),
       formatMs(secondsToMs(s.ttft_p50_s)),
-      // Agents prove liveness by heartbeat; hosted providers and registry entries are never probed.
-      s.kind !== 'service' ? 'not probed' : s.last_check ? `${s.last_check.at}${s.last_check.ok ? '' : ' failed'}` : 'never',
+      lastProbe(s),
     ];
   });
   const inService = fleet.services.filter((s) => healthOf(s) === 'healthy').length;
@@ -46,4 +45,11 @@ export async function statusCommand(options: StatusOptions): Promise<string> {
   const headers = ['target', 'kind', 'health', 'models', 'in-flight', 'req/s 1m', 'errors 1m', 'requests', 'p50', 'p99', 'TTFT p50', 'last probe'];
   const legend = "req/s, errors: each target's requests (retries included) over the last minute · requests: since start · p50, p99, TTFT: its last 1,024 answers";
   return `${c.bold(options.url)}  ${headline}\n\n${formatTable(headers, rows)}\n${c.dim(legend)}\n\n${c.dim(activity)}`;
+}
+
+/** The last probe, or why there is none: agents send heartbeats, paid APIs are checked passively (by their answers), hosted providers and registry entries not at all. */
+function lastProbe(s: FleetView['services'][number]): string {
+  if (s.health_check === 'passive') return 'passive (not probed)';
+  if (s.health_check !== 'probe') return 'not probed';
+  return s.last_check ? `${s.last_check.at}${s.last_check.ok ? '' : ' failed'}` : 'never';
 }

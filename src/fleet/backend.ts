@@ -11,8 +11,22 @@ export type BackendKind = 'service' | 'agent' | 'provider' | 'registry';
  * endpoint), so they are never ejected either, since no probe would bring them back.
  */
 export const isProbed = (kind: BackendKind): boolean => kind === 'service';
+
+/**
+ * How the router knows a backend is up: `probe`, active health probes; `passive`, a service of a
+ * paid API (Anthropic, Gemini) that is sent nothing, only taken out by failed requests and let back
+ * in by the next round; `heartbeat`, an agent; `none`, hosted providers and registry entries.
+ */
+export type HealthCheck = 'probe' | 'passive' | 'heartbeat' | 'none';
+
+export function healthCheckOf(backend: { kind: BackendKind; adapter: ProviderAdapter }): HealthCheck {
+  if (backend.kind === 'agent') return 'heartbeat';
+  if (!isProbed(backend.kind)) return 'none';
+  return backend.adapter.passiveHealthOnly ? 'passive' : 'probe';
+}
+
 /** Whether the router may send a backend its own requests (metrics scrapes): probed services that are not paid APIs. */
-export const isScrapable = (backend: { kind: BackendKind; adapter: ProviderAdapter }): boolean => isProbed(backend.kind) && !backend.adapter.passiveHealthOnly;
+export const isScrapable = (backend: { kind: BackendKind; adapter: ProviderAdapter }): boolean => healthCheckOf(backend) === 'probe';
 export const isEjectable = (kind: BackendKind): boolean => kind === 'service' || kind === 'agent';
 
 export interface BackendSpec {
@@ -64,6 +78,7 @@ export class Backend {
   readonly latency = new LatencyWindow();
   readonly ttft = new LatencyWindow();
   lastError: { message: string; at: string } | null = null;
+  /** The last active health probe; stays null for a backend that is never probed (see healthCheckOf). */
   lastCheck: { at: string; ok: boolean; latencyMs: number } | null = null;
 
   constructor(spec: BackendSpec) {

@@ -67,6 +67,8 @@ export class HealthChecker {
   }
 
   async check(backend: Backend): Promise<void> {
+    // Nothing is sent to a paid API (no probe, no last check): the round only lets a service taken out by failed requests back in for another try.
+    if (backend.adapter.passiveHealthOnly) return this.setHealth(backend, { ok: true });
     if (this.probing.has(backend)) return;
     this.probing.add(backend);
     const started = performance.now();
@@ -78,6 +80,10 @@ export class HealthChecker {
     }
     backend.lastCheck = { at: new Date().toISOString(), ok: result.ok, latencyMs: Math.round(performance.now() - started) };
     if (result.models && backend.discoverModels) this.fleet.setModels(backend, result.models);
+    this.setHealth(backend, result);
+  }
+
+  private setHealth(backend: Backend, result: ProbeResult): void {
     if (backend.healthy !== result.ok) {
       if (result.ok) this.log.info({ backend: backend.name }, 'backend healthy');
       else this.log.warn({ backend: backend.name, error: result.error }, 'backend unhealthy');
@@ -86,7 +92,6 @@ export class HealthChecker {
   }
 
   private async probe(backend: Backend): Promise<ProbeResult> {
-    if (backend.adapter.passiveHealthOnly) return { ok: true };
     const health = await this.get(backend, backend.basePath + backend.healthPath);
     const healthOk = 'status' in health && health.status < 300;
     const healthMissing = 'status' in health && (health.status === 404 || health.status === 405);

@@ -1,4 +1,4 @@
-import type { Backend } from '../fleet/backend.js';
+import { healthCheckOf, type Backend } from '../fleet/backend.js';
 import type { Fleet } from '../fleet/fleet.js';
 import { effectiveLoad } from '../routing/load.js';
 import type { FleetHistory } from './fleet-history.js';
@@ -28,6 +28,7 @@ export function backendStats(b: Backend, routedTotal: number, now: number) {
     ttft_p99_s: round(b.ttft.percentile(99)),
     consecutive_failures: b.consecutiveFailures,
     last_error: b.lastError,
+    health_check: healthCheckOf(b),
     last_check: b.lastCheck,
   };
 }

@@ -48,7 +48,7 @@ export const DASHBOARD_HTML = `<!doctype html>
   <th title="requests this target answered or failed per second over the last minute, retries and fallbacks included">req/s (1 min)</th>
   <th title="share of this target's requests that failed over the last minute (connection, timeout, 429, 5xx, broken stream; not an answer about the request, such as a prompt over the context window); – when it had none">errors (1 min)</th>
   <th title="latency of this target's last 1,024 answers, from sending it the request to the end of its answer">p50</th><th title="latency of this target's last 1,024 answers, from sending it the request to the end of its answer">p99</th><th title="time to first token of this target's last 1,024 streamed answers, from sending it the request">TTFT p50</th>
-  <th title="requests per second, sampled every few seconds">req/s (15 min)</th><th title="median latency of the answers of each sample interval">p50 (15 min)</th><th>last probe</th></tr></thead>
+  <th title="requests per second, sampled every few seconds">req/s (15 min)</th><th title="median latency of the answers of each sample interval">p50 (15 min)</th><th title="time of the last health probe; passive: an Anthropic or Gemini service, never probed (a probe would be a paid generation), taken out by failed requests and let back in by the next health round; not probed: agents (heartbeats), hosted providers and registry entries">last probe</th></tr></thead>
   <tbody></tbody>
 </table>
 <h2>Recent requests <span class="muted">from the request log (with Redis, every instance's)</span></h2>
@@ -102,8 +102,9 @@ function errorsCell(recent) {
 }
 
 function lastProbe(t) {
-  // Agents prove liveness by heartbeat; hosted providers and registry entries are never probed.
-  if (t.kind !== "service") return "not probed";
+  // Agents send heartbeats, paid APIs are checked passively (by their answers), hosted providers and registry entries not at all.
+  if (t.health_check === "passive") return "passive (not probed)";
+  if (t.health_check !== "probe") return "not probed";
   return t.last_check ? new Date(t.last_check.at).toLocaleTimeString() + (t.last_check.ok ? "" : " (failed)") : "never";
 }
 
