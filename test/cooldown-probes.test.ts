@@ -67,6 +67,18 @@ describe('a benched target whose probe ends without reaching a verdict the usual
     answer = () => chatAnswer('m9');
     expect(await post()).toBe(200);
   });
+
+  it("logs a probe's routing decision as a probe, which no routing policy chose", async () => {
+    await benchUntilProbing();
+    answer = () => chatAnswer('m9');
+    const probe = await fetch(`${router.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-request-id': 'the-probe' }, body: JSON.stringify(ask) });
+    expect(probe.status).toBe(200);
+    const row = await waitFor(async () => {
+      const { data } = (await (await fetch(`${router.url}/admin/requests?since=0`)).json()) as { data: Array<{ requestId: string; decision: string | null }> };
+      return data.find((r) => r.requestId === 'the-probe');
+    }, 'the probe in the request log');
+    expect(row.decision).toBe('cooldown probe: flaky, attempt 1');
+  });
 });
 
 describe('a 500 that may be the request\'s doing (real processes)', () => {

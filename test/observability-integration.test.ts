@@ -99,6 +99,8 @@ describe('metrics, request log and debugging commands after known traffic', () =
     expect(known).toMatchObject({ route: 'chat', model: 'm1', status: 200, ttftMs: null, promptTokens: expect.any(Number), completionTokens: completionTokens[0], cost: null, callerKey: null });
     expect(['a', 'b']).toContain(known.target);
     expect(known.decision).toMatch(/^least-outstanding: [ab] of 2 healthy, attempt 1$/);
+    // A retry chooses among the replicas not tried yet, and says so.
+    for (const flaky of rows.filter((r) => r.model === 'flaky')) expect(flaky.decision).toBe(flaky.retries === 0 ? 'least-outstanding: a of 2 healthy, attempt 1' : 'least-outstanding: a of 1 untried healthy, attempt 2');
     const streamed = rows.find((r) => r.route === 'chat' && r.ttftMs !== null)!;
     // Events that arrive in one network read were delivered together: a gap of 0 is a measurement, null is not.
     expect(streamed.interTokenMs).not.toBeNull();

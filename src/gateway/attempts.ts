@@ -49,8 +49,12 @@ export interface AttemptOptions {
 
 export interface AttemptAccount extends UpstreamTiming {
   retries: number;
-  /** How many replicas the chosen target offered (for the request log's routing decision). */
+  /** How many usable replicas the routing policy chose the last attempt's backend among (for the request log's routing decision). */
   candidates?: number;
+  /** Whether that choice left out replicas the request had already tried: a retry on another replica. */
+  untriedOnly?: boolean;
+  /** Whether the last attempt was a benched backend's probe, which no policy chose. */
+  probe?: boolean;
   /** Models of the fallback chain moved on to. */
   fallbacks?: number;
   /** The last backend the request was sent to: the target of an answer none gave (timeout, abort, retries run out). */
@@ -190,6 +194,7 @@ export class AttemptRunner {
         if (view.state === 'ok') usable.push(backend);
         else if (view.state === 'probing' && (await this.cooldowns.claimProbe(backend.name))) {
           this.log.info({ backend: backend.name }, 'cooldown over: sending one probe request');
+          account.probe = true;
           return { backend, target, pick: undefined };
         }
       }
@@ -203,6 +208,8 @@ export class AttemptRunner {
     }
     if (!chosen || !chosenTarget) return undefined;
     account.candidates = chosen.length;
+    account.untriedOnly = tried.size > 0;
+    account.probe = false;
     // The policy sees every pick, even of a single candidate: stateful policies (prefix trees) learn from it.
     const pick: RouteRequest = { model: chosenTarget.model, group: step.model, body: request.body, headers: request.headers };
     return { backend: this.policy.pick(chosen, pick), target: chosenTarget, pick };

@@ -335,7 +335,7 @@ export class Gateway {
       cacheStatus: account.servedBy === 'cache' ? 'hit' : (admitted?.cache.status ?? null),
       retries: account.retries,
       fallbacks: account.fallbacks ?? 0,
-      decision: account.candidates === undefined ? null : `${this.policy.name}: ${backend?.name ?? 'none'} of ${account.candidates} healthy, attempt ${account.retries + 1}`,
+      decision: routingDecision(this.policy.name, account),
     });
   }
 }
@@ -344,6 +344,14 @@ const formatMs = (ms: number) => Math.max(0, ms).toFixed(3);
 
 /** A streamed request answered 200 without a content type is taken to be the stream it asked for. */
 const isEventStream = (contentType: string | undefined, streamRequested: boolean): boolean => (contentType === undefined ? streamRequested : isEventStreamType(contentType));
+
+/** How the last attempt's backend was chosen, in words; null when no backend was tried. */
+function routingDecision(policy: string, account: Accounting): string | null {
+  const attempt = `attempt ${account.retries + 1}`;
+  if (account.probe) return `cooldown probe: ${account.tried}, ${attempt}`;
+  if (account.candidates === undefined) return null;
+  return `${policy}: ${account.tried} of ${account.candidates} ${account.untriedOnly ? 'untried healthy' : 'healthy'}, ${attempt}`;
+}
 
 function requestEnd(account: Accounting): RequestEnd {
   return {
