@@ -107,10 +107,16 @@ describe('agents', () => {
     const first = await startRouter({ services: [] }, fresh);
     expect((await post(first, '/register', { name: 'team/box-1', endpoint: sim.url, models: ['agent-model'] })).status).toBe(200);
     expect((await chat(first, 'agent-model')).data.choices).toHaveLength(1);
+    // A refusal is counted under the model's name (target "none") while some target serves it.
+    expect((await post(first, '/v1/chat/completions', { model: 'agent-model', messages: 'hi' })).status).toBe(400);
+    const modelSeries = async () => (await (await fetch(`${first.url}/metrics`)).text()).split('\n').filter((line) => line.includes('model="agent-model"'));
+    expect(await modelSeries()).toContainEqual(expect.stringMatching(/^switchyard_requests_total\{.*target="none",status="400"\}/));
     const retired = await retire(first, 'team/box-1');
     expect(retired.status).toBe(200);
     expect(await retired.json()).toEqual({ status: 'unregistered', name: 'team/box-1' });
     expect(await agentView(first, 'team/box-1')).toBeUndefined();
+    // Nothing serves or names the model any more: its series went with the agent, so churning agents do not grow every scrape.
+    expect(await modelSeries()).toEqual([]);
     await expect(chat(first, 'agent-model')).rejects.toMatchObject({ status: 404 });
     const again = await retire(first, 'team/box-1');
     expect(again.status).toBe(404);

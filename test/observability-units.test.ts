@@ -5,6 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { Fleet } from '../src/fleet/fleet.js';
 import { LatencyWindow } from '../src/fleet/latency-window.js';
 import { Metrics } from '../src/observability/metrics.js';
+import { PolicyMetrics } from '../src/observability/policy-metrics.js';
+import { createMemoryState } from '../src/state/memory-state.js';
 import { DailyFile } from '../src/observability/daily-file.js';
 import { FleetHistory } from '../src/observability/fleet-history.js';
 import { createLogger } from '../src/observability/logger.js';
@@ -210,6 +212,43 @@ describe('prometheus metrics', () => {
     }
     expect(await scrape()).toEqual(baseline);
     expect(metrics.activity.requests).toBe(10);
+  });
+
+  it('drops the series of a model that only departed targets served, and a request it was still answering does not bring them back', async () => {
+    const fleet = new Fleet(100);
+    const metrics = new Metrics(fleet);
+    const policyMetrics = new PolicyMetrics(metrics.registry, fleet, createMemoryState({ failureThreshold: 5, windowS: 60, cooldownS: 30 }), metrics.activity);
+    metrics.keepModelsNamed((model) => model === 'group', policyMetrics);
+    const request = { endpoint: 'chat' as const, status: 200, latencyS: 0.1, ttftS: undefined, interTokenS: undefined, overheadS: 0.001, usage: undefined, retries: 0, streamBroken: false };
+    fleet.add({ name: 'stays', url: 'http://127.0.0.1:1', kind: 'service', models: ['kept'] });
+    // A name only a provider's prefix rule serves: no target lists it, the provider's series keep it.
+    fleet.add({ name: 'provider:openai', url: 'http://127.0.0.1:3', kind: 'provider', models: [] });
+    metrics.record({ ...request, model: 'kept', target: 'stays', retries: 1 });
+    metrics.record({ ...request, model: 'gpt-x', target: 'provider:openai', retries: 1 });
+    const scrape = async () => (await metrics.registry.metrics()).split('\n').filter((line) => /^switchyard_(requests|upstream_retries|fallbacks|tokens|request_duration_seconds_count)/.test(line)).map((line) => line.slice(0, line.lastIndexOf(' ')));
+    const baseline = await scrape();
+    const groupRetries = () => metrics.registry.getSingleMetric('switchyard_upstream_retries_total')!.get().then((m) => m.values.find((v) => v.labels.model === 'group')?.value);
+    for (let i = 0; i < 3; i++) {
+      const [name, model] = [`agent-${i}`, `agent-model-${i}`];
+      fleet.add({ name, url: 'http://127.0.0.1:2', kind: 'agent', models: [model, 'gpt-x'] });
+      metrics.record({ ...request, model, target: name, retries: 2 });
+      metrics.record({ ...request, model: 'gpt-x', target: name, retries: 1 });
+      metrics.record({ ...request, model: 'group', target: name, retries: 1 });
+      metrics.record({ ...request, model, target: 'cache' });
+      metrics.record({ ...request, model, target: 'none', status: 429 });
+      policyMetrics.fallback('group', model, 'server_error');
+      policyMetrics.fallback(model, 'kept', 'server_error');
+      expect((await scrape()).some((line) => line.includes(`model="${model}"`) && line.startsWith('switchyard_upstream_retries_total'))).toBe(true);
+      fleet.remove(name);
+      await Promise.resolve();
+      // A request it was still answering ends after it left, and after its model's series went.
+      metrics.record({ ...request, model, target: name, retries: 1 });
+    }
+    const left = await scrape();
+    expect(left.filter((line) => !line.includes('model="group"'))).toEqual(baseline);
+    // A model group keeps its series: the configuration names it.
+    expect(await groupRetries()).toBe(3);
+    expect(metrics.activity.retries).toBe(2 + 3 * 5);
   });
 
   it('counts the requests that failed for their client: 5xx answers and broken streams, not refusals of the request or clients that left', () => {

@@ -17,10 +17,13 @@ export async function createPolicies(config: Config, routes: RoutingTable, metri
   const cooldown = { failureThreshold: config.cooldown.failure_threshold, windowS: config.cooldown.window_s, cooldownS: config.cooldown.cooldown_s };
   const state = await createSharedState({ redis: config.redis, cooldown, cacheLimits: { maxEntries: config.cache.max_entries, maxBytes: config.cache.max_bytes } }, log);
   const keys = new ApiKeyStore(db);
+  const resolver = new ModelResolver(routes.modelGroups(), routes);
+  const policyMetrics = new PolicyMetrics(metrics.registry, fleet, state, metrics.activity);
+  metrics.keepModelsNamed((model) => resolver.isNamed(model), policyMetrics);
   return new GatewayPolicies(
     state,
-    new ModelResolver(routes.modelGroups(), routes),
-    new PolicyMetrics(metrics.registry, fleet, state, metrics.activity),
+    resolver,
+    policyMetrics,
     new CallerIdentifier(keys, state.revocations, { required: config.api_keys.required, cacheTtlS: config.api_keys.cache_ttl_s }),
     keys,
     new RateLimitStage({

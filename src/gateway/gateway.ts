@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { isEjectable, type Backend } from '../fleet/backend.js';
 import type { Fleet } from '../fleet/fleet.js';
 import type { RoutingPolicy } from '../routing/policy.js';
-import type { Metrics } from '../observability/metrics.js';
+import { UNKNOWN_MODEL, type Metrics } from '../observability/metrics.js';
 import { badGateway, gatewayTimeout, type ApiError } from '../server/errors.js';
 import type { RequestLogEntry } from '../store/request-log.js';
 import { decodedBody } from '../upstream/content-encoding.js';
@@ -296,7 +296,7 @@ export class Gateway {
     const overheadMs = Math.max(0, latencyMs - account.upstreamMs);
     const { backend, status } = account;
     // Metric labels stay bounded: a name no target knows is "unknown" unless a target (a provider's prefix rule) answered it.
-    const model = this.policies.resolver.knows(request.model) || (backend !== undefined && status < 400) ? request.model : 'unknown';
+    const model = this.policies.resolver.knows(request.model) || (backend !== undefined && status < 400) ? request.model : UNKNOWN_MODEL;
     const target = backend?.name ?? account.servedBy ?? account.tried;
     this.metrics.record({
       endpoint: request.endpoint,

@@ -47,6 +47,11 @@ export class ModelResolver {
     return Object.hasOwn(this.groups, model) || this.routes.fleet.knows(model) || this.routes.registry.route(model) !== undefined;
   }
 
+  /** True when the name is known or a group lists it as a target or fallback: its metric series stay while no backend serves it. */
+  isNamed(model: string): boolean {
+    return this.knows(model) || Object.values(this.groups).some((group) => group.fallbacks.includes(model) || group.targets?.some((target) => target.model === model));
+  }
+
   steps(model: string): readonly RouteStep[] {
     let chain = this.chains.get(model);
     if (chain) return chain;

@@ -10,9 +10,12 @@ const INTER_TOKEN_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.02, 0.035, 0.05, 0.07
 const OVERHEAD_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
 
 
+/** The model label of requests for a name nothing serves or names: one series for all of them. */
+export const UNKNOWN_MODEL = 'unknown';
+
 export interface RequestRecord {
   endpoint: Endpoint;
-  /** The requested model, or "unknown" when no backend serves it (keeps label sets bounded). */
+  /** The requested model, or UNKNOWN_MODEL when no backend serves it (keeps label sets bounded). */
   model: string;
   /** The backend that answered, "cache" for a response-cache hit, or "none". */
   target: string;
@@ -49,6 +52,11 @@ const TOKEN_TYPES = ['prompt', 'completion', 'cached'] as const;
 
 type Incrementer = { inc(value?: number): void };
 
+/** Series keyed by model names kept elsewhere (the fallbacks), dropped with the model (see Metrics.keepModelsNamed). */
+export interface ModelSeries {
+  forgetModel(model: string): void;
+}
+
 interface RequestChildren {
   /** The request counter's labels, kept to remove the series when the target leaves the fleet. */
   labels: { route: Endpoint; model: string; target: string; status: string };
@@ -79,6 +87,11 @@ export class Metrics {
   private readonly retries: Counter<'model'>;
   private readonly streamErrors: Counter<'model' | 'target'>;
   private readonly children = new Map<string, RequestChildren>();
+  private readonly retryCounters = new Map<string, Incrementer>();
+  /** Models whose series with a departed target were dropped: their other series go too once nothing serves or names them. */
+  private readonly orphanedModels = new Set<string>();
+  private isNamed: (model: string) => boolean = () => false;
+  private modelSeries: readonly ModelSeries[] = [];
 
   constructor(private readonly fleet: Fleet) {
     fleet.on('removed', (name) => this.forgetTarget(name));
@@ -181,28 +194,65 @@ export class Metrics {
    * each departed one would otherwise keep its label sets, in every scrape, until a restart.
    */
   forgetTarget(target: string): void {
-    for (const [key, { labels }] of this.children) {
-      if (labels.target !== target) continue;
-      this.children.delete(key);
-      this.requests.remove(labels);
-      const pair = { model: labels.model, target };
-      this.duration.remove(pair);
-      this.ttft.remove(pair);
-      this.interToken.remove(pair);
-      this.streamErrors.remove(pair);
-      for (const type of TOKEN_TYPES) this.tokens.remove({ ...pair, type });
+    for (const [key, child] of this.children) {
+      if (child.labels.target !== target) continue;
+      this.forgetChild(key, child);
+      this.orphanedModels.add(child.labels.model);
     }
+    // Judged once the departure is complete: the fleet reindexes, and a registry entry's route goes, after its target.
+    if (this.orphanedModels.size > 0) queueMicrotask(() => this.forgetUnservedModels());
+  }
+
+  /**
+   * What keeps a model's series once no target in the fleet lists it: `isNamed` (model groups,
+   * their targets and fallbacks, registry entries); `others`, series keyed by model names kept
+   * elsewhere, dropped with the model's own.
+   */
+  keepModelsNamed(isNamed: (model: string) => boolean, ...others: ModelSeries[]): void {
+    this.isNamed = isNamed;
+    this.modelSeries = others;
+  }
+
+  /**
+   * Drops the series of the models that only departed targets served (retries, refusals, cache
+   * hits, fallbacks): agents register under arbitrary model names too. A model some remaining
+   * target has series of (a provider that answered it by a prefix rule) keeps them.
+   */
+  private forgetUnservedModels(): void {
+    for (const model of this.orphanedModels) {
+      if (model === UNKNOWN_MODEL || this.fleet.knows(model) || this.isNamed(model) || this.hasTargetSeries(model)) continue;
+      for (const [key, child] of this.children) if (child.labels.model === model) this.forgetChild(key, child);
+      if (this.retryCounters.delete(model)) this.retries.remove(model);
+      for (const series of this.modelSeries) series.forgetModel(model);
+    }
+    this.orphanedModels.clear();
+  }
+
+  private hasTargetSeries(model: string): boolean {
+    for (const { labels } of this.children.values()) if (labels.model === model && !ROUTER_TARGETS.has(labels.target)) return true;
+    return false;
+  }
+
+  private forgetChild(key: string, { labels }: RequestChildren): void {
+    this.children.delete(key);
+    this.requests.remove(labels);
+    const pair = { model: labels.model, target: labels.target };
+    this.duration.remove(pair);
+    this.ttft.remove(pair);
+    this.interToken.remove(pair);
+    this.streamErrors.remove(pair);
+    for (const type of TOKEN_TYPES) this.tokens.remove({ ...pair, type });
   }
 
   record(r: RequestRecord): void {
     this.activity.requests++;
     if (r.status >= 500 || r.streamBroken) this.activity.failed++;
     this.overhead.observe(r.overheadS);
+    const child = this.childFor(r);
     if (r.retries > 0) {
-      this.retries.labels(r.model).inc(r.retries);
+      this.retryCounter(r.model, child !== undefined)?.inc(r.retries);
       this.activity.retries += r.retries;
     }
-    const child = this.childFor(r);
     if (!child) return;
     child.requests.inc();
     child.duration.observe(r.latencyS);
@@ -216,6 +266,13 @@ export class Metrics {
       const cached = usage.prompt_tokens_details?.cached_tokens;
       if (cached) child.cachedTokens.inc(cached);
     }
+  }
+
+  /** The model's retry counter; none is made for a request whose series are not (see childFor), so a departed target's last request cannot bring its model's back. */
+  private retryCounter(model: string, hasSeries: boolean): Incrementer | undefined {
+    let counter = this.retryCounters.get(model);
+    if (!counter && hasSeries) this.retryCounters.set(model, (counter = this.retries.labels(model)));
+    return counter;
   }
 
   /**

@@ -1,11 +1,15 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Fleet } from '../fleet/fleet.js';
 import type { SharedState } from '../state/shared-state.js';
-import type { Activity } from './metrics.js';
+import type { Activity, ModelSeries } from './metrics.js';
+
+type FallbackLabels = { from: string; to: string; trigger: string };
 
 /** Metrics of the gateway policies: fallbacks, cache, rate limits, cooldowns and the shared state's health. */
-export class PolicyMetrics {
+export class PolicyMetrics implements ModelSeries {
   private readonly fallbacks: Counter<'from' | 'to' | 'trigger'>;
+  /** The fallbacks' label sets, kept to remove those of a model that nothing serves or names any more. */
+  private readonly fallbackLabels = new Map<string, FallbackLabels>();
   private readonly cache: Counter<'result'>;
   private readonly rateLimited: Counter<'limit'>;
   private readonly spend: Counter<'key'>;
@@ -40,8 +44,18 @@ export class PolicyMetrics {
   }
 
   fallback(from: string, to: string, trigger: string): void {
+    const key = `${from}\0${to}\0${trigger}`;
+    if (!this.fallbackLabels.has(key)) this.fallbackLabels.set(key, { from, to, trigger });
     this.fallbacks.labels(from, to, trigger).inc();
     this.activity.fallbacks++;
+  }
+
+  forgetModel(model: string): void {
+    for (const [key, labels] of this.fallbackLabels) {
+      if (labels.from !== model && labels.to !== model) continue;
+      this.fallbackLabels.delete(key);
+      this.fallbacks.remove(labels);
+    }
   }
 
   cacheResult(result: string): void {
