@@ -2,13 +2,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Dispatcher } from 'undici';
 import type { Logger } from 'pino';
 import type { FailureTrigger } from '../config/policies-schema.js';
-import { isEjectable, type Backend } from '../fleet/backend.js';
+import type { Backend } from '../fleet/backend.js';
 import type { Fleet } from '../fleet/fleet.js';
 import type { PolicyMetrics } from '../observability/policy-metrics.js';
 import type { RouteOutcome, RouteRequest, RoutingPolicy } from '../routing/policy.js';
 import { ApiError, badGateway, noHealthyBackend } from '../server/errors.js';
 import type { Cooldowns } from '../state/shared-state.js';
 import { abortError, CLIENT_GONE_ERROR, stoppedByDeadline, type RequestAbort } from './abort.js';
+import { countBackendTrouble } from './backend-trouble.js';
 import { backoffMs, classifyAnswer, classifyError, classifyStatus, type AttemptFailure } from './failure.js';
 import type { UpstreamCall } from '../providers/adapter.js';
 import type { InferenceRequest } from './inference-request.js';
@@ -69,19 +70,11 @@ interface Choice {
 }
 
 /** `refused`: the request cannot be expressed for this target (the client's error) or was aborted. */
-/** `suspect`: the failure may be the request's doing, and counts against the backend only if another target answers (see mayBeTheRequests). */
+/** `suspect`: the failure may be the request's doing, and counts against the backend only if another target answers (see mayBeTheRequests in backend-trouble.ts). */
 type Outcome = { dispatched: Dispatched } | { failure: AttemptFailure; final?: Dispatched; suspect?: boolean } | { refused: ApiError };
 
 /** Failures that say the backend itself is in trouble (not the request). */
 const BACKEND_TROUBLE = new Set<FailureTrigger>(['connection', 'timeout', 'rate_limit', 'server_error']);
-/** Statuses that count towards ejecting a backend until its health probe passes (529: Anthropic's "overloaded"). */
-const EJECTING_STATUS = new Set([502, 503, 504, 529]);
-/**
- * A 500 (or another 5xx that is not a gateway's or overload answer) may be the request's doing: a
- * prompt that makes every replica fail. It counts towards a cooldown only once another target has
- * answered the same request, so that one such request, retried on every replica, cannot bench a fleet.
- */
-const mayBeTheRequests = (status: number): boolean => status >= 500 && !EJECTING_STATUS.has(status);
 /** The outcome of an attempt that will not be relayed (failed, refused or aborted), for the policy that picked it: it releases what the pick claimed. */
 const ABANDONED: RouteOutcome = Object.freeze({ ok: false, ttftS: undefined, usage: undefined });
 
@@ -118,7 +111,7 @@ export class AttemptRunner {
     let final: Dispatched | undefined;
     let attempted = false;
     let waitedMs = 0;
-    /** Targets that answered a 5xx which may be the request's doing (see mayBeTheRequests). */
+    /** Targets that answered a 5xx which may be the request's doing (see mayBeTheRequests in backend-trouble.ts). */
     let suspects: Backend[] | undefined;
     for (let s = 0; s < steps.length; s++) {
       const step = steps[s]!;
@@ -287,12 +280,6 @@ export class AttemptRunner {
    * waits for another target to answer the request (run() counts it then); a probe's verdict cannot wait.
    */
   private record(backend: Backend, failure: AttemptFailure, status: number | undefined, probe: boolean): boolean {
-    if (status === undefined || EJECTING_STATUS.has(status)) this.fleet.recordFailure(backend, failure.message);
-    else backend.recordError(failure.message);
-    // A hosted provider is one backend for all its models: benching it for one model's 429s would shut out every other model.
-    if (!isEjectable(backend.kind)) return false;
-    if (status !== undefined && mayBeTheRequests(status) && !probe) return true;
-    void this.cooldowns.recordFailure(backend.name);
-    return false;
+    return countBackendTrouble(this.fleet, this.cooldowns, backend, failure.message, status, !probe);
   }
 }

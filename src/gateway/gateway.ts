@@ -1,7 +1,7 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { Logger } from 'pino';
-import { isEjectable, type Backend } from '../fleet/backend.js';
+import type { Backend } from '../fleet/backend.js';
 import type { Fleet } from '../fleet/fleet.js';
 import type { RoutingPolicy } from '../routing/policy.js';
 import { UNKNOWN_MODEL, type Metrics } from '../observability/metrics.js';
@@ -11,6 +11,7 @@ import { decodedBody } from '../upstream/content-encoding.js';
 import { ResponseTooLargeError } from '../upstream/call.js';
 import { abortError, CLIENT_CLOSED, CLIENT_GONE, CLIENT_GONE_ERROR, RequestAbort, stoppedByRouter } from './abort.js';
 import { AttemptRunner, type AttemptAccount, type AttemptOptions, type Dispatched, type Exhausted } from './attempts.js';
+import { countBackendTrouble, EJECTING_STATUS } from './backend-trouble.js';
 import type { Caller } from './caller.js';
 import type { InferenceRequest, RequestIdentity, Usage } from './inference-request.js';
 import type { Admitted, GatewayPolicies, RequestEnd } from './policies.js';
@@ -23,9 +24,6 @@ export interface GatewayOptions extends AttemptOptions {
   /** Failed requests' log lines carry their messages / prompt (logging.log_prompts). */
   logPrompts?: boolean;
 }
-
-/** Statuses that count towards ejecting a backend. */
-const FAILURE_STATUS = new Set([502, 503, 504]);
 
 export const OVERHEAD_HEADER = 'x-switchyard-overhead-ms';
 
@@ -230,7 +228,8 @@ export class Gateway {
       }
       account.usage = (parsed as { usage?: Usage }).usage;
     }
-    if (FAILURE_STATUS.has(status) && !account.failed) this.fail(account, backend, `answered ${status}`);
+    // An error the provider's answer translated to (an error answer itself was counted with its attempt).
+    if (EJECTING_STATUS.has(status) && !account.failed) this.fail(account, backend, `answered ${status}`, status);
     if (status === 200) {
       this.policies.collect(admitted, text ?? body, textBytes);
       account.complete = true;
@@ -264,11 +263,12 @@ export class Gateway {
     else this.fail(account, backend, message);
   }
 
-  private fail(account: Accounting, backend: Backend, message: string): void {
+  /** `status`: the answer's, when the backend's answer was an error; undefined when it broke off or was unreadable. */
+  private fail(account: Accounting, backend: Backend, message: string, status?: number): void {
     account.failed = true;
     account.error = message;
-    this.fleet.recordFailure(backend, message);
-    if (isEjectable(backend.kind)) void this.policies.state.cooldowns.recordFailure(backend.name);
+    // Nothing can answer for the request any more: a status that may be its doing is not left for later.
+    countBackendTrouble(this.fleet, this.policies.state.cooldowns, backend, message, status, false);
   }
 
   /** One warning per failed request: the request log has the numbers, the log says what went wrong. */
