@@ -70,7 +70,7 @@ interface Choice {
 }
 
 /** `refused`: the request cannot be expressed for this target (the client's error) or was aborted. */
-/** `suspect`: the failure may be the request's doing, and counts against the backend only if another target answers (see mayBeTheRequests in backend-trouble.ts). */
+/** `suspect`: the failure may be the request's doing, and counts against the backend only once the request is answered with a success (see mayBeTheRequests in backend-trouble.ts). */
 type Outcome = { dispatched: Dispatched } | { failure: AttemptFailure; final?: Dispatched; suspect?: boolean } | { refused: ApiError };
 
 /** Failures that say the backend itself is in trouble (not the request). */
@@ -277,7 +277,7 @@ export class AttemptRunner {
 
   /**
    * Backend trouble: a connection failure, a timeout, a 429 or a 5xx. True when its cooldown count
-   * waits for another target to answer the request (run() counts it then); a probe's verdict cannot wait.
+   * waits for the request to be answered with a success (run() counts it then); a probe's verdict cannot wait.
    */
   private record(backend: Backend, failure: AttemptFailure, status: number | undefined, probe: boolean): boolean {
     return countBackendTrouble(this.fleet, this.cooldowns, backend, failure.message, status, !probe);

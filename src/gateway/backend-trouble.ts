@@ -7,8 +7,9 @@ export const EJECTING_STATUS: ReadonlySet<number> = new Set([502, 503, 504, 529]
 
 /**
  * A 500 (or another 5xx that is not a gateway's or overload answer) may be the request's doing: a
- * prompt that makes every replica fail. It counts towards a cooldown only once another target has
- * answered the same request, so that one such request, retried on every replica, cannot bench a fleet.
+ * prompt that makes every replica fail. It counts towards a cooldown only once the same request has
+ * been answered with a success (elsewhere, or by the same target on a later try), so that one such
+ * request, retried on every replica, cannot bench a fleet.
  */
 const mayBeTheRequests = (status: number): boolean => status >= 500 && !EJECTING_STATUS.has(status);
 
@@ -20,7 +21,7 @@ const mayBeTheRequests = (status: number): boolean => status >= 500 && !EJECTING
  * for one model's 429s would shut out every other model.
  * `status`: the answer's; undefined when there was none (connection failure, timeout) or it broke off.
  * Returns true when the cooldown count is left to the caller (`mayDefer`, and a status that may be
- * the request's doing): it counts only once another target answers the request.
+ * the request's doing): it counts only once the request is answered with a success.
  */
 export function countBackendTrouble(fleet: Fleet, cooldowns: Cooldowns, backend: Backend, message: string, status: number | undefined, mayDefer: boolean): boolean {
   if (status === undefined || EJECTING_STATUS.has(status)) fleet.recordFailure(backend, message);
