@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertConforms } from './support/conformance.js';
 import { collectConforming, RED_PIXEL, WEATHER_TOOL } from './support/chat.js';
 import { fixture, providerBehindRouter, type FakeUpstream } from './support/fake-upstream.js';
-import { stopAll } from './support/processes.js';
+import { stopAll, type Proc } from './support/processes.js';
 
 describe('Gemini provider (a fake generateContent API behind the router)', () => {
   let fake: FakeUpstream;
@@ -171,6 +171,26 @@ describe('Gemini provider (a fake generateContent API behind the router)', () =>
     expect((failure as Error).message).toContain('without [DONE]');
   });
 
+  it('answers a malformed function call with a 502 the SDK raises (and would retry), whole or streamed, never as a normal stop', async () => {
+    const malformed = { candidates: [{ content: { parts: [] }, finishReason: 'MALFORMED_FUNCTION_CALL', finishMessage: 'Malformed function call: get_weather(' }] };
+    fake.reply({ status: 200, json: JSON.stringify(malformed) });
+    const ask = { model: 'gemini-x', messages: [{ role: 'user' as const, content: 'Weather?' }], tools: [WEATHER_TOOL] };
+    const whole = await client.chat.completions.create(ask).catch((error: unknown) => error);
+    expect(whole).toBeInstanceOf(OpenAI.InternalServerError);
+    expect(whole).toMatchObject({ status: 502, code: 'malformed_function_call' });
+    expect((whole as Error).message).toContain('Malformed function call: get_weather(');
+
+    fake.reply({ sse: `data: ${JSON.stringify(malformed)}\r\n\r\n` });
+    const stream = await client.chat.completions.create({ ...ask, stream: true });
+    const finishes: unknown[] = [];
+    const streamed = await (async () => {
+      for await (const chunk of stream) finishes.push(...chunk.choices.map((choice) => choice.finish_reason).filter(Boolean));
+    })().catch((error: unknown) => error);
+    expect(streamed).toBeInstanceOf(OpenAI.APIError);
+    expect((streamed as Error).message).toContain('invalid function call');
+    expect(finishes).toEqual([]);
+  });
+
   it.each([
     ['error-quota.json', 429, 429, 'rate_limit_error'],
     // Google says 400 for a bad key; OpenAI clients expect 401
@@ -206,5 +226,37 @@ describe('Gemini provider (a fake generateContent API behind the router)', () =>
 
   it('never sent a health probe upstream', () => {
     expect(fake.received.every((request) => request.method === 'POST' && request.url.startsWith('/v1beta/models/gemini-x:'))).toBe(true);
+  });
+});
+
+describe('Gemini stream events past max_response_bytes', () => {
+  let fake: FakeUpstream;
+  let router: Proc;
+  let client: OpenAI;
+
+  beforeAll(async () => {
+    ({ fake, router, client } = await providerBehindRouter(
+      { name: 'google', provider: 'gemini', models: ['gemini-x'], api_key: 'goog-test-key' },
+      { max_response_bytes: 4096, health_check: { interval_s: 60, timeout_s: 2, failure_threshold: 100 }, retry: { max_attempts: 1 }, cooldown: { failure_threshold: 100 } },
+    ));
+  });
+  afterAll(async () => {
+    await stopAll();
+    await fake.close();
+  });
+
+  it('end the stream with an error event and count as a failure of the backend; smaller events in the same stream pass', async () => {
+    const event = (text: string, finishReason?: string) => `data: ${JSON.stringify({ candidates: [{ content: { parts: [{ text }] }, ...(finishReason && { finishReason }) }] })}\r\n\r\n`;
+    fake.reply({ sse: event('a'.repeat(3000)) + event('b'.repeat(3000)) + event('c'.repeat(10_000), 'STOP'), chunkBytes: 500 });
+    const stream = await client.chat.completions.create({ model: 'gemini-x', messages: [{ role: 'user', content: 'A long story' }], stream: true });
+    let text = '';
+    const failure = await (async () => {
+      for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+    })().catch((error: unknown) => error);
+    expect(text).toBe('a'.repeat(3000) + 'b'.repeat(3000));
+    expect(failure).toBeInstanceOf(OpenAI.APIError);
+    expect((failure as Error).message).toContain('longer than 4096');
+    const stats = (await (await fetch(`${router.url}/stats`)).json()) as { services: Array<{ name: string; error_count: number; last_error: { message: string } | null }> };
+    expect(stats.services.find((service) => service.name === 'google')).toMatchObject({ error_count: 1, last_error: { message: expect.stringContaining('longer than 4096') } });
   });
 });

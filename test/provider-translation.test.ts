@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { fromAnthropicError } from '../src/providers/anthropic/errors.js';
 import { toAnthropicRequest } from '../src/providers/anthropic/request.js';
 import { fromAnthropicResponse } from '../src/providers/anthropic/response.js';
@@ -6,8 +6,9 @@ import { AnthropicStreamTranslator } from '../src/providers/anthropic/stream.js'
 import { toGeminiRequest } from '../src/providers/gemini/request.js';
 import { fromGeminiResponse } from '../src/providers/gemini/response.js';
 import { GeminiStreamTranslator } from '../src/providers/gemini/stream.js';
-import type { StreamTranslator } from '../src/providers/adapter.js';
-import { SseParser } from '../src/providers/sse-parser.js';
+import type { StreamContext, StreamTranslator } from '../src/providers/adapter.js';
+import { REDACTED_KEY, withoutKey } from '../src/providers/key-echo.js';
+import { SseEventTooLargeError, SseParser } from '../src/providers/sse-parser.js';
 import { ApiError } from '../src/server/errors.js';
 import { assertConforms } from './support/conformance.js';
 import { fixture } from './support/fake-upstream.js';
@@ -30,6 +31,9 @@ function events(sse: string): unknown[] {
     .filter((event) => event.startsWith('data: ') && event !== 'data: [DONE]')
     .map((event) => JSON.parse(event.slice(6)) as unknown);
 }
+
+/** A target the router sent no key, with a limit no test event reaches. */
+const NO_KEY: StreamContext = { apiKey: undefined, maxEventBytes: 1 << 20 };
 
 const chat = (messages: unknown[], extra: Record<string, unknown> = {}) => ({ model: 'm', messages, ...extra });
 
@@ -59,10 +63,54 @@ describe('SSE parsing', () => {
     expect(parser.push(Buffer.from('data: last'))).toEqual([]);
     expect(parser.end()).toEqual([{ event: undefined, data: 'last' }]);
   });
+
+  it('parses an event that arrives in many small chunks, its lines split anywhere', () => {
+    const long = 'é'.repeat(5000);
+    const bytes = Buffer.from(`event: big\r\ndata: ${long}\r\ndata: {"end":true}\r\n\r\ndata: next\n\n`);
+    const parser = new SseParser();
+    const parsed = [];
+    for (let at = 0; at < bytes.length; at += 3) parsed.push(...parser.push(bytes.subarray(at, at + 3)));
+    parsed.push(...parser.end());
+    expect(parsed).toEqual([
+      { event: 'big', data: `${long}\n{"end":true}` },
+      { event: undefined, data: 'next' },
+    ]);
+  });
+
+  it('searches each character for a line end once, however many chunks an event comes in', () => {
+    const bytes = Buffer.from(`data: ${'x'.repeat(20_000)}\n\n`);
+    const parser = new SseParser();
+    const parsed = [];
+    let searched = 0;
+    const indexOf = String.prototype.indexOf;
+    const spy = vi.spyOn(String.prototype, 'indexOf').mockImplementation(function (this: string, search: string, from?: number) {
+      if (search === '\n') searched += this.length - (from ?? 0);
+      return indexOf.call(this, search, from);
+    });
+    try {
+      for (let at = 0; at < bytes.length; at += 10) parsed.push(...parser.push(bytes.subarray(at, at + 10)));
+    } finally {
+      spy.mockRestore();
+    }
+    expect(parsed).toEqual([{ event: undefined, data: 'x'.repeat(20_000) }]);
+    // rescanning what was buffered at every chunk searched 2,000 chunks × ~10,000 characters
+    expect(searched).toBeLessThan(2 * bytes.length);
+  });
+
+  it('refuses an event longer than its limit, counting each event on its own', () => {
+    const event = `data: ${'x'.repeat(90)}\n\n`;
+    const parser = new SseParser(100);
+    expect(parser.push(Buffer.from(event.repeat(5)))).toHaveLength(5);
+    parser.push(Buffer.from('data: ' + 'y'.repeat(50)));
+    expect(() => parser.push(Buffer.from('y'.repeat(50)))).toThrow(SseEventTooLargeError);
+    // an event of many short lines counts them all
+    const lines = new SseParser(100);
+    expect(() => lines.push(Buffer.from('data: y\n'.repeat(20)))).toThrow(/longer than 100/);
+  });
 });
 
 describe('Anthropic stream translation', () => {
-  const make = (includeUsage = true) => () => new AnthropicStreamTranslator('claude-x', includeUsage);
+  const make = (includeUsage = true) => () => new AnthropicStreamTranslator('claude-x', includeUsage, NO_KEY);
 
   it.each(['stream-text.sse', 'stream-tool-use.sse'])('gives the same chunks for %s split at any byte, all conforming', (file) => {
     const bytes = Buffer.from(fixture(`anthropic/${file}`));
@@ -123,6 +171,37 @@ describe('Anthropic stream translation', () => {
     const last = events(out).at(-1) as { error: { message: string; code: string } };
     expect(last.error).toMatchObject({ message: 'Anthropic: Overloaded', code: 'overloaded_error' });
     expect(out).not.toContain('[DONE]');
+  });
+});
+
+describe('keys echoed in provider errors', () => {
+  const key = 'sk-proj-Q7fXk2LmN9pRtV4wYz8aBcDeFgHiJkLm0123abcd';
+
+  it.each([
+    ['the whole key', `Invalid key ${key}.`],
+    ["OpenAI's mask", `Incorrect API key provided: sk-proj-${'*'.repeat(120)}abcd. You can find your API key at https://platform.openai.com/account/api-keys.`],
+    ['a mask keeping two characters at each end', 'Incorrect API key provided: sk***cd.'],
+    ['an ellipsis mask', `Key sk-proj-Q7f...0123abcd was revoked`],
+    ['a mask inside JSON', JSON.stringify({ error: { message: 'bad key', key: 'sk-proj-****abcd' } })],
+  ])('takes out %s', (_, text) => {
+    const scrubbed = withoutKey(text, key);
+    expect(scrubbed).toContain(REDACTED_KEY);
+    expect(scrubbed).not.toMatch(/abcd|sk-proj-Q7f|sk\*/);
+  });
+
+  it.each([
+    ['text with an ellipsis', 'Please wait... then retry. Values: 1.5, e.g. sk-***'],
+    ["another key's mask", 'Incorrect API key provided: sk-proj-****zzzz.'],
+  ])('leaves %s alone', (_, text) => {
+    expect(withoutKey(text, key)).toBe(text);
+    expect(withoutKey(text, undefined)).toBe(text);
+  });
+
+  it("takes the key out of a translated stream's error event", () => {
+    const translator = () => new AnthropicStreamTranslator('claude-x', false, { apiKey: key, maxEventBytes: 1 << 20 });
+    const out = translate(translator, anthropicSse([{ type: 'error', error: { type: 'authentication_error', message: `invalid x-api-key ${key}` } }]), []);
+    expect(out).not.toContain(key);
+    expect(events(out)).toEqual([{ error: expect.objectContaining({ message: `Anthropic: invalid x-api-key ${REDACTED_KEY}` }) }]);
   });
 });
 
@@ -283,10 +362,46 @@ describe('Gemini translation', () => {
     ['RECITATION', 'content_filter'],
     ['BLOCKLIST', 'content_filter'],
     ['PROHIBITED_CONTENT', 'content_filter'],
+    ['LANGUAGE', 'content_filter'],
+    ['IMAGE_PROHIBITED_CONTENT', 'content_filter'],
     ['OTHER', 'stop'],
+    ['NO_IMAGE', 'stop'],
+    ['SOME_FUTURE_REASON', 'stop'],
   ])('maps finishReason %s to %s', (reason, finish) => {
     const body = Buffer.from(JSON.stringify({ candidates: [{ content: { parts: [{ text: 'x' }] }, finishReason: reason }] }));
     expect((JSON.parse(fromGeminiResponse(200, body, 'g').body) as { choices: Array<{ finish_reason: string }> }).choices[0]!.finish_reason).toBe(finish);
+  });
+
+  it.each([
+    ['MALFORMED_FUNCTION_CALL', 502, 'invalid function call'],
+    ['UNEXPECTED_TOOL_CALL', 502, 'did not offer'],
+    ['TOO_MANY_TOOL_CALLS', 502, 'too many tool calls'],
+    ['MALFORMED_RESPONSE', 502, 'malformed response'],
+    ['MISSING_THOUGHT_SIGNATURE', 400, 'thought_signature'],
+  ])('answers finishReason %s, which leaves no usable answer, with an error %i rather than a normal-looking stop', (reason, status, text) => {
+    const body = Buffer.from(JSON.stringify({ candidates: [{ content: { parts: [{ text: 'Let me call' }] }, finishReason: reason, finishMessage: 'Malformed function call: print(x' }] }));
+    const answer = fromGeminiResponse(200, body, 'g');
+    expect(answer.status).toBe(status);
+    const parsed = JSON.parse(answer.body) as { error: { message: string; code: string } };
+    assertConforms('ErrorResponse', parsed);
+    expect(parsed.error.code).toBe(reason.toLowerCase());
+    expect(parsed.error.message).toContain(text);
+    expect(parsed.error.message).toContain('Malformed function call: print(x');
+  });
+
+  it('ends a stream whose candidate made a malformed function call with an error event, not a finish reason or [DONE]', () => {
+    const out = translate(
+      () => new GeminiStreamTranslator('gemini-x', true, NO_KEY),
+      geminiSse([
+        { responseId: 'r', candidates: [{ content: { parts: [{ text: 'Calling' }] } }] },
+        { responseId: 'r', candidates: [{ content: { parts: [] }, finishReason: 'MALFORMED_FUNCTION_CALL' }] },
+      ]),
+      [],
+    );
+    const chunks = events(out) as Array<{ choices?: Array<{ finish_reason: string | null }>; error?: { code: string } }>;
+    expect(chunks.at(-1)!.error).toMatchObject({ code: 'malformed_function_call' });
+    expect(chunks.flatMap((chunk) => chunk.choices ?? []).filter((choice) => choice.finish_reason)).toEqual([]);
+    expect(out).not.toContain('[DONE]');
   });
 
   it('asks for JSON output and drops what Gemini lacks', () => {
@@ -309,7 +424,7 @@ describe('Gemini translation', () => {
   });
 
   it('ends a stream of several candidates only once every candidate has finished', () => {
-    const make = () => new GeminiStreamTranslator('gemini-x', false);
+    const make = () => new GeminiStreamTranslator('gemini-x', false, NO_KEY);
     const candidate = (index: number, text: string, finishReason?: string) => ({ index, content: { parts: [{ text }] }, ...(finishReason && { finishReason }) });
     const first = { responseId: 'r', candidates: [candidate(0, 'a', 'STOP'), candidate(1, 'b')] };
     const second = { responseId: 'r', candidates: [candidate(1, 'c', 'MAX_TOKENS')] };
@@ -325,7 +440,7 @@ describe('Gemini translation', () => {
   });
 
   it('gives the same chunks for a stream split at any byte', () => {
-    const make = () => new GeminiStreamTranslator('gemini-x', true);
+    const make = () => new GeminiStreamTranslator('gemini-x', true, NO_KEY);
     const bytes = Buffer.from(fixture('gemini/stream-text.sse'));
     const whole = translate(make, bytes, []);
     expect(whole.endsWith('data: [DONE]\n\n')).toBe(true);
@@ -334,7 +449,7 @@ describe('Gemini translation', () => {
   });
 
   it('turns an error event into an OpenAI error event without [DONE]', () => {
-    const out = translate(() => new GeminiStreamTranslator('gemini-x', false), Buffer.from(`data: ${fixture('gemini/error-unavailable.json').trim()}\r\n\r\n`), []);
+    const out = translate(() => new GeminiStreamTranslator('gemini-x', false, NO_KEY), Buffer.from(`data: ${fixture('gemini/error-unavailable.json').trim()}\r\n\r\n`), []);
     expect(events(out)).toEqual([{ error: { message: 'Gemini: The model is overloaded. Please try again later.', type: 'upstream_error', param: null, code: 'service_unavailable' } }]);
     expect(out).not.toContain('[DONE]');
   });

@@ -32,9 +32,10 @@ export function classifyStatus(status: number, headers: IncomingHttpHeaders, bod
 }
 
 // OpenAI and Azure end a filtered answer with finish_reason "content_filter"; Anthropic with stop_reason
-// "refusal"; Gemini with a safety finishReason, or blocks the prompt (promptFeedback.blockReason).
+// "refusal"; Gemini with a finishReason its translation calls content_filter (src/providers/gemini/response.ts),
+// or blocks the prompt (promptFeedback.blockReason).
 const REFUSED_ANSWER =
-  /"finish_reason"\s*:\s*"content_filter"|"stop_reason"\s*:\s*"refusal"|"finishReason"\s*:\s*"(?:SAFETY|RECITATION|BLOCKLIST|PROHIBITED_CONTENT|SPII|IMAGE_SAFETY)"|"blockReason"\s*:/;
+  /"finish_reason"\s*:\s*"content_filter"|"stop_reason"\s*:\s*"refusal"|"finishReason"\s*:\s*"(?:SAFETY|RECITATION|BLOCKLIST|PROHIBITED_CONTENT|SPII|LANGUAGE|IMAGE_SAFETY|IMAGE_PROHIBITED_CONTENT|IMAGE_RECITATION)"|"blockReason"\s*:/;
 
 /** A complete (non-streamed) answer that the provider's content policy cut off or refused. */
 export function classifyAnswer(body: Buffer): AttemptFailure | undefined {

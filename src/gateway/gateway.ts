@@ -15,7 +15,7 @@ import { countBackendTrouble, EJECTING_STATUS } from './backend-trouble.js';
 import type { Caller } from './caller.js';
 import type { InferenceRequest, RequestIdentity, Usage } from './inference-request.js';
 import type { Admitted, GatewayPolicies, RequestEnd } from './policies.js';
-import { isEventStreamType, responseHeaders, targetHeader, writeApiError, writeJson } from './relay.js';
+import { errorBodyWithoutKey, isEventStreamType, responseHeaders, targetHeader, writeApiError, writeJson } from './relay.js';
 import { relayStream } from './stream-relay.js';
 import { endUpstream } from './upstream-time.js';
 
@@ -125,7 +125,7 @@ export class Gateway {
         res.writeHead(200, headers);
         const collecting = admitted;
         const tap = collecting.cache.key ? (bytes: Buffer) => this.policies.collect(collecting, bytes) : undefined;
-        const outcome = await relayStream(res, response.body, request.startedAt, abort, backend.adapter.stream?.(request), tap);
+        const outcome = await relayStream(res, response.body, request.startedAt, abort, backend.adapter.stream?.(request, { apiKey: backend.apiKey, maxEventBytes: this.options.maxResponseBytes }), tap);
         endUpstream(account);
         account.ttftS = outcome.ttftS;
         account.interTokenS = outcome.interTokenS;
@@ -206,6 +206,8 @@ export class Gateway {
       ({ status, body } = backend.adapter.response(status, body, request));
       headers['content-type'] = 'application/json';
     }
+    // A provider may echo the key the router sent it when refusing it (OpenAI shows it masked): never to the client.
+    if (status >= 300 && backend.apiKey) body = errorBodyWithoutKey(body, headers, backend.apiKey, this.options.maxResponseBytes);
     account.status = status;
     // Decoded once: the usage is read from it and the cache keeps it (with its size in bytes, known here); the bytes go to the client.
     let text: string | undefined;

@@ -1,5 +1,7 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { withoutKey } from '../providers/key-echo.js';
 import type { ApiError } from '../server/errors.js';
+import { decodedBody } from '../upstream/content-encoding.js';
 
 /**
  * Upstream headers the client never sees: hop-by-hop ones, those the router sets itself, and those
@@ -39,6 +41,21 @@ export function writeJson(res: ServerResponse, status: number, body: Buffer | st
 export function writeApiError(res: ServerResponse, error: ApiError, headers: OutgoingHttpHeaders): void {
   if (res.headersSent) return;
   writeJson(res, error.status, JSON.stringify(error), { 'content-type': 'application/json', ...error.headers, ...headers });
+}
+
+/**
+ * An error answer's body without `key` (see withoutKey). A compressed body is decoded to be read,
+ * and relayed decoded only when something was taken out of it; one the router cannot decode goes
+ * as it came.
+ */
+export function errorBodyWithoutKey(body: Buffer | string, headers: OutgoingHttpHeaders, key: string, maxBytes: number): Buffer | string {
+  if (typeof body === 'string') return withoutKey(body, key);
+  const text = decodedBody(body, headers['content-encoding'], maxBytes)?.toString();
+  if (text === undefined) return body;
+  const scrubbed = withoutKey(text, key);
+  if (scrubbed === text) return body;
+  delete headers['content-encoding'];
+  return scrubbed;
 }
 
 /** An SSE event carrying an OpenAI-shaped error: the SDKs raise it as an APIError. */

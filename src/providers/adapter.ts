@@ -16,6 +16,14 @@ export interface StreamTranslator {
   end(): string;
 }
 
+/** What a stream translator is told about the target it reads and the router's limits. */
+export interface StreamContext {
+  /** The key the router sent the target, if any: scrubbed from error messages that echo it. */
+  apiKey: string | undefined;
+  /** The longest provider event held whole before translating it (max_response_bytes). */
+  maxEventBytes: number;
+}
+
 /**
  * How to speak to one kind of target. OpenAI-compatible targets only build the request and
  * relay bytes as they are; translating providers also convert responses and streams.
@@ -33,5 +41,5 @@ export interface ProviderAdapter {
   /** Converts a whole non-streamed upstream answer (any status) to the OpenAI shape. */
   response?(status: number, body: Buffer, request: InferenceRequest): { status: number; body: string };
   /** A translator for a streamed answer; absent means the upstream already speaks OpenAI SSE. */
-  stream?(request: InferenceRequest): StreamTranslator;
+  stream?(request: InferenceRequest, context: StreamContext): StreamTranslator;
 }

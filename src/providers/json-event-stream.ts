@@ -1,5 +1,6 @@
 import { sseErrorEvent } from '../gateway/relay.js';
-import type { StreamTranslator } from './adapter.js';
+import type { StreamContext, StreamTranslator } from './adapter.js';
+import { withoutKey } from './key-echo.js';
 import { ChunkWriter } from './openai-chunks.js';
 import { SseParser } from './sse-parser.js';
 
@@ -9,7 +10,7 @@ import { SseParser } from './sse-parser.js';
  * event ends it). Subclasses turn each provider event into OpenAI chunk text.
  */
 export abstract class JsonEventStreamTranslator<Event> implements StreamTranslator {
-  private readonly parser = new SseParser();
+  private readonly parser: SseParser;
   protected readonly chunks: ChunkWriter;
   protected failed = false;
 
@@ -17,18 +18,28 @@ export abstract class JsonEventStreamTranslator<Event> implements StreamTranslat
     model: string,
     protected readonly includeUsage: boolean,
     private readonly provider: string,
+    private readonly context: StreamContext,
   ) {
     this.chunks = new ChunkWriter(model);
+    // a decoded character takes at least one byte, so this holds no more than maxEventBytes of the wire
+    this.parser = new SseParser(context.maxEventBytes);
   }
 
   protected abstract onEvent(event: Event): string;
 
+  /** Throws SseEventTooLargeError for an event past maxEventBytes: the relay ends the stream and counts the backend's failure. */
   push(chunk: Buffer): string {
     return this.translate(this.parser.push(chunk));
   }
 
   end(): string {
     return this.translate(this.parser.end());
+  }
+
+  /** The error event that ends the translated stream; the provider's message loses any echo of the router's key. */
+  protected fail(message: string, code: string): string {
+    this.failed = true;
+    return sseErrorEvent(withoutKey(message, this.context.apiKey), code);
   }
 
   private translate(events: ReadonlyArray<{ data: string }>): string {
@@ -39,8 +50,7 @@ export abstract class JsonEventStreamTranslator<Event> implements StreamTranslat
       try {
         event = JSON.parse(data) as Event;
       } catch {
-        this.failed = true;
-        out += sseErrorEvent(`${this.provider} sent an event that is not JSON`, 'upstream_stream_error');
+        out += this.fail(`${this.provider} sent an event that is not JSON`, 'upstream_stream_error');
         break;
       }
       out += this.onEvent(event);

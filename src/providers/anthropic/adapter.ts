@@ -21,5 +21,5 @@ export const anthropicAdapter: ProviderAdapter = {
     return { path: versionedPath(backend, '/v1', '/messages'), headers, body: JSON.stringify(toAnthropicRequest(request.body, upstreamModel, request.stream)) };
   },
   response: (status, body, request) => fromAnthropicResponse(status, body, request.model),
-  stream: (request) => new AnthropicStreamTranslator(request.model, wantsUsage(request.body)),
+  stream: (request, context) => new AnthropicStreamTranslator(request.model, wantsUsage(request.body), context),
 };

@@ -4,8 +4,13 @@ import {
   type ChatMessage, type ParameterTable, type Part,
 } from '../chat-translation.js';
 
-/** Anthropic requires `max_tokens`; this is used when the client sets neither limit. */
-const DEFAULT_MAX_TOKENS = 4096;
+/**
+ * Anthropic requires `max_tokens`; this is sent when the client sets neither limit and the target
+ * configures no `default_max_tokens`. Every Claude model accepts it (Claude 3 Haiku allows no more),
+ * and Anthropic counts a request's max_tokens against the output-tokens-per-minute rate limit as it
+ * starts, so a larger default would throttle small accounts.
+ */
+export const DEFAULT_MAX_TOKENS = 4096;
 
 /** OpenAI chat parameters → Messages API fields. `null`: Anthropic has no such parameter, so it is dropped. */
 export const ANTHROPIC_PARAMETERS: ParameterTable = {
@@ -36,7 +41,7 @@ const PROVIDER = 'Anthropic';
 type Block = Record<string, unknown>;
 
 /** The Messages API body for an OpenAI chat request. */
-export function toAnthropicRequest(body: Record<string, unknown>, model: string, stream: boolean): Record<string, unknown> {
+export function toAnthropicRequest(body: Record<string, unknown>, model: string, stream: boolean, defaultMaxTokens = DEFAULT_MAX_TOKENS): Record<string, unknown> {
   const system: string[] = [];
   const turns: Array<{ role: string; items: Block[] }> = [];
   chatMessages(body).forEach((message, index) => {
@@ -61,7 +66,7 @@ export function toAnthropicRequest(body: Record<string, unknown>, model: string,
     messages: turns.map(({ role, items }) => ({ role, content: items })),
     ...mapParameters(body, ANTHROPIC_PARAMETERS),
   };
-  request.max_tokens ??= DEFAULT_MAX_TOKENS;
+  request.max_tokens ??= defaultMaxTokens;
   if (system.length > 0) request.system = system.join('\n\n');
   const tools = chatTools(body);
   if (tools) request.tools = tools.map(({ function: fn }) => ({ name: fn.name, description: fn.description, input_schema: fn.parameters ?? { type: 'object', properties: {} } }));

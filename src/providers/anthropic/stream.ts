@@ -1,4 +1,4 @@
-import { sseErrorEvent } from '../../gateway/relay.js';
+import type { StreamContext } from '../adapter.js';
 import { JsonEventStreamTranslator } from '../json-event-stream.js';
 import { DONE_EVENT, type FinishReason } from '../openai-chunks.js';
 import type { AnthropicError } from './errors.js';
@@ -26,8 +26,8 @@ export class AnthropicStreamTranslator extends JsonEventStreamTranslator<Anthrop
   private usage: AnthropicUsage = {};
   private finish: FinishReason = 'stop';
 
-  constructor(model: string, includeUsage: boolean) {
-    super(model, includeUsage, 'Anthropic');
+  constructor(model: string, includeUsage: boolean, context: StreamContext) {
+    super(model, includeUsage, 'Anthropic', context);
   }
 
   protected onEvent(event: AnthropicEvent): string {
@@ -52,8 +52,7 @@ export class AnthropicStreamTranslator extends JsonEventStreamTranslator<Anthrop
         return this.chunks.finish(this.finish) + usage + DONE_EVENT;
       }
       case 'error':
-        this.failed = true;
-        return sseErrorEvent(`Anthropic: ${event.error?.message ?? 'stream error'}`, event.error?.type ?? 'api_error');
+        return this.fail(`Anthropic: ${event.error?.message ?? 'stream error'}`, event.error?.type ?? 'api_error');
       default:
         // ping and event types added later carry nothing to relay
         return '';

@@ -21,5 +21,5 @@ export const geminiAdapter: ProviderAdapter = {
     return { path, headers, body: JSON.stringify(toGeminiRequest(request.body)) };
   },
   response: (status, body, request) => fromGeminiResponse(status, body, request.model),
-  stream: (request) => new GeminiStreamTranslator(request.model, wantsUsage(request.body)),
+  stream: (request, context) => new GeminiStreamTranslator(request.model, wantsUsage(request.body), context),
 };

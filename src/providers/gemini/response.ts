@@ -14,6 +14,8 @@ export interface GeminiCandidate {
   index?: number;
   content?: { parts?: GeminiPart[] };
   finishReason?: string;
+  /** Gemini's explanation of the finish reason, when it gives one. */
+  finishMessage?: string;
 }
 
 export interface GeminiUsage {
@@ -32,21 +34,61 @@ export interface GeminiResponse {
   error?: GoogleError;
 }
 
+/**
+ * Gemini's finish reasons (the API's FinishReason enum) that end an answer, in OpenAI's terms.
+ * Reasons that leave no usable answer are not here: see FAILED_FINISHES. An unknown (newer) reason is `stop`.
+ */
 const FINISH_REASONS: Readonly<Record<string, FinishReason>> = {
   STOP: 'stop',
   MAX_TOKENS: 'length',
+  // withheld or cut by Google's filters: the client is told the answer is not the model's whole one
   SAFETY: 'content_filter',
   RECITATION: 'content_filter',
   BLOCKLIST: 'content_filter',
   PROHIBITED_CONTENT: 'content_filter',
   SPII: 'content_filter',
+  LANGUAGE: 'content_filter',
   IMAGE_SAFETY: 'content_filter',
+  IMAGE_PROHIBITED_CONTENT: 'content_filter',
+  IMAGE_RECITATION: 'content_filter',
+  // no more specific reason given; images are not relayed by chat completions anyway
+  OTHER: 'stop',
+  FINISH_REASON_UNSPECIFIED: 'stop',
+  NO_IMAGE: 'stop',
+  IMAGE_OTHER: 'stop',
 };
 
-/** A candidate that stopped normally after calling functions finished for tool calls, in OpenAI's terms. */
+/**
+ * Finish reasons after which the answer is unusable: a tool-calling client that read them as `stop`
+ * would take leftover text for the answer, and as `tool_calls` would find no call to run. The client
+ * gets an error instead, as OpenAI answers when its own model produced invalid output (a 5xx the
+ * SDKs retry); a request Gemini refuses for what the client sent is a 400.
+ */
+const FAILED_FINISHES: Readonly<Record<string, { status: number; type: string; message: string }>> = {
+  MALFORMED_FUNCTION_CALL: { status: 502, type: 'upstream_error', message: 'the model produced an invalid function call' },
+  UNEXPECTED_TOOL_CALL: { status: 502, type: 'upstream_error', message: 'the model called a tool the request did not offer' },
+  TOO_MANY_TOOL_CALLS: { status: 502, type: 'upstream_error', message: 'the model made too many tool calls in a row' },
+  MALFORMED_RESPONSE: { status: 502, type: 'upstream_error', message: 'the model produced a malformed response' },
+  MISSING_THOUGHT_SIGNATURE: {
+    status: 400,
+    type: 'invalid_request_error',
+    message: 'a function call in the history lacks its thought signature (send tool_calls[].extra_content.google.thought_signature back as received)',
+  },
+};
+
+/** A candidate stopped normally after calling functions finished for tool calls, in OpenAI's terms. */
 export function finishReason(reason: string, calledFunctions: boolean): FinishReason {
   const mapped = FINISH_REASONS[reason] ?? 'stop';
   return mapped === 'stop' && calledFunctions ? 'tool_calls' : mapped;
+}
+
+/** The error a client gets for a candidate whose finish reason leaves no usable answer; undefined for the others. */
+export function finishFailure(candidate: GeminiCandidate): { status: number; type: string; code: string; message: string } | undefined {
+  const reason = candidate.finishReason ?? '';
+  const failure = FAILED_FINISHES[reason];
+  if (!failure) return undefined;
+  const details = candidate.finishMessage ? `: ${candidate.finishMessage}` : '';
+  return { status: failure.status, type: failure.type, code: reason.toLowerCase(), message: `Gemini: ${failure.message} (finishReason ${reason})${details}` };
 }
 
 /** Thought parts are the model's hidden reasoning, not answer text. */
@@ -88,6 +130,8 @@ export function fromGeminiResponse(status: number, body: Buffer, model: string):
   }
   const id = responseId(response);
   const candidates = response.candidates ?? [];
+  const failure = candidates.map(finishFailure).find((found) => found !== undefined);
+  if (failure) return openAiError(failure.status, failure.message, failure.type, failure.code);
   if (candidates.length === 0 && !response.promptFeedback?.blockReason) return openAiError(502, 'Gemini returned no candidates', 'upstream_error', 'bad_gateway');
   // a blocked prompt has no candidates at all, only the reason
   const choices =

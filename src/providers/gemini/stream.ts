@@ -1,8 +1,8 @@
-import { sseErrorEvent } from '../../gateway/relay.js';
+import type { StreamContext } from '../adapter.js';
 import { JsonEventStreamTranslator } from '../json-event-stream.js';
 import { DONE_EVENT } from '../openai-chunks.js';
 import { googleErrorType } from './errors.js';
-import { answerText, finishReason, responseId, toOpenAiUsage, toolCall, type GeminiResponse, type GeminiUsage } from './response.js';
+import { answerText, finishFailure, finishReason, responseId, toOpenAiUsage, toolCall, type GeminiResponse, type GeminiUsage } from './response.js';
 
 /**
  * streamGenerateContent's SSE (each event a partial GenerateContentResponse) → OpenAI chunks as
@@ -17,8 +17,8 @@ export class GeminiStreamTranslator extends JsonEventStreamTranslator<GeminiResp
   private readonly finished = new Set<number>();
   private promptBlocked = false;
 
-  constructor(model: string, includeUsage: boolean) {
-    super(model, includeUsage, 'Gemini');
+  constructor(model: string, includeUsage: boolean, context: StreamContext) {
+    super(model, includeUsage, 'Gemini', context);
   }
 
   override end(): string {
@@ -29,10 +29,7 @@ export class GeminiStreamTranslator extends JsonEventStreamTranslator<GeminiResp
   }
 
   protected onEvent(response: GeminiResponse): string {
-    if (response.error) {
-      this.failed = true;
-      return sseErrorEvent(`Gemini: ${response.error.message ?? 'stream error'}`, googleErrorType(response.error, response.error.code ?? 500));
-    }
+    if (response.error) return this.fail(`Gemini: ${response.error.message ?? 'stream error'}`, googleErrorType(response.error, response.error.code ?? 500));
     if (this.chunks.id === '') this.chunks.id = responseId(response);
     if (response.usageMetadata) this.usage = response.usageMetadata;
     const candidates = response.candidates ?? [];
@@ -41,7 +38,7 @@ export class GeminiStreamTranslator extends JsonEventStreamTranslator<GeminiResp
       return this.start(0) + this.chunks.finish('content_filter');
     }
     let out = '';
-    candidates.forEach((candidate, position) => {
+    for (const [position, candidate] of candidates.entries()) {
       const index = candidate.index ?? position;
       const parts = candidate.content?.parts ?? [];
       out += this.start(index);
@@ -53,11 +50,12 @@ export class GeminiStreamTranslator extends JsonEventStreamTranslator<GeminiResp
         this.toolCalls.set(index, callIndex + 1);
         out += this.chunks.delta({ tool_calls: [{ index: callIndex, ...toolCall(part, `${this.chunks.id}_${index}_${callIndex}`) }] }, index);
       }
-      if (candidate.finishReason) {
-        this.finished.add(index);
-        out += this.chunks.finish(finishReason(candidate.finishReason, this.toolCalls.has(index)), index);
-      }
-    });
+      if (!candidate.finishReason) continue;
+      const failure = finishFailure(candidate);
+      if (failure) return out + this.fail(failure.message, failure.code);
+      this.finished.add(index);
+      out += this.chunks.finish(finishReason(candidate.finishReason, this.toolCalls.has(index)), index);
+    }
     return out;
   }
 
