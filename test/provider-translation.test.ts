@@ -230,6 +230,14 @@ describe('Anthropic request translation', () => {
     });
   });
 
+  it("sends the target's default_max_tokens when the client sets no limit, and the client's own limit otherwise", () => {
+    const ask = (extra: Record<string, unknown>) => toAnthropicRequest(chat([{ role: 'user', content: 'x' }], extra), 'm', false, 64_000).max_tokens;
+    expect(ask({})).toBe(64_000);
+    expect(ask({ max_tokens: null })).toBe(64_000);
+    expect(ask({ max_tokens: 100 })).toBe(100);
+    expect(ask({ max_completion_tokens: 200 })).toBe(200);
+  });
+
   it('drops parameters Anthropic lacks and fields it does not know', () => {
     const body = toAnthropicRequest(
       chat([{ role: 'user', content: 'x' }], { seed: 1, n: 3, response_format: { type: 'json_object' }, logprobs: true, made_up: 1, max_tokens: 5, max_completion_tokens: 7, user: 'u1' }),

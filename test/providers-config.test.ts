@@ -2,8 +2,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../src/config/load.js';
+import { ConfigError, parseConfig } from '../src/config/load.js';
 import { createLogger } from '../src/observability/logger.js';
+import type { Backend } from '../src/fleet/backend.js';
+import type { InferenceRequest } from '../src/gateway/inference-request.js';
 import { resolveModel } from '../src/gateway/resolve.js';
 import { explainRoute } from '../src/registry/explain-route.js';
 import { addModel, refreshOpenAiModels } from '../src/registry/model-commands.js';
@@ -98,6 +100,48 @@ describe('provider configuration', () => {
     expect((await runCli(['models', 'add', 'house-model', 'anthropic', 'http://127.0.0.1:9'], env)).code).toBe(0);
     expect(await route('house-model', {}, dir)).toMatchObject({ routable: false, error: { status: 503, message: expect.stringContaining('EXTERNAL_ANTHROPIC_KEY') } });
     expect(await route('house-model', { EXTERNAL_ANTHROPIC_KEY: 'k' }, dir)).toMatchObject({ routable: true, targets: [{ name: 'registry:house-model', url: 'http://127.0.0.1:9' }] });
+  });
+
+  it("sends Anthropic targets' default_max_tokens when the client sets no limit: services and the providers section", () => {
+    const config = parseConfig(
+      {
+        database_path: ':memory:',
+        services: [
+          { name: 'claude-long', url: 'http://127.0.0.1:9', provider: 'anthropic', models: ['claude-long'], default_max_tokens: 64000 },
+          { name: 'claude-plain', url: 'http://127.0.0.1:9', provider: 'anthropic', models: ['claude-plain'] },
+        ],
+        providers: { anthropic: { default_max_tokens: 32000 } },
+      },
+      { ...NO_PROVIDER_ENV, EXTERNAL_ANTHROPIC_KEY: 'k' },
+    );
+    const table = buildRoutingTable(config, createLogger('silent'));
+    const body = { model: '', messages: [{ role: 'user', content: 'hi' }] };
+    const prefixRule = table.providers.route('anthropic');
+    const backends: Record<string, Backend | undefined> = {
+      'claude-long': table.fleet.get('claude-long'),
+      'claude-plain': table.fleet.get('claude-plain'),
+      'claude-sonnet-4-5': prefixRule && 'backends' in prefixRule ? prefixRule.backends[0] : undefined,
+    };
+    const sentMaxTokens = (model: string) => {
+      const backend = backends[model]!;
+      const request = { id: 'r', endpoint: 'chat', model, stream: false, body: { ...body, model }, raw: Buffer.alloc(0), headers: {}, startedAt: 0 } satisfies InferenceRequest;
+      return (JSON.parse(String(backend.adapter.request(request, backend, model).body)) as { max_tokens: number }).max_tokens;
+    };
+    expect(sentMaxTokens('claude-long')).toBe(64000);
+    expect(sentMaxTokens('claude-plain')).toBe(4096);
+    expect(sentMaxTokens('claude-sonnet-4-5')).toBe(32000);
+    table.db.close();
+  });
+
+  it.each([
+    [{ services: [{ name: 'g', url: 'http://127.0.0.1:9', provider: 'gemini', models: ['g'], default_max_tokens: 1000 }] }, 'services.0.default_max_tokens: default_max_tokens applies only to Anthropic'],
+    [{ services: [{ name: 'c', url: 'http://127.0.0.1:9', provider: 'anthropic', models: ['c'], default_max_tokens: 0 }] }, 'services.0.default_max_tokens: must be a positive number of tokens'],
+    [{ services: [{ name: 'c', url: 'http://127.0.0.1:9', provider: 'anthropic', models: ['c'], default_max_tokens: 'lots' }] }, 'services.0.default_max_tokens: must be a whole number of tokens'],
+    [{ services: [{ name: 'c', url: 'http://127.0.0.1:9', provider: 'anthropic', models: ['c'], default_max_tokens: 1.5 }] }, 'services.0.default_max_tokens: must be a whole number of tokens'],
+    [{ providers: { openai: { default_max_tokens: 1000 } } }, 'providers.openai.default_max_tokens: default_max_tokens applies only to Anthropic'],
+  ])('refuses default_max_tokens in %j with a message naming it', (yaml, message) => {
+    expect(() => parseConfig({ database_path: ':memory:', ...yaml }, NO_PROVIDER_ENV)).toThrow(ConfigError);
+    expect(() => parseConfig({ database_path: ':memory:', ...yaml }, NO_PROVIDER_ENV)).toThrow(message);
   });
 
   it('names the variable a ${VAR} key of the YAML reads, not the default one, when it is unset', async () => {

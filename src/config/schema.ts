@@ -15,6 +15,13 @@ const httpUrl = z
     }
   }, 'must be an http:// or https:// URL');
 
+/** Anthropic's `max_tokens` when a client sets no limit (Anthropic requires one). */
+const defaultMaxTokens = z
+  .number({ error: 'must be a whole number of tokens, e.g. 32000' })
+  .int({ error: 'must be a whole number of tokens, e.g. 32000' })
+  .positive({ error: 'must be a positive number of tokens' });
+const ANTHROPIC_ONLY = 'default_max_tokens applies only to Anthropic (the one API that requires max_tokens)';
+
 const routingPolicyName = z.string().refine((name) => POLICY_NAMES.includes(name), { error: (issue) => `unknown routing policy "${String(issue.input)}" (known: ${POLICY_NAMES.join(', ')})` });
 
 export const ServiceSchema = z
@@ -28,12 +35,17 @@ export const ServiceSchema = z
     health_path: z.string().startsWith('/').default('/health'),
     /** The wire format the service speaks: OpenAI-compatible, or translated to Anthropic's or Gemini's API. */
     provider: z.enum(['openai', 'anthropic', 'gemini']).default('openai'),
+    default_max_tokens: defaultMaxTokens.optional(),
   })
   .strict()
   .refine((service) => service.provider === 'openai' || service.models !== undefined, {
     // hosted APIs are never probed (a probe would cost money), so their models cannot be discovered
     message: 'a service with provider anthropic or gemini must list its models',
     path: ['models'],
+  })
+  .refine((service) => service.default_max_tokens === undefined || service.provider === 'anthropic', {
+    message: `${ANTHROPIC_ONLY}: set it on a service with provider: anthropic`,
+    path: ['default_max_tokens'],
   });
 
 const ProviderSettingsSchema = z
@@ -41,6 +53,7 @@ const ProviderSettingsSchema = z
     /** Empty (as an unset `${VAR}` expands) means the provider's default. */
     base_url: z.union([httpUrl, z.literal('')]).optional(),
     api_key: z.string().optional(),
+    default_max_tokens: defaultMaxTokens.optional(),
   })
   .strict()
   // Filled by the loader, never from the YAML: the variable a `${VAR}` api_key reads, for the message when it is unset.
@@ -166,6 +179,11 @@ export const ConfigSchema = z
       }
       seen.add(service.name);
     });
+    for (const [name, settings] of Object.entries(config.providers)) {
+      if (name !== 'anthropic' && settings?.default_max_tokens !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['providers', name, 'default_max_tokens'], message: `${ANTHROPIC_ONLY}: set it under providers.anthropic` });
+      }
+    }
   });
 
 export type Config = z.infer<typeof ConfigSchema>;

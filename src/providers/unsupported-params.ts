@@ -1,6 +1,6 @@
 import { providerDefinition, type ProviderName } from '../config/providers.js';
 import type { ProviderAdapter } from './adapter.js';
-import { adapterFor } from './by-name.js';
+import { adapterFor, type WireSettings } from './by-name.js';
 
 /**
  * Request parameters each provider does not accept: they are removed before sending rather than
@@ -31,7 +31,7 @@ export function withoutParams(adapter: ProviderAdapter, params: readonly string[
   };
 }
 
-/** The adapter for `provider`'s wire format, dropping what the provider does not accept. */
-export function providerAdapter(provider: ProviderName): ProviderAdapter {
-  return withoutParams(adapterFor(providerDefinition(provider).wire), UNSUPPORTED_PARAMS[provider]);
+/** The adapter for `provider`'s wire format, with its settings, dropping what the provider does not accept. */
+export function providerAdapter(provider: ProviderName, settings?: WireSettings): ProviderAdapter {
+  return withoutParams(adapterFor(providerDefinition(provider).wire, settings), UNSUPPORTED_PARAMS[provider]);
 }

@@ -80,7 +80,7 @@ export class ModelRegistry {
       kind: 'registry',
       models: [row.name],
       apiKey: access?.apiKey,
-      adapter: provider ? providerAdapter(provider) : undefined,
+      adapter: provider ? providerAdapter(provider, this.settings[provider]) : undefined,
       upstreamModel: upstreamModel ? () => upstreamModel : undefined,
     });
     this.fleet.setHealth(backend, true);

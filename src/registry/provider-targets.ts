@@ -33,7 +33,7 @@ export class ProviderTargets {
           kind: 'provider',
           models: [],
           apiKey,
-          adapter: providerAdapter(name),
+          adapter: providerAdapter(name, settings[name]),
           upstreamModel: (model) => withoutRoutingHint(name, model),
         });
         fleet.setHealth(backend, true);

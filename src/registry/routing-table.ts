@@ -31,7 +31,7 @@ export interface RoutingTable extends RouteSources {
 export function buildRoutingTable(config: Config, log: Logger): RoutingTable {
   const fleet = new Fleet(config.health_check.failure_threshold);
   for (const service of config.services) {
-    fleet.add({ name: service.name, url: service.url, kind: 'service', models: service.models, apiKey: service.api_key, healthPath: service.health_path, adapter: adapterFor(service.provider) });
+    fleet.add({ name: service.name, url: service.url, kind: 'service', models: service.models, apiKey: service.api_key, healthPath: service.health_path, adapter: adapterFor(service.provider, service) });
   }
   const db = openDatabase(config.database_path);
   rememberDiscoveredModels(fleet, new DiscoveredModelRepository(db), log);
