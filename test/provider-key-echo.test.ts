@@ -28,6 +28,9 @@ function echo(body: Record<string, unknown>): FakeReply {
   switch (body.model) {
     case 'claude-x':
       return { status: 401, body: JSON.stringify({ type: 'error', error: { type: 'authentication_error', message: `invalid x-api-key ${ANTHROPIC_KEY}` } }) };
+    case 'claude-behind-proxy':
+      // not JSON: the translation quotes its first 500 characters, which end inside the key
+      return { status: 401, body: `${'p'.repeat(480)} ${ANTHROPIC_KEY} refused`, headers: { 'content-type': 'text/plain' } };
     case 'gpt-4o':
       return errorReply(401, { message: openAiMasked(OPENAI_KEY), type: 'invalid_request_error', param: null, code: 'invalid_api_key' });
     case 'svc-model':
@@ -53,7 +56,7 @@ describe('a key the router sent, echoed in a provider error', () => {
         services: [
           { name: 'keyed', url: fake.url, models: ['svc-model'], api_key: SERVICE_KEY },
           { name: 'keyless', url: fake.url, models: ['keyless-model'] },
-          { name: 'claude', url: fake.url, provider: 'anthropic', models: ['claude-x'], api_key: ANTHROPIC_KEY },
+          { name: 'claude', url: fake.url, provider: 'anthropic', models: ['claude-x', 'claude-behind-proxy'], api_key: ANTHROPIC_KEY },
           { name: 'gemini', url: fake.url, provider: 'gemini', models: ['gemini-x'], api_key: GOOGLE_KEY },
         ],
       },
@@ -77,6 +80,7 @@ describe('a key the router sent, echoed in a provider error', () => {
     ['a hosted OpenAI-compatible provider (masked key)', 'gpt-4o', 401],
     ['an OpenAI-compatible service (whole key)', 'svc-model', 401],
     ['an Anthropic service (translated error)', 'claude-x', 401],
+    ['an Anthropic service (a text error the translation cuts short)', 'claude-behind-proxy', 401],
     ['a Gemini service (translated error)', 'gemini-x', 401],
   ])('is taken out of the error body of %s', async (_, model, status) => {
     const error = await failure(model);
@@ -84,6 +88,7 @@ describe('a key the router sent, echoed in a provider error', () => {
     expect(error.message).toContain(REDACTED_KEY);
     for (const key of KEYS) {
       expect(error.message).not.toContain(key);
+      expect(error.message).not.toContain(key.slice(0, 10));
       expect(error.message).not.toContain(key.slice(-4));
     }
   });
@@ -115,7 +120,7 @@ describe('errorBodyWithoutKey', () => {
   it('reads a compressed error body, and relays it decoded once a key came out of it', () => {
     const headers: Record<string, string> = { 'content-encoding': 'gzip' };
     const body = errorBodyWithoutKey(gzipSync(`{"error":{"message":"bad key ${key}"}}`), headers, key, 1 << 20);
-    expect(body).toBe(`{"error":{"message":"bad key ${REDACTED_KEY}"}}`);
+    expect(body.toString()).toBe(`{"error":{"message":"bad key ${REDACTED_KEY}"}}`);
     expect(headers['content-encoding']).toBeUndefined();
   });
 

@@ -202,12 +202,13 @@ export class Gateway {
       return;
     }
     let status = response.statusCode;
+    // A provider may echo the key the router sent it when refusing it (OpenAI shows it masked): never to the client.
+    // Taken out before translating, which may cut the text short, half a key with it.
+    if (status >= 300 && backend.apiKey) body = errorBodyWithoutKey(body, headers, backend.apiKey, this.options.maxResponseBytes);
     if (backend.adapter.response) {
       ({ status, body } = backend.adapter.response(status, body, request));
       headers['content-type'] = 'application/json';
     }
-    // A provider may echo the key the router sent it when refusing it (OpenAI shows it masked): never to the client.
-    if (status >= 300 && backend.apiKey) body = errorBodyWithoutKey(body, headers, backend.apiKey, this.options.maxResponseBytes);
     account.status = status;
     // Decoded once: the usage is read from it and the cache keeps it (with its size in bytes, known here); the bytes go to the client.
     let text: string | undefined;

@@ -48,14 +48,13 @@ export function writeApiError(res: ServerResponse, error: ApiError, headers: Out
  * and relayed decoded only when something was taken out of it; one the router cannot decode goes
  * as it came.
  */
-export function errorBodyWithoutKey(body: Buffer | string, headers: OutgoingHttpHeaders, key: string, maxBytes: number): Buffer | string {
-  if (typeof body === 'string') return withoutKey(body, key);
+export function errorBodyWithoutKey(body: Buffer, headers: OutgoingHttpHeaders, key: string, maxBytes: number): Buffer {
   const text = decodedBody(body, headers['content-encoding'], maxBytes)?.toString();
   if (text === undefined) return body;
   const scrubbed = withoutKey(text, key);
   if (scrubbed === text) return body;
   delete headers['content-encoding'];
-  return scrubbed;
+  return Buffer.from(scrubbed);
 }
 
 /** An SSE event carrying an OpenAI-shaped error: the SDKs raise it as an APIError. */
