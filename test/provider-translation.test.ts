@@ -375,6 +375,8 @@ describe('Gemini translation', () => {
     ['OTHER', 'stop'],
     ['NO_IMAGE', 'stop'],
     ['SOME_FUTURE_REASON', 'stop'],
+    // a name every object has: the tables are maps, not object literals
+    ['constructor', 'stop'],
   ])('maps finishReason %s to %s', (reason, finish) => {
     const body = Buffer.from(JSON.stringify({ candidates: [{ content: { parts: [{ text: 'x' }] }, finishReason: reason }] }));
     expect((JSON.parse(fromGeminiResponse(200, body, 'g').body) as { choices: Array<{ finish_reason: string }> }).choices[0]!.finish_reason).toBe(finish);

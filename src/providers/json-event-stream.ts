@@ -21,7 +21,7 @@ export abstract class JsonEventStreamTranslator<Event> implements StreamTranslat
     private readonly context: StreamContext,
   ) {
     this.chunks = new ChunkWriter(model);
-    // a decoded character takes at least one byte, so this holds no more than maxEventBytes of the wire
+    // counted in decoded characters, cheaper to track than bytes: for the ASCII JSON providers mostly send, the same number
     this.parser = new SseParser(context.maxEventBytes);
   }
 

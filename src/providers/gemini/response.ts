@@ -38,7 +38,7 @@ export interface GeminiResponse {
  * Gemini's finish reasons (the API's FinishReason enum) that end an answer, in OpenAI's terms.
  * Reasons that leave no usable answer are not here: see FAILED_FINISHES. An unknown (newer) reason is `stop`.
  */
-const FINISH_REASONS: Readonly<Record<string, FinishReason>> = {
+const FINISH_REASONS: ReadonlyMap<string, FinishReason> = new Map(Object.entries({
   STOP: 'stop',
   MAX_TOKENS: 'length',
   // withheld or cut by Google's filters: the client is told the answer is not the model's whole one
@@ -56,7 +56,7 @@ const FINISH_REASONS: Readonly<Record<string, FinishReason>> = {
   FINISH_REASON_UNSPECIFIED: 'stop',
   NO_IMAGE: 'stop',
   IMAGE_OTHER: 'stop',
-};
+} as const));
 
 /**
  * Finish reasons after which the answer is unusable: a tool-calling client that read them as `stop`
@@ -64,7 +64,7 @@ const FINISH_REASONS: Readonly<Record<string, FinishReason>> = {
  * gets an error instead, as OpenAI answers when its own model produced invalid output (a 5xx the
  * SDKs retry); a request Gemini refuses for what the client sent is a 400.
  */
-const FAILED_FINISHES: Readonly<Record<string, { status: number; type: string; message: string }>> = {
+const FAILED_FINISHES: ReadonlyMap<string, { status: number; type: string; message: string }> = new Map(Object.entries({
   MALFORMED_FUNCTION_CALL: { status: 502, type: 'upstream_error', message: 'the model produced an invalid function call' },
   UNEXPECTED_TOOL_CALL: { status: 502, type: 'upstream_error', message: 'the model called a tool the request did not offer' },
   TOO_MANY_TOOL_CALLS: { status: 502, type: 'upstream_error', message: 'the model made too many tool calls in a row' },
@@ -74,20 +74,20 @@ const FAILED_FINISHES: Readonly<Record<string, { status: number; type: string; m
     type: 'invalid_request_error',
     message: 'a function call in the history lacks its thought signature (send tool_calls[].extra_content.google.thought_signature back as received)',
   },
-};
+}));
 
-/** A candidate stopped normally after calling functions finished for tool calls, in OpenAI's terms. */
+/** A candidate that stopped normally after calling functions finished for tool calls, in OpenAI's terms. */
 export function finishReason(reason: string, calledFunctions: boolean): FinishReason {
-  const mapped = FINISH_REASONS[reason] ?? 'stop';
+  const mapped = FINISH_REASONS.get(reason) ?? 'stop';
   return mapped === 'stop' && calledFunctions ? 'tool_calls' : mapped;
 }
 
 /** The error a client gets for a candidate whose finish reason leaves no usable answer; undefined for the others. */
 export function finishFailure(candidate: GeminiCandidate): { status: number; type: string; code: string; message: string } | undefined {
   const reason = candidate.finishReason ?? '';
-  const failure = FAILED_FINISHES[reason];
+  const failure = FAILED_FINISHES.get(reason);
   if (!failure) return undefined;
-  const details = candidate.finishMessage ? `: ${candidate.finishMessage}` : '';
+  const details = typeof candidate.finishMessage === 'string' && candidate.finishMessage !== '' ? `: ${candidate.finishMessage}` : '';
   return { status: failure.status, type: failure.type, code: reason.toLowerCase(), message: `Gemini: ${failure.message} (finishReason ${reason})${details}` };
 }
 
