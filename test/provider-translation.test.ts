@@ -337,6 +337,7 @@ describe('Anthropic response translation', () => {
     ['max_tokens', 'length'],
     ['tool_use', 'tool_calls'],
     ['refusal', 'content_filter'],
+    ['constructor', 'stop'],
   ])('maps stop_reason %s to finish_reason %s', (stopReason, finish) => {
     const { status, body } = fromAnthropicResponse(200, message(stopReason), 'claude-x');
     expect(status).toBe(200);

@@ -17,7 +17,8 @@ interface AnthropicMessage {
   usage?: AnthropicUsage;
 }
 
-const FINISH_REASONS: Readonly<Record<string, FinishReason>> = {
+// a map, not an object literal: a stop_reason such as 'constructor' must not find Object.prototype's
+const FINISH_REASONS: ReadonlyMap<string, FinishReason> = new Map(Object.entries({
   end_turn: 'stop',
   stop_sequence: 'stop',
   pause_turn: 'stop',
@@ -25,9 +26,9 @@ const FINISH_REASONS: Readonly<Record<string, FinishReason>> = {
   model_context_window_exceeded: 'length',
   tool_use: 'tool_calls',
   refusal: 'content_filter',
-};
+} as const));
 
-export const finishReason = (stopReason: string | null | undefined): FinishReason => FINISH_REASONS[stopReason ?? ''] ?? 'stop';
+export const finishReason = (stopReason: string | null | undefined): FinishReason => FINISH_REASONS.get(stopReason ?? '') ?? 'stop';
 
 /** OpenAI counts cached and cache-written tokens in prompt_tokens; Anthropic reports them apart. */
 export function toOpenAiUsage(usage: AnthropicUsage): Usage {
