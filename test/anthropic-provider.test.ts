@@ -220,6 +220,24 @@ describe('Anthropic provider (a fake Messages API behind the router)', () => {
     assertConforms('ErrorResponse', { error: error.error });
   });
 
+  it('translates an answer the provider compressed unasked, and an error answer so compressed', async () => {
+    fake.reply({ status: 200, json: fixture('anthropic/message-text.json'), gzip: true });
+    const response = await fetch(`${router.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'claude-x', messages: [{ role: 'user', content: 'Hi' }] }),
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-encoding')).toBeNull();
+    const completion = (await response.json()) as OpenAI.ChatCompletion;
+    assertConforms('CreateChatCompletionResponse', completion);
+    expect(completion.usage?.completion_tokens).toBe(16);
+
+    fake.reply({ status: 429, json: fixture('anthropic/error-rate-limit.json'), gzip: true });
+    const failure = await client.chat.completions.create({ model: 'claude-x', messages: [{ role: 'user', content: 'Hi' }] }).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(OpenAI.RateLimitError);
+  });
+
   it('maps an error answer to a streamed request before any chunk', async () => {
     fake.reply({ status: 429, json: fixture('anthropic/error-rate-limit.json') });
     const failure = await client.chat.completions.create({ model: 'claude-x', messages: [{ role: 'user', content: 'Hi' }], stream: true }).catch((error: unknown) => error);

@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import OpenAI from 'openai';
 import { startRouter, type Proc } from './processes.js';
 import { listenOnLoopback } from './http.js';
@@ -13,8 +14,8 @@ export interface ReceivedRequest {
   body: Record<string, unknown>;
 }
 
-/** A recorded answer: a JSON body, or an SSE body sent in small chunks that split lines, events and characters. */
-export type Reply = { status: number; json: string } | { sse: string; chunkBytes?: number };
+/** A recorded answer: a JSON body (gzipped, unasked, when `gzip`), or an SSE body sent in small chunks that split lines, events and characters. */
+export type Reply = { status: number; json: string; gzip?: boolean } | { sse: string; chunkBytes?: number };
 
 export function fixture(path: string): string {
   return readFileSync(join(import.meta.dirname, '../fixtures', path), 'utf8');
@@ -48,7 +49,8 @@ export class FakeUpstream {
           return;
         }
         if ('json' in reply) {
-          res.writeHead(reply.status, { 'content-type': 'application/json' }).end(reply.json);
+          if (reply.gzip) res.writeHead(reply.status, { 'content-type': 'application/json', 'content-encoding': 'gzip' }).end(gzipSync(reply.json));
+          else res.writeHead(reply.status, { 'content-type': 'application/json' }).end(reply.json);
           return;
         }
         res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
