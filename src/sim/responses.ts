@@ -50,6 +50,6 @@ export function modelList(models: readonly string[], owner: string) {
   return { object: 'list', data: models.map((id) => ({ id, object: 'model', created: 1_700_000_000, owned_by: owner })) };
 }
 
-export function simError(status: number, message: string, code: string | null = null) {
-  return { error: { message, type: status >= 500 ? 'server_error' : 'invalid_request_error', param: null, code } };
+export function simError(status: number, message: string, code: string | null = null, param: string | null = null) {
+  return { error: { message, type: status >= 500 ? 'server_error' : 'invalid_request_error', param, code } };
 }

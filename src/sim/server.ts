@@ -4,10 +4,13 @@ import { realClock } from './clock.js';
 import { Engine, PromptTooLongError, type EngineOptions } from './engine.js';
 import { engineMetricsText } from './metrics.js';
 import { chatChunk, chatCompletion, completionId, modelList, simError, textCompletion, usage, usageChunk, type SimUsage } from './responses.js';
-import { chatPrompt, countTokens, embed, generate, tokenize } from './text.js';
+import { responseObject, responsePlan, ResponsesSseWriter, StoredResponses, responseId } from './responses-api.js';
+import { chatPrompt, countTokens, embed, generate, responsesPrompt, tokenize } from './text.js';
 
 /** The largest embedding the sim makes (OpenAI's largest model has 3,072 dimensions). */
 const MAX_DIMENSIONS = 16_384;
+/** Stored responses kept for `previous_response_id` (oldest forgotten first, as an engine's store would be bounded). */
+const MAX_STORED_RESPONSES = 10_000;
 
 export interface SimOptions extends EngineOptions {
   port: number;
@@ -44,6 +47,10 @@ interface SimStats {
 }
 
 type Body = Record<string, unknown>;
+type Kind = 'chat' | 'completions' | 'responses';
+
+/** What a generation continues a conversation with once done: the template's turn for chat, nothing for a raw completion. */
+const ANSWER_TURN: Record<Kind, string> = { chat: '\n<|assistant|>\n', completions: '', responses: '\n<|assistant|>\n' };
 
 /**
  * A simulated OpenAI-compatible inference engine: deterministic text at a configured pace,
@@ -54,6 +61,7 @@ export function buildSim(options: SimOptions): FastifyInstance {
   const engine = new Engine(options, realClock);
   let models = [...options.models];
   const stats: SimStats = { requests: 0, completed: 0, aborted: 0, lastRequest: null };
+  const stored = new StoredResponses(MAX_STORED_RESPONSES);
 
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     stats.lastRequest = { path: request.url, headers: request.headers, body: body as string };
@@ -69,6 +77,7 @@ export function buildSim(options: SimOptions): FastifyInstance {
   app.get('/sim/stats', async () => ({ ...stats, running: engine.numRunning, waiting: engine.numWaiting, kv_cache_usage: engine.kvUsage, engine: engine.counters, models }));
   app.post('/sim/reset', async () => {
     engine.reset();
+    stored.clear();
     return { reset: true };
   });
   app.get('/metrics', async (_request, reply) => {
@@ -110,6 +119,21 @@ export function buildSim(options: SimOptions): FastifyInstance {
     return run(reply, body, model, prompt, 'completions');
   });
 
+  app.post('/v1/responses', async (request, reply) => {
+    const body = request.body as Body;
+    const model = guard(body, reply);
+    if (!model) return reply;
+    const previousId = body.previous_response_id;
+    let history = '';
+    if (typeof previousId === 'string') {
+      const previous = stored.get(previousId);
+      // As an engine answers for a response it does not hold (another replica's, or forgotten).
+      if (previous === undefined) return reply.code(404).send(simError(404, `Previous response with id '${previousId}' not found.`, 'previous_response_not_found', 'previous_response_id'));
+      history = `${previous}\n`;
+    }
+    return run(reply, body, model, history + responsesPrompt(body.instructions, body.input), 'responses');
+  });
+
   app.post('/v1/embeddings', async (request, reply) => {
     const body = request.body as Body;
     const model = guard(body, reply);
@@ -133,15 +157,17 @@ export function buildSim(options: SimOptions): FastifyInstance {
     };
   });
 
-  function run(reply: FastifyReply, body: Body, model: string, prompt: string, kind: 'chat' | 'completions'): FastifyReply {
-    const maxTokens = [body.max_completion_tokens, body.max_tokens].find((v): v is number => typeof v === 'number');
+  function run(reply: FastifyReply, body: Body, model: string, prompt: string, kind: Kind): FastifyReply {
+    const maxTokens = [body.max_completion_tokens, body.max_tokens, body.max_output_tokens].find((v): v is number => typeof v === 'number');
     const { tokens, finishReason } = generate(prompt, model, maxTokens);
     const text = tokens.join('');
     const promptTokens = tokenize(prompt);
-    const continuation = tokenize(kind === 'chat' ? `\n<|assistant|>\n${text}` : text);
-    const id = completionId(kind === 'chat' ? 'chatcmpl' : 'cmpl');
+    const continuation = tokenize(ANSWER_TURN[kind] + text);
+    const id = kind === 'responses' ? responseId() : completionId(kind === 'chat' ? 'chatcmpl' : 'cmpl');
+    const plan = kind === 'responses' ? responsePlan(id, model, tokens, finishReason, body) : undefined;
     const res = reply.raw;
-    const stream = body.stream === true ? new SseWriter(res, { id, model, kind, tokens, finishReason, includeUsage: includeUsage(body) }) : undefined;
+    const streamed = body.stream === true;
+    const stream = !streamed ? undefined : plan ? new ResponsesSseWriter(res, plan) : new SseWriter(res, { id, model, kind: kind as 'chat' | 'completions', tokens, finishReason, includeUsage: includeUsage(body) });
     let sequence;
     try {
       sequence = engine.submit(
@@ -150,9 +176,14 @@ export function buildSim(options: SimOptions): FastifyInstance {
           token: (index) => stream?.token(index),
           done: () => {
             stats.completed++;
+            if (plan && body.store !== false) stored.store(id, prompt + ANSWER_TURN[kind] + text);
             const u = usage(promptTokens.length, tokens.length, sequence!.cachedTokens);
             if (stream) return stream.end(u);
-            const payload = kind === 'chat' ? chatCompletion(id, model, text, finishReason, u) : textCompletion(id, model, text, finishReason, u);
+            const payload = plan
+              ? responseObject(plan, plan.cut ? 'incomplete' : 'completed', u)
+              : kind === 'chat'
+                ? chatCompletion(id, model, text, finishReason, u)
+                : textCompletion(id, model, text, finishReason, u);
             const json = JSON.stringify(payload);
             res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) });
             res.end(json);

@@ -85,3 +85,14 @@ function contentText(content: unknown): string {
   if (Array.isArray(content)) return content.map((part: { text?: unknown }) => (typeof part?.text === 'string' ? part.text : '')).join('');
   return '';
 }
+
+/**
+ * The text a Responses API request amounts to: its instructions, then its `input` (a string is one
+ * user message; an array holds messages and other items, such as tool outputs, laid out as JSON).
+ */
+export function responsesPrompt(instructions: unknown, input: unknown): string {
+  const system = typeof instructions === 'string' ? `<|system|>\n${instructions}\n` : '';
+  if (typeof input === 'string') return `${system}<|user|>\n${input}`;
+  if (!Array.isArray(input)) return system;
+  return system + input.map((item: { role?: unknown; content?: unknown }) => (item?.role === undefined ? JSON.stringify(item) : `<|${String(item.role)}|>\n${contentText(item.content)}`)).join('\n');
+}
