@@ -16,6 +16,7 @@ import type { Caller } from './caller.js';
 import type { InferenceRequest, RequestIdentity, Usage } from './inference-request.js';
 import type { Admitted, GatewayPolicies, RequestEnd } from './policies.js';
 import { errorBodyWithoutKey, isEventStreamType, responseHeaders, targetHeader, writeApiError, writeJson } from './relay.js';
+import { usageOfResponses } from './responses-api.js';
 import { relayStream } from './stream-relay.js';
 import { endUpstream } from './upstream-time.js';
 
@@ -235,7 +236,7 @@ export class Gateway {
         writeApiError(res, failure, { 'x-request-id': headers['x-request-id'] });
         return;
       }
-      account.usage = (parsed as { usage?: Usage }).usage;
+      account.usage = request.endpoint === 'responses' ? usageOfResponses((parsed as { usage?: unknown }).usage) : (parsed as { usage?: Usage }).usage;
     }
     // An error the provider's answer translated to (an error answer itself was counted with its attempt).
     if (EJECTING_STATUS.has(status) && !account.failed) this.fail(account, backend, `answered ${status}`, status);

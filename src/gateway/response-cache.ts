@@ -29,7 +29,8 @@ const BYPASS: Readonly<CachePlan> = Object.freeze({ status: 'bypass', key: undef
 
 /**
  * Exact-match response cache. A request is cached when it is deterministic enough: embeddings
- * always, completions when `temperature` is 0 or the request opts in with `"cache": true`.
+ * always, completions when `temperature` is 0 or the request opts in with `"cache": true` (the
+ * Responses API only by opting in).
  * `"cache": false` and `Cache-Control: no-store` skip the cache; `Cache-Control: no-cache`
  * fetches a fresh answer and stores it.
  */
@@ -44,7 +45,8 @@ export class ResponseCacheStage {
     if (!this.options.enabled || optIn === false) return BYPASS;
     const control = String(request.headers['cache-control'] ?? '').toLowerCase();
     if (control.includes('no-store')) return BYPASS;
-    if (!(optIn === true || request.endpoint === 'embeddings' || request.body.temperature === 0)) return BYPASS;
+    // A Responses API answer is not a pure function of its request: the engine stores it under its id for a later `previous_response_id`.
+    if (!(optIn === true || request.endpoint === 'embeddings' || (request.body.temperature === 0 && request.endpoint !== 'responses'))) return BYPASS;
     const key = hash('sha256', `${request.endpoint}\0${canonicalJson(request.body)}`);
     return { status: control.includes('no-cache') ? 'bypass' : 'miss', key, chunks: [], bytes: 0, decoder: undefined };
   }

@@ -6,12 +6,13 @@ export function promptTokenEstimate(request: InferenceRequest): number {
 }
 
 /**
- * The answer's token cap the client set (`max_completion_tokens` or `max_tokens`), if any. Only a
+ * The answer's token cap the client set (`max_completion_tokens` or `max_tokens`, the Responses
+ * API's `max_output_tokens`), if any. Only a
  * token count counts: a negative cap would reserve negative tokens and charge negative spend.
  */
 export function completionCap(request: InferenceRequest): number | undefined {
   const body = request.body;
-  return [body.max_completion_tokens, body.max_tokens].find((v): v is number => Number.isSafeInteger(v) && (v as number) >= 0);
+  return [body.max_completion_tokens, body.max_tokens, body.max_output_tokens].find((v): v is number => Number.isSafeInteger(v) && (v as number) >= 0);
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { InferenceRequest } from '../gateway/inference-request.js';
+import { ENDPOINTS, type InferenceRequest } from '../gateway/inference-request.js';
 import { ApiError, badRequest } from '../server/errors.js';
 
 /** An OpenAI chat message as clients send it (only the fields translation reads). */
@@ -40,12 +40,15 @@ export function mapParameters(body: Record<string, unknown>, table: ParameterTab
 
 export const asArray = (value: unknown): unknown[] => (Array.isArray(value) ? value : [value]);
 
-/** Translating providers speak only chat: other endpoints get a clear 400 instead of a doomed upstream call. */
-export function requireChat(request: InferenceRequest, provider: string): void {
+/**
+ * Translating providers speak only chat: other endpoints (the Responses API included, which is
+ * passed through and never translated) get a clear 400 instead of a doomed upstream call.
+ */
+export function requireChat(request: InferenceRequest, provider: string, target: string): void {
   if (request.endpoint === 'chat') return;
   throw new ApiError(
     400,
-    `Model '${request.model}' is served by ${provider}, which supports only /v1/chat/completions, not the ${request.endpoint} endpoint`,
+    `Model '${request.model}' is served by ${provider} (target '${target}'), which supports only /v1/chat/completions, not /v1${ENDPOINTS[request.endpoint].path}`,
     'invalid_request_error',
     'unsupported_endpoint',
     'model',

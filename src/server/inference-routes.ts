@@ -17,6 +17,8 @@ const ENDPOINT_OF_PATH = new Map<string, Endpoint>([
   ['/completions', 'completions'],
   ['/v1/embeddings', 'embeddings'],
   ['/embeddings', 'embeddings'],
+  ['/v1/responses', 'responses'],
+  ['/responses', 'responses'],
 ]);
 
 export interface InferenceRoutes {

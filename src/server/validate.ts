@@ -31,6 +31,9 @@ export function validateInference(endpoint: Endpoint, body: unknown): { model: s
   if (endpoint === 'chat' && !Array.isArray(fields.messages)) {
     throw badRequest("Invalid type for 'messages': expected an array", 'messages', 'invalid_type');
   }
+  if (endpoint === 'responses' && typeof fields.input !== 'string' && !Array.isArray(fields.input)) {
+    throw badRequest("Invalid type for 'input': expected a string or an array", 'input', 'invalid_type');
+  }
   if (fields.stream !== undefined && fields.stream !== null && typeof fields.stream !== 'boolean') {
     throw badRequest("Invalid type for 'stream': expected a boolean", 'stream', 'invalid_type');
   }

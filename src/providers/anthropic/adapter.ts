@@ -19,7 +19,7 @@ export function anthropicAdapter(defaultMaxTokens = DEFAULT_MAX_TOKENS): Provide
     name: 'anthropic',
     passiveHealthOnly: true,
     request(request: InferenceRequest, backend: Backend, upstreamModel: string): UpstreamCall {
-      requireChat(request, 'Anthropic');
+      requireChat(request, 'Anthropic', backend.name);
       const headers: Record<string, string> = { 'content-type': 'application/json', 'anthropic-version': ANTHROPIC_VERSION, 'x-request-id': request.id };
       if (backend.apiKey) headers['x-api-key'] = backend.apiKey;
       const body = toAnthropicRequest(request.body, upstreamModel, request.stream, defaultMaxTokens);

@@ -13,7 +13,7 @@ export const geminiAdapter: ProviderAdapter = {
   name: 'gemini',
   passiveHealthOnly: true,
   request(request: InferenceRequest, backend: Backend, upstreamModel: string): UpstreamCall {
-    requireChat(request, 'Gemini');
+    requireChat(request, 'Gemini', backend.name);
     const method = request.stream ? ':streamGenerateContent?alt=sse' : ':generateContent';
     const headers: Record<string, string> = { 'content-type': 'application/json', 'x-request-id': request.id };
     if (backend.apiKey) headers['x-goog-api-key'] = backend.apiKey;
