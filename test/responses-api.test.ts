@@ -1,16 +1,42 @@
+import { createServer, type ServerResponse } from 'node:http';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertConforms } from './support/conformance.js';
+import { listenOnLoopback } from './support/http.js';
 import { metricValue } from './support/prometheus.js';
 import { startRouter, startSim, stopAll, waitFor, type Proc } from './support/processes.js';
 
 interface StoredRequest {
+  requestId: string;
   route: string;
   model: string;
   status: number;
   promptTokens: number | null;
   completionTokens: number | null;
   cachedTokens: number | null;
+}
+
+/** The OpenAPI document's schema of each Responses stream event the sim sends (their union's errors would name every other event). */
+const EVENT_SCHEMA: Record<string, string> = {
+  'response.created': 'ResponseCreatedEvent',
+  'response.in_progress': 'ResponseInProgressEvent',
+  'response.output_item.added': 'ResponseOutputItemAddedEvent',
+  'response.content_part.added': 'ResponseContentPartAddedEvent',
+  'response.output_text.delta': 'ResponseTextDeltaEvent',
+  'response.output_text.done': 'ResponseTextDoneEvent',
+  'response.content_part.done': 'ResponseContentPartDoneEvent',
+  'response.output_item.done': 'ResponseOutputItemDoneEvent',
+  'response.completed': 'ResponseCompletedEvent',
+  'response.incomplete': 'ResponseIncompleteEvent',
+  error: 'ResponseErrorEvent',
+};
+
+/** The request log's row for a request id, once flushed. */
+function logged(router: Proc, requestId: string): Promise<StoredRequest> {
+  return waitFor(async () => {
+    const body = (await (await fetch(`${router.url}/admin/requests?since=0`)).json()) as { data: StoredRequest[] };
+    return body.data.find((row) => row.requestId === requestId);
+  }, `request ${requestId} in the request log`);
 }
 
 const post = (url: string, body: string | Record<string, unknown>) =>
@@ -65,6 +91,31 @@ describe('the Responses API through the router (two simulated replicas, an Anthr
     }
   });
 
+  it('streams typed events that conform, ending in response.completed with neither [DONE] nor an error event, usage counted', async () => {
+    const stream = await client.responses.create({ model: 'm1', input: 'Stream about the yard', stream: true }, { headers: { 'x-request-id': 'streamed-1' } });
+    const events = [];
+    for await (const event of stream) {
+      assertConforms(EVENT_SCHEMA[event.type] ?? 'ResponseStreamEvent', event);
+      events.push(event);
+    }
+    expect(events[0]!.type).toBe('response.created');
+    const last = events.at(-1)!;
+    if (last.type !== 'response.completed') throw new Error(`the stream ended with ${last.type}`);
+    const deltas = events.flatMap((event) => (event.type === 'response.output_text.delta' ? [event.delta] : []));
+    const message = last.response.output[0];
+    expect(message?.type === 'message' && message.content[0]?.type === 'output_text' ? message.content[0].text : undefined).toBe(deltas.join(''));
+    expect(events.map((event) => event.sequence_number)).toEqual(events.map((_, index) => index));
+    expect(await logged(router, 'streamed-1')).toMatchObject({ route: 'responses', status: 200, promptTokens: last.response.usage!.input_tokens, completionTokens: last.response.usage!.output_tokens });
+
+    const raw = await post(`${router.url}/v1/responses`, { model: 'm1', input: 'x', stream: true, max_output_tokens: 2 });
+    const text = await raw.text();
+    expect(text).not.toContain('[DONE]');
+    expect(text).not.toContain('event: error');
+    expect(text.trimEnd().split('\n\n').at(-1)).toMatch(/^event: response\.incomplete\n/);
+    const metrics = await (await fetch(`${router.url}/metrics`)).text();
+    expect(metricValue(metrics, 'switchyard_stream_errors_total', { model: 'm1' })).toBe(0);
+  });
+
   it('answers 400 in the OpenAI shape for a body without model or input, or with an input neither string nor array', async () => {
     const cases: Array<[Record<string, unknown>, string, string]> = [
       [{ input: 'hi' }, 'model', 'missing_required_parameter'],
@@ -86,5 +137,60 @@ describe('the Responses API through the router (two simulated replicas, an Anthr
     expect(error.code).toBe('unsupported_endpoint');
     expect(error.message).toContain("target 'claude'");
     expect(error.message).toContain('/v1/responses');
+  });
+});
+
+/** Responses streams cut before their terminal event, cleanly (the backend ends its answer) or not (the connection drops). */
+function cuttingBackend() {
+  const events = (res: ServerResponse) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    res.write('event: response.created\ndata: {"type":"response.created","sequence_number":0,"response":{"id":"resp_cut","object":"response","status":"in_progress"}}\n\n');
+    res.write('event: response.output_text.delta\ndata: {"type":"response.output_text.delta","sequence_number":1,"item_id":"m","output_index":0,"content_index":0,"delta":"Hel","logprobs":[]}\n\n');
+  };
+  return createServer(async (req, res) => {
+    if (req.method === 'GET') return void res.writeHead(200).end('{"status":"ok"}');
+    let text = '';
+    for await (const piece of req) text += piece;
+    const { model } = JSON.parse(text) as { model: string };
+    events(res);
+    if (model === 'ends-early') res.end();
+    else setTimeout(() => res.destroy(), 20);
+  });
+}
+
+describe('a Responses stream cut before its terminal event', () => {
+  let router: Proc;
+  let client: OpenAI;
+  const server = cuttingBackend();
+
+  beforeAll(async () => {
+    const url = await listenOnLoopback(server);
+    router = await startRouter({
+      services: [{ name: 'cutter', url, models: ['ends-early', 'drops'] }],
+      health_check: { interval_s: 60, timeout_s: 2, failure_threshold: 100 },
+      cooldown: { failure_threshold: 100 },
+    });
+    client = new OpenAI({ baseURL: `${router.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+  });
+  afterAll(async () => {
+    await stopAll();
+    server.closeAllConnections();
+    server.close();
+  });
+
+  it("ends with the Responses API's own error event and counts as the backend's failure", async () => {
+    for (const [model, code] of [['ends-early', 'upstream_stream_truncated'], ['drops', 'upstream_stream_error']] as const) {
+      const stream = await client.responses.create({ model, input: 'hi', stream: true });
+      const events = [];
+      for await (const event of stream) events.push(event);
+      expect(events.map((event) => event.type)).toEqual(['response.created', 'response.output_text.delta', 'error']);
+      const error = events.at(-1)!;
+      assertConforms('ResponseErrorEvent', error);
+      expect(error).toMatchObject({ type: 'error', code, sequence_number: 2 });
+      const metrics = await (await fetch(`${router.url}/metrics`)).text();
+      expect(metricValue(metrics, 'switchyard_stream_errors_total', { model, target: 'cutter' })).toBe(1);
+    }
+    const stats = (await (await fetch(`${router.url}/stats`)).json()) as { services: Array<{ name: string; error_count: number }> };
+    expect(stats.services.find((service) => service.name === 'cutter')!.error_count).toBe(2);
   });
 });

@@ -5,7 +5,7 @@ import { parse as parseYaml } from 'yaml';
 import { expandEnv, parseConfig } from '../src/config/load.js';
 import { Backend } from '../src/fleet/backend.js';
 import { Fleet } from '../src/fleet/fleet.js';
-import { usageFromTail } from '../src/gateway/stream-relay.js';
+import { usageFromTail } from '../src/gateway/stream-ending.js';
 import { StreamTail } from '../src/gateway/stream-tail.js';
 import { LeastOutstandingPolicy } from '../src/routing/least-outstanding.js';
 import { parseJsonBody } from '../src/server/body-parser.js';

@@ -17,6 +17,8 @@ import type { InferenceRequest, RequestIdentity, Usage } from './inference-reque
 import type { Admitted, GatewayPolicies, RequestEnd } from './policies.js';
 import { errorBodyWithoutKey, isEventStreamType, responseHeaders, targetHeader, writeApiError, writeJson } from './relay.js';
 import { usageOfResponses } from './responses-api.js';
+import { ResponsesStream } from './responses-stream.js';
+import { CHUNK_STREAM } from './stream-ending.js';
 import { relayStream } from './stream-relay.js';
 import { endUpstream } from './upstream-time.js';
 
@@ -126,7 +128,8 @@ export class Gateway {
         res.writeHead(200, headers);
         const collecting = admitted;
         const tap = collecting.cache.key ? (bytes: Buffer) => this.policies.collect(collecting, bytes) : undefined;
-        const outcome = await relayStream(res, response.body, request.startedAt, abort, backend.adapter.stream?.(request, { apiKey: backend.apiKey, maxEventBytes: this.options.maxResponseBytes }), tap);
+        const ending = request.endpoint === 'responses' ? new ResponsesStream() : CHUNK_STREAM;
+        const outcome = await relayStream(res, response.body, request.startedAt, abort, ending, backend.adapter.stream?.(request, { apiKey: backend.apiKey, maxEventBytes: this.options.maxResponseBytes }), tap);
         endUpstream(account);
         account.ttftS = outcome.ttftS;
         account.interTokenS = outcome.interTokenS;

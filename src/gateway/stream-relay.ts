@@ -3,7 +3,7 @@ import type { StreamTranslator } from '../providers/adapter.js';
 import type { BodySink, UpstreamBody } from '../upstream/call.js';
 import { abortError, CLIENT_GONE_ERROR, type RequestAbort } from './abort.js';
 import type { Usage } from './inference-request.js';
-import { sseErrorEvent } from './relay.js';
+import type { StreamEnding } from './stream-ending.js';
 import { StreamTail } from './stream-tail.js';
 
 export interface StreamOutcome {
@@ -26,18 +26,20 @@ const DATA_FIELD = Buffer.from('data:');
  * Relays an SSE body chunk by chunk as it arrives (through the provider's translator, if any),
  * holding the upstream back while the client is slower than the stream. Accounting reads a
  * bounded tail of the stream after it ends, so it never delays a chunk. A stream that breaks, or
- * ends without `[DONE]`, is closed with an error event rather than left to look complete.
+ * ends before its route's rule says it is complete (`[DONE]` for chat), is closed with an error
+ * event in the route's shape rather than left to look complete.
  */
 export function relayStream(
   res: ServerResponse,
   body: UpstreamBody,
   startedAt: number,
   signal: RequestAbort,
+  ending: StreamEnding,
   translator?: StreamTranslator,
   /** Sees each relayed chunk (the response cache keeps them); must not block. */
   tap?: (bytes: Buffer) => void,
 ): Promise<StreamOutcome> {
-  return new Promise((resolve) => body.pipe(new StreamRelay(res, body, startedAt, signal, resolve, translator, tap)));
+  return new Promise((resolve) => body.pipe(new StreamRelay(res, body, startedAt, signal, resolve, ending, translator, tap)));
 }
 
 /** One stream's relay, fed by undici's callbacks; one object rather than closures, as it lives as long as the stream. */
@@ -56,6 +58,7 @@ class StreamRelay implements BodySink {
     private readonly startedAt: number,
     private readonly signal: RequestAbort,
     private readonly resolve: (outcome: StreamOutcome) => void,
+    private readonly ending: StreamEnding,
     private readonly translator: StreamTranslator | undefined,
     private readonly tap: ((bytes: Buffer) => void) | undefined,
   ) {
@@ -81,17 +84,10 @@ class StreamRelay implements BodySink {
     } catch (error) {
       return this.broke(error as Error);
     }
-    const tail = this.kept.read();
-    const last = lastEventData(tail);
-    if (last === '[DONE]') {
-      this.res.end();
-      return this.settle(undefined, false, usageFromTail(tail));
-    }
-    // A stream whose last event is already an error (the provider's own, translated) has told the client.
-    const endsWithError = last?.startsWith('{"error"') === true;
-    if (endsWithError) this.res.end();
-    else this.endWithError('the backend ended the stream without [DONE]', 'upstream_stream_truncated');
-    this.settle(endsWithError ? 'the backend reported an error mid-stream' : 'the backend ended the stream without [DONE]', false, usageFromTail(tail));
+    const { usage, failure, told } = this.ending.verdict(this.kept.read());
+    if (failure === undefined || told) this.res.end();
+    else this.endWithError(failure, 'upstream_stream_truncated');
+    this.settle(failure, false, usage);
   }
 
   fail(error: Error): void {
@@ -111,6 +107,7 @@ class StreamRelay implements BodySink {
       this.events += countEvents(bytes);
     }
     this.tap?.(bytes);
+    this.ending.watch?.(bytes);
     this.kept.push(bytes);
     return this.res.write(bytes);
   }
@@ -125,7 +122,7 @@ class StreamRelay implements BodySink {
   }
 
   private endWithError(message: string, code: string): void {
-    if (!this.res.writableEnded && !this.res.destroyed) this.res.end(sseErrorEvent(message, code));
+    if (!this.res.writableEnded && !this.res.destroyed) this.res.end(this.ending.errorEvent(message, code));
   }
 
   private settle(error: string | undefined, clientGone = false, usage?: Usage): void {
@@ -142,34 +139,4 @@ function countEvents(bytes: Buffer): number {
   let count = 0;
   for (let at = bytes.indexOf(EVENT_END); at !== -1; at = bytes.indexOf(EVENT_END, at + 2)) count++;
   return Math.max(1, count);
-}
-
-/**
- * The data of the stream's last complete event, or undefined. A stream is complete only when
- * `[DONE]` is its last event: the text may also appear inside a generated token. SSE allows
- * `data:[DONE]` as well as `data: [DONE]`, and CRLF line ends.
- */
-function lastEventData(tail: Buffer): string | undefined {
-  const events = tail.toString('latin1').split(/\r?\n\r?\n|\r\r/);
-  // Comment-only events (keep-alives) carry no data and are skipped.
-  for (let at = events.length - 1; at >= 0; at--) {
-    const data = events[at]!.split(/\r?\n|\r/).filter((line) => line.startsWith('data:'));
-    if (data.length > 0) return data.map((line) => line.slice(line[5] === ' ' ? 6 : 5)).join('\n');
-  }
-  return undefined;
-}
-
-/** The `usage` of the last event that carries one (the final chunk with `include_usage`). */
-export function usageFromTail(tail: Buffer): Usage | undefined {
-  const at = tail.lastIndexOf('"usage"');
-  if (at === -1) return undefined;
-  const lineStart = tail.lastIndexOf('data:', at);
-  const lineEnd = tail.indexOf('\n', at);
-  if (lineStart === -1) return undefined;
-  try {
-    const event = JSON.parse(tail.subarray(lineStart + 5, lineEnd === -1 ? undefined : lineEnd).toString()) as { usage?: Usage | null };
-    return event.usage ?? undefined;
-  } catch {
-    return undefined;
-  }
 }

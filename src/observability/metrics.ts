@@ -112,7 +112,7 @@ export class Metrics {
     this.retries = new Counter({ name: 'switchyard_upstream_retries_total', help: 'Attempts after the first (another replica, the same one after a pause, or a fallback model), before any byte reached the client', labelNames: ['model'], registers });
     this.streamErrors = new Counter({
       name: 'switchyard_stream_errors_total',
-      help: 'Streams that started (counted with status 200) but did not end with [DONE]: broken, truncated or cut off; the client got an error event',
+      help: 'Streams that started (counted with status 200) but did not end properly (with [DONE], or a Responses stream with its terminal event): broken, truncated or cut off; the client got an error event',
       labelNames: ['model', 'target'],
       registers,
     });

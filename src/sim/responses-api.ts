@@ -51,7 +51,7 @@ export function responseObject(plan: ResponsePlan, status: Status, u?: SimUsage)
     tools: [],
     top_p: typeof request.top_p === 'number' ? request.top_p : 1,
     truncation: 'disabled',
-    usage: u ? responsesUsage(u) : null,
+    ...(u ? { usage: responsesUsage(u) } : {}),
     metadata: {},
   };
 }

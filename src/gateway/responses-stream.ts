@@ -1,0 +1,104 @@
+import { usageOfResponses } from './responses-api.js';
+import type { StreamEnding, StreamVerdict } from './stream-ending.js';
+
+const LF = 0x0a;
+const E = 0x65;
+const D = 0x64;
+/** Longer `event:` lines are not a Responses API event name: not kept. */
+const MAX_EVENT_LINE = 128;
+/** The events that end a Responses stream properly (there is no `[DONE]`). */
+const TERMINAL = new Set(['response.completed', 'response.incomplete', 'response.failed']);
+/** The key of the terminal event's `response.usage` (the only `"usage":` a Response holds outside its JSON-escaped strings). */
+const USAGE_KEY = /"usage"\s*:\s*/g;
+
+/**
+ * The end rule of an OpenAI Responses API stream: typed events (`event: response.created`,
+ * `response.output_text.delta`, …) that end with `response.completed`, `response.incomplete` or
+ * `response.failed`, and no `data: [DONE]`. The terminal event carries the whole response, output
+ * included, so it may be longer than the tail the relay keeps: the name of each event is noted as
+ * it passes instead, reading only the `event:` lines (found by searching for line ends natively;
+ * an `event:` field cannot hide in the JSON data, whose strings hold no raw line break).
+ */
+export class ResponsesStream implements StreamEnding {
+  private lastEvent: string | undefined;
+  /** Whether a `data:` line followed the last `event:` line: a terminal event cut before its data did not end the stream. */
+  private lastEventHasData = false;
+  private events = 0;
+  /** The next byte begins a line. */
+  private atLineStart = true;
+  /** An `event:` line cut by a chunk boundary, kept until its end arrives. */
+  private partial: string | undefined;
+
+  watch(bytes: Buffer): void {
+    let at = 0;
+    if (!this.atLineStart) {
+      const end = bytes.indexOf(LF);
+      if (this.partial !== undefined) {
+        this.partial += bytes.toString('latin1', 0, end === -1 ? Math.min(bytes.length, MAX_EVENT_LINE) : end);
+        if (end === -1) {
+          if (this.partial.length > MAX_EVENT_LINE) this.partial = undefined;
+          return;
+        }
+        this.line(this.partial);
+        this.partial = undefined;
+      }
+      if (end === -1) return;
+      at = end + 1;
+    }
+    while (at < bytes.length) {
+      const first = bytes[at];
+      const end = bytes.indexOf(LF, at);
+      if (first === D) this.lastEventHasData = true;
+      if (end === -1) {
+        if (first === E) this.partial = bytes.toString('latin1', at, Math.min(bytes.length, at + MAX_EVENT_LINE));
+        this.atLineStart = false;
+        return;
+      }
+      if (first === E) this.line(bytes.toString('latin1', at, end));
+      at = end + 1;
+    }
+    this.atLineStart = true;
+  }
+
+  verdict(tail: Buffer): StreamVerdict {
+    // Complete only once the terminal event's data has fully arrived: its line ended.
+    const ended = this.lastEventHasData && this.atLineStart && tail.length > 0;
+    if (ended && this.lastEvent !== undefined && TERMINAL.has(this.lastEvent)) return { usage: usageFromTail(tail) };
+    if (ended && this.lastEvent === 'error') return { usage: undefined, failure: 'the backend reported an error mid-stream', told: true };
+    return { usage: undefined, failure: 'the backend ended the stream before its terminal event (response.completed)' };
+  }
+
+  /** The Responses stream's own error event (`ResponseErrorEvent`), numbered after the last event relayed. */
+  errorEvent(message: string, code: string): string {
+    return `event: error\ndata: ${JSON.stringify({ type: 'error', code, message, param: null, sequence_number: this.events })}\n\n`;
+  }
+
+  private line(text: string): void {
+    if (!text.startsWith('event:')) return;
+    this.lastEvent = text.slice(6).trim();
+    this.lastEventHasData = false;
+    this.events++;
+  }
+}
+
+/** The terminal event's `response.usage`, from the stream's tail: the last `"usage":` object there, read to its closing brace. */
+function usageFromTail(tail: Buffer): ReturnType<typeof usageOfResponses> {
+  const text = tail.toString('latin1');
+  let start = -1;
+  for (const match of text.matchAll(USAGE_KEY)) start = match.index + match[0].length;
+  if (start === -1 || text[start] !== '{') return undefined;
+  // Usage holds numbers and nested objects, no strings: its braces balance without parsing.
+  let depth = 0;
+  for (let at = start; at < text.length; at++) {
+    const c = text[at];
+    if (c === '{') depth++;
+    else if (c === '}' && --depth === 0) {
+      try {
+        return usageOfResponses(JSON.parse(text.slice(start, at + 1)));
+      } catch {
+        return undefined;
+      }
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest';
+import { ResponsesStream } from '../src/gateway/responses-stream.js';
+import { StreamTail } from '../src/gateway/stream-tail.js';
+import { assertConforms } from './support/conformance.js';
+
+const TAIL_BYTES = 8192;
+const usage = { input_tokens: 12, input_tokens_details: { cached_tokens: 4 }, output_tokens: 30, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 42 };
+
+function event(type: string, fields: Record<string, unknown>, sequence: number): string {
+  return `event: ${type}\ndata: ${JSON.stringify({ type, ...fields, sequence_number: sequence })}\n\n`;
+}
+
+/** A Responses stream whose terminal event carries `text` (longer than the relay's tail when asked) and, inside it, text that looks like SSE. */
+function stream(terminal: string, text: string): string {
+  const response = (status: string) => ({ id: 'resp_1', object: 'response', status, output: [{ type: 'message', content: [{ type: 'output_text', text }] }], usage: status === 'in_progress' ? null : usage, metadata: {} });
+  return (
+    event('response.created', { response: response('in_progress') }, 0) +
+    event('response.output_text.delta', { delta: 'event: response.completed\n\ndata: [DONE]\n\n', item_id: 'm', output_index: 0, content_index: 0 }, 1) +
+    event(terminal, { response: response(terminal.slice(9)) }, 2)
+  );
+}
+
+/** Feeds `text` to the rule in pieces of `size` bytes, as the relay would, and judges it. */
+function judge(text: string, size: number) {
+  const rule = new ResponsesStream();
+  const tail = new StreamTail(TAIL_BYTES);
+  const bytes = Buffer.from(text);
+  for (let at = 0; at < bytes.length; at += size) {
+    const piece = bytes.subarray(at, at + size);
+    rule.watch(piece);
+    tail.push(piece);
+  }
+  return { rule, verdict: rule.verdict(tail.read()) };
+}
+
+describe('the Responses stream end rule', () => {
+  it('takes a stream ending in response.completed as complete however it is split, reading the usage of a terminal event longer than the tail', () => {
+    for (const text of ['short answer', 'x'.repeat(3 * TAIL_BYTES)]) {
+      const whole = stream('response.completed', text);
+      for (const size of [1, 2, 3, 5, 7, 64, 1000, whole.length]) {
+        expect(judge(whole, size).verdict, `pieces of ${size}`).toEqual({ usage: { prompt_tokens: 12, completion_tokens: 30, total_tokens: 42, prompt_tokens_details: { cached_tokens: 4 } } });
+      }
+    }
+  });
+
+  it('takes response.incomplete and response.failed as proper ends, and a [DONE] after the terminal event too', () => {
+    expect(judge(stream('response.incomplete', 'cut'), 3).verdict.failure).toBeUndefined();
+    expect(judge(stream('response.failed', 'no'), 3).verdict.failure).toBeUndefined();
+    expect(judge(`${stream('response.completed', 'a')}data: [DONE]\n\n`, 4).verdict.failure).toBeUndefined();
+  });
+
+  it('takes a stream cut anywhere before its terminal event has fully arrived as truncated', () => {
+    const whole = stream('response.completed', 'x'.repeat(100));
+    // Every cut short of the terminal event's data line end, at a few chunk sizes.
+    const terminalDataEnd = whole.lastIndexOf('\n\n');
+    for (let cut = 1; cut <= terminalDataEnd; cut += 13) {
+      for (const size of [1, 7, 4096]) expect(judge(whole.slice(0, cut), size).verdict.failure, `cut at ${cut}`).toMatch(/before its terminal event/);
+    }
+  });
+
+  it("takes the backend's own error event as the end of a failed stream the client was told of", () => {
+    const failed = event('response.created', { response: { id: 'r' } }, 0) + event('error', { code: 'server_error', message: 'boom', param: null }, 1);
+    expect(judge(failed, 5).verdict).toEqual({ usage: undefined, failure: 'the backend reported an error mid-stream', told: true });
+  });
+
+  it("ends a broken stream with the Responses API's own error event, numbered after the last relayed", () => {
+    const whole = stream('response.completed', 'a');
+    const { rule } = judge(whole.slice(0, whole.indexOf('event: response.completed\ndata')), 9);
+    const text = rule.errorEvent('the backend stream broke', 'upstream_stream_error');
+    expect(text.startsWith('event: error\ndata: ')).toBe(true);
+    const data = JSON.parse(text.slice(text.indexOf('data: ') + 6)) as unknown;
+    assertConforms('ResponseErrorEvent', data);
+    expect(data).toEqual({ type: 'error', code: 'upstream_stream_error', message: 'the backend stream broke', param: null, sequence_number: 2 });
+  });
+});
