@@ -194,3 +194,51 @@ describe('a Responses stream cut before its terminal event', () => {
     expect(stats.services.find((service) => service.name === 'cutter')!.error_count).toBe(2);
   });
 });
+
+describe('previous_response_id goes back to the replica that produced the response', () => {
+  let router: Proc;
+  let sims: Proc[];
+  let client: OpenAI;
+
+  beforeAll(async () => {
+    sims = await Promise.all([startSim({ models: ['m1'], ttftMs: 5 }), startSim({ models: ['m1'], ttftMs: 5 })]);
+    // Round-robin: without affinity, every other turn would land on the replica that never stored the previous one.
+    router = await startRouter({ routing: { policy: 'round-robin' }, services: sims.map((sim, i) => ({ name: `r${i}`, url: sim.url })) });
+    client = new OpenAI({ baseURL: `${router.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+  });
+  afterAll(stopAll);
+
+  it('chains turns, streamed and not, on the replica holding each previous response', async () => {
+    const first = await client.responses.create({ model: 'm1', input: 'turn 0' }).withResponse();
+    const holder = first.response.headers.get('x-switchyard-target');
+    let previous = first.data.id;
+    for (let turn = 1; turn <= 6; turn++) {
+      if (turn % 2 === 0) {
+        const { data, response } = await client.responses.create({ model: 'm1', input: `turn ${turn}`, previous_response_id: previous }).withResponse();
+        expect(response.headers.get('x-switchyard-target'), `turn ${turn}`).toBe(holder);
+        expect(data.previous_response_id).toBe(previous);
+        previous = data.id;
+      } else {
+        const { data: stream, response } = await client.responses.create({ model: 'm1', input: `turn ${turn}`, previous_response_id: previous, stream: true }).withResponse();
+        expect(response.headers.get('x-switchyard-target'), `turn ${turn}`).toBe(holder);
+        let completed: string | undefined;
+        for await (const event of stream) if (event.type === 'response.completed') completed = event.response.id;
+        expect(completed).toBeDefined();
+        previous = completed!;
+      }
+    }
+  });
+
+  it("relays the engine's own 404 for an id no replica holds, and routes as usual once the holder is gone", async () => {
+    const unknown = await client.responses.create({ model: 'm1', input: 'x', previous_response_id: 'resp_nobody' }).catch((error: unknown) => error);
+    expect(unknown).toBeInstanceOf(OpenAI.NotFoundError);
+    expect((unknown as InstanceType<typeof OpenAI.NotFoundError>).code).toBe('previous_response_not_found');
+
+    const { data, response } = await client.responses.create({ model: 'm1', input: 'before the holder leaves' }).withResponse();
+    const holder = Number(response.headers.get('x-switchyard-target')!.slice(1));
+    await sims[holder]!.stop();
+    const orphan = await client.responses.create({ model: 'm1', input: 'after', previous_response_id: data.id }).withResponse().catch((error: unknown) => error);
+    expect(orphan).toBeInstanceOf(OpenAI.NotFoundError);
+    expect((orphan as InstanceType<typeof OpenAI.NotFoundError>).headers?.get('x-switchyard-target')).toBe(`r${1 - holder}`);
+  });
+});

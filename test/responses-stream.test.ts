@@ -72,4 +72,13 @@ describe('the Responses stream end rule', () => {
     assertConforms('ResponseErrorEvent', data);
     expect(data).toEqual({ type: 'error', code: 'upstream_stream_error', message: 'the backend stream broke', param: null, sequence_number: 2 });
   });
+
+  it("reads the response's id from the first event however it is split, in OpenAI's field order and the engines' pydantic order", () => {
+    const openAiOrder = stream('response.completed', 'a');
+    const pydanticOrder = `event: response.created\ndata: {"response":{"id":"resp_py","created_at":1},"sequence_number":0,"type":"response.created"}\n\n${event('response.completed', { response: { id: 'resp_py', usage } }, 1)}`;
+    for (const size of [1, 2, 5, 11, 4096]) {
+      expect(judge(openAiOrder, size).rule.responseId, `pieces of ${size}`).toBe('resp_1');
+      expect(judge(pydanticOrder, size).rule.responseId, `pieces of ${size}`).toBe('resp_py');
+    }
+  });
 });

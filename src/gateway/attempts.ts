@@ -6,6 +6,7 @@ import type { Backend } from '../fleet/backend.js';
 import type { Fleet } from '../fleet/fleet.js';
 import type { PolicyMetrics } from '../observability/policy-metrics.js';
 import type { RouteOutcome, RouteRequest, RoutingPolicy } from '../routing/policy.js';
+import type { ResponseAffinity } from '../routing/response-affinity.js';
 import { ApiError, badGateway, noHealthyBackend } from '../server/errors.js';
 import type { Cooldowns } from '../state/shared-state.js';
 import { abortError, CLIENT_GONE_ERROR, stoppedByDeadline, type RequestAbort } from './abort.js';
@@ -98,6 +99,7 @@ export class AttemptRunner {
     private readonly metrics: PolicyMetrics,
     private readonly log: Logger,
     private readonly options: AttemptOptions,
+    private readonly responses: ResponseAffinity,
   ) {
     this.retryOn = new Set(options.retryOn);
     this.fallbackOn = new Set(options.fallbackOn);
@@ -105,6 +107,8 @@ export class AttemptRunner {
 
   async run(request: InferenceRequest, signal: RequestAbort, account: AttemptAccount): Promise<Dispatched | Exhausted> {
     const steps = this.resolver.steps(request.model);
+    // The replica holding the response a Responses API request continues, tried first wherever it can serve.
+    const holder = request.endpoint === 'responses' ? this.responses.replicaFor(request.body) : undefined;
     // Why a model had nothing to try (unknown, no healthy backend, missing key): the answer when nothing was tried.
     const unroutable: { error?: ApiError } = {};
     let failure: AttemptFailure | undefined;
@@ -125,7 +129,7 @@ export class AttemptRunner {
       }
       const tried = new Set<Backend>();
       for (let n = 0; n < this.options.maxAttempts; n++) {
-        let choice = await this.choose(step, tried, request, account, unroutable);
+        let choice = await this.choose(step, tried, request, account, unroutable, holder);
         if (!choice && failure && tried.size > 0 && this.retryOn.has(failure.trigger)) {
           // Every replica failed once: the same ones again, after a pause.
           const wait = failure.retryAfterMs ?? backoffMs(n, this.options.backoffBaseMs, this.options.backoffMaxMs);
@@ -139,7 +143,7 @@ export class AttemptRunner {
           // A pause the upstreams imposed (backoff, retry-after) is not the router's own time.
           account.upstreamMs += wait;
           tried.clear();
-          choice = await this.choose(step, tried, request, account, unroutable);
+          choice = await this.choose(step, tried, request, account, unroutable, holder);
         }
         if (!choice) break;
         if (attempted) account.retries++;
@@ -170,7 +174,18 @@ export class AttemptRunner {
     return { error: unroutable.error ?? noHealthyBackend(request.model) };
   }
 
-  private async choose(step: RouteStep, tried: ReadonlySet<Backend>, request: InferenceRequest, account: AttemptAccount, unroutable: { error?: ApiError }): Promise<Choice | undefined> {
+  private async choose(
+    step: RouteStep,
+    tried: ReadonlySet<Backend>,
+    request: InferenceRequest,
+    account: AttemptAccount,
+    unroutable: { error?: ApiError },
+    holder: string | undefined,
+  ): Promise<Choice | undefined> {
+    if (holder !== undefined) {
+      const held = this.holderChoice(step, tried, request, account, holder);
+      if (held) return held;
+    }
     let chosenTarget: RouteTarget | undefined;
     let chosen: Backend[] | undefined;
     let weightSeen = 0;
@@ -206,6 +221,24 @@ export class AttemptRunner {
     // The policy sees every pick, even of a single candidate: stateful policies (prefix trees) learn from it.
     const pick: RouteRequest = { model: chosenTarget.model, group: step.model, body: request.body, headers: request.headers };
     return { backend: this.policy.pick(chosen, pick), target: chosenTarget, pick };
+  }
+
+  /**
+   * The replica named `holder` when one of the step's targets has it healthy, untried and not
+   * benched: offered to the policy as the only candidate (every pick goes through the policy).
+   * Gone or unusable, the request is routed as any other and its engine answers for the unknown id.
+   */
+  private holderChoice(step: RouteStep, tried: ReadonlySet<Backend>, request: InferenceRequest, account: AttemptAccount, holder: string): Choice | undefined {
+    for (const target of step.targets) {
+      const route = this.resolver.resolveTarget(target);
+      if ('error' in route) continue;
+      const backend = route.backends.find((candidate) => candidate.name === holder);
+      if (!backend || tried.has(backend) || this.cooldowns.view(backend.name).state !== 'ok') continue;
+      account.candidates = 1;
+      const pick: RouteRequest = { model: target.model, group: step.model, body: request.body, headers: request.headers };
+      return { backend: this.policy.pick([backend], pick), target, pick };
+    }
+    return undefined;
   }
 
   /** `canFallBack`: a later model could take the request, so a refused answer is worth reading first. */

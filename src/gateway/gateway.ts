@@ -5,6 +5,7 @@ import type { Backend } from '../fleet/backend.js';
 import type { Fleet } from '../fleet/fleet.js';
 import type { RoutingPolicy } from '../routing/policy.js';
 import { UNKNOWN_MODEL, type Metrics } from '../observability/metrics.js';
+import { ResponseAffinity } from '../routing/response-affinity.js';
 import { badGateway, gatewayTimeout, type ApiError } from '../server/errors.js';
 import type { RequestLogEntry } from '../store/request-log.js';
 import { decodedBody } from '../upstream/content-encoding.js';
@@ -66,6 +67,8 @@ export interface RequestSink {
  */
 export class Gateway {
   private readonly attempts: AttemptRunner;
+  /** Which replica produced each recent Responses API answer, for requests that continue one. */
+  private readonly responses = new ResponseAffinity();
   /** Requests being answered, so that a shutdown can end them with a reason rather than cut them. */
   private readonly inFlight = new Set<RequestAbort>();
 
@@ -79,7 +82,7 @@ export class Gateway {
     private readonly policies: GatewayPolicies,
     private readonly requestLog?: RequestSink,
   ) {
-    this.attempts = new AttemptRunner(fleet, policies.resolver, policy, dispatcher, policies.state.cooldowns, policies.metrics, log, options);
+    this.attempts = new AttemptRunner(fleet, policies.resolver, policy, dispatcher, policies.state.cooldowns, policies.metrics, log, options, this.responses);
   }
 
   async handle(request: InferenceRequest, res: ServerResponse): Promise<void> {
@@ -128,14 +131,15 @@ export class Gateway {
         res.writeHead(200, headers);
         const collecting = admitted;
         const tap = collecting.cache.key ? (bytes: Buffer) => this.policies.collect(collecting, bytes) : undefined;
-        const ending = request.endpoint === 'responses' ? new ResponsesStream() : CHUNK_STREAM;
-        const outcome = await relayStream(res, response.body, request.startedAt, abort, ending, backend.adapter.stream?.(request, { apiKey: backend.apiKey, maxEventBytes: this.options.maxResponseBytes }), tap);
+        const responsesStream = request.endpoint === 'responses' ? new ResponsesStream() : undefined;
+        const outcome = await relayStream(res, response.body, request.startedAt, abort, responsesStream ?? CHUNK_STREAM, backend.adapter.stream?.(request, { apiKey: backend.apiKey, maxEventBytes: this.options.maxResponseBytes }), tap);
         endUpstream(account);
         account.ttftS = outcome.ttftS;
         account.interTokenS = outcome.interTokenS;
         account.usage = outcome.usage;
         // Counted even when the client left: the backend generated what was relayed.
         account.relayedTokens = outcome.events;
+        if (responsesStream) this.responses.remember(request.body, responsesStream.responseId, backend.name);
         account.complete = !outcome.error;
         if (outcome.clientGone) account.status = CLIENT_CLOSED;
         else if (outcome.error) {
@@ -239,7 +243,11 @@ export class Gateway {
         writeApiError(res, failure, { 'x-request-id': headers['x-request-id'] });
         return;
       }
-      account.usage = request.endpoint === 'responses' ? usageOfResponses((parsed as { usage?: unknown }).usage) : (parsed as { usage?: Usage }).usage;
+      if (request.endpoint === 'responses') {
+        const response = parsed as { id?: unknown; usage?: unknown };
+        account.usage = usageOfResponses(response.usage);
+        if (status === 200) this.responses.remember(request.body, response.id, backend.name);
+      } else account.usage = (parsed as { usage?: Usage }).usage;
     }
     // An error the provider's answer translated to (an error answer itself was counted with its attempt).
     if (EJECTING_STATUS.has(status) && !account.failed) this.fail(account, backend, `answered ${status}`, status);

@@ -4,8 +4,12 @@ import type { StreamEnding, StreamVerdict } from './stream-ending.js';
 const LF = 0x0a;
 const E = 0x65;
 const D = 0x64;
-/** Longer `event:` lines are not a Responses API event name: not kept. */
+/** What is read of an `event:` line: longer ones name no Responses API event. */
 const MAX_EVENT_LINE = 128;
+/** What is read of the first `data:` line: the start of `response.created`, where the response's id is. */
+const MAX_HEAD = 1024;
+/** The response's id as the first field of the event's `response` (OpenAI's order, and that of the engines' pydantic models). */
+const RESPONSE_ID = /"response"\s*:\s*\{\s*"id"\s*:\s*"([^"\\]+)"/;
 /** The events that end a Responses stream properly (there is no `[DONE]`). */
 const TERMINAL = new Set(['response.completed', 'response.incomplete', 'response.failed']);
 /** The key of the terminal event's `response.usage` (the only `"usage":` a Response holds outside its JSON-escaped strings). */
@@ -16,32 +20,29 @@ const USAGE_KEY = /"usage"\s*:\s*/g;
  * `response.output_text.delta`, …) that end with `response.completed`, `response.incomplete` or
  * `response.failed`, and no `data: [DONE]`. The terminal event carries the whole response, output
  * included, so it may be longer than the tail the relay keeps: the name of each event is noted as
- * it passes instead, reading only the `event:` lines (found by searching for line ends natively;
- * an `event:` field cannot hide in the JSON data, whose strings hold no raw line break).
+ * it passes instead, reading only the `event:` lines and the start of the first `data:` line, for
+ * the response's id (lines are found by searching for line ends natively; an `event:` field
+ * cannot hide in the JSON data, whose strings hold no raw line break).
  */
 export class ResponsesStream implements StreamEnding {
+  /** The answer's response id, from the stream's first event (`response.created`), once read. */
+  responseId: string | undefined;
+  private firstDataRead = false;
   private lastEvent: string | undefined;
   /** Whether a `data:` line followed the last `event:` line: a terminal event cut before its data did not end the stream. */
   private lastEventHasData = false;
   private events = 0;
   /** The next byte begins a line. */
   private atLineStart = true;
-  /** An `event:` line cut by a chunk boundary, kept until its end arrives. */
-  private partial: string | undefined;
+  /** The start of a line being read that a chunk boundary cut, and how much of it is read. */
+  private kept: string | undefined;
+  private keptLimit = 0;
 
   watch(bytes: Buffer): void {
     let at = 0;
     if (!this.atLineStart) {
       const end = bytes.indexOf(LF);
-      if (this.partial !== undefined) {
-        this.partial += bytes.toString('latin1', 0, end === -1 ? Math.min(bytes.length, MAX_EVENT_LINE) : end);
-        if (end === -1) {
-          if (this.partial.length > MAX_EVENT_LINE) this.partial = undefined;
-          return;
-        }
-        this.line(this.partial);
-        this.partial = undefined;
-      }
+      if (this.kept !== undefined) this.keep(bytes, 0, end);
       if (end === -1) return;
       at = end + 1;
     }
@@ -49,12 +50,15 @@ export class ResponsesStream implements StreamEnding {
       const first = bytes[at];
       const end = bytes.indexOf(LF, at);
       if (first === D) this.lastEventHasData = true;
+      if (first === E || (first === D && !this.firstDataRead)) {
+        this.kept = '';
+        this.keptLimit = first === E ? MAX_EVENT_LINE : MAX_HEAD;
+        this.keep(bytes, at, end);
+      }
       if (end === -1) {
-        if (first === E) this.partial = bytes.toString('latin1', at, Math.min(bytes.length, at + MAX_EVENT_LINE));
         this.atLineStart = false;
         return;
       }
-      if (first === E) this.line(bytes.toString('latin1', at, end));
       at = end + 1;
     }
     this.atLineStart = true;
@@ -73,11 +77,24 @@ export class ResponsesStream implements StreamEnding {
     return `event: error\ndata: ${JSON.stringify({ type: 'error', code, message, param: null, sequence_number: this.events })}\n\n`;
   }
 
+  /** Adds what `bytes` hold of the kept line (up to `end`, -1 when it goes on), and reads it once whole or long enough. */
+  private keep(bytes: Buffer, from: number, end: number): void {
+    const upTo = Math.min(end === -1 ? bytes.length : end, from + this.keptLimit - this.kept!.length);
+    this.kept += bytes.toString('latin1', from, upTo);
+    if (end === -1 && this.kept!.length < this.keptLimit) return;
+    this.line(this.kept!);
+    this.kept = undefined;
+  }
+
   private line(text: string): void {
-    if (!text.startsWith('event:')) return;
-    this.lastEvent = text.slice(6).trim();
-    this.lastEventHasData = false;
-    this.events++;
+    if (text.startsWith('event:')) {
+      this.lastEvent = text.slice(6).trim();
+      this.lastEventHasData = false;
+      this.events++;
+    } else if (text.startsWith('data:')) {
+      this.firstDataRead = true;
+      this.responseId = RESPONSE_ID.exec(text)?.[1];
+    }
   }
 }
 

@@ -13,7 +13,7 @@ const MAX_KEPT_CHARS = 128;
 
 const keptKey = (hint: string): string => (hint.length <= MAX_KEPT_CHARS ? hint : hash('sha256', hint, 'base64'));
 
-/** Where each recent session hint was last sent, bounded in count and size (oldest first out, O(1) per request). */
+/** Where each recent session hint (or other affinity key, such as a response id) was last sent, bounded in count and size (oldest first out, O(1) per request). */
 export class SessionHints {
   private readonly replicas = new Map<string, string>();
 
