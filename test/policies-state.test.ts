@@ -239,6 +239,15 @@ describe('cache key and spend', () => {
     expect(canonicalJson({ b: 1, a: { d: [1, { y: 2, x: 1 }], c: null } })).toBe(canonicalJson({ a: { c: null, d: [1, { x: 1, y: 2 }] }, b: 1 }));
   });
 
+  it('caches a Responses API answer only on opt-in: at temperature 0 a stored response is still not a pure function of its request', () => {
+    const stage = new ResponseCacheStage({ enabled: true, ttlS: 60, maxEntryBytes: 1 << 20 });
+    const plan = (endpoint: 'chat' | 'responses', body: Record<string, unknown>) =>
+      stage.plan({ id: 'r', endpoint, model: 'm', stream: false, body, raw: Buffer.from(JSON.stringify(body)), headers: {}, startedAt: 0 }).status;
+    expect(plan('chat', { model: 'm', messages: [], temperature: 0 })).toBe('miss');
+    expect(plan('responses', { model: 'm', input: 'hi', temperature: 0 })).toBe('bypass');
+    expect(plan('responses', { model: 'm', input: 'hi', cache: true })).toBe('miss');
+  });
+
   it('prices usage per million tokens', () => {
     const prices = { m: { input_per_million: 2, output_per_million: 10 } };
     expect(spendUsd(prices, 'm', { prompt_tokens: 1000, completion_tokens: 100 })).toBeCloseTo(0.003);
@@ -272,6 +281,12 @@ describe('rate-limit stage', () => {
       expect(charges.find((charge) => charge.counter === 'tpm:model:m')!.cost, String(cap)).toBe(prompt(body) + 100);
       expect(estimatedUsage(chatRequest(body), 40).completion_tokens, String(cap)).toBe(40);
     }
+  });
+
+  it("reserves a Responses API request's max_output_tokens as its answer cap", () => {
+    const body = { model: 'm', input: 'hi', max_output_tokens: 70 };
+    const { charges } = stage.plan({ id: 'ip:x' }, { ...request(body), endpoint: 'responses' });
+    expect(charges.find((charge) => charge.counter === 'tpm:model:m')!.cost).toBe(Math.ceil(Buffer.byteLength(JSON.stringify(body)) / 4) + 70);
   });
 
   it('answers a refusal with 429, retry-after and the OpenAI error shape', () => {

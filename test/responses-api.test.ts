@@ -229,6 +229,12 @@ describe('previous_response_id goes back to the replica that produced the respon
     }
   });
 
+  it('keeps no response asked not to be stored: continuing it answers 404 on any replica', async () => {
+    const unstored = await client.responses.create({ model: 'm1', input: 'forget me', store: false });
+    const failure = await client.responses.create({ model: 'm1', input: 'x', previous_response_id: unstored.id }).catch((error: unknown) => error);
+    expect((failure as InstanceType<typeof OpenAI.NotFoundError>).code).toBe('previous_response_not_found');
+  });
+
   it("relays the engine's own 404 for an id no replica holds, and routes as usual once the holder is gone", async () => {
     const unknown = await client.responses.create({ model: 'm1', input: 'x', previous_response_id: 'resp_nobody' }).catch((error: unknown) => error);
     expect(unknown).toBeInstanceOf(OpenAI.NotFoundError);
