@@ -22,7 +22,8 @@ function stream(terminal: string, text: string): string {
 
 /** Feeds `text` to the rule in pieces of `size` bytes, as the relay would, and judges it. */
 function judge(text: string, size: number) {
-  const rule = new ResponsesStream();
+  let responseId: string | undefined;
+  const rule = new ResponsesStream((id) => (responseId = id));
   const tail = new StreamTail(TAIL_BYTES);
   const bytes = Buffer.from(text);
   for (let at = 0; at < bytes.length; at += size) {
@@ -30,7 +31,7 @@ function judge(text: string, size: number) {
     rule.watch(piece);
     tail.push(piece);
   }
-  return { rule, verdict: rule.verdict(tail.read()) };
+  return { rule, verdict: rule.verdict(tail.read()), responseId };
 }
 
 describe('the Responses stream end rule', () => {
@@ -77,8 +78,8 @@ describe('the Responses stream end rule', () => {
     const openAiOrder = stream('response.completed', 'a');
     const pydanticOrder = `event: response.created\ndata: {"response":{"id":"resp_py","created_at":1},"sequence_number":0,"type":"response.created"}\n\n${event('response.completed', { response: { id: 'resp_py', usage } }, 1)}`;
     for (const size of [1, 2, 5, 11, 4096]) {
-      expect(judge(openAiOrder, size).rule.responseId, `pieces of ${size}`).toBe('resp_1');
-      expect(judge(pydanticOrder, size).rule.responseId, `pieces of ${size}`).toBe('resp_py');
+      expect(judge(openAiOrder, size).responseId, `pieces of ${size}`).toBe('resp_1');
+      expect(judge(pydanticOrder, size).responseId, `pieces of ${size}`).toBe('resp_py');
     }
   });
 });

@@ -131,15 +131,15 @@ export class Gateway {
         res.writeHead(200, headers);
         const collecting = admitted;
         const tap = collecting.cache.key ? (bytes: Buffer) => this.policies.collect(collecting, bytes) : undefined;
-        const responsesStream = request.endpoint === 'responses' ? new ResponsesStream() : undefined;
-        const outcome = await relayStream(res, response.body, request.startedAt, abort, responsesStream ?? CHUNK_STREAM, backend.adapter.stream?.(request, { apiKey: backend.apiKey, maxEventBytes: this.options.maxResponseBytes }), tap);
+        // A Responses stream's id is remembered as soon as it is read: a client may continue the response before the stream has ended.
+        const ending = request.endpoint === 'responses' ? new ResponsesStream((id) => this.responses.remember(request.body, id, backend.name)) : CHUNK_STREAM;
+        const outcome = await relayStream(res, response.body, request.startedAt, abort, ending, backend.adapter.stream?.(request, { apiKey: backend.apiKey, maxEventBytes: this.options.maxResponseBytes }), tap);
         endUpstream(account);
         account.ttftS = outcome.ttftS;
         account.interTokenS = outcome.interTokenS;
         account.usage = outcome.usage;
         // Counted even when the client left: the backend generated what was relayed.
         account.relayedTokens = outcome.events;
-        if (responsesStream) this.responses.remember(request.body, responsesStream.responseId, backend.name);
         account.complete = !outcome.error;
         if (outcome.clientGone) account.status = CLIENT_CLOSED;
         else if (outcome.error) {

@@ -25,8 +25,6 @@ const USAGE_KEY = /"usage"\s*:\s*/g;
  * cannot hide in the JSON data, whose strings hold no raw line break).
  */
 export class ResponsesStream implements StreamEnding {
-  /** The answer's response id, from the stream's first event (`response.created`), once read. */
-  responseId: string | undefined;
   private firstDataRead = false;
   private lastEvent: string | undefined;
   /** Whether a `data:` line followed the last `event:` line: a terminal event cut before its data did not end the stream. */
@@ -37,6 +35,9 @@ export class ResponsesStream implements StreamEnding {
   /** The start of a line being read that a chunk boundary cut, and how much of it is read. */
   private kept: string | undefined;
   private keptLimit = 0;
+
+  /** `onResponseId`: told the answer's response id once the stream's first event (`response.created`) has it. */
+  constructor(private readonly onResponseId?: (id: string) => void) {}
 
   watch(bytes: Buffer): void {
     let at = 0;
@@ -93,7 +94,8 @@ export class ResponsesStream implements StreamEnding {
       this.events++;
     } else if (text.startsWith('data:')) {
       this.firstDataRead = true;
-      this.responseId = RESPONSE_ID.exec(text)?.[1];
+      const id = RESPONSE_ID.exec(text)?.[1];
+      if (id !== undefined) this.onResponseId?.(id);
     }
   }
 }
