@@ -166,8 +166,7 @@ export function buildSim(options: SimOptions): FastifyInstance {
     const id = kind === 'responses' ? responseId() : completionId(kind === 'chat' ? 'chatcmpl' : 'cmpl');
     const plan = kind === 'responses' ? responsePlan(id, model, tokens, finishReason, body) : undefined;
     const res = reply.raw;
-    const streamed = body.stream === true;
-    const stream = !streamed ? undefined : plan ? new ResponsesSseWriter(res, plan) : new SseWriter(res, { id, model, kind: kind as 'chat' | 'completions', tokens, finishReason, includeUsage: includeUsage(body) });
+    const stream = body.stream !== true ? undefined : plan ? new ResponsesSseWriter(res, plan) : new SseWriter(res, { id, model, kind: kind as 'chat' | 'completions', tokens, finishReason, includeUsage: includeUsage(body) });
     let sequence;
     try {
       sequence = engine.submit(
