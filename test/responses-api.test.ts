@@ -116,6 +116,13 @@ describe('the Responses API through the router (two simulated replicas, an Anthr
     expect(metricValue(metrics, 'switchyard_stream_errors_total', { model: 'm1' })).toBe(0);
   });
 
+  it('explains where a Responses API body would go (POST /route/explain)', async () => {
+    const response = await post(`${router.url}/route/explain`, { model: 'm1', input: [{ role: 'user', content: 'hi' }] });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ model: 'm1', target: expect.stringMatching(/^[ab]$/) });
+    expect((await post(`${router.url}/route/explain`, { model: 'm1', input: 7 })).status).toBe(400);
+  });
+
   it('answers 400 in the OpenAI shape for a body without model or input, or with an input neither string nor array', async () => {
     const cases: Array<[Record<string, unknown>, string, string]> = [
       [{ input: 'hi' }, 'model', 'missing_required_parameter'],

@@ -12,7 +12,7 @@ import { validateInference } from './validate.js';
 type Headers = Record<string, string | string[] | undefined>;
 
 /**
- * `POST /route/explain` with a chat (`messages`) or completion (`prompt`) body: which replica the
+ * `POST /route/explain` with a chat (`messages`), completion (`prompt`) or Responses API (`input`) body: which replica the
  * request would go to now and why, without sending it or changing any routing state. Headers such
  * as the session header are taken from this request, as they would be from the real one. A model
  * group is explained whole: each model of its chain (the group, then its fallbacks) with each
@@ -68,8 +68,10 @@ function pick(routing: PolicyTable, model: string, candidates: readonly Backend[
   };
 }
 
-/** A completion body when it has a prompt and no messages; anything else is judged as a chat request. */
+/** A completion body when it has a prompt and no messages, a Responses API body when it has only an input; anything else is judged as a chat request. */
 function explainedEndpoint(body: unknown): Endpoint {
   const fields = body !== null && typeof body === 'object' && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
-  return fields.messages === undefined && fields.prompt !== undefined ? 'completions' : 'chat';
+  if (fields.messages !== undefined) return 'chat';
+  if (fields.prompt !== undefined) return 'completions';
+  return fields.input !== undefined ? 'responses' : 'chat';
 }
