@@ -82,4 +82,16 @@ describe('the Responses stream end rule', () => {
       expect(judge(pydanticOrder, size).responseId, `pieces of ${size}`).toBe('resp_py');
     }
   });
+
+  it('judges a stream without event: lines (data only, as some proxies send) by each event\'s type, at the start or the end of its data', () => {
+    const dataOnly = (text: string) => text.replace(/^event: .*\n/gm, '');
+    const openAiOrder = dataOnly(stream('response.completed', 'x'.repeat(3 * TAIL_BYTES)));
+    const pydanticOrder = 'data: {"response":{"id":"resp_py"},"sequence_number":0,"type":"response.created"}\n\n' + `data: {"response":{"id":"resp_py","usage":${JSON.stringify(usage)}},"sequence_number":1,"type":"response.completed"}\n\n`;
+    for (const whole of [openAiOrder, pydanticOrder, `${pydanticOrder}data: [DONE]\n\n`]) {
+      for (const size of [1, 3, 7, 4096]) expect(judge(whole, size).verdict, `pieces of ${size}`).toEqual({ usage: expect.objectContaining({ prompt_tokens: 12, completion_tokens: 30 }) });
+      expect(judge(whole.slice(0, whole.lastIndexOf('"type"')), 5).verdict.failure).toMatch(/before its terminal event/);
+    }
+    const cutAfterDelta = dataOnly(stream('response.completed', 'a'));
+    expect(judge(cutAfterDelta.slice(0, cutAfterDelta.lastIndexOf('data: ')), 5).verdict.failure).toMatch(/before its terminal event/);
+  });
 });
