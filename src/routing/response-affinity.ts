@@ -17,8 +17,8 @@ export class ResponseAffinity {
     return typeof id === 'string' && id ? this.replicas.replicaFor(id) : undefined;
   }
 
-  /** Notes the replica that answered `request` with the response `id`, unless the client asked it not to be stored. */
-  remember(request: Record<string, unknown>, id: unknown, replica: string): void {
-    if (typeof id === 'string' && id && request.store !== false) this.replicas.remember(id, replica);
+  /** Notes the replica that answered a request (`body`) with the response `id`, unless the client asked it not to be stored. */
+  remember(body: Record<string, unknown>, id: unknown, replica: string): void {
+    if (typeof id === 'string' && id && body.store !== false) this.replicas.remember(id, replica);
   }
 }
