@@ -285,7 +285,7 @@ describe('rate-limit stage', () => {
 
   it("reserves a Responses API request's max_output_tokens as its answer cap", () => {
     const body = { model: 'm', input: 'hi', max_output_tokens: 70 };
-    const { charges } = stage.plan({ id: 'ip:x' }, { ...request(body), endpoint: 'responses' });
+    const { charges } = stage.plan({ id: 'ip:x' }, { ...chatRequest(body), endpoint: 'responses' });
     expect(charges.find((charge) => charge.counter === 'tpm:model:m')!.cost).toBe(Math.ceil(Buffer.byteLength(JSON.stringify(body)) / 4) + 70);
   });
 
