@@ -1,4 +1,4 @@
-import { providerAccess, type ProviderName } from '../config/providers.js';
+import { providerAccess, providerBaseUrl, type ProviderName } from '../config/providers.js';
 import type { Config } from '../config/schema.js';
 import type { Fleet } from '../fleet/fleet.js';
 import type { Route } from '../gateway/resolve.js';
@@ -76,7 +76,7 @@ export class ModelRegistry {
     const upstreamModel = row.upstream_model;
     const backend = this.fleet.add({
       name: backendName(row.name),
-      url: row.endpoint,
+      url: provider ? providerBaseUrl(provider, row.endpoint) : row.endpoint,
       kind: 'registry',
       models: [row.name],
       apiKey: access?.apiKey,
