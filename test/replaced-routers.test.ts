@@ -5,7 +5,7 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NO_PROVIDER_ENV, runCli } from './support/cli.js';
 import { startFakeOpenAi, type FakeOpenAi } from './support/fake-openai.js';
-import { startRouter, stopAll } from './support/processes.js';
+import { startRouter, startSim, stopAll } from './support/processes.js';
 
 /**
  * What the users of the systems Switchyard replaces bring along unchanged: the provider router's
@@ -51,5 +51,34 @@ describe("the provider router's .env: base URLs given as origins", () => {
 
   it('does the same for a registry entry of that provider type', async () => {
     expect(await pathFor('my-router-model')).toBe('/api/v1/chat/completions');
+  });
+});
+
+describe("the InfiniLM router's clients: base URL at the root, trailing slashes", () => {
+  let url: string;
+
+  beforeAll(async () => {
+    const sim = await startSim({ models: ['9g_8b_thinking'] });
+    url = (await startRouter({ services: [{ name: 'service_9g8b_8100', url: sim.url }] }, NO_PROVIDER_ENV)).url;
+  });
+
+  it('retrieves a model through /models/{id}, the twin of /v1/models/{id}, as the OpenAI SDK does with the root as its base URL', async () => {
+    const client = new OpenAI({ baseURL: url, apiKey: 'not-needed', maxRetries: 0 });
+    expect(await client.models.retrieve('9g_8b_thinking')).toMatchObject({ id: '9g_8b_thinking', object: 'model' });
+    await expect(client.models.retrieve('nope')).rejects.toMatchObject({ status: 404, code: 'model_not_found' });
+  });
+
+  it('answers a path with a trailing slash as the path without it, inference routes included', async () => {
+    for (const path of ['/health/', '/models/', '/v1/models/', '/v1/models/9g_8b_thinking/', '/services/', '/stats/']) {
+      expect((await fetch(`${url}${path}`)).status, path).toBe(200);
+    }
+    const chat = { model: '9g_8b_thinking', messages: [{ role: 'user', content: 'hi' }], max_tokens: 2 };
+    for (const path of ['/v1/chat/completions/', '/chat/completions/']) {
+      const response = await fetch(`${url}${path}`, { method: 'POST', body: JSON.stringify(chat) });
+      expect(response.status, path).toBe(200);
+      expect(await response.json()).toMatchObject({ object: 'chat.completion' });
+    }
+    const completion = await fetch(`${url}/v1/completions/`, { method: 'POST', body: JSON.stringify({ model: '9g_8b_thinking', prompt: 'hi', max_tokens: 2 }) });
+    expect(completion.status).toBe(200);
   });
 });

@@ -72,6 +72,8 @@ export function buildApp({ config, log, fleet, gateway, metrics, agents, history
     // No child logger per request (it costs microseconds on every call); lines about a request name its id themselves.
     childLoggerFactory: (logger) => logger,
     bodyLimit: config.max_body_bytes,
+    // `/health/` and `/v1/models/` as `/health` and `/v1/models`: the FastAPI routers Switchyard replaces redirected them there, and clients followed.
+    routerOptions: { ignoreTrailingSlash: true },
     genReqId: requestId,
     return503OnClosing: true,
     frameworkErrors,

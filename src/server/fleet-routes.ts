@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Fleet } from '../fleet/fleet.js';
 import type { FleetHistory } from '../observability/fleet-history.js';
 import { fleetStats } from '../observability/fleet-snapshot.js';
@@ -42,13 +42,16 @@ export function registerFleetRoutes(
   app.get('/models', reader, listModels);
   app.get('/v1/models', reader, listModels);
   // Model ids may contain slashes ("org/model"), so the id is the whole rest of the path (already percent-decoded).
-  app.get('/v1/models/*', reader, async (request) => {
+  const retrieveModel = async (request: FastifyRequest) => {
     const id = (request.params as { '*': string })['*'];
     if (fleet.candidates(id).length === 0 && !groups().includes(id)) {
       throw new ApiError(404, `The model '${id}' does not exist`, 'invalid_request_error', 'model_not_found', 'model');
     }
     return modelObject(id);
-  });
+  };
+  app.get('/v1/models/*', reader, retrieveModel);
+  // The unprefixed twin, as for the list: a client whose base URL is the router's root (as the InfiniLM router's were) retrieves /models/{id}.
+  app.get('/models/*', reader, retrieveModel);
 
   app.get('/health', async () => {
     // The InfiniLM contract counts the inference services (and agents): hosted providers are not ours to vouch for.

@@ -10,7 +10,7 @@ import { discardRest, readBody } from './read-body.js';
 import { requestId } from './request-id.js';
 import { isPlausibleModelName, validateInference } from './validate.js';
 
-const ENDPOINT_OF_PATH = new Map<string, Endpoint>([
+const ENDPOINT_PATHS: ReadonlyArray<[string, Endpoint]> = [
   ['/v1/chat/completions', 'chat'],
   ['/chat/completions', 'chat'],
   ['/v1/completions', 'completions'],
@@ -19,7 +19,9 @@ const ENDPOINT_OF_PATH = new Map<string, Endpoint>([
   ['/embeddings', 'embeddings'],
   ['/v1/responses', 'responses'],
   ['/responses', 'responses'],
-]);
+];
+// With a trailing slash too: the FastAPI routers Switchyard replaces redirected `/v1/chat/completions/` (307, which keeps the POST) and clients followed.
+const ENDPOINT_OF_PATH = new Map<string, Endpoint>(ENDPOINT_PATHS.flatMap(([path, endpoint]) => [[path, endpoint], [`${path}/`, endpoint]]));
 
 export interface InferenceRoutes {
   /** Answers the request if it is an inference call; false leaves it to the rest of the app. */
