@@ -82,3 +82,54 @@ describe("the InfiniLM router's clients: base URL at the root, trailing slashes"
     expect(completion.status).toBe(200);
   });
 });
+
+describe("LiteLLM proxy clients: the `cache` object of per-request cache controls", () => {
+  let url: string;
+  let simUrl: string;
+
+  beforeAll(async () => {
+    const sim = await startSim({ models: ['m1'], ttftMs: 1 });
+    simUrl = sim.url;
+    url = (await startRouter({ services: [{ name: 'sim', url: sim.url }] }, NO_PROVIDER_ENV)).url;
+  });
+
+  /** A sampled chat (temperature 0.7: not cached by the determinism rule alone) with LiteLLM's `cache` field. */
+  const chat = async (content: string, cache: unknown) => {
+    const response = await fetch(`${url}/v1/chat/completions`, {
+      method: 'POST',
+      body: JSON.stringify({ model: 'm1', messages: [{ role: 'user', content }], max_tokens: 2, temperature: 0.7, cache }),
+    });
+    return { status: response.status, cache: response.headers.get('x-switchyard-cache'), body: (await response.json()) as { error?: { param: string } } };
+  };
+
+  it('opts in with the object and strips it before the backend', async () => {
+    expect((await chat('ttl', { ttl: 300 })).cache).toBe('miss');
+    const upstream = (await (await fetch(`${simUrl}/sim/stats`)).json()) as { lastRequest: { body: string } };
+    expect(JSON.parse(upstream.lastRequest.body)).not.toHaveProperty('cache');
+    expect((await chat('ttl', { ttl: 300 })).cache).toBe('hit');
+  });
+
+  it('honours no-cache (fresh answer, stored), no-store (never stored) and use-cache: false', async () => {
+    expect((await chat('no-cache', { 'no-cache': true })).cache).toBe('bypass');
+    expect((await chat('no-cache', {})).cache).toBe('hit');
+    expect((await chat('no-store', { 'no-store': true })).cache).toBe('bypass');
+    expect((await chat('no-store', {})).cache).toBe('miss');
+    expect((await chat('use-cache', { 'use-cache': false })).cache).toBe('bypass');
+  });
+
+  it('honours ttl, s-maxage and namespace', async () => {
+    expect((await chat('short', { ttl: 1 })).cache).toBe('miss');
+    expect((await chat('short', { ttl: 1 })).cache).toBe('hit');
+    expect((await chat('short', { ttl: 1, 's-maxage': 0 })).cache).toBe('miss');
+    expect((await chat('short', { ttl: 1, namespace: 'team-a' })).cache).toBe('miss');
+    expect((await chat('short', { ttl: 1, namespace: 'team-a' })).cache).toBe('hit');
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    expect((await chat('short', { ttl: 1 })).cache).toBe('miss');
+  });
+
+  it('refuses a control of the wrong type with 400 naming it', async () => {
+    const refused = await chat('bad', { ttl: 'an hour' });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error).toMatchObject({ param: 'cache.ttl' });
+  });
+});

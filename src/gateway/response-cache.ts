@@ -1,8 +1,8 @@
 import { hash } from 'node:crypto';
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { StringDecoder } from 'node:string_decoder';
-import { badRequest } from '../server/errors.js';
 import type { CachedResponse, CacheWrite } from '../state/shared-state.js';
+import { cacheControls } from './cache-controls.js';
 import type { InferenceRequest } from './inference-request.js';
 import { isEventStreamType, targetHeader } from './relay.js';
 
@@ -17,6 +17,9 @@ export interface CachePlan {
   bytes: number;
   /** For a stream's chunks, which may end inside a UTF-8 character: its rest comes with the next chunk. */
   decoder: StringDecoder | undefined;
+  ttlS: number;
+  /** Set when the request accepts only entries stored at most this long ago. */
+  maxAgeS: number | undefined;
 }
 
 export interface CacheOptions {
@@ -25,12 +28,12 @@ export interface CacheOptions {
   maxEntryBytes: number;
 }
 
-const BYPASS: Readonly<CachePlan> = Object.freeze({ status: 'bypass', key: undefined, chunks: [], bytes: 0, decoder: undefined });
+const BYPASS: Readonly<CachePlan> = Object.freeze({ status: 'bypass', key: undefined, chunks: [], bytes: 0, decoder: undefined, ttlS: 0, maxAgeS: undefined });
 
 /**
  * Exact-match response cache. A request is cached when it is deterministic enough: embeddings
- * always, completions when `temperature` is 0 or the request opts in with `"cache": true` (the
- * Responses API only by opting in).
+ * always, completions when `temperature` is 0 or the request opts in with `"cache": true` (or
+ * LiteLLM's cache controls, see cache-controls.ts); the Responses API only by opting in.
  * `"cache": false` and `Cache-Control: no-store` skip the cache; `Cache-Control: no-cache`
  * fetches a fresh answer and stores it.
  */
@@ -39,16 +42,18 @@ export class ResponseCacheStage {
 
   /** Decides, and removes the router's own `cache` field from what goes upstream; throws a 400 for a bad `cache`. */
   plan(request: InferenceRequest): CachePlan {
-    const optIn = request.body.cache;
-    if (optIn !== undefined && typeof optIn !== 'boolean') throw badRequest("Invalid type for 'cache': expected a boolean", 'cache', 'invalid_type');
-    if (optIn !== undefined) stripCacheField(request);
-    if (!this.options.enabled || optIn === false) return BYPASS;
+    const controls = request.body.cache === undefined ? undefined : cacheControls(request.body.cache);
+    if (controls) stripCacheField(request);
+    if (!this.options.enabled || controls?.noStore) return BYPASS;
     const control = String(request.headers['cache-control'] ?? '').toLowerCase();
     if (control.includes('no-store')) return BYPASS;
     // A Responses API answer is not a pure function of its request: the engine stores it under its id for a later `previous_response_id`.
-    if (!(optIn === true || request.endpoint === 'embeddings' || (request.body.temperature === 0 && request.endpoint !== 'responses'))) return BYPASS;
-    const key = hash('sha256', `${request.endpoint}\0${canonicalJson(request.body)}`);
-    return { status: control.includes('no-cache') ? 'bypass' : 'miss', key, chunks: [], bytes: 0, decoder: undefined };
+    if (!(controls?.optIn || request.endpoint === 'embeddings' || (request.body.temperature === 0 && request.endpoint !== 'responses'))) return BYPASS;
+    // Canonical JSON starts with '{', so a namespace cannot make one request's key another's.
+    const scope = controls?.namespace === undefined ? '' : `${controls.namespace}\0`;
+    const key = hash('sha256', `${scope}${request.endpoint}\0${canonicalJson(request.body)}`);
+    const fresh = control.includes('no-cache') || controls?.noCache === true;
+    return { status: fresh ? 'bypass' : 'miss', key, chunks: [], bytes: 0, decoder: undefined, ttlS: controls?.ttlS ?? this.options.ttlS, maxAgeS: controls?.maxAgeS };
   }
 
   /** The key to read, when the plan reads the cache. */
@@ -56,9 +61,11 @@ export class ResponseCacheStage {
     return plan.status === 'miss' ? plan.key : undefined;
   }
 
-  /** Takes in what the lookup found. */
+  /** Takes in what the lookup found, unless it is older than the request accepts (then the fresh answer replaces it). */
   found(plan: CachePlan, entry: CachedResponse | undefined): CachedResponse | undefined {
-    if (entry) plan.status = 'hit';
+    if (!entry) return undefined;
+    if (plan.maxAgeS !== undefined && !(Date.now() - (entry.storedAt ?? 0) <= plan.maxAgeS * 1000)) return undefined;
+    plan.status = 'hit';
     return entry;
   }
 
@@ -78,7 +85,7 @@ export class ResponseCacheStage {
   /** The entry to store for a complete, successful answer. */
   entry(plan: CachePlan, contentType: string, target: string): CacheWrite | undefined {
     if (!plan.key || plan.chunks.length === 0) return undefined;
-    return { key: plan.key, value: { status: 200, contentType, chunks: plan.chunks, target }, ttlS: this.options.ttlS, bytes: plan.bytes };
+    return { key: plan.key, value: { status: 200, contentType, chunks: plan.chunks, target, storedAt: Date.now() }, ttlS: plan.ttlS, bytes: plan.bytes };
   }
 }
 

@@ -31,6 +31,8 @@ export interface CachedResponse {
   /** The body as sent; a streamed answer keeps its original chunking. */
   chunks: string[];
   target: string;
+  /** When it was stored (ms since the epoch), for requests that accept only recent entries; absent in entries of older versions. */
+  storedAt?: number;
 }
 
 export interface CacheWrite {
