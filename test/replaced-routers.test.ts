@@ -5,7 +5,8 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NO_PROVIDER_ENV, runCli } from './support/cli.js';
 import { startFakeOpenAi, type FakeOpenAi } from './support/fake-openai.js';
-import { startRouter, startSim, stopAll } from './support/processes.js';
+import { errorReply, startFakeProvider, type FakeProvider } from './support/fake-provider.js';
+import { startRouter, startSim, stopAll, waitFor } from './support/processes.js';
 
 /**
  * What the users of the systems Switchyard replaces bring along unchanged: the provider router's
@@ -131,5 +132,48 @@ describe("LiteLLM proxy clients: the `cache` object of per-request cache control
     const refused = await chat('bad', { ttl: 'an hour' });
     expect(refused.status).toBe(400);
     expect(refused.body.error).toMatchObject({ param: 'cache.ttl' });
+  });
+});
+
+describe("LiteLLM proxy clients: client-side `fallbacks`", () => {
+  let url: string;
+  let simUrl: string;
+  let broken: FakeProvider;
+  let env: NodeJS.ProcessEnv;
+
+  beforeAll(async () => {
+    const sim = await startSim({ models: ['m1', 'm2'], ttftMs: 1 });
+    simUrl = sim.url;
+    broken = await startFakeProvider(() => errorReply(503, { message: 'overloaded', type: 'server_error' }));
+    env = { ...NO_PROVIDER_ENV, SQLITE_DB_PATH: join(mkdtempSync(join(tmpdir(), 'switchyard-fallbacks-')), 'models.db') };
+    const config = { services: [{ name: 'sim', url: sim.url }, { name: 'broken', url: broken.url, models: ['zephyr-beta'] }], retry: { max_attempts: 1 } };
+    url = (await startRouter(config, env)).url;
+  });
+  afterAll(() => broken.close());
+
+  it('tries the models the request names after its own fails, and does not send the field upstream', async () => {
+    const client = new OpenAI({ baseURL: url, apiKey: 'anything', maxRetries: 0 });
+    const { data, response } = await client.chat.completions
+      // @ts-expect-error LiteLLM's field, sent as the Python SDK's extra_body sends it
+      .create({ model: 'zephyr-beta', messages: [{ role: 'user', content: 'write a short poem' }], max_tokens: 2, fallbacks: ['m2'] })
+      .withResponse();
+    expect(data.model).toBe('m2');
+    expect(response.headers.get('x-switchyard-target')).toBe('sim');
+    const upstream = (await (await fetch(`${simUrl}/sim/stats`)).json()) as { lastRequest: { body: string } };
+    expect(JSON.parse(upstream.lastRequest.body)).not.toHaveProperty('fallbacks');
+    // A model nothing serves falls back too, as on LiteLLM.
+    expect((await client.chat.completions.create({ model: 'nope', messages: [{ role: 'user', content: 'hi' }], max_tokens: 2, fallbacks: ['m1'] } as never)).model).toBe('m1');
+  });
+
+  it("refuses a malformed list with 400, and a fallback the caller's key may not use with its usual refusal", async () => {
+    const malformed = await fetch(`${url}/v1/chat/completions`, { method: 'POST', body: JSON.stringify({ model: 'm1', messages: [], fallbacks: 'm2' }) });
+    expect(malformed.status).toBe(400);
+    expect(((await malformed.json()) as { error: { param: string } }).error.param).toBe('fallbacks');
+    const { key } = JSON.parse((await runCli(['keys', 'create', 'm1-only', '--models', 'm1'], env)).stdout) as { key: string };
+    // The running router notices its first key within seconds.
+    await waitFor(async () => (await fetch(`${url}/v1/models`)).status === 401, 'keys to be required');
+    const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: key, maxRetries: 0 });
+    await expect(client.chat.completions.create({ model: 'm1', messages: [{ role: 'user', content: 'hi' }], max_tokens: 2, fallbacks: ['m2'] } as never)).rejects.toMatchObject({ status: 403 });
+    expect((await client.chat.completions.create({ model: 'm1', messages: [{ role: 'user', content: 'hi' }], max_tokens: 2, fallbacks: ['m1'] } as never)).model).toBe('m1');
   });
 });

@@ -106,7 +106,9 @@ export class AttemptRunner {
   }
 
   async run(request: InferenceRequest, signal: RequestAbort, account: AttemptAccount): Promise<Dispatched | Exhausted> {
-    const steps = this.resolver.steps(request.model);
+    const steps = this.resolver.steps(request.model, request.fallbacks);
+    // A client names its fallbacks (and its model) freely: as metric labels, names no target knows are 'unknown'.
+    const label = request.fallbacks === undefined ? (model: string) => model : (model: string) => (this.resolver.knows(model) ? model : 'unknown');
     // The replica holding the response a Responses API request continues, tried first wherever it can serve.
     const holder = request.endpoint === 'responses' ? this.responses.replicaFor(request.body) : undefined;
     // Why a model had nothing to try (unknown, no healthy backend, missing key): the answer when nothing was tried.
@@ -123,7 +125,7 @@ export class AttemptRunner {
       if (s > 0) {
         // No failure means the previous model had no backend to try at all.
         if (failure && !this.fallbackOn.has(failure.trigger)) break;
-        this.metrics.fallback(steps[s - 1]!.model, step.model, failure?.trigger ?? 'unavailable');
+        this.metrics.fallback(label(steps[s - 1]!.model), label(step.model), failure?.trigger ?? 'unavailable');
         account.fallbacks = (account.fallbacks ?? 0) + 1;
         failure = undefined;
       }

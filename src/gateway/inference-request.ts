@@ -21,6 +21,16 @@ export interface InferenceRequest {
   headers: IncomingHttpHeaders;
   /** performance.now() when the request arrived. */
   startedAt: number;
+  /** Models to fall back to after the chain of `model`, named by the client (LiteLLM's `fallbacks` field). */
+  fallbacks?: readonly string[];
+}
+
+/** Takes a field meant for the router (`cache`, `fallbacks`) out of what goes upstream. */
+export function removeRouterField(request: InferenceRequest, field: string): void {
+  const { [field]: _removed, ...rest } = request.body;
+  request.body = rest;
+  // Re-serialised only because the field must not reach the backend.
+  request.raw = Buffer.from(JSON.stringify(rest));
 }
 
 /** What accounting needs of a request: also known of one refused before it was valid (`model` then as sent, or empty). */

@@ -52,14 +52,20 @@ export class ModelResolver {
     return this.knows(model) || Object.values(this.groups).some((group) => group.fallbacks.includes(model) || group.targets?.some((target) => target.model === model));
   }
 
-  steps(model: string): readonly RouteStep[] {
+  /** The chain of `model`, then the fallbacks the client named (each a model or a group's targets) that it does not hold yet. */
+  steps(model: string, clientFallbacks?: readonly string[]): readonly RouteStep[] {
     let chain = this.chains.get(model);
-    if (chain) return chain;
-    const names = [model, ...(this.group(model)?.fallbacks ?? [])].filter((name, index, all) => all.indexOf(name) === index);
-    chain = names.map((name) => ({ model: name, targets: this.group(name)?.targets ?? [{ model: name, weight: 1 }] }));
-    // Only configured groups are remembered: arbitrary client model names must not grow the map.
-    if (Object.hasOwn(this.groups, model)) this.chains.set(model, chain);
-    return chain;
+    if (!chain) {
+      chain = this.chainOf([model, ...(this.group(model)?.fallbacks ?? [])]);
+      // Only configured groups are remembered: arbitrary client model names must not grow the map.
+      if (Object.hasOwn(this.groups, model)) this.chains.set(model, chain);
+    }
+    return clientFallbacks === undefined ? chain : this.chainOf([...chain.map((step) => step.model), ...clientFallbacks]);
+  }
+
+  private chainOf(models: readonly string[]): RouteStep[] {
+    const names = models.filter((name, index, all) => all.indexOf(name) === index);
+    return names.map((name) => ({ model: name, targets: this.group(name)?.targets ?? [{ model: name, weight: 1 }] }));
   }
 
   /** Where one step's target model goes now (registry, services and agents, prefix rules). */

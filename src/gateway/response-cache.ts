@@ -3,7 +3,7 @@ import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { StringDecoder } from 'node:string_decoder';
 import type { CachedResponse, CacheWrite } from '../state/shared-state.js';
 import { cacheControls } from './cache-controls.js';
-import type { InferenceRequest } from './inference-request.js';
+import { removeRouterField, type InferenceRequest } from './inference-request.js';
 import { isEventStreamType, targetHeader } from './relay.js';
 
 export type CacheStatus = 'hit' | 'miss' | 'bypass';
@@ -43,7 +43,7 @@ export class ResponseCacheStage {
   /** Decides, and removes the router's own `cache` field from what goes upstream; throws a 400 for a bad `cache`. */
   plan(request: InferenceRequest): CachePlan {
     const controls = request.body.cache === undefined ? undefined : cacheControls(request.body.cache);
-    if (controls) stripCacheField(request);
+    if (controls) removeRouterField(request, 'cache');
     if (!this.options.enabled || controls?.noStore) return BYPASS;
     const control = String(request.headers['cache-control'] ?? '').toLowerCase();
     if (control.includes('no-store')) return BYPASS;
@@ -97,13 +97,6 @@ export function replay(res: ServerResponse, hit: CachedResponse, headers: Outgoi
   res.writeHead(hit.status, headers);
   for (const chunk of hit.chunks) res.write(chunk);
   res.end();
-}
-
-function stripCacheField(request: InferenceRequest): void {
-  const { cache: _cache, ...rest } = request.body;
-  request.body = rest;
-  // Re-serialised only because the field must not reach the backend.
-  request.raw = Buffer.from(JSON.stringify(rest));
 }
 
 /** JSON with object keys sorted, so that key order does not split the cache. Loops, not map/filter: it runs per cacheable request. */
