@@ -177,3 +177,18 @@ describe("LiteLLM proxy clients: client-side `fallbacks`", () => {
     expect((await client.chat.completions.create({ model: 'm1', messages: [{ role: 'user', content: 'hi' }], max_tokens: 2, fallbacks: ['m1'] } as never)).model).toBe('m1');
   });
 });
+
+describe("the provider router's agents: /register and /heartbeat as its local agent sends them", () => {
+  it('answers both with {"status": "ok"} as the replaced router did, and routes the models to the agent', async () => {
+    const agent = await startFakeOpenAi(['local_mistral-7b-instruct-q4']);
+    const router = await startRouter({ services: [] }, NO_PROVIDER_ENV);
+    const post = async (path: string, body: unknown) => (await fetch(`${router.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })).json();
+    // The replaced router's reference agent: AGENT_ENDPOINT with no path, MODEL_LIST split on commas.
+    expect(await post('/register', { name: 'local-agent', endpoint: agent.url, models: ['local_mistral-7b-instruct-q4'] })).toMatchObject({ status: 'ok' });
+    expect(await post('/heartbeat', { name: 'local-agent' })).toMatchObject({ status: 'ok' });
+    const client = new OpenAI({ baseURL: `${router.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+    await client.chat.completions.create({ model: 'local_mistral-7b-instruct-q4', messages: [{ role: 'user', content: 'hi' }] });
+    expect(agent.received.at(-1)).toMatchObject({ url: '/v1/chat/completions' });
+    await agent.close();
+  });
+});

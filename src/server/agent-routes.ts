@@ -58,7 +58,8 @@ export function registerAgentRoutes(app: FastifyInstance, agents: AgentRegistry,
     checkToken(request);
     const { name, endpoint, models } = parse(RegistrationSchema, request.body);
     await agents.register({ name, endpoint, models });
-    return { status: 'registered', name, models };
+    // 'ok', as the replaced router answered both endpoints (and its agents may check).
+    return { status: 'ok', name, models };
   });
 
   // Agent names may contain slashes: the name is the whole rest of the path (already percent-decoded).
