@@ -84,7 +84,7 @@ describe("the InfiniLM router's clients: base URL at the root, trailing slashes"
   });
 });
 
-describe("LiteLLM proxy clients: the `cache` object of per-request cache controls", () => {
+describe("LiteLLM proxy clients and deployments: the `cache` object of per-request cache controls, probe paths", () => {
   let url: string;
   let simUrl: string;
 
@@ -132,6 +132,17 @@ describe("LiteLLM proxy clients: the `cache` object of per-request cache control
     const refused = await chat('bad', { ttl: 'an hour' });
     expect(refused.status).toBe(400);
     expect(refused.body.error).toMatchObject({ param: 'cache.ttl' });
+  });
+
+  it("answers LiteLLM's Kubernetes probe paths: liveliness (and liveness), readiness", async () => {
+    for (const path of ['/health/liveliness', '/health/liveness']) {
+      const response = await fetch(`${url}${path}`);
+      expect(response.status, path).toBe(200);
+      expect(await response.json()).toBe("I'm alive!");
+    }
+    const ready = await fetch(`${url}/health/readiness`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toMatchObject({ status: 'healthy', router: 'running' });
   });
 });
 

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Fleet } from '../fleet/fleet.js';
 import type { FleetHistory } from '../observability/fleet-history.js';
 import { fleetStats } from '../observability/fleet-snapshot.js';
@@ -53,13 +53,19 @@ export function registerFleetRoutes(
   // The unprefixed twin, as for the list: a client whose base URL is the router's root (as the InfiniLM router's were) retrieves /models/{id}.
   app.get('/models/*', reader, retrieveModel);
 
-  app.get('/health', async () => {
+  const health = async () => {
     // The InfiniLM contract counts the inference services (and agents): hosted providers are not ours to vouch for.
     const backends = fleet.list().filter((b) => b.kind === 'service' || b.kind === 'agent');
     const healthy = backends.filter((b) => b.healthy).length;
     const status = healthy === backends.length && healthy > 0 ? 'healthy' : healthy > 0 ? 'degraded' : 'unhealthy';
     return { status, router: 'running', healthy_services: `${healthy}/${backends.length}`, timestamp: new Date().toISOString() };
-  });
+  };
+  app.get('/health', health);
+  // LiteLLM proxy's probe paths, which its deployments' Kubernetes probes name: alive (503 once shutting down, as every route), and ready.
+  const alive = async (_request: FastifyRequest, reply: FastifyReply) => reply.type('application/json').send(JSON.stringify("I'm alive!"));
+  app.get('/health/liveliness', alive);
+  app.get('/health/liveness', alive);
+  app.get('/health/readiness', health);
 
   app.get('/services', reader, async () => {
     const services = fleet.list().map((b) => ({ name: b.name, url: b.url, healthy: b.healthy, models: [...b.models], kind: b.kind, ...describe(b.name) }));
