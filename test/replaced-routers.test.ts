@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
@@ -52,6 +52,22 @@ describe("the provider router's .env: base URLs given as origins", () => {
 
   it('does the same for a registry entry of that provider type', async () => {
     expect(await pathFor('my-router-model')).toBe('/api/v1/chat/completions');
+  });
+
+  it('takes its CACHE_TTL (seconds) and LOG_PATH (the log file, in the directory to log to)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'switchyard-old-env-'));
+    const env = { ...NO_PROVIDER_ENV, CACHE_TTL: '1', LOG_PATH: join(dir, 'iir', 'router.log'), LOG_DIR: '' };
+    const router = await startRouter({ services: [{ name: 'openai-like', url: fake.url, models: ['gpt-4o-mini'] }] }, env);
+    const cacheStatus = async () => {
+      const response = await fetch(`${router.url}/v1/chat/completions`, { method: 'POST', body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'ttl' }], temperature: 0 }) });
+      await response.arrayBuffer();
+      return response.headers.get('x-switchyard-cache');
+    };
+    expect(await cacheStatus()).toBe('miss');
+    expect(await cacheStatus()).toBe('hit');
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    expect(await cacheStatus()).toBe('miss');
+    expect(existsSync(join(dir, 'iir', 'router.log'))).toBe(true);
   });
 });
 

@@ -1,3 +1,4 @@
+import { dirname } from 'node:path';
 import { PROVIDERS } from './providers.js';
 import { POLICY_ENV } from './policies-schema.js';
 
@@ -19,6 +20,8 @@ const ENV_OVERRIDES: readonly EnvOverride[] = [
   { env: 'REQUEST_TIMEOUT_S', path: ['request_timeout_s'], parse: Number },
   { env: 'ADMIN_TOKEN', path: ['admin_token'] },
   { env: 'CORS_ORIGINS', path: ['cors', 'origins'], parse: list },
+  // The provider router's LOG_PATH named the file (default logs/router.log, the name Switchyard writes): its directory is the log directory. LOG_DIR, after it, wins.
+  { env: 'LOG_PATH', path: ['logging', 'dir'], parse: (value) => dirname(value) },
   { env: 'LOG_DIR', path: ['logging', 'dir'] },
   { env: 'ROUTER_LATENCY_WEIGHT', path: ['routing', 'latency_weight'], parse: Number },
   { env: 'ROUTER_COST_WEIGHT', path: ['routing', 'cost_weight'], parse: Number },

@@ -104,4 +104,6 @@ export const POLICY_ENV: readonly EnvOverride[] = [
   { env: 'REDIS_URL', path: ['redis', 'url'] },
   { env: 'REQUIRE_API_KEY', path: ['api_keys', 'required'], parse: (value) => /^(1|true|yes|on)$/i.test(value) },
   { env: 'RATE_LIMIT_REQUESTS', path: ['rate_limits', 'requests_per_minute'], parse: Number },
+  // The provider router's response cache lifetime, in seconds.
+  { env: 'CACHE_TTL', path: ['cache', 'ttl_s'], parse: Number },
 ];
