@@ -69,6 +69,17 @@ describe("the provider router's .env: base URLs given as origins", () => {
     expect(await cacheStatus()).toBe('miss');
     expect(existsSync(join(dir, 'iir', 'router.log'))).toBe(true);
   });
+
+  it('keeps the rate of RATE_LIMIT_REQUESTS per RATE_LIMIT_WINDOW seconds (1 per 20 s: 3 a minute)', async () => {
+    const router = await startRouter({ services: [{ name: 'openai-like', url: fake.url, models: ['gpt-4o-mini'] }] }, { ...NO_PROVIDER_ENV, RATE_LIMIT_REQUESTS: '1', RATE_LIMIT_WINDOW: '20' });
+    const statuses = [];
+    for (let i = 0; i < 4; i++) {
+      const response = await fetch(`${router.url}/v1/chat/completions`, { method: 'POST', body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }) });
+      await response.arrayBuffer();
+      statuses.push(response.status);
+    }
+    expect(statuses).toEqual([200, 200, 200, 429]);
+  });
 });
 
 describe("the InfiniLM router's clients: base URL at the root, trailing slashes", () => {

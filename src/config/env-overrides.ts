@@ -6,8 +6,8 @@ import { POLICY_ENV } from './policies-schema.js';
 export interface EnvOverride {
   env: string;
   path: readonly string[];
-  /** The variable's text as the key's value (a number, a list, a flag); taken as is when absent. */
-  parse?: (value: string) => unknown;
+  /** The variable's text as the key's value (a number, a list, a flag); taken as is when absent. `env`: for a value that another variable qualifies. */
+  parse?: (value: string, env: NodeJS.ProcessEnv) => unknown;
 }
 
 const list = (value: string) => value.split(',').map((item) => item.trim()).filter(Boolean);
@@ -50,7 +50,7 @@ export function applyEnvOverrides(tree: Record<string, unknown>, env: NodeJS.Pro
     if (value === undefined || value === '') continue;
     let record = tree;
     for (const key of override.path.slice(0, -1)) record = record[key] = { ...asRecord(record[key]) };
-    record[override.path.at(-1)!] = override.parse ? override.parse(value) : value;
+    record[override.path.at(-1)!] = override.parse ? override.parse(value, env) : value;
     applied.push(override);
   }
   return applied;

@@ -103,7 +103,18 @@ export const retryConfigShape = {
 export const POLICY_ENV: readonly EnvOverride[] = [
   { env: 'REDIS_URL', path: ['redis', 'url'] },
   { env: 'REQUIRE_API_KEY', path: ['api_keys', 'required'], parse: (value) => /^(1|true|yes|on)$/i.test(value) },
-  { env: 'RATE_LIMIT_REQUESTS', path: ['rate_limits', 'requests_per_minute'], parse: Number },
+  { env: 'RATE_LIMIT_REQUESTS', path: ['rate_limits', 'requests_per_minute'], parse: requestsPerMinute },
   // The provider router's response cache lifetime, in seconds.
   { env: 'CACHE_TTL', path: ['cache', 'ttl_s'], parse: Number },
 ];
+
+/**
+ * The provider router allowed RATE_LIMIT_REQUESTS per RATE_LIMIT_WINDOW seconds (default 60):
+ * with another window, the same rate per minute (windows here are a minute long).
+ */
+function requestsPerMinute(value: string, env: NodeJS.ProcessEnv): number {
+  const requests = Number(value);
+  const windowS = Number(env.RATE_LIMIT_WINDOW);
+  if (!env.RATE_LIMIT_WINDOW || !Number.isFinite(windowS) || windowS <= 0) return requests;
+  return Math.max(1, Math.round((requests * 60) / windowS));
+}
