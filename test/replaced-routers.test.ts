@@ -1,6 +1,7 @@
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NO_PROVIDER_ENV, runCli } from './support/cli.js';
@@ -228,5 +229,45 @@ describe("the provider router's agents: /register and /heartbeat as its local ag
     await client.chat.completions.create({ model: 'local_mistral-7b-instruct-q4', messages: [{ role: 'user', content: 'hi' }] });
     expect(agent.received.at(-1)).toMatchObject({ url: '/v1/chat/completions' });
     await agent.close();
+  });
+});
+
+describe("the provider router's database (data/models.db): taken over as it is", () => {
+  /** The replaced router's tables as SQLAlchemy created them, with rows its CLI and /register wrote. */
+  const replacedRouterDatabase = (path: string, endpoint: string, { withKind = true } = {}) => {
+    const db = new Database(path);
+    db.exec(`CREATE TABLE models (id INTEGER NOT NULL, name VARCHAR NOT NULL, type VARCHAR NOT NULL, endpoint VARCHAR NOT NULL${withKind ? ", kind VARCHAR DEFAULT 'api' NOT NULL" : ''}, PRIMARY KEY (id), UNIQUE (name));
+      CREATE TABLE agents (id INTEGER NOT NULL, name VARCHAR NOT NULL, endpoint VARCHAR NOT NULL, models VARCHAR NOT NULL, last_heartbeat FLOAT NOT NULL, PRIMARY KEY (id), UNIQUE (name));`);
+    const addModel = db.prepare(`INSERT INTO models (name, type, endpoint${withKind ? ', kind' : ''}) VALUES (?, ?, ?${withKind ? ", 'weight'" : ''})`);
+    addModel.run('my-llama', 'local', endpoint);
+    addModel.run('local_mistral-7b-instruct-q4', 'local', endpoint);
+    db.prepare('INSERT INTO agents (name, endpoint, models, last_heartbeat) VALUES (?, ?, ?, ?)').run('local-agent', endpoint, 'local_mistral-7b-instruct-q4,local_phi', Date.now() / 1000);
+    db.close();
+  };
+
+  it('carries its registry entries and agents over, keeping a copy of the file as it was', async () => {
+    const agent = await startFakeOpenAi(['my-llama']);
+    const dir = mkdtempSync(join(tmpdir(), 'switchyard-replaced-db-'));
+    const path = join(dir, 'models.db');
+    replacedRouterDatabase(path, agent.url);
+    const router = await startRouter({ services: [] }, { ...NO_PROVIDER_ENV, SQLITE_DB_PATH: path });
+    const client = new OpenAI({ baseURL: `${router.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+    await client.chat.completions.create({ model: 'my-llama', messages: [{ role: 'user', content: 'hi' }] });
+    expect(agent.received.at(-1)).toMatchObject({ url: '/v1/chat/completions', body: { model: 'my-llama' } });
+    const { services } = (await (await fetch(`${router.url}/services`)).json()) as { services: Array<{ name: string; healthy: boolean; models: string[] }> };
+    expect(services.find((s) => s.name === 'local-agent')).toMatchObject({ healthy: true, models: ['local_mistral-7b-instruct-q4', 'local_phi'] });
+    expect(existsSync(`${path}.before-switchyard`)).toBe(true);
+    await agent.close();
+  });
+
+  it('takes an older file without the kind column too (the CLI opens it the same way)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'switchyard-replaced-db-'));
+    replacedRouterDatabase(join(dir, 'models.db'), 'http://127.0.0.1:9', { withKind: false });
+    const listed = await runCli(['models', 'list', '--json'], { ...NO_PROVIDER_ENV, SQLITE_DB_PATH: join(dir, 'models.db') }, dir);
+    expect(listed.code).toBe(0);
+    expect((JSON.parse(listed.stdout) as Array<{ name: string; kind: string }>).map(({ name, kind }) => [name, kind])).toEqual([
+      ['local_mistral-7b-instruct-q4', 'api'],
+      ['my-llama', 'api'],
+    ]);
   });
 });

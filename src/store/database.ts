@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { MIGRATIONS } from './migrations.js';
+import { adoptReplacedRouterDatabase } from './replaced-router-database.js';
 
 export type Db = Database.Database;
 
@@ -15,11 +16,12 @@ export function openDatabase(path: string): Db {
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 5000');
-  migrate(db);
+  migrate(db, path);
   return db;
 }
 
-function migrate(db: Db): void {
+function migrate(db: Db, path: string): void {
+  adoptReplacedRouterDatabase(db, path, MIGRATIONS[0]!);
   const current = db.pragma('user_version', { simple: true }) as number;
   for (let version = current; version < MIGRATIONS.length; version++) {
     db.transaction(() => {
