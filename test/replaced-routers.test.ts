@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NO_PROVIDER_ENV, runCli } from './support/cli.js';
 import { startFakeOpenAi, type FakeOpenAi } from './support/fake-openai.js';
 import { errorReply, startFakeProvider, type FakeProvider } from './support/fake-provider.js';
+import { metricValue } from './support/prometheus.js';
 import { startRouter, startSim, stopAll, waitFor } from './support/processes.js';
 
 /**
@@ -202,6 +203,10 @@ describe("LiteLLM proxy clients: client-side `fallbacks`", () => {
     expect(JSON.parse(upstream.lastRequest.body)).not.toHaveProperty('fallbacks');
     // A model nothing serves falls back too, as on LiteLLM.
     expect((await client.chat.completions.create({ model: 'nope', messages: [{ role: 'user', content: 'hi' }], max_tokens: 2, fallbacks: ['m1'] } as never)).model).toBe('m1');
+    // Names the client made up stay out of metric labels.
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    expect(metricValue(metrics, 'switchyard_fallbacks_total', { from: 'unknown', to: 'm1', trigger: 'unavailable' })).toBe(1);
+    expect(metrics).not.toContain('from="nope"');
   });
 
   it("refuses a malformed list with 400, and a fallback the caller's key may not use with its usual refusal", async () => {

@@ -107,8 +107,6 @@ export class AttemptRunner {
 
   async run(request: InferenceRequest, signal: RequestAbort, account: AttemptAccount): Promise<Dispatched | Exhausted> {
     const steps = this.resolver.steps(request.model, request.fallbacks);
-    // A client names its fallbacks (and its model) freely: as metric labels, names no target knows are 'unknown'.
-    const label = request.fallbacks === undefined ? (model: string) => model : (model: string) => (this.resolver.knows(model) ? model : 'unknown');
     // The replica holding the response a Responses API request continues, tried first wherever it can serve.
     const holder = request.endpoint === 'responses' ? this.responses.replicaFor(request.body) : undefined;
     // Why a model had nothing to try (unknown, no healthy backend, missing key): the answer when nothing was tried.
@@ -125,7 +123,7 @@ export class AttemptRunner {
       if (s > 0) {
         // No failure means the previous model had no backend to try at all.
         if (failure && !this.fallbackOn.has(failure.trigger)) break;
-        this.metrics.fallback(label(steps[s - 1]!.model), label(step.model), failure?.trigger ?? 'unavailable');
+        this.metrics.fallback(this.labelOf(steps[s - 1]!.model, request), this.labelOf(step.model, request), failure?.trigger ?? 'unavailable');
         account.fallbacks = (account.fallbacks ?? 0) + 1;
         failure = undefined;
       }
@@ -174,6 +172,11 @@ export class AttemptRunner {
     }
     if (failure) return { error: badGateway(`no backend for '${request.model}' could be reached: ${failure.message}`) };
     return { error: unroutable.error ?? noHealthyBackend(request.model) };
+  }
+
+  /** A model as a metric label: a client names its fallbacks (and its model) freely, so with client fallbacks a name no target knows is 'unknown'. */
+  private labelOf(model: string, request: InferenceRequest): string {
+    return request.fallbacks === undefined || this.resolver.knows(model) ? model : 'unknown';
   }
 
   private async choose(
