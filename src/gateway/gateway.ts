@@ -316,8 +316,10 @@ export class Gateway {
     const latencyS = latencyMs / 1000;
     const overheadMs = Math.max(0, latencyMs - account.upstreamMs);
     const { backend, status } = account;
-    // Metric labels stay bounded: a name no target knows is "unknown" unless a target (a provider's prefix rule) answered it.
-    const model = this.policies.resolver.knows(request.model) || (backend !== undefined && status < 400) ? request.model : UNKNOWN_MODEL;
+    // Metric labels stay bounded: a name no target knows is "unknown" unless a target (a provider's prefix rule) answered it
+    // as that name (a made-up name answered by a fallback the client named is still made up).
+    const answeredAsAsked = backend !== undefined && status < 400 && account.servedModel === request.model;
+    const model = this.policies.resolver.knows(request.model) || answeredAsAsked ? request.model : UNKNOWN_MODEL;
     const target = backend?.name ?? account.servedBy ?? account.tried;
     this.metrics.record({
       endpoint: request.endpoint,
