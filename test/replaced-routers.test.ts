@@ -113,6 +113,24 @@ describe("the InfiniLM router's clients: base URL at the root, trailing slashes"
   });
 });
 
+describe("clients of vLLM engines behind the InfiniLM router: its chat embeddings", () => {
+  it('forwards an embeddings request that sends `messages` in place of `input`', async () => {
+    const received: Array<Record<string, unknown>> = [];
+    const engine = await startFakeProvider(({ body }) => {
+      received.push(body);
+      return { status: 200, body: JSON.stringify({ object: 'list', data: [{ object: 'embedding', index: 0, embedding: [0.1, 0.2] }], model: 'vlm2vec', usage: { prompt_tokens: 3, total_tokens: 3 } }) };
+    });
+    const router = await startRouter({ services: [{ name: 'vllm', url: engine.url, models: ['vlm2vec'] }] }, NO_PROVIDER_ENV);
+    const messages = [{ role: 'user', content: [{ type: 'text', text: 'a photo of a cat' }] }];
+    const response = await fetch(`${router.url}/v1/embeddings`, { method: 'POST', body: JSON.stringify({ model: 'vlm2vec', messages, encoding_format: 'float' }) });
+    expect(response.status).toBe(200);
+    expect(received.at(-1)).toMatchObject({ model: 'vlm2vec', messages });
+    // Neither field is still a 400, as before.
+    expect((await fetch(`${router.url}/v1/embeddings`, { method: 'POST', body: JSON.stringify({ model: 'vlm2vec' }) })).status).toBe(400);
+    await engine.close();
+  });
+});
+
 describe("LiteLLM proxy clients and deployments: the `cache` object of per-request cache controls, probe paths", () => {
   let url: string;
   let simUrl: string;

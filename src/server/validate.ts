@@ -25,7 +25,9 @@ export function validateInference(endpoint: Endpoint, body: unknown): { model: s
     throw badRequest(`Invalid 'model': ${MODEL_NAME_RULE}`, 'model', 'invalid_value');
   }
   const { required } = ENDPOINTS[endpoint];
-  if (fields[required] === undefined || fields[required] === null) {
+  // vLLM's chat embeddings send `messages` in place of `input`: its clients go through unchanged.
+  const embedsChat = endpoint === 'embeddings' && Array.isArray(fields.messages);
+  if ((fields[required] === undefined || fields[required] === null) && !embedsChat) {
     throw badRequest(`Missing required parameter: '${required}'`, required, 'missing_required_parameter');
   }
   if (endpoint === 'chat' && !Array.isArray(fields.messages)) {
