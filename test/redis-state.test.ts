@@ -149,6 +149,18 @@ describe('Redis shared state (two instances, one real Redis)', () => {
     await a.revocations.revoke('hash-1');
     await waitFor(() => b.revocations.isRevoked('hash-1'), 'the revocation to arrive');
   });
+  it('tells the other instance which replica holds a response, for an hour', async () => {
+    a.responseHolders.remember('resp_shared', 'r1');
+    expect(await b.responseHolders.find('resp_shared')).toBe('r1');
+    expect(await b.responseHolders.find('resp_unknown')).toBeUndefined();
+    const admin = new Redis(redis.url);
+    try {
+      expect(await admin.ttl('unit:response:resp_shared')).toBeGreaterThan(3500);
+    } finally {
+      admin.disconnect();
+    }
+  });
+
   it('serves locally at once while a hung Redis rests after a timed-out command, then shares again', async () => {
     const charge = [{ counter: 'rpm:hung', limit: 10, cost: 1 }];
     redis.pause();

@@ -6,7 +6,7 @@ import type { Backend } from '../fleet/backend.js';
 import type { Fleet } from '../fleet/fleet.js';
 import type { PolicyMetrics } from '../observability/policy-metrics.js';
 import type { RouteOutcome, RouteRequest, RoutingPolicy } from '../routing/policy.js';
-import type { ResponseAffinity } from '../routing/response-affinity.js';
+import { continuedResponse, type ResponseAffinity } from '../routing/response-affinity.js';
 import { ApiError, badGateway, noHealthyBackend } from '../server/errors.js';
 import type { Cooldowns } from '../state/shared-state.js';
 import { abortError, CLIENT_GONE_ERROR, stoppedByDeadline, type RequestAbort } from './abort.js';
@@ -108,7 +108,8 @@ export class AttemptRunner {
   async run(request: InferenceRequest, signal: RequestAbort, account: AttemptAccount): Promise<Dispatched | Exhausted> {
     const steps = this.resolver.steps(request.model, request.fallbacks);
     // The replica holding the response a Responses API request continues, tried first wherever it can serve.
-    const holder = request.endpoint === 'responses' ? this.responses.replicaFor(request.body) : undefined;
+    const continued = request.endpoint === 'responses' ? continuedResponse(request.body) : undefined;
+    const holder = continued === undefined ? undefined : await this.responses.replicaFor(continued);
     // Why a model had nothing to try (unknown, no healthy backend, missing key): the answer when nothing was tried.
     const unroutable: { error?: ApiError } = {};
     let failure: AttemptFailure | undefined;

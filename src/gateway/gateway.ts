@@ -68,7 +68,7 @@ export interface RequestSink {
 export class Gateway {
   private readonly attempts: AttemptRunner;
   /** Which replica produced each recent Responses API answer, for requests that continue one. */
-  private readonly responses = new ResponseAffinity();
+  private readonly responses: ResponseAffinity;
   /** Requests being answered, so that a shutdown can end them with a reason rather than cut them. */
   private readonly inFlight = new Set<RequestAbort>();
 
@@ -82,6 +82,7 @@ export class Gateway {
     private readonly policies: GatewayPolicies,
     private readonly requestLog?: RequestSink,
   ) {
+    this.responses = new ResponseAffinity(policies.state.responseHolders);
     this.attempts = new AttemptRunner(fleet, policies.resolver, policy, dispatcher, policies.state.cooldowns, policies.metrics, log, options, this.responses);
   }
 

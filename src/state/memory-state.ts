@@ -1,4 +1,4 @@
-import type { AgentDirectory, Admission, CachedResponse, CacheWrite, CooldownOptions, Cooldowns, CooldownView, Correction, LimitCharge, Revocations, SharedState } from './shared-state.js';
+import type { AgentDirectory, Admission, CachedResponse, CacheWrite, CooldownOptions, Cooldowns, CooldownView, Correction, LimitCharge, ResponseHolders, Revocations, SharedState } from './shared-state.js';
 
 const WINDOW_MS = 60_000;
 
@@ -225,6 +225,7 @@ export function createMemoryState(cooldown: CooldownOptions, cacheLimits?: Cache
     cooldowns: new MemoryCooldowns(new CooldownBoard(), cooldown),
     revocations: new MemoryRevocations(),
     agents: UNSHARED_AGENTS,
+    responseHolders: UNSHARED_RESPONSE_HOLDERS,
     whenReady: async () => true,
     close: async () => {},
   };
@@ -237,4 +238,10 @@ const UNSHARED_AGENTS: AgentDirectory = {
   find: async () => undefined,
   forget: async () => {},
   subscribe: () => {},
+};
+
+/** One instance alone: it knows every response it relayed, there is nobody else to ask. */
+const UNSHARED_RESPONSE_HOLDERS: ResponseHolders = {
+  remember: () => {},
+  find: async () => undefined,
 };

@@ -4,11 +4,18 @@ import { admitLocally, settleLocally, CooldownBoard, DEFAULT_CACHE_LIMITS, Memor
 import { failFastOptions, OutageNotice, whenReady } from './redis-connection.js';
 import { RedisBatch } from './redis-batch.js';
 import { AGENT_FORGET, AGENT_HEARTBEAT, AGENT_REGISTER, BATCH, RECORD_FAILURE, RECOVER, REVOKE } from './redis-scripts.js';
-import type { AgentAnnouncements, AgentDirectory, Admission, BudgetCheck, CachedResponse, CacheWrite, CooldownOptions, CooldownView, Correction, LimitCharge, SharedAgent, SharedState } from './shared-state.js';
+import type { AgentAnnouncements, AgentDirectory, Admission, BudgetCheck, CachedResponse, CacheWrite, CooldownOptions, CooldownView, Correction, LimitCharge, ResponseHolders, SharedAgent, SharedState } from './shared-state.js';
 
 const WINDOW_MS = 60_000;
 /** How long the shared state is left alone after a failed command; a failure costs at most one command timeout per this long. */
 const REST_AFTER_FAILURE_MS = 1000;
+/**
+ * How long the replica holding a response is remembered for the other instances. A conversation's
+ * next turn comes within seconds or minutes, and an hour leaves room for a pause; unbounded, the
+ * keys (about 100 bytes each) would pile up with every response ever made, while the engines
+ * themselves keep their stores in memory and lose them on restart.
+ */
+const RESPONSE_HOLDER_TTL_S = 3600;
 
 export interface RedisStateOptions {
   url: string;
@@ -72,8 +79,10 @@ export class RedisState implements SharedState {
       ...common,
       keyPrefix: options.keyPrefix,
       enableAutoPipelining: true,
-      // Already a batch: written to the socket as soon as it is made.
-      autoPipeliningIgnoredCommands: ['batch'],
+      // Already a batch: written to the socket as soon as it is made. A response's holder (SET) is
+      // written before its answer leaves: a client continuing it at once through another instance
+      // must find it there, and an auto-pipelined command waits for the next loop turn.
+      autoPipeliningIgnoredCommands: ['batch', 'set'],
     }) as Scripted;
     this.client.defineCommand('batch', { lua: BATCH });
     const cacheLimits = options.cacheLimits ?? DEFAULT_CACHE_LIMITS;
@@ -223,6 +232,24 @@ export class RedisState implements SharedState {
     },
   };
 
+  /**
+   * One key per response (`response:<id>` → replica), each expiring on its own. The SET is written
+   * to the socket at once (not auto-pipelined) and not waited for: it is in Redis before any
+   * lookup the answer can give rise to.
+   */
+  readonly responseHolders: ResponseHolders = {
+    remember: (responseId: string, replica: string): void =>
+      void this.attempt(
+        async () => void (await this.client.set(responseHolderKey(responseId), replica, 'EX', RESPONSE_HOLDER_TTL_S)),
+        () => {},
+      ),
+    find: (responseId: string): Promise<string | undefined> =>
+      this.attempt(
+        async () => (await this.client.get(responseHolderKey(responseId))) ?? undefined,
+        () => undefined,
+      ),
+  };
+
   /** Resolves true once connected, false after `timeoutMs` (for one-shot users such as the CLI). */
   whenReady(timeoutMs: number): Promise<boolean> {
     return whenReady(this.client, timeoutMs);
@@ -304,5 +331,6 @@ const NOTHING_TO_DO = { admission: ADMITTED, cached: undefined };
 
 const spendCounter = (keyId: string) => `spend:${keyId}`;
 const nanoUsd = (usd: number) => Math.round(usd * 1e9);
+const responseHolderKey = (responseId: string) => `response:${responseId}`;
 
 const registrationJson = ({ name, endpoint, models }: SharedAgent) => JSON.stringify({ name, endpoint, models });

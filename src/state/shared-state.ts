@@ -109,6 +109,14 @@ export interface AgentDirectory {
   subscribe(listener: AgentAnnouncements): void;
 }
 
+/** Which replica produced each stored Responses API answer, as the instances tell each other (see ResponseAffinity). */
+export interface ResponseHolders {
+  /** Tells the other instances which replica holds the response; never waited on. */
+  remember(responseId: string, replica: string): void;
+  /** The replica another instance recorded for the response: undefined when none did, nothing is shared, or the shared store is away. */
+  find(responseId: string): Promise<string | undefined>;
+}
+
 export interface SharedState {
   readonly kind: 'memory' | 'redis';
   /**
@@ -128,6 +136,7 @@ export interface SharedState {
   readonly cooldowns: Cooldowns;
   readonly revocations: Revocations;
   readonly agents: AgentDirectory;
+  readonly responseHolders: ResponseHolders;
   /** Resolves true once the state is usable, false after `timeoutMs` (the router then starts on local state). */
   whenReady(timeoutMs: number): Promise<boolean>;
   close(): Promise<void>;
