@@ -1,8 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { expandEnv, parseConfig } from '../src/config/load.js';
+import { ConfigError, expandEnv, loadConfig, parseConfig } from '../src/config/load.js';
 import { Backend } from '../src/fleet/backend.js';
 import { Fleet } from '../src/fleet/fleet.js';
 import { usageFromTail } from '../src/gateway/stream-ending.js';
@@ -35,6 +36,33 @@ describe('config', () => {
     expect(() => parseConfig({}, { OPENAI_BASE_URL: 'not a url' })).toThrow(/providers\.openai\.base_url \(from the environment variable OPENAI_BASE_URL\)/);
     // A bad value from the file says nothing of the environment.
     expect(() => parseConfig({ port: 'abc' }, {})).toThrow(/^invalid config:\n  port: /);
+  });
+
+  it('takes ${VAR:-default} when VAR is empty, as the shell does', () => {
+    expect(expandEnv('${EMPTY:-d}', { EMPTY: '' })).toBe('d');
+  });
+
+  it('refuses a top level that is not a mapping, and a file with no keys, naming the file', () => {
+    expect(() => parseConfig(['port: 1'], {}, 'config file x.yaml')).toThrow(/^invalid config file x\.yaml: the top level must be a mapping of keys .*, not a list$/);
+    expect(() => parseConfig('port 8000', {})).toThrow(/not a string/);
+    const dir = mkdtempSync(join(tmpdir(), 'switchyard-'));
+    writeFileSync(join(dir, 'empty.yaml'), '# nothing yet\n');
+    expect(() => loadConfig(join(dir, 'empty.yaml'), {})).toThrow(new ConfigError(`config file ${join(dir, 'empty.yaml')} is empty: write {} to take every default`));
+    writeFileSync(join(dir, 'defaults.yaml'), '{}\n');
+    expect(loadConfig(join(dir, 'defaults.yaml'), {}).config.port).toBe(8000);
+  });
+
+  it('names an unknown key by its whole path', () => {
+    expect(() => parseConfig({ health_check: { intervl_s: 3 }, bogus: 1 }, {})).toThrow(/^invalid config:\n  health_check\.intervl_s: unknown key\n  bogus: unknown key$/);
+  });
+
+  it('refuses environment values that are not numbers or flags instead of reading them as some other value, naming the variable', () => {
+    // Number(' ') is 0 (any free port) and Number('0x50') is 80.
+    for (const value of [' ', '0x50', '8000abc']) expect(() => parseConfig({}, { PORT: value }), value).toThrow(/port \(from the environment variable PORT\): .*received string/);
+    expect(parseConfig({}, { PORT: ' 9000 ', REQUEST_TIMEOUT_S: '2.5' })).toMatchObject({ port: 9000, request_timeout_s: 2.5 });
+    expect(() => parseConfig({}, { REQUIRE_API_KEY: 'maybe' })).toThrow(/api_keys\.required \(from the environment variable REQUIRE_API_KEY\)/);
+    expect(parseConfig({ api_keys: { required: true } }, { REQUIRE_API_KEY: 'off' }).api_keys.required).toBe(false);
+    expect(parseConfig({}, { REQUIRE_API_KEY: 'Yes' }).api_keys.required).toBe(true);
   });
 
   it('rejects duplicate service names', () => {

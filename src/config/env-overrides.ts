@@ -1,6 +1,7 @@
 import { dirname } from 'node:path';
 import { PROVIDERS } from './providers.js';
 import { POLICY_ENV } from './policies-schema.js';
+import { envList, envNumber } from './env-values.js';
 
 /** An environment variable that overrides one config key. */
 export interface EnvOverride {
@@ -10,27 +11,25 @@ export interface EnvOverride {
   parse?: (value: string, env: NodeJS.ProcessEnv) => unknown;
 }
 
-const list = (value: string) => value.split(',').map((item) => item.trim()).filter(Boolean);
-
 /** Environment variables that override a config key, with the replaced routers' names. */
 const ENV_OVERRIDES: readonly EnvOverride[] = [
-  { env: 'PORT', path: ['port'], parse: Number },
+  { env: 'PORT', path: ['port'], parse: envNumber },
   { env: 'HOST', path: ['host'] },
   { env: 'LOG_LEVEL', path: ['log_level'], parse: (value) => value.toLowerCase() },
-  { env: 'REQUEST_TIMEOUT_S', path: ['request_timeout_s'], parse: Number },
+  { env: 'REQUEST_TIMEOUT_S', path: ['request_timeout_s'], parse: envNumber },
   { env: 'ADMIN_TOKEN', path: ['admin_token'] },
-  { env: 'CORS_ORIGINS', path: ['cors', 'origins'], parse: list },
+  { env: 'CORS_ORIGINS', path: ['cors', 'origins'], parse: envList },
   // The provider router's LOG_PATH named the file (default logs/router.log, the name Switchyard writes): its directory is the log directory. LOG_DIR, after it, wins.
   { env: 'LOG_PATH', path: ['logging', 'dir'], parse: (value) => dirname(value) },
   { env: 'LOG_DIR', path: ['logging', 'dir'] },
-  { env: 'ROUTER_LATENCY_WEIGHT', path: ['routing', 'latency_weight'], parse: Number },
-  { env: 'ROUTER_COST_WEIGHT', path: ['routing', 'cost_weight'], parse: Number },
-  { env: 'ROUTER_COST_THRESHOLD', path: ['routing', 'cost_threshold'], parse: Number },
-  { env: 'HEALTH_CHECK_INTERVAL_S', path: ['health_check', 'interval_s'], parse: Number },
+  { env: 'ROUTER_LATENCY_WEIGHT', path: ['routing', 'latency_weight'], parse: envNumber },
+  { env: 'ROUTER_COST_WEIGHT', path: ['routing', 'cost_weight'], parse: envNumber },
+  { env: 'ROUTER_COST_THRESHOLD', path: ['routing', 'cost_threshold'], parse: envNumber },
+  { env: 'HEALTH_CHECK_INTERVAL_S', path: ['health_check', 'interval_s'], parse: envNumber },
   { env: 'SQLITE_DB_PATH', path: ['database_path'] },
   { env: 'REGISTRATION_TOKEN', path: ['agents', 'registration_token'] },
-  { env: 'AGENT_HEARTBEAT_TIMEOUT_S', path: ['agents', 'heartbeat_timeout_s'], parse: Number },
-  { env: 'AGENT_FORGET_AFTER_S', path: ['agents', 'forget_after_s'], parse: Number },
+  { env: 'AGENT_HEARTBEAT_TIMEOUT_S', path: ['agents', 'heartbeat_timeout_s'], parse: envNumber },
+  { env: 'AGENT_FORGET_AFTER_S', path: ['agents', 'forget_after_s'], parse: envNumber },
   ...PROVIDERS.flatMap(({ name, baseUrlEnv, keyEnv }) => [
     { env: baseUrlEnv, path: ['providers', name, 'base_url'] },
     ...(keyEnv ? [{ env: keyEnv, path: ['providers', name, 'api_key'] }] : []),

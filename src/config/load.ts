@@ -14,10 +14,10 @@ export const DEFAULT_CONFIG_FILE = './switchyard.yaml';
 /** `${VAR}` or `${VAR:-default}`, with the name and the default captured. */
 const ENV_REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 
-/** Replaces `${VAR}` and `${VAR:-default}` in every string of the YAML tree. */
+/** Replaces `${VAR}` and `${VAR:-default}` in every string of the YAML tree; as in the shell, an empty VAR takes the default. */
 export function expandEnv(value: unknown, env: NodeJS.ProcessEnv): unknown {
   if (typeof value === 'string') {
-    return value.replace(ENV_REFERENCE, (_, name: string, fallback?: string) => env[name] ?? fallback ?? '');
+    return value.replace(ENV_REFERENCE, (_, name: string, fallback?: string) => (env[name] || fallback) ?? '');
   }
   if (Array.isArray(value)) return value.map((item) => expandEnv(item, env));
   if (value && typeof value === 'object') {
@@ -27,16 +27,23 @@ export function expandEnv(value: unknown, env: NodeJS.ProcessEnv): unknown {
 }
 
 function formatIssues(error: z.ZodError, overrides: readonly EnvOverride[] = []): string {
+  const line = (path: readonly PropertyKey[], message: string) => {
+    const override = overrideAt(overrides, path);
+    const from = override ? ` (from the environment variable ${override.env})` : '';
+    return `  ${path.join('.') || '(root)'}${from}: ${message}`;
+  };
+  // An unknown key (a typo, often) is named by its own path, not only by the record it sits in.
   return error.issues
-    .map((issue) => {
-      const override = overrideAt(overrides, issue.path);
-      const from = override ? ` (from the environment variable ${override.env})` : '';
-      return `  ${issue.path.join('.') || '(root)'}${from}: ${issue.message}`;
-    })
+    .flatMap((issue) => (issue.code === 'unrecognized_keys' ? issue.keys.map((key) => line([...issue.path, key], 'unknown key')) : [line(issue.path, issue.message)]))
     .join('\n');
 }
 
+const describeYaml = (value: unknown) => (Array.isArray(value) ? 'a list' : `a ${typeof value}`);
+
 export function parseConfig(raw: unknown, env: NodeJS.ProcessEnv = process.env, source = 'config'): Config {
+  if (raw !== undefined && raw !== null && (typeof raw !== 'object' || Array.isArray(raw))) {
+    throw new ConfigError(`invalid ${source}: the top level must be a mapping of keys (port:, services:, …), not ${describeYaml(raw)}`);
+  }
   const tree = { ...asRecord(expandEnv(raw ?? {}, env)) };
   const overrides = applyEnvOverrides(tree, env);
   const result = ConfigSchema.safeParse(tree);
@@ -78,5 +85,7 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = pr
   } catch (error) {
     throw new ConfigError(`config file ${path} is not valid YAML: ${(error as Error).message}`);
   }
+  // Often a file truncated or not yet written; a router that takes every default says so with `{}`.
+  if (raw === null || raw === undefined) throw new ConfigError(`config file ${path} is empty: write {} to take every default`);
   return { config: parseConfig(raw, env, `config file ${path}`), file: path };
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { EnvOverride } from './env-overrides.js';
+import { envFlag, envNumber } from './env-values.js';
 
 /** Why a request may move on to another target (`retry.on`) or another model (`fallback.on`). */
 export const FAILURE_TRIGGERS = ['connection', 'timeout', 'rate_limit', 'server_error', 'context_window', 'content_policy'] as const;
@@ -102,19 +103,19 @@ export const retryConfigShape = {
 /** Environment variables of the policies, with the replaced router's names. */
 export const POLICY_ENV: readonly EnvOverride[] = [
   { env: 'REDIS_URL', path: ['redis', 'url'] },
-  { env: 'REQUIRE_API_KEY', path: ['api_keys', 'required'], parse: (value) => /^(1|true|yes|on)$/i.test(value) },
+  { env: 'REQUIRE_API_KEY', path: ['api_keys', 'required'], parse: envFlag },
   { env: 'RATE_LIMIT_REQUESTS', path: ['rate_limits', 'requests_per_minute'], parse: requestsPerMinute },
   // The provider router's response cache lifetime, in seconds.
-  { env: 'CACHE_TTL', path: ['cache', 'ttl_s'], parse: Number },
+  { env: 'CACHE_TTL', path: ['cache', 'ttl_s'], parse: envNumber },
 ];
 
 /**
  * The provider router allowed RATE_LIMIT_REQUESTS per RATE_LIMIT_WINDOW seconds (default 60):
  * with another window, the same rate per minute (windows here are a minute long).
  */
-function requestsPerMinute(value: string, env: NodeJS.ProcessEnv): number {
-  const requests = Number(value);
+function requestsPerMinute(value: string, env: NodeJS.ProcessEnv): number | string {
+  const requests = envNumber(value);
   const windowS = Number(env.RATE_LIMIT_WINDOW);
-  if (!env.RATE_LIMIT_WINDOW || !Number.isFinite(windowS) || windowS <= 0) return requests;
+  if (typeof requests === 'string' || !env.RATE_LIMIT_WINDOW || !Number.isFinite(windowS) || windowS <= 0) return requests;
   return Math.max(1, Math.round((requests * 60) / windowS));
 }
