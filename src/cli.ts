@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
-import { configOrExit, nonNegativeNumber, port, positiveNumber } from './cli/arguments.js';
-import { ConfigError, loadConfig } from './config/load.js';
+import { httpUrl, integerBetween, nameList, nonNegativeNumber, port, positiveInteger, positiveNumber } from './cli/arguments.js';
+import { exitWithFailure } from './cli/failure.js';
+import { loadConfig } from './config/load.js';
 import { withDemoFleet } from './config/demo-fleet.js';
 import { loadDotEnv } from './config/dotenv.js';
 import type { Config } from './config/schema.js';
@@ -17,17 +18,15 @@ import { formatTargets } from './registry/model-groups.js';
 import { buildRoutingTable } from './registry/routing-table.js';
 import { openDatabase, type Db } from './store/database.js';
 import { startRouter } from './server/router.js';
-import { SIM_DEFAULTS, startSim } from './sim/server.js';
+import { MAX_DIMENSIONS, SIM_DEFAULTS, startSim } from './sim/server.js';
 import { benchCommand, type BenchCommandOptions } from './bench/bench-command.js';
 import { WORKLOAD_DEFAULTS } from './bench/workloads.js';
-
-loadDotEnv();
 
 const program = new Command('switchyard').description('An OpenAI-compatible LLM router and gateway');
 
 interface SimCliOptions {
   port: number;
-  model: string;
+  model: string[];
   host: string;
   ttftMs: number;
   tokensPerS: number;
@@ -66,14 +65,7 @@ program
   .option('-p, --port <port>', 'listen port (overrides config and PORT)', port)
   .option('--host <host>', 'listen address (overrides config and HOST)')
   .action(async (opts: { config?: string; port?: number; host?: string }) => {
-    let loaded;
-    try {
-      loaded = loadConfig(opts.config);
-    } catch (error) {
-      if (!(error instanceof ConfigError)) throw error;
-      console.error(`switchyard: ${error.message}`);
-      process.exit(2);
-    }
+    const loaded = loadConfig(opts.config);
     let config = { ...loaded.config, port: opts.port ?? loaded.config.port, host: opts.host ?? loaded.config.host };
     const log = createLogger({
       level: config.log_level,
@@ -93,32 +85,31 @@ program
   .command('sim')
   .description('Run a simulated OpenAI-compatible inference engine')
   .requiredOption('-p, --port <port>', 'listen port', port)
-  .requiredOption('-m, --model <names>', 'comma-separated model names')
+  .requiredOption('-m, --model <names>', 'comma-separated model names', nameList)
   .option('--host <host>', 'listen address', '127.0.0.1')
   .option('--ttft-ms <ms>', 'fixed latency before a request is scheduled (floor of time to first token)', nonNegativeNumber, SIM_DEFAULTS.ttftMs)
   .option('--tokens-per-s <n>', 'decode speed cap per request (no step is shorter than 1000/n ms)', positiveNumber, SIM_DEFAULTS.tokensPerS)
-  .option('--max-batch <n>', 'requests in the running batch (continuous batching); the rest wait in FIFO order', positiveNumber)
-  .option('--max-concurrency <n>', 'older name of --max-batch', positiveNumber, SIM_DEFAULTS.maxBatch)
-  .option('--block-size <tokens>', 'KV cache block size in tokens', positiveNumber, SIM_DEFAULTS.blockSize)
-  .option('--kv-blocks <n>', 'KV cache capacity in blocks', positiveNumber, SIM_DEFAULTS.kvBlocks)
+  .option('--max-batch <n>', 'requests in the running batch (continuous batching); the rest wait in FIFO order', positiveInteger)
+  .option('--max-concurrency <n>', 'older name of --max-batch', positiveInteger, SIM_DEFAULTS.maxBatch)
+  .option('--block-size <tokens>', 'KV cache block size in tokens', positiveInteger, SIM_DEFAULTS.blockSize)
+  .option('--kv-blocks <n>', 'KV cache capacity in blocks', positiveInteger, SIM_DEFAULTS.kvBlocks)
   .option('--step-ms <ms>', 'fixed time per engine step (α)', nonNegativeNumber, SIM_DEFAULTS.alphaMs)
   .option('--prefill-ms-per-token <ms>', 'step time per uncached prompt token (βp)', nonNegativeNumber, SIM_DEFAULTS.betaPrefillMs)
   .option('--decode-ms-per-seq <ms>', 'step time per decoding sequence (βd)', nonNegativeNumber, SIM_DEFAULTS.betaDecodeMs)
   .option('--kv-ms-per-1k-tokens <ms>', 'step time per 1,000 context tokens in the batch (βkv)', nonNegativeNumber, SIM_DEFAULTS.betaKvMs)
-  .option('--embedding-dimensions <n>', 'embedding vector length', positiveNumber, SIM_DEFAULTS.embeddingDimensions)
-  .option('--fail-status <code>', 'answer every inference request with this HTTP status', Number)
+  .option('--embedding-dimensions <n>', 'embedding vector length', integerBetween(1, MAX_DIMENSIONS), SIM_DEFAULTS.embeddingDimensions)
+  .option('--fail-status <code>', 'answer every inference request with this HTTP error status (400-599)', integerBetween(400, 599))
   .action(async (opts: SimCliOptions) => {
-    const models = opts.model.split(',').map((m) => m.trim()).filter(Boolean);
     const sim = await startSim({
       ...opts,
-      models,
+      models: opts.model,
       maxBatch: opts.maxBatch ?? opts.maxConcurrency,
       alphaMs: opts.stepMs,
       betaPrefillMs: opts.prefillMsPerToken,
       betaDecodeMs: opts.decodeMsPerSeq,
       betaKvMs: opts.kvMsPer1kTokens,
     });
-    console.log(JSON.stringify({ msg: 'sim listening', port: sim.port, models }));
+    console.log(JSON.stringify({ msg: 'sim listening', port: sim.port, models: opts.model }));
     untilSignal(() => sim.app.close(), { info: (msg) => console.log(JSON.stringify({ msg })) });
   });
 
@@ -135,19 +126,9 @@ function sourceFrom(flags: SourceFlags): { url?: string; db: string; token?: str
   return { url: flags.url, db: flags.db ?? config.database_path, token: flags.token ?? config.admin_token, port: config.port };
 }
 
-/** Runs a debugging command, turning its failures into one line on stderr and exit code 2. */
-async function report(run: () => Promise<void>): Promise<void> {
-  try {
-    await run();
-  } catch (error) {
-    console.error(`switchyard: ${(error as Error).message}`);
-    process.exit(2);
-  }
-}
-
 /** Runs a registry command against the configured database; refused input exits 1 with its message. */
 async function withDatabase(file: string | undefined, command: (db: Db, config: Config) => unknown): Promise<void> {
-  const config = configOrExit(file);
+  const { config } = loadConfig(file);
   const db = openDatabase(config.database_path);
   try {
     await command(db, config);
@@ -221,16 +202,14 @@ program
   .argument('<model>')
   .option('-c, --config <file>', 'YAML config file (default ./switchyard.yaml when present)')
   .option('--prompt <text>', "ask a running router which replica this prompt would go to now (prefix affinity, load)")
-  .option('--url <url>', 'router URL for --prompt (default: http://127.0.0.1:<configured port>)')
+  .option('--url <url>', 'router URL for --prompt (default: http://127.0.0.1:<configured port>)', httpUrl)
   .option('--token <token>', 'API key or admin token for --prompt, once the router requires keys (default: ADMIN_TOKEN)')
   .option('--json', 'print JSON')
   .action(async (model: string, opts: { config?: string; prompt?: string; url?: string; token?: string; json?: boolean }) => {
-    const config = configOrExit(opts.config);
+    const { config } = loadConfig(opts.config);
     if (opts.prompt !== undefined) {
-      await report(async () => {
-        const answer = await explainPrompt(opts.url ?? `http://127.0.0.1:${config.port}`, model, opts.prompt!, opts.token ?? config.admin_token);
-        console.log(opts.json ? JSON.stringify(answer, null, 2) : formatPromptExplanation(answer));
-      });
+      const answer = await explainPrompt(opts.url ?? `http://127.0.0.1:${config.port}`, model, opts.prompt, opts.token ?? config.admin_token);
+      console.log(opts.json ? JSON.stringify(answer, null, 2) : formatPromptExplanation(answer));
       return;
     }
     const table = buildRoutingTable(config, createLogger('silent'));
@@ -243,7 +222,7 @@ program
 const withSource = (command: Command) =>
   command
     .option('-c, --config <file>', 'YAML config file (for the database path and admin token)')
-    .option('--url <url>', "read from a running router's admin API instead of the database file")
+    .option('--url <url>', "read from a running router's admin API instead of the database file", httpUrl)
     .option('--db <file>', 'SQLite database (default: SQLITE_DB_PATH or data/models.db)')
     .option('--token <token>', 'admin token for --url (default: ADMIN_TOKEN)');
 
@@ -252,61 +231,57 @@ const logs = program.command('logs').description('Read the request log');
 withSource(logs.command('tail').description('Print recent requests, then new ones as they arrive'))
   .option('--model <model>', 'only this model')
   .option('--status <status>', 'only this status code (502) or class (5xx)')
-  .option('-n, --lines <n>', 'recent requests shown first', positiveNumber, 20)
-  .action((flags: SourceFlags & { model?: string; status?: string; lines: number }) =>
-    report(async () => {
-      const stop = new AbortController();
-      process.once('SIGINT', () => stop.abort());
-      process.once('SIGTERM', () => stop.abort());
-      await tailCommand({ ...sourceFrom(flags), model: flags.model, status: flags.status, lines: flags.lines, intervalMs: 500, color: Boolean(process.stdout.isTTY) }, (line) => console.log(line), stop.signal);
-    }),
-  );
+  .option('-n, --lines <n>', 'recent requests shown first', positiveInteger, 20)
+  .action(async (flags: SourceFlags & { model?: string; status?: string; lines: number }) => {
+    const stop = new AbortController();
+    process.once('SIGINT', () => stop.abort());
+    process.once('SIGTERM', () => stop.abort());
+    await tailCommand({ ...sourceFrom(flags), model: flags.model, status: flags.status, lines: flags.lines, intervalMs: 500, color: Boolean(process.stdout.isTTY) }, (line) => console.log(line), stop.signal);
+  });
 
 withSource(logs.command('analyze').description('Counts, error rates, latency percentiles, tokens and cost by model and target'))
   .option('--last <duration>', 'period to analyze, e.g. 15m, 1h, 7d', '1h')
   .option('--model <model>', 'only this model')
-  .action((flags: SourceFlags & { last: string; model?: string }) =>
-    report(async () => console.log(await analyzeCommand({ ...sourceFrom(flags), last: flags.last, model: flags.model }))),
-  );
+  .action(async (flags: SourceFlags & { last: string; model?: string }) => {
+    console.log(await analyzeCommand({ ...sourceFrom(flags), last: flags.last, model: flags.model }));
+  });
 
 program
   .command('status')
   .description("The fleet at a glance, from a running router's admin API")
   .option('-c, --config <file>', 'YAML config file (for the port and admin token)')
-  .option('--url <url>', 'router URL (default: http://127.0.0.1:<configured port>)')
+  .option('--url <url>', 'router URL (default: http://127.0.0.1:<configured port>)', httpUrl)
   .option('--token <token>', 'admin token (default: ADMIN_TOKEN)')
-  .action((flags: SourceFlags) =>
-    report(async () => {
-      const source = sourceFrom(flags);
-      console.log(await statusCommand({ url: source.url ?? `http://127.0.0.1:${source.port}`, token: source.token, color: Boolean(process.stdout.isTTY) }));
-    }),
-  );
+  .action(async (flags: SourceFlags) => {
+    const source = sourceFrom(flags);
+    console.log(await statusCommand({ url: source.url ?? `http://127.0.0.1:${source.port}`, token: source.token, color: Boolean(process.stdout.isTTY) }));
+  });
 program
   .command('bench')
   .description('Load-test an OpenAI-compatible endpoint with streaming chat completions; prints a Markdown table')
-  .requiredOption('-u, --url <url>', 'base URL of the endpoint (without /v1)')
+  .requiredOption('-u, --url <url>', 'base URL of the endpoint (without /v1)', httpUrl)
   .requiredOption('-m, --model <name>', 'model to request')
   .option('-w, --workload <name>', 'shared-prefix | multi-turn | random', 'shared-prefix')
   .option('--rate <n>', 'open loop: Poisson arrivals per second', positiveNumber)
-  .option('--concurrency <n>', 'closed loop: clients each sending one request at a time', positiveNumber)
+  .option('--concurrency <n>', 'closed loop: clients each sending one request at a time', positiveInteger)
   .option('-d, --duration <s>', 'seconds of arrivals', positiveNumber, 30)
-  .option('--max-tokens <n>', 'max_tokens of each request', positiveNumber, 64)
+  .option('--max-tokens <n>', 'max_tokens of each request', positiveInteger, 64)
   .option('--label <text>', 'name of this run in tables and charts', 'run')
   .option('--api-key <key>', 'sent as Authorization: Bearer')
-  .option('--groups <n>', 'shared-prefix: number of system prompts', positiveNumber, WORKLOAD_DEFAULTS.groups)
-  .option('--system-words <n>', 'shared-prefix: words per system prompt', positiveNumber, WORKLOAD_DEFAULTS.systemWords)
+  .option('--groups <n>', 'shared-prefix: number of system prompts', positiveInteger, WORKLOAD_DEFAULTS.groups)
+  .option('--system-words <n>', 'shared-prefix: words per system prompt', positiveInteger, WORKLOAD_DEFAULTS.systemWords)
   .option('--skew <s>', 'shared-prefix: Zipf exponent of group popularity (0 = uniform)', nonNegativeNumber, 0)
   .option('-o, --out <file>', 'write this run as JSON')
   .option('--compare <files>', 'comma-separated JSON results of earlier runs to table and chart with this one', (v) => v.split(','), [] as string[])
   .option('--chart <file>', 'write an SVG chart comparing the runs')
   .action(async (opts: BenchCommandOptions) => {
-    try {
-      console.log(await benchCommand(opts));
-    } catch (error) {
-      console.error(`switchyard bench: ${(error as Error).message}`);
-      process.exit(2);
-    }
+    console.log(await benchCommand(opts));
   });
 program.addCommand(keysCommand());
 
-await program.parseAsync();
+try {
+  loadDotEnv();
+  await program.parseAsync();
+} catch (error) {
+  exitWithFailure(error);
+}

@@ -1,8 +1,6 @@
 import { InvalidArgumentError } from 'commander';
-import { ConfigError, loadConfig } from '../config/load.js';
-import type { Config } from '../config/schema.js';
 
-/** Argument parsers and config loading shared by the CLI's commands. */
+/** Argument parsers shared by the CLI's commands. */
 
 export function positiveNumber(value: string): number {
   const n = Number(value);
@@ -28,13 +26,23 @@ export function port(value: string): number {
   return n;
 }
 
-/** The config (database path, providers, port, tokens); exits 2 with the message when it is invalid. */
-export function configOrExit(file: string | undefined): Config {
-  try {
-    return loadConfig(file).config;
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    console.error(`switchyard: ${error.message}`);
-    process.exit(2);
-  }
+export function integerBetween(min: number, max: number): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}`);
+    return n;
+  };
+}
+
+/** A comma-separated list of names, with at least one. */
+export function nameList(value: string): string[] {
+  const names = value.split(',').map((name) => name.trim()).filter(Boolean);
+  if (names.length === 0) throw new InvalidArgumentError('expected at least one name (comma-separated)');
+  return names;
+}
+
+export function httpUrl(value: string): string {
+  const protocol = URL.canParse(value) ? new URL(value).protocol : undefined;
+  if (protocol !== 'http:' && protocol !== 'https:') throw new InvalidArgumentError('expected an http:// or https:// URL');
+  return value;
 }

@@ -1,18 +1,25 @@
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { pino } from 'pino';
-import { configOrExit, positiveInteger, positiveNumber } from './arguments.js';
+import { nameList, positiveInteger, positiveNumber } from './arguments.js';
+import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { ApiKeyStore, describeKey, unrevokedReason } from '../store/api-keys.js';
 import { openDatabase } from '../store/database.js';
 
 function withStore<T>(file: string | undefined, use: (store: ApiKeyStore, config: Config) => T): T {
-  const config = configOrExit(file);
+  const { config } = loadConfig(file);
   const db = openDatabase(config.database_path);
   try {
     return use(new ApiKeyStore(db), config);
   } finally {
     db.close();
   }
+}
+
+/** Trimmed, as the admin API takes it: a blank name would list as nothing and could be revoked by no name. */
+function keyName(value: string): string {
+  if (value.trim() === '') throw new InvalidArgumentError('expected a name');
+  return value.trim();
 }
 
 /** Tells running instances at once, through Redis, when it is configured. */
@@ -33,16 +40,16 @@ async function announceRevocation(config: Config, keyHash: string): Promise<void
 export function keysCommand(): Command {
   const keys = new Command('keys').description('Manage API keys (stored hashed in the SQLite store, SQLITE_DB_PATH)');
   keys
-    .command('create <name>')
+    .command('create')
     .description('Create a key; it is printed once and never stored')
+    .argument('<name>', 'who or what the key is for (need not be unique)', keyName)
     .option('-c, --config <file>', 'YAML config file')
     .option('--rpm <n>', 'requests per minute', positiveInteger)
     .option('--tpm <n>', 'tokens per minute', positiveInteger)
-    .option('--models <names>', 'comma-separated models the key may use (default: all)')
+    .option('--models <names>', 'comma-separated models the key may use (default: all)', nameList)
     .option('--budget <usd>', 'spend limit in USD', positiveNumber)
-    .action((name: string, opts: { config?: string; rpm?: number; tpm?: number; models?: string; budget?: number }) => {
-      const models = opts.models?.split(',').map((m) => m.trim()).filter(Boolean);
-      const { key, record } = withStore(opts.config, (store) => store.create(name, { rpm: opts.rpm, tpm: opts.tpm, models, budgetUsd: opts.budget }));
+    .action((name: string, opts: { config?: string; rpm?: number; tpm?: number; models?: string[]; budget?: number }) => {
+      const { key, record } = withStore(opts.config, (store) => store.create(name, { rpm: opts.rpm, tpm: opts.tpm, models: opts.models, budgetUsd: opts.budget }));
       console.log(JSON.stringify({ ...describeKey(record), key }, null, 2));
     });
   keys
@@ -57,7 +64,7 @@ export function keysCommand(): Command {
     .description('Revoke a key by id, or by name when one active key has it; running routers refuse it at once when they share Redis')
     .option('-c, --config <file>', 'YAML config file')
     .action(async (idOrName: string, opts: { config?: string }) => {
-      const config = configOrExit(opts.config);
+      const { config } = loadConfig(opts.config);
       const revocation = withStore(opts.config, (store) => store.revoke(idOrName));
       if (revocation.outcome !== 'revoked') {
         console.error(`switchyard: ${unrevokedReason(idOrName, revocation)}`);

@@ -3,19 +3,13 @@ import type { FleetStats } from '../observability/fleet-snapshot.js';
 import type { Activity } from '../observability/metrics.js';
 import { openDatabase } from '../store/database.js';
 import { queryRequests, type RequestQuery, type StoredRequest } from '../store/request-log.js';
+import { askRouter } from './router-client.js';
 
 /** Where the debugging commands read from: a running router (`--url`) or the SQLite file it writes. */
 export interface SourceOptions {
   url?: string;
   db: string;
   token?: string;
-}
-
-async function getJson<T>(url: string, token: string | undefined): Promise<T> {
-  const response = await fetch(url, { headers: token ? { authorization: `Bearer ${token}` } : {} });
-  const body = (await response.json().catch(() => undefined)) as (T & { error?: { message?: string } }) | undefined;
-  if (!response.ok) throw new Error(`${url} answered ${response.status}: ${body?.error?.message ?? 'no details'}`);
-  return body as T;
 }
 
 export function openRequestReader(source: SourceOptions): { read(query: RequestQuery): Promise<StoredRequest[]>; close(): void } {
@@ -27,7 +21,7 @@ export function openRequestReader(source: SourceOptions): { read(query: RequestQ
         for (const [name, value] of Object.entries({ since: query.since, after_id: query.afterId, model: query.model, status: query.status, limit: query.limit })) {
           if (value !== undefined) params.set(name, String(value));
         }
-        return (await getJson<{ data: StoredRequest[] }>(`${base}/admin/requests?${params}`, source.token)).data;
+        return (await askRouter<{ data: StoredRequest[] }>(`${base}/admin/requests?${params}`, source.token, (body) => Array.isArray(body.data))).data;
       },
       close() {},
     };
@@ -40,5 +34,5 @@ export function openRequestReader(source: SourceOptions): { read(query: RequestQ
 export type FleetView = Omit<FleetStats, 'services'> & { services: Array<FleetStats['services'][number] & { cooldown?: { state: string } }>; activity: Activity };
 
 export function fetchFleet(url: string, token: string | undefined): Promise<FleetView> {
-  return getJson(`${url.replace(/\/+$/, '')}/admin/fleet`, token);
+  return askRouter(`${url.replace(/\/+$/, '')}/admin/fleet`, token, (body) => Array.isArray(body.services) && typeof body.activity === 'object');
 }

@@ -1,8 +1,8 @@
 /** `switchyard route MODEL --prompt TEXT`: asks a running router's `/route/explain`. */
+import { askRouter } from './router-client.js';
 
-export interface PromptExplanation {
-  model: string;
-  resolution: string;
+/** The replica a policy picks for one model, and why. */
+interface Pick {
   policy: string;
   target: string;
   reason: string;
@@ -11,26 +11,43 @@ export interface PromptExplanation {
   candidates: Array<{ name: string; in_flight: number; load: number; routed: number; affinity_hits: number }>;
 }
 
+/** A target of a model group: its pick, or the error a request to it would get. */
+type GroupTarget = { model: string; service?: string; weight: number; resolution: string } & (Pick | { error: { status: number; message: string } });
+
+/** A plain model's answer is one pick; a model group's, each model of its chain (the group, then its fallbacks). */
+export type PromptExplanation = { model: string; resolution: string } & (Pick | { chain: Array<{ model: string; targets: GroupTarget[] }> });
+
 /** `token`: an API key or the admin token, for a router that requires keys. */
 export async function explainPrompt(url: string, model: string, prompt: string, token?: string): Promise<PromptExplanation> {
-  const response = await fetch(`${url.replace(/\/+$/, '')}/route/explain`, {
+  return askRouter(`${url.replace(/\/+$/, '')}/route/explain`, token, (body) => typeof body.target === 'string' || Array.isArray(body.chain), {
     method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ model, messages: [{ role: 'user', content: prompt }] }),
   });
-  const body = (await response.json()) as PromptExplanation & { error?: { message: string } };
-  if (!response.ok) throw new Error(body.error?.message ?? `router answered ${response.status}`);
-  return body;
 }
 
 export function formatPromptExplanation(answer: PromptExplanation): string {
-  const lines = [
-    `${answer.model} → ${answer.target}  (policy ${answer.policy})`,
-    `  resolved: ${answer.resolution}`,
-    `  why: ${answer.reason}`,
-    ...Object.entries(answer.details).map(([key, value]) => `  ${key}: ${JSON.stringify(value)}`),
-    '  candidates:',
-    ...answer.candidates.map((c) => `    ${c.name.padEnd(20)} in-flight ${c.in_flight}  load ${c.load}  routed ${c.routed}  affinity hits ${c.affinity_hits}`),
-  ];
+  if (!('chain' in answer)) return [`${answer.model} → ${answer.target}  (policy ${answer.policy})`, `  resolved: ${answer.resolution}`, ...pickLines(answer, '  ')].join('\n');
+  const lines = [`${answer.model}  (${answer.resolution})`];
+  answer.chain.forEach((step, index) => {
+    lines.push(index === 0 ? `group: ${step.model}` : `fallback: ${step.model}`);
+    for (const target of step.targets) {
+      const name = `  ${target.model}${target.service ? `@${target.service}` : ''} (weight ${target.weight})`;
+      if ('error' in target) {
+        lines.push(name, `    resolved: ${target.resolution}`, `    result: ${target.error.status} ${target.error.message}`);
+      } else {
+        lines.push(`${name} → ${target.target}  (policy ${target.policy})`, `    resolved: ${target.resolution}`, ...pickLines(target, '    '));
+      }
+    }
+  });
   return lines.join('\n');
+}
+
+function pickLines(pick: Pick, indent: string): string[] {
+  return [
+    `${indent}why: ${pick.reason}`,
+    ...Object.entries(pick.details).map(([key, value]) => `${indent}${key}: ${JSON.stringify(value)}`),
+    `${indent}candidates:`,
+    ...pick.candidates.map((c) => `${indent}  ${c.name.padEnd(20)} in-flight ${c.in_flight}  load ${c.load}  routed ${c.routed}  affinity hits ${c.affinity_hits}`),
+  ];
 }

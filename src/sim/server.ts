@@ -8,7 +8,7 @@ import { responseObject, responsePlan, ResponsesSseWriter, StoredResponses, resp
 import { chatPrompt, countTokens, embed, generate, responsesPrompt, tokenize } from './text.js';
 
 /** The largest embedding the sim makes (OpenAI's largest model has 3,072 dimensions). */
-const MAX_DIMENSIONS = 16_384;
+export const MAX_DIMENSIONS = 16_384;
 /** Stored responses kept for `previous_response_id` (oldest forgotten first, as an engine's store would be bounded). */
 const MAX_STORED_RESPONSES = 10_000;
 

@@ -11,13 +11,20 @@ export type Db = Database.Database;
  * can use the same file at once, and brings its schema up to date.
  */
 export function openDatabase(path: string): Db {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-  const db = new Database(path);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
-  db.pragma('busy_timeout = 5000');
-  migrate(db, path);
-  return db;
+  let db: Db | undefined;
+  try {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    db = new Database(path);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('busy_timeout = 5000');
+    migrate(db, path);
+    return db;
+  } catch (error) {
+    db?.close();
+    // SQLite's own messages ("unable to open database file") do not say which file.
+    throw new Error(`cannot open the database ${path} (SQLITE_DB_PATH, database_path): ${(error as Error).message}`, { cause: error });
+  }
 }
 
 function migrate(db: Db, path: string): void {

@@ -9,9 +9,15 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs `switchyard ARGS` to completion (asynchronously, so servers in the test process keep answering). */
-export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): Promise<CliResult> {
+/**
+ * Runs `switchyard ARGS` to completion (asynchronously, so servers in the test process keep answering).
+ * A command still running after `timeoutMs` is killed (code null): one that should have refused its
+ * arguments and serves instead fails its test rather than hanging it.
+ */
+export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string, timeoutMs = 20_000): Promise<CliResult> {
   const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  child.once('close', () => clearTimeout(timer));
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

@@ -1,0 +1,194 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NO_PROVIDER_ENV, runCli, type CliResult } from './support/cli.js';
+import { listenOnLoopback } from './support/http.js';
+import { startRouter, startSim, stopAll, writeConfig } from './support/processes.js';
+
+const tempDir = () => mkdtempSync(join(tmpdir(), 'switchyard-cli-'));
+
+/** What an operator should see when a command cannot go on: one `switchyard:` line, status 2, no stack. */
+function expectFailure(result: CliResult, message: RegExp): void {
+  expect(result.stderr).toMatch(/^switchyard: [^\n]+\n$/);
+  expect(result.stderr).toMatch(message);
+  expect(result.stdout).toBe('');
+  expect(result.code).toBe(2);
+}
+
+/** A refused argument: commander's one line naming the option, status 1, and the command never ran. */
+function expectRefusedArgument(result: CliResult, message: RegExp): void {
+  expect(result.stderr).toMatch(message);
+  expect(result.stdout).toBe('');
+  expect(result.code).toBe(1);
+}
+
+/** A free loopback port: one a server had a moment ago. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  const url = await listenOnLoopback(server);
+  await new Promise((resolve) => server.close(resolve));
+  return Number(new URL(url).port);
+}
+
+describe('commands that cannot go on', () => {
+  it('name a database they cannot open, by its path', async () => {
+    const dir = tempDir();
+    const notADirectory = join(dir, 'a-file');
+    writeFileSync(notADirectory, 'x');
+    const notADatabase = join(dir, 'garbage.db');
+    writeFileSync(notADatabase, 'this is not SQLite');
+    for (const db of [join(notADirectory, 'models.db'), notADatabase]) {
+      for (const args of [['models', 'list'], ['keys', 'list'], ['route', 'm']]) {
+        expectFailure(await runCli(args, { SQLITE_DB_PATH: db }, dir), new RegExp(`cannot open the database ${db} \\(SQLITE_DB_PATH, database_path\\): `));
+      }
+    }
+  });
+
+  it('say that the port is in use (serve and sim), and give the stack only at LOG_LEVEL debug', async () => {
+    const taken = createServer();
+    const port = Number(new URL(await listenOnLoopback(taken)).port);
+    try {
+      const config = writeConfig({ port });
+      const dir = dirname(config);
+      const env = { SQLITE_DB_PATH: join(dir, 'models.db'), LOG_DIR: join(dir, 'logs') };
+      const serve = await runCli(['serve', '--config', config], env);
+      expect(serve.stderr).toMatch(/^switchyard: listen EADDRINUSE: address already in use 127\.0\.0\.1:\d+\n$/m);
+      expect(serve.stderr).not.toMatch(/\n\s+at /);
+      expect(serve.code).toBe(2);
+      expectFailure(await runCli(['sim', '--port', String(port), '--model', 'm']), /EADDRINUSE/);
+      const debug = await runCli(['sim', '--port', String(port), '--model', 'm'], { LOG_LEVEL: 'debug' });
+      expect(debug.stderr).toMatch(/^switchyard: listen EADDRINUSE[^\n]*\nError: listen EADDRINUSE[^\n]*\n\s+at /);
+      expect(debug.code).toBe(2);
+    } finally {
+      taken.close();
+    }
+  });
+
+  it('refuse a config file whose top level is not a mapping, naming the file', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'list.yaml'), '- port: 8000\n');
+    expectFailure(await runCli(['route', 'm', '--config', 'list.yaml'], { SQLITE_DB_PATH: join(dir, 'models.db') }, dir), /invalid config file list\.yaml: the top level must be a mapping of keys .*, not a list/);
+  });
+});
+
+describe('debugging commands asking a router', () => {
+  let notARouter: Server;
+  let notARouterUrl: string;
+  beforeAll(async () => {
+    notARouter = createServer((request, response) => {
+      response.writeHead(request.url!.startsWith('/ok') ? 200 : 502, { 'content-type': 'text/html' });
+      response.end('<html>Bad gateway</html>');
+    });
+    notARouterUrl = await listenOnLoopback(notARouter);
+  });
+  afterAll(() => notARouter.close());
+
+  const commands = (url: string) => [
+    ['status', '--url', url],
+    ['logs', 'analyze', '--url', url],
+    ['route', 'm', '--prompt', 'hi', '--url', url],
+  ];
+
+  it('say which address they could not reach, and why', async () => {
+    const url = `http://127.0.0.1:${await closedPort()}`;
+    for (const args of commands(url)) expectFailure(await runCli(args), new RegExp(`cannot reach ${url}: ECONNREFUSED`));
+  });
+
+  it('say when what answered is not a router, whether it answers an error or a 200', async () => {
+    for (const url of [notARouterUrl, `${notARouterUrl}/ok`]) {
+      for (const args of commands(url)) expectFailure(await runCli(args), /answered (502|200)(:|,) not as a Switchyard router answers: is that the router's address\?/);
+    }
+  });
+
+  it('refuse a --url that is not an http(s) URL before sending anything', async () => {
+    for (const args of [...commands('localhost:8000'), ['logs', 'tail', '--url', 'localhost:8000'], ['bench', '--url', 'localhost:8000', '--model', 'm', '--concurrency', '1']]) {
+      expectRefusedArgument(await runCli(args), /option '(-u, )?--url <url>' argument 'localhost:8000' is invalid\. expected an http:\/\/ or https:\/\/ URL/);
+    }
+  });
+});
+
+describe('switchyard route GROUP --prompt', () => {
+  afterAll(stopAll);
+
+  it("prints each model of the group's chain with the replica it would go to, or the error it would get", async () => {
+    const sim = await startSim({ models: ['m1'], ttftMs: 0 });
+    const router = await startRouter(
+      { services: [{ name: 'gpu', url: sim.url, models: ['m1'] }], model_groups: { smart: { targets: [{ model: 'm1' }], fallbacks: ['gpt-4o'] } } },
+      NO_PROVIDER_ENV,
+    );
+    const result = await runCli(['route', 'smart', '--prompt', 'hi', '--url', router.url], NO_PROVIDER_ENV);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const lines = result.stdout.trimEnd().split('\n');
+    expect(lines.slice(0, 4)).toEqual([
+      "smart  (model group 'smart': m1 (weight 1), then falling back to gpt-4o)",
+      'group: smart',
+      '  m1 (weight 1) → gpu  (policy least-outstanding)',
+      '    resolved: served by a configured service or registered agent',
+    ]);
+    expect(lines).toContain('fallback: gpt-4o');
+    expect(lines.at(-1)).toBe("    result: 503 The provider 'openai' is not configured: set EXTERNAL_OPENAI_KEY");
+  });
+});
+
+describe('switchyard sim', () => {
+  it('refuses flag values it cannot simulate instead of starting with them', async () => {
+    const refusals: Array<[string[], RegExp]> = [
+      [['--model', ' , '], /option '-m, --model <names>' argument ' , ' is invalid\. expected at least one name/],
+      [['--fail-status', 'abc'], /option '--fail-status <code>' argument 'abc' is invalid\. expected a whole number from 400 to 599/],
+      [['--fail-status', '200'], /--fail-status <code>' argument '200' is invalid/],
+      [['--max-batch', '1.5'], /--max-batch <n>' argument '1\.5' is invalid\. expected a positive integer/],
+      [['--block-size', '0.5'], /--block-size <tokens>' argument '0\.5' is invalid/],
+      [['--kv-blocks', '100.5'], /--kv-blocks <n>' argument '100\.5' is invalid/],
+      [['--embedding-dimensions', '100000'], /--embedding-dimensions <n>' argument '100000' is invalid\. expected a whole number from 1 to 16384/],
+    ];
+    const results = await Promise.all(refusals.map(([flags]) => runCli(['sim', '--port', '0', '--model', 'm', ...flags], {}, undefined, 10_000)));
+    results.forEach((result, i) => expectRefusedArgument(result, refusals[i]![1]));
+  });
+});
+
+describe('switchyard bench', () => {
+  let failing: Server;
+  let failingUrl: string;
+  beforeAll(async () => {
+    failing = createServer((_, response) => {
+      response.writeHead(502, { 'content-type': 'text/html' });
+      response.end('<html>Bad gateway</html>');
+    });
+    failingUrl = await listenOnLoopback(failing);
+  });
+  afterAll(() => failing.close());
+
+  it('fails when every request failed, with the first reason, rather than print a table of zeros', async () => {
+    expectFailure(await runCli(['bench', '--url', failingUrl, '--model', 'm', '--concurrency', '1', '--duration', '0.5']), /^switchyard: all \d+ requests failed; the first: HTTP 502: <html>Bad gateway<\/html>/);
+  });
+
+  it('reads the --compare files before the run, so that a wrong one fails at once', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'other.json'), '{"not":"a bench result"}');
+    const started = Date.now();
+    expectFailure(await runCli(['bench', '--url', failingUrl, '--model', 'm', '--concurrency', '1', '--duration', '60', '--compare', 'missing.json'], {}, dir), /cannot read the earlier run missing\.json: ENOENT/);
+    expectFailure(await runCli(['bench', '--url', failingUrl, '--model', 'm', '--concurrency', '1', '--duration', '60', '--compare', 'other.json'], {}, dir), /other\.json is not a result of switchyard bench -o/);
+    expect(Date.now() - started).toBeLessThan(15_000);
+  });
+});
+
+describe('counts that must be whole numbers', () => {
+  it('are refused when they are not', async () => {
+    expectRefusedArgument(await runCli(['bench', '--url', 'http://127.0.0.1:9', '--model', 'm', '--concurrency', '1.5']), /--concurrency <n>' argument '1\.5' is invalid\. expected a positive integer/);
+    expectRefusedArgument(await runCli(['logs', 'tail', '-n', '2.5']), /--lines <n>' argument '2\.5' is invalid\. expected a positive integer/);
+  });
+});
+
+describe('switchyard keys create', () => {
+  it('refuses a blank name and a --models list without a model, creating nothing', async () => {
+    const env = { SQLITE_DB_PATH: join(tempDir(), 'models.db') };
+    expectRefusedArgument(await runCli(['keys', 'create', '  '], env), /value '  ' is invalid for argument 'name'\. expected a name/);
+    expectRefusedArgument(await runCli(['keys', 'create', 'ci', '--models', ' , '], env), /--models <names>' argument ' , ' is invalid\. expected at least one name/);
+    expect(JSON.parse((await runCli(['keys', 'list'], env)).stdout)).toEqual([]);
+    const created = JSON.parse((await runCli(['keys', 'create', ' ci ', '--models', 'm1, m2'], env)).stdout) as { name: string; models: string[] };
+    expect(created).toMatchObject({ name: 'ci', models: ['m1', 'm2'] });
+  });
+});
