@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
-import { httpUrl, integerBetween, nameList, nonNegativeNumber, port, positiveInteger, positiveNumber } from './cli/arguments.js';
+import { host, httpUrl, integerBetween, nameList, nonNegativeNumber, port, positiveInteger, positiveNumber } from './cli/arguments.js';
 import { exitWithFailure } from './cli/failure.js';
 import { loadConfig } from './config/load.js';
 import { withDemoFleet } from './config/demo-fleet.js';
@@ -63,7 +63,7 @@ program
   .description('Run the router (with no config file, in front of a simulated demo fleet)')
   .option('-c, --config <file>', 'YAML config file (default ./switchyard.yaml when present)')
   .option('-p, --port <port>', 'listen port (overrides config and PORT)', port)
-  .option('--host <host>', 'listen address (overrides config and HOST)')
+  .option('--host <host>', 'listen address (overrides config and HOST)', host)
   .action(async (opts: { config?: string; port?: number; host?: string }) => {
     const loaded = loadConfig(opts.config);
     let config = { ...loaded.config, port: opts.port ?? loaded.config.port, host: opts.host ?? loaded.config.host };
@@ -86,7 +86,7 @@ program
   .description('Run a simulated OpenAI-compatible inference engine')
   .requiredOption('-p, --port <port>', 'listen port', port)
   .requiredOption('-m, --model <names>', 'comma-separated model names', nameList)
-  .option('--host <host>', 'listen address', '127.0.0.1')
+  .option('--host <host>', 'listen address', host, '127.0.0.1')
   .option('--ttft-ms <ms>', 'fixed latency before a request is scheduled (floor of time to first token)', nonNegativeNumber, SIM_DEFAULTS.ttftMs)
   .option('--tokens-per-s <n>', 'decode speed cap per request (no step is shorter than 1000/n ms)', positiveNumber, SIM_DEFAULTS.tokensPerS)
   .option('--max-batch <n>', 'requests in the running batch (continuous batching); the rest wait in FIFO order', positiveInteger)

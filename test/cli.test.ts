@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -64,6 +64,12 @@ describe('commands that cannot go on', () => {
     } finally {
       taken.close();
     }
+  });
+
+  it('say why a .env they cannot read is unreadable', async () => {
+    const dir = tempDir();
+    mkdirSync(join(dir, '.env'));
+    expectFailure(await runCli(['route', 'm'], { SQLITE_DB_PATH: join(dir, 'models.db') }, dir), /^switchyard: cannot read \.env: EISDIR/);
   });
 
   it('refuse a config file whose top level is not a mapping, naming the file', async () => {
@@ -175,8 +181,11 @@ describe('switchyard bench', () => {
   });
 });
 
-describe('counts that must be whole numbers', () => {
-  it('are refused when they are not', async () => {
+describe('option values out of range', () => {
+  it('are refused: counts that are not whole numbers, a blank listen address', async () => {
+    for (const args of [['serve', '--host', ' '], ['sim', '--port', '0', '--model', 'm', '--host', '']]) {
+      expectRefusedArgument(await runCli(args, {}, undefined, 10_000), /option '--host <host>' argument ' ?' is invalid\. expected a host name or address/);
+    }
     expectRefusedArgument(await runCli(['bench', '--url', 'http://127.0.0.1:9', '--model', 'm', '--concurrency', '1.5']), /--concurrency <n>' argument '1\.5' is invalid\. expected a positive integer/);
     expectRefusedArgument(await runCli(['logs', 'tail', '-n', '2.5']), /--lines <n>' argument '2\.5' is invalid\. expected a positive integer/);
   });

@@ -46,3 +46,9 @@ export function httpUrl(value: string): string {
   if (protocol !== 'http:' && protocol !== 'https:') throw new InvalidArgumentError('expected an http:// or https:// URL');
   return value;
 }
+
+/** A listen address: blank would listen on every interface, the opposite of what an empty value suggests. */
+export function host(value: string): string {
+  if (value.trim() === '') throw new InvalidArgumentError('expected a host name or address');
+  return value;
+}
