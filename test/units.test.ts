@@ -65,6 +65,14 @@ describe('config', () => {
     expect(parseConfig({}, { REQUIRE_API_KEY: 'Yes' }).api_keys.required).toBe(true);
   });
 
+  it('refuses a timeout or interval longer than a timer can wait, rather than time every request out at once', () => {
+    // request_timeout_s: 3000000 (a month, meant as "never") made every request a 504 on arrival.
+    expect(() => parseConfig({ request_timeout_s: 3_000_000 }, {})).toThrow(/request_timeout_s: must be at most 2147483 s \(24\.8 days/);
+    expect(() => parseConfig({}, { HEALTH_CHECK_INTERVAL_S: '1e9' })).toThrow(/health_check\.interval_s \(from the environment variable HEALTH_CHECK_INTERVAL_S\): must be at most 2147483 s/);
+    expect(() => parseConfig({ redis: { url: 'redis://r', command_timeout_ms: 3e9 } }, {})).toThrow(/redis\.command_timeout_ms: must be at most 2147483647 ms/);
+    expect(parseConfig({ request_timeout_s: 2_147_483 }, {}).request_timeout_s).toBe(2_147_483);
+  });
+
   it('rejects duplicate service names', () => {
     expect(() => parseConfig({ services: [{ name: 'a', url: 'http://x' }, { name: 'a', url: 'http://y' }] }, {})).toThrow(/services\.1\.name: duplicate/);
   });

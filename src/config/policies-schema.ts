@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { EnvOverride } from './env-overrides.js';
 import { envFlag, envNumber } from './env-values.js';
+import { timerRange } from './timer-range.js';
 
 /** Why a request may move on to another target (`retry.on`) or another model (`fallback.on`). */
 export const FAILURE_TRIGGERS = ['connection', 'timeout', 'rate_limit', 'server_error', 'context_window', 'content_policy'] as const;
@@ -24,7 +25,7 @@ export const policyConfigShape = {
     .object({
       url: z.string().min(1),
       key_prefix: z.string().default('switchyard:'),
-      command_timeout_ms: z.number().int().positive().default(250),
+      command_timeout_ms: timerRange(z.number().int().positive(), 1).default(250),
     })
     .strict()
     .optional(),
@@ -97,7 +98,7 @@ export const retryConfigShape = {
   /** Total time one request may spend waiting between attempts. */
   max_wait_s: z.number().nonnegative().default(10),
   /** Time to the response headers after which an attempt counts as timed out; unset: only the request deadline. */
-  attempt_timeout_s: z.number().positive().optional(),
+  attempt_timeout_s: timerRange(z.number().positive(), 1000).optional(),
 };
 
 /** Environment variables of the policies, with the replaced router's names. */

@@ -3,6 +3,7 @@ import { PROVIDER_NAMES } from './providers.js';
 import { CACHE_AWARE_DEFAULTS } from '../routing/cache-aware.js';
 import { POLICY_NAMES } from '../routing/registry.js';
 import { policyConfigShape, retryConfigShape } from './policies-schema.js';
+import { timerRange } from './timer-range.js';
 
 const httpUrl = z
   .string()
@@ -74,7 +75,7 @@ export const RequestLogSchema = z
     enabled: z.boolean().default(true),
     retention_days: z.number().positive().default(7),
     max_rows: z.number().int().positive().default(1_000_000),
-    flush_interval_ms: z.number().int().positive().default(1000),
+    flush_interval_ms: timerRange(z.number().int().positive(), 1).default(1000),
     batch_rows: z.number().int().positive().default(64),
   })
   .strict();
@@ -84,11 +85,11 @@ export const ConfigSchema = z
     port: z.number().int().min(0).max(65535).default(8000),
     host: z.string().min(1).default('0.0.0.0'),
     log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-    request_timeout_s: z.number().positive().default(300),
+    request_timeout_s: timerRange(z.number().positive(), 1000).default(300),
     max_body_bytes: z.number().int().positive().default(16 * 1024 * 1024),
     /** A non-streamed answer is held whole before it is relayed: one larger is a 502, not the router's memory. */
     max_response_bytes: z.number().int().positive().default(128 * 1024 * 1024),
-    shutdown_grace_s: z.number().nonnegative().default(30),
+    shutdown_grace_s: timerRange(z.number().nonnegative(), 1000).default(30),
     /** Browser origins allowed to call the router (`*` for any); empty: no CORS headers, preflights get 404. */
     cors: z
       .object({ origins: z.array(z.string().min(1)).default([]) })
@@ -96,10 +97,10 @@ export const ConfigSchema = z
       .prefault({}),
     health_check: z
       .object({
-        interval_s: z.number().positive().default(30),
+        interval_s: timerRange(z.number().positive(), 1000).default(30),
         /** Unhealthy services are probed this often, so one that comes back serves again within seconds. */
-        unhealthy_interval_s: z.number().positive().default(5),
-        timeout_s: z.number().positive().default(5),
+        unhealthy_interval_s: timerRange(z.number().positive(), 1000).default(5),
+        timeout_s: timerRange(z.number().positive(), 1000).default(5),
         /** Consecutive request failures that eject a service until a probe passes again. */
         failure_threshold: z.number().int().positive().default(3),
       })
@@ -137,7 +138,7 @@ export const ConfigSchema = z
           .prefault({}),
         /** Scrape vLLM/SGLang-style `/metrics` of self-hosted services to correct load estimates. */
         engine_metrics: z
-          .object({ enabled: z.boolean().default(true), interval_s: z.number().positive().default(1) })
+          .object({ enabled: z.boolean().default(true), interval_s: timerRange(z.number().positive(), 1000).default(1) })
           .strict()
           .prefault({}),
       })
