@@ -52,6 +52,12 @@ describe('config', () => {
     expect(loadConfig(join(dir, 'defaults.yaml'), {}).config.port).toBe(8000);
   });
 
+  it('names the unset variable behind a value a ${VAR} left empty', () => {
+    const raw = { services: [{ name: 'a', url: '${ENGINE_URL}' }], admin_token: '${TOKEN}' };
+    expect(() => parseConfig(raw, { TOKEN: '' })).toThrow(/^invalid config:\n  services\.0\.url \(\$\{ENGINE_URL\} not set\): must be an http:\/\/ or https:\/\/ URL\n  admin_token \(\$\{TOKEN\} not set\): /);
+    expect(() => parseConfig({ services: [{ name: 'a', url: '${ENGINE_URL:-nonsense}' }] }, {})).toThrow(/^invalid config:\n  services\.0\.url: must be/);
+  });
+
   it('names an unknown key by its whole path', () => {
     expect(() => parseConfig({ health_check: { intervl_s: 3 }, bogus: 1 }, {})).toThrow(/^invalid config:\n  health_check\.intervl_s: unknown key\n  bogus: unknown key$/);
   });

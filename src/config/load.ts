@@ -26,10 +26,19 @@ export function expandEnv(value: unknown, env: NodeJS.ProcessEnv): unknown {
   return value;
 }
 
-function formatIssues(error: z.ZodError, overrides: readonly EnvOverride[] = []): string {
+/** Variables that a `${VAR}` without a default at `path` of the YAML reads and that are unset: the empty value is their doing. */
+function unsetReferences(raw: unknown, path: readonly PropertyKey[], env: NodeJS.ProcessEnv): string[] {
+  let value = raw;
+  for (const key of path) value = value && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[key] : undefined;
+  if (typeof value !== 'string') return [];
+  return [...value.matchAll(ENV_REFERENCE)].filter(([, name, fallback]) => fallback === undefined && !env[name!]).map(([, name]) => name!);
+}
+
+function formatIssues(error: z.ZodError, raw: unknown, env: NodeJS.ProcessEnv, overrides: readonly EnvOverride[]): string {
   const line = (path: readonly PropertyKey[], message: string) => {
     const override = overrideAt(overrides, path);
-    const from = override ? ` (from the environment variable ${override.env})` : '';
+    const unset = override ? [] : unsetReferences(raw, path, env);
+    const from = override ? ` (from the environment variable ${override.env})` : unset.length > 0 ? ` (\${${unset.join('}, ${')}} not set)` : '';
     return `  ${path.join('.') || '(root)'}${from}: ${message}`;
   };
   // An unknown key (a typo, often) is named by its own path, not only by the record it sits in.
@@ -47,7 +56,7 @@ export function parseConfig(raw: unknown, env: NodeJS.ProcessEnv = process.env, 
   const tree = { ...asRecord(expandEnv(raw ?? {}, env)) };
   const overrides = applyEnvOverrides(tree, env);
   const result = ConfigSchema.safeParse(tree);
-  if (!result.success) throw new ConfigError(`invalid ${source}:\n${formatIssues(result.error, overrides)}`);
+  if (!result.success) throw new ConfigError(`invalid ${source}:\n${formatIssues(result.error, raw, env, overrides)}`);
   rememberKeyVariables(raw, result.data.providers);
   return result.data;
 }
