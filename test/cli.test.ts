@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NO_PROVIDER_ENV, runCli, type CliResult } from './support/cli.js';
-import { listenOnLoopback } from './support/http.js';
+import { closedLoopbackPort, listenOnLoopback } from './support/http.js';
 import { startRouter, startSim, stopAll, writeConfig } from './support/processes.js';
 
 const tempDir = () => mkdtempSync(join(tmpdir(), 'switchyard-cli-'));
@@ -22,14 +22,6 @@ function expectRefusedArgument(result: CliResult, message: RegExp): void {
   expect(result.stderr).toMatch(message);
   expect(result.stdout).toBe('');
   expect(result.code).toBe(1);
-}
-
-/** A free loopback port: one a server had a moment ago. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  const url = await listenOnLoopback(server);
-  await new Promise((resolve) => server.close(resolve));
-  return Number(new URL(url).port);
 }
 
 describe('commands that cannot go on', () => {
@@ -98,7 +90,7 @@ describe('debugging commands asking a router', () => {
   ];
 
   it('say which address they could not reach, and why', async () => {
-    const url = `http://127.0.0.1:${await closedPort()}`;
+    const url = `http://127.0.0.1:${await closedLoopbackPort()}`;
     for (const args of commands(url)) expectFailure(await runCli(args), new RegExp(`cannot reach ${url}: ECONNREFUSED`));
   });
 

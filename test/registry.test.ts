@@ -5,6 +5,7 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NO_PROVIDER_ENV, runCli } from './support/cli.js';
 import { startFakeOpenAi, type FakeOpenAi } from './support/fake-openai.js';
+import { closedLoopbackPort } from './support/http.js';
 import { startRouter, startSim, stopAll, waitFor, type Proc } from './support/processes.js';
 
 const tempDb = () => join(mkdtempSync(join(tmpdir(), 'switchyard-registry-')), 'models.db');
@@ -93,6 +94,13 @@ describe('switchyard models CLI', () => {
         ['gpt-4o-mini', 'openai', `${fake.url}/v1`, null],
         ['o3-mini', 'openai', `${fake.url}/v1`, null],
       ]);
+    });
+
+    it('says why OPENAI_BASE_URL cannot be reached', async () => {
+      const url = `http://127.0.0.1:${await closedLoopbackPort()}/v1`;
+      const result = await runCli(['models', 'refresh-openai'], { ...env, OPENAI_BASE_URL: url, EXTERNAL_OPENAI_KEY: 'sk-test' });
+      expect(result.stderr).toBe(`switchyard: cannot reach ${url}/models: ECONNREFUSED\n`);
+      expect(result.code).toBe(1);
     });
 
     it('refuses without a key, naming the variable', async () => {

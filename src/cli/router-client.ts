@@ -1,4 +1,5 @@
 /** How the debugging commands ask a running router: one JSON answer, or an error that says what went wrong. */
+import { fetchFailureReason } from '../upstream/fetch-failure.js';
 
 const NOT_A_ROUTER = "not as a Switchyard router answers: is that the router's address?";
 
@@ -8,9 +9,7 @@ export async function askRouter<T>(url: string, token: string | undefined, looks
   try {
     response = await fetch(url, { ...init, headers: { ...(init.headers as Record<string, string>), ...(token ? { authorization: `Bearer ${token}` } : {}) } });
   } catch (error) {
-    // fetch says only "fetch failed"; the reason (ECONNREFUSED, ENOTFOUND, …) is its cause.
-    const cause = (error as Error).cause as { code?: string; message?: string } | undefined;
-    throw new Error(`cannot reach ${new URL(url).origin}: ${cause?.code ?? cause?.message ?? (error as Error).message}`);
+    throw new Error(`cannot reach ${new URL(url).origin}: ${fetchFailureReason(error)}`);
   }
   const text = await response.text();
   let body: unknown;

@@ -4,6 +4,7 @@ import { Backend } from '../fleet/backend.js';
 import type { Db } from '../store/database.js';
 import { ModelGroupRepository, type GroupTarget } from '../store/model-groups.js';
 import { ModelRepository, type ModelRow, type NewModel } from '../store/models.js';
+import { fetchFailureReason } from '../upstream/fetch-failure.js';
 import { openAiPath } from '../upstream/paths.js';
 import { InvalidModelEntry, validateModelEntry } from './model-entry.js';
 import { formatTargets, parseFallbacks, parseTargetSpec } from './model-groups.js';
@@ -115,7 +116,7 @@ export async function refreshOpenAiModels(db: Db, providers: Config['providers']
   try {
     response = await fetch(url, { headers: { authorization: `Bearer ${apiKey}` }, signal: AbortSignal.timeout(30_000) });
   } catch (error) {
-    throw new InvalidModelEntry(`cannot reach ${url}: ${(error as Error).message}`);
+    throw new InvalidModelEntry(`cannot reach ${url}: ${fetchFailureReason(error)}`);
   }
   if (!response.ok) throw new InvalidModelEntry(`${url} answered ${response.status}`);
   const listing = (await response.json().catch(() => undefined)) as { data?: Array<{ id?: unknown }> } | undefined;

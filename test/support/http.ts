@@ -1,6 +1,6 @@
 /** Small fetch and socket wrappers for tests that need the raw HTTP answer rather than an SDK object. */
 import { once } from 'node:events';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 
 export async function getJson(url: string): Promise<{ status: number; body: any; headers: Headers }> {
@@ -45,4 +45,12 @@ export async function listenOnLoopback(server: Server): Promise<string> {
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+/** A loopback port nothing listens on: one a server had a moment ago. */
+export async function closedLoopbackPort(): Promise<number> {
+  const server = createServer();
+  const url = await listenOnLoopback(server);
+  await new Promise((resolve) => server.close(resolve));
+  return Number(new URL(url).port);
 }
