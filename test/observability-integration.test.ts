@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
@@ -225,6 +225,14 @@ describe('switchyard logs analyze on a known log', () => {
     expect(cells(lines[5]!)).toEqual(['m2', 'b', '1', '1', '100.0%', '7.0 ms', '7.0 ms', '7.0 ms', '–', '0', '0', '–']);
     expect(cells(lines[6]!)).toEqual(['TOTAL', '5', '1', '20.0%', '20 ms', '40 ms', '40 ms', '10 ms', '40', '20', '2.0000']);
     expect(result.stdout).not.toContain('old');
+    // Numeric columns are right-aligned under right-aligned headers, exactly as the README shows this very log.
+    const readme = readFileSync(join(import.meta.dirname, '../README.md'), 'utf8');
+    expect(readme).toContain(lines.slice(2, 7).join('\n'));
+
+    const everything = runCli(['logs', 'analyze', '--last', '99999999999d', '--db', dbPath]);
+    expect(everything.stderr).toBe('');
+    expect(everything.stdout).toContain('(since 1970-01-01T00:00:00.000Z)');
+    expect(everything.stdout).toContain('old');
 
     const bad = runCli(['logs', 'analyze', '--last', 'yesterday', '--db', dbPath]);
     expect(bad.status).toBe(2);

@@ -21,7 +21,8 @@ function summaryRow(s: RequestSummary): string[] {
 
 /** `switchyard logs analyze`: the request log of the last period, summarized per model and target. */
 export async function analyzeCommand(options: AnalyzeOptions, now = Date.now()): Promise<string> {
-  const since = now - parseDuration(options.last);
+  // A period longer than the epoch is the whole log (a Date that far back is invalid).
+  const since = Math.max(0, now - parseDuration(options.last));
   const reader = openRequestReader(options);
   try {
     const rows = await reader.read({ since, model: options.model });

@@ -1,12 +1,17 @@
-/** Plain-text table: columns padded to their widest cell; numeric-looking cells right-aligned. */
+/**
+ * Plain-text table: columns padded to their widest cell. A column whose cells all look numeric is
+ * right-aligned, its header included, so that digits line up under their header; a number in a
+ * column of text (a model named "7") stays left-aligned with its neighbours.
+ */
 export function formatTable(headers: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
   const widths = headers.map((h, i) => Math.max(visibleLength(h), ...rows.map((r) => visibleLength(r[i] ?? ''))));
   const numeric = /^[-+]?[\d.,]+(%| ms| s)?$|^–$/;
+  const rightAligned = headers.map((_, i) => rows.length > 0 && rows.every((r) => numeric.test(stripAnsi(r[i] ?? ''))));
   const line = (cells: readonly string[]) =>
     cells
       .map((cell, i) => {
         const pad = ' '.repeat(widths[i]! - visibleLength(cell));
-        return numeric.test(stripAnsi(cell)) ? pad + cell : cell + pad;
+        return rightAligned[i] ? pad + cell : cell + pad;
       })
       .join('  ')
       .trimEnd();
