@@ -58,6 +58,11 @@ describe('config', () => {
     expect(() => parseConfig({ services: [{ name: 'a', url: '${ENGINE_URL:-nonsense}' }] }, {})).toThrow(/^invalid config:\n  services\.0\.url: must be/);
   });
 
+  it('takes log_level in any case from the file, as from LOG_LEVEL', () => {
+    expect(parseConfig({ log_level: 'DEBUG' }, {}).log_level).toBe('debug');
+    expect(() => parseConfig({ log_level: 'loud' }, {})).toThrow(/log_level: Invalid option/);
+  });
+
   it('names an unknown key by its whole path', () => {
     expect(() => parseConfig({ health_check: { intervl_s: 3 }, bogus: 1 }, {})).toThrow(/^invalid config:\n  health_check\.intervl_s: unknown key\n  bogus: unknown key$/);
   });

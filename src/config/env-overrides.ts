@@ -15,7 +15,7 @@ export interface EnvOverride {
 const ENV_OVERRIDES: readonly EnvOverride[] = [
   { env: 'PORT', path: ['port'], parse: envNumber },
   { env: 'HOST', path: ['host'] },
-  { env: 'LOG_LEVEL', path: ['log_level'], parse: (value) => value.toLowerCase() },
+  { env: 'LOG_LEVEL', path: ['log_level'] },
   { env: 'REQUEST_TIMEOUT_S', path: ['request_timeout_s'], parse: envNumber },
   { env: 'ADMIN_TOKEN', path: ['admin_token'] },
   { env: 'CORS_ORIGINS', path: ['cors', 'origins'], parse: envList },

@@ -84,7 +84,8 @@ export const ConfigSchema = z
   .object({
     port: z.number().int().min(0).max(65535).default(8000),
     host: z.string().min(1).default('0.0.0.0'),
-    log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** In any case, as LOG_LEVEL always was. */
+    log_level: z.string().toLowerCase().pipe(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])).default('info'),
     request_timeout_s: timerRange(z.number().positive(), 1000).default(300),
     max_body_bytes: z.number().int().positive().default(16 * 1024 * 1024),
     /** A non-streamed answer is held whole before it is relayed: one larger is a 502, not the router's memory. */
