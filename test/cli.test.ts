@@ -163,12 +163,13 @@ describe('switchyard bench', () => {
     expectFailure(await runCli(['bench', '--url', failingUrl, '--model', 'm', '--concurrency', '1', '--duration', '0.5']), /^switchyard: all \d+ requests failed; the first: HTTP 502: <html>Bad gateway<\/html>/);
   });
 
-  it('reads the --compare files before the run, so that a wrong one fails at once', async () => {
+  it('checks the --compare files and where -o goes before the run, so that a mistyped one fails at once', async () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'other.json'), '{"not":"a bench result"}');
     const started = Date.now();
     expectFailure(await runCli(['bench', '--url', failingUrl, '--model', 'm', '--concurrency', '1', '--duration', '60', '--compare', 'missing.json'], {}, dir), /cannot read the earlier run missing\.json: ENOENT/);
     expectFailure(await runCli(['bench', '--url', failingUrl, '--model', 'm', '--concurrency', '1', '--duration', '60', '--compare', 'other.json'], {}, dir), /other\.json is not a result of switchyard bench -o/);
+    expectFailure(await runCli(['bench', '--url', failingUrl, '--model', 'm', '--concurrency', '1', '--duration', '60', '-o', 'no-such-dir/run.json'], {}, dir), /cannot write no-such-dir\/run\.json: ENOENT/);
     expect(Date.now() - started).toBeLessThan(15_000);
   });
 });

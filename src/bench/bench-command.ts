@@ -1,4 +1,5 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { runLoad, type Arrivals } from './load-generator.js';
 import { markdownTable, type BenchRun } from './report.js';
 import { comparisonChart } from './svg-chart.js';
@@ -29,8 +30,9 @@ export async function benchCommand(o: BenchCommandOptions): Promise<string> {
   if (!(WORKLOAD_NAMES as readonly string[]).includes(o.workload)) throw new Error(`unknown workload "${o.workload}" (known: ${WORKLOAD_NAMES.join(', ')})`);
   if ((o.rate === undefined) === (o.concurrency === undefined)) throw new Error('give exactly one of --rate (open loop) or --concurrency (closed loop)');
   const arrivals: Arrivals = o.rate !== undefined ? { kind: 'poisson', ratePerS: o.rate } : { kind: 'closed', concurrency: o.concurrency! };
-  // Read before the run, so that a mistyped file fails at once rather than after it.
+  // Checked before the run, so that a mistyped file fails at once rather than after it.
   const earlier = o.compare.map(readRun);
+  for (const file of [o.out, o.chart]) if (file) assertWritableDirectory(file);
   const workload = createWorkload(o.workload as WorkloadName, { ...WORKLOAD_DEFAULTS, groups: o.groups, systemWords: o.systemWords, skew: o.skew });
   const { summary, samples } = await runLoad(workload, { url: o.url, model: o.model, arrivals, durationS: o.duration, maxTokens: o.maxTokens, apiKey: o.apiKey });
   // A table of zeros would read as a result: a run without one answer is a failure, with its first reason.
@@ -51,4 +53,12 @@ function readRun(file: string): BenchRun {
   }
   if (typeof run?.label !== 'string' || typeof run.summary?.requestsPerS !== 'number') throw new Error(`${file} is not a result of switchyard bench -o`);
   return run;
+}
+
+function assertWritableDirectory(file: string): void {
+  try {
+    accessSync(dirname(resolve(file)), constants.W_OK);
+  } catch (error) {
+    throw new Error(`cannot write ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
 }
