@@ -223,7 +223,7 @@ const withSource = (command: Command) =>
   command
     .option('-c, --config <file>', 'YAML config file (for the database path and admin token)')
     .option('--url <url>', "read from a running router's admin API instead of the database file", httpUrl)
-    .option('--db <file>', 'SQLite database (default: SQLITE_DB_PATH or data/models.db)')
+    .option('--db <file>', "SQLite database (default: SQLITE_DB_PATH, else the config's database_path, else data/models.db)")
     .option('--token <token>', 'admin token for --url (default: ADMIN_TOKEN)');
 
 const logs = program.command('logs').description('Read the request log');
