@@ -34,7 +34,7 @@ describe('switchyard models CLI', () => {
     expect(after.map((m) => m.name)).toEqual(['my-llama']);
   });
 
-  it('refuses unknown types, kinds, non-HTTP URLs and unknown names with a message and a non-zero exit', async () => {
+  it('refuses unknown types, kinds, non-HTTP URLs, names with spaces around them and unknown names with a message and a non-zero exit', async () => {
     const badType = await runCli(['models', 'add', 'm', 'nonsense', 'http://127.0.0.1:1'], env);
     expect(badType.code).not.toBe(0);
     expect(badType.stderr).toContain('unknown model type "nonsense"');
@@ -44,6 +44,11 @@ describe('switchyard models CLI', () => {
     const badKind = await runCli(['models', 'add', 'm', 'local', 'http://127.0.0.1:1', 'gguf'], env);
     expect(badKind.code).not.toBe(0);
     expect(badKind.stderr).toContain('unknown model kind "gguf"');
+    for (const name of [' m', 'm ']) {
+      const spaced = await runCli(['models', 'add', name, '--target', 'x'], env);
+      expect(spaced.code).toBe(1);
+      expect(spaced.stderr).toBe(`switchyard: model name "${name}" must not start or end with spaces\n`);
+    }
     const missing = await runCli(['models', 'remove', 'never-added'], env);
     expect(missing.code).not.toBe(0);
     expect(missing.stderr).toContain('no model named "never-added"');

@@ -6,7 +6,7 @@ import { ModelGroupRepository, type GroupTarget } from '../store/model-groups.js
 import { ModelRepository, type ModelRow, type NewModel } from '../store/models.js';
 import { fetchFailureReason } from '../upstream/fetch-failure.js';
 import { openAiPath } from '../upstream/paths.js';
-import { InvalidModelEntry, validateModelEntry } from './model-entry.js';
+import { InvalidModelEntry, validateModelEntry, validateModelName } from './model-entry.js';
 import { formatTargets, parseFallbacks, parseTargetSpec } from './model-groups.js';
 
 /** The `switchyard models …` commands, working on the same database file as the server. */
@@ -38,7 +38,7 @@ export interface RegistryListing {
  * either with `--fallbacks`. Whatever NAME was before is replaced, in one transaction.
  */
 export function addModel(db: Db, name: string, type: string | undefined, endpoint: string | undefined, kind: string | undefined, group: GroupOptions = {}): RegistryListing {
-  if (name.trim() === '') throw new InvalidModelEntry('model name must not be empty');
+  validateModelName(name);
   const targets = group.target?.length ? group.target.map(parseTargetSpec) : undefined;
   const fallbacks = group.fallbacks !== undefined ? parseFallbacks(name, group.fallbacks) : [];
   if (type !== undefined && endpoint === undefined) throw new InvalidModelEntry(`an ENDPOINT is required after the type "${type}"`);

@@ -19,9 +19,15 @@ export function isHttpUrl(value: string): boolean {
   }
 }
 
+/** A name clients ask for: spaces around it (a quoting slip) would have to be in every request too. */
+export function validateModelName(name: string): void {
+  if (name.trim() === '') throw new InvalidModelEntry('model name must not be empty');
+  if (name.trim() !== name) throw new InvalidModelEntry(`model name "${name}" must not start or end with spaces`);
+}
+
 /** Checks a registry entry as given on the command line; throws with a message fit for the user. */
 export function validateModelEntry(name: string, type: string, endpoint: string, kind = 'api'): NewModel {
-  if (name.trim() === '') throw new InvalidModelEntry('model name must not be empty');
+  validateModelName(name);
   if (!(MODEL_TYPES as readonly string[]).includes(type)) {
     throw new InvalidModelEntry(`unknown model type "${type}" (expected one of: ${MODEL_TYPES.join(', ')})`);
   }
