@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
+import { readFileSync } from 'node:fs';
 import { host, httpUrl, integerBetween, nameList, nonNegativeNumber, port, positiveInteger, positiveNumber } from './cli/arguments.js';
 import { exitWithFailure } from './cli/failure.js';
 import { loadConfig } from './config/load.js';
@@ -22,7 +23,8 @@ import { MAX_DIMENSIONS, SIM_DEFAULTS, startSim } from './sim/server.js';
 import { benchCommand, type BenchCommandOptions } from './bench/bench-command.js';
 import { WORKLOAD_DEFAULTS } from './bench/workloads.js';
 
-const program = new Command('switchyard').description('An OpenAI-compatible LLM router and gateway');
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+const program = new Command('switchyard').description('An OpenAI-compatible LLM router and gateway').version(version);
 
 interface SimCliOptions {
   port: number;

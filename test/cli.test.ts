@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -23,6 +23,13 @@ function expectRefusedArgument(result: CliResult, message: RegExp): void {
   expect(result.stdout).toBe('');
   expect(result.code).toBe(1);
 }
+
+describe('switchyard --version', () => {
+  it("prints the package's version", async () => {
+    const { version } = JSON.parse(readFileSync(join(import.meta.dirname, '../package.json'), 'utf8')) as { version: string };
+    expect(await runCli(['--version'])).toEqual({ code: 0, stdout: `${version}\n`, stderr: '' });
+  });
+});
 
 describe('commands that cannot go on', () => {
   it('name a database they cannot open, by its path', async () => {
