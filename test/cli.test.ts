@@ -201,3 +201,14 @@ describe('switchyard keys create', () => {
     expect(created).toMatchObject({ name: 'ci', models: ['m1', 'm2'] });
   });
 });
+
+describe('switchyard keys revoke with Redis unreachable', () => {
+  it('prints the revoked key as JSON alone on stdout, and the warning on stderr', async () => {
+    const env = { SQLITE_DB_PATH: join(tempDir(), 'models.db'), REDIS_URL: `redis://127.0.0.1:${await closedLoopbackPort()}` };
+    expect((await runCli(['keys', 'create', 'leaked'], env)).code).toBe(0);
+    const revoked = await runCli(['keys', 'revoke', 'leaked'], env);
+    expect(revoked.code).toBe(0);
+    expect(JSON.parse(revoked.stdout)).toMatchObject({ name: 'leaked', revoked: true });
+    expect(revoked.stderr).toBe('switchyard: redis is unreachable; running routers refuse the key once they re-read it (within api_keys.cache_ttl_s)\n');
+  });
+});

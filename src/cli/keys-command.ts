@@ -25,7 +25,8 @@ function keyName(value: string): string {
 /** Tells running instances at once, through Redis, when it is configured. */
 async function announceRevocation(config: Config, keyHash: string): Promise<void> {
   if (!config.redis) return;
-  const log = pino({ level: 'warn' });
+  // Silent: its lines (on stdout, about a router's local state) would break the JSON this command prints; an unreachable Redis is said below.
+  const log = pino({ level: 'silent' });
   const { RedisState } = await import('../state/redis-state.js');
   const state = new RedisState(
     { url: config.redis.url, keyPrefix: config.redis.key_prefix, commandTimeoutMs: 2000, cooldown: { failureThreshold: 1, windowS: 1, cooldownS: 1 } },
