@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
-import { host, httpUrl, integerBetween, nameList, nonNegativeNumber, port, positiveInteger, positiveNumber } from './cli/arguments.js';
+import { host, httpUrl, integerBetween, nameList, nonNegativeNumber, port, positiveInteger, positiveNumber, timerMilliseconds } from './cli/arguments.js';
 import { exitWithFailure } from './cli/failure.js';
 import { loadConfig } from './config/load.js';
 import { withDemoFleet } from './config/demo-fleet.js';
@@ -89,13 +89,13 @@ program
   .requiredOption('-p, --port <port>', 'listen port', port)
   .requiredOption('-m, --model <names>', 'comma-separated model names', nameList)
   .option('--host <host>', 'listen address', host, '127.0.0.1')
-  .option('--ttft-ms <ms>', 'fixed latency before a request is scheduled (floor of time to first token)', nonNegativeNumber, SIM_DEFAULTS.ttftMs)
+  .option('--ttft-ms <ms>', 'fixed latency before a request is scheduled (floor of time to first token)', timerMilliseconds, SIM_DEFAULTS.ttftMs)
   .option('--tokens-per-s <n>', 'decode speed cap per request (no step is shorter than 1000/n ms)', positiveNumber, SIM_DEFAULTS.tokensPerS)
   .option('--max-batch <n>', 'requests in the running batch (continuous batching); the rest wait in FIFO order', positiveInteger)
   .option('--max-concurrency <n>', 'older name of --max-batch', positiveInteger, SIM_DEFAULTS.maxBatch)
   .option('--block-size <tokens>', 'KV cache block size in tokens', positiveInteger, SIM_DEFAULTS.blockSize)
   .option('--kv-blocks <n>', 'KV cache capacity in blocks', positiveInteger, SIM_DEFAULTS.kvBlocks)
-  .option('--step-ms <ms>', 'fixed time per engine step (α)', nonNegativeNumber, SIM_DEFAULTS.alphaMs)
+  .option('--step-ms <ms>', 'fixed time per engine step (α)', timerMilliseconds, SIM_DEFAULTS.alphaMs)
   .option('--prefill-ms-per-token <ms>', 'step time per uncached prompt token (βp)', nonNegativeNumber, SIM_DEFAULTS.betaPrefillMs)
   .option('--decode-ms-per-seq <ms>', 'step time per decoding sequence (βd)', nonNegativeNumber, SIM_DEFAULTS.betaDecodeMs)
   .option('--kv-ms-per-1k-tokens <ms>', 'step time per 1,000 context tokens in the batch (βkv)', nonNegativeNumber, SIM_DEFAULTS.betaKvMs)

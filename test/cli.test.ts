@@ -147,6 +147,7 @@ describe('switchyard sim', () => {
       [['--max-batch', '1.5'], /--max-batch <n>' argument '1\.5' is invalid\. expected a positive integer/],
       [['--block-size', '0.5'], /--block-size <tokens>' argument '0\.5' is invalid/],
       [['--kv-blocks', '100.5'], /--kv-blocks <n>' argument '100\.5' is invalid/],
+      [['--ttft-ms', '3e9'], /--ttft-ms <ms>' argument '3e9' is invalid\. expected a number of milliseconds from 0 to 2147483647/],
       [['--embedding-dimensions', '100000'], /--embedding-dimensions <n>' argument '100000' is invalid\. expected a whole number from 1 to 16384/],
     ];
     const results = await Promise.all(refusals.map(([flags]) => runCli(['sim', '--port', '0', '--model', 'm', ...flags], {}, undefined, 10_000)));

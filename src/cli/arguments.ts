@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from 'commander';
+import { TIMER_MAX_MS } from '../config/timer-range.js';
 
 /** Argument parsers shared by the CLI's commands. */
 
@@ -51,4 +52,11 @@ export function httpUrl(value: string): string {
 export function host(value: string): string {
   if (value.trim() === '') throw new InvalidArgumentError('expected a host name or address');
   return value;
+}
+
+/** A delay in milliseconds that becomes a timer: Node fires a longer one at once. */
+export function timerMilliseconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0 || n > TIMER_MAX_MS) throw new InvalidArgumentError(`expected a number of milliseconds from 0 to ${TIMER_MAX_MS}`);
+  return n;
 }

@@ -4,7 +4,7 @@ import type { z } from 'zod';
  * Node's timers take at most 2^31 - 1 ms (24.8 days) and fire at once past that, so a
  * `request_timeout_s` meant as "never" would time every request out on arrival.
  */
-const TIMER_MAX_MS = 2 ** 31 - 1;
+export const TIMER_MAX_MS = 2 ** 31 - 1;
 
 /** A number of seconds or milliseconds (`unitMs`) that becomes a timer. */
 export function timerRange(schema: z.ZodNumber, unitMs: 1 | 1000): z.ZodNumber {
