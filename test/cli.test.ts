@@ -120,7 +120,13 @@ describe('switchyard route GROUP --prompt', () => {
   it("prints each model of the group's chain with the replica it would go to, or the error it would get", async () => {
     const sim = await startSim({ models: ['m1'], ttftMs: 0 });
     const router = await startRouter(
-      { services: [{ name: 'gpu', url: sim.url, models: ['m1'] }], model_groups: { smart: { targets: [{ model: 'm1' }], fallbacks: ['gpt-4o'] } } },
+      {
+        services: [
+          { name: 'gpu', url: sim.url, models: ['m1'] },
+          { name: 'gpu-with-a-rather-long-name', url: sim.url, models: ['m1'] },
+        ],
+        model_groups: { smart: { targets: [{ model: 'm1' }], fallbacks: ['gpt-4o'] } },
+      },
       NO_PROVIDER_ENV,
     );
     const result = await runCli(['route', 'smart', '--prompt', 'hi', '--url', router.url], NO_PROVIDER_ENV);
@@ -133,7 +139,13 @@ describe('switchyard route GROUP --prompt', () => {
       '  m1 (weight 1) → gpu  (policy least-outstanding)',
       '    resolved: served by a configured service or registered agent',
     ]);
-    expect(lines).toContain('fallback: gpt-4o');
+    // Candidates are a table: columns stay aligned whatever the length of the replicas' names.
+    expect(lines.slice(lines.indexOf('    candidates:') + 1, lines.indexOf('fallback: gpt-4o'))).toEqual([
+      '      replica                      in-flight  load  routed  affinity hits',
+      '      ---------------------------  ---------  ----  ------  -------------',
+      '      gpu                                  0     0       0              0',
+      '      gpu-with-a-rather-long-name          0     0       0              0',
+    ]);
     expect(lines.at(-1)).toBe("    result: 503 The provider 'openai' is not configured: set EXTERNAL_OPENAI_KEY");
   });
 });

@@ -1,5 +1,6 @@
 /** `switchyard route MODEL --prompt TEXT`: asks a running router's `/route/explain`. */
 import { askRouter } from './router-client.js';
+import { formatTable } from './table.js';
 
 /** The replica a policy picks for one model, and why. */
 interface Pick {
@@ -44,10 +45,14 @@ export function formatPromptExplanation(answer: PromptExplanation): string {
 }
 
 function pickLines(pick: Pick, indent: string): string[] {
+  const candidates = formatTable(
+    ['replica', 'in-flight', 'load', 'routed', 'affinity hits'],
+    pick.candidates.map((c) => [c.name, String(c.in_flight), String(c.load), String(c.routed), String(c.affinity_hits)]),
+  );
   return [
     `${indent}why: ${pick.reason}`,
     ...Object.entries(pick.details).map(([key, value]) => `${indent}${key}: ${JSON.stringify(value)}`),
     `${indent}candidates:`,
-    ...pick.candidates.map((c) => `${indent}  ${c.name.padEnd(20)} in-flight ${c.in_flight}  load ${c.load}  routed ${c.routed}  affinity hits ${c.affinity_hits}`),
+    ...candidates.split('\n').map((line) => `${indent}  ${line}`),
   ];
 }
