@@ -20,6 +20,7 @@ import { RandomPolicy } from '../src/routing/random.js';
 import { POLICY_NAMES } from '../src/routing/registry.js';
 import { RoundRobinPolicy } from '../src/routing/round-robin.js';
 import { SessionHints } from '../src/routing/session-hints.js';
+import { ResponseAffinity } from '../src/routing/response-affinity.js';
 import { PolicyTable } from '../src/routing/policy-table.js';
 import { SessionPolicy } from '../src/routing/session.js';
 
@@ -531,5 +532,19 @@ describe('engine metrics scraping', () => {
     expect(effectiveLoad(backend, scrapedAt + 14_000)).toBe(8);
     expect(effectiveLoad(backend, scrapedAt + 16_000)).toBe(0);
     expect(backendStats(backend, 0, scrapedAt + 16_000)).toMatchObject({ engine: null, load: 0 });
+  });
+});
+
+describe('response affinity', () => {
+  it('shares a response id as a short key, however long the id a client sends', async () => {
+    const shared: string[] = [];
+    const affinity = new ResponseAffinity({ remember: (id) => void shared.push(id), find: async (id) => (shared.includes(id) ? 'gpu-a' : undefined) });
+    const long = `resp_${'x'.repeat(100_000)}`;
+    affinity.remember({ model: 'm', input: 'hi' }, long, 'gpu-a');
+    expect(shared[0]!.length).toBeLessThanOrEqual(128);
+    // Another instance (nothing remembered locally) finds it under the same key.
+    expect(await new ResponseAffinity({ remember: () => {}, find: async (id) => (shared.includes(id) ? 'gpu-a' : undefined) }).replicaFor(long)).toBe('gpu-a');
+    affinity.remember({ model: 'm', input: 'hi' }, 'resp_short', 'gpu-b');
+    expect(shared[1]).toBe('resp_short');
   });
 });

@@ -1,5 +1,5 @@
 import type { ResponseHolders } from '../state/shared-state.js';
-import { SessionHints } from './session-hints.js';
+import { keptKey, SessionHints } from './session-hints.js';
 
 /** Responses remembered (a few MB at most), as many as the cache-aware policy's session hints. */
 const MAX_RESPONSES = 65_536;
@@ -26,7 +26,8 @@ export class ResponseAffinity {
   async replicaFor(responseId: string): Promise<string | undefined> {
     const known = this.replicas.replicaFor(responseId);
     if (known !== undefined) return known;
-    const told = await this.shared.find(responseId);
+    // A client may send an id as long as the body: the shared key stays short.
+    const told = await this.shared.find(keptKey(responseId));
     // Kept here too: a retried continuation of the same response needs no second lookup.
     if (told !== undefined) this.replicas.remember(responseId, told);
     return told;
@@ -36,6 +37,6 @@ export class ResponseAffinity {
   remember(body: Record<string, unknown>, id: unknown, replica: string): void {
     if (typeof id !== 'string' || !id || body.store === false) return;
     this.replicas.remember(id, replica);
-    this.shared.remember(id, replica);
+    this.shared.remember(keptKey(id), replica);
   }
 }

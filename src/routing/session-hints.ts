@@ -11,7 +11,8 @@ export function sessionHint(body: Record<string, unknown>): string | undefined {
 /** Hints longer than this are remembered by their digest: a hint may be as long as the request body, and tens of thousands are kept. */
 const MAX_KEPT_CHARS = 128;
 
-const keptKey = (hint: string): string => (hint.length <= MAX_KEPT_CHARS ? hint : hash('sha256', hint, 'base64'));
+/** A hint as kept: itself, or its digest when long (also the shared state's key for a response id). */
+export const keptKey = (hint: string): string => (hint.length <= MAX_KEPT_CHARS ? hint : hash('sha256', hint, 'base64'));
 
 /** Where each recent session hint (or other affinity key, such as a response id) was last sent, bounded in count and size (oldest first out, O(1) per request). */
 export class SessionHints {
