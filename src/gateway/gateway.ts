@@ -10,7 +10,7 @@ import { badGateway, gatewayTimeout, type ApiError } from '../server/errors.js';
 import type { RequestLogEntry } from '../store/request-log.js';
 import { decodedBody } from '../upstream/content-encoding.js';
 import { ResponseTooLargeError } from '../upstream/call.js';
-import { abortError, CLIENT_CLOSED, CLIENT_GONE, CLIENT_GONE_ERROR, RequestAbort, stoppedByRouter } from './abort.js';
+import { abortError, CLIENT_CLOSED, CLIENT_GONE, CLIENT_GONE_ERROR, RequestAbort, stoppedByDeadline, stoppedByRouter } from './abort.js';
 import { AttemptRunner, type AttemptAccount, type AttemptOptions, type Dispatched, type Exhausted } from './attempts.js';
 import { countBackendTrouble, EJECTING_STATUS } from './backend-trouble.js';
 import type { Caller } from './caller.js';
@@ -25,6 +25,8 @@ import { endUpstream } from './upstream-time.js';
 
 export interface GatewayOptions extends AttemptOptions {
   requestTimeoutS: number;
+  /** A stream silent this long when its deadline cuts it has stalled (the target's failure); one still sending is only long. */
+  stalledAfterS: number;
   /** Failed requests' log lines carry their messages / prompt (logging.log_prompts). */
   logPrompts?: boolean;
 }
@@ -145,7 +147,9 @@ export class Gateway {
         if (outcome.clientGone) account.status = CLIENT_CLOSED;
         else if (outcome.error) {
           account.streamBroken = true;
-          this.failUnlessRouterStopped(abort, account, backend, outcome.error);
+          // A generation longer than request_timeout_s, still sending when cut, says nothing against its target.
+          if (stoppedByDeadline(abort) && performance.now() - outcome.lastEventAt < this.options.stalledAfterS * 1000) account.error = outcome.error;
+          else this.failUnlessRouterStopped(abort, account, backend, outcome.error);
         }
         return;
       }

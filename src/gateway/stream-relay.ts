@@ -16,6 +16,8 @@ export interface StreamOutcome {
   /** Set when the stream did not end normally; the client has been told with an error event. */
   error: string | undefined;
   clientGone: boolean;
+  /** When the last event was relayed (performance.now()); 0 when none was. */
+  lastEventAt: number;
 }
 
 const TAIL_BYTES = 8192;
@@ -130,7 +132,7 @@ class StreamRelay implements BodySink {
     this.res.removeListener('drain', this.resumeUpstream);
     // Per event, not per network read: events that arrive in one read were delivered together (gap 0).
     const interTokenS = this.events > 1 ? (this.lastEventAt - this.firstEventAt) / (this.events - 1) / 1000 : undefined;
-    this.resolve({ ttftS: this.ttftS, interTokenS, usage, events: this.events, error, clientGone });
+    this.resolve({ ttftS: this.ttftS, interTokenS, usage, events: this.events, error, clientGone, lastEventAt: this.lastEventAt });
   }
 }
 

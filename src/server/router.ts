@@ -61,6 +61,7 @@ export async function startRouter(config: Config, log: Logger): Promise<RunningR
     log,
     {
       requestTimeoutS: config.request_timeout_s,
+      stalledAfterS: config.health_check.timeout_s,
       maxAttempts: retry.max_attempts,
       retryOn: retry.on,
       fallbackOn: config.fallback.on,
