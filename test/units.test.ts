@@ -76,6 +76,17 @@ describe('config', () => {
     expect(parseConfig({}, { REQUIRE_API_KEY: 'Yes' }).api_keys.required).toBe(true);
   });
 
+  it('reads an expanded ${VAR} as a number or a flag where the key takes one, and keeps it as text where the key takes text', () => {
+    const env = { P: '9100', T: '2.5', ON: 'yes', KEY: '12345' };
+    const config = parseConfig({ port: '${P}', request_timeout_s: '${T:-300}', api_keys: { required: '${ON}' }, services: [{ name: 's', url: 'http://e', api_key: '${KEY}', models: ['m'] }] }, env);
+    expect(config).toMatchObject({ port: 9100, request_timeout_s: 2.5, api_keys: { required: true } });
+    expect(config.services[0]!.api_key).toBe('12345');
+    expect(parseConfig({ request_timeout_s: '${UNSET:-60}' }, {}).request_timeout_s).toBe(60);
+    // Text that is no number stays refused, naming the variable; a number written as text in the file itself stays refused.
+    expect(() => parseConfig({ port: '${P}' }, { P: '0x50' })).toThrow(/port: .*expected number/);
+    expect(() => parseConfig({ port: '9100' }, {})).toThrow(/port: .*expected number/);
+  });
+
   it('refuses a timeout or interval longer than a timer can wait, rather than time every request out at once', () => {
     // request_timeout_s: 3000000 (a month, meant as "never") made every request a 504 on arrival.
     expect(() => parseConfig({ request_timeout_s: 3_000_000 }, {})).toThrow(/request_timeout_s: must be at most 2147483 s \(24\.8 days/);

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { applyEnvOverrides, asRecord, overrideAt, type EnvOverride } from './env-overrides.js';
+import { envFlag, envNumber } from './env-values.js';
 import type { ProviderName } from './providers.js';
 import { ConfigSchema, type Config } from './schema.js';
 
@@ -28,8 +29,7 @@ export function expandEnv(value: unknown, env: NodeJS.ProcessEnv): unknown {
 
 /** Variables that a `${VAR}` without a default at `path` of the YAML reads and that are unset: the empty value is their doing. */
 function unsetReferences(raw: unknown, path: readonly PropertyKey[], env: NodeJS.ProcessEnv): string[] {
-  let value = raw;
-  for (const key of path) value = value && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[key] : undefined;
+  const value = valueAt(raw, path);
   if (typeof value !== 'string') return [];
   return [...value.matchAll(ENV_REFERENCE)].filter(([, name, fallback]) => fallback === undefined && !env[name!]).map(([, name]) => name!);
 }
@@ -55,10 +55,41 @@ export function parseConfig(raw: unknown, env: NodeJS.ProcessEnv = process.env, 
   }
   const tree = { ...asRecord(expandEnv(raw ?? {}, env)) };
   const overrides = applyEnvOverrides(tree, env);
-  const result = ConfigSchema.safeParse(tree);
+  let result = ConfigSchema.safeParse(tree);
+  if (!result.success && typeInterpolated(tree, raw, result.error)) result = ConfigSchema.safeParse(tree);
   if (!result.success) throw new ConfigError(`invalid ${source}:\n${formatIssues(result.error, raw, env, overrides)}`);
   rememberKeyVariables(raw, result.data.providers);
   return result.data;
+}
+
+/**
+ * `port: ${PORT}` is text once expanded, as YAML read it: where the schema wants a number or a
+ * flag, a value that came from `${…}` is read as one (decimal; 1/true/yes/on, 0/false/no/off), as
+ * an environment variable overriding the key would be. Only there: `api_key: ${KEY}` stays text
+ * even when the key is all digits. True when a value was retyped (the tree is to be checked again).
+ */
+function typeInterpolated(tree: Record<string, unknown>, raw: unknown, error: z.ZodError): boolean {
+  let retyped = false;
+  for (const issue of error.issues) {
+    if (issue.code !== 'invalid_type' || (issue.expected !== 'number' && issue.expected !== 'boolean') || issue.path.length === 0) continue;
+    const written = valueAt(raw, issue.path);
+    if (typeof written !== 'string' || !written.includes('${')) continue;
+    const parent = valueAt(tree, issue.path.slice(0, -1)) as Record<PropertyKey, unknown>;
+    const key = issue.path.at(-1)!;
+    const value = parent[key];
+    if (typeof value !== 'string') continue;
+    const typed = issue.expected === 'number' ? envNumber(value) : envFlag(value);
+    if (typeof typed === 'string') continue;
+    parent[key] = typed;
+    retyped = true;
+  }
+  return retyped;
+}
+
+function valueAt(tree: unknown, path: readonly PropertyKey[]): unknown {
+  let value = tree;
+  for (const key of path) value = value && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[key] : undefined;
+  return value;
 }
 
 /**
