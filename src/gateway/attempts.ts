@@ -221,12 +221,17 @@ export class AttemptRunner {
       }
     }
     if (!chosen || !chosenTarget) return undefined;
-    account.candidates = chosen.length;
+    return this.policyPick(chosen, chosenTarget, step, tried, request, account);
+  }
+
+  /** The routing policy's pick among `candidates`, noted for the request log's routing decision. */
+  private policyPick(candidates: Backend[], target: RouteTarget, step: RouteStep, tried: ReadonlySet<Backend>, request: InferenceRequest, account: AttemptAccount): Choice {
+    account.candidates = candidates.length;
     account.untriedOnly = tried.size > 0;
     account.probe = false;
     // The policy sees every pick, even of a single candidate: stateful policies (prefix trees) learn from it.
-    const pick: RouteRequest = { model: chosenTarget.model, group: step.model, body: request.body, headers: request.headers };
-    return { backend: this.policy.pick(chosen, pick), target: chosenTarget, pick };
+    const pick: RouteRequest = { model: target.model, group: step.model, body: request.body, headers: request.headers };
+    return { backend: this.policy.pick(candidates, pick), target, pick };
   }
 
   /**
@@ -240,9 +245,7 @@ export class AttemptRunner {
       if ('error' in route) continue;
       const backend = route.backends.find((candidate) => candidate.name === holder);
       if (!backend || tried.has(backend) || this.cooldowns.view(backend.name).state !== 'ok') continue;
-      account.candidates = 1;
-      const pick: RouteRequest = { model: target.model, group: step.model, body: request.body, headers: request.headers };
-      return { backend: this.policy.pick([backend], pick), target, pick };
+      return this.policyPick([backend], target, step, tried, request, account);
     }
     return undefined;
   }
