@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from 'commander';
 import { TIMER_MAX_MS } from '../config/timer-range.js';
+import { isHttpUrl } from '../registry/model-entry.js';
 
 /** Argument parsers shared by the CLI's commands. */
 
@@ -43,8 +44,7 @@ export function nameList(value: string): string[] {
 }
 
 export function httpUrl(value: string): string {
-  const protocol = URL.canParse(value) ? new URL(value).protocol : undefined;
-  if (protocol !== 'http:' && protocol !== 'https:') throw new InvalidArgumentError('expected an http:// or https:// URL');
+  if (!isHttpUrl(value)) throw new InvalidArgumentError('expected an http:// or https:// URL');
   return value;
 }
 

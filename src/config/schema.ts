@@ -4,17 +4,9 @@ import { CACHE_AWARE_DEFAULTS } from '../routing/cache-aware.js';
 import { POLICY_NAMES } from '../routing/registry.js';
 import { policyConfigShape, retryConfigShape } from './policies-schema.js';
 import { timerRange } from './timer-range.js';
+import { isHttpUrl } from '../registry/model-entry.js';
 
-const httpUrl = z
-  .string()
-  .refine((value) => {
-    try {
-      const { protocol } = new URL(value);
-      return protocol === 'http:' || protocol === 'https:';
-    } catch {
-      return false;
-    }
-  }, 'must be an http:// or https:// URL');
+const httpUrl = z.string().refine(isHttpUrl, 'must be an http:// or https:// URL');
 
 /** Anthropic's `max_tokens` when a client sets no limit (Anthropic requires one). */
 const defaultMaxTokens = z
