@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { FailureTrigger } from '../config/policies-schema.js';
+import { FILTERED_FINISH_REASONS } from '../providers/gemini/response.js';
 
 /** One failed attempt, as the retry and fallback rules see it. */
 export interface AttemptFailure {
@@ -32,10 +33,11 @@ export function classifyStatus(status: number, headers: IncomingHttpHeaders, bod
 }
 
 // OpenAI and Azure end a filtered answer with finish_reason "content_filter"; Anthropic with stop_reason
-// "refusal"; Gemini with a finishReason its translation calls content_filter (src/providers/gemini/response.ts),
-// or blocks the prompt (promptFeedback.blockReason).
-const REFUSED_ANSWER =
-  /"finish_reason"\s*:\s*"content_filter"|"stop_reason"\s*:\s*"refusal"|"finishReason"\s*:\s*"(?:SAFETY|RECITATION|BLOCKLIST|PROHIBITED_CONTENT|SPII|LANGUAGE|IMAGE_SAFETY|IMAGE_PROHIBITED_CONTENT|IMAGE_RECITATION)"|"blockReason"\s*:/;
+// "refusal"; Gemini with a finishReason its translation calls content_filter, or blocks the prompt
+// (promptFeedback.blockReason).
+const REFUSED_ANSWER = new RegExp(
+  `"finish_reason"\\s*:\\s*"content_filter"|"stop_reason"\\s*:\\s*"refusal"|"finishReason"\\s*:\\s*"(?:${FILTERED_FINISH_REASONS.join('|')})"|"blockReason"\\s*:`,
+);
 
 /** A complete (non-streamed) answer that the provider's content policy cut off or refused. */
 export function classifyAnswer(body: Buffer): AttemptFailure | undefined {

@@ -58,6 +58,9 @@ const FINISH_REASONS: ReadonlyMap<string, FinishReason> = new Map(Object.entries
   IMAGE_OTHER: 'stop',
 } as const));
 
+/** The finish reasons of answers Google's filters withheld or cut: the content-policy fallback trigger reads them in Gemini's own answers. */
+export const FILTERED_FINISH_REASONS: readonly string[] = [...FINISH_REASONS].filter(([, reason]) => reason === 'content_filter').map(([name]) => name);
+
 /**
  * Finish reasons after which the answer is unusable: a tool-calling client that read them as `stop`
  * would take leftover text for the answer, and as `tool_calls` would find no call to run. The client
