@@ -215,16 +215,16 @@ export class Gateway {
       return;
     }
     let status = response.statusCode;
+    // The translation reads the provider's answer and writes a new one, never compressed: it reads the bytes as sent before any
+    // compression the provider applied unasked (those that do not decode stay as they are, and translate as an invalid answer).
+    if (backend.adapter.response && typeof body !== 'string' && headers['content-encoding'] !== undefined) {
+      body = decodedBody(body, headers['content-encoding'], this.options.maxResponseBytes) ?? body;
+      delete headers['content-encoding'];
+    }
     // A provider may echo the key the router sent it when refusing it (OpenAI shows it masked): never to the client.
     // Taken out before translating, which may cut the text short, half a key with it.
     if (status >= 300 && backend.apiKey) body = errorBodyWithoutKey(body, headers, backend.apiKey, this.options.maxResponseBytes);
     if (backend.adapter.response) {
-      // The translation reads the provider's answer and writes a new one, never compressed: it reads the bytes as sent before any
-      // compression the provider applied unasked (those that do not decode stay as they are, and translate as an invalid answer).
-      if (typeof body !== 'string' && headers['content-encoding'] !== undefined) {
-        body = decodedBody(body, headers['content-encoding'], this.options.maxResponseBytes) ?? body;
-        delete headers['content-encoding'];
-      }
       ({ status, body } = backend.adapter.response(status, body, request));
       headers['content-type'] = 'application/json';
     }
