@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import type { SimChoice } from './choices.js';
+import { chatTokenLogprobs } from './logprobs.js';
 
 /** OpenAI response objects as the simulated engine builds them. */
 
@@ -16,30 +18,42 @@ export function usage(prompt: number, completion: number, cached = 0): SimUsage 
 export const completionId = (prefix: string) => `${prefix}-${randomUUID().replaceAll('-', '')}`;
 export const nowSec = () => Math.floor(Date.now() / 1000);
 
-export function chatCompletion(id: string, model: string, text: string, finishReason: string, u: SimUsage) {
+/** A chat completion of `choices`; `top`: alternatives per token when log probabilities were asked for. */
+export function chatCompletion(id: string, model: string, choices: readonly SimChoice[], u: SimUsage, top: number | undefined) {
   return {
     id,
     object: 'chat.completion',
     created: nowSec(),
     model,
-    choices: [{ index: 0, message: { role: 'assistant', content: text, refusal: null }, logprobs: null, finish_reason: finishReason }],
+    choices: choices.map((choice) => ({
+      index: choice.index,
+      message: chatMessage(choice),
+      logprobs: choice.toolCall || top === undefined ? null : { content: chatTokenLogprobs(choice.pieces, top), refusal: null },
+      finish_reason: choice.finishReason,
+    })),
     usage: u,
   };
 }
 
-export function chatChunk(id: string, model: string, delta: Record<string, unknown>, finishReason: string | null) {
-  return { id, object: 'chat.completion.chunk', created: nowSec(), model, choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }] };
+function chatMessage({ pieces, toolCall }: SimChoice) {
+  const text = pieces.join('');
+  if (!toolCall) return { role: 'assistant', content: text, refusal: null };
+  return { role: 'assistant', content: null, tool_calls: [{ id: toolCall.id, type: 'function', function: { name: toolCall.name, arguments: text } }], refusal: null };
 }
 
-export function textCompletion(id: string, model: string, text: string, finishReason: string | null, u?: SimUsage) {
-  return {
-    id,
-    object: 'text_completion',
-    created: nowSec(),
-    model,
-    choices: [{ index: 0, text, logprobs: null, finish_reason: finishReason }],
-    ...(u ? { usage: u } : {}),
-  };
+export function chatChunk(id: string, model: string, index: number, delta: Record<string, unknown>, finishReason: string | null, logprobs: unknown = null) {
+  return { id, object: 'chat.completion.chunk', created: nowSec(), model, choices: [{ index, delta, logprobs, finish_reason: finishReason }] };
+}
+
+export interface TextChoice {
+  index: number;
+  text: string;
+  logprobs: unknown;
+  finish_reason: string | null;
+}
+
+export function textCompletion(id: string, model: string, choices: TextChoice[], u?: SimUsage) {
+  return { id, object: 'text_completion', created: nowSec(), model, choices, ...(u ? { usage: u } : {}) };
 }
 
 export function usageChunk(id: string, model: string, object: string, u: SimUsage) {

@@ -3,7 +3,9 @@ import type { ServerResponse } from 'node:http';
 import { realClock } from './clock.js';
 import { Engine, PromptTooLongError, type EngineOptions } from './engine.js';
 import { engineMetricsText } from './metrics.js';
-import { chatChunk, chatCompletion, completionId, modelList, simError, textCompletion, usage, usageChunk, type SimUsage } from './responses.js';
+import { SimRequestError, simChoices, type SimChoice } from './choices.js';
+import { chatLogprobsAsked, chatTokenLogprobs, completionLogprobs, completionLogprobsAsked } from './logprobs.js';
+import { chatChunk, chatCompletion, completionId, modelList, simError, textCompletion, usage, usageChunk, type SimUsage, type TextChoice } from './responses.js';
 import { responseObject, responsePlan, ResponsesSseWriter, StoredResponses, responseId } from './responses-api.js';
 import { chatPrompt, countTokens, embed, generate, responsesPrompt, tokenize } from './text.js';
 
@@ -159,30 +161,42 @@ export function buildSim(options: SimOptions): FastifyInstance {
 
   function run(reply: FastifyReply, body: Body, model: string, prompt: string, kind: Kind): FastifyReply {
     const maxTokens = [body.max_completion_tokens, body.max_tokens, body.max_output_tokens].find((v): v is number => typeof v === 'number');
-    const { tokens, finishReason } = generate(prompt, model, maxTokens);
-    const text = tokens.join('');
+    let choices: SimChoice[];
+    let top: number | undefined;
+    try {
+      choices = kind === 'responses' ? [singleChoice(prompt, model, maxTokens)] : simChoices(kind, body, prompt, model, maxTokens);
+      top = kind === 'chat' ? chatLogprobsAsked(body) : kind === 'completions' ? completionLogprobsAsked(body) : undefined;
+    } catch (error) {
+      if (!(error instanceof SimRequestError)) throw error;
+      return reply.code(400).send(simError(400, error.message, 'invalid_value', error.param));
+    }
+    const first = choices[0]!;
+    const text = first.pieces.join('');
     const promptTokens = tokenize(prompt);
     const continuation = tokenize(ANSWER_TURN[kind] + text);
+    const completionTokens = choices.reduce((sum, choice) => sum + choice.pieces.length, 0);
     const id = kind === 'responses' ? responseId() : completionId(kind === 'chat' ? 'chatcmpl' : 'cmpl');
-    const plan = kind === 'responses' ? responsePlan(id, model, tokens, finishReason, body) : undefined;
+    const plan = kind === 'responses' ? responsePlan(id, model, first.pieces, first.finishReason === 'length' ? 'length' : 'stop', body) : undefined;
     const res = reply.raw;
-    const stream = body.stream !== true ? undefined : plan ? new ResponsesSseWriter(res, plan) : new SseWriter(res, { id, model, kind: kind as 'chat' | 'completions', tokens, finishReason, includeUsage: includeUsage(body) });
+    const stream =
+      body.stream !== true ? undefined : plan ? new ResponsesSseWriter(res, plan) : new SseWriter(res, { id, model, kind: kind as 'chat' | 'completions', choices, top, promptChars: prompt.length, includeUsage: includeUsage(body) });
     let sequence;
     try {
+      // The choices decode side by side, one sequence each in an engine's batch: the longest sets the time.
       sequence = engine.submit(
-        { prompt: promptTokens, outputTokens: tokens.length, continuation },
+        { prompt: promptTokens, outputTokens: Math.max(...choices.map((choice) => choice.pieces.length)), continuation },
         {
           token: (index) => stream?.token(index),
           done: () => {
             stats.completed++;
             if (plan && body.store !== false) stored.store(id, prompt + ANSWER_TURN[kind] + text);
-            const u = usage(promptTokens.length, tokens.length, sequence!.cachedTokens);
+            const u = usage(promptTokens.length, completionTokens, sequence!.cachedTokens);
             if (stream) return stream.end(u);
             const payload = plan
               ? responseObject(plan, plan.cut ? 'incomplete' : 'completed', u)
               : kind === 'chat'
-                ? chatCompletion(id, model, text, finishReason, u)
-                : textCompletion(id, model, text, finishReason, u);
+                ? chatCompletion(id, model, choices, u, top)
+                : textCompletion(id, model, choices.map((choice) => textChoice(choice, choice.pieces, choice.finishReason, top, prompt.length)), u);
             const json = JSON.stringify(payload);
             res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) });
             res.end(json);
@@ -209,29 +223,41 @@ interface StreamPlan {
   id: string;
   model: string;
   kind: 'chat' | 'completions';
-  tokens: string[];
-  finishReason: string;
+  choices: SimChoice[];
+  /** Alternatives per token when log probabilities were asked for. */
+  top: number | undefined;
+  /** Where the completion's text starts (the legacy log probabilities' offsets count from the prompt's start). */
+  promptChars: number;
   includeUsage: boolean;
 }
 
-/** Writes a generation as OpenAI SSE chunks as the engine produces its tokens; headers go with the first token. */
+/** Writes a generation as OpenAI SSE chunks as the engine produces its tokens, each choice its own; headers go with the first token. */
 class SseWriter {
   private started = false;
+  /** Where each choice's next piece starts in its text. */
+  private readonly offsets: number[];
 
   constructor(
     private readonly res: ServerResponse,
     private readonly plan: StreamPlan,
-  ) {}
+  ) {
+    this.offsets = plan.choices.map(() => plan.promptChars);
+  }
 
   token(index: number): void {
     this.start();
-    this.send(this.chunk(this.plan.tokens[index], null));
+    for (const choice of this.plan.choices) {
+      const piece = choice.pieces[index];
+      if (piece !== undefined) this.send(this.pieceChunk(choice, piece));
+    }
   }
 
   end(u: SimUsage): void {
     this.start();
-    const { id, model, kind, finishReason } = this.plan;
-    this.send(this.chunk(undefined, finishReason));
+    const { id, model, kind, choices } = this.plan;
+    for (const choice of choices) {
+      this.send(kind === 'chat' ? chatChunk(id, model, choice.index, {}, choice.finishReason) : textCompletion(id, model, [textChoice(choice, [''], choice.finishReason, undefined, 0)]));
+    }
     if (this.plan.includeUsage) this.send(usageChunk(id, model, kind === 'chat' ? 'chat.completion.chunk' : 'text_completion', u));
     this.res.end('data: [DONE]\n\n');
   }
@@ -240,17 +266,41 @@ class SseWriter {
     if (this.started) return;
     this.started = true;
     this.res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
-    if (this.plan.kind === 'chat') this.send(chatChunk(this.plan.id, this.plan.model, { role: 'assistant', content: '' }, null));
+    if (this.plan.kind !== 'chat') return;
+    // A chat stream opens each choice with the assistant's role (and a tool call with its id and name), as OpenAI's does.
+    for (const { index, toolCall } of this.plan.choices) {
+      const delta = toolCall
+        ? { role: 'assistant', content: null, tool_calls: [{ index: 0, id: toolCall.id, type: 'function', function: { name: toolCall.name, arguments: '' } }] }
+        : { role: 'assistant', content: '' };
+      this.send(chatChunk(this.plan.id, this.plan.model, index, delta, null));
+    }
   }
 
-  private chunk(text: string | undefined, finish: string | null) {
-    const { id, model, kind } = this.plan;
-    return kind === 'chat' ? chatChunk(id, model, text === undefined ? {} : { content: text }, finish) : textCompletion(id, model, text ?? '', finish);
+  private pieceChunk(choice: SimChoice, piece: string) {
+    const { id, model, kind, top } = this.plan;
+    if (kind === 'completions') {
+      const offset = this.offsets[choice.index]!;
+      this.offsets[choice.index] = offset + piece.length;
+      return textCompletion(id, model, [textChoice(choice, [piece], null, top, offset)]);
+    }
+    if (choice.toolCall) return chatChunk(id, model, choice.index, { tool_calls: [{ index: 0, function: { arguments: piece } }] }, null);
+    return chatChunk(id, model, choice.index, { content: piece }, null, top === undefined ? null : { content: chatTokenLogprobs([piece], top), refusal: null });
   }
 
   private send(event: unknown): void {
     this.res.write(`data: ${JSON.stringify(event)}\n\n`);
   }
+}
+
+/** A completions choice carrying `pieces`, with the legacy log probabilities when asked for. */
+function textChoice({ index }: SimChoice, pieces: readonly string[], finishReason: string | null, top: number | undefined, offset: number): TextChoice {
+  return { index, text: pieces.join(''), logprobs: top === undefined ? null : completionLogprobs(pieces, top, offset), finish_reason: finishReason };
+}
+
+/** The one answer of a request that has no choices (the Responses API). */
+function singleChoice(prompt: string, model: string, maxTokens: number | undefined): SimChoice {
+  const { tokens, finishReason } = generate(prompt, model, maxTokens);
+  return { index: 0, pieces: tokens, finishReason };
 }
 
 function includeUsage(body: Body): boolean {

@@ -45,6 +45,11 @@ export interface Generation {
   finishReason: 'stop' | 'length';
 }
 
+/** One word of the sim's vocabulary, drawn with `random`. */
+export function word(random: () => number): string {
+  return VOCABULARY[Math.floor(random() * VOCABULARY.length)]!;
+}
+
 /** The answer to `prompt`: 8 to 40 tokens, cut at `maxTokens` when that is smaller. */
 export function generate(prompt: string, model: string, maxTokens: number | undefined): Generation {
   const random = prng(hash32(`${model}\n${prompt}`));
@@ -52,8 +57,8 @@ export function generate(prompt: string, model: string, maxTokens: number | unde
   const count = maxTokens !== undefined && maxTokens < natural ? Math.max(0, maxTokens) : natural;
   const tokens: string[] = [];
   for (let i = 0; i < count; i++) {
-    const word = VOCABULARY[Math.floor(random() * VOCABULARY.length)]!;
-    tokens.push(i === 0 ? word[0]!.toUpperCase() + word.slice(1) : ` ${word}`);
+    const drawn = word(random);
+    tokens.push(i === 0 ? drawn[0]!.toUpperCase() + drawn.slice(1) : ` ${drawn}`);
   }
   return { tokens, finishReason: count < natural ? 'length' : 'stop' };
 }
