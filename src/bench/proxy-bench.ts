@@ -11,8 +11,9 @@ import { interleavedRounds, median, medianRatio, totalErrors } from './rounds.js
 
 /**
  * `npm run bench`: the router's own cost. A fixed-answer backend is measured directly, through
- * the router, through a plain undici pass-through proxy and (when nginx is installed) through an
- * nginx reverse proxy, in one run, so the ratios compare like with like on this machine.
+ * the router, through a plain undici pass-through proxy, through a Node byte relay (the floor of a
+ * hop through Node) and (when nginx is installed) through an nginx reverse proxy, in one run, so
+ * the ratios compare like with like on this machine.
  */
 
 const DIST = join(import.meta.dirname, '..');
@@ -192,8 +193,9 @@ async function main() {
   const start = npmStart();
   const router = await startNode(join(DIST, 'cli.js'), ['serve', '--config', config], /router listening/, { ...start.env, SQLITE_DB_PATH: join(dir, 'models.db'), LOG_DIR: join(dir, 'logs') }, start.nodeFlags);
   const proxy = await startNode(join(DIST, 'bench/undici-proxy.js'), [`http://127.0.0.1:${backend.port}`], /proxy listening/);
+  const relay = await startNode(join(DIST, 'bench/tcp-relay.js'), [String(backend.port)], /relay listening/);
   const nginxPort = await startNginx(backend.port);
-  const targets: Array<[string, number]> = [['direct', backend.port], ['router', router.port], ['undici-proxy', proxy.port]];
+  const targets: Array<[string, number]> = [['direct', backend.port], ['router', router.port], ['undici-proxy', proxy.port], ['node-tcp-relay', relay.port]];
   if (nginxPort) targets.push(['nginx', nginxPort]);
   else console.error('nginx not found: the nginx baseline is skipped (apt-get install nginx)');
 
