@@ -82,10 +82,18 @@ export class ResponsesSseWriter {
   private sequence = 0;
   private started = false;
 
+  /** `startingAfter`: events up to this sequence number are left out (a retrieved stream resumed there). */
   constructor(
     private readonly res: ServerResponse,
     private readonly plan: ResponsePlan,
+    private readonly startingAfter = -1,
   ) {}
+
+  /** Writes the whole generation at once: a stored response's events, replayed. */
+  replay(u: SimUsage): void {
+    for (let index = 0; index < this.plan.tokens.length; index++) this.token(index);
+    this.end(u);
+  }
 
   token(index: number): void {
     this.start();
@@ -118,26 +126,64 @@ export class ResponsesSseWriter {
   }
 
   private send(type: string, fields: Record<string, unknown>): void {
+    if (this.sequence <= this.startingAfter) return void this.sequence++;
     this.res.write(`event: ${type}\ndata: ${JSON.stringify({ type, ...fields, sequence_number: this.sequence++ })}\n\n`);
   }
 }
 
-/** Responses an engine keeps for `previous_response_id`: what each conversation amounts to so far, oldest forgotten first. */
+/** What an engine keeps of a stored response: its conversation so far (for `previous_response_id`), the response, and its input items. */
+export interface StoredResponse {
+  conversation: string;
+  plan: ResponsePlan;
+  usage: SimUsage;
+  /** The Response as it was answered. */
+  response: ReturnType<typeof responseObject>;
+  inputItems: Body[];
+}
+
+/** Responses an engine keeps (for `previous_response_id`, retrieval and input items), oldest forgotten first. */
 export class StoredResponses {
-  private readonly conversations = new Map<string, string>();
+  private readonly responses = new Map<string, StoredResponse>();
 
   constructor(private readonly capacity: number) {}
 
-  get(id: string): string | undefined {
-    return this.conversations.get(id);
+  get(id: string): StoredResponse | undefined {
+    return this.responses.get(id);
   }
 
-  store(id: string, conversation: string): void {
-    this.conversations.set(id, conversation);
-    if (this.conversations.size > this.capacity) this.conversations.delete(this.conversations.keys().next().value!);
+  store(id: string, response: StoredResponse): void {
+    this.responses.set(id, response);
+    if (this.responses.size > this.capacity) this.responses.delete(this.responses.keys().next().value!);
+  }
+
+  delete(id: string): boolean {
+    return this.responses.delete(id);
   }
 
   clear(): void {
-    this.conversations.clear();
+    this.responses.clear();
   }
+}
+
+/** A request's `input` as the items the Responses API lists for it (`GET /v1/responses/{id}/input_items`), each with an id. */
+export function inputItems(input: unknown): Body[] {
+  const items = typeof input === 'string' ? [{ type: 'message', role: 'user', content: input }] : Array.isArray(input) ? (input as unknown[]) : [];
+  return items.map((item) => {
+    const fields = item !== null && typeof item === 'object' ? (item as Body) : {};
+    if ((fields.type ?? 'message') !== 'message') return { id: fields.id ?? itemId(), ...fields };
+    const assistant = fields.role === 'assistant';
+    const content = typeof fields.content === 'string' ? [assistant ? textPart(fields.content) : { type: 'input_text', text: fields.content }] : fields.content;
+    return { id: fields.id ?? messageId(), type: 'message', role: fields.role, status: 'completed', content };
+  });
+}
+
+const itemId = () => `item_${randomUUID().replaceAll('-', '')}`;
+
+/** A page of input items as `GET …/input_items` answers it: `order` (default `desc`), items `after` an id, at most `limit` (1 to 100, default 20). */
+export function inputItemPage(items: readonly Body[], query: { order?: string; after?: string; limit?: string }) {
+  const ordered = query.order === 'asc' ? [...items] : [...items].reverse();
+  const start = query.after === undefined ? 0 : ordered.findIndex((item) => item.id === query.after) + 1;
+  const limit = Math.min(100, Math.max(1, Number(query.limit ?? 20) || 20));
+  const data = ordered.slice(start, start + limit);
+  return { object: 'list', data, first_id: data[0]?.id ?? '', last_id: data.at(-1)?.id ?? '', has_more: start + limit < ordered.length };
 }

@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { ServerResponse } from 'node:http';
 import { realClock } from './clock.js';
 import { Engine, PromptTooLongError, type EngineOptions } from './engine.js';
@@ -6,7 +6,7 @@ import { engineMetricsText } from './metrics.js';
 import { SimRequestError, simChoices, type SimChoice } from './choices.js';
 import { chatLogprobsAsked, chatTokenLogprobs, completionLogprobs, completionLogprobsAsked } from './logprobs.js';
 import { chatChunk, chatCompletion, completionId, modelList, simError, textCompletion, usage, usageChunk, type SimUsage, type TextChoice } from './responses.js';
-import { responseObject, responsePlan, ResponsesSseWriter, StoredResponses, responseId } from './responses-api.js';
+import { inputItemPage, inputItems, responseObject, responsePlan, ResponsesSseWriter, StoredResponses, responseId, type StoredResponse } from './responses-api.js';
 import { chatPrompt, countTokens, embed, generate, responsesPrompt, tokenize } from './text.js';
 
 /** The largest embedding the sim makes (OpenAI's largest model has 3,072 dimensions). */
@@ -131,9 +131,48 @@ export function buildSim(options: SimOptions): FastifyInstance {
       const previous = stored.get(previousId);
       // As an engine answers for a response it does not hold (another replica's, or forgotten).
       if (previous === undefined) return reply.code(404).send(simError(404, `Previous response with id '${previousId}' not found.`, 'previous_response_not_found', 'previous_response_id'));
-      history = `${previous}\n`;
+      history = `${previous.conversation}\n`;
     }
     return run(reply, body, model, history + responsesPrompt(body.instructions, body.input), 'responses');
+  });
+
+  // The calls on a stored response, as vLLM answers them: its own 404 for an id it does not hold.
+  const storedResponse = (request: FastifyRequest, reply: FastifyReply): StoredResponse | undefined => {
+    stats.requests++;
+    const { id } = request.params as { id: string };
+    const found = stored.get(id);
+    if (found === undefined) void reply.code(404).send(simError(404, `Response with id '${id}' not found.`));
+    return found;
+  };
+
+  app.get('/v1/responses/:id', async (request, reply) => {
+    const found = storedResponse(request, reply);
+    if (!found) return reply;
+    const query = request.query as { stream?: string; starting_after?: string };
+    if (query.stream !== 'true') return found.response;
+    reply.hijack();
+    new ResponsesSseWriter(reply.raw, found.plan, query.starting_after === undefined ? -1 : Number(query.starting_after)).replay(found.usage);
+    return reply;
+  });
+
+  app.delete('/v1/responses/:id', async (request, reply) => {
+    const found = storedResponse(request, reply);
+    if (!found) return reply;
+    stored.delete(found.plan.id);
+    return { id: found.plan.id, object: 'response', deleted: true };
+  });
+
+  // Only a response still being generated in the background can be cancelled; the sim generates none there.
+  app.post('/v1/responses/:id/cancel', async (request, reply) => {
+    const found = storedResponse(request, reply);
+    if (!found) return reply;
+    return reply.code(400).send(simError(400, 'Cannot cancel a synchronous response.'));
+  });
+
+  app.get('/v1/responses/:id/input_items', async (request, reply) => {
+    const found = storedResponse(request, reply);
+    if (!found) return reply;
+    return inputItemPage(found.inputItems, request.query as { order?: string; after?: string; limit?: string });
   });
 
   app.post('/v1/embeddings', async (request, reply) => {
@@ -189,14 +228,17 @@ export function buildSim(options: SimOptions): FastifyInstance {
           token: (index) => stream?.token(index),
           done: () => {
             stats.completed++;
-            if (plan && body.store !== false) stored.store(id, prompt + ANSWER_TURN[kind] + text);
             const u = usage(promptTokens.length, completionTokens, sequence!.cachedTokens);
+            const response = plan && responseObject(plan, plan.cut ? 'incomplete' : 'completed', u);
+            if (plan && response && body.store !== false) {
+              stored.store(id, { conversation: prompt + ANSWER_TURN[kind] + text, plan, usage: u, response, inputItems: inputItems(body.input) });
+            }
             if (stream) return stream.end(u);
-            const payload = plan
-              ? responseObject(plan, plan.cut ? 'incomplete' : 'completed', u)
-              : kind === 'chat'
+            const payload =
+              response ??
+              (kind === 'chat'
                 ? chatCompletion(id, model, choices, u, top)
-                : textCompletion(id, model, choices.map((choice) => textChoice(choice, choice.pieces, choice.finishReason, top, prompt.length)), u);
+                : textCompletion(id, model, choices.map((choice) => textChoice(choice, choice.pieces, choice.finishReason, top, prompt.length)), u));
             const json = JSON.stringify(payload);
             res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) });
             res.end(json);
