@@ -149,13 +149,18 @@ describe('Redis shared state (two instances, one real Redis)', () => {
     await a.revocations.revoke('hash-1');
     await waitFor(() => b.revocations.isRevoked('hash-1'), 'the revocation to arrive');
   });
-  it('tells the other instance which replica holds a response, for an hour', async () => {
-    a.responseHolders.remember('resp_shared', 'r1');
-    expect(await b.responseHolders.find('resp_shared')).toBe('r1');
+  it('tells the other instance which replica holds a response and its model, for an hour, until it is forgotten', async () => {
+    a.responseHolders.remember('resp_shared', { replica: 'r1', model: 'm1' });
+    expect(await b.responseHolders.find('resp_shared')).toEqual({ replica: 'r1', model: 'm1' });
     expect(await b.responseHolders.find('resp_unknown')).toBeUndefined();
     const admin = new Redis(redis.url);
     try {
       expect(await admin.ttl('unit:response:resp_shared')).toBeGreaterThan(3500);
+      // As an earlier version shared it: the replica alone.
+      await admin.set('unit:response:resp_legacy', '[r2');
+      expect(await b.responseHolders.find('resp_legacy')).toEqual({ replica: '[r2', model: undefined });
+      b.responseHolders.forget('resp_shared');
+      await waitFor(async () => (await a.responseHolders.find('resp_shared')) === undefined, 'the holder forgotten');
     } finally {
       admin.disconnect();
     }

@@ -1,7 +1,7 @@
 import { createServer, type ServerResponse } from 'node:http';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assertConforms } from './support/conformance.js';
+import { assertConforms, RESPONSE_EVENT_SCHEMA } from './support/conformance.js';
 import { listenOnLoopback } from './support/http.js';
 import { metricValue } from './support/prometheus.js';
 import { startRouter, startSim, stopAll, waitFor, type Proc } from './support/processes.js';
@@ -15,21 +15,6 @@ interface StoredRequest {
   completionTokens: number | null;
   cachedTokens: number | null;
 }
-
-/** The OpenAPI document's schema of each Responses stream event the sim sends (their union's errors would name every other event). */
-const EVENT_SCHEMA: Record<string, string> = {
-  'response.created': 'ResponseCreatedEvent',
-  'response.in_progress': 'ResponseInProgressEvent',
-  'response.output_item.added': 'ResponseOutputItemAddedEvent',
-  'response.content_part.added': 'ResponseContentPartAddedEvent',
-  'response.output_text.delta': 'ResponseTextDeltaEvent',
-  'response.output_text.done': 'ResponseTextDoneEvent',
-  'response.content_part.done': 'ResponseContentPartDoneEvent',
-  'response.output_item.done': 'ResponseOutputItemDoneEvent',
-  'response.completed': 'ResponseCompletedEvent',
-  'response.incomplete': 'ResponseIncompleteEvent',
-  error: 'ResponseErrorEvent',
-};
 
 /** The request log's row for a request id, once flushed. */
 function logged(router: Proc, requestId: string): Promise<StoredRequest> {
@@ -95,7 +80,7 @@ describe('the Responses API through the router (two simulated replicas, an Anthr
     const stream = await client.responses.create({ model: 'm1', input: 'Stream about the yard', stream: true }, { headers: { 'x-request-id': 'streamed-1' } });
     const events = [];
     for await (const event of stream) {
-      assertConforms(EVENT_SCHEMA[event.type] ?? 'ResponseStreamEvent', event);
+      assertConforms(RESPONSE_EVENT_SCHEMA[event.type] ?? 'ResponseStreamEvent', event);
       events.push(event);
     }
     expect(events[0]!.type).toBe('response.created');

@@ -99,6 +99,30 @@ describe('previous_response_id through two router instances sharing one Redis', 
     expect(lookups.filter((command) => command.startsWith('set '))).toHaveLength(2);
   });
 
+  it('retrieves, lists and deletes through the instance that did not see the response made, on its holder; a deleted response is forgotten in Redis', async () => {
+    const [a, b] = clients as [OpenAI, OpenAI];
+    const { data: made, response } = await a.responses.create({ model: 'm1', input: 'made through A' }).withResponse();
+    const holder = response.headers.get('x-switchyard-target');
+    const lookups = await holderCommands(1, async () => {
+      for (let i = 0; i < 3; i++) {
+        const { data, response: answer } = await b.responses.retrieve(made.id).withResponse();
+        expect(answer.headers.get('x-switchyard-target'), `retrieve ${i}`).toBe(holder);
+        expect(data.output_text).toBe(made.output_text);
+      }
+      const items = [];
+      for await (const item of b.responses.inputItems.list(made.id)) items.push(item);
+      expect(items).toHaveLength(1);
+    });
+    // Asked of Redis once, then known to B.
+    expect(lookups).toEqual([`get switchyard:response:${made.id}`]);
+    const deletion = await holderCommands(1, () => b.responses.delete(made.id));
+    expect(deletion).toEqual([`del switchyard:response:${made.id}`]);
+    const gone = await b.responses.retrieve(made.id).catch((error: unknown) => error);
+    expect((gone as NotFound).code).toBe('response_not_found');
+    // A still remembers the holder, which answers its own 404 for the deleted response.
+    expect(await a.responses.retrieve(made.id).catch((error: unknown) => error)).toBeInstanceOf(OpenAI.NotFoundError);
+  });
+
   it('answers with routing as usual while Redis is hung, then gone: the engine holding the response, or its 404', async () => {
     const [a, b] = clients as [OpenAI, OpenAI];
     const made = await Promise.all([0, 1, 2, 3].map((i) => a.responses.create({ model: 'm1', input: `before the outage ${i}` }).withResponse()));

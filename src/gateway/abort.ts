@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
-import { ApiError } from '../server/errors.js';
+import type { ServerResponse } from 'node:http';
+import { ApiError, gatewayTimeout } from '../server/errors.js';
 
 export const CLIENT_CLOSED = 499;
 
@@ -30,6 +31,31 @@ export class RequestAbort extends EventEmitter<{ abort: [] }> {
     if (this.aborted) controller.abort(this.reason);
     else this.once('abort', () => controller.abort(this.reason));
     return controller.signal;
+  }
+}
+
+/**
+ * The abort of a request being answered on `res`: fired by its deadline or by the client going
+ * away (and by the router, shutting down). `release()` once the answer has ended.
+ */
+export class AnswerAbort extends RequestAbort {
+  private readonly deadline: NodeJS.Timeout;
+  private readonly onClose = () => {
+    if (!this.res.writableFinished) this.abort(CLIENT_GONE);
+  };
+
+  constructor(
+    private readonly res: ServerResponse,
+    timeoutS: number,
+  ) {
+    super();
+    this.deadline = setTimeout(() => this.abort(gatewayTimeout(timeoutS)), timeoutS * 1000);
+    res.once('close', this.onClose);
+  }
+
+  release(): void {
+    clearTimeout(this.deadline);
+    this.res.removeListener('close', this.onClose);
   }
 }
 

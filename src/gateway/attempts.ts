@@ -6,7 +6,7 @@ import type { Backend } from '../fleet/backend.js';
 import type { Fleet } from '../fleet/fleet.js';
 import type { PolicyMetrics } from '../observability/policy-metrics.js';
 import type { RouteOutcome, RouteRequest, RoutingPolicy } from '../routing/policy.js';
-import { continuedResponse, type ResponseAffinity } from '../routing/response-affinity.js';
+import { continuedResponse, usableHolder, type ResponseAffinity } from '../routing/response-affinity.js';
 import { ApiError, badGateway, noHealthyBackend } from '../server/errors.js';
 import type { Cooldowns } from '../state/shared-state.js';
 import { abortError, CLIENT_GONE_ERROR, stoppedByDeadline, type RequestAbort } from './abort.js';
@@ -109,7 +109,7 @@ export class AttemptRunner {
     const steps = this.resolver.steps(request.model, request.fallbacks);
     // The replica holding the response a Responses API request continues, tried first wherever it can serve.
     const continued = request.endpoint === 'responses' ? continuedResponse(request.body) : undefined;
-    const holder = continued === undefined ? undefined : await this.responses.replicaFor(continued);
+    const holder = continued === undefined ? undefined : (await this.responses.holderOf(continued))?.replica;
     // Why a model had nothing to try (unknown, no healthy backend, missing key): the answer when nothing was tried.
     const unroutable: { error?: ApiError } = {};
     let failure: AttemptFailure | undefined;
@@ -243,8 +243,8 @@ export class AttemptRunner {
     for (const target of step.targets) {
       const route = this.resolver.resolveTarget(target);
       if ('error' in route) continue;
-      const backend = route.backends.find((candidate) => candidate.name === holder);
-      if (!backend || tried.has(backend) || this.cooldowns.view(backend.name).state !== 'ok') continue;
+      const backend = usableHolder(route.backends, holder, this.cooldowns);
+      if (!backend || tried.has(backend)) continue;
       return this.policyPick([backend], target, step, tried, request, account);
     }
     return undefined;

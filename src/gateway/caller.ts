@@ -64,10 +64,15 @@ export class CallerIdentifier {
 
   /** Whether an identified caller may ask for `model` now (throws a 403 for a model off its list, a 429 past its budget). */
   authorize(caller: Caller, model: string): void {
+    this.authorizeModel(caller, model);
     const record = caller.key;
-    if (!record) return;
-    if (record.models && !record.models.includes(model)) throw modelNotAllowed(model);
-    if (record.budgetUsd !== undefined && record.spentUsd >= record.budgetUsd) throw budgetExceeded(record.budgetUsd);
+    if (record?.budgetUsd !== undefined && record.spentUsd >= record.budgetUsd) throw budgetExceeded(record.budgetUsd);
+  }
+
+  /** Whether an identified caller may reach `model` at all (throws a 403 for a model off its list); its budget aside. */
+  authorizeModel(caller: Caller, model: string): void {
+    const models = caller.key?.models;
+    if (models && !models.includes(model)) throw modelNotAllowed(model);
   }
 
   /** Counts spend in the remembered record at once, so the budget holds before the next read. */

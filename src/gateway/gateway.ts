@@ -6,18 +6,18 @@ import type { Fleet } from '../fleet/fleet.js';
 import type { RoutingPolicy } from '../routing/policy.js';
 import { UNKNOWN_MODEL, type Metrics } from '../observability/metrics.js';
 import { ResponseAffinity } from '../routing/response-affinity.js';
-import { badGateway, gatewayTimeout, type ApiError } from '../server/errors.js';
+import { badGateway, type ApiError } from '../server/errors.js';
 import type { RequestLogEntry } from '../store/request-log.js';
 import { decodedBody } from '../upstream/content-encoding.js';
-import { ResponseTooLargeError } from '../upstream/call.js';
-import { abortError, CLIENT_CLOSED, CLIENT_GONE, CLIENT_GONE_ERROR, RequestAbort, stoppedByDeadline, stoppedByRouter } from './abort.js';
+import { AnswerAbort, CLIENT_CLOSED, CLIENT_GONE_ERROR, type RequestAbort, stoppedByDeadline, stoppedByRouter } from './abort.js';
 import { AttemptRunner, type AttemptAccount, type AttemptOptions, type Dispatched, type Exhausted } from './attempts.js';
 import { countBackendTrouble, EJECTING_STATUS } from './backend-trouble.js';
 import type { Caller } from './caller.js';
 import type { InferenceRequest, RequestIdentity, Usage } from './inference-request.js';
 import type { Admitted, GatewayPolicies, RequestEnd } from './policies.js';
-import { errorBodyWithoutKey, isEventStreamType, responseHeaders, targetHeader, writeApiError, writeJson } from './relay.js';
+import { brokenAnswer, errorBodyWithoutKey, isEventStreamType, OVERHEAD_HEADER, overheadMs, responseHeaders, targetHeader, writeApiError, writeJson } from './relay.js';
 import { usageOfResponses } from './responses-api.js';
+import { ResponseCalls, type ResponseCallRequest } from './response-calls.js';
 import { ResponsesStream } from './responses-stream.js';
 import { CHUNK_STREAM } from './stream-ending.js';
 import { relayStream } from './stream-relay.js';
@@ -31,9 +31,7 @@ export interface GatewayOptions extends AttemptOptions {
   logPrompts?: boolean;
 }
 
-export const OVERHEAD_HEADER = 'x-switchyard-overhead-ms';
-
-interface Accounting extends AttemptAccount {
+export interface Accounting extends AttemptAccount {
   backend?: Backend;
   /** The fleet model that answered (see Dispatched.model). */
   servedModel?: string;
@@ -52,6 +50,8 @@ interface Accounting extends AttemptAccount {
   /** Set when the whole answer reached the client. */
   complete?: boolean;
   streamBroken?: boolean;
+  /** Set when the target was the replica holding the stored response the request is about, not a routing policy's pick. */
+  byHolder?: boolean;
   /** Why the request failed, for its log line. */
   error?: string;
   contentType?: string;
@@ -69,8 +69,9 @@ export interface RequestSink {
  */
 export class Gateway {
   private readonly attempts: AttemptRunner;
-  /** Which replica produced each recent Responses API answer, for requests that continue one. */
-  private readonly responses: ResponseAffinity;
+  /** Which replica produced each recent Responses API answer, for requests that continue, retrieve, delete or cancel one. */
+  readonly responses: ResponseAffinity;
+  private readonly responseCalls: ResponseCalls;
   /** Requests being answered, so that a shutdown can end them with a reason rather than cut them. */
   private readonly inFlight = new Set<RequestAbort>();
 
@@ -86,16 +87,12 @@ export class Gateway {
   ) {
     this.responses = new ResponseAffinity(policies.state.responseHolders);
     this.attempts = new AttemptRunner(fleet, policies.resolver, policy, dispatcher, policies.state.cooldowns, policies.metrics, log, options, this.responses);
+    this.responseCalls = new ResponseCalls(fleet, dispatcher, this.responses, policies, options);
   }
 
   async handle(request: InferenceRequest, res: ServerResponse): Promise<void> {
-    const abort = new RequestAbort();
+    const abort = new AnswerAbort(res, this.options.requestTimeoutS);
     this.inFlight.add(abort);
-    const deadline = setTimeout(() => abort.abort(gatewayTimeout(this.options.requestTimeoutS)), this.options.requestTimeoutS * 1000);
-    const onClose = () => {
-      if (!res.writableFinished) abort.abort(CLIENT_GONE);
-    };
-    res.once('close', onClose);
     const account: Accounting = { status: 0, retries: 0, upstreamMs: 0 };
     let dispatched: Dispatched | Exhausted | undefined;
     let admitted: Admitted | undefined;
@@ -130,12 +127,12 @@ export class Gateway {
         // Typed for the client, and for a cached replay, when the backend left it out.
         if (response.headers['content-type'] === undefined) headers['content-type'] = account.contentType = 'text/event-stream';
         // A stream's whole overhead is known only at its end (metrics, request log); its header carries the part before dispatch.
-        headers[OVERHEAD_HEADER] = formatMs(account.upstreamSentAt! - request.startedAt - account.upstreamMs);
+        headers[OVERHEAD_HEADER] = overheadMs(account.upstreamSentAt! - request.startedAt - account.upstreamMs);
         res.writeHead(200, headers);
         const collecting = admitted;
         const tap = collecting.cache.key ? (bytes: Buffer) => this.policies.collect(collecting, bytes) : undefined;
         // A Responses stream's id is remembered as soon as it is read: a client may continue the response before the stream has ended.
-        const ending = request.endpoint === 'responses' ? new ResponsesStream((id) => this.responses.remember(request.body, id, backend.name)) : CHUNK_STREAM;
+        const ending = request.endpoint === 'responses' ? new ResponsesStream((id) => this.responses.remember(request.body, id, backend.name, request.model)) : CHUNK_STREAM;
         const outcome = await relayStream(res, response.body, request.startedAt, abort, ending, backend.adapter.stream?.(request, { apiKey: backend.apiKey, maxEventBytes: this.options.maxResponseBytes }), tap);
         endUpstream(account);
         account.ttftS = outcome.ttftS;
@@ -156,8 +153,7 @@ export class Gateway {
       await this.relayBuffered(res, request, dispatched, headers, abort, account, admitted);
     } finally {
       this.inFlight.delete(abort);
-      clearTimeout(deadline);
-      res.removeListener('close', onClose);
+      abort.release();
       if (dispatched && 'response' in dispatched) {
         dispatched.backend.inflight--;
         if (dispatched.probe) this.endProbe(dispatched.backend, account, abort);
@@ -168,6 +164,20 @@ export class Gateway {
         void this.policies.settle(request, admitted, requestEnd(account));
       }
       this.account(request, account, admitted);
+    }
+  }
+
+  /** A Responses API call on a stored response (retrieve, delete, cancel, input items), answered by the replica holding it. */
+  async handleResponseCall(request: ResponseCallRequest, res: ServerResponse): Promise<void> {
+    const abort = new AnswerAbort(res, this.options.requestTimeoutS);
+    this.inFlight.add(abort);
+    const account: Accounting = { status: 0, retries: 0, upstreamMs: 0 };
+    try {
+      await this.responseCalls.answer(request, res, abort, account);
+    } finally {
+      this.inFlight.delete(abort);
+      abort.release();
+      this.account(request, account, undefined);
     }
   }
 
@@ -199,11 +209,7 @@ export class Gateway {
       body = read ?? (await response.body.readAll(this.options.maxResponseBytes));
       endUpstream(account);
     } catch (error) {
-      const failure =
-        abortError(signal) ??
-        (error instanceof ResponseTooLargeError
-          ? badGateway(`backend ${backend.name} answered more than max_response_bytes (${error.maxBytes} bytes)`)
-          : badGateway(`backend ${backend.name} broke off its response: ${(error as Error).message}`));
+      const failure = brokenAnswer(error, backend.name, signal);
       account.status = failure === CLIENT_GONE_ERROR ? CLIENT_CLOSED : failure.status;
       if (failure === CLIENT_GONE_ERROR) {
         // The client left once the answer had started: the prompt was processed, so it is charged.
@@ -251,7 +257,7 @@ export class Gateway {
       if (request.endpoint === 'responses') {
         const response = parsed as { id?: unknown; usage?: unknown };
         account.usage = usageOfResponses(response.usage);
-        if (status === 200) this.responses.remember(request.body, response.id, backend.name);
+        if (status === 200) this.responses.remember(request.body, response.id, backend.name, request.model);
       } else account.usage = (parsed as { usage?: Usage }).usage;
     }
     // An error the provider's answer translated to (an error answer itself was counted with its attempt).
@@ -266,7 +272,7 @@ export class Gateway {
       // next identical request finds it on any instance.
       if (this.policies.willStore(admitted)) await this.policies.settle(request, admitted, requestEnd(account));
     }
-    headers[OVERHEAD_HEADER] = formatMs(performance.now() - request.startedAt - account.upstreamMs);
+    headers[OVERHEAD_HEADER] = overheadMs(performance.now() - request.startedAt - account.upstreamMs);
     writeJson(res, status, body, headers);
   }
 
@@ -368,13 +374,12 @@ export class Gateway {
   }
 }
 
-const formatMs = (ms: number) => Math.max(0, ms).toFixed(3);
-
 /** A streamed request answered 200 without a content type is taken to be the stream it asked for. */
 const isEventStream = (contentType: string | undefined, streamRequested: boolean): boolean => (contentType === undefined ? streamRequested : isEventStreamType(contentType));
 
 /** How the last attempt's backend was chosen, in words; null when no backend was tried. */
 function routingDecision(policy: string, account: Accounting): string | null {
+  if (account.byHolder) return `response holder: ${account.tried}`;
   const attempt = `attempt ${account.retries + 1}`;
   if (account.probe) return `cooldown probe: ${account.tried}, ${attempt}`;
   if (account.candidates === undefined) return null;

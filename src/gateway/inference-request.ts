@@ -10,6 +10,20 @@ export const ENDPOINTS: Record<Endpoint, { path: string; required: string }> = {
   responses: { path: '/responses', required: 'input' },
 };
 
+/** The Responses API's calls on a stored response, named by its id in the path (they name no model). */
+export type ResponseCall = 'retrieve' | 'delete' | 'cancel' | 'input_items';
+
+/** Each call's method and what follows `/responses/{id}` in its path. */
+export const RESPONSE_CALLS: Record<ResponseCall, { method: 'GET' | 'DELETE' | 'POST'; suffix: string }> = {
+  retrieve: { method: 'GET', suffix: '' },
+  delete: { method: 'DELETE', suffix: '' },
+  cancel: { method: 'POST', suffix: '/cancel' },
+  input_items: { method: 'GET', suffix: '/input_items' },
+};
+
+/** A route as metrics and the request log name it: an inference endpoint, or a call on a stored response (`responses.retrieve`, …). */
+export type Route = Endpoint | `responses.${ResponseCall}`;
+
 /** One validated inference request, parsed once; `raw` is forwarded as is to OpenAI-compatible targets. */
 export interface InferenceRequest {
   id: string;
@@ -34,7 +48,7 @@ export function removeRouterField(request: InferenceRequest, field: string): voi
 }
 
 /** What accounting needs of a request: also known of one refused before it was valid (`model` then as sent, or empty). */
-export type RequestIdentity = Pick<InferenceRequest, 'id' | 'endpoint' | 'model' | 'startedAt'>;
+export type RequestIdentity = Pick<InferenceRequest, 'id' | 'model' | 'startedAt'> & { endpoint: Route };
 
 export interface Usage {
   prompt_tokens?: number;

@@ -1,4 +1,4 @@
-import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { PolicyMetrics } from '../observability/policy-metrics.js';
 import { ApiError } from '../server/errors.js';
@@ -138,6 +138,27 @@ export class GatewayPolicies {
     }
     headers['x-switchyard-cache'] = cache.status;
     return { caller, reservation, cache };
+  }
+
+  /**
+   * The front door of a call that names no model (the Responses API's calls by id): identifies the
+   * caller and charges its requests per minute. Nothing is generated, so no tokens are reserved,
+   * no budget is checked and nothing is cached.
+   */
+  async admitCaller(requestHeaders: IncomingHttpHeaders, res: ServerResponse, headers: OutgoingHttpHeaders): Promise<Caller | Answered> {
+    let caller: Caller;
+    try {
+      caller = this.identifier.identify(requestHeaders, res);
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      return this.refuse(res, error, headers, undefined);
+    }
+    const charge = this.rateLimit.callerCharge(caller);
+    if (charge === undefined) return caller;
+    const refusal = this.rateLimit.refusal((await this.state.admit([charge], undefined)).admission);
+    if (!refusal) return caller;
+    this.metrics.limited('rpm');
+    return this.refuse(res, refusal, headers, caller);
   }
 
   /** Collects the answer's bytes for the cache (a no-op unless the request is cacheable). */

@@ -41,8 +41,8 @@ export class RateLimitStage {
   /** The counters this request charges, and the token reservation to correct later. */
   plan(caller: Caller, request: InferenceRequest): { charges: LimitCharge[]; reservation: Reservation } {
     const charges: LimitCharge[] = [];
-    const rpm = caller.key?.rpm ?? this.options.defaultRpm;
-    if (rpm !== undefined) charges.push({ counter: `rpm:${caller.id}`, limit: rpm, cost: 1 });
+    const callerCharge = this.callerCharge(caller);
+    if (callerCharge) charges.push(callerCharge);
     // The name the client asked for (a group's name for a group), not the model that will serve:
     // admission happens before dispatch picks one, and charging per attempt would put a shared-state
     // round trip in front of every retry and fallback.
@@ -57,6 +57,12 @@ export class RateLimitStage {
       if (model?.tpm !== undefined) this.reserve(charges, reservation, `tpm:model:${request.model}`, model.tpm, tokens);
     }
     return { charges, reservation };
+  }
+
+  /** The charge of one request against the caller's requests per minute, if it has a limit. */
+  callerCharge(caller: Caller): LimitCharge | undefined {
+    const rpm = caller.key?.rpm ?? this.options.defaultRpm;
+    return rpm === undefined ? undefined : { counter: `rpm:${caller.id}`, limit: rpm, cost: 1 };
   }
 
   /** The 429 for a refused charge. */

@@ -1,7 +1,9 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { withoutKey } from '../providers/key-echo.js';
-import type { ApiError } from '../server/errors.js';
+import { badGateway, type ApiError } from '../server/errors.js';
+import { ResponseTooLargeError } from '../upstream/call.js';
 import { decodedBody } from '../upstream/content-encoding.js';
+import { abortError, type RequestAbort } from './abort.js';
 
 /**
  * Upstream headers the client never sees: hop-by-hop ones, those the router sets itself, and those
@@ -13,6 +15,11 @@ const NOT_RELAYED = new Set([
   'set-cookie', 'access-control-allow-origin', 'access-control-allow-credentials', 'access-control-allow-headers', 'access-control-allow-methods',
   'access-control-expose-headers', 'access-control-max-age',
 ]);
+
+/** The router's own time spent on an answer relayed from a backend, in ms (see the README's Observability). */
+export const OVERHEAD_HEADER = 'x-switchyard-overhead-ms';
+
+export const overheadMs = (ms: number): string => Math.max(0, ms).toFixed(3);
 
 /** Media types are case-insensitive. */
 export const isEventStreamType = (contentType: string): boolean => /^text\/event-stream/i.test(contentType);
@@ -60,4 +67,14 @@ export function errorBodyWithoutKey(body: Buffer, headers: OutgoingHttpHeaders, 
 /** An SSE event carrying an OpenAI-shaped error: the SDKs raise it as an APIError. */
 export function sseErrorEvent(message: string, code: string): string {
   return `data: ${JSON.stringify({ error: { message, type: 'upstream_error', param: null, code } })}\n\n`;
+}
+
+/** What the client is told when reading a backend's whole answer failed: the request's abort, or the backend's fault. */
+export function brokenAnswer(error: unknown, backend: string, signal: RequestAbort): ApiError {
+  return (
+    abortError(signal) ??
+    (error instanceof ResponseTooLargeError
+      ? badGateway(`backend ${backend} answered more than max_response_bytes (${error.maxBytes} bytes)`)
+      : badGateway(`backend ${backend} broke off its response: ${(error as Error).message}`))
+  );
 }

@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Fleet } from '../fleet/fleet.js';
-import type { Endpoint, Usage } from '../gateway/inference-request.js';
+import type { Route, Usage } from '../gateway/inference-request.js';
 import { effectiveLoad } from '../routing/load.js';
 
 type Observer = { observe(value: number): void };
@@ -14,7 +14,7 @@ const OVERHEAD_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0
 export const UNKNOWN_MODEL = 'unknown';
 
 export interface RequestRecord {
-  endpoint: Endpoint;
+  endpoint: Route;
   /** The requested model, or UNKNOWN_MODEL when no backend serves it (keeps label sets bounded). */
   model: string;
   /** The backend that answered, "cache" for a response-cache hit, or "none". */
@@ -59,7 +59,7 @@ export interface ModelSeries {
 
 interface RequestChildren {
   /** The request counter's labels, kept to remove the series when the target leaves the fleet. */
-  labels: { route: Endpoint; model: string; target: string; status: string };
+  labels: { route: Route; model: string; target: string; status: string };
   requests: Incrementer;
   duration: Observer;
   ttft: Observer;

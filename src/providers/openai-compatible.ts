@@ -15,13 +15,20 @@ const FORWARDED_HEADERS = ['accept', 'user-agent', 'openai-organization', 'opena
 export const openAiCompatible: ProviderAdapter = {
   name: 'openai-compatible',
   request(request: InferenceRequest, backend: Backend, upstreamModel: string): UpstreamCall {
-    const headers: Record<string, string> = { 'content-type': 'application/json', 'x-request-id': request.id, via: viaUpstream(request.headers.via) };
-    copyHeaders(request.headers, headers);
-    if (backend.apiKey) headers.authorization = `Bearer ${backend.apiKey}`;
+    const headers = openAiHeaders(request, backend);
+    headers['content-type'] = 'application/json';
     const body = upstreamModel === request.model ? request.raw : JSON.stringify({ ...request.body, model: upstreamModel });
     return { path: openAiPath(backend, ENDPOINTS[request.endpoint].path), headers, body };
   },
 };
+
+/** The headers of a call to an OpenAI-compatible target for the client request `request`: what it may pass on, the request id, the target's key. */
+export function openAiHeaders(request: { id: string; headers: IncomingHttpHeaders }, backend: Backend): Record<string, string> {
+  const headers: Record<string, string> = { 'x-request-id': request.id, via: viaUpstream(request.headers.via) };
+  copyHeaders(request.headers, headers);
+  if (backend.apiKey) headers.authorization = `Bearer ${backend.apiKey}`;
+  return headers;
+}
 
 function copyHeaders(from: IncomingHttpHeaders, to: Record<string, string>): void {
   for (const name of FORWARDED_HEADERS) {

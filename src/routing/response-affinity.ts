@@ -1,8 +1,11 @@
-import type { ResponseHolders } from '../state/shared-state.js';
+import type { Backend } from '../fleet/backend.js';
+import type { Cooldowns, ResponseHolder, ResponseHolders } from '../state/shared-state.js';
 import { keptKey, SessionHints } from './session-hints.js';
 
 /** Responses remembered (a few MB at most), as many as the cache-aware policy's session hints. */
 const MAX_RESPONSES = 65_536;
+/** Distinct (replica, model) holders shared by the responses they hold; past this many, sharing starts over. */
+const MAX_HOLDERS = 4096;
 
 /** The id of the response a Responses API request continues (`previous_response_id`), if any. */
 export function continuedResponse(body: Record<string, unknown>): string | undefined {
@@ -10,33 +13,61 @@ export function continuedResponse(body: Record<string, unknown>): string | undef
   return typeof id === 'string' && id ? id : undefined;
 }
 
+/** Among `backends`, the replica holding a response when it may serve now (not benched): where a request about that response goes. */
+export function usableHolder(backends: readonly Backend[], replica: string, cooldowns: Cooldowns): Backend | undefined {
+  const backend = backends.find((candidate) => candidate.name === replica);
+  return backend && cooldowns.view(backend.name).state === 'ok' ? backend : undefined;
+}
+
 /**
- * Which replica produced each recent Responses API answer. Engines (vLLM, SGLang) keep stored
- * responses per replica, so a request that continues one (`previous_response_id`) must go back to
- * the replica that holds it; any other answers 404 for an id it never stored. Oldest forgotten first.
- * Each instance keeps its own map and tells the others through the shared state, so a conversation
- * may go on through any instance.
+ * Which replica produced each recent Responses API answer, and the model its request named.
+ * Engines (vLLM, SGLang) keep stored responses per replica, so a request that continues one
+ * (`previous_response_id`) or retrieves, deletes or cancels one must go to the replica that holds
+ * it; any other answers 404 for an id it never stored. Oldest forgotten first. Each instance keeps
+ * its own map and tells the others through the shared state, so a conversation may go on through
+ * any instance.
  */
 export class ResponseAffinity {
-  private readonly replicas = new SessionHints(MAX_RESPONSES);
+  private readonly holders = new SessionHints<ResponseHolder>(MAX_RESPONSES);
+  /** One holder object per replica and model, shared by every response they hold: an entry costs its key and a reference. */
+  private readonly distinct = new Map<string, ResponseHolder>();
 
   constructor(private readonly shared: ResponseHolders) {}
 
-  /** The replica holding the response `responseId`: remembered here, else asked of the other instances (one lookup). */
-  async replicaFor(responseId: string): Promise<string | undefined> {
-    const known = this.replicas.replicaFor(responseId);
+  /** Who holds the response `responseId`: remembered here, else asked of the other instances (one lookup). */
+  async holderOf(responseId: string): Promise<ResponseHolder | undefined> {
+    const known = this.holders.replicaFor(responseId);
     if (known !== undefined) return known;
     // A client may send an id as long as the body: the shared key stays short.
     const told = await this.shared.find(keptKey(responseId));
+    if (told === undefined) return undefined;
     // Kept here too: a retried continuation of the same response needs no second lookup.
-    if (told !== undefined) this.replicas.remember(responseId, told);
-    return told;
+    const holder = this.holder(told.replica, told.model);
+    this.holders.remember(responseId, holder);
+    return holder;
   }
 
-  /** Notes the replica that answered a request (`body`) with the response `id`, unless the client asked it not to be stored. */
-  remember(body: Record<string, unknown>, id: unknown, replica: string): void {
+  /** Notes the replica that answered a request (`body`, naming `model`) with the response `id`, unless the client asked it not to be stored. */
+  remember(body: Record<string, unknown>, id: unknown, replica: string, model: string): void {
     if (typeof id !== 'string' || !id || body.store === false) return;
-    this.replicas.remember(id, replica);
-    this.shared.remember(keptKey(id), replica);
+    const holder = this.holder(replica, model);
+    this.holders.remember(id, holder);
+    this.shared.remember(keptKey(id), holder);
+  }
+
+  /** Forgets a deleted response, here and for the other instances. */
+  forget(responseId: string): void {
+    this.holders.delete(responseId);
+    this.shared.forget(keptKey(responseId));
+  }
+
+  private holder(replica: string, model: string | undefined): ResponseHolder {
+    const key = `${replica}\0${model ?? ''}`;
+    let holder = this.distinct.get(key);
+    if (holder === undefined) {
+      if (this.distinct.size >= MAX_HOLDERS) this.distinct.clear();
+      this.distinct.set(key, (holder = { replica, model }));
+    }
+    return holder;
   }
 }

@@ -14,9 +14,12 @@ const MAX_KEPT_CHARS = 128;
 /** A hint as kept: itself, or its digest when long (also the shared state's key for a response id). */
 export const keptKey = (hint: string): string => (hint.length <= MAX_KEPT_CHARS ? hint : hash('sha256', hint, 'base64'));
 
-/** Where each recent session hint (or other affinity key, such as a response id) was last sent, bounded in count and size (oldest first out, O(1) per request). */
-export class SessionHints {
-  private readonly replicas = new Map<string, string>();
+/**
+ * Where each recent session hint (or other affinity key, such as a response id) was last sent (a
+ * replica's name, or what a caller keeps of it), bounded in count and size (oldest first out, O(1) per request).
+ */
+export class SessionHints<Replica = string> {
+  private readonly replicas = new Map<string, Replica>();
 
   constructor(private readonly capacity: number) {}
 
@@ -27,11 +30,11 @@ export class SessionHints {
     return chars;
   }
 
-  replicaFor(hint: string): string | undefined {
+  replicaFor(hint: string): Replica | undefined {
     return this.replicas.get(keptKey(hint));
   }
 
-  remember(hint: string, replica: string): void {
+  remember(hint: string, replica: Replica): void {
     const key = keptKey(hint);
     // Re-inserting moves the key to the newest end of the Map's insertion order.
     this.replicas.delete(key);
@@ -39,7 +42,13 @@ export class SessionHints {
     if (this.replicas.size > this.capacity) this.replicas.delete(this.replicas.keys().next().value!);
   }
 
-  forget(replica: string): void {
+  /** Forgets one hint. */
+  delete(hint: string): void {
+    this.replicas.delete(keptKey(hint));
+  }
+
+  /** Forgets every hint sent to `replica`. */
+  forget(replica: Replica): void {
     for (const [key, name] of this.replicas) if (name === replica) this.replicas.delete(key);
   }
 }

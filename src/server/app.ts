@@ -102,7 +102,7 @@ export function buildApp({ config, log, fleet, gateway, metrics, agents, history
   const adminParts = { fleet, metrics, history, requests, adminToken: config.admin_token, keysRequired, describeTarget };
   registerAdminRoutes(app, adminParts);
   registerDashboardRoutes(app, adminParts);
-  registerRouteExplain(app, policies.resolver, routing, reader);
+  registerRouteExplain(app, policies.resolver, routing, reader, gateway.responses, policies.state.cooldowns);
   registerAdminKeyRoutes(app, policies, config.admin_token);
   return app;
 }

@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Gateway } from '../gateway/gateway.js';
-import type { Endpoint, RequestIdentity } from '../gateway/inference-request.js';
+import { RESPONSE_CALLS, type Endpoint, type RequestIdentity, type ResponseCall } from '../gateway/inference-request.js';
+import type { ResponseCallRequest } from '../gateway/response-calls.js';
 import { writeApiError } from '../gateway/relay.js';
 import { parseJsonBody, withoutByteOrderMark } from './body-parser.js';
 import { hasLooped } from '../upstream/via.js';
@@ -37,11 +38,28 @@ export interface InferenceRoutes {
  */
 export function inferenceRoutes(gateway: Gateway, maxBodyBytes: number, log: Logger): InferenceRoutes {
   let draining = false;
+  const fail = (res: ServerResponse, id: string, failure: unknown) => {
+    log.error({ err: failure, requestId: id }, 'request failed');
+    if (res.headersSent) res.destroy();
+    else writeApiError(res, new ApiError(500, 'Internal router error', 'server_error'), { 'x-request-id': id });
+  };
+  /** A Responses API call on a stored response; false when the request is none. Its body, if any, means nothing and is dropped. */
+  const takeResponseCall = (req: IncomingMessage, res: ServerResponse): boolean => {
+    const target = responseCallOf(req.method!, req.url!);
+    if (target === undefined) return false;
+    const id = requestId(req);
+    const identity = { id, endpoint: `responses.${target.call}` as const, model: '', startedAt: performance.now() };
+    discardRest(req, () => {
+      if (draining || hasLooped(req.headers.via)) return refuse(gateway, res, identity, draining ? shuttingDown() : loopDetected());
+      identity.startedAt = performance.now();
+      gateway.handleResponseCall({ ...identity, ...target, headers: req.headers }, res).catch((failure: unknown) => fail(res, id, failure));
+    });
+    return true;
+  };
   return {
     take(req, res) {
-      if (req.method !== 'POST') return false;
-      const endpoint = endpointOf(req.url!);
-      if (endpoint === undefined) return false;
+      const endpoint = req.method === 'POST' ? ENDPOINT_OF_PATH.get(pathOf(req.url!)) : undefined;
+      if (endpoint === undefined) return takeResponseCall(req, res);
       const id = requestId(req);
       const arrivedAt = performance.now();
       if (draining || hasLooped(req.headers.via)) {
@@ -65,11 +83,7 @@ export function inferenceRoutes(gateway: Gateway, maxBodyBytes: number, log: Log
         } catch (invalid) {
           return refuse(gateway, res, { id, endpoint, model: modelOf(body), startedAt }, invalid as ApiError);
         }
-        gateway.handle({ id, endpoint, ...fields, body: body as Record<string, unknown>, raw, headers: req.headers, startedAt }, res).catch((failure: unknown) => {
-          log.error({ err: failure, requestId: id }, 'request failed');
-          if (res.headersSent) res.destroy();
-          else writeApiError(res, new ApiError(500, 'Internal router error', 'server_error'), { 'x-request-id': id });
-        });
+        gateway.handle({ id, endpoint, ...fields, body: body as Record<string, unknown>, raw, headers: req.headers, startedAt }, res).catch((failure: unknown) => fail(res, id, failure));
       });
       return true;
     },
@@ -79,14 +93,45 @@ export function inferenceRoutes(gateway: Gateway, maxBodyBytes: number, log: Log
   };
 }
 
-/** The endpoint a request target names, in origin-form (`/v1/…?query`) or absolute-form (`http://host/v1/…`, as clients send to a proxy). */
-function endpointOf(url: string): Endpoint | undefined {
+/** The path a request target names, in origin-form (`/v1/…?query`) or absolute-form (`http://host/v1/…`, as clients send to a proxy); empty when it names none. */
+function pathOf(url: string): string {
   const query = url.indexOf('?');
   const path = query < 0 ? url : url.slice(0, query);
-  if (path.charCodeAt(0) === 0x2f) return ENDPOINT_OF_PATH.get(path);
+  if (path.charCodeAt(0) === 0x2f) return path;
   const authority = path.indexOf('://');
   const start = authority < 0 ? -1 : path.indexOf('/', authority + 3);
-  return start < 0 ? undefined : ENDPOINT_OF_PATH.get(path.slice(start));
+  return start < 0 ? '' : path.slice(start);
+}
+
+const RESPONSES_PREFIXES = ['/v1/responses/', '/responses/'];
+const RESPONSE_CALL_NAMES = Object.keys(RESPONSE_CALLS) as ResponseCall[];
+
+/**
+ * The call on a stored response a request names (`GET /v1/responses/{id}`, `DELETE …`, `POST …/cancel`,
+ * `GET …/input_items`, prefixed or not, with a trailing slash too), with its id percent-decoded and
+ * its query as sent; undefined for anything else, a path that is not valid percent-encoding
+ * included (the app answers those).
+ */
+function responseCallOf(method: string, url: string): Pick<ResponseCallRequest, 'call' | 'responseId' | 'query'> | undefined {
+  if (method !== 'GET' && method !== 'DELETE' && method !== 'POST') return undefined;
+  let path = pathOf(url);
+  const prefix = RESPONSES_PREFIXES.find((candidate) => path.startsWith(candidate));
+  if (prefix === undefined) return undefined;
+  path = path.slice(prefix.length);
+  if (path.endsWith('/')) path = path.slice(0, -1);
+  const slash = path.indexOf('/');
+  const segment = slash < 0 ? path : path.slice(0, slash);
+  const suffix = slash < 0 ? '' : path.slice(slash);
+  const call = RESPONSE_CALL_NAMES.find((name) => RESPONSE_CALLS[name].method === method && RESPONSE_CALLS[name].suffix === suffix);
+  if (call === undefined || segment === '') return undefined;
+  let responseId: string;
+  try {
+    responseId = decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
+  const query = url.indexOf('?');
+  return { call, responseId, query: query < 0 ? '' : url.slice(query) };
 }
 
 /** Answers a request the router will not route, and counts it like every other answer. */

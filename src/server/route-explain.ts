@@ -5,6 +5,8 @@ import { unroutableError, type ModelResolver } from '../gateway/model-resolver.j
 import type { Route } from '../gateway/resolve.js';
 import { effectiveLoad } from '../routing/load.js';
 import type { PolicyTable } from '../routing/policy-table.js';
+import { continuedResponse, usableHolder, type ResponseAffinity } from '../routing/response-affinity.js';
+import type { Cooldowns } from '../state/shared-state.js';
 import type { RouteGuard } from './admin-auth.js';
 import { noHealthyBackend } from './errors.js';
 import { validateInference } from './validate.js';
@@ -16,18 +18,30 @@ type Headers = Record<string, string | string[] | undefined>;
  * request would go to now and why, without sending it or changing any routing state. Headers such
  * as the session header are taken from this request, as they would be from the real one. A model
  * group is explained whole: each model of its chain (the group, then its fallbacks) with each
- * weighted target and the replica the policy would pick there.
+ * weighted target and the replica the policy would pick there. A Responses API body continuing a
+ * stored response (`previous_response_id`) is explained with the replica holding it
+ * (`previous_response`: its id, the holder, and whether the holder decided the pick).
  */
-export function registerRouteExplain(app: FastifyInstance, resolver: ModelResolver, routing: PolicyTable, guard: RouteGuard): void {
+export function registerRouteExplain(app: FastifyInstance, resolver: ModelResolver, routing: PolicyTable, guard: RouteGuard, responses: ResponseAffinity, cooldowns: Cooldowns): void {
   app.post('/route/explain', { onRequest: guard }, async (request) => {
-    const { model } = validateInference(explainedEndpoint(request.body), request.body);
+    const endpoint = explainedEndpoint(request.body);
+    const { model } = validateInference(endpoint, request.body);
     const body = request.body as Record<string, unknown>;
-    const explainPick = (target: string, backends: readonly Backend[], group?: string) => pick(routing, target, backends, body, request.headers, group);
+    // A request continuing a stored response goes to the replica holding it, wherever that replica may serve (see AttemptRunner.holderChoice).
+    const continued = endpoint === 'responses' ? continuedResponse(body) : undefined;
+    const holder = continued === undefined ? undefined : await responses.holderOf(continued);
+    const previous = continued === undefined ? undefined : { id: continued, holder: holder?.replica ?? null, decided: false };
+    const explainPick = (target: string, backends: readonly Backend[], group?: string) => {
+      const held = holder && usableHolder(backends, holder.replica, cooldowns);
+      if (held) previous!.decided = true;
+      return pick(routing, target, backends, body, request.headers, group, held);
+    };
     // The same resolution a real request gets: groups and fallbacks, then registry, services and agents, prefix rules.
     if (!resolver.isGroup(model)) {
       const route = resolver.resolve(model);
       if ('error' in route) throw route.error;
-      return { model, resolution: route.reason, ...explainPick(model, route.backends) };
+      const explained = { model, resolution: route.reason, ...explainPick(model, route.backends) };
+      return previous ? { ...explained, previous_response: previous } : explained;
     }
     const chain = resolver.resolveChain(model);
     const explained = chain.map((step) => ({
@@ -42,7 +56,8 @@ export function registerRouteExplain(app: FastifyInstance, resolver: ModelResolv
       })),
     }));
     if (!explained.some((step) => step.targets.some((target) => !('error' in target)))) throw unroutableError(model, chain);
-    return { model, resolution: resolver.describeGroup(model), chain: explained };
+    const answer = { model, resolution: resolver.describeGroup(model), chain: explained };
+    return previous ? { ...answer, previous_response: previous } : answer;
   });
 }
 
@@ -55,14 +70,15 @@ function explainTarget(model: string, route: Route, explainPick: (model: string,
   return explainPick(model, route.backends);
 }
 
-function pick(routing: PolicyTable, model: string, candidates: readonly Backend[], body: Record<string, unknown>, headers: Headers, group?: string) {
-  const choice = routing.explain(candidates, { model, group, body, headers });
+/** `held`: the replica holding the response the request continues, the only candidate its policy is offered. */
+function pick(routing: PolicyTable, model: string, candidates: readonly Backend[], body: Record<string, unknown>, headers: Headers, group?: string, held?: Backend) {
+  const choice = routing.explain(held ? [held] : candidates, { model, group, body, headers });
   const now = performance.now();
   return {
     policy: choice.policy,
     target: choice.backend.name,
-    reason: choice.reason,
-    affinity: choice.affinity,
+    reason: held ? 'previous-response' : choice.reason,
+    affinity: held ? true : choice.affinity,
     details: choice.details ?? {},
     candidates: candidates.map((b) => ({ name: b.name, in_flight: b.inflight, load: effectiveLoad(b, now), routed: b.dispatchCount, affinity_hits: b.affinityHits })),
   };

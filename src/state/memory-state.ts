@@ -244,4 +244,5 @@ const UNSHARED_AGENTS: AgentDirectory = {
 const UNSHARED_RESPONSE_HOLDERS: ResponseHolders = {
   remember: () => {},
   find: async () => undefined,
+  forget: () => {},
 };

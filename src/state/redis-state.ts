@@ -4,7 +4,7 @@ import { admitLocally, settleLocally, CooldownBoard, DEFAULT_CACHE_LIMITS, Memor
 import { failFastOptions, OutageNotice, whenReady } from './redis-connection.js';
 import { RedisBatch } from './redis-batch.js';
 import { AGENT_FORGET, AGENT_HEARTBEAT, AGENT_REGISTER, BATCH, RECORD_FAILURE, RECOVER, REVOKE } from './redis-scripts.js';
-import type { AgentAnnouncements, AgentDirectory, Admission, BudgetCheck, CachedResponse, CacheWrite, CooldownOptions, CooldownView, Correction, LimitCharge, ResponseHolders, SharedAgent, SharedState } from './shared-state.js';
+import type { AgentAnnouncements, AgentDirectory, Admission, BudgetCheck, CachedResponse, CacheWrite, CooldownOptions, CooldownView, Correction, LimitCharge, ResponseHolder, ResponseHolders, SharedAgent, SharedState } from './shared-state.js';
 
 const WINDOW_MS = 60_000;
 /** How long the shared state is left alone after a failed command; a failure costs at most one command timeout per this long. */
@@ -233,20 +233,25 @@ export class RedisState implements SharedState {
   };
 
   /**
-   * One key per response (`response:<id>` → replica), each expiring on its own. The SET is written
-   * to the socket at once (not auto-pipelined) and not waited for: it is in Redis before any
-   * lookup the answer can give rise to.
+   * One key per response (`response:<id>` → `["replica","model"]`), each expiring on its own. The
+   * SET is written to the socket at once (not auto-pipelined) and not waited for: it is in Redis
+   * before any lookup the answer can give rise to.
    */
   readonly responseHolders: ResponseHolders = {
-    remember: (responseId: string, replica: string): void =>
+    remember: (responseId: string, { replica, model }: ResponseHolder): void =>
       void this.attempt(
-        async () => void (await this.client.set(responseHolderKey(responseId), replica, 'EX', RESPONSE_HOLDER_TTL_S)),
+        async () => void (await this.client.set(responseHolderKey(responseId), JSON.stringify([replica, model]), 'EX', RESPONSE_HOLDER_TTL_S)),
         () => {},
       ),
-    find: (responseId: string): Promise<string | undefined> =>
+    find: (responseId: string): Promise<ResponseHolder | undefined> =>
       this.attempt(
-        async () => (await this.client.get(responseHolderKey(responseId))) ?? undefined,
+        async () => holderOfValue(await this.client.get(responseHolderKey(responseId))),
         () => undefined,
+      ),
+    forget: (responseId: string): void =>
+      void this.attempt(
+        async () => void (await this.client.del(responseHolderKey(responseId))),
+        () => {},
       ),
   };
 
@@ -332,5 +337,19 @@ const NOTHING_TO_DO = { admission: ADMITTED, cached: undefined };
 const spendCounter = (keyId: string) => `spend:${keyId}`;
 const nanoUsd = (usd: number) => Math.round(usd * 1e9);
 const responseHolderKey = (responseId: string) => `response:${responseId}`;
+
+/** A response holder as stored: `["replica","model"]`, or (written by an earlier version) the replica's name alone. */
+function holderOfValue(value: string | null): ResponseHolder | undefined {
+  if (value === null) return undefined;
+  if (value.startsWith('[')) {
+    try {
+      const [replica, model] = JSON.parse(value) as unknown[];
+      if (typeof replica === 'string' && typeof model === 'string') return { replica, model };
+    } catch {
+      // A replica whose name merely starts with a bracket.
+    }
+  }
+  return { replica: value, model: undefined };
+}
 
 const registrationJson = ({ name, endpoint, models }: SharedAgent) => JSON.stringify({ name, endpoint, models });

@@ -109,12 +109,21 @@ export interface AgentDirectory {
   subscribe(listener: AgentAnnouncements): void;
 }
 
+/** Who holds a stored Responses API answer: the replica that produced it, and the model its request named. */
+export interface ResponseHolder {
+  replica: string;
+  /** Unknown only when an instance of an earlier version recorded the holder (it shared the replica alone). */
+  model: string | undefined;
+}
+
 /** Which replica produced each stored Responses API answer, as the instances tell each other (see ResponseAffinity). */
 export interface ResponseHolders {
-  /** Tells the other instances which replica holds the response; never waited on. */
-  remember(responseId: string, replica: string): void;
-  /** The replica another instance recorded for the response: undefined when none did, nothing is shared, or the shared store is away. */
-  find(responseId: string): Promise<string | undefined>;
+  /** Tells the other instances who holds the response; never waited on. */
+  remember(responseId: string, holder: ResponseHolder): void;
+  /** The holder another instance recorded for the response: undefined when none did, nothing is shared, or the shared store is away. */
+  find(responseId: string): Promise<ResponseHolder | undefined>;
+  /** Tells the other instances the response is gone (deleted); never waited on. */
+  forget(responseId: string): void;
 }
 
 export interface SharedState {

@@ -43,3 +43,18 @@ export function assertConforms(name: string, value: unknown): void {
   const validate = schemaValidator(name);
   if (!validate(value)) throw new Error(`${name} does not conform:\n${JSON.stringify(validate.errors, null, 2)}\n${JSON.stringify(value).slice(0, 2000)}`);
 }
+
+/** The OpenAPI document's schema of each Responses stream event the sim sends (their union's errors would name every other event). */
+export const RESPONSE_EVENT_SCHEMA: Record<string, string> = {
+  'response.created': 'ResponseCreatedEvent',
+  'response.in_progress': 'ResponseInProgressEvent',
+  'response.output_item.added': 'ResponseOutputItemAddedEvent',
+  'response.content_part.added': 'ResponseContentPartAddedEvent',
+  'response.output_text.delta': 'ResponseTextDeltaEvent',
+  'response.output_text.done': 'ResponseTextDoneEvent',
+  'response.content_part.done': 'ResponseContentPartDoneEvent',
+  'response.output_item.done': 'ResponseOutputItemDoneEvent',
+  'response.completed': 'ResponseCompletedEvent',
+  'response.incomplete': 'ResponseIncompleteEvent',
+  error: 'ResponseErrorEvent',
+};

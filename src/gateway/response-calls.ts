@@ -1,0 +1,152 @@
+import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { Dispatcher } from 'undici';
+import type { Backend } from '../fleet/backend.js';
+import type { Fleet } from '../fleet/fleet.js';
+import { openAiHeaders } from '../providers/openai-compatible.js';
+import type { ResponseAffinity } from '../routing/response-affinity.js';
+import { ApiError, badGateway } from '../server/errors.js';
+import { callUpstream, type UpstreamResponse } from '../upstream/call.js';
+import { openAiPath } from '../upstream/paths.js';
+import { abortError, CLIENT_CLOSED, CLIENT_GONE_ERROR, type RequestAbort } from './abort.js';
+import type { Caller } from './caller.js';
+import type { Accounting } from './gateway.js';
+import { RESPONSE_CALLS, type RequestIdentity, type ResponseCall } from './inference-request.js';
+import type { GatewayPolicies } from './policies.js';
+import { brokenAnswer, errorBodyWithoutKey, isEventStreamType, OVERHEAD_HEADER, overheadMs, responseHeaders, targetHeader, writeApiError, writeJson } from './relay.js';
+import { ResponsesStream } from './responses-stream.js';
+import { relayStream } from './stream-relay.js';
+import { endUpstream, startUpstream } from './upstream-time.js';
+
+/** A Responses API call on a stored response: `GET`/`DELETE /v1/responses/{id}`, `POST …/cancel`, `GET …/input_items`. */
+export interface ResponseCallRequest extends RequestIdentity {
+  call: ResponseCall;
+  /** The response's id, percent-decoded. */
+  responseId: string;
+  /** The query string as sent, with its `?` (`?stream=true`, `?after=…&limit=…`), or empty. */
+  query: string;
+  headers: IncomingHttpHeaders;
+}
+
+export interface ResponseCallOptions {
+  maxResponseBytes: number;
+  attemptTimeoutS: number | undefined;
+}
+
+const responseNotFound = (responseId: string, why = 'no replica is known to hold it') =>
+  new ApiError(404, `Response with id '${responseId}' not found: ${why}.`, 'invalid_request_error', 'response_not_found');
+
+const holderUnavailable = (responseId: string, replica: string) =>
+  new ApiError(503, `Response with id '${responseId}' is held by '${replica}', which is unhealthy or benched now; try again later.`, 'service_unavailable', 'response_holder_unavailable');
+
+/**
+ * The Responses API's calls on a stored response, which name no model: each goes to the replica
+ * that produced the response (engines keep their stored responses per replica), as the router
+ * remembers it (ResponseAffinity), and its answer comes back as the engine gave it. One attempt:
+ * no other replica holds the response, so there is nothing to retry on or fall back to.
+ */
+export class ResponseCalls {
+  constructor(
+    private readonly fleet: Fleet,
+    private readonly dispatcher: Dispatcher,
+    private readonly affinity: ResponseAffinity,
+    private readonly policies: GatewayPolicies,
+    private readonly options: ResponseCallOptions,
+  ) {}
+
+  /** Answers the call, noting in `account` what the Gateway accounts for it. */
+  async answer(request: ResponseCallRequest, res: ServerResponse, abort: RequestAbort, account: Accounting): Promise<void> {
+    const own = { 'x-request-id': request.id };
+    const admission = await this.policies.admitCaller(request.headers, res, own);
+    if ('answered' in admission) {
+      account.status = admission.status;
+      account.caller = admission.caller;
+      return;
+    }
+    account.caller = admission;
+    let backend: Backend;
+    try {
+      backend = await this.reachableHolder(request, admission);
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      return refuse(res, own, account, error);
+    }
+    account.backend = backend;
+    account.tried = backend.name;
+    account.byHolder = true;
+    if (request.model !== '') account.servedModel = request.model;
+    const response = await this.send(request, backend, abort, account);
+    if (response instanceof ApiError) return refuse(res, own, account, response);
+    account.status = response.statusCode;
+    const headers = responseHeaders(response.headers, { ...own, 'x-switchyard-target': targetHeader(backend.name) });
+    const contentType = response.headers['content-type'];
+    // A streamed retrieve (`?stream=true`) replays the response's events.
+    if (response.statusCode === 200 && contentType !== undefined && isEventStreamType(contentType)) {
+      headers[OVERHEAD_HEADER] = overheadMs(account.upstreamSentAt! - request.startedAt - account.upstreamMs);
+      res.writeHead(200, headers);
+      const outcome = await relayStream(res, response.body, request.startedAt, abort, new ResponsesStream());
+      endUpstream(account);
+      // Its tokens were counted when the response was made: the replay's usage is not counted again.
+      account.ttftS = outcome.ttftS;
+      account.interTokenS = outcome.interTokenS;
+      account.complete = !outcome.error;
+      if (outcome.clientGone) account.status = CLIENT_CLOSED;
+      else if (outcome.error) {
+        account.streamBroken = true;
+        account.error = outcome.error;
+      }
+      return;
+    }
+    let body: Buffer;
+    try {
+      body = await response.body.readAll(this.options.maxResponseBytes);
+      endUpstream(account);
+    } catch (error) {
+      endUpstream(account);
+      return refuse(res, own, account, brokenAnswer(error, backend.name, abort));
+    }
+    if (response.statusCode >= 300 && backend.apiKey) body = errorBodyWithoutKey(body, headers, backend.apiKey, this.options.maxResponseBytes);
+    if (request.call === 'delete' && response.statusCode === 200) this.affinity.forget(request.responseId);
+    account.complete = response.statusCode === 200;
+    headers[OVERHEAD_HEADER] = overheadMs(performance.now() - request.startedAt - account.upstreamMs);
+    writeJson(res, response.statusCode, body, headers);
+  }
+
+  /**
+   * The replica to ask, once the caller may: its key's models are checked against the model the
+   * response was made with (`request.model` from then on, for metrics and the request log).
+   */
+  private async reachableHolder(request: ResponseCallRequest, caller: Caller): Promise<Backend> {
+    const holder = await this.affinity.holderOf(request.responseId);
+    if (holder === undefined) throw responseNotFound(request.responseId);
+    if (holder.model !== undefined) {
+      request.model = holder.model;
+      this.policies.identifier.authorizeModel(caller, holder.model);
+    }
+    const backend = this.fleet.get(holder.replica);
+    // An engine's stored responses live in its memory: a replica that left the fleet took them along.
+    if (backend === undefined) throw responseNotFound(request.responseId, `'${holder.replica}', which held it, has left the fleet`);
+    if (!backend.healthy || this.policies.state.cooldowns.view(backend.name).state !== 'ok') throw holderUnavailable(request.responseId, holder.replica);
+    return backend;
+  }
+
+  /** The holder's answer (status and headers; the body follows), or the error to answer instead. */
+  private async send(request: ResponseCallRequest, backend: Backend, abort: RequestAbort, account: Accounting): Promise<UpstreamResponse | ApiError> {
+    const { method, suffix } = RESPONSE_CALLS[request.call];
+    const path = `${openAiPath(backend, `/responses/${encodeURIComponent(request.responseId)}${suffix}`)}${request.query}`;
+    const timeout = this.options.attemptTimeoutS;
+    startUpstream(account);
+    try {
+      return await callUpstream(this.dispatcher, { origin: backend.origin, method, path, headers: openAiHeaders(request, backend), ...(timeout ? { headersTimeout: timeout * 1000 } : {}) }, abort);
+    } catch (error) {
+      endUpstream(account);
+      return abortError(abort) ?? badGateway(`backend ${backend.name} could not be reached: ${(error as Error).message}`);
+    }
+  }
+}
+
+/** Ends the call with the router's own error answer (none to a client that has left). */
+function refuse(res: ServerResponse, own: OutgoingHttpHeaders, account: Accounting, error: ApiError): void {
+  account.status = error === CLIENT_GONE_ERROR ? CLIENT_CLOSED : error.status;
+  account.error = error.message;
+  if (error !== CLIENT_GONE_ERROR) writeApiError(res, error, own);
+}

@@ -1,0 +1,215 @@
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { assertConforms, RESPONSE_EVENT_SCHEMA } from './support/conformance.js';
+import { getJson, postJson } from './support/http.js';
+import { metricValue } from './support/prometheus.js';
+import { startRouter, startSim, stopAll, waitFor, type Proc } from './support/processes.js';
+
+type ApiFailure = InstanceType<typeof OpenAI.APIError>;
+
+interface LoggedRequest {
+  requestId: string;
+  route: string;
+  model: string;
+  target: string | null;
+  status: number;
+  decision: string | null;
+}
+
+const ADMIN = { authorization: 'Bearer admin-secret' };
+
+/** What a call answered: the SDK's value, or its error. */
+const outcome = <T>(call: Promise<T>): Promise<T | ApiFailure> => call.catch((error: unknown) => error as ApiFailure);
+
+/** Requests each sim has received so far. */
+async function simRequests(sims: Proc[]): Promise<number[]> {
+  return Promise.all(sims.map(async (sim) => ((await getJson(`${sim.url}/sim/stats`)).body as { requests: number }).requests));
+}
+
+describe('calls on a stored response (retrieve, input items, cancel, delete) reach the replica holding it', () => {
+  let router: Proc;
+  let sims: Proc[];
+  let client: OpenAI;
+
+  /** A response made through the router, and the replica that made (and holds) it. */
+  const made = async (input: string) => {
+    const { data, response } = await client.responses.create({ model: 'm1', input }).withResponse();
+    return { response: data, holder: response.headers.get('x-switchyard-target')! };
+  };
+
+  beforeAll(async () => {
+    sims = await Promise.all([startSim({ models: ['m1', 'm2'], ttftMs: 5 }), startSim({ models: ['m1', 'm2'], ttftMs: 5 })]);
+    // Round-robin: a call routed by the policy would reach the replica that does not hold the response every other time.
+    router = await startRouter(
+      {
+        routing: { policy: 'round-robin' },
+        services: sims.map((sim, i) => ({ name: `r${i}`, url: sim.url })),
+        request_log: { flush_interval_ms: 100 },
+        // A stopped holder is found unhealthy within a second.
+        health_check: { interval_s: 0.5, timeout_s: 0.5 },
+      },
+      { ADMIN_TOKEN: 'admin-secret' },
+    );
+    client = new OpenAI({ baseURL: `${router.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+  });
+  afterAll(stopAll);
+
+  it('retrieves the response, whole and streamed, and lists its input items, from its holder every time; shapes conform', async () => {
+    const { response, holder } = await made('Tell me about the yard');
+    for (let i = 0; i < 4; i++) {
+      const { data, response: answer } = await client.responses.retrieve(response.id).withResponse();
+      expect(answer.headers.get('x-switchyard-target'), `retrieve ${i}`).toBe(holder);
+      expect(answer.headers.get('x-switchyard-overhead-ms')).toMatch(/^\d+\.\d{3}$/);
+      assertConforms('Response', data);
+      expect(data).toMatchObject({ id: response.id, status: 'completed', model: 'm1' });
+      expect(data.output_text).toBe(response.output_text);
+    }
+
+    const events = [];
+    for await (const event of await client.responses.retrieve(response.id, { stream: true })) {
+      assertConforms(RESPONSE_EVENT_SCHEMA[event.type] ?? 'ResponseStreamEvent', event);
+      events.push(event);
+    }
+    const last = events.at(-1)!;
+    expect(last.type).toBe('response.completed');
+    expect(last.type === 'response.completed' && last.response.id).toBe(response.id);
+    const resumed = [];
+    for await (const event of await client.responses.retrieve(response.id, { stream: true, starting_after: 2 })) resumed.push(event.sequence_number);
+    expect(resumed).toEqual(events.slice(3).map((event) => event.sequence_number));
+
+    const items = [];
+    for await (const item of client.responses.inputItems.list(response.id)) items.push(item);
+    expect(items).toMatchObject([{ type: 'message', role: 'user', content: [{ type: 'input_text', text: 'Tell me about the yard' }] }]);
+    // The unprefixed twin, and the raw page against the OpenAPI document.
+    for (let i = 0; i < 2; i++) {
+      const page = await getJson(`${router.url}/responses/${response.id}/input_items?order=asc&limit=5`);
+      expect(page.status).toBe(200);
+      expect(page.headers.get('x-switchyard-target')).toBe(holder);
+      assertConforms('ResponseItemList', page.body);
+    }
+  });
+
+  it("relays the holder's own answer to cancelling a completed response (400, as OpenAI answers for a response not made in the background)", async () => {
+    const { response, holder } = await made('Cancel me');
+    for (let i = 0; i < 2; i++) {
+      const refused = await outcome(client.responses.cancel(response.id));
+      expect(refused).toBeInstanceOf(OpenAI.BadRequestError);
+      expect((refused as ApiFailure).headers?.get('x-switchyard-target')).toBe(holder);
+      assertConforms('Error', (refused as ApiFailure).error);
+      expect((refused as ApiFailure).message).toContain('Cannot cancel a synchronous response');
+    }
+  });
+
+  it('deletes the response on its holder, then forgets it: the next call is the router’s own 404', async () => {
+    const { response, holder } = await made('Delete me');
+    const deleted = await fetch(`${router.url}/v1/responses/${response.id}`, { method: 'DELETE' });
+    expect(deleted.status).toBe(200);
+    expect(deleted.headers.get('x-switchyard-target')).toBe(holder);
+    expect(await deleted.json()).toEqual({ id: response.id, object: 'response', deleted: true });
+    const before = await simRequests(sims);
+    const gone = await outcome(client.responses.retrieve(response.id));
+    expect(gone).toBeInstanceOf(OpenAI.NotFoundError);
+    expect((gone as ApiFailure).code).toBe('response_not_found');
+    expect(await simRequests(sims)).toEqual(before);
+
+    const other = await made('Delete me through the SDK');
+    await client.responses.delete(other.response.id);
+    expect(await outcome(client.responses.inputItems.list(other.response.id))).toBeInstanceOf(OpenAI.NotFoundError);
+  });
+
+  it('answers 404 response_not_found naming an id no replica is known to hold, for every call, prefixed or not, without asking any replica', async () => {
+    const before = await simRequests(sims);
+    const calls: Array<[string, string]> = [
+      ['GET', '/v1/responses/resp_nobody'],
+      ['GET', '/responses/resp_nobody/'],
+      ['DELETE', '/v1/responses/resp_nobody'],
+      ['POST', '/v1/responses/resp_nobody/cancel'],
+      ['GET', '/responses/resp_nobody/input_items?limit=2'],
+    ];
+    for (const [method, path] of calls) {
+      const answer = await fetch(`${router.url}${path}`, { method });
+      expect(answer.status, `${method} ${path}`).toBe(404);
+      expect(await answer.json()).toEqual({ error: { message: expect.stringContaining("'resp_nobody'"), type: 'invalid_request_error', param: null, code: 'response_not_found' } });
+    }
+    const unknown = await outcome(client.responses.retrieve('resp_nobody'));
+    expect(unknown).toBeInstanceOf(OpenAI.NotFoundError);
+    expect(await simRequests(sims)).toEqual(before);
+    // Other methods and deeper paths are no route.
+    const other = await fetch(`${router.url}/v1/responses/resp_nobody/other`);
+    expect(other.status).toBe(404);
+    expect(((await other.json()) as { error: { code: string } }).error.code).toBe('unknown_route');
+  });
+
+  it('counts each call under its route and the model the response was made with, and logs who held it', async () => {
+    const { response, holder } = await made('Count me');
+    await client.responses.retrieve(response.id, {}, { headers: { 'x-request-id': 'retrieve-1' } });
+    await outcome(client.responses.retrieve('resp_nobody', {}, { headers: { 'x-request-id': 'retrieve-unknown' } }));
+    const row = (id: string) =>
+      waitFor(async () => ((await (await fetch(`${router.url}/admin/requests?since=0`, { headers: ADMIN })).json()) as { data: LoggedRequest[] }).data.find((r) => r.requestId === id), `request ${id} logged`);
+    expect(await row('retrieve-1')).toMatchObject({ route: 'responses.retrieve', model: 'm1', target: holder, status: 200, decision: `response holder: ${holder}` });
+    expect(await row('retrieve-unknown')).toMatchObject({ route: 'responses.retrieve', model: 'unknown', target: null, status: 404 });
+    const metrics = await (await fetch(`${router.url}/metrics`, { headers: ADMIN })).text();
+    expect(metricValue(metrics, 'switchyard_requests_total', { route: 'responses.retrieve', model: 'm1', target: holder, status: '200' })).toBeGreaterThanOrEqual(1);
+    expect(metricValue(metrics, 'switchyard_requests_total', { route: 'responses.retrieve', model: 'unknown', target: 'none', status: '404' })).toBeGreaterThanOrEqual(1);
+  });
+
+  it('explains a request continuing a stored response: the replica holding it decides (POST /route/explain)', async () => {
+    const { response, holder } = await made('Explain my next turn');
+    for (let i = 0; i < 2; i++) {
+      const explained = await postJson(`${router.url}/route/explain`, { model: 'm1', input: 'next', previous_response_id: response.id });
+      expect(explained.status).toBe(200);
+      expect(explained.body).toMatchObject({ target: holder, reason: 'previous-response', affinity: true, previous_response: { id: response.id, holder, decided: true } });
+    }
+    const unknown = await postJson(`${router.url}/route/explain`, { model: 'm1', input: 'next', previous_response_id: 'resp_nobody' });
+    expect(unknown.body).toMatchObject({ previous_response: { id: 'resp_nobody', holder: null, decided: false } });
+    expect(unknown.body.reason).not.toBe('previous-response');
+  });
+
+  it("checks a key's models against the model the response was made with; answers 503 while the holder is unhealthy", async () => {
+    const createKey = async (name: string, models: string[]) => (await postJson(`${router.url}/admin/keys`, { name, models }, ADMIN)).body as { key: string };
+    const [onlyM1, onlyM2] = await Promise.all([createKey('only-m1', ['m1']), createKey('only-m2', ['m2'])]);
+    const m1Client = new OpenAI({ baseURL: `${router.url}/v1`, apiKey: onlyM1.key, maxRetries: 0 });
+    const m2Client = new OpenAI({ baseURL: `${router.url}/v1`, apiKey: onlyM2.key, maxRetries: 0 });
+    const { data: response, response: answer } = await m1Client.responses.create({ model: 'm1', input: 'mine' }).withResponse();
+    const holder = answer.headers.get('x-switchyard-target')!;
+    expect((await m1Client.responses.retrieve(response.id)).id).toBe(response.id);
+    const refused = await outcome(m2Client.responses.retrieve(response.id));
+    expect(refused).toBeInstanceOf(OpenAI.PermissionDeniedError);
+    expect((refused as ApiFailure).code).toBe('model_not_allowed');
+    expect((refused as ApiFailure).message).toContain("'m1'");
+    expect(await outcome(m2Client.responses.delete(response.id))).toBeInstanceOf(OpenAI.PermissionDeniedError);
+    // Without a key, nothing.
+    expect((await fetch(`${router.url}/v1/responses/${response.id}`)).status).toBe(401);
+
+    await sims[Number(holder.slice(1))]!.stop();
+    const unavailable = await waitFor(async () => {
+      const failure = await outcome(m1Client.responses.retrieve(response.id));
+      return failure instanceof OpenAI.InternalServerError && failure.status === 503 ? failure : undefined;
+    }, 'the holder marked unhealthy');
+    expect(unavailable.code).toBe('response_holder_unavailable');
+    expect(unavailable.message).toContain(`'${holder}'`);
+  });
+});
+
+describe('calls on a response held by an agent that has left the fleet', () => {
+  let router: Proc;
+  let client: OpenAI;
+
+  beforeAll(async () => {
+    const sim = await startSim({ models: ['m1'], ttftMs: 5 });
+    router = await startRouter({ services: [] });
+    expect((await postJson(`${router.url}/register`, { name: 'agent-1', endpoint: sim.url, models: ['m1'] })).status).toBe(200);
+    client = new OpenAI({ baseURL: `${router.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+  });
+  afterAll(stopAll);
+
+  it('answers 404 response_not_found naming the replica that held it', async () => {
+    const response = await client.responses.create({ model: 'm1', input: 'before the agent retires' });
+    expect((await client.responses.retrieve(response.id)).id).toBe(response.id);
+    expect((await fetch(`${router.url}/register/agent-1`, { method: 'DELETE' })).status).toBe(200);
+    const gone = await outcome(client.responses.retrieve(response.id));
+    expect(gone).toBeInstanceOf(OpenAI.NotFoundError);
+    expect((gone as ApiFailure).code).toBe('response_not_found');
+    expect((gone as ApiFailure).message).toContain("'agent-1'");
+  });
+});
