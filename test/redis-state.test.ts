@@ -149,9 +149,11 @@ describe('Redis shared state (two instances, one real Redis)', () => {
     await a.revocations.revoke('hash-1');
     await waitFor(() => b.revocations.isRevoked('hash-1'), 'the revocation to arrive');
   });
-  it('tells the other instance which replica holds a response and its model, for an hour, until it is forgotten', async () => {
-    a.responseHolders.remember('resp_shared', { replica: 'r1', model: 'm1' });
-    expect(await b.responseHolders.find('resp_shared')).toEqual({ replica: 'r1', model: 'm1' });
+  it('tells the other instance which replica holds a response, its model and its owner key, for an hour, until it is forgotten', async () => {
+    a.responseHolders.remember('resp_shared', { replica: 'r1', model: 'm1', owner: 'key-1' });
+    expect(await b.responseHolders.find('resp_shared')).toEqual({ replica: 'r1', model: 'm1', owner: 'key-1' });
+    a.responseHolders.remember('resp_open', { replica: 'r1', model: 'm1', owner: undefined });
+    expect(await b.responseHolders.find('resp_open')).toEqual({ replica: 'r1', model: 'm1', owner: undefined });
     expect(await b.responseHolders.find('resp_unknown')).toBeUndefined();
     const admin = new Redis(redis.url);
     try {

@@ -165,19 +165,38 @@ describe('calls on a stored response (retrieve, input items, cancel, delete) rea
     expect(unknown.body.reason).not.toBe('previous-response');
   });
 
-  it("checks a key's models against the model the response was made with; answers 503 while the holder is unhealthy", async () => {
+  it("keeps a response to the key that made it, checks a key's models against the model it was made with, answers 503 while the holder is unhealthy", async () => {
+    // Made while the router was open: no key owns it.
+    const { response: open } = await made('made before any key existed');
     const createKey = async (name: string, models: string[]) => (await postJson(`${router.url}/admin/keys`, { name, models }, ADMIN)).body as { key: string };
-    const [onlyM1, onlyM2] = await Promise.all([createKey('only-m1', ['m1']), createKey('only-m2', ['m2'])]);
+    const [onlyM1, onlyM2, alsoM1] = await Promise.all([createKey('only-m1', ['m1']), createKey('only-m2', ['m2']), createKey('also-m1', ['m1'])]);
     const m1Client = new OpenAI({ baseURL: `${router.url}/v1`, apiKey: onlyM1.key, maxRetries: 0 });
     const m2Client = new OpenAI({ baseURL: `${router.url}/v1`, apiKey: onlyM2.key, maxRetries: 0 });
+    const otherM1Client = new OpenAI({ baseURL: `${router.url}/v1`, apiKey: alsoM1.key, maxRetries: 0 });
     const { data: response, response: answer } = await m1Client.responses.create({ model: 'm1', input: 'mine' }).withResponse();
     const holder = answer.headers.get('x-switchyard-target')!;
     expect((await m1Client.responses.retrieve(response.id)).id).toBe(response.id);
-    const refused = await outcome(m2Client.responses.retrieve(response.id));
+    // Another key, even one allowed the model, is told the response does not exist: the same 404 as an unknown id, nothing asked of the holder.
+    for (const other of [otherM1Client, m2Client]) {
+      const before = await simRequests(sims);
+      const hidden = await outcome(other.responses.retrieve(response.id));
+      expect(hidden).toBeInstanceOf(OpenAI.NotFoundError);
+      expect((hidden as ApiFailure).code).toBe('response_not_found');
+      expect(await outcome(other.responses.delete(response.id))).toBeInstanceOf(OpenAI.NotFoundError);
+      expect(await simRequests(sims)).toEqual(before);
+    }
+    const before = await simRequests(sims);
+    const continued = await outcome(otherM1Client.responses.create({ model: 'm1', input: 'go on', previous_response_id: response.id }));
+    expect(continued).toBeInstanceOf(OpenAI.NotFoundError);
+    expect(continued as ApiFailure).toMatchObject({ code: 'previous_response_not_found', param: 'previous_response_id' });
+    expect(await simRequests(sims)).toEqual(before);
+    expect((await m1Client.responses.create({ model: 'm1', input: 'go on', previous_response_id: response.id })).status).toBe('completed');
+    // A response no key owns is any key's that may use its model.
+    expect((await m1Client.responses.retrieve(open.id)).id).toBe(open.id);
+    const refused = await outcome(m2Client.responses.retrieve(open.id));
     expect(refused).toBeInstanceOf(OpenAI.PermissionDeniedError);
     expect((refused as ApiFailure).code).toBe('model_not_allowed');
     expect((refused as ApiFailure).message).toContain("'m1'");
-    expect(await outcome(m2Client.responses.delete(response.id))).toBeInstanceOf(OpenAI.PermissionDeniedError);
     // Without a key, nothing.
     expect((await fetch(`${router.url}/v1/responses/${response.id}`)).status).toBe(401);
 

@@ -538,22 +538,22 @@ describe('engine metrics scraping', () => {
 describe('response affinity', () => {
   it('shares a response id as a short key, however long the id a client sends', async () => {
     const shared: string[] = [];
-    const holder = { replica: 'gpu-a', model: 'm' };
+    const holder = { replica: 'gpu-a', model: 'm', owner: undefined };
     const find = async (id: string) => (shared.includes(id) ? holder : undefined);
     const affinity = new ResponseAffinity({ remember: (id) => void shared.push(id), find, forget: () => {} });
     const long = `resp_${'x'.repeat(100_000)}`;
-    affinity.remember({ model: 'm', input: 'hi' }, long, 'gpu-a', 'm');
+    affinity.remember({ model: 'm', input: 'hi' }, long, 'gpu-a', 'm', undefined);
     expect(shared[0]!.length).toBeLessThanOrEqual(128);
     // Another instance (nothing remembered locally) finds it under the same key.
     expect(await new ResponseAffinity({ remember: () => {}, find, forget: () => {} }).holderOf(long)).toEqual(holder);
-    affinity.remember({ model: 'm', input: 'hi' }, 'resp_short', 'gpu-b', 'm');
+    affinity.remember({ model: 'm', input: 'hi' }, 'resp_short', 'gpu-b', 'm', undefined);
     expect(shared[1]).toBe('resp_short');
   });
 
   it('keeps one holder object per replica and model, and forgets a deleted response here and for the other instances', async () => {
     const forgotten: string[] = [];
     const affinity = new ResponseAffinity({ remember: () => {}, find: async () => undefined, forget: (id) => void forgotten.push(id) });
-    for (const id of ['resp_1', 'resp_2']) affinity.remember({ model: 'm', input: 'hi' }, id, 'gpu-a', 'm');
+    for (const id of ['resp_1', 'resp_2']) affinity.remember({ model: 'm', input: 'hi' }, id, 'gpu-a', 'm', 'key-1');
     expect(await affinity.holderOf('resp_1')).toBe(await affinity.holderOf('resp_2'));
     affinity.forget('resp_1');
     expect(await affinity.holderOf('resp_1')).toBeUndefined();

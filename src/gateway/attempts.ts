@@ -6,11 +6,12 @@ import type { Backend } from '../fleet/backend.js';
 import type { Fleet } from '../fleet/fleet.js';
 import type { PolicyMetrics } from '../observability/policy-metrics.js';
 import type { RouteOutcome, RouteRequest, RoutingPolicy } from '../routing/policy.js';
-import { continuedResponse, usableHolder, type ResponseAffinity } from '../routing/response-affinity.js';
-import { ApiError, badGateway, noHealthyBackend } from '../server/errors.js';
+import { continuedResponse, mayUse, usableHolder, type ResponseAffinity } from '../routing/response-affinity.js';
+import { ApiError, badGateway, noHealthyBackend, previousResponseNotFound } from '../server/errors.js';
 import type { Cooldowns } from '../state/shared-state.js';
 import { abortError, CLIENT_GONE_ERROR, stoppedByDeadline, type RequestAbort } from './abort.js';
 import { countBackendTrouble } from './backend-trouble.js';
+import type { Caller } from './caller.js';
 import { backoffMs, classifyAnswer, classifyError, classifyStatus, type AttemptFailure } from './failure.js';
 import type { UpstreamCall } from '../providers/adapter.js';
 import type { InferenceRequest } from './inference-request.js';
@@ -61,6 +62,8 @@ export interface AttemptAccount extends UpstreamTiming {
   fallbacks?: number;
   /** The last backend the request was sent to: the target of an answer none gave (timeout, abort, retries run out). */
   tried?: string;
+  /** Who asked, once identified (refused and cached requests included). */
+  caller?: Caller;
 }
 
 interface Choice {
@@ -109,7 +112,10 @@ export class AttemptRunner {
     const steps = this.resolver.steps(request.model, request.fallbacks);
     // The replica holding the response a Responses API request continues, tried first wherever it can serve.
     const continued = request.endpoint === 'responses' ? continuedResponse(request.body) : undefined;
-    const holder = continued === undefined ? undefined : (await this.responses.holderOf(continued))?.replica;
+    const held = continued === undefined ? undefined : await this.responses.holderOf(continued);
+    // Another key's response: not found, as its engine would answer anyone it was not made for.
+    if (held && !mayUse(held, account.caller?.key?.id)) return { error: previousResponseNotFound(continued!) };
+    const holder = held?.replica;
     // Why a model had nothing to try (unknown, no healthy backend, missing key): the answer when nothing was tried.
     const unroutable: { error?: ApiError } = {};
     let failure: AttemptFailure | undefined;

@@ -12,7 +12,6 @@ import { decodedBody } from '../upstream/content-encoding.js';
 import { AnswerAbort, CLIENT_CLOSED, CLIENT_GONE_ERROR, type RequestAbort, stoppedByDeadline, stoppedByRouter } from './abort.js';
 import { AttemptRunner, type AttemptAccount, type AttemptOptions, type Dispatched, type Exhausted } from './attempts.js';
 import { countBackendTrouble, EJECTING_STATUS } from './backend-trouble.js';
-import type { Caller } from './caller.js';
 import type { InferenceRequest, RequestIdentity, Usage } from './inference-request.js';
 import type { Admitted, GatewayPolicies, RequestEnd } from './policies.js';
 import { brokenAnswer, errorBodyWithoutKey, isEventStreamType, OVERHEAD_HEADER, overheadMs, responseHeaders, targetHeader, writeApiError, writeJson } from './relay.js';
@@ -45,8 +44,6 @@ export interface Accounting extends AttemptAccount {
   usage?: Usage;
   /** Who answered when no backend did: the cache (absent for a refusal). */
   servedBy?: 'cache';
-  /** Who asked, once identified (refused and cached requests included). */
-  caller?: Caller;
   /** Set when the whole answer reached the client. */
   complete?: boolean;
   streamBroken?: boolean;
@@ -132,7 +129,7 @@ export class Gateway {
         const collecting = admitted;
         const tap = collecting.cache.key ? (bytes: Buffer) => this.policies.collect(collecting, bytes) : undefined;
         // A Responses stream's id is remembered as soon as it is read: a client may continue the response before the stream has ended.
-        const ending = request.endpoint === 'responses' ? new ResponsesStream((id) => this.responses.remember(request.body, id, backend.name, request.model)) : CHUNK_STREAM;
+        const ending = request.endpoint === 'responses' ? new ResponsesStream((id) => this.responses.remember(request.body, id, backend.name, request.model, account.caller?.key?.id)) : CHUNK_STREAM;
         const outcome = await relayStream(res, response.body, request.startedAt, abort, ending, backend.adapter.stream?.(request, { apiKey: backend.apiKey, maxEventBytes: this.options.maxResponseBytes }), tap);
         endUpstream(account);
         account.ttftS = outcome.ttftS;
@@ -257,7 +254,7 @@ export class Gateway {
       if (request.endpoint === 'responses') {
         const response = parsed as { id?: unknown; usage?: unknown };
         account.usage = usageOfResponses(response.usage);
-        if (status === 200) this.responses.remember(request.body, response.id, backend.name, request.model);
+        if (status === 200) this.responses.remember(request.body, response.id, backend.name, request.model, account.caller?.key?.id);
       } else account.usage = (parsed as { usage?: Usage }).usage;
     }
     // An error the provider's answer translated to (an error answer itself was counted with its attempt).

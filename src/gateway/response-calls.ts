@@ -3,7 +3,7 @@ import type { Dispatcher } from 'undici';
 import type { Backend } from '../fleet/backend.js';
 import type { Fleet } from '../fleet/fleet.js';
 import { openAiHeaders } from '../providers/openai-compatible.js';
-import type { ResponseAffinity } from '../routing/response-affinity.js';
+import { mayUse, type ResponseAffinity } from '../routing/response-affinity.js';
 import { ApiError, badGateway } from '../server/errors.js';
 import { callUpstream, type UpstreamResponse } from '../upstream/call.js';
 import { openAiPath } from '../upstream/paths.js';
@@ -117,7 +117,8 @@ export class ResponseCalls {
    */
   private async reachableHolder(request: ResponseCallRequest, caller: Caller): Promise<Backend> {
     const holder = await this.affinity.holderOf(request.responseId);
-    if (holder === undefined) throw responseNotFound(request.responseId);
+    // Another key's response is not found, the same answer as an unknown id: its existence is not the caller's to learn.
+    if (holder === undefined || !mayUse(holder, caller.key?.id)) throw responseNotFound(request.responseId);
     if (holder.model !== undefined) {
       request.model = holder.model;
       this.policies.identifier.authorizeModel(caller, holder.model);

@@ -4,7 +4,7 @@ import { keptKey, SessionHints } from './session-hints.js';
 
 /** Responses remembered (a few MB at most), as many as the cache-aware policy's session hints. */
 const MAX_RESPONSES = 65_536;
-/** Distinct (replica, model) holders shared by the responses they hold; past this many, sharing starts over. */
+/** Distinct (replica, model, owner) holders shared by the responses they hold; past this many, sharing starts over. */
 const MAX_HOLDERS = 4096;
 
 /** The id of the response a Responses API request continues (`previous_response_id`), if any. */
@@ -12,6 +12,13 @@ export function continuedResponse(body: Record<string, unknown>): string | undef
   const id = body.previous_response_id;
   return typeof id === 'string' && id ? id : undefined;
 }
+
+/**
+ * Whether `callerKey` (the id of the caller's API key, undefined without one) may use a response:
+ * OpenAI scopes stored responses to the project that made them, and the router's keys stand for
+ * projects. Another key is told the response does not exist, as it would be elsewhere.
+ */
+export const mayUse = (holder: ResponseHolder, callerKey: string | undefined): boolean => holder.owner === undefined || holder.owner === callerKey;
 
 /** Among `backends`, the replica holding a response when it may serve now (not benched): where a request about that response goes. */
 export function usableHolder(backends: readonly Backend[], replica: string, cooldowns: Cooldowns): Backend | undefined {
@@ -29,7 +36,7 @@ export function usableHolder(backends: readonly Backend[], replica: string, cool
  */
 export class ResponseAffinity {
   private readonly holders = new SessionHints<ResponseHolder>(MAX_RESPONSES);
-  /** One holder object per replica and model, shared by every response they hold: an entry costs its key and a reference. */
+  /** One holder object per replica, model and owner, shared by every response they hold: an entry costs its key and a reference. */
   private readonly distinct = new Map<string, ResponseHolder>();
 
   constructor(private readonly shared: ResponseHolders) {}
@@ -42,15 +49,18 @@ export class ResponseAffinity {
     const told = await this.shared.find(keptKey(responseId));
     if (told === undefined) return undefined;
     // Kept here too: a retried continuation of the same response needs no second lookup.
-    const holder = this.holder(told.replica, told.model);
+    const holder = this.holder(told.replica, told.model, told.owner);
     this.holders.remember(responseId, holder);
     return holder;
   }
 
-  /** Notes the replica that answered a request (`body`, naming `model`) with the response `id`, unless the client asked it not to be stored. */
-  remember(body: Record<string, unknown>, id: unknown, replica: string, model: string): void {
+  /**
+   * Notes the replica that answered a request (`body`, naming `model`, sent with the API key whose id
+   * is `owner`) with the response `id`, unless the client asked it not to be stored.
+   */
+  remember(body: Record<string, unknown>, id: unknown, replica: string, model: string, owner: string | undefined): void {
     if (typeof id !== 'string' || !id || body.store === false) return;
-    const holder = this.holder(replica, model);
+    const holder = this.holder(replica, model, owner);
     this.holders.remember(id, holder);
     this.shared.remember(keptKey(id), holder);
   }
@@ -61,12 +71,12 @@ export class ResponseAffinity {
     this.shared.forget(keptKey(responseId));
   }
 
-  private holder(replica: string, model: string | undefined): ResponseHolder {
-    const key = `${replica}\0${model ?? ''}`;
+  private holder(replica: string, model: string | undefined, owner: string | undefined): ResponseHolder {
+    const key = `${replica}\0${model ?? ''}\0${owner ?? ''}`;
     let holder = this.distinct.get(key);
     if (holder === undefined) {
       if (this.distinct.size >= MAX_HOLDERS) this.distinct.clear();
-      this.distinct.set(key, (holder = { replica, model }));
+      this.distinct.set(key, (holder = { replica, model, owner }));
     }
     return holder;
   }

@@ -233,14 +233,14 @@ export class RedisState implements SharedState {
   };
 
   /**
-   * One key per response (`response:<id>` → `["replica","model"]`), each expiring on its own. The
+   * One key per response (`response:<id>` → `["replica","model","owner key id"]`, the owner null on an open router), each expiring on its own. The
    * SET is written to the socket at once (not auto-pipelined) and not waited for: it is in Redis
    * before any lookup the answer can give rise to.
    */
   readonly responseHolders: ResponseHolders = {
-    remember: (responseId: string, { replica, model }: ResponseHolder): void =>
+    remember: (responseId: string, { replica, model, owner }: ResponseHolder): void =>
       void this.attempt(
-        async () => void (await this.client.set(responseHolderKey(responseId), JSON.stringify([replica, model]), 'EX', RESPONSE_HOLDER_TTL_S)),
+        async () => void (await this.client.set(responseHolderKey(responseId), JSON.stringify([replica, model, owner ?? null]), 'EX', RESPONSE_HOLDER_TTL_S)),
         () => {},
       ),
     find: (responseId: string): Promise<ResponseHolder | undefined> =>
@@ -343,13 +343,13 @@ function holderOfValue(value: string | null): ResponseHolder | undefined {
   if (value === null) return undefined;
   if (value.startsWith('[')) {
     try {
-      const [replica, model] = JSON.parse(value) as unknown[];
-      if (typeof replica === 'string' && typeof model === 'string') return { replica, model };
+      const [replica, model, owner] = JSON.parse(value) as unknown[];
+      if (typeof replica === 'string' && typeof model === 'string') return { replica, model, owner: typeof owner === 'string' ? owner : undefined };
     } catch {
       // A replica whose name merely starts with a bracket.
     }
   }
-  return { replica: value, model: undefined };
+  return { replica: value, model: undefined, owner: undefined };
 }
 
 const registrationJson = ({ name, endpoint, models }: SharedAgent) => JSON.stringify({ name, endpoint, models });

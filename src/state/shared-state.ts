@@ -114,6 +114,8 @@ export interface ResponseHolder {
   replica: string;
   /** Unknown only when an instance of an earlier version recorded the holder (it shared the replica alone). */
   model: string | undefined;
+  /** The id of the API key whose request made the response: only that key may continue, retrieve, delete or cancel it. Undefined when no key was in force. */
+  owner: string | undefined;
 }
 
 /** Which replica produced each stored Responses API answer, as the instances tell each other (see ResponseAffinity). */
