@@ -254,9 +254,10 @@ program
   .option('-c, --config <file>', 'YAML config file (for the port and admin token)')
   .option('--url <url>', 'router URL (default: http://127.0.0.1:<configured port>)', httpUrl)
   .option('--token <token>', 'admin token (default: ADMIN_TOKEN)')
-  .action(async (flags: SourceFlags) => {
+  .option('--json', "print the router's fleet state (GET /admin/fleet) as JSON instead of the table")
+  .action(async (flags: SourceFlags & { json?: boolean }) => {
     const source = sourceFrom(flags);
-    console.log(await statusCommand({ url: source.url ?? `http://127.0.0.1:${source.port}`, token: source.token, color: Boolean(process.stdout.isTTY) }));
+    console.log(await statusCommand({ url: source.url ?? `http://127.0.0.1:${source.port}`, token: source.token, color: Boolean(process.stdout.isTTY), json: Boolean(flags.json) }));
   });
 program
   .command('bench')

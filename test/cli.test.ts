@@ -150,6 +150,21 @@ describe('switchyard route GROUP --prompt', () => {
   });
 });
 
+describe('switchyard status --json', () => {
+  afterAll(stopAll);
+
+  it("prints the router's fleet state that the table is made of, as JSON alone on stdout", async () => {
+    const sim = await startSim({ models: ['m1'], ttftMs: 0 });
+    const router = await startRouter({ services: [{ name: 'gpu', url: sim.url, models: ['m1'] }] }, NO_PROVIDER_ENV);
+    const result = await runCli(['status', '--json', '--url', router.url], NO_PROVIDER_ENV);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const fleet = JSON.parse(result.stdout) as { services: Array<Record<string, unknown>>; activity: Record<string, unknown> };
+    expect(fleet.services).toEqual([expect.objectContaining({ name: 'gpu', kind: 'service', healthy: true, models: ['m1'], in_flight: 0, request_count: 0, cooldown: expect.objectContaining({ state: 'ok' }) })]);
+    expect(fleet.activity).toMatchObject({ requests: 0, failed: 0, retries: 0 });
+  });
+});
+
 describe('switchyard sim', () => {
   it('refuses flag values it cannot simulate instead of starting with them', async () => {
     const refusals: Array<[string[], RegExp]> = [

@@ -5,6 +5,8 @@ export interface StatusOptions {
   url: string;
   token?: string;
   color: boolean;
+  /** The router's answer itself, for programs, instead of the table made from it. */
+  json: boolean;
 }
 
 const secondsToMs = (s: number | null) => (s === null ? null : s * 1000);
@@ -15,6 +17,7 @@ const secondsToMs = (s: number | null) => (s === null ? null : s * 1000);
  */
 export async function statusCommand(options: StatusOptions): Promise<string> {
   const fleet = await fetchFleet(options.url, options.token);
+  if (options.json) return JSON.stringify(fleet, null, 2);
   const c = palette(options.color);
   // A benched target passes its probes but takes no traffic until its cooldown ends.
   const healthOf = (s: FleetView['services'][number]) => (!s.healthy ? 'unhealthy' : s.cooldown && s.cooldown.state !== 'ok' ? s.cooldown.state : 'healthy');
