@@ -38,6 +38,16 @@ describe('config', () => {
     expect(() => parseConfig({ port: 'abc' }, {})).toThrow(/^invalid config:\n  port: /);
   });
 
+  it('refuses a Redis URL that ioredis would misread (no scheme, another scheme, a bad port or database), naming REDIS_URL', () => {
+    for (const url of ['localhost:6379', 'http://x', 'garbage', 'redis://host:99999', 'redis://host/abc', 'redis:///tmp/redis.sock', '//host:6379']) {
+      expect(() => parseConfig({}, { REDIS_URL: url }), url).toThrow(/^invalid config:\n  redis\.url \(from the environment variable REDIS_URL\): must be a redis:\/\/ or rediss:\/\/ URL .*or the absolute path of a Unix socket$/);
+    }
+    expect(() => parseConfig({ redis: { url: 'localhost:6379' } }, {})).toThrow(/^invalid config:\n  redis\.url: must be a redis:\/\//);
+    for (const url of ['redis://127.0.0.1:6379', 'redis://:secret@redis.internal/2', 'rediss://user:secret@[::1]:6380', 'redis://host?db=3', '/var/run/redis/redis.sock', '/tmp/redis.sock?db=1']) {
+      expect(parseConfig({}, { REDIS_URL: url }).redis?.url, url).toBe(url);
+    }
+  });
+
   it('takes ${VAR:-default} when VAR is empty, as the shell does', () => {
     expect(expandEnv('${EMPTY:-d}', { EMPTY: '' })).toBe('d');
   });

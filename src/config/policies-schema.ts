@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { EnvOverride } from './env-overrides.js';
 import { envFlag, envNumber } from './env-values.js';
+import { isRedisUrl } from '../state/redis-connection.js';
 import { timerRange } from './timer-range.js';
 
 /** Why a request may move on to another target (`retry.on`) or another model (`fallback.on`). */
@@ -23,7 +24,7 @@ const target = z
 export const policyConfigShape = {
   redis: z
     .object({
-      url: z.string().min(1),
+      url: z.string().refine(isRedisUrl, 'must be a redis:// or rediss:// URL with a host and at most a database number as its path (redis://host:6379, redis://:password@host:6379/0), or the absolute path of a Unix socket'),
       key_prefix: z.string().default('switchyard:'),
       command_timeout_ms: timerRange(z.number().int().positive(), 1).default(250),
     })

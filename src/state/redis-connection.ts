@@ -17,6 +17,24 @@ export function failFastOptions(commandTimeoutMs: number | undefined): RedisOpti
   };
 }
 
+/**
+ * Whether ioredis connects where `url` says: `redis://` or `rediss://` with a host (and, as a
+ * path, at most a database number), or the absolute path of a Unix socket. ioredis takes any
+ * other text too, as a host name it then retries forever (`garbage`), as `redis://` plus that text
+ * (`localhost:6379`), or as a socket path it makes up (`http://x` is the socket `//x`), so a
+ * mistyped URL would leave every instance on local state with no error.
+ */
+export function isRedisUrl(url: string): boolean {
+  if (url.startsWith('/') && !url.startsWith('//')) return true;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return false;
+  }
+  return (parsed.protocol === 'redis:' || parsed.protocol === 'rediss:') && parsed.hostname !== '' && /^\/?\d*$/.test(parsed.pathname);
+}
+
 /** The URL without its password, for log lines. */
 function redactUrl(url: string): string {
   return url.replace(/\/\/[^@/]*@/, '//***@');
