@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -43,6 +43,24 @@ describe('commands that cannot go on', () => {
         expectFailure(await runCli(args, { SQLITE_DB_PATH: db }, dir), new RegExp(`cannot open the database ${db} \\(SQLITE_DB_PATH, database_path\\): `));
       }
     }
+  });
+
+  // procfs answers ENOENT for a directory it will not make: Node's recursive mkdir takes that for a missing parent and tries again, forever.
+  it.runIf(existsSync('/proc/self'))('fail at once on a database or log directory they cannot make, /proc included', async () => {
+    const dir = tempDir();
+    const unmakeable = '/proc/self/switchyard';
+    for (const args of [['models', 'list'], ['keys', 'list'], ['route', 'm']]) {
+      expectFailure(await runCli(args, { SQLITE_DB_PATH: `${unmakeable}/models.db` }, dir, 10_000), /cannot open the database \/proc\/self\/switchyard\/models\.db \(SQLITE_DB_PATH, database_path\): ENOENT: no such file or directory, mkdir '\/proc\/self\/switchyard'$/m);
+    }
+    const env = { SQLITE_DB_PATH: join(dir, 'models.db'), PORT: '0' };
+    const config = writeConfig({ services: [] });
+    const badLogs = await runCli(['serve', '--config', config], { ...env, LOG_DIR: `${unmakeable}/logs` }, dir, 10_000);
+    expectFailure(badLogs, /^switchyard: cannot write the log file \/proc\/self\/switchyard\/logs\/router\.log \(LOG_DIR or LOG_PATH, logging\.dir\): ENOENT: no such file or directory, mkdir '\/proc\/self\/switchyard'\n$/);
+    const badDb = await runCli(['serve', '--config', config], { ...env, LOG_DIR: join(dir, 'logs'), SQLITE_DB_PATH: `${unmakeable}/models.db` }, dir, 10_000);
+    expect(badDb.stderr).toMatch(/^switchyard: cannot open the database \/proc\/self\/switchyard\/models\.db \(SQLITE_DB_PATH, database_path\): ENOENT[^\n]*\n$/);
+    expect(badDb.code).toBe(2);
+    // Directories that can be made still are, however deep.
+    expect(await runCli(['keys', 'list'], { SQLITE_DB_PATH: join(dir, 'a', 'b', 'models.db') }, dir)).toEqual({ code: 0, stdout: '[]\n', stderr: '' });
   });
 
   it('say that the port is in use (serve and sim), and give the stack only at LOG_LEVEL debug', async () => {

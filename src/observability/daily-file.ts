@@ -1,5 +1,6 @@
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { makeDirectories } from '../store/make-directories.js';
 
 export interface DailyFileOptions {
   dir: string;
@@ -31,7 +32,7 @@ export class DailyFile {
     const dot = options.name.lastIndexOf('.');
     this.stem = dot > 0 ? options.name.slice(0, dot) : options.name;
     this.extension = dot > 0 ? options.name.slice(dot) : '';
-    mkdirSync(options.dir, { recursive: true });
+    makeDirectories(options.dir);
     this.setAsidePreviousDay();
     this.fd = this.open();
     this.dayEndsAt = this.nextMidnight(this.now());

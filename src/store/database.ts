@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { makeDirectories } from './make-directories.js';
 import { MIGRATIONS } from './migrations.js';
 import { adoptReplacedRouterDatabase } from './replaced-router-database.js';
 
@@ -13,7 +13,7 @@ export type Db = Database.Database;
 export function openDatabase(path: string): Db {
   let db: Db | undefined;
   try {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    if (path !== ':memory:') makeDirectories(dirname(path));
     db = new Database(path);
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
