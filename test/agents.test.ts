@@ -83,7 +83,14 @@ describe('agents', () => {
     await waitFor(async () => (await agentView(router, 'retiring')) === undefined, 'the silent agent to be forgotten');
     expect(await health(router)).toBe('healthy');
     await expect(chat(router, 'agent-only')).rejects.toMatchObject({ status: 404 });
-    expect((await post(router, '/heartbeat', { name: 'retiring' })).status).toBe(404);
+    // The replaced router's agents send only their name in a heartbeat: the answer tells them to register again.
+    const forgotten = await post(router, '/heartbeat', { name: 'retiring' });
+    expect(forgotten.status).toBe(404);
+    expect(((await forgotten.json()) as { error: Record<string, unknown> }).error).toMatchObject({
+      code: 'agent_not_registered',
+      param: 'name',
+      message: expect.stringMatching(/^No agent named 'retiring' is registered .*forgotten after agents\.forget_after_s.*: register it again with POST \/register$/),
+    });
     expect(router.lines.join('\n')).toContain('agent forgotten');
     await router.stop('SIGTERM');
     const restarted = await startRouter(config, forgetting);
@@ -200,7 +207,7 @@ describe('agents', () => {
     }
     const unknown = await post(router, '/heartbeat', { name: 'never-registered' });
     expect(unknown.status).toBe(404);
-    expect(((await unknown.json()) as { error: { message: string } }).error.message).toContain('never-registered');
+    expect(((await unknown.json()) as { error: { message: string; code: string } }).error).toMatchObject({ message: expect.stringContaining('never-registered'), code: 'agent_not_registered' });
     expect((await post(router, '/heartbeat', {})).status).toBe(400);
     expect((await services(router)).map((s) => s.name)).not.toContain('x');
     await router.stop();

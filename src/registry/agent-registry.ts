@@ -78,7 +78,16 @@ export class AgentRegistry {
       if (shared) this.adopt(shared, now);
     }
     const record = this.known.get(name);
-    if (!record) throw new ApiError(404, `No agent named '${name}' is registered`, 'invalid_request_error', 'agent_not_found', 'name');
+    // A heartbeat carries only the name: the agent itself must send its endpoint and models again, and the code tells it to.
+    if (!record) {
+      throw new ApiError(
+        404,
+        `No agent named '${name}' is registered (it never was, was retired, or was forgotten after agents.forget_after_s of silence): register it again with POST /register`,
+        'invalid_request_error',
+        'agent_not_registered',
+        'name',
+      );
+    }
     this.beat(name, now, now);
     await this.directory?.heartbeat({ ...record, lastHeartbeatMs: now });
   }
