@@ -120,6 +120,21 @@ describe('OpenAI-compatible providers, prefix rules and missing keys', () => {
     }
   });
 
+  it('retrieves by id a model a prefix rule routes, as chat completions take it, though the list cannot name every such model', async () => {
+    const sent = fake.received.length;
+    const retrieved = await client.models.retrieve('gpt-4o-mini');
+    assertConforms('Model', retrieved);
+    expect(retrieved).toMatchObject({ id: 'gpt-4o-mini', object: 'model', owned_by: 'provider:openai' });
+    expect(await client.models.retrieve('openrouter/meta-llama/llama-3-8b')).toMatchObject({ id: 'openrouter/meta-llama/llama-3-8b', owned_by: 'provider:openrouter' });
+    // What a request for the name would get otherwise: a provider without its key, a prefix without its provider, no rule at all.
+    await expect(client.models.retrieve('claude-3-5-haiku')).rejects.toMatchObject({ status: 503, code: 'provider_not_configured' });
+    for (const model of ['llmd-granite', 'no-such-model']) await expect(client.models.retrieve(model)).rejects.toMatchObject({ status: 404, code: 'model_not_found' });
+    expect((await fetch(`${router.url}/v1/models/gpt-${'x'.repeat(300)}`)).status).toBe(400);
+    expect((await client.models.list()).data.map((model) => model.id)).not.toContain('gpt-4o-mini');
+    // Retrieving asks no provider anything.
+    expect(fake.received.length).toBe(sent);
+  });
+
   it('answers 404 naming the model when nothing matches (llmd-* without LLMD_ENDPOINT included)', async () => {
     for (const model of ['no-such-model', 'llmd-granite']) {
       const error = await client.chat.completions.create({ model, messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);

@@ -94,7 +94,7 @@ export function buildApp({ config, log, fleet, gateway, metrics, agents, history
   const reader = requireApiKey(policies.identifier, config.admin_token);
   const fleetGuards = { reader, metrics: requireAdmin(config.admin_token, { withoutToken: 'open' }) };
   const describeTarget = (name: string) => ({ cooldown: policies.cooldownOf(name) });
-  registerFleetRoutes(app, fleet, history, metrics, fleetGuards, describeTarget, () => policies.resolver.groupNames());
+  registerFleetRoutes(app, fleet, history, metrics, fleetGuards, describeTarget, policies.resolver);
   const keysRequired = () => policies.identifier.keysRequired();
   // The drop-in case of the replaced router: nothing here asks for credentials.
   const routerIsOpen = () => config.admin_token === undefined && !keysRequired();

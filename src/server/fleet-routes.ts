@@ -4,7 +4,9 @@ import type { FleetHistory } from '../observability/fleet-history.js';
 import { fleetStats } from '../observability/fleet-snapshot.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { RouteGuard } from './admin-auth.js';
-import { ApiError } from './errors.js';
+import type { ModelResolver } from '../gateway/model-resolver.js';
+import { badRequest } from './errors.js';
+import { isPlausibleModelName, MODEL_NAME_RULE } from './validate.js';
 
 export interface FleetRouteGuards {
   /** Models, /services and /stats. */
@@ -17,7 +19,8 @@ export interface FleetRouteGuards {
  * The InfiniLM router's read-only endpoints, in its shapes, plus OpenAI's model list; /health
  * stays unguarded for load balancers.
  * `describe` adds per-target fields owned elsewhere (the cooldown state) to /services and /stats;
- * `groups` are model names that route elsewhere (model groups), listed as models too.
+ * `models` knows the names that route elsewhere (model groups), listed as models too, and where
+ * any other name routes, for retrieving one model.
  */
 export function registerFleetRoutes(
   app: FastifyInstance,
@@ -26,28 +29,31 @@ export function registerFleetRoutes(
   metrics: Metrics,
   guards: FleetRouteGuards,
   describe: (name: string) => Record<string, unknown>,
-  groups: () => readonly string[],
+  models: Pick<ModelResolver, 'groupNames' | 'isGroup' | 'resolve'>,
 ): void {
   const reader = { onRequest: guards.reader };
   const startedSec = Math.floor(Date.now() / 1000);
 
-  const modelObject = (id: string) => ({
+  const modelObject = (id: string, ownedBy = fleet.candidates(id)[0]?.name) => ({
     id,
     object: 'model' as const,
     created: startedSec,
-    owned_by: fleet.candidates(id)[0]?.name ?? 'switchyard',
+    owned_by: ownedBy ?? 'switchyard',
   });
 
-  const listModels = async () => ({ object: 'list' as const, data: [...new Set([...fleet.servedModels(), ...groups()])].sort().map(modelObject) });
+  // Names a prefix rule routes (any gpt-*) cannot be listed: the list is the names the fleet and the groups know.
+  const listModels = async () => ({ object: 'list' as const, data: [...new Set([...fleet.servedModels(), ...models.groupNames()])].sort().map((id) => modelObject(id)) });
   app.get('/models', reader, listModels);
   app.get('/v1/models', reader, listModels);
   // Model ids may contain slashes ("org/model"), so the id is the whole rest of the path (already percent-decoded).
+  // Any name a request would be routed with now, as a request resolves it (a prefix rule's included), else the error that request would get.
   const retrieveModel = async (request: FastifyRequest) => {
     const id = (request.params as { '*': string })['*'];
-    if (fleet.candidates(id).length === 0 && !groups().includes(id)) {
-      throw new ApiError(404, `The model '${id}' does not exist`, 'invalid_request_error', 'model_not_found', 'model');
-    }
-    return modelObject(id);
+    if (!isPlausibleModelName(id)) throw badRequest(`Invalid model id: ${MODEL_NAME_RULE}`, 'model', 'invalid_value');
+    if (models.isGroup(id)) return modelObject(id);
+    const route = models.resolve(id);
+    if ('error' in route) throw route.error;
+    return modelObject(id, route.backends[0]?.name);
   };
   app.get('/v1/models/*', reader, retrieveModel);
   // The unprefixed twin, as for the list: a client whose base URL is the router's root (as the InfiniLM router's were) retrieves /models/{id}.
