@@ -86,6 +86,16 @@ describe('config', () => {
     expect(parseConfig({}, { REQUIRE_API_KEY: 'Yes' }).api_keys.required).toBe(true);
   });
 
+  it('refuses a RATE_LIMIT_WINDOW that is not a positive number of seconds, rather than leave RATE_LIMIT_REQUESTS per minute', () => {
+    for (const window of ['1h', '0x3c', '0', '-60', ' ']) {
+      expect(() => parseConfig({}, { RATE_LIMIT_REQUESTS: '100', RATE_LIMIT_WINDOW: window }), window).toThrow(
+        new ConfigError(`invalid environment variable RATE_LIMIT_WINDOW: must be a positive number of seconds, the window RATE_LIMIT_REQUESTS counts in (not "${window}")`),
+      );
+    }
+    expect(parseConfig({}, { RATE_LIMIT_REQUESTS: '100', RATE_LIMIT_WINDOW: '3600' }).rate_limits.requests_per_minute).toBe(2);
+    expect(parseConfig({}, { RATE_LIMIT_REQUESTS: '100', RATE_LIMIT_WINDOW: '' }).rate_limits.requests_per_minute).toBe(100);
+  });
+
   it('reads an expanded ${VAR} as a number or a flag where the key takes one, and keeps it as text where the key takes text', () => {
     const env = { P: '9100', T: '2.5', ON: 'yes', KEY: '12345' };
     const config = parseConfig({ port: '${P}', request_timeout_s: '${T:-300}', api_keys: { required: '${ON}' }, services: [{ name: 's', url: 'http://e', api_key: '${KEY}', models: ['m'] }] }, env);

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
-import { ConfigError } from './load.js';
+import { ConfigError } from './config-error.js';
 
 /** Reads `./.env` when there is one; variables already in the environment win. */
 export function loadDotEnv(path = '.env'): void {

@@ -1,14 +1,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { ConfigError } from './config-error.js';
 import { applyEnvOverrides, asRecord, overrideAt, type EnvOverride } from './env-overrides.js';
 import { envFlag, envNumber } from './env-values.js';
 import type { ProviderName } from './providers.js';
 import { ConfigSchema, type Config } from './schema.js';
 
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-}
+export { ConfigError };
 
 export const DEFAULT_CONFIG_FILE = './switchyard.yaml';
 

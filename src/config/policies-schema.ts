@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ConfigError } from './config-error.js';
 import type { EnvOverride } from './env-overrides.js';
 import { envFlag, envNumber } from './env-values.js';
 import { isRedisUrl } from '../state/redis-connection.js';
@@ -117,7 +118,11 @@ export const POLICY_ENV: readonly EnvOverride[] = [
  */
 function requestsPerMinute(value: string, env: NodeJS.ProcessEnv): number | string {
   const requests = envNumber(value);
-  const windowS = Number(env.RATE_LIMIT_WINDOW);
-  if (typeof requests === 'string' || !env.RATE_LIMIT_WINDOW || !Number.isFinite(windowS) || windowS <= 0) return requests;
+  if (typeof requests === 'string' || !env.RATE_LIMIT_WINDOW) return requests;
+  // Ignored, "1h" or "0x3c" would leave the limit per minute (60 times looser for an hour) without a word.
+  const windowS = envNumber(env.RATE_LIMIT_WINDOW);
+  if (typeof windowS === 'string' || !(windowS > 0)) {
+    throw new ConfigError(`invalid environment variable RATE_LIMIT_WINDOW: must be a positive number of seconds, the window RATE_LIMIT_REQUESTS counts in (not "${env.RATE_LIMIT_WINDOW}")`);
+  }
   return Math.max(1, Math.round((requests * 60) / windowS));
 }
