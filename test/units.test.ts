@@ -84,6 +84,8 @@ describe('config', () => {
     expect(() => parseConfig({}, { REQUIRE_API_KEY: 'maybe' })).toThrow(/api_keys\.required \(from the environment variable REQUIRE_API_KEY\)/);
     expect(parseConfig({ api_keys: { required: true } }, { REQUIRE_API_KEY: 'off' }).api_keys.required).toBe(false);
     expect(parseConfig({}, { REQUIRE_API_KEY: 'Yes' }).api_keys.required).toBe(true);
+    expect(() => parseConfig({}, { HOST: '  ' })).toThrow(/^invalid config:\n  host \(from the environment variable HOST\): must be a host name or address$/);
+    expect(() => parseConfig({ host: '' }, {})).toThrow(/^invalid config:\n  host: must be a host name or address$/);
   });
 
   it('refuses a RATE_LIMIT_WINDOW that is not a positive number of seconds, rather than leave RATE_LIMIT_REQUESTS per minute', () => {

@@ -75,7 +75,8 @@ export const RequestLogSchema = z
 export const ConfigSchema = z
   .object({
     port: z.number().int().min(0).max(65535).default(8000),
-    host: z.string().min(1).default('0.0.0.0'),
+    // Blank, it failed only at listen, as an unknown host name that named no setting.
+    host: z.string().refine((host) => host.trim() !== '', 'must be a host name or address').default('0.0.0.0'),
     /** In any case, as LOG_LEVEL always was. */
     log_level: z.string().toLowerCase().pipe(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])).default('info'),
     request_timeout_s: timerRange(z.number().positive(), 1000).default(300),
