@@ -127,6 +127,18 @@ describe('debugging commands asking a router', () => {
     for (const args of commands(url)) expectFailure(await runCli(args), new RegExp(`cannot reach ${url}: ECONNREFUSED`));
   });
 
+  it('say when the router does not answer, within seconds, rather than wait for it', async () => {
+    const silent = createServer(() => {});
+    const url = await listenOnLoopback(silent);
+    try {
+      const results = await Promise.all(commands(url).map((args) => runCli(args)));
+      for (const result of results) expectFailure(result, new RegExp(`^switchyard: ${url} did not answer within 10 s\n$`));
+    } finally {
+      silent.closeAllConnections();
+      silent.close();
+    }
+  });
+
   it('say when what answered is not a router, whether it answers an error or a 200', async () => {
     for (const url of [notARouterUrl, `${notARouterUrl}/ok`]) {
       for (const args of commands(url)) expectFailure(await runCli(args), /answered (502|200)(:|,) not as a Switchyard router answers: is that the router's address\?/);
