@@ -8,7 +8,8 @@ import { providerKeyMissing } from '../server/errors.js';
 
 /**
  * One backend per available provider, for models that reach it by prefix rule, joining the fleet
- * on first use (so /services and the dashboard list only providers that carry traffic). A
+ * on first use: a request, an explanation or a model retrieval that resolves a name to it (so
+ * /services and the dashboard list only providers something asked for). A
  * provider without its key gets no backend: its route answers 503 naming the variable to set.
  */
 export class ProviderTargets {
