@@ -114,6 +114,7 @@ describe('config', () => {
     expect(() => parseConfig({ request_timeout_s: 3_000_000 }, {})).toThrow(/request_timeout_s: must be at most 2147483 s \(24\.8 days/);
     expect(() => parseConfig({}, { HEALTH_CHECK_INTERVAL_S: '1e9' })).toThrow(/health_check\.interval_s \(from the environment variable HEALTH_CHECK_INTERVAL_S\): must be at most 2147483 s/);
     expect(() => parseConfig({ redis: { url: 'redis://r', command_timeout_ms: 3e9 } }, {})).toThrow(/redis\.command_timeout_ms: must be at most 2147483647 ms/);
+    expect(() => parseConfig({ retry: { backoff_max_ms: 3e9, max_wait_s: 3e6 } }, {})).toThrow(/retry\.backoff_max_ms: must be at most 2147483647 ms.*\n  retry\.max_wait_s: must be at most 2147483 s/);
     expect(parseConfig({ request_timeout_s: 2_147_483 }, {}).request_timeout_s).toBe(2_147_483);
   });
 

@@ -95,10 +95,10 @@ export const retryConfigShape = {
   /** Attempts per model (across its replicas and targets) before falling back. */
   max_attempts: z.number().int().positive().default(3),
   on: z.array(z.enum(FAILURE_TRIGGERS)).default(['connection', 'timeout', 'rate_limit', 'server_error']),
-  backoff_base_ms: z.number().nonnegative().default(100),
-  backoff_max_ms: z.number().nonnegative().default(2000),
-  /** Total time one request may spend waiting between attempts. */
-  max_wait_s: z.number().nonnegative().default(10),
+  backoff_base_ms: timerRange(z.number().nonnegative(), 1).default(100),
+  backoff_max_ms: timerRange(z.number().nonnegative(), 1).default(2000),
+  /** Total time one request may spend waiting between attempts; each wait is one timer, so it is bounded like one. */
+  max_wait_s: timerRange(z.number().nonnegative(), 1000).default(10),
   /** Time to the response headers after which an attempt counts as timed out; unset: only the request deadline. */
   attempt_timeout_s: timerRange(z.number().positive(), 1000).optional(),
 };
