@@ -18,11 +18,12 @@ export function failFastOptions(commandTimeoutMs: number | undefined): RedisOpti
 }
 
 /**
- * Whether ioredis connects where `url` says: `redis://` or `rediss://` with a host (and, as a
- * path, at most a database number), or the absolute path of a Unix socket. ioredis takes any
- * other text too, as a host name it then retries forever (`garbage`), as `redis://` plus that text
- * (`localhost:6379`), or as a socket path it makes up (`http://x` is the socket `//x`), so a
- * mistyped URL would leave every instance on local state with no error.
+ * Whether `url` is one of the forms ioredis documents: `redis://` or `rediss://` with a host (and,
+ * as a path, at most a database number), or the absolute path of a Unix socket. ioredis takes any
+ * other text too, by guessing: `localhost:6379` as `redis://localhost:6379` (a fallback its own
+ * source means to drop), `garbage` as a host name it retries forever, `http://x` as the socket
+ * `//x`; a router given a mistyped URL would then serve on local state, its instances unshared,
+ * with nothing but a warning in the log.
  */
 export function isRedisUrl(url: string): boolean {
   if (url.startsWith('/') && !url.startsWith('//')) return true;
