@@ -9,10 +9,12 @@ import { dirname, resolve } from 'node:path';
  */
 export function makeDirectories(dir: string): void {
   const missing: string[] = [];
-  for (let current = resolve(dir); !existsSync(current); current = dirname(current)) {
-    missing.push(current);
-    if (dirname(current) === current) break;
+  let existing = resolve(dir);
+  while (!existsSync(existing) && dirname(existing) !== existing) {
+    missing.push(existing);
+    existing = dirname(existing);
   }
+  if (!statSync(existing).isDirectory()) throw new Error(`${existing} is not a directory`);
   for (const path of missing.reverse()) {
     try {
       mkdirSync(path);
