@@ -39,13 +39,24 @@ describe('config', () => {
   });
 
   it('refuses a Redis URL that ioredis would misread (no scheme, another scheme, a bad port or database), naming REDIS_URL', () => {
-    for (const url of ['localhost:6379', 'http://x', 'garbage', 'redis://host:99999', 'redis://host/abc', 'redis:///tmp/redis.sock', '//host:6379']) {
+    for (const url of ['http://x', 'garbage', 'localhost:port', 'redis://host:99999', 'redis://host/abc', 'redis:///tmp/redis.sock', '//host:6379']) {
       expect(() => parseConfig({}, { REDIS_URL: url }), url).toThrow(/^invalid config:\n  redis\.url \(from the environment variable REDIS_URL\): must be a redis:\/\/ or rediss:\/\/ URL .*or the absolute path of a Unix socket$/);
     }
-    expect(() => parseConfig({ redis: { url: 'localhost:6379' } }, {})).toThrow(/^invalid config:\n  redis\.url: must be a redis:\/\//);
+    expect(() => parseConfig({ redis: { url: 'redis.internal' } }, {})).toThrow(/^invalid config:\n  redis\.url: must be a redis:\/\//);
+    // host:port, as LiteLLM's deployments write it, is a redis:// URL.
+    expect(parseConfig({}, { REDIS_URL: 'localhost:6379' }).redis?.url).toBe('redis://localhost:6379');
+    expect(parseConfig({ redis: { url: 'redis.internal:6380' } }, {}).redis?.url).toBe('redis://redis.internal:6380');
     for (const url of ['redis://127.0.0.1:6379', 'redis://:secret@redis.internal/2', 'rediss://user:secret@[::1]:6380', 'redis://host?db=3', '/var/run/redis/redis.sock', '/tmp/redis.sock?db=1']) {
       expect(parseConfig({}, { REDIS_URL: url }).redis?.url, url).toBe(url);
     }
+  });
+
+  it("reads LiteLLM's REDIS_HOST, REDIS_PORT, REDIS_USERNAME, REDIS_PASSWORD and REDIS_SSL as one Redis URL; REDIS_URL wins", () => {
+    expect(parseConfig({}, { REDIS_HOST: 'cache.internal' }).redis?.url).toBe('redis://cache.internal:6379');
+    expect(parseConfig({}, { REDIS_HOST: 'cache.internal', REDIS_PORT: '6380', REDIS_PASSWORD: 'p@ss/word', REDIS_SSL: 'True' }).redis?.url).toBe('rediss://:p%40ss%2Fword@cache.internal:6380');
+    expect(parseConfig({}, { REDIS_HOST: 'cache.internal', REDIS_USERNAME: 'app', REDIS_PASSWORD: 'pw' }).redis?.url).toBe('redis://app:pw@cache.internal:6379');
+    expect(parseConfig({}, { REDIS_HOST: 'cache.internal', REDIS_URL: 'redis://other:1' }).redis?.url).toBe('redis://other:1');
+    expect(() => parseConfig({}, { REDIS_HOST: 'cache.internal', REDIS_PORT: 'x' })).toThrow(/redis\.url \(from the environment variable REDIS_HOST\): must be a redis:\/\//);
   });
 
   it('takes ${VAR:-default} when VAR is empty, as the shell does', () => {

@@ -25,7 +25,7 @@ const target = z
 export const policyConfigShape = {
   redis: z
     .object({
-      url: z.string().refine(isRedisUrl, 'must be a redis:// or rediss:// URL with a host and at most a database number as its path (redis://host:6379, redis://:password@host:6379/0), or the absolute path of a Unix socket'),
+      url: z.string().transform(withRedisScheme).refine(isRedisUrl, 'must be a redis:// or rediss:// URL with a host and at most a database number as its path (redis://host:6379, redis://:password@host:6379/0), or the absolute path of a Unix socket'),
       key_prefix: z.string().default('switchyard:'),
       command_timeout_ms: timerRange(z.number().int().positive(), 1).default(250),
     })
@@ -103,8 +103,25 @@ export const retryConfigShape = {
   attempt_timeout_s: timerRange(z.number().positive(), 1000).optional(),
 };
 
+/**
+ * `host:port` as `redis://host:port`: the form LiteLLM's and many other deployments write, which
+ * ioredis reads the same way only by a fallback its source means to drop.
+ */
+function withRedisScheme(url: string): string {
+  return /^[\w.-]+:\d+$/.test(url) ? `redis://${url}` : url;
+}
+
+/** LiteLLM's REDIS_HOST with its REDIS_PORT, REDIS_USERNAME, REDIS_PASSWORD and REDIS_SSL, as one URL. */
+function redisUrlOfParts(host: string, env: NodeJS.ProcessEnv): string {
+  const credentials = env.REDIS_PASSWORD ? `${encodeURIComponent(env.REDIS_USERNAME ?? '')}:${encodeURIComponent(env.REDIS_PASSWORD)}@` : '';
+  const scheme = envFlag(env.REDIS_SSL ?? '') === true ? 'rediss' : 'redis';
+  return `${scheme}://${credentials}${host}:${env.REDIS_PORT || '6379'}`;
+}
+
 /** Environment variables of the policies, with the replaced router's names. */
 export const POLICY_ENV: readonly EnvOverride[] = [
+  // LiteLLM's deployments name the server in parts; REDIS_URL, after them, wins.
+  { env: 'REDIS_HOST', path: ['redis', 'url'], parse: redisUrlOfParts },
   { env: 'REDIS_URL', path: ['redis', 'url'] },
   { env: 'REQUIRE_API_KEY', path: ['api_keys', 'required'], parse: envFlag },
   { env: 'RATE_LIMIT_REQUESTS', path: ['rate_limits', 'requests_per_minute'], parse: requestsPerMinute },
