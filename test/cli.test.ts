@@ -91,7 +91,7 @@ describe('commands that cannot go on', () => {
 
   it('refuse a REDIS_URL ioredis would misread at start-up, naming the variable, rather than serve on local state', async () => {
     const dir = tempDir();
-    const env = { SQLITE_DB_PATH: join(dir, 'models.db'), LOG_DIR: join(dir, 'logs'), PORT: '0', REDIS_URL: 'localhost:6379' };
+    const env = { SQLITE_DB_PATH: join(dir, 'models.db'), LOG_DIR: join(dir, 'logs'), PORT: '0', REDIS_URL: 'http://localhost:6379' };
     const serve = await runCli(['serve', '--config', writeConfig({ services: [] })], env, dir, 10_000);
     expect(serve.stderr).toMatch(/^switchyard: invalid config file [^\n]+:\n  redis\.url \(from the environment variable REDIS_URL\): must be a redis:\/\/ or rediss:\/\/ URL [^\n]+\n$/);
     expect(serve.code).toBe(2);
