@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
-import { host, httpUrl, integerBetween, nameList, nonNegativeNumber, port, positiveInteger, positiveNumber, timerMilliseconds } from './cli/arguments.js';
+import { duration, host, httpUrl, integerBetween, nameList, nonNegativeNumber, port, positiveInteger, positiveNumber, statusFilter, timerMilliseconds } from './cli/arguments.js';
 import { exitWithFailure } from './cli/failure.js';
 import { loadConfig } from './config/load.js';
 import { withDemoFleet } from './config/demo-fleet.js';
@@ -232,7 +232,7 @@ const logs = program.command('logs').description('Read the request log');
 
 withSource(logs.command('tail').description('Print recent requests, then new ones as they arrive'))
   .option('--model <model>', 'only this model')
-  .option('--status <status>', 'only this status code (502) or class (5xx)')
+  .option('--status <status>', 'only this status code (502) or class (5xx)', statusFilter)
   .option('-n, --lines <n>', 'recent requests shown first', positiveInteger, 20)
   .action(async (flags: SourceFlags & { model?: string; status?: string; lines: number }) => {
     const stop = new AbortController();
@@ -242,7 +242,7 @@ withSource(logs.command('tail').description('Print recent requests, then new one
   });
 
 withSource(logs.command('analyze').description('Counts, error rates, latency percentiles, tokens and cost by model and target'))
-  .option('--last <duration>', 'period to analyze, e.g. 15m, 1h, 7d', '1h')
+  .option('--last <duration>', 'period to analyze, e.g. 15m, 1h, 7d', duration, '1h')
   .option('--model <model>', 'only this model')
   .action(async (flags: SourceFlags & { last: string; model?: string }) => {
     console.log(await analyzeCommand({ ...sourceFrom(flags), last: flags.last, model: flags.model }));

@@ -234,9 +234,13 @@ describe('switchyard logs analyze on a known log', () => {
     expect(everything.stdout).toContain('(since 1970-01-01T00:00:00.000Z)');
     expect(everything.stdout).toContain('old');
 
+    // Refused before the command runs, as every argument is (README, CLI): exit 1.
     const bad = runCli(['logs', 'analyze', '--last', 'yesterday', '--db', dbPath]);
-    expect(bad.status).toBe(2);
+    expect(bad.status).toBe(1);
     expect(bad.stderr).toContain('invalid duration "yesterday"');
+    const badStatus = runCli(['logs', 'tail', '--status', '99x', '--db', dbPath]);
+    expect(badStatus.status).toBe(1);
+    expect(badStatus.stderr).toContain('invalid status filter "99x"');
   });
 });
 

@@ -1,6 +1,8 @@
 import { InvalidArgumentError } from 'commander';
 import { TIMER_MAX_MS } from '../config/timer-range.js';
 import { isHttpUrl } from '../registry/model-entry.js';
+import { parseStatusFilter } from '../store/request-log.js';
+import { parseDuration } from './duration.js';
 
 /** Argument parsers shared by the CLI's commands. */
 
@@ -60,3 +62,21 @@ export function timerMilliseconds(value: string): number {
   if (!Number.isFinite(n) || n < 0 || n > TIMER_MAX_MS) throw new InvalidArgumentError(`expected a number of milliseconds from 0 to ${TIMER_MAX_MS}`);
   return n;
 }
+
+/** Checks `value` with `parse` (which throws to refuse it), keeping it as written: the commands say it back and send it on. */
+function checkedWith(parse: (value: string) => unknown): (value: string) => string {
+  return (value) => {
+    try {
+      parse(value);
+    } catch (error) {
+      throw new InvalidArgumentError((error as Error).message);
+    }
+    return value;
+  };
+}
+
+/** A period such as 15m, 1h or 7d. */
+export const duration = checkedWith(parseDuration);
+
+/** A status code (502) or class (5xx). */
+export const statusFilter = checkedWith(parseStatusFilter);

@@ -1,5 +1,5 @@
 import { analyzeRequests, isError, type RequestSummary } from '../observability/request-analysis.js';
-import { MAX_READ_ROWS, parseStatusFilter, type StoredRequest } from '../store/request-log.js';
+import { MAX_READ_ROWS, type StoredRequest } from '../store/request-log.js';
 import { parseDuration } from './duration.js';
 import { openRequestReader, type SourceOptions } from './request-source.js';
 import { formatMs, formatPercent, formatTable, palette } from './table.js';
@@ -58,7 +58,6 @@ export function formatRequestLine(r: StoredRequest, color: boolean): string {
 
 /** `switchyard logs tail`: prints the last rows, then new ones as they are written, until `signal` aborts. */
 export async function tailCommand(options: TailOptions, write: (line: string) => void, signal: AbortSignal): Promise<void> {
-  if (options.status !== undefined) parseStatusFilter(options.status);
   const reader = openRequestReader(options);
   try {
     const filter = { model: options.model, status: options.status };
