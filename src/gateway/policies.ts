@@ -102,7 +102,7 @@ export class GatewayPolicies {
     let caller: Caller | undefined;
     let cache: CachePlan;
     try {
-      caller = this.identifier.identify(request.headers, res);
+      caller = this.identifier.identify(request.headers, res, request.endpoint === 'messages');
       takeClientFallbacks(request);
       // A key limited to some models reaches no other through a fallback it names.
       this.identifier.authorize(caller, request.model);
@@ -111,10 +111,10 @@ export class GatewayPolicies {
     } catch (error) {
       if (!(error instanceof ApiError)) {
         this.log.error({ err: error, requestId: request.id }, 'identifying the caller failed');
-        return this.refuse(res, new ApiError(500, 'Internal router error', 'server_error'), headers, caller);
+        return this.refuse(request, res, new ApiError(500, 'Internal router error', 'server_error'), headers, caller);
       }
       if (error.code === 'insufficient_quota') this.metrics.limited('budget');
-      return this.refuse(res, error, headers, caller);
+      return this.refuse(request, res, error, headers, caller);
     }
     const { charges, reservation } = this.rateLimit.plan(caller, request);
     const budgetUsd = caller.key?.budgetUsd;
@@ -122,12 +122,12 @@ export class GatewayPolicies {
     const { admission, cached } = await this.state.admit(charges, this.cache.lookupKey(cache), budget);
     if (!admission.admitted && 'overBudget' in admission) {
       this.metrics.limited('budget');
-      return this.refuse(res, budgetExceeded(budgetUsd!), headers, caller);
+      return this.refuse(request, res, budgetExceeded(budgetUsd!), headers, caller);
     }
     const refusal = this.rateLimit.refusal(admission);
     if (refusal) {
       this.metrics.limited(refusal.type === 'tokens' ? 'tpm' : 'rpm');
-      return this.refuse(res, refusal, headers, caller);
+      return this.refuse(request, res, refusal, headers, caller);
     }
     const hit = this.cache.found(cache, cached);
     this.metrics.cacheResult(cache.status);
@@ -179,8 +179,8 @@ export class GatewayPolicies {
     return admitted.cache.key !== undefined;
   }
 
-  private refuse(res: ServerResponse, error: ApiError, headers: OutgoingHttpHeaders, caller: Caller | undefined): Answered {
-    writeApiError(res, error, headers);
+  private refuse(request: InferenceRequest, res: ServerResponse, error: ApiError, headers: OutgoingHttpHeaders, caller: Caller | undefined): Answered {
+    writeApiError(res, error, headers, request.endpoint);
     return { answered: true, status: error.status, caller };
   }
 }

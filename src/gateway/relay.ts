@@ -2,6 +2,8 @@ import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerResponse } from 'n
 import { withoutKey } from '../providers/key-echo.js';
 import type { ApiError } from '../server/errors.js';
 import { decodedBody } from '../upstream/content-encoding.js';
+import type { Endpoint } from './inference-request.js';
+import { messagesErrorBody } from './messages-api.js';
 
 /**
  * Upstream headers the client never sees: hop-by-hop ones, those the router sets itself, and those
@@ -38,9 +40,11 @@ export function writeJson(res: ServerResponse, status: number, body: Buffer | st
   res.end(body);
 }
 
-export function writeApiError(res: ServerResponse, error: ApiError, headers: OutgoingHttpHeaders): void {
+/** An error the router answers, in the shape of the API `endpoint` belongs to (the OpenAI shape but for the Anthropic Messages API's). */
+export function writeApiError(res: ServerResponse, error: ApiError, headers: OutgoingHttpHeaders, endpoint?: Endpoint): void {
   if (res.headersSent) return;
-  writeJson(res, error.status, JSON.stringify(error), { 'content-type': 'application/json', ...error.headers, ...headers });
+  const body = endpoint === 'messages' ? messagesErrorBody(error) : JSON.stringify(error);
+  writeJson(res, error.status, body, { 'content-type': 'application/json', ...error.headers, ...headers });
 }
 
 /**

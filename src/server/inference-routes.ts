@@ -19,6 +19,8 @@ const ENDPOINT_PATHS: ReadonlyArray<[string, Endpoint]> = [
   ['/embeddings', 'embeddings'],
   ['/v1/responses', 'responses'],
   ['/responses', 'responses'],
+  // Anthropic's SDK always adds `/v1` to its base URL; without it the path would be a name many APIs use for other things.
+  ['/v1/messages', 'messages'],
 ];
 // With a trailing slash too: the FastAPI routers Switchyard replaces redirected `/v1/chat/completions/` (307, which keeps the POST) and clients followed.
 const ENDPOINT_OF_PATH = new Map<string, Endpoint>(ENDPOINT_PATHS.flatMap(([path, endpoint]) => [[path, endpoint], [`${path}/`, endpoint]]));
@@ -68,7 +70,7 @@ export function inferenceRoutes(gateway: Gateway, maxBodyBytes: number, log: Log
         gateway.handle({ id, endpoint, ...fields, body: body as Record<string, unknown>, raw, headers: req.headers, startedAt }, res).catch((failure: unknown) => {
           log.error({ err: failure, requestId: id }, 'request failed');
           if (res.headersSent) res.destroy();
-          else writeApiError(res, new ApiError(500, 'Internal router error', 'server_error'), { 'x-request-id': id });
+          else writeApiError(res, new ApiError(500, 'Internal router error', 'server_error'), { 'x-request-id': id }, endpoint);
         });
       });
       return true;
@@ -91,7 +93,7 @@ function endpointOf(url: string): Endpoint | undefined {
 
 /** Answers a request the router will not route, and counts it like every other answer. */
 function refuse(gateway: Gateway, res: ServerResponse, request: RequestIdentity, error: ApiError): void {
-  writeApiError(res, error, { 'x-request-id': request.id });
+  writeApiError(res, error, { 'x-request-id': request.id }, request.endpoint);
   gateway.refused(request, error.status);
 }
 

@@ -33,6 +33,7 @@ export function validateInference(endpoint: Endpoint, body: unknown): { model: s
   if (endpoint === 'chat' && !Array.isArray(fields.messages)) {
     throw badRequest("Invalid type for 'messages': expected an array", 'messages', 'invalid_type');
   }
+  if (endpoint === 'messages') validateMessages(fields);
   if (endpoint === 'responses' && typeof fields.input !== 'string' && !Array.isArray(fields.input)) {
     throw badRequest("Invalid type for 'input': expected a string or an array", 'input', 'invalid_type');
   }
@@ -40,6 +41,15 @@ export function validateInference(endpoint: Endpoint, body: unknown): { model: s
     throw badRequest("Invalid type for 'stream': expected a boolean", 'stream', 'invalid_type');
   }
   return { model: fields.model, stream: fields.stream === true && endpoint !== 'embeddings' };
+}
+
+/** What the Messages API requires whichever target serves it, so that a body Anthropic would refuse is refused alike before any translation. */
+function validateMessages(fields: Record<string, unknown>): void {
+  if (!Array.isArray(fields.messages)) throw badRequest("Invalid type for 'messages': expected an array", 'messages', 'invalid_type');
+  if (fields.max_tokens === undefined) throw badRequest("Missing required parameter: 'max_tokens'", 'max_tokens', 'missing_required_parameter');
+  if (!Number.isSafeInteger(fields.max_tokens) || (fields.max_tokens as number) < 1) {
+    throw badRequest("Invalid 'max_tokens': expected an integer of at least 1", 'max_tokens', 'invalid_value');
+  }
 }
 
 /** A name the router may route, log and show; what a target serves is checked later. */

@@ -1,0 +1,219 @@
+import Anthropic from '@anthropic-ai/sdk';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getJson, postJson } from './support/http.js';
+import { startFakeProvider, type FakeProvider, type FakeReply } from './support/fake-provider.js';
+import { startRouter, startSim, stopAll, waitFor, type Proc } from './support/processes.js';
+
+interface StoredRequest {
+  requestId: string;
+  route: string;
+  model: string;
+  status: number;
+  promptTokens: number | null;
+  completionTokens: number | null;
+}
+
+/** A chat completion answer of the fake OpenAI-compatible target. */
+function completion(message: Record<string, unknown>, finish: string, extra: Record<string, unknown> = {}): FakeReply {
+  return {
+    status: 200,
+    body: JSON.stringify({
+      id: 'chatcmpl-1',
+      object: 'chat.completion',
+      created: 1_700_000_000,
+      model: 'chat-model',
+      choices: [{ index: 0, message: { role: 'assistant', ...message }, finish_reason: finish, logprobs: null, ...extra }],
+      usage: { prompt_tokens: 30, completion_tokens: 7, total_tokens: 37, prompt_tokens_details: { cached_tokens: 10 } },
+    }),
+  };
+}
+
+const WEATHER_TOOL = { name: 'get_weather', description: 'Weather of a city', input_schema: { type: 'object' as const, properties: { city: { type: 'string' } }, required: ['city'] } };
+
+describe('the Anthropic Messages API through the router (a simulated engine, an OpenAI-compatible target)', () => {
+  let router: Proc;
+  let sim: Proc;
+  let chat: FakeProvider;
+  let client: Anthropic;
+  /** What the OpenAI-compatible target received, last request last. */
+  const received: Array<Record<string, unknown>> = [];
+  const replies: FakeReply[] = [];
+
+  beforeAll(async () => {
+    sim = await startSim({ models: ['m1'], ttftMs: 5 });
+    chat = await startFakeProvider(({ body }) => {
+      received.push(body);
+      return replies.shift() ?? { status: 500, body: '{"error":{"message":"no reply queued"}}' };
+    });
+    router = await startRouter({
+      services: [
+        { name: 'sim', url: sim.url },
+        { name: 'chat', url: chat.url, models: ['chat-model'] },
+      ],
+      retry: { max_attempts: 1 },
+      request_log: { flush_interval_ms: 100 },
+    });
+    client = new Anthropic({ baseURL: router.url, apiKey: 'client-key', maxRetries: 0 });
+  });
+  afterAll(async () => {
+    await stopAll();
+    await chat.close();
+  });
+
+  it('answers a simulated engine with a Messages API message, logged under the messages route', async () => {
+    const message = await client.messages.create({ model: 'm1', max_tokens: 64, system: 'You are terse.', messages: [{ role: 'user', content: 'Hello there' }] });
+    expect(message).toMatchObject({ type: 'message', role: 'assistant', model: 'm1', stop_reason: 'end_turn', stop_sequence: null });
+    expect(message.content).toEqual([{ type: 'text', text: expect.stringMatching(/\S/) }]);
+    expect(message.usage.input_tokens).toBeGreaterThan(0);
+    expect(message.usage.output_tokens).toBeGreaterThan(0);
+    const { data: raw, response } = await client.messages.create({ model: 'm1', max_tokens: 3, messages: [{ role: 'user', content: 'Hello there' }] }).withResponse();
+    expect(raw.stop_reason).toBe('max_tokens');
+    expect(raw.usage.output_tokens).toBe(3);
+    const requestId = response.headers.get('x-request-id')!;
+    const row = await waitFor(async () => {
+      const listed = (await getJson(`${router.url}/admin/requests?since=0`)).body as { data: StoredRequest[] };
+      return listed.data.find((entry) => entry.requestId === requestId);
+    }, 'the request in the request log');
+    expect(row).toMatchObject({ route: 'messages', model: 'm1', status: 200, completionTokens: 3 });
+    expect(row.promptTokens).toBeGreaterThan(0);
+  });
+
+  it('translates the system prompt, turns, images, parameters and metadata to a chat request', async () => {
+    replies.push(completion({ content: 'Red.' }, 'stop'));
+    const message = await client.messages.create({
+      model: 'chat-model',
+      max_tokens: 50,
+      system: [{ type: 'text', text: 'Be brief.' }, { type: 'text', text: 'Answer in English.' }],
+      // Sampling parameters the SDK's current types dropped, which older clients still send.
+      ...({ temperature: 0.3, top_p: 0.9, top_k: 20 } as object),
+      metadata: { user_id: 'user-7' },
+      messages: [
+        { role: 'user', content: 'Hi' },
+        { role: 'assistant', content: [{ type: 'text', text: 'Hello.' }] },
+        { role: 'user', content: [{ type: 'text', text: 'Colour?' }, { type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'iVBORw0KGgo=' } }] },
+      ],
+    });
+    expect(received.at(-1)).toEqual({
+      model: 'chat-model',
+      messages: [
+        { role: 'system', content: 'Be brief.\n\nAnswer in English.' },
+        { role: 'user', content: 'Hi' },
+        { role: 'assistant', content: 'Hello.' },
+        { role: 'user', content: [{ type: 'text', text: 'Colour?' }, { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } }] },
+      ],
+      max_tokens: 50,
+      temperature: 0.3,
+      top_p: 0.9,
+      top_k: 20,
+      user: 'user-7',
+    });
+    expect(message).toMatchObject({ id: 'chatcmpl-1', model: 'chat-model', content: [{ type: 'text', text: 'Red.' }], stop_reason: 'end_turn' });
+    // OpenAI counts cached tokens in the prompt; Anthropic apart from the input.
+    expect(message.usage).toMatchObject({ input_tokens: 20, output_tokens: 7, cache_read_input_tokens: 10 });
+  });
+
+  it('round-trips a tool use: tools and tool_choice out, tool calls back as tool_use blocks, tool results out as tool messages', async () => {
+    replies.push(completion({ content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] }, 'tool_calls'));
+    const ask = { role: 'user' as const, content: 'Weather in Paris?' };
+    const first = await client.messages.create({
+      model: 'chat-model',
+      max_tokens: 100,
+      tools: [WEATHER_TOOL],
+      tool_choice: { type: 'any', disable_parallel_tool_use: true },
+      messages: [ask],
+    });
+    expect(received.at(-1)).toMatchObject({
+      tools: [{ type: 'function', function: { name: 'get_weather', description: 'Weather of a city', parameters: WEATHER_TOOL.input_schema } }],
+      tool_choice: 'required',
+      parallel_tool_calls: false,
+    });
+    expect(first.stop_reason).toBe('tool_use');
+    expect(first.content).toEqual([{ type: 'tool_use', id: 'call_1', name: 'get_weather', input: { city: 'Paris' } }]);
+
+    replies.push(completion({ content: 'Sunny, 21°C.' }, 'stop'));
+    const second = await client.messages.create({
+      model: 'chat-model',
+      max_tokens: 100,
+      tools: [WEATHER_TOOL],
+      tool_choice: { type: 'tool', name: 'get_weather' },
+      messages: [
+        ask,
+        { role: 'assistant', content: first.content },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'call_1', content: [{ type: 'text', text: 'sunny, 21' }] }, { type: 'text', text: 'And now?' }] },
+      ],
+    });
+    expect(received.at(-1)).toMatchObject({
+      tool_choice: { type: 'function', function: { name: 'get_weather' } },
+      messages: [
+        { role: 'user', content: 'Weather in Paris?' },
+        { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] },
+        { role: 'tool', tool_call_id: 'call_1', content: 'sunny, 21' },
+        { role: 'user', content: [{ type: 'text', text: 'And now?' }] },
+      ],
+    });
+    expect(second.content).toEqual([{ type: 'text', text: 'Sunny, 21°C.' }]);
+  });
+
+  it('sends stop sequences as stop and reports the one the engine stopped at', async () => {
+    replies.push(completion({ content: 'One, two' }, 'stop', { stop_reason: 'three' }));
+    const message = await client.messages.create({ model: 'chat-model', max_tokens: 20, stop_sequences: ['three', 'END'], messages: [{ role: 'user', content: 'Count' }] });
+    expect(received.at(-1)).toMatchObject({ stop: ['three', 'END'] });
+    expect(message).toMatchObject({ stop_reason: 'stop_sequence', stop_sequence: 'three' });
+  });
+
+  it("answers errors in Anthropic's shape, which the SDK raises as its own error classes", async () => {
+    const unknown = await client.messages.create({ model: 'no-such-model', max_tokens: 10, messages: [{ role: 'user', content: 'Hi' }] }).catch((e: unknown) => e);
+    expect(unknown).toBeInstanceOf(Anthropic.NotFoundError);
+    expect((unknown as InstanceType<typeof Anthropic.NotFoundError>).error).toEqual({ type: 'error', error: { type: 'not_found_error', message: expect.stringContaining('no-such-model') } });
+
+    const invalid = await client.messages.create({ model: 'm1', max_tokens: 10, messages: 'Hi' as never }).catch((e: unknown) => e);
+    expect(invalid).toBeInstanceOf(Anthropic.BadRequestError);
+    const missing = await postJson(`${router.url}/v1/messages`, { model: 'm1', messages: [{ role: 'user', content: 'Hi' }] });
+    expect(missing.status).toBe(400);
+    expect(missing.body).toEqual({ type: 'error', error: { type: 'invalid_request_error', message: "Missing required parameter: 'max_tokens'" } });
+    const notJson = await fetch(`${router.url}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model":' });
+    expect(notJson.status).toBe(400);
+    expect(((await notJson.json()) as { type: string }).type).toBe('error');
+
+    // A block the chat translation cannot carry is the client's error, answered before any upstream call.
+    const before = received.length;
+    const unsupported = await client.messages
+      .create({ model: 'chat-model', max_tokens: 10, messages: [{ role: 'user', content: [{ type: 'document', source: { type: 'text', media_type: 'text/plain', data: 'x' } }] }] })
+      .catch((e: unknown) => e);
+    expect(unsupported).toBeInstanceOf(Anthropic.BadRequestError);
+    expect((unsupported as Error).message).toMatch(/document/);
+    expect(received.length).toBe(before);
+
+    // The target's own error answer, translated to Anthropic's shape with its status.
+    replies.push({ status: 429, body: JSON.stringify({ error: { message: 'slow down', type: 'rate_limit_error' } }) });
+    const limited = await client.messages.create({ model: 'chat-model', max_tokens: 10, messages: [{ role: 'user', content: 'Hi' }] }).catch((e: unknown) => e);
+    expect(limited).toBeInstanceOf(Anthropic.RateLimitError);
+    expect((limited as InstanceType<typeof Anthropic.RateLimitError>).error).toEqual({ type: 'error', error: { type: 'rate_limit_error', message: 'slow down' } });
+  });
+});
+
+describe('the Messages API route with API keys required', () => {
+  let router: Proc;
+  let sim: Proc;
+
+  beforeAll(async () => {
+    sim = await startSim({ models: ['m1'], ttftMs: 5 });
+    router = await startRouter({ services: [{ name: 'sim', url: sim.url }] }, { ADMIN_TOKEN: 'admin-secret' });
+  });
+  afterAll(stopAll);
+
+  it('takes the key from x-api-key, as the Anthropic SDK sends it, or from Authorization: Bearer', async () => {
+    const created = await postJson(`${router.url}/admin/keys`, { name: 'claude-code' }, { authorization: 'Bearer admin-secret' });
+    const key = (created.body as { key: string }).key;
+    const ask = { model: 'm1', max_tokens: 5, messages: [{ role: 'user' as const, content: 'Hi' }] };
+    // Claude Code and the SDK's earlier versions send `x-api-key`; its current versions `Authorization: Bearer`.
+    expect((await new Anthropic({ baseURL: router.url, apiKey: null, defaultHeaders: { 'x-api-key': key }, maxRetries: 0 }).messages.create(ask)).type).toBe('message');
+    expect((await new Anthropic({ baseURL: router.url, apiKey: key, maxRetries: 0 }).messages.create(ask)).type).toBe('message');
+    const wrong = await new Anthropic({ baseURL: router.url, apiKey: 'sk-wrong', maxRetries: 0 }).messages.create(ask).catch((e: unknown) => e);
+    expect(wrong).toBeInstanceOf(Anthropic.AuthenticationError);
+    expect((wrong as InstanceType<typeof Anthropic.AuthenticationError>).error).toMatchObject({ type: 'error', error: { type: 'authentication_error' } });
+    // Only this route reads x-api-key: the OpenAI routes keep to Authorization.
+    const chat = await postJson(`${router.url}/v1/chat/completions`, { model: 'm1', messages: [{ role: 'user', content: 'Hi' }] }, { 'x-api-key': key });
+    expect(chat.status).toBe(401);
+  });
+});
