@@ -161,6 +161,72 @@ describe('the Anthropic Messages API through the router (a simulated engine, an 
     expect(message).toMatchObject({ stop_reason: 'stop_sequence', stop_sequence: 'three' });
   });
 
+  it('streams a simulated engine as Anthropic events, which the SDK assembles; usage counted in the request log', async () => {
+    const stream = client.messages.stream({ model: 'm1', max_tokens: 64, system: 'You are terse.', messages: [{ role: 'user', content: 'Stream to me' }] });
+    const types: string[] = [];
+    stream.on('streamEvent', (event) => types.push(event.type));
+    const message = await stream.finalMessage();
+    expect(types[0]).toBe('message_start');
+    expect(types.slice(1, 3)).toEqual(['content_block_start', 'content_block_delta']);
+    expect(types.slice(-3)).toEqual(['content_block_stop', 'message_delta', 'message_stop']);
+    expect(message).toMatchObject({ role: 'assistant', model: 'm1', stop_reason: 'end_turn' });
+    expect(message.content).toEqual([{ type: 'text', text: expect.stringMatching(/\S/) }]);
+    expect(message.usage.input_tokens).toBeGreaterThan(0);
+    expect(message.usage.output_tokens).toBeGreaterThan(0);
+
+    const { data: events, response } = await client.messages.create({ model: 'm1', max_tokens: 4, stream: true, messages: [{ role: 'user', content: 'Stream to me' }] }).withResponse();
+    let text = '';
+    let stop: string | null = null;
+    for await (const event of events) {
+      if (event.type === 'content_block_delta' && event.delta.type === 'text_delta') text += event.delta.text;
+      if (event.type === 'message_delta') stop = event.delta.stop_reason;
+    }
+    expect(text).toMatch(/\S/);
+    expect(stop).toBe('max_tokens');
+    const requestId = response.headers.get('x-request-id')!;
+    const row = await waitFor(async () => ((await getJson(`${router.url}/admin/requests?since=0`)).body as { data: StoredRequest[] }).data.find((entry) => entry.requestId === requestId), 'the stream in the request log');
+    expect(row).toMatchObject({ route: 'messages', status: 200, completionTokens: 4 });
+    expect(row.promptTokens).toBeGreaterThan(0);
+  });
+
+  it('streams text and tool calls of an OpenAI-compatible target as text and tool_use blocks, asking it for the usage chunk', async () => {
+    const chunk = (delta: Record<string, unknown>, finish: string | null = null) =>
+      `data: ${JSON.stringify({ id: 'chatcmpl-2', object: 'chat.completion.chunk', created: 1, model: 'chat-model', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+    replies.push({
+      status: 200,
+      body: '',
+      chunks: [
+        chunk({ role: 'assistant', content: '' }),
+        chunk({ content: 'Checking' }),
+        chunk({ content: ' now.' }),
+        chunk({ tool_calls: [{ index: 0, id: 'call_a', type: 'function', function: { name: 'get_weather', arguments: '' } }] }),
+        chunk({ tool_calls: [{ index: 0, function: { arguments: '{"city":' } }] }),
+        chunk({ tool_calls: [{ index: 0, function: { arguments: '"Rome"}' } }] }),
+        chunk({ tool_calls: [{ index: 1, id: 'call_b', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Oslo"}' } }] }),
+        chunk({}, 'tool_calls'),
+        `data: ${JSON.stringify({ id: 'chatcmpl-2', object: 'chat.completion.chunk', created: 1, model: 'chat-model', choices: [], usage: { prompt_tokens: 12, completion_tokens: 9, total_tokens: 21 } })}\n\n`,
+        'data: [DONE]\n\n',
+      ],
+    });
+    const message = await client.messages.stream({ model: 'chat-model', max_tokens: 100, tools: [WEATHER_TOOL], messages: [{ role: 'user', content: 'Weather in Rome and Oslo?' }] }).finalMessage();
+    expect(received.at(-1)).toMatchObject({ stream: true, stream_options: { include_usage: true } });
+    expect(message.content).toEqual([
+      { type: 'text', text: 'Checking now.' },
+      { type: 'tool_use', id: 'call_a', name: 'get_weather', input: { city: 'Rome' } },
+      { type: 'tool_use', id: 'call_b', name: 'get_weather', input: { city: 'Oslo' } },
+    ]);
+    expect(message).toMatchObject({ id: 'chatcmpl-2', stop_reason: 'tool_use', usage: { input_tokens: 12, output_tokens: 9 } });
+  });
+
+  it("ends a stream that breaks off, or reports an error, with Anthropic's error event, which the SDK raises", async () => {
+    const chunk = (content: string) => `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'chat-model', choices: [{ index: 0, delta: { content }, finish_reason: null }] })}\n\n`;
+    const ask = { model: 'chat-model', max_tokens: 10, messages: [{ role: 'user' as const, content: 'Hi' }] };
+    replies.push({ status: 200, body: '', chunks: [chunk('Half an ans')] });
+    await expect(client.messages.stream(ask).finalMessage()).rejects.toThrow(/ended the stream before message_stop/);
+    replies.push({ status: 200, body: '', chunks: [chunk('Hm'), `data: ${JSON.stringify({ error: { message: 'engine overloaded mid-way', type: 'server_error' } })}\n\n`] });
+    await expect(client.messages.stream(ask).finalMessage()).rejects.toThrow(/engine overloaded mid-way/);
+  });
+
   it("answers errors in Anthropic's shape, which the SDK raises as its own error classes", async () => {
     const unknown = await client.messages.create({ model: 'no-such-model', max_tokens: 10, messages: [{ role: 'user', content: 'Hi' }] }).catch((e: unknown) => e);
     expect(unknown).toBeInstanceOf(Anthropic.NotFoundError);

@@ -18,6 +18,7 @@ import type { InferenceRequest, RequestIdentity, Usage } from './inference-reque
 import type { Admitted, GatewayPolicies, RequestEnd } from './policies.js';
 import { errorBodyWithoutKey, isEventStreamType, responseHeaders, targetHeader, writeApiError, writeJson } from './relay.js';
 import { usageOfMessages } from './messages-api.js';
+import { MessagesStream } from './messages-stream.js';
 import { usageOfResponses } from './responses-api.js';
 import { ResponsesStream } from './responses-stream.js';
 import { CHUNK_STREAM } from './stream-ending.js';
@@ -136,7 +137,12 @@ export class Gateway {
         const collecting = admitted;
         const tap = collecting.cache.key ? (bytes: Buffer) => this.policies.collect(collecting, bytes) : undefined;
         // A Responses stream's id is remembered as soon as it is read: a client may continue the response before the stream has ended.
-        const ending = request.endpoint === 'responses' ? new ResponsesStream((id) => this.responses.remember(request.body, id, backend.name)) : CHUNK_STREAM;
+        const ending =
+          request.endpoint === 'responses'
+            ? new ResponsesStream((id) => this.responses.remember(request.body, id, backend.name))
+            : request.endpoint === 'messages'
+              ? new MessagesStream()
+              : CHUNK_STREAM;
         const outcome = await relayStream(res, response.body, request.startedAt, abort, ending, backend.adapterFor(request.endpoint).stream?.(request, { apiKey: backend.apiKey, maxEventBytes: this.options.maxResponseBytes }), tap);
         endUpstream(account);
         account.ttftS = outcome.ttftS;

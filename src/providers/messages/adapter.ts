@@ -2,6 +2,7 @@ import type { InferenceRequest } from '../../gateway/inference-request.js';
 import type { ProviderAdapter } from '../adapter.js';
 import { toChatRequest } from './request.js';
 import { toMessagesResponse } from './response.js';
+import { MessagesStreamTranslator } from './stream.js';
 
 /**
  * How a target serves the Anthropic Messages API route: in its own wire format when it speaks
@@ -22,6 +23,7 @@ function throughChat(chat: ProviderAdapter): ProviderAdapter {
       const answer = chat.response ? chat.response(status, body, chatRequestOf(request)) : { status, body };
       return toMessagesResponse(answer.status, answer.body, request);
     },
+    stream: (request, context) => new MessagesStreamTranslator(request, chat.stream?.(chatRequestOf(request), context), context),
   };
 }
 
