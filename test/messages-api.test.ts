@@ -2,6 +2,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getJson, postJson } from './support/http.js';
 import { startFakeProvider, type FakeProvider, type FakeReply } from './support/fake-provider.js';
+import { fixture, FakeUpstream } from './support/fake-upstream.js';
 import { startRouter, startSim, stopAll, waitFor, type Proc } from './support/processes.js';
 
 interface StoredRequest {
@@ -281,5 +282,70 @@ describe('the Messages API route with API keys required', () => {
     // Only this route reads x-api-key: the OpenAI routes keep to Authorization.
     const chat = await postJson(`${router.url}/v1/chat/completions`, { model: 'm1', messages: [{ role: 'user', content: 'Hi' }] }, { 'x-api-key': key });
     expect(chat.status).toBe(401);
+  });
+});
+
+describe('the Messages API route to an Anthropic target (a fake Messages API behind the router)', () => {
+  let fake: FakeUpstream;
+  let router: Proc;
+  let client: Anthropic;
+  const ask = { model: 'claude-x', max_tokens: 64, messages: [{ role: 'user' as const, content: 'Weather in SF?' }] };
+
+  beforeAll(async () => {
+    fake = await FakeUpstream.start();
+    router = await startRouter({
+      services: [{ name: 'claude', provider: 'anthropic', models: ['claude-x'], api_key: 'sk-ant-test-key', url: fake.url }],
+      retry: { max_attempts: 1 },
+      cooldown: { failure_threshold: 100 },
+      request_log: { flush_interval_ms: 100 },
+    });
+    client = new Anthropic({ baseURL: router.url, apiKey: 'client-key', maxRetries: 0, defaultHeaders: { 'anthropic-version': '2024-05-05', 'anthropic-beta': 'some-beta-2026-01-01' } });
+  });
+  afterAll(async () => {
+    await stopAll();
+    await fake.close();
+  });
+
+  it("passes the body through byte for byte with the target's key, and relays the answer as Anthropic gave it", async () => {
+    fake.reply({ status: 200, json: fixture('anthropic/message-text.json') });
+    // Fields no chat translation carries (thinking, cache_control, document blocks, server tools) reach Anthropic untouched.
+    const params = {
+      ...ask,
+      system: [{ type: 'text' as const, text: 'Be brief.', cache_control: { type: 'ephemeral' as const } }],
+      thinking: { type: 'enabled' as const, budget_tokens: 1024 },
+      messages: [{ role: 'user' as const, content: [{ type: 'document' as const, source: { type: 'text' as const, media_type: 'text/plain' as const, data: 'A memo.' } }, { type: 'text' as const, text: 'Sum it up.' }] }],
+      tools: [{ type: 'web_search_20250305' as const, name: 'web_search' as const }],
+    };
+    const { data: message, response } = await client.messages.create(params).withResponse();
+    const sent = fake.last();
+    expect(sent.url).toBe('/v1/messages');
+    expect(sent.body).toEqual(params);
+    expect(sent.headers['x-api-key']).toBe('sk-ant-test-key');
+    expect(sent.headers.authorization).toBeUndefined();
+    expect(sent.headers['anthropic-version']).toBe('2024-05-05');
+    expect(sent.headers['anthropic-beta']).toBe('some-beta-2026-01-01');
+    expect(message).toEqual(JSON.parse(fixture('anthropic/message-text.json')));
+    expect(response.headers.get('x-switchyard-target')).toBe('claude');
+    const requestId = response.headers.get('x-request-id')!;
+    const row = await waitFor(async () => ((await getJson(`${router.url}/admin/requests?since=0`)).body as { data: StoredRequest[] }).data.find((entry) => entry.requestId === requestId), 'the request in the request log');
+    expect(row).toMatchObject({ route: 'messages', model: 'claude-x', status: 200, promptTokens: message.usage.input_tokens + (message.usage.cache_read_input_tokens ?? 0) + (message.usage.cache_creation_input_tokens ?? 0), completionTokens: message.usage.output_tokens });
+  });
+
+  it("relays Anthropic's stream as it came, and its errors, whole or mid-stream, as the SDK's own", async () => {
+    fake.reply({ sse: fixture('anthropic/stream-tool-use.sse') });
+    const raw = await fetch(`${router.url}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...ask, stream: true }) });
+    expect(raw.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    expect(await raw.text()).toBe(fixture('anthropic/stream-tool-use.sse'));
+    fake.reply({ sse: fixture('anthropic/stream-tool-use.sse') });
+    const message = await client.messages.stream(ask).finalMessage();
+    expect(fake.last().body).toEqual({ ...ask, stream: true });
+    expect(message).toMatchObject({ stop_reason: 'tool_use', content: [{ type: 'text' }, { type: 'tool_use', name: 'get_weather', input: { location: 'San Francisco, CA', unit: 'fahrenheit' } }] });
+
+    fake.reply({ status: 429, json: fixture('anthropic/error-rate-limit.json') });
+    const limited = await client.messages.create(ask).catch((e: unknown) => e);
+    expect(limited).toBeInstanceOf(Anthropic.RateLimitError);
+    expect((limited as InstanceType<typeof Anthropic.RateLimitError>).error).toEqual(JSON.parse(fixture('anthropic/error-rate-limit.json')));
+    fake.reply({ sse: fixture('anthropic/stream-overloaded.sse') });
+    await expect(client.messages.stream(ask).finalMessage()).rejects.toThrow(/Overloaded/);
   });
 });
