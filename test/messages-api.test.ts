@@ -2,7 +2,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getJson, postJson } from './support/http.js';
 import { startFakeProvider, type FakeProvider, type FakeReply } from './support/fake-provider.js';
-import { fixture, FakeUpstream } from './support/fake-upstream.js';
+import { fixture, FakeUpstream, providerBehindRouter } from './support/fake-upstream.js';
 import { startRouter, startSim, stopAll, waitFor, type Proc } from './support/processes.js';
 
 interface StoredRequest {
@@ -347,5 +347,37 @@ describe('the Messages API route to an Anthropic target (a fake Messages API beh
     expect((limited as InstanceType<typeof Anthropic.RateLimitError>).error).toEqual(JSON.parse(fixture('anthropic/error-rate-limit.json')));
     fake.reply({ sse: fixture('anthropic/stream-overloaded.sse') });
     await expect(client.messages.stream(ask).finalMessage()).rejects.toThrow(/Overloaded/);
+  });
+});
+
+describe('the Messages API route to a Gemini target (through its chat translation)', () => {
+  let fake: FakeUpstream;
+  let client: Anthropic;
+
+  beforeAll(async () => {
+    let router: Proc;
+    ({ fake, router } = await providerBehindRouter(
+      { name: 'google', provider: 'gemini', models: ['gemini-x'], api_key: 'goog-test-key' },
+      { retry: { max_attempts: 1 }, cooldown: { failure_threshold: 100 } },
+    ));
+    client = new Anthropic({ baseURL: router.url, apiKey: 'client-key', maxRetries: 0 });
+  });
+  afterAll(async () => {
+    await stopAll();
+    await fake.close();
+  });
+
+  it('answers whole and streamed, text and tool use', async () => {
+    fake.reply({ status: 200, json: fixture('gemini/response-text.json') });
+    const message = await client.messages.create({ model: 'gemini-x', max_tokens: 64, system: 'Explain simply.', messages: [{ role: 'user', content: 'What is AI?' }] });
+    expect(fake.last().body).toMatchObject({ systemInstruction: { parts: [{ text: 'Explain simply.' }] }, contents: [{ role: 'user', parts: [{ text: 'What is AI?' }] }] });
+    expect(message).toMatchObject({ content: [{ type: 'text', text: 'AI learns patterns from data to make predictions.' }], stop_reason: 'end_turn' });
+    expect(message.usage.cache_read_input_tokens).toBe(6);
+
+    fake.reply({ sse: fixture('gemini/stream-function-call.sse'), chunkBytes: 9 });
+    const streamed = await client.messages.stream({ model: 'gemini-x', max_tokens: 64, tools: [WEATHER_TOOL], messages: [{ role: 'user', content: 'Weather?' }] }).finalMessage();
+    expect(fake.last().url).toBe('/v1beta/models/gemini-x:streamGenerateContent?alt=sse');
+    expect(streamed.stop_reason).toBe('tool_use');
+    expect(streamed.content).toEqual([{ type: 'tool_use', id: expect.any(String), name: 'get_weather', input: { location: 'Paris' } }]);
   });
 });
