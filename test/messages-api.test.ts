@@ -257,6 +257,24 @@ describe('the Anthropic Messages API through the router (a simulated engine, an 
     expect(limited).toBeInstanceOf(Anthropic.RateLimitError);
     expect((limited as InstanceType<typeof Anthropic.RateLimitError>).error).toEqual({ type: 'error', error: { type: 'rate_limit_error', message: 'slow down' } });
   });
+
+  it('estimates a token count at about 4 bytes a token, without calling any target', async () => {
+    const before = received.length;
+    const params = { model: 'chat-model', system: 'You are terse.', tools: [WEATHER_TOOL], messages: [{ role: 'user' as const, content: 'x'.repeat(4000) }] };
+    const { input_tokens: tokens } = await client.messages.countTokens(params);
+    const bytes = JSON.stringify({ system: params.system, messages: params.messages, tools: params.tools }).length;
+    expect(tokens).toBe(Math.ceil(bytes / 4));
+    expect(received.length).toBe(before);
+    const unknown = await client.messages.countTokens({ ...params, model: 'no-such-model' }).catch((e: unknown) => e);
+    expect(unknown).toBeInstanceOf(Anthropic.NotFoundError);
+    expect((unknown as InstanceType<typeof Anthropic.NotFoundError>).error).toMatchObject({ type: 'error', error: { type: 'not_found_error' } });
+    const invalid = await postJson(`${router.url}/v1/messages/count_tokens`, { model: 'm1' });
+    expect(invalid.status).toBe(400);
+    expect(invalid.body).toEqual({ type: 'error', error: { type: 'invalid_request_error', message: "Missing required parameter: 'messages'" } });
+    const notJson = await postJson(`${router.url}/v1/messages/count_tokens`, '{"model":');
+    expect(notJson.status).toBe(400);
+    expect(notJson.body).toMatchObject({ type: 'error', error: { type: 'invalid_request_error' } });
+  });
 });
 
 describe('the Messages API route with API keys required', () => {
@@ -279,7 +297,10 @@ describe('the Messages API route with API keys required', () => {
     const wrong = await new Anthropic({ baseURL: router.url, apiKey: 'sk-wrong', maxRetries: 0 }).messages.create(ask).catch((e: unknown) => e);
     expect(wrong).toBeInstanceOf(Anthropic.AuthenticationError);
     expect((wrong as InstanceType<typeof Anthropic.AuthenticationError>).error).toMatchObject({ type: 'error', error: { type: 'authentication_error' } });
-    // Only this route reads x-api-key: the OpenAI routes keep to Authorization.
+    const count = { model: 'm1', messages: ask.messages };
+    expect((await new Anthropic({ baseURL: router.url, apiKey: null, defaultHeaders: { 'x-api-key': key }, maxRetries: 0 }).messages.countTokens(count)).input_tokens).toBeGreaterThan(0);
+    await expect(new Anthropic({ baseURL: router.url, apiKey: 'sk-wrong', maxRetries: 0 }).messages.countTokens(count)).rejects.toBeInstanceOf(Anthropic.AuthenticationError);
+    // Only the Messages API reads x-api-key: the OpenAI routes keep to Authorization.
     const chat = await postJson(`${router.url}/v1/chat/completions`, { model: 'm1', messages: [{ role: 'user', content: 'Hi' }] }, { 'x-api-key': key });
     expect(chat.status).toBe(401);
   });
