@@ -357,6 +357,10 @@ describe('the Messages API route to an Anthropic target (a fake Messages API beh
     const raw = await fetch(`${router.url}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...ask, stream: true }) });
     expect(raw.headers.get('content-type')).toMatch(/^text\/event-stream/);
     expect(await raw.text()).toBe(fixture('anthropic/stream-tool-use.sse'));
+    // Input tokens from message_start (read as the 7-byte pieces pass), output tokens from the last message_delta.
+    const requestId = raw.headers.get('x-request-id')!;
+    const row = await waitFor(async () => ((await getJson(`${router.url}/admin/requests?since=0`)).body as { data: StoredRequest[] }).data.find((entry) => entry.requestId === requestId), 'the stream in the request log');
+    expect(row).toMatchObject({ route: 'messages', status: 200, promptTokens: 472, completionTokens: 89 });
     fake.reply({ sse: fixture('anthropic/stream-tool-use.sse') });
     const message = await client.messages.stream(ask).finalMessage();
     expect(fake.last().body).toEqual({ ...ask, stream: true });

@@ -19,6 +19,7 @@ import type { Admitted, GatewayPolicies, RequestEnd } from './policies.js';
 import { errorBodyWithoutKey, isEventStreamType, responseHeaders, targetHeader, writeApiError, writeJson } from './relay.js';
 import { usageOfMessages } from './messages-api.js';
 import { MessagesStream } from './messages-stream.js';
+import { parseJson } from './parse-json.js';
 import { usageOfResponses } from './responses-api.js';
 import { ResponsesStream } from './responses-stream.js';
 import { CHUNK_STREAM } from './stream-ending.js';
@@ -248,7 +249,7 @@ export class Gateway {
         text = decoded?.toString();
         textBytes = decoded?.length;
       }
-      const parsed = text === undefined ? undefined : parseJson(text);
+      const parsed = parseJson(text);
       if (parsed === undefined) {
         const failure = badGateway(`backend ${backend.name} returned an invalid JSON response`);
         account.status = failure.status;
@@ -400,12 +401,4 @@ function requestEnd(account: Accounting): RequestEnd {
     contentType: account.contentType,
     target: account.backend?.name,
   };
-}
-
-function parseJson(body: string): unknown {
-  try {
-    return JSON.parse(body);
-  } catch {
-    return undefined;
-  }
 }

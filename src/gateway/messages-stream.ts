@@ -2,6 +2,7 @@ import { anthropicErrorEvent } from '../providers/anthropic/errors.js';
 import type { AnthropicUsage } from '../providers/anthropic/response.js';
 import { SseParser, type SseEvent } from '../providers/sse-parser.js';
 import { usageOfMessages } from './messages-api.js';
+import { parseJson } from './parse-json.js';
 import type { StreamEnding, StreamVerdict } from './stream-ending.js';
 
 /** What is read of the stream's start for its first event (`message_start`, a few hundred bytes). */
@@ -29,7 +30,7 @@ export class MessagesStream implements StreamEnding {
     }
     if (first === undefined) return;
     this.head = undefined;
-    this.startUsage = (parse(first.data) as { message?: { usage?: AnthropicUsage } } | undefined)?.message?.usage;
+    this.startUsage = (parseJson(first.data) as { message?: { usage?: AnthropicUsage } } | undefined)?.message?.usage;
   }
 
   verdict(tail: Buffer): StreamVerdict {
@@ -37,7 +38,7 @@ export class MessagesStream implements StreamEnding {
     const events = [...parser.push(tail), ...parser.end()];
     const usage = this.usage(events);
     const last = events.at(-1);
-    const type = last?.event ?? (parse(last?.data) as { type?: string } | undefined)?.type;
+    const type = last?.event ?? (parseJson(last?.data) as { type?: string } | undefined)?.type;
     if (type === 'message_stop') return { usage };
     if (type === 'error') return { usage, failure: 'the backend reported an error mid-stream', told: true };
     return { usage, failure: 'the backend ended the stream before message_stop' };
@@ -51,19 +52,10 @@ export class MessagesStream implements StreamEnding {
   private usage(events: SseEvent[]): ReturnType<typeof usageOfMessages> {
     const counts: AnthropicUsage = { ...this.startUsage };
     const delta = events.findLast((event) => event.event === 'message_delta');
-    const final = (parse(delta?.data) as { usage?: AnthropicUsage } | undefined)?.usage;
+    const final = (parseJson(delta?.data) as { usage?: AnthropicUsage } | undefined)?.usage;
     for (const [field, count] of Object.entries(final ?? {})) if (typeof count === 'number') counts[field as keyof AnthropicUsage] = count;
     // A translated stream whose target reported no usage counts zeros: the router's estimate stands in for them.
     if (!counts.input_tokens && !counts.output_tokens) return undefined;
     return usageOfMessages(counts);
-  }
-}
-
-function parse(data: string | undefined): unknown {
-  if (data === undefined) return undefined;
-  try {
-    return JSON.parse(data);
-  } catch {
-    return undefined;
   }
 }
