@@ -16,14 +16,15 @@ import { validateInference } from './validate.js';
  */
 export function registerMessagesTokenCount(app: FastifyInstance, policies: GatewayPolicies): void {
   void app.register(async (scope) => {
-    scope.setErrorHandler((error: Error & { statusCode?: number; code?: string }, _request, reply) => {
+    scope.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
       const apiError = error instanceof ApiError ? error : fromFastifyError(error);
+      if (apiError.status >= 500) request.log.error({ err: error, requestId: request.id }, 'request failed');
       void reply.code(apiError.status).headers(apiError.headers).type('application/json').send(messagesErrorBody(apiError));
     });
     scope.post('/v1/messages/count_tokens', async (request, reply) => {
-      // The same checks as the Messages route, but for max_tokens, which a count does not take.
-      const body = request.body as Record<string, unknown> | null;
-      const { model } = validateInference('messages', body && typeof body === 'object' && !Array.isArray(body) ? { max_tokens: 1, ...body } : body);
+      // A chat body's checks (an object, a model name, a messages array) are a Messages body's but for max_tokens, which a count does not take.
+      const { model } = validateInference('chat', request.body);
+      const { system, messages, tools } = request.body as Record<string, unknown>;
       const caller = policies.identifier.identify(request.headers, reply.raw, true);
       policies.identifier.authorize(caller, model);
       if (!policies.resolver.isGroup(model)) {
@@ -31,7 +32,6 @@ export function registerMessagesTokenCount(app: FastifyInstance, policies: Gatew
         // A model with no healthy target now still has a count; one nothing serves has none.
         if ('error' in route && route.error.status === 404) throw route.error;
       }
-      const { system, messages, tools } = body!;
       if (tools !== undefined && !Array.isArray(tools)) throw badRequest("Invalid type for 'tools': expected an array", 'tools', 'invalid_type');
       return { input_tokens: tokensOfBytes(Buffer.byteLength(JSON.stringify({ system, messages, tools }))) };
     });
