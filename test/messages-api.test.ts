@@ -51,6 +51,8 @@ describe('the Anthropic Messages API through the router (a simulated engine, an 
         { name: 'sim', url: sim.url },
         { name: 'chat', url: chat.url, models: ['chat-model'] },
       ],
+      // Claude Code asks for Claude model names: a group maps one to local targets.
+      model_groups: { 'claude-sonnet-4-5': { targets: [{ model: 'chat-model', weight: 1 }], fallbacks: ['m1'] } },
       retry: { max_attempts: 1 },
       request_log: { flush_interval_ms: 100 },
     });
@@ -274,6 +276,14 @@ describe('the Anthropic Messages API through the router (a simulated engine, an 
     const notJson = await postJson(`${router.url}/v1/messages/count_tokens`, '{"model":');
     expect(notJson.status).toBe(400);
     expect(notJson.body).toMatchObject({ type: 'error', error: { type: 'invalid_request_error' } });
+  });
+
+  it("falls back along a model group's chain when its target fails, answering as the model asked for", async () => {
+    replies.push({ status: 500, body: JSON.stringify({ error: { message: 'engine crashed' } }) });
+    const { data: message, response } = await client.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 16, messages: [{ role: 'user', content: 'Hi' }] }).withResponse();
+    expect(received.at(-1)).toMatchObject({ model: 'chat-model' });
+    expect(response.headers.get('x-switchyard-target')).toBe('sim');
+    expect(message).toMatchObject({ type: 'message', model: 'claude-sonnet-4-5', content: [{ type: 'text' }] });
   });
 });
 
