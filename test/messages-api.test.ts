@@ -1,5 +1,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { InferenceRequest } from '../src/gateway/inference-request.js';
+import { MessagesStreamTranslator } from '../src/providers/messages/stream.js';
 import { getJson, postJson } from './support/http.js';
 import { startFakeProvider, type FakeProvider, type FakeReply } from './support/fake-provider.js';
 import { fixture, FakeUpstream, providerBehindRouter } from './support/fake-upstream.js';
@@ -414,5 +416,37 @@ describe('the Messages API route to a Gemini target (through its chat translatio
     expect(fake.last().url).toBe('/v1beta/models/gemini-x:streamGenerateContent?alt=sse');
     expect(streamed.stop_reason).toBe('tool_use');
     expect(streamed.content).toEqual([{ type: 'tool_use', id: expect.any(String), name: 'get_weather', input: { location: 'Paris' } }]);
+  });
+});
+
+describe('translating chat chunks to Messages events (engines that stream tool calls unusually)', () => {
+  const context = { apiKey: undefined, maxEventBytes: 1 << 20 };
+  const request = { model: 'm', body: {} } as InferenceRequest;
+  const chunk = (delta: Record<string, unknown>, finish: string | null = null) =>
+    Buffer.from(`data: ${JSON.stringify({ id: 'c', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`);
+  /** Each Messages event written, as `type` or `type:index`. */
+  const events = (out: string) =>
+    out
+      .split('\n')
+      .filter((line) => line.startsWith('data: '))
+      .map((line) => JSON.parse(line.slice(6)) as { type: string; index?: number })
+      .map((event) => (event.index === undefined ? event.type : `${event.type}:${event.index}`));
+
+  it('keeps one tool-use block per call when an engine repeats the id in every piece or leaves the index out, and text after it a block of its own', () => {
+    const translator = new MessagesStreamTranslator(request, undefined, context);
+    let out = '';
+    out += translator.push(chunk({ tool_calls: [{ id: 'call_1', function: { name: 'f', arguments: '{"a"' } }] }));
+    out += translator.push(chunk({ tool_calls: [{ id: 'call_1', function: { arguments: ':1}' } }] }));
+    out += translator.push(chunk({ tool_calls: [{ id: 'call_2', function: { name: 'g', arguments: '{}' } }] }));
+    out += translator.push(chunk({ content: 'done' }, 'tool_calls'));
+    out += translator.push(Buffer.from('data: [DONE]\n\n'));
+    expect(events(out)).toEqual([
+      'message_start',
+      'content_block_start:0', 'content_block_delta:0', 'content_block_delta:0', 'content_block_stop:0',
+      'content_block_start:1', 'content_block_delta:1', 'content_block_stop:1',
+      'content_block_start:2', 'content_block_delta:2', 'content_block_stop:2',
+      'message_delta', 'message_stop',
+    ]);
+    expect(out).toContain('"stop_reason":"tool_use"');
   });
 });

@@ -7,6 +7,11 @@ import type { ChunkDelta } from '../openai-chunks.js';
 import { SseParser, type SseEvent } from '../sse-parser.js';
 import { stopOf } from './response.js';
 
+/** A content block is text, or a tool use carrying the chat tool call of that index (which some engines leave out). */
+type BlockKind = { text: true } | { text: false; toolCall: number | undefined; id: string | undefined };
+
+const TEXT: BlockKind = { text: true };
+
 interface ChatChunk {
   id?: string;
   choices?: Array<{ delta?: ChunkDelta; finish_reason?: string | null; stop_reason?: unknown }>;
@@ -27,8 +32,8 @@ export class MessagesStreamTranslator implements StreamTranslator {
   private started = false;
   /** Set once `message_stop` or an error event is written: nothing follows either. */
   private ended = false;
-  /** The content block being streamed, and the chat tool call it carries when it is a tool use. */
-  private open: { index: number; toolCall?: number } | undefined;
+  /** The content block being streamed. */
+  private open: (BlockKind & { index: number }) | undefined;
   private blocks = 0;
   private finishReason: string | null | undefined;
   private engineStop: unknown;
@@ -95,24 +100,29 @@ export class MessagesStreamTranslator implements StreamTranslator {
 
   private text(text: string): string {
     let out = '';
-    if (this.open === undefined || this.open.toolCall !== undefined) out += this.openBlock({ type: 'text', text: '' });
+    if (!this.open?.text) out += this.openBlock({ type: 'text', text: '' }, TEXT);
     return out + event('content_block_delta', { index: this.open!.index, delta: { type: 'text_delta', text } });
   }
 
-  /** A call's first piece names it (its id): a new tool-use block; later pieces carry its arguments. */
+  /**
+   * A call's first piece opens its tool-use block; later pieces (the same index, and no other id:
+   * some engines repeat the id in every piece, or leave the index out) carry its arguments.
+   */
   private toolCall(call: NonNullable<ChunkDelta['tool_calls']>[number]): string {
     let out = '';
-    if (call.id !== undefined || this.open?.toolCall !== call.index) {
-      out += this.openBlock({ type: 'tool_use', id: call.id, name: call.function?.name, input: {} }, call.index);
+    const id = call.id ?? undefined;
+    const open = this.open;
+    if (open === undefined || open.text || open.toolCall !== call.index || (id !== undefined && id !== open.id)) {
+      out += this.openBlock({ type: 'tool_use', id, name: call.function?.name, input: {} }, { text: false, toolCall: call.index, id });
     }
     const json = call.function?.arguments;
     if (json) out += event('content_block_delta', { index: this.open!.index, delta: { type: 'input_json_delta', partial_json: json } });
     return out;
   }
 
-  private openBlock(block: Record<string, unknown>, toolCall?: number): string {
+  private openBlock(block: Record<string, unknown>, kind: BlockKind): string {
     const out = this.closeBlock();
-    this.open = { index: this.blocks++, toolCall };
+    this.open = { ...kind, index: this.blocks++ };
     return out + event('content_block_start', { index: this.open.index, content_block: block });
   }
 
