@@ -144,7 +144,14 @@ describe('the Anthropic Messages API through the router (a simulated engine, an 
       messages: [
         ask,
         { role: 'assistant', content: first.content },
-        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'call_1', content: [{ type: 'text', text: 'sunny, 21' }] }, { type: 'text', text: 'And now?' }] },
+        {
+          role: 'user',
+          content: [
+            { type: 'tool_result', tool_use_id: 'call_1', content: [{ type: 'text', text: 'sunny, 21' }, { type: 'image', source: { type: 'url', url: 'https://example.com/sky.png' } }] },
+            { type: 'text', text: 'And now?' },
+            { type: 'document', source: { type: 'text', media_type: 'text/plain', data: 'Forecast: rain later.' } },
+          ],
+        },
       ],
     });
     expect(received.at(-1)).toMatchObject({
@@ -153,7 +160,15 @@ describe('the Anthropic Messages API through the router (a simulated engine, an 
         { role: 'user', content: 'Weather in Paris?' },
         { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] },
         { role: 'tool', tool_call_id: 'call_1', content: 'sunny, 21' },
-        { role: 'user', content: [{ type: 'text', text: 'And now?' }] },
+        // A tool message holds text only: the result's image goes to the user turn that follows, as does a plain-text document.
+        {
+          role: 'user',
+          content: [
+            { type: 'image_url', image_url: { url: 'https://example.com/sky.png' } },
+            { type: 'text', text: 'And now?' },
+            { type: 'text', text: 'Forecast: rain later.' },
+          ],
+        },
       ],
     });
     expect(second.content).toEqual([{ type: 'text', text: 'Sunny, 21°C.' }]);
@@ -249,7 +264,7 @@ describe('the Anthropic Messages API through the router (a simulated engine, an 
     // A block the chat translation cannot carry is the client's error, answered before any upstream call.
     const before = received.length;
     const unsupported = await client.messages
-      .create({ model: 'chat-model', max_tokens: 10, messages: [{ role: 'user', content: [{ type: 'document', source: { type: 'text', media_type: 'text/plain', data: 'x' } }] }] })
+      .create({ model: 'chat-model', max_tokens: 10, messages: [{ role: 'user', content: [{ type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: 'JVBERi0=' } }] }] })
       .catch((e: unknown) => e);
     expect(unsupported).toBeInstanceOf(Anthropic.BadRequestError);
     expect((unsupported as Error).message).toMatch(/document/);

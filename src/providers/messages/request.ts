@@ -68,13 +68,16 @@ function chatMessages(message: unknown, index: number): ChatMessage[] {
         return void parts.push({ type: 'text', text: block.text });
       case 'image':
         if (role !== 'user') break;
-        return void parts.push({ type: 'image_url', image_url: { url: imageUrl(block.source, part) } });
+        return void parts.push(imagePart(block.source, part));
+      case 'document':
+        if (role !== 'user') break;
+        return void parts.push({ type: 'text', text: documentText(block.source, part) });
       case 'tool_use':
         if (role !== 'assistant' || typeof block.name !== 'string') break;
         return void toolCalls.push({ id: block.id, type: 'function', function: { name: block.name, arguments: JSON.stringify(block.input ?? {}) } });
       case 'tool_result':
         if (role !== 'user') break;
-        return void toolResults.push({ role: 'tool', tool_call_id: block.tool_use_id, content: toolResultText(block.content, part) });
+        return void toolResults.push({ role: 'tool', tool_call_id: block.tool_use_id, content: toolResultText(block.content, part, parts) });
       case 'thinking':
       case 'redacted_thinking':
         // the model's reasoning, which chat has no place for in an earlier turn
@@ -90,19 +93,34 @@ function chatMessages(message: unknown, index: number): ChatMessage[] {
   return parts.length > 0 ? [...toolResults, { role, content: parts }] : toolResults;
 }
 
-function imageUrl(source: unknown, where: string): string {
+function imagePart(source: unknown, where: string): Block {
   const { type, media_type: mediaType, data, url } = (source ?? {}) as Block;
-  if (type === 'base64' && typeof mediaType === 'string' && typeof data === 'string') return `data:${mediaType};base64,${data}`;
-  if (type === 'url' && typeof url === 'string') return url;
+  if (type === 'base64' && typeof mediaType === 'string' && typeof data === 'string') return { type: 'image_url', image_url: { url: `data:${mediaType};base64,${data}` } };
+  if (type === 'url' && typeof url === 'string') return { type: 'image_url', image_url: { url } };
   throw badRequest(`${where}.source must be {type: 'base64', media_type, data} or {type: 'url', url}`, `${where}.source`, 'unsupported_content');
 }
 
-/** A tool result's content as the text a `tool` message holds (chat tool messages take no images). */
-function toolResultText(content: unknown, where: string): string {
+/** A plain-text document as text; a PDF or other binary document needs Anthropic's own reading. */
+function documentText(source: unknown, where: string): string {
+  const { type, data } = (source ?? {}) as Block;
+  if (type === 'text' && typeof data === 'string') return data;
+  throw badRequest(`${where}: only plain-text documents (source type 'text') are supported for this model`, `${where}.source`, 'unsupported_content');
+}
+
+/**
+ * A tool result's content as the text a `tool` message holds. Chat tool messages take no images:
+ * a result's images (a screenshot a tool took) join `userParts`, the user message that follows.
+ */
+function toolResultText(content: unknown, where: string, userParts: Block[]): string {
   if (content === undefined || content === null) return '';
   if (typeof content === 'string') return content;
-  if (Array.isArray(content)) return content.map((block, at) => blockText(block, `${where}.content[${at}]`)).join('');
-  throw badRequest(`${where}.content must be a string or an array of text blocks`, `${where}.content`, 'invalid_type');
+  if (!Array.isArray(content)) throw badRequest(`${where}.content must be a string or an array of text and image blocks`, `${where}.content`, 'invalid_type');
+  let text = '';
+  content.forEach((block: Block | null, at) => {
+    if (block?.type === 'image') userParts.push(imagePart(block.source, `${where}.content[${at}]`));
+    else text += blockText(block, `${where}.content[${at}]`);
+  });
+  return text;
 }
 
 function chatTools(tools: unknown): Block[] {
