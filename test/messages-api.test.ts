@@ -83,6 +83,18 @@ describe('the Anthropic Messages API through the router (a simulated engine, an 
     expect(row.promptTokens).toBeGreaterThan(0);
   });
 
+  it('caches a deterministic request (temperature 0) as chat does, keyed apart from chat', async () => {
+    const body = { model: 'm1', max_tokens: 16, temperature: 0, messages: [{ role: 'user', content: 'cache me' }] };
+    const first = await postJson(`${router.url}/v1/messages`, body);
+    const second = await postJson(`${router.url}/v1/messages`, body);
+    expect([first.headers.get('x-switchyard-cache'), second.headers.get('x-switchyard-cache')]).toEqual(['miss', 'hit']);
+    expect(second.body).toEqual(first.body);
+    expect(second.body).toMatchObject({ type: 'message' });
+    // The same fields as a chat request are another answer, in another API's shape.
+    const chat = await postJson(`${router.url}/v1/chat/completions`, body);
+    expect(chat.headers.get('x-switchyard-cache')).toBe('miss');
+  });
+
   it('translates the system prompt, turns, images, parameters and metadata to a chat request', async () => {
     replies.push(completion({ content: 'Red.' }, 'stop'));
     const message = await client.messages.create({
