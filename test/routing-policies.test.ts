@@ -394,6 +394,14 @@ describe('cache-aware', () => {
     expect(text).toContain('hi');
   });
 
+  it("reads an Anthropic Messages request's system prompt, as a chat request's system message", () => {
+    const turn = [{ role: 'user', content: 'hi' }];
+    const messages = (system: unknown) => canonicalPrompt({ system, messages: turn });
+    expect(messages('You are a coding agent.')).toBe(canonicalPrompt({ messages: [{ role: 'system', content: 'You are a coding agent.' }, ...turn] }));
+    expect(messages([{ type: 'text', text: 'You are a coding agent.', cache_control: { type: 'ephemeral' } }])).toContain('You are a coding agent.');
+    expect(messages('A')).not.toBe(messages('B'));
+  });
+
   it('hashes are seeded by model', () => {
     expect(prefixBlockHashes(SYSTEM, 'a', 64).hashes[0]).not.toBe(prefixBlockHashes(SYSTEM, 'b', 64).hashes[0]);
   });

@@ -1,4 +1,6 @@
+import type { Endpoint } from '../gateway/inference-request.js';
 import type { ProviderAdapter } from '../providers/adapter.js';
+import { messagesAdapter } from '../providers/messages/adapter.js';
 import { openAiCompatible } from '../providers/openai-compatible.js';
 import { EngineLoad } from './engine-load.js';
 import { LatencyWindow } from './latency-window.js';
@@ -59,6 +61,8 @@ export class Backend {
   readonly healthPath: string;
   readonly discoverModels: boolean;
   readonly adapter: ProviderAdapter;
+  /** The adapter of the Anthropic Messages API route: native, or through chat completions. */
+  private readonly messagesAdapter: ProviderAdapter;
   private readonly upstreamModel: ((model: string) => string) | undefined;
   models: ReadonlySet<string>;
   /** False while an engine in discovery mode has never said which models it serves (nor has a stored list). */
@@ -92,10 +96,16 @@ export class Backend {
     this.healthPath = spec.healthPath ?? '/health';
     this.discoverModels = spec.models === undefined;
     this.adapter = spec.adapter ?? openAiCompatible;
+    this.messagesAdapter = messagesAdapter(this.adapter);
     this.upstreamModel = spec.upstreamModel;
     this.models = new Set(spec.models ?? []);
     // Only a probed engine reports its models (a translated provider's service is never asked).
     this.modelsKnown = !this.discoverModels || !isScrapable(this);
+  }
+
+  /** How to speak to this backend for a request of `endpoint`. */
+  adapterFor(endpoint: Endpoint): ProviderAdapter {
+    return endpoint === 'messages' ? this.messagesAdapter : this.adapter;
   }
 
   /** The name this backend knows `model` by. */

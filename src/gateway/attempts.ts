@@ -261,7 +261,7 @@ export class AttemptRunner {
     const probe = pick === undefined;
     let call: UpstreamCall;
     try {
-      call = backend.adapter.request(request, backend, backend.upstreamModelFor(target.model));
+      call = backend.adapterFor(request.endpoint).request(request, backend, backend.upstreamModelFor(target.model));
     } catch (error) {
       // A request the provider cannot express (say, embeddings for a chat-only API) is the client's error, not the backend's.
       if (error instanceof ApiError) return { refused: error };

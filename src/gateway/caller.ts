@@ -43,16 +43,24 @@ export class CallerIdentifier {
     private readonly options: { required: boolean; cacheTtlS: number },
   ) {}
 
-  /** Who is asking (throws a 401 for a missing, unknown or revoked key). */
-  identify(headers: IncomingHttpHeaders, res: ServerResponse): Caller {
+  /**
+   * Who is asking (throws a 401 for a missing, unknown or revoked key). `acceptsApiKeyHeader`: the
+   * key may also come as `x-api-key`, as the Anthropic SDK sends it (the Messages API route).
+   */
+  identify(headers: IncomingHttpHeaders, res: ServerResponse, acceptsApiKeyHeader = false): Caller {
     if (!this.keysRequired()) return { id: `ip:${res.req?.socket.remoteAddress ?? 'unknown'}` };
-    const record = this.authenticate(headers.authorization);
+    const apiKey = headers['x-api-key'];
+    const record =
+      acceptsApiKeyHeader && headers.authorization === undefined && typeof apiKey === 'string' ? this.authenticateKey(apiKey.trim()) : this.authenticate(headers.authorization);
     return { id: `key:${record.id}`, key: record };
   }
 
   /** The active key an `Authorization` header carries, or a 401. */
   authenticate(authorization: string | undefined): ApiKeyRecord {
-    const presented = bearerToken(authorization);
+    return this.authenticateKey(bearerToken(authorization));
+  }
+
+  private authenticateKey(presented: string | undefined): ApiKeyRecord {
     // Refused before it is hashed or remembered: random long strings would otherwise fill the memory of hashes.
     if (!presented || presented.length > MAX_KEY_LENGTH) throw invalidApiKey();
     const keyHash = this.hashOf(presented);

@@ -15,6 +15,9 @@ import { countBackendTrouble, EJECTING_STATUS } from './backend-trouble.js';
 import type { InferenceRequest, RequestIdentity, Usage } from './inference-request.js';
 import type { Admitted, GatewayPolicies, RequestEnd } from './policies.js';
 import { brokenAnswer, errorBodyWithoutKey, isEventStreamType, OVERHEAD_HEADER, overheadMs, responseHeaders, targetHeader, writeApiError, writeJson } from './relay.js';
+import { usageOfMessages } from './messages-api.js';
+import { MessagesStream } from './messages-stream.js';
+import { parseJson } from './parse-json.js';
 import { usageOfResponses } from './responses-api.js';
 import { ResponseCalls, type ResponseCallRequest } from './response-calls.js';
 import { ResponsesStream } from './responses-stream.js';
@@ -110,7 +113,7 @@ export class Gateway {
       if ('error' in dispatched) {
         account.status = dispatched.error.status;
         account.error = dispatched.error.message;
-        if (dispatched.error !== CLIENT_GONE_ERROR) writeApiError(res, dispatched.error, own);
+        if (dispatched.error !== CLIENT_GONE_ERROR) writeApiError(res, dispatched.error, own, request.endpoint);
         return;
       }
       const { backend, response } = dispatched;
@@ -129,8 +132,13 @@ export class Gateway {
         const collecting = admitted;
         const tap = collecting.cache.key ? (bytes: Buffer) => this.policies.collect(collecting, bytes) : undefined;
         // A Responses stream's id is remembered as soon as it is read: a client may continue the response before the stream has ended.
-        const ending = request.endpoint === 'responses' ? new ResponsesStream((id) => this.responses.remember(request.body, id, backend.name, request.model, account.caller?.key?.id)) : CHUNK_STREAM;
-        const outcome = await relayStream(res, response.body, request.startedAt, abort, ending, backend.adapter.stream?.(request, { apiKey: backend.apiKey, maxEventBytes: this.options.maxResponseBytes }), tap);
+        const ending =
+          request.endpoint === 'responses'
+            ? new ResponsesStream((id) => this.responses.remember(request.body, id, backend.name, request.model, account.caller?.key?.id))
+            : request.endpoint === 'messages'
+              ? new MessagesStream()
+              : CHUNK_STREAM;
+        const outcome = await relayStream(res, response.body, request.startedAt, abort, ending, backend.adapterFor(request.endpoint).stream?.(request, { apiKey: backend.apiKey, maxEventBytes: this.options.maxResponseBytes }), tap);
         endUpstream(account);
         account.ttftS = outcome.ttftS;
         account.interTokenS = outcome.interTokenS;
@@ -213,22 +221,23 @@ export class Gateway {
         account.relayedTokens = 0;
       } else {
         this.failUnlessRouterStopped(signal, account, backend, failure.message);
-        writeApiError(res, failure, { 'x-request-id': headers['x-request-id'] });
+        writeApiError(res, failure, { 'x-request-id': headers['x-request-id'] }, request.endpoint);
       }
       return;
     }
     let status = response.statusCode;
+    const adapter = backend.adapterFor(request.endpoint);
     // The translation reads the provider's answer and writes a new one, never compressed: it reads the bytes as sent before any
     // compression the provider applied unasked (those that do not decode stay as they are, and translate as an invalid answer).
-    if (backend.adapter.response && typeof body !== 'string' && headers['content-encoding'] !== undefined) {
+    if (adapter.response && typeof body !== 'string' && headers['content-encoding'] !== undefined) {
       body = decodedBody(body, headers['content-encoding'], this.options.maxResponseBytes) ?? body;
       delete headers['content-encoding'];
     }
     // A provider may echo the key the router sent it when refusing it (OpenAI shows it masked): never to the client.
     // Taken out before translating, which may cut the text short, half a key with it.
     if (status >= 300 && backend.apiKey) body = errorBodyWithoutKey(body, headers, backend.apiKey, this.options.maxResponseBytes);
-    if (backend.adapter.response) {
-      ({ status, body } = backend.adapter.response(status, body, request));
+    if (adapter.response) {
+      ({ status, body } = adapter.response(status, body, request));
       headers['content-type'] = 'application/json';
     }
     account.status = status;
@@ -243,19 +252,20 @@ export class Gateway {
         text = decoded?.toString();
         textBytes = decoded?.length;
       }
-      const parsed = text === undefined ? undefined : parseJson(text);
+      const parsed = parseJson(text);
       if (parsed === undefined) {
         const failure = badGateway(`backend ${backend.name} returned an invalid JSON response`);
         account.status = failure.status;
         this.fail(account, backend, failure.message);
-        writeApiError(res, failure, { 'x-request-id': headers['x-request-id'] });
+        writeApiError(res, failure, { 'x-request-id': headers['x-request-id'] }, request.endpoint);
         return;
       }
       if (request.endpoint === 'responses') {
         const response = parsed as { id?: unknown; usage?: unknown };
         account.usage = usageOfResponses(response.usage);
         if (status === 200) this.responses.remember(request.body, response.id, backend.name, request.model, account.caller?.key?.id);
-      } else account.usage = (parsed as { usage?: Usage }).usage;
+      } else if (request.endpoint === 'messages') account.usage = usageOfMessages((parsed as { usage?: unknown }).usage);
+      else account.usage = (parsed as { usage?: Usage }).usage;
     }
     // An error the provider's answer translated to (an error answer itself was counted with its attempt).
     if (EJECTING_STATUS.has(status) && !account.failed) this.fail(account, backend, `answered ${status}`, status);
@@ -393,12 +403,4 @@ function requestEnd(account: Accounting): RequestEnd {
     contentType: account.contentType,
     target: account.backend?.name,
   };
-}
-
-function parseJson(body: string): unknown {
-  try {
-    return JSON.parse(body);
-  } catch {
-    return undefined;
-  }
 }

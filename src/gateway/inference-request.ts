@@ -1,13 +1,15 @@
 import type { IncomingHttpHeaders } from 'node:http';
 
-export type Endpoint = 'chat' | 'completions' | 'embeddings' | 'responses';
+/** `messages`: the Anthropic Messages API, served to Anthropic SDK clients (see gateway/messages-api.ts). */
+export type Endpoint = 'chat' | 'completions' | 'embeddings' | 'responses' | 'messages';
 
-/** The OpenAI API path of each endpoint (without the `/v1` prefix) and the field it requires. */
+/** The API path of each endpoint (without the `/v1` prefix) and the field it requires. */
 export const ENDPOINTS: Record<Endpoint, { path: string; required: string }> = {
   chat: { path: '/chat/completions', required: 'messages' },
   completions: { path: '/completions', required: 'prompt' },
   embeddings: { path: '/embeddings', required: 'input' },
   responses: { path: '/responses', required: 'input' },
+  messages: { path: '/messages', required: 'messages' },
 };
 
 /** The Responses API's calls on a stored response, named by its id in the path (they name no model). */

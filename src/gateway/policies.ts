@@ -5,7 +5,7 @@ import { ApiError } from '../server/errors.js';
 import type { SharedState } from '../state/shared-state.js';
 import type { ApiKeyLimits, ApiKeyRecord, ApiKeyStore, Revocation } from '../store/api-keys.js';
 import { budgetExceeded, type CallerIdentifier, type Caller } from './caller.js';
-import type { InferenceRequest, Usage } from './inference-request.js';
+import type { Endpoint, InferenceRequest, Usage } from './inference-request.js';
 import type { ModelResolver } from './model-resolver.js';
 import { takeClientFallbacks } from './client-fallbacks.js';
 import type { RateLimitStage, Reservation } from './rate-limit.js';
@@ -102,7 +102,7 @@ export class GatewayPolicies {
     let caller: Caller | undefined;
     let cache: CachePlan;
     try {
-      caller = this.identifier.identify(request.headers, res);
+      caller = this.identifier.identify(request.headers, res, request.endpoint === 'messages');
       takeClientFallbacks(request);
       // A key limited to some models reaches no other through a fallback it names.
       this.identifier.authorize(caller, request.model);
@@ -111,10 +111,10 @@ export class GatewayPolicies {
     } catch (error) {
       if (!(error instanceof ApiError)) {
         this.log.error({ err: error, requestId: request.id }, 'identifying the caller failed');
-        return this.refuse(res, new ApiError(500, 'Internal router error', 'server_error'), headers, caller);
+        return this.refuse(res, new ApiError(500, 'Internal router error', 'server_error'), headers, caller, request.endpoint);
       }
       if (error.code === 'insufficient_quota') this.metrics.limited('budget');
-      return this.refuse(res, error, headers, caller);
+      return this.refuse(res, error, headers, caller, request.endpoint);
     }
     const { charges, reservation } = this.rateLimit.plan(caller, request);
     const budgetUsd = caller.key?.budgetUsd;
@@ -122,12 +122,12 @@ export class GatewayPolicies {
     const { admission, cached } = await this.state.admit(charges, this.cache.lookupKey(cache), budget);
     if (!admission.admitted && 'overBudget' in admission) {
       this.metrics.limited('budget');
-      return this.refuse(res, budgetExceeded(budgetUsd!), headers, caller);
+      return this.refuse(res, budgetExceeded(budgetUsd!), headers, caller, request.endpoint);
     }
     const refusal = this.rateLimit.refusal(admission);
     if (refusal) {
       this.metrics.limited(refusal.type === 'tokens' ? 'tpm' : 'rpm');
-      return this.refuse(res, refusal, headers, caller);
+      return this.refuse(res, refusal, headers, caller, request.endpoint);
     }
     const hit = this.cache.found(cache, cached);
     this.metrics.cacheResult(cache.status);
@@ -200,8 +200,9 @@ export class GatewayPolicies {
     return admitted.cache.key !== undefined;
   }
 
-  private refuse(res: ServerResponse, error: ApiError, headers: OutgoingHttpHeaders, caller: Caller | undefined): Answered {
-    writeApiError(res, error, headers);
+  /** `endpoint`: the route whose error shape the answer takes (the OpenAI shape when unset). */
+  private refuse(res: ServerResponse, error: ApiError, headers: OutgoingHttpHeaders, caller: Caller | undefined, endpoint?: Endpoint): Answered {
+    writeApiError(res, error, headers, endpoint);
     return { answered: true, status: error.status, caller };
   }
 }

@@ -4,6 +4,8 @@ import { badGateway, type ApiError } from '../server/errors.js';
 import { ResponseTooLargeError } from '../upstream/call.js';
 import { decodedBody } from '../upstream/content-encoding.js';
 import { abortError, type RequestAbort } from './abort.js';
+import type { Route } from './inference-request.js';
+import { messagesErrorBody } from './messages-api.js';
 
 /**
  * Upstream headers the client never sees: hop-by-hop ones, those the router sets itself, and those
@@ -45,9 +47,11 @@ export function writeJson(res: ServerResponse, status: number, body: Buffer | st
   res.end(body);
 }
 
-export function writeApiError(res: ServerResponse, error: ApiError, headers: OutgoingHttpHeaders): void {
+/** An error the router answers, in the shape of the API `endpoint` belongs to (the OpenAI shape but for the Anthropic Messages API's). */
+export function writeApiError(res: ServerResponse, error: ApiError, headers: OutgoingHttpHeaders, endpoint?: Route): void {
   if (res.headersSent) return;
-  writeJson(res, error.status, JSON.stringify(error), { 'content-type': 'application/json', ...error.headers, ...headers });
+  const body = endpoint === 'messages' ? messagesErrorBody(error) : JSON.stringify(error);
+  writeJson(res, error.status, body, { 'content-type': 'application/json', ...error.headers, ...headers });
 }
 
 /**

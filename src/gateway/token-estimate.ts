@@ -1,8 +1,11 @@
 import type { InferenceRequest, Usage } from './inference-request.js';
 
-/** Prompt tokens guessed from the request's size, about 4 bytes a token (all that is known before the answer). */
+/** Tokens guessed from a text's size in bytes: about 4 bytes a token. */
+export const tokensOfBytes = (bytes: number): number => Math.ceil(bytes / 4);
+
+/** Prompt tokens guessed from the request's size (all that is known before the answer). */
 export function promptTokenEstimate(request: InferenceRequest): number {
-  return Math.ceil(request.raw.length / 4);
+  return tokensOfBytes(request.raw.length);
 }
 
 /**

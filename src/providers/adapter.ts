@@ -40,6 +40,8 @@ export interface ProviderAdapter {
   request(request: InferenceRequest, backend: Backend, upstreamModel: string): UpstreamCall;
   /** Converts a whole non-streamed upstream answer (any status) to the OpenAI shape. */
   response?(status: number, body: Buffer, request: InferenceRequest): { status: number; body: string };
-  /** A translator for a streamed answer; absent means the upstream already speaks OpenAI SSE. */
+  /** A translator for a streamed answer; absent means the upstream already speaks the client's SSE. */
   stream?(request: InferenceRequest, context: StreamContext): StreamTranslator;
+  /** How this target serves the Anthropic Messages API natively; absent, through chat completions (see providers/messages/adapter.ts). */
+  readonly messages?: ProviderAdapter;
 }

@@ -1,11 +1,13 @@
 /**
  * One canonical string for everything a chat template would put before the answer: tools first
- * (templates render them ahead of the conversation), then every message with its role. Two
- * requests share a KV-cache prefix roughly when their canonical strings share a prefix.
+ * (templates render them ahead of the conversation), then the Messages API's `system` (chat
+ * carries it as a message), then every message with its role. Two requests share a KV-cache
+ * prefix roughly when their canonical strings share a prefix.
  */
 export function canonicalPrompt(body: Record<string, unknown>): string {
   if (Array.isArray(body.messages)) {
     let text = body.tools === undefined ? '' : `${JSON.stringify(body.tools)}\n`;
+    if (body.system !== undefined) text += `\u0001system\n${contentText(body.system)}`;
     for (const message of body.messages as Array<Record<string, unknown>>) {
       const role = message?.role;
       // Not String(): a JSON object with a `toString` key cannot be converted.

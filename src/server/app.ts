@@ -20,6 +20,7 @@ import { clientErrorHandler, frameworkErrors, refuseConnect, refuseExpectation, 
 import { registerFleetRoutes } from './fleet-routes.js';
 import { cors, foreignOriginGuard } from './cors.js';
 import { inferenceRoutes } from './inference-routes.js';
+import { registerMessagesTokenCount } from './messages-token-count.js';
 import { requestId } from './request-id.js';
 import { requireApiKey } from './require-api-key.js';
 import { registerRouteExplain } from './route-explain.js';
@@ -104,5 +105,6 @@ export function buildApp({ config, log, fleet, gateway, metrics, agents, history
   registerDashboardRoutes(app, adminParts);
   registerRouteExplain(app, policies.resolver, routing, reader, gateway.responses, policies.state.cooldowns);
   registerAdminKeyRoutes(app, policies, config.admin_token);
+  registerMessagesTokenCount(app, policies);
   return app;
 }

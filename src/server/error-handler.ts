@@ -18,7 +18,8 @@ export function registerErrorHandlers(app: FastifyInstance): void {
   });
 }
 
-function fromFastifyError(error: Error & { statusCode?: number; code?: string }): ApiError {
+/** A Fastify error (an unreadable body, one too large) as the router's ApiError. */
+export function fromFastifyError(error: Error & { statusCode?: number; code?: string }): ApiError {
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return bodyTooLarge();

@@ -20,6 +20,8 @@ const ENDPOINT_PATHS: ReadonlyArray<[string, Endpoint]> = [
   ['/embeddings', 'embeddings'],
   ['/v1/responses', 'responses'],
   ['/responses', 'responses'],
+  // Anthropic's SDK always adds `/v1` to its base URL; without it the path would be a name many APIs use for other things.
+  ['/v1/messages', 'messages'],
 ];
 // With a trailing slash too: the FastAPI routers Switchyard replaces redirected `/v1/chat/completions/` (307, which keeps the POST) and clients followed.
 const ENDPOINT_OF_PATH = new Map<string, Endpoint>(ENDPOINT_PATHS.flatMap(([path, endpoint]) => [[path, endpoint], [`${path}/`, endpoint]]));
@@ -38,10 +40,10 @@ export interface InferenceRoutes {
  */
 export function inferenceRoutes(gateway: Gateway, maxBodyBytes: number, log: Logger): InferenceRoutes {
   let draining = false;
-  const fail = (res: ServerResponse, id: string, failure: unknown) => {
+  const fail = (res: ServerResponse, id: string, failure: unknown, endpoint?: Endpoint) => {
     log.error({ err: failure, requestId: id }, 'request failed');
     if (res.headersSent) res.destroy();
-    else writeApiError(res, new ApiError(500, 'Internal router error', 'server_error'), { 'x-request-id': id });
+    else writeApiError(res, new ApiError(500, 'Internal router error', 'server_error'), { 'x-request-id': id }, endpoint);
   };
   /** A Responses API call on a stored response; false when the request is none. Its body, if any, means nothing and is dropped. */
   const takeResponseCall = (req: IncomingMessage, res: ServerResponse): boolean => {
@@ -83,7 +85,7 @@ export function inferenceRoutes(gateway: Gateway, maxBodyBytes: number, log: Log
         } catch (invalid) {
           return refuse(gateway, res, { id, endpoint, model: modelOf(body), startedAt }, invalid as ApiError);
         }
-        gateway.handle({ id, endpoint, ...fields, body: body as Record<string, unknown>, raw, headers: req.headers, startedAt }, res).catch((failure: unknown) => fail(res, id, failure));
+        gateway.handle({ id, endpoint, ...fields, body: body as Record<string, unknown>, raw, headers: req.headers, startedAt }, res).catch((failure: unknown) => fail(res, id, failure, endpoint));
       });
       return true;
     },
@@ -136,7 +138,7 @@ function responseCallOf(method: string, url: string): Pick<ResponseCallRequest, 
 
 /** Answers a request the router will not route, and counts it like every other answer. */
 function refuse(gateway: Gateway, res: ServerResponse, request: RequestIdentity, error: ApiError): void {
-  writeApiError(res, error, { 'x-request-id': request.id });
+  writeApiError(res, error, { 'x-request-id': request.id }, request.endpoint);
   gateway.refused(request, error.status);
 }
 

@@ -30,9 +30,10 @@ export function validateInference(endpoint: Endpoint, body: unknown): { model: s
   if ((fields[required] === undefined || fields[required] === null) && !embedsChat) {
     throw badRequest(`Missing required parameter: '${required}'`, required, 'missing_required_parameter');
   }
-  if (endpoint === 'chat' && !Array.isArray(fields.messages)) {
+  if ((endpoint === 'chat' || endpoint === 'messages') && !Array.isArray(fields.messages)) {
     throw badRequest("Invalid type for 'messages': expected an array", 'messages', 'invalid_type');
   }
+  if (endpoint === 'messages') validateMaxTokens(fields.max_tokens);
   if (endpoint === 'responses' && typeof fields.input !== 'string' && !Array.isArray(fields.input)) {
     throw badRequest("Invalid type for 'input': expected a string or an array", 'input', 'invalid_type');
   }
@@ -40,6 +41,14 @@ export function validateInference(endpoint: Endpoint, body: unknown): { model: s
     throw badRequest("Invalid type for 'stream': expected a boolean", 'stream', 'invalid_type');
   }
   return { model: fields.model, stream: fields.stream === true && endpoint !== 'embeddings' };
+}
+
+/** The Messages API requires `max_tokens` whichever target serves it: a body Anthropic would refuse is refused alike, before any translation. */
+function validateMaxTokens(maxTokens: unknown): void {
+  if (maxTokens === undefined) throw badRequest("Missing required parameter: 'max_tokens'", 'max_tokens', 'missing_required_parameter');
+  if (!Number.isSafeInteger(maxTokens) || (maxTokens as number) < 1) {
+    throw badRequest("Invalid 'max_tokens': expected an integer of at least 1", 'max_tokens', 'invalid_value');
+  }
 }
 
 /** A name the router may route, log and show; what a target serves is checked later. */

@@ -20,12 +20,36 @@ export function anthropicAdapter(defaultMaxTokens = DEFAULT_MAX_TOKENS): Provide
     passiveHealthOnly: true,
     request(request: InferenceRequest, backend: Backend, upstreamModel: string): UpstreamCall {
       requireChat(request, 'Anthropic', backend.name);
-      const headers: Record<string, string> = { 'content-type': 'application/json', 'anthropic-version': ANTHROPIC_VERSION, 'x-request-id': request.id };
-      if (backend.apiKey) headers['x-api-key'] = backend.apiKey;
       const body = toAnthropicRequest(request.body, upstreamModel, request.stream, defaultMaxTokens);
-      return { path: versionedPath(backend, '/v1', '/messages'), headers, body: JSON.stringify(body) };
+      return { path: versionedPath(backend, '/v1', '/messages'), headers: anthropicHeaders(request, backend, ANTHROPIC_VERSION), body: JSON.stringify(body) };
     },
     response: (status, body, request) => fromAnthropicResponse(status, body, request.model),
     stream: (request, context) => new AnthropicStreamTranslator(request.model, wantsUsage(request.body), context),
+    messages: NATIVE_MESSAGES,
   };
+}
+
+/**
+ * The Messages API route to an Anthropic target: the client's body goes upstream byte for byte
+ * (re-serialised only when the target knows the model by another name), and the answer, stream
+ * and errors come back as Anthropic gave them. The client's API version and beta flags are
+ * passed on: they choose the body's meaning; its credentials never are.
+ */
+const NATIVE_MESSAGES: ProviderAdapter = {
+  name: 'anthropic',
+  passiveHealthOnly: true,
+  request(request: InferenceRequest, backend: Backend, upstreamModel: string): UpstreamCall {
+    const version = request.headers['anthropic-version'];
+    const headers = anthropicHeaders(request, backend, typeof version === 'string' ? version : ANTHROPIC_VERSION);
+    const beta = request.headers['anthropic-beta'];
+    if (typeof beta === 'string') headers['anthropic-beta'] = beta;
+    const body = upstreamModel === request.model ? request.raw : JSON.stringify({ ...request.body, model: upstreamModel });
+    return { path: versionedPath(backend, '/v1', '/messages'), headers, body };
+  },
+};
+
+function anthropicHeaders(request: InferenceRequest, backend: Backend, version: string): Record<string, string> {
+  const headers: Record<string, string> = { 'content-type': 'application/json', 'anthropic-version': version, 'x-request-id': request.id };
+  if (backend.apiKey) headers['x-api-key'] = backend.apiKey;
+  return headers;
 }

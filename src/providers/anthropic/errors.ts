@@ -16,6 +16,17 @@ const STATUS_BY_TYPE: Readonly<Record<string, number>> = {
   overloaded_error: 503,
 };
 
+/** The Anthropic error type of a status, for errors the router answers in Anthropic's shape (the inverse of STATUS_BY_TYPE). */
+const TYPE_BY_STATUS: ReadonlyMap<number, string> = new Map(Object.entries(STATUS_BY_TYPE).map(([type, status]) => [status, type]));
+
+export const anthropicErrorType = (status: number): string => TYPE_BY_STATUS.get(status) ?? (status >= 500 ? 'api_error' : 'invalid_request_error');
+
+/** Anthropic's error body: the Anthropic SDK raises the error class of the answer's status with this message. */
+export const anthropicErrorBody = (type: string, message: string): string => JSON.stringify({ type: 'error', error: { type, message } });
+
+/** Anthropic's mid-stream error event: the SDK's stream helpers raise it as an APIError. */
+export const anthropicErrorEvent = (type: string, message: string): string => `event: error\ndata: ${anthropicErrorBody(type, message)}\n\n`;
+
 export interface AnthropicError {
   type?: string;
   message?: string;

@@ -38,6 +38,9 @@ export const ANTHROPIC_PARAMETERS: ParameterTable = {
 
 const PROVIDER = 'Anthropic';
 
+/** OpenAI's `tool_choice` words → Anthropic's `tool_choice.type` (a named function is `tool`). A map: a word such as 'constructor' must find nothing. */
+export const TOOL_CHOICE_TYPES: ReadonlyMap<string, string> = new Map(Object.entries({ auto: 'auto', required: 'any', none: 'none' }));
+
 type Block = Record<string, unknown>;
 
 /** The Messages API body for an OpenAI chat request. */
@@ -98,9 +101,8 @@ function assistantBlocks(message: ChatMessage, index: number): Block[] {
 
 function toAnthropicToolChoice(choice: unknown, serialOnly: boolean): Block | undefined {
   let mapped: Block | undefined;
-  if (choice === 'auto') mapped = { type: 'auto' };
-  else if (choice === 'required') mapped = { type: 'any' };
-  else if (choice === 'none') mapped = { type: 'none' };
+  const type = typeof choice === 'string' ? TOOL_CHOICE_TYPES.get(choice) : undefined;
+  if (type !== undefined) mapped = { type };
   else if (choice && typeof choice === 'object') {
     const name = (choice as { function?: { name?: unknown } }).function?.name;
     if (typeof name !== 'string') throw badRequest("'tool_choice' must name a function", 'tool_choice', 'invalid_value');

@@ -30,12 +30,24 @@ const FINISH_REASONS: ReadonlyMap<string, FinishReason> = new Map(Object.entries
 
 export const finishReason = (stopReason: string | null | undefined): FinishReason => FINISH_REASONS.get(stopReason ?? '') ?? 'stop';
 
+/** OpenAI finish reasons → Anthropic stop reasons: the first stop reason of the map that gives each. */
+const STOP_REASONS: ReadonlyMap<string, string> = new Map([...FINISH_REASONS].reverse().map(([stop, finish]) => [finish, stop]));
+
+/** The stop reason of an OpenAI finish reason; an unknown or missing one (a stream cut short by the engine) is the turn's end. */
+export const stopReason = (finish: unknown): string => (typeof finish === 'string' ? STOP_REASONS.get(finish) : undefined) ?? 'end_turn';
+
 /** OpenAI counts cached and cache-written tokens in prompt_tokens; Anthropic reports them apart. */
 export function toOpenAiUsage(usage: AnthropicUsage): Usage {
   const cached = usage.cache_read_input_tokens ?? 0;
   const prompt = (usage.input_tokens ?? 0) + cached + (usage.cache_creation_input_tokens ?? 0);
   const completion = usage.output_tokens ?? 0;
   return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion, prompt_tokens_details: { cached_tokens: cached } };
+}
+
+/** The inverse of toOpenAiUsage: cached tokens leave the input count (what OpenAI cannot tell apart counts as uncached input). */
+export function fromOpenAiUsage(usage: Usage | null | undefined): Required<Pick<AnthropicUsage, 'input_tokens' | 'output_tokens' | 'cache_read_input_tokens'>> {
+  const cached = usage?.prompt_tokens_details?.cached_tokens ?? 0;
+  return { input_tokens: Math.max(0, (usage?.prompt_tokens ?? 0) - cached), output_tokens: usage?.completion_tokens ?? 0, cache_read_input_tokens: cached };
 }
 
 /** A whole Messages API answer (any status) as an OpenAI `chat.completion` or error. */

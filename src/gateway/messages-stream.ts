@@ -1,0 +1,61 @@
+import { anthropicErrorEvent } from '../providers/anthropic/errors.js';
+import type { AnthropicUsage } from '../providers/anthropic/response.js';
+import { SseParser, type SseEvent } from '../providers/sse-parser.js';
+import { usageOfMessages } from './messages-api.js';
+import { parseJson } from './parse-json.js';
+import type { StreamEnding, StreamVerdict } from './stream-ending.js';
+
+/** What is read of the stream's start for its first event (`message_start`, a few hundred bytes). */
+const MAX_HEAD = 8192;
+
+/**
+ * The end rule of an Anthropic Messages stream (a target's own, or one translated from chat
+ * chunks): complete once `message_stop` is its last event, with no `[DONE]`. The input tokens
+ * are counted in `message_start`, at the stream's start, which the tail may no longer hold: its
+ * first event is read as it passes; the last `message_delta`, in the tail, has the final counts.
+ */
+export class MessagesStream implements StreamEnding {
+  /** Reads the first event; dropped once it has (or once it proves longer than MAX_HEAD). */
+  private head: SseParser | undefined = new SseParser(MAX_HEAD);
+  private startUsage: AnthropicUsage | undefined;
+
+  watch(bytes: Buffer): void {
+    if (this.head === undefined) return;
+    let first: SseEvent | undefined;
+    try {
+      first = this.head.push(bytes)[0];
+    } catch {
+      this.head = undefined;
+      return;
+    }
+    if (first === undefined) return;
+    this.head = undefined;
+    this.startUsage = (parseJson(first.data) as { message?: { usage?: AnthropicUsage } } | undefined)?.message?.usage;
+  }
+
+  verdict(tail: Buffer): StreamVerdict {
+    const parser = new SseParser();
+    const events = [...parser.push(tail), ...parser.end()];
+    const usage = this.usage(events);
+    const last = events.at(-1);
+    const type = last?.event ?? (parseJson(last?.data) as { type?: string } | undefined)?.type;
+    if (type === 'message_stop') return { usage };
+    if (type === 'error') return { usage, failure: 'the backend reported an error mid-stream', told: true };
+    return { usage, failure: 'the backend ended the stream before message_stop' };
+  }
+
+  errorEvent(message: string): string {
+    return anthropicErrorEvent('api_error', message);
+  }
+
+  /** The counts of `message_start` updated by the last `message_delta` (whose counts are totals; a null one is unchanged); none when nothing was counted. */
+  private usage(events: SseEvent[]): ReturnType<typeof usageOfMessages> {
+    const counts: AnthropicUsage = { ...this.startUsage };
+    const delta = events.findLast((event) => event.event === 'message_delta');
+    const final = (parseJson(delta?.data) as { usage?: AnthropicUsage } | undefined)?.usage;
+    for (const [field, count] of Object.entries(final ?? {})) if (typeof count === 'number') counts[field as keyof AnthropicUsage] = count;
+    // A translated stream whose target reported no usage counts zeros: the router's estimate stands in for them.
+    if (!counts.input_tokens && !counts.output_tokens) return undefined;
+    return usageOfMessages(counts);
+  }
+}

@@ -1,0 +1,144 @@
+import { badRequest } from '../../server/errors.js';
+import { TOOL_CHOICE_TYPES } from '../anthropic/request.js';
+import { mapParameters, shown, type ParameterTable } from '../chat-translation.js';
+
+/** Messages API fields → OpenAI chat parameters; fields not listed (`thinking`, `service_tier`, …) have no chat counterpart and are not sent. */
+const CHAT_PARAMETERS: ParameterTable = {
+  max_tokens: { to: 'max_tokens' },
+  temperature: { to: 'temperature' },
+  top_p: { to: 'top_p' },
+  // not OpenAI's, but the engines' (vLLM, SGLang); providers that refuse it have it removed (UNSUPPORTED_PARAMS)
+  top_k: { to: 'top_k' },
+  stop_sequences: { to: 'stop' },
+  metadata: { to: 'user', convert: (metadata) => (metadata as { user_id?: unknown }).user_id ?? undefined },
+  stream: { to: 'stream' },
+};
+
+/** Anthropic's tool_choice types → OpenAI's words (the inverse of the chat translation's table). */
+const CHAT_TOOL_CHOICES: ReadonlyMap<string, string> = new Map([...TOOL_CHOICE_TYPES].map(([word, type]) => [type, word]));
+
+type Block = Record<string, unknown>;
+type ChatMessage = Record<string, unknown>;
+
+/**
+ * The OpenAI chat request for a Messages API body: the system prompt becomes the first message,
+ * tool results become `tool` messages, tool uses an assistant's `tool_calls`. A streamed request
+ * asks for the usage chunk, which the translated stream's `message_delta` reports.
+ */
+export function toChatRequest(body: Record<string, unknown>): Record<string, unknown> {
+  const messages: ChatMessage[] = [];
+  const system = systemText(body.system);
+  if (system !== '') messages.push({ role: 'system', content: system });
+  (body.messages as unknown[]).forEach((message, index) => messages.push(...chatMessages(message, index)));
+  const chat: Record<string, unknown> = { model: body.model, messages, ...mapParameters(body, CHAT_PARAMETERS) };
+  if (body.tools !== undefined && body.tools !== null) chat.tools = chatTools(body.tools);
+  if (body.tool_choice !== undefined && body.tool_choice !== null) Object.assign(chat, chatToolChoice(body.tool_choice));
+  if (chat.stream === true) chat.stream_options = { include_usage: true };
+  return chat;
+}
+
+function systemText(system: unknown): string {
+  if (system === undefined || system === null) return '';
+  if (typeof system === 'string') return system;
+  if (Array.isArray(system)) return system.map((block, at) => blockText(block, `system[${at}]`)).join('\n\n');
+  throw badRequest("'system' must be a string or an array of text blocks", 'system', 'invalid_type');
+}
+
+function blockText(block: unknown, where: string): string {
+  const { type, text } = (block ?? {}) as Block;
+  if (type === 'text' && typeof text === 'string') return text;
+  throw badRequest(`${where}: expected a text block, got type '${shown(type)}'`, where, 'unsupported_content');
+}
+
+/** One Messages API turn as chat messages: a user turn's tool results come first, as `tool` messages answering the assistant's calls. */
+function chatMessages(message: unknown, index: number): ChatMessage[] {
+  const { role, content } = (message ?? {}) as Block;
+  const where = `messages[${index}]`;
+  if (role !== 'user' && role !== 'assistant') throw badRequest(`${where}: role must be 'user' or 'assistant', got '${shown(role)}'`, `${where}.role`, 'invalid_value');
+  if (typeof content === 'string') return [{ role, content }];
+  if (!Array.isArray(content)) throw badRequest(`${where}.content must be a string or an array of content blocks`, `${where}.content`, 'invalid_type');
+  const parts: Block[] = [];
+  const toolResults: ChatMessage[] = [];
+  const toolCalls: Block[] = [];
+  content.forEach((block: Block | null, at) => {
+    const part = `${where}.content[${at}]`;
+    switch (block?.type) {
+      case 'text':
+        if (typeof block.text !== 'string') throw badRequest(`${part}.text must be a string`, part, 'invalid_type');
+        return void parts.push({ type: 'text', text: block.text });
+      case 'image':
+        if (role !== 'user') break;
+        return void parts.push(imagePart(block.source, part));
+      case 'document':
+        if (role !== 'user') break;
+        return void parts.push({ type: 'text', text: documentText(block.source, part) });
+      case 'tool_use':
+        if (role !== 'assistant' || typeof block.name !== 'string') break;
+        return void toolCalls.push({ id: block.id, type: 'function', function: { name: block.name, arguments: JSON.stringify(block.input ?? {}) } });
+      case 'tool_result':
+        if (role !== 'user') break;
+        return void toolResults.push({ role: 'tool', tool_call_id: block.tool_use_id, content: toolResultText(block.content, part, parts) });
+      case 'thinking':
+      case 'redacted_thinking':
+        // the model's reasoning, which chat has no place for in an earlier turn
+        return;
+    }
+    throw badRequest(`${part}: content block type '${shown(block?.type)}' is not supported in a ${shown(role)} message for this model`, part, 'unsupported_content');
+  });
+  if (role === 'assistant') {
+    if (parts.length === 0 && toolCalls.length === 0) return [];
+    const text = parts.map((part) => part.text).join('');
+    return [{ role, content: text === '' ? null : text, ...(toolCalls.length > 0 && { tool_calls: toolCalls }) }];
+  }
+  return parts.length > 0 ? [...toolResults, { role, content: parts }] : toolResults;
+}
+
+function imagePart(source: unknown, where: string): Block {
+  const { type, media_type: mediaType, data, url } = (source ?? {}) as Block;
+  if (type === 'base64' && typeof mediaType === 'string' && typeof data === 'string') return { type: 'image_url', image_url: { url: `data:${mediaType};base64,${data}` } };
+  if (type === 'url' && typeof url === 'string') return { type: 'image_url', image_url: { url } };
+  throw badRequest(`${where}.source must be {type: 'base64', media_type, data} or {type: 'url', url}`, `${where}.source`, 'unsupported_content');
+}
+
+/** A plain-text document as text; a PDF or other binary document needs Anthropic's own reading. */
+function documentText(source: unknown, where: string): string {
+  const { type, data } = (source ?? {}) as Block;
+  if (type === 'text' && typeof data === 'string') return data;
+  throw badRequest(`${where}: only plain-text documents (source type 'text') are supported for this model`, `${where}.source`, 'unsupported_content');
+}
+
+/**
+ * A tool result's content as the text a `tool` message holds. Chat tool messages take no images:
+ * a result's images (a screenshot a tool took) join `userParts`, the user message that follows.
+ */
+function toolResultText(content: unknown, where: string, userParts: Block[]): string {
+  if (content === undefined || content === null) return '';
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) throw badRequest(`${where}.content must be a string or an array of text and image blocks`, `${where}.content`, 'invalid_type');
+  let text = '';
+  content.forEach((block: Block | null, at) => {
+    if (block?.type === 'image') userParts.push(imagePart(block.source, `${where}.content[${at}]`));
+    else text += blockText(block, `${where}.content[${at}]`);
+  });
+  return text;
+}
+
+function chatTools(tools: unknown): Block[] {
+  if (!Array.isArray(tools)) throw badRequest("'tools' must be an array", 'tools', 'invalid_type');
+  return tools.map((tool: Block | null, at) => {
+    // Anthropic's server tools (web search, code execution, …) have a versioned type and no schema: only Anthropic runs them.
+    if (typeof tool?.name !== 'string' || (tool.type !== undefined && tool.type !== 'custom') || typeof tool.input_schema !== 'object') {
+      throw badRequest(`tools[${at}]: only client tools {name, description, input_schema} are supported for this model`, `tools[${at}]`, 'unsupported_tool');
+    }
+    return { type: 'function', function: { name: tool.name, ...(typeof tool.description === 'string' && { description: tool.description }), parameters: tool.input_schema } };
+  });
+}
+
+function chatToolChoice(choice: unknown): Block {
+  const { type, name, disable_parallel_tool_use: serialOnly } = (choice ?? {}) as Block;
+  const word = typeof type === 'string' ? CHAT_TOOL_CHOICES.get(type) : undefined;
+  let toolChoice: unknown = word;
+  if (type === 'tool' && typeof name === 'string') toolChoice = { type: 'function', function: { name } };
+  else if (word === undefined) throw badRequest("'tool_choice' must be {type: 'auto' | 'any' | 'none'} or {type: 'tool', name}", 'tool_choice', 'invalid_value');
+  return { tool_choice: toolChoice, ...(serialOnly === true && { parallel_tool_calls: false }) };
+}

@@ -1,0 +1,76 @@
+import type { InferenceRequest, Usage } from '../../gateway/inference-request.js';
+import { anthropicErrorBody, anthropicErrorType } from '../anthropic/errors.js';
+import { fromOpenAiUsage, stopReason } from '../anthropic/response.js';
+
+interface ChatCompletion {
+  id?: string;
+  choices?: Array<{
+    message?: { content?: string | null; tool_calls?: Array<{ id?: string; function?: { name?: string; arguments?: string } }> };
+    finish_reason?: string | null;
+    /** vLLM and SGLang: the stop string that ended the answer. */
+    stop_reason?: unknown;
+  }>;
+  usage?: Usage | null;
+}
+
+/** A chat answer (any status) as a Messages API message or Anthropic error. */
+export function toMessagesResponse(status: number, body: Buffer | string, request: InferenceRequest): { status: number; body: string } {
+  const text = body.toString();
+  if (status >= 300) return { status, body: anthropicErrorBody(anthropicErrorType(status), errorMessage(text, status)) };
+  let completion: ChatCompletion;
+  try {
+    completion = JSON.parse(text) as ChatCompletion;
+    if (!Array.isArray(completion.choices)) throw new Error('no choices');
+  } catch {
+    return { status: 502, body: anthropicErrorBody('api_error', 'The backend returned a response that is not a chat completion') };
+  }
+  const choice = completion.choices[0];
+  const content: Array<Record<string, unknown>> = [];
+  if (choice?.message?.content) content.push({ type: 'text', text: choice.message.content });
+  for (const call of choice?.message?.tool_calls ?? []) {
+    content.push({ type: 'tool_use', id: call.id, name: call.function?.name, input: toolInput(call.function?.arguments) });
+  }
+  const message = {
+    id: completion.id,
+    type: 'message',
+    role: 'assistant',
+    model: request.model,
+    content,
+    ...stopOf(choice?.finish_reason, choice?.stop_reason, request.body),
+    usage: fromOpenAiUsage(completion.usage),
+  };
+  return { status: 200, body: JSON.stringify(message) };
+}
+
+/**
+ * The stop reason and sequence of a chat answer. OpenAI does not say which stop string ended an
+ * answer; the engines do (`stop_reason`), and one the client asked for is Anthropic's `stop_sequence`.
+ */
+export function stopOf(finishReason: unknown, engineStop: unknown, body: Record<string, unknown>): { stop_reason: string; stop_sequence: string | null } {
+  const asked = body.stop_sequences;
+  if (finishReason === 'stop' && typeof engineStop === 'string' && Array.isArray(asked) && asked.includes(engineStop)) return { stop_reason: 'stop_sequence', stop_sequence: engineStop };
+  return { stop_reason: stopReason(finishReason), stop_sequence: null };
+}
+
+/** A tool call's arguments as the object Anthropic's `input` is; arguments that are not a JSON object are kept whole under `arguments`. */
+export function toolInput(json: string | undefined): unknown {
+  if (json === undefined || json === '') return {};
+  try {
+    const input: unknown = JSON.parse(json);
+    if (input && typeof input === 'object' && !Array.isArray(input)) return input;
+  } catch {
+    // kept as text below
+  }
+  return { arguments: json };
+}
+
+/** The message of an OpenAI error body, or the body's start when it is something else. */
+export function errorMessage(text: string, status: number): string {
+  try {
+    const message = (JSON.parse(text) as { error?: { message?: unknown } }).error?.message;
+    if (typeof message === 'string') return message;
+  } catch {
+    // not JSON: its text below
+  }
+  return text.slice(0, 500) || `the backend answered ${status}`;
+}

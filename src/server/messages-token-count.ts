@@ -1,0 +1,39 @@
+import type { FastifyInstance } from 'fastify';
+import type { GatewayPolicies } from '../gateway/policies.js';
+import { messagesErrorBody } from '../gateway/messages-api.js';
+import { tokensOfBytes } from '../gateway/token-estimate.js';
+import { fromFastifyError } from './error-handler.js';
+import { ApiError, badRequest } from './errors.js';
+import { validateInference } from './validate.js';
+
+/**
+ * `POST /v1/messages/count_tokens`, the Messages API's token count, as an estimate: the router
+ * has no tokenizer of any target's model, so it answers what it charges rate limits with before an
+ * answer reports usage, about 4 bytes of the prompt (system, messages, tools) a token. Clients use
+ * the count to judge how full a context window is, for which an estimate serves; nothing is sent
+ * upstream. The caller is identified and authorized for the model as on the Messages route, and
+ * errors are in Anthropic's shape.
+ */
+export function registerMessagesTokenCount(app: FastifyInstance, policies: GatewayPolicies): void {
+  void app.register(async (scope) => {
+    scope.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
+      const apiError = error instanceof ApiError ? error : fromFastifyError(error);
+      if (apiError.status >= 500) request.log.error({ err: error, requestId: request.id }, 'request failed');
+      void reply.code(apiError.status).headers(apiError.headers).type('application/json').send(messagesErrorBody(apiError));
+    });
+    scope.post('/v1/messages/count_tokens', async (request, reply) => {
+      // A chat body's checks (an object, a model name, a messages array) are a Messages body's but for max_tokens, which a count does not take.
+      const { model } = validateInference('chat', request.body);
+      const { system, messages, tools } = request.body as Record<string, unknown>;
+      const caller = policies.identifier.identify(request.headers, reply.raw, true);
+      policies.identifier.authorize(caller, model);
+      if (!policies.resolver.isGroup(model)) {
+        const route = policies.resolver.resolve(model);
+        // A model with no healthy target now still has a count; one nothing serves has none.
+        if ('error' in route && route.error.status === 404) throw route.error;
+      }
+      if (tools !== undefined && !Array.isArray(tools)) throw badRequest("Invalid type for 'tools': expected an array", 'tools', 'invalid_type');
+      return { input_tokens: tokensOfBytes(Buffer.byteLength(JSON.stringify({ system, messages, tools }))) };
+    });
+  });
+}

@@ -1,0 +1,479 @@
+import Anthropic from '@anthropic-ai/sdk';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { InferenceRequest } from '../src/gateway/inference-request.js';
+import { MessagesStreamTranslator } from '../src/providers/messages/stream.js';
+import { getJson, postJson } from './support/http.js';
+import { startFakeProvider, type FakeProvider, type FakeReply } from './support/fake-provider.js';
+import { fixture, FakeUpstream, providerBehindRouter } from './support/fake-upstream.js';
+import { startRouter, startSim, stopAll, waitFor, type Proc } from './support/processes.js';
+
+interface StoredRequest {
+  requestId: string;
+  route: string;
+  model: string;
+  status: number;
+  promptTokens: number | null;
+  completionTokens: number | null;
+}
+
+/** A chat completion answer of the fake OpenAI-compatible target. */
+function completion(message: Record<string, unknown>, finish: string, extra: Record<string, unknown> = {}): FakeReply {
+  return {
+    status: 200,
+    body: JSON.stringify({
+      id: 'chatcmpl-1',
+      object: 'chat.completion',
+      created: 1_700_000_000,
+      model: 'chat-model',
+      choices: [{ index: 0, message: { role: 'assistant', ...message }, finish_reason: finish, logprobs: null, ...extra }],
+      usage: { prompt_tokens: 30, completion_tokens: 7, total_tokens: 37, prompt_tokens_details: { cached_tokens: 10 } },
+    }),
+  };
+}
+
+const WEATHER_TOOL = { name: 'get_weather', description: 'Weather of a city', input_schema: { type: 'object' as const, properties: { city: { type: 'string' } }, required: ['city'] } };
+
+describe('the Anthropic Messages API through the router (a simulated engine, an OpenAI-compatible target)', () => {
+  let router: Proc;
+  let sim: Proc;
+  let chat: FakeProvider;
+  let client: Anthropic;
+  /** What the OpenAI-compatible target received, last request last. */
+  const received: Array<Record<string, unknown>> = [];
+  const replies: FakeReply[] = [];
+
+  beforeAll(async () => {
+    sim = await startSim({ models: ['m1'], ttftMs: 5 });
+    chat = await startFakeProvider(({ body }) => {
+      received.push(body);
+      return replies.shift() ?? { status: 500, body: '{"error":{"message":"no reply queued"}}' };
+    });
+    router = await startRouter({
+      services: [
+        { name: 'sim', url: sim.url },
+        { name: 'chat', url: chat.url, models: ['chat-model'] },
+      ],
+      // Claude Code asks for Claude model names: a group maps one to local targets.
+      model_groups: { 'claude-sonnet-4-5': { targets: [{ model: 'chat-model', weight: 1 }], fallbacks: ['m1'] } },
+      retry: { max_attempts: 1 },
+      request_log: { flush_interval_ms: 100 },
+    });
+    client = new Anthropic({ baseURL: router.url, apiKey: 'client-key', maxRetries: 0 });
+  });
+  afterAll(async () => {
+    await stopAll();
+    await chat.close();
+  });
+
+  it('answers a simulated engine with a Messages API message, logged under the messages route', async () => {
+    const message = await client.messages.create({ model: 'm1', max_tokens: 64, system: 'You are terse.', messages: [{ role: 'user', content: 'Hello there' }] });
+    expect(message).toMatchObject({ type: 'message', role: 'assistant', model: 'm1', stop_reason: 'end_turn', stop_sequence: null });
+    expect(message.content).toEqual([{ type: 'text', text: expect.stringMatching(/\S/) }]);
+    expect(message.usage.input_tokens).toBeGreaterThan(0);
+    expect(message.usage.output_tokens).toBeGreaterThan(0);
+    const { data: raw, response } = await client.messages.create({ model: 'm1', max_tokens: 3, messages: [{ role: 'user', content: 'Hello there' }] }).withResponse();
+    expect(raw.stop_reason).toBe('max_tokens');
+    expect(raw.usage.output_tokens).toBe(3);
+    const requestId = response.headers.get('x-request-id')!;
+    const row = await waitFor(async () => {
+      const listed = (await getJson(`${router.url}/admin/requests?since=0`)).body as { data: StoredRequest[] };
+      return listed.data.find((entry) => entry.requestId === requestId);
+    }, 'the request in the request log');
+    expect(row).toMatchObject({ route: 'messages', model: 'm1', status: 200, completionTokens: 3 });
+    expect(row.promptTokens).toBeGreaterThan(0);
+  });
+
+  it('caches a deterministic request (temperature 0) as chat does, keyed apart from chat', async () => {
+    const body = { model: 'm1', max_tokens: 16, temperature: 0, messages: [{ role: 'user', content: 'cache me' }] };
+    const first = await postJson(`${router.url}/v1/messages`, body);
+    const second = await postJson(`${router.url}/v1/messages`, body);
+    expect([first.headers.get('x-switchyard-cache'), second.headers.get('x-switchyard-cache')]).toEqual(['miss', 'hit']);
+    expect(second.body).toEqual(first.body);
+    expect(second.body).toMatchObject({ type: 'message' });
+    // The same fields as a chat request are another answer, in another API's shape.
+    const chat = await postJson(`${router.url}/v1/chat/completions`, body);
+    expect(chat.headers.get('x-switchyard-cache')).toBe('miss');
+  });
+
+  it('translates the system prompt, turns, images, parameters and metadata to a chat request', async () => {
+    replies.push(completion({ content: 'Red.' }, 'stop'));
+    const message = await client.messages.create({
+      model: 'chat-model',
+      max_tokens: 50,
+      system: [{ type: 'text', text: 'Be brief.' }, { type: 'text', text: 'Answer in English.' }],
+      // Sampling parameters the SDK's current types dropped, which older clients still send.
+      ...({ temperature: 0.3, top_p: 0.9, top_k: 20 } as object),
+      metadata: { user_id: 'user-7' },
+      messages: [
+        { role: 'user', content: 'Hi' },
+        { role: 'assistant', content: [{ type: 'text', text: 'Hello.' }] },
+        { role: 'user', content: [{ type: 'text', text: 'Colour?' }, { type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'iVBORw0KGgo=' } }] },
+      ],
+    });
+    expect(received.at(-1)).toEqual({
+      model: 'chat-model',
+      messages: [
+        { role: 'system', content: 'Be brief.\n\nAnswer in English.' },
+        { role: 'user', content: 'Hi' },
+        { role: 'assistant', content: 'Hello.' },
+        { role: 'user', content: [{ type: 'text', text: 'Colour?' }, { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } }] },
+      ],
+      max_tokens: 50,
+      temperature: 0.3,
+      top_p: 0.9,
+      top_k: 20,
+      user: 'user-7',
+    });
+    expect(message).toMatchObject({ id: 'chatcmpl-1', model: 'chat-model', content: [{ type: 'text', text: 'Red.' }], stop_reason: 'end_turn' });
+    // OpenAI counts cached tokens in the prompt; Anthropic apart from the input.
+    expect(message.usage).toMatchObject({ input_tokens: 20, output_tokens: 7, cache_read_input_tokens: 10 });
+  });
+
+  it('round-trips a tool use: tools and tool_choice out, tool calls back as tool_use blocks, tool results out as tool messages', async () => {
+    replies.push(completion({ content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] }, 'tool_calls'));
+    const ask = { role: 'user' as const, content: 'Weather in Paris?' };
+    const first = await client.messages.create({
+      model: 'chat-model',
+      max_tokens: 100,
+      tools: [WEATHER_TOOL],
+      tool_choice: { type: 'any', disable_parallel_tool_use: true },
+      messages: [ask],
+    });
+    expect(received.at(-1)).toMatchObject({
+      tools: [{ type: 'function', function: { name: 'get_weather', description: 'Weather of a city', parameters: WEATHER_TOOL.input_schema } }],
+      tool_choice: 'required',
+      parallel_tool_calls: false,
+    });
+    expect(first.stop_reason).toBe('tool_use');
+    expect(first.content).toEqual([{ type: 'tool_use', id: 'call_1', name: 'get_weather', input: { city: 'Paris' } }]);
+
+    replies.push(completion({ content: 'Sunny, 21°C.' }, 'stop'));
+    const second = await client.messages.create({
+      model: 'chat-model',
+      max_tokens: 100,
+      tools: [WEATHER_TOOL],
+      tool_choice: { type: 'tool', name: 'get_weather' },
+      messages: [
+        ask,
+        { role: 'assistant', content: first.content },
+        {
+          role: 'user',
+          content: [
+            { type: 'tool_result', tool_use_id: 'call_1', content: [{ type: 'text', text: 'sunny, 21' }, { type: 'image', source: { type: 'url', url: 'https://example.com/sky.png' } }] },
+            { type: 'text', text: 'And now?' },
+            { type: 'document', source: { type: 'text', media_type: 'text/plain', data: 'Forecast: rain later.' } },
+          ],
+        },
+      ],
+    });
+    expect(received.at(-1)).toMatchObject({
+      tool_choice: { type: 'function', function: { name: 'get_weather' } },
+      messages: [
+        { role: 'user', content: 'Weather in Paris?' },
+        { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] },
+        { role: 'tool', tool_call_id: 'call_1', content: 'sunny, 21' },
+        // A tool message holds text only: the result's image goes to the user turn that follows, as does a plain-text document.
+        {
+          role: 'user',
+          content: [
+            { type: 'image_url', image_url: { url: 'https://example.com/sky.png' } },
+            { type: 'text', text: 'And now?' },
+            { type: 'text', text: 'Forecast: rain later.' },
+          ],
+        },
+      ],
+    });
+    expect(second.content).toEqual([{ type: 'text', text: 'Sunny, 21°C.' }]);
+  });
+
+  it('sends stop sequences as stop and reports the one the engine stopped at', async () => {
+    replies.push(completion({ content: 'One, two' }, 'stop', { stop_reason: 'three' }));
+    const message = await client.messages.create({ model: 'chat-model', max_tokens: 20, stop_sequences: ['three', 'END'], messages: [{ role: 'user', content: 'Count' }] });
+    expect(received.at(-1)).toMatchObject({ stop: ['three', 'END'] });
+    expect(message).toMatchObject({ stop_reason: 'stop_sequence', stop_sequence: 'three' });
+  });
+
+  it('streams a simulated engine as Anthropic events, which the SDK assembles; usage counted in the request log', async () => {
+    const stream = client.messages.stream({ model: 'm1', max_tokens: 64, system: 'You are terse.', messages: [{ role: 'user', content: 'Stream to me' }] });
+    const types: string[] = [];
+    stream.on('streamEvent', (event) => types.push(event.type));
+    const message = await stream.finalMessage();
+    expect(types[0]).toBe('message_start');
+    expect(types.slice(1, 3)).toEqual(['content_block_start', 'content_block_delta']);
+    expect(types.slice(-3)).toEqual(['content_block_stop', 'message_delta', 'message_stop']);
+    expect(message).toMatchObject({ role: 'assistant', model: 'm1', stop_reason: 'end_turn' });
+    expect(message.content).toEqual([{ type: 'text', text: expect.stringMatching(/\S/) }]);
+    expect(message.usage.input_tokens).toBeGreaterThan(0);
+    expect(message.usage.output_tokens).toBeGreaterThan(0);
+
+    const { data: events, response } = await client.messages.create({ model: 'm1', max_tokens: 4, stream: true, messages: [{ role: 'user', content: 'Stream to me' }] }).withResponse();
+    let text = '';
+    let stop: string | null = null;
+    for await (const event of events) {
+      if (event.type === 'content_block_delta' && event.delta.type === 'text_delta') text += event.delta.text;
+      if (event.type === 'message_delta') stop = event.delta.stop_reason;
+    }
+    expect(text).toMatch(/\S/);
+    expect(stop).toBe('max_tokens');
+    const requestId = response.headers.get('x-request-id')!;
+    const row = await waitFor(async () => ((await getJson(`${router.url}/admin/requests?since=0`)).body as { data: StoredRequest[] }).data.find((entry) => entry.requestId === requestId), 'the stream in the request log');
+    expect(row).toMatchObject({ route: 'messages', status: 200, completionTokens: 4 });
+    expect(row.promptTokens).toBeGreaterThan(0);
+  });
+
+  it('streams text and tool calls of an OpenAI-compatible target as text and tool_use blocks, asking it for the usage chunk', async () => {
+    const chunk = (delta: Record<string, unknown>, finish: string | null = null) =>
+      `data: ${JSON.stringify({ id: 'chatcmpl-2', object: 'chat.completion.chunk', created: 1, model: 'chat-model', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+    replies.push({
+      status: 200,
+      body: '',
+      chunks: [
+        chunk({ role: 'assistant', content: '' }),
+        chunk({ content: 'Checking' }),
+        chunk({ content: ' now.' }),
+        chunk({ tool_calls: [{ index: 0, id: 'call_a', type: 'function', function: { name: 'get_weather', arguments: '' } }] }),
+        chunk({ tool_calls: [{ index: 0, function: { arguments: '{"city":' } }] }),
+        chunk({ tool_calls: [{ index: 0, function: { arguments: '"Rome"}' } }] }),
+        chunk({ tool_calls: [{ index: 1, id: 'call_b', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Oslo"}' } }] }),
+        chunk({}, 'tool_calls'),
+        `data: ${JSON.stringify({ id: 'chatcmpl-2', object: 'chat.completion.chunk', created: 1, model: 'chat-model', choices: [], usage: { prompt_tokens: 12, completion_tokens: 9, total_tokens: 21 } })}\n\n`,
+        'data: [DONE]\n\n',
+      ],
+    });
+    const message = await client.messages.stream({ model: 'chat-model', max_tokens: 100, tools: [WEATHER_TOOL], messages: [{ role: 'user', content: 'Weather in Rome and Oslo?' }] }).finalMessage();
+    expect(received.at(-1)).toMatchObject({ stream: true, stream_options: { include_usage: true } });
+    expect(message.content).toEqual([
+      { type: 'text', text: 'Checking now.' },
+      { type: 'tool_use', id: 'call_a', name: 'get_weather', input: { city: 'Rome' } },
+      { type: 'tool_use', id: 'call_b', name: 'get_weather', input: { city: 'Oslo' } },
+    ]);
+    expect(message).toMatchObject({ id: 'chatcmpl-2', stop_reason: 'tool_use', usage: { input_tokens: 12, output_tokens: 9 } });
+  });
+
+  it("ends a stream that breaks off, or reports an error, with Anthropic's error event, which the SDK raises", async () => {
+    const chunk = (content: string) => `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'chat-model', choices: [{ index: 0, delta: { content }, finish_reason: null }] })}\n\n`;
+    const ask = { model: 'chat-model', max_tokens: 10, messages: [{ role: 'user' as const, content: 'Hi' }] };
+    replies.push({ status: 200, body: '', chunks: [chunk('Half an ans')] });
+    await expect(client.messages.stream(ask).finalMessage()).rejects.toThrow(/ended the stream before message_stop/);
+    replies.push({ status: 200, body: '', chunks: [chunk('Hm'), `data: ${JSON.stringify({ error: { message: 'engine overloaded mid-way', type: 'server_error' } })}\n\n`] });
+    await expect(client.messages.stream(ask).finalMessage()).rejects.toThrow(/engine overloaded mid-way/);
+  });
+
+  it("answers errors in Anthropic's shape, which the SDK raises as its own error classes", async () => {
+    const unknown = await client.messages.create({ model: 'no-such-model', max_tokens: 10, messages: [{ role: 'user', content: 'Hi' }] }).catch((e: unknown) => e);
+    expect(unknown).toBeInstanceOf(Anthropic.NotFoundError);
+    expect((unknown as InstanceType<typeof Anthropic.NotFoundError>).error).toEqual({ type: 'error', error: { type: 'not_found_error', message: expect.stringContaining('no-such-model') } });
+
+    const invalid = await client.messages.create({ model: 'm1', max_tokens: 10, messages: 'Hi' as never }).catch((e: unknown) => e);
+    expect(invalid).toBeInstanceOf(Anthropic.BadRequestError);
+    const missing = await postJson(`${router.url}/v1/messages`, { model: 'm1', messages: [{ role: 'user', content: 'Hi' }] });
+    expect(missing.status).toBe(400);
+    expect(missing.body).toEqual({ type: 'error', error: { type: 'invalid_request_error', message: "Missing required parameter: 'max_tokens'" } });
+    const notJson = await fetch(`${router.url}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model":' });
+    expect(notJson.status).toBe(400);
+    expect(((await notJson.json()) as { type: string }).type).toBe('error');
+
+    // A block the chat translation cannot carry is the client's error, answered before any upstream call.
+    const before = received.length;
+    const unsupported = await client.messages
+      .create({ model: 'chat-model', max_tokens: 10, messages: [{ role: 'user', content: [{ type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: 'JVBERi0=' } }] }] })
+      .catch((e: unknown) => e);
+    expect(unsupported).toBeInstanceOf(Anthropic.BadRequestError);
+    expect((unsupported as Error).message).toMatch(/document/);
+    expect(received.length).toBe(before);
+
+    // The target's own error answer, translated to Anthropic's shape with its status.
+    replies.push({ status: 429, body: JSON.stringify({ error: { message: 'slow down', type: 'rate_limit_error' } }) });
+    const limited = await client.messages.create({ model: 'chat-model', max_tokens: 10, messages: [{ role: 'user', content: 'Hi' }] }).catch((e: unknown) => e);
+    expect(limited).toBeInstanceOf(Anthropic.RateLimitError);
+    expect((limited as InstanceType<typeof Anthropic.RateLimitError>).error).toEqual({ type: 'error', error: { type: 'rate_limit_error', message: 'slow down' } });
+  });
+
+  it('estimates a token count at about 4 bytes a token, without calling any target', async () => {
+    const before = received.length;
+    const params = { model: 'chat-model', system: 'You are terse.', tools: [WEATHER_TOOL], messages: [{ role: 'user' as const, content: 'x'.repeat(4000) }] };
+    const { input_tokens: tokens } = await client.messages.countTokens(params);
+    const bytes = JSON.stringify({ system: params.system, messages: params.messages, tools: params.tools }).length;
+    expect(tokens).toBe(Math.ceil(bytes / 4));
+    expect(received.length).toBe(before);
+    const unknown = await client.messages.countTokens({ ...params, model: 'no-such-model' }).catch((e: unknown) => e);
+    expect(unknown).toBeInstanceOf(Anthropic.NotFoundError);
+    expect((unknown as InstanceType<typeof Anthropic.NotFoundError>).error).toMatchObject({ type: 'error', error: { type: 'not_found_error' } });
+    const invalid = await postJson(`${router.url}/v1/messages/count_tokens`, { model: 'm1' });
+    expect(invalid.status).toBe(400);
+    expect(invalid.body).toEqual({ type: 'error', error: { type: 'invalid_request_error', message: "Missing required parameter: 'messages'" } });
+    const notJson = await postJson(`${router.url}/v1/messages/count_tokens`, '{"model":');
+    expect(notJson.status).toBe(400);
+    expect(notJson.body).toMatchObject({ type: 'error', error: { type: 'invalid_request_error' } });
+  });
+
+  it("falls back along a model group's chain when its target fails, answering as the model asked for", async () => {
+    replies.push({ status: 500, body: JSON.stringify({ error: { message: 'engine crashed' } }) });
+    const { data: message, response } = await client.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 16, messages: [{ role: 'user', content: 'Hi' }] }).withResponse();
+    expect(received.at(-1)).toMatchObject({ model: 'chat-model' });
+    expect(response.headers.get('x-switchyard-target')).toBe('sim');
+    expect(message).toMatchObject({ type: 'message', model: 'claude-sonnet-4-5', content: [{ type: 'text' }] });
+  });
+});
+
+describe('the Messages API route with API keys required', () => {
+  let router: Proc;
+  let sim: Proc;
+
+  beforeAll(async () => {
+    sim = await startSim({ models: ['m1'], ttftMs: 5 });
+    router = await startRouter({ services: [{ name: 'sim', url: sim.url }] }, { ADMIN_TOKEN: 'admin-secret' });
+  });
+  afterAll(stopAll);
+
+  it('takes the key from x-api-key, as the Anthropic SDK sends it, or from Authorization: Bearer', async () => {
+    const created = await postJson(`${router.url}/admin/keys`, { name: 'claude-code' }, { authorization: 'Bearer admin-secret' });
+    const key = (created.body as { key: string }).key;
+    const ask = { model: 'm1', max_tokens: 5, messages: [{ role: 'user' as const, content: 'Hi' }] };
+    // Claude Code and the SDK's earlier versions send `x-api-key`; its current versions `Authorization: Bearer`.
+    expect((await new Anthropic({ baseURL: router.url, apiKey: null, defaultHeaders: { 'x-api-key': key }, maxRetries: 0 }).messages.create(ask)).type).toBe('message');
+    expect((await new Anthropic({ baseURL: router.url, apiKey: key, maxRetries: 0 }).messages.create(ask)).type).toBe('message');
+    const wrong = await new Anthropic({ baseURL: router.url, apiKey: 'sk-wrong', maxRetries: 0 }).messages.create(ask).catch((e: unknown) => e);
+    expect(wrong).toBeInstanceOf(Anthropic.AuthenticationError);
+    expect((wrong as InstanceType<typeof Anthropic.AuthenticationError>).error).toMatchObject({ type: 'error', error: { type: 'authentication_error' } });
+    const count = { model: 'm1', messages: ask.messages };
+    expect((await new Anthropic({ baseURL: router.url, apiKey: null, defaultHeaders: { 'x-api-key': key }, maxRetries: 0 }).messages.countTokens(count)).input_tokens).toBeGreaterThan(0);
+    await expect(new Anthropic({ baseURL: router.url, apiKey: 'sk-wrong', maxRetries: 0 }).messages.countTokens(count)).rejects.toBeInstanceOf(Anthropic.AuthenticationError);
+    // Only the Messages API reads x-api-key: the OpenAI routes keep to Authorization.
+    const chat = await postJson(`${router.url}/v1/chat/completions`, { model: 'm1', messages: [{ role: 'user', content: 'Hi' }] }, { 'x-api-key': key });
+    expect(chat.status).toBe(401);
+  });
+});
+
+describe('the Messages API route to an Anthropic target (a fake Messages API behind the router)', () => {
+  let fake: FakeUpstream;
+  let router: Proc;
+  let client: Anthropic;
+  const ask = { model: 'claude-x', max_tokens: 64, messages: [{ role: 'user' as const, content: 'Weather in SF?' }] };
+
+  beforeAll(async () => {
+    fake = await FakeUpstream.start();
+    router = await startRouter({
+      services: [{ name: 'claude', provider: 'anthropic', models: ['claude-x'], api_key: 'sk-ant-test-key', url: fake.url }],
+      retry: { max_attempts: 1 },
+      cooldown: { failure_threshold: 100 },
+      request_log: { flush_interval_ms: 100 },
+    });
+    client = new Anthropic({ baseURL: router.url, apiKey: 'client-key', maxRetries: 0, defaultHeaders: { 'anthropic-version': '2024-05-05', 'anthropic-beta': 'some-beta-2026-01-01' } });
+  });
+  afterAll(async () => {
+    await stopAll();
+    await fake.close();
+  });
+
+  it("passes the body through byte for byte with the target's key, and relays the answer as Anthropic gave it", async () => {
+    fake.reply({ status: 200, json: fixture('anthropic/message-text.json') });
+    // Fields no chat translation carries (thinking, cache_control, document blocks, server tools) reach Anthropic untouched.
+    const params = {
+      ...ask,
+      system: [{ type: 'text' as const, text: 'Be brief.', cache_control: { type: 'ephemeral' as const } }],
+      thinking: { type: 'enabled' as const, budget_tokens: 1024 },
+      messages: [{ role: 'user' as const, content: [{ type: 'document' as const, source: { type: 'text' as const, media_type: 'text/plain' as const, data: 'A memo.' } }, { type: 'text' as const, text: 'Sum it up.' }] }],
+      tools: [{ type: 'web_search_20250305' as const, name: 'web_search' as const }],
+    };
+    const { data: message, response } = await client.messages.create(params).withResponse();
+    const sent = fake.last();
+    expect(sent.url).toBe('/v1/messages');
+    expect(sent.body).toEqual(params);
+    expect(sent.headers['x-api-key']).toBe('sk-ant-test-key');
+    expect(sent.headers.authorization).toBeUndefined();
+    expect(sent.headers['anthropic-version']).toBe('2024-05-05');
+    expect(sent.headers['anthropic-beta']).toBe('some-beta-2026-01-01');
+    expect(message).toEqual(JSON.parse(fixture('anthropic/message-text.json')));
+    expect(response.headers.get('x-switchyard-target')).toBe('claude');
+    const requestId = response.headers.get('x-request-id')!;
+    const row = await waitFor(async () => ((await getJson(`${router.url}/admin/requests?since=0`)).body as { data: StoredRequest[] }).data.find((entry) => entry.requestId === requestId), 'the request in the request log');
+    expect(row).toMatchObject({ route: 'messages', model: 'claude-x', status: 200, promptTokens: message.usage.input_tokens + (message.usage.cache_read_input_tokens ?? 0) + (message.usage.cache_creation_input_tokens ?? 0), completionTokens: message.usage.output_tokens });
+  });
+
+  it("relays Anthropic's stream as it came, and its errors, whole or mid-stream, as the SDK's own", async () => {
+    fake.reply({ sse: fixture('anthropic/stream-tool-use.sse') });
+    const raw = await fetch(`${router.url}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...ask, stream: true }) });
+    expect(raw.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    expect(await raw.text()).toBe(fixture('anthropic/stream-tool-use.sse'));
+    // Input tokens from message_start (read as the 7-byte pieces pass), output tokens from the last message_delta.
+    const requestId = raw.headers.get('x-request-id')!;
+    const row = await waitFor(async () => ((await getJson(`${router.url}/admin/requests?since=0`)).body as { data: StoredRequest[] }).data.find((entry) => entry.requestId === requestId), 'the stream in the request log');
+    expect(row).toMatchObject({ route: 'messages', status: 200, promptTokens: 472, completionTokens: 89 });
+    fake.reply({ sse: fixture('anthropic/stream-tool-use.sse') });
+    const message = await client.messages.stream(ask).finalMessage();
+    expect(fake.last().body).toEqual({ ...ask, stream: true });
+    expect(message).toMatchObject({ stop_reason: 'tool_use', content: [{ type: 'text' }, { type: 'tool_use', name: 'get_weather', input: { location: 'San Francisco, CA', unit: 'fahrenheit' } }] });
+
+    fake.reply({ status: 429, json: fixture('anthropic/error-rate-limit.json') });
+    const limited = await client.messages.create(ask).catch((e: unknown) => e);
+    expect(limited).toBeInstanceOf(Anthropic.RateLimitError);
+    expect((limited as InstanceType<typeof Anthropic.RateLimitError>).error).toEqual(JSON.parse(fixture('anthropic/error-rate-limit.json')));
+    fake.reply({ sse: fixture('anthropic/stream-overloaded.sse') });
+    await expect(client.messages.stream(ask).finalMessage()).rejects.toThrow(/Overloaded/);
+  });
+});
+
+describe('the Messages API route to a Gemini target (through its chat translation)', () => {
+  let fake: FakeUpstream;
+  let client: Anthropic;
+
+  beforeAll(async () => {
+    let router: Proc;
+    ({ fake, router } = await providerBehindRouter(
+      { name: 'google', provider: 'gemini', models: ['gemini-x'], api_key: 'goog-test-key' },
+      { retry: { max_attempts: 1 }, cooldown: { failure_threshold: 100 } },
+    ));
+    client = new Anthropic({ baseURL: router.url, apiKey: 'client-key', maxRetries: 0 });
+  });
+  afterAll(async () => {
+    await stopAll();
+    await fake.close();
+  });
+
+  it('answers whole and streamed, text and tool use', async () => {
+    fake.reply({ status: 200, json: fixture('gemini/response-text.json') });
+    const message = await client.messages.create({ model: 'gemini-x', max_tokens: 64, system: 'Explain simply.', messages: [{ role: 'user', content: 'What is AI?' }] });
+    expect(fake.last().body).toMatchObject({ systemInstruction: { parts: [{ text: 'Explain simply.' }] }, contents: [{ role: 'user', parts: [{ text: 'What is AI?' }] }] });
+    expect(message).toMatchObject({ content: [{ type: 'text', text: 'AI learns patterns from data to make predictions.' }], stop_reason: 'end_turn' });
+    expect(message.usage.cache_read_input_tokens).toBe(6);
+
+    fake.reply({ sse: fixture('gemini/stream-function-call.sse'), chunkBytes: 9 });
+    const streamed = await client.messages.stream({ model: 'gemini-x', max_tokens: 64, tools: [WEATHER_TOOL], messages: [{ role: 'user', content: 'Weather?' }] }).finalMessage();
+    expect(fake.last().url).toBe('/v1beta/models/gemini-x:streamGenerateContent?alt=sse');
+    expect(streamed.stop_reason).toBe('tool_use');
+    expect(streamed.content).toEqual([{ type: 'tool_use', id: expect.any(String), name: 'get_weather', input: { location: 'Paris' } }]);
+  });
+});
+
+describe('translating chat chunks to Messages events (engines that stream tool calls unusually)', () => {
+  const context = { apiKey: undefined, maxEventBytes: 1 << 20 };
+  const request = { model: 'm', body: {} } as InferenceRequest;
+  const chunk = (delta: Record<string, unknown>, finish: string | null = null) =>
+    Buffer.from(`data: ${JSON.stringify({ id: 'c', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`);
+  /** Each Messages event written, as `type` or `type:index`. */
+  const events = (out: string) =>
+    out
+      .split('\n')
+      .filter((line) => line.startsWith('data: '))
+      .map((line) => JSON.parse(line.slice(6)) as { type: string; index?: number })
+      .map((event) => (event.index === undefined ? event.type : `${event.type}:${event.index}`));
+
+  it('keeps one tool-use block per call when an engine repeats the id in every piece or leaves the index out, and text after it a block of its own', () => {
+    const translator = new MessagesStreamTranslator(request, undefined, context);
+    let out = '';
+    out += translator.push(chunk({ tool_calls: [{ id: 'call_1', function: { name: 'f', arguments: '{"a"' } }] }));
+    out += translator.push(chunk({ tool_calls: [{ id: 'call_1', function: { arguments: ':1}' } }] }));
+    out += translator.push(chunk({ tool_calls: [{ id: 'call_2', function: { name: 'g', arguments: '{}' } }] }));
+    out += translator.push(chunk({ content: 'done' }, 'tool_calls'));
+    out += translator.push(Buffer.from('data: [DONE]\n\n'));
+    expect(events(out)).toEqual([
+      'message_start',
+      'content_block_start:0', 'content_block_delta:0', 'content_block_delta:0', 'content_block_stop:0',
+      'content_block_start:1', 'content_block_delta:1', 'content_block_stop:1',
+      'content_block_start:2', 'content_block_delta:2', 'content_block_stop:2',
+      'message_delta', 'message_stop',
+    ]);
+    expect(out).toContain('"stop_reason":"tool_use"');
+  });
+});
