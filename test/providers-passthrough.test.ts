@@ -4,6 +4,7 @@ import { NO_PROVIDER_ENV, runCli } from './support/cli.js';
 import { assertConforms } from './support/conformance.js';
 import { startFakeOpenAi, type FakeOpenAi } from './support/fake-openai.js';
 import { chatAnswer, errorReply, startFakeProvider } from './support/fake-provider.js';
+import { postJson } from './support/http.js';
 import { metricValue } from './support/prometheus.js';
 import { startRouter, stopAll, waitFor, type Proc } from './support/processes.js';
 
@@ -87,6 +88,20 @@ describe('OpenAI-compatible providers, prefix rules and missing keys', () => {
       return data.find((r) => r.requestId === 'prefix-routed');
     }, 'the request log row');
     expect(row.model).toBe('gpt-4o-mini');
+  });
+
+  it("sends a Messages API request to OpenAI with max_completion_tokens (its reasoning models refuse max_tokens), to other targets with max_tokens", async () => {
+    const ask = (model: string) => postJson(`${router.url}/v1/messages`, { model, max_tokens: 64, messages: [{ role: 'user', content: 'hi' }] });
+    const answered = await ask('o3-mini');
+    expect(answered.status).toBe(200);
+    expect(answered.body).toMatchObject({ type: 'message', content: [{ type: 'text', text: 'hi' }] });
+    expect(last()).toMatchObject({ url: '/v1/chat/completions', body: { model: 'o3-mini', max_completion_tokens: 64 } });
+    expect(last().body).not.toHaveProperty('max_tokens');
+    for (const model of ['grok-2', 'local-llama']) {
+      expect((await ask(model)).status).toBe(200);
+      expect(last().body, model).toMatchObject({ model, max_tokens: 64 });
+      expect(last().body, model).not.toHaveProperty('max_completion_tokens');
+    }
   });
 
   it("keeps OpenRouter's own models (openrouter/<name>) whole", async () => {

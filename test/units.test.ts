@@ -12,6 +12,8 @@ import { LeastOutstandingPolicy } from '../src/routing/least-outstanding.js';
 import { parseJsonBody } from '../src/server/body-parser.js';
 import { ApiError } from '../src/server/errors.js';
 import { openAiPath } from '../src/upstream/paths.js';
+import { serviceAdapter } from '../src/providers/unsupported-params.js';
+import type { InferenceRequest } from '../src/gateway/inference-request.js';
 
 const request = { model: 'm', body: {}, headers: {} };
 
@@ -240,5 +242,19 @@ describe('relay helpers', () => {
   it('does not double the /v1 of provider base URLs', () => {
     expect(openAiPath(new Backend({ name: 'p', url: 'https://api.example.com/v1', kind: 'provider' }), '/chat/completions')).toBe('/v1/chat/completions');
     expect(openAiPath(new Backend({ name: 's', url: 'http://10.0.0.5:8100', kind: 'service' }), '/models')).toBe('/v1/models');
+  });
+});
+
+describe('a service at a hosted provider\'s own address', () => {
+  const messagesRequest = (body: Record<string, unknown>): InferenceRequest => ({ id: 'r1', endpoint: 'messages', model: 'o3', stream: false, body, raw: Buffer.from(JSON.stringify(body)), headers: {}, startedAt: 0 });
+  const sent = (url: string) => {
+    const backend = new Backend({ name: 's', url, kind: 'service', models: ['o3'], adapter: serviceAdapter({ url, provider: 'openai' }) });
+    const call = backend.adapterFor('messages').request(messagesRequest({ model: 'o3', max_tokens: 32, top_k: 5, messages: [{ role: 'user', content: 'hi' }] }), backend, 'o3');
+    return JSON.parse(call.body.toString()) as Record<string, unknown>;
+  };
+
+  it('is spoken to as that provider: OpenAI gets max_completion_tokens and no top_k; an engine max_tokens and top_k', () => {
+    expect(sent('https://api.openai.com/v1')).toEqual({ model: 'o3', messages: [{ role: 'user', content: 'hi' }], max_completion_tokens: 32 });
+    expect(sent('http://10.0.0.5:8000')).toEqual({ model: 'o3', messages: [{ role: 'user', content: 'hi' }], max_tokens: 32, top_k: 5 });
   });
 });

@@ -1,6 +1,8 @@
 import type { Backend } from '../fleet/backend.js';
 import type { InferenceRequest } from '../gateway/inference-request.js';
 
+export type AnswerLimitParam = 'max_tokens' | 'max_completion_tokens';
+
 /** What is sent upstream for one attempt. */
 export interface UpstreamCall {
   path: string;
@@ -42,6 +44,12 @@ export interface ProviderAdapter {
   response?(status: number, body: Buffer, request: InferenceRequest): { status: number; body: string };
   /** A translator for a streamed answer; absent means the upstream already speaks the client's SSE. */
   stream?(request: InferenceRequest, context: StreamContext): StreamTranslator;
+  /**
+   * The chat parameter that limits an answer's length in chat requests the router writes itself
+   * (the Messages API's translation); `max_tokens` when absent, which every engine takes. OpenAI's
+   * reasoning models (o-series, gpt-5) refuse `max_tokens`, and all its chat models take `max_completion_tokens`.
+   */
+  readonly answerLimit?: AnswerLimitParam;
   /** How this target serves the Anthropic Messages API natively; absent, through chat completions (see providers/messages/adapter.ts). */
   readonly messages?: ProviderAdapter;
 }

@@ -1,5 +1,5 @@
-import { providerDefinition, type ProviderName } from '../config/providers.js';
-import type { ProviderAdapter } from './adapter.js';
+import { PROVIDERS, providerDefinition, type ProviderName, type WireFormat } from '../config/providers.js';
+import type { AnswerLimitParam, ProviderAdapter } from './adapter.js';
 import { adapterFor, type WireSettings } from './by-name.js';
 
 /**
@@ -15,6 +15,11 @@ export const UNSUPPORTED_PARAMS: Readonly<Record<ProviderName, readonly string[]
   venice: ['top_a'],
   'llm-d': [],
   local: [],
+};
+
+/** Providers that limit an answer's length by another parameter than `max_tokens` (see ProviderAdapter.answerLimit). */
+const ANSWER_LIMITS: Partial<Record<ProviderName, AnswerLimitParam>> = {
+  openai: 'max_completion_tokens',
 };
 
 /** `adapter`, with `params` removed from every request that carries any of them. */
@@ -33,5 +38,17 @@ export function withoutParams(adapter: ProviderAdapter, params: readonly string[
 
 /** The adapter for `provider`'s wire format, with its settings, dropping what the provider does not accept. */
 export function providerAdapter(provider: ProviderName, settings?: WireSettings): ProviderAdapter {
-  return withoutParams(adapterFor(providerDefinition(provider).wire, settings), UNSUPPORTED_PARAMS[provider]);
+  const adapter = adapterFor(providerDefinition(provider).wire, settings);
+  const answerLimit = ANSWER_LIMITS[provider];
+  return withoutParams(answerLimit ? { ...adapter, answerLimit } : adapter, UNSUPPORTED_PARAMS[provider]);
+}
+
+/**
+ * A configured service's adapter. A service at a hosted provider's own address speaking its wire
+ * format (`https://api.openai.com/v1`, provider `openai`) is that provider, and spoken to as such.
+ */
+export function serviceAdapter(service: { url: string; provider: WireFormat } & WireSettings): ProviderAdapter {
+  const origin = new URL(service.url).origin;
+  const hosted = PROVIDERS.find(({ wire, keyEnv, defaultBaseUrl }) => wire === service.provider && keyEnv !== undefined && defaultBaseUrl !== undefined && new URL(defaultBaseUrl).origin === origin);
+  return hosted ? providerAdapter(hosted.name, service) : adapterFor(service.provider, service);
 }

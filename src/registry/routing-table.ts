@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { Fleet } from '../fleet/fleet.js';
-import { adapterFor } from '../providers/by-name.js';
 import type { ModelGroups } from '../gateway/model-resolver.js';
 import type { RouteSources } from '../gateway/resolve.js';
+import { serviceAdapter } from '../providers/unsupported-params.js';
 import { AgentRepository } from '../store/agents.js';
 import { openDatabase, type Db } from '../store/database.js';
 import { DiscoveredModelRepository } from '../store/discovered-models.js';
@@ -31,7 +31,7 @@ export interface RoutingTable extends RouteSources {
 export function buildRoutingTable(config: Config, log: Logger): RoutingTable {
   const fleet = new Fleet(config.health_check.failure_threshold);
   for (const service of config.services) {
-    fleet.add({ name: service.name, url: service.url, kind: 'service', models: service.models, apiKey: service.api_key, healthPath: service.health_path, adapter: adapterFor(service.provider, service) });
+    fleet.add({ name: service.name, url: service.url, kind: 'service', models: service.models, apiKey: service.api_key, healthPath: service.health_path, adapter: serviceAdapter(service) });
   }
   const db = openDatabase(config.database_path);
   rememberDiscoveredModels(fleet, new DiscoveredModelRepository(db), log);

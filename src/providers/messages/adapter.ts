@@ -1,5 +1,5 @@
 import type { InferenceRequest } from '../../gateway/inference-request.js';
-import type { ProviderAdapter } from '../adapter.js';
+import type { AnswerLimitParam, ProviderAdapter } from '../adapter.js';
 import { toChatRequest } from './request.js';
 import { toMessagesResponse } from './response.js';
 import { MessagesStreamTranslator } from './stream.js';
@@ -15,6 +15,8 @@ export function messagesAdapter(adapter: ProviderAdapter): ProviderAdapter {
 }
 
 function throughChat(chat: ProviderAdapter): ProviderAdapter {
+  const translations = chatRequests[chat.answerLimit ?? 'max_tokens'];
+  const chatRequestOf = (request: InferenceRequest) => translationOf(request, translations);
   return {
     name: chat.name,
     passiveHealthOnly: chat.passiveHealthOnly,
@@ -27,15 +29,26 @@ function throughChat(chat: ProviderAdapter): ProviderAdapter {
   };
 }
 
-/** Each Messages request's chat translation, made once however many attempts and translators read it. */
-const chatRequests = new WeakMap<InferenceRequest, InferenceRequest>();
+interface Translations {
+  answerLimit: AnswerLimitParam;
+  made: WeakMap<InferenceRequest, InferenceRequest>;
+}
 
-function chatRequestOf(request: InferenceRequest): InferenceRequest {
-  let chat = chatRequests.get(request);
+/**
+ * Each Messages request's chat translation, made once however many attempts and translators read
+ * it; apart for each answer-length parameter, as a request's fallbacks may reach both kinds of target.
+ */
+const chatRequests: Readonly<Record<AnswerLimitParam, Translations>> = {
+  max_tokens: { answerLimit: 'max_tokens', made: new WeakMap() },
+  max_completion_tokens: { answerLimit: 'max_completion_tokens', made: new WeakMap() },
+};
+
+function translationOf(request: InferenceRequest, { answerLimit, made }: Translations): InferenceRequest {
+  let chat = made.get(request);
   if (chat === undefined) {
-    const body = toChatRequest(request.body);
+    const body = toChatRequest(request.body, answerLimit);
     chat = { ...request, endpoint: 'chat', body, raw: Buffer.from(JSON.stringify(body)) };
-    chatRequests.set(request, chat);
+    made.set(request, chat);
   }
   return chat;
 }

@@ -1,5 +1,6 @@
 import { badRequest } from '../../server/errors.js';
 import { TOOL_CHOICE_TYPES } from '../anthropic/request.js';
+import type { AnswerLimitParam } from '../adapter.js';
 import { mapParameters, shown, type ParameterTable } from '../chat-translation.js';
 
 /** Messages API fields → OpenAI chat parameters; fields not listed (`thinking`, `service_tier`, …) have no chat counterpart and are not sent. */
@@ -14,6 +15,12 @@ const CHAT_PARAMETERS: ParameterTable = {
   stream: { to: 'stream' },
 };
 
+/** The table for each parameter a target limits the answer's length by (see ProviderAdapter.answerLimit). */
+const CHAT_PARAMETERS_BY_LIMIT: Readonly<Record<AnswerLimitParam, ParameterTable>> = {
+  max_tokens: CHAT_PARAMETERS,
+  max_completion_tokens: { ...CHAT_PARAMETERS, max_tokens: { to: 'max_completion_tokens' } },
+};
+
 /** Anthropic's tool_choice types → OpenAI's words (the inverse of the chat translation's table). */
 const CHAT_TOOL_CHOICES: ReadonlyMap<string, string> = new Map([...TOOL_CHOICE_TYPES].map(([word, type]) => [type, word]));
 
@@ -23,14 +30,15 @@ type ChatMessage = Record<string, unknown>;
 /**
  * The OpenAI chat request for a Messages API body: the system prompt becomes the first message,
  * tool results become `tool` messages, tool uses an assistant's `tool_calls`. A streamed request
- * asks for the usage chunk, which the translated stream's `message_delta` reports.
+ * asks for the usage chunk, which the translated stream's `message_delta` reports. `max_tokens`
+ * goes as `answerLimit`, the parameter the target takes.
  */
-export function toChatRequest(body: Record<string, unknown>): Record<string, unknown> {
+export function toChatRequest(body: Record<string, unknown>, answerLimit: AnswerLimitParam = 'max_tokens'): Record<string, unknown> {
   const messages: ChatMessage[] = [];
   const system = systemText(body.system);
   if (system !== '') messages.push({ role: 'system', content: system });
   (body.messages as unknown[]).forEach((message, index) => messages.push(...chatMessages(message, index)));
-  const chat: Record<string, unknown> = { model: body.model, messages, ...mapParameters(body, CHAT_PARAMETERS) };
+  const chat: Record<string, unknown> = { model: body.model, messages, ...mapParameters(body, CHAT_PARAMETERS_BY_LIMIT[answerLimit]) };
   if (body.tools !== undefined && body.tools !== null) chat.tools = chatTools(body.tools);
   if (body.tool_choice !== undefined && body.tool_choice !== null) Object.assign(chat, chatToolChoice(body.tool_choice));
   if (chat.stream === true) chat.stream_options = { include_usage: true };
