@@ -335,13 +335,15 @@ describe('the Messages API route with API keys required', () => {
     expect((await new Anthropic({ baseURL: router.url, apiKey: key, maxRetries: 0 }).messages.create(ask)).type).toBe('message');
     const wrong = await new Anthropic({ baseURL: router.url, apiKey: 'sk-wrong', maxRetries: 0 }).messages.create(ask).catch((e: unknown) => e);
     expect(wrong).toBeInstanceOf(Anthropic.AuthenticationError);
-    expect((wrong as InstanceType<typeof Anthropic.AuthenticationError>).error).toMatchObject({ type: 'error', error: { type: 'authentication_error' } });
+    // The refusal names both headers the route reads.
+    expect((wrong as InstanceType<typeof Anthropic.AuthenticationError>).error).toMatchObject({ type: 'error', error: { type: 'authentication_error', message: expect.stringContaining('"x-api-key: <key>" or "Authorization: Bearer <key>"') } });
     const count = { model: 'm1', messages: ask.messages };
     expect((await new Anthropic({ baseURL: router.url, apiKey: null, defaultHeaders: { 'x-api-key': key }, maxRetries: 0 }).messages.countTokens(count)).input_tokens).toBeGreaterThan(0);
     await expect(new Anthropic({ baseURL: router.url, apiKey: 'sk-wrong', maxRetries: 0 }).messages.countTokens(count)).rejects.toBeInstanceOf(Anthropic.AuthenticationError);
     // Only the Messages API reads x-api-key: the OpenAI routes keep to Authorization.
     const chat = await postJson(`${router.url}/v1/chat/completions`, { model: 'm1', messages: [{ role: 'user', content: 'Hi' }] }, { 'x-api-key': key });
     expect(chat.status).toBe(401);
+    expect(chat.body.error.message).toBe('Incorrect API key provided. Send a valid key as "Authorization: Bearer <key>".');
   });
 });
 

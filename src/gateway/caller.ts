@@ -12,8 +12,16 @@ export interface Caller {
   key?: ApiKeyRecord;
 }
 
-export const invalidApiKey = () =>
-  new ApiError(401, 'Incorrect API key provided. Send a valid key as "Authorization: Bearer <key>".', 'invalid_request_error', 'invalid_api_key');
+/** `acceptsApiKeyHeader`: the route also reads the key from `x-api-key` (the Messages API route), and says so. */
+export const invalidApiKey = (acceptsApiKeyHeader = false) =>
+  new ApiError(
+    401,
+    acceptsApiKeyHeader
+      ? 'Incorrect API key provided. Send a valid key as "x-api-key: <key>" or "Authorization: Bearer <key>".'
+      : 'Incorrect API key provided. Send a valid key as "Authorization: Bearer <key>".',
+    'invalid_request_error',
+    'invalid_api_key',
+  );
 
 export const modelNotAllowed = (model: string) =>
   new ApiError(403, `This API key may not use the model '${model}'`, 'permission_error', 'model_not_allowed', 'model');
@@ -50,8 +58,8 @@ export class CallerIdentifier {
   identify(headers: IncomingHttpHeaders, res: ServerResponse, acceptsApiKeyHeader = false): Caller {
     if (!this.keysRequired()) return { id: `ip:${res.req?.socket.remoteAddress ?? 'unknown'}` };
     const apiKey = headers['x-api-key'];
-    const record =
-      acceptsApiKeyHeader && headers.authorization === undefined && typeof apiKey === 'string' ? this.authenticateKey(apiKey.trim()) : this.authenticate(headers.authorization);
+    const presented = acceptsApiKeyHeader && headers.authorization === undefined && typeof apiKey === 'string' ? apiKey.trim() : bearerToken(headers.authorization);
+    const record = this.authenticateKey(presented, acceptsApiKeyHeader);
     return { id: `key:${record.id}`, key: record };
   }
 
@@ -60,13 +68,12 @@ export class CallerIdentifier {
     return this.authenticateKey(bearerToken(authorization));
   }
 
-  private authenticateKey(presented: string | undefined): ApiKeyRecord {
+  private authenticateKey(presented: string | undefined, acceptsApiKeyHeader = false): ApiKeyRecord {
     // Refused before it is hashed or remembered: random long strings would otherwise fill the memory of hashes.
-    if (!presented || presented.length > MAX_KEY_LENGTH) throw invalidApiKey();
+    if (!presented || presented.length > MAX_KEY_LENGTH) throw invalidApiKey(acceptsApiKeyHeader);
     const keyHash = this.hashOf(presented);
-    if (this.revocations.isRevoked(keyHash)) throw invalidApiKey();
-    const record = this.lookup(keyHash);
-    if (!record || record.revokedAt) throw invalidApiKey();
+    const record = this.revocations.isRevoked(keyHash) ? undefined : this.lookup(keyHash);
+    if (!record || record.revokedAt) throw invalidApiKey(acceptsApiKeyHeader);
     return record;
   }
 
