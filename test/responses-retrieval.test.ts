@@ -1,7 +1,8 @@
+import { createServer, type Server } from 'node:http';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertConforms, RESPONSE_EVENT_SCHEMA } from './support/conformance.js';
-import { getJson, postJson } from './support/http.js';
+import { getJson, listenOnLoopback, postJson } from './support/http.js';
 import { metricValue } from './support/prometheus.js';
 import { startRouter, startSim, stopAll, waitFor, type Proc } from './support/processes.js';
 
@@ -230,5 +231,70 @@ describe('calls on a response held by an agent that has left the fleet', () => {
     expect(gone).toBeInstanceOf(OpenAI.NotFoundError);
     expect((gone as ApiFailure).code).toBe('response_not_found');
     expect((gone as ApiFailure).message).toContain("'agent-1'");
+  });
+});
+
+describe("a holder's failures answering calls on its stored responses", () => {
+  let router: Proc;
+  let holder: Server;
+  /** How the holder answers the next retrieve: a status, or no answer (the connection cut). */
+  const retrieveAnswers: Array<number | 'hang-up'> = [];
+  let retrieves = 0;
+
+  beforeAll(async () => {
+    holder = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        if (req.method === 'POST' && req.url === '/v1/responses') {
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ id: 'resp_held', object: 'response', status: 'completed', model: 'm1', output: [], usage: { input_tokens: 1, output_tokens: 1, total_tokens: 2 } }));
+          return;
+        }
+        if (req.method === 'GET' && req.url === '/v1/responses/resp_held') {
+          retrieves++;
+          const answer = retrieveAnswers.shift() ?? 200;
+          if (answer === 'hang-up') return void req.socket.destroy();
+          res.writeHead(answer, { 'content-type': 'application/json' });
+          res.end(answer === 200 ? JSON.stringify({ id: 'resp_held', object: 'response', status: 'completed' }) : '{"error":{"message":"engine trouble"}}');
+          return;
+        }
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+      });
+    });
+    const url = await listenOnLoopback(holder);
+    router = await startRouter({
+      services: [{ name: 'holder', url, models: ['m1'] }],
+      // Only failed requests take the holder out here: no probe brings it back during the test, no cooldown benches it.
+      health_check: { interval_s: 600, unhealthy_interval_s: 600, failure_threshold: 3 },
+      cooldown: { failure_threshold: 100 },
+    });
+  });
+  afterAll(async () => {
+    await stopAll();
+    holder.closeAllConnections();
+    holder.close();
+  });
+
+  const retrieve = () => getJson(`${router.url}/v1/responses/resp_held`);
+  const holderHealthy = async () => ((await getJson(`${router.url}/services`)).body as { services: Array<{ name: string; healthy: boolean }> }).services.find((s) => s.name === 'holder')!.healthy;
+
+  it('count against its health as failed inference requests do: consecutive ones (no answer, 502/503/504) eject it', async () => {
+    expect((await postJson(`${router.url}/v1/responses`, { model: 'm1', input: 'hold this' })).status).toBe(200);
+    // A success between failures starts the count again, as for inference requests.
+    retrieveAnswers.push(503, 200, 'hang-up', 504);
+    expect((await retrieve()).status).toBe(503);
+    expect((await retrieve()).status).toBe(200);
+    expect((await retrieve()).status).toBe(502);
+    expect((await retrieve()).status).toBe(504);
+    expect(await holderHealthy()).toBe(true);
+    retrieveAnswers.push(502);
+    expect((await retrieve()).status).toBe(502);
+    expect(await holderHealthy()).toBe(false);
+    // Taken out: the router answers for it, without asking.
+    const asked = retrieves;
+    const refused = await retrieve();
+    expect(refused.status).toBe(503);
+    expect(refused.body.error.code).toBe('response_holder_unavailable');
+    expect(retrieves).toBe(asked);
   });
 });

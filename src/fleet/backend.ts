@@ -126,6 +126,12 @@ export class Backend {
     this.consecutiveFailures = 0;
   }
 
+  /** An answer that shows the backend working but is no generation, whose times would mislead latency-aware routing (a call on a stored response). */
+  recordAnswered(): void {
+    this.requestCount++;
+    this.consecutiveFailures = 0;
+  }
+
   recordError(message: string): void {
     this.requestCount++;
     this.errorCount++;

@@ -1,9 +1,13 @@
 import { isEjectable, type Backend } from '../fleet/backend.js';
 import type { Fleet } from '../fleet/fleet.js';
 import type { Cooldowns } from '../state/shared-state.js';
+import { stoppedByDeadline, type RequestAbort } from './abort.js';
 
 /** Answers that count towards ejecting a backend until its health probe passes, as no answer does (529: Anthropic's "overloaded"). */
 export const EJECTING_STATUS: ReadonlySet<number> = new Set([502, 503, 504, 529]);
+
+/** Answers that are the backend's trouble, as no answer is: rate limited (429) or failing (5xx). */
+export const isTroubleStatus = (status: number): boolean => status === 429 || status >= 500;
 
 /**
  * A 500 (or another 5xx that is not a gateway's or overload answer) may be the request's doing: a
@@ -31,3 +35,11 @@ export function countBackendTrouble(fleet: Fleet, cooldowns: Cooldowns, backend:
   void cooldowns.recordFailure(backend.name);
   return false;
 }
+
+/**
+ * Whether the deadline cut a stream that was still sending (its last event, `lastEventAt` in
+ * performance.now() time, less than `stalledAfterS` ago): a generation longer than
+ * request_timeout_s, which says nothing against its target, unlike a stalled one.
+ */
+export const cutWhileSending = (abort: RequestAbort, lastEventAt: number, stalledAfterS: number): boolean =>
+  stoppedByDeadline(abort) && performance.now() - lastEventAt < stalledAfterS * 1000;

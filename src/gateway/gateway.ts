@@ -9,9 +9,9 @@ import { ResponseAffinity } from '../routing/response-affinity.js';
 import { badGateway, type ApiError } from '../server/errors.js';
 import type { RequestLogEntry } from '../store/request-log.js';
 import { decodedBody } from '../upstream/content-encoding.js';
-import { AnswerAbort, CLIENT_CLOSED, CLIENT_GONE_ERROR, type RequestAbort, stoppedByDeadline, stoppedByRouter } from './abort.js';
+import { AnswerAbort, CLIENT_CLOSED, CLIENT_GONE_ERROR, type RequestAbort, stoppedByRouter } from './abort.js';
 import { AttemptRunner, type AttemptAccount, type AttemptOptions, type Dispatched, type Exhausted } from './attempts.js';
-import { countBackendTrouble, EJECTING_STATUS } from './backend-trouble.js';
+import { countBackendTrouble, cutWhileSending, EJECTING_STATUS } from './backend-trouble.js';
 import type { InferenceRequest, RequestIdentity, Usage } from './inference-request.js';
 import type { Admitted, GatewayPolicies, RequestEnd } from './policies.js';
 import { brokenAnswer, errorBodyWithoutKey, isEventStreamType, OVERHEAD_HEADER, overheadMs, responseHeaders, targetHeader, writeApiError, writeJson } from './relay.js';
@@ -150,7 +150,7 @@ export class Gateway {
         else if (outcome.error) {
           account.streamBroken = true;
           // A generation longer than request_timeout_s, still sending when cut, says nothing against its target.
-          if (stoppedByDeadline(abort) && performance.now() - outcome.lastEventAt < this.options.stalledAfterS * 1000) account.error = outcome.error;
+          if (cutWhileSending(abort, outcome.lastEventAt, this.options.stalledAfterS)) account.error = outcome.error;
           else this.failUnlessRouterStopped(abort, account, backend, outcome.error);
         }
         return;

@@ -7,7 +7,8 @@ import { mayUse, type ResponseAffinity } from '../routing/response-affinity.js';
 import { ApiError, badGateway } from '../server/errors.js';
 import { callUpstream, type UpstreamResponse } from '../upstream/call.js';
 import { openAiPath } from '../upstream/paths.js';
-import { abortError, CLIENT_CLOSED, CLIENT_GONE_ERROR, type RequestAbort } from './abort.js';
+import { abortError, CLIENT_CLOSED, CLIENT_GONE_ERROR, stoppedByDeadline, stoppedByRouter, type RequestAbort } from './abort.js';
+import { countBackendTrouble, cutWhileSending, isTroubleStatus } from './backend-trouble.js';
 import type { Caller } from './caller.js';
 import type { Accounting } from './gateway.js';
 import { RESPONSE_CALLS, type RequestIdentity, type ResponseCall } from './inference-request.js';
@@ -30,6 +31,8 @@ export interface ResponseCallRequest extends RequestIdentity {
 export interface ResponseCallOptions {
   maxResponseBytes: number;
   attemptTimeoutS: number | undefined;
+  /** See GatewayOptions.stalledAfterS. */
+  stalledAfterS: number;
 }
 
 const responseNotFound = (responseId: string, why = 'no replica is known to hold it') =>
@@ -77,6 +80,8 @@ export class ResponseCalls {
     const response = await this.send(request, backend, abort, account);
     if (response instanceof ApiError) return refuse(res, own, account, response);
     account.status = response.statusCode;
+    const troubleAnswer = isTroubleStatus(response.statusCode);
+    if (troubleAnswer) this.countTrouble(backend, `${backend.name}: answered ${response.statusCode}`, response.statusCode);
     const headers = responseHeaders(response.headers, { ...own, 'x-switchyard-target': targetHeader(backend.name) });
     const contentType = response.headers['content-type'];
     // A streamed retrieve (`?stream=true`) replays the response's events.
@@ -93,7 +98,8 @@ export class ResponseCalls {
       else if (outcome.error) {
         account.streamBroken = true;
         account.error = outcome.error;
-      }
+        if (!stoppedByRouter(abort) && !cutWhileSending(abort, outcome.lastEventAt, this.options.stalledAfterS)) this.countTrouble(backend, outcome.error, undefined);
+      } else backend.recordAnswered();
       return;
     }
     let body: Buffer;
@@ -102,11 +108,14 @@ export class ResponseCalls {
       endUpstream(account);
     } catch (error) {
       endUpstream(account);
-      return refuse(res, own, account, brokenAnswer(error, backend.name, abort));
+      const failure = brokenAnswer(error, backend.name, abort);
+      if (failure !== CLIENT_GONE_ERROR && !stoppedByRouter(abort) && !troubleAnswer) this.countTrouble(backend, failure.message, undefined);
+      return refuse(res, own, account, failure);
     }
     if (response.statusCode >= 300 && backend.apiKey) body = errorBodyWithoutKey(body, headers, backend.apiKey, this.options.maxResponseBytes);
     if (request.call === 'delete' && response.statusCode === 200) this.affinity.forget(request.responseId);
     account.complete = response.statusCode === 200;
+    if (!troubleAnswer) backend.recordAnswered();
     headers[OVERHEAD_HEADER] = overheadMs(performance.now() - request.startedAt - account.upstreamMs);
     writeJson(res, response.statusCode, body, headers);
   }
@@ -140,8 +149,25 @@ export class ResponseCalls {
       return await callUpstream(this.dispatcher, { origin: backend.origin, method, path, headers: openAiHeaders(request, backend), ...(timeout ? { headersTimeout: timeout * 1000 } : {}) }, abort);
     } catch (error) {
       endUpstream(account);
-      return abortError(abort) ?? badGateway(`backend ${backend.name} could not be reached: ${(error as Error).message}`);
+      const aborted = abortError(abort);
+      if (aborted !== undefined) {
+        // A deadline passed with no answer counts against the holder (it was too slow); a client that left or a shutdown does not.
+        if (stoppedByDeadline(abort)) this.fleet.recordFailure(backend, aborted.message);
+        return aborted;
+      }
+      const failure = badGateway(`backend ${backend.name} could not be reached: ${(error as Error).message}`);
+      this.countTrouble(backend, failure.message, undefined);
+      return failure;
     }
+  }
+
+  /**
+   * A holder's failure counts against it as an inference request's does (see countBackendTrouble):
+   * towards its ejection and its cooldown. A 500 that may be the call's own doing (this response's)
+   * counts towards no cooldown, as no success elsewhere can follow it.
+   */
+  private countTrouble(backend: Backend, message: string, status: number | undefined): void {
+    countBackendTrouble(this.fleet, this.policies.state.cooldowns, backend, message, status, true);
   }
 }
 
