@@ -32,6 +32,13 @@ describe('config', () => {
     expect(config).toMatchObject({ port: 9000, log_level: 'debug', health_check: { interval_s: 3, timeout_s: 2 } });
   });
 
+  it("logs to LOG_PATH's directory: the file's, or the directory itself when the value ends in a slash", () => {
+    expect(parseConfig({}, { LOG_PATH: 'var/log/router.log' }).logging.dir).toBe('var/log');
+    expect(parseConfig({}, { LOG_PATH: 'logs/' }).logging.dir).toBe('logs');
+    expect(parseConfig({}, { LOG_PATH: '/var/log/switchyard//' }).logging.dir).toBe('/var/log/switchyard');
+    expect(parseConfig({}, { LOG_PATH: '/' }).logging.dir).toBe('/');
+  });
+
   it('names the environment variable behind an invalid value, not only the key it sets', () => {
     expect(() => parseConfig({}, { PORT: 'abc' })).toThrow(/port \(from the environment variable PORT\): /);
     expect(() => parseConfig({}, { RATE_LIMIT_REQUESTS: 'many' })).toThrow(/rate_limits\.requests_per_minute \(from the environment variable RATE_LIMIT_REQUESTS\)/);

@@ -19,8 +19,9 @@ const ENV_OVERRIDES: readonly EnvOverride[] = [
   { env: 'REQUEST_TIMEOUT_S', path: ['request_timeout_s'], parse: envNumber },
   { env: 'ADMIN_TOKEN', path: ['admin_token'] },
   { env: 'CORS_ORIGINS', path: ['cors', 'origins'], parse: envList },
-  // The provider router's LOG_PATH named the file (default logs/router.log, the name Switchyard writes): its directory is the log directory. LOG_DIR, after it, wins.
-  { env: 'LOG_PATH', path: ['logging', 'dir'], parse: (value) => dirname(value) },
+  // The provider router's LOG_PATH named the file (default logs/router.log, the name Switchyard writes): its directory is the log
+  // directory; a value ending in a slash (`logs/`) names that directory itself. LOG_DIR, after it, wins.
+  { env: 'LOG_PATH', path: ['logging', 'dir'], parse: (value) => (value.endsWith('/') ? value.replace(/\/+$/, '') || '/' : dirname(value)) },
   { env: 'LOG_DIR', path: ['logging', 'dir'] },
   { env: 'ROUTER_LATENCY_WEIGHT', path: ['routing', 'latency_weight'], parse: envNumber },
   { env: 'ROUTER_COST_WEIGHT', path: ['routing', 'cost_weight'], parse: envNumber },
