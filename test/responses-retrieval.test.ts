@@ -90,6 +90,20 @@ describe('calls on a stored response (retrieve, input items, cancel, delete) rea
     }
   });
 
+  it('answers HEAD on a retrieve or an input-item list as it answers GET, without the body, as on every GET route', async () => {
+    const { response, holder } = await made('Are you there?');
+    for (const path of [`/v1/responses/${response.id}`, `/responses/${response.id}/input_items`, '/v1/responses/resp_unknown', '/v1/models', '/health']) {
+      const get = await fetch(`${router.url}${path}`);
+      const getBody = await get.text();
+      const head = await fetch(`${router.url}${path}`, { method: 'HEAD' });
+      expect(head.status, path).toBe(get.status);
+      expect(await head.text(), path).toBe('');
+      for (const header of ['content-type', 'content-length', 'x-switchyard-target']) expect(head.headers.get(header), `${path} ${header}`).toBe(get.headers.get(header));
+      expect(Number(head.headers.get('content-length')), path).toBe(Buffer.byteLength(getBody));
+    }
+    expect((await fetch(`${router.url}/v1/responses/${response.id}`, { method: 'HEAD' })).headers.get('x-switchyard-target')).toBe(holder);
+  });
+
   it("relays the holder's own answer to cancelling a completed response (400, as OpenAI answers for a response not made in the background)", async () => {
     const { response, holder } = await made('Cancel me');
     for (let i = 0; i < 2; i++) {

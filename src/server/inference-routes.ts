@@ -112,9 +112,11 @@ const RESPONSE_CALL_NAMES = Object.keys(RESPONSE_CALLS) as ResponseCall[];
  * The call on a stored response a request names (`GET /v1/responses/{id}`, `DELETE …`, `POST …/cancel`,
  * `GET …/input_items`, prefixed or not, with a trailing slash too), with its id percent-decoded and
  * its query as sent; undefined for anything else, a path that is not valid percent-encoding
- * included (the app answers those).
+ * included (the app answers those). A `HEAD` is the `GET` call: answered as it is, the body left
+ * out (node:http sends none to a HEAD), as the app's GET routes answer HEAD.
  */
-function responseCallOf(method: string, url: string): Pick<ResponseCallRequest, 'call' | 'responseId' | 'query'> | undefined {
+function responseCallOf(requestMethod: string, url: string): Pick<ResponseCallRequest, 'call' | 'responseId' | 'query'> | undefined {
+  const method = requestMethod === 'HEAD' ? 'GET' : requestMethod;
   if (method !== 'GET' && method !== 'DELETE' && method !== 'POST') return undefined;
   let path = pathOf(url);
   const prefix = RESPONSES_PREFIXES.find((candidate) => path.startsWith(candidate));
