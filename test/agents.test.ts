@@ -74,6 +74,24 @@ describe('agents', () => {
     await second.stop();
   });
 
+  it("does not count the router's own downtime as its agents' silence: a restored agent is forgotten only forget_after_s after the start", async () => {
+    const forgetting = { ...env, SQLITE_DB_PATH: join(mkdtempSync(join(tmpdir(), 'switchyard-agents-')), 'models.db'), AGENT_HEARTBEAT_TIMEOUT_S: '1', AGENT_FORGET_AFTER_S: '2' };
+    const first = await startRouter({ services: [] }, forgetting);
+    for (const name of ['beating', 'gone']) expect((await post(first, '/register', { name, endpoint: sim.url, models: ['agent-model'] })).status).toBe(200);
+    await first.stop('SIGTERM');
+    // Down for longer than forget_after_s.
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    const second = await startRouter({ services: [] }, forgetting);
+    expect(await agentView(second, 'beating')).toMatchObject({ healthy: false });
+    // Agents that only send heartbeats (the replaced router's) are taken back by their next one.
+    expect((await post(second, '/heartbeat', { name: 'beating' })).status).toBe(200);
+    expect(await agentView(second, 'beating')).toMatchObject({ healthy: true });
+    expect((await chat(second, 'agent-model')).data.choices).toHaveLength(1);
+    // One that stays silent is forgotten forget_after_s after the start.
+    await waitFor(async () => (await agentView(second, 'gone')) === undefined, 'the silent restored agent to be forgotten');
+    await second.stop();
+  });
+
   it('forgets an agent silent for longer than agents.forget_after_s: not routed, listed, stored, nor counted by /health', async () => {
     const forgetting = { ...env, SQLITE_DB_PATH: join(mkdtempSync(join(tmpdir(), 'switchyard-agents-')), 'models.db'), AGENT_HEARTBEAT_TIMEOUT_S: '1', AGENT_FORGET_AFTER_S: '3' };
     const config = { services: [{ name: 'engine', url: sim.url }] };
@@ -96,17 +114,6 @@ describe('agents', () => {
     const restarted = await startRouter(config, forgetting);
     expect(await agentView(restarted, 'retiring')).toBeUndefined();
     await restarted.stop();
-  });
-
-  it('forgets, at start-up, a stored agent silent for longer than agents.forget_after_s', async () => {
-    const stored = { ...env, SQLITE_DB_PATH: join(mkdtempSync(join(tmpdir(), 'switchyard-agents-')), 'models.db') };
-    const first = await startRouter({ services: [] }, stored);
-    expect((await post(first, '/register', { name: 'stale', endpoint: sim.url, models: ['agent-model'] })).status).toBe(200);
-    await first.stop('SIGTERM');
-    await new Promise((resolve) => setTimeout(resolve, 2100));
-    const second = await startRouter({ services: [] }, { ...stored, AGENT_HEARTBEAT_TIMEOUT_S: '1', AGENT_FORGET_AFTER_S: '2' });
-    expect(await agentView(second, 'stale')).toBeUndefined();
-    await second.stop();
   });
 
   it('retires an agent with DELETE /register/{name}: gone at once and after a restart; an unknown name is a 404', async () => {

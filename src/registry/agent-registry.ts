@@ -33,6 +33,13 @@ export class AgentRegistry {
   private directory: AgentDirectory | undefined;
   private cooldowns: Cooldowns | undefined;
   private timer: NodeJS.Timeout | undefined;
+  /**
+   * When this instance started listening for heartbeats: silence is counted from then at the
+   * earliest, so the router's own downtime does not count against its agents (one stopped longer
+   * than forget_after_s would otherwise forget them all at start-up, and agents that only send
+   * heartbeats, as the replaced router's do, would never come back).
+   */
+  private listeningSinceMs = 0;
 
   constructor(
     private readonly fleet: Fleet,
@@ -41,8 +48,9 @@ export class AgentRegistry {
     private readonly log: Logger,
   ) {}
 
-  /** Brings back the stored registrations, healthy only if their last heartbeat is recent enough (those silent too long are forgotten). */
+  /** Brings back the stored registrations, healthy only if their last heartbeat is recent enough; a heartbeat revives the others. */
   restore(now = Date.now()): void {
+    this.listeningSinceMs = now;
     for (const record of this.repository.list()) this.apply(record, now);
     this.expire(now);
   }
@@ -115,7 +123,7 @@ export class AgentRegistry {
 
   expire(now = Date.now()): void {
     for (const [name, { lastHeartbeatMs }] of this.known) {
-      if (now - lastHeartbeatMs > this.options.forgetAfterS * 1000) {
+      if (now - Math.max(lastHeartbeatMs, this.listeningSinceMs) > this.options.forgetAfterS * 1000) {
         this.log.warn({ agent: name, silentS: Math.round((now - lastHeartbeatMs) / 1000) }, 'agent forgotten: silent for longer than agents.forget_after_s');
         this.forget(name);
         // Only if no instance has heard from it since: a heartbeat elsewhere keeps it.
