@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 
-/** `messages`: the Anthropic Messages API, served to Anthropic SDK clients (see gateway/messages-api.ts). */
+/** `messages`: the Anthropic Messages API, served to Anthropic SDK clients (see providers/messages/). */
 export type Endpoint = 'chat' | 'completions' | 'embeddings' | 'responses' | 'messages';
 
 /** The API path of each endpoint (without the `/v1` prefix) and the field it requires. */

@@ -1,11 +1,11 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { withoutKey } from '../providers/key-echo.js';
+import { messagesErrorBody } from '../providers/messages/errors.js';
 import { badGateway, type ApiError } from '../server/errors.js';
 import { ResponseTooLargeError } from '../upstream/call.js';
 import { decodedBody } from '../upstream/content-encoding.js';
 import { abortError, type RequestAbort } from './abort.js';
 import type { Route } from './inference-request.js';
-import { messagesErrorBody } from './messages-api.js';
 
 /**
  * Upstream headers the client never sees: hop-by-hop ones, those the router sets itself, and those
@@ -50,7 +50,7 @@ export function writeJson(res: ServerResponse, status: number, body: Buffer | st
 /** An error the router answers, in the shape of the API `endpoint` belongs to (the OpenAI shape but for the Anthropic Messages API's). */
 export function writeApiError(res: ServerResponse, error: ApiError, headers: OutgoingHttpHeaders, endpoint?: Route): void {
   if (res.headersSent) return;
-  const body = endpoint === 'messages' ? messagesErrorBody(error) : JSON.stringify(error);
+  const body = endpoint === 'messages' ? messagesErrorBody(error.status, error.message) : JSON.stringify(error);
   writeJson(res, error.status, body, { 'content-type': 'application/json', ...error.headers, ...headers });
 }
 

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { GatewayPolicies } from '../gateway/policies.js';
-import { messagesErrorBody } from '../gateway/messages-api.js';
 import { tokensOfBytes } from '../gateway/token-estimate.js';
+import { messagesErrorBody } from '../providers/messages/errors.js';
 import { fromFastifyError } from './error-handler.js';
 import { ApiError, badRequest } from './errors.js';
 import { validateInference } from './validate.js';
@@ -19,7 +19,7 @@ export function registerMessagesTokenCount(app: FastifyInstance, policies: Gatew
     scope.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
       const apiError = error instanceof ApiError ? error : fromFastifyError(error);
       if (apiError.status >= 500) request.log.error({ err: error, requestId: request.id }, 'request failed');
-      void reply.code(apiError.status).headers(apiError.headers).type('application/json').send(messagesErrorBody(apiError));
+      void reply.code(apiError.status).headers(apiError.headers).type('application/json').send(messagesErrorBody(apiError.status, apiError.message));
     });
     scope.post('/v1/messages/count_tokens', async (request, reply) => {
       // A chat body's checks (an object, a model name, a messages array) are a Messages body's but for max_tokens, which a count does not take.

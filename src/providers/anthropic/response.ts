@@ -36,6 +36,11 @@ const STOP_REASONS: ReadonlyMap<string, string> = new Map([...FINISH_REASONS].re
 /** The stop reason of an OpenAI finish reason; an unknown or missing one (a stream cut short by the engine) is the turn's end. */
 export const stopReason = (finish: unknown): string => (typeof finish === 'string' ? STOP_REASONS.get(finish) : undefined) ?? 'end_turn';
 
+/** Updates `usage` with a `message_delta`'s counts: totals so far, so they replace rather than add; a null count means "unchanged". */
+export function updateUsage(usage: AnthropicUsage, delta: AnthropicUsage | undefined): void {
+  for (const [field, count] of Object.entries(delta ?? {})) if (typeof count === 'number') usage[field as keyof AnthropicUsage] = count;
+}
+
 /** OpenAI counts cached and cache-written tokens in prompt_tokens; Anthropic reports them apart. */
 export function toOpenAiUsage(usage: AnthropicUsage): Usage {
   const cached = usage.cache_read_input_tokens ?? 0;

@@ -2,7 +2,7 @@ import type { StreamContext } from '../adapter.js';
 import { JsonEventStreamTranslator } from '../json-event-stream.js';
 import { DONE_EVENT, type FinishReason } from '../openai-chunks.js';
 import type { AnthropicError } from './errors.js';
-import { finishReason, toOpenAiUsage, type AnthropicUsage } from './response.js';
+import { finishReason, toOpenAiUsage, updateUsage, type AnthropicUsage } from './response.js';
 
 interface AnthropicEvent {
   type: string;
@@ -44,8 +44,7 @@ export class AnthropicStreamTranslator extends JsonEventStreamTranslator<Anthrop
         return this.onBlockStop(event.index ?? 0);
       case 'message_delta':
         if (event.delta?.stop_reason) this.finish = finishReason(event.delta.stop_reason);
-        // message_delta usage counts are cumulative, so they replace rather than add; a null count means "unchanged"
-        for (const [field, count] of Object.entries(event.usage ?? {})) if (count !== null) this.usage[field as keyof AnthropicUsage] = count;
+        updateUsage(this.usage, event.usage);
         return '';
       case 'message_stop': {
         const usage = this.includeUsage ? this.chunks.usage(toOpenAiUsage(this.usage)) : '';

@@ -1,6 +1,6 @@
 import type { InferenceRequest, Usage } from '../../gateway/inference-request.js';
-import { anthropicErrorBody, anthropicErrorType } from '../anthropic/errors.js';
-import { fromOpenAiUsage, stopReason } from '../anthropic/response.js';
+import { fromOpenAiUsage, stopReason, toOpenAiUsage, type AnthropicUsage } from '../anthropic/response.js';
+import { messagesErrorBody } from './errors.js';
 
 interface ChatCompletion {
   id?: string;
@@ -16,13 +16,13 @@ interface ChatCompletion {
 /** A chat answer (any status) as a Messages API message or Anthropic error. */
 export function toMessagesResponse(status: number, body: Buffer | string, request: InferenceRequest): { status: number; body: string } {
   const text = body.toString();
-  if (status >= 300) return { status, body: anthropicErrorBody(anthropicErrorType(status), errorMessage(text, status)) };
+  if (status >= 300) return { status, body: messagesErrorBody(status, errorMessage(text, status)) };
   let completion: ChatCompletion;
   try {
     completion = JSON.parse(text) as ChatCompletion;
     if (!Array.isArray(completion.choices)) throw new Error('no choices');
   } catch {
-    return { status: 502, body: anthropicErrorBody('api_error', 'The backend returned a response that is not a chat completion') };
+    return { status: 502, body: messagesErrorBody(502, 'The backend returned a response that is not a chat completion') };
   }
   const choice = completion.choices[0];
   const content: Array<Record<string, unknown>> = [];
@@ -40,6 +40,12 @@ export function toMessagesResponse(status: number, body: Buffer | string, reques
     usage: fromOpenAiUsage(completion.usage),
   };
   return { status: 200, body: JSON.stringify(message) };
+}
+
+/** A Messages API usage in the shape the rest of the router counts in (metrics, spend, TPM limits, the request log). */
+export function usageOfMessages(usage: unknown): Usage | undefined {
+  if (usage === null || typeof usage !== 'object') return undefined;
+  return toOpenAiUsage(usage as AnthropicUsage);
 }
 
 /**

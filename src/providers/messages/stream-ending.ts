@@ -1,9 +1,9 @@
-import { anthropicErrorEvent } from '../providers/anthropic/errors.js';
-import type { AnthropicUsage } from '../providers/anthropic/response.js';
-import { SseParser, type SseEvent } from '../providers/sse-parser.js';
-import { usageOfMessages } from './messages-api.js';
-import { parseJson } from './parse-json.js';
-import type { StreamEnding, StreamVerdict } from './stream-ending.js';
+import { parseJson } from '../../gateway/parse-json.js';
+import type { StreamEnding, StreamVerdict } from '../../gateway/stream-ending.js';
+import { anthropicErrorEvent } from '../anthropic/errors.js';
+import { updateUsage, type AnthropicUsage } from '../anthropic/response.js';
+import { SseParser, type SseEvent } from '../sse-parser.js';
+import { usageOfMessages } from './response.js';
 
 /** What is read of the stream's start for its first event (`message_start`, a few hundred bytes). */
 const MAX_HEAD = 8192;
@@ -48,12 +48,12 @@ export class MessagesStream implements StreamEnding {
     return anthropicErrorEvent('api_error', message);
   }
 
-  /** The counts of `message_start` updated by the last `message_delta` (whose counts are totals; a null one is unchanged); none when nothing was counted. */
+  /** The counts of `message_start` updated by the last `message_delta`; none when nothing was counted. */
   private usage(events: SseEvent[]): ReturnType<typeof usageOfMessages> {
     const counts: AnthropicUsage = { ...this.startUsage };
     const delta = events.findLast((event) => event.event === 'message_delta');
     const final = (parseJson(delta?.data) as { usage?: AnthropicUsage } | undefined)?.usage;
-    for (const [field, count] of Object.entries(final ?? {})) if (typeof count === 'number') counts[field as keyof AnthropicUsage] = count;
+    updateUsage(counts, final);
     // A translated stream whose target reported no usage counts zeros: the router's estimate stands in for them.
     if (!counts.input_tokens && !counts.output_tokens) return undefined;
     return usageOfMessages(counts);
