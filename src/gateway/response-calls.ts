@@ -2,16 +2,15 @@ import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerResponse } from 'n
 import type { Dispatcher } from 'undici';
 import type { Backend } from '../fleet/backend.js';
 import type { Fleet } from '../fleet/fleet.js';
-import { openAiHeaders } from '../providers/openai-compatible.js';
+import { storedResponseCall } from '../providers/openai-compatible.js';
 import { mayUse, type ResponseAffinity } from '../routing/response-affinity.js';
 import { ApiError, badGateway } from '../server/errors.js';
 import { callUpstream, type UpstreamResponse } from '../upstream/call.js';
-import { openAiPath } from '../upstream/paths.js';
 import { abortError, CLIENT_CLOSED, CLIENT_GONE_ERROR, stoppedByDeadline, stoppedByRouter, type RequestAbort } from './abort.js';
 import { countBackendTrouble, cutWhileSending, isTroubleStatus } from './backend-trouble.js';
 import type { Caller } from './caller.js';
 import type { Accounting } from './gateway.js';
-import { RESPONSE_CALLS, type RequestIdentity, type ResponseCall } from './inference-request.js';
+import type { RequestIdentity, ResponseCall } from './inference-request.js';
 import type { GatewayPolicies } from './policies.js';
 import { brokenAnswer, errorBodyWithoutKey, isEventStreamType, OVERHEAD_HEADER, overheadMs, responseHeaders, targetHeader, writeApiError, writeJson } from './relay.js';
 import { ResponsesStream } from './responses-stream.js';
@@ -141,12 +140,10 @@ export class ResponseCalls {
 
   /** The holder's answer (status and headers; the body follows), or the error to answer instead. */
   private async send(request: ResponseCallRequest, backend: Backend, abort: RequestAbort, account: Accounting): Promise<UpstreamResponse | ApiError> {
-    const { method, suffix } = RESPONSE_CALLS[request.call];
-    const path = `${openAiPath(backend, `/responses/${encodeURIComponent(request.responseId)}${suffix}`)}${request.query}`;
     const timeout = this.options.attemptTimeoutS;
     startUpstream(account);
     try {
-      return await callUpstream(this.dispatcher, { origin: backend.origin, method, path, headers: openAiHeaders(request, backend), ...(timeout ? { headersTimeout: timeout * 1000 } : {}) }, abort);
+      return await callUpstream(this.dispatcher, { origin: backend.origin, ...storedResponseCall(request, backend), ...(timeout ? { headersTimeout: timeout * 1000 } : {}) }, abort);
     } catch (error) {
       endUpstream(account);
       const aborted = abortError(abort);

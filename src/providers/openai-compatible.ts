@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Backend } from '../fleet/backend.js';
-import { ENDPOINTS, type InferenceRequest } from '../gateway/inference-request.js';
+import { ENDPOINTS, RESPONSE_CALLS, type InferenceRequest } from '../gateway/inference-request.js';
+import type { ResponseCallRequest } from '../gateway/response-calls.js';
 import { openAiPath } from '../upstream/paths.js';
 import { viaUpstream } from '../upstream/via.js';
 import type { ProviderAdapter, UpstreamCall } from './adapter.js';
@@ -22,8 +23,15 @@ export const openAiCompatible: ProviderAdapter = {
   },
 };
 
+/** A Responses API call on a stored response, to the OpenAI-compatible target holding it: the same path and query as the client's, no body. */
+export function storedResponseCall(request: ResponseCallRequest, backend: Backend): { method: (typeof RESPONSE_CALLS)[ResponseCallRequest['call']]['method']; path: string; headers: Record<string, string> } {
+  const { method, suffix } = RESPONSE_CALLS[request.call];
+  const path = `${openAiPath(backend, `/responses/${encodeURIComponent(request.responseId)}${suffix}`)}${request.query}`;
+  return { method, path, headers: openAiHeaders(request, backend) };
+}
+
 /** The headers of a call to an OpenAI-compatible target for the client request `request`: what it may pass on, the request id, the target's key. */
-export function openAiHeaders(request: { id: string; headers: IncomingHttpHeaders }, backend: Backend): Record<string, string> {
+function openAiHeaders(request: { id: string; headers: IncomingHttpHeaders }, backend: Backend): Record<string, string> {
   const headers: Record<string, string> = { 'x-request-id': request.id, via: viaUpstream(request.headers.via) };
   copyHeaders(request.headers, headers);
   if (backend.apiKey) headers.authorization = `Bearer ${backend.apiKey}`;
