@@ -57,8 +57,7 @@ export class CallerIdentifier {
    */
   identify(headers: IncomingHttpHeaders, res: ServerResponse, acceptsApiKeyHeader = false): Caller {
     if (!this.keysRequired()) return { id: `ip:${res.req?.socket.remoteAddress ?? 'unknown'}` };
-    const apiKey = headers['x-api-key'];
-    const presented = acceptsApiKeyHeader && headers.authorization === undefined && typeof apiKey === 'string' ? apiKey.trim() : bearerToken(headers.authorization);
+    const presented = acceptsApiKeyHeader && headers.authorization === undefined ? apiKeyHeader(headers) : bearerToken(headers.authorization);
     const record = this.authenticateKey(presented, acceptsApiKeyHeader);
     return { id: `key:${record.id}`, key: record };
   }
@@ -137,4 +136,10 @@ export class CallerIdentifier {
     this.known.set(keyHash, { record, readAt: now });
     return record;
   }
+}
+
+/** The key an `x-api-key` header carries (read only where it is accepted: chat requests never pay for the lookup). */
+function apiKeyHeader(headers: IncomingHttpHeaders): string | undefined {
+  const apiKey = headers['x-api-key'];
+  return typeof apiKey === 'string' ? apiKey.trim() : undefined;
 }
