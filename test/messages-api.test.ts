@@ -302,6 +302,9 @@ describe('the Anthropic Messages API through the router (a simulated engine, an 
     const invalid = await postJson(`${router.url}/v1/messages/count_tokens`, { model: 'm1' });
     expect(invalid.status).toBe(400);
     expect(invalid.body).toEqual({ type: 'error', error: { type: 'invalid_request_error', message: "Missing required parameter: 'messages'" } });
+    // `tools: null` is no tools, as on the Messages route itself.
+    const nullTools = await postJson(`${router.url}/v1/messages/count_tokens`, { model: 'chat-model', tools: null, messages: [{ role: 'user', content: 'Hi' }] });
+    expect(nullTools.status).toBe(200);
     const notJson = await postJson(`${router.url}/v1/messages/count_tokens`, '{"model":');
     expect(notJson.status).toBe(400);
     expect(notJson.body).toMatchObject({ type: 'error', error: { type: 'invalid_request_error' } });

@@ -32,7 +32,7 @@ export function registerMessagesTokenCount(app: FastifyInstance, policies: Gatew
         // A model with no healthy target now still has a count; one nothing serves has none.
         if ('error' in route && route.error.status === 404) throw route.error;
       }
-      if (tools !== undefined && !Array.isArray(tools)) throw badRequest("Invalid type for 'tools': expected an array", 'tools', 'invalid_type');
+      if (tools !== undefined && tools !== null && !Array.isArray(tools)) throw badRequest("Invalid type for 'tools': expected an array", 'tools', 'invalid_type');
       return { input_tokens: tokensOfBytes(Buffer.byteLength(JSON.stringify({ system, messages, tools }))) };
     });
   });
