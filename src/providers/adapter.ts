@@ -10,11 +10,11 @@ export interface UpstreamCall {
   body: Buffer | string;
 }
 
-/** Turns a provider's SSE bytes into OpenAI `chat.completion.chunk` events, chunk by chunk. */
+/** Turns a provider's SSE bytes into the client API's events (OpenAI `chat.completion.chunk`s; Anthropic's on the Messages API route), chunk by chunk. */
 export interface StreamTranslator {
-  /** OpenAI SSE text for this upstream chunk (may be empty while an event is incomplete). */
+  /** The client's SSE text for this upstream chunk (may be empty while an event is incomplete). */
   push(chunk: Buffer): string;
-  /** Whatever remains when the upstream ends, including `data: [DONE]` once the stream completed properly. */
+  /** Whatever remains when the upstream ends, including the stream's last event (`data: [DONE]`, `message_stop`) once it completed properly. */
   end(): string;
 }
 
@@ -40,7 +40,7 @@ export interface ProviderAdapter {
   readonly passiveHealthOnly?: boolean;
   /** `upstreamModel` is the name the target knows the model by (it may differ from the client's). */
   request(request: InferenceRequest, backend: Backend, upstreamModel: string): UpstreamCall;
-  /** Converts a whole non-streamed upstream answer (any status) to the OpenAI shape. */
+  /** Converts a whole non-streamed upstream answer (any status) to the client API's shape (OpenAI's; a Message on the Messages API route). */
   response?(status: number, body: Buffer, request: InferenceRequest): { status: number; body: string };
   /** A translator for a streamed answer; absent means the upstream already speaks the client's SSE. */
   stream?(request: InferenceRequest, context: StreamContext): StreamTranslator;
