@@ -2,19 +2,11 @@ import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { InferenceRequest } from '../src/gateway/inference-request.js';
 import { MessagesStreamTranslator } from '../src/providers/messages/stream.js';
-import { getJson, postJson } from './support/http.js';
+import { postJson } from './support/http.js';
 import { startFakeProvider, type FakeProvider, type FakeReply } from './support/fake-provider.js';
 import { fixture, FakeUpstream, providerBehindRouter } from './support/fake-upstream.js';
-import { startRouter, startSim, stopAll, waitFor, type Proc } from './support/processes.js';
-
-interface StoredRequest {
-  requestId: string;
-  route: string;
-  model: string;
-  status: number;
-  promptTokens: number | null;
-  completionTokens: number | null;
-}
+import { startRouter, startSim, stopAll, type Proc } from './support/processes.js';
+import { loggedRequest } from './support/request-log-rows.js';
 
 /** A chat completion answer of the fake OpenAI-compatible target. */
 function completion(message: Record<string, unknown>, finish: string, extra: Record<string, unknown> = {}): FakeReply {
@@ -75,10 +67,7 @@ describe('the Anthropic Messages API through the router (a simulated engine, an 
     expect(raw.stop_reason).toBe('max_tokens');
     expect(raw.usage.output_tokens).toBe(3);
     const requestId = response.headers.get('x-request-id')!;
-    const row = await waitFor(async () => {
-      const listed = (await getJson(`${router.url}/admin/requests?since=0`)).body as { data: StoredRequest[] };
-      return listed.data.find((entry) => entry.requestId === requestId);
-    }, 'the request in the request log');
+    const row = await loggedRequest(router.url, requestId);
     expect(row).toMatchObject({ route: 'messages', model: 'm1', status: 200, completionTokens: 3 });
     expect(row.promptTokens).toBeGreaterThan(0);
   });
@@ -216,7 +205,7 @@ describe('the Anthropic Messages API through the router (a simulated engine, an 
     expect(text).toMatch(/\S/);
     expect(stop).toBe('max_tokens');
     const requestId = response.headers.get('x-request-id')!;
-    const row = await waitFor(async () => ((await getJson(`${router.url}/admin/requests?since=0`)).body as { data: StoredRequest[] }).data.find((entry) => entry.requestId === requestId), 'the stream in the request log');
+    const row = await loggedRequest(router.url, requestId);
     expect(row).toMatchObject({ route: 'messages', status: 200, completionTokens: 4 });
     expect(row.promptTokens).toBeGreaterThan(0);
   });
@@ -392,7 +381,7 @@ describe('the Messages API route to an Anthropic target (a fake Messages API beh
     expect(message).toEqual(JSON.parse(fixture('anthropic/message-text.json')));
     expect(response.headers.get('x-switchyard-target')).toBe('claude');
     const requestId = response.headers.get('x-request-id')!;
-    const row = await waitFor(async () => ((await getJson(`${router.url}/admin/requests?since=0`)).body as { data: StoredRequest[] }).data.find((entry) => entry.requestId === requestId), 'the request in the request log');
+    const row = await loggedRequest(router.url, requestId);
     expect(row).toMatchObject({ route: 'messages', model: 'claude-x', status: 200, promptTokens: message.usage.input_tokens + (message.usage.cache_read_input_tokens ?? 0) + (message.usage.cache_creation_input_tokens ?? 0), completionTokens: message.usage.output_tokens });
   });
 
@@ -403,7 +392,7 @@ describe('the Messages API route to an Anthropic target (a fake Messages API beh
     expect(await raw.text()).toBe(fixture('anthropic/stream-tool-use.sse'));
     // Input tokens from message_start (read as the 7-byte pieces pass), output tokens from the last message_delta.
     const requestId = raw.headers.get('x-request-id')!;
-    const row = await waitFor(async () => ((await getJson(`${router.url}/admin/requests?since=0`)).body as { data: StoredRequest[] }).data.find((entry) => entry.requestId === requestId), 'the stream in the request log');
+    const row = await loggedRequest(router.url, requestId);
     expect(row).toMatchObject({ route: 'messages', status: 200, promptTokens: 472, completionTokens: 89 });
     fake.reply({ sse: fixture('anthropic/stream-tool-use.sse') });
     const message = await client.messages.stream(ask).finalMessage();

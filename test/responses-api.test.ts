@@ -5,24 +5,8 @@ import { assertConforms, RESPONSE_EVENT_SCHEMA } from './support/conformance.js'
 import { listenOnLoopback } from './support/http.js';
 import { metricValue } from './support/prometheus.js';
 import { startRouter, startSim, stopAll, waitFor, type Proc } from './support/processes.js';
-
-interface StoredRequest {
-  requestId: string;
-  route: string;
-  model: string;
-  status: number;
-  promptTokens: number | null;
-  completionTokens: number | null;
-  cachedTokens: number | null;
-}
-
-/** The request log's row for a request id, once flushed. */
-function logged(router: Proc, requestId: string): Promise<StoredRequest> {
-  return waitFor(async () => {
-    const body = (await (await fetch(`${router.url}/admin/requests?since=0`)).json()) as { data: StoredRequest[] };
-    return body.data.find((row) => row.requestId === requestId);
-  }, `request ${requestId} in the request log`);
-}
+import { loggedRequest } from './support/request-log-rows.js';
+import type { StoredRequest } from '../src/store/request-log.js';
 
 const post = (url: string, body: string | Record<string, unknown>) =>
   fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body) });
@@ -90,7 +74,7 @@ describe('the Responses API through the router (two simulated replicas, an Anthr
     const message = last.response.output[0];
     expect(message?.type === 'message' && message.content[0]?.type === 'output_text' ? message.content[0].text : undefined).toBe(deltas.join(''));
     expect(events.map((event) => event.sequence_number)).toEqual(events.map((_, index) => index));
-    expect(await logged(router, 'streamed-1')).toMatchObject({ route: 'responses', status: 200, promptTokens: last.response.usage!.input_tokens, completionTokens: last.response.usage!.output_tokens });
+    expect(await loggedRequest(router.url, 'streamed-1')).toMatchObject({ route: 'responses', status: 200, promptTokens: last.response.usage!.input_tokens, completionTokens: last.response.usage!.output_tokens });
 
     const raw = await post(`${router.url}/v1/responses`, { model: 'm1', input: 'x', stream: true, max_output_tokens: 2 });
     const text = await raw.text();

@@ -5,17 +5,9 @@ import { assertConforms, RESPONSE_EVENT_SCHEMA } from './support/conformance.js'
 import { getJson, listenOnLoopback, postJson } from './support/http.js';
 import { metricValue } from './support/prometheus.js';
 import { startRouter, startSim, stopAll, waitFor, type Proc } from './support/processes.js';
+import { loggedRequest } from './support/request-log-rows.js';
 
 type ApiFailure = InstanceType<typeof OpenAI.APIError>;
-
-interface LoggedRequest {
-  requestId: string;
-  route: string;
-  model: string;
-  target: string | null;
-  status: number;
-  decision: string | null;
-}
 
 const ADMIN = { authorization: 'Bearer admin-secret' };
 
@@ -159,8 +151,7 @@ describe('calls on a stored response (retrieve, input items, cancel, delete) rea
     const { response, holder } = await made('Count me');
     await client.responses.retrieve(response.id, {}, { headers: { 'x-request-id': 'retrieve-1' } });
     await outcome(client.responses.retrieve('resp_nobody', {}, { headers: { 'x-request-id': 'retrieve-unknown' } }));
-    const row = (id: string) =>
-      waitFor(async () => ((await (await fetch(`${router.url}/admin/requests?since=0`, { headers: ADMIN })).json()) as { data: LoggedRequest[] }).data.find((r) => r.requestId === id), `request ${id} logged`);
+    const row = (id: string) => loggedRequest(router.url, id, ADMIN);
     expect(await row('retrieve-1')).toMatchObject({ route: 'responses.retrieve', model: 'm1', target: holder, status: 200, decision: `response holder: ${holder}` });
     expect(await row('retrieve-unknown')).toMatchObject({ route: 'responses.retrieve', model: 'unknown', target: null, status: 404 });
     const metrics = await (await fetch(`${router.url}/metrics`, { headers: ADMIN })).text();
