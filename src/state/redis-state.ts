@@ -338,7 +338,7 @@ const spendCounter = (keyId: string) => `spend:${keyId}`;
 const nanoUsd = (usd: number) => Math.round(usd * 1e9);
 const responseHolderKey = (responseId: string) => `response:${responseId}`;
 
-/** A response holder as stored: `["replica","model"]`, or (written by an earlier version) the replica's name alone. */
+/** A response holder as stored: `["replica","model","owner key id"]` (the owner null or, from earlier versions, absent), or the replica's name alone (older still). */
 function holderOfValue(value: string | null): ResponseHolder | undefined {
   if (value === null) return undefined;
   if (value.startsWith('[')) {
