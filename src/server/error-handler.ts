@@ -7,9 +7,8 @@ import { bodyTooLarge, isDrainingAnsweredRequest } from './read-body.js';
 
 /** Every answer the router gives itself, including Fastify's own failures, is in the OpenAI error shape. */
 export function registerErrorHandlers(app: FastifyInstance): void {
-  app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
-    const apiError = error instanceof ApiError ? error : fromFastifyError(error);
-    if (apiError.status >= 500) request.log.error({ err: error, requestId: request.id }, 'request failed');
+  app.setErrorHandler((error: RouteFailure, request, reply) => {
+    const apiError = answerOf(error, request);
     void reply.code(apiError.status).headers(apiError.headers).send(apiError.toJSON());
   });
   app.setNotFoundHandler((request, reply) => {
@@ -18,8 +17,16 @@ export function registerErrorHandlers(app: FastifyInstance): void {
   });
 }
 
-/** A Fastify error (an unreadable body, one too large) as the router's ApiError. */
-export function fromFastifyError(error: Error & { statusCode?: number; code?: string }): ApiError {
+type RouteFailure = Error & { statusCode?: number; code?: string };
+
+/** What a route's failure answers: its ApiError, or a Fastify error's (an unreadable body, one too large); a 500 is logged, being the router's fault. */
+export function answerOf(error: RouteFailure, request: FastifyRequest): ApiError {
+  const apiError = error instanceof ApiError ? error : fromFastifyError(error);
+  if (apiError.status >= 500) request.log.error({ err: error, requestId: request.id }, 'request failed');
+  return apiError;
+}
+
+function fromFastifyError(error: RouteFailure): ApiError {
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return bodyTooLarge();

@@ -2,8 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import type { GatewayPolicies } from '../gateway/policies.js';
 import { tokensOfBytes } from '../gateway/token-estimate.js';
 import { messagesErrorBody } from '../providers/messages/errors.js';
-import { fromFastifyError } from './error-handler.js';
-import { ApiError, badRequest } from './errors.js';
+import { answerOf } from './error-handler.js';
+import { badRequest } from './errors.js';
 import { validateInference } from './validate.js';
 
 /**
@@ -16,9 +16,8 @@ import { validateInference } from './validate.js';
  */
 export function registerMessagesTokenCount(app: FastifyInstance, policies: GatewayPolicies): void {
   void app.register(async (scope) => {
-    scope.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
-      const apiError = error instanceof ApiError ? error : fromFastifyError(error);
-      if (apiError.status >= 500) request.log.error({ err: error, requestId: request.id }, 'request failed');
+    scope.setErrorHandler((error: Error, request, reply) => {
+      const apiError = answerOf(error, request);
       void reply.code(apiError.status).headers(apiError.headers).type('application/json').send(messagesErrorBody(apiError.status, apiError.message));
     });
     scope.post('/v1/messages/count_tokens', async (request, reply) => {
