@@ -1,3 +1,4 @@
+import type { FastifyRequest } from 'fastify';
 import type { CallerIdentifier } from '../gateway/caller.js';
 import { adminTokenCheck, type RouteGuard } from './admin-auth.js';
 
@@ -12,4 +13,14 @@ export function requireApiKey(identifier: CallerIdentifier, adminToken: string |
     if (!identifier.keysRequired() || isAdmin?.(request)) return;
     identifier.authenticate(request.headers.authorization);
   };
+}
+
+/**
+ * Whose view a request let in by that guard has: the id of its API key, whose requests see only
+ * what that key may use (its stored responses); undefined for one that sees everything, on an
+ * open router or with the admin token.
+ */
+export function readerKeyOf(identifier: CallerIdentifier, adminToken: string | undefined): (request: FastifyRequest) => string | undefined {
+  const isAdmin = adminToken === undefined ? undefined : adminTokenCheck(adminToken);
+  return (request) => (!identifier.keysRequired() || isAdmin?.(request) ? undefined : identifier.authenticate(request.headers.authorization).id);
 }

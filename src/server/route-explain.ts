@@ -1,12 +1,12 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Backend } from '../fleet/backend.js';
 import type { Endpoint } from '../gateway/inference-request.js';
 import { unroutableError, type ModelResolver } from '../gateway/model-resolver.js';
 import type { Route } from '../gateway/resolve.js';
 import { effectiveLoad } from '../routing/load.js';
 import type { PolicyTable } from '../routing/policy-table.js';
-import { continuedResponse, usableHolder, type ResponseAffinity } from '../routing/response-affinity.js';
-import type { Cooldowns } from '../state/shared-state.js';
+import { continuedResponse, mayUse, usableHolder, type ResponseAffinity } from '../routing/response-affinity.js';
+import type { Cooldowns, ResponseHolder } from '../state/shared-state.js';
 import type { RouteGuard } from './admin-auth.js';
 import { noHealthyBackend } from './errors.js';
 import { validateInference } from './validate.js';
@@ -22,14 +22,24 @@ type Headers = Record<string, string | string[] | undefined>;
  * stored response (`previous_response_id`) is explained with the replica holding it
  * (`previous_response`: its id, the holder, and whether the holder decided the pick).
  */
-export function registerRouteExplain(app: FastifyInstance, resolver: ModelResolver, routing: PolicyTable, guard: RouteGuard, responses: ResponseAffinity, cooldowns: Cooldowns): void {
+export function registerRouteExplain(
+  app: FastifyInstance,
+  resolver: ModelResolver,
+  routing: PolicyTable,
+  guard: RouteGuard,
+  readerKey: (request: FastifyRequest) => string | undefined,
+  responses: ResponseAffinity,
+  cooldowns: Cooldowns,
+): void {
   app.post('/route/explain', { onRequest: guard }, async (request) => {
     const endpoint = explainedEndpoint(request.body);
     const { model } = validateInference(endpoint, request.body);
     const body = request.body as Record<string, unknown>;
     // A request continuing a stored response goes to the replica holding it, wherever that replica may serve (see AttemptRunner.holderChoice).
     const continued = endpoint === 'responses' ? continuedResponse(body) : undefined;
-    const holder = continued === undefined ? undefined : await responses.holderOf(continued);
+    const known = continued === undefined ? undefined : await responses.holderOf(continued);
+    // Another key's response is unknown to this one, as to its requests: the explanation tells no more.
+    const holder = known && seenBy(known, readerKey(request)) ? known : undefined;
     const previous = continued === undefined ? undefined : { id: continued, holder: holder?.replica ?? null, decided: false };
     const explainPick = (target: string, backends: readonly Backend[], group?: string) => {
       const held = holder && usableHolder(backends, holder.replica, cooldowns);
@@ -69,6 +79,9 @@ function explainTarget(model: string, route: Route, explainPick: (model: string,
   }
   return explainPick(model, route.backends);
 }
+
+/** Whether a reader (an API key's id; undefined for one that sees everything) may learn who holds a response. */
+const seenBy = (holder: ResponseHolder, readerKey: string | undefined): boolean => readerKey === undefined || mayUse(holder, readerKey);
 
 /** `held`: the replica holding the response the request continues, the only candidate its policy is offered. */
 function pick(routing: PolicyTable, model: string, candidates: readonly Backend[], body: Record<string, unknown>, headers: Headers, group?: string, held?: Backend) {
