@@ -59,7 +59,7 @@ export function stopOf(finishReason: unknown, engineStop: unknown, body: Record<
 }
 
 /** A tool call's arguments as the object Anthropic's `input` is; arguments that are not a JSON object are kept whole under `arguments`. */
-export function toolInput(json: string | undefined): unknown {
+function toolInput(json: string | undefined): unknown {
   if (json === undefined || json === '') return {};
   try {
     const input: unknown = JSON.parse(json);
@@ -71,7 +71,7 @@ export function toolInput(json: string | undefined): unknown {
 }
 
 /** The message of an OpenAI error body, or the body's start when it is something else. */
-export function errorMessage(text: string, status: number): string {
+function errorMessage(text: string, status: number): string {
   try {
     const message = (JSON.parse(text) as { error?: { message?: unknown } }).error?.message;
     if (typeof message === 'string') return message;
