@@ -1,6 +1,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { InferenceRequest } from '../src/gateway/inference-request.js';
+import { toMessagesResponse } from '../src/providers/messages/response.js';
 import { MessagesStreamTranslator } from '../src/providers/messages/stream.js';
 import { postJson } from './support/http.js';
 import { startFakeProvider, type FakeProvider, type FakeReply } from './support/fake-provider.js';
@@ -469,5 +470,34 @@ describe('translating chat chunks to Messages events (engines that stream tool c
       'message_delta', 'message_stop',
     ]);
     expect(out).toContain('"stop_reason":"tool_use"');
+  });
+
+  it("ends with Anthropic's error event, not a TypeError, when an engine sends events that are not chunks or pieces that are not tool calls", () => {
+    const garbled = new MessagesStreamTranslator(request, undefined, context);
+    let out = garbled.push(chunk({ content: 'hi' }));
+    out += garbled.push(chunk({ content: 5, tool_calls: [null, 'x', { index: 0, function: { name: 'f', arguments: {} } }] }));
+    out += garbled.push(chunk({ tool_calls: { a: 1 } }));
+    out += garbled.push(chunk({ content: 'done' }, 'stop'));
+    out += garbled.push(Buffer.from('data: [DONE]\n\n'));
+    expect(events(out)).toEqual([
+      'message_start',
+      'content_block_start:0', 'content_block_delta:0', 'content_block_stop:0',
+      'content_block_start:1', 'content_block_stop:1',
+      'content_block_start:2', 'content_block_delta:2', 'content_block_stop:2',
+      'message_delta', 'message_stop',
+    ]);
+    for (const data of ['null', '5', '"text"']) {
+      const translator = new MessagesStreamTranslator(request, undefined, context);
+      const ended = translator.push(chunk({ content: 'hi' })) + translator.push(Buffer.from(`data: ${data}\n\n`));
+      expect(events(ended).at(-1)).toBe('error');
+      expect(ended).toContain('not a chat completion chunk');
+    }
+  });
+
+  it('answers a whole chat answer whose content or tool calls are not of their types as a message of what is usable, never a 500', () => {
+    const answer = (message: unknown) => toMessagesResponse(200, JSON.stringify({ id: 'c', choices: [{ message, finish_reason: 'tool_calls' }] }), request);
+    expect(JSON.parse(answer({ content: 5, tool_calls: [null, { id: 't', function: { name: 'f', arguments: 7 } }] }).body).content).toEqual([{ type: 'tool_use', id: 't', name: 'f', input: {} }]);
+    expect(answer({ content: 'hi', tool_calls: { a: 1 } })).toMatchObject({ status: 200 });
+    expect(JSON.parse(answer({ content: 'hi', tool_calls: 'x' }).body).content).toEqual([{ type: 'text', text: 'hi' }]);
   });
 });

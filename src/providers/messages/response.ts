@@ -26,8 +26,9 @@ export function toMessagesResponse(status: number, body: Buffer | string, reques
   }
   const choice = completion.choices[0];
   const content: Array<Record<string, unknown>> = [];
-  if (choice?.message?.content) content.push({ type: 'text', text: choice.message.content });
-  for (const call of choice?.message?.tool_calls ?? []) {
+  const answer = choice?.message?.content;
+  if (typeof answer === 'string' && answer !== '') content.push({ type: 'text', text: answer });
+  for (const call of toolCallsOf(choice?.message?.tool_calls)) {
     content.push({ type: 'tool_use', id: call.id, name: call.function?.name, input: toolInput(call.function?.arguments) });
   }
   const message = {
@@ -58,9 +59,14 @@ export function stopOf(finishReason: unknown, engineStop: unknown, body: Record<
   return { stop_reason: stopReason(finishReason), stop_sequence: null };
 }
 
+/** The tool calls of a chat message or delta that are objects at all: a backend's answer is read, never trusted. */
+export function toolCallsOf<Call extends object>(calls: readonly Call[] | null | undefined): Call[] {
+  return Array.isArray(calls) ? calls.filter((call) => call !== null && typeof call === 'object') : [];
+}
+
 /** A tool call's arguments as the object Anthropic's `input` is; arguments that are not a JSON object are kept whole under `arguments`. */
-function toolInput(json: string | undefined): unknown {
-  if (json === undefined || json === '') return {};
+function toolInput(json: unknown): unknown {
+  if (typeof json !== 'string' || json === '') return {};
   try {
     const input: unknown = JSON.parse(json);
     if (input && typeof input === 'object' && !Array.isArray(input)) return input;

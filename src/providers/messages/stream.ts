@@ -5,7 +5,7 @@ import { fromOpenAiUsage } from '../anthropic/response.js';
 import { withoutKey } from '../key-echo.js';
 import type { ChunkDelta } from '../openai-chunks.js';
 import { SseParser, type SseEvent } from '../sse-parser.js';
-import { stopOf } from './response.js';
+import { stopOf, toolCallsOf } from './response.js';
 
 /** A content block is text, or a tool use carrying the chat tool call of that index (which some engines leave out). */
 type BlockKind = { text: true } | { text: false; toolCall: number | undefined; id: string | undefined };
@@ -64,11 +64,9 @@ export class MessagesStreamTranslator implements StreamTranslator {
         out += this.finish();
         continue;
       }
-      let chunk: ChatChunk;
-      try {
-        chunk = JSON.parse(data) as ChatChunk;
-      } catch {
-        out += this.fail('The backend sent a stream event that is not JSON');
+      const chunk = chatChunk(data);
+      if (chunk === undefined) {
+        out += this.fail('The backend sent a stream event that is not a chat completion chunk');
         continue;
       }
       if (chunk.error !== undefined && chunk.error !== null) out += this.fail(errorText(chunk.error));
@@ -82,8 +80,9 @@ export class MessagesStreamTranslator implements StreamTranslator {
     if (chunk.usage) this.usage = chunk.usage;
     const choice = chunk.choices?.[0];
     if (!choice) return out;
-    if (choice.delta?.content) out += this.text(choice.delta.content);
-    for (const call of choice.delta?.tool_calls ?? []) out += this.toolCall(call);
+    const text = choice.delta?.content;
+    if (typeof text === 'string' && text !== '') out += this.text(text);
+    for (const call of toolCallsOf(choice.delta?.tool_calls)) out += this.toolCall(call);
     if (choice.finish_reason) {
       this.finishReason = choice.finish_reason;
       this.engineStop = choice.stop_reason;
@@ -116,7 +115,7 @@ export class MessagesStreamTranslator implements StreamTranslator {
       out += this.openBlock({ type: 'tool_use', id, name: call.function?.name, input: {} }, { text: false, toolCall: call.index, id });
     }
     const json = call.function?.arguments;
-    if (json) out += event('content_block_delta', { index: this.open!.index, delta: { type: 'input_json_delta', partial_json: json } });
+    if (typeof json === 'string' && json !== '') out += event('content_block_delta', { index: this.open!.index, delta: { type: 'input_json_delta', partial_json: json } });
     return out;
   }
 
@@ -143,6 +142,16 @@ export class MessagesStreamTranslator implements StreamTranslator {
   private fail(message: string): string {
     this.ended = true;
     return anthropicErrorEvent('api_error', withoutKey(message, this.context.apiKey));
+  }
+}
+
+/** An event's data as a chat chunk, if it is a JSON object at all (`null`, a number or a string is none). */
+function chatChunk(data: string): ChatChunk | undefined {
+  try {
+    const chunk: unknown = JSON.parse(data);
+    return chunk !== null && typeof chunk === 'object' ? (chunk as ChatChunk) : undefined;
+  } catch {
+    return undefined;
   }
 }
 
