@@ -81,6 +81,14 @@ describe('CORS for browser clients', () => {
     }
   });
 
+  it("refuses the Messages API route (which takes x-api-key) and its token count from a foreign page too, in Anthropic's error shape", async () => {
+    for (const path of ['/v1/messages', '/v1/messages/count_tokens']) {
+      const refused = await fetch(`${off.url}${path}`, { method: 'POST', headers: { 'content-type': 'text/plain', origin: 'https://evil.example' }, body: chatBody() });
+      expect(refused.status).toBe(403);
+      expect(await refused.json()).toEqual({ type: 'error', error: { type: 'permission_error', message: expect.stringContaining("'https://evil.example'") } });
+    }
+  });
+
   it('allows any origin with "*" (set here through CORS_ORIGINS), without varying by origin', async () => {
     const answer = await post(anyOrigin, 'https://anywhere.example');
     expect(answer.headers.get('access-control-allow-origin')).toBe('*');

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { writeApiError } from '../gateway/relay.js';
 import { ApiError } from './errors.js';
+import { errorShapeOf } from './inference-routes.js';
 import { discardRest } from './read-body.js';
 
 /** Headers the router adds that a browser client may read (the SDKs use the request id and the rate-limit wait). */
@@ -76,7 +77,7 @@ export function foreignOriginGuard(origins: readonly string[]): (req: IncomingMe
     const origin = req.headers.origin;
     if (origin === undefined || SAFE_METHODS.has(req.method!) || allows(origin) || isSameOrigin(origin, req.headers.host)) return false;
     const refusal = new ApiError(403, `Requests from pages of the origin '${origin}' are not allowed: list it in cors.origins`, 'permission_error', 'cross_origin_refused');
-    writeApiError(res, refusal, {});
+    writeApiError(res, refusal, {}, errorShapeOf(req.url!));
     discardRest(req);
     return true;
   };

@@ -95,6 +95,12 @@ export function inferenceRoutes(gateway: Gateway, maxBodyBytes: number, log: Log
   };
 }
 
+/** The route whose error shape a refusal before routing takes: Anthropic's on the Messages API's paths (the route and its token count), else OpenAI's. */
+export function errorShapeOf(url: string): Endpoint | undefined {
+  const path = pathOf(url);
+  return path === '/v1/messages' || path.startsWith('/v1/messages/') ? 'messages' : undefined;
+}
+
 /** The path a request target names, in origin-form (`/v1/…?query`) or absolute-form (`http://host/v1/…`, as clients send to a proxy); empty when it names none. */
 function pathOf(url: string): string {
   const query = url.indexOf('?');
