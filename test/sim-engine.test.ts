@@ -3,6 +3,7 @@ import type { Clock } from '../src/sim/clock.js';
 import { Engine, PromptTooLongError, type EngineOptions, type SequenceInput } from '../src/sim/engine.js';
 import { engineMetricsText } from '../src/sim/metrics.js';
 import { PrefixCache } from '../src/sim/prefix-cache.js';
+import { simChoices } from '../src/sim/choices.js';
 
 /** A clock that only moves when the test says so. */
 class ManualClock implements Clock {
@@ -147,5 +148,17 @@ describe('prefix KV cache', () => {
     const first = cache.blockHashes(['x', 'y', 'p', 'q']);
     const other = cache.blockHashes(['z', 'z', 'p', 'q']);
     expect(first[1]).not.toBe(other[1]);
+  });
+});
+
+describe('simulated answers to structured outputs', () => {
+  it('bounds the instance of a schema whose references branch, which grew exponentially with its depth', () => {
+    const properties = Object.fromEntries(Array.from({ length: 30 }, (_, at) => [`p${at}`, { $ref: '#/$defs/node' }]));
+    const schema = { $ref: '#/$defs/node', $defs: { node: { type: 'object', properties } } };
+    const body = { messages: [{ role: 'user', content: 'hi' }], response_format: { type: 'json_schema', json_schema: { name: 'tree', schema } } };
+    const [choice] = simChoices('chat', body, 'hi', 'm1', undefined);
+    const json = choice!.pieces.join('');
+    expect(json.length).toBeLessThan(100_000);
+    expect(JSON.parse(json)).toMatchObject({ p0: { p0: expect.any(Object) } });
   });
 });

@@ -31,6 +31,12 @@ export class SimRequestError extends Error {
 const MAX_CHOICES = 128;
 /** Deeper schemas (or recursive ones) get null there rather than an endless instance. */
 const MAX_SCHEMA_DEPTH = 8;
+/**
+ * The values of one instance, beyond which the rest are null: a schema's references may branch
+ * (a node type with many properties of its own type), making a depth-bound instance exponential
+ * in the depth: a request of a few hundred bytes held the sim's CPU for minutes.
+ */
+const MAX_INSTANCE_VALUES = 2000;
 
 /** The choices answering `prompt`; chat requests may ask for JSON or a tool call, completions only for `n`. */
 export function simChoices(kind: 'chat' | 'completions', body: Body, prompt: string, model: string, maxTokens: number | undefined): SimChoice[] {
@@ -102,23 +108,36 @@ function jsonFormat(format: unknown): 'object' | Record<string, unknown> | undef
   return undefined;
 }
 
+/** What making one instance reads: where `$ref`s point, and how many values it may still hold. */
+interface Making {
+  random: () => number;
+  root: unknown;
+  valuesLeft: number;
+}
+
 /** A value that fits `schema` (the JSON Schema subset structured outputs use), made from `random`. */
-function instanceOf(schema: unknown, random: () => number, root: unknown = schema, depth = 0): unknown {
-  if (!schema || typeof schema !== 'object' || depth > MAX_SCHEMA_DEPTH) return null;
+function instanceOf(schema: unknown, random: () => number): unknown {
+  return valueOf(schema, { random, root: schema, valuesLeft: MAX_INSTANCE_VALUES }, 0);
+}
+
+function valueOf(schema: unknown, making: Making, depth: number): unknown {
+  if (!schema || typeof schema !== 'object' || depth > MAX_SCHEMA_DEPTH || making.valuesLeft <= 0) return null;
+  making.valuesLeft--;
+  const { random } = making;
   const s = schema as Record<string, unknown>;
-  if (typeof s.$ref === 'string') return instanceOf(resolveRef(root, s.$ref), random, root, depth + 1);
+  if (typeof s.$ref === 'string') return valueOf(resolveRef(making.root, s.$ref), making, depth + 1);
   if ('const' in s) return s.const;
   if (Array.isArray(s.enum)) return s.enum[0] ?? null;
   const alternatives = (s.anyOf ?? s.oneOf) as unknown[] | undefined;
-  if (Array.isArray(alternatives)) return instanceOf(alternatives.find((a) => (a as { type?: unknown })?.type !== 'null') ?? alternatives[0], random, root, depth + 1);
+  if (Array.isArray(alternatives)) return valueOf(alternatives.find((a) => (a as { type?: unknown })?.type !== 'null') ?? alternatives[0], making, depth + 1);
   const type = Array.isArray(s.type) ? s.type.find((t) => t !== 'null') : (s.type ?? (s.properties ? 'object' : undefined));
   switch (type) {
     case 'object': {
       const properties = (s.properties ?? {}) as Record<string, unknown>;
-      return Object.fromEntries(Object.entries(properties).map(([key, property]) => [key, instanceOf(property, random, root, depth + 1)]));
+      return Object.fromEntries(Object.entries(properties).map(([key, property]) => [key, valueOf(property, making, depth + 1)]));
     }
     case 'array':
-      return [instanceOf(s.items, random, root, depth + 1)];
+      return [valueOf(s.items, making, depth + 1)];
     case 'string':
       return word(random);
     case 'integer':
