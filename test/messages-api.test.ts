@@ -83,6 +83,11 @@ describe('the Anthropic Messages API through the router (a simulated engine, an 
     // The same fields as a chat request are another answer, in another API's shape.
     const chat = await postJson(`${router.url}/v1/chat/completions`, body);
     expect(chat.headers.get('x-switchyard-cache')).toBe('miss');
+    // A beta flag or API version, which an Anthropic target is given, may change the answer.
+    const beta = await postJson(`${router.url}/v1/messages`, body, { 'anthropic-beta': 'some-beta-2026-01-01' });
+    expect(beta.headers.get('x-switchyard-cache')).toBe('miss');
+    const version = await postJson(`${router.url}/v1/messages`, body, { 'anthropic-version': '2024-05-05' });
+    expect(version.headers.get('x-switchyard-cache')).toBe('miss');
   });
 
   it('translates the system prompt, turns, images, parameters and metadata to a chat request', async () => {

@@ -1,5 +1,5 @@
 import { hash } from 'node:crypto';
-import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { StringDecoder } from 'node:string_decoder';
 import type { CachedResponse, CacheWrite } from '../state/shared-state.js';
 import { cacheControls } from './cache-controls.js';
@@ -51,7 +51,7 @@ export class ResponseCacheStage {
     if (!(controls?.optIn || request.endpoint === 'embeddings' || (request.body.temperature === 0 && request.endpoint !== 'responses'))) return BYPASS;
     // Canonical JSON starts with '{', so a namespace cannot make one request's key another's.
     const scope = controls?.namespace === undefined ? '' : `${controls.namespace}\0`;
-    const key = hash('sha256', `${scope}${request.endpoint}\0${canonicalJson(request.body)}`);
+    const key = hash('sha256', `${scope}${request.endpoint}\0${request.endpoint === 'messages' ? messagesVariant(request.headers) : ''}${canonicalJson(request.body)}`);
     const fresh = control.includes('no-cache') || controls?.noCache === true;
     return { status: fresh ? 'bypass' : 'miss', key, chunks: [], bytes: 0, decoder: undefined, ttlS: controls?.ttlS ?? this.options.ttlS, maxAgeS: controls?.maxAgeS };
   }
@@ -97,6 +97,15 @@ export function replay(res: ServerResponse, hit: CachedResponse, headers: Outgoi
   res.writeHead(hit.status, headers);
   for (const chunk of hit.chunks) res.write(chunk);
   res.end();
+}
+
+/**
+ * What besides its body chooses a Messages API answer: the API version and beta flags the client
+ * sent, which an Anthropic target is given (a beta changes what a body means and what comes back).
+ * Header values hold no NUL, so the key stays unambiguous.
+ */
+function messagesVariant(headers: IncomingHttpHeaders): string {
+  return `${headers['anthropic-version'] ?? ''}\0${headers['anthropic-beta'] ?? ''}\0`;
 }
 
 /** JSON with object keys sorted, so that key order does not split the cache. Loops, not map/filter: it runs per cacheable request. */
