@@ -1,6 +1,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { InferenceRequest } from '../src/gateway/inference-request.js';
+import { toChatRequest } from '../src/providers/messages/request.js';
 import { toMessagesResponse } from '../src/providers/messages/response.js';
 import { MessagesStreamTranslator } from '../src/providers/messages/stream.js';
 import { postJson } from './support/http.js';
@@ -504,5 +505,12 @@ describe('translating chat chunks to Messages events (engines that stream tool c
     expect(JSON.parse(answer({ content: 5, tool_calls: [null, { id: 't', function: { name: 'f', arguments: 7 } }] }).body).content).toEqual([{ type: 'tool_use', id: 't', name: 'f', input: {} }]);
     expect(answer({ content: 'hi', tool_calls: { a: 1 } })).toMatchObject({ status: 200 });
     expect(JSON.parse(answer({ content: 'hi', tool_calls: 'x' }).body).content).toEqual([{ type: 'text', text: 'hi' }]);
+  });
+
+  it('refuses a tool whose input_schema is null or an array, as it does one with none (typeof null is object)', () => {
+    for (const schema of [null, [], undefined]) {
+      const body = { model: 'm', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }], tools: [{ name: 'f', input_schema: schema }] };
+      expect(() => toChatRequest(body)).toThrow(expect.objectContaining({ status: 400, param: 'tools[0]' }));
+    }
   });
 });

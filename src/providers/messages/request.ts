@@ -135,12 +135,15 @@ function chatTools(tools: unknown): Block[] {
   if (!Array.isArray(tools)) throw badRequest("'tools' must be an array", 'tools', 'invalid_type');
   return tools.map((tool: Block | null, at) => {
     // Anthropic's server tools (web search, code execution, …) have a versioned type and no schema: only Anthropic runs them.
-    if (typeof tool?.name !== 'string' || (tool.type !== undefined && tool.type !== 'custom') || typeof tool.input_schema !== 'object') {
+    if (typeof tool?.name !== 'string' || (tool.type !== undefined && tool.type !== 'custom') || !isSchema(tool.input_schema)) {
       throw badRequest(`tools[${at}]: only client tools {name, description, input_schema} are supported for this model`, `tools[${at}]`, 'unsupported_tool');
     }
     return { type: 'function', function: { name: tool.name, ...(typeof tool.description === 'string' && { description: tool.description }), parameters: tool.input_schema } };
   });
 }
+
+/** A JSON Schema is an object: `null` and arrays are none, though `typeof` says 'object'. */
+const isSchema = (schema: unknown): boolean => typeof schema === 'object' && schema !== null && !Array.isArray(schema);
 
 function chatToolChoice(choice: unknown): Block {
   const { type, name, disable_parallel_tool_use: serialOnly } = (choice ?? {}) as Block;
