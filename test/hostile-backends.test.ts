@@ -41,8 +41,16 @@ function hostileBackend(): { server: Server; hungUp: Map<string, Promise<number>
     if (req.method === 'GET') return void res.writeHead(200).end('{"status":"ok"}');
     let text = '';
     for await (const piece of req) text += piece;
-    const { model } = JSON.parse(text) as { model: string };
+    const { model, stream } = JSON.parse(text) as { model: string; stream?: boolean };
     switch (model) {
+      case 'junk-usage': {
+        const usage = { prompt_tokens: '7', completion_tokens: null, total_tokens: -1, prompt_tokens_details: { cached_tokens: 'x' } };
+        if (!stream) return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ...JSON.parse(completion('fine')), usage }));
+        const chunk = (fields: Record<string, unknown>) => `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model, ...fields })}\n\n`;
+        return void res
+          .writeHead(200, { 'content-type': 'text/event-stream' })
+          .end(`${chunk({ choices: [{ index: 0, delta: { content: 'fine' }, finish_reason: 'stop' }] })}${chunk({ choices: [], usage })}data: [DONE]\n\n`);
+      }
       case 'huge':
         return void res.writeHead(200, { 'content-type': 'application/json' }).end(completion('x'.repeat(2 * MAX_RESPONSE_BYTES)));
       case 'endless':
@@ -75,8 +83,9 @@ describe('hostile backends: answers too large to hold, headers that speak for th
       health_check: { interval_s: 60, timeout_s: 60, failure_threshold: 100 },
       routing: { engine_metrics: { enabled: true, interval_s: 1 } },
       retry: { max_attempts: 1 },
+      request_log: { flush_interval_ms: 100 },
       services: [
-        { name: 'answers', url, models: ['huge', 'endless', 'endless-error', 'gzip-bomb', 'speaks-for-the-router'] },
+        { name: 'answers', url, models: ['huge', 'endless', 'endless-error', 'gzip-bomb', 'speaks-for-the-router', 'junk-usage'] },
         { name: 'hostile-models', url: `${url}/hostile-models` },
         { name: 'hostile-metrics', url: `${url}/hostile-metrics`, models: ['quiet'] },
       ],
@@ -115,6 +124,27 @@ describe('hostile backends: answers too large to hold, headers that speak for th
     expect(response.status).toBe(200);
     expect(response.headers.get('x-engine')).toBe('kept');
     for (const name of ['set-cookie', 'access-control-allow-origin', 'access-control-allow-credentials']) expect(response.headers.get(name)).toBeNull();
+  });
+
+  it('answers and accounts an answer whose usage counts are not numbers (chat and Messages, whole and streamed), counting none of them', async () => {
+    const ask = { model: 'junk-usage', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] };
+    const answers = await Promise.all([
+      postJson(`${router.url}/v1/chat/completions`, ask),
+      postJson(`${router.url}/v1/chat/completions`, { ...ask, stream: true, stream_options: { include_usage: true } }),
+      postJson(`${router.url}/v1/messages`, ask),
+      postJson(`${router.url}/v1/messages`, { ...ask, stream: true }),
+    ]);
+    expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200, 200]);
+    expect(answers[2]!.body.usage).toEqual({ input_tokens: 0, output_tokens: 0, cache_read_input_tokens: 0 });
+    const ids = answers.map((answer) => answer.headers.get('x-request-id'));
+    const rows = await waitFor(async () => {
+      const logged = ((await getJson(`${router.url}/admin/requests?since=0`)).body as { data: Array<{ requestId: string; status: number; promptTokens: number | null }> }).data.filter((row) => ids.includes(row.requestId));
+      return logged.length === ids.length ? logged : undefined;
+    }, 'the four answers in the request log');
+    for (const row of rows) expect(row).toMatchObject({ status: 200 });
+    expect(rows.every((row) => row.promptTokens === null || typeof row.promptTokens === 'number')).toBe(true);
+    const metrics = await fetch(`${router.url}/metrics`);
+    expect(await metrics.text()).toMatch(/switchyard_requests_total\{route="messages",model="junk-usage",target="answers",status="200"\} 2/);
   });
 
   it('fails a probe whose model list never ends, without waiting for its timeout', async () => {

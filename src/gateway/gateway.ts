@@ -19,6 +19,7 @@ import type { Admitted, GatewayPolicies, RequestEnd } from './policies.js';
 import { brokenAnswer, errorBodyWithoutKey, isEventStreamType, OVERHEAD_HEADER, overheadMs, responseHeaders, targetHeader, writeApiError, writeJson } from './relay.js';
 import { parseJson } from './parse-json.js';
 import { usageOfResponses } from './responses-api.js';
+import { countedUsage } from './usage-counts.js';
 import { ResponseCalls, type ResponseCallRequest } from './response-calls.js';
 import { ResponsesStream } from './responses-stream.js';
 import { CHUNK_STREAM } from './stream-ending.js';
@@ -142,7 +143,7 @@ export class Gateway {
         endUpstream(account);
         account.ttftS = outcome.ttftS;
         account.interTokenS = outcome.interTokenS;
-        account.usage = outcome.usage;
+        account.usage = countedUsage(outcome.usage);
         // Counted even when the client left: the backend generated what was relayed.
         account.relayedTokens = outcome.events;
         account.complete = !outcome.error;
@@ -262,10 +263,10 @@ export class Gateway {
       }
       if (request.endpoint === 'responses') {
         const response = parsed as { id?: unknown; usage?: unknown };
-        account.usage = usageOfResponses(response.usage);
+        account.usage = countedUsage(usageOfResponses(response.usage));
         if (status === 200) this.responses.remember(request.body, response.id, backend.name, request.model, account.caller?.key?.id);
-      } else if (request.endpoint === 'messages') account.usage = usageOfMessages((parsed as { usage?: unknown }).usage);
-      else account.usage = (parsed as { usage?: Usage }).usage;
+      } else if (request.endpoint === 'messages') account.usage = countedUsage(usageOfMessages((parsed as { usage?: unknown }).usage));
+      else account.usage = countedUsage((parsed as { usage?: unknown }).usage);
     }
     // An error the provider's answer translated to (an error answer itself was counted with its attempt).
     if (EJECTING_STATUS.has(status) && !account.failed) this.fail(account, backend, `answered ${status}`, status);

@@ -43,16 +43,21 @@ export function updateUsage(usage: AnthropicUsage, delta: AnthropicUsage | undef
 
 /** OpenAI counts cached and cache-written tokens in prompt_tokens; Anthropic reports them apart. */
 export function toOpenAiUsage(usage: AnthropicUsage): Usage {
-  const cached = usage.cache_read_input_tokens ?? 0;
-  const prompt = (usage.input_tokens ?? 0) + cached + (usage.cache_creation_input_tokens ?? 0);
-  const completion = usage.output_tokens ?? 0;
+  const cached = tokens(usage.cache_read_input_tokens);
+  const prompt = tokens(usage.input_tokens) + cached + tokens(usage.cache_creation_input_tokens);
+  const completion = tokens(usage.output_tokens);
   return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion, prompt_tokens_details: { cached_tokens: cached } };
 }
 
 /** The inverse of toOpenAiUsage: cached tokens leave the input count (what OpenAI cannot tell apart counts as uncached input). */
 export function fromOpenAiUsage(usage: Usage | null | undefined): Required<Pick<AnthropicUsage, 'input_tokens' | 'output_tokens' | 'cache_read_input_tokens'>> {
-  const cached = usage?.prompt_tokens_details?.cached_tokens ?? 0;
-  return { input_tokens: Math.max(0, (usage?.prompt_tokens ?? 0) - cached), output_tokens: usage?.completion_tokens ?? 0, cache_read_input_tokens: cached };
+  const cached = tokens(usage?.prompt_tokens_details?.cached_tokens);
+  return { input_tokens: Math.max(0, tokens(usage?.prompt_tokens) - cached), output_tokens: tokens(usage?.completion_tokens), cache_read_input_tokens: cached };
+}
+
+/** A count a backend reported, as a number: what is none (a string, null, NaN) counts 0 rather than concatenating or turning the sum NaN. */
+function tokens(count: unknown): number {
+  return typeof count === 'number' && Number.isFinite(count) && count > 0 ? count : 0;
 }
 
 /** A whole Messages API answer (any status) as an OpenAI `chat.completion` or error. */

@@ -1,0 +1,22 @@
+import type { Usage } from './inference-request.js';
+
+const isCount = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value) && value >= 0;
+
+/**
+ * A backend's usage with only its counts that are counts (finite, not negative): an answer is
+ * read, never trusted, and a string or NaN there made the metrics throw as the request was
+ * accounted (the request log lost it). The usage itself when it is sound, as every engine's is.
+ */
+export function countedUsage(usage: unknown): Usage | undefined {
+  if (usage === null || typeof usage !== 'object') return undefined;
+  const { prompt_tokens: prompt, completion_tokens: completion, total_tokens: total, prompt_tokens_details: details } = usage as Record<keyof Usage, unknown>;
+  const cached = (details as { cached_tokens?: unknown } | null | undefined)?.cached_tokens;
+  const sound = (value: unknown) => value === undefined || isCount(value);
+  if (sound(prompt) && sound(completion) && sound(total) && sound(cached)) return usage as Usage;
+  const counted: Usage = {};
+  if (isCount(prompt)) counted.prompt_tokens = prompt;
+  if (isCount(completion)) counted.completion_tokens = completion;
+  if (isCount(total)) counted.total_tokens = total;
+  if (isCount(cached)) counted.prompt_tokens_details = { cached_tokens: cached };
+  return counted;
+}
