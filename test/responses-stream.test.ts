@@ -1,3 +1,5 @@
+import { runInNewContext } from 'node:vm';
+import { setFlagsFromString } from 'node:v8';
 import { describe, expect, it } from 'vitest';
 import { ResponsesStream } from '../src/gateway/responses-stream.js';
 import { StreamTail } from '../src/gateway/stream-tail.js';
@@ -93,5 +95,23 @@ describe('the Responses stream end rule', () => {
     }
     const cutAfterDelta = dataOnly(stream('response.completed', 'a'));
     expect(judge(cutAfterDelta.slice(0, cutAfterDelta.lastIndexOf('data: ')), 5).verdict.failure).toMatch(/before its terminal event/);
+  });
+});
+
+describe("a Responses stream's id as remembered", () => {
+  it("keeps none of the event it was read from (a regular expression's match is a slice that would hold the event's whole head)", () => {
+    setFlagsFromString('--expose-gc');
+    const collect = runInNewContext('gc') as () => void;
+    const ids: string[] = [];
+    collect();
+    const before = process.memoryUsage().heapUsed;
+    for (let at = 0; at < 20_000; at++) {
+      const rule = new ResponsesStream((id) => ids.push(id));
+      rule.watch(Buffer.from(`event: response.created\ndata: {"type":"response.created","response":{"id":"resp_${at}_0123456789abcdef","instructions":"${'x'.repeat(900)}"}}\n\n`));
+    }
+    collect();
+    // 20,000 heads of 1 KB are 20 MB; the ids alone, under 2.
+    expect(process.memoryUsage().heapUsed - before).toBeLessThan(8 * 2 ** 20);
+    expect(ids).toHaveLength(20_000);
   });
 });

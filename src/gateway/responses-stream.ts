@@ -25,6 +25,13 @@ const TYPE_AT_END = Symbol('type at the end of the data');
 const USAGE_KEY = /"usage"\s*:\s*/g;
 
 /**
+ * A string of its own, not a slice of `text`'s: a match is a view that keeps its whole subject
+ * alive (here the head of `response.created`, up to MAX_HEAD) for as long as it is kept, and the
+ * response affinity keeps tens of thousands of ids.
+ */
+const ownCopy = (text: string): string => JSON.parse(JSON.stringify(text)) as string;
+
+/**
  * The end rule of an OpenAI Responses API stream: typed events (`event: response.created`,
  * `response.output_text.delta`, …) that end with `response.completed`, `response.incomplete` or
  * `response.failed`, and no `data: [DONE]`. The terminal event carries the whole response, output
@@ -114,7 +121,7 @@ export class ResponsesStream implements StreamEnding {
     if (!this.firstDataRead) {
       this.firstDataRead = true;
       const id = RESPONSE_ID.exec(text)?.[1];
-      if (id !== undefined) this.onResponseId?.(id);
+      if (id !== undefined) this.onResponseId?.(ownCopy(id));
     }
     if (this.eventNamed) return;
     const data = text.slice(5).trimStart();
