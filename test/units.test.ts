@@ -8,6 +8,7 @@ import { Backend } from '../src/fleet/backend.js';
 import { Fleet } from '../src/fleet/fleet.js';
 import { usageFromTail } from '../src/gateway/stream-ending.js';
 import { StreamTail } from '../src/gateway/stream-tail.js';
+import { countedUsage } from '../src/gateway/usage-counts.js';
 import { LeastOutstandingPolicy } from '../src/routing/least-outstanding.js';
 import { parseJsonBody } from '../src/server/body-parser.js';
 import { ApiError } from '../src/server/errors.js';
@@ -263,5 +264,15 @@ describe('a service at a hosted provider\'s own address', () => {
   it('is spoken to as that provider: OpenAI gets max_completion_tokens and no top_k; an engine max_tokens and top_k', () => {
     expect(sent('https://api.openai.com/v1')).toEqual({ model: 'o3', messages: [{ role: 'user', content: 'hi' }], max_completion_tokens: 32 });
     expect(sent('http://10.0.0.5:8000')).toEqual({ model: 'o3', messages: [{ role: 'user', content: 'hi' }], max_tokens: 32, top_k: 5 });
+  });
+});
+
+describe('countedUsage', () => {
+  it('keeps the counts that are numbers, and is none without any, so that an estimate is charged', () => {
+    const sound = { prompt_tokens: 5, completion_tokens: 2, total_tokens: 7, prompt_tokens_details: { cached_tokens: 1 } };
+    expect(countedUsage(sound)).toBe(sound);
+    expect(countedUsage({ prompt_tokens: 5, completion_tokens: '2', total_tokens: -1, prompt_tokens_details: { cached_tokens: NaN } })).toEqual({ prompt_tokens: 5 });
+    expect(countedUsage({ prompt_tokens: '7', completion_tokens: null, total_tokens: -1 })).toBeUndefined();
+    expect(countedUsage('usage')).toBeUndefined();
   });
 });

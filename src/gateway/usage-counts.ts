@@ -5,7 +5,8 @@ const isCount = (value: unknown): value is number => typeof value === 'number' &
 /**
  * A backend's usage with only its counts that are counts (finite, not negative): an answer is
  * read, never trusted, and a string or NaN there made the metrics throw as the request was
- * accounted (the request log lost it). The usage itself when it is sound, as every engine's is.
+ * accounted (the request log lost it). The usage itself when it is sound, as every engine's is;
+ * none when it has no count at all, so that the request is charged an estimate as without usage.
  */
 export function countedUsage(usage: unknown): Usage | undefined {
   if (usage === null || typeof usage !== 'object') return undefined;
@@ -13,6 +14,7 @@ export function countedUsage(usage: unknown): Usage | undefined {
   const cached = (details as { cached_tokens?: unknown } | null | undefined)?.cached_tokens;
   const sound = (value: unknown) => value === undefined || isCount(value);
   if (sound(prompt) && sound(completion) && sound(total) && sound(cached)) return usage as Usage;
+  if (!isCount(prompt) && !isCount(completion) && !isCount(total)) return undefined;
   const counted: Usage = {};
   if (isCount(prompt)) counted.prompt_tokens = prompt;
   if (isCount(completion)) counted.completion_tokens = completion;
