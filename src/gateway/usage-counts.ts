@@ -1,6 +1,7 @@
 import type { Usage } from './inference-request.js';
 
 const isCount = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value) && value >= 0;
+const isAbsentOrCount = (value: unknown): boolean => value === undefined || isCount(value);
 
 /**
  * A backend's usage with only its counts that are counts (finite, not negative): an answer is
@@ -12,8 +13,7 @@ export function countedUsage(usage: unknown): Usage | undefined {
   if (usage === null || typeof usage !== 'object') return undefined;
   const { prompt_tokens: prompt, completion_tokens: completion, total_tokens: total, prompt_tokens_details: details } = usage as Record<keyof Usage, unknown>;
   const cached = (details as { cached_tokens?: unknown } | null | undefined)?.cached_tokens;
-  const sound = (value: unknown) => value === undefined || isCount(value);
-  if (sound(prompt) && sound(completion) && sound(total) && sound(cached)) return usage as Usage;
+  if (isAbsentOrCount(prompt) && isAbsentOrCount(completion) && isAbsentOrCount(total) && isAbsentOrCount(cached)) return usage as Usage;
   if (!isCount(prompt) && !isCount(completion) && !isCount(total)) return undefined;
   const counted: Usage = {};
   if (isCount(prompt)) counted.prompt_tokens = prompt;
