@@ -265,6 +265,9 @@ describe('the Anthropic Messages API through the router (a simulated engine, an 
     const missing = await postJson(`${router.url}/v1/messages`, { model: 'm1', messages: [{ role: 'user', content: 'Hi' }] });
     expect(missing.status).toBe(400);
     expect(missing.body).toEqual({ type: 'error', error: { type: 'invalid_request_error', message: "Missing required parameter: 'max_tokens'" } });
+    const empty = await client.messages.create({ model: 'm1', max_tokens: 10, messages: [] }).catch((e: unknown) => e);
+    expect(empty).toBeInstanceOf(Anthropic.BadRequestError);
+    expect((empty as InstanceType<typeof Anthropic.BadRequestError>).error).toEqual({ type: 'error', error: { type: 'invalid_request_error', message: "Invalid 'messages': at least one message is required" } });
     const notJson = await fetch(`${router.url}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model":' });
     expect(notJson.status).toBe(400);
     expect(((await notJson.json()) as { type: string }).type).toBe('error');

@@ -33,7 +33,11 @@ export function validateInference(endpoint: Endpoint, body: unknown): { model: s
   if ((endpoint === 'chat' || endpoint === 'messages') && !Array.isArray(fields.messages)) {
     throw badRequest("Invalid type for 'messages': expected an array", 'messages', 'invalid_type');
   }
-  if (endpoint === 'messages') validateMaxTokens(fields.max_tokens);
+  if (endpoint === 'messages') {
+    // Anthropic refuses an empty conversation; an engine given the translation would answer for an empty prompt.
+    if ((fields.messages as unknown[]).length === 0) throw badRequest("Invalid 'messages': at least one message is required", 'messages', 'invalid_value');
+    validateMaxTokens(fields.max_tokens);
+  }
   if (endpoint === 'responses' && typeof fields.input !== 'string' && !Array.isArray(fields.input)) {
     throw badRequest("Invalid type for 'input': expected a string or an array", 'input', 'invalid_type');
   }
