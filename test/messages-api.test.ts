@@ -4,6 +4,8 @@ import type { InferenceRequest } from '../src/gateway/inference-request.js';
 import { toChatRequest } from '../src/providers/messages/request.js';
 import { toMessagesResponse } from '../src/providers/messages/response.js';
 import { MessagesStreamTranslator } from '../src/providers/messages/stream.js';
+import { validateMessagesBody } from '../src/providers/messages/validate.js';
+import { validateInference } from '../src/server/validate.js';
 import { postJson } from './support/http.js';
 import { startFakeProvider, type FakeProvider, type FakeReply } from './support/fake-provider.js';
 import { fixture, FakeUpstream, providerBehindRouter } from './support/fake-upstream.js';
@@ -288,6 +290,42 @@ describe('the Anthropic Messages API through the router (a simulated engine, an 
     expect((limited as InstanceType<typeof Anthropic.RateLimitError>).error).toEqual({ type: 'error', error: { type: 'rate_limit_error', message: 'slow down' } });
   });
 
+  it("refuses a malformed body with Anthropic's 400 before routing, whatever its model (unknown or without a healthy target) or route", async () => {
+    const malformed: Array<[unknown, RegExp]> = [
+      [[{ type: 'tool_result', content: 'sunny' }], /tool_use_id/],
+      [[{ type: 'image', source: { type: 'base64', media_type: 'image/png' } }], /content\[0\]\.source\.data/],
+      [[{ type: 'text' }], /content\[0\]\.text/],
+      [[null], /content block object/],
+      [[{ text: 'no type' }], /string 'type'/],
+    ];
+    const before = received.length;
+    for (const [content, message] of malformed) {
+      for (const model of ['no-such-model', 'chat-model']) {
+        const refused = await client.messages.create({ model, max_tokens: 10, messages: [{ role: 'user', content: content as never }] }).catch((e: unknown) => e);
+        expect(refused).toBeInstanceOf(Anthropic.BadRequestError);
+        expect((refused as InstanceType<typeof Anthropic.BadRequestError>).error).toEqual({ type: 'error', error: { type: 'invalid_request_error', message: expect.stringMatching(message) } });
+      }
+      const counted = await client.messages.countTokens({ model: 'no-such-model', messages: [{ role: 'user', content: content as never }] }).catch((e: unknown) => e);
+      expect(counted).toBeInstanceOf(Anthropic.BadRequestError);
+    }
+    const badRole = await postJson(`${router.url}/v1/messages`, { model: 'no-such-model', max_tokens: 5, messages: [{ role: 'system', content: 'Hi' }] });
+    expect(badRole).toMatchObject({ status: 400, body: { type: 'error', error: { type: 'invalid_request_error', message: expect.stringMatching(/role/) } } });
+    const badTool = await postJson(`${router.url}/v1/messages`, { model: 'no-such-model', max_tokens: 5, tools: [{ name: 'f', input_schema: null }], messages: [{ role: 'user', content: 'Hi' }] });
+    expect(badTool).toMatchObject({ status: 400, body: { error: { message: expect.stringMatching(/input_schema/) } } });
+    expect(received.length).toBe(before);
+  });
+
+  it('lets a content block type it does not know through to routing: an unknown model is 404, a translated target refuses it with 400', async () => {
+    const before = received.length;
+    const video = [{ type: 'video', url: 'x' }] as never;
+    const unknown = await client.messages.create({ model: 'no-such-model', max_tokens: 10, messages: [{ role: 'user', content: video }] }).catch((e: unknown) => e);
+    expect(unknown).toBeInstanceOf(Anthropic.NotFoundError);
+    const translated = await client.messages.create({ model: 'chat-model', max_tokens: 10, messages: [{ role: 'user', content: video }] }).catch((e: unknown) => e);
+    expect(translated).toBeInstanceOf(Anthropic.BadRequestError);
+    expect((translated as Error).message).toMatch(/content block type 'video' is not supported/);
+    expect(received.length).toBe(before);
+  });
+
   it('estimates a token count at about 4 bytes a token, without calling any target', async () => {
     const before = received.length;
     const params = { model: 'chat-model', system: 'You are terse.', tools: [WEATHER_TOOL], messages: [{ role: 'user' as const, content: 'x'.repeat(4000) }] };
@@ -393,6 +431,18 @@ describe('the Messages API route to an Anthropic target (a fake Messages API beh
     const requestId = response.headers.get('x-request-id')!;
     const row = await loggedRequest(router.url, requestId);
     expect(row).toMatchObject({ route: 'messages', model: 'claude-x', status: 200, promptTokens: message.usage.input_tokens + (message.usage.cache_read_input_tokens ?? 0) + (message.usage.cache_creation_input_tokens ?? 0), completionTokens: message.usage.output_tokens });
+  });
+
+  it('passes content block types and tools the router does not know (betas) to Anthropic as sent', async () => {
+    fake.reply({ status: 200, json: fixture('anthropic/message-text.json') });
+    const beta = {
+      ...ask,
+      messages: [{ role: 'user', content: [{ type: 'video_2027', source: { type: 'stream', id: 'v1' } }, { type: 'text', text: 'What happens?' }] }],
+      tools: [{ type: 'mcp_toolset', mcp_server_name: 'files' }],
+    };
+    const { status } = await postJson(`${router.url}/v1/messages`, beta);
+    expect(status).toBe(200);
+    expect(fake.last().body).toEqual(beta);
   });
 
   it("relays Anthropic's stream as it came, and its errors, whole or mid-stream, as the SDK's own", async () => {
@@ -513,7 +563,77 @@ describe('translating chat chunks to Messages events (engines that stream tool c
   it('refuses a tool whose input_schema is null or an array, as it does one with none (typeof null is object)', () => {
     for (const schema of [null, [], undefined]) {
       const body = { model: 'm', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }], tools: [{ name: 'f', input_schema: schema }] };
-      expect(() => toChatRequest(body)).toThrow(expect.objectContaining({ status: 400, param: 'tools[0]' }));
+      expect(() => validateMessagesBody(body)).toThrow(expect.objectContaining({ status: 400, param: 'tools[0].input_schema' }));
     }
+  });
+});
+
+describe('validating and translating a Messages body (no input makes a TypeError, a 500)', () => {
+  const WELL_FORMED = {
+    model: 'm',
+    max_tokens: 5,
+    system: [{ type: 'text', text: 'Be brief.' }],
+    metadata: { user_id: 'u' },
+    messages: [
+      {
+        role: 'user',
+        content: [
+          { type: 'text', text: 'Look:' },
+          { type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'AAAA' } },
+          { type: 'image', source: { type: 'url', url: 'https://example.com/a.png' } },
+          { type: 'document', source: { type: 'text', media_type: 'text/plain', data: 'A memo.' } },
+        ],
+      },
+      {
+        role: 'assistant',
+        content: [
+          { type: 'thinking', thinking: 'Hm.', signature: 'sig' },
+          { type: 'redacted_thinking', data: 'xyz' },
+          { type: 'text', text: 'Calling.' },
+          { type: 'tool_use', id: 't1', name: 'f', input: { a: 1 } },
+        ],
+      },
+      { role: 'user', content: [{ type: 'tool_result', tool_use_id: 't1', content: [{ type: 'text', text: 'ok' }, { type: 'image', source: { type: 'url', url: 'u' } }] }, { type: 'text', text: 'Now?' }] },
+    ],
+    tools: [{ name: 'f', description: 'd', input_schema: { type: 'object' } }],
+    tool_choice: { type: 'tool', name: 'f', disable_parallel_tool_use: true },
+  };
+  const ODD_VALUES: unknown[] = [undefined, null, 5, 'text', {}, [], [null], { type: 'video' }];
+
+  /** The body with the value at one path (every path of the JSON tree in turn) replaced by each odd value. */
+  function* variants(value: unknown): Generator<unknown> {
+    if (typeof value !== 'object' || value === null) return;
+    for (const key of Object.keys(value)) {
+      const child = (value as Record<string, unknown>)[key];
+      const withChild = (replacement: unknown) => {
+        const copy: Record<string, unknown> = Array.isArray(value) ? ([...value] as never) : { ...value };
+        if (replacement === undefined && !Array.isArray(copy)) delete copy[key];
+        else copy[key] = replacement;
+        return copy;
+      };
+      for (const odd of ODD_VALUES) yield withChild(odd);
+      for (const changed of variants(child)) yield withChild(changed);
+    }
+  }
+
+  it('answers every malformed or unusual body with a chat request or a 400, never another error', () => {
+    expect(toChatRequest(WELL_FORMED).messages).toHaveLength(5);
+    let cases = 0;
+    for (const body of variants(WELL_FORMED)) {
+      cases += 1;
+      try {
+        validateInference('messages', body);
+        toChatRequest(body as Record<string, unknown>);
+      } catch (refused) {
+        expect(refused, JSON.stringify(body)).toMatchObject({ status: 400 });
+      }
+    }
+    expect(cases).toBeGreaterThan(500);
+  });
+
+  it('treats a tool of type null as a client tool, as Anthropic does', () => {
+    const body = { ...WELL_FORMED, tools: [{ type: null, name: 'f', input_schema: { type: 'object' } }] };
+    validateMessagesBody(body);
+    expect(toChatRequest(body).tools).toEqual([{ type: 'function', function: { name: 'f', parameters: { type: 'object' } } }]);
   });
 });

@@ -2,8 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import type { GatewayPolicies } from '../gateway/policies.js';
 import { tokensOfBytes } from '../gateway/token-estimate.js';
 import { messagesErrorBody } from '../providers/messages/errors.js';
+import { validateMessagesBody } from '../providers/messages/validate.js';
 import { answerOf } from './error-handler.js';
-import { badRequest } from './errors.js';
 import { validateInference } from './validate.js';
 
 /**
@@ -23,7 +23,9 @@ export function registerMessagesTokenCount(app: FastifyInstance, policies: Gatew
     scope.post('/v1/messages/count_tokens', async (request, reply) => {
       // A chat body's checks (an object, a model name, a messages array) are a Messages body's but for max_tokens, which a count does not take.
       const { model } = validateInference('chat', request.body);
-      const { system, messages, tools } = request.body as Record<string, unknown>;
+      const body = request.body as Record<string, unknown>;
+      validateMessagesBody(body);
+      const { system, messages, tools } = body;
       const caller = policies.identifier.identify(request.headers, reply.raw, true);
       policies.identifier.authorize(caller, model);
       if (!policies.resolver.isGroup(model)) {
@@ -31,7 +33,6 @@ export function registerMessagesTokenCount(app: FastifyInstance, policies: Gatew
         // A model with no healthy target now still has a count; one nothing serves has none.
         if ('error' in route && route.error.status === 404) throw route.error;
       }
-      if (tools !== undefined && tools !== null && !Array.isArray(tools)) throw badRequest("Invalid type for 'tools': expected an array", 'tools', 'invalid_type');
       return { input_tokens: tokensOfBytes(Buffer.byteLength(JSON.stringify({ system, messages, tools }))) };
     });
   });

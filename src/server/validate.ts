@@ -1,5 +1,6 @@
 import { badRequest } from './errors.js';
 import { ENDPOINTS, type Endpoint } from '../gateway/inference-request.js';
+import { validateMessagesBody } from '../providers/messages/validate.js';
 
 /**
  * Longest model name accepted: far beyond any real one (Hugging Face ids, fine-tune names, local
@@ -37,6 +38,7 @@ export function validateInference(endpoint: Endpoint, body: unknown): { model: s
     // Anthropic refuses an empty conversation; an engine given the translation would answer for an empty prompt.
     if ((fields.messages as unknown[]).length === 0) throw badRequest("Invalid 'messages': at least one message is required", 'messages', 'invalid_value');
     validateMaxTokens(fields.max_tokens);
+    validateMessagesBody(fields);
   }
   if (endpoint === 'responses' && typeof fields.input !== 'string' && !Array.isArray(fields.input)) {
     throw badRequest("Invalid type for 'input': expected a string or an array", 'input', 'invalid_type');

@@ -22,13 +22,14 @@ const CHAT_PARAMETERS_BY_LIMIT: Readonly<Record<AnswerLimitParam, ParameterTable
 };
 
 /** Anthropic's tool_choice types → OpenAI's words (the inverse of the chat translation's table). */
-const CHAT_TOOL_CHOICES: ReadonlyMap<string, string> = new Map([...TOOL_CHOICE_TYPES].map(([word, type]) => [type, word]));
+export const CHAT_TOOL_CHOICES: ReadonlyMap<string, string> = new Map([...TOOL_CHOICE_TYPES].map(([word, type]) => [type, word]));
 
 type Block = Record<string, unknown>;
 type ChatMessage = Record<string, unknown>;
 
 /**
- * The OpenAI chat request for a Messages API body: the system prompt becomes the first message,
+ * The OpenAI chat request for a Messages API body, which validateMessagesBody has found well
+ * formed: what is refused here is only what chat cannot carry. The system prompt becomes the first message,
  * tool results become `tool` messages, tool uses an assistant's `tool_calls`. A streamed request
  * asks for the usage chunk, which the translated stream's `message_delta` reports. `max_tokens`
  * goes as `answerLimit`, the parameter the target takes.
@@ -48,31 +49,26 @@ export function toChatRequest(body: Record<string, unknown>, answerLimit: Answer
 function systemText(system: unknown): string {
   if (system === undefined || system === null) return '';
   if (typeof system === 'string') return system;
-  if (Array.isArray(system)) return system.map((block, at) => blockText(block, `system[${at}]`)).join('\n\n');
-  throw badRequest("'system' must be a string or an array of text blocks", 'system', 'invalid_type');
+  return (system as Block[]).map((block, at) => blockText(block, `system[${at}]`)).join('\n\n');
 }
 
-function blockText(block: unknown, where: string): string {
-  const { type, text } = (block ?? {}) as Block;
-  if (type === 'text' && typeof text === 'string') return text;
-  throw badRequest(`${where}: expected a text block, got type '${shown(type)}'`, where, 'unsupported_content');
+function blockText(block: Block, where: string): string {
+  if (block.type === 'text') return block.text as string;
+  throw badRequest(`${where}: expected a text block, got type '${shown(block.type)}'`, where, 'unsupported_content');
 }
 
 /** One Messages API turn as chat messages: a user turn's tool results come first, as `tool` messages answering the assistant's calls. */
 function chatMessages(message: unknown, index: number): ChatMessage[] {
-  const { role, content } = (message ?? {}) as Block;
+  const { role, content } = message as { role: 'user' | 'assistant'; content: string | Block[] };
   const where = `messages[${index}]`;
-  if (role !== 'user' && role !== 'assistant') throw badRequest(`${where}: role must be 'user' or 'assistant', got '${shown(role)}'`, `${where}.role`, 'invalid_value');
   if (typeof content === 'string') return [{ role, content }];
-  if (!Array.isArray(content)) throw badRequest(`${where}.content must be a string or an array of content blocks`, `${where}.content`, 'invalid_type');
   const parts: Block[] = [];
   const toolResults: ChatMessage[] = [];
   const toolCalls: Block[] = [];
-  content.forEach((block: Block | null, at) => {
+  content.forEach((block, at) => {
     const part = `${where}.content[${at}]`;
-    switch (block?.type) {
+    switch (block.type) {
       case 'text':
-        if (typeof block.text !== 'string') throw badRequest(`${part}.text must be a string`, part, 'invalid_type');
         return void parts.push({ type: 'text', text: block.text });
       case 'image':
         if (role !== 'user') break;
@@ -81,8 +77,8 @@ function chatMessages(message: unknown, index: number): ChatMessage[] {
         if (role !== 'user') break;
         return void parts.push({ type: 'text', text: documentText(block.source, part) });
       case 'tool_use':
-        if (role !== 'assistant' || typeof block.name !== 'string') break;
-        return void toolCalls.push({ id: block.id, type: 'function', function: { name: block.name, arguments: JSON.stringify(block.input ?? {}) } });
+        if (role !== 'assistant') break;
+        return void toolCalls.push({ id: block.id, type: 'function', function: { name: block.name, arguments: JSON.stringify(block.input) } });
       case 'tool_result':
         if (role !== 'user') break;
         return void toolResults.push({ role: 'tool', tool_call_id: block.tool_use_id, content: toolResultText(block.content, part, parts) });
@@ -91,7 +87,7 @@ function chatMessages(message: unknown, index: number): ChatMessage[] {
         // the model's reasoning, which chat has no place for in an earlier turn
         return;
     }
-    throw badRequest(`${part}: content block type '${shown(block?.type)}' is not supported in a ${shown(role)} message for this model`, part, 'unsupported_content');
+    throw badRequest(`${part}: content block type '${shown(block.type)}' is not supported in a ${shown(role)} message for this model`, part, 'unsupported_content');
   });
   if (role === 'assistant') {
     if (parts.length === 0 && toolCalls.length === 0) return [];
@@ -101,17 +97,18 @@ function chatMessages(message: unknown, index: number): ChatMessage[] {
   return parts.length > 0 ? [...toolResults, { role, content: parts }] : toolResults;
 }
 
+/** A base64 or linked image as an image part; a file of Anthropic's Files API is Anthropic's to read. */
 function imagePart(source: unknown, where: string): Block {
-  const { type, media_type: mediaType, data, url } = (source ?? {}) as Block;
-  if (type === 'base64' && typeof mediaType === 'string' && typeof data === 'string') return { type: 'image_url', image_url: { url: `data:${mediaType};base64,${data}` } };
-  if (type === 'url' && typeof url === 'string') return { type: 'image_url', image_url: { url } };
-  throw badRequest(`${where}.source must be {type: 'base64', media_type, data} or {type: 'url', url}`, `${where}.source`, 'unsupported_content');
+  const { type, media_type: mediaType, data, url } = source as Block;
+  if (type === 'base64') return { type: 'image_url', image_url: { url: `data:${mediaType as string};base64,${data as string}` } };
+  if (type === 'url') return { type: 'image_url', image_url: { url } };
+  throw badRequest(`${where}.source: only base64 and url image sources are supported for this model`, `${where}.source`, 'unsupported_content');
 }
 
 /** A plain-text document as text; a PDF or other binary document needs Anthropic's own reading. */
 function documentText(source: unknown, where: string): string {
-  const { type, data } = (source ?? {}) as Block;
-  if (type === 'text' && typeof data === 'string') return data;
+  const { type, data } = source as Block;
+  if (type === 'text') return data as string;
   throw badRequest(`${where}: only plain-text documents (source type 'text') are supported for this model`, `${where}.source`, 'unsupported_content');
 }
 
@@ -122,34 +119,26 @@ function documentText(source: unknown, where: string): string {
 function toolResultText(content: unknown, where: string, userParts: Block[]): string {
   if (content === undefined || content === null) return '';
   if (typeof content === 'string') return content;
-  if (!Array.isArray(content)) throw badRequest(`${where}.content must be a string or an array of text and image blocks`, `${where}.content`, 'invalid_type');
   let text = '';
-  content.forEach((block: Block | null, at) => {
-    if (block?.type === 'image') userParts.push(imagePart(block.source, `${where}.content[${at}]`));
+  (content as Block[]).forEach((block, at) => {
+    if (block.type === 'image') userParts.push(imagePart(block.source, `${where}.content[${at}]`));
     else text += blockText(block, `${where}.content[${at}]`);
   });
   return text;
 }
 
 function chatTools(tools: unknown): Block[] {
-  if (!Array.isArray(tools)) throw badRequest("'tools' must be an array", 'tools', 'invalid_type');
-  return tools.map((tool: Block | null, at) => {
+  return (tools as Block[]).map((tool, at) => {
     // Anthropic's server tools (web search, code execution, …) have a versioned type and no schema: only Anthropic runs them.
-    if (typeof tool?.name !== 'string' || (tool.type !== undefined && tool.type !== 'custom') || !isSchema(tool.input_schema)) {
+    if (tool.type !== undefined && tool.type !== null && tool.type !== 'custom') {
       throw badRequest(`tools[${at}]: only client tools {name, description, input_schema} are supported for this model`, `tools[${at}]`, 'unsupported_tool');
     }
     return { type: 'function', function: { name: tool.name, ...(typeof tool.description === 'string' && { description: tool.description }), parameters: tool.input_schema } };
   });
 }
 
-/** A JSON Schema is an object: `null` and arrays are none, though `typeof` says 'object'. */
-const isSchema = (schema: unknown): boolean => typeof schema === 'object' && schema !== null && !Array.isArray(schema);
-
 function chatToolChoice(choice: unknown): Block {
-  const { type, name, disable_parallel_tool_use: serialOnly } = (choice ?? {}) as Block;
-  const word = typeof type === 'string' ? CHAT_TOOL_CHOICES.get(type) : undefined;
-  let toolChoice: unknown = word;
-  if (type === 'tool' && typeof name === 'string') toolChoice = { type: 'function', function: { name } };
-  else if (word === undefined) throw badRequest("'tool_choice' must be {type: 'auto' | 'any' | 'none'} or {type: 'tool', name}", 'tool_choice', 'invalid_value');
+  const { type, name, disable_parallel_tool_use: serialOnly } = choice as Block;
+  const toolChoice = type === 'tool' ? { type: 'function', function: { name } } : CHAT_TOOL_CHOICES.get(type as string);
   return { tool_choice: toolChoice, ...(serialOnly === true && { parallel_tool_calls: false }) };
 }

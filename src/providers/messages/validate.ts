@@ -1,0 +1,120 @@
+import { badRequest } from '../../server/errors.js';
+import { shown } from '../chat-translation.js';
+import { CHAT_TOOL_CHOICES } from './request.js';
+
+type Block = Record<string, unknown>;
+
+/**
+ * The string fields Anthropic requires of the content blocks the chat translation reads (and of the
+ * thinking blocks clients hand back). Other types pass unchecked: Anthropic adds block types with
+ * every beta, and an Anthropic target must get them as sent; a translated target refuses what chat
+ * cannot carry, with its own 400.
+ */
+const BLOCK_STRINGS: ReadonlyMap<string, readonly string[]> = new Map([
+  ['text', ['text']],
+  ['image', []],
+  ['document', []],
+  ['thinking', ['thinking', 'signature']],
+  ['redacted_thinking', ['data']],
+  ['tool_use', ['id', 'name']],
+  ['tool_result', ['tool_use_id']],
+]);
+
+/** The string fields of an image's or a document's source, by its type; other source types are, like other blocks, Anthropic's to judge. */
+const SOURCE_STRINGS: ReadonlyMap<string, readonly string[]> = new Map([
+  ['base64', ['media_type', 'data']],
+  ['url', ['url']],
+  ['file', ['file_id']],
+  ['text', ['media_type', 'data']],
+]);
+
+/**
+ * The checks Anthropic makes of a Messages body's shape, made on the parsed body before any target
+ * is chosen: a malformed body is the client's 400 whichever target would have served it, never a
+ * 404 or 503 of routing, and the translation to chat reads only fields checked here.
+ */
+export function validateMessagesBody(body: Record<string, unknown>): void {
+  validateSystem(body.system);
+  (body.messages as unknown[]).forEach(validateMessage);
+  validateTools(body.tools);
+  validateToolChoice(body.tool_choice);
+}
+
+function validateSystem(system: unknown): void {
+  if (system === undefined || system === null || typeof system === 'string') return;
+  if (!Array.isArray(system)) throw badRequest("Invalid type for 'system': expected a string or an array of text blocks", 'system', 'invalid_type');
+  system.forEach((block: unknown, at) => validateBlock(block, `system[${at}]`));
+}
+
+function validateMessage(message: unknown, index: number): void {
+  const where = `messages[${index}]`;
+  if (!isObject(message)) throw badRequest(`Invalid type for '${where}': expected an object`, where, 'invalid_type');
+  if (message.role !== 'user' && message.role !== 'assistant') {
+    throw badRequest(`Invalid '${where}.role': expected 'user' or 'assistant', got '${shown(message.role)}'`, `${where}.role`, 'invalid_value');
+  }
+  validateContent(message.content, `${where}.content`);
+}
+
+/** A message's or a tool result's content: a string, or an array of content blocks. */
+function validateContent(content: unknown, where: string): void {
+  if (typeof content === 'string') return;
+  if (!Array.isArray(content)) throw badRequest(`Invalid type for '${where}': expected a string or an array of content blocks`, where, 'invalid_type');
+  content.forEach((block: unknown, at) => validateBlock(block, `${where}[${at}]`));
+}
+
+function validateBlock(block: unknown, where: string): void {
+  if (!isObject(block) || typeof block.type !== 'string') {
+    throw badRequest(`Invalid '${where}': expected a content block object with a string 'type'`, where, 'invalid_type');
+  }
+  const strings = BLOCK_STRINGS.get(block.type);
+  if (strings === undefined) return;
+  requireStrings(block, strings, where, `a ${block.type} block`);
+  switch (block.type) {
+    case 'image':
+    case 'document':
+      return validateSource(block.source, `${where}.source`);
+    case 'tool_use':
+      if (!isObject(block.input)) throw badRequest(`Invalid type for '${where}.input': expected an object`, `${where}.input`, 'invalid_type');
+      return;
+    case 'tool_result':
+      if (block.content !== undefined && block.content !== null) validateContent(block.content, `${where}.content`);
+      return;
+  }
+}
+
+function validateSource(source: unknown, where: string): void {
+  if (!isObject(source) || typeof source.type !== 'string') throw badRequest(`Invalid '${where}': expected a source object with a string 'type'`, where, 'invalid_type');
+  requireStrings(source, SOURCE_STRINGS.get(source.type) ?? [], where, `a ${source.type} source`);
+}
+
+function requireStrings(object: Block, fields: readonly string[], where: string, what: string): void {
+  for (const field of fields) {
+    if (typeof object[field] !== 'string') throw badRequest(`Invalid '${where}.${field}': ${what} requires a string '${field}'`, `${where}.${field}`, 'invalid_value');
+  }
+}
+
+function validateTools(tools: unknown): void {
+  if (tools === undefined || tools === null) return;
+  if (!Array.isArray(tools)) throw badRequest("Invalid type for 'tools': expected an array", 'tools', 'invalid_type');
+  tools.forEach((tool: unknown, at) => {
+    const where = `tools[${at}]`;
+    if (!isObject(tool)) throw badRequest(`Invalid type for '${where}': expected an object`, where, 'invalid_type');
+    // Anthropic's own tools (web search, MCP toolsets, …) have a versioned type and fields of their own, Anthropic's to judge.
+    if (tool.type !== undefined && tool.type !== null && tool.type !== 'custom') {
+      if (typeof tool.type !== 'string') throw badRequest(`Invalid type for '${where}.type': expected a string`, `${where}.type`, 'invalid_type');
+      return;
+    }
+    requireStrings(tool, ['name'], where, 'a client tool');
+    if (!isObject(tool.input_schema)) throw badRequest(`Invalid '${where}.input_schema': a client tool requires a JSON Schema object`, `${where}.input_schema`, 'invalid_value');
+  });
+}
+
+function validateToolChoice(choice: unknown): void {
+  if (choice === undefined || choice === null) return;
+  const { type, name } = isObject(choice) ? choice : {};
+  if ((typeof type === 'string' && CHAT_TOOL_CHOICES.has(type)) || (type === 'tool' && typeof name === 'string')) return;
+  throw badRequest("Invalid 'tool_choice': expected {type: 'auto' | 'any' | 'none'} or {type: 'tool', name}", 'tool_choice', 'invalid_value');
+}
+
+/** A JSON object: `null` and arrays are none, though `typeof` says 'object'. */
+const isObject = (value: unknown): value is Block => typeof value === 'object' && value !== null && !Array.isArray(value);
