@@ -64,6 +64,8 @@ describe('the Anthropic Messages API through the router (a simulated engine, an 
   it('answers a simulated engine with a Messages API message, logged under the messages route', async () => {
     const message = await client.messages.create({ model: 'm1', max_tokens: 64, system: 'You are terse.', messages: [{ role: 'user', content: 'Hello there' }] });
     expect(message).toMatchObject({ type: 'message', role: 'assistant', model: 'm1', stop_reason: 'end_turn', stop_sequence: null });
+    // Anthropic's message ids, not the engine's chat completion ids.
+    expect(message.id).toMatch(/^msg_[\w-]+$/);
     expect(message.content).toEqual([{ type: 'text', text: expect.stringMatching(/\S/) }]);
     expect(message.usage.input_tokens).toBeGreaterThan(0);
     expect(message.usage.output_tokens).toBeGreaterThan(0);
@@ -122,7 +124,7 @@ describe('the Anthropic Messages API through the router (a simulated engine, an 
       top_k: 20,
       user: 'user-7',
     });
-    expect(message).toMatchObject({ id: 'chatcmpl-1', model: 'chat-model', content: [{ type: 'text', text: 'Red.' }], stop_reason: 'end_turn' });
+    expect(message).toMatchObject({ id: 'msg_1', model: 'chat-model', content: [{ type: 'text', text: 'Red.' }], stop_reason: 'end_turn' });
     // OpenAI counts cached tokens in the prompt; Anthropic apart from the input.
     expect(message.usage).toMatchObject({ input_tokens: 20, output_tokens: 7, cache_read_input_tokens: 10 });
   });
@@ -200,6 +202,7 @@ describe('the Anthropic Messages API through the router (a simulated engine, an 
     expect(types.slice(1, 3)).toEqual(['content_block_start', 'content_block_delta']);
     expect(types.slice(-3)).toEqual(['content_block_stop', 'message_delta', 'message_stop']);
     expect(message).toMatchObject({ role: 'assistant', model: 'm1', stop_reason: 'end_turn' });
+    expect(message.id).toMatch(/^msg_[\w-]+$/);
     expect(message.content).toEqual([{ type: 'text', text: expect.stringMatching(/\S/) }]);
     expect(message.usage.input_tokens).toBeGreaterThan(0);
     expect(message.usage.output_tokens).toBeGreaterThan(0);
@@ -245,7 +248,7 @@ describe('the Anthropic Messages API through the router (a simulated engine, an 
       { type: 'tool_use', id: 'call_a', name: 'get_weather', input: { city: 'Rome' } },
       { type: 'tool_use', id: 'call_b', name: 'get_weather', input: { city: 'Oslo' } },
     ]);
-    expect(message).toMatchObject({ id: 'chatcmpl-2', stop_reason: 'tool_use', usage: { input_tokens: 12, output_tokens: 9 } });
+    expect(message).toMatchObject({ id: 'msg_2', stop_reason: 'tool_use', usage: { input_tokens: 12, output_tokens: 9 } });
   });
 
   it("ends a stream that breaks off, or reports an error, with Anthropic's error event, which the SDK raises", async () => {
@@ -558,6 +561,15 @@ describe('translating chat chunks to Messages events (engines that stream tool c
     expect(JSON.parse(answer({ content: 5, tool_calls: [null, { id: 't', function: { name: 'f', arguments: 7 } }] }).body).content).toEqual([{ type: 'tool_use', id: 't', name: 'f', input: {} }]);
     expect(answer({ content: 'hi', tool_calls: { a: 1 } })).toMatchObject({ status: 200 });
     expect(JSON.parse(answer({ content: 'hi', tool_calls: 'x' }).body).content).toEqual([{ type: 'text', text: 'hi' }]);
+  });
+
+  it('gives a message with no id from the engine an id of its own, whole and streamed', () => {
+    const whole = JSON.parse(toMessagesResponse(200, JSON.stringify({ choices: [{ message: { content: 'hi' }, finish_reason: 'stop' }] }), request).body) as { id: string };
+    expect(whole.id).toMatch(/^msg_\w{8,}$/);
+    const translator = new MessagesStreamTranslator(request, undefined, context);
+    const out = translator.push(Buffer.from(`data: ${JSON.stringify({ id: 7, choices: [{ index: 0, delta: { content: 'hi' } }] })}\n\n`));
+    const start = JSON.parse(out.split('\n').find((line) => line.startsWith('data: '))!.slice(6)) as { message: { id: string } };
+    expect(start.message.id).toMatch(/^msg_\w{8,}$/);
   });
 
   it('refuses a tool whose input_schema is null or an array, as it does one with none (typeof null is object)', () => {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { InferenceRequest, Usage } from '../../gateway/inference-request.js';
 import { fromOpenAiUsage, stopReason, toOpenAiUsage, type AnthropicUsage } from '../anthropic/response.js';
 import { messagesErrorBody } from './errors.js';
@@ -32,7 +33,7 @@ export function toMessagesResponse(status: number, body: Buffer | string, reques
     content.push({ type: 'tool_use', id: call.id, name: call.function?.name, input: toolInput(call.function?.arguments) });
   }
   const message = {
-    id: completion.id,
+    id: messageId(completion.id),
     type: 'message',
     role: 'assistant',
     model: request.model,
@@ -41,6 +42,15 @@ export function toMessagesResponse(status: number, body: Buffer | string, reques
     usage: fromOpenAiUsage(completion.usage),
   };
   return { status: 200, body: JSON.stringify(message) };
+}
+
+/**
+ * Anthropic's id for a message answered by a chat target: `msg_` and the engine's own id (less its
+ * `chatcmpl-`), so that the router's logs and the engine's still match; one of its own when the engine gave none.
+ */
+export function messageId(chatId: unknown): string {
+  const own = typeof chatId === 'string' && chatId !== '' ? chatId.replace(/^chatcmpl-/, '') : randomUUID().replaceAll('-', '');
+  return `msg_${own}`;
 }
 
 /** A Messages API usage in the shape the rest of the router counts in (metrics, spend, TPM limits, the request log). */

@@ -5,7 +5,7 @@ import { fromOpenAiUsage } from '../anthropic/response.js';
 import { withoutKey } from '../key-echo.js';
 import type { ChunkDelta } from '../openai-chunks.js';
 import { SseParser, type SseEvent } from '../sse-parser.js';
-import { stopOf, toolCallsOf } from './response.js';
+import { messageId, stopOf, toolCallsOf } from './response.js';
 
 /** A content block is text, or a tool use carrying the chat tool call of that index (which some engines leave out). */
 type BlockKind = { text: true } | { text: false; toolCall: number | undefined; id: string | undefined };
@@ -90,11 +90,11 @@ export class MessagesStreamTranslator implements StreamTranslator {
     return out;
   }
 
-  private start(id: string | undefined): string {
+  private start(id: unknown): string {
     if (this.started) return '';
     this.started = true;
     const usage = { input_tokens: 0, output_tokens: 0 };
-    return event('message_start', { message: { id: id ?? '', type: 'message', role: 'assistant', model: this.request.model, content: [], stop_reason: null, stop_sequence: null, usage } });
+    return event('message_start', { message: { id: messageId(id), type: 'message', role: 'assistant', model: this.request.model, content: [], stop_reason: null, stop_sequence: null, usage } });
   }
 
   private text(text: string): string {
