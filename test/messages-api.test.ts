@@ -534,6 +534,74 @@ describe('translating chat chunks to Messages events (engines that stream tool c
     expect(out).toContain('"stop_reason":"tool_use"');
   });
 
+  /**
+   * The content blocks of a Messages stream, checked to be Anthropic's sequence: each block started
+   * at the next index, given deltas and stopped before the next starts.
+   */
+  function assembled(out: string): Array<Record<string, unknown>> {
+    const blocks: Array<Record<string, unknown> & { json?: string }> = [];
+    let open: number | undefined;
+    for (const line of out.split('\n').filter((l) => l.startsWith('data: '))) {
+      const event = JSON.parse(line.slice(6)) as { type: string; index?: number; content_block?: Record<string, unknown>; delta?: Record<string, string> };
+      if (event.type === 'content_block_start') {
+        expect([open, event.index]).toEqual([undefined, blocks.length]);
+        open = event.index;
+        blocks.push({ ...event.content_block });
+      } else if (event.type === 'content_block_delta') {
+        expect(event.index).toBe(open);
+        const block = blocks[open!]!;
+        if (event.delta!.type === 'text_delta') block.text += event.delta!.text!;
+        else block.json = (block.json ?? '') + event.delta!.partial_json!;
+      } else if (event.type === 'content_block_stop') {
+        expect(event.index).toBe(open);
+        open = undefined;
+      }
+    }
+    expect(open).toBeUndefined();
+    return blocks.map(({ json, ...block }) => (json === undefined ? block : { ...block, input: JSON.parse(json) }));
+  }
+
+  it('streams parallel tool calls whose pieces an engine interleaves as one whole block after another, each with its own arguments', () => {
+    const pieces = [
+      [{ index: 0, id: 'call_a', type: 'function', function: { name: 'get_weather', arguments: '' } }],
+      [{ index: 1, id: 'call_b', type: 'function', function: { name: 'get_time', arguments: '' } }],
+      [{ index: 0, function: { arguments: '{"city":' } }],
+      [{ index: 1, function: { arguments: '{"zone":' } }],
+      [{ index: 1, function: { arguments: '"CET"}' } }],
+      [{ index: 0, function: { arguments: '"Rome"}' } }],
+    ];
+    const translator = new MessagesStreamTranslator(request, undefined, context);
+    let out = translator.push(chunk({ content: 'Checking.' }));
+    for (const toolCalls of pieces) out += translator.push(chunk({ tool_calls: toolCalls }));
+    out += translator.push(chunk({ content: 'Done.' }, 'tool_calls'));
+    out += translator.push(Buffer.from('data: [DONE]\n\n'));
+    expect(assembled(out)).toEqual([
+      { type: 'text', text: 'Checking.' },
+      { type: 'tool_use', id: 'call_a', name: 'get_weather', input: { city: 'Rome' } },
+      { type: 'tool_use', id: 'call_b', name: 'get_time', input: { zone: 'CET' } },
+      { type: 'text', text: 'Done.' },
+    ]);
+    // A call streams as it comes once the one before it is whole.
+    const sequential = new MessagesStreamTranslator(request, undefined, context);
+    let streamed = sequential.push(chunk({ tool_calls: pieces[0] }));
+    streamed += sequential.push(chunk({ tool_calls: [{ index: 0, function: { arguments: '{"city":"Rome"}' } }] }));
+    const second = sequential.push(chunk({ tool_calls: pieces[1] }));
+    expect(events(second)).toEqual(['content_block_stop:0', 'content_block_start:1']);
+    expect(events(sequential.push(chunk({ tool_calls: [pieces[3]![0]] })))).toEqual(['content_block_delta:1']);
+  });
+
+  it('keeps calls apart that an engine gives the same index, by their ids', () => {
+    const translator = new MessagesStreamTranslator(request, undefined, context);
+    let out = translator.push(chunk({ tool_calls: [{ index: 0, id: 'call_a', function: { name: 'f', arguments: '{"a":1}' } }] }));
+    out += translator.push(chunk({ tool_calls: [{ index: 0, id: 'call_b', function: { name: 'g', arguments: '{"b":' } }] }));
+    out += translator.push(chunk({ tool_calls: [{ index: 0, function: { arguments: '2}' } }] }, 'tool_calls'));
+    out += translator.push(Buffer.from('data: [DONE]\n\n'));
+    expect(assembled(out)).toEqual([
+      { type: 'tool_use', id: 'call_a', name: 'f', input: { a: 1 } },
+      { type: 'tool_use', id: 'call_b', name: 'g', input: { b: 2 } },
+    ]);
+  });
+
   it("ends with Anthropic's error event, not a TypeError, when an engine sends events that are not chunks or pieces that are not tool calls", () => {
     const garbled = new MessagesStreamTranslator(request, undefined, context);
     let out = garbled.push(chunk({ content: 'hi' }));

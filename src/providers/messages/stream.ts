@@ -7,10 +7,18 @@ import type { ChunkDelta } from '../openai-chunks.js';
 import { SseParser, type SseEvent } from '../sse-parser.js';
 import { messageId, stopOf, toolCallsOf } from './response.js';
 
-/** A content block is text, or a tool use carrying the chat tool call of that index (which some engines leave out). */
-type BlockKind = { text: true } | { text: false; toolCall: number | undefined; id: string | undefined };
+/** A chat tool call as the stream has had it so far: its arguments are kept to tell when they are whole. */
+interface ToolCall {
+  type: 'tool_use';
+  /** The chat tool call's index, which some engines leave out (or give every call alike). */
+  index: number | undefined;
+  id: string | undefined;
+  name: unknown;
+  arguments: string;
+}
 
-const TEXT: BlockKind = { text: true };
+/** A content block, text or a tool use, with what it has had so far. */
+type Block = ToolCall | { type: 'text'; text: string };
 
 interface ChatChunk {
   id?: string;
@@ -32,8 +40,12 @@ export class MessagesStreamTranslator implements StreamTranslator {
   private started = false;
   /** Set once `message_stop` or an error event is written: nothing follows either. */
   private ended = false;
-  /** The content block being streamed. */
-  private open: (BlockKind & { index: number }) | undefined;
+  /** The content block being streamed, at its index in the message. */
+  private open: { block: Block; index: number } | undefined;
+  /** Blocks begun while the open one may still grow (an engine that interleaves parallel tool calls), in the order they began. */
+  private readonly waiting: Block[] = [];
+  /** Every tool call begun, to tell which one a piece continues. */
+  private readonly calls: ToolCall[] = [];
   private blocks = 0;
   private finishReason: string | null | undefined;
   private engineStop: unknown;
@@ -98,31 +110,63 @@ export class MessagesStreamTranslator implements StreamTranslator {
   }
 
   private text(text: string): string {
-    let out = '';
-    if (!this.open?.text) out += this.openBlock({ type: 'text', text: '' }, TEXT);
-    return out + event('content_block_delta', { index: this.open!.index, delta: { type: 'text_delta', text } });
+    if (this.open?.block.type === 'text') return event('content_block_delta', { index: this.open.index, delta: { type: 'text_delta', text } });
+    const last = this.waiting.at(-1);
+    if (last?.type === 'text') last.text += text;
+    else this.waiting.push({ type: 'text', text });
+    return this.advance(false);
   }
 
   /**
-   * A call's first piece opens its tool-use block; later pieces (the same index, and no other id:
-   * some engines repeat the id in every piece, or leave the index out) carry its arguments.
+   * A piece of a tool call: its first opens a tool-use block, or waits its turn while the open one
+   * may still grow; later pieces carry its arguments. Anthropic's blocks come one after another, so
+   * a piece of a call whose block is closed has nowhere to go and is dropped: a block is closed
+   * early only when its arguments are a whole JSON object, which nothing valid can follow.
    */
-  private toolCall(call: NonNullable<ChunkDelta['tool_calls']>[number]): string {
-    let out = '';
-    const id = call.id ?? undefined;
-    const open = this.open;
-    if (open === undefined || open.text || open.toolCall !== call.index || (id !== undefined && id !== open.id)) {
-      out += this.openBlock({ type: 'tool_use', id, name: call.function?.name, input: {} }, { text: false, toolCall: call.index, id });
+  private toolCall(piece: NonNullable<ChunkDelta['tool_calls']>[number]): string {
+    let call = this.callOf(piece);
+    if (call === undefined) {
+      call = { type: 'tool_use', index: piece.index, id: piece.id ?? undefined, name: piece.function?.name, arguments: '' };
+      this.calls.push(call);
+      this.waiting.push(call);
     }
-    const json = call.function?.arguments;
-    if (typeof json === 'string' && json !== '') out += event('content_block_delta', { index: this.open!.index, delta: { type: 'input_json_delta', partial_json: json } });
-    return out;
+    let out = '';
+    const json = piece.function?.arguments;
+    if (typeof json === 'string' && json !== '') {
+      if (this.open?.block === call) out += event('content_block_delta', { index: this.open.index, delta: { type: 'input_json_delta', partial_json: json } });
+      if (this.open?.block === call || this.waiting.includes(call)) call.arguments += json;
+    }
+    return out + this.advance(false);
   }
 
-  private openBlock(block: Record<string, unknown>, kind: BlockKind): string {
-    const out = this.closeBlock();
-    this.open = { ...kind, index: this.blocks++ };
-    return out + event('content_block_start', { index: this.open.index, content_block: block });
+  /** The call a piece continues: the one of its id (some engines repeat it in every piece), else the last of its index, or the last at all when it has none. */
+  private callOf(piece: NonNullable<ChunkDelta['tool_calls']>[number]): ToolCall | undefined {
+    const id = piece.id ?? undefined;
+    if (id !== undefined) return this.calls.findLast((call) => call.id === id);
+    return this.calls.findLast((call) => piece.index === undefined || call.index === piece.index);
+  }
+
+  /**
+   * Closes the open block and opens the next waiting one, with what it has had so far, while the
+   * open one is done: text is once another block has begun, a tool use once its arguments are a
+   * whole JSON object (else the engine may yet send more of them), any block when `all`.
+   */
+  private advance(all: boolean): string {
+    let out = '';
+    while (this.waiting.length > 0 && (all || this.open === undefined || isDone(this.open.block))) {
+      out += this.closeBlock();
+      const block = this.waiting.shift()!;
+      const index = this.blocks++;
+      this.open = { block, index };
+      if (block.type === 'text') {
+        out += event('content_block_start', { index, content_block: { type: 'text', text: '' } });
+        out += event('content_block_delta', { index, delta: { type: 'text_delta', text: block.text } });
+      } else {
+        out += event('content_block_start', { index, content_block: { type: 'tool_use', id: block.id, name: block.name, input: {} } });
+        if (block.arguments !== '') out += event('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json: block.arguments } });
+      }
+    }
+    return out;
   }
 
   private closeBlock(): string {
@@ -135,13 +179,26 @@ export class MessagesStreamTranslator implements StreamTranslator {
   private finish(): string {
     this.ended = true;
     const delta = stopOf(this.finishReason, this.engineStop, this.request.body);
-    return this.start(undefined) + this.closeBlock() + event('message_delta', { delta, usage: fromOpenAiUsage(this.usage) }) + event('message_stop', {});
+    return this.start(undefined) + this.advance(true) + this.closeBlock() + event('message_delta', { delta, usage: fromOpenAiUsage(this.usage) }) + event('message_stop', {});
   }
 
   /** The error event that ends the stream; the target's message loses any echo of the router's key. */
   private fail(message: string): string {
     this.ended = true;
     return anthropicErrorEvent('api_error', withoutKey(message, this.context.apiKey));
+  }
+}
+
+/** Whether a tool call's arguments are a whole JSON object; the last character is looked at first, as it rarely is a brace before the end. */
+function isDone(block: Block): boolean {
+  if (block.type === 'text') return true;
+  const json = block.arguments.trimEnd();
+  if (!json.endsWith('}')) return false;
+  try {
+    JSON.parse(json);
+    return true;
+  } catch {
+    return false;
   }
 }
 
