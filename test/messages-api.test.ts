@@ -251,6 +251,38 @@ describe('the Anthropic Messages API through the router (a simulated engine, an 
     expect(message).toMatchObject({ id: 'msg_2', stop_reason: 'tool_use', usage: { input_tokens: 12, output_tokens: 9 } });
   });
 
+  it("answers an engine's reasoning (reasoning_content, or vLLM's newer reasoning) as a thinking block before the text, whole and streamed, when the client asked for thinking", async () => {
+    const ask = { model: 'chat-model', max_tokens: 100, thinking: { type: 'enabled' as const, budget_tokens: 50 }, messages: [{ role: 'user' as const, content: 'Why?' }] };
+    replies.push(completion({ content: 'Because.', reasoning_content: 'They asked why.' }, 'stop'));
+    const whole = await client.messages.create(ask);
+    expect(whole.content).toEqual([
+      { type: 'thinking', thinking: 'They asked why.', signature: '' },
+      { type: 'text', text: 'Because.' },
+    ]);
+    // Anthropic answers thinking only to a client that asked for it: one that did not reads text first, as before.
+    replies.push(completion({ content: 'Because.', reasoning: 'They asked why.' }, 'stop'));
+    expect((await client.messages.create({ ...ask, thinking: undefined })).content).toEqual([{ type: 'text', text: 'Because.' }]);
+
+    const chunk = (delta: Record<string, unknown>, finish: string | null = null) =>
+      `data: ${JSON.stringify({ id: 'chatcmpl-3', object: 'chat.completion.chunk', created: 1, model: 'chat-model', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+    for (const field of ['reasoning_content', 'reasoning']) {
+      replies.push({
+        status: 200,
+        body: '',
+        chunks: [chunk({ role: 'assistant', content: '' }), chunk({ [field]: 'They asked' }), chunk({ [field]: ' why.' }), chunk({ content: 'Because.' }), chunk({}, 'stop'), 'data: [DONE]\n\n'],
+      });
+      const stream = client.messages.stream({ ...ask, thinking: { type: 'adaptive' } });
+      const thought: string[] = [];
+      stream.on('thinking', (delta) => thought.push(delta));
+      const streamed = await stream.finalMessage();
+      expect(thought).toEqual(['They asked', ' why.']);
+      expect(streamed.content).toEqual([
+        { type: 'thinking', thinking: 'They asked why.', signature: '' },
+        { type: 'text', text: 'Because.' },
+      ]);
+    }
+  });
+
   it("ends a stream that breaks off, or reports an error, with Anthropic's error event, which the SDK raises", async () => {
     const chunk = (content: string) => `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'chat-model', choices: [{ index: 0, delta: { content }, finish_reason: null }] })}\n\n`;
     const ask = { model: 'chat-model', max_tokens: 10, messages: [{ role: 'user' as const, content: 'Hi' }] };

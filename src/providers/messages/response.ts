@@ -3,10 +3,16 @@ import type { InferenceRequest, Usage } from '../../gateway/inference-request.js
 import { fromOpenAiUsage, stopReason, toOpenAiUsage, type AnthropicUsage } from '../anthropic/response.js';
 import { messagesErrorBody } from './errors.js';
 
+/** Where engines put their reasoning in a chat message or delta (see reasoningOf). */
+export interface Reasoning {
+  reasoning_content?: unknown;
+  reasoning?: unknown;
+}
+
 interface ChatCompletion {
   id?: string;
   choices?: Array<{
-    message?: { content?: string | null; tool_calls?: Array<{ id?: string; function?: { name?: string; arguments?: string } }> };
+    message?: Reasoning & { content?: string | null; tool_calls?: Array<{ id?: string; function?: { name?: string; arguments?: string } }> };
     finish_reason?: string | null;
     /** vLLM and SGLang: the stop string that ended the answer. */
     stop_reason?: unknown;
@@ -27,6 +33,8 @@ export function toMessagesResponse(status: number, body: Buffer | string, reques
   }
   const choice = completion.choices[0];
   const content: Array<Record<string, unknown>> = [];
+  const reasoning = showsThinking(request.body) ? reasoningOf(choice?.message) : undefined;
+  if (reasoning !== undefined) content.push(thinkingBlock(reasoning));
   const answer = choice?.message?.content;
   if (typeof answer === 'string' && answer !== '') content.push({ type: 'text', text: answer });
   for (const call of toolCallsOf(choice?.message?.tool_calls)) {
@@ -52,6 +60,24 @@ export function messageId(chatId: unknown): string {
   const own = typeof chatId === 'string' && chatId !== '' ? chatId.replace(/^chatcmpl-/, '') : randomUUID().replaceAll('-', '');
   return `msg_${own}`;
 }
+
+/**
+ * Whether the client asked for the model's thinking, which Anthropic answers only then (`thinking`
+ * of any type but `disabled`, not `display: omitted`): a client that did not reads text first.
+ */
+export function showsThinking(body: Record<string, unknown>): boolean {
+  const { type, display } = (body.thinking ?? {}) as { type?: unknown; display?: unknown };
+  return typeof type === 'string' && type !== 'disabled' && display !== 'omitted';
+}
+
+/** The reasoning an engine returns apart from the answer, in a chat message or delta: `reasoning_content` (DeepSeek, SGLang, vLLM before 0.17), or `reasoning` (vLLM since). */
+export function reasoningOf(message: Reasoning | undefined): string | undefined {
+  const reasoning = message?.reasoning_content ?? message?.reasoning;
+  return typeof reasoning === 'string' && reasoning !== '' ? reasoning : undefined;
+}
+
+/** A thinking block of an engine's reasoning: its signature is Anthropic's proof of its own thinking, which no other target has, so it is empty. */
+export const thinkingBlock = (thinking: string): Record<string, unknown> => ({ type: 'thinking', thinking, signature: '' });
 
 /** A Messages API usage in the shape the rest of the router counts in (metrics, spend, TPM limits, the request log). */
 export function usageOfMessages(usage: unknown): Usage | undefined {

@@ -5,7 +5,7 @@ import { fromOpenAiUsage } from '../anthropic/response.js';
 import { withoutKey } from '../key-echo.js';
 import type { ChunkDelta } from '../openai-chunks.js';
 import { SseParser, type SseEvent } from '../sse-parser.js';
-import { messageId, stopOf, toolCallsOf } from './response.js';
+import { messageId, reasoningOf, type Reasoning, showsThinking, stopOf, thinkingBlock, toolCallsOf } from './response.js';
 
 /** A chat tool call as the stream has had it so far: its arguments are kept to tell when they are whole. */
 interface ToolCall {
@@ -17,12 +17,18 @@ interface ToolCall {
   arguments: string;
 }
 
-/** A content block, text or a tool use, with what it has had so far. */
-type Block = ToolCall | { type: 'text'; text: string };
+/** A text or thinking block, with what it has had so far. */
+interface Prose {
+  type: 'text' | 'thinking';
+  content: string;
+}
+
+/** A content block, with what it has had so far. */
+type Block = ToolCall | Prose;
 
 interface ChatChunk {
   id?: string;
-  choices?: Array<{ delta?: ChunkDelta; finish_reason?: string | null; stop_reason?: unknown }>;
+  choices?: Array<{ delta?: ChunkDelta & Reasoning; finish_reason?: string | null; stop_reason?: unknown }>;
   usage?: Usage | null;
   error?: { message?: unknown } | string | null;
 }
@@ -37,6 +43,7 @@ interface ChatChunk {
  */
 export class MessagesStreamTranslator implements StreamTranslator {
   private readonly parser: SseParser;
+  private readonly showsThinking: boolean;
   private started = false;
   /** Set once `message_stop` or an error event is written: nothing follows either. */
   private ended = false;
@@ -57,6 +64,7 @@ export class MessagesStreamTranslator implements StreamTranslator {
     private readonly context: StreamContext,
   ) {
     this.parser = new SseParser(context.maxEventBytes);
+    this.showsThinking = showsThinking(request.body);
   }
 
   push(chunk: Buffer): string {
@@ -92,8 +100,10 @@ export class MessagesStreamTranslator implements StreamTranslator {
     if (chunk.usage) this.usage = chunk.usage;
     const choice = chunk.choices?.[0];
     if (!choice) return out;
+    const reasoning = this.showsThinking ? reasoningOf(choice.delta) : undefined;
+    if (reasoning !== undefined) out += this.prose('thinking', reasoning);
     const text = choice.delta?.content;
-    if (typeof text === 'string' && text !== '') out += this.text(text);
+    if (typeof text === 'string' && text !== '') out += this.prose('text', text);
     for (const call of toolCallsOf(choice.delta?.tool_calls)) out += this.toolCall(call);
     if (choice.finish_reason) {
       this.finishReason = choice.finish_reason;
@@ -109,11 +119,11 @@ export class MessagesStreamTranslator implements StreamTranslator {
     return event('message_start', { message: { id: messageId(id), type: 'message', role: 'assistant', model: this.request.model, content: [], stop_reason: null, stop_sequence: null, usage } });
   }
 
-  private text(text: string): string {
-    if (this.open?.block.type === 'text') return event('content_block_delta', { index: this.open.index, delta: { type: 'text_delta', text } });
+  private prose(type: Prose['type'], content: string): string {
+    if (this.open?.block.type === type) return proseDelta(this.open.index, type, content);
     const last = this.waiting.at(-1);
-    if (last?.type === 'text') last.text += text;
-    else this.waiting.push({ type: 'text', text });
+    if (last?.type === type) last.content += content;
+    else this.waiting.push({ type, content });
     return this.advance(false);
   }
 
@@ -148,7 +158,7 @@ export class MessagesStreamTranslator implements StreamTranslator {
 
   /**
    * Closes the open block and opens the next waiting one, with what it has had so far, while the
-   * open one is done: text is once another block has begun, a tool use once its arguments are a
+   * open one is done: text or thinking is once another block has begun, a tool use once its arguments are a
    * whole JSON object (else the engine may yet send more of them), any block when `all`.
    */
   private advance(all: boolean): string {
@@ -158,9 +168,9 @@ export class MessagesStreamTranslator implements StreamTranslator {
       const block = this.waiting.shift()!;
       const index = this.blocks++;
       this.open = { block, index };
-      if (block.type === 'text') {
-        out += event('content_block_start', { index, content_block: { type: 'text', text: '' } });
-        out += event('content_block_delta', { index, delta: { type: 'text_delta', text: block.text } });
+      if (block.type !== 'tool_use') {
+        out += event('content_block_start', { index, content_block: block.type === 'text' ? { type: 'text', text: '' } : thinkingBlock('') });
+        out += proseDelta(index, block.type, block.content);
       } else {
         out += event('content_block_start', { index, content_block: { type: 'tool_use', id: block.id, name: block.name, input: {} } });
         if (block.arguments !== '') out += event('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json: block.arguments } });
@@ -191,7 +201,7 @@ export class MessagesStreamTranslator implements StreamTranslator {
 
 /** Whether a tool call's arguments are a whole JSON object; the last character is looked at first, as it rarely is a brace before the end. */
 function isDone(block: Block): boolean {
-  if (block.type === 'text') return true;
+  if (block.type !== 'tool_use') return true;
   const json = block.arguments.trimEnd();
   if (!json.endsWith('}')) return false;
   try {
@@ -211,6 +221,9 @@ function chatChunk(data: string): ChatChunk | undefined {
     return undefined;
   }
 }
+
+const proseDelta = (index: number, type: Prose['type'], content: string): string =>
+  event('content_block_delta', { index, delta: type === 'text' ? { type: 'text_delta', text: content } : { type: 'thinking_delta', thinking: content } });
 
 const event = (type: string, fields: Record<string, unknown>): string => `event: ${type}\ndata: ${JSON.stringify({ type, ...fields })}\n\n`;
 
