@@ -1,4 +1,5 @@
 import Anthropic from '@anthropic-ai/sdk';
+import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { InferenceRequest } from '../src/gateway/inference-request.js';
 import { toChatRequest } from '../src/providers/messages/request.js';
@@ -747,5 +748,14 @@ describe('validating and translating a Messages body (no input makes a TypeError
     const body = { ...WELL_FORMED, tools: [{ type: null, name: 'f', input_schema: { type: 'object' } }] };
     validateMessagesBody(body);
     expect(toChatRequest(body).tools).toEqual([{ type: 'function', function: { name: 'f', parameters: { type: 'object' } } }]);
+  });
+});
+
+describe('the Messages API route in the layering (ARCHITECTURE.md)', () => {
+  it('is given to the fleet by the provider layer with each adapter: fleet/ imports nothing of the Messages translation', () => {
+    const fleet = new URL('../src/fleet/', import.meta.url);
+    for (const file of readdirSync(fleet).filter((name) => name.endsWith('.ts'))) {
+      expect(readFileSync(new URL(file, fleet), 'utf8'), file).not.toMatch(/from '\.\.\/providers\/messages\//);
+    }
   });
 });

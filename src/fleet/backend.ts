@@ -1,7 +1,6 @@
 import type { Endpoint } from '../gateway/inference-request.js';
-import type { ProviderAdapter } from '../providers/adapter.js';
-import { messagesAdapter } from '../providers/messages/adapter.js';
-import { openAiCompatible } from '../providers/openai-compatible.js';
+import type { ProviderAdapter, TargetAdapter } from '../providers/adapter.js';
+import { OPENAI_COMPATIBLE_TARGET } from '../providers/by-name.js';
 import { EngineLoad } from './engine-load.js';
 import { LatencyWindow } from './latency-window.js';
 
@@ -40,8 +39,8 @@ export interface BackendSpec {
   models?: readonly string[];
   apiKey?: string;
   healthPath?: string;
-  /** Wire format; OpenAI-compatible pass-through when absent. */
-  adapter?: ProviderAdapter;
+  /** Wire format, as the provider layer makes it; OpenAI-compatible pass-through when absent. */
+  adapter?: TargetAdapter;
   /** The name the upstream knows a client's model by, when it differs (routing hints, registry aliases). */
   upstreamModel?: (model: string) => string;
 }
@@ -60,9 +59,7 @@ export class Backend {
   readonly apiKey: string | undefined;
   readonly healthPath: string;
   readonly discoverModels: boolean;
-  readonly adapter: ProviderAdapter;
-  /** The adapter of the Anthropic Messages API route: native, or through chat completions. */
-  private readonly messagesAdapter: ProviderAdapter;
+  readonly adapter: TargetAdapter;
   private readonly upstreamModel: ((model: string) => string) | undefined;
   models: ReadonlySet<string>;
   /** False while an engine in discovery mode has never said which models it serves (nor has a stored list). */
@@ -95,8 +92,7 @@ export class Backend {
     this.apiKey = spec.apiKey;
     this.healthPath = spec.healthPath ?? '/health';
     this.discoverModels = spec.models === undefined;
-    this.adapter = spec.adapter ?? openAiCompatible;
-    this.messagesAdapter = messagesAdapter(this.adapter);
+    this.adapter = spec.adapter ?? OPENAI_COMPATIBLE_TARGET;
     this.upstreamModel = spec.upstreamModel;
     this.models = new Set(spec.models ?? []);
     // Only a probed engine reports its models (a translated provider's service is never asked).
@@ -105,7 +101,7 @@ export class Backend {
 
   /** How to speak to this backend for a request of `endpoint`. */
   adapterFor(endpoint: Endpoint): ProviderAdapter {
-    return endpoint === 'messages' ? this.messagesAdapter : this.adapter;
+    return endpoint === 'messages' ? this.adapter.messagesRoute : this.adapter;
   }
 
   /** The name this backend knows `model` by. */

@@ -53,3 +53,11 @@ export interface ProviderAdapter {
   /** How this target serves the Anthropic Messages API natively; absent, through chat completions (see providers/messages/adapter.ts). */
   readonly messages?: ProviderAdapter;
 }
+
+/**
+ * An adapter as the provider layer hands it to the fleet: with the adapter of the Messages API
+ * route (native, or through chat completions), made once per target rather than per request.
+ */
+export interface TargetAdapter extends ProviderAdapter {
+  readonly messagesRoute: ProviderAdapter;
+}

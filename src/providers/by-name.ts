@@ -1,7 +1,8 @@
 import type { WireFormat } from '../config/providers.js';
-import type { ProviderAdapter } from './adapter.js';
+import type { ProviderAdapter, TargetAdapter } from './adapter.js';
 import { anthropicAdapter } from './anthropic/adapter.js';
 import { geminiAdapter } from './gemini/adapter.js';
+import { withMessagesRoute } from './messages/adapter.js';
 import { openAiCompatible } from './openai-compatible.js';
 
 /** A target's settings that change how its wire format is spoken (YAML names). */
@@ -10,8 +11,14 @@ export interface WireSettings {
   default_max_tokens?: number;
 }
 
-/** The wire format a configured target speaks. */
-export function adapterFor(name: WireFormat, settings: WireSettings = {}): ProviderAdapter {
+/** The adapter of a target that names no wire format: engines, agents, registry entries. */
+export const OPENAI_COMPATIBLE_TARGET: TargetAdapter = withMessagesRoute(openAiCompatible);
+
+/** The adapter of a configured target speaking `name`. */
+export const adapterFor = (name: WireFormat, settings: WireSettings = {}): TargetAdapter => withMessagesRoute(wireAdapter(name, settings));
+
+/** The wire format's own adapter, which a provider may change (see providerAdapter) before it gets its Messages API route. */
+export function wireAdapter(name: WireFormat, settings: WireSettings = {}): ProviderAdapter {
   switch (name) {
     case 'openai':
       return openAiCompatible;

@@ -1,6 +1,7 @@
 import { PROVIDERS, providerDefinition, type ProviderName, type WireFormat } from '../config/providers.js';
-import type { AnswerLimitParam, ProviderAdapter } from './adapter.js';
-import { adapterFor, type WireSettings } from './by-name.js';
+import type { AnswerLimitParam, ProviderAdapter, TargetAdapter } from './adapter.js';
+import { adapterFor, wireAdapter, type WireSettings } from './by-name.js';
+import { withMessagesRoute } from './messages/adapter.js';
 
 /**
  * Request parameters each provider does not accept: they are removed before sending rather than
@@ -37,17 +38,17 @@ export function withoutParams(adapter: ProviderAdapter, params: readonly string[
 }
 
 /** The adapter for `provider`'s wire format, with its settings, dropping what the provider does not accept. */
-export function providerAdapter(provider: ProviderName, settings?: WireSettings): ProviderAdapter {
-  const adapter = adapterFor(providerDefinition(provider).wire, settings);
+export function providerAdapter(provider: ProviderName, settings?: WireSettings): TargetAdapter {
+  const adapter = wireAdapter(providerDefinition(provider).wire, settings);
   const answerLimit = ANSWER_LIMITS[provider];
-  return withoutParams(answerLimit ? { ...adapter, answerLimit } : adapter, UNSUPPORTED_PARAMS[provider]);
+  return withMessagesRoute(withoutParams(answerLimit ? { ...adapter, answerLimit } : adapter, UNSUPPORTED_PARAMS[provider]));
 }
 
 /**
  * A configured service's adapter. A service at a hosted provider's own address speaking its wire
  * format (`https://api.openai.com/v1`, provider `openai`) is that provider, and spoken to as such.
  */
-export function serviceAdapter(service: { url: string; provider: WireFormat } & WireSettings): ProviderAdapter {
+export function serviceAdapter(service: { url: string; provider: WireFormat } & WireSettings): TargetAdapter {
   const origin = new URL(service.url).origin;
   const hosted = PROVIDERS.find(({ wire, keyEnv, defaultBaseUrl }) => wire === service.provider && keyEnv !== undefined && defaultBaseUrl !== undefined && new URL(defaultBaseUrl).origin === origin);
   return hosted ? providerAdapter(hosted.name, service) : adapterFor(service.provider, service);

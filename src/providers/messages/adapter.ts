@@ -1,17 +1,18 @@
 import type { InferenceRequest } from '../../gateway/inference-request.js';
-import type { AnswerLimitParam, ProviderAdapter } from '../adapter.js';
+import type { AnswerLimitParam, ProviderAdapter, TargetAdapter } from '../adapter.js';
 import { toChatRequest } from './request.js';
 import { toMessagesResponse } from './response.js';
 import { MessagesStreamTranslator } from './stream.js';
 
 /**
- * How a target serves the Anthropic Messages API route: in its own wire format when it speaks
- * Anthropic's (`adapter.messages`), else through chat completions: the Messages request becomes a
- * chat request for the target's own adapter (which may translate it again, for Gemini), and its
- * chat answer a Messages answer.
+ * `adapter` with how its target serves the Anthropic Messages API route: in its own wire format
+ * when it speaks Anthropic's (`adapter.messages`), else through chat completions: the Messages
+ * request becomes a chat request for the target's own adapter (which may translate it again, for
+ * Gemini), and its chat answer a Messages answer. Made from the adapter as sent to the target, its
+ * provider's changes (dropped parameters, answer limit) included.
  */
-export function messagesAdapter(adapter: ProviderAdapter): ProviderAdapter {
-  return adapter.messages ?? throughChat(adapter);
+export function withMessagesRoute(adapter: ProviderAdapter): TargetAdapter {
+  return { ...adapter, messagesRoute: adapter.messages ?? throughChat(adapter) };
 }
 
 function throughChat(chat: ProviderAdapter): ProviderAdapter {
