@@ -469,6 +469,19 @@ describe('the Messages API route to an Anthropic target (a fake Messages API beh
     expect(row).toMatchObject({ route: 'messages', model: 'claude-x', status: 200, promptTokens: message.usage.input_tokens + (message.usage.cache_read_input_tokens ?? 0) + (message.usage.cache_creation_input_tokens ?? 0), completionTokens: message.usage.output_tokens });
   });
 
+  it("relays Anthropic's stream error events without the router's key, whole or masked, as it does its error answers", async () => {
+    const head = fixture('anthropic/stream-overloaded.sse').split('event: error')[0]!;
+    const error = `event: error\ndata: ${JSON.stringify({ type: 'error', error: { type: 'api_error', message: 'key sk-ant-test-key (sk-ant-…-key) was refused' } })}\n\n`;
+    fake.reply({ sse: head + error });
+    const raw = await fetch(`${router.url}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...ask, stream: true }) });
+    const relayed = await raw.text();
+    expect(relayed.startsWith(head)).toBe(true);
+    expect(relayed).not.toContain('test-key');
+    expect(relayed).toContain('key [redacted] ([redacted]) was refused');
+    fake.reply({ sse: head + error });
+    await expect(client.messages.stream(ask).finalMessage()).rejects.toThrow(/key \[redacted\] \(\[redacted\]\) was refused/);
+  });
+
   it('passes content block types and tools the router does not know (betas) to Anthropic as sent', async () => {
     fake.reply({ status: 200, json: fixture('anthropic/message-text.json') });
     const beta = {

@@ -42,8 +42,8 @@ export interface ProviderAdapter {
   request(request: InferenceRequest, backend: Backend, upstreamModel: string): UpstreamCall;
   /** Converts a whole non-streamed upstream answer (any status) to the client API's shape (OpenAI's; a Message on the Messages API route). */
   response?(status: number, body: Buffer, request: InferenceRequest): { status: number; body: string };
-  /** A translator for a streamed answer; absent means the upstream already speaks the client's SSE. */
-  stream?(request: InferenceRequest, context: StreamContext): StreamTranslator;
+  /** A translator for a streamed answer; none (absent, or undefined for this stream) means the upstream's SSE goes to the client as it is. */
+  stream?(request: InferenceRequest, context: StreamContext): StreamTranslator | undefined;
   /**
    * The chat parameter that limits an answer's length in chat requests the router writes itself
    * (the Messages API's translation); `max_tokens` when absent, which every engine takes. OpenAI's

@@ -5,6 +5,7 @@ import type { ProviderAdapter, UpstreamCall } from '../adapter.js';
 import { requireChat } from '../chat-translation.js';
 import { wantsUsage } from '../openai-chunks.js';
 import { DEFAULT_MAX_TOKENS, toAnthropicRequest } from './request.js';
+import { NativeMessagesStream } from './native-stream.js';
 import { fromAnthropicResponse } from './response.js';
 import { AnthropicStreamTranslator } from './stream.js';
 
@@ -32,7 +33,7 @@ export function anthropicAdapter(defaultMaxTokens = DEFAULT_MAX_TOKENS): Provide
 /**
  * The Messages API route to an Anthropic target: the client's body goes upstream byte for byte
  * (re-serialised only when the target knows the model by another name), and the answer, stream
- * and errors come back as Anthropic gave them. The client's API version and beta flags are
+ * and errors come back as Anthropic gave them, less any echo of the target's key. The client's API version and beta flags are
  * passed on: they choose the body's meaning; its credentials never are.
  */
 const NATIVE_MESSAGES: ProviderAdapter = {
@@ -46,6 +47,8 @@ const NATIVE_MESSAGES: ProviderAdapter = {
     const body = upstreamModel === request.model ? request.raw : JSON.stringify({ ...request.body, model: upstreamModel });
     return { path: versionedPath(backend, '/v1', '/messages'), headers, body };
   },
+  // With no key sent, none can be echoed: the stream goes on untouched.
+  stream: (_request, { apiKey, maxEventBytes }) => (apiKey ? new NativeMessagesStream(apiKey, maxEventBytes) : undefined),
 };
 
 function anthropicHeaders(request: InferenceRequest, backend: Backend, version: string): Record<string, string> {
