@@ -43,7 +43,7 @@ interface ChatChunk {
  */
 export class MessagesStreamTranslator implements StreamTranslator {
   private readonly parser: SseParser;
-  private readonly showsThinking: boolean;
+  private readonly relaysThinking: boolean;
   private started = false;
   /** Set once `message_stop` or an error event is written: nothing follows either. */
   private ended = false;
@@ -64,7 +64,7 @@ export class MessagesStreamTranslator implements StreamTranslator {
     private readonly context: StreamContext,
   ) {
     this.parser = new SseParser(context.maxEventBytes);
-    this.showsThinking = showsThinking(request.body);
+    this.relaysThinking = showsThinking(request.body);
   }
 
   push(chunk: Buffer): string {
@@ -100,7 +100,7 @@ export class MessagesStreamTranslator implements StreamTranslator {
     if (chunk.usage) this.usage = chunk.usage;
     const choice = chunk.choices?.[0];
     if (!choice) return out;
-    const reasoning = this.showsThinking ? reasoningOf(choice.delta) : undefined;
+    const reasoning = this.relaysThinking ? reasoningOf(choice.delta) : undefined;
     if (reasoning !== undefined) out += this.prose('thinking', reasoning);
     const text = choice.delta?.content;
     if (typeof text === 'string' && text !== '') out += this.prose('text', text);
