@@ -129,6 +129,25 @@ describe('previous_response_id through two router instances sharing one Redis', 
     await waitFor(() => forgotten(a), 'A to forget the deleted response', 2000);
   });
 
+  it("reads a holder stored by an earlier version (the replica's name alone; replica and model without owner) during a rolling upgrade", async () => {
+    const [a, b] = clients as [OpenAI, OpenAI];
+    const redisClient = new Redis(redis.url);
+    try {
+      for (const format of ['plain name', 'replica and model'] as const) {
+        const { data: made, response } = await a.responses.create({ model: 'm1', input: `stored by an earlier version: ${format}` }).withResponse();
+        const holder = response.headers.get('x-switchyard-target')!;
+        // B has not seen the response: it reads what Redis holds, written as the earlier version wrote it.
+        await redisClient.set(`switchyard:response:${made.id}`, format === 'plain name' ? holder : JSON.stringify([holder, 'm1']));
+        const { data, response: answer } = await b.responses.retrieve(made.id).withResponse();
+        expect(answer.headers.get('x-switchyard-target'), format).toBe(holder);
+        expect(data.output_text, format).toBe(made.output_text);
+        await b.responses.delete(made.id);
+      }
+    } finally {
+      redisClient.disconnect();
+    }
+  });
+
   it('answers with routing as usual while Redis is hung, then gone: the engine holding the response, or its 404', async () => {
     const [a, b] = clients as [OpenAI, OpenAI];
     const made = await Promise.all([0, 1, 2, 3].map((i) => a.responses.create({ model: 'm1', input: `before the outage ${i}` }).withResponse()));
