@@ -104,6 +104,26 @@ describe('OpenAI-compatible providers, prefix rules and missing keys', () => {
     }
   });
 
+  it("sends a chat request's max_tokens to OpenAI's reasoning models as max_completion_tokens (they refuse max_tokens), to its other models and other providers as sent", async () => {
+    const ask = (model: string, limits: { max_tokens?: number; max_completion_tokens?: number }, stream = false) =>
+      postJson(`${router.url}/v1/chat/completions`, { model, messages: [{ role: 'user', content: 'hi' }], stream, ...limits });
+    for (const model of ['o1', 'o3-mini', 'o4-mini-2025-04-16', 'gpt-5', 'gpt-5-mini', 'gpt-5.1']) {
+      for (const stream of [false, true]) {
+        expect((await ask(model, { max_tokens: 64 }, stream)).status, model).toBe(200);
+        expect(last().body, model).toMatchObject({ model, max_completion_tokens: 64 });
+        expect(last().body, model).not.toHaveProperty('max_tokens');
+      }
+    }
+    // One that sets both is sent as it is, for OpenAI to judge.
+    await ask('o3', { max_tokens: 64, max_completion_tokens: 32 });
+    expect(last().body).toMatchObject({ max_tokens: 64, max_completion_tokens: 32 });
+    for (const model of ['gpt-4o-mini', 'gpt-4.1', 'gpt-50x', 'grok-3-mini', 'local-o3']) {
+      expect((await ask(model, { max_tokens: 64 })).status, model).toBe(200);
+      expect(last().body, model).toMatchObject({ max_tokens: 64 });
+      expect(last().body, model).not.toHaveProperty('max_completion_tokens');
+    }
+  });
+
   it("keeps OpenRouter's own models (openrouter/<name>) whole", async () => {
     await client.chat.completions.create({ model: 'openrouter/auto', messages: [{ role: 'user', content: 'hi' }] });
     expect(last().body).toMatchObject({ model: 'openrouter/auto' });
@@ -200,15 +220,41 @@ describe('a model group whose target names a hosted provider', () => {
     const fake = await startFakeOpenAi(['gpt-4o']);
     try {
       const env = { ...NO_PROVIDER_ENV, OPENAI_BASE_URL: `${fake.url}/v1`, EXTERNAL_OPENAI_KEY: OPENAI_KEY };
-      const groups = { smart: { targets: [{ model: 'gpt-4o', service: 'openai' }] }, smarter: { targets: [{ model: 'gpt-4o', service: 'provider:openai' }] } };
+      const groups = {
+        smart: { targets: [{ model: 'gpt-4o', service: 'openai' }] },
+        smarter: { targets: [{ model: 'gpt-4o', service: 'provider:openai' }] },
+        thinker: { targets: [{ model: 'o3', service: 'openai' }] },
+      };
       const router = await startRouter({ services: [], model_groups: groups }, env);
       const client = new OpenAI({ baseURL: `${router.url}/v1`, apiKey: 'unused', maxRetries: 0 });
       for (const model of ['smart', 'smarter']) {
         const { response } = await client.chat.completions.create({ model, messages: [{ role: 'user', content: 'hi' }] }).withResponse();
         expect(response.headers.get('x-switchyard-target')).toBe('provider:openai');
       }
+      // The model OpenAI is asked for decides, not the group's name: o3 refuses max_tokens.
+      await client.chat.completions.create({ model: 'thinker', messages: [{ role: 'user', content: 'hi' }], max_tokens: 64 });
+      expect(fake.received.at(-1)!.body).toMatchObject({ model: 'o3', max_completion_tokens: 64 });
+      expect(fake.received.at(-1)!.body).not.toHaveProperty('max_tokens');
     } finally {
       await fake.close();
+    }
+  });
+});
+
+describe('a self-hosted engine serving a model named like an OpenAI reasoning model', () => {
+  afterAll(stopAll);
+
+  it("gets the client's max_tokens as sent: an engine's body goes upstream byte for byte", async () => {
+    const engine = await startFakeOpenAi(['o3-mini']);
+    try {
+      const router = await startRouter({ services: [{ name: 'engine', url: engine.url, models: ['o3-mini'] }] }, { ...NO_PROVIDER_ENV });
+      const client = new OpenAI({ baseURL: `${router.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+      const { response } = await client.chat.completions.create({ model: 'o3-mini', messages: [{ role: 'user', content: 'hi' }], max_tokens: 64 }).withResponse();
+      expect(response.headers.get('x-switchyard-target')).toBe('engine');
+      expect(engine.received.at(-1)!.body).toMatchObject({ model: 'o3-mini', max_tokens: 64 });
+      expect(engine.received.at(-1)!.body).not.toHaveProperty('max_completion_tokens');
+    } finally {
+      await engine.close();
     }
   });
 });

@@ -99,7 +99,7 @@ describe('previous_response_id through two router instances sharing one Redis', 
     expect(lookups.filter((command) => command.startsWith('set '))).toHaveLength(2);
   });
 
-  it('retrieves, lists and deletes through the instance that did not see the response made, on its holder; a deleted response is forgotten in Redis', async () => {
+  it('retrieves, lists and deletes through the instance that did not see the response made, on its holder; a deleted response is forgotten in Redis and by every instance', async () => {
     const [a, b] = clients as [OpenAI, OpenAI];
     const { data: made, response } = await a.responses.create({ model: 'm1', input: 'made through A' }).withResponse();
     const holder = response.headers.get('x-switchyard-target');
@@ -115,12 +115,37 @@ describe('previous_response_id through two router instances sharing one Redis', 
     });
     // Asked of Redis once, then known to B.
     expect(lookups).toEqual([`get switchyard:response:${made.id}`]);
+    expect((await a.responses.retrieve(made.id)).id).toBe(made.id);
     const deletion = await holderCommands(1, () => b.responses.delete(made.id));
     expect(deletion).toEqual([`del switchyard:response:${made.id}`]);
-    const gone = await b.responses.retrieve(made.id).catch((error: unknown) => error);
-    expect((gone as NotFound).code).toBe('response_not_found');
-    // A still remembers the holder, which answers its own 404 for the deleted response.
-    expect(await a.responses.retrieve(made.id).catch((error: unknown) => error)).toBeInstanceOf(OpenAI.NotFoundError);
+    /** The router's own 404 for a response no replica is known to hold: the holder is not asked. */
+    const forgotten = async (client: OpenAI) => {
+      const gone = (await client.responses.retrieve(made.id).catch((error: unknown) => error)) as NotFound;
+      expect(gone).toBeInstanceOf(OpenAI.NotFoundError);
+      return gone.code === 'response_not_found' && gone.message.includes('no replica is known to hold it') && gone.headers?.get('x-switchyard-target') === null;
+    };
+    expect(await forgotten(b)).toBe(true);
+    // A, which made the response and remembered its holder, is told of the deletion too (announced through Redis, as it happens).
+    await waitFor(() => forgotten(a), 'A to forget the deleted response', 2000);
+  });
+
+  it("reads a holder stored by an earlier version (the replica's name alone; replica and model without owner) during a rolling upgrade", async () => {
+    const [a, b] = clients as [OpenAI, OpenAI];
+    const redisClient = new Redis(redis.url);
+    try {
+      for (const format of ['plain name', 'replica and model'] as const) {
+        const { data: made, response } = await a.responses.create({ model: 'm1', input: `stored by an earlier version: ${format}` }).withResponse();
+        const holder = response.headers.get('x-switchyard-target')!;
+        // B has not seen the response: it reads what Redis holds, written as the earlier version wrote it.
+        await redisClient.set(`switchyard:response:${made.id}`, format === 'plain name' ? holder : JSON.stringify([holder, 'm1']));
+        const { data, response: answer } = await b.responses.retrieve(made.id).withResponse();
+        expect(answer.headers.get('x-switchyard-target'), format).toBe(holder);
+        expect(data.output_text, format).toBe(made.output_text);
+        await b.responses.delete(made.id);
+      }
+    } finally {
+      redisClient.disconnect();
+    }
   });
 
   it('answers with routing as usual while Redis is hung, then gone: the engine holding the response, or its 404', async () => {

@@ -308,3 +308,53 @@ describe("a holder's failures answering calls on its stored responses", () => {
     expect(retrieves).toBe(asked);
   });
 });
+
+describe('HEAD on a streamed retrieve', () => {
+  let router: Proc;
+  let holder: Server;
+  /** Streamed retrieves the holder has begun, and those whose connection the router has since closed. */
+  let replaysBegun = 0;
+  let replaysClosed = 0;
+
+  beforeAll(async () => {
+    holder = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        if (req.method === 'POST' && req.url === '/v1/responses') {
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ id: 'resp_long', object: 'response', status: 'completed', model: 'm1', output: [], usage: { input_tokens: 1, output_tokens: 1, total_tokens: 2 } }));
+          return;
+        }
+        if (req.method === 'GET' && req.url === '/v1/responses/resp_long?stream=true') {
+          // A replay that takes its time: its first event, then nothing more until the router lets go.
+          replaysBegun++;
+          res.on('close', () => replaysClosed++);
+          res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8' });
+          res.write(`event: response.created\ndata: ${JSON.stringify({ type: 'response.created', sequence_number: 0, response: { id: 'resp_long', status: 'in_progress' } })}\n\n`);
+          return;
+        }
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+      });
+    });
+    const url = await listenOnLoopback(holder);
+    router = await startRouter({ services: [{ name: 'holder', url, models: ['m1'] }], request_log: { flush_interval_ms: 100 } });
+  });
+  afterAll(async () => {
+    await stopAll();
+    holder.closeAllConnections();
+    holder.close();
+  });
+
+  it("answers with the status and content type GET would send, at once, and lets go of the holder's replay instead of reading it through", async () => {
+    expect((await postJson(`${router.url}/v1/responses`, { model: 'm1', input: 'a long one' })).status).toBe(200);
+    const head = await fetch(`${router.url}/v1/responses/resp_long?stream=true`, { method: 'HEAD', signal: AbortSignal.timeout(3000), headers: { 'x-request-id': 'head-streamed' } });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+    expect(head.headers.get('x-switchyard-target')).toBe('holder');
+    expect(await head.text()).toBe('');
+    await waitFor(() => replaysClosed === replaysBegun, "the holder's replay closed");
+    expect(replaysBegun).toBe(1);
+    const row = await loggedRequest(router.url, 'head-streamed');
+    expect(row).toMatchObject({ route: 'responses.retrieve', model: 'm1', target: 'holder', status: 200 });
+  });
+});

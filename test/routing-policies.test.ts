@@ -19,7 +19,7 @@ import { canonicalPrompt } from '../src/routing/prompt-text.js';
 import { RandomPolicy } from '../src/routing/random.js';
 import { POLICY_NAMES } from '../src/routing/registry.js';
 import { RoundRobinPolicy } from '../src/routing/round-robin.js';
-import { SessionHints } from '../src/routing/session-hints.js';
+import { keptKey, SessionHints } from '../src/routing/session-hints.js';
 import { ResponseAffinity } from '../src/routing/response-affinity.js';
 import { PolicyTable } from '../src/routing/policy-table.js';
 import { SessionPolicy } from '../src/routing/session.js';
@@ -548,23 +548,35 @@ describe('response affinity', () => {
     const shared: string[] = [];
     const holder = { replica: 'gpu-a', model: 'm', owner: undefined };
     const find = async (id: string) => (shared.includes(id) ? holder : undefined);
-    const affinity = new ResponseAffinity({ remember: (id) => void shared.push(id), find, forget: () => {} });
+    const affinity = new ResponseAffinity({ remember: (id) => void shared.push(id), find, forget: () => {}, onForgotten: () => {} });
     const long = `resp_${'x'.repeat(100_000)}`;
     affinity.remember({ model: 'm', input: 'hi' }, long, 'gpu-a', 'm', undefined);
     expect(shared[0]!.length).toBeLessThanOrEqual(128);
     // Another instance (nothing remembered locally) finds it under the same key.
-    expect(await new ResponseAffinity({ remember: () => {}, find, forget: () => {} }).holderOf(long)).toEqual(holder);
+    expect(await new ResponseAffinity({ remember: () => {}, find, forget: () => {}, onForgotten: () => {} }).holderOf(long)).toEqual(holder);
     affinity.remember({ model: 'm', input: 'hi' }, 'resp_short', 'gpu-b', 'm', undefined);
     expect(shared[1]).toBe('resp_short');
   });
 
   it('keeps one holder object per replica and model, and forgets a deleted response here and for the other instances', async () => {
     const forgotten: string[] = [];
-    const affinity = new ResponseAffinity({ remember: () => {}, find: async () => undefined, forget: (id) => void forgotten.push(id) });
+    const affinity = new ResponseAffinity({ remember: () => {}, find: async () => undefined, forget: (id) => void forgotten.push(id), onForgotten: () => {} });
     for (const id of ['resp_1', 'resp_2']) affinity.remember({ model: 'm', input: 'hi' }, id, 'gpu-a', 'm', 'key-1');
     expect(await affinity.holderOf('resp_1')).toBe(await affinity.holderOf('resp_2'));
     affinity.forget('resp_1');
     expect(await affinity.holderOf('resp_1')).toBeUndefined();
     expect(forgotten).toEqual(['resp_1']);
+  });
+
+  it('forgets a response another instance deleted, as it is told (under the shared key, however long the id)', async () => {
+    let announce: (responseId: string) => void = () => {};
+    const affinity = new ResponseAffinity({ remember: () => {}, find: async () => undefined, forget: () => {}, onForgotten: (listener) => void (announce = listener) });
+    const long = `resp_${'y'.repeat(1000)}`;
+    for (const id of ['resp_kept', 'resp_deleted', long]) affinity.remember({ model: 'm', input: 'hi' }, id, 'gpu-a', 'm', undefined);
+    announce('resp_deleted');
+    announce(keptKey(long));
+    expect(await affinity.holderOf('resp_deleted')).toBeUndefined();
+    expect(await affinity.holderOf(long)).toBeUndefined();
+    expect(await affinity.holderOf('resp_kept')).toMatchObject({ replica: 'gpu-a' });
   });
 });

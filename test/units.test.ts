@@ -107,6 +107,14 @@ describe('config', () => {
     expect(parseConfig({}, { REQUIRE_API_KEY: 'Yes' }).api_keys.required).toBe(true);
     expect(() => parseConfig({}, { HOST: '  ' })).toThrow(/^invalid config:\n  host \(from the environment variable HOST\): must be a host name or address$/);
     expect(() => parseConfig({ host: '' }, {})).toThrow(/^invalid config:\n  host: must be a host name or address$/);
+    // Blanks and commas name no origin: refused as a blank PORT is, rather than read as an empty list (CORS off, silently).
+    for (const value of [' , ', ',', '  ']) {
+      expect(() => parseConfig({ cors: { origins: ['https://app.example'] } }, { CORS_ORIGINS: value }), value).toThrow(
+        /^invalid config:\n  cors\.origins \(from the environment variable CORS_ORIGINS\): must be a list of origins \(CORS_ORIGINS: comma-separated, at least one; unset for none\)$/,
+      );
+    }
+    expect(parseConfig({}, { CORS_ORIGINS: ' https://a.example, ,https://b.example ' }).cors.origins).toEqual(['https://a.example', 'https://b.example']);
+    expect(parseConfig({ cors: { origins: ['https://app.example'] } }, { CORS_ORIGINS: '' }).cors.origins).toEqual(['https://app.example']);
   });
 
   it('refuses a RATE_LIMIT_WINDOW that is not a positive number of seconds, rather than leave RATE_LIMIT_REQUESTS per minute', () => {

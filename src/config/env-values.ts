@@ -10,4 +10,8 @@ export const envNumber = (value: string): number | string => (DECIMAL.test(value
 
 export const envFlag = (value: string): boolean | string => (/^\s*(1|true|yes|on)\s*$/i.test(value) ? true : /^\s*(0|false|no|off)\s*$/i.test(value) ? false : value);
 
-export const envList = (value: string): string[] => value.split(',').map((item) => item.trim()).filter(Boolean);
+/** Comma-separated items, blanks around them dropped. Text with no item at all (` , `) is kept: a blank setting is refused, as a blank number is. */
+export const envList = (value: string): string[] | string => {
+  const items = value.split(',').map((item) => item.trim()).filter(Boolean);
+  return items.length > 0 ? items : value;
+};

@@ -86,7 +86,7 @@ export const ConfigSchema = z
     shutdown_grace_s: timerRange(z.number().nonnegative(), 1000).default(30),
     /** Browser origins allowed to call the router (`*` for any); empty: no CORS headers, preflights get 404. */
     cors: z
-      .object({ origins: z.array(z.string().min(1)).default([]) })
+      .object({ origins: z.array(z.string().min(1), { error: 'must be a list of origins (CORS_ORIGINS: comma-separated, at least one; unset for none)' }).default([]) })
       .strict()
       .prefault({}),
     health_check: z

@@ -24,6 +24,8 @@ export interface ResponseCallRequest extends RequestIdentity {
   responseId: string;
   /** The query string as sent, with its `?` (`?stream=true`, `?after=…&limit=…`), or empty. */
   query: string;
+  /** A `HEAD`: the `GET` call's status and headers are answered, without its body. */
+  headersOnly: boolean;
   headers: IncomingHttpHeaders;
 }
 
@@ -87,6 +89,7 @@ export class ResponseCalls {
     if (response.statusCode === 200 && contentType !== undefined && isEventStreamType(contentType)) {
       headers[OVERHEAD_HEADER] = overheadMs(account.upstreamSentAt! - request.startedAt - account.upstreamMs);
       res.writeHead(200, headers);
+      if (request.headersOnly) return answerHeadersOnly(res, response, backend, account);
       const outcome = await relayStream(res, response.body, request.startedAt, abort, new ResponsesStream());
       endUpstream(account);
       // Its tokens were counted when the response was made: the replay's usage is not counted again.
@@ -166,6 +169,18 @@ export class ResponseCalls {
   private countTrouble(backend: Backend, message: string, status: number | undefined): void {
     countBackendTrouble(this.fleet, this.policies.state.cooldowns, backend, message, status, true);
   }
+}
+
+/** The body a HEAD does not want: a replayed stream is not read (it may be long, and arrives as the engine replays it). */
+const BODY_NOT_WANTED = new Error('a HEAD wants no body');
+
+/** Ends a HEAD on a stream once its headers are sent, cancelling the upstream answer rather than reading it through. */
+function answerHeadersOnly(res: ServerResponse, response: UpstreamResponse, backend: Backend, account: Accounting): void {
+  response.body.cancel(BODY_NOT_WANTED);
+  endUpstream(account);
+  res.end();
+  account.complete = true;
+  backend.recordAnswered();
 }
 
 /** Ends the call with the router's own error answer (none to a client that has left). */

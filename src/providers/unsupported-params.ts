@@ -1,4 +1,5 @@
 import { PROVIDERS, providerDefinition, type ProviderName, type WireFormat } from '../config/providers.js';
+import type { InferenceRequest } from '../gateway/inference-request.js';
 import type { AnswerLimitParam, ProviderAdapter, TargetAdapter } from './adapter.js';
 import { adapterFor, wireAdapter, type WireSettings } from './by-name.js';
 import { withMessagesRoute } from './messages/adapter.js';
@@ -23,6 +24,18 @@ const ANSWER_LIMITS: Partial<Record<ProviderName, AnswerLimitParam>> = {
   openai: 'max_completion_tokens',
 };
 
+/**
+ * The models of a provider that refuse `max_tokens` on chat completions and take the same limit as
+ * `max_completion_tokens`: OpenAI's reasoning models (o1, o3, o4-mini, gpt-5 and their sized and
+ * dated variants) answer 400 "Unsupported parameter: 'max_tokens'".
+ */
+const MAX_TOKENS_REFUSED: Partial<Record<ProviderName, RegExp>> = {
+  openai: /^(?:o\d+|gpt-5)(?:[-.]|$)/,
+};
+
+/** `request` with another body, serialised once for the adapter that sends it. */
+const withBody = (request: InferenceRequest, body: Record<string, unknown>): InferenceRequest => ({ ...request, body, raw: Buffer.from(JSON.stringify(body)) });
+
 /** `adapter`, with `params` removed from every request that carries any of them. */
 export function withoutParams(adapter: ProviderAdapter, params: readonly string[]): ProviderAdapter {
   if (params.length === 0) return adapter;
@@ -32,16 +45,36 @@ export function withoutParams(adapter: ProviderAdapter, params: readonly string[
       if (!params.some((param) => param in request.body)) return adapter.request(request, backend, upstreamModel);
       const body = { ...request.body };
       for (const param of params) delete body[param];
-      return adapter.request({ ...request, body, raw: Buffer.from(JSON.stringify(body)) }, backend, upstreamModel);
+      return adapter.request(withBody(request, body), backend, upstreamModel);
     },
   };
 }
 
-/** The adapter for `provider`'s wire format, with its settings, dropping what the provider does not accept. */
+/**
+ * `adapter`, sending a chat request's `max_tokens` as `max_completion_tokens` to the models
+ * `refusing` matches (as LiteLLM does): clients written for other models send `max_tokens`. A
+ * request that sets both is left as it is, for the provider to judge.
+ */
+function withMaxTokensRenamed(adapter: ProviderAdapter, refusing: RegExp): ProviderAdapter {
+  return {
+    ...adapter,
+    request(request, backend, upstreamModel) {
+      const { body } = request;
+      if (request.endpoint !== 'chat' || !('max_tokens' in body) || 'max_completion_tokens' in body || !refusing.test(upstreamModel)) return adapter.request(request, backend, upstreamModel);
+      const { max_tokens: limit, ...rest } = body;
+      return adapter.request(withBody(request, { ...rest, max_completion_tokens: limit }), backend, upstreamModel);
+    },
+  };
+}
+
+/** The adapter for `provider`'s wire format, with its settings, dropping (or renaming) what the provider does not accept. */
 export function providerAdapter(provider: ProviderName, settings?: WireSettings): TargetAdapter {
-  const adapter = wireAdapter(providerDefinition(provider).wire, settings);
+  let adapter = wireAdapter(providerDefinition(provider).wire, settings);
   const answerLimit = ANSWER_LIMITS[provider];
-  return withMessagesRoute(withoutParams(answerLimit ? { ...adapter, answerLimit } : adapter, UNSUPPORTED_PARAMS[provider]));
+  if (answerLimit) adapter = { ...adapter, answerLimit };
+  const maxTokensRefused = MAX_TOKENS_REFUSED[provider];
+  if (maxTokensRefused) adapter = withMaxTokensRenamed(adapter, maxTokensRefused);
+  return withMessagesRoute(withoutParams(adapter, UNSUPPORTED_PARAMS[provider]));
 }
 
 /**

@@ -32,14 +32,17 @@ export function usableHolder(backends: readonly Backend[], replica: string, cool
  * (`previous_response_id`) or retrieves, deletes or cancels one must go to the replica that holds
  * it; any other answers 404 for an id it never stored. Oldest forgotten first. Each instance keeps
  * its own map and tells the others through the shared state, so a conversation may go on through
- * any instance.
+ * any instance; a deletion through one instance is announced to all, which forget the response too.
  */
 export class ResponseAffinity {
   private readonly holders = new SessionHints<ResponseHolder>(MAX_RESPONSES);
   /** One holder object per replica, model and owner, shared by every response they hold: an entry costs its key and a reference. */
   private readonly distinct = new Map<string, ResponseHolder>();
 
-  constructor(private readonly shared: ResponseHolders) {}
+  constructor(private readonly shared: ResponseHolders) {
+    // A response deleted through another instance must not stay known here: this instance would go on sending calls on it to its former holder.
+    shared.onForgotten((responseId) => this.holders.delete(responseId));
+  }
 
   /** Who holds the response `responseId`: remembered here, else asked of the other instances (one lookup). */
   async holderOf(responseId: string): Promise<ResponseHolder | undefined> {

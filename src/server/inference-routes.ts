@@ -119,9 +119,10 @@ const RESPONSE_CALL_NAMES = Object.keys(RESPONSE_CALLS) as ResponseCall[];
  * `GET …/input_items`, prefixed or not, with a trailing slash too), with its id percent-decoded and
  * its query as sent; undefined for anything else, a path that is not valid percent-encoding
  * included (the app answers those). A `HEAD` is the `GET` call: answered as it is, the body left
- * out (node:http sends none to a HEAD), as the app's GET routes answer HEAD.
+ * out (node:http sends none to a HEAD), as the app's GET routes answer HEAD; a streamed one is not
+ * read at all (headersOnly).
  */
-function responseCallOf(requestMethod: string, url: string): Pick<ResponseCallRequest, 'call' | 'responseId' | 'query'> | undefined {
+function responseCallOf(requestMethod: string, url: string): Pick<ResponseCallRequest, 'call' | 'responseId' | 'query' | 'headersOnly'> | undefined {
   const method = requestMethod === 'HEAD' ? 'GET' : requestMethod;
   if (method !== 'GET' && method !== 'DELETE' && method !== 'POST') return undefined;
   let path = pathOf(url);
@@ -141,7 +142,7 @@ function responseCallOf(requestMethod: string, url: string): Pick<ResponseCallRe
     return undefined;
   }
   const query = url.indexOf('?');
-  return { call, responseId, query: query < 0 ? '' : url.slice(query) };
+  return { call, responseId, query: query < 0 ? '' : url.slice(query), headersOnly: requestMethod === 'HEAD' };
 }
 
 /** Answers a request the router will not route, and counts it like every other answer. */

@@ -245,4 +245,5 @@ const UNSHARED_RESPONSE_HOLDERS: ResponseHolders = {
   remember: () => {},
   find: async () => undefined,
   forget: () => {},
+  onForgotten: () => {},
 };

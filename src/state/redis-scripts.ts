@@ -193,6 +193,16 @@ return 1
 `;
 
 /**
+ * KEYS: the response's holder. ARGV: channel, the response's (kept) id. Forgets a deleted response
+ * and tells every instance, whose own memory of its holder would otherwise outlive it.
+ */
+export const RESPONSE_FORGET = `
+redis.call('DEL', KEYS[1])
+redis.call('PUBLISH', ARGV[1], '{"type":"response-forgotten","id":' .. cjson.encode(ARGV[2]) .. '}')
+return 0
+`;
+
+/**
  * Appends request-log rows to a stream and applies retention, atomically so that instances never
  * interleave. Entry ids are `N-0` with N = the writer's clock in µs-like units (ms × 1000), kept
  * strictly increasing by a counter: N is a cursor usable as a plain integer (`after_id`), and

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { admitLocally, settleLocally, CooldownBoard, DEFAULT_CACHE_LIMITS, MemoryCooldowns, MemoryRateLimiter, MemoryResponseCache, MemoryRevocations, type CacheLimits } from './memory-state.js';
 import { failFastOptions, OutageNotice, whenReady } from './redis-connection.js';
 import { RedisBatch } from './redis-batch.js';
-import { AGENT_FORGET, AGENT_HEARTBEAT, AGENT_REGISTER, BATCH, RECORD_FAILURE, RECOVER, REVOKE } from './redis-scripts.js';
+import { AGENT_FORGET, AGENT_HEARTBEAT, AGENT_REGISTER, BATCH, RECORD_FAILURE, RECOVER, RESPONSE_FORGET, REVOKE } from './redis-scripts.js';
 import type { AgentAnnouncements, AgentDirectory, Admission, BudgetCheck, CachedResponse, CacheWrite, CooldownOptions, CooldownView, Correction, LimitCharge, ResponseHolder, ResponseHolders, SharedAgent, SharedState } from './shared-state.js';
 
 const WINDOW_MS = 60_000;
@@ -34,6 +34,7 @@ type Scripted = Redis & {
   agentRegister(...args: Array<string | number>): Promise<number>;
   agentHeartbeat(...args: Array<string | number>): Promise<number>;
   agentForget(...args: Array<string | number>): Promise<number>;
+  responseForget(...args: string[]): Promise<number>;
 };
 
 type Announcement =
@@ -42,7 +43,8 @@ type Announcement =
   | { type: 'revoke'; hash: string }
   | { type: 'agent'; at: number; agent: Omit<SharedAgent, 'lastHeartbeatMs'> }
   | { type: 'agent-beat'; at: number; name: string }
-  | { type: 'agent-forgotten'; name: string };
+  | { type: 'agent-forgotten'; name: string }
+  | { type: 'response-forgotten'; id: string };
 
 /**
  * Shared state in Redis. Every operation is one script or command, auto-pipelined with whatever
@@ -67,6 +69,7 @@ export class RedisState implements SharedState {
   /** When a rest after a failed command ends (performance.now()); 0: not resting. */
   private restingUntil = 0;
   private agentListener: AgentAnnouncements | undefined;
+  private responseForgottenListener: ((responseId: string) => void) | undefined;
 
   constructor(
     private readonly options: RedisStateOptions,
@@ -81,8 +84,9 @@ export class RedisState implements SharedState {
       enableAutoPipelining: true,
       // Already a batch: written to the socket as soon as it is made. A response's holder (SET) is
       // written before its answer leaves: a client continuing it at once through another instance
-      // must find it there, and an auto-pipelined command waits for the next loop turn.
-      autoPipeliningIgnoredCommands: ['batch', 'set'],
+      // must find it there, and an auto-pipelined command waits for the next loop turn. A deleted
+      // response's forgetting (responseForget) likewise reaches the other instances before the answer.
+      autoPipeliningIgnoredCommands: ['batch', 'set', 'responseForget'],
     }) as Scripted;
     this.client.defineCommand('batch', { lua: BATCH });
     const cacheLimits = options.cacheLimits ?? DEFAULT_CACHE_LIMITS;
@@ -93,6 +97,7 @@ export class RedisState implements SharedState {
     this.client.defineCommand('agentRegister', { numberOfKeys: 2, lua: AGENT_REGISTER });
     this.client.defineCommand('agentHeartbeat', { numberOfKeys: 2, lua: AGENT_HEARTBEAT });
     this.client.defineCommand('agentForget', { numberOfKeys: 2, lua: AGENT_FORGET });
+    this.client.defineCommand('responseForget', { numberOfKeys: 1, lua: RESPONSE_FORGET });
     this.client.on('error', (error: Error) => this.outage.lost(error));
     this.client.on('ready', () => void this.resync());
     // Subscriptions use their own connection; channel names are not key-prefixed by ioredis.
@@ -250,9 +255,10 @@ export class RedisState implements SharedState {
       ),
     forget: (responseId: string): void =>
       void this.attempt(
-        async () => void (await this.client.del(responseHolderKey(responseId))),
+        async () => void (await this.client.responseForget(responseHolderKey(responseId), this.channel, responseId)),
         () => {},
       ),
+    onForgotten: (listener: (responseId: string) => void): void => void (this.responseForgottenListener = listener),
   };
 
   /** Resolves true once connected, false after `timeoutMs` (for one-shot users such as the CLI). */
@@ -327,6 +333,7 @@ export class RedisState implements SharedState {
     else if (event.type === 'agent') this.agentListener?.registered({ ...event.agent, lastHeartbeatMs: event.at });
     else if (event.type === 'agent-beat') this.agentListener?.beat(event.name, event.at);
     else if (event.type === 'agent-forgotten') this.agentListener?.forgotten(event.name);
+    else if (event.type === 'response-forgotten') this.responseForgottenListener?.(event.id);
   }
 }
 

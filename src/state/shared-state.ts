@@ -126,6 +126,8 @@ export interface ResponseHolders {
   find(responseId: string): Promise<ResponseHolder | undefined>;
   /** Tells the other instances the response is gone (deleted); never waited on. */
   forget(responseId: string): void;
+  /** Calls `listener` with the id of each response an instance forgets (this one included), as soon as it is told. */
+  onForgotten(listener: (responseId: string) => void): void;
 }
 
 export interface SharedState {
