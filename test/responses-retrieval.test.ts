@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertConforms, RESPONSE_EVENT_SCHEMA } from './support/conformance.js';
@@ -17,6 +17,26 @@ const outcome = <T>(call: Promise<T>): Promise<T | ApiFailure> => call.catch((er
 /** Requests each sim has received so far. */
 async function simRequests(sims: Proc[]): Promise<number[]> {
   return Promise.all(sims.map(async (sim) => ((await getJson(`${sim.url}/sim/stats`)).body as { requests: number }).requests));
+}
+
+/**
+ * A replica holding one stored response: it answers the create of `id` and health probes, and
+ * hands other requests (calls on the response) to `onCall`.
+ */
+async function startHolder(id: string, onCall: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ holder: Server; url: string }> {
+  const holder = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      if (req.method === 'POST' && req.url === '/v1/responses') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ id, object: 'response', status: 'completed', model: 'm1', output: [], usage: { input_tokens: 1, output_tokens: 1, total_tokens: 2 } }));
+        return;
+      }
+      if (req.method === 'GET' && req.url?.startsWith(`/v1/responses/${id}`)) return onCall(req, res);
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+    });
+  });
+  return { holder, url: await listenOnLoopback(holder) };
 }
 
 describe('calls on a stored response (retrieve, input items, cancel, delete) reach the replica holding it', () => {
@@ -252,26 +272,14 @@ describe("a holder's failures answering calls on its stored responses", () => {
   let retrieves = 0;
 
   beforeAll(async () => {
-    holder = createServer((req, res) => {
-      req.resume();
-      req.on('end', () => {
-        if (req.method === 'POST' && req.url === '/v1/responses') {
-          res.writeHead(200, { 'content-type': 'application/json' });
-          res.end(JSON.stringify({ id: 'resp_held', object: 'response', status: 'completed', model: 'm1', output: [], usage: { input_tokens: 1, output_tokens: 1, total_tokens: 2 } }));
-          return;
-        }
-        if (req.method === 'GET' && req.url === '/v1/responses/resp_held') {
-          retrieves++;
-          const answer = retrieveAnswers.shift() ?? 200;
-          if (answer === 'hang-up') return void req.socket.destroy();
-          res.writeHead(answer, { 'content-type': 'application/json' });
-          res.end(answer === 200 ? JSON.stringify({ id: 'resp_held', object: 'response', status: 'completed' }) : '{"error":{"message":"engine trouble"}}');
-          return;
-        }
-        res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
-      });
-    });
-    const url = await listenOnLoopback(holder);
+    let url: string;
+    ({ holder, url } = await startHolder('resp_held', (_req, res) => {
+      retrieves++;
+      const answer = retrieveAnswers.shift() ?? 200;
+      if (answer === 'hang-up') return void res.socket?.destroy();
+      res.writeHead(answer, { 'content-type': 'application/json' });
+      res.end(answer === 200 ? JSON.stringify({ id: 'resp_held', object: 'response', status: 'completed' }) : '{"error":{"message":"engine trouble"}}');
+    }));
     router = await startRouter({
       services: [{ name: 'holder', url, models: ['m1'] }],
       // Only failed requests take the holder out here: no probe brings it back during the test, no cooldown benches it.
@@ -317,26 +325,14 @@ describe('HEAD on a streamed retrieve', () => {
   let replaysClosed = 0;
 
   beforeAll(async () => {
-    holder = createServer((req, res) => {
-      req.resume();
-      req.on('end', () => {
-        if (req.method === 'POST' && req.url === '/v1/responses') {
-          res.writeHead(200, { 'content-type': 'application/json' });
-          res.end(JSON.stringify({ id: 'resp_long', object: 'response', status: 'completed', model: 'm1', output: [], usage: { input_tokens: 1, output_tokens: 1, total_tokens: 2 } }));
-          return;
-        }
-        if (req.method === 'GET' && req.url === '/v1/responses/resp_long?stream=true') {
-          // A replay that takes its time: its first event, then nothing more until the router lets go.
-          replaysBegun++;
-          res.on('close', () => replaysClosed++);
-          res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8' });
-          res.write(`event: response.created\ndata: ${JSON.stringify({ type: 'response.created', sequence_number: 0, response: { id: 'resp_long', status: 'in_progress' } })}\n\n`);
-          return;
-        }
-        res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
-      });
-    });
-    const url = await listenOnLoopback(holder);
+    let url: string;
+    ({ holder, url } = await startHolder('resp_long', (_req, res) => {
+      // A replay that takes its time: its first event, then nothing more until the router lets go.
+      replaysBegun++;
+      res.on('close', () => replaysClosed++);
+      res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8' });
+      res.write(`event: response.created\ndata: ${JSON.stringify({ type: 'response.created', sequence_number: 0, response: { id: 'resp_long', status: 'in_progress' } })}\n\n`);
+    }));
     router = await startRouter({ services: [{ name: 'holder', url, models: ['m1'] }], request_log: { flush_interval_ms: 100 } });
   });
   afterAll(async () => {
