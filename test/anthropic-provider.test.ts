@@ -252,7 +252,8 @@ describe('Anthropic provider (a fake Messages API behind the router)', () => {
     for (const failure of [embedding, completion]) {
       expect(failure).toBeInstanceOf(OpenAI.BadRequestError);
       expect((failure as InstanceType<typeof OpenAI.APIError>).code).toBe('unsupported_endpoint');
-      expect((failure as Error).message).toContain('supports only /v1/chat/completions');
+      // The Messages API route works too (passed through), so the message must not say chat is all there is.
+      expect((failure as Error).message).toContain('supports only /v1/chat/completions and /v1/messages');
     }
     expect(fake.received.length).toBe(before);
     const stats = (await (await fetch(`${router.url}/stats`)).json()) as Record<string, unknown>;

@@ -101,6 +101,19 @@ describe('switchyard models CLI', () => {
       ]);
     });
 
+    it('refreshes entries that point at OPENAI_BASE_URL spelled another way (a bare origin means its /v1)', async () => {
+      const refreshEnv = { ...env, SQLITE_DB_PATH: tempDb(), OPENAI_BASE_URL: `${fake.url}/v1`, EXTERNAL_OPENAI_KEY: 'sk-refresh' };
+      expect((await runCli(['models', 'add', 'gpt-4o-mini', 'openai', fake.url], refreshEnv)).code).toBe(0);
+      expect((await runCli(['models', 'add', 'o3-mini', 'openai', `${fake.url}/v1/`], refreshEnv)).code).toBe(0);
+      const refreshed = await runCli(['models', 'refresh-openai'], refreshEnv);
+      expect(refreshed.stdout.trim()).toBe('imported 2 OpenAI models');
+      const list = JSON.parse((await runCli(['models', 'list', '--json'], refreshEnv)).stdout) as Array<Record<string, unknown>>;
+      expect(list.map((m) => [m.name, m.endpoint])).toEqual([
+        ['gpt-4o-mini', `${fake.url}/v1`],
+        ['o3-mini', `${fake.url}/v1`],
+      ]);
+    });
+
     it('says why OPENAI_BASE_URL cannot be reached', async () => {
       const url = `http://127.0.0.1:${await closedLoopbackPort()}/v1`;
       const result = await runCli(['models', 'refresh-openai'], { ...env, OPENAI_BASE_URL: url, EXTERNAL_OPENAI_KEY: 'sk-test' });

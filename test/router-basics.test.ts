@@ -69,6 +69,11 @@ describe('router in front of two replicas', () => {
     assertConforms('CreateEmbeddingResponse', raw.body);
     expect(raw.body.data[0].embedding).toEqual(viaSdk.data[0]!.embedding);
     expect((await client.embeddings.create({ model: 'm1', input: 'a', dimensions: 4 })).data[0]!.embedding).toHaveLength(4);
+    // vLLM's chat embeddings, which the README says pass: the demo fleet must answer them too.
+    const chat = await postJson(`${router.url}/v1/embeddings`, { model: 'm1', messages: [{ role: 'user', content: 'a' }] });
+    expect(chat.status).toBe(200);
+    assertConforms('CreateEmbeddingResponse', chat.body);
+    expect(chat.body.data).toHaveLength(1);
     // What an engine cannot produce is the request's error, not the engine failing (a 500 would count against it).
     const impossible = await postJson(`${router.url}/v1/embeddings`, { model: 'm1', input: 'a', dimensions: -1 });
     expect(impossible.status).toBe(400);

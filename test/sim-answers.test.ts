@@ -71,6 +71,9 @@ describe('simulated engine answers through the router', () => {
     const refused = await postJson(`${router.url}/v1/chat/completions`, { model: 'm1', messages, tools: [WEATHER_TOOL], tool_choice: { type: 'function', function: { name: 'nope' } } });
     expect(refused.status).toBe(400);
     expect(refused.body).toMatchObject({ error: { param: 'tool_choice', type: 'invalid_request_error' } });
+    const withoutTools = await postJson(`${router.url}/v1/chat/completions`, { model: 'm1', messages, tool_choice: { type: 'function', function: { name: 'get_time' } } });
+    expect(withoutTools.status).toBe(400);
+    expect(withoutTools.body).toMatchObject({ error: { param: 'tool_choice', type: 'invalid_request_error' } });
   });
 
   it('answers JSON that fits the requested schema, and a JSON object in JSON mode', async () => {

@@ -41,14 +41,15 @@ export function mapParameters(body: Record<string, unknown>, table: ParameterTab
 export const asArray = (value: unknown): unknown[] => (Array.isArray(value) ? value : [value]);
 
 /**
- * Translating providers speak only chat: other endpoints (the Responses API included, which is
- * passed through and never translated) get a clear 400 instead of a doomed upstream call.
+ * Translating providers speak only chat (the Messages API route reaches them before this, passed
+ * through or as chat): other endpoints (the Responses API included, which is passed through and never
+ * translated) get a clear 400 instead of a doomed upstream call, naming the routes that do work.
  */
 export function requireChat(request: InferenceRequest, provider: string, target: string): void {
   if (request.endpoint === 'chat') return;
   throw new ApiError(
     400,
-    `Model '${request.model}' is served by ${provider} (target '${target}'), which supports only /v1/chat/completions, not /v1${ENDPOINTS[request.endpoint].path}`,
+    `Model '${request.model}' is served by ${provider} (target '${target}'), which supports only /v1/chat/completions and /v1/messages, not /v1${ENDPOINTS[request.endpoint].path}`,
     'invalid_request_error',
     'unsupported_endpoint',
     'model',

@@ -110,8 +110,14 @@ export interface OpenAiRefresh {
 export async function refreshOpenAiModels(db: Db, providers: Config['providers'], { force = false } = {}): Promise<OpenAiRefresh> {
   const { baseUrl, apiKey, missingKey } = providerAccess(providers, 'openai');
   if (missingKey) throw new InvalidModelEntry(`cannot list OpenAI models: set ${missingKey}`);
-  const source = new Backend({ name: 'openai', url: baseUrl!, kind: 'provider' });
-  const url = source.origin + openAiPath(source, '/models');
+  // Spellings of one API root (`http://h` and `http://h/v1/` mean `http://h/v1`, as requests take them) are one place, not "elsewhere".
+  const apiRoot = (endpoint: string) => {
+    if (!URL.canParse(endpoint)) return endpoint;
+    const target = new Backend({ name: 'openai', url: endpoint, kind: 'provider' });
+    return target.origin + openAiPath(target, '');
+  };
+  const sourceRoot = apiRoot(baseUrl!);
+  const url = `${sourceRoot}/models`;
   let response: Response;
   try {
     response = await fetch(url, { headers: { authorization: `Bearer ${apiKey}` }, signal: AbortSignal.timeout(30_000) });
@@ -129,7 +135,7 @@ export async function refreshOpenAiModels(db: Db, providers: Config['providers']
     for (const id of ids) {
       const entry = existing.get(id);
       const model: NewModel = { name: id, type: 'openai', endpoint: baseUrl!, kind: 'api' };
-      if (!entry || (entry.type === 'openai' && entry.endpoint === baseUrl)) repository.upsert(model);
+      if (!entry || (entry.type === 'openai' && entry.endpoint !== null && apiRoot(entry.endpoint) === sourceRoot)) repository.upsert(model);
       else if (force) replaceEntry(db, id, model, undefined, []);
       else {
         result.kept.push(entry);

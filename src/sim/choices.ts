@@ -89,12 +89,14 @@ function calledTool(body: Body): CalledTool | undefined {
     .filter((tool: { type?: unknown; function?: { name?: unknown } }) => tool?.type === 'function' && typeof tool.function?.name === 'string')
     .map((tool: { function: { name: string; parameters?: unknown } }) => ({ name: tool.function.name, parameters: tool.function.parameters }));
   const choice = body.tool_choice as { function?: { name?: unknown } } | string | undefined;
-  if (functions.length === 0 || choice === 'none') return undefined;
+  if (choice === 'none') return undefined;
+  // Checked before "no tools, no call": a request without tools names a function that is not in them too.
   if (typeof choice === 'object' && choice !== null) {
     const named = functions.find((f) => f.name === choice.function?.name);
     if (!named) throw new SimRequestError(`tool_choice names a function that is not in tools: ${String(choice.function?.name)}`, 'tool_choice');
     return named;
   }
+  if (functions.length === 0) return undefined;
   if (choice === 'required') return functions[0];
   const messages = Array.isArray(body.messages) ? body.messages : [];
   return (messages.at(-1) as { role?: unknown } | undefined)?.role === 'user' ? functions[0] : undefined;

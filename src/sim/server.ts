@@ -179,7 +179,9 @@ export function buildSim(options: SimOptions): FastifyInstance {
     const body = request.body as Body;
     const model = guard(body, reply);
     if (!model) return reply;
-    const inputs = (Array.isArray(body.input) ? body.input : [body.input]).map((input) => (typeof input === 'string' ? input : JSON.stringify(input)));
+    // vLLM's chat embeddings send `messages` instead of `input`: one embedding of the templated conversation.
+    const given = body.input === undefined ? [chatPrompt(body.messages)] : Array.isArray(body.input) ? body.input : [body.input];
+    const inputs = given.map((input) => (typeof input === 'string' ? input : JSON.stringify(input)));
     const dimensions = body.dimensions ?? options.embeddingDimensions;
     // An engine refuses what it cannot produce: a 500 here would read as the engine failing.
     if (typeof dimensions !== 'number' || !Number.isInteger(dimensions) || dimensions < 1 || dimensions > MAX_DIMENSIONS) {
