@@ -3,14 +3,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertConforms } from './support/conformance.js';
 import { collectConforming, RED_PIXEL, WEATHER_TOOL } from './support/chat.js';
 import { fixture, providerBehindRouter, type FakeUpstream } from './support/fake-upstream.js';
+import { postJson } from './support/http.js';
 import { stopAll, type Proc } from './support/processes.js';
+import { idWithSignature, signatureInId } from '../src/providers/gemini/thought-signature.js';
 
 describe('Gemini provider (a fake generateContent API behind the router)', () => {
   let fake: FakeUpstream;
   let client: OpenAI;
+  let router: Proc;
 
   beforeAll(async () => {
-    ({ fake, client } = await providerBehindRouter(
+    ({ fake, client, router } = await providerBehindRouter(
       { name: 'google', provider: 'gemini', models: ['gemini-x'], api_key: 'goog-test-key' },
       {
         health_check: { interval_s: 60, timeout_s: 2, failure_threshold: 100 },
@@ -102,6 +105,54 @@ describe('Gemini provider (a fake generateContent API behind the router)', () =>
       function: { name: 'get_weather', arguments: '{"location":"Boston, MA","unit":"celsius"}' },
       extra_content: { google: { thought_signature: 'CiQB0e2Kb5TqZt0mPq1y8Xv3Yk4rX0Jq9hWc7bN2sL1aQ==' } },
     });
+  });
+
+  it('carries a thought signature in the tool call id too, so a client that sends back only the id (an OpenAI message rebuilt from its documented fields, a Messages API tool_use block) hands Gemini its signature', async () => {
+    // a signature as Gemini writes one (canonical base64), with the characters base64url replaces
+    const signature = 'CiQB0e2Kb5TqZt0mPq1y8Xv3Yk4rX0Jq9hWc7bN2sL1a+/8=';
+    const calling = fixture('gemini/response-function-call.json').replace(/"thoughtSignature": "[^"]*"/, `"thoughtSignature": "${signature}"`);
+    fake.reply({ status: 200, json: calling });
+    const completion = await client.chat.completions.create({ model: 'gemini-x', tools: [WEATHER_TOOL], messages: [{ role: 'user', content: 'Weather in Boston?' }] });
+    const { id, function: called } = completion.choices[0]!.message.tool_calls![0] as OpenAI.ChatCompletionMessageFunctionToolCall;
+    expect(id).toMatch(/^call_[\w-]+__thought__[\w-]+$/);
+    fake.reply({ status: 200, json: fixture('gemini/response-text.json') });
+    await client.chat.completions.create({
+      model: 'gemini-x',
+      tools: [WEATHER_TOOL],
+      messages: [
+        { role: 'user', content: 'Weather in Boston?' },
+        { role: 'assistant', content: null, tool_calls: [{ id, type: 'function', function: called }] },
+        { role: 'tool', tool_call_id: id, content: '{"temperature":3}' },
+      ],
+    });
+    expect((fake.last().body.contents as Array<{ parts: unknown[] }>)[1]!.parts[0]).toEqual({ functionCall: { name: 'get_weather', args: { location: 'Boston, MA', unit: 'celsius' } }, thoughtSignature: signature });
+
+    fake.reply({ status: 200, json: calling });
+    const tools = [{ name: 'get_weather', input_schema: WEATHER_TOOL.function.parameters }];
+    const asked = { role: 'user', content: 'Weather in Boston?' };
+    const answer = await postJson(`${router.url}/v1/messages`, { model: 'gemini-x', max_tokens: 50, tools, messages: [asked] });
+    const toolUse = (answer.body as { content: Array<{ type: string; id: string; name: string; input: unknown }> }).content.find((block) => block.type === 'tool_use')!;
+    expect(toolUse.id).toMatch(/^[\w-]+$/);
+    fake.reply({ status: 200, json: fixture('gemini/response-text.json') });
+    const next = await postJson(`${router.url}/v1/messages`, {
+      model: 'gemini-x',
+      max_tokens: 50,
+      tools,
+      messages: [asked, { role: 'assistant', content: [toolUse] }, { role: 'user', content: [{ type: 'tool_result', tool_use_id: toolUse.id, content: '3 degrees' }] }],
+    });
+    expect(next.status).toBe(200);
+    expect((fake.last().body.contents as Array<{ parts: Array<{ thoughtSignature?: string }> }>)[1]!.parts[0]!.thoughtSignature).toBe(signature);
+  });
+
+  it('reads a signature from an id in either base64 alphabet, and leaves one it could not give back byte for byte out of the id', () => {
+    const signature = 'CiIB0e2Kb0x7Yq3nRz5T1uW8pL4mQ6vH2cJ9dF0aS3kE+/8=';
+    expect(signatureInId(idWithSignature('call_1', signature))).toBe(signature);
+    // LiteLLM's ids carry the signature in the standard alphabet
+    expect(signatureInId(`call_1__thought__${signature}`)).toBe(signature);
+    expect(idWithSignature('call_1', 'not base64!')).toBe('call_1');
+    expect(idWithSignature('call_1', undefined)).toBe('call_1');
+    expect(signatureInId('call_1')).toBeUndefined();
+    expect(signatureInId(42)).toBeUndefined();
   });
 
   it('sends tool schemas as JSON Schema, which Gemini takes whole, and structured-output schemas with them', async () => {

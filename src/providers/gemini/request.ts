@@ -3,6 +3,7 @@ import {
   asArray, chatMessages, chatTools, contentParts, mapParameters, parseArguments, parseDataUrl, pushMerged, shown, textContent, toolCalls,
   type ParameterTable, type Part,
 } from '../chat-translation.js';
+import { signatureInId } from './thought-signature.js';
 
 /** OpenAI chat parameters → Gemini `generationConfig` fields. `null`: Gemini has no such parameter, so it is dropped. */
 export const GEMINI_PARAMETERS: ParameterTable = {
@@ -51,7 +52,7 @@ export function toGeminiRequest(body: Record<string, unknown>): Record<string, u
           toolNames.set(call.id, call.function.name);
           const part: GeminiPart = { functionCall: { name: call.function.name, args: parseArguments(call.function.arguments, index) } };
           // Gemini 3 refuses a history whose function calls lost the signature it gave them
-          const signature = call.extra_content?.google?.thought_signature;
+          const signature = call.extra_content?.google?.thought_signature ?? signatureInId(call.id);
           if (typeof signature === 'string') part.thoughtSignature = signature;
           parts.push(part);
         }

@@ -2,6 +2,7 @@ import type { Usage } from '../../gateway/inference-request.js';
 import { openAiError } from '../chat-translation.js';
 import type { FinishReason, ToolCallDelta } from '../openai-chunks.js';
 import { fromGoogleError, type GoogleError } from './errors.js';
+import { idWithSignature } from './thought-signature.js';
 
 export interface GeminiPart {
   text?: string;
@@ -99,13 +100,13 @@ export const answerText = (parts: readonly GeminiPart[]): string => parts.filter
 
 /**
  * An OpenAI tool call for a function-call part. Its thought signature rides along where Google's own
- * OpenAI-compatible API puts it (`extra_content.google.thought_signature`), so that a client that
- * sends the message back hands Gemini the signature it requires.
+ * OpenAI-compatible API puts it (`extra_content.google.thought_signature`) and in the id (see
+ * idWithSignature), so that a client that sends the message back hands Gemini the signature it requires.
  */
 export function toolCall(part: GeminiPart, fallbackId: string): Omit<ToolCallDelta, 'index'> & { id: string } {
   const call = part.functionCall!;
   return {
-    id: call.id ?? `call_${fallbackId}`,
+    id: idWithSignature(call.id ?? `call_${fallbackId}`, part.thoughtSignature),
     type: 'function',
     function: { name: call.name, arguments: JSON.stringify(call.args ?? {}) },
     ...(part.thoughtSignature !== undefined && { extra_content: { google: { thought_signature: part.thoughtSignature } } }),
