@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { InferenceRequest } from '../src/gateway/inference-request.js';
 import { NativeMessagesStream } from '../src/providers/anthropic/native-stream.js';
+import { JsonObjectText } from '../src/providers/messages/json-object-text.js';
 import { toChatRequest } from '../src/providers/messages/request.js';
 import { toMessagesResponse } from '../src/providers/messages/response.js';
 import { MessagesStreamTranslator } from '../src/providers/messages/stream.js';
@@ -682,6 +683,55 @@ describe('translating chat chunks to Messages events (engines that stream tool c
       { type: 'tool_use', id: 'call_a', name: 'f', input: { a: 1 } },
       { type: 'tool_use', id: 'call_b', name: 'g', input: { b: 2 } },
     ]);
+  });
+
+  it('tells a whole JSON object of arguments as parsing the whole text would, wherever the pieces split it', () => {
+    const texts = ['{}', ' {"a":1} ', '{"a":"}"}', '{"a":"\\"}"}', '{"a":[{"b":{}}]}', '{"a":1}}', '{"a":1}{}', '{"a":}', '[{}]', '"{}"', '{"a":1', '{"a":"\\\\"}', '{\n"a"\t:\r1}\n'];
+    const parsesToObject = (text: string) => {
+      try {
+        const value: unknown = JSON.parse(text);
+        return typeof value === 'object' && value !== null && !Array.isArray(value);
+      } catch {
+        return false;
+      }
+    };
+    for (const text of texts) {
+      for (let cut = 0; cut <= text.length; cut++) {
+        const json = new JsonObjectText();
+        json.append(text.slice(0, cut));
+        expect(json.whole, `${text} before ${cut}`).toBe(parsesToObject(text.slice(0, cut)));
+        json.append(text.slice(cut));
+        expect(json.whole, `${text} cut at ${cut}`).toBe(parsesToObject(text));
+        expect(json.text).toBe(text);
+      }
+    }
+  });
+
+  it("reads a held-back call's arguments once to tell when they are whole, however many pieces close a brace", () => {
+    const translator = new MessagesStreamTranslator(request, undefined, context);
+    const items = Array.from({ length: 2000 }, (_, at) => `{"n":${at}}`);
+    const pieces = ['{"items":[', ...items.flatMap((item, at) => [item, at < items.length - 1 ? ',' : ']}'])];
+    let out = translator.push(chunk({ tool_calls: [{ index: 0, id: 'call_a', function: { name: 'f', arguments: '' } }] }));
+    // The second call begins at once: it waits while the first one's arguments grow.
+    out += translator.push(chunk({ tool_calls: [{ index: 1, id: 'call_b', function: { name: 'g', arguments: '{}' } }] }));
+    let parsed = 0;
+    const parse = JSON.parse;
+    const spy = vi.spyOn(JSON, 'parse').mockImplementation((text: string, reviver?: Parameters<typeof JSON.parse>[1]) => {
+      if (!text.startsWith('{"choices"') && !text.startsWith('{"id"')) parsed += text.length;
+      return parse(text, reviver) as unknown;
+    });
+    try {
+      for (const json of pieces) out += translator.push(chunk({ tool_calls: [{ index: 0, function: { arguments: json } }] }));
+    } finally {
+      spy.mockRestore();
+    }
+    out += translator.push(Buffer.from('data: [DONE]\n\n'));
+    expect(assembled(out)).toEqual([
+      { type: 'tool_use', id: 'call_a', name: 'f', input: { items: items.map((_, n) => ({ n })) } },
+      { type: 'tool_use', id: 'call_b', name: 'g', input: {} },
+    ]);
+    // parsing the arguments at every piece that ends in a brace read 2,000 × ~15,000 characters
+    expect(parsed).toBeLessThan(2 * pieces.join('').length);
   });
 
   it("ends with Anthropic's error event, not a TypeError, when an engine sends events that are not chunks or pieces that are not tool calls", () => {
