@@ -685,6 +685,25 @@ describe('translating chat chunks to Messages events (engines that stream tool c
     ]);
   });
 
+  it('reads an empty id on a piece as none, as DashScope sends it on every piece after the first', () => {
+    const translator = new MessagesStreamTranslator(request, undefined, context);
+    const pieces = [
+      { index: 0, id: 'call_a', type: 'function', function: { name: 'bash', arguments: '' } },
+      { index: 0, id: '', type: 'function', function: { arguments: '{"command": ' } },
+      { index: 0, id: '', type: 'function', function: { arguments: '"ls"}' } },
+      { index: 1, id: 'call_b', type: 'function', function: { name: 'read', arguments: '' } },
+      { index: 1, id: '', type: 'function', function: { arguments: '{"path": "a"}' } },
+    ];
+    let out = '';
+    for (const piece of pieces) out += translator.push(chunk({ tool_calls: [piece] }));
+    out += translator.push(chunk({}, 'tool_calls'));
+    out += translator.push(Buffer.from('data: [DONE]\n\n'));
+    expect(assembled(out)).toEqual([
+      { type: 'tool_use', id: 'call_a', name: 'bash', input: { command: 'ls' } },
+      { type: 'tool_use', id: 'call_b', name: 'read', input: { path: 'a' } },
+    ]);
+  });
+
   it('tells a whole JSON object of arguments as parsing the whole text would, wherever the pieces split it', () => {
     const texts = ['{}', ' {"a":1} ', '{"a":"}"}', '{"a":"\\"}"}', '{"a":[{"b":{}}]}', '{"a":1}}', '{"a":1}{}', '{"a":}', '[{}]', '"{}"', '{"a":1', '{"a":"\\\\"}', '{\n"a"\t:\r1}\n'];
     const parsesToObject = (text: string) => {

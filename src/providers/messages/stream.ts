@@ -137,7 +137,7 @@ export class MessagesStreamTranslator implements StreamTranslator {
   private toolCall(piece: NonNullable<ChunkDelta['tool_calls']>[number]): string {
     let call = this.callOf(piece);
     if (call === undefined) {
-      call = { type: 'tool_use', index: piece.index, id: piece.id ?? undefined, name: piece.function?.name, arguments: new JsonObjectText() };
+      call = { type: 'tool_use', index: piece.index, id: idOf(piece), name: piece.function?.name, arguments: new JsonObjectText() };
       this.calls.push(call);
       this.waiting.push(call);
     }
@@ -152,7 +152,7 @@ export class MessagesStreamTranslator implements StreamTranslator {
 
   /** The call a piece continues: the one of its id (some engines repeat it in every piece), else the last of its index, or the last at all when it has none. */
   private callOf(piece: NonNullable<ChunkDelta['tool_calls']>[number]): ToolCall | undefined {
-    const id = piece.id ?? undefined;
+    const id = idOf(piece);
     if (id !== undefined) return this.calls.findLast((call) => call.id === id);
     return this.calls.findLast((call) => piece.index === undefined || call.index === piece.index);
   }
@@ -199,6 +199,9 @@ export class MessagesStreamTranslator implements StreamTranslator {
     return anthropicErrorEvent('api_error', withoutKey(message, this.context.apiKey));
   }
 }
+
+/** A piece's tool call id: none when empty, as DashScope sends it on every piece after a call's first. */
+const idOf = (piece: NonNullable<ChunkDelta['tool_calls']>[number]): string | undefined => piece.id || undefined;
 
 /** Whether a block is done: text or thinking is once another block has begun, a tool use once its arguments are a whole JSON object. */
 const isDone = (block: Block): boolean => block.type !== 'tool_use' || block.arguments.whole;
