@@ -1,7 +1,9 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { readdirSync, readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { InferenceRequest } from '../src/gateway/inference-request.js';
+import { NativeMessagesStream } from '../src/providers/anthropic/native-stream.js';
+import { JsonObjectText } from '../src/providers/messages/json-object-text.js';
 import { toChatRequest } from '../src/providers/messages/request.js';
 import { toMessagesResponse } from '../src/providers/messages/response.js';
 import { MessagesStreamTranslator } from '../src/providers/messages/stream.js';
@@ -517,6 +519,41 @@ describe('the Messages API route to an Anthropic target (a fake Messages API beh
   });
 });
 
+describe("an Anthropic target's stream relayed without the key (NativeMessagesStream)", () => {
+  const KEY = 'sk-ant-test-key';
+  const head = fixture('anthropic/stream-overloaded.sse').split('event: error')[0]!;
+  const error = `event: error\r\ndata: ${JSON.stringify({ type: 'error', error: { type: 'api_error', message: `key ${KEY} was refused` } })}\r\n\r\n`;
+
+  it('relays the same events, the error one scrubbed, wherever the chunks split them', () => {
+    const bytes = Buffer.from(head + error);
+    const expected = head + error.replace(KEY, '[redacted]');
+    for (let cut = 1; cut < bytes.length; cut++) {
+      const stream = new NativeMessagesStream(KEY, 1 << 20);
+      expect(stream.push(bytes.subarray(0, cut)) + stream.push(bytes.subarray(cut)) + stream.end(), `cut at ${cut}`).toBe(expected);
+    }
+  });
+
+  it('searches each character for an event end once, however many chunks an event comes in', () => {
+    const bytes = Buffer.from(`event: content_block_delta\ndata: ${JSON.stringify({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'x'.repeat(20_000) } })}\n\n`);
+    const stream = new NativeMessagesStream(KEY, 1 << 20);
+    let relayed = '';
+    let searched = 0;
+    const lastIndexOf = String.prototype.lastIndexOf;
+    const spy = vi.spyOn(String.prototype, 'lastIndexOf').mockImplementation(function (this: string, search: string, from?: number) {
+      searched += this.length;
+      return lastIndexOf.call(this, search, from);
+    });
+    try {
+      for (let at = 0; at < bytes.length; at += 10) relayed += stream.push(bytes.subarray(at, at + 10));
+    } finally {
+      spy.mockRestore();
+    }
+    expect(relayed + stream.end()).toBe(bytes.toString());
+    // rescanning what was held at every chunk searched 2,000 chunks × ~10,000 characters, twice: a 4 MB event took 15 s
+    expect(searched).toBeLessThan(4 * bytes.length);
+  });
+});
+
 describe('the Messages API route to a Gemini target (through its chat translation)', () => {
   let fake: FakeUpstream;
   let client: Anthropic;
@@ -646,6 +683,74 @@ describe('translating chat chunks to Messages events (engines that stream tool c
       { type: 'tool_use', id: 'call_a', name: 'f', input: { a: 1 } },
       { type: 'tool_use', id: 'call_b', name: 'g', input: { b: 2 } },
     ]);
+  });
+
+  it('reads an empty id on a piece as none, as DashScope sends it on every piece after the first', () => {
+    const translator = new MessagesStreamTranslator(request, undefined, context);
+    const pieces = [
+      { index: 0, id: 'call_a', type: 'function', function: { name: 'bash', arguments: '' } },
+      { index: 0, id: '', type: 'function', function: { arguments: '{"command": ' } },
+      { index: 0, id: '', type: 'function', function: { arguments: '"ls"}' } },
+      { index: 1, id: 'call_b', type: 'function', function: { name: 'read', arguments: '' } },
+      { index: 1, id: '', type: 'function', function: { arguments: '{"path": "a"}' } },
+    ];
+    let out = '';
+    for (const piece of pieces) out += translator.push(chunk({ tool_calls: [piece] }));
+    out += translator.push(chunk({}, 'tool_calls'));
+    out += translator.push(Buffer.from('data: [DONE]\n\n'));
+    expect(assembled(out)).toEqual([
+      { type: 'tool_use', id: 'call_a', name: 'bash', input: { command: 'ls' } },
+      { type: 'tool_use', id: 'call_b', name: 'read', input: { path: 'a' } },
+    ]);
+  });
+
+  it('tells a whole JSON object of arguments as parsing the whole text would, wherever the pieces split it', () => {
+    const texts = ['{}', ' {"a":1} ', '{"a":"}"}', '{"a":"\\"}"}', '{"a":[{"b":{}}]}', '{"a":1}}', '{"a":1}{}', '{"a":}', '[{}]', '"{}"', '{"a":1', '{"a":"\\\\"}', '{\n"a"\t:\r1}\n'];
+    const parsesToObject = (text: string) => {
+      try {
+        const value: unknown = JSON.parse(text);
+        return typeof value === 'object' && value !== null && !Array.isArray(value);
+      } catch {
+        return false;
+      }
+    };
+    for (const text of texts) {
+      for (let cut = 0; cut <= text.length; cut++) {
+        const json = new JsonObjectText();
+        json.append(text.slice(0, cut));
+        expect(json.whole, `${text} before ${cut}`).toBe(parsesToObject(text.slice(0, cut)));
+        json.append(text.slice(cut));
+        expect(json.whole, `${text} cut at ${cut}`).toBe(parsesToObject(text));
+        expect(json.text).toBe(text);
+      }
+    }
+  });
+
+  it("reads a held-back call's arguments once to tell when they are whole, however many pieces close a brace", () => {
+    const translator = new MessagesStreamTranslator(request, undefined, context);
+    const items = Array.from({ length: 2000 }, (_, at) => `{"n":${at}}`);
+    const pieces = ['{"items":[', ...items.flatMap((item, at) => [item, at < items.length - 1 ? ',' : ']}'])];
+    let out = translator.push(chunk({ tool_calls: [{ index: 0, id: 'call_a', function: { name: 'f', arguments: '' } }] }));
+    // The second call begins at once: it waits while the first one's arguments grow.
+    out += translator.push(chunk({ tool_calls: [{ index: 1, id: 'call_b', function: { name: 'g', arguments: '{}' } }] }));
+    let parsed = 0;
+    const parse = JSON.parse;
+    const spy = vi.spyOn(JSON, 'parse').mockImplementation((text: string, reviver?: Parameters<typeof JSON.parse>[1]) => {
+      if (!text.startsWith('{"choices"') && !text.startsWith('{"id"')) parsed += text.length;
+      return parse(text, reviver) as unknown;
+    });
+    try {
+      for (const json of pieces) out += translator.push(chunk({ tool_calls: [{ index: 0, function: { arguments: json } }] }));
+    } finally {
+      spy.mockRestore();
+    }
+    out += translator.push(Buffer.from('data: [DONE]\n\n'));
+    expect(assembled(out)).toEqual([
+      { type: 'tool_use', id: 'call_a', name: 'f', input: { items: items.map((_, n) => ({ n })) } },
+      { type: 'tool_use', id: 'call_b', name: 'g', input: {} },
+    ]);
+    // parsing the arguments at every piece that ends in a brace read 2,000 × ~15,000 characters
+    expect(parsed).toBeLessThan(2 * pieces.join('').length);
   });
 
   it("ends with Anthropic's error event, not a TypeError, when an engine sends events that are not chunks or pieces that are not tool calls", () => {

@@ -5,6 +5,7 @@ import { fromOpenAiUsage } from '../anthropic/response.js';
 import { withoutKey } from '../key-echo.js';
 import type { ChunkDelta } from '../openai-chunks.js';
 import { SseParser, type SseEvent } from '../sse-parser.js';
+import { JsonObjectText } from './json-object-text.js';
 import { messageId, reasoningOf, type Reasoning, showsThinking, stopOf, thinkingBlock, toolCallsOf } from './response.js';
 
 /** A chat tool call as the stream has had it so far: its arguments are kept to tell when they are whole. */
@@ -14,7 +15,7 @@ interface ToolCall {
   index: number | undefined;
   id: string | undefined;
   name: unknown;
-  arguments: string;
+  arguments: JsonObjectText;
 }
 
 /** A text or thinking block, with what it has had so far. */
@@ -136,7 +137,7 @@ export class MessagesStreamTranslator implements StreamTranslator {
   private toolCall(piece: NonNullable<ChunkDelta['tool_calls']>[number]): string {
     let call = this.callOf(piece);
     if (call === undefined) {
-      call = { type: 'tool_use', index: piece.index, id: piece.id ?? undefined, name: piece.function?.name, arguments: '' };
+      call = { type: 'tool_use', index: piece.index, id: idOf(piece), name: piece.function?.name, arguments: new JsonObjectText() };
       this.calls.push(call);
       this.waiting.push(call);
     }
@@ -144,14 +145,14 @@ export class MessagesStreamTranslator implements StreamTranslator {
     const json = piece.function?.arguments;
     if (typeof json === 'string' && json !== '') {
       if (this.open?.block === call) out += event('content_block_delta', { index: this.open.index, delta: { type: 'input_json_delta', partial_json: json } });
-      if (this.open?.block === call || this.waiting.includes(call)) call.arguments += json;
+      if (this.open?.block === call || this.waiting.includes(call)) call.arguments.append(json);
     }
     return out + this.advance(false);
   }
 
   /** The call a piece continues: the one of its id (some engines repeat it in every piece), else the last of its index, or the last at all when it has none. */
   private callOf(piece: NonNullable<ChunkDelta['tool_calls']>[number]): ToolCall | undefined {
-    const id = piece.id ?? undefined;
+    const id = idOf(piece);
     if (id !== undefined) return this.calls.findLast((call) => call.id === id);
     return this.calls.findLast((call) => piece.index === undefined || call.index === piece.index);
   }
@@ -173,7 +174,7 @@ export class MessagesStreamTranslator implements StreamTranslator {
         out += proseDelta(index, block.type, block.content);
       } else {
         out += event('content_block_start', { index, content_block: { type: 'tool_use', id: block.id, name: block.name, input: {} } });
-        if (block.arguments !== '') out += event('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json: block.arguments } });
+        if (block.arguments.text !== '') out += event('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json: block.arguments.text } });
       }
     }
     return out;
@@ -199,18 +200,11 @@ export class MessagesStreamTranslator implements StreamTranslator {
   }
 }
 
-/** Whether a tool call's arguments are a whole JSON object; the last character is looked at first, as it rarely is a brace before the end. */
-function isDone(block: Block): boolean {
-  if (block.type !== 'tool_use') return true;
-  const json = block.arguments.trimEnd();
-  if (!json.endsWith('}')) return false;
-  try {
-    JSON.parse(json);
-    return true;
-  } catch {
-    return false;
-  }
-}
+/** A piece's tool call id: none when empty, as DashScope sends it on every piece after a call's first. */
+const idOf = (piece: NonNullable<ChunkDelta['tool_calls']>[number]): string | undefined => piece.id || undefined;
+
+/** Whether a block is done: text or thinking is once another block has begun, a tool use once its arguments are a whole JSON object. */
+const isDone = (block: Block): boolean => block.type !== 'tool_use' || block.arguments.whole;
 
 /** An event's data as a chat chunk, if it is a JSON object at all (`null`, a number or a string is none). */
 function chatChunk(data: string): ChatChunk | undefined {
