@@ -78,6 +78,10 @@ describe('router in front of two replicas', () => {
     const impossible = await postJson(`${router.url}/v1/embeddings`, { model: 'm1', input: 'a', dimensions: -1 });
     expect(impossible.status).toBe(400);
     assertConforms('ErrorResponse', impossible.body);
+    // The router refuses a body with nothing to embed; the engine the sim stands for (vLLM) does too.
+    const nothing = await postJson(`${simA.url}/v1/embeddings`, { model: 'm1' });
+    expect(nothing.status).toBe(400);
+    assertConforms('ErrorResponse', nothing.body);
   });
 
   it('serves the unprefixed paths of the InfiniLM router', async () => {

@@ -74,6 +74,9 @@ describe('simulated engine answers through the router', () => {
     const withoutTools = await postJson(`${router.url}/v1/chat/completions`, { model: 'm1', messages, tool_choice: { type: 'function', function: { name: 'get_time' } } });
     expect(withoutTools.status).toBe(400);
     expect(withoutTools.body).toMatchObject({ error: { param: 'tool_choice', type: 'invalid_request_error' } });
+    const requiredOfNone = await postJson(`${router.url}/v1/chat/completions`, { model: 'm1', messages, tool_choice: 'required' });
+    expect(requiredOfNone.status).toBe(400);
+    expect(requiredOfNone.body).toMatchObject({ error: { param: 'tool_choice', type: 'invalid_request_error' } });
   });
 
   it('answers JSON that fits the requested schema, and a JSON object in JSON mode', async () => {

@@ -96,7 +96,11 @@ function calledTool(body: Body): CalledTool | undefined {
     if (!named) throw new SimRequestError(`tool_choice names a function that is not in tools: ${String(choice.function?.name)}`, 'tool_choice');
     return named;
   }
-  if (functions.length === 0) return undefined;
+  if (functions.length === 0) {
+    // OpenAI refuses a call required of no tools rather than answer in text.
+    if (choice === 'required') throw new SimRequestError("tool_choice 'required' needs at least one function in tools", 'tool_choice');
+    return undefined;
+  }
   if (choice === 'required') return functions[0];
   const messages = Array.isArray(body.messages) ? body.messages : [];
   return (messages.at(-1) as { role?: unknown } | undefined)?.role === 'user' ? functions[0] : undefined;

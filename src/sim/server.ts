@@ -179,6 +179,7 @@ export function buildSim(options: SimOptions): FastifyInstance {
     const body = request.body as Body;
     const model = guard(body, reply);
     if (!model) return reply;
+    if (body.input === undefined && !Array.isArray(body.messages)) return reply.code(400).send(simError(400, "Missing required parameter: 'input'", 'missing_required_parameter'));
     // vLLM's chat embeddings send `messages` instead of `input`: one embedding of the templated conversation.
     const given = body.input === undefined ? [chatPrompt(body.messages)] : Array.isArray(body.input) ? body.input : [body.input];
     const inputs = given.map((input) => (typeof input === 'string' ? input : JSON.stringify(input)));
