@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRouter, startSim, stopAll, waitFor, type Proc } from './support/processes.js';
-import { startRedis, type RedisProc } from './support/redis.js';
+import { monitorRedis, startRedis, type RedisProc } from './support/redis.js';
 
 type NotFound = InstanceType<typeof OpenAI.NotFoundError>;
 
@@ -18,21 +18,16 @@ describe('previous_response_id through two router instances sharing one Redis', 
    * holder is written without the answer waiting for it.
    */
   const holderCommands = async (expected: number, step: () => Promise<void>): Promise<string[]> => {
-    const client = new Redis(redis.url);
-    const monitor = await client.monitor();
-    const seen: string[] = [];
-    monitor.on('monitor', (_time: string, args: string[]) => {
-      if (args[1]?.startsWith('switchyard:response:')) seen.push(`${args[0]!.toLowerCase()} ${args[1]}`);
-    });
+    const monitor = await monitorRedis(redis.port);
+    const holderCommandsSeen = () => monitor.commands.filter(([, key]) => key?.startsWith('switchyard:response:')).map(([name, key]) => `${name} ${key}`);
     try {
       await step();
-      await waitFor(() => seen.length >= expected, `${expected} commands on response holders`);
+      await waitFor(() => holderCommandsSeen().length >= expected, `${expected} commands on response holders`);
       // Time for any unexpected one to show.
       await new Promise((resolve) => setTimeout(resolve, 100));
-      return seen;
+      return holderCommandsSeen();
     } finally {
-      monitor.disconnect();
-      client.disconnect();
+      monitor.close();
     }
   };
 

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 
 export interface RedisProc {
@@ -50,4 +50,31 @@ export async function startRedis(port?: number): Promise<RedisProc> {
       await exited;
     },
   };
+}
+
+export interface RedisMonitor {
+  /** Each command Redis has run since the monitor started, as its quoted words (`['get', 'key']`). */
+  readonly commands: string[][];
+  close(): void;
+}
+
+/**
+ * Watches every command Redis runs (MONITOR) through a plain socket: ioredis's monitor mode loses
+ * its command queue when another client's command is logged in the same packet as MONITOR's OK.
+ */
+export async function monitorRedis(port: number): Promise<RedisMonitor> {
+  const socket = connect(port, '127.0.0.1');
+  const commands: string[][] = [];
+  const lines = createInterface({ input: socket, crlfDelay: Infinity });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', reject);
+    socket.once('connect', () => socket.write('MONITOR\r\n'));
+    lines.on('line', (line) => {
+      if (line === '+OK') return resolve();
+      // `+1795551756.154942 [0 127.0.0.1:46398] "get" "key"`: the words are quoted, with backslash escapes.
+      const words = [...line.matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((match) => match[1]!);
+      if (words.length > 0) commands.push([words[0]!.toLowerCase(), ...words.slice(1)]);
+    });
+  });
+  return { commands, close: () => socket.destroy() };
 }
