@@ -27,6 +27,9 @@ describe('recorded Anthropic answers, read by the official Anthropic SDK', () =>
     expect(tool.stop_reason).toBe('tool_use');
     expect(tool.content[1]).toMatchObject({ type: 'tool_use', name: 'get_weather', input: { location: 'San Francisco, CA' } });
     expect(fake.last().url).toBe('/v1/messages');
+    fake.reply({ status: 200, json: fixture('anthropic/message-thinking-tool-use.json') });
+    const thinking = await client.messages.create(ask);
+    expect(thinking.content.map((block) => block.type)).toEqual(['thinking', 'redacted_thinking', 'text', 'tool_use']);
   });
 
   it('assembles the recorded streams, split into 7-byte pieces, into whole messages', async () => {
@@ -38,6 +41,10 @@ describe('recorded Anthropic answers, read by the official Anthropic SDK', () =>
     expect(tool.stop_reason).toBe('tool_use');
     expect(tool.content[1]).toMatchObject({ type: 'tool_use', name: 'get_weather', input: { location: 'San Francisco, CA', unit: 'fahrenheit' } });
     expect(tool.usage.output_tokens).toBeGreaterThan(0);
+    fake.reply({ sse: fixture('anthropic/stream-thinking.sse') });
+    const thinking = await client.messages.stream(ask).finalMessage();
+    expect(thinking.content[0]).toMatchObject({ type: 'thinking', thinking: expect.stringContaining('12231'), signature: expect.stringMatching(/^EqQB/) });
+    expect(thinking.content.map((block) => block.type)).toEqual(['thinking', 'redacted_thinking', 'text']);
   });
 
   it('raises the recorded error bodies as the SDK’s own errors, mid-stream included', async () => {

@@ -12,7 +12,7 @@ describe('Anthropic provider (a fake Messages API behind the router)', () => {
 
   beforeAll(async () => {
     ({ fake, router, client } = await providerBehindRouter(
-      { name: 'claude', provider: 'anthropic', models: ['claude-x'], api_key: 'sk-ant-test-key' },
+      { name: 'claude', provider: 'anthropic', models: ['claude-x', 'claude-opus-4-7'], api_key: 'sk-ant-test-key' },
       {
         // error answers below must not eject the only backend
         health_check: { interval_s: 60, timeout_s: 2, failure_threshold: 100 },
@@ -160,6 +160,88 @@ describe('Anthropic provider (a fake Messages API behind the router)', () => {
     ]);
   });
 
+  it("thinks at LiteLLM's budget for reasoning_effort, raising max_tokens above it, and answers with reasoning_content and thinking_blocks", async () => {
+    fake.reply({ status: 200, json: fixture('anthropic/message-thinking-tool-use.json') });
+    const ask = [{ role: 'user' as const, content: 'Weather in Paris?' }];
+    const completion = await client.chat.completions.create({ model: 'claude-x', messages: ask, tools: [WEATHER_TOOL], reasoning_effort: 'high' });
+
+    // no limit from the client: the default (4096) is not above the budget, so the answer keeps 4096 tokens after it
+    expect(fake.last().body).toMatchObject({ thinking: { type: 'enabled', budget_tokens: 4096 }, max_tokens: 4096 + 4096 });
+    expect(fake.last().body).not.toHaveProperty('reasoning_effort');
+    assertConforms('CreateChatCompletionResponse', completion);
+    const message = completion.choices[0]!.message as OpenAI.ChatCompletionMessage & { reasoning_content?: string; thinking_blocks?: unknown[] };
+    expect(message.content).toBe('Let me check the weather in Paris.');
+    expect(message.reasoning_content).toBe('The user wants the weather in Paris. I should call get_weather with location Paris.');
+    const recorded = (JSON.parse(fixture('anthropic/message-thinking-tool-use.json')) as { content: unknown[] }).content;
+    expect(message.thinking_blocks).toEqual(recorded.slice(0, 2));
+    expect(message.tool_calls).toEqual([{ id: 'toolu_01Th1nkW3ather', type: 'function', function: { name: 'get_weather', arguments: '{"location":"Paris"}' } }]);
+
+    // the next turn hands the signed thinking back, first in the assistant turn, as Anthropic requires with tool use
+    fake.reply({ status: 200, json: fixture('anthropic/message-text.json') });
+    await client.chat.completions.create({
+      model: 'claude-x',
+      tools: [WEATHER_TOOL],
+      reasoning_effort: 'low',
+      max_completion_tokens: 100,
+      messages: [...ask, message as OpenAI.ChatCompletionAssistantMessageParam, { role: 'tool', tool_call_id: 'toolu_01Th1nkW3ather', content: '18C, sunny' }],
+    });
+    const sent = fake.last().body;
+    // a limit not above the budget is raised by it
+    expect(sent).toMatchObject({ thinking: { type: 'enabled', budget_tokens: 1024 }, max_tokens: 1024 + 100 });
+    expect((sent.messages as unknown[])[1]).toEqual({
+      role: 'assistant',
+      content: [...recorded.slice(0, 2), { type: 'text', text: 'Let me check the weather in Paris.' }, { type: 'tool_use', id: 'toolu_01Th1nkW3ather', name: 'get_weather', input: { location: 'Paris' } }],
+    });
+  });
+
+  it("passes Anthropic's own thinking parameter on, keeps a limit above its budget, and sends no thinking for reasoning_effort none", async () => {
+    fake.reply({ status: 200, json: fixture('anthropic/message-text.json') }, { status: 200, json: fixture('anthropic/message-text.json') });
+    const thinking = { type: 'enabled', budget_tokens: 10_000 };
+    await client.chat.completions.create({ model: 'claude-x', messages: [{ role: 'user', content: 'Hi' }], max_tokens: 16_000, reasoning_effort: 'low', thinking } as OpenAI.ChatCompletionCreateParamsNonStreaming);
+    expect(fake.last().body).toMatchObject({ thinking, max_tokens: 16_000 });
+    await client.chat.completions.create({ model: 'claude-x', messages: [{ role: 'user', content: 'Hi' }], reasoning_effort: 'none' as OpenAI.ReasoningEffort });
+    expect(fake.last().body).not.toHaveProperty('thinking');
+    expect(fake.last().body.max_tokens).toBe(4096);
+  });
+
+  it('asks a model that thinks adaptively (Opus 4.7 refuses a fixed budget) for adaptive thinking at the effort, and answers with its thinking', async () => {
+    fake.reply({ status: 200, json: fixture('anthropic/message-thinking-tool-use.json') });
+    const completion = await client.chat.completions.create({ model: 'claude-opus-4-7', messages: [{ role: 'user', content: 'Weather in Paris?' }], tools: [WEATHER_TOOL], reasoning_effort: 'xhigh' });
+    expect(fake.last().body).toMatchObject({ model: 'claude-opus-4-7', thinking: { type: 'adaptive' }, output_config: { effort: 'xhigh' }, max_tokens: 4096 });
+    const message = completion.choices[0]!.message as OpenAI.ChatCompletionMessage & { reasoning_content?: string };
+    expect(message.reasoning_content).toBe('The user wants the weather in Paris. I should call get_weather with location Paris.');
+  });
+
+  it('refuses an unknown reasoning_effort and malformed thinking_blocks with a 400 before calling Anthropic', async () => {
+    const before = fake.received.length;
+    const effort = await client.chat.completions.create({ model: 'claude-x', messages: [{ role: 'user', content: 'Hi' }], reasoning_effort: 'extreme' as OpenAI.ReasoningEffort }).catch((error: unknown) => error);
+    expect(effort).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(effort).toMatchObject({ param: 'reasoning_effort', code: 'invalid_value' });
+    const blocks = await client.chat.completions
+      .create({
+        model: 'claude-x',
+        messages: [{ role: 'user', content: 'Hi' }, { role: 'assistant', content: 'Hello', thinking_blocks: [{ type: 'thinking', thinking: 'no signature' }] } as OpenAI.ChatCompletionAssistantMessageParam],
+      })
+      .catch((error: unknown) => error);
+    expect(blocks).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(blocks).toMatchObject({ param: 'messages[1].thinking_blocks', code: 'invalid_type' });
+    expect(fake.received.length).toBe(before);
+  });
+
+  it("streams thinking as reasoning_content deltas and its signature in a thinking_blocks delta, as LiteLLM does", async () => {
+    fake.reply({ sse: fixture('anthropic/stream-thinking.sse'), chunkBytes: 9 });
+    const chunks = await collectConforming(await client.chat.completions.create({ model: 'claude-x', messages: [{ role: 'user', content: '27 × 453?' }], reasoning_effort: 'medium', stream: true }));
+    expect(fake.last().body).toMatchObject({ thinking: { type: 'enabled', budget_tokens: 2048 }, max_tokens: 4096, stream: true });
+    type ThinkingDelta = { reasoning_content?: string; thinking_blocks?: Array<Record<string, string>> };
+    const deltas = chunks.map((c) => (c.choices[0]?.delta ?? {}) as ThinkingDelta & { content?: string | null });
+    expect(deltas.map((d) => d.reasoning_content ?? '').join('')).toBe('27 × 453: 27 × 400 = 10800, 27 × 53 = 1431; sum 12231.');
+    expect(deltas.map((d) => d.content ?? '').join('')).toBe('27 × 453 = 12231.');
+    const blocks = deltas.flatMap((d) => d.thinking_blocks ?? []);
+    expect(blocks.filter((b) => b.signature)).toEqual([{ type: 'thinking', thinking: '', signature: 'EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds+v1bQzJc1NwVUf0T3rn8yNTkg==' }]);
+    expect(blocks.filter((b) => b.type === 'redacted_thinking')).toEqual([{ type: 'redacted_thinking', data: expect.stringMatching(/^EmwK/) }]);
+    expect(chunks.at(-1)!.choices[0]!.finish_reason).toBe('stop');
+  });
+
   it('streams text live from events split at awkward places, ending with a usage chunk and [DONE]', async () => {
     fake.reply({ sse: fixture('anthropic/stream-text.sse'), chunkBytes: 5 });
     const chunks = await collectConforming(
@@ -252,8 +334,8 @@ describe('Anthropic provider (a fake Messages API behind the router)', () => {
     for (const failure of [embedding, completion]) {
       expect(failure).toBeInstanceOf(OpenAI.BadRequestError);
       expect((failure as InstanceType<typeof OpenAI.APIError>).code).toBe('unsupported_endpoint');
-      // The Messages API route works too (passed through), so the message must not say chat is all there is.
-      expect((failure as Error).message).toContain('supports only /v1/chat/completions and /v1/messages');
+      // The Messages API and Responses API routes work too, so the message must not say chat is all there is.
+      expect((failure as Error).message).toContain('supports only /v1/chat/completions, /v1/messages and /v1/responses');
     }
     expect(fake.received.length).toBe(before);
     const stats = (await (await fetch(`${router.url}/stats`)).json()) as Record<string, unknown>;

@@ -196,6 +196,29 @@ describe('Gemini provider (a fake generateContent API behind the router)', () =>
     expect(last.usage).toEqual({ prompt_tokens: 9, completion_tokens: 14, total_tokens: 23, prompt_tokens_details: { cached_tokens: 4 } });
   });
 
+  it("asks for thoughts at Google's budget for reasoning_effort, and answers with them as reasoning_content and reasoning_tokens, apart from the content", async () => {
+    fake.reply({ status: 200, json: fixture('gemini/response-thoughts.json') });
+    const completion = await client.chat.completions.create({ model: 'gemini-x', messages: [{ role: 'user', content: 'Is 97 prime?' }], reasoning_effort: 'medium' });
+    expect(fake.last().body.generationConfig).toEqual({ thinkingConfig: { thinkingBudget: 8192, includeThoughts: true } });
+    assertConforms('CreateChatCompletionResponse', completion);
+    const message = completion.choices[0]!.message as OpenAI.ChatCompletionMessage & { reasoning_content?: string };
+    expect(message.content).toBe('97 is prime.');
+    expect(message.reasoning_content).toBe('**Weighing the options**\n\nA prime test by trial division up to the square root is enough here.');
+    expect(completion.usage).toMatchObject({ completion_tokens: 5 + 402, completion_tokens_details: { reasoning_tokens: 402 } });
+  });
+
+  it('streams thoughts as reasoning_content deltas, with reasoning_tokens in the usage chunk', async () => {
+    fake.reply({ sse: fixture('gemini/stream-thoughts.sse'), chunkBytes: 8 });
+    const chunks = await collectConforming(
+      await client.chat.completions.create({ model: 'gemini-x', messages: [{ role: 'user', content: 'Is 97 prime?' }], reasoning_effort: 'low', stream: true, stream_options: { include_usage: true } }),
+    );
+    expect(fake.last().body.generationConfig).toEqual({ thinkingConfig: { thinkingBudget: 1024, includeThoughts: true } });
+    const deltas = chunks.map((c) => (c.choices[0]?.delta ?? {}) as { content?: string | null; reasoning_content?: string });
+    expect(deltas.map((d) => d.reasoning_content ?? '').join('')).toBe('**Checking divisors**\n\nNone of 2, 3, 5, 7 divides 97.');
+    expect(deltas.map((d) => d.content ?? '').join('')).toBe('97 is prime.');
+    expect(chunks.at(-1)!.usage).toEqual({ prompt_tokens: 11, completion_tokens: 5 + 302, total_tokens: 318, prompt_tokens_details: { cached_tokens: 0 }, completion_tokens_details: { reasoning_tokens: 302 } });
+  });
+
   it('streams a function call as a tool-call delta', async () => {
     fake.reply({ sse: fixture('gemini/stream-function-call.sse'), chunkBytes: 9 });
     const chunks = await collectConforming(await client.chat.completions.create({ model: 'gemini-x', messages: [{ role: 'user', content: 'Weather?' }], tools: [WEATHER_TOOL], stream: true }));

@@ -112,7 +112,7 @@ describe('SSE parsing', () => {
 describe('Anthropic stream translation', () => {
   const make = (includeUsage = true) => () => new AnthropicStreamTranslator('claude-x', includeUsage, NO_KEY);
 
-  it.each(['stream-text.sse', 'stream-tool-use.sse'])('gives the same chunks for %s split at any byte, all conforming', (file) => {
+  it.each(['stream-text.sse', 'stream-tool-use.sse', 'stream-thinking.sse'])('gives the same chunks for %s split at any byte, all conforming', (file) => {
     const bytes = Buffer.from(fixture(`anthropic/${file}`));
     const whole = translate(make(), bytes, []);
     expect(whole.endsWith('data: [DONE]\n\n')).toBe(true);
@@ -192,6 +192,7 @@ describe('keys echoed in provider errors', () => {
   it.each([
     ['text with an ellipsis', 'Please wait... then retry. Values: 1.5, e.g. sk-***'],
     ["another key's mask", 'Incorrect API key provided: sk-proj-****zzzz.'],
+    ["the public prefix every key of the provider has, as a model's text names it", 'Set OPENAI_API_KEY=sk-proj-... (it looks like sk-proj-**** or sk-…)'],
   ])('leaves %s alone', (_, text) => {
     expect(withoutKey(text, key)).toBe(text);
     expect(withoutKey(text, undefined)).toBe(text);
@@ -292,6 +293,84 @@ describe('Anthropic request translation', () => {
   });
 });
 
+describe('reasoning_effort', () => {
+  const anthropic = (extra: Record<string, unknown>, defaultMaxTokens?: number, model = 'claude-sonnet-4-5-20250929') =>
+    toAnthropicRequest(chat([{ role: 'user', content: 'x' }], extra), model, false, defaultMaxTokens);
+  const gemini = (effort: string, model: string) => toGeminiRequest(chat([{ role: 'user', content: 'x' }], { reasoning_effort: effort }), model).generationConfig;
+
+  it.each([
+    ['minimal', 1024],
+    ['low', 1024],
+    ['medium', 2048],
+    ['high', 4096],
+    ['xhigh', 8192],
+    ['max', 16384],
+  ])("%s is LiteLLM's Anthropic thinking budget %i for a model before adaptive thinking (minimal raised to Anthropic's least)", (effort, budget) => {
+    expect(anthropic({ reasoning_effort: effort })).toMatchObject({ thinking: { type: 'enabled', budget_tokens: budget } });
+    expect(anthropic({ reasoning_effort: effort })).not.toHaveProperty('output_config');
+  });
+
+  it.each([
+    ['claude-opus-4-7', 'high', 'high'],
+    ['claude-opus-4-6', 'minimal', 'low'],
+    ['claude-sonnet-4-6', 'medium', 'medium'],
+    ['claude-opus-5', 'xhigh', 'xhigh'],
+    ['claude-haiku-5-5', 'low', 'low'],
+    ['claude-mythos-preview', 'max', 'max'],
+    ['claude-fable-5', 'high', 'high'],
+  ])('%s, which thinks adaptively (the newest refuse a fixed budget), gets adaptive thinking at %s as effort %s, max_tokens untouched', (model, effort, level) => {
+    const sent = anthropic({ reasoning_effort: effort, max_tokens: 100 }, undefined, model);
+    expect(sent).toMatchObject({ thinking: { type: 'adaptive' }, output_config: { effort: level }, max_tokens: 100 });
+    expect(anthropic({ reasoning_effort: 'none' }, undefined, model)).not.toHaveProperty('output_config');
+  });
+
+  it.each(['claude-opus-4-5-20251101', 'claude-sonnet-4-20250514', 'claude-3-7-sonnet-20250219', 'claude-haiku-4-5', 'claude-opus-4-1'])('%s, before adaptive thinking, gets a budget', (model) => {
+    expect(anthropic({ reasoning_effort: 'high' }, undefined, model).thinking).toEqual({ type: 'enabled', budget_tokens: 4096 });
+  });
+
+  it("keeps Anthropic's max_tokens above the thinking budget: a limit not above it is raised by the budget, a larger one stays", () => {
+    expect(anthropic({ reasoning_effort: 'high' }).max_tokens).toBe(4096 + 4096);
+    expect(anthropic({ reasoning_effort: 'high' }, 64_000).max_tokens).toBe(64_000);
+    expect(anthropic({ reasoning_effort: 'medium', max_tokens: 2048 }).max_tokens).toBe(2048 + 2048);
+    expect(anthropic({ reasoning_effort: 'medium', max_tokens: 2049 }).max_tokens).toBe(2049);
+    expect(anthropic({ thinking: { type: 'enabled', budget_tokens: 8000 }, max_completion_tokens: 500 }).max_tokens).toBe(8500);
+    expect(anthropic({ thinking: { type: 'disabled' }, max_tokens: 10 })).toMatchObject({ thinking: { type: 'disabled' }, max_tokens: 10 });
+    expect(anthropic({ reasoning_effort: 'none', max_tokens: 10 })).toEqual(expect.not.objectContaining({ thinking: expect.anything() }));
+  });
+
+  it.each([
+    ['gemini-2.5-flash', 'none', { thinkingBudget: 0 }],
+    ['gemini-2.5-pro', 'minimal', { thinkingBudget: 1024, includeThoughts: true }],
+    ['gemini-2.5-flash-lite', 'high', { thinkingBudget: 24576, includeThoughts: true }],
+    ['gemini-3-flash-preview', 'minimal', { thinkingLevel: 'minimal', includeThoughts: true }],
+    ['gemini-3-flash-preview', 'medium', { thinkingLevel: 'medium', includeThoughts: true }],
+    ['gemini-3-flash-preview', 'none', { thinkingLevel: 'minimal' }],
+    ['gemini-3-pro-preview', 'minimal', { thinkingLevel: 'low', includeThoughts: true }],
+    ['gemini-3.1-pro-preview', 'medium', { thinkingLevel: 'high', includeThoughts: true }],
+    ['gemini-3-pro-preview', 'none', { thinkingLevel: 'low' }],
+    ['gemini-3-flash-preview', 'max', { thinkingLevel: 'high', includeThoughts: true }],
+    ['gemini-2.5-flash', 'xhigh', { thinkingBudget: 24576, includeThoughts: true }],
+  ])("%s at %s gets Google's own thinkingConfig %j", (model, effort, config) => {
+    expect(gemini(effort, model)).toEqual({ thinkingConfig: config });
+  });
+
+  it("takes Anthropic's thinking parameter for Gemini too, as LiteLLM does, over reasoning_effort", () => {
+    const config = (thinking: unknown) => toGeminiRequest(chat([{ role: 'user', content: 'x' }], { thinking, reasoning_effort: 'high' }), 'gemini-2.5-pro').generationConfig;
+    expect(config({ type: 'enabled', budget_tokens: 3000 })).toEqual({ thinkingConfig: { thinkingBudget: 3000, includeThoughts: true } });
+    expect(config({ type: 'disabled' })).toEqual({ thinkingConfig: { thinkingBudget: 0 } });
+  });
+
+  it('leaves the thinking settings to the model when the client sets no effort, and refuses an unknown effort with a 400', () => {
+    expect(anthropic({})).not.toHaveProperty('thinking');
+    expect(toGeminiRequest(chat([{ role: 'user', content: 'x' }]), 'gemini-2.5-flash')).not.toHaveProperty('generationConfig');
+    const geminiWithThinking = () => toGeminiRequest(chat([{ role: 'user', content: 'x' }], { thinking: { type: 'enabled', budget_tokens: 3000 }, reasoning_effort: 'ultra' }), 'gemini-2.5-pro');
+    const anthropicWithThinking = () => anthropic({ thinking: { type: 'enabled', budget_tokens: 3000 }, reasoning_effort: 'ultra' });
+    for (const translate of [() => anthropic({ reasoning_effort: 'extreme' }), () => gemini('ultra', 'gemini-3-pro-preview'), () => anthropic({ reasoning_effort: { toString: 1 } }), geminiWithThinking, anthropicWithThinking]) {
+      expect(thrownBy(translate)).toMatchObject({ status: 400, param: 'reasoning_effort', code: 'invalid_value' });
+    }
+  });
+});
+
 describe('malformed tool calls in the history', () => {
   it.each([
     ['tool_calls that is not an array', 'x'],
@@ -300,7 +379,7 @@ describe('malformed tool calls in the history', () => {
     ['a tool call whose function has no name', [{ id: 'a', type: 'function', function: { arguments: '{}' } }]],
   ])('are refused with a 400 for both translated providers: %s', (_, toolCalls) => {
     const body = chat([{ role: 'user', content: 'x' }, { role: 'assistant', content: null, tool_calls: toolCalls }]);
-    for (const translate of [() => toAnthropicRequest(body, 'm', false), () => toGeminiRequest(body)]) {
+    for (const translate of [() => toAnthropicRequest(body, 'm', false), () => toGeminiRequest(body, 'gemini-2.5-flash')]) {
       expect(thrownBy(translate)).toMatchObject({ status: 400, param: 'messages[1].tool_calls' });
     }
   });
@@ -311,7 +390,7 @@ describe('client values that String() cannot convert', () => {
     const odd = { toString: 1 };
     const badPart = chat([{ role: 'user', content: [{ type: odd }] }]);
     const badToolId = chat([{ role: 'tool', tool_call_id: odd, content: 'x' }]);
-    for (const translate of [() => toAnthropicRequest(badPart, 'm', false), () => toGeminiRequest(badPart), () => toGeminiRequest(badToolId)]) {
+    for (const translate of [() => toAnthropicRequest(badPart, 'm', false), () => toGeminiRequest(badPart, 'gemini-2.5-flash'), () => toGeminiRequest(badToolId, 'gemini-2.5-flash')]) {
       expect(thrownBy(translate).message).toContain('{"toString":1}');
     }
   });
@@ -348,6 +427,12 @@ describe('Anthropic response translation', () => {
 
   it('answers 502 when a 200 body is not a message', () => {
     expect(fromAnthropicResponse(200, Buffer.from('<html>'), 'claude-x').status).toBe(502);
+  });
+
+  it('reads a message whose content holds blocks that are no objects, rather than throwing (a 500)', () => {
+    const body = Buffer.from(JSON.stringify({ id: 'msg_1', content: [null, 5, { type: 'text', text: 'hi' }], stop_reason: 'end_turn', usage: { input_tokens: 1, output_tokens: 1 } }));
+    const { status, body: completion } = fromAnthropicResponse(200, body, 'claude-x');
+    expect([status, JSON.parse(completion).choices[0].message.content]).toEqual([200, 'hi']);
   });
 
   it.each([
@@ -416,7 +501,7 @@ describe('Gemini translation', () => {
   });
 
   it('asks for JSON output and drops what Gemini lacks', () => {
-    const body = toGeminiRequest(chat([{ role: 'user', content: 'x' }], { response_format: { type: 'json_object' }, logit_bias: {}, user: 'u', seed: 3 }));
+    const body = toGeminiRequest(chat([{ role: 'user', content: 'x' }], { response_format: { type: 'json_object' }, logit_bias: {}, user: 'u', seed: 3 }), 'gemini-2.5-flash');
     expect(body.generationConfig).toEqual({ responseMimeType: 'application/json', seed: 3 });
   });
 
@@ -447,12 +532,12 @@ describe('Gemini translation', () => {
   });
 
   it('refuses a tool result that answers no earlier tool call', () => {
-    expect(() => toGeminiRequest(chat([{ role: 'tool', tool_call_id: 'nope', content: 'x' }]))).toThrow(/matches no earlier assistant tool call/);
+    expect(() => toGeminiRequest(chat([{ role: 'tool', tool_call_id: 'nope', content: 'x' }]), 'gemini-2.5-flash')).toThrow(/matches no earlier assistant tool call/);
   });
 
-  it('gives the same chunks for a stream split at any byte', () => {
+  it.each(['stream-text.sse', 'stream-thoughts.sse'])('gives the same chunks for %s split at any byte', (file) => {
     const make = () => new GeminiStreamTranslator('gemini-x', true, NO_KEY);
-    const bytes = Buffer.from(fixture('gemini/stream-text.sse'));
+    const bytes = Buffer.from(fixture(`gemini/${file}`));
     const whole = translate(make, bytes, []);
     expect(whole.endsWith('data: [DONE]\n\n')).toBe(true);
     for (const chunk of events(whole)) assertConforms('CreateChatCompletionStreamResponse', chunk);

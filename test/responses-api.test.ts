@@ -11,7 +11,7 @@ import type { StoredRequest } from '../src/store/request-log.js';
 const post = (url: string, body: string | Record<string, unknown>) =>
   fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body) });
 
-describe('the Responses API through the router (two simulated replicas, an Anthropic target)', () => {
+describe('the Responses API through the router (two simulated replicas)', () => {
   let router: Proc;
   let simA: Proc;
   let simB: Proc;
@@ -23,8 +23,6 @@ describe('the Responses API through the router (two simulated replicas, an Anthr
       services: [
         { name: 'a', url: simA.url },
         { name: 'b', url: simB.url },
-        // Never called: the router refuses before any upstream call.
-        { name: 'claude', provider: 'anthropic', url: 'http://127.0.0.1:9', models: ['claude-x'], api_key: 'sk-ant-test-key' },
       ],
       request_log: { flush_interval_ms: 100 },
     });
@@ -104,15 +102,6 @@ describe('the Responses API through the router (two simulated replicas, an Anthr
       expect(response.status).toBe(400);
       expect(await response.json()).toEqual({ error: { message: expect.any(String), type: 'invalid_request_error', param, code } });
     }
-  });
-
-  it('refuses a model served by Anthropic with a 400 that names the target, without translating', async () => {
-    const failure = await client.responses.create({ model: 'claude-x', input: 'hi' }).catch((error: unknown) => error);
-    expect(failure).toBeInstanceOf(OpenAI.BadRequestError);
-    const error = (failure as InstanceType<typeof OpenAI.BadRequestError>).error as { code: string; message: string };
-    expect(error.code).toBe('unsupported_endpoint');
-    expect(error.message).toContain("target 'claude'");
-    expect(error.message).toContain('/v1/responses');
   });
 });
 

@@ -14,6 +14,10 @@ import { parseJsonBody } from '../src/server/body-parser.js';
 import { ApiError } from '../src/server/errors.js';
 import { openAiPath } from '../src/upstream/paths.js';
 import { serviceAdapter } from '../src/providers/unsupported-params.js';
+import { toChatRequest as responsesToChat } from '../src/providers/responses/request.js';
+import { sealedThinking } from '../src/providers/responses/thinking-blocks.js';
+import { toolCallItem } from '../src/providers/responses/tool-calls.js';
+import { MAX_GRAMMAR_CHARS, requestTools } from '../src/providers/responses/tools.js';
 import type { InferenceRequest } from '../src/gateway/inference-request.js';
 
 const request = { model: 'm', body: {}, headers: {} };
@@ -282,5 +286,45 @@ describe('countedUsage', () => {
     expect(countedUsage({ prompt_tokens: 5, completion_tokens: '2', total_tokens: -1, prompt_tokens_details: { cached_tokens: NaN } })).toEqual({ prompt_tokens: 5 });
     expect(countedUsage({ prompt_tokens: '7', completion_tokens: null, total_tokens: -1 })).toBeUndefined();
     expect(countedUsage('usage')).toBeUndefined();
+  });
+});
+
+describe("the Responses bridge's custom and local shell tools", () => {
+  it('takes the text of a custom tool call whose arguments are no object with an input string as the arguments themselves', () => {
+    expect(toolCallItem('custom', 'ctc_1', 'call_1', 'apply_patch', '{"input":"*** Begin Patch"}', 'completed')).toEqual({ id: 'ctc_1', type: 'custom_tool_call', call_id: 'call_1', name: 'apply_patch', input: '*** Begin Patch' });
+    expect(toolCallItem('custom', 'ctc_1', 'call_1', 'apply_patch', '{"patch":"x"}', 'completed')).toMatchObject({ input: '{"patch":"x"}' });
+    expect(toolCallItem('custom', 'ctc_1', 'call_1', 'apply_patch', 'not json', 'completed')).toMatchObject({ input: 'not json' });
+  });
+
+  it("gives a local shell call's action the fields it always has, whatever the model's arguments", () => {
+    const action = (args: string) => toolCallItem('local_shell', 'lsh_1', 'call_1', 'local_shell', args, 'completed').action;
+    expect(action('{"command":["sleep",5],"timeout_ms":1.5,"env":{"A":"1","B":2}}')).toEqual({ type: 'exec', command: ['sleep', '5'], timeout_ms: null, working_directory: null, env: { A: '1' }, user: null });
+    expect(action('{"command":"ls"}')).toEqual({ type: 'exec', command: [], timeout_ms: null, working_directory: null, env: {}, user: null });
+    expect(action('')).toMatchObject({ command: [], env: {} });
+  });
+
+  it("cuts a custom tool's grammar in its description at its bound", () => {
+    const definition = `${'a'.repeat(MAX_GRAMMAR_CHARS)}TAIL`;
+    const [tool] = requestTools([{ type: 'custom', name: 'x', format: { type: 'grammar', syntax: 'lark', definition } }]).chat!;
+    const description = (tool!.function as { description: string }).description;
+    expect(description).toContain('a'.repeat(MAX_GRAMMAR_CHARS));
+    expect(description).not.toContain('TAIL');
+    expect(description).toContain('the grammar is cut here');
+  });
+});
+
+describe("the Responses bridge's Anthropic thinking carried in reasoning items", () => {
+  const signed = { type: 'thinking' as const, thinking: 'Plan.', signature: 'EqQBCkYIARgCKkA' };
+  const reasoning = { type: 'reasoning', id: 'rs_1', summary: [], encrypted_content: sealedThinking([signed]) };
+  const assistant = { type: 'message', role: 'assistant', content: [{ type: 'output_text', text: 'Done.' }] };
+
+  it('goes back with the assistant message that follows its reasoning item', () => {
+    const { messages } = responsesToChat({ model: 'm', input: [{ role: 'user', content: 'Hi' }, reasoning, assistant] });
+    expect((messages as Array<Record<string, unknown>>)[1]).toMatchObject({ role: 'assistant', thinking_blocks: [signed] });
+  });
+
+  it('is dropped when another turn comes before an assistant message (an interrupted turn), not given to a later answer', () => {
+    const { messages } = responsesToChat({ model: 'm', input: [{ role: 'user', content: 'Hi' }, reasoning, { role: 'user', content: 'Stop, do this instead' }, assistant] });
+    expect((messages as Array<Record<string, unknown>>)[2]).not.toHaveProperty('thinking_blocks');
   });
 });

@@ -101,7 +101,7 @@ export class Backend {
 
   /** How to speak to this backend for a request of `endpoint`. */
   adapterFor(endpoint: Endpoint): ProviderAdapter {
-    return endpoint === 'messages' ? this.adapter.messagesRoute : this.adapter;
+    return endpoint === 'messages' ? this.adapter.messagesRoute : endpoint === 'responses' ? this.adapter.responsesRoute : this.adapter;
   }
 
   /** The name this backend knows `model` by. */

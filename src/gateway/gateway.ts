@@ -11,6 +11,8 @@ import type { RequestLogEntry } from '../store/request-log.js';
 import { decodedBody } from '../upstream/content-encoding.js';
 import { usageOfMessages } from '../providers/messages/response.js';
 import { MessagesStream } from '../providers/messages/stream-ending.js';
+import { isSecret, withoutKey } from '../providers/key-echo.js';
+import { streamWithoutKey } from '../providers/stream-without-key.js';
 import { AnswerAbort, CLIENT_CLOSED, CLIENT_GONE_ERROR, type RequestAbort, stoppedByRouter } from './abort.js';
 import { AttemptRunner, type AttemptAccount, type AttemptOptions, type Dispatched, type Exhausted } from './attempts.js';
 import { countBackendTrouble, cutWhileSending, EJECTING_STATUS } from './backend-trouble.js';
@@ -132,14 +134,18 @@ export class Gateway {
         res.writeHead(200, headers);
         const collecting = admitted;
         const tap = collecting.cache.key ? (bytes: Buffer) => this.policies.collect(collecting, bytes) : undefined;
+        const adapter = backend.adapterFor(request.endpoint);
         // A Responses stream's id is remembered as soon as it is read: a client may continue the response before the stream has ended.
         const ending =
           request.endpoint === 'responses'
-            ? new ResponsesStream((id) => this.responses.remember(request.body, id, backend.name, request.model, account.caller?.key?.id))
+            ? new ResponsesStream(adapter.storesNoResponses ? undefined : (id) => this.responses.remember(request.body, id, backend.name, request.model, account.caller?.key?.id))
             : request.endpoint === 'messages'
               ? new MessagesStream()
               : CHUNK_STREAM;
-        const outcome = await relayStream(res, response.body, request.startedAt, abort, ending, backend.adapterFor(request.endpoint).stream?.(request, { apiKey: backend.apiKey, maxEventBytes: this.options.maxResponseBytes }), tap);
+        // A stream its provider does not translate is relayed as it came, less any echo of the key the router sent (see StreamWithoutKey).
+        const maxEventBytes = this.options.maxResponseBytes;
+        const transform = adapter.stream?.(request, { apiKey: backend.apiKey, maxEventBytes }) ?? streamWithoutKey(backend.apiKey, maxEventBytes);
+        const outcome = await relayStream(res, response.body, request.startedAt, abort, ending, transform, tap);
         endUpstream(account);
         account.ttftS = outcome.ttftS;
         account.interTokenS = outcome.interTokenS;
@@ -236,7 +242,7 @@ export class Gateway {
     }
     // A provider may echo the key the router sent it when refusing it (OpenAI shows it masked): never to the client.
     // Taken out before translating, which may cut the text short, half a key with it.
-    if (status >= 300 && backend.apiKey) body = errorBodyWithoutKey(body, headers, backend.apiKey, this.options.maxResponseBytes);
+    if (status >= 300) body = errorBodyWithoutKey(body, headers, backend.apiKey, this.options.maxResponseBytes);
     if (adapter.response) {
       ({ status, body } = adapter.response(status, body, request));
       headers['content-type'] = 'application/json';
@@ -261,10 +267,19 @@ export class Gateway {
         writeApiError(res, failure, { 'x-request-id': headers['x-request-id'] }, request.endpoint);
         return;
       }
+      // A success that reports an error all the same (a Response that failed) loses any echo of the key as an error answer does.
+      if (isSecret(backend.apiKey) && reportsError(parsed)) {
+        const scrubbed = withoutKey(text!, backend.apiKey);
+        if (scrubbed !== text) {
+          body = text = scrubbed;
+          textBytes = undefined;
+          delete headers['content-encoding'];
+        }
+      }
       if (request.endpoint === 'responses') {
         const response = parsed as { id?: unknown; usage?: unknown };
         account.usage = countedUsage(usageOfResponses(response.usage));
-        if (status === 200) this.responses.remember(request.body, response.id, backend.name, request.model, account.caller?.key?.id);
+        if (status === 200 && !adapter.storesNoResponses) this.responses.remember(request.body, response.id, backend.name, request.model, account.caller?.key?.id);
       } else if (request.endpoint === 'messages') account.usage = countedUsage(usageOfMessages((parsed as { usage?: unknown }).usage));
       else account.usage = countedUsage((parsed as { usage?: unknown }).usage);
     }
@@ -381,6 +396,9 @@ export class Gateway {
     });
   }
 }
+
+/** A JSON answer with an `error` (a Response's is null unless it failed). */
+const reportsError = (answer: unknown): boolean => typeof answer === 'object' && answer !== null && (answer as { error?: unknown }).error != null;
 
 /** A streamed request answered 200 without a content type is taken to be the stream it asked for. */
 const isEventStream = (contentType: string | undefined, streamRequested: boolean): boolean => (contentType === undefined ? streamRequested : isEventStreamType(contentType));

@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import { withoutKey } from '../providers/key-echo.js';
+import { isSecret, withoutKey } from '../providers/key-echo.js';
 import { messagesErrorBody } from '../providers/messages/errors.js';
 import { badGateway, type ApiError } from '../server/errors.js';
 import { ResponseTooLargeError } from '../upstream/call.js';
@@ -55,11 +55,12 @@ export function writeApiError(res: ServerResponse, error: ApiError, headers: Out
 }
 
 /**
- * An error answer's body without `key` (see withoutKey). A compressed body is decoded to be read,
- * and relayed decoded only when something was taken out of it; one the router cannot decode goes
- * as it came.
+ * `body` without `key` (see withoutKey), for an answer that is or may report an error. A compressed
+ * body is decoded to be read, and relayed decoded only when something was taken out of it; one the
+ * router cannot decode goes as it came, and so does every body when no secret was sent (isSecret).
  */
-export function errorBodyWithoutKey(body: Buffer, headers: OutgoingHttpHeaders, key: string, maxBytes: number): Buffer {
+export function errorBodyWithoutKey(body: Buffer, headers: OutgoingHttpHeaders, key: string | undefined, maxBytes: number): Buffer {
+  if (!isSecret(key)) return body;
   const text = decodedBody(body, headers['content-encoding'], maxBytes)?.toString();
   if (text === undefined) return body;
   const scrubbed = withoutKey(text, key);

@@ -3,6 +3,7 @@ import type { Dispatcher } from 'undici';
 import type { Backend } from '../fleet/backend.js';
 import type { Fleet } from '../fleet/fleet.js';
 import { storedResponseCall } from '../providers/openai-compatible.js';
+import { streamWithoutKey } from '../providers/stream-without-key.js';
 import { mayUse, type ResponseAffinity } from '../routing/response-affinity.js';
 import { ApiError, badGateway } from '../server/errors.js';
 import { callUpstream, type UpstreamResponse } from '../upstream/call.js';
@@ -90,7 +91,7 @@ export class ResponseCalls {
       headers[OVERHEAD_HEADER] = overheadMs(account.upstreamSentAt! - request.startedAt - account.upstreamMs);
       res.writeHead(200, headers);
       if (request.headersOnly) return answerHeadersOnly(res, response, backend, account);
-      const outcome = await relayStream(res, response.body, request.startedAt, abort, new ResponsesStream());
+      const outcome = await relayStream(res, response.body, request.startedAt, abort, new ResponsesStream(), streamWithoutKey(backend.apiKey, this.options.maxResponseBytes));
       endUpstream(account);
       // Its tokens were counted when the response was made: the replay's usage is not counted again.
       account.ttftS = outcome.ttftS;
@@ -114,7 +115,8 @@ export class ResponseCalls {
       if (failure !== CLIENT_GONE_ERROR && !stoppedByRouter(abort) && !troubleAnswer) this.countTrouble(backend, failure.message, undefined);
       return refuse(res, own, account, failure);
     }
-    if (response.statusCode >= 300 && backend.apiKey) body = errorBodyWithoutKey(body, headers, backend.apiKey, this.options.maxResponseBytes);
+    // Not only an error answer may echo the key: a stored Response that failed has its error in a 200. Calls on stored responses are few.
+    body = errorBodyWithoutKey(body, headers, backend.apiKey, this.options.maxResponseBytes);
     if (request.call === 'delete' && response.statusCode === 200) this.affinity.forget(request.responseId);
     account.complete = response.statusCode === 200;
     if (!troubleAnswer) backend.recordAnswered();

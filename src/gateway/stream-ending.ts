@@ -19,6 +19,12 @@ export interface StreamEnding {
   verdict(tail: Buffer): StreamVerdict;
   /** The event that ends a broken stream, in the route's own error shape (the SDKs raise it). */
   errorEvent(message: string, code: string): string;
+  /**
+   * Lines written before the error event when the stream stopped inside an event the client has
+   * the start of (after the end of the line it stopped in): they end that event as one the route's
+   * clients skip, rather than let them read the error event as its last lines.
+   */
+  readonly cutEventEnd?: string;
 }
 
 /** Chat and text completion streams: complete only when `data: [DONE]` is their last event. */

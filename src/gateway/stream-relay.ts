@@ -1,5 +1,4 @@
 import type { ServerResponse } from 'node:http';
-import type { StreamTranslator } from '../providers/adapter.js';
 import type { BodySink, UpstreamBody } from '../upstream/call.js';
 import { abortError, CLIENT_GONE_ERROR, type RequestAbort } from './abort.js';
 import type { Usage } from './inference-request.js';
@@ -20,12 +19,24 @@ export interface StreamOutcome {
   lastEventAt: number;
 }
 
+/**
+ * What a stream goes through on its way to the client, if anything: its provider's translation
+ * (StreamTranslator, whose text is written), or, relayed as the target sent it, the removal of the
+ * key the router sent (StreamWithoutKey, whose bytes are those that came when it took nothing out).
+ */
+export interface StreamTransform {
+  push(chunk: Buffer): string | Buffer;
+  end(): string | Buffer;
+}
+
 const TAIL_BYTES = 8192;
 const EVENT_END = Buffer.from('\n\n');
 const DATA_FIELD = Buffer.from('data:');
+const LF = 0x0a;
+const CR = 0x0d;
 
 /**
- * Relays an SSE body chunk by chunk as it arrives (through the provider's translator, if any),
+ * Relays an SSE body chunk by chunk as it arrives (through its transform, if any),
  * holding the upstream back while the client is slower than the stream. Accounting reads a
  * bounded tail of the stream after it ends, so it never delays a chunk. A stream that breaks, or
  * ends before its route's rule says it is complete (`[DONE]` for chat), is closed with an error
@@ -37,11 +48,11 @@ export function relayStream(
   startedAt: number,
   signal: RequestAbort,
   ending: StreamEnding,
-  translator?: StreamTranslator,
+  transform?: StreamTransform,
   /** Sees each relayed chunk (the response cache keeps them); must not block. */
   tap?: (bytes: Buffer) => void,
 ): Promise<StreamOutcome> {
-  return new Promise((resolve) => body.pipe(new StreamRelay(res, body, startedAt, signal, resolve, ending, translator, tap)));
+  return new Promise((resolve) => body.pipe(new StreamRelay(res, body, startedAt, signal, resolve, ending, transform, tap)));
 }
 
 /** One stream's relay, fed by undici's callbacks; one object rather than closures, as it lives as long as the stream. */
@@ -61,7 +72,7 @@ class StreamRelay implements BodySink {
     private readonly signal: RequestAbort,
     private readonly resolve: (outcome: StreamOutcome) => void,
     private readonly ending: StreamEnding,
-    private readonly translator: StreamTranslator | undefined,
+    private readonly transform: StreamTransform | undefined,
     private readonly tap: ((bytes: Buffer) => void) | undefined,
   ) {
     res.on('drain', this.resumeUpstream);
@@ -70,7 +81,7 @@ class StreamRelay implements BodySink {
   data(chunk: Buffer): boolean {
     if (this.settled) return true;
     try {
-      return this.forward(this.translator ? Buffer.from(this.translator.push(chunk)) : chunk);
+      return this.forward(this.transform ? asBytes(this.transform.push(chunk)) : chunk);
     } catch (error) {
       // Not from inside undici's callback: stop the upstream once it has returned.
       queueMicrotask(() => this.body.cancel(error as Error));
@@ -82,7 +93,7 @@ class StreamRelay implements BodySink {
   end(): void {
     if (this.settled) return;
     try {
-      if (this.translator) this.forward(Buffer.from(this.translator.end()));
+      if (this.transform) this.forward(asBytes(this.transform.end()));
     } catch (error) {
       return this.broke(error as Error);
     }
@@ -124,7 +135,19 @@ class StreamRelay implements BodySink {
   }
 
   private endWithError(message: string, code: string): void {
-    if (!this.res.writableEnded && !this.res.destroyed) this.res.end(this.ending.errorEvent(message, code));
+    if (this.res.writableEnded || this.res.destroyed) return;
+    const error = this.ending.errorEvent(message, code);
+    this.res.end(this.ending.cutEventEnd === undefined ? error : this.cutEventEnd(this.ending.cutEventEnd) + error);
+  }
+
+  /** `cutEventEnd` after the end of the line the stream stopped in, when it stopped inside an event; else nothing. */
+  private cutEventEnd(cutEventEnd: string): string {
+    const relayed = this.kept.read();
+    const end = relayed.length;
+    if (end === 0) return '';
+    if (relayed[end - 1] !== LF) return '\n' + cutEventEnd;
+    // the last line is whole: blank (LF or CRLF) after a line's LF ends the event
+    return relayed[end - 2] === LF || (relayed[end - 2] === CR && relayed[end - 3] === LF) ? '' : cutEventEnd;
   }
 
   private settle(error: string | undefined, clientGone = false, usage?: Usage): void {
@@ -135,6 +158,8 @@ class StreamRelay implements BodySink {
     this.resolve({ ttftS: this.ttftS, interTokenS, usage, events: this.events, error, clientGone, lastEventAt: this.lastEventAt });
   }
 }
+
+const asBytes = (out: string | Buffer): Buffer => (typeof out === 'string' ? Buffer.from(out) : out);
 
 /** SSE events ending in `bytes` (each ends with a blank line); at least 1 so that a partial event still counts as a delivery. */
 function countEvents(bytes: Buffer): number {

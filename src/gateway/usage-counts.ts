@@ -3,6 +3,9 @@ import type { Usage } from './inference-request.js';
 const isCount = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value) && value >= 0;
 const isAbsentOrCount = (value: unknown): boolean => value === undefined || isCount(value);
 
+/** A count a backend reported, as a number: what is none (a string, null, NaN, a negative) counts 0 rather than concatenating or turning a sum NaN. */
+export const tokenCount = (value: unknown): number => (isCount(value) ? value : 0);
+
 /**
  * A backend's usage with only its counts that are counts (finite, not negative): an answer is
  * read, never trusted, and a string or NaN there made the metrics throw as the request was

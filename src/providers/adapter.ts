@@ -42,7 +42,10 @@ export interface ProviderAdapter {
   request(request: InferenceRequest, backend: Backend, upstreamModel: string): UpstreamCall;
   /** Converts a whole non-streamed upstream answer (any status) to the client API's shape (OpenAI's; a Message on the Messages API route). */
   response?(status: number, body: Buffer, request: InferenceRequest): { status: number; body: string };
-  /** A translator for a streamed answer; none (absent, or undefined for this stream) means the upstream's SSE goes to the client as it is. */
+  /**
+   * A translator for a streamed answer; none (absent, or undefined for this stream) means the
+   * upstream's SSE goes to the client as it is, less any echo of the target's key (see StreamWithoutKey).
+   */
   stream?(request: InferenceRequest, context: StreamContext): StreamTranslator | undefined;
   /**
    * The chat parameter that limits an answer's length in chat requests the router writes itself
@@ -52,12 +55,26 @@ export interface ProviderAdapter {
   readonly answerLimit?: AnswerLimitParam;
   /** How this target serves the Anthropic Messages API natively; absent, through chat completions (see providers/messages/adapter.ts). */
   readonly messages?: ProviderAdapter;
+  /**
+   * The target speaks chat completions only (a translated wire format): the Responses API reaches it
+   * through chat (see providers/responses/adapter.ts); absent, the target serves it natively.
+   */
+  readonly chatOnly?: boolean;
+  /**
+   * On the Responses API route: the target keeps none of its answers (they are translated from chat),
+   * so their ids are not remembered for continuing, retrieving or deleting them.
+   */
+  readonly storesNoResponses?: boolean;
 }
 
 /**
- * An adapter as the provider layer hands it to the fleet: with the adapter of the Messages API
- * route (native, or through chat completions), made once per target rather than per request.
+ * An adapter as the provider layer hands it to the fleet: with the adapters of the Messages API and
+ * Responses API routes (native, or through chat completions), made once per target rather than per request.
  */
 export interface TargetAdapter extends ProviderAdapter {
   readonly messagesRoute: ProviderAdapter;
+  readonly responsesRoute: ProviderAdapter;
 }
+
+/** `request` with another body, serialised once for the adapter that sends it (as an OpenAI-compatible target gets `raw`). */
+export const withBody = (request: InferenceRequest, body: Record<string, unknown>): InferenceRequest => ({ ...request, body, raw: Buffer.from(JSON.stringify(body)) });

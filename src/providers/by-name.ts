@@ -2,7 +2,7 @@ import type { WireFormat } from '../config/providers.js';
 import type { ProviderAdapter, TargetAdapter } from './adapter.js';
 import { anthropicAdapter } from './anthropic/adapter.js';
 import { geminiAdapter } from './gemini/adapter.js';
-import { withMessagesRoute } from './messages/adapter.js';
+import { targetAdapter } from './target-adapter.js';
 import { openAiCompatible } from './openai-compatible.js';
 
 /** A target's settings that change how its wire format is spoken (YAML names). */
@@ -12,12 +12,12 @@ export interface WireSettings {
 }
 
 /** The adapter of a target that names no wire format: engines, agents, registry entries. */
-export const OPENAI_COMPATIBLE_TARGET: TargetAdapter = withMessagesRoute(openAiCompatible);
+export const OPENAI_COMPATIBLE_TARGET: TargetAdapter = targetAdapter(openAiCompatible);
 
 /** The adapter of a configured target speaking `name`. */
-export const adapterFor = (name: WireFormat, settings: WireSettings = {}): TargetAdapter => withMessagesRoute(wireAdapter(name, settings));
+export const adapterFor = (name: WireFormat, settings: WireSettings = {}): TargetAdapter => targetAdapter(wireAdapter(name, settings));
 
-/** The wire format's own adapter, which a provider may change (see providerAdapter) before it gets its Messages API route. */
+/** The wire format's own adapter, which a provider may change (see providerAdapter) before it gets its Messages API and Responses API routes. */
 export function wireAdapter(name: WireFormat, settings: WireSettings = {}): ProviderAdapter {
   switch (name) {
     case 'openai':

@@ -7,6 +7,8 @@ export interface ChatMessage {
   content?: string | ContentPart[] | null;
   tool_calls?: Array<{ id: string; type?: string; function: { name: string; arguments: string }; extra_content?: { google?: { thought_signature?: unknown } } }>;
   tool_call_id?: string;
+  /** The thinking blocks of an earlier answer, as the client got them (LiteLLM's field): Anthropic wants them back with their signatures. */
+  thinking_blocks?: unknown;
 }
 
 interface ContentPart {
@@ -40,16 +42,27 @@ export function mapParameters(body: Record<string, unknown>, table: ParameterTab
 
 export const asArray = (value: unknown): unknown[] => (Array.isArray(value) ? value : [value]);
 
+/** OpenAI's `reasoning_effort` values that translating providers map to their own thinking settings. */
+const REASONING_EFFORTS = ['none', 'minimal', 'low', 'medium', 'high', 'xhigh', 'max'] as const;
+
+export type ReasoningEffort = (typeof REASONING_EFFORTS)[number];
+
+/** A client's `reasoning_effort`; a value no provider table maps is refused with 400 rather than silently thought about at some other effort. */
+export function reasoningEffort(value: unknown): ReasoningEffort {
+  if ((REASONING_EFFORTS as readonly unknown[]).includes(value)) return value as ReasoningEffort;
+  throw badRequest(`Invalid 'reasoning_effort': expected one of ${REASONING_EFFORTS.map((effort) => `'${effort}'`).join(', ')}, got '${shown(value)}'`, 'reasoning_effort', 'invalid_value');
+}
+
 /**
- * Translating providers speak only chat (the Messages API route reaches them before this, passed
- * through or as chat): other endpoints (the Responses API included, which is passed through and never
- * translated) get a clear 400 instead of a doomed upstream call, naming the routes that do work.
+ * Translating providers speak only chat (the Messages API and Responses API routes reach them before
+ * this, passed through or as chat): other endpoints get a clear 400 instead of a doomed upstream
+ * call, naming the routes that do work.
  */
 export function requireChat(request: InferenceRequest, provider: string, target: string): void {
   if (request.endpoint === 'chat') return;
   throw new ApiError(
     400,
-    `Model '${request.model}' is served by ${provider} (target '${target}'), which supports only /v1/chat/completions and /v1/messages, not /v1${ENDPOINTS[request.endpoint].path}`,
+    `Model '${request.model}' is served by ${provider} (target '${target}'), which supports only /v1/chat/completions, /v1/messages and /v1/responses, not /v1${ENDPOINTS[request.endpoint].path}`,
     'invalid_request_error',
     'unsupported_endpoint',
     'model',

@@ -11,9 +11,15 @@ export interface ToolCallDelta {
   extra_content?: { google: { thought_signature: string } };
 }
 
+/** An Anthropic thinking block as LiteLLM hands it to OpenAI clients (`message.thinking_blocks`), for them to send back. */
+export type ThinkingBlock = { type: 'thinking'; thinking: string; signature: string } | { type: 'redacted_thinking'; data: string };
+
 export interface ChunkDelta {
   role?: 'assistant';
   content?: string;
+  /** The model's reasoning, apart from the answer (LiteLLM's, DeepSeek's and vLLM's field). */
+  reasoning_content?: string;
+  thinking_blocks?: ThinkingBlock[];
   tool_calls?: ToolCallDelta[];
 }
 
@@ -51,3 +57,17 @@ export function wantsUsage(body: Record<string, unknown>): boolean {
   const options = body.stream_options as { include_usage?: unknown } | null | undefined;
   return options?.include_usage === true;
 }
+
+/** A chat chunk's data as a client API's translation reads it, if it is a JSON object at all (`null`, a number or a string is none). */
+export function parsedChunk<Chunk extends object>(data: string): Chunk | undefined {
+  try {
+    const chunk: unknown = JSON.parse(data);
+    return chunk !== null && typeof chunk === 'object' ? (chunk as Chunk) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The message of a chat stream's error chunk (`{"error": …}`). */
+export const chunkErrorText = (error: { message?: unknown } | string): string =>
+  typeof error === 'string' ? error : typeof error.message === 'string' ? error.message : 'The backend reported an error mid-stream';

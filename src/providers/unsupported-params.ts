@@ -1,8 +1,7 @@
 import { PROVIDERS, providerDefinition, type ProviderName, type WireFormat } from '../config/providers.js';
-import type { InferenceRequest } from '../gateway/inference-request.js';
-import type { AnswerLimitParam, ProviderAdapter, TargetAdapter } from './adapter.js';
+import { withBody, type AnswerLimitParam, type ProviderAdapter, type TargetAdapter } from './adapter.js';
 import { adapterFor, wireAdapter, type WireSettings } from './by-name.js';
-import { withMessagesRoute } from './messages/adapter.js';
+import { targetAdapter } from './target-adapter.js';
 
 /**
  * Request parameters each provider does not accept: they are removed before sending rather than
@@ -32,9 +31,6 @@ const ANSWER_LIMITS: Partial<Record<ProviderName, AnswerLimitParam>> = {
 const MAX_TOKENS_REFUSED: Partial<Record<ProviderName, RegExp>> = {
   openai: /^(?:o\d+|gpt-5)(?:[-.]|$)/,
 };
-
-/** `request` with another body, serialised once for the adapter that sends it. */
-const withBody = (request: InferenceRequest, body: Record<string, unknown>): InferenceRequest => ({ ...request, body, raw: Buffer.from(JSON.stringify(body)) });
 
 /** `adapter`, with `params` removed from every request that carries any of them. */
 export function withoutParams(adapter: ProviderAdapter, params: readonly string[]): ProviderAdapter {
@@ -74,7 +70,7 @@ export function providerAdapter(provider: ProviderName, settings?: WireSettings)
   if (answerLimit) adapter = { ...adapter, answerLimit };
   const maxTokensRefused = MAX_TOKENS_REFUSED[provider];
   if (maxTokensRefused) adapter = withMaxTokensRenamed(adapter, maxTokensRefused);
-  return withMessagesRoute(withoutParams(adapter, UNSUPPORTED_PARAMS[provider]));
+  return targetAdapter(withoutParams(adapter, UNSUPPORTED_PARAMS[provider]));
 }
 
 /**

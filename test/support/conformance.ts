@@ -44,7 +44,7 @@ export function assertConforms(name: string, value: unknown): void {
   if (!validate(value)) throw new Error(`${name} does not conform:\n${JSON.stringify(validate.errors, null, 2)}\n${JSON.stringify(value).slice(0, 2000)}`);
 }
 
-/** The OpenAPI document's schema of each Responses stream event the sim sends (their union's errors would name every other event). */
+/** The OpenAPI document's schema of each Responses stream event the sim and the chat bridge send (their union's errors would name every other event). */
 export const RESPONSE_EVENT_SCHEMA: Record<string, string> = {
   'response.created': 'ResponseCreatedEvent',
   'response.in_progress': 'ResponseInProgressEvent',
@@ -54,6 +54,14 @@ export const RESPONSE_EVENT_SCHEMA: Record<string, string> = {
   'response.output_text.done': 'ResponseTextDoneEvent',
   'response.content_part.done': 'ResponseContentPartDoneEvent',
   'response.output_item.done': 'ResponseOutputItemDoneEvent',
+  'response.function_call_arguments.delta': 'ResponseFunctionCallArgumentsDeltaEvent',
+  'response.function_call_arguments.done': 'ResponseFunctionCallArgumentsDoneEvent',
+  'response.custom_tool_call_input.delta': 'ResponseCustomToolCallInputDeltaEvent',
+  'response.custom_tool_call_input.done': 'ResponseCustomToolCallInputDoneEvent',
+  'response.reasoning_summary_part.added': 'ResponseReasoningSummaryPartAddedEvent',
+  'response.reasoning_summary_part.done': 'ResponseReasoningSummaryPartDoneEvent',
+  'response.reasoning_summary_text.delta': 'ResponseReasoningSummaryTextDeltaEvent',
+  'response.reasoning_summary_text.done': 'ResponseReasoningSummaryTextDoneEvent',
   'response.completed': 'ResponseCompletedEvent',
   'response.incomplete': 'ResponseIncompleteEvent',
   error: 'ResponseErrorEvent',

@@ -12,6 +12,8 @@ export interface ReceivedRequest {
   url: string;
   headers: IncomingHttpHeaders;
   body: Record<string, unknown>;
+  /** The body as its bytes came, to tell a body passed on as sent from one re-serialised. */
+  raw: string;
 }
 
 /** A recorded answer: a JSON body (gzipped, unasked, when `gzip`), or an SSE body sent in small chunks that split lines, events and characters. */
@@ -42,7 +44,7 @@ export class FakeUpstream {
       req.on('data', (chunk: Buffer) => chunks.push(chunk));
       req.on('end', () => {
         const text = Buffer.concat(chunks).toString();
-        fake.received.push({ method: req.method!, url: req.url!, headers: req.headers, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} });
+        fake.received.push({ method: req.method!, url: req.url!, headers: req.headers, body: text ? (JSON.parse(text) as Record<string, unknown>) : {}, raw: text });
         const reply = req.method === 'POST' ? fake.replies.shift() : undefined;
         if (!reply) {
           res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":{"message":"not found"}}');
@@ -78,7 +80,8 @@ export class FakeUpstream {
   }
 }
 
-async function sendInPieces(res: ServerResponse, bytes: Buffer, size: number): Promise<void> {
+/** Writes `bytes` in pieces of `size`, each a network chunk of its own: lines, events and characters get cut between them. */
+export async function sendInPieces(res: ServerResponse, bytes: Buffer, size: number): Promise<void> {
   for (let at = 0; at < bytes.length; at += size) {
     res.write(bytes.subarray(at, at + size));
     // a turn of the event loop between writes, so pieces leave as separate chunks

@@ -5,7 +5,6 @@ import type { ProviderAdapter, UpstreamCall } from '../adapter.js';
 import { requireChat } from '../chat-translation.js';
 import { wantsUsage } from '../openai-chunks.js';
 import { DEFAULT_MAX_TOKENS, toAnthropicRequest } from './request.js';
-import { NativeMessagesStream } from './native-stream.js';
 import { fromAnthropicResponse } from './response.js';
 import { AnthropicStreamTranslator } from './stream.js';
 
@@ -19,6 +18,7 @@ export function anthropicAdapter(defaultMaxTokens = DEFAULT_MAX_TOKENS): Provide
   return {
     name: 'anthropic',
     passiveHealthOnly: true,
+    chatOnly: true,
     request(request: InferenceRequest, backend: Backend, upstreamModel: string): UpstreamCall {
       requireChat(request, 'Anthropic', backend.name);
       const body = toAnthropicRequest(request.body, upstreamModel, request.stream, defaultMaxTokens);
@@ -33,8 +33,9 @@ export function anthropicAdapter(defaultMaxTokens = DEFAULT_MAX_TOKENS): Provide
 /**
  * The Messages API route to an Anthropic target: the client's body goes upstream byte for byte
  * (re-serialised only when the target knows the model by another name), and the answer, stream
- * and errors come back as Anthropic gave them, less any echo of the target's key. The client's API version and beta flags are
- * passed on: they choose the body's meaning; its credentials never are.
+ * and errors come back as Anthropic gave them, less any echo of the target's key (the gateway's
+ * doing, as for every stream relayed as it came: see StreamWithoutKey). The client's API version
+ * and beta flags are passed on: they choose the body's meaning; its credentials never are.
  */
 const NATIVE_MESSAGES: ProviderAdapter = {
   name: 'anthropic',
@@ -44,12 +45,26 @@ const NATIVE_MESSAGES: ProviderAdapter = {
     const headers = anthropicHeaders(request, backend, typeof version === 'string' ? version : ANTHROPIC_VERSION);
     const beta = request.headers['anthropic-beta'];
     if (typeof beta === 'string') headers['anthropic-beta'] = beta;
-    const body = upstreamModel === request.model ? request.raw : JSON.stringify({ ...request.body, model: upstreamModel });
+    const messages = withoutUnsignedThinking(request.body.messages);
+    const body = upstreamModel === request.model && messages === undefined ? request.raw : JSON.stringify({ ...request.body, model: upstreamModel, ...(messages && { messages }) });
     return { path: versionedPath(backend, '/v1', '/messages'), headers, body };
   },
-  // With no key sent, none can be echoed: the stream goes on untouched.
-  stream: (_request, { apiKey, maxEventBytes }) => (apiKey ? new NativeMessagesStream(apiKey, maxEventBytes) : undefined),
 };
+
+const isUnsignedThinking = (block: unknown): boolean => (block as { type?: unknown } | null)?.type === 'thinking' && (block as { signature?: unknown }).signature === '';
+
+/**
+ * The messages without the thinking blocks that carry no signature, or undefined when none does (the
+ * body then goes as sent). The router's translation gives an engine's reasoning such blocks (see
+ * messages/response.ts), and Anthropic refuses a request that brings one back, as when a
+ * conversation moves from an engine to Claude.
+ */
+function withoutUnsignedThinking(messages: unknown): unknown[] | undefined {
+  if (!Array.isArray(messages)) return undefined;
+  const unsigned = (message: { content?: unknown } | null) => Array.isArray(message?.content) && message.content.some(isUnsignedThinking);
+  if (!messages.some(unsigned)) return undefined;
+  return messages.map((message: { content?: unknown[] } | null) => (unsigned(message) ? { ...message, content: message!.content!.filter((block) => !isUnsignedThinking(block)) } : message));
+}
 
 function anthropicHeaders(request: InferenceRequest, backend: Backend, version: string): Record<string, string> {
   const headers: Record<string, string> = { 'content-type': 'application/json', 'anthropic-version': version, 'x-request-id': request.id };

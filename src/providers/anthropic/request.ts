@@ -3,6 +3,7 @@ import {
   asArray, chatMessages, chatTools, contentParts, mapParameters, parseArguments, parseDataUrl, pushMerged, textContent, toolCalls,
   type ChatMessage, type ParameterTable, type Part,
 } from '../chat-translation.js';
+import { effortFields, maxTokensWithThinking, thinkingBlocks } from './thinking.js';
 
 /**
  * Anthropic requires `max_tokens`; this is sent when the client sets neither limit and the target
@@ -24,6 +25,10 @@ export const ANTHROPIC_PARAMETERS: ParameterTable = {
   // Anthropic refuses stop sequences that are only whitespace ("\n" is common with OpenAI clients); the model's own turn end stands in for them
   stop: { to: 'stop_sequences', convert: (value) => nonBlank(asArray(value)) },
   user: { to: 'metadata', convert: (user) => ({ user_id: user }) },
+  // read apart (see thinking.ts): how an effort is said depends on the model
+  reasoning_effort: null,
+  // Anthropic's own parameter, which LiteLLM takes too: it wins over reasoning_effort's when a client sends both
+  thinking: { to: 'thinking' },
   frequency_penalty: null,
   presence_penalty: null,
   repetition_penalty: null,
@@ -67,9 +72,10 @@ export function toAnthropicRequest(body: Record<string, unknown>, model: string,
   const request: Record<string, unknown> = {
     model,
     messages: turns.map(({ role, items }) => ({ role, content: items })),
+    ...effortFields(body.reasoning_effort, model),
     ...mapParameters(body, ANTHROPIC_PARAMETERS),
   };
-  request.max_tokens ??= defaultMaxTokens;
+  request.max_tokens = maxTokensWithThinking(request.max_tokens ?? defaultMaxTokens, request.thinking);
   if (system.length > 0) request.system = system.join('\n\n');
   const tools = chatTools(body);
   if (tools) request.tools = tools.map(({ function: fn }) => ({ name: fn.name, description: fn.description, input_schema: fn.parameters ?? { type: 'object', properties: {} } }));
@@ -90,9 +96,11 @@ function toBlock(part: Part): Block {
   return { type: 'image', source: inline ? { type: 'base64', media_type: inline.mediaType, data: inline.data } : { type: 'url', url: part.url } };
 }
 
+/** An assistant message's blocks in the order Anthropic requires: thinking, text, tool use. */
 function assistantBlocks(message: ChatMessage, index: number): Block[] {
+  const blocks: Block[] = thinkingBlocks(message, index);
   const text = textContent(message, index, PROVIDER);
-  const blocks: Block[] = text === '' ? [] : [{ type: 'text', text }];
+  if (text !== '') blocks.push({ type: 'text', text });
   for (const call of toolCalls(message, index)) {
     blocks.push({ type: 'tool_use', id: call.id, name: call.function.name, input: parseArguments(call.function.arguments, index) });
   }

@@ -1,7 +1,9 @@
 import type { Usage } from '../../gateway/inference-request.js';
+import { tokenCount } from '../../gateway/usage-counts.js';
 import type { FinishReason } from '../openai-chunks.js';
 import { openAiError } from '../chat-translation.js';
 import { fromAnthropicError } from './errors.js';
+import { asThinkingBlock, reasoningFields } from './thinking.js';
 
 export interface AnthropicUsage {
   input_tokens?: number | null;
@@ -12,7 +14,7 @@ export interface AnthropicUsage {
 
 interface AnthropicMessage {
   id: string;
-  content: Array<{ type: string; text?: string; id?: string; name?: string; input?: unknown }>;
+  content: Array<{ type: string; text?: string; id?: string; name?: string; input?: unknown; thinking?: string; signature?: string; data?: string }>;
   stop_reason: string | null;
   usage?: AnthropicUsage;
 }
@@ -43,21 +45,16 @@ export function updateUsage(usage: AnthropicUsage, delta: AnthropicUsage | undef
 
 /** OpenAI counts cached and cache-written tokens in prompt_tokens; Anthropic reports them apart. */
 export function toOpenAiUsage(usage: AnthropicUsage): Usage {
-  const cached = tokens(usage.cache_read_input_tokens);
-  const prompt = tokens(usage.input_tokens) + cached + tokens(usage.cache_creation_input_tokens);
-  const completion = tokens(usage.output_tokens);
+  const cached = tokenCount(usage.cache_read_input_tokens);
+  const prompt = tokenCount(usage.input_tokens) + cached + tokenCount(usage.cache_creation_input_tokens);
+  const completion = tokenCount(usage.output_tokens);
   return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion, prompt_tokens_details: { cached_tokens: cached } };
 }
 
 /** The inverse of toOpenAiUsage: cached tokens leave the input count (what OpenAI cannot tell apart counts as uncached input). */
 export function fromOpenAiUsage(usage: Usage | null | undefined): Required<Pick<AnthropicUsage, 'input_tokens' | 'output_tokens' | 'cache_read_input_tokens'>> {
-  const cached = tokens(usage?.prompt_tokens_details?.cached_tokens);
-  return { input_tokens: Math.max(0, tokens(usage?.prompt_tokens) - cached), output_tokens: tokens(usage?.completion_tokens), cache_read_input_tokens: cached };
-}
-
-/** A count a backend reported, as a number: what is none (a string, null, NaN) counts 0 rather than concatenating or turning the sum NaN. */
-function tokens(count: unknown): number {
-  return typeof count === 'number' && Number.isFinite(count) && count > 0 ? count : 0;
+  const cached = tokenCount(usage?.prompt_tokens_details?.cached_tokens);
+  return { input_tokens: Math.max(0, tokenCount(usage?.prompt_tokens) - cached), output_tokens: tokenCount(usage?.completion_tokens), cache_read_input_tokens: cached };
 }
 
 /** A whole Messages API answer (any status) as an OpenAI `chat.completion` or error. */
@@ -71,10 +68,13 @@ export function fromAnthropicResponse(status: number, body: Buffer, model: strin
   } catch {
     return openAiError(502, 'Anthropic returned a response that is not a Messages API message', 'upstream_error', 'bad_gateway');
   }
-  const texts = message.content.filter((block) => block.type === 'text').map((block) => block.text ?? '');
-  const toolCalls = message.content
+  // a block that is no object (null from a proxy's rewrite) is no content
+  const blocks = message.content.filter((block) => block !== null && typeof block === 'object');
+  const texts = blocks.filter((block) => block.type === 'text').map((block) => block.text ?? '');
+  const toolCalls = blocks
     .filter((block) => block.type === 'tool_use')
     .map((block) => ({ id: block.id!, type: 'function', function: { name: block.name!, arguments: JSON.stringify(block.input ?? {}) } }));
+  const thinking = blocks.map(asThinkingBlock).filter((block) => block !== undefined);
   const completion = {
     id: message.id,
     object: 'chat.completion',
@@ -83,7 +83,13 @@ export function fromAnthropicResponse(status: number, body: Buffer, model: strin
     choices: [
       {
         index: 0,
-        message: { role: 'assistant', content: texts.length > 0 ? texts.join('') : null, refusal: null, ...(toolCalls.length > 0 && { tool_calls: toolCalls }) },
+        message: {
+          role: 'assistant',
+          content: texts.length > 0 ? texts.join('') : null,
+          refusal: null,
+          ...reasoningFields(thinking),
+          ...(toolCalls.length > 0 && { tool_calls: toolCalls }),
+        },
         finish_reason: finishReason(message.stop_reason),
         logprobs: null,
       },

@@ -3,21 +3,23 @@ import { JsonEventStreamTranslator } from '../json-event-stream.js';
 import { DONE_EVENT, type FinishReason } from '../openai-chunks.js';
 import type { AnthropicError } from './errors.js';
 import { finishReason, toOpenAiUsage, updateUsage, type AnthropicUsage } from './response.js';
+import { asThinkingBlock, reasoningFields, thinkingDelta } from './thinking.js';
 
 interface AnthropicEvent {
   type: string;
   message?: { id: string; usage?: AnthropicUsage };
   index?: number;
-  content_block?: { type: string; text?: string; id?: string; name?: string };
-  delta?: { type?: string; text?: string; partial_json?: string; stop_reason?: string | null };
+  content_block?: { type: string; text?: string; id?: string; name?: string; thinking?: string; signature?: string; data?: string };
+  delta?: { type?: string; text?: string; partial_json?: string; thinking?: string; signature?: string; stop_reason?: string | null };
   usage?: AnthropicUsage;
   error?: AnthropicError;
 }
 
 /**
  * Anthropic's event stream → OpenAI chunks, as each event completes. Tool-use blocks become
- * tool-call deltas numbered in order of appearance; `[DONE]` is written only after
- * `message_stop`, so a stream cut short stays visibly incomplete.
+ * tool-call deltas numbered in order of appearance; thinking becomes `reasoning_content` and
+ * `thinking_blocks` deltas (see thinking.ts); `[DONE]` is written only after `message_stop`, so a
+ * stream cut short stays visibly incomplete.
  */
 export class AnthropicStreamTranslator extends JsonEventStreamTranslator<AnthropicEvent> {
   private readonly toolIndexByBlock = new Map<number, number>();
@@ -60,6 +62,9 @@ export class AnthropicStreamTranslator extends JsonEventStreamTranslator<Anthrop
 
   private onBlockStart(block: number, content: AnthropicEvent['content_block']): string {
     if (content?.type === 'text' && content.text) return this.chunks.delta({ content: content.text });
+    // a redacted block comes whole; a thinking block starts empty and comes in deltas
+    const redacted = asThinkingBlock(content);
+    if (redacted?.type === 'redacted_thinking') return this.chunks.delta(reasoningFields([redacted]));
     if (content?.type !== 'tool_use') return '';
     const index = this.toolIndexByBlock.size;
     this.toolIndexByBlock.set(block, index);
@@ -69,12 +74,13 @@ export class AnthropicStreamTranslator extends JsonEventStreamTranslator<Anthrop
 
   private onBlockDelta(block: number, delta: AnthropicEvent['delta']): string {
     if (delta?.type === 'text_delta' && delta.text) return this.chunks.delta({ content: delta.text });
+    if (delta?.type === 'thinking_delta' && delta.thinking) return this.chunks.delta(thinkingDelta(delta.thinking, ''));
+    if (delta?.type === 'signature_delta' && delta.signature) return this.chunks.delta(thinkingDelta('', delta.signature));
     const index = this.toolIndexByBlock.get(block);
     if (delta?.type === 'input_json_delta' && delta.partial_json && index !== undefined) {
       this.toolsWithoutArguments.delete(block);
       return this.chunks.delta({ tool_calls: [{ index, function: { arguments: delta.partial_json } }] });
     }
-    // thinking and signature deltas have no place in a chat.completion.chunk
     return '';
   }
 

@@ -12,13 +12,14 @@ import { GeminiStreamTranslator } from './stream.js';
 export const geminiAdapter: ProviderAdapter = {
   name: 'gemini',
   passiveHealthOnly: true,
+  chatOnly: true,
   request(request: InferenceRequest, backend: Backend, upstreamModel: string): UpstreamCall {
     requireChat(request, 'Gemini', backend.name);
     const method = request.stream ? ':streamGenerateContent?alt=sse' : ':generateContent';
     const headers: Record<string, string> = { 'content-type': 'application/json', 'x-request-id': request.id };
     if (backend.apiKey) headers['x-goog-api-key'] = backend.apiKey;
     const path = versionedPath(backend, '/v1beta', `/models/${encodeURIComponent(upstreamModel)}${method}`);
-    return { path, headers, body: JSON.stringify(toGeminiRequest(request.body)) };
+    return { path, headers, body: JSON.stringify(toGeminiRequest(request.body, upstreamModel)) };
   },
   response: (status, body, request) => fromGeminiResponse(status, body, request.model),
   stream: (request, context) => new GeminiStreamTranslator(request.model, wantsUsage(request.body), context),

@@ -3,6 +3,7 @@ import {
   asArray, chatMessages, chatTools, contentParts, mapParameters, parseArguments, parseDataUrl, pushMerged, shown, textContent, toolCalls,
   type ParameterTable, type Part,
 } from '../chat-translation.js';
+import { thinkingConfig } from './thinking.js';
 import { signatureInId } from './thought-signature.js';
 
 /** OpenAI chat parameters → Gemini `generationConfig` fields. `null`: Gemini has no such parameter, so it is dropped. */
@@ -25,14 +26,17 @@ export const GEMINI_PARAMETERS: ParameterTable = {
   top_logprobs: null,
   user: null,
   min_p: null,
+  // read apart (see thinking.ts): the mapping of an effort depends on the model
+  reasoning_effort: null,
+  thinking: null,
 };
 
 const PROVIDER = 'Gemini';
 
 type GeminiPart = Record<string, unknown>;
 
-/** The generateContent body for an OpenAI chat request. */
-export function toGeminiRequest(body: Record<string, unknown>): Record<string, unknown> {
+/** The generateContent body for an OpenAI chat request to `model`. */
+export function toGeminiRequest(body: Record<string, unknown>, model: string): Record<string, unknown> {
   const system: GeminiPart[] = [];
   const turns: Array<{ role: string; items: GeminiPart[] }> = [];
   // Gemini answers a function call by name; OpenAI tool messages carry only the call's id
@@ -72,6 +76,8 @@ export function toGeminiRequest(body: Record<string, unknown>): Record<string, u
   const generationConfig = mapParameters(body, GEMINI_PARAMETERS);
   const schema = jsonSchemaOf(body.response_format);
   if (schema) generationConfig.responseJsonSchema = schema;
+  const thinking = thinkingConfig(body, model);
+  if (thinking) generationConfig.thinkingConfig = thinking;
   if (Object.keys(generationConfig).length > 0) request.generationConfig = generationConfig;
   const tools = chatTools(body);
   // `parameters` takes only Gemini's OpenAPI subset of JSON Schema (no additionalProperties, $schema, …); OpenAI tools are full JSON Schema

@@ -95,8 +95,14 @@ export function finishFailure(candidate: GeminiCandidate): { status: number; typ
   return { status: failure.status, type: failure.type, code: reason.toLowerCase(), message: `Gemini: ${failure.message} (finishReason ${reason})${details}` };
 }
 
-/** Thought parts are the model's hidden reasoning, not answer text. */
-export const answerText = (parts: readonly GeminiPart[]): string => parts.filter((part) => part.text !== undefined && !part.thought).map((part) => part.text).join('');
+/** The text of the parts that are thoughts (the model's reasoning), or of those that are not (the answer). */
+const textOf = (parts: readonly GeminiPart[], thoughts: boolean): string =>
+  parts.filter((part) => part.text !== undefined && (part.thought === true) === thoughts).map((part) => part.text).join('');
+
+export const answerText = (parts: readonly GeminiPart[]): string => textOf(parts, false);
+
+/** Gemini sends thoughts (summaries of its reasoning) only when asked to: see thinking.ts. */
+export const thoughtText = (parts: readonly GeminiPart[]): string => textOf(parts, true);
 
 /**
  * An OpenAI tool call for a function-call part. Its thought signature rides along where Google's own
@@ -115,9 +121,15 @@ export function toolCall(part: GeminiPart, fallbackId: string): Omit<ToolCallDel
 
 export function toOpenAiUsage(usage: GeminiUsage): Usage {
   const prompt = usage.promptTokenCount ?? 0;
-  // OpenAI counts reasoning tokens as completion tokens
+  // OpenAI counts reasoning tokens as completion tokens, and tells how many of them were reasoning
   const completion = (usage.candidatesTokenCount ?? 0) + (usage.thoughtsTokenCount ?? 0);
-  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: usage.totalTokenCount ?? prompt + completion, prompt_tokens_details: { cached_tokens: usage.cachedContentTokenCount ?? 0 } };
+  return {
+    prompt_tokens: prompt,
+    completion_tokens: completion,
+    total_tokens: usage.totalTokenCount ?? prompt + completion,
+    prompt_tokens_details: { cached_tokens: usage.cachedContentTokenCount ?? 0 },
+    ...(usage.thoughtsTokenCount !== undefined && { completion_tokens_details: { reasoning_tokens: usage.thoughtsTokenCount } }),
+  };
 }
 
 export const responseId = (response: GeminiResponse): string => `chatcmpl-${response.responseId ?? Math.random().toString(36).slice(2)}`;
@@ -145,9 +157,16 @@ export function fromGeminiResponse(status: number, body: Buffer, model: string):
           const parts = candidate.content?.parts ?? [];
           const calls = parts.filter((part) => part.functionCall).map((part, at) => toolCall(part, `${id}_${position}_${at}`));
           const content = answerText(parts);
+          const reasoning = thoughtText(parts);
           return {
             index: candidate.index ?? position,
-            message: { role: 'assistant', content: content === '' && calls.length > 0 ? null : content, refusal: null, ...(calls.length > 0 && { tool_calls: calls }) },
+            message: {
+              role: 'assistant',
+              content: content === '' && calls.length > 0 ? null : content,
+              refusal: null,
+              ...(reasoning !== '' && { reasoning_content: reasoning }),
+              ...(calls.length > 0 && { tool_calls: calls }),
+            },
             finish_reason: finishReason(candidate.finishReason ?? 'STOP', calls.length > 0),
             logprobs: null,
           };

@@ -2,7 +2,7 @@ import type { StreamContext } from '../adapter.js';
 import { JsonEventStreamTranslator } from '../json-event-stream.js';
 import { DONE_EVENT } from '../openai-chunks.js';
 import { googleErrorType } from './errors.js';
-import { answerText, finishFailure, finishReason, responseId, toOpenAiUsage, toolCall, type GeminiResponse, type GeminiUsage } from './response.js';
+import { answerText, finishFailure, finishReason, responseId, thoughtText, toOpenAiUsage, toolCall, type GeminiResponse, type GeminiUsage } from './response.js';
 
 /**
  * streamGenerateContent's SSE (each event a partial GenerateContentResponse) → OpenAI chunks as
@@ -42,6 +42,8 @@ export class GeminiStreamTranslator extends JsonEventStreamTranslator<GeminiResp
       const index = candidate.index ?? position;
       const parts = candidate.content?.parts ?? [];
       out += this.start(index);
+      const reasoning = thoughtText(parts);
+      if (reasoning !== '') out += this.chunks.delta({ reasoning_content: reasoning }, index);
       const text = answerText(parts);
       if (text !== '') out += this.chunks.delta({ content: text }, index);
       for (const part of parts) {

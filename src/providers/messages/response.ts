@@ -1,6 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import type { InferenceRequest, Usage } from '../../gateway/inference-request.js';
 import { fromOpenAiUsage, stopReason, toOpenAiUsage, type AnthropicUsage } from '../anthropic/response.js';
+import { routerId } from '../router-id.js';
 import { messagesErrorBody } from './errors.js';
 
 /** Where engines put their reasoning in a chat message or delta (see reasoningOf). */
@@ -38,7 +38,7 @@ export function toMessagesResponse(status: number, body: Buffer | string, reques
   const answer = choice?.message?.content;
   if (typeof answer === 'string' && answer !== '') content.push({ type: 'text', text: answer });
   for (const call of toolCallsOf(choice?.message?.tool_calls)) {
-    content.push({ type: 'tool_use', id: call.id, name: call.function?.name, input: toolInput(call.function?.arguments) });
+    content.push({ type: 'tool_use', id: toolUseId(engineCallId(call.id)), name: toolName(call.function?.name), input: toolInput(call.function?.arguments) });
   }
   const message = {
     id: messageId(completion.id),
@@ -57,9 +57,20 @@ export function toMessagesResponse(status: number, body: Buffer | string, reques
  * `chatcmpl-`), so that the router's logs and the engine's still match; one of its own when the engine gave none.
  */
 export function messageId(chatId: unknown): string {
-  const own = typeof chatId === 'string' && chatId !== '' ? chatId.replace(/^chatcmpl-/, '') : randomUUID().replaceAll('-', '');
-  return `msg_${own}`;
+  return typeof chatId === 'string' && chatId !== '' ? `msg_${chatId.replace(/^chatcmpl-/, '')}` : routerId('msg');
 }
+
+/** An engine's tool call id, when it gave one: an empty one is none, as DashScope (Qwen) sends it on every piece after a call's first. */
+export const engineCallId = (id: unknown): string | undefined => (typeof id === 'string' && id !== '' ? id : undefined);
+
+/**
+ * A tool use's id: the engine's call id, or one of the router's when it gave none, as the client
+ * answers the call by it (`tool_result.tool_use_id`) and Anthropic's blocks always have one.
+ */
+export const toolUseId = (engineId: string | undefined): string => engineId ?? routerId('toolu');
+
+/** A tool use's name: Anthropic's is always a string, whatever an engine sent. */
+export const toolName = (name: unknown): string => (typeof name === 'string' ? name : '');
 
 /**
  * Whether the client asked for the model's thinking, which Anthropic answers only then (`thinking`

@@ -33,9 +33,15 @@ export class MessagesStream implements StreamEnding {
     this.startUsage = (parseJson(first.data) as { message?: { usage?: AnthropicUsage } } | undefined)?.message?.usage;
   }
 
+  /**
+   * An event's `event:` line names it, the last one if several: the Anthropic SDK skips `ping`
+   * events unread, where the start of a cut event and the error event read as one were not JSON.
+   */
+  readonly cutEventEnd = 'event: ping\n\n';
+
   verdict(tail: Buffer): StreamVerdict {
-    const parser = new SseParser();
-    const events = [...parser.push(tail), ...parser.end()];
+    // Whole events only: a client drops an event whose blank line never came, a `message_stop` or an `error` too.
+    const events = new SseParser().push(tail);
     const usage = this.usage(events);
     const last = events.at(-1);
     const type = last?.event ?? (parseJson(last?.data) as { type?: string } | undefined)?.type;

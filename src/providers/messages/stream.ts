@@ -2,20 +2,22 @@ import type { InferenceRequest, Usage } from '../../gateway/inference-request.js
 import type { StreamContext, StreamTranslator } from '../adapter.js';
 import { anthropicErrorEvent } from '../anthropic/errors.js';
 import { fromOpenAiUsage } from '../anthropic/response.js';
-import { withoutKey } from '../key-echo.js';
+import { ChatChunkTranslator, type ChunkError } from '../chat-chunk-translator.js';
 import type { ChunkDelta } from '../openai-chunks.js';
-import { SseParser, type SseEvent } from '../sse-parser.js';
 import { JsonObjectText } from './json-object-text.js';
-import { messageId, reasoningOf, type Reasoning, showsThinking, stopOf, thinkingBlock, toolCallsOf } from './response.js';
+import { engineCallId, messageId, reasoningOf, type Reasoning, showsThinking, stopOf, thinkingBlock, toolCallsOf, toolName, toolUseId } from './response.js';
 
-/** A chat tool call as the stream has had it so far: its arguments are kept to tell when they are whole. */
+/** A chat tool call as the stream has had it so far: its arguments are kept, until its block closes, to tell when they are whole. */
 interface ToolCall {
   type: 'tool_use';
   /** The chat tool call's index, which some engines leave out (or give every call alike). */
   index: number | undefined;
-  id: string | undefined;
-  name: unknown;
+  /** Its tool use's id: the engine's, or the router's when it gave none. */
+  id: string;
+  name: string;
   arguments: JsonObjectText;
+  /** Set once its block is closed: later pieces have nowhere to go. */
+  closed: boolean;
 }
 
 /** A text or thinking block, with what it has had so far. */
@@ -31,7 +33,7 @@ interface ChatChunk {
   id?: string;
   choices?: Array<{ delta?: ChunkDelta & Reasoning; finish_reason?: string | null; stop_reason?: unknown }>;
   usage?: Usage | null;
-  error?: { message?: unknown } | string | null;
+  error?: ChunkError | null;
 }
 
 /**
@@ -42,61 +44,32 @@ interface ChatChunk {
  * incomplete; an error chunk becomes Anthropic's `error` event and ends the translation.
  * `chat` translates the target's own stream to chat chunks first, when it speaks another format.
  */
-export class MessagesStreamTranslator implements StreamTranslator {
-  private readonly parser: SseParser;
+export class MessagesStreamTranslator extends ChatChunkTranslator<ChatChunk> {
   private readonly relaysThinking: boolean;
   private started = false;
-  /** Set once `message_stop` or an error event is written: nothing follows either. */
-  private ended = false;
   /** The content block being streamed, at its index in the message. */
   private open: { block: Block; index: number } | undefined;
   /** Blocks begun while the open one may still grow (an engine that interleaves parallel tool calls), in the order they began. */
   private readonly waiting: Block[] = [];
-  /** Every tool call begun, to tell which one a piece continues. */
-  private readonly calls: ToolCall[] = [];
+  /** The last tool call begun of each engine id, of each index, and of all, to tell which one a piece continues. */
+  private readonly callsById = new Map<string, ToolCall>();
+  private readonly callsByIndex = new Map<number | undefined, ToolCall>();
+  private lastCall: ToolCall | undefined;
   private blocks = 0;
   private finishReason: string | null | undefined;
   private engineStop: unknown;
   private usage: Usage | undefined;
 
   constructor(
-    private readonly request: InferenceRequest,
-    private readonly chat: StreamTranslator | undefined,
-    private readonly context: StreamContext,
+    request: InferenceRequest,
+    chat: StreamTranslator | undefined,
+    context: StreamContext,
   ) {
-    this.parser = new SseParser(context.maxEventBytes);
+    super(request, chat, context);
     this.relaysThinking = showsThinking(request.body);
   }
 
-  push(chunk: Buffer): string {
-    return this.translate(this.parser.push(this.chat ? Buffer.from(this.chat.push(chunk)) : chunk));
-  }
-
-  end(): string {
-    const rest = this.chat ? this.translate(this.parser.push(Buffer.from(this.chat.end()))) : '';
-    return rest + this.translate(this.parser.end());
-  }
-
-  private translate(events: SseEvent[]): string {
-    let out = '';
-    for (const { data } of events) {
-      if (this.ended) break;
-      if (data === '[DONE]') {
-        out += this.finish();
-        continue;
-      }
-      const chunk = chatChunk(data);
-      if (chunk === undefined) {
-        out += this.fail('The backend sent a stream event that is not a chat completion chunk');
-        continue;
-      }
-      if (chunk.error !== undefined && chunk.error !== null) out += this.fail(errorText(chunk.error));
-      else out += this.onChunk(chunk);
-    }
-    return out;
-  }
-
-  private onChunk(chunk: ChatChunk): string {
+  protected onChunk(chunk: ChatChunk): string {
     let out = this.start(chunk.id);
     if (chunk.usage) this.usage = chunk.usage;
     const choice = chunk.choices?.[0];
@@ -125,6 +98,7 @@ export class MessagesStreamTranslator implements StreamTranslator {
     const last = this.waiting.at(-1);
     if (last?.type === type) last.content += content;
     else this.waiting.push({ type, content });
+    this.hold(content.length);
     return this.advance(false);
   }
 
@@ -137,24 +111,36 @@ export class MessagesStreamTranslator implements StreamTranslator {
   private toolCall(piece: NonNullable<ChunkDelta['tool_calls']>[number]): string {
     let call = this.callOf(piece);
     if (call === undefined) {
-      call = { type: 'tool_use', index: piece.index, id: idOf(piece), name: piece.function?.name, arguments: new JsonObjectText() };
-      this.calls.push(call);
+      const id = engineCallId(piece.id);
+      call = { type: 'tool_use', index: piece.index, id: toolUseId(id), name: toolName(piece.function?.name), arguments: new JsonObjectText(), closed: false };
+      if (id !== undefined) this.callsById.set(id, call);
+      this.callsByIndex.set(call.index, call);
+      this.lastCall = call;
       this.waiting.push(call);
     }
     let out = '';
     const json = piece.function?.arguments;
-    if (typeof json === 'string' && json !== '') {
+    if (typeof json === 'string' && json !== '' && !call.closed) {
       if (this.open?.block === call) out += event('content_block_delta', { index: this.open.index, delta: { type: 'input_json_delta', partial_json: json } });
-      if (this.open?.block === call || this.waiting.includes(call)) call.arguments.append(json);
+      call.arguments.append(json);
+      this.hold(json.length);
     }
     return out + this.advance(false);
   }
 
-  /** The call a piece continues: the one of its id (some engines repeat it in every piece), else the last of its index, or the last at all when it has none. */
+  /**
+   * The call a piece continues: the one of its id (some engines repeat it in every piece), else the
+   * last of its index, or the last at all when it has none; but a piece that names a function other
+   * than the call's, or names one after the call's arguments are whole, begins a call
+   * (engines that give parallel calls no id and one index alike, or none).
+   */
   private callOf(piece: NonNullable<ChunkDelta['tool_calls']>[number]): ToolCall | undefined {
-    const id = idOf(piece);
-    if (id !== undefined) return this.calls.findLast((call) => call.id === id);
-    return this.calls.findLast((call) => piece.index === undefined || call.index === piece.index);
+    const id = engineCallId(piece.id);
+    if (id !== undefined) return this.callsById.get(id);
+    const call = piece.index === undefined ? this.lastCall : this.callsByIndex.get(piece.index);
+    const name = piece.function?.name;
+    if (call === undefined || typeof name !== 'string' || name === '' || call.name === '') return call;
+    return name !== call.name || call.arguments.whole ? undefined : call;
   }
 
   /**
@@ -172,6 +158,8 @@ export class MessagesStreamTranslator implements StreamTranslator {
       if (block.type !== 'tool_use') {
         out += event('content_block_start', { index, content_block: block.type === 'text' ? { type: 'text', text: '' } : thinkingBlock('') });
         out += proseDelta(index, block.type, block.content);
+        this.held -= block.content.length;
+        block.content = '';
       } else {
         out += event('content_block_start', { index, content_block: { type: 'tool_use', id: block.id, name: block.name, input: {} } });
         if (block.arguments.text !== '') out += event('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json: block.arguments.text } });
@@ -182,44 +170,30 @@ export class MessagesStreamTranslator implements StreamTranslator {
 
   private closeBlock(): string {
     if (this.open === undefined) return '';
-    const { index } = this.open;
+    const { block, index } = this.open;
+    if (block.type === 'tool_use') {
+      block.closed = true;
+      this.held -= block.arguments.text.length;
+      block.arguments.text = '';
+    }
     this.open = undefined;
     return event('content_block_stop', { index });
   }
 
-  private finish(): string {
-    this.ended = true;
+  protected finish(): string {
     const delta = stopOf(this.finishReason, this.engineStop, this.request.body);
     return this.start(undefined) + this.advance(true) + this.closeBlock() + event('message_delta', { delta, usage: fromOpenAiUsage(this.usage) }) + event('message_stop', {});
   }
 
-  /** The error event that ends the stream; the target's message loses any echo of the router's key. */
-  private fail(message: string): string {
-    this.ended = true;
-    return anthropicErrorEvent('api_error', withoutKey(message, this.context.apiKey));
+  protected errorEvent(message: string): string {
+    return anthropicErrorEvent('api_error', message);
   }
 }
-
-/** A piece's tool call id: none when empty, as DashScope sends it on every piece after a call's first. */
-const idOf = (piece: NonNullable<ChunkDelta['tool_calls']>[number]): string | undefined => piece.id || undefined;
 
 /** Whether a block is done: text or thinking is once another block has begun, a tool use once its arguments are a whole JSON object. */
 const isDone = (block: Block): boolean => block.type !== 'tool_use' || block.arguments.whole;
-
-/** An event's data as a chat chunk, if it is a JSON object at all (`null`, a number or a string is none). */
-function chatChunk(data: string): ChatChunk | undefined {
-  try {
-    const chunk: unknown = JSON.parse(data);
-    return chunk !== null && typeof chunk === 'object' ? (chunk as ChatChunk) : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 const proseDelta = (index: number, type: Prose['type'], content: string): string =>
   event('content_block_delta', { index, delta: type === 'text' ? { type: 'text_delta', text: content } : { type: 'thinking_delta', thinking: content } });
 
 const event = (type: string, fields: Record<string, unknown>): string => `event: ${type}\ndata: ${JSON.stringify({ type, ...fields })}\n\n`;
-
-const errorText = (error: { message?: unknown } | string): string =>
-  typeof error === 'string' ? error : typeof error.message === 'string' ? error.message : 'The backend reported an error mid-stream';

@@ -1,0 +1,46 @@
+import type { InferenceRequest } from '../gateway/inference-request.js';
+import { withBody, type AnswerLimitParam, type ProviderAdapter, type StreamContext, type StreamTranslator } from './adapter.js';
+
+/** How one client API (the Anthropic Messages API, the OpenAI Responses API) is spoken through a target's chat completions. */
+export interface ChatBridge {
+  /** The chat body for a body of the API, its answer's length limited by `answerLimit`; what chat cannot carry is refused with an ApiError (400). */
+  toChat(body: Record<string, unknown>, answerLimit: AnswerLimitParam): Record<string, unknown>;
+  /** A chat answer (any status, in OpenAI's shape) as the API's answer. */
+  answer(status: number, body: Buffer | string, request: InferenceRequest): { status: number; body: string };
+  /** A translator of chat chunks to the API's events; `chat` first turns the target's own stream into chat chunks, when it speaks another format. */
+  stream(request: InferenceRequest, chat: StreamTranslator | undefined, context: StreamContext): StreamTranslator;
+}
+
+/**
+ * A maker of the adapters that serve `bridge`'s API through a target's chat completions: the API's
+ * request becomes a chat request for the target's own adapter (which may translate it again, for
+ * Anthropic or Gemini), and its chat answer or stream the API's. Each request's chat translation is
+ * made once however many attempts and translators read it; apart for each answer-length parameter,
+ * as a request's fallbacks may reach both kinds of target.
+ */
+export function chatBridge(bridge: ChatBridge): (chat: ProviderAdapter) => ProviderAdapter {
+  const made: Readonly<Record<AnswerLimitParam, WeakMap<InferenceRequest, InferenceRequest>>> = { max_tokens: new WeakMap(), max_completion_tokens: new WeakMap() };
+  const translationOf = (request: InferenceRequest, answerLimit: AnswerLimitParam): InferenceRequest => {
+    let chat = made[answerLimit].get(request);
+    if (chat === undefined) {
+      const body = bridge.toChat(request.body, answerLimit);
+      chat = { ...withBody(request, body), endpoint: 'chat' };
+      made[answerLimit].set(request, chat);
+    }
+    return chat;
+  };
+  return (chat) => {
+    const answerLimit = chat.answerLimit ?? 'max_tokens';
+    const chatRequestOf = (request: InferenceRequest) => translationOf(request, answerLimit);
+    return {
+      name: chat.name,
+      passiveHealthOnly: chat.passiveHealthOnly,
+      request: (request, backend, upstreamModel) => chat.request(chatRequestOf(request), backend, upstreamModel),
+      response(status, body, request) {
+        const answer = chat.response ? chat.response(status, body, chatRequestOf(request)) : { status, body };
+        return bridge.answer(answer.status, answer.body, request);
+      },
+      stream: (request, context) => bridge.stream(request, chat.stream?.(chatRequestOf(request), context), context),
+    };
+  };
+}
