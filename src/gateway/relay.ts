@@ -69,9 +69,16 @@ export function errorBodyWithoutKey(body: Buffer, headers: OutgoingHttpHeaders, 
   return Buffer.from(scrubbed);
 }
 
+const upstreamError = (message: string, code: string) => ({ error: { message, type: 'upstream_error', param: null, code } });
+
 /** An SSE event carrying an OpenAI-shaped error: the SDKs raise it as an APIError. */
 export function sseErrorEvent(message: string, code: string): string {
-  return `data: ${JSON.stringify({ error: { message, type: 'upstream_error', param: null, code } })}\n\n`;
+  return `data: ${JSON.stringify(upstreamError(message, code))}\n\n`;
+}
+
+/** The same error as a member of a JSON object (`"error":{…}`), for an event that must carry it. */
+export function errorMember(message: string, code: string): string {
+  return JSON.stringify(upstreamError(message, code)).slice(1, -1);
 }
 
 /** What the client is told when reading a backend's whole answer failed: the request's abort, or the backend's fault. */

@@ -1,3 +1,5 @@
+import { endCutJsonEvent, type CutEvent } from './cut-event.js';
+import { errorMember } from './relay.js';
 import { usageOfResponses } from './responses-api.js';
 import type { StreamEnding, StreamVerdict } from './stream-ending.js';
 
@@ -98,6 +100,10 @@ export class ResponsesStream implements StreamEnding {
   /** The Responses stream's own error event (`ResponseErrorEvent`), numbered after the last event relayed. */
   errorEvent(message: string, code: string): string {
     return `event: error\ndata: ${JSON.stringify({ type: 'error', code, message, param: null, sequence_number: this.events })}\n\n`;
+  }
+
+  endCutEvent(cut: CutEvent, message: string, code: string): string {
+    return endCutJsonEvent(cut, errorMember(message, code), this.errorEvent(message, code));
   }
 
   /** Adds what `bytes` hold of the kept line (up to `end`, -1 when it goes on), and reads it once whole or long enough. */

@@ -1,5 +1,6 @@
+import { endCutJsonEvent, type CutEvent } from './cut-event.js';
 import type { Usage } from './inference-request.js';
-import { sseErrorEvent } from './relay.js';
+import { errorMember, sseErrorEvent } from './relay.js';
 
 /** How a relayed stream ended, as its route's rule judges it. */
 export interface StreamVerdict {
@@ -20,11 +21,10 @@ export interface StreamEnding {
   /** The event that ends a broken stream, in the route's own error shape (the SDKs raise it). */
   errorEvent(message: string, code: string): string;
   /**
-   * Lines written before the error event when the stream stopped inside an event the client has
-   * the start of (after the end of the line it stopped in): they end that event as one the route's
-   * clients skip, rather than let them read the error event as its last lines.
+   * What ends a stream that stopped inside an event the client has the start of: that event, as
+   * the route's clients read it without a parse error, and the error.
    */
-  readonly cutEventEnd?: string;
+  endCutEvent(cut: CutEvent, message: string, code: string): string;
 }
 
 /** Chat and text completion streams: complete only when `data: [DONE]` is their last event. */
@@ -38,6 +38,7 @@ export const CHUNK_STREAM: StreamEnding = {
     return { usage, failure: 'the backend ended the stream without [DONE]' };
   },
   errorEvent: sseErrorEvent,
+  endCutEvent: (cut, message, code) => endCutJsonEvent(cut, errorMember(message, code), sseErrorEvent(message, code)),
 };
 
 /**

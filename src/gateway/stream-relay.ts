@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { BodySink, UpstreamBody } from '../upstream/call.js';
 import { abortError, CLIENT_GONE_ERROR, type RequestAbort } from './abort.js';
 import type { Usage } from './inference-request.js';
+import { cutEvent } from './cut-event.js';
 import type { StreamEnding } from './stream-ending.js';
 import { StreamTail } from './stream-tail.js';
 
@@ -32,8 +33,6 @@ export interface StreamTransform {
 const TAIL_BYTES = 8192;
 const EVENT_END = Buffer.from('\n\n');
 const DATA_FIELD = Buffer.from('data:');
-const LF = 0x0a;
-const CR = 0x0d;
 
 /**
  * Relays an SSE body chunk by chunk as it arrives (through its transform, if any),
@@ -136,18 +135,8 @@ class StreamRelay implements BodySink {
 
   private endWithError(message: string, code: string): void {
     if (this.res.writableEnded || this.res.destroyed) return;
-    const error = this.ending.errorEvent(message, code);
-    this.res.end(this.ending.cutEventEnd === undefined ? error : this.cutEventEnd(this.ending.cutEventEnd) + error);
-  }
-
-  /** `cutEventEnd` after the end of the line the stream stopped in, when it stopped inside an event; else nothing. */
-  private cutEventEnd(cutEventEnd: string): string {
-    const relayed = this.kept.read();
-    const end = relayed.length;
-    if (end === 0) return '';
-    if (relayed[end - 1] !== LF) return '\n' + cutEventEnd;
-    // the last line is whole: blank (LF or CRLF) after a line's LF ends the event
-    return relayed[end - 2] === LF || (relayed[end - 2] === CR && relayed[end - 3] === LF) ? '' : cutEventEnd;
+    const cut = cutEvent(this.kept.read(), this.kept.holdsStart);
+    this.res.end(cut === undefined ? this.ending.errorEvent(message, code) : this.ending.endCutEvent(cut, message, code));
   }
 
   private settle(error: string | undefined, clientGone = false, usage?: Usage): void {

@@ -8,6 +8,7 @@ export class StreamTail {
   /** Index of the oldest chunk still kept. */
   private first = 0;
   private bytes = 0;
+  private dropped = false;
 
   constructor(private readonly limit: number) {}
 
@@ -17,12 +18,20 @@ export class StreamTail {
     const smallViewOfLargeRead = chunk.buffer.byteLength > Math.max(2 * chunk.length, Buffer.poolSize);
     this.chunks.push(smallViewOfLargeRead ? Buffer.from(chunk) : chunk);
     this.bytes += chunk.length;
-    while (this.bytes - this.chunks[this.first]!.length >= this.limit) this.bytes -= this.chunks[this.first++]!.length;
+    while (this.bytes - this.chunks[this.first]!.length >= this.limit) {
+      this.bytes -= this.chunks[this.first++]!.length;
+      this.dropped = true;
+    }
     // Forgotten chunks are dropped in batches, not one array shift per chunk.
     if (this.first >= 64) {
       this.chunks.splice(0, this.first);
       this.first = 0;
     }
+  }
+
+  /** Whether the kept bytes are the whole stream. */
+  get holdsStart(): boolean {
+    return !this.dropped;
   }
 
   /** The kept bytes, at least the last `limit` of the stream (all of it when shorter). */

@@ -1,4 +1,5 @@
 import { parseJson } from '../../gateway/parse-json.js';
+import type { CutEvent } from '../../gateway/cut-event.js';
 import type { StreamEnding, StreamVerdict } from '../../gateway/stream-ending.js';
 import { anthropicErrorEvent } from '../anthropic/errors.js';
 import { updateUsage, type AnthropicUsage } from '../anthropic/response.js';
@@ -37,7 +38,9 @@ export class MessagesStream implements StreamEnding {
    * An event's `event:` line names it, the last one if several: the Anthropic SDK skips `ping`
    * events unread, where the start of a cut event and the error event read as one were not JSON.
    */
-  readonly cutEventEnd = 'event: ping\n\n';
+  endCutEvent(cut: CutEvent, message: string): string {
+    return `${cut.midLine ? '\n' : ''}event: ping\n\n${this.errorEvent(message)}`;
+  }
 
   verdict(tail: Buffer): StreamVerdict {
     // Whole events only: a client drops an event whose blank line never came, a `message_stop` or an `error` too.
