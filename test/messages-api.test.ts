@@ -254,7 +254,7 @@ describe('the Anthropic Messages API through the router (a simulated engine, an 
   });
 
   it("answers an engine's reasoning (reasoning_content, or vLLM's newer reasoning) as a thinking block before the text, whole and streamed, when the client asked for thinking", async () => {
-    const ask = { model: 'chat-model', max_tokens: 100, thinking: { type: 'enabled' as const, budget_tokens: 50 }, messages: [{ role: 'user' as const, content: 'Why?' }] };
+    const ask = { model: 'chat-model', max_tokens: 2000, thinking: { type: 'enabled' as const, budget_tokens: 1024 }, messages: [{ role: 'user' as const, content: 'Why?' }] };
     replies.push(completion({ content: 'Because.', reasoning_content: 'They asked why.' }, 'stop'));
     const whole = await client.messages.create(ask);
     expect(whole.content).toEqual([
@@ -283,6 +283,36 @@ describe('the Anthropic Messages API through the router (a simulated engine, an 
         { type: 'text', text: 'Because.' },
       ]);
     }
+  });
+
+  it("refuses thinking Anthropic would refuse with Anthropic's 400 before routing: a type it lacks, a budget below 1024 or not below max_tokens (unless interleaved)", async () => {
+    const ask = (thinking: unknown, headers: Record<string, string> = {}, model = 'no-such-model') =>
+      postJson(`${router.url}/v1/messages`, { model, max_tokens: 2048, messages: [{ role: 'user', content: 'Hi' }], thinking }, headers);
+    const refused: Array<[unknown, RegExp]> = [
+      ['on', /Invalid type for 'thinking'/],
+      [{ type: 'extended' }, /thinking\.type/],
+      [{}, /thinking\.type/],
+      [{ type: 'enabled' }, /budget_tokens/],
+      [{ type: 'enabled', budget_tokens: 1023 }, /at least 1024/],
+      [{ type: 'enabled', budget_tokens: 1500.5 }, /at least 1024/],
+      [{ type: 'enabled', budget_tokens: '2000' }, /at least 1024/],
+      [{ type: 'enabled', budget_tokens: 2048 }, /less than 'max_tokens'/],
+    ];
+    const before = received.length;
+    for (const [thinking, message] of refused) {
+      for (const model of ['no-such-model', 'chat-model']) {
+        expect(await ask(thinking, {}, model), JSON.stringify(thinking)).toMatchObject({ status: 400, body: { type: 'error', error: { type: 'invalid_request_error', message: expect.stringMatching(message) } } });
+      }
+    }
+    const counted = await client.messages.countTokens({ model: 'no-such-model', messages: [{ role: 'user', content: 'Hi' }], thinking: { type: 'enabled', budget_tokens: 5 } }).catch((e: unknown) => e);
+    expect(counted).toBeInstanceOf(Anthropic.BadRequestError);
+    const badConfig = await postJson(`${router.url}/v1/messages`, { model: 'no-such-model', max_tokens: 5, messages: [{ role: 'user', content: 'Hi' }], output_config: { effort: 3 } });
+    expect(badConfig).toMatchObject({ status: 400, body: { error: { message: expect.stringMatching(/output_config\.effort/) } } });
+    expect(received.length).toBe(before);
+    // With interleaved thinking the budget is the whole turn's, and may exceed max_tokens (Claude Code asks so).
+    const interleaved = { 'anthropic-beta': 'claude-code-20250219,interleaved-thinking-2025-05-14' };
+    expect(await ask({ type: 'enabled', budget_tokens: 31_999 }, interleaved)).toMatchObject({ status: 404 });
+    expect((await ask({ type: 'enabled', budget_tokens: 2048 }, { 'anthropic-beta': 'not-interleaved-thinking-2025-05-14' })).status).toBe(400);
   });
 
   it("ends a stream that breaks off, or reports an error, with Anthropic's error event, which the SDK raises", async () => {
@@ -450,6 +480,7 @@ describe('the Messages API route to an Anthropic target (a fake Messages API beh
     // Fields no chat translation carries (thinking, cache_control, document blocks, server tools) reach Anthropic untouched.
     const params = {
       ...ask,
+      max_tokens: 2048,
       system: [{ type: 'text' as const, text: 'Be brief.', cache_control: { type: 'ephemeral' as const } }],
       thinking: { type: 'enabled' as const, budget_tokens: 1024 },
       messages: [{ role: 'user' as const, content: [{ type: 'document' as const, source: { type: 'text' as const, media_type: 'text/plain' as const, data: 'A memo.' } }, { type: 'text' as const, text: 'Sum it up.' }] }],
@@ -505,6 +536,19 @@ describe('the Messages API route to an Anthropic target (a fake Messages API beh
     const { status } = await postJson(`${router.url}/v1/messages`, beta);
     expect(status).toBe(200);
     expect(fake.last().body).toEqual(beta);
+  });
+
+  it("refuses thinking Anthropic would refuse before calling it, and passes on a budget above max_tokens under the interleaved-thinking beta, which Anthropic takes", async () => {
+    const before = fake.received.length;
+    for (const thinking of [{ type: 'enabled', budget_tokens: 500 }, { type: 'enabled', budget_tokens: 64 }, { type: 'sometimes' }]) {
+      const refused = await postJson(`${router.url}/v1/messages`, { ...ask, thinking });
+      expect(refused, JSON.stringify(thinking)).toMatchObject({ status: 400, body: { type: 'error', error: { type: 'invalid_request_error' } } });
+    }
+    expect(fake.received.length).toBe(before);
+    fake.reply({ status: 200, json: fixture('anthropic/message-text.json') });
+    const interleaved = { ...ask, thinking: { type: 'enabled', budget_tokens: 10_000 } };
+    expect((await postJson(`${router.url}/v1/messages`, interleaved, { 'anthropic-beta': 'interleaved-thinking-2025-05-14' })).status).toBe(200);
+    expect(fake.last()).toMatchObject({ body: interleaved, headers: { 'anthropic-beta': 'interleaved-thinking-2025-05-14' } });
   });
 
   it("relays Anthropic's stream as it came, and its errors, whole or mid-stream, as the SDK's own", async () => {
