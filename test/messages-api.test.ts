@@ -285,6 +285,31 @@ describe('the Anthropic Messages API through the router (a simulated engine, an 
     }
   });
 
+  it("asks an OpenAI-compatible target to reason at the reasoning_effort of the client's thinking: LiteLLM's for a budget, the effort of adaptive thinking", async () => {
+    const effortFor = async (thinking: Record<string, unknown> | undefined, extra: Record<string, unknown> = {}) => {
+      replies.push(completion({ content: 'Yes.' }, 'stop'));
+      const answered = await postJson(`${router.url}/v1/messages`, { model: 'chat-model', max_tokens: 40_000, messages: [{ role: 'user', content: 'Ready?' }], thinking, ...extra });
+      expect(answered.status).toBe(200);
+      return received.at(-1)!.reasoning_effort;
+    };
+    const budgets: Array<[number, string]> = [[1024, 'low'], [2047, 'low'], [2048, 'medium'], [4095, 'medium'], [4096, 'high'], [31_999, 'high']];
+    for (const [budget, effort] of budgets) expect(await effortFor({ type: 'enabled', budget_tokens: budget }), String(budget)).toBe(effort);
+    // Anthropic's levels above high are high: vLLM and OpenAI's o-series refuse any other effort.
+    const efforts: Array<[string | undefined, string]> = [['low', 'low'], ['medium', 'medium'], ['high', 'high'], ['xhigh', 'high'], ['max', 'high'], [undefined, 'high']];
+    for (const [level, effort] of efforts) expect(await effortFor({ type: 'adaptive' }, { output_config: { effort: level } }), String(level)).toBe(effort);
+    expect(await effortFor({ type: 'adaptive', display: 'omitted' })).toBe('high');
+    // An effort only adaptive thinking reads; no thinking, or thinking disabled (vLLM refuses 'none'), sends none.
+    expect(await effortFor({ type: 'enabled', budget_tokens: 1024 }, { output_config: { effort: 'max' } })).toBe('low');
+    expect(await effortFor(undefined, { output_config: { effort: 'high' } })).toBeUndefined();
+    expect(await effortFor({ type: 'disabled' })).toBeUndefined();
+    expect(received.at(-1)).not.toHaveProperty('reasoning_effort');
+    // An effort level the router cannot map is refused before the target is called; Anthropic's own targets judge it themselves.
+    const before = received.length;
+    const unknown = await postJson(`${router.url}/v1/messages`, { model: 'chat-model', max_tokens: 10, messages: [{ role: 'user', content: 'Hi' }], thinking: { type: 'adaptive' }, output_config: { effort: 'ultra' } });
+    expect(unknown).toMatchObject({ status: 400, body: { type: 'error', error: { type: 'invalid_request_error', message: expect.stringMatching(/effort 'ultra' is not supported/) } } });
+    expect(received.length).toBe(before);
+  });
+
   it("refuses thinking Anthropic would refuse with Anthropic's 400 before routing: a type it lacks, a budget below 1024 or not below max_tokens (unless interleaved)", async () => {
     const ask = (thinking: unknown, headers: Record<string, string> = {}, model = 'no-such-model') =>
       postJson(`${router.url}/v1/messages`, { model, max_tokens: 2048, messages: [{ role: 'user', content: 'Hi' }], thinking }, headers);
@@ -604,6 +629,38 @@ describe('the Messages API route to a Gemini target (through its chat translatio
     expect(streamed.stop_reason).toBe('tool_use');
     expect(streamed.content).toEqual([{ type: 'tool_use', id: expect.any(String), name: 'get_weather', input: { location: 'Paris' } }]);
   });
+
+  it("asks Gemini to think for the client's thinking (as a reasoning_effort), and answers its thoughts as thinking blocks, whole and streamed", async () => {
+    const ask = { model: 'gemini-x', max_tokens: 10_000, messages: [{ role: 'user' as const, content: 'Is 97 prime?' }] };
+    fake.reply({ status: 200, json: fixture('gemini/response-thoughts.json') });
+    const whole = await client.messages.create({ ...ask, thinking: { type: 'enabled', budget_tokens: 3000 } });
+    // 3000 is LiteLLM's medium, which Gemini 2.5 thinks at with Google's medium budget
+    expect(fake.last().body.generationConfig).toEqual({ maxOutputTokens: 10_000, thinkingConfig: { thinkingBudget: 8192, includeThoughts: true } });
+    expect(whole.content).toEqual([
+      { type: 'thinking', thinking: '**Weighing the options**\n\nA prime test by trial division up to the square root is enough here.', signature: '' },
+      { type: 'text', text: '97 is prime.' },
+    ]);
+
+    fake.reply({ sse: fixture('gemini/stream-thoughts.sse'), chunkBytes: 8 });
+    const stream = client.messages.stream({ ...ask, thinking: { type: 'adaptive' }, output_config: { effort: 'low' } });
+    const thought: string[] = [];
+    stream.on('thinking', (delta) => thought.push(delta));
+    const streamed = await stream.finalMessage();
+    expect(fake.last().body.generationConfig).toEqual({ maxOutputTokens: 10_000, thinkingConfig: { thinkingBudget: 1024, includeThoughts: true } });
+    expect(thought.join('')).toBe('**Checking divisors**\n\nNone of 2, 3, 5, 7 divides 97.');
+    expect(streamed.content).toEqual([
+      { type: 'thinking', thinking: '**Checking divisors**\n\nNone of 2, 3, 5, 7 divides 97.', signature: '' },
+      { type: 'text', text: '97 is prime.' },
+    ]);
+
+    // Thinking disabled is Gemini's least thinking (none at all before Gemini 3), no thoughts asked for.
+    fake.reply({ status: 200, json: fixture('gemini/response-text.json') });
+    await client.messages.create({ ...ask, thinking: { type: 'disabled' } });
+    expect(fake.last().body.generationConfig).toEqual({ maxOutputTokens: 10_000, thinkingConfig: { thinkingBudget: 0 } });
+    fake.reply({ status: 200, json: fixture('gemini/response-text.json') });
+    await client.messages.create(ask);
+    expect(fake.last().body.generationConfig).toEqual({ maxOutputTokens: 10_000 });
+  });
 });
 
 describe('translating chat chunks to Messages events (engines that stream tool calls unusually)', () => {
@@ -848,6 +905,8 @@ describe('validating and translating a Messages body (no input makes a TypeError
     ],
     tools: [{ name: 'f', description: 'd', input_schema: { type: 'object' } }],
     tool_choice: { type: 'tool', name: 'f', disable_parallel_tool_use: true },
+    thinking: { type: 'adaptive', display: 'summarized' },
+    output_config: { effort: 'medium' },
   };
   const ODD_VALUES: unknown[] = [undefined, null, 5, 'text', {}, [], [null], { type: 'video' }];
 
@@ -868,7 +927,7 @@ describe('validating and translating a Messages body (no input makes a TypeError
   }
 
   it('answers every malformed or unusual body with a chat request or a 400, never another error', () => {
-    expect(toChatRequest(WELL_FORMED).messages).toHaveLength(5);
+    expect(toChatRequest(WELL_FORMED)).toMatchObject({ messages: { length: 5 }, reasoning_effort: 'medium' });
     let cases = 0;
     for (const body of variants(WELL_FORMED)) {
       cases += 1;
