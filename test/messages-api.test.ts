@@ -254,7 +254,7 @@ describe('the Anthropic Messages API through the router (a simulated engine, an 
   });
 
   it("answers an engine's reasoning (reasoning_content, or vLLM's newer reasoning) as a thinking block before the text, whole and streamed, when the client asked for thinking", async () => {
-    const ask = { model: 'chat-model', max_tokens: 100, thinking: { type: 'enabled' as const, budget_tokens: 50 }, messages: [{ role: 'user' as const, content: 'Why?' }] };
+    const ask = { model: 'chat-model', max_tokens: 2000, thinking: { type: 'enabled' as const, budget_tokens: 1024 }, messages: [{ role: 'user' as const, content: 'Why?' }] };
     replies.push(completion({ content: 'Because.', reasoning_content: 'They asked why.' }, 'stop'));
     const whole = await client.messages.create(ask);
     expect(whole.content).toEqual([
@@ -283,6 +283,61 @@ describe('the Anthropic Messages API through the router (a simulated engine, an 
         { type: 'text', text: 'Because.' },
       ]);
     }
+  });
+
+  it("asks an OpenAI-compatible target to reason at the reasoning_effort of the client's thinking: LiteLLM's for a budget, the effort of adaptive thinking", async () => {
+    const effortFor = async (thinking: Record<string, unknown> | undefined, extra: Record<string, unknown> = {}) => {
+      replies.push(completion({ content: 'Yes.' }, 'stop'));
+      const answered = await postJson(`${router.url}/v1/messages`, { model: 'chat-model', max_tokens: 40_000, messages: [{ role: 'user', content: 'Ready?' }], thinking, ...extra });
+      expect(answered.status).toBe(200);
+      return received.at(-1)!.reasoning_effort;
+    };
+    const budgets: Array<[number, string]> = [[1024, 'low'], [2047, 'low'], [2048, 'medium'], [4095, 'medium'], [4096, 'high'], [31_999, 'high']];
+    for (const [budget, effort] of budgets) expect(await effortFor({ type: 'enabled', budget_tokens: budget }), String(budget)).toBe(effort);
+    // Anthropic's levels above high are high: vLLM and OpenAI's o-series refuse any other effort.
+    const efforts: Array<[string | undefined, string]> = [['low', 'low'], ['medium', 'medium'], ['high', 'high'], ['xhigh', 'high'], ['max', 'high'], [undefined, 'high']];
+    for (const [level, effort] of efforts) expect(await effortFor({ type: 'adaptive' }, { output_config: { effort: level } }), String(level)).toBe(effort);
+    expect(await effortFor({ type: 'adaptive', display: 'omitted' })).toBe('high');
+    // An effort only adaptive thinking reads; no thinking, or thinking disabled (vLLM refuses 'none'), sends none.
+    expect(await effortFor({ type: 'enabled', budget_tokens: 1024 }, { output_config: { effort: 'max' } })).toBe('low');
+    expect(await effortFor(undefined, { output_config: { effort: 'high' } })).toBeUndefined();
+    expect(await effortFor({ type: 'disabled' })).toBeUndefined();
+    expect(received.at(-1)).not.toHaveProperty('reasoning_effort');
+    // An effort level the router cannot map is refused before the target is called; Anthropic's own targets judge it themselves.
+    const before = received.length;
+    const unknown = await postJson(`${router.url}/v1/messages`, { model: 'chat-model', max_tokens: 10, messages: [{ role: 'user', content: 'Hi' }], thinking: { type: 'adaptive' }, output_config: { effort: 'ultra' } });
+    expect(unknown).toMatchObject({ status: 400, body: { type: 'error', error: { type: 'invalid_request_error', message: expect.stringMatching(/effort 'ultra' is not supported/) } } });
+    expect(received.length).toBe(before);
+  });
+
+  it("refuses thinking Anthropic would refuse with Anthropic's 400 before routing: a type it lacks, a budget below 1024 or not below max_tokens (unless interleaved)", async () => {
+    const ask = (thinking: unknown, headers: Record<string, string> = {}, model = 'no-such-model') =>
+      postJson(`${router.url}/v1/messages`, { model, max_tokens: 2048, messages: [{ role: 'user', content: 'Hi' }], thinking }, headers);
+    const refused: Array<[unknown, RegExp]> = [
+      ['on', /Invalid type for 'thinking'/],
+      [{ type: 'extended' }, /thinking\.type/],
+      [{}, /thinking\.type/],
+      [{ type: 'enabled' }, /budget_tokens/],
+      [{ type: 'enabled', budget_tokens: 1023 }, /at least 1024/],
+      [{ type: 'enabled', budget_tokens: 1500.5 }, /at least 1024/],
+      [{ type: 'enabled', budget_tokens: '2000' }, /at least 1024/],
+      [{ type: 'enabled', budget_tokens: 2048 }, /less than 'max_tokens'/],
+    ];
+    const before = received.length;
+    for (const [thinking, message] of refused) {
+      for (const model of ['no-such-model', 'chat-model']) {
+        expect(await ask(thinking, {}, model), JSON.stringify(thinking)).toMatchObject({ status: 400, body: { type: 'error', error: { type: 'invalid_request_error', message: expect.stringMatching(message) } } });
+      }
+    }
+    const counted = await client.messages.countTokens({ model: 'no-such-model', messages: [{ role: 'user', content: 'Hi' }], thinking: { type: 'enabled', budget_tokens: 5 } }).catch((e: unknown) => e);
+    expect(counted).toBeInstanceOf(Anthropic.BadRequestError);
+    const badConfig = await postJson(`${router.url}/v1/messages`, { model: 'no-such-model', max_tokens: 5, messages: [{ role: 'user', content: 'Hi' }], output_config: { effort: 3 } });
+    expect(badConfig).toMatchObject({ status: 400, body: { error: { message: expect.stringMatching(/output_config\.effort/) } } });
+    expect(received.length).toBe(before);
+    // With interleaved thinking the budget is the whole turn's, and may exceed max_tokens (Claude Code asks so).
+    const interleaved = { 'anthropic-beta': 'claude-code-20250219,interleaved-thinking-2025-05-14' };
+    expect(await ask({ type: 'enabled', budget_tokens: 31_999 }, interleaved)).toMatchObject({ status: 404 });
+    expect((await ask({ type: 'enabled', budget_tokens: 2048 }, { 'anthropic-beta': 'not-interleaved-thinking-2025-05-14' })).status).toBe(400);
   });
 
   it("ends a stream that breaks off, or reports an error, with Anthropic's error event, which the SDK raises", async () => {
@@ -450,6 +505,7 @@ describe('the Messages API route to an Anthropic target (a fake Messages API beh
     // Fields no chat translation carries (thinking, cache_control, document blocks, server tools) reach Anthropic untouched.
     const params = {
       ...ask,
+      max_tokens: 2048,
       system: [{ type: 'text' as const, text: 'Be brief.', cache_control: { type: 'ephemeral' as const } }],
       thinking: { type: 'enabled' as const, budget_tokens: 1024 },
       messages: [{ role: 'user' as const, content: [{ type: 'document' as const, source: { type: 'text' as const, media_type: 'text/plain' as const, data: 'A memo.' } }, { type: 'text' as const, text: 'Sum it up.' }] }],
@@ -507,6 +563,19 @@ describe('the Messages API route to an Anthropic target (a fake Messages API beh
     expect(fake.last().body).toEqual(beta);
   });
 
+  it("refuses thinking Anthropic would refuse before calling it, and passes on a budget above max_tokens under the interleaved-thinking beta, which Anthropic takes", async () => {
+    const before = fake.received.length;
+    for (const thinking of [{ type: 'enabled', budget_tokens: 500 }, { type: 'enabled', budget_tokens: 64 }, { type: 'sometimes' }]) {
+      const refused = await postJson(`${router.url}/v1/messages`, { ...ask, thinking });
+      expect(refused, JSON.stringify(thinking)).toMatchObject({ status: 400, body: { type: 'error', error: { type: 'invalid_request_error' } } });
+    }
+    expect(fake.received.length).toBe(before);
+    fake.reply({ status: 200, json: fixture('anthropic/message-text.json') });
+    const interleaved = { ...ask, thinking: { type: 'enabled', budget_tokens: 10_000 } };
+    expect((await postJson(`${router.url}/v1/messages`, interleaved, { 'anthropic-beta': 'interleaved-thinking-2025-05-14' })).status).toBe(200);
+    expect(fake.last()).toMatchObject({ body: interleaved, headers: { 'anthropic-beta': 'interleaved-thinking-2025-05-14' } });
+  });
+
   it("relays Anthropic's stream as it came, and its errors, whole or mid-stream, as the SDK's own", async () => {
     fake.reply({ sse: fixture('anthropic/stream-tool-use.sse') });
     const raw = await fetch(`${router.url}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...ask, stream: true }) });
@@ -559,6 +628,38 @@ describe('the Messages API route to a Gemini target (through its chat translatio
     expect(fake.last().url).toBe('/v1beta/models/gemini-x:streamGenerateContent?alt=sse');
     expect(streamed.stop_reason).toBe('tool_use');
     expect(streamed.content).toEqual([{ type: 'tool_use', id: expect.any(String), name: 'get_weather', input: { location: 'Paris' } }]);
+  });
+
+  it("asks Gemini to think for the client's thinking (as a reasoning_effort), and answers its thoughts as thinking blocks, whole and streamed", async () => {
+    const ask = { model: 'gemini-x', max_tokens: 10_000, messages: [{ role: 'user' as const, content: 'Is 97 prime?' }] };
+    fake.reply({ status: 200, json: fixture('gemini/response-thoughts.json') });
+    const whole = await client.messages.create({ ...ask, thinking: { type: 'enabled', budget_tokens: 3000 } });
+    // 3000 is LiteLLM's medium, which Gemini 2.5 thinks at with Google's medium budget
+    expect(fake.last().body.generationConfig).toEqual({ maxOutputTokens: 10_000, thinkingConfig: { thinkingBudget: 8192, includeThoughts: true } });
+    expect(whole.content).toEqual([
+      { type: 'thinking', thinking: '**Weighing the options**\n\nA prime test by trial division up to the square root is enough here.', signature: '' },
+      { type: 'text', text: '97 is prime.' },
+    ]);
+
+    fake.reply({ sse: fixture('gemini/stream-thoughts.sse'), chunkBytes: 8 });
+    const stream = client.messages.stream({ ...ask, thinking: { type: 'adaptive' }, output_config: { effort: 'low' } });
+    const thought: string[] = [];
+    stream.on('thinking', (delta) => thought.push(delta));
+    const streamed = await stream.finalMessage();
+    expect(fake.last().body.generationConfig).toEqual({ maxOutputTokens: 10_000, thinkingConfig: { thinkingBudget: 1024, includeThoughts: true } });
+    expect(thought.join('')).toBe('**Checking divisors**\n\nNone of 2, 3, 5, 7 divides 97.');
+    expect(streamed.content).toEqual([
+      { type: 'thinking', thinking: '**Checking divisors**\n\nNone of 2, 3, 5, 7 divides 97.', signature: '' },
+      { type: 'text', text: '97 is prime.' },
+    ]);
+
+    // Thinking disabled is Gemini's least thinking (none at all before Gemini 3), no thoughts asked for.
+    fake.reply({ status: 200, json: fixture('gemini/response-text.json') });
+    await client.messages.create({ ...ask, thinking: { type: 'disabled' } });
+    expect(fake.last().body.generationConfig).toEqual({ maxOutputTokens: 10_000, thinkingConfig: { thinkingBudget: 0 } });
+    fake.reply({ status: 200, json: fixture('gemini/response-text.json') });
+    await client.messages.create(ask);
+    expect(fake.last().body.generationConfig).toEqual({ maxOutputTokens: 10_000 });
   });
 });
 
@@ -804,6 +905,8 @@ describe('validating and translating a Messages body (no input makes a TypeError
     ],
     tools: [{ name: 'f', description: 'd', input_schema: { type: 'object' } }],
     tool_choice: { type: 'tool', name: 'f', disable_parallel_tool_use: true },
+    thinking: { type: 'adaptive', display: 'summarized' },
+    output_config: { effort: 'medium' },
   };
   const ODD_VALUES: unknown[] = [undefined, null, 5, 'text', {}, [], [null], { type: 'video' }];
 
@@ -824,7 +927,7 @@ describe('validating and translating a Messages body (no input makes a TypeError
   }
 
   it('answers every malformed or unusual body with a chat request or a 400, never another error', () => {
-    expect(toChatRequest(WELL_FORMED).messages).toHaveLength(5);
+    expect(toChatRequest(WELL_FORMED)).toMatchObject({ messages: { length: 5 }, reasoning_effort: 'medium' });
     let cases = 0;
     for (const body of variants(WELL_FORMED)) {
       cases += 1;

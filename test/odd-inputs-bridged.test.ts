@@ -58,6 +58,7 @@ function cases(): Array<{ name: string; path: string; body: Record<string, unkno
           }
         }
         all.push({ name: `messages thinking ${shown}`, path: '/v1/messages', body: { model, stream, max_tokens: 10, messages: [{ role: 'user', content: 'Hi' }], thinking: value } });
+        all.push({ name: `messages output_config ${shown}`, path: '/v1/messages', body: { model, stream, max_tokens: 10, messages: [{ role: 'user', content: 'Hi' }], thinking: { type: 'adaptive' }, output_config: value } });
         all.push({ name: `messages thinking block ${shown}`, path: '/v1/messages', body: { model, stream, max_tokens: 10, messages: [{ role: 'assistant', content: [{ type: 'thinking', thinking: value, signature: value }] }, { role: 'user', content: 'go on' }] } });
       }
     }

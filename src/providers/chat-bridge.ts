@@ -1,10 +1,18 @@
 import type { InferenceRequest } from '../gateway/inference-request.js';
 import { withBody, type AnswerLimitParam, type ProviderAdapter, type StreamContext, type StreamTranslator } from './adapter.js';
 
+/** What the chat request the router writes depends on of its target. */
+export interface ChatTarget {
+  /** The parameter the target limits an answer's length by (see ProviderAdapter.answerLimit). */
+  answerLimit: AnswerLimitParam;
+  /** The router translates the target's chat itself (ProviderAdapter.chatOnly), taking every `reasoning_effort` it maps, `none` included. */
+  translated: boolean;
+}
+
 /** How one client API (the Anthropic Messages API, the OpenAI Responses API) is spoken through a target's chat completions. */
 export interface ChatBridge {
-  /** The chat body for a body of the API, its answer's length limited by `answerLimit`; what chat cannot carry is refused with an ApiError (400). */
-  toChat(body: Record<string, unknown>, answerLimit: AnswerLimitParam): Record<string, unknown>;
+  /** The chat body for a body of the API, written for `target`; what chat cannot carry is refused with an ApiError (400). */
+  toChat(body: Record<string, unknown>, target: ChatTarget): Record<string, unknown>;
   /** A chat answer (any status, in OpenAI's shape) as the API's answer. */
   answer(status: number, body: Buffer | string, request: InferenceRequest): { status: number; body: string };
   /** A translator of chat chunks to the API's events; `chat` first turns the target's own stream into chat chunks, when it speaks another format. */
@@ -15,23 +23,26 @@ export interface ChatBridge {
  * A maker of the adapters that serve `bridge`'s API through a target's chat completions: the API's
  * request becomes a chat request for the target's own adapter (which may translate it again, for
  * Anthropic or Gemini), and its chat answer or stream the API's. Each request's chat translation is
- * made once however many attempts and translators read it; apart for each answer-length parameter,
- * as a request's fallbacks may reach both kinds of target.
+ * made once however many attempts and translators read it; apart for each kind of target (ChatTarget),
+ * as a request's fallbacks may reach several.
  */
 export function chatBridge(bridge: ChatBridge): (chat: ProviderAdapter) => ProviderAdapter {
-  const made: Readonly<Record<AnswerLimitParam, WeakMap<InferenceRequest, InferenceRequest>>> = { max_tokens: new WeakMap(), max_completion_tokens: new WeakMap() };
-  const translationOf = (request: InferenceRequest, answerLimit: AnswerLimitParam): InferenceRequest => {
-    let chat = made[answerLimit].get(request);
+  const made = new Map<string, WeakMap<InferenceRequest, InferenceRequest>>();
+  const translationOf = (request: InferenceRequest, target: ChatTarget): InferenceRequest => {
+    const kind = `${target.answerLimit} ${target.translated}`;
+    let ofKind = made.get(kind);
+    if (ofKind === undefined) made.set(kind, (ofKind = new WeakMap()));
+    let chat = ofKind.get(request);
     if (chat === undefined) {
-      const body = bridge.toChat(request.body, answerLimit);
+      const body = bridge.toChat(request.body, target);
       chat = { ...withBody(request, body), endpoint: 'chat' };
-      made[answerLimit].set(request, chat);
+      ofKind.set(request, chat);
     }
     return chat;
   };
   return (chat) => {
-    const answerLimit = chat.answerLimit ?? 'max_tokens';
-    const chatRequestOf = (request: InferenceRequest) => translationOf(request, answerLimit);
+    const target: ChatTarget = { answerLimit: chat.answerLimit ?? 'max_tokens', translated: chat.chatOnly === true };
+    const chatRequestOf = (request: InferenceRequest) => translationOf(request, target);
     return {
       name: chat.name,
       passiveHealthOnly: chat.passiveHealthOnly,

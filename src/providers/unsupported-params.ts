@@ -24,11 +24,12 @@ const ANSWER_LIMITS: Partial<Record<ProviderName, AnswerLimitParam>> = {
 };
 
 /**
- * The models of a provider that refuse `max_tokens` on chat completions and take the same limit as
- * `max_completion_tokens`: OpenAI's reasoning models (o1, o3, o4-mini, gpt-5 and their sized and
- * dated variants) answer 400 "Unsupported parameter: 'max_tokens'".
+ * A provider's reasoning models, which its others differ from on chat completions: OpenAI's (o1, o3,
+ * o4-mini, gpt-5 and their sized and dated variants) refuse `max_tokens`, taking the same limit as
+ * `max_completion_tokens` (400 "Unsupported parameter: 'max_tokens'"), and only they take
+ * `reasoning_effort`, which its other models refuse.
  */
-const MAX_TOKENS_REFUSED: Partial<Record<ProviderName, RegExp>> = {
+const REASONING_MODELS: Partial<Record<ProviderName, RegExp>> = {
   openai: /^(?:o\d+|gpt-5)(?:[-.]|$)/,
 };
 
@@ -47,20 +48,33 @@ export function withoutParams(adapter: ProviderAdapter, params: readonly string[
 }
 
 /**
- * `adapter`, sending a chat request's `max_tokens` as `max_completion_tokens` to the models
- * `refusing` matches (as LiteLLM does): clients written for other models send `max_tokens`. A
- * request that sets both is left as it is, for the provider to judge.
+ * `adapter`, fitting a chat request's reasoning parameters to whether the model is one of the
+ * `reasoning` models: to one, `max_tokens` goes as `max_completion_tokens`, as LiteLLM sends it
+ * (clients written for other models send `max_tokens`; a request that sets both is left as it is,
+ * for the provider to judge); to another, `reasoning_effort` is dropped, as a parameter the
+ * provider does not accept is (the Messages API's translation writes it for a client's `thinking`).
  */
-function withMaxTokensRenamed(adapter: ProviderAdapter, refusing: RegExp): ProviderAdapter {
+function withReasoningParameters(adapter: ProviderAdapter, reasoning: RegExp): ProviderAdapter {
   return {
     ...adapter,
     request(request, backend, upstreamModel) {
-      const { body } = request;
-      if (request.endpoint !== 'chat' || !('max_tokens' in body) || 'max_completion_tokens' in body || !refusing.test(upstreamModel)) return adapter.request(request, backend, upstreamModel);
-      const { max_tokens: limit, ...rest } = body;
-      return adapter.request(withBody(request, { ...rest, max_completion_tokens: limit }), backend, upstreamModel);
+      const body = request.endpoint === 'chat' ? fittedBody(request.body, reasoning.test(upstreamModel)) : undefined;
+      return adapter.request(body ? withBody(request, body) : request, backend, upstreamModel);
     },
   };
+}
+
+/** A chat body with its reasoning parameters fitted to a model that `reasons` or not; undefined when it fits as it is. */
+function fittedBody(body: Record<string, unknown>, reasons: boolean): Record<string, unknown> | undefined {
+  if (reasons) {
+    if (!('max_tokens' in body) || 'max_completion_tokens' in body) return undefined;
+    const { max_tokens: limit, ...rest } = body;
+    return { ...rest, max_completion_tokens: limit };
+  }
+  if (!('reasoning_effort' in body)) return undefined;
+  const fitted = { ...body };
+  delete fitted.reasoning_effort;
+  return fitted;
 }
 
 /** The adapter for `provider`'s wire format, with its settings, dropping (or renaming) what the provider does not accept. */
@@ -68,8 +82,8 @@ export function providerAdapter(provider: ProviderName, settings?: WireSettings)
   let adapter = wireAdapter(providerDefinition(provider).wire, settings);
   const answerLimit = ANSWER_LIMITS[provider];
   if (answerLimit) adapter = { ...adapter, answerLimit };
-  const maxTokensRefused = MAX_TOKENS_REFUSED[provider];
-  if (maxTokensRefused) adapter = withMaxTokensRenamed(adapter, maxTokensRefused);
+  const reasoningModels = REASONING_MODELS[provider];
+  if (reasoningModels) adapter = withReasoningParameters(adapter, reasoningModels);
   return targetAdapter(withoutParams(adapter, UNSUPPORTED_PARAMS[provider]));
 }
 

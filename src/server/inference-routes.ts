@@ -81,7 +81,7 @@ export function inferenceRoutes(gateway: Gateway, maxBodyBytes: number, log: Log
         let fields: { model: string; stream: boolean };
         try {
           body = parseJsonBody(raw);
-          fields = validateInference(endpoint, body);
+          fields = validateInference(endpoint, body, req.headers);
         } catch (invalid) {
           return refuse(gateway, res, { id, endpoint, model: modelOf(body), startedAt }, invalid as ApiError);
         }

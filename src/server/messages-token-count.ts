@@ -24,7 +24,7 @@ export function registerMessagesTokenCount(app: FastifyInstance, policies: Gatew
       // A chat body's checks (an object, a model name, a messages array) are a Messages body's but for max_tokens, which a count does not take.
       const { model } = validateInference('chat', request.body);
       const body = request.body as Record<string, unknown>;
-      validateMessagesBody(body);
+      validateMessagesBody(body, request.headers['anthropic-beta']);
       const { system, messages, tools } = body;
       const caller = policies.identifier.identify(request.headers, reply.raw, true);
       policies.identifier.authorize(caller, model);

@@ -33,7 +33,7 @@ export function registerRouteExplain(
 ): void {
   app.post('/route/explain', { onRequest: guard }, async (request) => {
     const endpoint = explainedEndpoint(request.body);
-    const { model } = validateInference(endpoint, request.body);
+    const { model } = validateInference(endpoint, request.body, request.headers);
     const body = request.body as Record<string, unknown>;
     // A request continuing a stored response goes to the replica holding it, wherever that replica may serve (see AttemptRunner.holderChoice).
     const continued = endpoint === 'responses' ? continuedResponse(body) : undefined;

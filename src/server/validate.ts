@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import { badRequest } from './errors.js';
 import { ENDPOINTS, type Endpoint } from '../gateway/inference-request.js';
 import { validateMessagesBody } from '../providers/messages/validate.js';
@@ -12,8 +13,8 @@ const MAX_MODEL_NAME = 256;
 const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
 export const MODEL_NAME_RULE = `a model name has at most ${MAX_MODEL_NAME} characters and no control characters`;
 
-/** Checks what the router itself needs; everything else is the backend's to judge. */
-export function validateInference(endpoint: Endpoint, body: unknown): { model: string; stream: boolean } {
+/** Checks what the router itself needs; everything else is the backend's to judge. `headers` are the request's (a Messages body's meaning depends on its betas). */
+export function validateInference(endpoint: Endpoint, body: unknown, headers: IncomingHttpHeaders = {}): { model: string; stream: boolean } {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw badRequest('The request body must be a JSON object');
   }
@@ -38,7 +39,7 @@ export function validateInference(endpoint: Endpoint, body: unknown): { model: s
     // Anthropic refuses an empty conversation; an engine given the translation would answer for an empty prompt.
     if ((fields.messages as unknown[]).length === 0) throw badRequest("Invalid 'messages': at least one message is required", 'messages', 'invalid_value');
     validateMaxTokens(fields.max_tokens);
-    validateMessagesBody(fields);
+    validateMessagesBody(fields, headers['anthropic-beta']);
   }
   if (endpoint === 'responses' && typeof fields.input !== 'string' && !Array.isArray(fields.input)) {
     throw badRequest("Invalid type for 'input': expected a string or an array", 'input', 'invalid_type');

@@ -13,7 +13,7 @@ import type { ChunkDelta, ThinkingBlock } from '../openai-chunks.js';
  * `minimal` gets Anthropic's smallest (LiteLLM's 128 is below it, and Anthropic refuses it); LiteLLM
  * has none for `xhigh` and `max`, which double the budget before them. `none` asks for no thinking.
  */
-const THINKING_BUDGETS: Readonly<Record<ReasoningEffort, number | undefined>> = { none: undefined, minimal: 1024, low: 1024, medium: 2048, high: 4096, xhigh: 8192, max: 16384 };
+export const THINKING_BUDGETS: Readonly<Record<ReasoningEffort, number | undefined>> = { none: undefined, minimal: 1024, low: 1024, medium: 2048, high: 4096, xhigh: 8192, max: 16384 };
 
 /** `output_config.effort` of adaptive thinking: Anthropic's levels are OpenAI's, but for `minimal`, which it lacks. */
 const ADAPTIVE_EFFORTS: Readonly<Record<ReasoningEffort, string | undefined>> = { none: undefined, minimal: 'low', low: 'low', medium: 'medium', high: 'high', xhigh: 'xhigh', max: 'max' };

@@ -1,9 +1,11 @@
 import { badRequest } from '../../server/errors.js';
 import { TOOL_CHOICE_TYPES } from '../anthropic/request.js';
 import type { AnswerLimitParam } from '../adapter.js';
+import type { ChatTarget } from '../chat-bridge.js';
 import { mapParameters, shown, type ParameterTable } from '../chat-translation.js';
+import { chatReasoningEffort } from './thinking.js';
 
-/** Messages API fields → OpenAI chat parameters; fields not listed (`thinking`, `service_tier`, …) have no chat counterpart and are not sent. */
+/** Messages API fields → OpenAI chat parameters; fields not listed (`service_tier`, `cache_control`, …) have no chat counterpart and are not sent; `thinking` is read apart (thinking.ts). */
 const CHAT_PARAMETERS: ParameterTable = {
   max_tokens: { to: 'max_tokens' },
   temperature: { to: 'temperature' },
@@ -27,19 +29,24 @@ export const CHAT_TOOL_CHOICES: ReadonlyMap<string, string> = new Map([...TOOL_C
 type Block = Record<string, unknown>;
 type ChatMessage = Record<string, unknown>;
 
+/** The target when none is named: an engine, which limits answers by `max_tokens` and is not translated again. */
+const ENGINE: ChatTarget = { answerLimit: 'max_tokens', translated: false };
+
 /**
  * The OpenAI chat request for a Messages API body, which validateMessagesBody has found well
  * formed: what is refused here is only what chat cannot carry. The system prompt becomes the first message,
- * tool results become `tool` messages, tool uses an assistant's `tool_calls`. A streamed request
- * asks for the usage chunk, which the translated stream's `message_delta` reports. `max_tokens`
- * goes as `answerLimit`, the parameter the target takes.
+ * tool results become `tool` messages, tool uses an assistant's `tool_calls`, `thinking` a
+ * `reasoning_effort` the target takes. A streamed request asks for the usage chunk, which the
+ * translated stream's `message_delta` reports. `max_tokens` goes as the parameter the target takes.
  */
-export function toChatRequest(body: Record<string, unknown>, answerLimit: AnswerLimitParam = 'max_tokens'): Record<string, unknown> {
+export function toChatRequest(body: Record<string, unknown>, target: ChatTarget = ENGINE): Record<string, unknown> {
   const messages: ChatMessage[] = [];
   const system = systemText(body.system);
   if (system !== '') messages.push({ role: 'system', content: system });
   (body.messages as unknown[]).forEach((message, index) => messages.push(...chatMessages(message, index)));
-  const chat: Record<string, unknown> = { model: body.model, messages, ...mapParameters(body, CHAT_PARAMETERS_BY_LIMIT[answerLimit]) };
+  const chat: Record<string, unknown> = { model: body.model, messages, ...mapParameters(body, CHAT_PARAMETERS_BY_LIMIT[target.answerLimit]) };
+  const effort = chatReasoningEffort(body, target.translated);
+  if (effort !== undefined) chat.reasoning_effort = effort;
   if (body.tools !== undefined && body.tools !== null) chat.tools = chatTools(body.tools);
   if (body.tool_choice !== undefined && body.tool_choice !== null) Object.assign(chat, chatToolChoice(body.tool_choice));
   if (chat.stream === true) chat.stream_options = { include_usage: true };

@@ -28,16 +28,28 @@ const SOURCE_STRINGS: ReadonlyMap<string, readonly string[]> = new Map([
   ['text', ['media_type', 'data']],
 ]);
 
+/** Anthropic's kinds of thinking; another is refused by Anthropic, and no translation could guess what it asks for. */
+const THINKING_TYPES: ReadonlySet<unknown> = new Set(['enabled', 'disabled', 'adaptive']);
+
+/** Anthropic's least thinking budget. */
+const MIN_THINKING_BUDGET = 1024;
+
+/** The beta (in `anthropic-beta`) under which a budget may exceed `max_tokens`: it is then the whole turn's, across the thinking between tool calls. */
+const INTERLEAVED_THINKING = /(?:^|,)\s*interleaved-thinking-/;
+
 /**
  * The checks Anthropic makes of a Messages body's shape, made on the parsed body before any target
  * is chosen: a malformed body is the client's 400 whichever target would have served it, never a
- * 404 or 503 of routing, and the translation to chat reads only fields checked here.
+ * 404 or 503 of routing, and the translation to chat reads only fields checked here. `betas` is
+ * the request's `anthropic-beta` header, which may allow what Anthropic otherwise refuses.
  */
-export function validateMessagesBody(body: Record<string, unknown>): void {
+export function validateMessagesBody(body: Record<string, unknown>, betas?: unknown): void {
   validateSystem(body.system);
   (body.messages as unknown[]).forEach(validateMessage);
   validateTools(body.tools);
   validateToolChoice(body.tool_choice);
+  validateThinking(body.thinking, typeof betas === 'string' && INTERLEAVED_THINKING.test(betas) ? undefined : body.max_tokens);
+  validateOutputConfig(body.output_config);
 }
 
 function validateSystem(system: unknown): void {
@@ -114,6 +126,37 @@ function validateToolChoice(choice: unknown): void {
   const { type, name } = isObject(choice) ? choice : {};
   if ((typeof type === 'string' && CHAT_TOOL_CHOICES.has(type)) || (type === 'tool' && typeof name === 'string')) return;
   throw badRequest("Invalid 'tool_choice': expected {type: 'auto' | 'any' | 'none'} or {type: 'tool', name}", 'tool_choice', 'invalid_value');
+}
+
+/**
+ * `thinking` as Anthropic takes it: of a known type, and a fixed budget an integer of at least 1024
+ * below `maxTokens` (undefined: no limit to stay below, as for a token count or interleaved thinking).
+ * `display` is Anthropic's to judge (the translation reads only whether it is `omitted`).
+ */
+function validateThinking(thinking: unknown, maxTokens: unknown): void {
+  if (thinking === undefined || thinking === null) return;
+  if (!isObject(thinking)) throw badRequest("Invalid type for 'thinking': expected an object", 'thinking', 'invalid_type');
+  if (!THINKING_TYPES.has(thinking.type)) {
+    throw badRequest(`Invalid 'thinking.type': expected 'enabled', 'disabled' or 'adaptive', got '${shown(thinking.type)}'`, 'thinking.type', 'invalid_value');
+  }
+  if (thinking.type !== 'enabled') return;
+  const budget = thinking.budget_tokens;
+  if (!Number.isSafeInteger(budget) || (budget as number) < MIN_THINKING_BUDGET) {
+    throw badRequest(`Invalid 'thinking.budget_tokens': expected an integer of at least ${MIN_THINKING_BUDGET}`, 'thinking.budget_tokens', 'invalid_value');
+  }
+  if (typeof maxTokens === 'number' && (budget as number) >= maxTokens) {
+    throw badRequest("Invalid 'thinking.budget_tokens': must be less than 'max_tokens'", 'thinking.budget_tokens', 'invalid_value');
+  }
+}
+
+/** `output_config` an object, its `effort` a string: which levels exist is Anthropic's to judge (a translated target refuses one it cannot map). */
+function validateOutputConfig(config: unknown): void {
+  if (config === undefined || config === null) return;
+  if (!isObject(config)) throw badRequest("Invalid type for 'output_config': expected an object", 'output_config', 'invalid_type');
+  const { effort } = config;
+  if (effort !== undefined && effort !== null && typeof effort !== 'string') {
+    throw badRequest("Invalid type for 'output_config.effort': expected a string", 'output_config.effort', 'invalid_type');
+  }
 }
 
 /** A JSON object: `null` and arrays are none, though `typeof` says 'object'. */

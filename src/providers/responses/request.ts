@@ -1,5 +1,6 @@
 import { ApiError, badRequest } from '../../server/errors.js';
 import type { AnswerLimitParam } from '../adapter.js';
+import type { ChatTarget } from '../chat-bridge.js';
 import { mapParameters, shown, type ParameterTable } from '../chat-translation.js';
 import type { ThinkingBlock } from '../openai-chunks.js';
 import { unsealedThinking } from './thinking-blocks.js';
@@ -53,7 +54,7 @@ const MESSAGE_ROLES = new Set(['user', 'system', 'developer', 'assistant']);
  * (as with `store: false`): what needs a stored response, or a tool only OpenAI runs, is refused
  * with 400. A streamed request asks for the usage chunk, which the stream's terminal event reports.
  */
-export function toChatRequest(body: Fields, answerLimit: AnswerLimitParam = 'max_tokens'): Fields {
+export function toChatRequest(body: Fields, { answerLimit }: Pick<ChatTarget, 'answerLimit'> = { answerLimit: 'max_tokens' }): Fields {
   refuseStateful(body);
   const conversation: Conversation = { messages: [], thinking: undefined };
   const { instructions } = body;
