@@ -3,8 +3,8 @@ import { withBody, type AnswerLimitParam, type ProviderAdapter, type StreamConte
 
 /** How one client API (the Anthropic Messages API, the OpenAI Responses API) is spoken through a target's chat completions. */
 export interface ChatBridge {
-  /** The chat body for a body of the API, its answer's length limited by `answerLimit`; what chat cannot carry is refused with an ApiError (400). */
-  toChat(body: Record<string, unknown>, answerLimit: AnswerLimitParam): Record<string, unknown>;
+  /** The chat body for a request of the API, its answer's length limited by `answerLimit`; what chat cannot carry is refused with an ApiError (400). */
+  toChat(request: InferenceRequest, answerLimit: AnswerLimitParam): Record<string, unknown>;
   /** A chat answer (any status, in OpenAI's shape) as the API's answer. */
   answer(status: number, body: Buffer | string, request: InferenceRequest): { status: number; body: string };
   /** A translator of chat chunks to the API's events; `chat` first turns the target's own stream into chat chunks, when it speaks another format. */
@@ -23,7 +23,7 @@ export function chatBridge(bridge: ChatBridge): (chat: ProviderAdapter) => Provi
   const translationOf = (request: InferenceRequest, answerLimit: AnswerLimitParam): InferenceRequest => {
     let chat = made[answerLimit].get(request);
     if (chat === undefined) {
-      const body = bridge.toChat(request.body, answerLimit);
+      const body = bridge.toChat(request, answerLimit);
       chat = { ...withBody(request, body), endpoint: 'chat' };
       made[answerLimit].set(request, chat);
     }
