@@ -86,7 +86,7 @@ describe('the Responses API for targets that speak only chat (fake Anthropic and
       metadata: { user_id: 'u-1' },
     });
     assertConforms('Response', response);
-    expect(response).toMatchObject({ object: 'response', status: 'completed', model: 'claude-x', store: false, instructions: 'Be brief.', max_output_tokens: 100, metadata: { team: 'a' } });
+    expect(response).toMatchObject({ object: 'response', status: 'completed', model: 'claude-x', store: true, instructions: 'Be brief.', max_output_tokens: 100, metadata: { team: 'a' } });
     expect(response.id).toMatch(/^resp_\w+$/);
     expect(response.output).toEqual([
       { id: expect.stringMatching(/^msg_/), type: 'message', status: 'completed', role: 'assistant', content: [{ type: 'output_text', text: 'Hello! The image shows a red square on a white background.', annotations: [], logprobs: [] }] },
@@ -358,10 +358,9 @@ describe('the Responses API for targets that speak only chat (fake Anthropic and
     expect(response.text).toMatchObject({ format: { type: 'json_schema', name: 'answer' } });
   });
 
-  it('refuses with a 400 naming the field what needs a stored response or a tool only OpenAI runs, calling no target', async () => {
+  it('refuses with a 400 naming the field what needs a conversation object, a background response or a tool only OpenAI runs, calling no target', async () => {
     const before = anthropic.received.length + gemini.received.length;
     const cases: Array<[Record<string, unknown>, string, string]> = [
-      [{ previous_response_id: 'resp_123' }, 'previous_response_id', 'unsupported_parameter'],
       [{ conversation: 'conv_123' }, 'conversation', 'unsupported_parameter'],
       [{ background: true }, 'background', 'unsupported_parameter'],
       [{ tools: [WEATHER_TOOL, { type: 'web_search' }] }, 'tools[1].type', 'unsupported_tool'],
@@ -380,9 +379,9 @@ describe('the Responses API for targets that speak only chat (fake Anthropic and
         expect(await response.json()).toEqual({ error: { message: expect.any(String), type: 'invalid_request_error', param, code } });
       }
     }
-    const failure = await client.responses.create({ model: 'claude-x', input: 'Hi', previous_response_id: 'resp_123' }).catch((error: unknown) => error);
+    const failure = await client.responses.create({ model: 'claude-x', input: 'Hi', conversation: 'conv_123' }).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(OpenAI.BadRequestError);
-    expect((failure as Error).message).toContain("send the whole conversation in 'input'");
+    expect((failure as Error).message).toContain("continue a response with 'previous_response_id', or send the whole conversation in 'input'");
     expect(anthropic.received.length + gemini.received.length).toBe(before);
   });
 
@@ -408,21 +407,5 @@ describe('the Responses API for targets that speak only chat (fake Anthropic and
     expect(cutEvents.map((event) => event.sequence_number)).toEqual(cutEvents.map((_, at) => at));
     expect(cutEvents.at(-1)).toMatchObject({ type: 'error' });
     expect(cutEvents.map((event) => event.type)).not.toContain('response.completed');
-  });
-
-  it('stores nothing: a translated response is not found by the stored-response calls (404, not a 500), and no target is asked', async () => {
-    anthropic.reply({ status: 200, json: fixture('anthropic/message-text.json') });
-    const { id } = await client.responses.create({ model: 'claude-x', input: 'Hi', store: true });
-    gemini.reply({ sse: fixture('gemini/stream-text.sse') });
-    const { final } = await streamed(client, { model: 'gemini-x', input: 'Hi', stream: true });
-    const before = anthropic.received.length + gemini.received.length;
-    for (const responseId of [id, final.id]) {
-      for (const [method, suffix] of [['GET', ''], ['DELETE', ''], ['POST', '/cancel'], ['GET', '/input_items']] as const) {
-        const response = await fetch(`${router.url}/v1/responses/${responseId}${suffix}`, { method });
-        expect(response.status).toBe(404);
-        expect(await response.json()).toMatchObject({ error: { code: 'response_not_found', type: 'invalid_request_error' } });
-      }
-    }
-    expect(anthropic.received.length + gemini.received.length).toBe(before);
   });
 });

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ConfigError } from './config-error.js';
 import type { EnvOverride } from './env-overrides.js';
 import { envFlag, envNumber } from './env-values.js';
+import { DEFAULT_KEPT_RESPONSE_LIMITS } from '../state/memory-state.js';
 import { isRedisUrl } from '../state/redis-connection.js';
 import { timerRange } from './timer-range.js';
 
@@ -60,6 +61,15 @@ export const policyConfigShape = {
       max_bytes: z.number().int().positive().default(256 * 1024 * 1024),
       /** Larger answers are relayed but not cached. */
       max_entry_bytes: z.number().int().positive().default(1024 * 1024),
+    })
+    .strict()
+    .prefault({}),
+  /** Responses the router answers through its chat bridge (for Anthropic and Gemini targets) and keeps itself, for `previous_response_id` and the calls on a stored response. */
+  bridged_responses: z
+    .object({
+      ttl_s: z.number().positive().default(DEFAULT_KEPT_RESPONSE_LIMITS.ttlS),
+      /** Bytes of their JSON in all (in memory, or in Redis for all instances): the oldest go first, and one larger is not kept. */
+      max_bytes: z.number().int().positive().default(DEFAULT_KEPT_RESPONSE_LIMITS.maxBytes),
     })
     .strict()
     .prefault({}),

@@ -11,6 +11,7 @@ import { ApiError, badGateway, noHealthyBackend, previousResponseNotFound } from
 import type { Cooldowns } from '../state/shared-state.js';
 import { abortError, CLIENT_GONE_ERROR, stoppedByDeadline, type RequestAbort } from './abort.js';
 import { countBackendTrouble } from './backend-trouble.js';
+import { continuationRefusal, type BridgedResponses, type Continuation } from './bridged-responses.js';
 import type { Caller } from './caller.js';
 import { backoffMs, classifyAnswer, classifyError, classifyStatus, type AttemptFailure } from './failure.js';
 import type { UpstreamCall } from '../providers/adapter.js';
@@ -103,6 +104,7 @@ export class AttemptRunner {
     private readonly log: Logger,
     private readonly options: AttemptOptions,
     private readonly responses: ResponseAffinity,
+    private readonly bridged: BridgedResponses,
   ) {
     this.retryOn = new Set(options.retryOn);
     this.fallbackOn = new Set(options.fallbackOn);
@@ -110,12 +112,16 @@ export class AttemptRunner {
 
   async run(request: InferenceRequest, signal: RequestAbort, account: AttemptAccount): Promise<Dispatched | Exhausted> {
     const steps = this.resolver.steps(request.model, request.fallbacks);
-    // The replica holding the response a Responses API request continues, tried first wherever it can serve.
-    const continued = request.endpoint === 'responses' ? continuedResponse(request.body) : undefined;
-    const held = continued === undefined ? undefined : await this.responses.holderOf(continued);
+    // The response a Responses API request continues: kept by the router (answered through its chat bridge), or
+    // held by a replica, tried first wherever it can serve.
+    const continuedId = request.endpoint === 'responses' ? continuedResponse(request.body) : undefined;
+    const continuation = continuedId === undefined ? undefined : await this.continuation(continuedId);
     // Another key's response: not found, as its engine would answer anyone it was not made for.
-    if (held && !mayUse(held, account.caller?.key?.id)) return { error: previousResponseNotFound(continued!) };
-    const holder = held?.replica;
+    const callerKey = account.caller?.key?.id;
+    const othersResponse = (continuation?.kept && !mayUse(continuation.kept, callerKey)) || (continuation?.holder && !mayUse(continuation.holder, callerKey));
+    if (othersResponse) return { error: previousResponseNotFound(continuedId!) };
+    if (continuation?.kept) request.previousItems = continuation.kept.items;
+    const holder = continuation?.holder?.replica;
     // Why a model had nothing to try (unknown, no healthy backend, missing key): the answer when nothing was tried.
     const unroutable: { error?: ApiError } = {};
     let failure: AttemptFailure | undefined;
@@ -156,7 +162,7 @@ export class AttemptRunner {
         if (attempted) account.retries++;
         attempted = true;
         account.tried = choice.backend.name;
-        const outcome = await this.attempt(choice, request, signal, canFallBack, account);
+        const outcome = await this.attempt(choice, request, signal, canFallBack, account, continuation);
         if ('dispatched' in outcome) {
           if (suspects && outcome.dispatched.response.statusCode < 300) for (const suspect of suspects) void this.cooldowns.recordFailure(suspect.name);
           return outcome.dispatched;
@@ -256,12 +262,30 @@ export class AttemptRunner {
     return undefined;
   }
 
+  /** Both places a continued response may be, asked at once; a response a replica is known here to hold is none the router keeps. */
+  private async continuation(id: string): Promise<Continuation> {
+    const known = this.responses.knownHolder(id);
+    if (known !== undefined) return { id, kept: undefined, holder: known };
+    const [kept, holder] = await Promise.all([this.bridged.find(id), this.responses.holderOf(id)]);
+    return { id, kept, holder };
+  }
+
   /** `canFallBack`: a later model could take the request, so a refused answer is worth reading first. */
-  private async attempt({ backend, target, pick }: Choice, request: InferenceRequest, signal: RequestAbort, canFallBack: boolean, timing: UpstreamTiming): Promise<Outcome> {
+  private async attempt(
+    { backend, target, pick }: Choice,
+    request: InferenceRequest,
+    signal: RequestAbort,
+    canFallBack: boolean,
+    timing: UpstreamTiming,
+    continuation: Continuation | undefined,
+  ): Promise<Outcome> {
     const probe = pick === undefined;
+    const adapter = backend.adapterFor(request.endpoint);
+    const refusal = continuation && continuationRefusal(adapter, continuation, request.model);
+    if (refusal) return { refused: refusal };
     let call: UpstreamCall;
     try {
-      call = backend.adapterFor(request.endpoint).request(request, backend, backend.upstreamModelFor(target.model));
+      call = adapter.request(request, backend, backend.upstreamModelFor(target.model));
     } catch (error) {
       // A request the provider cannot express (say, embeddings for a chat-only API) is the client's error, not the backend's.
       if (error instanceof ApiError) return { refused: error };

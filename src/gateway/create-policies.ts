@@ -15,7 +15,15 @@ import { ResponseCacheStage } from './response-cache.js';
 export async function createPolicies(config: Config, routes: RoutingTable, metrics: Metrics, log: Logger): Promise<GatewayPolicies> {
   const { fleet, db } = routes;
   const cooldown = { failureThreshold: config.cooldown.failure_threshold, windowS: config.cooldown.window_s, cooldownS: config.cooldown.cooldown_s };
-  const state = await createSharedState({ redis: config.redis, cooldown, cacheLimits: { maxEntries: config.cache.max_entries, maxBytes: config.cache.max_bytes } }, log);
+  const state = await createSharedState(
+    {
+      redis: config.redis,
+      cooldown,
+      cacheLimits: { maxEntries: config.cache.max_entries, maxBytes: config.cache.max_bytes },
+      keptLimits: { ttlS: config.bridged_responses.ttl_s, maxBytes: config.bridged_responses.max_bytes },
+    },
+    log,
+  );
   const keys = new ApiKeyStore(db);
   const resolver = new ModelResolver(routes.modelGroups(), routes);
   const policyMetrics = new PolicyMetrics(metrics.registry, fleet, state, metrics.activity);

@@ -16,6 +16,7 @@ import { streamWithoutKey } from '../providers/stream-without-key.js';
 import { AnswerAbort, CLIENT_CLOSED, CLIENT_GONE_ERROR, type RequestAbort, stoppedByRouter } from './abort.js';
 import { AttemptRunner, type AttemptAccount, type AttemptOptions, type Dispatched, type Exhausted } from './attempts.js';
 import { countBackendTrouble, cutWhileSending, EJECTING_STATUS } from './backend-trouble.js';
+import { BridgedResponses } from './bridged-responses.js';
 import type { InferenceRequest, RequestIdentity, Usage } from './inference-request.js';
 import type { Admitted, GatewayPolicies, RequestEnd } from './policies.js';
 import { brokenAnswer, errorBodyWithoutKey, isEventStreamType, OVERHEAD_HEADER, overheadMs, responseHeaders, targetHeader, writeApiError, writeJson } from './relay.js';
@@ -74,6 +75,8 @@ export class Gateway {
   private readonly attempts: AttemptRunner;
   /** Which replica produced each recent Responses API answer, for requests that continue, retrieve, delete or cancel one. */
   readonly responses: ResponseAffinity;
+  /** The Responses API answers of the router's chat bridge, which it keeps itself. */
+  private readonly bridged: BridgedResponses;
   private readonly responseCalls: ResponseCalls;
   /** Requests being answered, so that a shutdown can end them with a reason rather than cut them. */
   private readonly inFlight = new Set<RequestAbort>();
@@ -89,8 +92,9 @@ export class Gateway {
     private readonly requestLog?: RequestSink,
   ) {
     this.responses = new ResponseAffinity(policies.state.responseHolders);
-    this.attempts = new AttemptRunner(fleet, policies.resolver, policy, dispatcher, policies.state.cooldowns, policies.metrics, log, options, this.responses);
-    this.responseCalls = new ResponseCalls(fleet, dispatcher, this.responses, policies, options);
+    this.bridged = new BridgedResponses(policies.state.keptResponses);
+    this.attempts = new AttemptRunner(fleet, policies.resolver, policy, dispatcher, policies.state.cooldowns, policies.metrics, log, options, this.responses, this.bridged);
+    this.responseCalls = new ResponseCalls(fleet, dispatcher, this.responses, this.bridged, policies, options);
   }
 
   async handle(request: InferenceRequest, res: ServerResponse): Promise<void> {
@@ -144,7 +148,9 @@ export class Gateway {
               : CHUNK_STREAM;
         // A stream its provider does not translate is relayed as it came, less any echo of the key the router sent (see StreamWithoutKey).
         const maxEventBytes = this.options.maxResponseBytes;
-        const transform = adapter.stream?.(request, { apiKey: backend.apiKey, maxEventBytes }) ?? streamWithoutKey(backend.apiKey, maxEventBytes);
+        // The bridge's Response is kept as its terminal event is made: before the client can continue it.
+        const onResponse = adapter.storesNoResponses ? (response: Record<string, unknown>) => this.bridged.keep(request, response, account.caller?.key?.id) : undefined;
+        const transform = adapter.stream?.(request, { apiKey: backend.apiKey, maxEventBytes, onResponse }) ?? streamWithoutKey(backend.apiKey, maxEventBytes);
         const outcome = await relayStream(res, response.body, request.startedAt, abort, ending, transform, tap);
         endUpstream(account);
         account.ttftS = outcome.ttftS;
@@ -279,7 +285,8 @@ export class Gateway {
       if (request.endpoint === 'responses') {
         const response = parsed as { id?: unknown; usage?: unknown };
         account.usage = countedUsage(usageOfResponses(response.usage));
-        if (status === 200 && !adapter.storesNoResponses) this.responses.remember(request.body, response.id, backend.name, request.model, account.caller?.key?.id);
+        if (status === 200 && adapter.storesNoResponses) this.bridged.keep(request, parsed as Record<string, unknown>, account.caller?.key?.id);
+        else if (status === 200) this.responses.remember(request.body, response.id, backend.name, request.model, account.caller?.key?.id);
       } else if (request.endpoint === 'messages') account.usage = countedUsage(usageOfMessages((parsed as { usage?: unknown }).usage));
       else account.usage = countedUsage((parsed as { usage?: unknown }).usage);
     }

@@ -39,6 +39,8 @@ export interface InferenceRequest {
   startedAt: number;
   /** Models to fall back to after the chain of `model`, named by the client (LiteLLM's `fallbacks` field). */
   fallbacks?: readonly string[];
+  /** The conversation of the response a Responses API request continues (`previous_response_id`) when the router keeps that response itself (see bridged-responses.ts). */
+  previousItems?: readonly Record<string, unknown>[];
 }
 
 /** Takes a field meant for the router (`cache`, `fallbacks`) out of what goes upstream. */

@@ -9,9 +9,11 @@ import { ApiError, badGateway } from '../server/errors.js';
 import { callUpstream, type UpstreamResponse } from '../upstream/call.js';
 import { abortError, CLIENT_CLOSED, CLIENT_GONE_ERROR, stoppedByDeadline, stoppedByRouter, type RequestAbort } from './abort.js';
 import { countBackendTrouble, cutWhileSending, isTroubleStatus } from './backend-trouble.js';
+import type { BridgedResponse, BridgedResponses } from './bridged-responses.js';
 import type { Caller } from './caller.js';
 import type { Accounting } from './gateway.js';
 import type { RequestIdentity, ResponseCall } from './inference-request.js';
+import { keptResponseAnswer } from './kept-response-calls.js';
 import type { GatewayPolicies } from './policies.js';
 import { brokenAnswer, errorBodyWithoutKey, isEventStreamType, OVERHEAD_HEADER, overheadMs, responseHeaders, targetHeader, writeApiError, writeJson } from './relay.js';
 import { ResponsesStream } from './responses-stream.js';
@@ -37,7 +39,7 @@ export interface ResponseCallOptions {
   stalledAfterS: number;
 }
 
-const responseNotFound = (responseId: string, why = 'no replica is known to hold it') =>
+const responseNotFound = (responseId: string, why = 'the router keeps no response of that id, and no replica is known to hold it') =>
   new ApiError(404, `Response with id '${responseId}' not found: ${why}.`, 'invalid_request_error', 'response_not_found');
 
 const holderUnavailable = (responseId: string, replica: string) =>
@@ -54,6 +56,7 @@ export class ResponseCalls {
     private readonly fleet: Fleet,
     private readonly dispatcher: Dispatcher,
     private readonly affinity: ResponseAffinity,
+    private readonly bridged: BridgedResponses,
     private readonly policies: GatewayPolicies,
     private readonly options: ResponseCallOptions,
   ) {}
@@ -68,6 +71,9 @@ export class ResponseCalls {
       return;
     }
     account.caller = admission;
+    // A response a replica is known here to hold is none the router keeps: not looked for.
+    const kept = this.affinity.knownHolder(request.responseId) ? undefined : await this.bridged.find(request.responseId);
+    if (kept !== undefined) return this.answerKept(request, kept, admission, res, account);
     let backend: Backend;
     try {
       backend = await this.reachableHolder(request, admission);
@@ -122,6 +128,25 @@ export class ResponseCalls {
     if (!troubleAnswer) backend.recordAnswered();
     headers[OVERHEAD_HEADER] = overheadMs(performance.now() - request.startedAt - account.upstreamMs);
     writeJson(res, response.statusCode, body, headers);
+  }
+
+  /** A call on a response the router keeps itself (answered through its chat bridge): answered here, no target asked. */
+  private async answerKept(request: ResponseCallRequest, kept: BridgedResponse, caller: Caller, res: ServerResponse, account: Accounting): Promise<void> {
+    const own = { 'x-request-id': request.id };
+    let body: string;
+    try {
+      // Another key's response is not found, as an engine-held one is (see reachableHolder).
+      if (!mayUse(kept, caller.key?.id)) throw responseNotFound(request.responseId);
+      request.model = account.servedModel = kept.model;
+      this.policies.identifier.authorizeModel(caller, kept.model);
+      body = await keptResponseAnswer(request, kept, this.bridged);
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      return refuse(res, own, account, error);
+    }
+    account.status = 200;
+    account.complete = true;
+    writeJson(res, 200, body, { 'content-type': 'application/json', ...own, [OVERHEAD_HEADER]: overheadMs(performance.now() - request.startedAt) });
   }
 
   /**

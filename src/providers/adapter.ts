@@ -24,6 +24,11 @@ export interface StreamContext {
   apiKey: string | undefined;
   /** The longest provider event held whole before translating it (max_response_bytes). */
   maxEventBytes: number;
+  /**
+   * Told the whole Response a translated Responses API stream ends with (`response.completed` or
+   * `response.incomplete`) before that event is sent: the router keeps the Responses it bridges.
+   */
+  onResponse?: (response: Record<string, unknown>) => void;
 }
 
 /**
@@ -61,8 +66,8 @@ export interface ProviderAdapter {
    */
   readonly chatOnly?: boolean;
   /**
-   * On the Responses API route: the target keeps none of its answers (they are translated from chat),
-   * so their ids are not remembered for continuing, retrieving or deleting them.
+   * On the Responses API route: the target keeps none of its answers (they are translated from chat):
+   * the router keeps them itself (see gateway/bridged-responses.ts), rather than remembering a replica holding them.
    */
   readonly storesNoResponses?: boolean;
 }

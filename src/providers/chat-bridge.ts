@@ -11,8 +11,8 @@ export interface ChatTarget {
 
 /** How one client API (the Anthropic Messages API, the OpenAI Responses API) is spoken through a target's chat completions. */
 export interface ChatBridge {
-  /** The chat body for a body of the API, written for `target`; what chat cannot carry is refused with an ApiError (400). */
-  toChat(body: Record<string, unknown>, target: ChatTarget): Record<string, unknown>;
+  /** The chat body for a request of the API, written for `target`; what chat cannot carry is refused with an ApiError (400). */
+  toChat(request: InferenceRequest, target: ChatTarget): Record<string, unknown>;
   /** A chat answer (any status, in OpenAI's shape) as the API's answer. */
   answer(status: number, body: Buffer | string, request: InferenceRequest): { status: number; body: string };
   /** A translator of chat chunks to the API's events; `chat` first turns the target's own stream into chat chunks, when it speaks another format. */
@@ -34,7 +34,7 @@ export function chatBridge(bridge: ChatBridge): (chat: ProviderAdapter) => Provi
     if (ofKind === undefined) made.set(kind, (ofKind = new WeakMap()));
     let chat = ofKind.get(request);
     if (chat === undefined) {
-      const body = bridge.toChat(request.body, target);
+      const body = bridge.toChat(request, target);
       chat = { ...withBody(request, body), endpoint: 'chat' };
       ofKind.set(request, chat);
     }

@@ -18,7 +18,7 @@ export function continuedResponse(body: Record<string, unknown>): string | undef
  * OpenAI scopes stored responses to the project that made them, and the router's keys stand for
  * projects. Another key is told the response does not exist, as it would be elsewhere.
  */
-export const mayUse = (holder: ResponseHolder, callerKey: string | undefined): boolean => holder.owner === undefined || holder.owner === callerKey;
+export const mayUse = (holder: { readonly owner?: string | undefined }, callerKey: string | undefined): boolean => holder.owner === undefined || holder.owner === callerKey;
 
 /** Among `backends`, the replica holding a response when it may serve now (not benched): where a request about that response goes. */
 export function usableHolder(backends: readonly Backend[], replica: string, cooldowns: Cooldowns): Backend | undefined {
@@ -44,9 +44,14 @@ export class ResponseAffinity {
     shared.onForgotten((responseId) => this.holders.delete(responseId));
   }
 
+  /** Who holds the response `responseId`, as this instance remembers it (nobody else is asked). */
+  knownHolder(responseId: string): ResponseHolder | undefined {
+    return this.holders.replicaFor(responseId);
+  }
+
   /** Who holds the response `responseId`: remembered here, else asked of the other instances (one lookup). */
   async holderOf(responseId: string): Promise<ResponseHolder | undefined> {
-    const known = this.holders.replicaFor(responseId);
+    const known = this.knownHolder(responseId);
     if (known !== undefined) return known;
     // A client may send an id as long as the body: the shared key stays short.
     const told = await this.shared.find(keptKey(responseId));

@@ -36,8 +36,8 @@ export const modelsNotYetKnown = (model: string, service: string) =>
   );
 
 /** As OpenAI and the engines answer a continuation of a response they do not hold. */
-export const previousResponseNotFound = (responseId: string) =>
-  new ApiError(404, `Previous response with id '${responseId}' not found.`, 'invalid_request_error', 'previous_response_not_found', 'previous_response_id');
+export const previousResponseNotFound = (responseId: string, why?: string) =>
+  new ApiError(404, `Previous response with id '${responseId}' not found${why === undefined ? '' : `: ${why}`}.`, 'invalid_request_error', 'previous_response_not_found', 'previous_response_id');
 
 export const badGateway = (message: string) => new ApiError(502, message, 'upstream_error', 'bad_gateway');
 

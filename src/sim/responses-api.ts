@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
+import { outputText } from '../providers/responses/response.js';
 import { nowSec, type SimUsage } from './responses.js';
 
 /** The OpenAI Responses API as the simulated engine speaks it: Response objects and their typed stream events. */
@@ -66,10 +67,9 @@ function responsesUsage(u: SimUsage) {
   };
 }
 
-const textPart = (text: string) => ({ type: 'output_text', text, annotations: [], logprobs: [] });
 
 function outputMessage(plan: ResponsePlan, status: Status) {
-  const content = status === 'in_progress' ? [] : [textPart(plan.tokens.join(''))];
+  const content = status === 'in_progress' ? [] : [outputText(plan.tokens.join(''))];
   return { id: plan.messageId, type: 'message', role: 'assistant', status, content };
 }
 
@@ -105,7 +105,7 @@ export class ResponsesSseWriter {
     const status = this.plan.cut ? 'incomplete' : 'completed';
     const text = this.plan.tokens.join('');
     this.send('response.output_text.done', { ...this.partAddress(), text, logprobs: [] });
-    this.send('response.content_part.done', { ...this.partAddress(), part: textPart(text) });
+    this.send('response.content_part.done', { ...this.partAddress(), part: outputText(text) });
     this.send('response.output_item.done', { output_index: 0, item: outputMessage(this.plan, status) });
     this.send(`response.${status}`, { response: responseObject(this.plan, status, u) });
     this.res.end();
@@ -118,7 +118,7 @@ export class ResponsesSseWriter {
     this.send('response.created', { response: responseObject(this.plan, 'in_progress') });
     this.send('response.in_progress', { response: responseObject(this.plan, 'in_progress') });
     this.send('response.output_item.added', { output_index: 0, item: outputMessage(this.plan, 'in_progress') });
-    this.send('response.content_part.added', { ...this.partAddress(), part: textPart('') });
+    this.send('response.content_part.added', { ...this.partAddress(), part: outputText('') });
   }
 
   private partAddress() {
@@ -163,27 +163,4 @@ export class StoredResponses {
   clear(): void {
     this.responses.clear();
   }
-}
-
-/** A request's `input` as the items the Responses API lists for it (`GET /v1/responses/{id}/input_items`), each with an id. */
-export function inputItems(input: unknown): Body[] {
-  const items = typeof input === 'string' ? [{ type: 'message', role: 'user', content: input }] : Array.isArray(input) ? (input as unknown[]) : [];
-  return items.map((item) => {
-    const fields = item !== null && typeof item === 'object' ? (item as Body) : {};
-    if ((fields.type ?? 'message') !== 'message') return { id: fields.id ?? itemId(), ...fields };
-    const assistant = fields.role === 'assistant';
-    const content = typeof fields.content === 'string' ? [assistant ? textPart(fields.content) : { type: 'input_text', text: fields.content }] : fields.content;
-    return { id: fields.id ?? messageId(), type: 'message', role: fields.role, status: 'completed', content };
-  });
-}
-
-const itemId = () => `item_${randomUUID().replaceAll('-', '')}`;
-
-/** A page of input items as `GET …/input_items` answers it: `order` (default `desc`), items `after` an id, at most `limit` (1 to 100, default 20). */
-export function inputItemPage(items: readonly Body[], query: { order?: string; after?: string; limit?: string }) {
-  const ordered = query.order === 'asc' ? [...items] : [...items].reverse();
-  const start = query.after === undefined ? 0 : ordered.findIndex((item) => item.id === query.after) + 1;
-  const limit = Math.min(100, Math.max(1, Number(query.limit ?? 20) || 20));
-  const data = ordered.slice(start, start + limit);
-  return { object: 'list', data, first_id: data[0]?.id ?? '', last_id: data.at(-1)?.id ?? '', has_more: start + limit < ordered.length };
 }

@@ -6,7 +6,8 @@ import { engineMetricsText } from './metrics.js';
 import { SimRequestError, simChoices, type SimChoice } from './choices.js';
 import { chatLogprobsAsked, chatTokenLogprobs, completionLogprobs, completionLogprobsAsked } from './logprobs.js';
 import { chatChunk, chatCompletion, completionId, modelList, simError, textCompletion, usage, usageChunk, type SimUsage, type TextChoice } from './responses.js';
-import { inputItemPage, inputItems, responseObject, responsePlan, ResponsesSseWriter, StoredResponses, responseId, type StoredResponse } from './responses-api.js';
+import { inputItemPage, inputItems, type InputItemQuery } from '../providers/responses/input-items.js';
+import { responseObject, responsePlan, ResponsesSseWriter, StoredResponses, responseId, type StoredResponse } from './responses-api.js';
 import { chatPrompt, countTokens, embed, generate, responsesPrompt, tokenize } from './text.js';
 
 /** The largest embedding the sim makes (OpenAI's largest model has 3,072 dimensions). */
@@ -172,7 +173,7 @@ export function buildSim(options: SimOptions): FastifyInstance {
   app.get('/v1/responses/:id/input_items', async (request, reply) => {
     const found = storedResponse(request, reply);
     if (!found) return reply;
-    return inputItemPage(found.inputItems, request.query as { order?: string; after?: string; limit?: string });
+    return inputItemPage(found.inputItems, request.query as InputItemQuery);
   });
 
   app.post('/v1/embeddings', async (request, reply) => {

@@ -1,4 +1,4 @@
-import type { AgentDirectory, Admission, CachedResponse, CacheWrite, CooldownOptions, Cooldowns, CooldownView, Correction, LimitCharge, ResponseHolders, Revocations, SharedState } from './shared-state.js';
+import type { AgentDirectory, Admission, CachedResponse, CacheWrite, CooldownOptions, Cooldowns, CooldownView, Correction, KeptResponseLimits, KeptResponses, LimitCharge, ResponseHolders, Revocations, SharedState } from './shared-state.js';
 
 const WINDOW_MS = 60_000;
 
@@ -53,13 +53,13 @@ export interface CacheLimits {
 export const DEFAULT_CACHE_LIMITS: CacheLimits = { maxEntries: 10_000, maxBytes: 256 * 1024 * 1024 };
 
 /** A bounded map in insertion order: the oldest entries go first when it is full, by count or by size. */
-export class MemoryResponseCache {
-  private readonly entries = new Map<string, { value: CachedResponse; expiresAt: number; size: number }>();
+export class MemoryResponseCache<Value = CachedResponse> {
+  private readonly entries = new Map<string, { value: Value; expiresAt: number; size: number }>();
   private bytes = 0;
 
   constructor(private readonly limits = DEFAULT_CACHE_LIMITS) {}
 
-  get(key: string): CachedResponse | undefined {
+  get(key: string): Value | undefined {
     const entry = this.entries.get(key);
     if (!entry) return undefined;
     if (entry.expiresAt > Date.now()) return entry.value;
@@ -67,7 +67,7 @@ export class MemoryResponseCache {
     return undefined;
   }
 
-  set({ key, value, ttlS, bytes: size }: CacheWrite): void {
+  set({ key, value, ttlS, bytes: size }: CacheWrite<Value>): void {
     this.delete(key);
     if (size > this.limits.maxBytes) return;
     while (this.entries.size >= this.limits.maxEntries || this.bytes + size > this.limits.maxBytes) this.delete(this.entries.keys().next().value!);
@@ -75,13 +75,39 @@ export class MemoryResponseCache {
     this.bytes += size;
   }
 
-  private delete(key: string): void {
+  /** True when the key had an entry (expired or not). */
+  delete(key: string): boolean {
     const entry = this.entries.get(key);
-    if (!entry) return;
+    if (!entry) return false;
     this.entries.delete(key);
     this.bytes -= entry.size;
+    return true;
   }
 }
+
+/** The responses the router keeps in this process's memory: a bounded store of their JSON, by size alone. */
+export class MemoryKeptResponses implements KeptResponses {
+  private readonly responses: MemoryResponseCache<string>;
+
+  constructor(private readonly limits: KeptResponseLimits) {
+    this.responses = new MemoryResponseCache({ maxEntries: Infinity, maxBytes: limits.maxBytes });
+  }
+
+  keep(key: string, json: string): void {
+    this.responses.set({ key, value: json, ttlS: this.limits.ttlS, bytes: Buffer.byteLength(json) });
+  }
+
+  async find(key: string): Promise<string | undefined> {
+    return this.responses.get(key);
+  }
+
+  async forget(key: string): Promise<boolean> {
+    return this.responses.delete(key);
+  }
+}
+
+/** A day, at most 64 MiB: a conversation's next turn comes within minutes or hours, and each kept response holds its whole conversation. */
+export const DEFAULT_KEPT_RESPONSE_LIMITS: KeptResponseLimits = { ttlS: 86_400, maxBytes: 64 * 1024 * 1024 };
 
 /** Benched targets as this instance knows them; the Redis state feeds it announcements from the others. */
 export class CooldownBoard {
@@ -214,7 +240,7 @@ export function settleLocally(limits: MemoryRateLimiter, cache: MemoryResponseCa
   if (write) cache.set(write);
 }
 
-export function createMemoryState(cooldown: CooldownOptions, cacheLimits?: CacheLimits): SharedState {
+export function createMemoryState(cooldown: CooldownOptions, cacheLimits?: CacheLimits, keptLimits = DEFAULT_KEPT_RESPONSE_LIMITS): SharedState {
   const limits = new MemoryRateLimiter();
   const cache = new MemoryResponseCache(cacheLimits);
   return {
@@ -226,6 +252,7 @@ export function createMemoryState(cooldown: CooldownOptions, cacheLimits?: Cache
     revocations: new MemoryRevocations(),
     agents: UNSHARED_AGENTS,
     responseHolders: UNSHARED_RESPONSE_HOLDERS,
+    keptResponses: new MemoryKeptResponses(keptLimits),
     whenReady: async () => true,
     close: async () => {},
   };

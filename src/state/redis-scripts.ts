@@ -1,6 +1,47 @@
 /** Lua scripts: each runs atomically in Redis, so instances never interleave a check and its update. */
 
 /**
+ * Lua functions of the bounded stores (the response cache, the responses the router keeps): an
+ * entry with its own expiry, and an index (a sorted set of entry keys by expiry time, a hash of
+ * their sizes, and their total) that keeps the store within at most so many entries and so many
+ * bytes (of stored values) in all, those closest to expiry (with one TTL for all: the oldest)
+ * evicted first. Index members whose entry has expired leave it at the next stores. An entry
+ * larger than the byte bound is not stored (and replaces nothing). Evicted entries are deleted by
+ * the names the index holds, keys the script is not given: fine on one Redis, not on a cluster
+ * (which the router does not use).
+ */
+const BOUNDED_STORE = `
+local function unindex(index, sizes, total, name)
+  redis.call('ZREM', index, name)
+  local size = redis.call('HGET', sizes, name)
+  if size then
+    redis.call('HDEL', sizes, name)
+    redis.call('DECRBY', total, size)
+  end
+end
+local function store(entry, index, sizes, total, value, ttl, most, mostBytes)
+  local size = #value
+  if size > mostBytes then return end
+  local clock = redis.call('TIME')
+  local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+  unindex(index, sizes, total, entry)
+  -- A bounded number per store: each store adds one member, so the expired ones cannot pile up.
+  for _, name in ipairs(redis.call('ZRANGEBYSCORE', index, '-inf', now, 'LIMIT', 0, 16)) do unindex(index, sizes, total, name) end
+  while redis.call('ZCARD', index) >= most or tonumber(redis.call('GET', total) or '0') + size > mostBytes do
+    local oldest = redis.call('ZRANGE', index, 0, 0)[1]
+    -- Nothing indexed but a total left (its hash lost to an eviction policy): start again from zero.
+    if not oldest then redis.call('SET', total, 0) break end
+    redis.call('DEL', oldest)
+    unindex(index, sizes, total, oldest)
+  end
+  redis.call('SET', entry, value, 'PX', ttl)
+  redis.call('ZADD', index, now + ttl, entry)
+  redis.call('HSET', sizes, entry, size)
+  redis.call('INCRBY', total, size)
+end
+`;
+
+/**
  * A batch of the per-request operations (see RedisBatch), in order, each atomic as if it ran
  * alone. Each operation takes its keys from KEYS and its arguments from ARGV in turn:
  * - 'A' admits: refuses a key whose shared spend has reached its budget, else charges every
@@ -12,30 +53,16 @@
  *   in its window}, or {-1, 0} over budget.
  * - 'P' adds to a key's spend. KEYS: the spend counter. ARGV: 'P', amount, starting value when the
  *   counter does not exist yet. Result: the new total.
- * - 'W' stores a cache entry and keeps the cache within its bounds, as the memory cache does: at
- *   most so many entries and so many bytes (of stored entries) in all, those closest to expiry
- *   (with one TTL for all: the oldest) evicted first. An index (a sorted set of entry keys by
- *   expiry time, a hash of their sizes, and their total) tracks the entries; index members whose
- *   entry has expired leave it at the next stores. An entry larger than the byte bound is not
- *   stored (and replaces nothing). Evicted entries are deleted by the names the index holds, keys
- *   the script is not given: fine on one Redis, not on a cluster (which the router does not use).
- *   KEYS: the entry, the index, the sizes, the total. ARGV: 'W', entry, ttl ms, most entries, most
+ * - 'W' stores a cache entry and keeps the cache within its bounds, as the memory cache does (see
+ *   BOUNDED_STORE). KEYS: the entry, the index, the sizes, the total. ARGV: 'W', entry, ttl ms, most entries, most
  *   bytes. Result: 0.
  * - 'C' corrects token counters whose window is still open, never below zero (a counter whose
  *   window ended is created by INCRBY and removed at once). ARGV: 'C', number of counters, then a
  *   delta per counter. Result: 0.
  * ARGV[1] is the rate-limit window in ms. Returns one result per operation.
  */
-export const BATCH = `
+export const BATCH = `${BOUNDED_STORE}
 local window = tonumber(ARGV[1])
-local function unindex(index, sizes, total, name)
-  redis.call('ZREM', index, name)
-  local size = redis.call('HGET', sizes, name)
-  if size then
-    redis.call('HDEL', sizes, name)
-    redis.call('DECRBY', total, size)
-  end
-end
 local results = {}
 local a, k = 2, 1
 while a <= #ARGV do
@@ -72,27 +99,7 @@ while a <= #ARGV do
     k = k + 1
     a = a + 3
   elseif op == 'W' then
-    local entry, index, sizes, total = KEYS[k], KEYS[k + 1], KEYS[k + 2], KEYS[k + 3]
-    local value, ttl, most, mostBytes = ARGV[a + 1], tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3]), tonumber(ARGV[a + 4])
-    local size = #value
-    if size <= mostBytes then
-      local clock = redis.call('TIME')
-      local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
-      unindex(index, sizes, total, entry)
-      -- A bounded number per store: each store adds one member, so the expired ones cannot pile up.
-      for _, name in ipairs(redis.call('ZRANGEBYSCORE', index, '-inf', now, 'LIMIT', 0, 16)) do unindex(index, sizes, total, name) end
-      while redis.call('ZCARD', index) >= most or tonumber(redis.call('GET', total) or '0') + size > mostBytes do
-        local oldest = redis.call('ZRANGE', index, 0, 0)[1]
-        -- Nothing indexed but a total left (its hash lost to an eviction policy): start again from zero.
-        if not oldest then redis.call('SET', total, 0) break end
-        redis.call('DEL', oldest)
-        unindex(index, sizes, total, oldest)
-      end
-      redis.call('SET', entry, value, 'PX', ttl)
-      redis.call('ZADD', index, now + ttl, entry)
-      redis.call('HSET', sizes, entry, size)
-      redis.call('INCRBY', total, size)
-    end
+    store(KEYS[k], KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], ARGV[a + 1], tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3]), tonumber(ARGV[a + 4]))
     k = k + 4
     a = a + 5
   elseif op == 'C' then
@@ -249,4 +256,21 @@ for _, entry in ipairs(entries) do
   end
 end
 return result
+`;
+
+/**
+ * Keeps a response the router answered itself (see KeptResponses), within its store's bounds (see
+ * BOUNDED_STORE). KEYS: the entry, the index, the sizes, the total. ARGV: the response's JSON, ttl
+ * ms, most entries, most bytes.
+ */
+export const KEEP_RESPONSE = `${BOUNDED_STORE}
+store(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]))
+return 0
+`;
+
+/** Drops a kept response and its place in the index. KEYS: as KEEP_RESPONSE's. Returns 1 when it was kept, else 0. */
+export const DROP_KEPT_RESPONSE = `${BOUNDED_STORE}
+local kept = redis.call('DEL', KEYS[1])
+unindex(KEYS[2], KEYS[3], KEYS[4], KEYS[1])
+return kept
 `;

@@ -1,10 +1,10 @@
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { admitLocally, settleLocally, CooldownBoard, DEFAULT_CACHE_LIMITS, MemoryCooldowns, MemoryRateLimiter, MemoryResponseCache, MemoryRevocations, type CacheLimits } from './memory-state.js';
+import { admitLocally, settleLocally, CooldownBoard, DEFAULT_CACHE_LIMITS, DEFAULT_KEPT_RESPONSE_LIMITS, MemoryCooldowns, MemoryKeptResponses, MemoryRateLimiter, MemoryResponseCache, MemoryRevocations, type CacheLimits } from './memory-state.js';
 import { failFastOptions, OutageNotice, whenReady } from './redis-connection.js';
 import { RedisBatch } from './redis-batch.js';
-import { AGENT_FORGET, AGENT_HEARTBEAT, AGENT_REGISTER, BATCH, RECORD_FAILURE, RECOVER, RESPONSE_FORGET, REVOKE } from './redis-scripts.js';
-import type { AgentAnnouncements, AgentDirectory, Admission, BudgetCheck, CachedResponse, CacheWrite, CooldownOptions, CooldownView, Correction, LimitCharge, ResponseHolder, ResponseHolders, SharedAgent, SharedState } from './shared-state.js';
+import { AGENT_FORGET, AGENT_HEARTBEAT, AGENT_REGISTER, BATCH, DROP_KEPT_RESPONSE, KEEP_RESPONSE, RECORD_FAILURE, RECOVER, RESPONSE_FORGET, REVOKE } from './redis-scripts.js';
+import type { AgentAnnouncements, AgentDirectory, Admission, BudgetCheck, CachedResponse, CacheWrite, CooldownOptions, CooldownView, Correction, KeptResponseLimits, KeptResponses, LimitCharge, ResponseHolder, ResponseHolders, SharedAgent, SharedState } from './shared-state.js';
 
 const WINDOW_MS = 60_000;
 /** How long the shared state is left alone after a failed command; a failure costs at most one command timeout per this long. */
@@ -24,6 +24,8 @@ export interface RedisStateOptions {
   cooldown: CooldownOptions;
   /** Of the shared cache, and of the local one that stands in while Redis is away. */
   cacheLimits?: CacheLimits;
+  /** Of the responses the router keeps, in Redis and in the local store that stands in while Redis is away. */
+  keptLimits?: KeptResponseLimits;
 }
 
 type Scripted = Redis & {
@@ -35,6 +37,8 @@ type Scripted = Redis & {
   agentHeartbeat(...args: Array<string | number>): Promise<number>;
   agentForget(...args: Array<string | number>): Promise<number>;
   responseForget(...args: string[]): Promise<number>;
+  keepResponse(...args: Array<string | number>): Promise<number>;
+  dropKeptResponse(...args: string[]): Promise<number>;
 };
 
 type Announcement =
@@ -60,7 +64,8 @@ export class RedisState implements SharedState {
   private readonly batch: RedisBatch;
   private readonly channel: string;
   private readonly board = new CooldownBoard();
-  private readonly local: { limits: MemoryRateLimiter; cache: MemoryResponseCache; cooldowns: MemoryCooldowns; revocations: MemoryRevocations };
+  private readonly local: { limits: MemoryRateLimiter; cache: MemoryResponseCache; cooldowns: MemoryCooldowns; revocations: MemoryRevocations; kept: MemoryKeptResponses };
+  private readonly keptLimits: KeptResponseLimits;
   /** Revocations made while Redis was away, sent when it is back. */
   private readonly pendingRevocations = new Set<string>();
   /** Agents forgotten (retired or expired) while Redis was away, with the heartbeat time they were forgotten at. */
@@ -85,11 +90,13 @@ export class RedisState implements SharedState {
       // Already a batch: written to the socket as soon as it is made. A response's holder (SET) is
       // written before its answer leaves: a client continuing it at once through another instance
       // must find it there, and an auto-pipelined command waits for the next loop turn. A deleted
-      // response's forgetting (responseForget) likewise reaches the other instances before the answer.
-      autoPipeliningIgnoredCommands: ['batch', 'set', 'responseForget'],
+      // response's forgetting (responseForget) likewise reaches the other instances before the answer,
+      // and so does a response the router keeps itself (keepResponse, dropKeptResponse).
+      autoPipeliningIgnoredCommands: ['batch', 'set', 'responseForget', 'keepResponse', 'dropKeptResponse'],
     }) as Scripted;
     this.client.defineCommand('batch', { lua: BATCH });
     const cacheLimits = options.cacheLimits ?? DEFAULT_CACHE_LIMITS;
+    this.keptLimits = options.keptLimits ?? DEFAULT_KEPT_RESPONSE_LIMITS;
     this.batch = new RedisBatch(WINDOW_MS, cacheLimits, (keys, args) => this.client.batch(keys.length, ...keys, ...args));
     this.client.defineCommand('recordFailure', { numberOfKeys: 3, lua: RECORD_FAILURE });
     this.client.defineCommand('recover', { numberOfKeys: 2, lua: RECOVER });
@@ -98,6 +105,8 @@ export class RedisState implements SharedState {
     this.client.defineCommand('agentHeartbeat', { numberOfKeys: 2, lua: AGENT_HEARTBEAT });
     this.client.defineCommand('agentForget', { numberOfKeys: 2, lua: AGENT_FORGET });
     this.client.defineCommand('responseForget', { numberOfKeys: 1, lua: RESPONSE_FORGET });
+    this.client.defineCommand('keepResponse', { numberOfKeys: KEPT_INDEX_KEYS.length + 1, lua: KEEP_RESPONSE });
+    this.client.defineCommand('dropKeptResponse', { numberOfKeys: KEPT_INDEX_KEYS.length + 1, lua: DROP_KEPT_RESPONSE });
     this.client.on('error', (error: Error) => this.outage.lost(error));
     this.client.on('ready', () => void this.resync());
     // Subscriptions use their own connection; channel names are not key-prefixed by ioredis.
@@ -110,6 +119,7 @@ export class RedisState implements SharedState {
       cache: new MemoryResponseCache(cacheLimits),
       cooldowns: new MemoryCooldowns(this.board, options.cooldown),
       revocations: new MemoryRevocations(),
+      kept: new MemoryKeptResponses(this.keptLimits),
     };
   }
 
@@ -261,6 +271,31 @@ export class RedisState implements SharedState {
     onForgotten: (listener: (responseId: string) => void): void => void (this.responseForgottenListener = listener),
   };
 
+  /**
+   * Each response a key of its own (`kept:<key>`, its JSON, expiring on its own), in an index that
+   * bounds them by size in all as the shared cache is (see BOUNDED_STORE). Kept and dropped by
+   * scripts written to the socket at once: a continuation through another instance finds the
+   * response there as soon as its answer has left. While Redis is away, this instance keeps and
+   * finds them in its own memory.
+   */
+  readonly keptResponses: KeptResponses = {
+    keep: (key: string, json: string): void =>
+      void this.attempt(
+        async () => void (await this.client.keepResponse(keptResponseKey(key), ...KEPT_INDEX_KEYS, json, this.keptLimits.ttlS * 1000, Number.MAX_SAFE_INTEGER, this.keptLimits.maxBytes)),
+        () => this.local.kept.keep(key, json),
+      ),
+    find: (key: string): Promise<string | undefined> =>
+      this.attempt(
+        async () => (await this.client.get(keptResponseKey(key))) ?? undefined,
+        () => this.local.kept.find(key),
+      ),
+    forget: (key: string): Promise<boolean> =>
+      this.attempt(
+        async () => (await this.client.dropKeptResponse(keptResponseKey(key), ...KEPT_INDEX_KEYS)) === 1,
+        () => this.local.kept.forget(key),
+      ),
+  };
+
   /** Resolves true once connected, false after `timeoutMs` (for one-shot users such as the CLI). */
   whenReady(timeoutMs: number): Promise<boolean> {
     return whenReady(this.client, timeoutMs);
@@ -344,6 +379,9 @@ const NOTHING_TO_DO = { admission: ADMITTED, cached: undefined };
 const spendCounter = (keyId: string) => `spend:${keyId}`;
 const nanoUsd = (usd: number) => Math.round(usd * 1e9);
 const responseHolderKey = (responseId: string) => `response:${responseId}`;
+const keptResponseKey = (key: string) => `kept:${key}`;
+/** The index of the kept responses in Redis (see BOUNDED_STORE): their keys by expiry time, their sizes, and the sizes' total. */
+const KEPT_INDEX_KEYS = ['kept-index', 'kept-sizes', 'kept-bytes'] as const;
 
 /** A response holder as stored: `["replica","model","owner key id"]` (the owner null or, from earlier versions, absent), or the replica's name alone (older still). */
 function holderOfValue(value: string | null): ResponseHolder | undefined {

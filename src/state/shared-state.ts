@@ -35,9 +35,10 @@ export interface CachedResponse {
   storedAt?: number;
 }
 
-export interface CacheWrite {
+/** An entry for a bounded store: the response cache's (a CachedResponse), or a response the router keeps (its JSON). */
+export interface CacheWrite<Value = CachedResponse> {
   key: string;
-  value: CachedResponse;
+  value: Value;
   ttlS: number;
   /** The body's size in UTF-8 bytes, as counted while it was relayed. */
   bytes: number;
@@ -130,6 +131,27 @@ export interface ResponseHolders {
   onForgotten(listener: (responseId: string) => void): void;
 }
 
+/** The bounds of the responses the router keeps itself (see KeptResponses). */
+export interface KeptResponseLimits {
+  /** How long each is kept. */
+  ttlS: number;
+  /** Bytes (UTF-8) of their JSON in all: the oldest go first past it, and one larger is not kept. */
+  maxBytes: number;
+}
+
+/**
+ * Responses the router keeps itself, as JSON, by key: those it answered through its chat bridge for
+ * targets that keep none (see gateway/bridged-responses.ts), for every instance to continue,
+ * retrieve or delete. Each expires on its own, within KeptResponseLimits.
+ */
+export interface KeptResponses {
+  /** Keeps `json` under `key`: sent at once, before the answer leaves, and never waited on. */
+  keep(key: string, json: string): void;
+  find(key: string): Promise<string | undefined>;
+  /** Drops the response; true when it was kept. */
+  forget(key: string): Promise<boolean>;
+}
+
 export interface SharedState {
   readonly kind: 'memory' | 'redis';
   /**
@@ -150,6 +172,7 @@ export interface SharedState {
   readonly revocations: Revocations;
   readonly agents: AgentDirectory;
   readonly responseHolders: ResponseHolders;
+  readonly keptResponses: KeptResponses;
   /** Resolves true once the state is usable, false after `timeoutMs` (the router then starts on local state). */
   whenReady(timeoutMs: number): Promise<boolean>;
   close(): Promise<void>;

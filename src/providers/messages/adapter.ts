@@ -5,7 +5,7 @@ import { toMessagesResponse } from './response.js';
 import { MessagesStreamTranslator } from './stream.js';
 
 const messagesThroughChat = chatBridge({
-  toChat: toChatRequest,
+  toChat: (request, target) => toChatRequest(request.body, target),
   answer: toMessagesResponse,
   stream: (request, chat, context) => new MessagesStreamTranslator(request, chat, context),
 });

@@ -45,16 +45,18 @@ const MESSAGE_ROLES = new Set(['user', 'system', 'developer', 'assistant']);
 
 /**
  * The OpenAI chat request for a Responses API body, for a target without a Responses API, as
- * LiteLLM's bridge makes it: `instructions` become the first (system) message, input messages chat
+ * LiteLLM's bridge makes it: `instructions` become the first (system) message, then come the items
+ * of the conversation the request continues (`previousItems`, of the response the router kept for
+ * its `previous_response_id`; no earlier turn's `instructions`, as OpenAI carries none over), input messages chat
  * messages, calls (`function_call`, `custom_tool_call`, `local_shell_call` items) an assistant's
  * `tool_calls` and their outputs `tool` messages; tools become chat function tools (tools.ts);
  * `reasoning` items are dropped (chat has no place for them), but for Anthropic's
  * signed thinking in their `encrypted_content`, which goes back as the next assistant message's
- * `thinking_blocks`. Nothing is stored
- * (as with `store: false`): what needs a stored response, or a tool only OpenAI runs, is refused
- * with 400. A streamed request asks for the usage chunk, which the stream's terminal event reports.
+ * `thinking_blocks`. What the router does not keep (a `conversation`, a `background` response), or
+ * a tool only OpenAI runs, is refused with 400. A streamed request asks for the usage chunk, which
+ * the stream's terminal event reports.
  */
-export function toChatRequest(body: Fields, { answerLimit }: Pick<ChatTarget, 'answerLimit'> = { answerLimit: 'max_tokens' }): Fields {
+export function toChatRequest(body: Fields, { answerLimit }: Pick<ChatTarget, 'answerLimit'> = { answerLimit: 'max_tokens' }, previousItems: readonly unknown[] = []): Fields {
   refuseStateful(body);
   const conversation: Conversation = { messages: [], thinking: undefined };
   const { instructions } = body;
@@ -62,8 +64,9 @@ export function toChatRequest(body: Fields, { answerLimit }: Pick<ChatTarget, 'a
   else if (instructions !== undefined && instructions !== null && typeof instructions !== 'string') {
     throw badRequest("Invalid type for 'instructions': expected a string", 'instructions', 'invalid_type');
   }
+  previousItems.forEach((item, index) => addItem(conversation, item, `previous_response_id's item ${index}`));
   if (typeof body.input === 'string') conversation.messages.push({ role: 'user', content: body.input });
-  else (body.input as unknown[]).forEach((item, index) => addItem(conversation, item, index));
+  else (body.input as unknown[]).forEach((item, index) => addItem(conversation, item, `input[${index}]`));
   const chat: Fields = { model: body.model, messages: conversation.messages, ...mapParameters(body, CHAT_PARAMETERS_BY_LIMIT[answerLimit]) };
   const tools = requestTools(body.tools).chat;
   if (tools !== undefined) chat.tools = tools;
@@ -71,27 +74,25 @@ export function toChatRequest(body: Fields, { answerLimit }: Pick<ChatTarget, 'a
   return chat;
 }
 
-/** What continues or defers a response the router would have to keep: refused, with what to send instead. */
+/** What needs a stateful store the router does not keep (a conversation object, a response made in the background): refused, with what to send instead. */
 function refuseStateful(body: Fields): void {
-  for (const field of ['previous_response_id', 'conversation']) {
-    const value = body[field];
-    if (value === undefined || value === null) continue;
+  const { conversation } = body;
+  if (conversation !== undefined && conversation !== null) {
     throw new ApiError(
       400,
-      `'${field}' is not supported for model '${shown(body.model)}': its target has no Responses API and the router stores no responses for it; send the whole conversation in 'input' (as with "store": false)`,
+      `'conversation' is not supported for model '${shown(body.model)}': its target has no Responses API and the router keeps no conversation objects for it; continue a response with 'previous_response_id', or send the whole conversation in 'input'`,
       'invalid_request_error',
       'unsupported_parameter',
-      field,
+      'conversation',
     );
   }
   if (body.background === true) {
-    throw new ApiError(400, `'background' is not supported for model '${shown(body.model)}': its target has no Responses API and the router stores no responses for it`, 'invalid_request_error', 'unsupported_parameter', 'background');
+    throw new ApiError(400, `'background' is not supported for model '${shown(body.model)}': its target has no Responses API and the router makes no responses in the background for it`, 'invalid_request_error', 'unsupported_parameter', 'background');
   }
 }
 
 /** Adds one input item's chat message, or its tool call to the assistant message before it. */
-function addItem(conversation: Conversation, item: unknown, index: number): void {
-  const where = `input[${index}]`;
+function addItem(conversation: Conversation, item: unknown, where: string): void {
   if (item === null || typeof item !== 'object' || Array.isArray(item)) throw badRequest(`${where} must be an object`, where, 'invalid_type');
   const fields = item as Fields;
   switch (fields.type ?? 'message') {

@@ -94,7 +94,8 @@ export interface ResponseParts {
 
 /**
  * A Response object, with the request fields the API echoes (defaults where the client set none).
- * `store` is false: the router keeps nothing of a translated answer. Usage comes last, where the
+ * `store` is true unless the request said false: the router keeps the answer (see
+ * gateway/bridged-responses.ts). Usage comes last, where the
  * end rule of a stream (responses-stream.ts) reads it in the terminal event's tail.
  */
 export function responseObject(request: InferenceRequest, { id, createdAt, status, reason, output, usage }: ResponseParts): Item {
@@ -113,9 +114,9 @@ export function responseObject(request: InferenceRequest, { id, createdAt, statu
     model: request.model,
     output,
     parallel_tool_calls: body.parallel_tool_calls !== false,
-    previous_response_id: null,
+    previous_response_id: typeof body.previous_response_id === 'string' ? body.previous_response_id : null,
     reasoning: { effort: (body.reasoning as { effort?: unknown } | null | undefined)?.effort ?? null, summary: null },
-    store: false,
+    store: body.store !== false,
     temperature: typeof body.temperature === 'number' ? body.temperature : 1,
     text: { format: (body.text as { format?: unknown } | null | undefined)?.format ?? { type: 'text' } },
     tool_choice: body.tool_choice ?? 'auto',

@@ -179,6 +179,7 @@ export class ResponsesStreamTranslator extends ChatChunkTranslator<ChatChunk> {
     const out = this.start() + this.closeItem();
     const reason = incompleteReason(this.finishReason);
     const response = this.response(reason === undefined ? 'completed' : 'incomplete', reason);
+    this.context.onResponse?.(response);
     return out + this.event(`response.${response.status as string}`, { response });
   }
 
