@@ -1,6 +1,8 @@
 import Anthropic from '@anthropic-ai/sdk';
+import { zodOutputFormat } from '@anthropic-ai/sdk/helpers/zod';
 import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { z } from 'zod';
 import type { InferenceRequest } from '../src/gateway/inference-request.js';
 import { JsonObjectText } from '../src/providers/messages/json-object-text.js';
 import { toChatRequest } from '../src/providers/messages/request.js';
@@ -340,6 +342,64 @@ describe('the Anthropic Messages API through the router (a simulated engine, an 
     expect((await ask({ type: 'enabled', budget_tokens: 2048 }, { 'anthropic-beta': 'not-interleaved-thinking-2025-05-14' })).status).toBe(400);
   });
 
+  it("answers a structured output from a simulated engine as a text block of JSON that fits the schema, whole and streamed, in the current form and the beta's", async () => {
+    const city = z.object({ name: z.string(), population: z.number().int(), coastal: z.boolean(), districts: z.array(z.object({ name: z.string() })), kind: z.enum(['capital', 'town']) });
+    const ask = { model: 'm1', max_tokens: 1024, messages: [{ role: 'user' as const, content: 'Describe Lisbon.' }], output_config: { format: zodOutputFormat(city) } };
+    // The SDK's parse checks the answer's text against the schema (zod), as it does Anthropic's.
+    const whole = await client.messages.parse(ask);
+    expect(whole.content).toEqual([{ type: 'text', text: expect.any(String) }]);
+    expect(whole.parsed_output).toEqual(city.parse(JSON.parse((whole.content[0] as Anthropic.TextBlock).text)));
+    const streamed = await client.messages.stream(ask).finalMessage();
+    expect(streamed.content).toHaveLength(1);
+    expect(city.parse(streamed.parsed_output)).toEqual(streamed.parsed_output);
+
+    const schema = { type: 'object', properties: { answer: { type: 'string' }, confidence: { type: 'number' } }, required: ['answer', 'confidence'], additionalProperties: false };
+    const beta = await client.beta.messages.create({ model: 'm1', max_tokens: 1024, betas: ['structured-outputs-2025-11-13'], messages: [{ role: 'user', content: 'Sure?' }], output_format: { type: 'json_schema', schema } });
+    expect(JSON.parse((beta.content[0] as Anthropic.Beta.BetaTextBlock).text)).toEqual({ answer: expect.any(String), confidence: expect.any(Number) });
+  });
+
+  it("sends a structured output to an OpenAI-compatible target as a strict response_format, beside the effort of adaptive thinking; the beta's output_format first when both come", async () => {
+    const schema = { type: 'object', properties: { answer: { type: 'string' } }, required: ['answer'], additionalProperties: false };
+    const other = { type: 'object', properties: { other: { type: 'string' } }, required: ['other'], additionalProperties: false };
+    const formatFor = async (fields: Record<string, unknown>) => {
+      replies.push(completion({ content: '{"answer":"yes"}' }, 'stop'));
+      const answered = await postJson(`${router.url}/v1/messages`, { model: 'chat-model', max_tokens: 64, messages: [{ role: 'user', content: 'Ready?' }], ...fields });
+      expect(answered).toMatchObject({ status: 200, body: { content: [{ type: 'text', text: '{"answer":"yes"}' }] } });
+      return received.at(-1)!;
+    };
+    const responseFormat = (of: unknown) => ({ type: 'json_schema', json_schema: { name: 'structured_output', schema: of, strict: true } });
+    expect((await formatFor({ output_config: { format: { type: 'json_schema', schema } } })).response_format).toEqual(responseFormat(schema));
+    expect((await formatFor({ output_format: { type: 'json_schema', schema } })).response_format).toEqual(responseFormat(schema));
+    expect((await formatFor({ output_format: { type: 'json_schema', schema }, output_config: { format: { type: 'json_schema', schema: other } } })).response_format).toEqual(responseFormat(schema));
+    expect(await formatFor({ thinking: { type: 'adaptive' }, output_config: { effort: 'low', format: { type: 'json_schema', schema } } })).toMatchObject({ reasoning_effort: 'low', response_format: responseFormat(schema) });
+    expect(await formatFor({ output_config: { effort: 'low', format: null } })).not.toHaveProperty('response_format');
+  });
+
+  it("refuses a structured output format Anthropic would refuse with Anthropic's 400 before routing: not an object, another type than json_schema, a schema that is not an object", async () => {
+    const refused: Array<[Record<string, unknown>, RegExp]> = [];
+    for (const [field, wrap] of [['output_config.format', (format: unknown) => ({ output_config: { format } })], ['output_format', (format: unknown) => ({ output_format: format })]] as const) {
+      refused.push(
+        [wrap('json'), new RegExp(`Invalid type for '${field}': expected an object`)],
+        [wrap([]), new RegExp(`Invalid type for '${field}'`)],
+        [wrap({ type: 'json_object' }), new RegExp(`'${field}.type': expected 'json_schema', got 'json_object'`)],
+        [wrap({ schema: { type: 'object' } }), new RegExp(`'${field}.type'`)],
+        [wrap({ type: 'json_schema' }), new RegExp(`'${field}.schema': expected a JSON Schema object`)],
+        [wrap({ type: 'json_schema', schema: null }), new RegExp(`'${field}.schema'`)],
+        [wrap({ type: 'json_schema', schema: [{ type: 'object' }] }), new RegExp(`'${field}.schema'`)],
+      );
+    }
+    const before = received.length;
+    for (const [fields, message] of refused) {
+      for (const model of ['no-such-model', 'chat-model', 'm1']) {
+        const answered = await postJson(`${router.url}/v1/messages`, { model, max_tokens: 64, messages: [{ role: 'user', content: 'Hi' }], ...fields });
+        expect(answered, JSON.stringify(fields)).toMatchObject({ status: 400, body: { type: 'error', error: { type: 'invalid_request_error', message: expect.stringMatching(message) } } });
+      }
+    }
+    const counted = await postJson(`${router.url}/v1/messages/count_tokens`, { model: 'chat-model', messages: [{ role: 'user', content: 'Hi' }], output_format: { type: 'json_schema' } });
+    expect(counted).toMatchObject({ status: 400, body: { type: 'error', error: { type: 'invalid_request_error' } } });
+    expect(received.length).toBe(before);
+  });
+
   it("ends a stream that breaks off, or reports an error, with Anthropic's error event, which the SDK raises", async () => {
     const chunk = (content: string) => `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'chat-model', choices: [{ index: 0, delta: { content }, finish_reason: null }] })}\n\n`;
     const ask = { model: 'chat-model', max_tokens: 10, messages: [{ role: 'user' as const, content: 'Hi' }] };
@@ -576,6 +636,25 @@ describe('the Messages API route to an Anthropic target (a fake Messages API beh
     expect(fake.last()).toMatchObject({ body: interleaved, headers: { 'anthropic-beta': 'interleaved-thinking-2025-05-14' } });
   });
 
+  it('passes a structured output on as sent, the beta form with its header, and refuses a malformed format before calling Anthropic', async () => {
+    const schema = { type: 'object', properties: { answer: { type: 'string' } }, required: ['answer'], additionalProperties: false };
+    // Spaced and ordered as no re-serialisation would write it: the raw bytes tell a body passed on as sent.
+    const current = `{"model": "claude-x", "max_tokens": 64, "output_config": {"format": {"schema": ${JSON.stringify(schema)}, "type": "json_schema"}, "effort": "low"}, "messages": [{"role": "user", "content": "Sure?"}]}`;
+    fake.reply({ status: 200, json: fixture('anthropic/message-text.json') });
+    expect((await fetch(`${router.url}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: current })).status).toBe(200);
+    expect(fake.last().raw).toBe(current);
+    fake.reply({ status: 200, json: fixture('anthropic/message-text.json') });
+    const beta = { ...ask, output_format: { type: 'json_schema', schema } };
+    expect((await postJson(`${router.url}/v1/messages`, beta, { 'anthropic-beta': 'structured-outputs-2025-11-13' })).status).toBe(200);
+    expect(fake.last()).toMatchObject({ body: beta, headers: { 'anthropic-beta': 'structured-outputs-2025-11-13' } });
+    const before = fake.received.length;
+    for (const fields of [{ output_config: { format: { type: 'json_schema', schema: 'object' } } }, { output_format: { type: 'text' } }]) {
+      const refused = await postJson(`${router.url}/v1/messages`, { ...ask, ...fields });
+      expect(refused, JSON.stringify(fields)).toMatchObject({ status: 400, body: { type: 'error', error: { type: 'invalid_request_error' } } });
+    }
+    expect(fake.received.length).toBe(before);
+  });
+
   it("relays Anthropic's stream as it came, and its errors, whole or mid-stream, as the SDK's own", async () => {
     fake.reply({ sse: fixture('anthropic/stream-tool-use.sse') });
     const raw = await fetch(`${router.url}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...ask, stream: true }) });
@@ -660,6 +739,17 @@ describe('the Messages API route to a Gemini target (through its chat translatio
     fake.reply({ status: 200, json: fixture('gemini/response-text.json') });
     await client.messages.create(ask);
     expect(fake.last().body.generationConfig).toEqual({ maxOutputTokens: 10_000 });
+  });
+
+  it("asks Gemini for JSON of the structured output's schema (responseJsonSchema), in either form", async () => {
+    const schema = { type: 'object', properties: { answer: { type: 'string' }, sure: { type: 'boolean' } }, required: ['answer', 'sure'], additionalProperties: false };
+    const ask = { model: 'gemini-x', max_tokens: 64, messages: [{ role: 'user' as const, content: 'Sure?' }] };
+    fake.reply({ status: 200, json: fixture('gemini/response-text.json') });
+    await client.messages.create({ ...ask, output_config: { format: { type: 'json_schema', schema } } });
+    expect(fake.last().body.generationConfig).toEqual({ maxOutputTokens: 64, responseMimeType: 'application/json', responseJsonSchema: schema });
+    fake.reply({ sse: fixture('gemini/stream-thoughts.sse'), chunkBytes: 8 });
+    await client.beta.messages.stream({ ...ask, betas: ['structured-outputs-2025-11-13'], output_format: { type: 'json_schema', schema } }).finalMessage();
+    expect(fake.last().body.generationConfig).toEqual({ maxOutputTokens: 64, responseMimeType: 'application/json', responseJsonSchema: schema });
   });
 });
 
@@ -906,7 +996,8 @@ describe('validating and translating a Messages body (no input makes a TypeError
     tools: [{ name: 'f', description: 'd', input_schema: { type: 'object' } }],
     tool_choice: { type: 'tool', name: 'f', disable_parallel_tool_use: true },
     thinking: { type: 'adaptive', display: 'summarized' },
-    output_config: { effort: 'medium' },
+    output_config: { effort: 'medium', format: { type: 'json_schema', schema: { type: 'object' } } },
+    output_format: { type: 'json_schema', schema: { type: 'object' } },
   };
   const ODD_VALUES: unknown[] = [undefined, null, 5, 'text', {}, [], [null], { type: 'video' }];
 
@@ -927,7 +1018,7 @@ describe('validating and translating a Messages body (no input makes a TypeError
   }
 
   it('answers every malformed or unusual body with a chat request or a 400, never another error', () => {
-    expect(toChatRequest(WELL_FORMED)).toMatchObject({ messages: { length: 5 }, reasoning_effort: 'medium' });
+    expect(toChatRequest(WELL_FORMED)).toMatchObject({ messages: { length: 5 }, reasoning_effort: 'medium', response_format: { type: 'json_schema' } });
     let cases = 0;
     for (const body of variants(WELL_FORMED)) {
       cases += 1;

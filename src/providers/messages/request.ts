@@ -3,9 +3,10 @@ import { TOOL_CHOICE_TYPES } from '../anthropic/request.js';
 import type { AnswerLimitParam } from '../adapter.js';
 import type { ChatTarget } from '../chat-bridge.js';
 import { mapParameters, shown, type ParameterTable } from '../chat-translation.js';
+import { chatResponseFormat } from './output-format.js';
 import { chatReasoningEffort } from './thinking.js';
 
-/** Messages API fields → OpenAI chat parameters; fields not listed (`service_tier`, `cache_control`, …) have no chat counterpart and are not sent; `thinking` is read apart (thinking.ts). */
+/** Messages API fields → OpenAI chat parameters; fields not listed (`service_tier`, `cache_control`, …) have no chat counterpart and are not sent; `thinking` and the structured output's format are read apart (thinking.ts, output-format.ts). */
 const CHAT_PARAMETERS: ParameterTable = {
   max_tokens: { to: 'max_tokens' },
   temperature: { to: 'temperature' },
@@ -36,7 +37,8 @@ const ENGINE: ChatTarget = { answerLimit: 'max_tokens', translated: false };
  * The OpenAI chat request for a Messages API body, which validateMessagesBody has found well
  * formed: what is refused here is only what chat cannot carry. The system prompt becomes the first message,
  * tool results become `tool` messages, tool uses an assistant's `tool_calls`, `thinking` a
- * `reasoning_effort` the target takes. A streamed request asks for the usage chunk, which the
+ * `reasoning_effort` the target takes, a structured output's format a `response_format` with its
+ * JSON Schema. A streamed request asks for the usage chunk, which the
  * translated stream's `message_delta` reports. `max_tokens` goes as the parameter the target takes.
  */
 export function toChatRequest(body: Record<string, unknown>, target: ChatTarget = ENGINE): Record<string, unknown> {
@@ -47,6 +49,8 @@ export function toChatRequest(body: Record<string, unknown>, target: ChatTarget 
   const chat: Record<string, unknown> = { model: body.model, messages, ...mapParameters(body, CHAT_PARAMETERS_BY_LIMIT[target.answerLimit]) };
   const effort = chatReasoningEffort(body, target.translated);
   if (effort !== undefined) chat.reasoning_effort = effort;
+  const responseFormat = chatResponseFormat(body);
+  if (responseFormat !== undefined) chat.response_format = responseFormat;
   if (body.tools !== undefined && body.tools !== null) chat.tools = chatTools(body.tools);
   if (body.tool_choice !== undefined && body.tool_choice !== null) Object.assign(chat, chatToolChoice(body.tool_choice));
   if (chat.stream === true) chat.stream_options = { include_usage: true };

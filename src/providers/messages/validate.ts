@@ -50,6 +50,7 @@ export function validateMessagesBody(body: Record<string, unknown>, betas?: unkn
   validateToolChoice(body.tool_choice);
   validateThinking(body.thinking, typeof betas === 'string' && INTERLEAVED_THINKING.test(betas) ? undefined : body.max_tokens);
   validateOutputConfig(body.output_config);
+  validateOutputFormat(body.output_format, 'output_format');
 }
 
 function validateSystem(system: unknown): void {
@@ -149,7 +150,10 @@ function validateThinking(thinking: unknown, maxTokens: unknown): void {
   }
 }
 
-/** `output_config` an object, its `effort` a string: which levels exist is Anthropic's to judge (a translated target refuses one it cannot map). */
+/**
+ * `output_config` an object, its `effort` a string (which levels exist is Anthropic's to judge: a
+ * translated target refuses one it cannot map) and its `format` a structured output's.
+ */
 function validateOutputConfig(config: unknown): void {
   if (config === undefined || config === null) return;
   if (!isObject(config)) throw badRequest("Invalid type for 'output_config': expected an object", 'output_config', 'invalid_type');
@@ -157,6 +161,19 @@ function validateOutputConfig(config: unknown): void {
   if (effort !== undefined && effort !== null && typeof effort !== 'string') {
     throw badRequest("Invalid type for 'output_config.effort': expected a string", 'output_config.effort', 'invalid_type');
   }
+  validateOutputFormat(config.format, 'output_config.format');
+}
+
+/**
+ * A structured output's format (`output_config.format`, or the beta's `output_format`): a JSON
+ * Schema object of type `json_schema`, Anthropic's only one. What the schema may hold is the
+ * target's to judge: Anthropic and OpenAI take different subsets of JSON Schema.
+ */
+function validateOutputFormat(format: unknown, where: string): void {
+  if (format === undefined || format === null) return;
+  if (!isObject(format)) throw badRequest(`Invalid type for '${where}': expected an object`, where, 'invalid_type');
+  if (format.type !== 'json_schema') throw badRequest(`Invalid '${where}.type': expected 'json_schema', got '${shown(format.type)}'`, `${where}.type`, 'invalid_value');
+  if (!isObject(format.schema)) throw badRequest(`Invalid '${where}.schema': expected a JSON Schema object`, `${where}.schema`, 'invalid_value');
 }
 
 /** A JSON object: `null` and arrays are none, though `typeof` says 'object'. */
