@@ -1,6 +1,7 @@
 import { badRequest } from '../../server/errors.js';
 import { reasoningEffort, type ChatMessage, type ReasoningEffort } from '../chat-translation.js';
 import type { ChunkDelta, ThinkingBlock } from '../openai-chunks.js';
+import { claudeVersion } from './model-version.js';
 
 /**
  * Anthropic's extended thinking, through chat completions as LiteLLM carries it: `reasoning_effort`
@@ -18,20 +19,15 @@ export const THINKING_BUDGETS: Readonly<Record<ReasoningEffort, number | undefin
 /** `output_config.effort` of adaptive thinking: Anthropic's levels are OpenAI's, but for `minimal`, which it lacks. */
 const ADAPTIVE_EFFORTS: Readonly<Record<ReasoningEffort, string | undefined>> = { none: undefined, minimal: 'low', low: 'low', medium: 'medium', high: 'high', xhigh: 'xhigh', max: 'max' };
 
-/** A Claude model id's family and version (`claude-opus-4-7`, `claude-sonnet-4-5-20250929`, `claude-haiku-5-5`); the date is no minor version. */
-const CLAUDE_VERSION = /claude-(opus|sonnet|haiku)-(\d+)(?:-(\d{1,2}))?(?!\d)/;
-
 /**
  * Whether a Claude model thinks adaptively (`thinking: {type: "adaptive"}`, its depth set by
  * `output_config.effort`): Opus and Sonnet from 4.6, every Claude 5, Mythos and Fable. The newest
  * refuse a fixed budget with a 400, and on 4.6 it is deprecated; older models know only budgets.
  */
 export function thinksAdaptively(model: string): boolean {
-  if (/claude-(mythos|fable)/.test(model)) return true;
-  const version = CLAUDE_VERSION.exec(model);
+  const version = claudeVersion(model);
   if (!version) return false;
-  const [, family, major, minor] = version;
-  return Number(major) >= 5 || (Number(major) === 4 && Number(minor ?? 0) >= 6 && family !== 'haiku');
+  return version.major >= 5 || (version.major === 4 && version.minor >= 6 && version.family !== 'haiku');
 }
 
 /** The request fields of a `reasoning_effort` for `model`: adaptive thinking at that effort, or a fixed budget; none when the client set none. */
