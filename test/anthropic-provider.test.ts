@@ -1,5 +1,8 @@
 import OpenAI from 'openai';
+import { zodResponseFormat } from 'openai/helpers/zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { anthropicMessage, anthropicToolUseStream } from './support/anthropic-answers.js';
 import { assertConforms } from './support/conformance.js';
 import { collectConforming, RED_PIXEL, WEATHER_TOOL } from './support/chat.js';
 import { fixture, providerBehindRouter, type FakeUpstream } from './support/fake-upstream.js';
@@ -210,6 +213,104 @@ describe('Anthropic provider (a fake Messages API behind the router)', () => {
     expect(fake.last().body).toMatchObject({ model: 'claude-opus-4-7', thinking: { type: 'adaptive' }, output_config: { effort: 'xhigh' }, max_tokens: 4096 });
     const message = completion.choices[0]!.message as OpenAI.ChatCompletionMessage & { reasoning_content?: string };
     expect(message.reasoning_content).toBe('The user wants the weather in Paris. I should call get_weather with location Paris.');
+  });
+
+  describe('response_format', () => {
+    const City = z.object({ city: z.string(), population: z.number() });
+    const format = zodResponseFormat(City, 'city');
+    const answer = { city: 'Paris', population: 2_100_000 };
+    const ask = [{ role: 'user' as const, content: 'The largest city of France?' }];
+    const answerCall = { type: 'tool_use', id: 'toolu_json', name: 'json_tool_call', input: answer };
+
+    it("asks a model with structured outputs (Opus 4.7) for the schema in output_config.format, beside its effort, and the SDK parses the answer", async () => {
+      fake.reply({ status: 200, json: anthropicMessage([{ type: 'text', text: JSON.stringify(answer) }], 'end_turn') });
+      const completion = await client.chat.completions.parse({ model: 'claude-opus-4-7', messages: ask, response_format: format, reasoning_effort: 'low' });
+
+      const sent = fake.last().body;
+      expect(sent.output_config).toEqual({ effort: 'low', format: { type: 'json_schema', schema: format.json_schema.schema } });
+      expect(Object.keys(sent).filter((field) => ['tools', 'tool_choice', 'response_format'].includes(field))).toEqual([]);
+      assertConforms('CreateChatCompletionResponse', completion);
+      expect(completion.choices[0]!.finish_reason).toBe('stop');
+      expect(completion.choices[0]!.message.parsed).toEqual(answer);
+    });
+
+    it("makes an older model call LiteLLM's json_tool_call with the schema, and answers with its input as the content, finish_reason stop", async () => {
+      fake.reply({ status: 200, json: anthropicMessage([answerCall], 'tool_use') });
+      const completion = await client.chat.completions.parse({ model: 'claude-x', messages: ask, response_format: format });
+
+      const sent = fake.last().body;
+      expect(sent.tools).toEqual([{ name: 'json_tool_call', description: expect.any(String), input_schema: format.json_schema.schema }]);
+      expect(sent.tool_choice).toEqual({ type: 'tool', name: 'json_tool_call' });
+      expect(sent).not.toHaveProperty('output_config');
+      assertConforms('CreateChatCompletionResponse', completion);
+      const choice = completion.choices[0]!;
+      expect(choice.finish_reason).toBe('stop');
+      expect(choice.message.content).toBe(JSON.stringify(answer));
+      expect(choice.message.tool_calls ?? []).toEqual([]);
+      expect(choice.message.parsed).toEqual(answer);
+    });
+
+    it("streams the answer tool's input as content deltas the SDK's streaming helper parses", async () => {
+      const json = JSON.stringify(answer);
+      fake.reply({ sse: anthropicToolUseStream('toolu_json', 'json_tool_call', [json.slice(0, 7), json.slice(7, 20), json.slice(20)]), chunkBytes: 13 });
+      const stream = client.chat.completions.stream({ model: 'claude-x', messages: ask, response_format: format, stream_options: { include_usage: true } });
+      const chunks: OpenAI.ChatCompletionChunk[] = [];
+      stream.on('chunk', (chunk) => {
+        assertConforms('CreateChatCompletionStreamResponse', chunk);
+        chunks.push(chunk);
+      });
+      const final = await stream.finalChatCompletion();
+
+      expect(fake.last().body).toMatchObject({ stream: true, tool_choice: { type: 'tool', name: 'json_tool_call' } });
+      expect(chunks.map((chunk) => chunk.choices[0]?.delta.content ?? '').join('')).toBe(json);
+      expect(chunks.some((chunk) => chunk.choices[0]?.delta.tool_calls)).toBe(false);
+      expect(chunks.filter((chunk) => chunk.choices[0]?.finish_reason).map((chunk) => chunk.choices[0]!.finish_reason)).toEqual(['stop']);
+      expect(final.choices[0]!.message.parsed).toEqual(answer);
+    });
+
+    it("leaves the model free to think or call the client's tools first, and answers a call of the client's tool as a tool call", async () => {
+      fake.reply({ status: 200, json: anthropicMessage([answerCall], 'tool_use') }, { status: 200, json: fixture('anthropic/message-tool-use.json') });
+      // Anthropic refuses forced tool use while thinking
+      const thought = await client.chat.completions.create({ model: 'claude-x', messages: ask, response_format: format, reasoning_effort: 'low' });
+      expect(fake.last().body).toMatchObject({ thinking: { type: 'enabled' }, tools: [{ name: 'json_tool_call' }] });
+      expect(fake.last().body).not.toHaveProperty('tool_choice');
+      expect(thought.choices[0]!.message.content).toBe(JSON.stringify(answer));
+
+      const called = await client.chat.completions.create({ model: 'claude-x', messages: ask, response_format: format, tools: [WEATHER_TOOL], tool_choice: 'auto' });
+      expect(fake.last().body).toMatchObject({ tools: [{ name: 'get_weather' }, { name: 'json_tool_call' }], tool_choice: { type: 'auto' } });
+      expect(called.choices[0]!.finish_reason).toBe('tool_calls');
+      expect(called.choices[0]!.message.tool_calls).toMatchObject([{ function: { name: 'get_weather' } }]);
+    });
+
+    it('asks for nothing for json_object (as LiteLLM) and text', async () => {
+      for (const responseFormat of [{ type: 'json_object' as const }, { type: 'text' as const }]) {
+        for (const model of ['claude-x', 'claude-opus-4-7']) {
+          fake.reply({ status: 200, json: fixture('anthropic/message-text.json') });
+          await client.chat.completions.create({ model, messages: ask, response_format: responseFormat });
+          expect(Object.keys(fake.last().body).filter((field) => ['output_config', 'tools', 'tool_choice', 'response_format'].includes(field))).toEqual([]);
+        }
+      }
+    });
+
+    it('refuses a malformed response_format, and a client tool named json_tool_call, with a 400 before calling Anthropic', async () => {
+      const before = fake.received.length;
+      const cases: Array<[Record<string, unknown>, string, string]> = [
+        [{ response_format: 'json' }, 'response_format', 'invalid_type'],
+        [{ response_format: { type: 'xml' } }, 'response_format.type', 'invalid_value'],
+        [{ response_format: { type: 'json_schema' } }, 'response_format.json_schema', 'missing_required_parameter'],
+        [{ response_format: { type: 'json_schema', json_schema: { name: 'city', schema: 'object' } } }, 'response_format.json_schema.schema', 'invalid_value'],
+        [{ response_format: format, tools: [{ type: 'function', function: { name: 'json_tool_call', parameters: { type: 'object' } } }] }, 'tools', 'invalid_value'],
+      ];
+      for (const model of ['claude-x', 'claude-opus-4-7']) {
+        for (const [fields, param, code] of cases) {
+          const response = await fetch(`${router.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model, messages: ask, ...fields }) });
+          expect(response.status).toBe(400);
+          const { error } = (await response.json()) as { error: Record<string, unknown> };
+          expect(error).toMatchObject({ type: 'invalid_request_error', param, code, message: expect.any(String) });
+        }
+      }
+      expect(fake.received.length).toBe(before);
+    });
   });
 
   it('refuses an unknown reasoning_effort and malformed thinking_blocks with a 400 before calling Anthropic', async () => {

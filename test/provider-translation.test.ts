@@ -151,6 +151,36 @@ describe('Anthropic stream translation', () => {
     expect(joined).toEqual(['{}', '{"a":1}']);
   });
 
+  it('streams calls of the answer tool as content ({} for one without input), numbers only the other calls, and ends a turn that called no other as stop', () => {
+    const answerOnly = (withOtherCall: boolean) =>
+      events(
+        translate(
+          () => new AnthropicStreamTranslator('claude-x', false, NO_KEY, 'json_tool_call'),
+          anthropicSse([
+            { type: 'message_start', message: { id: 'msg_1', usage: { input_tokens: 5, output_tokens: 1 } } },
+            { type: 'content_block_start', index: 0, content_block: { type: 'tool_use', id: 'toolu_1', name: 'json_tool_call', input: {} } },
+            { type: 'content_block_stop', index: 0 },
+            ...(withOtherCall
+              ? [
+                  { type: 'content_block_start', index: 1, content_block: { type: 'tool_use', id: 'toolu_2', name: 'add', input: {} } },
+                  { type: 'content_block_delta', index: 1, delta: { type: 'input_json_delta', partial_json: '{"a":1}' } },
+                  { type: 'content_block_stop', index: 1 },
+                ]
+              : []),
+            { type: 'message_delta', delta: { stop_reason: 'tool_use' }, usage: { output_tokens: 9 } },
+            { type: 'message_stop' },
+          ]),
+          [],
+        ),
+      ) as Array<{ choices: Array<{ delta: { content?: string; tool_calls?: Array<{ index: number }> }; finish_reason: string | null }> }>;
+    for (const withOtherCall of [false, true]) {
+      const chunks = answerOnly(withOtherCall);
+      expect(chunks.map((chunk) => chunk.choices[0]?.delta.content ?? '').join('')).toBe('{}');
+      expect(chunks.flatMap((chunk) => chunk.choices[0]?.delta.tool_calls ?? []).map((call) => call.index)).toEqual(withOtherCall ? [0, 0] : []);
+      expect(chunks.map((chunk) => chunk.choices[0]?.finish_reason).filter(Boolean)).toEqual([withOtherCall ? 'tool_calls' : 'stop']);
+    }
+  });
+
   it('keeps the usage counts message_start gave when message_delta reports them as null', () => {
     const out = translate(
       make(),

@@ -1,5 +1,8 @@
 import OpenAI from 'openai';
+import { zodTextFormat } from 'openai/helpers/zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { anthropicMessage, anthropicToolUseStream } from './support/anthropic-answers.js';
 import { assertConforms, RESPONSE_EVENT_SCHEMA } from './support/conformance.js';
 import { fixture, FakeUpstream } from './support/fake-upstream.js';
 import { metricValue } from './support/prometheus.js';
@@ -15,19 +18,6 @@ type StreamEvent = OpenAI.Responses.ResponseStreamEvent;
 const APPLY_PATCH_GRAMMAR = 'start: begin_patch hunk+ end_patch\nbegin_patch: "*** Begin Patch" LF\nend_patch: "*** End Patch" LF?\n%import common.LF';
 const APPLY_PATCH_TOOL = { type: 'custom' as const, name: 'apply_patch', description: 'Use the `apply_patch` tool to edit files.', format: { type: 'grammar' as const, syntax: 'lark' as const, definition: APPLY_PATCH_GRAMMAR } };
 const PATCH = '*** Begin Patch\n*** Add File: hello.txt\n+Hello, "world"\n*** End Patch\n';
-
-/** An Anthropic stream of one tool use, its input JSON given in `pieces`. */
-function anthropicToolUseStream(id: string, name: string, pieces: string[]): string {
-  const event = (data: Record<string, unknown>) => `event: ${data.type as string}\ndata: ${JSON.stringify(data)}\n\n`;
-  return [
-    event({ type: 'message_start', message: { id: 'msg_1', type: 'message', role: 'assistant', model: 'claude-x', content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 50, output_tokens: 1 } } }),
-    event({ type: 'content_block_start', index: 0, content_block: { type: 'tool_use', id, name, input: {} } }),
-    ...pieces.map((partial_json) => event({ type: 'content_block_delta', index: 0, delta: { type: 'input_json_delta', partial_json } })),
-    event({ type: 'content_block_stop', index: 0 }),
-    event({ type: 'message_delta', delta: { stop_reason: 'tool_use', stop_sequence: null }, usage: { output_tokens: 30 } }),
-    event({ type: 'message_stop' }),
-  ].join('');
-}
 
 /** Every event of a streamed Response, each checked against its schema, and the final Response as the SDK assembles it. */
 async function streamed(client: OpenAI, params: OpenAI.Responses.ResponseCreateParamsStreaming): Promise<{ events: StreamEvent[]; final: OpenAI.Responses.Response }> {
@@ -356,6 +346,21 @@ describe('the Responses API for targets that speak only chat (fake Anthropic and
     expect(gemini.last().body.generationConfig).toMatchObject({ responseMimeType: 'application/json', responseJsonSchema: schema });
     assertConforms('Response', response);
     expect(response.text).toMatchObject({ format: { type: 'json_schema', name: 'answer' } });
+  });
+
+  it("asks Claude for JSON by text.format, the answer tool's input back as the output text the SDK parses", async () => {
+    const City = z.object({ city: z.string(), population: z.number() });
+    const answer = { city: 'Paris', population: 2_100_000 };
+    anthropic.reply({ status: 200, json: anthropicMessage([{ type: 'tool_use', id: 'toolu_json', name: 'json_tool_call', input: answer }], 'tool_use') });
+    const response = await client.responses.parse({ model: 'claude-x', input: 'The largest city of France?', text: { format: zodTextFormat(City, 'city') } });
+
+    const sent = anthropic.last().body;
+    expect(sent.tools).toEqual([{ name: 'json_tool_call', description: expect.any(String), input_schema: zodTextFormat(City, 'city').schema }]);
+    expect(sent.tool_choice).toEqual({ type: 'tool', name: 'json_tool_call' });
+    assertConforms('Response', response);
+    expect(response.output.map((item) => item.type)).toEqual(['message']);
+    expect(response.output_text).toBe(JSON.stringify(answer));
+    expect(response.output_parsed).toEqual(answer);
   });
 
   it('refuses with a 400 naming the field what needs a conversation object, a background response or a tool only OpenAI runs, calling no target', async () => {

@@ -5,6 +5,7 @@ import type { ProviderAdapter, UpstreamCall } from '../adapter.js';
 import { requireChat } from '../chat-translation.js';
 import { wantsUsage } from '../openai-chunks.js';
 import { DEFAULT_MAX_TOKENS, toAnthropicRequest } from './request.js';
+import { answerToolOf } from './response-format.js';
 import { fromAnthropicResponse } from './response.js';
 import { AnthropicStreamTranslator } from './stream.js';
 
@@ -24,8 +25,8 @@ export function anthropicAdapter(defaultMaxTokens = DEFAULT_MAX_TOKENS): Provide
       const body = toAnthropicRequest(request.body, upstreamModel, request.stream, defaultMaxTokens);
       return { path: versionedPath(backend, '/v1', '/messages'), headers: anthropicHeaders(request, backend, ANTHROPIC_VERSION), body: JSON.stringify(body) };
     },
-    response: (status, body, request) => fromAnthropicResponse(status, body, request.model),
-    stream: (request, context) => new AnthropicStreamTranslator(request.model, wantsUsage(request.body), context),
+    response: (status, body, request) => fromAnthropicResponse(status, body, request.model, answerToolOf(request.body)),
+    stream: (request, context) => new AnthropicStreamTranslator(request.model, wantsUsage(request.body), context, answerToolOf(request.body)),
     messages: NATIVE_MESSAGES,
   };
 }

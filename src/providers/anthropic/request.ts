@@ -3,6 +3,7 @@ import {
   asArray, chatMessages, chatTools, contentParts, mapParameters, parseArguments, parseDataUrl, pushMerged, textContent, toolCalls,
   type ChatMessage, type ParameterTable, type Part,
 } from '../chat-translation.js';
+import { answerSchema, askForSchema } from './response-format.js';
 import { effortFields, maxTokensWithThinking, thinkingBlocks } from './thinking.js';
 
 /**
@@ -37,6 +38,7 @@ export const ANTHROPIC_PARAMETERS: ParameterTable = {
   top_logprobs: null,
   n: null,
   seed: null,
+  // read apart (see response-format.ts): how a schema is asked for depends on the model
   response_format: null,
   min_p: null,
 };
@@ -81,6 +83,8 @@ export function toAnthropicRequest(body: Record<string, unknown>, model: string,
   if (tools) request.tools = tools.map(({ function: fn }) => ({ name: fn.name, description: fn.description, input_schema: fn.parameters ?? { type: 'object', properties: {} } }));
   const toolChoice = toAnthropicToolChoice(body.tool_choice, body.parallel_tool_calls === false);
   if (toolChoice) request.tool_choice = toolChoice;
+  const schema = answerSchema(body.response_format);
+  if (schema) askForSchema(request, schema, model);
   if (stream) request.stream = true;
   return request;
 }

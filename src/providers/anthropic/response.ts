@@ -3,6 +3,7 @@ import { tokenCount } from '../../gateway/usage-counts.js';
 import type { FinishReason } from '../openai-chunks.js';
 import { openAiError } from '../chat-translation.js';
 import { fromAnthropicError } from './errors.js';
+import { answerFinish } from './response-format.js';
 import { asThinkingBlock, reasoningFields } from './thinking.js';
 
 export interface AnthropicUsage {
@@ -57,8 +58,12 @@ export function fromOpenAiUsage(usage: Usage | null | undefined): Required<Pick<
   return { input_tokens: Math.max(0, tokenCount(usage?.prompt_tokens) - cached), output_tokens: tokenCount(usage?.completion_tokens), cache_read_input_tokens: cached };
 }
 
-/** A whole Messages API answer (any status) as an OpenAI `chat.completion` or error. */
-export function fromAnthropicResponse(status: number, body: Buffer, model: string): { status: number; body: string } {
+/**
+ * A whole Messages API answer (any status) as an OpenAI `chat.completion` or error. Calls of
+ * `answerTool` (see response-format.ts) are the answer: their input's JSON joins the content, in
+ * order with the text, as it streams.
+ */
+export function fromAnthropicResponse(status: number, body: Buffer, model: string, answerTool?: string): { status: number; body: string } {
   const text = body.toString();
   if (status >= 300) return fromAnthropicError(status, text);
   let message: AnthropicMessage;
@@ -70,9 +75,10 @@ export function fromAnthropicResponse(status: number, body: Buffer, model: strin
   }
   // a block that is no object (null from a proxy's rewrite) is no content
   const blocks = message.content.filter((block) => block !== null && typeof block === 'object');
-  const texts = blocks.filter((block) => block.type === 'text').map((block) => block.text ?? '');
+  const isAnswer = (block: AnthropicMessage['content'][number]) => block.type === 'tool_use' && block.name === answerTool;
+  const texts = blocks.filter((block) => block.type === 'text' || isAnswer(block)).map((block) => (block.type === 'text' ? (block.text ?? '') : JSON.stringify(block.input ?? {})));
   const toolCalls = blocks
-    .filter((block) => block.type === 'tool_use')
+    .filter((block) => block.type === 'tool_use' && !isAnswer(block))
     .map((block) => ({ id: block.id!, type: 'function', function: { name: block.name!, arguments: JSON.stringify(block.input ?? {}) } }));
   const thinking = blocks.map(asThinkingBlock).filter((block) => block !== undefined);
   const completion = {
@@ -90,7 +96,7 @@ export function fromAnthropicResponse(status: number, body: Buffer, model: strin
           ...reasoningFields(thinking),
           ...(toolCalls.length > 0 && { tool_calls: toolCalls }),
         },
-        finish_reason: finishReason(message.stop_reason),
+        finish_reason: answerFinish(finishReason(message.stop_reason), blocks.some(isAnswer), toolCalls.length),
         logprobs: null,
       },
     ],

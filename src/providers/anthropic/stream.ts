@@ -2,6 +2,7 @@ import type { StreamContext } from '../adapter.js';
 import { JsonEventStreamTranslator } from '../json-event-stream.js';
 import { DONE_EVENT, type FinishReason } from '../openai-chunks.js';
 import type { AnthropicError } from './errors.js';
+import { answerFinish } from './response-format.js';
 import { finishReason, toOpenAiUsage, updateUsage, type AnthropicUsage } from './response.js';
 import { asThinkingBlock, reasoningFields, thinkingDelta } from './thinking.js';
 
@@ -17,7 +18,8 @@ interface AnthropicEvent {
 
 /**
  * Anthropic's event stream → OpenAI chunks, as each event completes. Tool-use blocks become
- * tool-call deltas numbered in order of appearance; thinking becomes `reasoning_content` and
+ * tool-call deltas numbered in order of appearance, but for calls of `answerTool`, whose input
+ * streams as content (see response-format.ts); thinking becomes `reasoning_content` and
  * `thinking_blocks` deltas (see thinking.ts); `[DONE]` is written only after `message_stop`, so a
  * stream cut short stays visibly incomplete.
  */
@@ -25,10 +27,12 @@ export class AnthropicStreamTranslator extends JsonEventStreamTranslator<Anthrop
   private readonly toolIndexByBlock = new Map<number, number>();
   /** Tool-use blocks whose arguments have not started yet. */
   private readonly toolsWithoutArguments = new Set<number>();
+  /** Calls of the answer tool (see response-format.ts), whose input streams as content. */
+  private readonly answerBlocks = new Set<number>();
   private usage: AnthropicUsage = {};
   private finish: FinishReason = 'stop';
 
-  constructor(model: string, includeUsage: boolean, context: StreamContext) {
+  constructor(model: string, includeUsage: boolean, context: StreamContext, private readonly answerTool?: string) {
     super(model, includeUsage, 'Anthropic', context);
   }
 
@@ -50,7 +54,7 @@ export class AnthropicStreamTranslator extends JsonEventStreamTranslator<Anthrop
         return '';
       case 'message_stop': {
         const usage = this.includeUsage ? this.chunks.usage(toOpenAiUsage(this.usage)) : '';
-        return this.chunks.finish(this.finish) + usage + DONE_EVENT;
+        return this.chunks.finish(answerFinish(this.finish, this.answerBlocks.size > 0, this.toolIndexByBlock.size)) + usage + DONE_EVENT;
       }
       case 'error':
         return this.fail(`Anthropic: ${event.error?.message ?? 'stream error'}`, event.error?.type ?? 'api_error');
@@ -66,9 +70,13 @@ export class AnthropicStreamTranslator extends JsonEventStreamTranslator<Anthrop
     const redacted = asThinkingBlock(content);
     if (redacted?.type === 'redacted_thinking') return this.chunks.delta(reasoningFields([redacted]));
     if (content?.type !== 'tool_use') return '';
+    this.toolsWithoutArguments.add(block);
+    if (content.name === this.answerTool) {
+      this.answerBlocks.add(block);
+      return '';
+    }
     const index = this.toolIndexByBlock.size;
     this.toolIndexByBlock.set(block, index);
-    this.toolsWithoutArguments.add(block);
     return this.chunks.delta({ tool_calls: [{ index, id: content.id, type: 'function', function: { name: content.name, arguments: '' } }] });
   }
 
@@ -76,17 +84,21 @@ export class AnthropicStreamTranslator extends JsonEventStreamTranslator<Anthrop
     if (delta?.type === 'text_delta' && delta.text) return this.chunks.delta({ content: delta.text });
     if (delta?.type === 'thinking_delta' && delta.thinking) return this.chunks.delta(thinkingDelta(delta.thinking, ''));
     if (delta?.type === 'signature_delta' && delta.signature) return this.chunks.delta(thinkingDelta('', delta.signature));
-    const index = this.toolIndexByBlock.get(block);
-    if (delta?.type === 'input_json_delta' && delta.partial_json && index !== undefined) {
+    if (delta?.type !== 'input_json_delta' || !delta.partial_json) return '';
+    if (this.answerBlocks.has(block)) {
       this.toolsWithoutArguments.delete(block);
-      return this.chunks.delta({ tool_calls: [{ index, function: { arguments: delta.partial_json } }] });
+      return this.chunks.delta({ content: delta.partial_json });
     }
-    return '';
+    const index = this.toolIndexByBlock.get(block);
+    if (index === undefined) return '';
+    this.toolsWithoutArguments.delete(block);
+    return this.chunks.delta({ tool_calls: [{ index, function: { arguments: delta.partial_json } }] });
   }
 
-  /** A call without parameters streams no argument pieces; OpenAI clients parse the joined arguments, so they get `{}`. */
+  /** A call without parameters streams no argument pieces; OpenAI clients parse the joined arguments (or answer), so they get `{}`. */
   private onBlockStop(block: number): string {
     if (!this.toolsWithoutArguments.delete(block)) return '';
+    if (this.answerBlocks.has(block)) return this.chunks.delta({ content: '{}' });
     return this.chunks.delta({ tool_calls: [{ index: this.toolIndexByBlock.get(block)!, function: { arguments: '{}' } }] });
   }
 }

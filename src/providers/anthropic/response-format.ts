@@ -1,0 +1,80 @@
+import { badRequest } from '../../server/errors.js';
+import { shown } from '../chat-translation.js';
+import type { FinishReason } from '../openai-chunks.js';
+import { claudeVersion } from './model-version.js';
+
+/**
+ * OpenAI's `response_format` for Claude, as LiteLLM carries it: a JSON schema becomes Anthropic's
+ * structured output (`output_config.format`) on the models that have it; older models are made to
+ * call a tool whose input schema is the schema, and the tool's input comes back as the answer's
+ * content, so that the client reads JSON where it asked for it either way.
+ */
+
+/** The tool that carries the answer on models without structured outputs: LiteLLM's name, which clients that moved from it may know. */
+export const ANSWER_TOOL = 'json_tool_call';
+
+type Fields = Record<string, unknown>;
+
+const isObject = (value: unknown): value is Fields => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * Whether Anthropic constrains `model`'s answer to a JSON schema (`output_config.format`): Claude
+ * 4.5 and later of every family, Mythos and Fable. Opus 4.1 had it only in the beta
+ * (`output_format`), so it gets the answer tool, as do ids that name no version.
+ */
+export function writesStructuredOutputs(model: string): boolean {
+  const version = claudeVersion(model);
+  return version !== undefined && (version.major >= 5 || (version.major === 4 && version.minor >= 5));
+}
+
+/**
+ * The JSON schema a `response_format` asks the answer to match. `text` asks for nothing, and so
+ * does `json_object`: Anthropic can constrain an answer only to a schema, and LiteLLM drops it too.
+ * A malformed format is refused, as OpenAI refuses it.
+ */
+export function answerSchema(format: unknown): Fields | undefined {
+  if (format === undefined || format === null) return undefined;
+  if (!isObject(format)) throw badRequest("Invalid type for 'response_format': expected an object", 'response_format', 'invalid_type');
+  switch (format.type) {
+    case 'text':
+    case 'json_object':
+      return undefined;
+    case 'json_schema': {
+      const { json_schema: jsonSchema } = format;
+      if (!isObject(jsonSchema)) throw badRequest("Missing required parameter: 'response_format.json_schema'", 'response_format.json_schema', 'missing_required_parameter');
+      if (!isObject(jsonSchema.schema)) {
+        throw badRequest("Invalid 'response_format.json_schema.schema': Anthropic needs a JSON Schema object to hold the answer to", 'response_format.json_schema.schema', 'invalid_value');
+      }
+      return jsonSchema.schema;
+    }
+    default:
+      throw badRequest(`Invalid 'response_format.type': expected 'text', 'json_object' or 'json_schema', got '${shown(format.type)}'`, 'response_format.type', 'invalid_value');
+  }
+}
+
+/**
+ * Asks `model` for an answer matching `schema`, in the Messages API body `request` (its tools,
+ * tool choice and thinking already set). The answer tool is forced unless the request thinks
+ * (Anthropic refuses forced tool use then) or the client has tools of its own, which the model
+ * must stay free to call first; then the model calls the answer tool when it answers.
+ */
+export function askForSchema(request: Fields, schema: Fields, model: string): void {
+  const tools = (request.tools ?? []) as Fields[];
+  // the answer would come back as content, not as the client's tool call
+  if (tools.some((tool) => tool.name === ANSWER_TOOL)) {
+    throw badRequest(`Invalid 'tools': the name '${ANSWER_TOOL}' is reserved for the answer to a json_schema response_format`, 'tools', 'invalid_value');
+  }
+  if (writesStructuredOutputs(model)) {
+    request.output_config = { ...(request.output_config as Fields | undefined), format: { type: 'json_schema', schema } };
+    return;
+  }
+  request.tools = [...tools, { name: ANSWER_TOOL, description: 'Give your final answer as this input.', input_schema: schema }];
+  const thinking = (request.thinking as { type?: unknown } | undefined)?.type;
+  if (tools.length === 0 && (thinking === undefined || thinking === 'disabled')) request.tool_choice = { type: 'tool', name: ANSWER_TOOL };
+}
+
+/** The tool whose calls are the answer of a request with this body, if it may have one. */
+export const answerToolOf = (body: Fields): string | undefined => ((body.response_format as { type?: unknown } | null | undefined)?.type === 'json_schema' ? ANSWER_TOOL : undefined);
+
+/** A turn that ended to call only the answer tool ended with its answer: the client has no call to run. */
+export const answerFinish = (finish: FinishReason, answered: boolean, otherCalls: number): FinishReason => (answered && finish === 'tool_calls' && otherCalls === 0 ? 'stop' : finish);
