@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig } from '../src/config/load.js';
 import { assertConforms, RESPONSE_EVENT_SCHEMA } from './support/conformance.js';
 import { fixture, FakeUpstream } from './support/fake-upstream.js';
+import { runCli } from './support/cli.js';
 import { postJson } from './support/http.js';
 import { keptResponsesClient, makeUntilFirstDropped } from './support/kept-responses.js';
 import { startRouter, startSim, stopAll, waitFor, type Proc } from './support/processes.js';
@@ -74,6 +75,7 @@ describe('responses the router keeps for targets that speak only chat (fake Anth
           { name: 'google', provider: 'gemini', url: gemini.url, models: ['gemini-x'], api_key: 'goog-test-key' },
           { name: 'engine', url: sim.url, models: ['m1'] },
         ],
+        model_groups: { either: { targets: [{ model: 'gemini-x' }, { model: 'm1' }] } },
         health_check: { interval_s: 60, timeout_s: 2, failure_threshold: 100 },
         retry: { max_attempts: 1 },
         cooldown: { failure_threshold: 100 },
@@ -345,6 +347,49 @@ describe('responses the router keeps for targets that speak only chat (fake Anth
     ]);
   });
 
+  it('explains a continuation of a response the router keeps (POST /route/explain, switchyard route --previous-response): which model may continue it, and the 404 or 400 the real request would get', async () => {
+    const engine = await client.responses.create({ model: 'm1', input: 'Hi' });
+    anthropic.reply({ status: 200, json: fixture('anthropic/message-text.json') });
+    const bridged = await client.responses.create({ model: 'claude-x', input: 'Hi' });
+    const before = upstreamRequests();
+    const explain = (model: string, previous: string) => postJson(`${router.url}/route/explain`, { model, input: 'More', previous_response_id: previous });
+
+    const onBridge = await explain('gemini-x', bridged.id);
+    expect(onBridge.status).toBe(200);
+    expect(onBridge.body).toMatchObject({ model: 'gemini-x', target: 'google', previous_response: { id: bridged.id, holder: null, decided: false, kept: true, model: 'claude-x' } });
+    const onEngine = await explain('m1', engine.id);
+    expect(onEngine.body).toMatchObject({ target: 'engine', reason: 'previous-response', previous_response: { id: engine.id, holder: 'engine', decided: true, kept: false, model: 'm1' } });
+    // Refused as the real request is: the same status and error.
+    for (const [model, previous] of [
+      ['m1', bridged.id],
+      ['gemini-x', engine.id],
+      ['claude-x', 'resp_nobody'],
+    ] as const) {
+      const explained = await explain(model, previous);
+      const real = await fetch(`${router.url}/v1/responses`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model, input: 'More', previous_response_id: previous }) });
+      expect(explained.status, `${model} ${previous}`).toBe(real.status);
+      expect(explained.status).toBeGreaterThanOrEqual(400);
+      expect(explained.body).toEqual(await real.json());
+    }
+    expect((await explain('m1', bridged.id)).body).toMatchObject({ error: { code: 'previous_response_not_continuable', message: expect.stringContaining("continue it with model 'claude-x'") } });
+    // A group: each target with its pick, or the refusal a request sent there would get.
+    const group = await explain('either', bridged.id);
+    expect(group.status).toBe(200);
+    expect(group.body).toMatchObject({ previous_response: { id: bridged.id, kept: true, model: 'claude-x' } });
+    expect((group.body as { chain: Array<{ targets: unknown[] }> }).chain[0]!.targets).toEqual([
+      expect.objectContaining({ model: 'gemini-x', target: 'google' }),
+      expect.objectContaining({ model: 'm1', error: { status: 400, message: expect.stringContaining("continue it with model 'claude-x'"), code: 'previous_response_not_continuable' } }),
+    ]);
+
+    const cli = await runCli(['route', 'gemini-x', '--prompt', 'More', '--previous-response', bridged.id, '--url', router.url]);
+    expect(cli.stderr).toBe('');
+    expect(cli.stdout).toContain(`  previous response: ${bridged.id}, kept by the router (made with claude-x): any model answered through its chat bridge continues it`);
+    const refused = await runCli(['route', 'm1', '--prompt', 'More', '--previous-response', bridged.id, '--url', router.url]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain("answered 400: Previous response with id");
+    expect(upstreamRequests()).toBe(before);
+  });
+
   // Last: once a key exists, every call needs one.
   it("keeps a response to the API key that made it: another key is told it does not exist, by every call and by a continuation; a key's models are checked against the response's", async () => {
     // Made while the router was open: no key owns it.
@@ -369,6 +414,10 @@ describe('responses the router keeps for targets that speak only chat (fake Anth
     }
     const continued = await outcome(otherClient.responses.create({ model: 'gemini-x', input: 'Yours?', previous_response_id: made.id }));
     expect((continued as ApiFailure).code).toBe('previous_response_not_found');
+    // Explained to another key as its request is answered: not found; to its owner, kept.
+    const explain = (key: string) => postJson(`${router.url}/route/explain`, { model: 'gemini-x', input: 'Yours?', previous_response_id: made.id }, { authorization: `Bearer ${key}` });
+    expect(await explain(other.key)).toMatchObject({ status: 404, body: { error: { code: 'previous_response_not_found' } } });
+    expect(await explain(owner.key)).toMatchObject({ status: 200, body: { previous_response: { id: made.id, kept: true, model: 'gemini-x' } } });
     expect(upstreamRequests()).toBe(before);
     // The owner still has it (the other key's DELETE deleted nothing).
     expect(await ownerClient.responses.retrieve(made.id)).toMatchObject({ id: made.id, output_text: made.output_text });
