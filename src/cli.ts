@@ -206,11 +206,13 @@ program
   .option('--prompt <text>', "ask a running router which replica this prompt would go to now (prefix affinity, load)")
   .option('--url <url>', 'router URL for --prompt (default: http://127.0.0.1:<configured port>)', httpUrl)
   .option('--token <token>', 'API key or admin token for --prompt, once the router requires keys (default: ADMIN_TOKEN)')
+  .option('--previous-response <id>', 'with --prompt: ask about a Responses API request continuing this response (previous_response_id)')
   .option('--json', 'print JSON')
-  .action(async (model: string, opts: { config?: string; prompt?: string; url?: string; token?: string; json?: boolean }) => {
+  .action(async (model: string, opts: { config?: string; prompt?: string; url?: string; token?: string; previousResponse?: string; json?: boolean }, command: Command) => {
+    if (opts.previousResponse !== undefined && opts.prompt === undefined) command.error("error: option '--previous-response <id>' needs --prompt");
     const { config } = loadConfig(opts.config);
     if (opts.prompt !== undefined) {
-      const answer = await explainPrompt(opts.url ?? `http://127.0.0.1:${config.port}`, model, opts.prompt, opts.token ?? config.admin_token);
+      const answer = await explainPrompt(opts.url ?? `http://127.0.0.1:${config.port}`, model, opts.prompt, opts.token ?? config.admin_token, opts.previousResponse);
       console.log(opts.json ? JSON.stringify(answer, null, 2) : formatPromptExplanation(answer));
       return;
     }

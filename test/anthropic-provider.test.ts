@@ -354,7 +354,7 @@ describe('Anthropic provider (a fake Messages API behind the router)', () => {
     expect(chunks.filter((c) => c.choices[0]?.finish_reason).map((c) => c.choices[0]!.finish_reason)).toEqual(['stop']);
     const last = chunks.at(-1)!;
     expect(last.choices).toEqual([]);
-    expect(last.usage).toEqual({ prompt_tokens: 25 + 512, completion_tokens: 15, total_tokens: 25 + 512 + 15, prompt_tokens_details: { cached_tokens: 512 } });
+    expect(last.usage).toEqual({ prompt_tokens: 25 + 512, completion_tokens: 15, total_tokens: 25 + 512 + 15, prompt_tokens_details: { cached_tokens: 512, cache_write_tokens: 0 } });
   });
 
   it('streams tool-call deltas whose argument pieces join into the call', async () => {

@@ -185,7 +185,7 @@ describe('Anthropic stream translation', () => {
     const out = translate(
       make(),
       anthropicSse([
-        { type: 'message_start', message: { id: 'msg_1', usage: { input_tokens: 73, cache_read_input_tokens: 20, output_tokens: 1 } } },
+        { type: 'message_start', message: { id: 'msg_1', usage: { input_tokens: 73, cache_read_input_tokens: 20, cache_creation_input_tokens: 8, output_tokens: 1 } } },
         { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } },
         { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'hi' } },
         { type: 'message_delta', delta: { stop_reason: 'end_turn' }, usage: { input_tokens: null, cache_read_input_tokens: null, output_tokens: 4 } },
@@ -193,7 +193,7 @@ describe('Anthropic stream translation', () => {
       ]),
       [],
     );
-    expect((events(out).at(-1) as { usage: unknown }).usage).toEqual({ prompt_tokens: 93, completion_tokens: 4, total_tokens: 97, prompt_tokens_details: { cached_tokens: 20 } });
+    expect((events(out).at(-1) as { usage: unknown }).usage).toEqual({ prompt_tokens: 101, completion_tokens: 4, total_tokens: 105, prompt_tokens_details: { cached_tokens: 20, cache_write_tokens: 8 } });
   });
 
   it('turns an error event into an OpenAI error event and stops there', () => {

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig } from '../src/config/load.js';
 import { assertConforms, RESPONSE_EVENT_SCHEMA } from './support/conformance.js';
 import { fixture, FakeUpstream } from './support/fake-upstream.js';
+import { runCli } from './support/cli.js';
 import { postJson } from './support/http.js';
 import { keptResponsesClient, makeUntilFirstDropped } from './support/kept-responses.js';
 import { startRouter, startSim, stopAll, waitFor, type Proc } from './support/processes.js';
@@ -25,6 +26,28 @@ async function streamed(client: OpenAI, params: OpenAI.Responses.ResponseCreateP
   const stream = client.responses.stream(params);
   for await (const event of stream) assertConforms(RESPONSE_EVENT_SCHEMA[event.type]!, event);
   return stream.finalResponse();
+}
+
+type StreamEvent = OpenAI.Responses.ResponseStreamEvent;
+
+/** The events of an SSE answer, as sent. */
+async function sentEvents(answer: globalThis.Response): Promise<StreamEvent[]> {
+  const text = await answer.text();
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith('data: '))
+    .map((line) => JSON.parse(line.slice('data: '.length)) as StreamEvent);
+}
+
+/** A live stream's events with each run of one item's deltas made one delta, numbered again: what a replay of its Response sends. */
+function deltasJoined(events: StreamEvent[]): StreamEvent[] {
+  const joined: Array<StreamEvent & { delta?: string; item_id?: string }> = [];
+  for (const event of events as Array<StreamEvent & { delta?: string; item_id?: string }>) {
+    const last = joined.at(-1);
+    if (event.type.endsWith('.delta') && last?.type === event.type && last.item_id === event.item_id) last.delta += event.delta!;
+    else joined.push({ ...event });
+  }
+  return joined.map((event, at) => ({ ...event, sequence_number: at }));
 }
 
 /** Every call on a stored response, by its raw answer. */
@@ -52,6 +75,7 @@ describe('responses the router keeps for targets that speak only chat (fake Anth
           { name: 'google', provider: 'gemini', url: gemini.url, models: ['gemini-x'], api_key: 'goog-test-key' },
           { name: 'engine', url: sim.url, models: ['m1'] },
         ],
+        model_groups: { either: { targets: [{ model: 'gemini-x' }, { model: 'm1' }] } },
         health_check: { interval_s: 60, timeout_s: 2, failure_threshold: 100 },
         retry: { max_attempts: 1 },
         cooldown: { failure_threshold: 100 },
@@ -166,9 +190,6 @@ describe('responses the router keeps for targets that speak only chat (fake Anth
       expect(refused.status, query).toBe(400);
       expect(await refused.json()).toEqual({ error: { message: expect.any(String), type: 'invalid_request_error', param, code: 'invalid_value' } });
     }
-    const replay = await fetch(`${router.url}/v1/responses/${second.id}?stream=true`);
-    expect(replay.status).toBe(400);
-    expect(await replay.json()).toEqual({ error: { message: expect.stringContaining("retrieve it without 'stream'"), type: 'invalid_request_error', param: 'stream', code: 'unsupported_parameter' } });
     const cancelled = await outcome(client.responses.cancel(second.id));
     expect(cancelled).toBeInstanceOf(OpenAI.BadRequestError);
     assertConforms('Error', (cancelled as ApiFailure).error);
@@ -186,6 +207,94 @@ describe('responses the router keeps for targets that speak only chat (fake Anth
     // Deleting a response leaves the one it continued.
     expect((await client.responses.retrieve(first.id)).id).toBe(first.id);
     expect(upstreamRequests()).toBe(before);
+  });
+
+  it('replays a kept streamed response as the events of its stream, each run of deltas as one: reasoning with signed thinking, text, a tool call; the SDK reads it; no target is asked', async () => {
+    for (const sse of ['anthropic/stream-thinking.sse', 'anthropic/stream-tool-use.sse']) {
+      anthropic.reply({ sse: fixture(sse) });
+      const live = await fetch(`${router.url}/v1/responses`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'claude-x', input: 'Hi', tools: [WEATHER_TOOL], reasoning: { effort: 'low' }, stream: true }),
+      });
+      const liveEvents = await sentEvents(live);
+      const made = (liveEvents.at(-1) as OpenAI.Responses.ResponseCompletedEvent).response;
+      const before = upstreamRequests();
+
+      const replay = await fetch(`${router.url}/v1/responses/${made.id}?stream=true`);
+      expect(replay.status, sse).toBe(200);
+      expect(replay.headers.get('content-type')).toBe('text/event-stream');
+      const replayed = await sentEvents(replay);
+      for (const event of replayed) assertConforms(RESPONSE_EVENT_SCHEMA[event.type]!, event);
+      expect(replayed, sse).toEqual(deltasJoined(liveEvents));
+
+      // The SDK's own reading: a retrieved stream, and its stream helper on a response id.
+      const events: StreamEvent[] = [];
+      for await (const event of await client.responses.retrieve(made.id, { stream: true })) events.push(event);
+      expect(events).toEqual(replayed);
+      const helper = client.responses.stream({ response_id: made.id });
+      for await (const event of helper) assertConforms(RESPONSE_EVENT_SCHEMA[event.type]!, event);
+      const final = await helper.finalResponse();
+      // The helper's parse adds its own fields (`output_parsed`, each text's `parsed`).
+      expect(final).toMatchObject(await client.responses.retrieve(made.id));
+      expect(upstreamRequests()).toBe(before);
+    }
+  });
+
+  it("replays a kept response that was not streamed, incomplete, with a custom tool's call; resumes after starting_after; refuses a starting_after that is no sequence number", async () => {
+    const tools = [{ type: 'custom' as const, name: 'apply_patch', description: 'Edit files.' }, WEATHER_TOOL];
+    const cut = { id: 'msg_1', type: 'message', role: 'assistant', model: 'claude-x', stop_reason: 'max_tokens', stop_sequence: null, usage: { input_tokens: 50, output_tokens: 30 } };
+    const content = [
+      { type: 'text', text: 'Patching.' },
+      { type: 'tool_use', id: 'toolu_01Patch', name: 'apply_patch', input: { input: '*** Begin Patch\n*** End Patch\n' } },
+    ];
+    anthropic.reply({ status: 200, json: JSON.stringify({ ...cut, content }) });
+    const made = await client.responses.create({ model: 'claude-x', input: 'Patch it', tools });
+    expect(made.status).toBe('incomplete');
+
+    const replayed = await sentEvents(await fetch(`${router.url}/v1/responses/${made.id}?stream=true`));
+    for (const event of replayed) assertConforms(RESPONSE_EVENT_SCHEMA[event.type]!, event);
+    expect(replayed.map((event) => event.type)).toEqual([
+      'response.created',
+      'response.in_progress',
+      'response.output_item.added',
+      'response.content_part.added',
+      'response.output_text.delta',
+      'response.output_text.done',
+      'response.content_part.done',
+      'response.output_item.done',
+      'response.output_item.added',
+      'response.custom_tool_call_input.delta',
+      'response.custom_tool_call_input.done',
+      'response.output_item.done',
+      'response.incomplete',
+    ]);
+    expect(replayed.map((event) => event.sequence_number)).toEqual(replayed.map((_, at) => at));
+    expect(replayed[0]).toMatchObject({ response: { id: made.id, created_at: made.created_at, status: 'in_progress', output: [], completed_at: null, incomplete_details: null } });
+    expect(replayed[0]).not.toHaveProperty('response.usage');
+    expect(replayed.at(-1)).toEqual({ type: 'response.incomplete', response: await (await fetch(`${router.url}/v1/responses/${made.id}`)).json(), sequence_number: 12 });
+    expect(replayed[7]).toMatchObject({ item: made.output[0] });
+    expect(replayed[11]).toMatchObject({ item: made.output[1] });
+
+    const resumed = await sentEvents(await fetch(`${router.url}/v1/responses/${made.id}?stream=true&starting_after=9`));
+    expect(resumed).toEqual(replayed.slice(10));
+    expect(await sentEvents(await fetch(`${router.url}/v1/responses/${made.id}?stream=true&starting_after=12`))).toEqual([]);
+    // The SDK's helper reads the whole replay and leaves out what it was told to start after.
+    const helped: StreamEvent[] = [];
+    const helper = client.responses.stream({ response_id: made.id, starting_after: 9 });
+    for await (const event of helper) helped.push(event);
+    expect(helped).toEqual(replayed.slice(10));
+    expect((await helper.finalResponse()).output).toMatchObject(made.output);
+
+    const head = await fetch(`${router.url}/v1/responses/${made.id}?stream=true`, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('content-type')).toBe('text/event-stream');
+    expect(await head.text()).toBe('');
+    for (const after of ['-1', 'x', '1.5', '']) {
+      const refused = await fetch(`${router.url}/v1/responses/${made.id}?stream=true&starting_after=${after}`);
+      expect(refused.status, after).toBe(400);
+      expect(await refused.json()).toEqual({ error: { message: expect.stringContaining("'starting_after'"), type: 'invalid_request_error', param: 'starting_after', code: 'invalid_value' } });
+    }
   });
 
   it('keeps nothing of a response made with "store": false: the Response says so, and neither the calls nor a continuation find it', async () => {
@@ -238,6 +347,49 @@ describe('responses the router keeps for targets that speak only chat (fake Anth
     ]);
   });
 
+  it('explains a continuation of a response the router keeps (POST /route/explain, switchyard route --previous-response): which model may continue it, and the 404 or 400 the real request would get', async () => {
+    const engine = await client.responses.create({ model: 'm1', input: 'Hi' });
+    anthropic.reply({ status: 200, json: fixture('anthropic/message-text.json') });
+    const bridged = await client.responses.create({ model: 'claude-x', input: 'Hi' });
+    const before = upstreamRequests();
+    const explain = (model: string, previous: string) => postJson(`${router.url}/route/explain`, { model, input: 'More', previous_response_id: previous });
+
+    const onBridge = await explain('gemini-x', bridged.id);
+    expect(onBridge.status).toBe(200);
+    expect(onBridge.body).toMatchObject({ model: 'gemini-x', target: 'google', previous_response: { id: bridged.id, holder: null, decided: false, kept: true, model: 'claude-x' } });
+    const onEngine = await explain('m1', engine.id);
+    expect(onEngine.body).toMatchObject({ target: 'engine', reason: 'previous-response', previous_response: { id: engine.id, holder: 'engine', decided: true, kept: false, model: 'm1' } });
+    // Refused as the real request is: the same status and error.
+    for (const [model, previous] of [
+      ['m1', bridged.id],
+      ['gemini-x', engine.id],
+      ['claude-x', 'resp_nobody'],
+    ] as const) {
+      const explained = await explain(model, previous);
+      const real = await fetch(`${router.url}/v1/responses`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model, input: 'More', previous_response_id: previous }) });
+      expect(explained.status, `${model} ${previous}`).toBe(real.status);
+      expect(explained.status).toBeGreaterThanOrEqual(400);
+      expect(explained.body).toEqual(await real.json());
+    }
+    expect((await explain('m1', bridged.id)).body).toMatchObject({ error: { code: 'previous_response_not_continuable', message: expect.stringContaining("continue it with model 'claude-x'") } });
+    // A group: each target with its pick, or the refusal a request sent there would get.
+    const group = await explain('either', bridged.id);
+    expect(group.status).toBe(200);
+    expect(group.body).toMatchObject({ previous_response: { id: bridged.id, kept: true, model: 'claude-x' } });
+    expect((group.body as { chain: Array<{ targets: unknown[] }> }).chain[0]!.targets).toEqual([
+      expect.objectContaining({ model: 'gemini-x', target: 'google' }),
+      expect.objectContaining({ model: 'm1', error: { status: 400, message: expect.stringContaining("continue it with model 'claude-x'"), code: 'previous_response_not_continuable' } }),
+    ]);
+
+    const cli = await runCli(['route', 'gemini-x', '--prompt', 'More', '--previous-response', bridged.id, '--url', router.url]);
+    expect(cli.stderr).toBe('');
+    expect(cli.stdout).toContain(`  previous response: ${bridged.id}, kept by the router (made with claude-x): any model answered through its chat bridge continues it`);
+    const refused = await runCli(['route', 'm1', '--prompt', 'More', '--previous-response', bridged.id, '--url', router.url]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain("answered 400: Previous response with id");
+    expect(upstreamRequests()).toBe(before);
+  });
+
   // Last: once a key exists, every call needs one.
   it("keeps a response to the API key that made it: another key is told it does not exist, by every call and by a continuation; a key's models are checked against the response's", async () => {
     // Made while the router was open: no key owns it.
@@ -262,6 +414,10 @@ describe('responses the router keeps for targets that speak only chat (fake Anth
     }
     const continued = await outcome(otherClient.responses.create({ model: 'gemini-x', input: 'Yours?', previous_response_id: made.id }));
     expect((continued as ApiFailure).code).toBe('previous_response_not_found');
+    // Explained to another key as its request is answered: not found; to its owner, kept.
+    const explain = (key: string) => postJson(`${router.url}/route/explain`, { model: 'gemini-x', input: 'Yours?', previous_response_id: made.id }, { authorization: `Bearer ${key}` });
+    expect(await explain(other.key)).toMatchObject({ status: 404, body: { error: { code: 'previous_response_not_found' } } });
+    expect(await explain(owner.key)).toMatchObject({ status: 200, body: { previous_response: { id: made.id, kept: true, model: 'gemini-x' } } });
     expect(upstreamRequests()).toBe(before);
     // The owner still has it (the other key's DELETE deleted nothing).
     expect(await ownerClient.responses.retrieve(made.id)).toMatchObject({ id: made.id, output_text: made.output_text });

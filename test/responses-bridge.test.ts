@@ -90,6 +90,17 @@ describe('the Responses API for targets that speak only chat (fake Anthropic and
     expect(metricValue(metrics, 'switchyard_requests_total', { route: 'responses', model: 'claude-x', status: '200' })).toBeGreaterThanOrEqual(1);
   });
 
+  it("reports Anthropic's cache writes as input_tokens_details.cache_write_tokens (within input_tokens), whole and streamed", async () => {
+    const written = (json: string) => json.replace('"cache_creation_input_tokens":0', '"cache_creation_input_tokens":300').replace('"cache_creation_input_tokens": 0', '"cache_creation_input_tokens": 300');
+    anthropic.reply({ status: 200, json: written(fixture('anthropic/message-text.json')) });
+    const whole = await client.responses.create({ model: 'claude-x', input: 'Hi' });
+    assertConforms('Response', whole);
+    expect(whole.usage).toEqual({ input_tokens: 25 + 1024 + 300, input_tokens_details: { cached_tokens: 1024, cache_write_tokens: 300 }, output_tokens: 16, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 25 + 1024 + 300 + 16 });
+    anthropic.reply({ sse: written(fixture('anthropic/stream-text.sse')) });
+    const { final } = await streamed(client, { model: 'claude-x', input: 'Hi', stream: true });
+    expect(final.usage).toEqual({ input_tokens: 25 + 512 + 300, input_tokens_details: { cached_tokens: 512, cache_write_tokens: 300 }, output_tokens: 15, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 25 + 512 + 300 + 15 });
+  });
+
   it('streams a Response from Gemini as typed events the SDK assembles, counted with its usage', async () => {
     gemini.reply({ sse: fixture('gemini/stream-text.sse') });
     const { events, final } = await streamed(client, { model: 'gemini-x', input: [{ role: 'user', content: 'Tell a story' }], stream: true });

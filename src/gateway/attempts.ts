@@ -11,7 +11,7 @@ import { ApiError, badGateway, noHealthyBackend, previousResponseNotFound } from
 import type { Cooldowns } from '../state/shared-state.js';
 import { abortError, CLIENT_GONE_ERROR, stoppedByDeadline, type RequestAbort } from './abort.js';
 import { countBackendTrouble } from './backend-trouble.js';
-import { continuationRefusal, type BridgedResponses, type Continuation } from './bridged-responses.js';
+import { continuationOf, continuationRefusal, type BridgedResponses, type Continuation } from './bridged-responses.js';
 import type { Caller } from './caller.js';
 import { backoffMs, classifyAnswer, classifyError, classifyStatus, type AttemptFailure } from './failure.js';
 import type { UpstreamCall } from '../providers/adapter.js';
@@ -115,7 +115,7 @@ export class AttemptRunner {
     // The response a Responses API request continues: kept by the router (answered through its chat bridge), or
     // held by a replica, tried first wherever it can serve.
     const continuedId = request.endpoint === 'responses' ? continuedResponse(request.body) : undefined;
-    const continuation = continuedId === undefined ? undefined : await this.continuation(continuedId);
+    const continuation = continuedId === undefined ? undefined : await continuationOf(continuedId, this.responses, this.bridged);
     // Another key's response: not found, as its engine would answer anyone it was not made for.
     const callerKey = account.caller?.key?.id;
     const othersResponse = (continuation?.kept && !mayUse(continuation.kept, callerKey)) || (continuation?.holder && !mayUse(continuation.holder, callerKey));
@@ -260,14 +260,6 @@ export class AttemptRunner {
       return this.policyPick([backend], target, step, tried, request, account);
     }
     return undefined;
-  }
-
-  /** Both places a continued response may be, asked at once; a response a replica is known here to hold is none the router keeps. */
-  private async continuation(id: string): Promise<Continuation> {
-    const known = this.responses.knownHolder(id);
-    if (known !== undefined) return { id, kept: undefined, holder: known };
-    const [kept, holder] = await Promise.all([this.bridged.find(id), this.responses.holderOf(id)]);
-    return { id, kept, holder };
   }
 
   /** `canFallBack`: a later model could take the request, so a refused answer is worth reading first. */

@@ -1,5 +1,6 @@
 import type { ProviderAdapter } from '../providers/adapter.js';
 import { inputItems } from '../providers/responses/input-items.js';
+import type { ResponseAffinity } from '../routing/response-affinity.js';
 import { keptKey } from '../routing/session-hints.js';
 import { ApiError, previousResponseNotFound } from '../server/errors.js';
 import type { KeptResponses, ResponseHolder } from '../state/shared-state.js';
@@ -56,6 +57,14 @@ export class BridgedResponses {
   forget(responseId: string): Promise<boolean> {
     return this.kept.forget(keptKey(responseId));
   }
+}
+
+/** Both places the response `id` may be, asked at once; a response a replica is known here to hold is none the router keeps. */
+export async function continuationOf(id: string, holders: ResponseAffinity, bridged: BridgedResponses): Promise<Continuation> {
+  const known = holders.knownHolder(id);
+  if (known !== undefined) return { id, kept: undefined, holder: known };
+  const [kept, holder] = await Promise.all([bridged.find(id), holders.holderOf(id)]);
+  return { id, kept, holder };
 }
 
 /** The input items a kept response was made from: its conversation less its own output. */

@@ -76,7 +76,7 @@ export class Gateway {
   /** Which replica produced each recent Responses API answer, for requests that continue, retrieve, delete or cancel one. */
   readonly responses: ResponseAffinity;
   /** The Responses API answers of the router's chat bridge, which it keeps itself. */
-  private readonly bridged: BridgedResponses;
+  readonly bridged: BridgedResponses;
   private readonly responseCalls: ResponseCalls;
   /** Requests being answered, so that a shutdown can end them with a reason rather than cut them. */
   private readonly inFlight = new Set<RequestAbort>();

@@ -1,34 +1,49 @@
 import { inputItemPage, type InputItemQuery } from '../providers/responses/input-items.js';
+import { replayedEvents } from '../providers/responses/replay.js';
 import { badRequest } from '../server/errors.js';
 import { keptInputItems, type BridgedResponses, type BridgedResponse } from './bridged-responses.js';
 import type { ResponseCallRequest } from './response-calls.js';
 
+/** An answer made here: its body and content type. */
+export interface KeptResponseAnswer {
+  body: string;
+  contentType: 'application/json' | 'text/event-stream';
+}
+
 /**
  * The answer to a call on a response the router keeps itself (see BridgedResponses), made here
- * with no target asked, as OpenAI answers it: the Response, OpenAI's deletion object, a page of the
- * input items (the conversation's, earlier turns included), or a 400 for cancelling it (only a
- * response made in the background can be, and the bridge makes none). Its replay as a stream is
- * refused: what is kept is the Response, not its events.
+ * with no target asked, as OpenAI answers it: the Response (with `?stream=true`, its events
+ * replayed, from `starting_after` when given), OpenAI's deletion object, a page of the input items
+ * (the conversation's, earlier turns included), or a 400 for cancelling it (only a response made
+ * in the background can be, and the bridge makes none).
  */
-export async function keptResponseAnswer(request: ResponseCallRequest, kept: BridgedResponse, bridged: BridgedResponses): Promise<string> {
+export async function keptResponseAnswer(request: ResponseCallRequest, kept: BridgedResponse, bridged: BridgedResponses): Promise<KeptResponseAnswer> {
   const { responseId } = request;
   const query = new URLSearchParams(request.query);
   switch (request.call) {
     case 'retrieve':
-      if (query.get('stream') === 'true') {
-        throw badRequest(`Response with id '${responseId}' was answered through the router's chat bridge, which keeps the Response but not its events: retrieve it without 'stream'`, 'stream', 'unsupported_parameter');
-      }
-      return JSON.stringify(kept.response);
+      if (query.get('stream') === 'true') return { body: replayedEvents(kept.response, startingAfter(query)), contentType: 'text/event-stream' };
+      return json(kept.response);
     case 'delete':
       await bridged.forget(responseId);
-      return JSON.stringify({ id: responseId, object: 'response', deleted: true });
+      return json({ id: responseId, object: 'response', deleted: true });
     case 'cancel':
       throw badRequest('Cannot cancel a synchronous response.');
     case 'input_items': {
       const items = keptInputItems(kept);
-      return JSON.stringify(inputItemPage(items, pageQuery(query, items)));
+      return json(inputItemPage(items, pageQuery(query, items)));
     }
   }
+}
+
+const json = (value: unknown): KeptResponseAnswer => ({ body: JSON.stringify(value), contentType: 'application/json' });
+
+/** The sequence number a replay resumes after (-1: from the start); one that is no whole number is the client's error. */
+function startingAfter(query: URLSearchParams): number {
+  const after = query.get('starting_after');
+  if (after === null) return -1;
+  if (!/^\d+$/.test(after)) throw badRequest(`Invalid 'starting_after': expected a sequence number (a whole number from 0), got '${after}'`, 'starting_after', 'invalid_value');
+  return Number(after);
 }
 
 /** The page asked for, checked: a page the API would not give is the client's error. */

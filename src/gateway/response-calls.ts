@@ -13,7 +13,7 @@ import type { BridgedResponse, BridgedResponses } from './bridged-responses.js';
 import type { Caller } from './caller.js';
 import type { Accounting } from './gateway.js';
 import type { RequestIdentity, ResponseCall } from './inference-request.js';
-import { keptResponseAnswer } from './kept-response-calls.js';
+import { keptResponseAnswer, type KeptResponseAnswer } from './kept-response-calls.js';
 import type { GatewayPolicies } from './policies.js';
 import { brokenAnswer, errorBodyWithoutKey, isEventStreamType, OVERHEAD_HEADER, overheadMs, responseHeaders, targetHeader, writeApiError, writeJson } from './relay.js';
 import { ResponsesStream } from './responses-stream.js';
@@ -133,20 +133,21 @@ export class ResponseCalls {
   /** A call on a response the router keeps itself (answered through its chat bridge): answered here, no target asked. */
   private async answerKept(request: ResponseCallRequest, kept: BridgedResponse, caller: Caller, res: ServerResponse, account: Accounting): Promise<void> {
     const own = { 'x-request-id': request.id };
-    let body: string;
+    let answer: KeptResponseAnswer;
     try {
       // Another key's response is not found, as an engine-held one is (see reachableHolder).
       if (!mayUse(kept, caller.key?.id)) throw responseNotFound(request.responseId);
       request.model = account.servedModel = kept.model;
       this.policies.identifier.authorizeModel(caller, kept.model);
-      body = await keptResponseAnswer(request, kept, this.bridged);
+      answer = await keptResponseAnswer(request, kept, this.bridged);
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
       return refuse(res, own, account, error);
     }
     account.status = 200;
     account.complete = true;
-    writeJson(res, 200, body, { 'content-type': 'application/json', ...own, [OVERHEAD_HEADER]: overheadMs(performance.now() - request.startedAt) });
+    // A replay is made whole at once: its length is known, as a JSON answer's is.
+    writeJson(res, 200, answer.body, { 'content-type': answer.contentType, ...own, [OVERHEAD_HEADER]: overheadMs(performance.now() - request.startedAt) });
   }
 
   /**

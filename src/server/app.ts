@@ -103,7 +103,7 @@ export function buildApp({ config, log, fleet, gateway, metrics, agents, history
   const adminParts = { fleet, metrics, history, requests, adminToken: config.admin_token, keysRequired, describeTarget };
   registerAdminRoutes(app, adminParts);
   registerDashboardRoutes(app, adminParts);
-  registerRouteExplain(app, policies.resolver, routing, reader, readerKeyOf(policies.identifier, config.admin_token), gateway.responses, policies.state.cooldowns);
+  registerRouteExplain(app, policies.resolver, routing, reader, readerKeyOf(policies.identifier, config.admin_token), gateway.responses, gateway.bridged, policies.state.cooldowns);
   registerAdminKeyRoutes(app, policies, config.admin_token);
   registerMessagesTokenCount(app, policies);
   return app;

@@ -1,14 +1,15 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Backend } from '../fleet/backend.js';
+import { continuationOf, continuationRefusal, type BridgedResponses, type Continuation } from '../gateway/bridged-responses.js';
 import type { Endpoint } from '../gateway/inference-request.js';
 import { unroutableError, type ModelResolver } from '../gateway/model-resolver.js';
 import type { Route } from '../gateway/resolve.js';
 import { effectiveLoad } from '../routing/load.js';
 import type { PolicyTable } from '../routing/policy-table.js';
 import { continuedResponse, mayUse, usableHolder, type ResponseAffinity } from '../routing/response-affinity.js';
-import type { Cooldowns, ResponseHolder } from '../state/shared-state.js';
+import type { Cooldowns } from '../state/shared-state.js';
 import type { RouteGuard } from './admin-auth.js';
-import { noHealthyBackend } from './errors.js';
+import { noHealthyBackend, type ApiError } from './errors.js';
 import { validateInference } from './validate.js';
 
 type Headers = Record<string, string | string[] | undefined>;
@@ -19,8 +20,10 @@ type Headers = Record<string, string | string[] | undefined>;
  * as the session header are taken from this request, as they would be from the real one. A model
  * group is explained whole: each model of its chain (the group, then its fallbacks) with each
  * weighted target and the replica the policy would pick there. A Responses API body continuing a
- * stored response (`previous_response_id`) is explained with the replica holding it
- * (`previous_response`: its id, the holder, and whether the holder decided the pick).
+ * stored response (`previous_response_id`) is explained with where that response is
+ * (`previous_response`: its id, the replica holding it and whether it decided the pick, whether the
+ * router keeps it, the model that made it); where the real request would be refused for it (see
+ * continuationRefusal), that refusal is the answer, as the request's would be.
  */
 export function registerRouteExplain(
   app: FastifyInstance,
@@ -29,6 +32,7 @@ export function registerRouteExplain(
   guard: RouteGuard,
   readerKey: (request: FastifyRequest) => string | undefined,
   responses: ResponseAffinity,
+  bridged: BridgedResponses,
   cooldowns: Cooldowns,
 ): void {
   app.post('/route/explain', { onRequest: guard }, async (request) => {
@@ -37,20 +41,32 @@ export function registerRouteExplain(
     const body = request.body as Record<string, unknown>;
     // A request continuing a stored response goes to the replica holding it, wherever that replica may serve (see AttemptRunner.holderChoice).
     const continued = endpoint === 'responses' ? continuedResponse(body) : undefined;
-    const known = continued === undefined ? undefined : await responses.holderOf(continued);
-    // Another key's response is unknown to this one, as to its requests: the explanation tells no more.
-    const holder = known && seenBy(known, readerKey(request)) ? known : undefined;
-    const previous = continued === undefined ? undefined : { id: continued, holder: holder?.replica ?? null, decided: false };
+    const continuation = continued === undefined ? undefined : seenBy(await continuationOf(continued, responses, bridged), readerKey(request));
+    const holder = continuation?.holder;
+    const previous = continuation && {
+      id: continuation.id,
+      holder: holder?.replica ?? null,
+      decided: false,
+      kept: continuation.kept !== undefined,
+      model: continuation.kept?.model ?? holder?.model ?? null,
+    };
+    /** The first refusal a pick would get: a real request ends with it. */
+    let refused: ApiError | undefined;
     const explainPick = (target: string, backends: readonly Backend[], group?: string) => {
       const held = holder && usableHolder(backends, holder.replica, cooldowns);
       if (held) previous!.decided = true;
-      return pick(routing, target, backends, body, request.headers, group, held);
+      const { backend, explained } = pick(routing, target, backends, body, request.headers, group, held);
+      const refusal = continuation && continuationRefusal(backend.adapterFor('responses'), continuation, model);
+      if (refusal === undefined) return explained;
+      refused ??= refusal;
+      return { error: errorEntry(refusal) };
     };
     // The same resolution a real request gets: groups and fallbacks, then registry, services and agents, prefix rules.
     if (!resolver.isGroup(model)) {
       const route = resolver.resolve(model);
       if ('error' in route) throw route.error;
       const explained = { model, resolution: route.reason, ...explainPick(model, route.backends) };
+      if (refused) throw refused;
       return previous ? { ...explained, previous_response: previous } : explained;
     }
     const chain = resolver.resolveChain(model);
@@ -65,29 +81,35 @@ export function registerRouteExplain(
         ...explainTarget(target.model, route, (targetModel, backends) => explainPick(targetModel, backends, step.model)),
       })),
     }));
-    if (!explained.some((step) => step.targets.some((target) => !('error' in target)))) throw unroutableError(model, chain);
+    if (!explained.some((step) => step.targets.some((target) => !('error' in target)))) throw refused ?? unroutableError(model, chain);
     const answer = { model, resolution: resolver.describeGroup(model), chain: explained };
     return previous ? { ...answer, previous_response: previous } : answer;
   });
 }
 
 function explainTarget(model: string, route: Route, explainPick: (model: string, backends: readonly Backend[]) => object) {
-  if ('error' in route) return { error: { status: route.error.status, message: route.error.message, code: route.error.code } };
-  if (route.backends.length === 0) {
-    const error = noHealthyBackend(model);
-    return { error: { status: error.status, message: error.message, code: error.code } };
-  }
+  if ('error' in route) return { error: errorEntry(route.error) };
+  if (route.backends.length === 0) return { error: errorEntry(noHealthyBackend(model)) };
   return explainPick(model, route.backends);
 }
 
-/** Whether a reader (an API key's id; undefined for one that sees everything) may learn who holds a response. */
-const seenBy = (holder: ResponseHolder, readerKey: string | undefined): boolean => readerKey === undefined || mayUse(holder, readerKey);
+/** The error a request to a target would get, as a group's explanation lists it. */
+const errorEntry = ({ status, message, code }: ApiError) => ({ status, message, code });
+
+/**
+ * A continuation as a reader (an API key's id; undefined for one that sees everything) may learn
+ * it: another key's response is unknown to this one, as to its requests, and the explanation tells no more.
+ */
+function seenBy({ id, kept, holder }: Continuation, readerKey: string | undefined): Continuation {
+  const seen = <Held extends { readonly owner?: string | undefined }>(response: Held | undefined) => (response && (readerKey === undefined || mayUse(response, readerKey)) ? response : undefined);
+  return { id, kept: seen(kept), holder: seen(holder) };
+}
 
 /** `held`: the replica holding the response the request continues, the only candidate its policy is offered. */
 function pick(routing: PolicyTable, model: string, candidates: readonly Backend[], body: Record<string, unknown>, headers: Headers, group?: string, held?: Backend) {
   const choice = routing.explain(held ? [held] : candidates, { model, group, body, headers });
   const now = performance.now();
-  return {
+  const explained = {
     policy: choice.policy,
     target: choice.backend.name,
     reason: held ? 'previous-response' : choice.reason,
@@ -95,6 +117,7 @@ function pick(routing: PolicyTable, model: string, candidates: readonly Backend[
     details: choice.details ?? {},
     candidates: candidates.map((b) => ({ name: b.name, in_flight: b.inflight, load: effectiveLoad(b, now), routed: b.dispatchCount, affinity_hits: b.affinityHits })),
   };
+  return { backend: choice.backend, explained };
 }
 
 /** A completion body when it has a prompt and no messages, a Responses API body when it has only an input; anything else is judged as a chat request. */

@@ -44,12 +44,13 @@ export function updateUsage(usage: AnthropicUsage, delta: AnthropicUsage | undef
   for (const [field, count] of Object.entries(delta ?? {})) if (typeof count === 'number') usage[field as keyof AnthropicUsage] = count;
 }
 
-/** OpenAI counts cached and cache-written tokens in prompt_tokens; Anthropic reports them apart. */
+/** OpenAI counts cached and cache-written tokens in prompt_tokens, and tells both apart in its details; Anthropic reports them apart. */
 export function toOpenAiUsage(usage: AnthropicUsage): Usage {
   const cached = tokenCount(usage.cache_read_input_tokens);
-  const prompt = tokenCount(usage.input_tokens) + cached + tokenCount(usage.cache_creation_input_tokens);
+  const written = tokenCount(usage.cache_creation_input_tokens);
+  const prompt = tokenCount(usage.input_tokens) + cached + written;
   const completion = tokenCount(usage.output_tokens);
-  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion, prompt_tokens_details: { cached_tokens: cached } };
+  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion, prompt_tokens_details: { cached_tokens: cached, cache_write_tokens: written } };
 }
 
 /** The inverse of toOpenAiUsage: cached tokens leave the input count (what OpenAI cannot tell apart counts as uncached input). */

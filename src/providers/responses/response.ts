@@ -145,7 +145,7 @@ function responsesUsage(usage: Usage | null | undefined): Item {
   const output = tokenCount(usage?.completion_tokens);
   return {
     input_tokens: input,
-    input_tokens_details: { cached_tokens: tokenCount(usage?.prompt_tokens_details?.cached_tokens), cache_write_tokens: 0 },
+    input_tokens_details: { cached_tokens: tokenCount(usage?.prompt_tokens_details?.cached_tokens), cache_write_tokens: tokenCount(usage?.prompt_tokens_details?.cache_write_tokens) },
     output_tokens: output,
     output_tokens_details: { reasoning_tokens: tokenCount(usage?.completion_tokens_details?.reasoning_tokens) },
     total_tokens: tokenCount(usage?.total_tokens) || input + output,

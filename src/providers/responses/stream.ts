@@ -4,9 +4,10 @@ import { routerId } from '../router-id.js';
 import type { ChunkDelta, ThinkingBlock, ToolCallDelta } from '../openai-chunks.js';
 import { engineCallId, reasoningOf, toolCallsOf, toolName, type Reasoning } from '../messages/response.js';
 import { appendThinking, sealedThinking } from './thinking-blocks.js';
-import { incompleteReason, messageItem, outputText, reasoningItem, responseObject, type ResponseStatus } from './response.js';
-import { CALL_ITEM_PREFIX, customToolCallItem, functionCallItem, toolCallItem } from './tool-calls.js';
-import { toolKind, type ToolKind } from './tools.js';
+import { ResponseEvents, type StreamedItem } from './events.js';
+import { incompleteReason, messageItem, reasoningItem, responseObject, type ResponseStatus } from './response.js';
+import { CALL_ITEM_PREFIX, toolCallItem } from './tool-calls.js';
+import { toolKind } from './tools.js';
 
 interface ChatChunk {
   choices?: Array<{ delta?: ChunkDelta & Reasoning; finish_reason?: string | null }>;
@@ -16,11 +17,11 @@ interface ChatChunk {
 
 /** The output item being streamed, with what it has had so far. */
 type OpenItem =
-  | { type: 'message'; id: string; index: number; text: string }
-  | { type: 'reasoning'; id: string; index: number; text: string; thinking: ThinkingBlock[] }
+  | (StreamedItem & { type: 'message'; text: string })
+  | (StreamedItem & { type: 'reasoning'; text: string; thinking: ThinkingBlock[] })
   | OpenToolCall;
 
-type OpenToolCall = { type: 'tool_call'; kind: ToolKind; id: string; index: number; text: string; callId: string; name: string; chatIndex: number | undefined };
+type OpenToolCall = StreamedItem & { type: 'tool_call'; text: string; chatIndex: number | undefined };
 
 /**
  * OpenAI chat chunks → the Responses API's typed events, as each chunk completes:
@@ -30,14 +31,14 @@ type OpenToolCall = { type: 'tool_call'; kind: ToolKind; id: string; index: numb
  * thinking, sealed in its `encrypted_content`, with its `.done` event), the text as a
  * `message`, each tool call as an item of its tool's kind (see toolCall); at `[DONE]`, `response.completed` (or
  * `response.incomplete`, cut at `max_output_tokens`) with the whole response and its usage.
- * Every event is numbered by `sequence_number`. A stream cut short gets no terminal event, so it
+ * Every event is numbered by `sequence_number` (events.ts writes them). A stream cut short gets no terminal event, so it
  * stays visibly incomplete; an error chunk becomes the API's `error` event and ends the translation.
  * `chat` translates the target's own stream to chat chunks first (Anthropic's, Gemini's).
  */
 export class ResponsesStreamTranslator extends ChatChunkTranslator<ChatChunk> {
   private readonly id = routerId('resp');
   private readonly createdAt = Math.floor(Date.now() / 1000);
-  private sequence = 0;
+  private readonly events = new ResponseEvents();
   private started = false;
   private open: OpenItem | undefined;
   /** The output items done so far, as the terminal event's response lists them. */
@@ -63,8 +64,7 @@ export class ResponsesStreamTranslator extends ChatChunkTranslator<ChatChunk> {
   private start(): string {
     if (this.started) return '';
     this.started = true;
-    const response = this.response('in_progress');
-    return this.event('response.created', { response }) + this.event('response.in_progress', { response });
+    return this.events.started(this.response('in_progress'));
   }
 
   /** Reasoning text, and Anthropic's thinking blocks in pieces (their signatures, redacted blocks): the open reasoning item's, else a new one's. */
@@ -75,15 +75,14 @@ export class ResponsesStreamTranslator extends ChatChunkTranslator<ChatChunk> {
       const id = routerId('rs');
       const index = this.done.length;
       this.open = { type: 'reasoning', id, index, text: '', thinking: [] };
-      out += this.event('response.output_item.added', { output_index: index, item: reasoningItem(id, undefined, 'in_progress') });
-      out += this.event('response.reasoning_summary_part.added', { ...summaryAddress(id, index), part: { type: 'summary_text', text: '' } });
+      out += this.events.opened(this.open);
     }
     const open = this.open;
     appendThinking(open.thinking, thinking);
     if (text === undefined) return out;
     open.text += text;
     this.hold(text.length);
-    return out + this.event('response.reasoning_summary_text.delta', { ...summaryAddress(open.id, open.index), delta: text });
+    return out + this.events.delta(open, text);
   }
 
   /** Answer text: a delta of the open message item, else the start of one. */
@@ -94,19 +93,18 @@ export class ResponsesStreamTranslator extends ChatChunkTranslator<ChatChunk> {
       const id = routerId('msg');
       const index = this.done.length;
       this.open = { type: 'message', id, index, text: '' };
-      out += this.event('response.output_item.added', { output_index: index, item: messageItem(id, undefined, 'in_progress') });
-      out += this.event('response.content_part.added', { ...partAddress(id, index), part: outputText('') });
+      out += this.events.opened(this.open);
     }
     const open = this.open;
     open.text += text;
     this.hold(text.length);
-    return out + this.event('response.output_text.delta', { ...partAddress(open.id, open.index), delta: text, logprobs: [] });
+    return out + this.events.delta(open, text);
   }
 
   /**
    * A piece of a tool call: the first opens its item, later ones carry its arguments. A function's
    * arguments stream as they come; a custom tool's text and a local shell's action are known only
-   * once the arguments' JSON is whole, so they come at once when the call ends (see callDone): a
+   * once the arguments' JSON is whole, so they come at once when the call ends (see ResponseEvents.done): a
    * `custom_tool_call` item opens with an empty input, a `local_shell_call` is added when whole.
    */
   private toolCall(piece: ToolCallDelta): string {
@@ -119,25 +117,14 @@ export class ResponsesStreamTranslator extends ChatChunkTranslator<ChatChunk> {
       const index = this.done.length;
       const callId = engineCallId(piece.id) ?? routerId('call');
       this.open = { type: 'tool_call', kind, id, index, text: '', callId, name, chatIndex: piece.index };
-      if (kind === 'function') out += this.event('response.output_item.added', { output_index: index, item: functionCallItem(id, callId, name, '', 'in_progress') });
-      if (kind === 'custom') out += this.event('response.output_item.added', { output_index: index, item: customToolCallItem(id, callId, name, '') });
+      out += this.events.opened(this.open);
     }
     const open = this.open as OpenToolCall;
     const json = piece.function?.arguments;
     if (typeof json !== 'string' || json === '') return out;
     open.text += json;
     this.hold(json.length);
-    if (open.kind !== 'function') return out;
-    return out + this.event('response.function_call_arguments.delta', { item_id: open.id, output_index: open.index, delta: json });
-  }
-
-  /** The events that end a tool call's item before its `response.output_item.done`, by its kind. */
-  private callDone(open: OpenToolCall, item: Record<string, unknown>): string {
-    const address = { item_id: open.id, output_index: open.index };
-    if (open.kind === 'function') return this.event('response.function_call_arguments.done', { ...address, name: open.name, arguments: open.text });
-    if (open.kind === 'local_shell') return this.event('response.output_item.added', { output_index: open.index, item: { ...item, status: 'in_progress' } });
-    const input = item.input as string;
-    return (input === '' ? '' : this.event('response.custom_tool_call_input.delta', { ...address, delta: input })) + this.event('response.custom_tool_call_input.done', { ...address, input });
+    return out + this.events.delta(open, json);
   }
 
   /**
@@ -157,22 +144,14 @@ export class ResponsesStreamTranslator extends ChatChunkTranslator<ChatChunk> {
     if (open === undefined) return '';
     this.open = undefined;
     const status: ResponseStatus = incompleteReason(this.finishReason) === undefined ? 'completed' : 'incomplete';
-    let out = '';
-    let item: Record<string, unknown>;
-    if (open.type === 'tool_call') {
-      item = toolCallItem(open.kind, open.id, open.callId, open.name, open.text, status);
-      out += this.callDone(open, item);
-    } else if (open.type === 'reasoning') {
-      out += this.event('response.reasoning_summary_text.done', { ...summaryAddress(open.id, open.index), text: open.text });
-      out += this.event('response.reasoning_summary_part.done', { ...summaryAddress(open.id, open.index), part: { type: 'summary_text', text: open.text } });
-      item = reasoningItem(open.id, open.text, status, sealedThinking(open.thinking));
-    } else {
-      out += this.event('response.output_text.done', { ...partAddress(open.id, open.index), text: open.text, logprobs: [] });
-      out += this.event('response.content_part.done', { ...partAddress(open.id, open.index), part: outputText(open.text) });
-      item = messageItem(open.id, open.text, status);
-    }
+    const item =
+      open.type === 'tool_call'
+        ? toolCallItem(open.kind, open.id, open.callId, open.name, open.text, status)
+        : open.type === 'reasoning'
+          ? reasoningItem(open.id, open.text, status, sealedThinking(open.thinking))
+          : messageItem(open.id, open.text, status);
     this.done.push(item);
-    return out + this.event('response.output_item.done', { output_index: open.index, item });
+    return this.events.done(open, open.text, item);
   }
 
   protected finish(): string {
@@ -180,7 +159,7 @@ export class ResponsesStreamTranslator extends ChatChunkTranslator<ChatChunk> {
     const reason = incompleteReason(this.finishReason);
     const response = this.response(reason === undefined ? 'completed' : 'incomplete', reason);
     this.context.onResponse?.(response);
-    return out + this.event(`response.${response.status as string}`, { response });
+    return out + this.events.ended(response);
   }
 
   private response(status: ResponseStatus, reason?: string): Record<string, unknown> {
@@ -188,15 +167,8 @@ export class ResponsesStreamTranslator extends ChatChunkTranslator<ChatChunk> {
   }
 
   protected errorEvent(message: string, error: ChunkError | undefined): string {
-    return this.event('error', { code: errorCode(error), message, param: null });
-  }
-
-  private event(type: string, fields: Record<string, unknown>): string {
-    return `event: ${type}\ndata: ${JSON.stringify({ type, ...fields, sequence_number: this.sequence++ })}\n\n`;
+    return this.events.error(errorCode(error), message);
   }
 }
-
-const partAddress = (id: string, index: number) => ({ item_id: id, output_index: index, content_index: 0 });
-const summaryAddress = (id: string, index: number) => ({ item_id: id, output_index: index, summary_index: 0 });
 
 const errorCode = (error: ChunkError | undefined): string | null => (typeof error === 'object' && typeof error.code === 'string' ? error.code : null);
