@@ -42,7 +42,7 @@ describe('completing the start of a JSON object so that it carries an error', ()
   });
 
   it('refuses what is not the start of an object', () => {
-    for (const prefix of ['[1,', '"text', '12', 'true', '{"a":1}}', '{"a" 1', '{,', '{"a":1,}', 'x']) expect(completeJsonObject(prefix, MEMBER), prefix).toBeUndefined();
+    for (const prefix of ['[1,', '"text', '12', 'true', '{"a":1}}', '{"a" 1', '{,', '{"a":1,}', 'x', '{"a":"b\nc']) expect(completeJsonObject(prefix, MEMBER), prefix).toBeUndefined();
   });
 });
 
@@ -68,6 +68,27 @@ describe('the event a stream stopped inside', () => {
     expect(end('data: {"a":1}\n', false)).toBe('\nERROR-EVENT');
     expect(end('data: [1,')).toBe('\n\nERROR-EVENT');
     expect(endCutJsonEvent({ text: undefined, midLine: true }, MEMBER, 'ERROR-EVENT')).toBe('\n\nERROR-EVENT');
+  });
+
+  it('carries the error when the JSON was sent over several data lines and cut between them, at any byte, with LF or CRLF line ends', () => {
+    const json = JSON.stringify({ id: 'c1', choices: [{ delta: { content: 'é 😀 "x"' } }] });
+    /** The data of each event a client reads, as the OpenAI SDKs decode and split the bytes. */
+    const eventData = (bytes: Buffer) =>
+      new TextDecoder()
+        .decode(bytes)
+        .split(/\r\n\r\n|\n\n|\r\r/)
+        .map((event) => event.split(/\r\n|\r|\n/).filter((line) => line.startsWith('data:')).map((line) => line.slice(line[5] === ' ' ? 6 : 5)).join('\n'))
+        .filter((data) => data !== '');
+    for (const eol of ['\n', '\r\n']) {
+      const [first, second] = [json.indexOf(',') + 1, json.indexOf('{"content"')];
+      const event = Buffer.from(`event: x${eol}data: ${json.slice(0, first)}${eol}data: ${json.slice(first, second)}${eol}data: ${json.slice(second)}${eol}${eol}`);
+      for (let length = 1; length < event.length - eol.length; length++) {
+        const tail = event.subarray(0, length);
+        const ending = endCutJsonEvent(cutEvent(tail, true)!, MEMBER, `data: {${MEMBER}}\n\n`);
+        const parsed = eventData(Buffer.concat([tail, Buffer.from(ending)])).map((data) => JSON.parse(data) as { error: unknown });
+        expect([eol, length, parsed.at(-1)?.error]).toEqual([eol, length, ERROR]);
+      }
+    }
   });
 });
 

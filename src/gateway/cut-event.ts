@@ -33,9 +33,9 @@ export function cutEvent(tail: Buffer, holdsStart: boolean): CutEvent | undefine
  * (`"error":{…}`, the member an OpenAI error body has), and the stream with it: the OpenAI SDKs
  * parse every event and raise one with an `error` as an APIError, where the cut event's JSON, or
  * that start and the error event read as one, were a SyntaxError. The cut JSON is closed with the
- * least that makes it whole (json-prefix.ts). What cannot carry it (a whole JSON line cut before
- * its blank line, data that is not an object, an event begun before the kept tail) is ended as it
- * is, before `errorEvent`.
+ * least that makes it whole (json-prefix.ts), in the line it was cut in or, cut between its data
+ * lines, in one more. What cannot carry it (a whole JSON line cut before its blank line, data that
+ * is not an object, an event begun before the kept tail) is ended as it is, before `errorEvent`.
  */
 export function endCutJsonEvent(cut: CutEvent, errorMember: string, errorEvent: string): string {
   const lineEnd = cut.midLine ? '\n' : '';
@@ -49,7 +49,10 @@ export function endCutJsonEvent(cut: CutEvent, errorMember: string, errorEvent: 
     return completion === undefined ? `\n\n${errorEvent}` : `${completion}\n\n`;
   }
   // Cut in another field's line (`event:`, `id:`, a comment), or after a whole line.
-  return data.length === 0 ? `${lineEnd}data: {${errorMember}}\n\n` : `${lineEnd}\n${errorEvent}`;
+  if (data.length === 0) return `${lineEnd}data: {${errorMember}}\n\n`;
+  // Data lines are joined by a line feed: a JSON object sent over several is closed in a line of its own.
+  const completion = completeJsonObject(`${data.join('\n')}\n`, errorMember);
+  return completion === undefined ? `${lineEnd}\n${errorEvent}` : `${lineEnd}data: ${completion}\n\n`;
 }
 
 const dataValue = (line: string): string => line.slice(line[5] === ' ' ? 6 : 5);

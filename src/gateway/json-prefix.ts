@@ -53,6 +53,8 @@ export function completeJsonObject(prefix: string, member: string): string | und
       if (escape === 0) escape = char === 'u' ? 1 : -1;
       else if (escape > 0) escape = escape === 4 ? -1 : escape + 1;
       else if (char === '\\') escape = 0;
+      // A raw control character (a line feed joining data lines) cannot be in a JSON string.
+      else if (char < ' ') return undefined;
       else if (char === '"') {
         inString = false;
         valueDone(stringIsKey);
