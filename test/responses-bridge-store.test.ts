@@ -313,7 +313,7 @@ describe('responses the router keeps for targets that speak only chat (fake Anth
     expect(upstreamRequests()).toBe(before);
   });
 
-  it("answers a continuation of a response made elsewhere with a 4xx before any target is called: an engine's with a bridged model, a bridged one with an engine's model, an id nobody knows", async () => {
+  it("answers a continuation of a response made elsewhere with a 4xx before any target is called: an engine's with a bridged model, a bridged one with an engine's model, an id nobody knows, an id that is no string", async () => {
     const engine = await client.responses.create({ model: 'm1', input: 'Hi' });
     anthropic.reply({ status: 200, json: fixture('anthropic/message-text.json') });
     const bridged = await client.responses.create({ model: 'claude-x', input: 'Hi' });
@@ -326,6 +326,13 @@ describe('responses the router keeps for targets that speak only chat (fake Anth
     const onEngine = await outcome(client.responses.create({ model: 'm1', input: 'More', previous_response_id: bridged.id }));
     expect(onEngine).toBeInstanceOf(OpenAI.BadRequestError);
     expect((onEngine as ApiFailure).error).toEqual({ message: expect.stringContaining("continue it with model 'claude-x'"), type: 'invalid_request_error', param: 'previous_response_id', code: 'previous_response_not_continuable' });
+    // An id that is no string (or an empty one) would be taken for none: the conversation would be lost.
+    for (const model of ['claude-x', 'm1']) {
+      for (const previous of [bridged.id.length, true, '', [bridged.id], { id: bridged.id }]) {
+        const malformed = await postJson(`${router.url}/v1/responses`, { model, input: 'More', previous_response_id: previous });
+        expect([model, previous, malformed]).toMatchObject([model, previous, { status: 400, body: { error: { message: "Invalid type for 'previous_response_id': expected a non-empty string", type: 'invalid_request_error', param: 'previous_response_id', code: 'invalid_type' } } }]);
+      }
+    }
     for (const stream of [false, true]) {
       const unknown = await fetch(`${router.url}/v1/responses`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'claude-x', input: 'More', previous_response_id: 'resp_nobody', stream }) });
       expect(unknown.status).toBe(404);

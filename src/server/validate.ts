@@ -44,6 +44,11 @@ export function validateInference(endpoint: Endpoint, body: unknown, headers: In
   if (endpoint === 'responses' && typeof fields.input !== 'string' && !Array.isArray(fields.input)) {
     throw badRequest("Invalid type for 'input': expected a string or an array", 'input', 'invalid_type');
   }
+  // Any other id would be taken for none: the bridge would answer without the conversation, an engine's replica would be guessed.
+  const previous = fields.previous_response_id;
+  if (endpoint === 'responses' && previous !== undefined && previous !== null && (typeof previous !== 'string' || previous.length === 0)) {
+    throw badRequest("Invalid type for 'previous_response_id': expected a non-empty string", 'previous_response_id', 'invalid_type');
+  }
   if (fields.stream !== undefined && fields.stream !== null && typeof fields.stream !== 'boolean') {
     throw badRequest("Invalid type for 'stream': expected a boolean", 'stream', 'invalid_type');
   }
