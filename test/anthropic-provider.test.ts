@@ -282,6 +282,35 @@ describe('Anthropic provider (a fake Messages API behind the router)', () => {
       expect(called.choices[0]!.message.tool_calls).toMatchObject([{ function: { name: 'get_weather' } }]);
     });
 
+    it("answers with the answer tool's input alone when the model wrote text before calling it (unforced, while thinking), streamed or not, as the SDK parses it; a model that may not call it streams its text", async () => {
+      const preamble = 'I will give the answer in the format asked.';
+      fake.reply({ status: 200, json: anthropicMessage([{ type: 'text', text: preamble }, answerCall], 'tool_use') });
+      const whole = await client.chat.completions.parse({ model: 'claude-x', messages: ask, response_format: format, reasoning_effort: 'low' });
+      expect(whole.choices[0]!.message).toMatchObject({ content: JSON.stringify(answer), parsed: answer });
+
+      const json = JSON.stringify(answer);
+      fake.reply({ sse: anthropicToolUseStream('toolu_json', 'json_tool_call', [json.slice(0, 9), json.slice(9)], [preamble.slice(0, 10), preamble.slice(10)]), chunkBytes: 13 });
+      const stream = client.chat.completions.stream({ model: 'claude-x', messages: ask, response_format: format, reasoning_effort: 'low' });
+      const contents: string[] = [];
+      stream.on('content.delta', ({ delta }) => contents.push(delta));
+      expect((await stream.finalChatCompletion()).choices[0]!.message).toMatchObject({ content: json, parsed: answer });
+      expect(contents.join('')).toBe(json);
+
+      // Without the answer tool's call, the text held is the answer, and a client tool's call follows it.
+      fake.reply({ sse: anthropicToolUseStream('toolu_w', 'get_weather', ['{"location":"Paris"}'], ['Let me ', 'check.']) });
+      const called = client.chat.completions.stream({ model: 'claude-x', messages: ask, response_format: { type: 'json_schema', json_schema: { name: 'city', schema: format.json_schema.schema } }, tools: [WEATHER_TOOL] });
+      const calledMessage = (await called.finalChatCompletion()).choices[0]!.message;
+      expect(calledMessage).toMatchObject({ content: 'Let me check.', tool_calls: [{ function: { name: 'get_weather', arguments: '{"location":"Paris"}' } }] });
+
+      // Opus 4.7 is asked for structured outputs, not the tool: its text streams as it comes.
+      fake.reply({ sse: anthropicToolUseStream('toolu_w', 'get_weather', ['{}'], ['{"city":', '"Paris"}']) });
+      const structured = client.chat.completions.stream({ model: 'claude-opus-4-7', messages: ask, response_format: { type: 'json_schema', json_schema: { name: 'city', schema: format.json_schema.schema } }, tools: [WEATHER_TOOL] });
+      const pieces: string[] = [];
+      structured.on('content.delta', ({ delta }) => pieces.push(delta));
+      await structured.finalChatCompletion();
+      expect(pieces).toEqual(['{"city":', '"Paris"}']);
+    });
+
     it('asks for nothing for json_object (as LiteLLM) and text', async () => {
       for (const responseFormat of [{ type: 'json_object' as const }, { type: 'text' as const }]) {
         for (const model of ['claude-x', 'claude-opus-4-7']) {

@@ -754,7 +754,7 @@ describe('the Messages API route to a Gemini target (through its chat translatio
 });
 
 describe('translating chat chunks to Messages events (engines that stream tool calls unusually)', () => {
-  const context = { apiKey: undefined, maxEventBytes: 1 << 20 };
+  const context = { apiKey: undefined, maxEventBytes: 1 << 20, upstreamModel: 'm' };
   const request = { model: 'm', body: {} } as InferenceRequest;
   const chunk = (delta: Record<string, unknown>, finish: string | null = null) =>
     Buffer.from(`data: ${JSON.stringify({ id: 'c', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`);

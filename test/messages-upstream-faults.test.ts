@@ -42,7 +42,7 @@ describe('the Messages (and Responses) stream translations against engines that 
   const request = { model: 'm', body: {} } as InferenceRequest;
 
   it('gives each tool use an id and a string name when an engine sent none (or an empty id in every piece), whole or streamed', () => {
-    const translator = new MessagesStreamTranslator(request, undefined, { apiKey: undefined, maxEventBytes: 1 << 20 });
+    const translator = new MessagesStreamTranslator(request, undefined, { apiKey: undefined, maxEventBytes: 1 << 20, upstreamModel: 'm' });
     let out = translator.push(chunk({ tool_calls: [{ index: 0, id: '', type: 'function', function: { name: ['f'], arguments: '{"a":' } }] }));
     out += translator.push(chunk({ tool_calls: [{ index: 0, id: '', function: { arguments: '1}' } }] }));
     out += translator.push(chunk({ tool_calls: [{ index: 1, function: { name: 'g', arguments: '{}' } }] }));
@@ -58,7 +58,7 @@ describe('the Messages (and Responses) stream translations against engines that 
   });
 
   it('tells parallel calls apart when an engine gives them no id and one index alike, or none, by the function each piece names', () => {
-    const translator = new MessagesStreamTranslator(request, undefined, { apiKey: undefined, maxEventBytes: 1 << 20 });
+    const translator = new MessagesStreamTranslator(request, undefined, { apiKey: undefined, maxEventBytes: 1 << 20, upstreamModel: 'm' });
     const piece = (fields: Record<string, unknown>) => chunk({ tool_calls: [{ ...fields, type: 'function' }] });
     let out = translator.push(piece({ index: 0, function: { name: 'f', arguments: '{"a":' } }));
     // the same name repeated on a piece of an unfinished call (some engines send it on every piece) continues it
@@ -74,19 +74,19 @@ describe('the Messages (and Responses) stream translations against engines that 
   });
 
   it('ends the stream once a target sends more than max_response_bytes behind a tool call it never completes, rather than holding it all', () => {
-    const translator = new MessagesStreamTranslator(request, undefined, { apiKey: undefined, maxEventBytes: 10_000 });
+    const translator = new MessagesStreamTranslator(request, undefined, { apiKey: undefined, maxEventBytes: 10_000, upstreamModel: 'm' });
     translator.push(chunk({ tool_calls: [{ index: 0, id: 'call_a', type: 'function', function: { name: 'f', arguments: '{"x":' } }] }));
     expect(textChunksTakenBeforeTheBound(translator)).toBe(9);
   });
 
   it('ends a translated Responses stream once what it keeps for its terminal event passes max_response_bytes', () => {
     // response.completed repeats the whole output: the translation holds it, so it is bounded as a whole answer is
-    const translator = new ResponsesStreamTranslator({ model: 'm', body: { input: 'x' } } as unknown as InferenceRequest, undefined, { apiKey: undefined, maxEventBytes: 10_000 });
+    const translator = new ResponsesStreamTranslator({ model: 'm', body: { input: 'x' } } as unknown as InferenceRequest, undefined, { apiKey: undefined, maxEventBytes: 10_000, upstreamModel: 'm' });
     expect(textChunksTakenBeforeTheBound(translator)).toBe(10);
   });
 
   it('keeps nothing of a tool call once its block is closed, so that a long stream of calls holds only the open one', () => {
-    const translator = new MessagesStreamTranslator(request, undefined, { apiKey: undefined, maxEventBytes: 10_000 });
+    const translator = new MessagesStreamTranslator(request, undefined, { apiKey: undefined, maxEventBytes: 10_000, upstreamModel: 'm' });
     let out = '';
     // 50 calls of 1,000 characters each, one after another: 50,000 in all, five times the bound.
     for (let n = 0; n < 50; n++) {

@@ -33,7 +33,7 @@ function events(sse: string): unknown[] {
 }
 
 /** A target the router sent no key, with a limit no test event reaches. */
-const NO_KEY: StreamContext = { apiKey: undefined, maxEventBytes: 1 << 20 };
+const NO_KEY: StreamContext = { apiKey: undefined, maxEventBytes: 1 << 20, upstreamModel: 'm' };
 
 const chat = (messages: unknown[], extra: Record<string, unknown> = {}) => ({ model: 'm', messages, ...extra });
 
@@ -229,7 +229,7 @@ describe('keys echoed in provider errors', () => {
   });
 
   it("takes the key out of a translated stream's error event", () => {
-    const translator = () => new AnthropicStreamTranslator('claude-x', false, { apiKey: key, maxEventBytes: 1 << 20 });
+    const translator = () => new AnthropicStreamTranslator('claude-x', false, { apiKey: key, maxEventBytes: 1 << 20, upstreamModel: 'm' });
     const out = translate(translator, anthropicSse([{ type: 'error', error: { type: 'authentication_error', message: `invalid x-api-key ${key}` } }]), []);
     expect(out).not.toContain(key);
     expect(events(out)).toEqual([{ error: expect.objectContaining({ message: `Anthropic: invalid x-api-key ${REDACTED_KEY}` }) }]);

@@ -150,7 +150,8 @@ export class Gateway {
         const maxEventBytes = this.options.maxResponseBytes;
         // The bridge's Response is kept as its terminal event is made: before the client can continue it.
         const onResponse = adapter.storesNoResponses ? (response: Record<string, unknown>) => this.bridged.keep(request, response, account.caller?.key?.id) : undefined;
-        const transform = adapter.stream?.(request, { apiKey: backend.apiKey, maxEventBytes, onResponse }) ?? streamWithoutKey(backend.apiKey, maxEventBytes);
+        const upstreamModel = backend.upstreamModelFor(dispatched.model);
+        const transform = adapter.stream?.(request, { apiKey: backend.apiKey, maxEventBytes, upstreamModel, onResponse }) ?? streamWithoutKey(backend.apiKey, maxEventBytes);
         const outcome = await relayStream(res, response.body, request.startedAt, abort, ending, transform, tap);
         endUpstream(account);
         account.ttftS = outcome.ttftS;

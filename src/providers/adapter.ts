@@ -24,6 +24,8 @@ export interface StreamContext {
   apiKey: string | undefined;
   /** The longest provider event held whole before translating it (max_response_bytes). */
   maxEventBytes: number;
+  /** The model the target was asked for (its own id, which may differ from the fleet's name). */
+  upstreamModel: string;
   /**
    * Told the whole Response a translated Responses API stream ends with (`response.completed` or
    * `response.incomplete`) before that event is sent: the router keeps the Responses it bridges.

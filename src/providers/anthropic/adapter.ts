@@ -5,7 +5,7 @@ import type { ProviderAdapter, UpstreamCall } from '../adapter.js';
 import { requireChat } from '../chat-translation.js';
 import { wantsUsage } from '../openai-chunks.js';
 import { DEFAULT_MAX_TOKENS, toAnthropicRequest } from './request.js';
-import { answerToolOf } from './response-format.js';
+import { answerToolOf, writesStructuredOutputs } from './response-format.js';
 import { fromAnthropicResponse } from './response.js';
 import { AnthropicStreamTranslator } from './stream.js';
 
@@ -26,7 +26,9 @@ export function anthropicAdapter(defaultMaxTokens = DEFAULT_MAX_TOKENS): Provide
       return { path: versionedPath(backend, '/v1', '/messages'), headers: anthropicHeaders(request, backend, ANTHROPIC_VERSION), body: JSON.stringify(body) };
     },
     response: (status, body, request) => fromAnthropicResponse(status, body, request.model, answerToolOf(request.body)),
-    stream: (request, context) => new AnthropicStreamTranslator(request.model, wantsUsage(request.body), context, answerToolOf(request.body)),
+    // A model with structured outputs is given no answer tool (see response-format.ts): its text is the answer, streamed as it comes.
+    stream: (request, context) =>
+      new AnthropicStreamTranslator(request.model, wantsUsage(request.body), context, writesStructuredOutputs(context.upstreamModel) ? undefined : answerToolOf(request.body)),
     messages: NATIVE_MESSAGES,
   };
 }

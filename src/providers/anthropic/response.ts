@@ -61,8 +61,9 @@ export function fromOpenAiUsage(usage: Usage | null | undefined): Required<Pick<
 
 /**
  * A whole Messages API answer (any status) as an OpenAI `chat.completion` or error. Calls of
- * `answerTool` (see response-format.ts) are the answer: their input's JSON joins the content, in
- * order with the text, as it streams.
+ * `answerTool` (see response-format.ts) are the answer: their input's JSON is the content, and the
+ * text the model wrote before it (unforced, while thinking or with the client's tools) is left
+ * out, as LiteLLM leaves it, so that the content parses as the JSON the client asked for.
  */
 export function fromAnthropicResponse(status: number, body: Buffer, model: string, answerTool?: string): { status: number; body: string } {
   const text = body.toString();
@@ -77,7 +78,8 @@ export function fromAnthropicResponse(status: number, body: Buffer, model: strin
   // a block that is no object (null from a proxy's rewrite) is no content
   const blocks = message.content.filter((block) => block !== null && typeof block === 'object');
   const isAnswer = (block: AnthropicMessage['content'][number]) => block.type === 'tool_use' && block.name === answerTool;
-  const texts = blocks.filter((block) => block.type === 'text' || isAnswer(block)).map((block) => (block.type === 'text' ? (block.text ?? '') : JSON.stringify(block.input ?? {})));
+  const answers = blocks.filter(isAnswer).map((block) => JSON.stringify(block.input ?? {}));
+  const texts = answers.length > 0 ? answers : blocks.filter((block) => block.type === 'text').map((block) => block.text ?? '');
   const toolCalls = blocks
     .filter((block) => block.type === 'tool_use' && !isAnswer(block))
     .map((block) => ({ id: block.id!, type: 'function', function: { name: block.name!, arguments: JSON.stringify(block.input ?? {}) } }));

@@ -19,7 +19,9 @@ interface AnthropicEvent {
 /**
  * Anthropic's event stream → OpenAI chunks, as each event completes. Tool-use blocks become
  * tool-call deltas numbered in order of appearance, but for calls of `answerTool`, whose input
- * streams as content (see response-format.ts); thinking becomes `reasoning_content` and
+ * streams as content (see response-format.ts): while the model may still call it, its text is held,
+ * and left out once it does (as a whole answer leaves it out), so that the content the client
+ * assembles is the JSON it asked for; thinking becomes `reasoning_content` and
  * `thinking_blocks` deltas (see thinking.ts); `[DONE]` is written only after `message_stop`, so a
  * stream cut short stays visibly incomplete.
  */
@@ -29,6 +31,8 @@ export class AnthropicStreamTranslator extends JsonEventStreamTranslator<Anthrop
   private readonly toolsWithoutArguments = new Set<number>();
   /** Calls of the answer tool (see response-format.ts), whose input streams as content. */
   private readonly answerBlocks = new Set<number>();
+  /** Text written while the answer tool may still be called: sent before the client's own tool calls or the end, dropped once it is called. */
+  private heldText = '';
   private usage: AnthropicUsage = {};
   private finish: FinishReason = 'stop';
 
@@ -54,7 +58,7 @@ export class AnthropicStreamTranslator extends JsonEventStreamTranslator<Anthrop
         return '';
       case 'message_stop': {
         const usage = this.includeUsage ? this.chunks.usage(toOpenAiUsage(this.usage)) : '';
-        return this.chunks.finish(answerFinish(this.finish, this.answerBlocks.size > 0, this.toolIndexByBlock.size)) + usage + DONE_EVENT;
+        return this.releasedText() + this.chunks.finish(answerFinish(this.finish, this.answerBlocks.size > 0, this.toolIndexByBlock.size)) + usage + DONE_EVENT;
       }
       case 'error':
         return this.fail(`Anthropic: ${event.error?.message ?? 'stream error'}`, event.error?.type ?? 'api_error');
@@ -65,7 +69,7 @@ export class AnthropicStreamTranslator extends JsonEventStreamTranslator<Anthrop
   }
 
   private onBlockStart(block: number, content: AnthropicEvent['content_block']): string {
-    if (content?.type === 'text' && content.text) return this.chunks.delta({ content: content.text });
+    if (content?.type === 'text' && content.text) return this.text(content.text);
     // a redacted block comes whole; a thinking block starts empty and comes in deltas
     const redacted = asThinkingBlock(content);
     if (redacted?.type === 'redacted_thinking') return this.chunks.delta(reasoningFields([redacted]));
@@ -73,15 +77,16 @@ export class AnthropicStreamTranslator extends JsonEventStreamTranslator<Anthrop
     this.toolsWithoutArguments.add(block);
     if (content.name === this.answerTool) {
       this.answerBlocks.add(block);
+      this.heldText = '';
       return '';
     }
     const index = this.toolIndexByBlock.size;
     this.toolIndexByBlock.set(block, index);
-    return this.chunks.delta({ tool_calls: [{ index, id: content.id, type: 'function', function: { name: content.name, arguments: '' } }] });
+    return this.releasedText() + this.chunks.delta({ tool_calls: [{ index, id: content.id, type: 'function', function: { name: content.name, arguments: '' } }] });
   }
 
   private onBlockDelta(block: number, delta: AnthropicEvent['delta']): string {
-    if (delta?.type === 'text_delta' && delta.text) return this.chunks.delta({ content: delta.text });
+    if (delta?.type === 'text_delta' && delta.text) return this.text(delta.text);
     if (delta?.type === 'thinking_delta' && delta.thinking) return this.chunks.delta(thinkingDelta(delta.thinking, ''));
     if (delta?.type === 'signature_delta' && delta.signature) return this.chunks.delta(thinkingDelta('', delta.signature));
     if (delta?.type !== 'input_json_delta' || !delta.partial_json) return '';
@@ -93,6 +98,20 @@ export class AnthropicStreamTranslator extends JsonEventStreamTranslator<Anthrop
     if (index === undefined) return '';
     this.toolsWithoutArguments.delete(block);
     return this.chunks.delta({ tool_calls: [{ index, function: { arguments: delta.partial_json } }] });
+  }
+
+  /** A piece of the answer's text, held while the answer tool may still be called (see heldText). */
+  private text(text: string): string {
+    if (this.answerTool === undefined) return this.chunks.delta({ content: text });
+    if (this.answerBlocks.size === 0) this.heldText += text;
+    return '';
+  }
+
+  /** The text held while the answer tool might be called, once it was not (yet). */
+  private releasedText(): string {
+    const text = this.heldText;
+    this.heldText = '';
+    return text === '' || this.answerBlocks.size > 0 ? '' : this.chunks.delta({ content: text });
   }
 
   /** A call without parameters streams no argument pieces; OpenAI clients parse the joined arguments (or answer), so they get `{}`. */
