@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertConforms, RESPONSE_EVENT_SCHEMA } from './support/conformance.js';
 import { fixture, FakeUpstream } from './support/fake-upstream.js';
 import { keptResponsesClient, makeUntilFirstDropped } from './support/kept-responses.js';
-import { startRouter, stopAll, type Proc } from './support/processes.js';
+import { startRouter, stopAll, waitFor, type Proc } from './support/processes.js';
 import { startRedis, type RedisProc } from './support/redis.js';
 
 type ApiFailure = InstanceType<typeof OpenAI.APIError>;
@@ -94,5 +94,30 @@ describe('responses the router keeps for Claude, shared by two router instances 
     } finally {
       redisClient.disconnect();
     }
+  });
+
+  // Last: Redis comes back empty.
+  it('goes on, once Redis is back, with a conversation an instance kept in its own memory while Redis was away; deleted, it is gone', async () => {
+    const [a] = clients as [OpenAI, OpenAI];
+    const redisUp = async (up: boolean) => new RegExp(`^switchyard_redis_up ${up ? 1 : 0}$`, 'm').test(await (await fetch(`${routers[0]!.url}/metrics`)).text());
+    await redis.stop();
+    anthropic.reply({ status: 200, json: fixture('anthropic/message-text.json') });
+    // The first request after the outage may be the one that finds it: kept locally all the same.
+    const made = await a.responses.create({ model: 'claude-x', input: 'Made while Redis was away' });
+    await waitFor(() => redisUp(false), 'the outage seen');
+    redis = await startRedis(redis.port);
+    await waitFor(() => redisUp(true), 'redis to be back');
+
+    expect(await a.responses.retrieve(made.id)).toEqual(made);
+    anthropic.reply({ status: 200, json: fixture('anthropic/message-text.json') });
+    const next = await a.responses.create({ model: 'claude-x', input: 'More', previous_response_id: made.id });
+    expect(next.previous_response_id).toBe(made.id);
+    expect(anthropic.last().body.messages).toEqual([
+      { role: 'user', content: [{ type: 'text', text: 'Made while Redis was away' }] },
+      { role: 'assistant', content: [{ type: 'text', text: CLAUDE_TEXT }] },
+      { role: 'user', content: [{ type: 'text', text: 'More' }] },
+    ]);
+    expect(await a.responses.delete(made.id)).toEqual({ id: made.id, object: 'response', deleted: true });
+    expect(await a.responses.retrieve(made.id).catch((error: unknown) => error)).toBeInstanceOf(OpenAI.NotFoundError);
   });
 });

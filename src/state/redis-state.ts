@@ -276,7 +276,8 @@ export class RedisState implements SharedState {
    * bounds them by size in all as the shared cache is (see BOUNDED_STORE). Kept and dropped by
    * scripts written to the socket at once: a continuation through another instance finds the
    * response there as soon as its answer has left. While Redis is away, this instance keeps and
-   * finds them in its own memory.
+   * finds them in its own memory, and still finds them there once Redis is back (which has none of
+   * them), for its clients' conversations to go on.
    */
   readonly keptResponses: KeptResponses = {
     keep: (key: string, json: string): void =>
@@ -286,12 +287,15 @@ export class RedisState implements SharedState {
       ),
     find: (key: string): Promise<string | undefined> =>
       this.attempt(
-        async () => (await this.client.get(keptResponseKey(key))) ?? undefined,
+        async () => (await this.client.get(keptResponseKey(key))) ?? (await this.local.kept.find(key)),
         () => this.local.kept.find(key),
       ),
     forget: (key: string): Promise<boolean> =>
       this.attempt(
-        async () => (await this.client.dropKeptResponse(keptResponseKey(key), ...KEPT_INDEX_KEYS)) === 1,
+        async () => {
+          const keptHere = await this.local.kept.forget(key);
+          return (await this.client.dropKeptResponse(keptResponseKey(key), ...KEPT_INDEX_KEYS)) === 1 || keptHere;
+        },
         () => this.local.kept.forget(key),
       ),
   };
