@@ -124,9 +124,9 @@ describe('OpenAI-compatible providers, prefix rules and missing keys', () => {
     }
   });
 
-  it("sends the reasoning_effort of a Messages API request's thinking to OpenAI's reasoning models and other providers, not to OpenAI's other models, which refuse it", async () => {
+  it("sends the reasoning_effort of a Messages API request's thinking to the models that take it, not to OpenAI's or xAI's models that refuse it", async () => {
     const ask = (model: string) => postJson(`${router.url}/v1/messages`, { model, max_tokens: 5000, thinking: { type: 'enabled', budget_tokens: 4096 }, messages: [{ role: 'user', content: 'hi' }] });
-    for (const model of ['o3-mini', 'gpt-5.1', 'grok-3-mini', 'local-llama']) {
+    for (const model of ['o3-mini', 'gpt-5.1', 'grok-3-mini', 'grok-4.3', 'grok-4.5-latest', 'local-llama']) {
       expect((await ask(model)).status, model).toBe(200);
       expect(last().body, model).toMatchObject({ model, reasoning_effort: 'high' });
     }
@@ -135,17 +135,28 @@ describe('OpenAI-compatible providers, prefix rules and missing keys', () => {
       expect(last().body, model).toMatchObject({ model, max_completion_tokens: 5000 });
       expect(last().body, model).not.toHaveProperty('reasoning_effort');
     }
+    // xAI's models take max_tokens whichever they are.
+    for (const model of ['grok-4', 'grok-4-1-fast-reasoning', 'grok-4.20-reasoning', 'grok-code-fast-1']) {
+      expect((await ask(model)).status, model).toBe(200);
+      expect(last().body, model).toMatchObject({ model, max_tokens: 5000 });
+      expect(last().body, model).not.toHaveProperty('reasoning_effort');
+      expect(last().body, model).not.toHaveProperty('max_completion_tokens');
+    }
   });
 
-  it("drops a chat request's reasoning_effort for OpenAI's models that are not reasoning models, as a parameter OpenAI refuses; others get it as sent", async () => {
+  it("drops a chat request's reasoning_effort for OpenAI's and xAI's models that refuse it; others get it as sent", async () => {
     const ask = (model: string, stream = false) => postJson(`${router.url}/v1/chat/completions`, { model, messages: [{ role: 'user', content: 'hi' }], reasoning_effort: 'minimal', stream });
     for (const stream of [false, true]) {
       expect((await ask('gpt-4o-mini', stream)).status).toBe(200);
       expect(last().body).toEqual({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], stream });
     }
-    for (const model of ['o4-mini', 'gpt-5-mini', 'grok-2', 'local-llama']) {
+    for (const model of ['o4-mini', 'gpt-5-mini', 'grok-3-mini', 'local-llama']) {
       expect((await ask(model)).status, model).toBe(200);
       expect(last().body, model).toMatchObject({ model, reasoning_effort: 'minimal' });
+    }
+    for (const model of ['grok-2', 'grok-4']) {
+      expect((await ask(model)).status, model).toBe(200);
+      expect(last().body, model).toEqual({ model, messages: [{ role: 'user', content: 'hi' }], stream: false });
     }
   });
 

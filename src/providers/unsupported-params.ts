@@ -23,14 +23,25 @@ const ANSWER_LIMITS: Partial<Record<ProviderName, AnswerLimitParam>> = {
   openai: 'max_completion_tokens',
 };
 
+/** OpenAI's reasoning models: o1, o3, o4-mini, gpt-5 and their sized and dated variants. */
+const OPENAI_REASONING_MODELS = /^(?:o\d+|gpt-5)(?:[-.]|$)/;
+
 /**
- * A provider's reasoning models, which its others differ from on chat completions: OpenAI's (o1, o3,
- * o4-mini, gpt-5 and their sized and dated variants) refuse `max_tokens`, taking the same limit as
- * `max_completion_tokens` (400 "Unsupported parameter: 'max_tokens'"), and only they take
- * `reasoning_effort`, which its other models refuse.
+ * The models of a provider that refuse `max_tokens` on chat completions, taking the same limit as
+ * `max_completion_tokens` (400 "Unsupported parameter: 'max_tokens'"): OpenAI's reasoning models.
  */
-const REASONING_MODELS: Partial<Record<ProviderName, RegExp>> = {
-  openai: /^(?:o\d+|gpt-5)(?:[-.]|$)/,
+const MAX_TOKENS_REFUSED: Partial<Record<ProviderName, RegExp>> = {
+  openai: OPENAI_REASONING_MODELS,
+};
+
+/**
+ * The models of a provider that take `reasoning_effort` on chat completions, where its others
+ * refuse it: OpenAI's reasoning models; xAI's, model by model (grok-3-mini, grok-4.3 and grok-4.5
+ * take it; grok-4, its fast variants and grok-4.20, which reason without being asked, refuse it).
+ */
+const REASONING_EFFORT_TAKEN: Partial<Record<ProviderName, RegExp>> = {
+  openai: OPENAI_REASONING_MODELS,
+  grok: /^grok-(?:3-mini|4\.3|4\.5)(?:[-.]|$)/,
 };
 
 /** `adapter`, with `params` removed from every request that carries any of them. */
@@ -48,32 +59,34 @@ export function withoutParams(adapter: ProviderAdapter, params: readonly string[
 }
 
 /**
- * `adapter`, fitting a chat request's reasoning parameters to whether the model is one of the
- * `reasoning` models: to one, `max_tokens` goes as `max_completion_tokens`, as LiteLLM sends it
- * (clients written for other models send `max_tokens`; a request that sets both is left as it is,
- * for the provider to judge); to another, `reasoning_effort` is dropped, as a parameter the
- * provider does not accept is (the Messages API's translation writes it for a client's `thinking`).
+ * `adapter`, fitting a chat request's reasoning parameters to its model: to one that refuses
+ * `max_tokens` (`maxTokensRefused`), `max_tokens` goes as `max_completion_tokens`, as LiteLLM sends
+ * it (clients written for other models send `max_tokens`; a request that sets both is left as it
+ * is, for the provider to judge); to one that does not take `reasoning_effort` (`effortTaken`),
+ * that is dropped, as a parameter the provider does not accept is (the Messages API's translation
+ * writes it for a client's `thinking`, which the model then thinks at its own default).
  */
-function withReasoningParameters(adapter: ProviderAdapter, reasoning: RegExp): ProviderAdapter {
+function withReasoningParameters(adapter: ProviderAdapter, maxTokensRefused: RegExp | undefined, effortTaken: RegExp | undefined): ProviderAdapter {
   return {
     ...adapter,
     request(request, backend, upstreamModel) {
-      const body = request.endpoint === 'chat' ? fittedBody(request.body, reasoning.test(upstreamModel)) : undefined;
+      const body = request.endpoint === 'chat' ? fittedBody(request.body, maxTokensRefused?.test(upstreamModel) ?? false, effortTaken?.test(upstreamModel) ?? true) : undefined;
       return adapter.request(body ? withBody(request, body) : request, backend, upstreamModel);
     },
   };
 }
 
-/** A chat body with its reasoning parameters fitted to a model that `reasons` or not; undefined when it fits as it is. */
-function fittedBody(body: Record<string, unknown>, reasons: boolean): Record<string, unknown> | undefined {
-  if (reasons) {
-    if (!('max_tokens' in body) || 'max_completion_tokens' in body) return undefined;
-    const { max_tokens: limit, ...rest } = body;
-    return { ...rest, max_completion_tokens: limit };
-  }
-  if (!('reasoning_effort' in body)) return undefined;
+/** A chat body with its reasoning parameters fitted to its model; undefined when it fits as it is. */
+function fittedBody(body: Record<string, unknown>, refusesMaxTokens: boolean, takesEffort: boolean): Record<string, unknown> | undefined {
+  const renamesLimit = refusesMaxTokens && 'max_tokens' in body && !('max_completion_tokens' in body);
+  const dropsEffort = !takesEffort && 'reasoning_effort' in body;
+  if (!renamesLimit && !dropsEffort) return undefined;
   const fitted = { ...body };
-  delete fitted.reasoning_effort;
+  if (renamesLimit) {
+    fitted.max_completion_tokens = fitted.max_tokens;
+    delete fitted.max_tokens;
+  }
+  if (dropsEffort) delete fitted.reasoning_effort;
   return fitted;
 }
 
@@ -82,8 +95,8 @@ export function providerAdapter(provider: ProviderName, settings?: WireSettings)
   let adapter = wireAdapter(providerDefinition(provider).wire, settings);
   const answerLimit = ANSWER_LIMITS[provider];
   if (answerLimit) adapter = { ...adapter, answerLimit };
-  const reasoningModels = REASONING_MODELS[provider];
-  if (reasoningModels) adapter = withReasoningParameters(adapter, reasoningModels);
+  const [maxTokensRefused, effortTaken] = [MAX_TOKENS_REFUSED[provider], REASONING_EFFORT_TAKEN[provider]];
+  if (maxTokensRefused || effortTaken) adapter = withReasoningParameters(adapter, maxTokensRefused, effortTaken);
   return targetAdapter(withoutParams(adapter, UNSUPPORTED_PARAMS[provider]));
 }
 
