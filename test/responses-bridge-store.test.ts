@@ -332,6 +332,11 @@ describe('responses the router keeps for targets that speak only chat (fake Anth
         const malformed = await postJson(`${router.url}/v1/responses`, { model, input: 'More', previous_response_id: previous });
         expect([model, previous, malformed]).toMatchObject([model, previous, { status: 400, body: { error: { message: "Invalid type for 'previous_response_id': expected a non-empty string", type: 'invalid_request_error', param: 'previous_response_id', code: 'invalid_type' } } }]);
       }
+      // A store that is no flag would be taken for true: kept against what the client may have meant.
+      for (const store of ['no', 0, 'false', {}]) {
+        const malformed = await postJson(`${router.url}/v1/responses`, { model, input: 'More', store });
+        expect([model, store, malformed]).toMatchObject([model, store, { status: 400, body: { error: { message: "Invalid type for 'store': expected a boolean", type: 'invalid_request_error', param: 'store', code: 'invalid_type' } } }]);
+      }
     }
     for (const stream of [false, true]) {
       const unknown = await fetch(`${router.url}/v1/responses`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'claude-x', input: 'More', previous_response_id: 'resp_nobody', stream }) });

@@ -49,6 +49,10 @@ export function validateInference(endpoint: Endpoint, body: unknown, headers: In
   if (endpoint === 'responses' && previous !== undefined && previous !== null && (typeof previous !== 'string' || previous.length === 0)) {
     throw badRequest("Invalid type for 'previous_response_id': expected a non-empty string", 'previous_response_id', 'invalid_type');
   }
+  // Read by the router on this route (a bridged response is kept unless it is false): what is no flag would be taken for true.
+  if (endpoint === 'responses' && fields.store !== undefined && fields.store !== null && typeof fields.store !== 'boolean') {
+    throw badRequest("Invalid type for 'store': expected a boolean", 'store', 'invalid_type');
+  }
   if (fields.stream !== undefined && fields.stream !== null && typeof fields.stream !== 'boolean') {
     throw badRequest("Invalid type for 'stream': expected a boolean", 'stream', 'invalid_type');
   }
