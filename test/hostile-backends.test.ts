@@ -135,7 +135,7 @@ describe('hostile backends: answers too large to hold, headers that speak for th
       postJson(`${router.url}/v1/messages`, { ...ask, stream: true }),
     ]);
     expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200, 200]);
-    expect(answers[2]!.body.usage).toEqual({ input_tokens: 0, output_tokens: 0, cache_read_input_tokens: 0 });
+    expect(answers[2]!.body.usage).toEqual({ input_tokens: 0, output_tokens: 0, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 });
     const ids = answers.map((answer) => answer.headers.get('x-request-id'));
     const rows = await waitFor(async () => {
       const logged = ((await getJson(`${router.url}/admin/requests?since=0`)).body as { data: Array<{ requestId: string; status: number; promptTokens: number | null }> }).data.filter((row) => ids.includes(row.requestId));

@@ -130,7 +130,15 @@ describe('the Anthropic Messages API through the router (a simulated engine, an 
     });
     expect(message).toMatchObject({ id: 'msg_1', model: 'chat-model', content: [{ type: 'text', text: 'Red.' }], stop_reason: 'end_turn' });
     // OpenAI counts cached tokens in the prompt; Anthropic apart from the input.
-    expect(message.usage).toMatchObject({ input_tokens: 20, output_tokens: 7, cache_read_input_tokens: 10 });
+    expect(message.usage).toMatchObject({ input_tokens: 20, output_tokens: 7, cache_read_input_tokens: 10, cache_creation_input_tokens: 0 });
+  });
+
+  it("answers a target's cache writes (cache_write_tokens) as Anthropic's cache_creation_input_tokens, apart from the input", async () => {
+    const written = JSON.parse(completion({ content: 'Red.' }, 'stop').body) as { usage: Record<string, unknown> };
+    written.usage = { prompt_tokens: 30, completion_tokens: 7, total_tokens: 37, prompt_tokens_details: { cached_tokens: 10, cache_write_tokens: 5 } };
+    replies.push({ status: 200, body: JSON.stringify(written) });
+    const message = await client.messages.create({ model: 'chat-model', max_tokens: 50, messages: [{ role: 'user', content: 'Colour?' }] });
+    expect(message.usage).toMatchObject({ input_tokens: 15, output_tokens: 7, cache_read_input_tokens: 10, cache_creation_input_tokens: 5 });
   });
 
   it('round-trips a tool use: tools and tool_choice out, tool calls back as tool_use blocks, tool results out as tool messages', async () => {

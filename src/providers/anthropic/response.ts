@@ -53,10 +53,16 @@ export function toOpenAiUsage(usage: AnthropicUsage): Usage {
   return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion, prompt_tokens_details: { cached_tokens: cached, cache_write_tokens: written } };
 }
 
-/** The inverse of toOpenAiUsage: cached tokens leave the input count (what OpenAI cannot tell apart counts as uncached input). */
-export function fromOpenAiUsage(usage: Usage | null | undefined): Required<Pick<AnthropicUsage, 'input_tokens' | 'output_tokens' | 'cache_read_input_tokens'>> {
+/** The inverse of toOpenAiUsage: cache reads and writes leave the input count (what OpenAI cannot tell apart counts as uncached input). */
+export function fromOpenAiUsage(usage: Usage | null | undefined): Required<Pick<AnthropicUsage, 'input_tokens' | 'output_tokens' | 'cache_read_input_tokens' | 'cache_creation_input_tokens'>> {
   const cached = tokenCount(usage?.prompt_tokens_details?.cached_tokens);
-  return { input_tokens: Math.max(0, tokenCount(usage?.prompt_tokens) - cached), output_tokens: tokenCount(usage?.completion_tokens), cache_read_input_tokens: cached };
+  const written = tokenCount(usage?.prompt_tokens_details?.cache_write_tokens);
+  return {
+    input_tokens: Math.max(0, tokenCount(usage?.prompt_tokens) - cached - written),
+    output_tokens: tokenCount(usage?.completion_tokens),
+    cache_read_input_tokens: cached,
+    cache_creation_input_tokens: written,
+  };
 }
 
 /**
