@@ -42,6 +42,9 @@ export function mapParameters(body: Record<string, unknown>, table: ParameterTab
 
 export const asArray = (value: unknown): unknown[] => (Array.isArray(value) ? value : [value]);
 
+/** A JSON object: `null` and arrays are none, though `typeof` says 'object'. */
+export const isJsonObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
 /** OpenAI's `reasoning_effort` values that translating providers map to their own thinking settings. */
 const REASONING_EFFORTS = ['none', 'minimal', 'low', 'medium', 'high', 'xhigh', 'max'] as const;
 

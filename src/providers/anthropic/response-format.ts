@@ -1,5 +1,5 @@
 import { badRequest } from '../../server/errors.js';
-import { shown } from '../chat-translation.js';
+import { isJsonObject, shown } from '../chat-translation.js';
 import type { FinishReason } from '../openai-chunks.js';
 import { claudeVersion } from './model-version.js';
 
@@ -14,8 +14,6 @@ import { claudeVersion } from './model-version.js';
 export const ANSWER_TOOL = 'json_tool_call';
 
 type Fields = Record<string, unknown>;
-
-const isObject = (value: unknown): value is Fields => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /**
  * Whether Anthropic constrains `model`'s answer to a JSON schema (`output_config.format`): Claude
@@ -34,15 +32,15 @@ export function writesStructuredOutputs(model: string): boolean {
  */
 export function answerSchema(format: unknown): Fields | undefined {
   if (format === undefined || format === null) return undefined;
-  if (!isObject(format)) throw badRequest("Invalid type for 'response_format': expected an object", 'response_format', 'invalid_type');
+  if (!isJsonObject(format)) throw badRequest("Invalid type for 'response_format': expected an object", 'response_format', 'invalid_type');
   switch (format.type) {
     case 'text':
     case 'json_object':
       return undefined;
     case 'json_schema': {
       const { json_schema: jsonSchema } = format;
-      if (!isObject(jsonSchema)) throw badRequest("Missing required parameter: 'response_format.json_schema'", 'response_format.json_schema', 'missing_required_parameter');
-      if (!isObject(jsonSchema.schema)) {
+      if (!isJsonObject(jsonSchema)) throw badRequest("Missing required parameter: 'response_format.json_schema'", 'response_format.json_schema', 'missing_required_parameter');
+      if (!isJsonObject(jsonSchema.schema)) {
         throw badRequest("Invalid 'response_format.json_schema.schema': Anthropic needs a JSON Schema object to hold the answer to", 'response_format.json_schema.schema', 'invalid_value');
       }
       return jsonSchema.schema;

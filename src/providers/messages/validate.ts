@@ -1,5 +1,5 @@
 import { badRequest } from '../../server/errors.js';
-import { shown } from '../chat-translation.js';
+import { isJsonObject, shown } from '../chat-translation.js';
 import { CHAT_TOOL_CHOICES } from './request.js';
 
 type Block = Record<string, unknown>;
@@ -61,7 +61,7 @@ function validateSystem(system: unknown): void {
 
 function validateMessage(message: unknown, index: number): void {
   const where = `messages[${index}]`;
-  if (!isObject(message)) throw badRequest(`Invalid type for '${where}': expected an object`, where, 'invalid_type');
+  if (!isJsonObject(message)) throw badRequest(`Invalid type for '${where}': expected an object`, where, 'invalid_type');
   if (message.role !== 'user' && message.role !== 'assistant') {
     throw badRequest(`Invalid '${where}.role': expected 'user' or 'assistant', got '${shown(message.role)}'`, `${where}.role`, 'invalid_value');
   }
@@ -76,7 +76,7 @@ function validateContent(content: unknown, where: string): void {
 }
 
 function validateBlock(block: unknown, where: string): void {
-  if (!isObject(block) || typeof block.type !== 'string') {
+  if (!isJsonObject(block) || typeof block.type !== 'string') {
     throw badRequest(`Invalid '${where}': expected a content block object with a string 'type'`, where, 'invalid_type');
   }
   const strings = BLOCK_STRINGS.get(block.type);
@@ -87,7 +87,7 @@ function validateBlock(block: unknown, where: string): void {
     case 'document':
       return validateSource(block.source, `${where}.source`);
     case 'tool_use':
-      if (!isObject(block.input)) throw badRequest(`Invalid type for '${where}.input': expected an object`, `${where}.input`, 'invalid_type');
+      if (!isJsonObject(block.input)) throw badRequest(`Invalid type for '${where}.input': expected an object`, `${where}.input`, 'invalid_type');
       return;
     case 'tool_result':
       if (block.content !== undefined && block.content !== null) validateContent(block.content, `${where}.content`);
@@ -96,7 +96,7 @@ function validateBlock(block: unknown, where: string): void {
 }
 
 function validateSource(source: unknown, where: string): void {
-  if (!isObject(source) || typeof source.type !== 'string') throw badRequest(`Invalid '${where}': expected a source object with a string 'type'`, where, 'invalid_type');
+  if (!isJsonObject(source) || typeof source.type !== 'string') throw badRequest(`Invalid '${where}': expected a source object with a string 'type'`, where, 'invalid_type');
   requireStrings(source, SOURCE_STRINGS.get(source.type) ?? [], where, `a ${source.type} source`);
 }
 
@@ -111,20 +111,20 @@ function validateTools(tools: unknown): void {
   if (!Array.isArray(tools)) throw badRequest("Invalid type for 'tools': expected an array", 'tools', 'invalid_type');
   tools.forEach((tool: unknown, at) => {
     const where = `tools[${at}]`;
-    if (!isObject(tool)) throw badRequest(`Invalid type for '${where}': expected an object`, where, 'invalid_type');
+    if (!isJsonObject(tool)) throw badRequest(`Invalid type for '${where}': expected an object`, where, 'invalid_type');
     // Anthropic's own tools (web search, MCP toolsets, …) have a versioned type and fields of their own, Anthropic's to judge.
     if (tool.type !== undefined && tool.type !== null && tool.type !== 'custom') {
       if (typeof tool.type !== 'string') throw badRequest(`Invalid type for '${where}.type': expected a string`, `${where}.type`, 'invalid_type');
       return;
     }
     requireStrings(tool, ['name'], where, 'a client tool');
-    if (!isObject(tool.input_schema)) throw badRequest(`Invalid '${where}.input_schema': a client tool requires a JSON Schema object`, `${where}.input_schema`, 'invalid_value');
+    if (!isJsonObject(tool.input_schema)) throw badRequest(`Invalid '${where}.input_schema': a client tool requires a JSON Schema object`, `${where}.input_schema`, 'invalid_value');
   });
 }
 
 function validateToolChoice(choice: unknown): void {
   if (choice === undefined || choice === null) return;
-  const { type, name } = isObject(choice) ? choice : {};
+  const { type, name } = isJsonObject(choice) ? choice : {};
   if ((typeof type === 'string' && CHAT_TOOL_CHOICES.has(type)) || (type === 'tool' && typeof name === 'string')) return;
   throw badRequest("Invalid 'tool_choice': expected {type: 'auto' | 'any' | 'none'} or {type: 'tool', name}", 'tool_choice', 'invalid_value');
 }
@@ -136,7 +136,7 @@ function validateToolChoice(choice: unknown): void {
  */
 function validateThinking(thinking: unknown, maxTokens: unknown): void {
   if (thinking === undefined || thinking === null) return;
-  if (!isObject(thinking)) throw badRequest("Invalid type for 'thinking': expected an object", 'thinking', 'invalid_type');
+  if (!isJsonObject(thinking)) throw badRequest("Invalid type for 'thinking': expected an object", 'thinking', 'invalid_type');
   if (!THINKING_TYPES.has(thinking.type)) {
     throw badRequest(`Invalid 'thinking.type': expected 'enabled', 'disabled' or 'adaptive', got '${shown(thinking.type)}'`, 'thinking.type', 'invalid_value');
   }
@@ -156,7 +156,7 @@ function validateThinking(thinking: unknown, maxTokens: unknown): void {
  */
 function validateOutputConfig(config: unknown): void {
   if (config === undefined || config === null) return;
-  if (!isObject(config)) throw badRequest("Invalid type for 'output_config': expected an object", 'output_config', 'invalid_type');
+  if (!isJsonObject(config)) throw badRequest("Invalid type for 'output_config': expected an object", 'output_config', 'invalid_type');
   const { effort } = config;
   if (effort !== undefined && effort !== null && typeof effort !== 'string') {
     throw badRequest("Invalid type for 'output_config.effort': expected a string", 'output_config.effort', 'invalid_type');
@@ -171,10 +171,7 @@ function validateOutputConfig(config: unknown): void {
  */
 function validateOutputFormat(format: unknown, where: string): void {
   if (format === undefined || format === null) return;
-  if (!isObject(format)) throw badRequest(`Invalid type for '${where}': expected an object`, where, 'invalid_type');
+  if (!isJsonObject(format)) throw badRequest(`Invalid type for '${where}': expected an object`, where, 'invalid_type');
   if (format.type !== 'json_schema') throw badRequest(`Invalid '${where}.type': expected 'json_schema', got '${shown(format.type)}'`, `${where}.type`, 'invalid_value');
-  if (!isObject(format.schema)) throw badRequest(`Invalid '${where}.schema': expected a JSON Schema object`, `${where}.schema`, 'invalid_value');
+  if (!isJsonObject(format.schema)) throw badRequest(`Invalid '${where}.schema': expected a JSON Schema object`, `${where}.schema`, 'invalid_value');
 }
-
-/** A JSON object: `null` and arrays are none, though `typeof` says 'object'. */
-const isObject = (value: unknown): value is Block => typeof value === 'object' && value !== null && !Array.isArray(value);
