@@ -28,21 +28,24 @@ export interface ChatBridge {
  */
 export function chatBridge(bridge: ChatBridge): (chat: ProviderAdapter) => ProviderAdapter {
   const made = new Map<string, WeakMap<InferenceRequest, InferenceRequest>>();
-  const translationOf = (request: InferenceRequest, target: ChatTarget): InferenceRequest => {
-    const kind = `${target.answerLimit} ${target.translated}`;
+  /** The translations for one kind of target, shared by every adapter of that kind. */
+  const translationsFor = ({ answerLimit, translated }: ChatTarget): WeakMap<InferenceRequest, InferenceRequest> => {
+    const kind = `${answerLimit} ${translated}`;
     let ofKind = made.get(kind);
     if (ofKind === undefined) made.set(kind, (ofKind = new WeakMap()));
-    let chat = ofKind.get(request);
-    if (chat === undefined) {
-      const body = bridge.toChat(request, target);
-      chat = { ...withBody(request, body), endpoint: 'chat' };
-      ofKind.set(request, chat);
-    }
-    return chat;
+    return ofKind;
   };
   return (chat) => {
     const target: ChatTarget = { answerLimit: chat.answerLimit ?? 'max_tokens', translated: chat.chatOnly === true };
-    const chatRequestOf = (request: InferenceRequest) => translationOf(request, target);
+    const translations = translationsFor(target);
+    const chatRequestOf = (request: InferenceRequest): InferenceRequest => {
+      let translated = translations.get(request);
+      if (translated === undefined) {
+        translated = { ...withBody(request, bridge.toChat(request, target)), endpoint: 'chat' };
+        translations.set(request, translated);
+      }
+      return translated;
+    };
     return {
       name: chat.name,
       passiveHealthOnly: chat.passiveHealthOnly,
