@@ -50,13 +50,15 @@ export function validateInference(endpoint: Endpoint, body: unknown, headers: In
     throw badRequest("Invalid type for 'previous_response_id': expected a non-empty string", 'previous_response_id', 'invalid_type');
   }
   // Read by the router on this route (a bridged response is kept unless it is false): what is no flag would be taken for true.
-  if (endpoint === 'responses' && fields.store !== undefined && fields.store !== null && typeof fields.store !== 'boolean') {
-    throw badRequest("Invalid type for 'store': expected a boolean", 'store', 'invalid_type');
-  }
-  if (fields.stream !== undefined && fields.stream !== null && typeof fields.stream !== 'boolean') {
-    throw badRequest("Invalid type for 'stream': expected a boolean", 'stream', 'invalid_type');
-  }
+  if (endpoint === 'responses') validateFlag(fields, 'store');
+  validateFlag(fields, 'stream');
   return { model: fields.model, stream: fields.stream === true && endpoint !== 'embeddings' };
+}
+
+/** A flag the router reads: absent, null or a boolean; anything else would be misread. */
+function validateFlag(fields: Record<string, unknown>, name: string): void {
+  const value = fields[name];
+  if (value !== undefined && value !== null && typeof value !== 'boolean') throw badRequest(`Invalid type for '${name}': expected a boolean`, name, 'invalid_type');
 }
 
 /** The Messages API requires `max_tokens` whichever target serves it: a body Anthropic would refuse is refused alike, before any translation. */
