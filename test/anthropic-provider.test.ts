@@ -1,3 +1,4 @@
+import { transformJSONSchema } from '@anthropic-ai/sdk/lib/transform-json-schema';
 import OpenAI from 'openai';
 import { zodResponseFormat } from 'openai/helpers/zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -227,11 +228,53 @@ describe('Anthropic provider (a fake Messages API behind the router)', () => {
       const completion = await client.chat.completions.parse({ model: 'claude-opus-4-7', messages: ask, response_format: format, reasoning_effort: 'low' });
 
       const sent = fake.last().body;
-      expect(sent.output_config).toEqual({ effort: 'low', format: { type: 'json_schema', schema: format.json_schema.schema } });
+      // the schema less its $schema, which names the dialect and which Anthropic's SDK does not send
+      const schema = { type: 'object', properties: { city: { type: 'string' }, population: { type: 'number' } }, required: ['city', 'population'], additionalProperties: false };
+      expect(sent.output_config).toEqual({ effort: 'low', format: { type: 'json_schema', schema } });
       expect(Object.keys(sent).filter((field) => ['tools', 'tool_choice', 'response_format'].includes(field))).toEqual([]);
       assertConforms('CreateChatCompletionResponse', completion);
       expect(completion.choices[0]!.finish_reason).toBe('stop');
       expect(completion.choices[0]!.message.parsed).toEqual(answer);
+    });
+
+    it("sends Claude 4.5 and later the schema as Anthropic's constrained decoding takes it (bounds described, objects closed, oneOf as anyOf), the client's body unchanged for the cache, and the SDK parses the answer", async () => {
+      const Contact = z.object({
+        name: z.string().min(1).max(40).describe('Full name'),
+        email: z.string().email(),
+        age: z.number().int().min(18).max(120),
+        tags: z.array(z.string()).min(1).max(3),
+        role: z.union([z.object({ kind: z.literal('staff'), team: z.string() }), z.object({ kind: z.literal('guest') })]),
+      });
+      const contactFormat = zodResponseFormat(Contact, 'contact');
+      const contact = { name: 'Ana Lima', email: 'ana@example.com', age: 41, tags: ['vip'], role: { kind: 'guest' } };
+      fake.reply({ status: 200, json: anthropicMessage([{ type: 'text', text: JSON.stringify(contact) }], 'end_turn') });
+      // temperature 0: cached, under the key of the body as the client sent it
+      const ask = { model: 'claude-opus-4-7', messages: [{ role: 'user' as const, content: 'Who wrote?' }], response_format: contactFormat, temperature: 0 };
+      const completion = await client.chat.completions.parse(ask);
+      expect(completion.choices[0]!.message.parsed).toEqual(contact);
+
+      const sent = (fake.last().body.output_config as { format: { type: string; schema: { properties: Record<string, unknown> } } }).format;
+      expect(sent.type).toBe('json_schema');
+      // what Anthropic's own SDK sends for the schema (lib/transform-json-schema)
+      expect(sent.schema).toEqual(transformJSONSchema(contactFormat.json_schema.schema!));
+      expect(sent.schema.properties.name).toEqual({ type: 'string', description: 'Full name\n\n{minLength: 1, maxLength: 40}' });
+      expect(sent.schema.properties.age).toEqual({ type: 'integer', description: '{minimum: 18, maximum: 120}' });
+      expect(sent.schema.properties.tags).toMatchObject({ minItems: 1, description: '{maxItems: 3}' });
+      expect(sent.schema.properties.email).toMatchObject({ format: 'email', description: expect.stringMatching(/^\{pattern: /) });
+      expect(sent.schema).not.toHaveProperty('$schema');
+      expect(JSON.stringify(sent.schema)).not.toMatch(/"(minimum|maximum|minLength|maxLength|maxItems|pattern)":/);
+
+      const before = fake.received.length;
+      expect((await client.chat.completions.parse(ask)).choices[0]!.message.parsed).toEqual(contact);
+      expect(fake.received.length).toBe(before);
+
+      const union = { type: 'object', properties: { at: { oneOf: [{ type: 'object', properties: { x: { type: 'number', minimum: 0 } } }, { type: 'null' }] } } };
+      fake.reply({ status: 200, json: anthropicMessage([{ type: 'text', text: '{"at":null}' }], 'end_turn') });
+      await client.chat.completions.create({ model: 'claude-opus-4-7', messages: ask.messages, response_format: { type: 'json_schema', json_schema: { name: 'at', schema: union } } });
+      expect((fake.last().body.output_config as { format: unknown }).format).toEqual({
+        type: 'json_schema',
+        schema: { type: 'object', properties: { at: { anyOf: [{ type: 'object', properties: { x: { type: 'number', description: '{minimum: 0}' } }, additionalProperties: false }, { type: 'null' }] } }, additionalProperties: false },
+      });
     });
 
     it("makes an older model call LiteLLM's json_tool_call with the schema, and answers with its input as the content, finish_reason stop", async () => {

@@ -1,6 +1,8 @@
+import { transformJSONSchema } from '@anthropic-ai/sdk/lib/transform-json-schema';
 import { describe, expect, it, vi } from 'vitest';
 import { fromAnthropicError } from '../src/providers/anthropic/errors.js';
 import { toAnthropicRequest } from '../src/providers/anthropic/request.js';
+import { strictSchema } from '../src/providers/anthropic/strict-schema.js';
 import { fromAnthropicResponse } from '../src/providers/anthropic/response.js';
 import { AnthropicStreamTranslator } from '../src/providers/anthropic/stream.js';
 import { toGeminiRequest } from '../src/providers/gemini/request.js';
@@ -320,6 +322,105 @@ describe('Anthropic request translation', () => {
     expect(error).toBeInstanceOf(ApiError);
     expect((error as ApiError).status).toBe(400);
     expect((error as ApiError).message).toContain(text);
+  });
+});
+
+describe("structured output schemas for Anthropic's constrained decoding (strict-schema.ts)", () => {
+  const contact = {
+    $schema: 'http://json-schema.org/draft-07/schema#',
+    type: 'object',
+    description: 'A contact',
+    properties: {
+      name: { type: 'string', minLength: 1, maxLength: 40, description: 'Full name' },
+      email: { type: 'string', format: 'email', pattern: '^[^@]+@[^@]+$' },
+      phone: { type: 'string', format: 'phone' },
+      age: { type: 'integer', minimum: 18, exclusiveMaximum: 120, multipleOf: 1 },
+      tags: { type: 'array', items: { type: 'string', maxLength: 10 }, minItems: 1, maxItems: 3, uniqueItems: true },
+      visits: { type: 'array', items: { type: 'object', properties: { at: { type: 'string', format: 'date-time' } }, required: ['at'] }, minItems: 2 },
+      address: { type: 'object', properties: { city: { type: 'string' } }, additionalProperties: true, minProperties: 1 },
+      labels: { type: 'object', additionalProperties: { type: 'string' } },
+    },
+    required: ['name', 'email', 'age'],
+  };
+
+  it('keeps what Anthropic decodes to, closes every object, and describes the rest where the model reads it', () => {
+    expect(strictSchema(contact)).toEqual({
+      type: 'object',
+      description: 'A contact',
+      properties: {
+        name: { type: 'string', description: 'Full name\n\n{minLength: 1, maxLength: 40}' },
+        email: { type: 'string', format: 'email', description: '{pattern: "^[^@]+@[^@]+$"}' },
+        phone: { type: 'string', description: '{format: "phone"}' },
+        age: { type: 'integer', description: '{minimum: 18, exclusiveMaximum: 120, multipleOf: 1}' },
+        tags: { type: 'array', items: { type: 'string', description: '{maxLength: 10}' }, minItems: 1, description: '{maxItems: 3, uniqueItems: true}' },
+        visits: { type: 'array', items: { type: 'object', properties: { at: { type: 'string', format: 'date-time' } }, required: ['at'], additionalProperties: false }, description: '{minItems: 2}' },
+        address: { type: 'object', properties: { city: { type: 'string' } }, additionalProperties: false, description: '{minProperties: 1}' },
+        labels: { type: 'object', additionalProperties: false },
+      },
+      required: ['name', 'email', 'age'],
+      additionalProperties: false,
+    });
+    // Anthropic's own SDK rewrites a schema it can read the same way.
+    const typed = { type: 'object', properties: { name: contact.properties.name, age: contact.properties.age, visits: contact.properties.visits }, required: ['name'] };
+    expect(strictSchema(typed)).toEqual(transformJSONSchema(typed));
+  });
+
+  it('makes oneOf anyOf, rewrites every variant and definition, and sends a reference with its definitions alone', () => {
+    const point = { type: 'object', properties: { x: { type: 'number', minimum: 0 } } };
+    expect(strictSchema({ type: 'object', properties: { at: { oneOf: [point, { type: 'null' }] }, both: { allOf: [point] }, either: { anyOf: [point], oneOf: [{ type: 'string' }] } } })).toEqual({
+      type: 'object',
+      properties: {
+        at: { anyOf: [{ type: 'object', properties: { x: { type: 'number', description: '{minimum: 0}' } }, additionalProperties: false }, { type: 'null' }] },
+        both: { allOf: [{ type: 'object', properties: { x: { type: 'number', description: '{minimum: 0}' } }, additionalProperties: false }] },
+        // beside an anyOf, the oneOf cannot take its name
+        either: { anyOf: [{ type: 'object', properties: { x: { type: 'number', description: '{minimum: 0}' } }, additionalProperties: false }], description: '{oneOf: [{"type":"string"}]}' },
+      },
+      additionalProperties: false,
+    });
+    const closedPoint = { type: 'object', properties: { x: { type: 'number', description: '{minimum: 0}' } }, additionalProperties: false };
+    expect(strictSchema({ $ref: '#/$defs/point', $defs: { point }, description: 'dropped, as the SDK drops it' })).toEqual({ $ref: '#/$defs/point', $defs: { point: closedPoint } });
+    expect(strictSchema({ type: 'object', properties: { p: { $ref: '#/definitions/point', minimum: 1 } }, definitions: { point } })).toEqual({
+      type: 'object', properties: { p: { $ref: '#/definitions/point' } }, definitions: { point: closedPoint }, additionalProperties: false,
+    });
+  });
+
+  it('keeps an enum or const of plain values without the type, as the SDK does, and describes others', () => {
+    expect(strictSchema({ type: 'object', properties: {
+      kind: { type: 'string', enum: ['a', 'b', null] },
+      fixed: { type: 'integer', const: 3 },
+      shapes: { type: 'array', enum: [[1], [2]] },
+      none: { type: 'string', enum: [] },
+      whole: { type: 'object', const: { a: 1 } },
+    } }).properties).toEqual({
+      kind: { enum: ['a', 'b', null] },
+      fixed: { const: 3 },
+      shapes: { type: 'array', description: '{enum: [[1],[2]]}' },
+      none: { type: 'string', description: '{enum: []}' },
+      whole: { type: 'object', additionalProperties: false, description: '{const: {"a":1}}' },
+    });
+  });
+
+  it('closes objects of a type list or without a type, and sends what it cannot read as sent, without throwing', () => {
+    expect(strictSchema({ type: ['object', 'null'], properties: { a: { type: 'string' } } })).toEqual({ type: ['object', 'null'], properties: { a: { type: 'string' } }, additionalProperties: false });
+    expect(strictSchema({ properties: { a: true, b: false, c: null, d: 'string' } })).toEqual({ properties: { a: true, b: false, c: null, d: 'string' }, additionalProperties: false });
+    expect(strictSchema({ type: 'array', items: [{ type: 'string', maxLength: 2 }, true], prefixItems: [{ type: 'string' }] })).toEqual({ type: 'array', items: [{ type: 'string', maxLength: 2 }, true], description: '{prefixItems: [{"type":"string"}]}' });
+    expect(strictSchema({ type: 'object', properties: 5, anyOf: 'x', oneOf: null, $defs: [] })).toEqual({ type: 'object', properties: 5, anyOf: 'x', description: '{oneOf: null}', $defs: [], additionalProperties: false });
+    expect(strictSchema({ type: 'string', description: 7, title: 'T', minLength: 1 })).toEqual({ type: 'string', title: 'T', description: '{description: 7, minLength: 1}' });
+    expect(strictSchema({})).toEqual({});
+    const proto = JSON.parse('{"type":"object","properties":{"__proto__":{"type":"string","maxLength":3}},"__proto__":{"x":1}}') as Record<string, unknown>;
+    const sent = strictSchema(proto);
+    expect(Object.keys(sent.properties as object)).toEqual(['__proto__']);
+    expect(JSON.stringify(sent)).toBe('{"type":"object","properties":{"__proto__":{"type":"string","description":"{maxLength: 3}"}},"additionalProperties":false,"description":"{__proto__: {\\"x\\":1}}"}');
+  });
+
+  it("builds a new schema for Claude 4.5 and later, leaving the client's body as it came, and sends the older models' answer tool the schema as sent", () => {
+    const body = chat([{ role: 'user', content: 'x' }], { response_format: { type: 'json_schema', json_schema: { name: 'contact', schema: contact } } });
+    const before = JSON.stringify(body);
+    const structured = toAnthropicRequest(body, 'claude-sonnet-4-5-20250929', false) as { output_config: { format: { schema: unknown } } };
+    expect(structured.output_config.format).toEqual({ type: 'json_schema', schema: strictSchema(contact) });
+    expect(JSON.stringify(body)).toBe(before);
+    const older = toAnthropicRequest(body, 'claude-sonnet-4-20250514', false) as { tools: Array<{ input_schema: unknown }> };
+    expect(older.tools[0]!.input_schema).toBe(contact);
   });
 });
 

@@ -44,7 +44,7 @@ describe('the Responses API for targets that speak only chat (fake Anthropic and
     [anthropic, gemini] = await Promise.all([FakeUpstream.start(), FakeUpstream.start()]);
     router = await startRouter({
       services: [
-        { name: 'claude', provider: 'anthropic', url: anthropic.url, models: ['claude-x'], api_key: 'sk-ant-test-key' },
+        { name: 'claude', provider: 'anthropic', url: anthropic.url, models: ['claude-x', 'claude-haiku-4-5'], api_key: 'sk-ant-test-key' },
         { name: 'google', provider: 'gemini', url: gemini.url, models: ['gemini-x'], api_key: 'goog-test-key' },
       ],
       health_check: { interval_s: 60, timeout_s: 2, failure_threshold: 100 },
@@ -371,6 +371,28 @@ describe('the Responses API for targets that speak only chat (fake Anthropic and
     assertConforms('Response', response);
     expect(response.output.map((item) => item.type)).toEqual(['message']);
     expect(response.output_text).toBe(JSON.stringify(answer));
+    expect(response.output_parsed).toEqual(answer);
+  });
+
+  it("asks Claude 4.5 and later for text.format's schema as Anthropic's constrained decoding takes it, its bounds described", async () => {
+    const City = z.object({ city: z.string().max(60), population: z.number().int().min(0) });
+    const answer = { city: 'Paris', population: 2_100_000 };
+    anthropic.reply({ status: 200, json: anthropicMessage([{ type: 'text', text: JSON.stringify(answer) }], 'end_turn') });
+    const response = await client.responses.parse({ model: 'claude-haiku-4-5', input: 'The largest city of France?', text: { format: zodTextFormat(City, 'city') } });
+
+    // zod bounds .int() by the safe integers itself: Anthropic refused even a plain integer field so
+
+    expect(anthropic.last().body.output_config).toEqual({
+      format: {
+        type: 'json_schema',
+        schema: {
+          type: 'object',
+          properties: { city: { type: 'string', description: '{maxLength: 60}' }, population: { type: 'integer', description: '{minimum: 0, maximum: 9007199254740991}' } },
+          required: ['city', 'population'],
+          additionalProperties: false,
+        },
+      },
+    });
     expect(response.output_parsed).toEqual(answer);
   });
 

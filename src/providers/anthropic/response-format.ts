@@ -2,6 +2,7 @@ import { badRequest } from '../../server/errors.js';
 import { isJsonObject, shown } from '../chat-translation.js';
 import type { FinishReason } from '../openai-chunks.js';
 import { claudeVersion } from './model-version.js';
+import { strictSchema } from './strict-schema.js';
 
 /**
  * OpenAI's `response_format` for Claude, as LiteLLM carries it: a JSON schema becomes Anthropic's
@@ -52,9 +53,10 @@ export function answerSchema(format: unknown): Fields | undefined {
 
 /**
  * Asks `model` for an answer matching `schema`, in the Messages API body `request` (its tools,
- * tool choice and thinking already set). The answer tool is forced unless the request thinks
- * (Anthropic refuses forced tool use then) or the client has tools of its own, which the model
- * must stay free to call first; then the model calls the answer tool when it answers.
+ * tool choice and thinking already set): structured outputs get the schema rewritten to what
+ * Anthropic's constrained decoding takes (strict-schema.ts). The answer tool is forced unless the
+ * request thinks (Anthropic refuses forced tool use then) or the client has tools of its own, which
+ * the model must stay free to call first; then the model calls the answer tool when it answers.
  */
 export function askForSchema(request: Fields, schema: Fields, model: string): void {
   const tools = (request.tools ?? []) as Fields[];
@@ -63,9 +65,10 @@ export function askForSchema(request: Fields, schema: Fields, model: string): vo
     throw badRequest(`Invalid 'tools': the name '${ANSWER_TOOL}' is reserved for the answer to a json_schema response_format`, 'tools', 'invalid_value');
   }
   if (writesStructuredOutputs(model)) {
-    request.output_config = { ...(request.output_config as Fields | undefined), format: { type: 'json_schema', schema } };
+    request.output_config = { ...(request.output_config as Fields | undefined), format: { type: 'json_schema', schema: strictSchema(schema) } };
     return;
   }
+  // a tool without strict: true is not decoded to its schema, and Anthropic takes any JSON Schema for it: it goes as sent
   request.tools = [...tools, { name: ANSWER_TOOL, description: 'Give your final answer as this input.', input_schema: schema }];
   const thinking = (request.thinking as { type?: unknown } | undefined)?.type;
   if (tools.length === 0 && (thinking === undefined || thinking === 'disabled')) request.tool_choice = { type: 'tool', name: ANSWER_TOOL };
