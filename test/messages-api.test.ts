@@ -383,6 +383,21 @@ describe('the Anthropic Messages API through the router (a simulated engine, an 
     expect(await formatFor({ output_config: { effort: 'low', format: null } })).not.toHaveProperty('response_format');
   });
 
+  it("sends a schema OpenAI's strict mode would refuse (an optional property, as Anthropic's zod helper writes it) as not strict, unchanged, and the SDK parses the answer", async () => {
+    const city = z.object({ name: z.string(), districts: z.array(z.object({ name: z.string(), mayor: z.string().optional() })), nickname: z.string().optional() });
+    const format = zodOutputFormat(city);
+    replies.push(completion({ content: '{"name":"Lisbon","districts":[{"name":"Belém"}]}' }, 'stop'));
+    const parsed = await client.messages.parse({ model: 'chat-model', max_tokens: 64, messages: [{ role: 'user', content: 'Describe Lisbon.' }], output_config: { format } });
+    expect(parsed.parsed_output).toEqual({ name: 'Lisbon', districts: [{ name: 'Belém' }] });
+    expect(received.at(-1)!.response_format).toEqual({ type: 'json_schema', json_schema: { name: 'structured_output', schema: format.schema, strict: false } });
+
+    // all required, every object closed: strict, as Anthropic's decoding is
+    const strictCity = z.object({ name: z.string(), districts: z.array(z.object({ name: z.string() })), nickname: z.string().nullable() });
+    replies.push(completion({ content: '{"name":"Lisbon","districts":[],"nickname":null}' }, 'stop'));
+    await client.messages.parse({ model: 'chat-model', max_tokens: 64, messages: [{ role: 'user', content: 'Describe Lisbon.' }], output_config: { format: zodOutputFormat(strictCity) } });
+    expect(received.at(-1)!.response_format).toMatchObject({ json_schema: { strict: true } });
+  });
+
   it("refuses a structured output format Anthropic would refuse with Anthropic's 400 before routing: not an object, another type than json_schema, a schema that is not an object", async () => {
     const refused: Array<[Record<string, unknown>, RegExp]> = [];
     for (const [field, wrap] of [['output_config.format', (format: unknown) => ({ output_config: { format } })], ['output_format', (format: unknown) => ({ output_format: format })]] as const) {

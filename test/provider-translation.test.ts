@@ -8,6 +8,7 @@ import { AnthropicStreamTranslator } from '../src/providers/anthropic/stream.js'
 import { toGeminiRequest } from '../src/providers/gemini/request.js';
 import { fromGeminiResponse } from '../src/providers/gemini/response.js';
 import { GeminiStreamTranslator } from '../src/providers/gemini/stream.js';
+import { meetsStrictMode } from '../src/providers/messages/strict-mode.js';
 import type { StreamContext, StreamTranslator } from '../src/providers/adapter.js';
 import { REDACTED_KEY, withoutKey } from '../src/providers/key-echo.js';
 import { SseEventTooLargeError, SseParser } from '../src/providers/sse-parser.js';
@@ -421,6 +422,45 @@ describe("structured output schemas for Anthropic's constrained decoding (strict
     expect(JSON.stringify(body)).toBe(before);
     const older = toAnthropicRequest(body, 'claude-sonnet-4-20250514', false) as { tools: Array<{ input_schema: unknown }> };
     expect(older.tools[0]!.input_schema).toBe(contact);
+  });
+});
+
+describe("OpenAI's strict mode for a Messages client's schema (strict-mode.ts)", () => {
+  const closed = (properties: Record<string, unknown>, required = Object.keys(properties)) => ({ type: 'object', properties, required, additionalProperties: false });
+
+  it('takes a schema whose every object is closed and requires all its properties, through items, unions and definitions', () => {
+    const item = closed({ name: { type: 'string' }, size: { anyOf: [{ type: 'number' }, { type: 'null' }] } });
+    expect(meetsStrictMode(closed({ items: { type: 'array', items: item }, pick: { anyOf: [item, { $ref: '#/$defs/d' }] }, free: closed({}) }))).toBe(true);
+    expect(meetsStrictMode({ ...closed({ d: { $ref: '#/$defs/d' } }), $defs: { d: item } })).toBe(true);
+    expect(meetsStrictMode({ type: 'object', additionalProperties: false })).toBe(true);
+  });
+
+  it('refuses optional properties and open objects anywhere, a root that is no object, keywords strict mode refuses, and parts it cannot read', () => {
+    const item = closed({ name: { type: 'string' }, note: { type: 'string' } }, ['name']);
+    const open = { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] };
+    for (const schema of [
+      closed({ a: { type: 'string' } }, ['b']),
+      { type: 'object', properties: { a: { type: 'string' } }, additionalProperties: false },
+      closed({ list: { type: 'array', items: item } }),
+      closed({ list: { type: 'array', items: [item] } }),
+      closed({ pick: { anyOf: [{ type: 'string' }, item] } }),
+      closed({ pick: { oneOf: [open] } }),
+      { ...closed({ d: { $ref: '#/$defs/d' } }), $defs: { d: item } },
+      { ...closed({ d: { $ref: '#/definitions/d' } }), definitions: { d: open } },
+      { ...closed({}), additionalProperties: true },
+      { ...closed({}), additionalProperties: { type: 'string' } },
+      closed({ nested: { properties: { a: { type: 'string' } }, required: ['a'] } }),
+      closed({ both: { allOf: [closed({})] } }),
+      closed({ never: { not: { type: 'string' } } }),
+      closed({ anything: true }),
+      { anyOf: [closed({})] },
+      { type: 'string' },
+      null, 'object', [], true,
+      closed({ odd: { type: 'array', items: null } }),
+      { ...closed({}), properties: 5 },
+    ]) {
+      expect(meetsStrictMode(schema), JSON.stringify(schema)).toBe(false);
+    }
   });
 });
 
