@@ -109,6 +109,22 @@ describe('callUpstream', () => {
     server.close();
   });
 
+  it('leaves out a header named __proto__, which as a property would replace the prototype of the headers', async () => {
+    const server = createServer((_req, res) => {
+      res.writeHead(200, [['__proto__', 'polluted'], ['Content-Type', 'application/json']]);
+      res.end('{}');
+    });
+    const origin = await listenOnLoopback(server);
+    const agent = new Agent();
+    const response = await callUpstream(agent, { origin, path: '/', method: 'GET' }, new RequestAbort());
+    expect(Object.getPrototypeOf(response.headers)).toBe(Object.prototype);
+    expect(Object.keys(response.headers)).not.toContain('__proto__');
+    expect(response.headers['content-type']).toBe('application/json');
+    await response.body.readAll(1024);
+    await agent.close();
+    server.close();
+  });
+
   it('rejects at once for a request already aborted', async () => {
     const abort = new RequestAbort();
     abort.abort(new Error('too late'));

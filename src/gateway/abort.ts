@@ -53,7 +53,7 @@ export class AnswerAbort extends RequestAbort {
     super();
     this.res = res;
     this.deadline = setTimeout(() => this.abort(gatewayTimeout(timeoutS)), timeoutS * 1000);
-    res.once('close', this.onClose);
+    res.on('close', this.onClose);
   }
 
   release(): void {

@@ -128,7 +128,8 @@ export class Gateway {
       account.servedModel = dispatched.model;
       account.status = response.statusCode;
       account.failed = dispatched.failureRecorded;
-      const headers = responseHeaders(response.headers, { ...own, 'x-switchyard-target': targetHeader(backend.name) });
+      const headers = responseHeaders(response.headers, own);
+      headers['x-switchyard-target'] = targetHeader(backend.name);
       account.contentType = String(response.headers['content-type']);
       if (response.statusCode === 200 && isEventStream(response.headers['content-type'], request.stream)) {
         // Typed for the client, and for a cached replay, when the backend left it out.

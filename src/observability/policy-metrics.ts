@@ -11,6 +11,8 @@ export class PolicyMetrics implements ModelSeries {
   /** The fallbacks' label sets, kept to remove those of a model that nothing serves or names any more. */
   private readonly fallbackLabels = new Map<string, FallbackLabels>();
   private readonly cache: Counter<'result'>;
+  /** The cache counter's series by result (three at most), found once: every request counts one. */
+  private readonly cacheSeries = new Map<string, Counter.Internal>();
   private readonly rateLimited: Counter<'limit'>;
   private readonly spend: Counter<'key'>;
 
@@ -59,7 +61,9 @@ export class PolicyMetrics implements ModelSeries {
   }
 
   cacheResult(result: string): void {
-    this.cache.labels(result).inc();
+    let series = this.cacheSeries.get(result);
+    if (!series) this.cacheSeries.set(result, (series = this.cache.labels(result)));
+    series.inc();
     if (result === 'hit') this.activity.cacheHits++;
     else if (result === 'miss') this.activity.cacheMisses++;
   }
