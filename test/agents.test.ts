@@ -203,6 +203,11 @@ describe('agents', () => {
       [{ name: 'x', endpoint: 'http://127.0.0.1:1', models: 'm' }, 400, 'models'],
       [{ name: 'x', endpoint: 'http://127.0.0.1:1', models: ['m'.repeat(300)] }, 400, 'models'],
       [{ name: 'x', endpoint: 'http://127.0.0.1:1', models: ['m\n1'] }, 400, 'models'],
+      [{ name: 'x', endpoint: 'http://127.0.0.1:1', models: ['m\udc00'] }, 400, 'models'],
+      // Names `switchyard status` and `logs tail` print: no escape sequences for the operator's terminal.
+      [{ name: 'gpu\u001b[2J', endpoint: 'http://127.0.0.1:1', models: ['m'] }, 400, 'name'],
+      // Half a surrogate pair: no header or path can carry it, so every request to the agent was a 500 and DELETE /register/{name} could not name it.
+      [{ name: 'gpu-\ud800', endpoint: 'http://127.0.0.1:1', models: ['m'] }, 400, 'name'],
       [['not', 'an', 'object'], 400, ''],
       ['{"broken json', 400, ''],
     ];
@@ -217,7 +222,8 @@ describe('agents', () => {
     expect(unknown.status).toBe(404);
     expect(((await unknown.json()) as { error: { message: string; code: string } }).error).toMatchObject({ message: expect.stringContaining('never-registered'), code: 'agent_not_registered' });
     expect((await post(router, '/heartbeat', {})).status).toBe(400);
-    expect((await services(router)).map((s) => s.name)).not.toContain('x');
+    const listed = (await services(router)).map((s) => s.name);
+    for (const refused of ['x', 'gpu\u001b[2J', 'gpu-\ud800']) expect(listed).not.toContain(refused);
     await router.stop();
   });
 

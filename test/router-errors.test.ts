@@ -78,12 +78,14 @@ describe('errors the router answers itself', () => {
     expectError(await postJson(`${router.url}/v1/chat/completions`, { model: 42, messages: [] }), 400, /model/);
   });
 
-  it('400 on a model name no target could have (over 256 characters, control characters), which the request log does not keep', async () => {
+  it('400 on a model name no target could have (over 256 characters, control characters, unpaired surrogates), which the request log does not keep', async () => {
     // An unauthenticated client could otherwise write megabytes per request into the request log, or escape sequences into `logs tail`.
     const long = await postJson(`${router.url}/v1/chat/completions`, chat(`gpt-${'a'.repeat(253)}`), { 'x-request-id': 'long-model' });
     expectError(long, 400, /256 characters/);
     expect(long.body.error.param).toBe('model');
     expectError(await postJson(`${router.url}/v1/chat/completions`, chat('m1\u001b[2J')), 400, /control characters/);
+    // JSON's "\ud800", half a surrogate pair: no UTF-8 form, so the request log would keep another name.
+    expectError(await postJson(`${router.url}/v1/chat/completions`, chat('m1\ud800')), 400, /unpaired surrogates/);
     const row = await waitFor(async () => (await getJson(`${router.url}/admin/requests?status=400`)).body.data.find((r: { requestId: string }) => r.requestId === 'long-model'), 'the row');
     expect(row.model).toBe('unknown');
   });

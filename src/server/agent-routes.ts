@@ -5,14 +5,20 @@ import { isHttpUrl } from '../registry/model-entry.js';
 import type { AgentRegistry } from '../registry/agent-registry.js';
 import { bearerToken, secretMatcher } from './bearer-token.js';
 import { ApiError, badRequest, unauthorized } from './errors.js';
-import { isPlausibleModelName, MODEL_NAME_RULE } from './validate.js';
+import { isPlausibleModelName, isPlausibleName, MODEL_NAME_RULE, NAME_RULE } from './validate.js';
 
 const MAX_MODELS_PER_AGENT = 256;
 
 const RegistrationSchema = z
   .object({
     // provider:… and registry:… name the router's own targets; an agent taking one would replace or shadow it.
-    name: z.string().min(1).max(200).refine((name) => !/^(provider|registry):/.test(name), "must not start with 'provider:' or 'registry:' (the router's own targets)"),
+    name: z
+      .string()
+      .min(1)
+      .max(200)
+      .refine((name) => !/^(provider|registry):/.test(name), "must not start with 'provider:' or 'registry:' (the router's own targets)")
+      // Shown by `switchyard status` and `logs tail` on terminals, and named in paths and headers: an unpaired surrogate made every request to the agent a 500, and the agent impossible to retire.
+      .refine(isPlausibleName, NAME_RULE),
     endpoint: z
       .string()
       .refine(isHttpUrl, 'must be an http:// or https:// URL')

@@ -11,7 +11,14 @@ import { validateMessagesBody } from '../providers/messages/validate.js';
 const MAX_MODEL_NAME = 256;
 /** C0 and C1 control characters: no model is named with them, and they would reach terminals (`logs tail`) as escape sequences. */
 const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
-export const MODEL_NAME_RULE = `a model name has at most ${MAX_MODEL_NAME} characters and no control characters`;
+/**
+ * Half of a UTF-16 surrogate pair without the other (JSON's `"\ud800"`): such a string has no
+ * UTF-8 form, so SQLite, Redis and the logs would keep another name (U+FFFD), and it can be neither
+ * percent-encoded into a path (`DELETE /register/{name}`) nor into a header (`x-switchyard-target`).
+ */
+const UNPAIRED_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+export const NAME_RULE = 'a name has no control characters and no unpaired surrogates';
+export const MODEL_NAME_RULE = `a model name has at most ${MAX_MODEL_NAME} characters, no control characters and no unpaired surrogates`;
 
 /** Checks what the router itself needs; everything else is the backend's to judge. `headers` are the request's (a Messages body's meaning depends on its betas). */
 export function validateInference(endpoint: Endpoint, body: unknown, headers: IncomingHttpHeaders = {}): { model: string; stream: boolean } {
@@ -71,5 +78,10 @@ function validateMaxTokens(maxTokens: unknown): void {
 
 /** A name the router may route, log and show; what a target serves is checked later. */
 export function isPlausibleModelName(model: string): boolean {
-  return model.length <= MAX_MODEL_NAME && !CONTROL_CHARACTER.test(model);
+  return model.length <= MAX_MODEL_NAME && isPlausibleName(model);
+}
+
+/** A name (of a model, an agent) the router may store, log, show on a terminal and put in a URL or header as it is. */
+export function isPlausibleName(name: string): boolean {
+  return !CONTROL_CHARACTER.test(name) && !UNPAIRED_SURROGATE.test(name);
 }
