@@ -449,6 +449,16 @@ describe('the Anthropic Messages API through the router (a simulated engine, an 
     expect(notJson.status).toBe(400);
     expect(((await notJson.json()) as { type: string }).type).toBe('error');
 
+    // Calls the router does not serve under /v1/messages (the batches API, another method, a path that is not valid percent-encoding) are refused in Anthropic's shape too.
+    const batches = await client.messages.batches.create({ requests: [] }).catch((e: unknown) => e);
+    expect(batches).toBeInstanceOf(Anthropic.NotFoundError);
+    expect((batches as InstanceType<typeof Anthropic.NotFoundError>).error).toEqual({ type: 'error', error: { type: 'not_found_error', message: 'Unknown route: POST /v1/messages/batches' } });
+    for (const [path, status, type] of [['/v1/messages', 404, 'not_found_error'], ['/v1/messages/%zz', 400, 'invalid_request_error']] as const) {
+      const answer = await fetch(`${router.url}${path}`);
+      expect(answer.status).toBe(status);
+      expect(await answer.json()).toEqual({ type: 'error', error: { type, message: expect.any(String) } });
+    }
+
     // A block the chat translation cannot carry is the client's error, answered before any upstream call.
     const before = received.length;
     const unsupported = await client.messages

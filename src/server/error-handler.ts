@@ -2,25 +2,33 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { writeApiError } from '../gateway/relay.js';
+import { messagesErrorBody } from '../providers/messages/errors.js';
 import { ApiError } from './errors.js';
+import { errorShapeOf } from './inference-routes.js';
 import { bodyTooLarge, isDrainingAnsweredRequest } from './read-body.js';
 
-/** Every answer the router gives itself, including Fastify's own failures, is in the OpenAI error shape. */
+/**
+ * Every answer the router gives itself, including Fastify's own failures, is in the OpenAI error
+ * shape, or in Anthropic's on the Messages API's paths (the token count, and any other method or
+ * path under /v1/messages, which the Anthropic SDK would read as an error without a message).
+ */
 export function registerErrorHandlers(app: FastifyInstance): void {
-  app.setErrorHandler((error: RouteFailure, request, reply) => {
-    const apiError = answerOf(error, request);
-    void reply.code(apiError.status).headers(apiError.headers).send(apiError.toJSON());
-  });
+  app.setErrorHandler((error: RouteFailure, request, reply) => sendApiError(request, reply, answerOf(error, request)));
   app.setNotFoundHandler((request, reply) => {
-    const error = new ApiError(404, `Unknown route: ${request.method} ${request.url}`, 'invalid_request_error', 'unknown_route');
-    void reply.code(404).send(error.toJSON());
+    sendApiError(request, reply, new ApiError(404, `Unknown route: ${request.method} ${request.url}`, 'invalid_request_error', 'unknown_route'));
   });
+}
+
+function sendApiError(request: FastifyRequest, reply: FastifyReply, error: ApiError): void {
+  void reply.code(error.status).headers(error.headers);
+  if (errorShapeOf(request.url) === 'messages') void reply.type('application/json').send(messagesErrorBody(error.status, error.message));
+  else void reply.send(error.toJSON());
 }
 
 type RouteFailure = Error & { statusCode?: number; code?: string };
 
 /** What a route's failure answers: its ApiError, or a Fastify error's (an unreadable body, one too large); a 500 is logged, being the router's fault. */
-export function answerOf(error: RouteFailure, request: FastifyRequest): ApiError {
+function answerOf(error: RouteFailure, request: FastifyRequest): ApiError {
   const apiError = error instanceof ApiError ? error : fromFastifyError(error);
   if (apiError.status >= 500) request.log.error({ err: error, requestId: request.id }, 'request failed');
   return apiError;
@@ -39,8 +47,8 @@ function fromFastifyError(error: RouteFailure): ApiError {
 }
 
 /** Requests Fastify cannot route at all (a path that is not valid percent-encoding). */
-export function frameworkErrors(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
-  void reply.code(400).send(new ApiError(400, error.message, 'invalid_request_error', 'invalid_url').toJSON());
+export function frameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  sendApiError(request, reply, new ApiError(400, error.message, 'invalid_request_error', 'invalid_url'));
 }
 
 /**
