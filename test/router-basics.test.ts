@@ -179,6 +179,15 @@ describe('router in front of two replicas', () => {
     const missing = await getJson(`${router.url}/v1/models/nope`);
     expect(missing.status).toBe(404);
     assertConforms('ErrorResponse', missing.body);
+    // Names no request may carry are a 400, as that request's would be: an empty one, control characters.
+    for (const id of ['/', 'm1%1B%5B2J']) {
+      for (const prefix of ['/models/', '/v1/models/']) {
+        const refused = await getJson(`${router.url}${prefix}${id}`);
+        expect(refused.status, prefix + id).toBe(400);
+        assertConforms('ErrorResponse', refused.body);
+        expect(refused.body.error).toMatchObject({ param: 'model', code: 'invalid_value' });
+      }
+    }
   });
 
   it('lists services', async () => {

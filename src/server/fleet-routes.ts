@@ -49,6 +49,8 @@ export function registerFleetRoutes(
   // Any name a request would be routed with now, as a request resolves it (a prefix rule's included), else the error that request would get.
   const retrieveModel = async (request: FastifyRequest) => {
     const id = (request.params as { '*': string })['*'];
+    // `/v1/models//`: an empty name, which no request may carry either (`/v1/models/` is the list).
+    if (id === '') throw badRequest('Invalid model id: expected a model name', 'model', 'invalid_value');
     if (!isPlausibleModelName(id)) throw badRequest(`Invalid model id: ${MODEL_NAME_RULE}`, 'model', 'invalid_value');
     if (models.isGroup(id)) return modelObject(id);
     const route = models.resolve(id);
