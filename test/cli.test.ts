@@ -255,6 +255,13 @@ describe('option values out of range', () => {
     expectRefusedArgument(await runCli(['bench', '--url', 'http://127.0.0.1:9', '--model', 'm', '--concurrency', '1.5']), /--concurrency <n>' argument '1\.5' is invalid\. expected a positive integer/);
     expectRefusedArgument(await runCli(['logs', 'tail', '-n', '2.5']), /--lines <n>' argument '2\.5' is invalid\. expected a positive integer/);
   });
+
+  it("are decimal, as the environment's numbers: a blank or hexadecimal number is refused, not read as 0 (any free port) or 80", async () => {
+    for (const value of ['', ' ', '0x50']) {
+      expectRefusedArgument(await runCli(['serve', '--port', value], {}, undefined, 10_000), /--port <port>' argument '.*' is invalid\. expected a port number/);
+      expectRefusedArgument(await runCli(['keys', 'create', 'ci', '--rpm', value], { SQLITE_DB_PATH: join(tempDir(), 'models.db') }), /--rpm <n>' argument '.*' is invalid\. expected a positive integer/);
+    }
+  });
 });
 
 describe('switchyard keys create', () => {

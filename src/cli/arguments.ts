@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from 'commander';
+import { envNumber } from '../config/env-values.js';
 import { TIMER_MAX_MS } from '../config/timer-range.js';
 import { isHttpUrl } from '../registry/model-entry.js';
 import { parseStatusFilter } from '../store/request-log.js';
@@ -6,33 +7,42 @@ import { parseDuration } from './duration.js';
 
 /** Argument parsers shared by the CLI's commands. */
 
+/**
+ * A number written in decimal, as the environment's numbers are (envNumber); NaN otherwise.
+ * Number() alone read `--port ''` as 0 (any free port, silently) and `--port 0x50` as 80.
+ */
+function decimal(value: string): number {
+  const n = envNumber(value);
+  return typeof n === 'number' ? n : NaN;
+}
+
 export function positiveNumber(value: string): number {
-  const n = Number(value);
+  const n = decimal(value);
   if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number');
   return n;
 }
 
 export function nonNegativeNumber(value: string): number {
-  const n = Number(value);
+  const n = decimal(value);
   if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected a number >= 0');
   return n;
 }
 
 export function positiveInteger(value: string): number {
-  const n = Number(value);
+  const n = decimal(value);
   if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive integer');
   return n;
 }
 
 export function port(value: string): number {
-  const n = Number(value);
+  const n = decimal(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('expected a port number (0-65535)');
   return n;
 }
 
 export function integerBetween(min: number, max: number): (value: string) => number {
   return (value) => {
-    const n = Number(value);
+    const n = decimal(value);
     if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}`);
     return n;
   };
@@ -58,7 +68,7 @@ export function host(value: string): string {
 
 /** A delay in milliseconds that becomes a timer: Node fires a longer one at once. */
 export function timerMilliseconds(value: string): number {
-  const n = Number(value);
+  const n = decimal(value);
   if (!Number.isFinite(n) || n < 0 || n > TIMER_MAX_MS) throw new InvalidArgumentError(`expected a number of milliseconds from 0 to ${TIMER_MAX_MS}`);
   return n;
 }
