@@ -110,6 +110,15 @@ describe('API keys, limits and budgets', () => {
     const admin = { authorization: 'Bearer admin-secret' };
     expect((await post(`${router.url}/admin/keys`, { name: 'x' })).status).toBe(401);
     expect((await post(`${router.url}/admin/keys`, { name: '' }, admin)).status).toBe(400);
+    // A key for no model at all (as `keys create --models` refuses it), or for names no request may carry, is refused and not created.
+    const listed = async () => ((await (await fetch(`${router.url}/admin/keys`, { headers: admin })).json()) as { data: unknown[] }).data.length;
+    const before = await listed();
+    for (const models of [[], ['m1', 'm1\u001b[2J'], ['m1\ud800'], 'm1']) {
+      const refused = await post(`${router.url}/admin/keys`, { name: 'no-models', models }, admin);
+      expect(refused.status, JSON.stringify(models)).toBe(400);
+      expect(JSON.parse(refused.text)).toMatchObject({ error: { param: 'models', code: 'invalid_type' } });
+    }
+    expect(await listed()).toBe(before);
     const created = await post(`${router.url}/admin/keys`, { name: 'via-http', rpm: 5 }, admin);
     expect(created.status).toBe(201);
     const { id, key } = JSON.parse(created.text) as { id: string; key: string };

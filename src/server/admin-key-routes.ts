@@ -3,6 +3,7 @@ import type { GatewayPolicies } from '../gateway/policies.js';
 import { describeKey, unrevokedReason, type ApiKeyLimits } from '../store/api-keys.js';
 import { requireAdmin } from './admin-auth.js';
 import { ApiError, badRequest } from './errors.js';
+import { isPlausibleModelName, MODEL_NAME_RULE } from './validate.js';
 
 /**
  * Keys over HTTP: list, create, revoke. Unlike the read-only admin views, these are off entirely
@@ -44,8 +45,9 @@ function parseKeyRequest(body: unknown): { name: string; limits: ApiKeyLimits } 
   };
   let models: string[] | undefined;
   if (fields.models !== undefined && fields.models !== null) {
-    if (!Array.isArray(fields.models) || !fields.models.every((m) => typeof m === 'string' && m.length > 0)) {
-      throw badRequest("Invalid 'models': expected an array of model names", 'models', 'invalid_type');
+    // An empty list would make a key that may use no model, which `keys create --models` refuses too; a name no request may carry would never match.
+    if (!Array.isArray(fields.models) || fields.models.length === 0 || !fields.models.every((m) => typeof m === 'string' && m.length > 0 && isPlausibleModelName(m))) {
+      throw badRequest(`Invalid 'models': expected a non-empty array of model names (${MODEL_NAME_RULE}); leave it out for every model`, 'models', 'invalid_type');
     }
     models = fields.models as string[];
   }
