@@ -265,10 +265,11 @@ describe('option values out of range', () => {
 });
 
 describe('switchyard keys create', () => {
-  it('refuses a blank name and a --models list without a model, creating nothing', async () => {
+  it('refuses a blank name and a --models list without a model or with a name no request may carry, creating nothing', async () => {
     const env = { SQLITE_DB_PATH: join(tempDir(), 'models.db') };
     expectRefusedArgument(await runCli(['keys', 'create', '  '], env), /value '  ' is invalid for argument 'name'\. expected a name/);
     expectRefusedArgument(await runCli(['keys', 'create', 'ci', '--models', ' , '], env), /--models <names>' argument ' , ' is invalid\. expected at least one name/);
+    expectRefusedArgument(await runCli(['keys', 'create', 'ci', '--models', 'm1,m2\u0007'], env), /--models <names>' argument .* is invalid\. "m2\\u0007" is not a model name a request may carry/);
     expect(JSON.parse((await runCli(['keys', 'list'], env)).stdout)).toEqual([]);
     const created = JSON.parse((await runCli(['keys', 'create', ' ci ', '--models', 'm1, m2'], env)).stdout) as { name: string; models: string[] };
     expect(created).toMatchObject({ name: 'ci', models: ['m1', 'm2'] });

@@ -34,7 +34,7 @@ describe('switchyard models CLI', () => {
     expect(after.map((m) => m.name)).toEqual(['my-llama']);
   });
 
-  it('refuses unknown types, kinds, non-HTTP URLs, names with spaces around them and unknown names with a message and a non-zero exit', async () => {
+  it('refuses unknown types, kinds, non-HTTP URLs, names with spaces around them or that no request may carry, and unknown names with a message and a non-zero exit', async () => {
     const badType = await runCli(['models', 'add', 'm', 'nonsense', 'http://127.0.0.1:1'], env);
     expect(badType.code).not.toBe(0);
     expect(badType.stderr).toContain('unknown model type "nonsense"');
@@ -49,11 +49,18 @@ describe('switchyard models CLI', () => {
       expect(spaced.code).toBe(1);
       expect(spaced.stderr).toBe(`switchyard: model name "${name}" must not start or end with spaces\n`);
     }
+    // Names no request may carry would never be asked for; their control characters are not echoed to the terminal.
+    for (const args of [['m\u001b[2J', 'local', 'http://127.0.0.1:1'], ['m'.repeat(257), '--target', 'x'], ['g', '--target', 'x\u0007:2'], ['g', '--target', 'x', '--fallbacks', 'y,z\u0007']]) {
+      const refused = await runCli(['models', 'add', ...args], env);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(/^switchyard: model name ".+" is not one a request may carry: a model name has at most 256 characters, no control characters/);
+      expect(refused.stderr).not.toMatch(/[\u0007\u001b]/);
+    }
     const missing = await runCli(['models', 'remove', 'never-added'], env);
     expect(missing.code).not.toBe(0);
     expect(missing.stderr).toContain('no model named "never-added"');
     const list = JSON.parse((await runCli(['models', 'list', '--json'], env)).stdout) as Array<{ name: string }>;
-    expect(list.map((m) => m.name)).not.toContain('m');
+    for (const refused of ['m', 'g', 'm\u001b[2J']) expect(list.map((m) => m.name)).not.toContain(refused);
   });
 
   describe('refresh-openai', () => {

@@ -2,6 +2,7 @@ import { InvalidArgumentError } from 'commander';
 import { envNumber } from '../config/env-values.js';
 import { TIMER_MAX_MS } from '../config/timer-range.js';
 import { isHttpUrl } from '../registry/model-entry.js';
+import { isPlausibleModelName, MODEL_NAME_RULE } from '../server/validate.js';
 import { parseStatusFilter } from '../store/request-log.js';
 import { parseDuration } from './duration.js';
 
@@ -52,6 +53,14 @@ export function integerBetween(min: number, max: number): (value: string) => num
 export function nameList(value: string): string[] {
   const names = value.split(',').map((name) => name.trim()).filter(Boolean);
   if (names.length === 0) throw new InvalidArgumentError('expected at least one name (comma-separated)');
+  return names;
+}
+
+/** A comma-separated list of model names (see nameList), each one a request may carry: another would never match. */
+export function modelNameList(value: string): string[] {
+  const names = nameList(value);
+  const refused = names.find((name) => !isPlausibleModelName(name));
+  if (refused !== undefined) throw new InvalidArgumentError(`${JSON.stringify(refused)} is not a model name a request may carry: ${MODEL_NAME_RULE}`);
   return names;
 }
 

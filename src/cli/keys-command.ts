@@ -1,6 +1,6 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { pino } from 'pino';
-import { nameList, positiveInteger, positiveNumber } from './arguments.js';
+import { modelNameList, positiveInteger, positiveNumber } from './arguments.js';
 import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { ApiKeyStore, describeKey, unrevokedReason } from '../store/api-keys.js';
@@ -47,7 +47,7 @@ export function keysCommand(): Command {
     .option('-c, --config <file>', 'YAML config file')
     .option('--rpm <n>', 'requests per minute', positiveInteger)
     .option('--tpm <n>', 'tokens per minute', positiveInteger)
-    .option('--models <names>', 'comma-separated models the key may use (default: all)', nameList)
+    .option('--models <names>', 'comma-separated models the key may use (default: all)', modelNameList)
     .option('--budget <usd>', 'spend limit in USD', positiveNumber)
     .action((name: string, opts: { config?: string; rpm?: number; tpm?: number; models?: string[]; budget?: number }) => {
       const { key, record } = withStore(opts.config, (store) => store.create(name, { rpm: opts.rpm, tpm: opts.tpm, models: opts.models, budgetUsd: opts.budget }));

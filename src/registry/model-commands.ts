@@ -41,6 +41,7 @@ export function addModel(db: Db, name: string, type: string | undefined, endpoin
   validateModelName(name);
   const targets = group.target?.length ? group.target.map(parseTargetSpec) : undefined;
   const fallbacks = group.fallbacks !== undefined ? parseFallbacks(name, group.fallbacks) : [];
+  for (const model of [...(targets ?? []).map((target) => target.model), ...fallbacks]) validateModelName(model);
   if (type !== undefined && endpoint === undefined) throw new InvalidModelEntry(`an ENDPOINT is required after the type "${type}"`);
   const model = type !== undefined ? validateModelEntry(name, type, endpoint!, kind) : undefined;
   if (!model && !targets) throw new InvalidModelEntry('give TYPE and ENDPOINT, or at least one --target MODEL[@SERVICE][:WEIGHT]');

@@ -1,4 +1,5 @@
 import { PROVIDER_NAMES, type ProviderName } from '../config/providers.js';
+import { isPlausibleModelName, MODEL_NAME_RULE } from '../server/validate.js';
 import type { NewModel } from '../store/models.js';
 
 /** A registry entry's type: a provider, or `service` for an OpenAI-compatible service by URL. */
@@ -19,9 +20,14 @@ export function isHttpUrl(value: string): boolean {
   }
 }
 
-/** A name clients ask for: spaces around it (a quoting slip) would have to be in every request too. */
+/**
+ * A name clients ask for: spaces around it (a quoting slip) would have to be in every request too,
+ * and a name no request may carry (too long, control characters) would never be asked for.
+ */
 export function validateModelName(name: string): void {
   if (name.trim() === '') throw new InvalidModelEntry('model name must not be empty');
+  // JSON-quoted: the name's control characters are not for the terminal.
+  if (!isPlausibleModelName(name)) throw new InvalidModelEntry(`model name ${JSON.stringify(name)} is not one a request may carry: ${MODEL_NAME_RULE}`);
   if (name.trim() !== name) throw new InvalidModelEntry(`model name "${name}" must not start or end with spaces`);
 }
 
