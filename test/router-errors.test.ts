@@ -206,6 +206,11 @@ describe('errors the router answers itself', () => {
     const failure = await waitFor(() => logLines(router).find((line) => line.requestId === 'orphan-1' && line.msg === 'request failed'), 'the log line');
     expect(failure).toMatchObject({ level: 40, model: 'orphan', status: 503, err: expect.stringContaining('orphan') });
     expect(failure).not.toHaveProperty('messages');
+    // A 503 another route answers on purpose is the fleet's state, not the router's fault: no error line, no stack.
+    expect((await fetch(`${router.url}/v1/models/orphan`, { headers: { 'x-request-id': 'orphan-model' } })).status).toBe(503);
+    await postJson(`${router.url}/v1/chat/completions`, chat('orphan'), { 'x-request-id': 'orphan-after' });
+    await waitFor(() => logLines(router).find((line) => line.requestId === 'orphan-after'), 'the later log line');
+    expect(logLines(router).filter((line) => line.requestId === 'orphan-model')).toEqual([]);
     const talkative = await startRouter({ logging: { log_prompts: true }, services: [{ name: 'dead', url: 'http://127.0.0.1:9', models: ['orphan'] }] });
     await postJson(`${talkative.url}/v1/chat/completions`, chat('orphan'), { 'x-request-id': 'orphan-2' });
     const withPrompt = await waitFor(() => logLines(talkative).find((line) => line.requestId === 'orphan-2' && line.msg === 'request failed'), 'the log line');

@@ -27,10 +27,15 @@ function sendApiError(request: FastifyRequest, reply: FastifyReply, error: ApiEr
 
 type RouteFailure = Error & { statusCode?: number; code?: string };
 
-/** What a route's failure answers: its ApiError, or a Fastify error's (an unreadable body, one too large); a 500 is logged, being the router's fault. */
+/**
+ * What a route's failure answers: its ApiError, or a Fastify error's (an unreadable body, one too
+ * large). Only the router's own faults are logged (with their stack): an unexpected error, or a
+ * 500. A 503 the route answers on purpose (`/v1/models/gpt-4o` without an OpenAI key, a model
+ * whose targets are down) is the fleet's state, which anyone could otherwise fill the log with.
+ */
 function answerOf(error: RouteFailure, request: FastifyRequest): ApiError {
   const apiError = error instanceof ApiError ? error : fromFastifyError(error);
-  if (apiError.status >= 500) request.log.error({ err: error, requestId: request.id }, 'request failed');
+  if (!(error instanceof ApiError) || apiError.status === 500) request.log.error({ err: error, requestId: request.id }, 'request failed');
   return apiError;
 }
 
