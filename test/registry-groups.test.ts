@@ -55,6 +55,7 @@ describe('model groups and fallbacks in the registry CLI', () => {
     [['m', '--target', 'a', '--fallbacks', 'b,b'], 'fallback "b" is listed twice'],
     [['m', '--fallbacks', 'b'], 'give TYPE and ENDPOINT, or at least one --target'],
     [['m'], 'give TYPE and ENDPOINT, or at least one --target'],
+    [['m', 'local', 'http://127.0.0.1:1', '--target', 'a'], 'not both'],
     [['m', 'service'], 'an ENDPOINT is required after the type "service"'],
   ])('refuses %j with a clear message and a non-zero exit', async (args, message) => {
     const result = await runCli(['models', 'add', ...args], env);

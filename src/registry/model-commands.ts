@@ -34,8 +34,8 @@ export interface RegistryListing {
 }
 
 /**
- * Adds or replaces the entry NAME whole: a model at TYPE ENDPOINT, a group of `--target`s, or
- * either with `--fallbacks`. Whatever NAME was before is replaced, in one transaction.
+ * Adds or replaces the entry NAME whole: a model at TYPE ENDPOINT or a group of `--target`s (not
+ * both), either with `--fallbacks`. Whatever NAME was before is replaced, in one transaction.
  */
 export function addModel(db: Db, name: string, type: string | undefined, endpoint: string | undefined, kind: string | undefined, group: GroupOptions = {}): RegistryListing {
   validateModelName(name);
@@ -45,6 +45,8 @@ export function addModel(db: Db, name: string, type: string | undefined, endpoin
   if (type !== undefined && endpoint === undefined) throw new InvalidModelEntry(`an ENDPOINT is required after the type "${type}"`);
   const model = type !== undefined ? validateModelEntry(name, type, endpoint!, kind) : undefined;
   if (!model && !targets) throw new InvalidModelEntry('give TYPE and ENDPOINT, or at least one --target MODEL[@SERVICE][:WEIGHT]');
+  // Both were stored, and requests went to the targets: the endpoint (the one `added` named) would never be used.
+  if (model && targets) throw new InvalidModelEntry('give TYPE and ENDPOINT, or --target MODEL[@SERVICE][:WEIGHT], not both: a name is either a model at an endpoint or a group of targets');
   replaceEntry(db, name, model, targets, fallbacks);
   return listModels(db).find((entry) => entry.name === name)!;
 }
