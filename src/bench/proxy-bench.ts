@@ -24,6 +24,8 @@ const LONG_STREAM_CHUNKS = 400;
 const LONG_STREAM_BODY = JSON.stringify({ model: 'bench', messages: [{ role: 'user', content: 'Write at length.' }], stream: true, chunks: LONG_STREAM_CHUNKS });
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+/** Rounds of the one-at-a-time measurements (c=1, first chunk), interleaved as the throughput rounds are. */
+const SEQUENTIAL_ROUNDS = Number(process.env.BENCH_SEQUENTIAL_ROUNDS ?? 5);
 const children: ChildProcess[] = [];
 let nginxMaster: ChildProcess | undefined;
 
@@ -97,6 +99,8 @@ function npmStart(): { env: Record<string, string>; nodeFlags: string[] } {
 
 type Latency = { p50_us: number; p99_us: number };
 
+/** The medians over rounds of each percentile. */
+const medianLatency = (rounds: Latency[]): Latency => ({ p50_us: median(rounds.map((r) => r.p50_us)), p99_us: median(rounds.map((r) => r.p99_us)) });
 
 /**
  * Sequential requests on one keep-alive connection; `timed` reads each whole answer and says how
@@ -199,12 +203,14 @@ async function main() {
   if (nginxPort) targets.push(['nginx', nginxPort]);
   else console.error('nginx not found: the nginx baseline is skipped (apt-get install nginx)');
 
-  const sequentialResults: Array<{ c1: Latency; stream_first_chunk: Latency }> = [];
-  for (const [name, port] of targets) {
-    await latencyAtConcurrency1(port, 500); // warm-up
-    sequentialResults.push({ c1: await latencyAtConcurrency1(port, 5000), stream_first_chunk: await timeToFirstChunk(port, 1000) });
-    console.error(`measured ${name} one request at a time`);
-  }
+  for (const [, port] of targets) await latencyAtConcurrency1(port, 500); // warm-up
+  // In interleaved rounds too: one pass per target in turn let the machine's drift (tens of µs over a minute) favour whichever ran in a quiet spell.
+  const sequentialRounds = await interleavedRounds(targets.length, SEQUENTIAL_ROUNDS, async (t) => {
+    const result = { c1: await latencyAtConcurrency1(targets[t]![1], 2000), stream_first_chunk: await timeToFirstChunk(targets[t]![1], 400) };
+    console.error(`measured ${targets[t]![0]} one request at a time: p50 ${result.c1.p50_us.toFixed(0)} µs`);
+    return result;
+  });
+  const sequentialResults = sequentialRounds.map((perRound) => ({ c1: medianLatency(perRound.map((r) => r.c1)), stream_first_chunk: medianLatency(perRound.map((r) => r.stream_first_chunk)) }));
   const rounds = await interleavedRounds(targets.length, ROUNDS, async (t) => {
     const result = await throughput(targets[t]![1], 64);
     console.error(`measured ${targets[t]![0]} at c=64: ${result.rps} req/s`);
@@ -241,9 +247,15 @@ async function main() {
   const direct = measured.get('direct')!;
   const routed = measured.get('router')!;
   const nginx = measured.get('nginx');
+  const directIndex = targets.findIndex(([name]) => name === 'direct');
+  /** The median over rounds of a target's p50 less the direct one's in the same round. */
+  const addedP50 = (target: number, of: (round: { c1: Latency; stream_first_chunk: Latency }) => Latency) =>
+    Math.round(median(sequentialRounds[target]!.map((round, r) => of(round).p50_us - of(sequentialRounds[directIndex]![r]!).p50_us)));
   const summary = {
-    added_p50_latency_c1_us: Math.round(routed.c1.p50_us - direct.c1.p50_us),
-    added_p50_first_chunk_us: Math.round(routed.stream_first_chunk.p50_us - direct.stream_first_chunk.p50_us),
+    added_p50_latency_c1_us: addedP50(routerIndex, (round) => round.c1),
+    // The same hop through the plain undici proxy: what Node's HTTP server and client cost without a gateway.
+    undici_proxy_added_p50_latency_c1_us: addedP50(targets.findIndex(([name]) => name === 'undici-proxy'), (round) => round.c1),
+    added_p50_first_chunk_us: addedP50(routerIndex, (round) => round.stream_first_chunk),
     router_rps_c64: routed.c64.rps,
     router_vs_direct_rps_c64: Number(direct.routerRatio.toFixed(2)),
     // The issue's yardsticks: 12,000 req/s where a plain undici proxy does ~10,000 and nginx ~55,000.
@@ -251,14 +263,14 @@ async function main() {
     ...(nginx ? { router_vs_nginx_rps_c64: Number(nginx.routerRatio.toFixed(2)) } : {}),
     long_streams: {
       router_chunks_per_s: median(chunkRates[routerIndex]!),
-      router_vs_direct: Number(medianRatio(chunkRates[routerIndex]!, chunkRates[targets.findIndex(([name]) => name === 'direct')]!).toFixed(2)),
+      router_vs_direct: Number(medianRatio(chunkRates[routerIndex]!, chunkRates[directIndex]!).toFixed(2)),
       router_cpu_us_per_chunk: Number(routerCpuPerChunk.toFixed(1)),
     },
     idle_streams: memory,
   };
   console.log(
     [
-      `Proxy benchmark (c=64 throughput: median of ${ROUNDS} interleaved rounds of ${SECONDS}s; 2,000 idle streams for memory)`,
+      `Proxy benchmark (c=1 and first chunk: medians of ${SEQUENTIAL_ROUNDS} interleaved rounds of 2,000 and 400 requests; c=64 throughput: median of ${ROUNDS} interleaved rounds of ${SECONDS}s; 2,000 idle streams for memory)`,
       '',
       '| target | c=1 p50 µs | c=1 p99 µs | c=64 req/s | c=64 p50 ms | c=64 p99 ms | errors | stream first chunk p50 µs | router req/s ÷ target req/s |',
       '|---|---|---|---|---|---|---|---|---|',
