@@ -12,6 +12,7 @@ import { countedUsage } from '../src/gateway/usage-counts.js';
 import { LeastOutstandingPolicy } from '../src/routing/least-outstanding.js';
 import { parseJsonBody } from '../src/server/body-parser.js';
 import { ApiError } from '../src/server/errors.js';
+import { cannotBeRebound, hostNameOf } from '../src/server/rebinding-guard.js';
 import { openAiPath } from '../src/upstream/paths.js';
 import { serviceAdapter } from '../src/providers/unsupported-params.js';
 import { toChatRequest as responsesToChat } from '../src/providers/responses/request.js';
@@ -119,6 +120,20 @@ describe('config', () => {
     }
     expect(parseConfig({}, { CORS_ORIGINS: ' https://a.example, ,https://b.example ' }).cors.origins).toEqual(['https://a.example', 'https://b.example']);
     expect(parseConfig({ cors: { origins: ['https://app.example'] } }, { CORS_ORIGINS: '' }).cors.origins).toEqual(['https://app.example']);
+  });
+
+  it('reads allowed_hosts from ALLOWED_HOSTS and refuses entries that are not host names, naming the key', () => {
+    expect(parseConfig({}, {}).allowed_hosts).toEqual([]);
+    expect(parseConfig({}, { ALLOWED_HOSTS: ' llm.example.com, ,*.corp.example.com ' }).allowed_hosts).toEqual(['llm.example.com', '*.corp.example.com']);
+    expect(parseConfig({ allowed_hosts: ['*'] }, {}).allowed_hosts).toEqual(['*']);
+    for (const entry of ['http://llm.example.com', 'llm.example.com:8000', 'llm.example.com/v1', '*example.com', 'a.*.example.com', '']) {
+      expect(() => parseConfig({ allowed_hosts: [entry] }, {}), entry).toThrow(
+        `invalid config:\n  allowed_hosts.0: must be a host name without scheme or port (llm.example.com), *.example.com for its subdomains, or * for any (not "${entry}")`,
+      );
+    }
+    expect(() => parseConfig({}, { ALLOWED_HOSTS: 'llm.example.com:8000' })).toThrow(/^invalid config:\n  allowed_hosts\.0 \(from the environment variable ALLOWED_HOSTS\): must be a host name/);
+    expect(() => parseConfig({}, { ALLOWED_HOSTS: ' , ' })).toThrow(/allowed_hosts \(from the environment variable ALLOWED_HOSTS\): must be a list of host names/);
+    expect(() => parseConfig({ allowed_hosts: 'llm.example.com' }, {})).toThrow(/^invalid config:\n  allowed_hosts: must be a list of host names/);
   });
 
   it('refuses a RATE_LIMIT_WINDOW that is not a positive number of seconds, rather than leave RATE_LIMIT_REQUESTS per minute', () => {
@@ -326,5 +341,19 @@ describe("the Responses bridge's Anthropic thinking carried in reasoning items",
   it('is dropped when another turn comes before an assistant message (an interrupted turn), not given to a later answer', () => {
     const { messages } = responsesToChat({ model: 'm', input: [{ role: 'user', content: 'Hi' }, reasoning, { role: 'user', content: 'Stop, do this instead' }, assistant] });
     expect((messages as Array<Record<string, unknown>>)[2]).not.toHaveProperty('thinking_blocks');
+  });
+});
+
+describe('the DNS-rebinding guard\'s host names', () => {
+  it('reads the name of a Host header without port or trailing dot, in lower case', () => {
+    expect(['Evil.Example:8000', 'evil.example.', 'evil.example.:80', 'EVIL.example'].map(hostNameOf)).toEqual(Array(4).fill('evil.example'));
+    expect(['[::1]:8000', '[::1]', '127.0.0.1:8000', 'localhost'].map(hostNameOf)).toEqual(['[::1]', '[::1]', '127.0.0.1', 'localhost']);
+  });
+
+  it('lets through the names no public DNS can point at the router, and only those', () => {
+    const never = ['127.0.0.1', '10.1.2.3', '[::1]', '[fe80::1]', 'localhost', 'app.localhost', 'switchyard', 'gpu.local', 'router.internal', 'nas.home.arpa', 'box.lan', 'x.test', 'y.invalid'];
+    for (const name of never) expect(cannotBeRebound(name), name).toBe(true);
+    const rebindable = ['evil.example', '127.0.0.1.nip.io', 'localhost.evil.example', 'local.example.com', 'internal.example', 'home.arpa.example', '[not-ipv6]', '1.2.3.4.5'];
+    for (const name of rebindable) expect(cannotBeRebound(name), name).toBe(false);
   });
 });

@@ -19,6 +19,7 @@ const ENV_OVERRIDES: readonly EnvOverride[] = [
   { env: 'REQUEST_TIMEOUT_S', path: ['request_timeout_s'], parse: envNumber },
   { env: 'ADMIN_TOKEN', path: ['admin_token'] },
   { env: 'CORS_ORIGINS', path: ['cors', 'origins'], parse: envList },
+  { env: 'ALLOWED_HOSTS', path: ['allowed_hosts'], parse: envList },
   // The provider router's LOG_PATH named the file (default logs/router.log, the name Switchyard writes): its directory is the log
   // directory; a value ending in a slash (`logs/`) names that directory itself. LOG_DIR, after it, wins.
   { env: 'LOG_PATH', path: ['logging', 'dir'], parse: (value) => (value.endsWith('/') ? value.replace(/\/+$/, '') || '/' : dirname(value)) },

@@ -15,6 +15,11 @@ const defaultMaxTokens = z
   .positive({ error: 'must be a positive number of tokens' });
 const ANTHROPIC_ONLY = 'default_max_tokens applies only to Anthropic (the one API that requires max_tokens)';
 
+/** An `allowed_hosts` entry: a DNS name as a Host header carries it, without port, or `*.` before one for its subdomains, or `*`. */
+const allowedHost = z
+  .string()
+  .regex(/^(\*|(\*\.)?[a-z0-9_-]+(\.[a-z0-9_-]+)*\.?)$/i, { error: (issue) => `must be a host name without scheme or port (llm.example.com), *.example.com for its subdomains, or * for any (not "${String(issue.input)}")` });
+
 const routingPolicyName = z.string().refine((name) => POLICY_NAMES.includes(name), { error: (issue) => `unknown routing policy "${String(issue.input)}" (known: ${POLICY_NAMES.join(', ')})` });
 
 export const ServiceSchema = z
@@ -89,6 +94,8 @@ export const ConfigSchema = z
       .object({ origins: z.array(z.string().min(1), { error: 'must be a list of origins (CORS_ORIGINS: comma-separated, at least one; unset for none)' }).default([]) })
       .strict()
       .prefault({}),
+    /** Host names (not IP literals, single labels nor private names, always allowed) through which the router's own pages may call it: `*.example.com`, or `*` for any. */
+    allowed_hosts: z.array(allowedHost, { error: 'must be a list of host names (ALLOWED_HOSTS: comma-separated, at least one; unset for none)' }).default([]),
     health_check: z
       .object({
         interval_s: timerRange(z.number().positive(), 1000).default(30),

@@ -20,6 +20,7 @@ import { clientErrorHandler, frameworkErrors, refuseConnect, refuseExpectation, 
 import { registerFleetRoutes } from './fleet-routes.js';
 import { cors, foreignOriginGuard } from './cors.js';
 import { inferenceRoutes } from './inference-routes.js';
+import { rebindingGuard } from './rebinding-guard.js';
 import { registerMessagesTokenCount } from './messages-token-count.js';
 import { requestId } from './request-id.js';
 import { readerKeyOf, requireApiKey } from './require-api-key.js';
@@ -43,6 +44,7 @@ export function buildApp({ config, log, fleet, gateway, metrics, agents, history
   const inference = inferenceRoutes(gateway, config.max_body_bytes, log);
   const crossOrigin = cors(config.cors.origins);
   const refuseForeignOrigin = foreignOriginGuard(config.cors.origins);
+  const refuseRebound = rebindingGuard(config.allowed_hosts);
   const app = Fastify({
     serverFactory: (fastifyHandler) => {
       const requestTimeout = config.request_timeout_s * 1000;
@@ -58,7 +60,7 @@ export function buildApp({ config, log, fleet, gateway, metrics, agents, history
           requireHostHeader: false,
         },
         (req, res) => {
-          if (refuseWithoutHost(req, res) || refuseForeignOrigin(req, res) || crossOrigin?.apply(req, res)) return;
+          if (refuseWithoutHost(req, res) || refuseRebound(req, res) || refuseForeignOrigin(req, res) || crossOrigin?.apply(req, res)) return;
           if (!inference.take(req, res)) fastifyHandler(req, res);
         },
       );

@@ -83,8 +83,11 @@ export function foreignOriginGuard(origins: readonly string[]): (req: IncomingMe
   };
 }
 
-/** The router's own pages (the dashboard) send their own origin: scheme, then the Host they were loaded from. */
-function isSameOrigin(origin: string, host: string | undefined): boolean {
+/**
+ * The router's own pages (the dashboard) send their own origin: scheme, then the Host they were
+ * loaded from. So does a page rebound to the router by DNS: `rebindingGuard` refuses it first.
+ */
+export function isSameOrigin(origin: string, host: string | undefined): boolean {
   const authority = origin.indexOf('://');
   return host !== undefined && authority !== -1 && origin.slice(authority + 3) === host;
 }
