@@ -42,7 +42,8 @@ describe('failover and ejection', () => {
   });
 
   it('fails over when a replica dies, ejects it, and takes it back once probes pass', async () => {
-    const [doomed, survivor] = await Promise.all([startSim({ models: ['m'], ttftMs: 1 }), startSim({ models: ['m'], ttftMs: 1 })]);
+    // Restarted on its port below: one from freePort, which no other socket takes meanwhile.
+    const [doomed, survivor] = await Promise.all([startSim({ models: ['m'], ttftMs: 1, port: await freePort() }), startSim({ models: ['m'], ttftMs: 1 })]);
     const router = await startRouter({
       health_check: { interval_s: 0.5, timeout_s: 1, failure_threshold: 2 },
       services: [{ name: 'doomed', url: doomed.url }, { name: 'survivor', url: survivor.url }],

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 
@@ -11,14 +12,30 @@ export interface RedisProc {
   stop(): Promise<void>;
 }
 
-/** A free loopback port (released before use; good enough for a test-owned server). */
-export function freePort(): Promise<number> {
+/**
+ * A free loopback port for a server a test starts later on it (released before use). Drawn from
+ * below the kernel's ephemeral range: a port there can be taken, between its release and its
+ * use, as the source port of any outgoing connection on the machine, or by any `listen(0)` (a
+ * late engine then failed to start with EADDRINUSE under a loaded full run).
+ */
+export async function freePort(): Promise<number> {
+  const [ephemeralFrom] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+  const below = ephemeralFrom !== undefined && ephemeralFrom > 11_024 ? ephemeralFrom : undefined;
+  for (;;) {
+    const candidate = below === undefined ? 0 : below - 10_000 + Math.floor(Math.random() * 10_000);
+    const port = await bindable(candidate);
+    if (port !== undefined) return port;
+  }
+}
+
+/** The port a loopback server could listen on (`port`, or any for 0); undefined when it is taken. */
+function bindable(port: number): Promise<number | undefined> {
   return new Promise((resolve, reject) => {
     const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
+    server.once('error', (error: NodeJS.ErrnoException) => (error.code === 'EADDRINUSE' ? resolve(undefined) : reject(error)));
+    server.listen(port, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : undefined));
     });
   });
 }
