@@ -222,6 +222,14 @@ describe('agents', () => {
     expect(unknown.status).toBe(404);
     expect(((await unknown.json()) as { error: { message: string; code: string } }).error).toMatchObject({ message: expect.stringContaining('never-registered'), code: 'agent_not_registered' });
     expect((await post(router, '/heartbeat', {})).status).toBe(400);
+    // A name no registration could have taken (too long, an escape sequence) is a 400, not a 404 echoing it whole.
+    for (const name of ['a'.repeat(100_000), 'gpu\u001b[2J']) {
+      const refused = await post(router, '/heartbeat', { name });
+      expect(refused.status).toBe(400);
+      const error = ((await refused.json()) as { error: { message: string; code: string } }).error;
+      expect(error.code).toBe('invalid_registration');
+      expect(error.message.length).toBeLessThan(500);
+    }
     const listed = (await services(router)).map((s) => s.name);
     for (const refused of ['x', 'gpu\u001b[2J', 'gpu-\ud800']) expect(listed).not.toContain(refused);
     await router.stop();

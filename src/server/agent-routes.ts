@@ -9,16 +9,18 @@ import { isPlausibleModelName, isPlausibleName, MODEL_NAME_RULE, NAME_RULE } fro
 
 const MAX_MODELS_PER_AGENT = 256;
 
+const AgentName = z
+  .string()
+  .min(1)
+  .max(200)
+  // provider:… and registry:… name the router's own targets; an agent taking one would replace or shadow it.
+  .refine((name) => !/^(provider|registry):/.test(name), "must not start with 'provider:' or 'registry:' (the router's own targets)")
+  // Shown by `switchyard status` and `logs tail` on terminals, and named in paths and headers: an unpaired surrogate made every request to the agent a 500, and the agent impossible to retire.
+  .refine(isPlausibleName, NAME_RULE);
+
 const RegistrationSchema = z
   .object({
-    // provider:… and registry:… name the router's own targets; an agent taking one would replace or shadow it.
-    name: z
-      .string()
-      .min(1)
-      .max(200)
-      .refine((name) => !/^(provider|registry):/.test(name), "must not start with 'provider:' or 'registry:' (the router's own targets)")
-      // Shown by `switchyard status` and `logs tail` on terminals, and named in paths and headers: an unpaired surrogate made every request to the agent a 500, and the agent impossible to retire.
-      .refine(isPlausibleName, NAME_RULE),
+    name: AgentName,
     endpoint: z
       .string()
       .refine(isHttpUrl, 'must be an http:// or https:// URL')
@@ -30,7 +32,8 @@ const RegistrationSchema = z
   })
   .loose();
 
-const HeartbeatSchema = z.object({ name: z.string().min(1) }).loose();
+// A name no agent may register under is refused as such, not looked up and echoed back whole in a 404.
+const HeartbeatSchema = z.object({ name: AgentName }).loose();
 
 const registrationDisabled = () =>
   new ApiError(
