@@ -76,11 +76,15 @@ export function foreignOriginGuard(origins: readonly string[]): (req: IncomingMe
   return (req, res) => {
     const origin = req.headers.origin;
     if (origin === undefined || SAFE_METHODS.has(req.method!) || allows(origin) || isSameOrigin(origin, req.headers.host)) return false;
-    const refusal = new ApiError(403, `Requests from pages of the origin '${origin}' are not allowed: list it in cors.origins`, 'permission_error', 'cross_origin_refused');
-    writeApiError(res, refusal, {}, errorShapeOf(req.url!));
-    discardRest(req);
-    return true;
+    return refusePageRequest(req, res, new ApiError(403, `Requests from pages of the origin '${origin}' are not allowed: list it in cors.origins`, 'permission_error', 'cross_origin_refused'));
   };
+}
+
+/** Answers a request a page may not make before its body is read, in its path's error shape; the rest of the body is drained, so the connection stays usable. */
+export function refusePageRequest(req: IncomingMessage, res: ServerResponse, refusal: ApiError): true {
+  writeApiError(res, refusal, {}, errorShapeOf(req.url!));
+  discardRest(req);
+  return true;
 }
 
 /**

@@ -1,10 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isIPv4, isIPv6 } from 'node:net';
-import { writeApiError } from '../gateway/relay.js';
-import { isSameOrigin } from './cors.js';
+import { isSameOrigin, refusePageRequest } from './cors.js';
 import { ApiError } from './errors.js';
-import { errorShapeOf } from './inference-routes.js';
-import { discardRest } from './read-body.js';
 
 /** Suffixes of special-use and private names: no public DNS serves them, so no web page's owner can point one at the router. */
 const PRIVATE_SUFFIXES = ['.localhost', '.local', '.internal', '.home.arpa', '.lan', '.test', '.invalid'];
@@ -33,9 +30,7 @@ export function rebindingGuard(allowedHosts: readonly string[]): (req: IncomingM
     const name = hostNameOf(host);
     if (cannotBeRebound(name) || allows(name)) return false;
     const message = `Requests from pages loaded through the host name '${name}' are not allowed (a page of a public DNS name can be rebound to the router): list it in allowed_hosts (ALLOWED_HOSTS)`;
-    writeApiError(res, new ApiError(403, message, 'permission_error', 'host_not_allowed'), {}, errorShapeOf(req.url!));
-    discardRest(req);
-    return true;
+    return refusePageRequest(req, res, new ApiError(403, message, 'permission_error', 'host_not_allowed'));
   };
 }
 
