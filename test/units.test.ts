@@ -14,6 +14,7 @@ import { parseJsonBody } from '../src/server/body-parser.js';
 import { ApiError } from '../src/server/errors.js';
 import { cannotBeRebound, hostNameOf } from '../src/server/rebinding-guard.js';
 import { openAiPath } from '../src/upstream/paths.js';
+import { openDatabase, PAGE_CACHE_KIB } from '../src/store/database.js';
 import { serviceAdapter } from '../src/providers/unsupported-params.js';
 import { toChatRequest as responsesToChat } from '../src/providers/responses/request.js';
 import { sealedThinking } from '../src/providers/responses/thinking-blocks.js';
@@ -355,5 +356,17 @@ describe('the DNS-rebinding guard\'s host names', () => {
     for (const name of never) expect(cannotBeRebound(name), name).toBe(true);
     const rebindable = ['evil.example', '127.0.0.1.nip.io', 'localhost.evil.example', 'local.example.com', 'internal.example', 'home.arpa.example', '[not-ipv6]', '1.2.3.4.5'];
     for (const name of rebindable) expect(cannotBeRebound(name), name).toBe(false);
+  });
+});
+
+describe('the embedded store', () => {
+  it("keeps SQLite's 2 MB page cache, not the 16 MB better-sqlite3 builds in, which the request log's appends fill and never give back", () => {
+    const db = openDatabase(join(mkdtempSync(join(tmpdir(), 'switchyard-store-')), 'models.db'));
+    try {
+      expect(PAGE_CACHE_KIB).toBe(2000);
+      expect(db.pragma('cache_size', { simple: true })).toBe(-PAGE_CACHE_KIB);
+    } finally {
+      db.close();
+    }
   });
 });
