@@ -1,6 +1,6 @@
 import { transformJSONSchema } from '@anthropic-ai/sdk/lib/transform-json-schema';
 import OpenAI from 'openai';
-import { zodResponseFormat } from 'openai/helpers/zod';
+import { zodFunction, zodResponseFormat } from 'openai/helpers/zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { anthropicMessage, anthropicToolUseStream } from './support/anthropic-answers.js';
@@ -275,6 +275,29 @@ describe('Anthropic provider (a fake Messages API behind the router)', () => {
         type: 'json_schema',
         schema: { type: 'object', properties: { at: { anyOf: [{ type: 'object', properties: { x: { type: 'number', description: '{minimum: 0}' } }, additionalProperties: false }, { type: 'null' }] } }, additionalProperties: false },
       });
+    });
+
+    it("sends a strict function tool (the SDK's zodFunction) to Claude 4.5 and later as a strict tool, its schema rewritten as a response format's; older models get it as sent", async () => {
+      const Booking = z.object({ guests: z.number().int().min(1).max(8), date: z.string() });
+      const book = zodFunction({ name: 'book', parameters: Booking });
+      const booking = { guests: 2, date: '2026-12-01' };
+      const ask = [{ role: 'user' as const, content: 'A table for two on 1 December.' }];
+      const bookingCall = () => fake.reply({ status: 200, json: anthropicMessage([{ type: 'tool_use', id: 'toolu_book', name: 'book', input: booking }], 'tool_use') });
+      bookingCall();
+      const completion = await client.chat.completions.parse({ model: 'claude-opus-4-7', messages: ask, tools: [book] });
+      expect((completion.choices[0]!.message.tool_calls?.[0] as { function: { parsed_arguments: unknown } } | undefined)?.function.parsed_arguments).toEqual(booking);
+      const strictTool = { name: 'book', input_schema: transformJSONSchema(book.function.parameters!), strict: true };
+      expect(fake.last().body.tools).toEqual([strictTool]);
+      expect(JSON.stringify(strictTool.input_schema)).not.toMatch(/"(minimum|maximum)":/);
+
+      // beside a tool not asked strict, which goes as sent
+      bookingCall();
+      await client.chat.completions.create({ model: 'claude-opus-4-7', messages: ask, tools: [book, WEATHER_TOOL] });
+      expect(fake.last().body.tools).toEqual([strictTool, { name: WEATHER_TOOL.function.name, description: WEATHER_TOOL.function.description, input_schema: WEATHER_TOOL.function.parameters }]);
+
+      bookingCall();
+      await client.chat.completions.parse({ model: 'claude-x', messages: ask, tools: [book] });
+      expect(fake.last().body.tools).toEqual([{ name: 'book', input_schema: book.function.parameters }]);
     });
 
     it("makes an older model call LiteLLM's json_tool_call with the schema, and answers with its input as the content, finish_reason stop", async () => {

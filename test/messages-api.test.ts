@@ -398,6 +398,24 @@ describe('the Anthropic Messages API through the router (a simulated engine, an 
     expect(received.at(-1)!.response_format).toMatchObject({ json_schema: { strict: true } });
   });
 
+  it("sends a strict tool to an OpenAI-compatible target as a strict function when OpenAI's strict mode takes its schema, otherwise not strict; a tool not asked strict goes without it", async () => {
+    const closed = { type: 'object', properties: { city: { type: 'string' } }, required: ['city'], additionalProperties: false };
+    const open = { type: 'object', properties: { city: { type: 'string' }, country: { type: 'string' } }, required: ['city'] };
+    replies.push(completion({ content: 'Done.' }, 'stop'));
+    const tools = [
+      { name: 'closed', input_schema: closed, strict: true },
+      { name: 'open', input_schema: open, strict: true },
+      { name: 'plain', input_schema: closed },
+    ];
+    const answered = await postJson(`${router.url}/v1/messages`, { model: 'chat-model', max_tokens: 64, messages: [{ role: 'user', content: 'Weather?' }], tools });
+    expect(answered.status).toBe(200);
+    expect(received.at(-1)!.tools).toEqual([
+      { type: 'function', function: { name: 'closed', parameters: closed, strict: true } },
+      { type: 'function', function: { name: 'open', parameters: open, strict: false } },
+      { type: 'function', function: { name: 'plain', parameters: closed } },
+    ]);
+  });
+
   it("refuses a structured output format Anthropic would refuse with Anthropic's 400 before routing: not an object, another type than json_schema, a schema that is not an object", async () => {
     const refused: Array<[Record<string, unknown>, RegExp]> = [];
     for (const [field, wrap] of [['output_config.format', (format: unknown) => ({ output_config: { format } })], ['output_format', (format: unknown) => ({ output_format: format })]] as const) {

@@ -21,7 +21,7 @@ export type Part = { kind: 'text'; text: string } | { kind: 'image'; url: string
 
 export interface OpenAiTool {
   type: string;
-  function: { name: string; description?: string; parameters?: Record<string, unknown> };
+  function: { name: string; description?: string; parameters?: Record<string, unknown>; strict?: unknown };
 }
 
 /** Where a client parameter goes in the provider's request; `null` marks one the provider lacks, dropped on purpose. */

@@ -1,9 +1,10 @@
 import { badRequest } from '../../server/errors.js';
 import {
   asArray, chatMessages, chatTools, contentParts, mapParameters, parseArguments, parseDataUrl, pushMerged, textContent, toolCalls,
-  type ChatMessage, type ParameterTable, type Part,
+  type ChatMessage, type OpenAiTool, type ParameterTable, type Part,
 } from '../chat-translation.js';
-import { answerSchema, askForSchema } from './response-format.js';
+import { answerSchema, askForSchema, writesStructuredOutputs } from './response-format.js';
+import { strictSchema } from './strict-schema.js';
 import { effortFields, maxTokensWithThinking, thinkingBlocks } from './thinking.js';
 
 /**
@@ -80,13 +81,24 @@ export function toAnthropicRequest(body: Record<string, unknown>, model: string,
   request.max_tokens = maxTokensWithThinking(request.max_tokens ?? defaultMaxTokens, request.thinking);
   if (system.length > 0) request.system = system.join('\n\n');
   const tools = chatTools(body);
-  if (tools) request.tools = tools.map(({ function: fn }) => ({ name: fn.name, description: fn.description, input_schema: fn.parameters ?? { type: 'object', properties: {} } }));
+  if (tools) request.tools = tools.map(({ function: fn }) => anthropicTool(fn, model));
   const toolChoice = toAnthropicToolChoice(body.tool_choice, body.parallel_tool_calls === false);
   if (toolChoice) request.tool_choice = toolChoice;
   const schema = answerSchema(body.response_format);
   if (schema) askForSchema(request, schema, model);
   if (stream) request.stream = true;
   return request;
+}
+
+/**
+ * A function tool as Anthropic declares it. A strict one stays strict on the models that decode
+ * tool inputs to their schema (those with structured outputs), its schema rewritten to what that
+ * decoding takes, as a response format's is; other models have no strict tools, and get it as sent.
+ */
+function anthropicTool(fn: OpenAiTool['function'], model: string): Block {
+  const schema = fn.parameters ?? { type: 'object', properties: {} };
+  if (fn.strict === true && writesStructuredOutputs(model)) return { name: fn.name, description: fn.description, input_schema: strictSchema(schema), strict: true };
+  return { name: fn.name, description: fn.description, input_schema: schema };
 }
 
 function nonBlank(sequences: unknown[]): unknown[] | undefined {

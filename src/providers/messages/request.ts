@@ -4,6 +4,7 @@ import type { AnswerLimitParam } from '../adapter.js';
 import type { ChatTarget } from '../chat-bridge.js';
 import { mapParameters, shown, type ParameterTable } from '../chat-translation.js';
 import { chatResponseFormat } from './output-format.js';
+import { meetsStrictMode } from './strict-mode.js';
 import { chatReasoningEffort } from './thinking.js';
 
 /** Messages API fields → OpenAI chat parameters; fields not listed (`service_tier`, `cache_control`, …) have no chat counterpart and are not sent; `thinking` and the structured output's format are read apart (thinking.ts, output-format.ts). */
@@ -144,7 +145,9 @@ function chatTools(tools: unknown): Block[] {
     if (tool.type !== undefined && tool.type !== null && tool.type !== 'custom') {
       throw badRequest(`tools[${at}]: only client tools {name, description, input_schema} are supported for this model`, `tools[${at}]`, 'unsupported_tool');
     }
-    return { type: 'function', function: { name: tool.name, ...(typeof tool.description === 'string' && { description: tool.description }), parameters: tool.input_schema } };
+    // strict as Anthropic's is when OpenAI's strict mode takes the schema; otherwise a strict request would be OpenAI's 400 (output-format.ts)
+    const strict = tool.strict === true ? { strict: meetsStrictMode(tool.input_schema) } : undefined;
+    return { type: 'function', function: { name: tool.name, ...(typeof tool.description === 'string' && { description: tool.description }), parameters: tool.input_schema, ...strict } };
   });
 }
 
