@@ -512,6 +512,8 @@ describe('reasoning_effort', () => {
   it.each([
     ['gemini-2.5-flash', 'none', { thinkingBudget: 0 }],
     ['gemini-2.5-pro', 'minimal', { thinkingBudget: 1024, includeThoughts: true }],
+    // 2.5 Pro cannot stop thinking and refuses a budget of 0: the least it takes
+    ['gemini-2.5-pro', 'none', { thinkingBudget: 128 }],
     ['gemini-2.5-flash-lite', 'high', { thinkingBudget: 24576, includeThoughts: true }],
     ['gemini-3-flash-preview', 'minimal', { thinkingLevel: 'minimal', includeThoughts: true }],
     ['gemini-3-flash-preview', 'medium', { thinkingLevel: 'medium', includeThoughts: true }],
@@ -528,7 +530,11 @@ describe('reasoning_effort', () => {
   it("takes Anthropic's thinking parameter for Gemini too, as LiteLLM does, over reasoning_effort", () => {
     const config = (thinking: unknown) => toGeminiRequest(chat([{ role: 'user', content: 'x' }], { thinking, reasoning_effort: 'high' }), 'gemini-2.5-pro').generationConfig;
     expect(config({ type: 'enabled', budget_tokens: 3000 })).toEqual({ thinkingConfig: { thinkingBudget: 3000, includeThoughts: true } });
-    expect(config({ type: 'disabled' })).toEqual({ thinkingConfig: { thinkingBudget: 0 } });
+    // off as an effort of none is: the least 2.5 Pro and Gemini 3 take, none on 2.5 Flash
+    expect(config({ type: 'disabled' })).toEqual({ thinkingConfig: { thinkingBudget: 128 } });
+    const disabledOn = (model: string) => toGeminiRequest(chat([{ role: 'user', content: 'x' }], { thinking: { type: 'disabled' }, reasoning_effort: 'high' }), model).generationConfig;
+    expect(disabledOn('gemini-2.5-flash')).toEqual({ thinkingConfig: { thinkingBudget: 0 } });
+    expect(disabledOn('gemini-3-pro-preview')).toEqual({ thinkingConfig: { thinkingLevel: 'low' } });
   });
 
   it('leaves the thinking settings to the model when the client sets no effort, and refuses an unknown effort with a 400', () => {

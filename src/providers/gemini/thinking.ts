@@ -2,9 +2,8 @@ import { reasoningEffort, type ReasoningEffort } from '../chat-translation.js';
 
 /**
  * `reasoning_effort` in Gemini's terms, as Google's own OpenAI-compatible endpoint maps it. Models
- * before Gemini 3 take a budget in tokens (0 turns thinking off; 2.5 Pro cannot, and refuses it).
- * Google maps no effort above `high`: `xhigh` and `max` get the most it does (24576 is 2.5 Flash's
- * largest budget).
+ * before Gemini 3 take a budget in tokens (0 turns thinking off). Google maps no effort above
+ * `high`: `xhigh` and `max` get the most it does (24576 is 2.5 Flash's largest budget).
  */
 const THINKING_BUDGETS: Readonly<Record<ReasoningEffort, number>> = { none: 0, minimal: 1024, low: 1024, medium: 8192, high: 24576, xhigh: 24576, max: 24576 };
 
@@ -17,6 +16,14 @@ const PRO_LEVELS: Readonly<Record<ReasoningEffort, string>> = { none: 'low', min
 const GENERATION = /gemini-(\d+)/;
 
 /**
+ * Gemini 2.5 Pro cannot stop thinking and refuses a budget of 0 (or any below 128): turning its
+ * thinking off gets the least it does, as Gemini 3 gets its least level.
+ */
+const LEAST_PRO_BUDGET = 128;
+
+const budgetFor = (budget: number, model: string): number => (budget === 0 && model.includes('pro') ? LEAST_PRO_BUDGET : budget);
+
+/**
  * The `generationConfig.thinkingConfig` of a chat request for `model`: from Anthropic's `thinking`
  * parameter, which LiteLLM takes for Gemini too (and which wins), or from `reasoning_effort`; none
  * when the client sets neither, and the model's own default stands.
@@ -27,10 +34,11 @@ export function thinkingConfig(body: Record<string, unknown>, model: string): Re
   const level = effort === undefined || effort === null ? undefined : reasoningEffort(effort);
   const { type, budget_tokens: budget } = (body.thinking ?? {}) as { type?: unknown; budget_tokens?: unknown };
   if (type === 'enabled' && typeof budget === 'number') return { thinkingBudget: budget, includeThoughts: true };
-  if (type === 'disabled') return { thinkingBudget: 0 };
-  if (level === undefined) return undefined;
+  // thinking off, as an effort of `none` turns it off
+  const wanted = type === 'disabled' ? 'none' : level;
+  if (wanted === undefined) return undefined;
   const generation = Number(GENERATION.exec(model)?.[1] ?? 0);
-  const thinking = generation >= 3 ? { thinkingLevel: (model.includes('flash') ? FLASH_LEVELS : PRO_LEVELS)[level] } : { thinkingBudget: THINKING_BUDGETS[level] };
+  const thinking = generation >= 3 ? { thinkingLevel: (model.includes('flash') ? FLASH_LEVELS : PRO_LEVELS)[wanted] } : { thinkingBudget: budgetFor(THINKING_BUDGETS[wanted], model) };
   // Gemini returns thoughts only when asked to; a client that asked for no reasoning gets none
-  return level === 'none' ? thinking : { ...thinking, includeThoughts: true };
+  return wanted === 'none' ? thinking : { ...thinking, includeThoughts: true };
 }
