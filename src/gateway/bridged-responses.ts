@@ -42,7 +42,8 @@ export class BridgedResponses {
   keep(request: InferenceRequest, response: Item, owner: string | undefined): void {
     const { id, output } = response;
     if (request.body.store === false || typeof id !== 'string' || !Array.isArray(output)) return;
-    const items = [...(request.previousItems ?? []), ...inputItems(request.body.input), ...(output as Item[])];
+    const earlier = request.previousItems ?? [];
+    const items = [...earlier, ...inputItems(request.body.input, earlier), ...(output as Item[])];
     const kept: BridgedResponse = { response: { ...response, id, output }, items, model: request.model, owner };
     // A client may send an id as long as the body: the store's key stays short.
     this.kept.keep(keptKey(id), JSON.stringify(kept));
