@@ -462,6 +462,12 @@ describe('responses the router keeps for targets that speak only chat (fake Anth
     }
     const continued = await outcome(otherClient.responses.create({ model: 'gemini-x', input: 'Yours?', previous_response_id: made.id }));
     expect((continued as ApiFailure).code).toBe('previous_response_not_found');
+    // Answered as an id never made is, whatever the model: whether the response exists is not the other key's to learn.
+    const continuing = async (id: string, model: string) => {
+      const answer = await postJson(`${router.url}/v1/responses`, { model, input: 'Yours?', previous_response_id: id }, { authorization: `Bearer ${other.key}` });
+      return { status: answer.status, body: JSON.stringify(answer.body).replaceAll(id, 'ID'), target: answer.headers.get('x-switchyard-target') };
+    };
+    for (const model of ['gemini-x', 'claude-x', 'no-such-model']) expect(await continuing(made.id, model), model).toEqual(await continuing('resp_never_made', model));
     // Explained to another key as its request is answered: not found; to its owner, kept.
     const explain = (key: string) => postJson(`${router.url}/route/explain`, { model: 'gemini-x', input: 'Yours?', previous_response_id: made.id }, { authorization: `Bearer ${key}` });
     expect(await explain(other.key)).toMatchObject({ status: 404, body: { error: { code: 'previous_response_not_found' } } });

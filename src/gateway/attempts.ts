@@ -7,11 +7,11 @@ import type { Fleet } from '../fleet/fleet.js';
 import type { PolicyMetrics } from '../observability/policy-metrics.js';
 import type { RouteOutcome, RouteRequest, RoutingPolicy } from '../routing/policy.js';
 import { continuedResponse, mayUse, usableHolder, type ResponseAffinity } from '../routing/response-affinity.js';
-import { ApiError, badGateway, noHealthyBackend, previousResponseNotFound } from '../server/errors.js';
+import { ApiError, badGateway, noHealthyBackend } from '../server/errors.js';
 import type { Cooldowns } from '../state/shared-state.js';
 import { abortError, CLIENT_GONE_ERROR, stoppedByDeadline, type RequestAbort } from './abort.js';
 import { countBackendTrouble } from './backend-trouble.js';
-import { continuationOf, continuationRefusal, type BridgedResponses, type Continuation } from './bridged-responses.js';
+import { continuationOf, continuationRefusal, seenBy, type BridgedResponses, type Continuation } from './bridged-responses.js';
 import type { Caller } from './caller.js';
 import { backoffMs, classifyAnswer, classifyError, classifyStatus, type AttemptFailure } from './failure.js';
 import type { UpstreamCall } from '../providers/adapter.js';
@@ -115,11 +115,9 @@ export class AttemptRunner {
     // The response a Responses API request continues: kept by the router (answered through its chat bridge), or
     // held by a replica, tried first wherever it can serve.
     const continuedId = request.endpoint === 'responses' ? continuedResponse(request.body) : undefined;
-    const continuation = continuedId === undefined ? undefined : await continuationOf(continuedId, this.responses, this.bridged);
-    // Another key's response: not found, as its engine would answer anyone it was not made for.
+    // Another key's response is as unknown to this one as an id never made (and no replica holding it is asked: continuationRefusal).
     const callerKey = account.caller?.key?.id;
-    const othersResponse = (continuation?.kept && !mayUse(continuation.kept, callerKey)) || (continuation?.holder && !mayUse(continuation.holder, callerKey));
-    if (othersResponse) return { error: previousResponseNotFound(continuedId!) };
+    const continuation = continuedId === undefined ? undefined : seenBy(await continuationOf(continuedId, this.responses, this.bridged), (response) => mayUse(response, callerKey));
     if (continuation?.kept) request.previousItems = continuation.kept.items;
     const holder = continuation?.holder?.replica;
     // Why a model had nothing to try (unknown, no healthy backend, missing key): the answer when nothing was tried.
