@@ -333,6 +333,17 @@ describe('responses the router keeps for targets that speak only chat (fake Anth
     }
   });
 
+  it("continues a kept response through a model group by the group's target answered through the bridge, whatever its weights would pick (the engine's would refuse it)", async () => {
+    anthropic.reply({ status: 200, json: fixture('anthropic/message-text.json') });
+    const kept = await client.responses.create({ model: 'claude-x', input: 'Hi' });
+    for (let turn = 0; turn < 12; turn++) {
+      gemini.reply({ status: 200, json: fixture('gemini/response-text.json') });
+      const { data, response } = await client.responses.create({ model: 'either', input: `Turn ${turn}`, previous_response_id: kept.id }).withResponse();
+      expect(response.headers.get('x-switchyard-target'), `turn ${turn}`).toBe('google');
+      expect(data.previous_response_id).toBe(kept.id);
+    }
+  });
+
   it('keeps nothing of a response made with "store": false: the Response says so, and neither the calls nor a continuation find it', async () => {
     anthropic.reply({ status: 200, json: fixture('anthropic/message-text.json') });
     const unstored = await client.responses.create({ model: 'claude-x', input: 'Hi', store: false });
