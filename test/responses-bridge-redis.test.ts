@@ -96,6 +96,17 @@ describe('responses the router keeps for Claude, shared by two router instances 
     }
   });
 
+  it('deletes a response once when deletes of it come through both instances at once: one is answered the deletion, the others 404', async () => {
+    anthropic.reply({ status: 200, json: fixture('anthropic/message-text.json') });
+    const made = await clients[0]!.responses.create({ model: 'claude-x', input: 'Delete me twice' });
+    const deletes = await Promise.all(Array.from({ length: 8 }, (_, at) => fetch(`${routers[at % 2]!.url}/v1/responses/${made.id}`, { method: 'DELETE' })));
+    const answers = await Promise.all(deletes.map(async (answer) => ({ status: answer.status, body: (await answer.json()) as unknown })));
+    expect(answers.filter((answer) => answer.status === 200)).toEqual([{ status: 200, body: { id: made.id, object: 'response', deleted: true } }]);
+    for (const answer of answers.filter(({ status }) => status !== 200)) {
+      expect(answer).toEqual({ status: 404, body: { error: { message: expect.stringContaining(made.id), type: 'invalid_request_error', param: null, code: 'response_not_found' } } });
+    }
+  });
+
   // Last: Redis comes back empty.
   it('goes on, once Redis is back, with a conversation an instance kept in its own memory while Redis was away; deleted, it is gone', async () => {
     const [a] = clients as [OpenAI, OpenAI];

@@ -209,6 +209,42 @@ describe('responses the router keeps for targets that speak only chat (fake Anth
     expect(upstreamRequests()).toBe(before);
   });
 
+  it("lists the input items a client sent without ids or statuses, or with ids it had used, in the API's shapes, each id once, so that paging ends; a continuation still pairs a local shell call with its output", async () => {
+    anthropic.reply({ status: 200, json: fixture('anthropic/message-text.json') }, { status: 200, json: fixture('anthropic/message-text.json') });
+    const first = await client.responses.create({
+      model: 'claude-x',
+      input: [
+        { role: 'user', content: [{ type: 'input_text', text: 'Look' }, { type: 'input_image', image_url: 'data:image/png;base64,AAAA', detail: 'auto' }], id: 'dup' },
+        { type: 'message', role: 'assistant', content: [{ type: 'output_text', text: 'Checking', annotations: [] }], id: 'dup', status: 'completed' },
+        { type: 'function_call', call_id: 'call_1', name: 'get_weather', arguments: '{}' },
+        { type: 'function_call_output', call_id: 'call_1', output: '18°C' },
+        // A local shell call and its output named by the call's id alone, which the continuation pairs them by.
+        { type: 'local_shell_call', id: 'dup', action: { type: 'exec', command: ['ls'], env: {} }, status: 'completed' },
+        { type: 'local_shell_call_output', id: 'dup', output: 'a b' },
+      ] as unknown as OpenAI.Responses.ResponseInput,
+    });
+    // Ids of no string are the client's mistake, but the listing is the router's.
+    const second = await client.responses.create({ model: 'claude-x', input: [{ role: 'user', content: 'Go on', id: 5 }, { role: 'user', content: 'Now', id: null }] as unknown as OpenAI.Responses.ResponseInput, previous_response_id: first.id });
+    const shell = { id: 'dup', type: 'tool_use', name: 'local_shell', input: { command: ['ls'], env: {} } };
+    expect(anthropic.last().body.messages).toContainEqual({ role: 'assistant', content: [shell] });
+    expect(anthropic.last().body.messages).toContainEqual({ role: 'user', content: [{ type: 'tool_result', tool_use_id: 'dup', content: 'a b' }] });
+
+    const list = (await (await fetch(`${router.url}/v1/responses/${second.id}/input_items?order=asc&limit=100`)).json()) as OpenAI.Responses.ResponseItemList;
+    assertConforms('ResponseItemList', list);
+    const ids = list.data.map((item) => item.id);
+    expect(ids).toHaveLength(9);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids[0]).toBe('dup');
+    expect(list.data.slice(4, 6)).toMatchObject([
+      { type: 'local_shell_call', call_id: 'dup', status: 'completed' },
+      { type: 'local_shell_call_output', call_id: 'dup', output: 'a b', status: 'completed' },
+    ]);
+    // The SDK pages newest first until has_more is false: with an id listed twice, it went back to the first and never ended.
+    const paged: string[] = [];
+    for await (const item of client.responses.inputItems.list(second.id, { limit: 1 })) if (paged.push(item.id!) > ids.length) break;
+    expect(paged).toEqual([...ids].reverse());
+  });
+
   it('replays a kept streamed response as the events of its stream, each run of deltas as one: reasoning with signed thinking, text, a tool call; the SDK reads it; no target is asked', async () => {
     for (const sse of ['anthropic/stream-thinking.sse', 'anthropic/stream-tool-use.sse']) {
       anthropic.reply({ sse: fixture(sse) });
@@ -294,6 +330,17 @@ describe('responses the router keeps for targets that speak only chat (fake Anth
       const refused = await fetch(`${router.url}/v1/responses/${made.id}?stream=true&starting_after=${after}`);
       expect(refused.status, after).toBe(400);
       expect(await refused.json()).toEqual({ error: { message: expect.stringContaining("'starting_after'"), type: 'invalid_request_error', param: 'starting_after', code: 'invalid_value' } });
+    }
+  });
+
+  it("continues a kept response through a model group by the group's target answered through the bridge, whatever its weights would pick (the engine's would refuse it)", async () => {
+    anthropic.reply({ status: 200, json: fixture('anthropic/message-text.json') });
+    const kept = await client.responses.create({ model: 'claude-x', input: 'Hi' });
+    for (let turn = 0; turn < 12; turn++) {
+      gemini.reply({ status: 200, json: fixture('gemini/response-text.json') });
+      const { data, response } = await client.responses.create({ model: 'either', input: `Turn ${turn}`, previous_response_id: kept.id }).withResponse();
+      expect(response.headers.get('x-switchyard-target'), `turn ${turn}`).toBe('google');
+      expect(data.previous_response_id).toBe(kept.id);
     }
   });
 
@@ -426,6 +473,12 @@ describe('responses the router keeps for targets that speak only chat (fake Anth
     }
     const continued = await outcome(otherClient.responses.create({ model: 'gemini-x', input: 'Yours?', previous_response_id: made.id }));
     expect((continued as ApiFailure).code).toBe('previous_response_not_found');
+    // Answered as an id never made is, whatever the model: whether the response exists is not the other key's to learn.
+    const continuing = async (id: string, model: string) => {
+      const answer = await postJson(`${router.url}/v1/responses`, { model, input: 'Yours?', previous_response_id: id }, { authorization: `Bearer ${other.key}` });
+      return { status: answer.status, body: JSON.stringify(answer.body).replaceAll(id, 'ID'), target: answer.headers.get('x-switchyard-target') };
+    };
+    for (const model of ['gemini-x', 'claude-x', 'no-such-model']) expect(await continuing(made.id, model), model).toEqual(await continuing('resp_never_made', model));
     // Explained to another key as its request is answered: not found; to its owner, kept.
     const explain = (key: string) => postJson(`${router.url}/route/explain`, { model: 'gemini-x', input: 'Yours?', previous_response_id: made.id }, { authorization: `Bearer ${key}` });
     expect(await explain(other.key)).toMatchObject({ status: 404, body: { error: { code: 'previous_response_not_found' } } });

@@ -211,9 +211,10 @@ describe('calls on a stored response (retrieve, input items, cancel, delete) rea
       expect(await outcome(other.responses.delete(response.id))).toBeInstanceOf(OpenAI.NotFoundError);
       expect(await simRequests(sims)).toEqual(before);
     }
-    // Explaining such a continuation tells another key no more: the holder is unknown to it, as to its request.
+    // Explaining such a continuation tells another key no more: the holder is unknown to it, and the answer is its request's.
     const explain = (key: string) => postJson(`${router.url}/route/explain`, { model: 'm1', input: 'go on', previous_response_id: response.id }, { authorization: `Bearer ${key}` });
-    expect((await explain(alsoM1.key)).body).toMatchObject({ previous_response: { id: response.id, holder: null, decided: false } });
+    expect(await explain(alsoM1.key)).toMatchObject({ status: 404, body: { error: { code: 'previous_response_not_found', param: 'previous_response_id' } } });
+    expect(JSON.stringify((await explain(alsoM1.key)).body)).not.toContain(holder);
     expect((await explain(onlyM1.key)).body).toMatchObject({ target: holder, previous_response: { holder, decided: true } });
     expect((await explain('admin-secret')).body).toMatchObject({ target: holder, previous_response: { holder, decided: true } });
     const before = await simRequests(sims);

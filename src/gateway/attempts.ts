@@ -7,11 +7,11 @@ import type { Fleet } from '../fleet/fleet.js';
 import type { PolicyMetrics } from '../observability/policy-metrics.js';
 import type { RouteOutcome, RouteRequest, RoutingPolicy } from '../routing/policy.js';
 import { continuedResponse, mayUse, usableHolder, type ResponseAffinity } from '../routing/response-affinity.js';
-import { ApiError, badGateway, noHealthyBackend, previousResponseNotFound } from '../server/errors.js';
+import { ApiError, badGateway, noHealthyBackend } from '../server/errors.js';
 import type { Cooldowns } from '../state/shared-state.js';
 import { abortError, CLIENT_GONE_ERROR, stoppedByDeadline, type RequestAbort } from './abort.js';
 import { countBackendTrouble } from './backend-trouble.js';
-import { continuationOf, continuationRefusal, type BridgedResponses, type Continuation } from './bridged-responses.js';
+import { continuationOf, continuationRefusal, seenBy, type BridgedResponses, type Continuation } from './bridged-responses.js';
 import type { Caller } from './caller.js';
 import { backoffMs, classifyAnswer, classifyError, classifyStatus, type AttemptFailure } from './failure.js';
 import type { UpstreamCall } from '../providers/adapter.js';
@@ -115,13 +115,10 @@ export class AttemptRunner {
     // The response a Responses API request continues: kept by the router (answered through its chat bridge), or
     // held by a replica, tried first wherever it can serve.
     const continuedId = request.endpoint === 'responses' ? continuedResponse(request.body) : undefined;
-    const continuation = continuedId === undefined ? undefined : await continuationOf(continuedId, this.responses, this.bridged);
-    // Another key's response: not found, as its engine would answer anyone it was not made for.
+    // Another key's response is as unknown to this one as an id never made (and no replica holding it is asked: continuationRefusal).
     const callerKey = account.caller?.key?.id;
-    const othersResponse = (continuation?.kept && !mayUse(continuation.kept, callerKey)) || (continuation?.holder && !mayUse(continuation.holder, callerKey));
-    if (othersResponse) return { error: previousResponseNotFound(continuedId!) };
+    const continuation = continuedId === undefined ? undefined : seenBy(await continuationOf(continuedId, this.responses, this.bridged), (response) => mayUse(response, callerKey));
     if (continuation?.kept) request.previousItems = continuation.kept.items;
-    const holder = continuation?.holder?.replica;
     // Why a model had nothing to try (unknown, no healthy backend, missing key): the answer when nothing was tried.
     const unroutable: { error?: ApiError } = {};
     let failure: AttemptFailure | undefined;
@@ -142,7 +139,7 @@ export class AttemptRunner {
       }
       const tried = new Set<Backend>();
       for (let n = 0; n < this.options.maxAttempts; n++) {
-        let choice = await this.choose(step, tried, request, account, unroutable, holder);
+        let choice = await this.choose(step, tried, request, account, unroutable, continuation);
         if (!choice && failure && tried.size > 0 && this.retryOn.has(failure.trigger)) {
           // Every replica failed once: the same ones again, after a pause.
           const wait = failure.retryAfterMs ?? backoffMs(n, this.options.backoffBaseMs, this.options.backoffMaxMs);
@@ -156,7 +153,7 @@ export class AttemptRunner {
           // A pause the upstreams imposed (backoff, retry-after) is not the router's own time.
           account.upstreamMs += wait;
           tried.clear();
-          choice = await this.choose(step, tried, request, account, unroutable, holder);
+          choice = await this.choose(step, tried, request, account, unroutable, continuation);
         }
         if (!choice) break;
         if (attempted) account.retries++;
@@ -192,18 +189,34 @@ export class AttemptRunner {
     return request.fallbacks === undefined || this.resolver.knows(model) ? model : 'unknown';
   }
 
-  private async choose(
+  private choose(
     step: RouteStep,
     tried: ReadonlySet<Backend>,
     request: InferenceRequest,
     account: AttemptAccount,
     unroutable: { error?: ApiError },
-    holder: string | undefined,
+    continuation: Continuation | undefined,
   ): Promise<Choice | undefined> {
-    if (holder !== undefined) {
-      const held = this.holderChoice(step, tried, request, account, holder);
-      if (held) return held;
+    const holder = continuation?.holder?.replica;
+    const held = holder === undefined ? undefined : this.holderChoice(step, tried, request, account, holder);
+    if (held) return Promise.resolve(held);
+    // A response the router keeps goes on through its chat bridge: the step's targets answered through it come first, as an engine's response goes to its holder.
+    if (continuation?.kept !== undefined) {
+      const bridged = (backend: Backend) => backend.adapterFor(request.endpoint).storesNoResponses === true;
+      return this.weightedChoice(step, tried, request, account, unroutable, bridged).then((choice) => choice ?? this.weightedChoice(step, tried, request, account, unroutable));
     }
+    return this.weightedChoice(step, tried, request, account, unroutable);
+  }
+
+  /** A target of the step by weight among those with a usable backend (one `accepted`, when given), and the policy's pick of its backends; or a benched backend's probe. */
+  private async weightedChoice(
+    step: RouteStep,
+    tried: ReadonlySet<Backend>,
+    request: InferenceRequest,
+    account: AttemptAccount,
+    unroutable: { error?: ApiError },
+    accepted?: (backend: Backend) => boolean,
+  ): Promise<Choice | undefined> {
     let chosenTarget: RouteTarget | undefined;
     let chosen: Backend[] | undefined;
     let weightSeen = 0;
@@ -215,7 +228,7 @@ export class AttemptRunner {
       }
       const usable: Backend[] = [];
       for (const backend of route.backends) {
-        if (tried.has(backend)) continue;
+        if (tried.has(backend) || (accepted !== undefined && !accepted(backend))) continue;
         const view = this.cooldowns.view(backend.name);
         if (view.state === 'ok') usable.push(backend);
         else if (view.state === 'probing' && (await this.cooldowns.claimProbe(backend.name))) {

@@ -25,6 +25,8 @@ export interface Continuation {
   id: string;
   kept: BridgedResponse | undefined;
   holder: ResponseHolder | undefined;
+  /** Another key's response was found, and left out of `kept` and `holder` (see seenBy). */
+  concealed?: boolean;
 }
 
 /**
@@ -42,7 +44,8 @@ export class BridgedResponses {
   keep(request: InferenceRequest, response: Item, owner: string | undefined): void {
     const { id, output } = response;
     if (request.body.store === false || typeof id !== 'string' || !Array.isArray(output)) return;
-    const items = [...(request.previousItems ?? []), ...inputItems(request.body.input), ...(output as Item[])];
+    const earlier = request.previousItems ?? [];
+    const items = [...earlier, ...inputItems(request.body.input, earlier), ...(output as Item[])];
     const kept: BridgedResponse = { response: { ...response, id, output }, items, model: request.model, owner };
     // A client may send an id as long as the body: the store's key stays short.
     this.kept.keep(keptKey(id), JSON.stringify(kept));
@@ -67,6 +70,17 @@ export async function continuationOf(id: string, holders: ResponseAffinity, brid
   return { id, kept, holder };
 }
 
+/**
+ * A continuation as a caller who may read only the responses `mayRead` allows learns it: another
+ * key's response is unknown to it, as an id never made, and concealed, so that no replica that may
+ * hold it is asked to continue it (see continuationRefusal).
+ */
+export function seenBy({ id, kept, holder }: Continuation, mayRead: (response: { readonly owner?: string | undefined }) => boolean): Continuation {
+  const seenKept = kept && mayRead(kept) ? kept : undefined;
+  const seenHolder = holder && mayRead(holder) ? holder : undefined;
+  return { id, kept: seenKept, holder: seenHolder, concealed: seenKept !== kept || seenHolder !== holder };
+}
+
 /** The input items a kept response was made from: its conversation less its own output. */
 export const keptInputItems = ({ items, response }: BridgedResponse): Item[] => items.slice(0, items.length - response.output.length);
 
@@ -77,7 +91,7 @@ export const keptInputItems = ({ items, response }: BridgedResponse): Item[] => 
  * bridge a response the router does not keep is not found. Otherwise an unknown id goes to the
  * target, whose own answer stands.
  */
-export function continuationRefusal(adapter: ProviderAdapter, { id, kept, holder }: Continuation, model: string): ApiError | undefined {
+export function continuationRefusal(adapter: ProviderAdapter, { id, kept, holder, concealed }: Continuation, model: string): ApiError | undefined {
   if (adapter.storesNoResponses) {
     if (kept !== undefined) return undefined;
     if (holder === undefined) return previousResponseNotFound(id, 'the router keeps no response of that id (never made here, made with "store": false or too large to keep, expired, or deleted)');
@@ -86,6 +100,8 @@ export function continuationRefusal(adapter: ProviderAdapter, { id, kept, holder
       `it is held by '${holder.replica}' (model '${holder.model ?? 'unknown'}'), which keeps its own responses, and model '${model}' is answered through the router's chat bridge; continue it with the model that made it`,
     );
   }
+  // Where an unknown id goes, another key's response would be continued for this caller by the replica holding it.
+  if (concealed) return previousResponseNotFound(id);
   if (kept === undefined) return undefined;
   return notContinuable(id, `it was answered through the router's chat bridge (model '${kept.model}'), which keeps it, and model '${model}' is served by a target that keeps its own responses; continue it with model '${kept.model}'`);
 }

@@ -1,6 +1,6 @@
 import { inputItemPage, type InputItemQuery } from '../providers/responses/input-items.js';
 import { replayedEvents } from '../providers/responses/replay.js';
-import { badRequest } from '../server/errors.js';
+import { badRequest, responseNotFound } from '../server/errors.js';
 import { keptInputItems, type BridgedResponses, type BridgedResponse } from './bridged-responses.js';
 import type { ResponseCallRequest } from './response-calls.js';
 
@@ -25,7 +25,8 @@ export async function keptResponseAnswer(request: ResponseCallRequest, kept: Bri
       if (query.get('stream') === 'true') return { body: replayedEvents(kept.response, startingAfter(query)), contentType: 'text/event-stream' };
       return json(kept.response);
     case 'delete':
-      await bridged.forget(responseId);
+      // Not dropped by this call (another, through another instance, deleted it meanwhile; or its store did not answer): not deleted by it.
+      if (!(await bridged.forget(responseId))) throw responseNotFound(responseId);
       return json({ id: responseId, object: 'response', deleted: true });
     case 'cancel':
       throw badRequest('Cannot cancel a synchronous response.');

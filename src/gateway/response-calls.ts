@@ -5,7 +5,7 @@ import type { Fleet } from '../fleet/fleet.js';
 import { storedResponseCall } from '../providers/openai-compatible.js';
 import { streamWithoutKey } from '../providers/stream-without-key.js';
 import { mayUse, type ResponseAffinity } from '../routing/response-affinity.js';
-import { ApiError, badGateway } from '../server/errors.js';
+import { ApiError, badGateway, responseNotFound } from '../server/errors.js';
 import { callUpstream, type UpstreamResponse } from '../upstream/call.js';
 import { abortError, CLIENT_CLOSED, CLIENT_GONE_ERROR, stoppedByDeadline, stoppedByRouter, type RequestAbort } from './abort.js';
 import { countBackendTrouble, cutWhileSending, isTroubleStatus } from './backend-trouble.js';
@@ -38,9 +38,6 @@ export interface ResponseCallOptions {
   /** See GatewayOptions.stalledAfterS. */
   stalledAfterS: number;
 }
-
-const responseNotFound = (responseId: string, why = 'the router keeps no response of that id, and no replica is known to hold it') =>
-  new ApiError(404, `Response with id '${responseId}' not found: ${why}.`, 'invalid_request_error', 'response_not_found');
 
 const holderUnavailable = (responseId: string, replica: string) =>
   new ApiError(503, `Response with id '${responseId}' is held by '${replica}', which is unhealthy or benched now; try again later.`, 'service_unavailable', 'response_holder_unavailable');

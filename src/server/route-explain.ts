@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Backend } from '../fleet/backend.js';
-import { continuationOf, continuationRefusal, type BridgedResponses, type Continuation } from '../gateway/bridged-responses.js';
+import { continuationOf, continuationRefusal, seenBy, type BridgedResponses, type Continuation } from '../gateway/bridged-responses.js';
 import type { Endpoint } from '../gateway/inference-request.js';
 import { unroutableError, type ModelResolver } from '../gateway/model-resolver.js';
 import type { Route } from '../gateway/resolve.js';
@@ -41,7 +41,7 @@ export function registerRouteExplain(
     const body = request.body as Record<string, unknown>;
     // A request continuing a stored response goes to the replica holding it, wherever that replica may serve (see AttemptRunner.holderChoice).
     const continued = endpoint === 'responses' ? continuedResponse(body) : undefined;
-    const continuation = continued === undefined ? undefined : seenBy(await continuationOf(continued, responses, bridged), readerKey(request));
+    const continuation = continued === undefined ? undefined : readableBy(await continuationOf(continued, responses, bridged), readerKey(request));
     const holder = continuation?.holder;
     const previous = continuation && {
       id: continuation.id,
@@ -96,14 +96,8 @@ function explainTarget(model: string, route: Route, explainPick: (model: string,
 /** The error a request to a target would get, as a group's explanation lists it. */
 const errorEntry = ({ status, message, code }: ApiError) => ({ status, message, code });
 
-/**
- * A continuation as a reader (an API key's id; undefined for one that sees everything) may learn
- * it: another key's response is unknown to this one, as to its requests, and the explanation tells no more.
- */
-function seenBy({ id, kept, holder }: Continuation, readerKey: string | undefined): Continuation {
-  const seen = <Held extends { readonly owner?: string | undefined }>(response: Held | undefined) => (response && (readerKey === undefined || mayUse(response, readerKey)) ? response : undefined);
-  return { id, kept: seen(kept), holder: seen(holder) };
-}
+/** A continuation as a reader (an API key's id; undefined for one that sees everything) may learn it: as its requests do (seenBy). */
+const readableBy = (continuation: Continuation, readerKey: string | undefined): Continuation => seenBy(continuation, (response) => readerKey === undefined || mayUse(response, readerKey));
 
 /** `held`: the replica holding the response the request continues, the only candidate its policy is offered. */
 function pick(routing: PolicyTable, model: string, candidates: readonly Backend[], body: Record<string, unknown>, headers: Headers, group?: string, held?: Backend) {
