@@ -265,9 +265,10 @@ describe('option values out of range', () => {
 });
 
 describe('switchyard keys create', () => {
-  it('refuses a blank name and a --models list without a model or with a name no request may carry, creating nothing', async () => {
+  it('refuses a blank name, one with control characters, and a --models list without a model or with a name no request may carry, creating nothing', async () => {
     const env = { SQLITE_DB_PATH: join(tempDir(), 'models.db') };
     expectRefusedArgument(await runCli(['keys', 'create', '  '], env), /value '  ' is invalid for argument 'name'\. expected a name/);
+    expectRefusedArgument(await runCli(['keys', 'create', 'ops\u001b[2J'], env), /for argument 'name'\. "ops\\u001b\[2J" is not a key name: a name has no control characters/);
     expectRefusedArgument(await runCli(['keys', 'create', 'ci', '--models', ' , '], env), /--models <names>' argument ' , ' is invalid\. expected at least one name/);
     expectRefusedArgument(await runCli(['keys', 'create', 'ci', '--models', 'm1,m2\u0007'], env), /--models <names>' argument .* is invalid\. "m2\\u0007" is not a model name a request may carry/);
     expect(JSON.parse((await runCli(['keys', 'list'], env)).stdout)).toEqual([]);
