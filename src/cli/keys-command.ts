@@ -7,9 +7,9 @@ import { isPlausibleName, NAME_RULE } from '../server/validate.js';
 import { ApiKeyStore, describeKey, unrevokedReason } from '../store/api-keys.js';
 import { openDatabase } from '../store/database.js';
 
-function withStore<T>(file: string | undefined, use: (store: ApiKeyStore, config: Config) => T): T {
+function withStore<T>(file: string | undefined, use: (store: ApiKeyStore, config: Config) => T, options?: { create: boolean }): T {
   const { config } = loadConfig(file);
-  const db = openDatabase(config.database_path);
+  const db = openDatabase(config.database_path, options);
   try {
     return use(new ApiKeyStore(db), config);
   } finally {
@@ -61,7 +61,7 @@ export function keysCommand(): Command {
     .description('List keys (never the keys themselves)')
     .option('-c, --config <file>', 'YAML config file')
     .action((opts: { config?: string }) => {
-      console.log(JSON.stringify(withStore(opts.config, (store) => store.list().map(describeKey)), null, 2));
+      console.log(JSON.stringify(withStore(opts.config, (store) => store.list().map(describeKey), { create: false }), null, 2));
     });
   keys
     .command('revoke <id-or-name>')
