@@ -129,9 +129,9 @@ function sourceFrom(flags: SourceFlags): { url?: string; db: string; token?: str
 }
 
 /** Runs a registry command against the configured database; refused input exits 1 with its message. */
-async function withDatabase(file: string | undefined, command: (db: Db, config: Config) => unknown): Promise<void> {
+async function withDatabase(file: string | undefined, command: (db: Db, config: Config) => unknown, options?: { create: boolean }): Promise<void> {
   const { config } = loadConfig(file);
-  const db = openDatabase(config.database_path);
+  const db = openDatabase(config.database_path, options);
   try {
     await command(db, config);
   } catch (error) {
@@ -174,7 +174,7 @@ models
     withDatabase(configFile(), (db) => {
       const rows = listModels(db);
       console.log(opts.json ? JSON.stringify(rows, null, 2) : formatModelTable(rows));
-    }),
+    }, { create: false }),
   );
 
 models

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NO_PROVIDER_ENV, runCli, type CliResult } from './support/cli.js';
 import { closedLoopbackPort, listenOnLoopback } from './support/http.js';
@@ -49,7 +50,7 @@ describe('commands that cannot go on', () => {
   it.runIf(existsSync('/proc/self'))('fail at once on a database or log directory they cannot make, /proc included', async () => {
     const dir = tempDir();
     const unmakeable = '/proc/self/switchyard';
-    for (const args of [['models', 'list'], ['keys', 'list'], ['route', 'm']]) {
+    for (const args of [['models', 'add', 'm', 'local', 'http://127.0.0.1:9'], ['keys', 'create', 'ci'], ['route', 'm']]) {
       expectFailure(await runCli(args, { SQLITE_DB_PATH: `${unmakeable}/models.db` }, dir, 10_000), /cannot open the database \/proc\/self\/switchyard\/models\.db \(SQLITE_DB_PATH, database_path\): ENOENT: no such file or directory, mkdir '\/proc\/self\/switchyard'$/m);
     }
     const env = { SQLITE_DB_PATH: join(dir, 'models.db'), PORT: '0' };
@@ -60,7 +61,43 @@ describe('commands that cannot go on', () => {
     expect(badDb.stderr).toMatch(/^switchyard: cannot open the database \/proc\/self\/switchyard\/models\.db \(SQLITE_DB_PATH, database_path\): ENOENT[^\n]*\n$/);
     expect(badDb.code).toBe(2);
     // Directories that can be made still are, however deep.
-    expect(await runCli(['keys', 'list'], { SQLITE_DB_PATH: join(dir, 'a', 'b', 'models.db') }, dir)).toEqual({ code: 0, stdout: '[]\n', stderr: '' });
+    expect((await runCli(['keys', 'create', 'ci'], { SQLITE_DB_PATH: join(dir, 'a', 'b', 'models.db') }, dir)).code).toBe(0);
+    expect(existsSync(join(dir, 'a', 'b', 'models.db'))).toBe(true);
+  });
+
+  it('that only read the store refuse a path with no database, creating nothing', async () => {
+    const dir = tempDir();
+    const mistyped = join(dir, 'modles.db');
+    writeFileSync(join(dir, 'none.yaml'), 'port: 8000\n');
+    for (const args of [['logs', 'analyze', '--db', mistyped], ['logs', 'tail', '--db', mistyped], ['keys', 'list', '--config', 'none.yaml'], ['models', 'list']]) {
+      const message = args[0] === 'logs' ? /no request log at .*modles\.db: point --db/ : /cannot open the database .*modles\.db \(SQLITE_DB_PATH, database_path\): no such file/;
+      expectFailure(await runCli(args, { SQLITE_DB_PATH: mistyped }, dir), message);
+      expect(existsSync(mistyped), args.join(' ')).toBe(false);
+    }
+  });
+
+  it('that read the request log from a file (logs --db) neither migrate nor take over one that is not this version\'s store', async () => {
+    const dir = tempDir();
+    const foreign = join(dir, 'other.db');
+    const older = join(dir, 'older.db');
+    for (const [file, version] of [[foreign, 0], [older, 2]] as const) {
+      const db = new Database(file);
+      db.exec('CREATE TABLE notes (text TEXT)');
+      db.pragma(`user_version = ${version}`);
+      db.close();
+    }
+    const tables = (file: string) => {
+      const db = new Database(file, { readonly: true });
+      const names = db.prepare('SELECT name FROM sqlite_master').pluck().all();
+      db.close();
+      return names;
+    };
+    for (const [file, message] of [[foreign, /not a Switchyard database/], [older, /written by an older Switchyard \(schema 2 of \d+\): start this version's router on it/]] as const) {
+      for (const command of ['analyze', 'tail']) {
+        expectFailure(await runCli(['logs', command, '--db', file], {}, dir), message);
+        expect(tables(file), command).toEqual(['notes']);
+      }
+    }
   });
 
   it('say that the port is in use (serve and sim), and give the stack only at LOG_LEVEL debug', async () => {
@@ -265,12 +302,13 @@ describe('option values out of range', () => {
 });
 
 describe('switchyard keys create', () => {
-  it('refuses a blank name and a --models list without a model or with a name no request may carry, creating nothing', async () => {
+  it('refuses a blank name, one with control characters, and a --models list without a model or with a name no request may carry, creating nothing', async () => {
     const env = { SQLITE_DB_PATH: join(tempDir(), 'models.db') };
     expectRefusedArgument(await runCli(['keys', 'create', '  '], env), /value '  ' is invalid for argument 'name'\. expected a name/);
+    expectRefusedArgument(await runCli(['keys', 'create', 'ops\u001b[2J'], env), /for argument 'name'\. "ops\\u001b\[2J" is not a key name: a name has no control characters/);
     expectRefusedArgument(await runCli(['keys', 'create', 'ci', '--models', ' , '], env), /--models <names>' argument ' , ' is invalid\. expected at least one name/);
     expectRefusedArgument(await runCli(['keys', 'create', 'ci', '--models', 'm1,m2\u0007'], env), /--models <names>' argument .* is invalid\. "m2\\u0007" is not a model name a request may carry/);
-    expect(JSON.parse((await runCli(['keys', 'list'], env)).stdout)).toEqual([]);
+    expect(existsSync(env.SQLITE_DB_PATH)).toBe(false);
     const created = JSON.parse((await runCli(['keys', 'create', ' ci ', '--models', 'm1, m2'], env)).stdout) as { name: string; models: string[] };
     expect(created).toMatchObject({ name: 'ci', models: ['m1', 'm2'] });
   });

@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
@@ -156,6 +156,20 @@ describe('metrics, request log and debugging commands after known traffic', () =
     expect(metricValue(text, 'switchyard_requests_total', { route: 'chat', model: 'unknown', target: 'none', status: '400' })).toBe(1);
     expect(metricValue(text, 'switchyard_requests_total', { route: 'chat', model: 'm1', target: 'none', status: '400' })).toBe(1);
     expect(metricValue(text, 'switchyard_requests_total', { route: 'chat', model: 'unknown', target: 'none', status: '413' })).toBe(1);
+  });
+});
+
+// An idle process sleeps in epoll_wait until a timer is due: each wake-up is one voluntary context switch of its main thread.
+describe.runIf(existsSync('/proc/self/status'))('an idle router', () => {
+  afterAll(stopAll);
+
+  it('is not woken 100 times a second to sample its event-loop lag (prom-client samples every 10 ms; the router once a second)', async () => {
+    const router = await startRouter({ services: [] });
+    const wakeUps = () => Number(/^voluntary_ctxt_switches:\s+(\d+)$/m.exec(readFileSync(`/proc/${router.child.pid}/status`, 'utf8'))![1]);
+    const before = wakeUps();
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    // A wake-up or two a second are left (the lag sample, the router's own timers); sampling every 10 ms made it 300 and more.
+    expect(wakeUps() - before).toBeLessThan(100);
   });
 });
 

@@ -251,6 +251,13 @@ describe('prometheus metrics', () => {
     expect(metrics.activity.retries).toBe(2 + 3 * 5);
   });
 
+  it("reports the event-loop lag statistics once each, as NaN before the first sample rather than prom-client's 9223372036.85 and 0", async () => {
+    const metrics = new Metrics(new Fleet(100));
+    const lagLines = (await metrics.registry.metrics()).split('\n').filter((line) => /^switchyard_process_nodejs_eventloop_lag_\w+_seconds /.test(line));
+    expect(lagLines.map((line) => line.split(' ')[0]).sort()).toEqual(['max', 'mean', 'min', 'p50', 'p90', 'p99', 'stddev'].map((s) => `switchyard_process_nodejs_eventloop_lag_${s}_seconds`));
+    expect(lagLines.every((line) => line.endsWith(' Nan'))).toBe(true);
+  });
+
   it('counts the requests that failed for their client: 5xx answers and broken streams, not refusals of the request or clients that left', () => {
     const metrics = new Metrics(new Fleet(100));
     const request = { endpoint: 'chat' as const, model: 'm', target: 'none', latencyS: 0.1, ttftS: undefined, interTokenS: undefined, overheadS: 0.001, retries: 0, usage: undefined, streamBroken: false };

@@ -118,6 +118,12 @@ describe('API keys, limits and budgets', () => {
       expect(refused.status, JSON.stringify(models)).toBe(400);
       expect(JSON.parse(refused.text)).toMatchObject({ error: { param: 'models', code: 'invalid_type' } });
     }
+    // A name that would reach terminals as an escape sequence, or that has no UTF-8 form, is refused alike.
+    for (const name of ['ops\u001b[2J', 'ops\u0085', 'ops\ud800']) {
+      const refused = await post(`${router.url}/admin/keys`, { name }, admin);
+      expect(refused.status, JSON.stringify(name)).toBe(400);
+      expect(JSON.parse(refused.text)).toMatchObject({ error: { type: 'invalid_request_error', param: 'name', code: 'invalid_value', message: expect.stringMatching(/no control characters/) } });
+    }
     expect(await listed()).toBe(before);
     const created = await post(`${router.url}/admin/keys`, { name: 'via-http', rpm: 5 }, admin);
     expect(created.status).toBe(201);

@@ -163,6 +163,20 @@ describe('errors the router answers itself', () => {
     assertConforms('ErrorResponse', JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)));
   });
 
+  it.each([
+    ['headers over the limit', `POST /v1/messages?beta=true HTTP/1.1\r\nhost: x\r\nx-big: ${'a'.repeat(20_000)}\r\n\r\n`, 431],
+    ['an unparsable header', 'POST /v1/messages HTTP/1.1\r\nhost: x\r\nnot a header\r\n\r\n', 400],
+    ['an unparsable request line', 'POST /v1/messages/count_tokens HTTP/9.9\r\nhost: x\r\n\r\n', 400],
+    ['an unparsable request in absolute-form', `POST http://${'h'.repeat(300)}.example/v1/messages HTTP/1.1\r\nhost: x\r\nnot a header\r\n\r\n`, 400],
+  ])("answers %s on the Messages API's paths in Anthropic's error shape", async (_, raw, status) => {
+    const answer = await rawExchange(router.port, raw);
+    expect(answer.startsWith(`HTTP/1.1 ${status} `)).toBe(true);
+    expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toEqual({ type: 'error', error: { type: 'invalid_request_error', message: expect.any(String) } });
+    // Only the path decides: the same refusal for another path keeps the OpenAI shape.
+    const elsewhere = await rawExchange(router.port, raw.replace('/v1/messages', '/v1/chat/completions'));
+    assertConforms('ErrorResponse', JSON.parse(elsewhere.slice(elsewhere.indexOf('\r\n\r\n') + 4)));
+  });
+
   it('survives a client that resets its connection after the answer to its CONNECT', async () => {
     const socket = connect(router.port, '127.0.0.1');
     socket.on('error', () => undefined);
@@ -178,6 +192,9 @@ describe('errors the router answers itself', () => {
     const answer = await rawExchange(router.port, 'POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"mo');
     expect(answer.startsWith('HTTP/1.1 408 ')).toBe(true);
     assertConforms('ErrorResponse', JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)));
+    const messages = await rawExchange(router.port, 'POST /v1/messages HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"mo');
+    expect(messages.startsWith('HTTP/1.1 408 ')).toBe(true);
+    expect(JSON.parse(messages.slice(messages.indexOf('\r\n\r\n') + 4))).toEqual({ type: 'error', error: { type: 'invalid_request_error', message: 'The request was not received in time' } });
   });
 
   it('survives a client that goes away halfway through sending its body', async () => {

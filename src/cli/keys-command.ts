@@ -3,12 +3,13 @@ import { pino } from 'pino';
 import { modelNameList, positiveInteger, positiveNumber } from './arguments.js';
 import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
+import { isPlausibleName, NAME_RULE } from '../server/validate.js';
 import { ApiKeyStore, describeKey, unrevokedReason } from '../store/api-keys.js';
 import { openDatabase } from '../store/database.js';
 
-function withStore<T>(file: string | undefined, use: (store: ApiKeyStore, config: Config) => T): T {
+function withStore<T>(file: string | undefined, use: (store: ApiKeyStore, config: Config) => T, options?: { create: boolean }): T {
   const { config } = loadConfig(file);
-  const db = openDatabase(config.database_path);
+  const db = openDatabase(config.database_path, options);
   try {
     return use(new ApiKeyStore(db), config);
   } finally {
@@ -16,10 +17,12 @@ function withStore<T>(file: string | undefined, use: (store: ApiKeyStore, config
   }
 }
 
-/** Trimmed, as the admin API takes it: a blank name would list as nothing and could be revoked by no name. */
+/** Trimmed and checked as the admin API takes it: a blank name would list as nothing and could be revoked by no name. */
 function keyName(value: string): string {
-  if (value.trim() === '') throw new InvalidArgumentError('expected a name');
-  return value.trim();
+  const name = value.trim();
+  if (name === '') throw new InvalidArgumentError('expected a name');
+  if (!isPlausibleName(name)) throw new InvalidArgumentError(`${JSON.stringify(name)} is not a key name: ${NAME_RULE}`);
+  return name;
 }
 
 /** Tells running instances at once, through Redis, when it is configured. */
@@ -58,7 +61,7 @@ export function keysCommand(): Command {
     .description('List keys (never the keys themselves)')
     .option('-c, --config <file>', 'YAML config file')
     .action((opts: { config?: string }) => {
-      console.log(JSON.stringify(withStore(opts.config, (store) => store.list().map(describeKey)), null, 2));
+      console.log(JSON.stringify(withStore(opts.config, (store) => store.list().map(describeKey), { create: false }), null, 2));
     });
   keys
     .command('revoke <id-or-name>')

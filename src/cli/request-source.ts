@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { FleetStats } from '../observability/fleet-snapshot.js';
 import type { Activity } from '../observability/metrics.js';
-import { openDatabase } from '../store/database.js';
+import { openDatabaseForReading } from '../store/database.js';
 import { queryRequests, type RequestQuery, type StoredRequest } from '../store/request-log.js';
 import { askRouter } from './router-client.js';
 
@@ -27,7 +27,7 @@ export function openRequestReader(source: SourceOptions): { read(query: RequestQ
     };
   }
   if (!existsSync(source.db)) throw new Error(`no request log at ${source.db}: point --db (or SQLITE_DB_PATH) at the router's database, or use --url`);
-  const db = openDatabase(source.db);
+  const db = openDatabaseForReading(source.db);
   return { read: async (query) => queryRequests(db, query), close: () => db.close() };
 }
 

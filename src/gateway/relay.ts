@@ -50,8 +50,12 @@ export function writeJson(res: ServerResponse, status: number, body: Buffer | st
 /** An error the router answers, in the shape of the API `endpoint` belongs to (the OpenAI shape but for the Anthropic Messages API's). */
 export function writeApiError(res: ServerResponse, error: ApiError, headers: OutgoingHttpHeaders, endpoint?: Route): void {
   if (res.headersSent) return;
-  const body = endpoint === 'messages' ? messagesErrorBody(error.status, error.message) : JSON.stringify(error);
-  writeJson(res, error.status, body, { 'content-type': 'application/json', ...error.headers, ...headers });
+  writeJson(res, error.status, apiErrorBody(error, endpoint), { 'content-type': 'application/json', ...error.headers, ...headers });
+}
+
+/** The JSON of `error` in the shape of the API `endpoint` belongs to (see writeApiError). */
+export function apiErrorBody(error: ApiError, endpoint?: Route): string {
+  return endpoint === 'messages' ? messagesErrorBody(error.status, error.message) : JSON.stringify(error);
 }
 
 /**

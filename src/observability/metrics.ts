@@ -1,7 +1,8 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Fleet } from '../fleet/fleet.js';
 import type { Route, Usage } from '../gateway/inference-request.js';
 import { effectiveLoad } from '../routing/load.js';
+import { collectProcessMetrics } from './process-metrics.js';
 
 type Observer = { observe(value: number): void };
 
@@ -96,7 +97,7 @@ export class Metrics {
   constructor(private readonly fleet: Fleet) {
     fleet.on('removed', (name) => this.forgetTarget(name));
     const registers = [this.registry];
-    collectDefaultMetrics({ register: this.registry, prefix: 'switchyard_process_' });
+    collectProcessMetrics(this.registry, 'switchyard_process_');
     this.requests = new Counter({ name: 'switchyard_requests_total', help: 'Inference requests by route, model, target and HTTP status', labelNames: ['route', 'model', 'target', 'status'], registers });
     this.duration = new Histogram({ name: 'switchyard_request_duration_seconds', help: 'End-to-end request latency', labelNames: ['model', 'target'], buckets: LATENCY_BUCKETS, registers });
     this.ttft = new Histogram({ name: 'switchyard_time_to_first_token_seconds', help: 'Time to the first streamed chunk', labelNames: ['model', 'target'], buckets: LATENCY_BUCKETS, registers });

@@ -3,7 +3,7 @@ import type { GatewayPolicies } from '../gateway/policies.js';
 import { describeKey, unrevokedReason, type ApiKeyLimits } from '../store/api-keys.js';
 import { requireAdmin } from './admin-auth.js';
 import { ApiError, badRequest } from './errors.js';
-import { isPlausibleModelName, MODEL_NAME_RULE } from './validate.js';
+import { isPlausibleModelName, isPlausibleName, MODEL_NAME_RULE, NAME_RULE } from './validate.js';
 
 /**
  * Keys over HTTP: list, create, revoke. Unlike the read-only admin views, these are off entirely
@@ -35,6 +35,9 @@ function parseKeyRequest(body: unknown): { name: string; limits: ApiKeyLimits } 
   if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('The request body must be a JSON object');
   const fields = body as Record<string, unknown>;
   if (typeof fields.name !== 'string' || fields.name.trim() === '') throw badRequest("Missing required parameter: 'name'", 'name', 'missing_required_parameter');
+  const name = fields.name.trim();
+  // Logged with every request the key makes (`logs tail` shows it on terminals) and named in the path that revokes it (DELETE /admin/keys/{name}).
+  if (!isPlausibleName(name)) throw badRequest(`Invalid 'name': ${NAME_RULE}`, 'name', 'invalid_value');
   const positive = (param: string, integer: boolean) => {
     const value = fields[param];
     if (value === undefined || value === null) return undefined;
@@ -51,5 +54,5 @@ function parseKeyRequest(body: unknown): { name: string; limits: ApiKeyLimits } 
     }
     models = fields.models as string[];
   }
-  return { name: fields.name.trim(), limits: { rpm: positive('rpm', true), tpm: positive('tpm', true), models, budgetUsd: positive('budget_usd', false) } };
+  return { name, limits: { rpm: positive('rpm', true), tpm: positive('tpm', true), models, budgetUsd: positive('budget_usd', false) } };
 }

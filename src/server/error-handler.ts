@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { writeApiError } from '../gateway/relay.js';
+import type { Endpoint } from '../gateway/inference-request.js';
+import { apiErrorBody, writeApiError } from '../gateway/relay.js';
 import { messagesErrorBody } from '../providers/messages/errors.js';
 import { ApiError } from './errors.js';
 import { errorShapeOf } from './inference-routes.js';
@@ -58,15 +59,39 @@ export function frameworkErrors(error: FastifyError, request: FastifyRequest, re
 
 /**
  * Requests that never became requests: unparsable HTTP, headers over the limit, or a request not
- * received within its time. Answered on the socket itself, in the OpenAI error shape like the rest.
+ * received within its time. Answered on the socket itself, in the OpenAI error shape like the rest,
+ * or in Anthropic's when the request line read names a Messages API path (see requestedShape).
  */
-export function clientErrorHandler(error: Error & { code?: string }, socket: Socket): void {
+export function clientErrorHandler(error: Error & { code?: string; rawPacket?: unknown }, socket: Socket): void {
+  // The answer to the request whose head was read (a body that never came), if any.
+  const response = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage;
   // A request answered already (a 413 whose body is being drained), or an answer under way, cannot be followed by another.
-  const answering = isDrainingAnsweredRequest(socket) || (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true;
+  const answering = isDrainingAnsweredRequest(socket) || response?.headersSent === true;
   if (error.code === 'ECONNRESET' || !socket.writable || answering) return void socket.destroy();
-  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') answerOnSocket(socket, 408, 'Request Timeout', 'The request was not received in time', 'request_timeout');
-  else if (error.code === 'HPE_HEADER_OVERFLOW') answerOnSocket(socket, 431, 'Request Header Fields Too Large', 'The request headers are larger than this router accepts', 'headers_too_large');
-  else answerOnSocket(socket, 400, 'Bad Request', `Malformed HTTP request (${error.code ?? error.message})`, 'malformed_request');
+  const shape = response?.req?.url === undefined ? requestedShape(error.rawPacket) : errorShapeOf(response.req.url);
+  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') answerOnSocket(socket, 408, 'Request Timeout', 'The request was not received in time', 'request_timeout', '', shape);
+  else if (error.code === 'HPE_HEADER_OVERFLOW') answerOnSocket(socket, 431, 'Request Header Fields Too Large', 'The request headers are larger than this router accepts', 'headers_too_large', '', shape);
+  else answerOnSocket(socket, 400, 'Bad Request', `Malformed HTTP request (${error.code ?? error.message})`, 'malformed_request', '', shape);
+}
+
+/** Longest start of a request line read for its target: a Messages API path, even in absolute-form behind a long host name, is far shorter. */
+const REQUEST_LINE_READ = 1024;
+/** A method, then the request target, each followed by a space: a target cut off by the bound is no target. */
+const REQUEST_LINE_START = /^[!-~]+ ([!-~]+) /;
+
+/**
+ * The error shape a refused request asked for, from the bytes Node's parser refused (`rawPacket`):
+ * the chunk read from the socket that the error came in. It begins with the request line when the
+ * head came in one read (with requests pipelined in that read, the first one's); a head over the
+ * limit that came in several (a large one sent in pieces) begins within the headers, and is
+ * answered in the OpenAI shape. Node keeps no earlier bytes, and reading the socket ourselves would
+ * cost every request.
+ */
+function requestedShape(rawPacket: unknown): Endpoint | undefined {
+  // A Buffer from Node's parser, whatever Fastify's types say; absent on the errors of other origins (a timeout).
+  if (!Buffer.isBuffer(rawPacket)) return undefined;
+  const target = REQUEST_LINE_START.exec(rawPacket.toString('latin1', 0, REQUEST_LINE_READ))?.[1];
+  return target === undefined ? undefined : errorShapeOf(target);
 }
 
 /** HTTP/1.1 requires a Host header (RFC 9112): refused here, as Node's own check answers a bare 400. True when refused. */
@@ -99,7 +124,7 @@ export function refuseConnect(_request: IncomingMessage, socket: Socket): void {
 /** The methods some route of the router answers. */
 const SERVED_METHODS = 'GET, HEAD, POST, DELETE';
 
-function answerOnSocket(socket: Socket, status: number, reason: string, message: string, code: string, headers = ''): void {
-  const body = JSON.stringify(new ApiError(status, message, 'invalid_request_error', code));
+function answerOnSocket(socket: Socket, status: number, reason: string, message: string, code: string, headers = '', shape?: Endpoint): void {
+  const body = apiErrorBody(new ApiError(status, message, 'invalid_request_error', code), shape);
   socket.end(`HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${headers}connection: close\r\n\r\n${body}`);
 }

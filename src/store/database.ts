@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { makeDirectories } from './make-directories.js';
 import { MIGRATIONS } from './migrations.js';
@@ -10,14 +11,18 @@ export type Db = Database.Database;
 export const PAGE_CACHE_KIB = 2000;
 
 /**
- * Opens (creating if needed) the embedded store, in WAL mode so the CLI and a running server
- * can use the same file at once, and brings its schema up to date.
+ * Opens the embedded store, in WAL mode so the CLI and a running server can use the same file at
+ * once, and brings its schema up to date. It is created (its directories too) unless `create` is
+ * false, as for the commands that only list what is in it: a mistyped path would otherwise become
+ * an empty database that lists nothing.
  */
-export function openDatabase(path: string): Db {
-  let db: Db | undefined;
-  try {
-    if (path !== ':memory:') makeDirectories(dirname(path));
-    db = new Database(path);
+export function openDatabase(path: string, { create = true }: { create?: boolean } = {}): Db {
+  const connect = () => {
+    if (!create) refuseMissing(path);
+    else if (path !== ':memory:') makeDirectories(dirname(path));
+    return new Database(path, { fileMustExist: !create });
+  };
+  return opened(path, connect, (db) => {
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     db.pragma('busy_timeout = 5000');
@@ -27,6 +32,38 @@ export function openDatabase(path: string): Db {
     // b-trees' right edges; anything else is read again from the kernel's file cache.
     db.pragma(`cache_size = ${-PAGE_CACHE_KIB}`);
     migrate(db, path);
+  });
+}
+
+/**
+ * Opens an existing store read-only, for reading the request log from a file named by hand
+ * (`logs --db`), often the one a router is writing: a file that is not this version's store
+ * (another program's, the replaced router's, an older schema) is neither migrated nor taken over.
+ */
+export function openDatabaseForReading(path: string): Db {
+  const connect = () => {
+    refuseMissing(path);
+    return new Database(path, { readonly: true, fileMustExist: true });
+  };
+  return opened(path, connect, (db) => {
+    db.pragma('busy_timeout = 5000');
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version === 0) throw new Error('not a Switchyard database (no router has used it)');
+    if (version < MIGRATIONS.length) throw new Error(`written by an older Switchyard (schema ${version} of ${MIGRATIONS.length}): start this version's router on it once to bring it up to date`);
+  });
+}
+
+/** Said before opening, as fileMustExist alone would say "unable to open database file". */
+function refuseMissing(path: string): void {
+  if (!existsSync(path)) throw new Error('no such file (only the router and the commands that change the store create it)');
+}
+
+/** The connection `connect` made and `prepare` readied, closed again if either failed, which is then said with the file's path. */
+function opened(path: string, connect: () => Db, prepare: (db: Db) => void): Db {
+  let db: Db | undefined;
+  try {
+    db = connect();
+    prepare(db);
     return db;
   } catch (error) {
     db?.close();
