@@ -44,8 +44,9 @@ describe('failover and ejection', () => {
   it('fails over when a replica dies, ejects it, and takes it back once probes pass', async () => {
     // Restarted on its port below: one from freePort, which no other socket takes meanwhile.
     const [doomed, survivor] = await Promise.all([startSim({ models: ['m'], ttftMs: 1, port: await freePort() }), startSim({ models: ['m'], ttftMs: 1 })]);
+    // Only failed requests eject it (no round is due in time), so some of them do reach it; probes of the unhealthy bring it back.
     const router = await startRouter({
-      health_check: { interval_s: 0.5, timeout_s: 1, failure_threshold: 2 },
+      health_check: { interval_s: 60, unhealthy_interval_s: 0.3, timeout_s: 1, failure_threshold: 1 },
       services: [{ name: 'doomed', url: doomed.url }, { name: 'survivor', url: survivor.url }],
     });
     const port = doomed.port;
