@@ -56,6 +56,12 @@ export class RedisRequestLog implements RequestReader {
   private flushes = 0;
   private readonly outage: OutageNotice;
   private readonly rest = new FailureRest();
+  /**
+   * From a failed command until an append succeeds: reads (the admin API, the dashboard) answer
+   * from the local log meanwhile, so that a Redis that hangs costs them one command timeout, not one
+   * per rest; the flushes, which no client waits for, find out when it answers again.
+   */
+  private failing = false;
   /** The write out now, and the one asked for meanwhile (it follows, with every row buffered by then). */
   private writing: Promise<void> | undefined;
   private following: Promise<void> | undefined;
@@ -115,7 +121,7 @@ export class RedisRequestLog implements RequestReader {
 
   async read(query: RequestQuery): Promise<RequestPage> {
     const statusRange = query.status === undefined ? ANY_STATUS : parseStatusFilter(query.status);
-    if (!this.shared) return this.local.reader.read(query);
+    if (!this.shared || this.failing) return this.local.reader.read(query);
     try {
       return { rows: await this.readShared(query, statusRange), source: 'redis' };
     } catch (error) {
@@ -140,13 +146,15 @@ export class RedisRequestLog implements RequestReader {
   }
 
   private failed(error: Error): void {
+    this.failing = true;
     this.outage.lost(error);
     this.rest.begin();
   }
 
   private async write(): Promise<void> {
     const rows = this.buffer.take();
-    if (rows.length === 0 && ++this.flushes % PRUNE_EVERY_FLUSHES !== 1) return;
+    // While failing, even an empty flush tries Redis: it is what tells the reads that Redis answers again.
+    if (rows.length === 0 && !this.failing && ++this.flushes % PRUNE_EVERY_FLUSHES !== 1) return;
     const token = `${this.instanceId}:${++this.appends}`;
     if (!this.shared) return this.writeLocally(rows, token);
     try {
@@ -180,6 +188,7 @@ export class RedisRequestLog implements RequestReader {
     const now = this.now();
     const encoded = rows.flatMap((row) => [row.ts, row.model, row.status, JSON.stringify(ENTRY_FIELDS.map((field) => row[field]))]);
     await this.client.appendRequests(STREAM, LAST_ID, APPENDED + token, now, now - this.options.retentionDays * DAY_MS, this.options.maxRows, APPENDED_MARKER_MS, ...encoded);
+    this.failing = false;
   }
 
   private writeLocally(rows: RequestLogEntry[], token: string): void {
