@@ -63,11 +63,16 @@ const REST_AFTER_FAILURE_MS = 1000;
  * memory until it answers.
  */
 export class FailureRest {
-  /** When the rest ends (performance.now()); 0: not resting. */
+  /** When the rest ends (performance.now()); 0 once a command has succeeded since. */
   private until = 0;
 
   get resting(): boolean {
     return this.until !== 0 && performance.now() < this.until;
+  }
+
+  /** From a failed command until one succeeds, rest or no rest: a hung Redis stays failing while calls try it again now and then. */
+  get failing(): boolean {
+    return this.until !== 0;
   }
 
   begin(): void {

@@ -55,13 +55,12 @@ export class RedisRequestLog implements RequestReader {
   private readonly now: () => number;
   private flushes = 0;
   private readonly outage: OutageNotice;
-  private readonly rest = new FailureRest();
   /**
-   * From a failed command until an append succeeds: reads (the admin API, the dashboard) answer
-   * from the local log meanwhile, so that a Redis that hangs costs them one command timeout, not one
-   * per rest; the flushes, which no client waits for, find out when it answers again.
+   * After a failed command: flushes write locally while it rests, and reads (the admin API, the
+   * dashboard) until an append succeeds, so that a Redis that hangs costs them one command timeout,
+   * not one per rest; the flushes, which no client waits for, find out when it answers again.
    */
-  private failing = false;
+  private readonly rest = new FailureRest();
   /** The write out now, and the one asked for meanwhile (it follows, with every row buffered by then). */
   private writing: Promise<void> | undefined;
   private following: Promise<void> | undefined;
@@ -121,7 +120,7 @@ export class RedisRequestLog implements RequestReader {
 
   async read(query: RequestQuery): Promise<RequestPage> {
     const statusRange = query.status === undefined ? ANY_STATUS : parseStatusFilter(query.status);
-    if (!this.shared || this.failing) return this.local.reader.read(query);
+    if (!this.shared || this.rest.failing) return this.local.reader.read(query);
     try {
       return { rows: await this.readShared(query, statusRange), source: 'redis' };
     } catch (error) {
@@ -146,7 +145,6 @@ export class RedisRequestLog implements RequestReader {
   }
 
   private failed(error: Error): void {
-    this.failing = true;
     this.outage.lost(error);
     this.rest.begin();
   }
@@ -154,7 +152,7 @@ export class RedisRequestLog implements RequestReader {
   private async write(): Promise<void> {
     const rows = this.buffer.take();
     // While failing, even an empty flush tries Redis: it is what tells the reads that Redis answers again.
-    if (rows.length === 0 && !this.failing && ++this.flushes % PRUNE_EVERY_FLUSHES !== 1) return;
+    if (rows.length === 0 && !this.rest.failing && ++this.flushes % PRUNE_EVERY_FLUSHES !== 1) return;
     const token = `${this.instanceId}:${++this.appends}`;
     if (!this.shared) return this.writeLocally(rows, token);
     try {
@@ -188,7 +186,7 @@ export class RedisRequestLog implements RequestReader {
     const now = this.now();
     const encoded = rows.flatMap((row) => [row.ts, row.model, row.status, JSON.stringify(ENTRY_FIELDS.map((field) => row[field]))]);
     await this.client.appendRequests(STREAM, LAST_ID, APPENDED + token, now, now - this.options.retentionDays * DAY_MS, this.options.maxRows, APPENDED_MARKER_MS, ...encoded);
-    this.failing = false;
+    this.rest.end();
   }
 
   private writeLocally(rows: RequestLogEntry[], token: string): void {

@@ -120,9 +120,14 @@ export class RedisState implements SharedState {
     };
   }
 
-  /** Connected, and not resting after a failed command. */
+  /** Connected, and not resting after a failed command: whether calls try Redis. */
   get up(): boolean {
     return this.client.status === 'ready' && !this.rest.resting;
+  }
+
+  /** Connected, and no command failed since one last succeeded: what `switchyard_redis_up` shows, so that a hung Redis reads as down between its rests too. */
+  get reachable(): boolean {
+    return this.client.status === 'ready' && !this.rest.failing;
   }
 
   admit(charges: readonly LimitCharge[], cacheKey: string | undefined, budget?: BudgetCheck): Promise<{ admission: Admission; cached: CachedResponse | undefined }> {
@@ -337,6 +342,7 @@ export class RedisState implements SharedState {
       const [benched, revoked] = await Promise.all([this.client.hgetall('benched'), this.client.smembers('revoked'), this.loadAgents()]);
       for (const [target, until] of Object.entries(benched)) this.board.bench(target, Number(until));
       for (const hash of revoked) this.local.revocations.revoked.add(hash);
+      this.rest.end();
       this.outage.back();
     } catch (error) {
       this.outage.lost(error as Error);
