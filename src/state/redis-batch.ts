@@ -19,9 +19,10 @@ interface Pending {
 /**
  * Gathers the per-request operations (admits, cache stores, spend, token corrections) into calls of the
  * BATCH script, with at most one call in flight: what arrives while a call is out waits for its
- * reply and leaves with the next one (or, when the call fails, fails with it). Sending each request's scripts alone cost the router a
- * command object, a socket write and a reply parse apiece, and Redis a script run apiece, which
- * made them, not the requests, the router's largest cost. So batches grow with the load by
+ * reply and leaves with the next one (or, when the call fails, fails with it). Sending each
+ * request's scripts alone cost the router a command object, a socket write and a reply parse
+ * apiece, and Redis a script run apiece, which made them, not the requests, the router's largest
+ * cost. So batches grow with the load by
  * themselves: when idle an operation leaves at the end of the current loop turn (`setImmediate`);
  * under load it waits at most one Redis round trip.
  *
