@@ -111,6 +111,23 @@ describe('two router instances sharing one Redis', () => {
     expect((await post(routers[0]!, body)).headers.get('x-switchyard-cache')).toBe('miss');
     expect((await post(routers[1]!, body)).headers.get('x-switchyard-cache')).toBe('hit');
   });
+
+  it('shows a hung Redis as down from its first timed-out command until one succeeds, between its rests too', async () => {
+    const redisUp = async (router: Proc) => /^switchyard_redis_up (\d)$/m.exec(await (await fetch(`${router.url}/metrics`, { headers: ADMIN })).text())?.[1];
+    // Cacheable: its admission looks the entry up in Redis.
+    const cacheable = (content: string) => ({ model: 'm1', ...ask, temperature: 0, messages: [{ role: 'user', content }] });
+    redis.pause();
+    try {
+      expect((await post(routers[0]!, cacheable('while hung'))).status).toBe(200);
+      expect(await redisUp(routers[0]!)).toBe('0');
+      // Past the 1 s rest, before any request tried Redis again: a scrape then must not read as up.
+      await new Promise((r) => setTimeout(r, 1200));
+      expect(await redisUp(routers[0]!)).toBe('0');
+    } finally {
+      redis.resume();
+    }
+    await waitFor(async () => (await post(routers[0]!, cacheable('resumed'))).status === 200 && (await redisUp(routers[0]!)) === '1', 'a request to find Redis answering');
+  });
 });
 
 describe('a router whose Redis is down from the start', () => {

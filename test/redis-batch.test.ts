@@ -65,4 +65,25 @@ describe('RedisBatch', () => {
     await turn();
     expect(await batch.admit([], 'k2')).toBe(0);
   });
+
+  it('fails what queued behind a failed call with it, rather than sending it into a second timeout', async () => {
+    const calls: string[][] = [];
+    let fail: ((error: Error) => void) | undefined;
+    const batch = new RedisBatch(1000, LIMITS, (keys) => {
+      calls.push(keys);
+      return new Promise((_resolve, reject) => (fail = reject));
+    });
+    const first = batch.admit([], 'k1');
+    await turn();
+    const behind = Promise.allSettled([batch.admit([], 'k2'), batch.settle({ counters: ['c'], deltas: [-3] }, undefined)]);
+    fail!(new Error('Command timed out'));
+    await expect(first).rejects.toThrow('Command timed out');
+    await turn();
+    expect(calls).toEqual([['k1']]);
+    expect((await behind).map((o) => o.status)).toEqual(['rejected', 'rejected']);
+    // The failed correction was applied locally by its caller: it does not ride along later.
+    void batch.admit([], 'k3');
+    await turn();
+    expect(calls).toEqual([['k1'], ['k3']]);
+  });
 });

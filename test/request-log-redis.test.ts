@@ -10,7 +10,7 @@ import { openDatabase } from '../src/store/database.js';
 import { RequestLog, sqliteRequestReader, type StoredRequest } from '../src/store/request-log.js';
 import { runCli } from './support/cli.js';
 import { startRouter, startSim, stopAll, waitFor, type Proc } from './support/processes.js';
-import { startRedis, type RedisProc } from './support/redis.js';
+import { monitorRedis, startRedis, type RedisProc } from './support/redis.js';
 import { entry } from './support/request-log-entry.js';
 
 const JAN_1 = Date.parse('2026-01-01T10:00:00Z');
@@ -148,6 +148,40 @@ describe('the Redis request log after an outage', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(await sharedIds(log)).toEqual(['next', 'slow']);
     admin.disconnect();
+  });
+
+  it('sends a hung Redis one append per command timeout, then writes locally for a while and reads locally until an append succeeds', async () => {
+    const log = await open(':memory:', 'hung:');
+    log.append(entry({ requestId: 'before' }));
+    // Loads the append script: from now on each append is one EVALSHA (a read, one EVAL or EVALSHA).
+    await log.flush();
+    const monitor = await monitorRedis(own.port);
+    own.pause();
+    try {
+      // The second flush, asked for while the first is out, follows it: it finds Redis failed (timed out) and goes local.
+      log.append(entry({ requestId: 'h1' }));
+      const first = log.flush();
+      log.append(entry({ requestId: 'h2' }));
+      await Promise.all([first, log.flush()]);
+      const page = await log.read({});
+      expect(page.source).toBe('sqlite');
+      expect(page.rows.map((r) => r.requestId)).toEqual(['h1', 'h2']);
+      // Past the rest, reads still answer locally until a flush finds Redis answering again.
+      await new Promise((r) => setTimeout(r, 1100));
+      expect((await log.read({})).source).toBe('sqlite');
+    } finally {
+      own.resume();
+    }
+    // Redis runs what it was sent while hung before the command of a client that connects after it resumed.
+    const marker = new Redis(own.url);
+    await marker.echo('resumed');
+    await waitFor(() => monitor.commands.some(([name, word]) => name === 'echo' && word === 'resumed'), 'the marker in the monitor');
+    const sentWhileHung = monitor.commands.slice(0, monitor.commands.findIndex(([name]) => name === 'echo'));
+    expect(sentWhileHung.filter(([name]) => name === 'evalsha' || name === 'eval')).toHaveLength(1);
+    await log.flush();
+    expect((await log.read({})).source).toBe('redis');
+    marker.disconnect();
+    monitor.close();
   });
 });
 

@@ -16,7 +16,7 @@ export class PolicyMetrics implements ModelSeries {
   private readonly rateLimited: Counter<'limit'>;
   private readonly spend: Counter<'key'>;
 
-  constructor(registry: Registry, fleet: Fleet, state: SharedState & { up?: boolean }, private readonly activity: Activity) {
+  constructor(registry: Registry, fleet: Fleet, state: SharedState & { reachable?: boolean }, private readonly activity: Activity) {
     const registers = [registry];
     this.fallbacks = new Counter({ name: 'switchyard_fallbacks_total', help: 'Requests moved on to a fallback model, by trigger', labelNames: ['from', 'to', 'trigger'], registers });
     this.cache = new Counter({ name: 'switchyard_cache_requests_total', help: 'Response cache lookups by result (hit, miss, bypass)', labelNames: ['result'], registers });
@@ -29,7 +29,7 @@ export class PolicyMetrics implements ModelSeries {
         help: 'Whether the shared Redis state is reachable (1) or the instance serves from local state (0)',
         registers,
         collect() {
-          this.set(state.up ? 1 : 0);
+          this.set(state.reachable ? 1 : 0);
         },
       });
     }

@@ -19,9 +19,10 @@ interface Pending {
 /**
  * Gathers the per-request operations (admits, cache stores, spend, token corrections) into calls of the
  * BATCH script, with at most one call in flight: what arrives while a call is out waits for its
- * reply and leaves with the next one. Sending each request's scripts alone cost the router a
- * command object, a socket write and a reply parse apiece, and Redis a script run apiece, which
- * made them, not the requests, the router's largest cost. So batches grow with the load by
+ * reply and leaves with the next one (or, when the call fails, fails with it). Sending each
+ * request's scripts alone cost the router a command object, a socket write and a reply parse
+ * apiece, and Redis a script run apiece, which made them, not the requests, the router's largest
+ * cost. So batches grow with the load by
  * themselves: when idle an operation leaves at the end of the current loop turn (`setImmediate`);
  * under load it waits at most one Redis round trip.
  *
@@ -88,6 +89,28 @@ export class RedisBatch {
   }
 
   private flush(): void {
+    const { keys, args, pending } = this.take();
+    this.scheduled = false;
+    this.inFlight = true;
+    this.run(keys, args).then(
+      (replies) => {
+        this.inFlight = false;
+        this.schedule();
+        for (const operation of pending) operation.resolve(operation.result === undefined ? undefined : replies[operation.result]);
+      },
+      (error: Error) => {
+        this.inFlight = false;
+        // What queued behind a call Redis failed (a timeout: it hangs) fails with it rather than
+        // leaving in the next call, which would cost its callers a second command timeout before
+        // they fell back on local state; their corrections go with them, applied locally.
+        const behind = this.take().pending;
+        for (const operation of [...pending, ...behind]) operation.reject(error);
+      },
+    );
+  }
+
+  /** The operations gathered so far, as one call's keys and arguments (corrections last); the next call starts empty. */
+  private take(): { keys: string[]; args: Array<string | number>; pending: Pending[] } {
     const { keys, args, pending, corrections } = this;
     if (corrections.size > 0) {
       args.push('C', corrections.size);
@@ -101,21 +124,6 @@ export class RedisBatch {
     this.results = 0;
     this.corrections = new Map();
     this.pending = [];
-    this.scheduled = false;
-    this.inFlight = true;
-    const done = () => {
-      this.inFlight = false;
-      this.schedule();
-    };
-    this.run(keys, args).then(
-      (replies) => {
-        done();
-        for (const operation of pending) operation.resolve(operation.result === undefined ? undefined : replies[operation.result]);
-      },
-      (error: Error) => {
-        done();
-        for (const operation of pending) operation.reject(error);
-      },
-    );
+    return { keys, args, pending };
   }
 }

@@ -53,6 +53,40 @@ export function whenReady(client: Redis, timeoutMs: number): Promise<boolean> {
   });
 }
 
+/** How long a client is left alone after a failed command: a Redis that hangs costs at most one command timeout per this long. */
+const REST_AFTER_FAILURE_MS = 1000;
+
+/**
+ * The pause after a failed command, during which callers use their local fallback at once: a
+ * Redis that is connected but does not answer (hung, overloaded) would otherwise cost every call a
+ * command timeout, and keep every command sent meanwhile, arguments and all, in the client's
+ * memory until it answers.
+ */
+export class FailureRest {
+  /** When the rest ends (performance.now()); 0 once a command has succeeded since. */
+  private until = 0;
+
+  get resting(): boolean {
+    return this.until !== 0 && performance.now() < this.until;
+  }
+
+  /** From a failed command until one succeeds, rest or no rest: a hung Redis stays failing while calls try it again now and then. */
+  get failing(): boolean {
+    return this.until !== 0;
+  }
+
+  begin(): void {
+    this.until = performance.now() + REST_AFTER_FAILURE_MS;
+  }
+
+  /** A command succeeded: true when that ended a rest (what the caller decided alone meanwhile is to be handed over). */
+  end(): boolean {
+    if (this.until === 0) return false;
+    this.until = 0;
+    return true;
+  }
+}
+
 /** Says once that Redis went away (however many failures follow) and once that it is back. */
 export class OutageNotice {
   private down = false;

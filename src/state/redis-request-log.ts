@@ -7,7 +7,7 @@ import {
   DAY_MS, ENTRY_FIELDS, parseStatusFilter, PRUNE_EVERY_FLUSHES, type RequestLog, type RequestLogEntry, type RequestPage, type RequestQuery, type RequestReader,
   type StoredRequest, type WrittenRows,
 } from '../store/request-log.js';
-import { failFastOptions, OutageNotice, whenReady } from './redis-connection.js';
+import { failFastOptions, FailureRest, OutageNotice, whenReady } from './redis-connection.js';
 import { APPEND_REQUESTS, READ_REQUESTS } from './redis-scripts.js';
 
 export interface RedisRequestLogOptions {
@@ -56,6 +56,15 @@ export class RedisRequestLog implements RequestReader {
   private flushes = 0;
   private readonly outage: OutageNotice;
   /**
+   * After a failed command: flushes write locally while it rests, and reads (the admin API, the
+   * dashboard) until an append succeeds, so that a Redis that hangs costs them one command timeout,
+   * not one per rest; the flushes, which no client waits for, find out when it answers again.
+   */
+  private readonly rest = new FailureRest();
+  /** The write out now, and the one asked for meanwhile (it follows, with every row buffered by then). */
+  private writing: Promise<void> | undefined;
+  private following: Promise<void> | undefined;
+  /**
    * This instance's own rows that went to SQLite instead of Redis, a local write each, waiting to
    * be copied: tracked by their ids rather than read back from an id onwards, because other
    * instances may write to the same SQLite file. Each keeps the token of the append that failed,
@@ -92,29 +101,30 @@ export class RedisRequestLog implements RequestReader {
     this.buffer.push(entry);
   }
 
-  /** Writes everything buffered to Redis (or, failing that, locally); retention is applied with every write. */
-  async flush(): Promise<void> {
-    const rows = this.buffer.take();
-    if (rows.length === 0 && ++this.flushes % PRUNE_EVERY_FLUSHES !== 1) return;
-    const token = `${this.instanceId}:${++this.appends}`;
-    if (this.client.status !== 'ready') return this.writeLocally(rows, token);
-    try {
-      await this.send(rows, token);
-    } catch (error) {
-      this.outage.lost(error as Error);
-      return this.writeLocally(rows, token);
+  /**
+   * Writes everything buffered to Redis (or, failing that, locally); retention is applied with every
+   * write. One write is out at a time: a Redis that does not answer is sent one batch per command
+   * timeout and rest, not every batch made meanwhile, each held in the client until Redis answers.
+   */
+  flush(): Promise<void> {
+    if (this.writing) {
+      const next = () => {
+        this.following = undefined;
+        return this.flush();
+      };
+      return (this.following ??= this.writing.then(next, next));
     }
-    // Redis answers again without having reconnected (it was only slow): copy what timed out now.
-    if (this.uncopied.length > 0) await this.copyLocalRows();
+    this.writing = this.write().finally(() => (this.writing = undefined));
+    return this.writing;
   }
 
   async read(query: RequestQuery): Promise<RequestPage> {
     const statusRange = query.status === undefined ? ANY_STATUS : parseStatusFilter(query.status);
-    if (this.client.status !== 'ready') return this.local.reader.read(query);
+    if (!this.shared || this.rest.failing) return this.local.reader.read(query);
     try {
       return { rows: await this.readShared(query, statusRange), source: 'redis' };
     } catch (error) {
-      this.outage.lost(error as Error);
+      this.failed(error as Error);
       return this.local.reader.read(query);
     }
   }
@@ -127,6 +137,32 @@ export class RedisRequestLog implements RequestReader {
     this.buffer.stop();
     await this.flush();
     this.client.disconnect();
+  }
+
+  /** Connected, and not resting after a failed command. */
+  private get shared(): boolean {
+    return this.client.status === 'ready' && !this.rest.resting;
+  }
+
+  private failed(error: Error): void {
+    this.outage.lost(error);
+    this.rest.begin();
+  }
+
+  private async write(): Promise<void> {
+    const rows = this.buffer.take();
+    // While failing, even an empty flush tries Redis: it is what tells the reads that Redis answers again.
+    if (rows.length === 0 && !this.rest.failing && ++this.flushes % PRUNE_EVERY_FLUSHES !== 1) return;
+    const token = `${this.instanceId}:${++this.appends}`;
+    if (!this.shared) return this.writeLocally(rows, token);
+    try {
+      await this.send(rows, token);
+    } catch (error) {
+      this.failed(error as Error);
+      return this.writeLocally(rows, token);
+    }
+    // Redis answers again without having reconnected (it was only slow): copy what timed out now.
+    if (this.uncopied.length > 0) await this.copyLocalRows();
   }
 
   /** Newest first, filtered in Redis a bounded scan at a time, until `limit` rows match or the id range (from `after_id` and `since`) is exhausted. */
@@ -150,6 +186,7 @@ export class RedisRequestLog implements RequestReader {
     const now = this.now();
     const encoded = rows.flatMap((row) => [row.ts, row.model, row.status, JSON.stringify(ENTRY_FIELDS.map((field) => row[field]))]);
     await this.client.appendRequests(STREAM, LAST_ID, APPENDED + token, now, now - this.options.retentionDays * DAY_MS, this.options.maxRows, APPENDED_MARKER_MS, ...encoded);
+    this.rest.end();
   }
 
   private writeLocally(rows: RequestLogEntry[], token: string): void {
@@ -175,7 +212,7 @@ export class RedisRequestLog implements RequestReader {
       }
       this.outage.back();
     } catch (error) {
-      this.outage.lost(error as Error);
+      this.failed(error as Error);
     } finally {
       this.copying = false;
     }

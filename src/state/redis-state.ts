@@ -1,14 +1,12 @@
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { admitLocally, settleLocally, CooldownBoard, DEFAULT_CACHE_LIMITS, DEFAULT_KEPT_RESPONSE_LIMITS, MemoryCooldowns, MemoryKeptResponses, MemoryRateLimiter, MemoryResponseCache, MemoryRevocations, type CacheLimits } from './memory-state.js';
-import { failFastOptions, OutageNotice, whenReady } from './redis-connection.js';
+import { failFastOptions, FailureRest, OutageNotice, whenReady } from './redis-connection.js';
 import { RedisBatch } from './redis-batch.js';
 import { AGENT_FORGET, AGENT_HEARTBEAT, AGENT_REGISTER, BATCH, DROP_KEPT_RESPONSE, KEEP_RESPONSE, RECORD_FAILURE, RECOVER, RESPONSE_FORGET, REVOKE } from './redis-scripts.js';
 import type { AgentAnnouncements, AgentDirectory, Admission, BudgetCheck, CachedResponse, CacheWrite, CooldownOptions, CooldownView, Correction, KeptResponseLimits, KeptResponses, LimitCharge, ResponseHolder, ResponseHolders, SharedAgent, SharedState } from './shared-state.js';
 
 const WINDOW_MS = 60_000;
-/** How long the shared state is left alone after a failed command; a failure costs at most one command timeout per this long. */
-const REST_AFTER_FAILURE_MS = 1000;
 /**
  * How long the replica holding a response is remembered for the other instances. A conversation's
  * next turn comes within seconds or minutes, and an hour leaves room for a pause; unbounded, the
@@ -71,8 +69,7 @@ export class RedisState implements SharedState {
   /** Agents forgotten (retired or expired) while Redis was away, with the heartbeat time they were forgotten at. */
   private readonly pendingForgets = new Map<string, number>();
   private readonly outage: OutageNotice;
-  /** When a rest after a failed command ends (performance.now()); 0: not resting. */
-  private restingUntil = 0;
+  private readonly rest = new FailureRest();
   private agentListener: AgentAnnouncements | undefined;
   private responseForgottenListener: ((responseId: string) => void) | undefined;
 
@@ -123,9 +120,14 @@ export class RedisState implements SharedState {
     };
   }
 
-  /** Connected, and not resting after a failed command. */
+  /** Connected, and not resting after a failed command: whether calls try Redis. */
   get up(): boolean {
-    return this.client.status === 'ready' && (this.restingUntil === 0 || performance.now() >= this.restingUntil);
+    return this.client.status === 'ready' && !this.rest.resting;
+  }
+
+  /** Connected, and no command failed since one last succeeded: what `switchyard_redis_up` shows, so that a hung Redis reads as down between its rests too. */
+  get reachable(): boolean {
+    return this.client.status === 'ready' && !this.rest.failing;
   }
 
   admit(charges: readonly LimitCharge[], cacheKey: string | undefined, budget?: BudgetCheck): Promise<{ admission: Admission; cached: CachedResponse | undefined }> {
@@ -320,15 +322,12 @@ export class RedisState implements SharedState {
     if (!this.up) return local();
     try {
       const result = await remote();
-      if (this.restingUntil !== 0) {
-        this.restingUntil = 0;
-        // What this instance decided alone meanwhile (revocations) is handed over, as after a reconnection.
-        void this.resync();
-      }
+      // What this instance decided alone meanwhile (revocations) is handed over, as after a reconnection.
+      if (this.rest.end()) void this.resync();
       return result;
     } catch (error) {
       this.outage.lost(error as Error);
-      this.restingUntil = performance.now() + REST_AFTER_FAILURE_MS;
+      this.rest.begin();
       return local();
     }
   }
@@ -343,6 +342,7 @@ export class RedisState implements SharedState {
       const [benched, revoked] = await Promise.all([this.client.hgetall('benched'), this.client.smembers('revoked'), this.loadAgents()]);
       for (const [target, until] of Object.entries(benched)) this.board.bench(target, Number(until));
       for (const hash of revoked) this.local.revocations.revoked.add(hash);
+      this.rest.end();
       this.outage.back();
     } catch (error) {
       this.outage.lost(error as Error);
