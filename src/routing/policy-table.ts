@@ -44,7 +44,8 @@ export class PolicyTable implements RoutingPolicy {
 
   pick(candidates: readonly Backend[], request: RouteRequest): Backend {
     const policy = this.policyFor(request.model, request.group);
-    this.pickedBy.set(request.body, policy);
+    // With one policy for every name there is nothing to remember, and a WeakMap entry per request costs the collector too.
+    if (this.byModel.size > 0) this.pickedBy.set(request.body, policy);
     return policy.pick(candidates, request);
   }
 
@@ -54,6 +55,7 @@ export class PolicyTable implements RoutingPolicy {
   }
 
   onResult(backend: Backend, request: RouteRequest, outcome: RouteOutcome): void {
+    if (this.byModel.size === 0) return this.fallback.onResult(backend, request, outcome);
     const policy = this.pickedBy.get(request.body) ?? this.policyFor(request.model, request.group);
     this.pickedBy.delete(request.body);
     policy.onResult(backend, request, outcome);
