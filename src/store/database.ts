@@ -39,13 +39,10 @@ export function openDatabase(path: string, { create = true }: { create?: boolean
  * Opens an existing store read-only, for reading the request log from a file named by hand
  * (`logs --db`), often the one a router is writing: a file that is not this version's store
  * (another program's, the replaced router's, an older schema) is neither migrated nor taken over.
+ * Its caller says in its own words that the file is missing (openRequestReader).
  */
 export function openDatabaseForReading(path: string): Db {
-  const connect = () => {
-    refuseMissing(path);
-    return new Database(path, { readonly: true, fileMustExist: true });
-  };
-  return opened(path, connect, (db) => {
+  return opened(path, () => new Database(path, { readonly: true, fileMustExist: true }), (db) => {
     db.pragma('busy_timeout = 5000');
     const version = db.pragma('user_version', { simple: true }) as number;
     if (version === 0) throw new Error('not a Switchyard database (no router has used it)');
