@@ -3,7 +3,6 @@ import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Endpoint } from '../gateway/inference-request.js';
 import { apiErrorBody, writeApiError } from '../gateway/relay.js';
-import { messagesErrorBody } from '../providers/messages/errors.js';
 import { ApiError } from './errors.js';
 import { errorShapeOf } from './inference-routes.js';
 import { bodyTooLarge, isDrainingAnsweredRequest } from './read-body.js';
@@ -21,9 +20,7 @@ export function registerErrorHandlers(app: FastifyInstance): void {
 }
 
 function sendApiError(request: FastifyRequest, reply: FastifyReply, error: ApiError): void {
-  void reply.code(error.status).headers(error.headers);
-  if (errorShapeOf(request.url) === 'messages') void reply.type('application/json').send(messagesErrorBody(error.status, error.message));
-  else void reply.send(error.toJSON());
+  void reply.code(error.status).headers(error.headers).type('application/json; charset=utf-8').send(apiErrorBody(error, errorShapeOf(request.url)));
 }
 
 type RouteFailure = Error & { statusCode?: number; code?: string };
