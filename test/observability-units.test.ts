@@ -11,6 +11,7 @@ import { DailyFile } from '../src/observability/daily-file.js';
 import { FleetHistory } from '../src/observability/fleet-history.js';
 import { createLogger } from '../src/observability/logger.js';
 import { analyzeRequests } from '../src/observability/request-analysis.js';
+import { OPENAI_COMPATIBLE_TARGET } from '../src/providers/by-name.js';
 import { openDatabase } from '../src/store/database.js';
 import { queryRequests, RequestLog } from '../src/store/request-log.js';
 import { entry } from './support/request-log-entry.js';
@@ -146,7 +147,7 @@ describe('fleet history behind the dashboard and switchyard status', () => {
         history.sample();
       }
     };
-    return { fleet, history, idle, backend: fleet.add({ name: 'a', url: 'http://127.0.0.1:1', kind: 'service' }) };
+    return { fleet, history, idle, backend: fleet.add({ name: 'a', url: 'http://127.0.0.1:1', kind: 'service', adapter: OPENAI_COMPATIBLE_TARGET }) };
   }
 
   it('keeps failures in the last-minute error rate for a minute after traffic stops, then forgets them', () => {
@@ -168,7 +169,7 @@ describe('fleet history behind the dashboard and switchyard status', () => {
     for (let i = 0; i < 5; i++) backend.recordSuccess(0.1, undefined);
     idle(SAMPLE_MS);
     fleet.remove('a');
-    const rejoined = fleet.add({ name: 'a', url: 'http://127.0.0.1:2', kind: 'agent' });
+    const rejoined = fleet.add({ name: 'a', url: 'http://127.0.0.1:2', kind: 'agent', adapter: OPENAI_COMPATIBLE_TARGET });
     rejoined.recordSuccess(0.1, undefined);
     expect(history.lastMinute(rejoined)).toBeNull();
     idle(SAMPLE_MS);
@@ -195,14 +196,14 @@ describe('prometheus metrics', () => {
     const metrics = new Metrics(fleet);
     const request = { endpoint: 'chat' as const, model: 'm', status: 200, latencyS: 0.1, ttftS: 0.01, interTokenS: 0.001, overheadS: 0.001, retries: 0, streamBroken: true };
     const usage = { prompt_tokens: 3, completion_tokens: 2, prompt_tokens_details: { cached_tokens: 1 } };
-    fleet.add({ name: 'stays', url: 'http://127.0.0.1:1', kind: 'service', models: ['m'] });
+    fleet.add({ name: 'stays', url: 'http://127.0.0.1:1', kind: 'service', models: ['m'], adapter: OPENAI_COMPATIBLE_TARGET });
     metrics.record({ ...request, target: 'stays', usage });
     // The series (name and labels) that name a target, without their values.
     const scrape = async () => (await metrics.registry.metrics()).split('\n').filter((line) => line.includes('target="')).map((line) => line.slice(0, line.lastIndexOf(' ')));
     const baseline = await scrape();
     for (let i = 0; i < 3; i++) {
       const name = `agent-${i}`;
-      fleet.add({ name, url: 'http://127.0.0.1:2', kind: 'agent', models: ['m'] });
+      fleet.add({ name, url: 'http://127.0.0.1:2', kind: 'agent', models: ['m'], adapter: OPENAI_COMPATIBLE_TARGET });
       metrics.record({ ...request, target: name, usage });
       metrics.record({ ...request, target: name, status: 502, usage: undefined });
       expect((await scrape()).some((line) => line.includes(`target="${name}"`))).toBe(true);
@@ -220,9 +221,9 @@ describe('prometheus metrics', () => {
     const policyMetrics = new PolicyMetrics(metrics.registry, fleet, createMemoryState({ failureThreshold: 5, windowS: 60, cooldownS: 30 }), metrics.activity);
     metrics.keepModelsNamed((model) => model === 'group', policyMetrics);
     const request = { endpoint: 'chat' as const, status: 200, latencyS: 0.1, ttftS: undefined, interTokenS: undefined, overheadS: 0.001, usage: undefined, retries: 0, streamBroken: false };
-    fleet.add({ name: 'stays', url: 'http://127.0.0.1:1', kind: 'service', models: ['kept'] });
+    fleet.add({ name: 'stays', url: 'http://127.0.0.1:1', kind: 'service', models: ['kept'], adapter: OPENAI_COMPATIBLE_TARGET });
     // A name only a provider's prefix rule serves: no target lists it, the provider's series keep it.
-    fleet.add({ name: 'provider:openai', url: 'http://127.0.0.1:3', kind: 'provider', models: [] });
+    fleet.add({ name: 'provider:openai', url: 'http://127.0.0.1:3', kind: 'provider', models: [], adapter: OPENAI_COMPATIBLE_TARGET });
     metrics.record({ ...request, model: 'kept', target: 'stays', retries: 1 });
     metrics.record({ ...request, model: 'gpt-x', target: 'provider:openai', retries: 1 });
     const scrape = async () => (await metrics.registry.metrics()).split('\n').filter((line) => /^switchyard_(requests|upstream_retries|fallbacks|tokens|request_duration_seconds_count)/.test(line)).map((line) => line.slice(0, line.lastIndexOf(' ')));
@@ -230,7 +231,7 @@ describe('prometheus metrics', () => {
     const groupRetries = () => metrics.registry.getSingleMetric('switchyard_upstream_retries_total')!.get().then((m) => m.values.find((v) => v.labels.model === 'group')?.value);
     for (let i = 0; i < 3; i++) {
       const [name, model] = [`agent-${i}`, `agent-model-${i}`];
-      fleet.add({ name, url: 'http://127.0.0.1:2', kind: 'agent', models: [model, 'gpt-x'] });
+      fleet.add({ name, url: 'http://127.0.0.1:2', kind: 'agent', models: [model, 'gpt-x'], adapter: OPENAI_COMPATIBLE_TARGET });
       metrics.record({ ...request, model, target: name, retries: 2 });
       metrics.record({ ...request, model: 'gpt-x', target: name, retries: 1 });
       metrics.record({ ...request, model: 'group', target: name, retries: 1 });

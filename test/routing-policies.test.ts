@@ -6,6 +6,7 @@ import { EngineMetricsScraper } from '../src/fleet/engine-metrics-scraper.js';
 import { Fleet } from '../src/fleet/fleet.js';
 import { backendStats } from '../src/observability/fleet-snapshot.js';
 import { ConfigSchema } from '../src/config/schema.js';
+import { OPENAI_COMPATIBLE_TARGET } from '../src/providers/by-name.js';
 import { CACHE_AWARE_DEFAULTS, CacheAwarePolicy } from '../src/routing/cache-aware.js';
 import { CostPolicy } from '../src/routing/cost.js';
 import { LatencyPolicy } from '../src/routing/latency.js';
@@ -25,7 +26,7 @@ import { PolicyTable } from '../src/routing/policy-table.js';
 import { SessionPolicy } from '../src/routing/session.js';
 
 const replicas = (n: number, kind: 'service' | 'provider' = 'service') =>
-  Array.from({ length: n }, (_, i) => new Backend({ name: `r${i}`, url: `http://127.0.0.1:${9000 + i}`, kind, models: ['m'] }));
+  Array.from({ length: n }, (_, i) => new Backend({ name: `r${i}`, url: `http://127.0.0.1:${9000 + i}`, kind, models: ['m'], adapter: OPENAI_COMPATIBLE_TARGET }));
 
 const SYSTEM = 'You are a meticulous assistant for the freight yard. '.repeat(40);
 const chat = (system: string, question: string, headers: RouteRequest['headers'] = {}): RouteRequest => ({
@@ -419,7 +420,7 @@ describe('routing table', () => {
 
   it("lets a model group's own policy govern picks among its targets' replicas, and gives results back to the policy that picked", () => {
     const fleet = new Fleet(3);
-    for (let i = 0; i < 2; i++) fleet.setHealth(fleet.add({ name: `r${i}`, url: `http://127.0.0.1:${9000 + i}`, kind: 'service', models: ['m'] }), true);
+    for (let i = 0; i < 2; i++) fleet.setHealth(fleet.add({ name: `r${i}`, url: `http://127.0.0.1:${9000 + i}`, kind: 'service', models: ['m'], adapter: OPENAI_COMPATIBLE_TARGET }), true);
     const table = new PolicyTable(config({ policy: 'round-robin', models: { grp: 'cache-aware', m: 'least-load' } }), fleet);
     expect(table.policyFor('m', 'grp').name).toBe('cache-aware');
     expect(table.policyFor('m', 'm').name).toBe('least-load');
@@ -439,7 +440,7 @@ describe('routing table', () => {
 
   it('forgets a removed replica', () => {
     const fleet = new Fleet(3);
-    for (let i = 0; i < 2; i++) fleet.setHealth(fleet.add({ name: `r${i}`, url: `http://127.0.0.1:${9000 + i}`, kind: 'service', models: ['m'] }), true);
+    for (let i = 0; i < 2; i++) fleet.setHealth(fleet.add({ name: `r${i}`, url: `http://127.0.0.1:${9000 + i}`, kind: 'service', models: ['m'], adapter: OPENAI_COMPATIBLE_TARGET }), true);
     const table = new PolicyTable(config({ policy: 'cache-aware' }), fleet);
     const policy = table.policyFor('m') as CacheAwarePolicy;
     const chosen = table.pick(fleet.candidates('m'), chat(SYSTEM, 'q'));
@@ -455,7 +456,7 @@ describe('routing table', () => {
 
   it("forgets an ejected replica's cache, so its prefixes do not lead back to it once it recovers cold", () => {
     const fleet = new Fleet(3);
-    for (let i = 0; i < 2; i++) fleet.setHealth(fleet.add({ name: `r${i}`, url: `http://127.0.0.1:${9000 + i}`, kind: 'service', models: ['m'] }), true);
+    for (let i = 0; i < 2; i++) fleet.setHealth(fleet.add({ name: `r${i}`, url: `http://127.0.0.1:${9000 + i}`, kind: 'service', models: ['m'], adapter: OPENAI_COMPATIBLE_TARGET }), true);
     const table = new PolicyTable(config({ policy: 'round-robin', models: { m: 'cache-aware' } }), fleet);
     const policy = table.policyFor('m') as CacheAwarePolicy;
     const request = { ...chat(SYSTEM, 'q'), body: { ...chat(SYSTEM, 'q').body, prompt_cache_key: 'conv-1' } };
@@ -511,7 +512,7 @@ describe('engine metrics parsing', () => {
 describe('engine metrics scraping', () => {
   const scrapedFleet = (intervalS: number) => {
     const fleet = new Fleet(3);
-    const backend = fleet.add({ name: 'e0', url: 'http://127.0.0.1:9000', kind: 'service', models: ['m'] });
+    const backend = fleet.add({ name: 'e0', url: 'http://127.0.0.1:9000', kind: 'service', models: ['m'], adapter: OPENAI_COMPATIBLE_TARGET });
     fleet.setHealth(backend, true);
     const answer = { status: 200, text: '' };
     const dispatcher = { request: async () => ({ statusCode: answer.status, body: Readable.from([Buffer.from(answer.text)]) }) } as unknown as Dispatcher;

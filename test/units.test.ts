@@ -21,6 +21,7 @@ import { sealedThinking } from '../src/providers/responses/thinking-blocks.js';
 import { toolCallItem } from '../src/providers/responses/tool-calls.js';
 import { MAX_GRAMMAR_CHARS, requestTools } from '../src/providers/responses/tools.js';
 import type { InferenceRequest } from '../src/gateway/inference-request.js';
+import { OPENAI_COMPATIBLE_TARGET } from '../src/providers/by-name.js';
 
 const request = { model: 'm', body: {}, headers: {} };
 
@@ -188,7 +189,7 @@ describe('config', () => {
 });
 
 describe('least-outstanding policy', () => {
-  const fleetOf = (n: number) => Array.from({ length: n }, (_, i) => new Backend({ name: `b${i}`, url: `http://h${i}`, kind: 'service', models: ['m'] }));
+  const fleetOf = (n: number) => Array.from({ length: n }, (_, i) => new Backend({ name: `b${i}`, url: `http://h${i}`, kind: 'service', models: ['m'], adapter: OPENAI_COMPATIBLE_TARGET }));
 
   it('picks the replica with the fewest requests in flight', () => {
     const backends = fleetOf(3);
@@ -209,8 +210,8 @@ describe('least-outstanding policy', () => {
 describe('fleet index', () => {
   it('routes only to healthy backends and ejects after consecutive failures', () => {
     const fleet = new Fleet(2);
-    const a = fleet.add({ name: 'a', url: 'http://a', kind: 'service', models: ['m'] });
-    const b = fleet.add({ name: 'b', url: 'http://b', kind: 'service', models: ['m'] });
+    const a = fleet.add({ name: 'a', url: 'http://a', kind: 'service', models: ['m'], adapter: OPENAI_COMPATIBLE_TARGET });
+    const b = fleet.add({ name: 'b', url: 'http://b', kind: 'service', models: ['m'], adapter: OPENAI_COMPATIBLE_TARGET });
     fleet.setHealth(a, true);
     fleet.setHealth(b, true);
     expect(fleet.candidates('m')).toEqual([a, b]);
@@ -276,8 +277,8 @@ describe('relay helpers', () => {
   });
 
   it('does not double the /v1 of provider base URLs', () => {
-    expect(openAiPath(new Backend({ name: 'p', url: 'https://api.example.com/v1', kind: 'provider' }), '/chat/completions')).toBe('/v1/chat/completions');
-    expect(openAiPath(new Backend({ name: 's', url: 'http://10.0.0.5:8100', kind: 'service' }), '/models')).toBe('/v1/models');
+    expect(openAiPath(new Backend({ name: 'p', url: 'https://api.example.com/v1', kind: 'provider', adapter: OPENAI_COMPATIBLE_TARGET }), '/chat/completions')).toBe('/v1/chat/completions');
+    expect(openAiPath(new Backend({ name: 's', url: 'http://10.0.0.5:8100', kind: 'service', adapter: OPENAI_COMPATIBLE_TARGET }), '/models')).toBe('/v1/models');
   });
 });
 

@@ -1,5 +1,6 @@
 import { ConfigSchema } from '../config/schema.js';
 import { Backend } from '../fleet/backend.js';
+import { OPENAI_COMPATIBLE_TARGET } from '../providers/by-name.js';
 import type { RouteRequest } from '../routing/policy.js';
 import { createPolicy, POLICY_NAMES } from '../routing/registry.js';
 
@@ -27,7 +28,7 @@ const rows: string[] = ['| policy | 8 replicas µs/pick | 64 replicas µs/pick |
 for (const name of POLICY_NAMES) {
   const cells: string[] = [];
   for (const size of [8, 64]) {
-    const fleet = Array.from({ length: size }, (_, i) => new Backend({ name: `r${i}`, url: `http://127.0.0.1:${10000 + i}`, kind: 'service', models: ['m'] }));
+    const fleet = Array.from({ length: size }, (_, i) => new Backend({ name: `r${i}`, url: `http://127.0.0.1:${10000 + i}`, kind: 'service', models: ['m'], adapter: OPENAI_COMPATIBLE_TARGET }));
     fleet.forEach((b, i) => (b.inflight = i % 5));
     const policy = createPolicy(name, routing);
     for (let i = 0; i < 500; i++) policy.pick(fleet, inputs[i % inputs.length]!);

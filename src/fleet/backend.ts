@@ -1,6 +1,5 @@
 import type { Endpoint } from '../gateway/inference-request.js';
 import type { ProviderAdapter, TargetAdapter } from '../providers/adapter.js';
-import { OPENAI_COMPATIBLE_TARGET } from '../providers/by-name.js';
 import { EngineLoad } from './engine-load.js';
 import { LatencyWindow } from './latency-window.js';
 
@@ -39,8 +38,8 @@ export interface BackendSpec {
   models?: readonly string[];
   apiKey?: string;
   healthPath?: string;
-  /** Wire format, as the provider layer makes it; OpenAI-compatible pass-through when absent. */
-  adapter?: TargetAdapter;
+  /** Wire format, as the provider layer makes it (OPENAI_COMPATIBLE_TARGET for engines and agents). */
+  adapter: TargetAdapter;
   /** The name the upstream knows a client's model by, when it differs (routing hints, registry aliases). */
   upstreamModel?: (model: string) => string;
 }
@@ -92,7 +91,7 @@ export class Backend {
     this.apiKey = spec.apiKey;
     this.healthPath = spec.healthPath ?? '/health';
     this.discoverModels = spec.models === undefined;
-    this.adapter = spec.adapter ?? OPENAI_COMPATIBLE_TARGET;
+    this.adapter = spec.adapter;
     this.upstreamModel = spec.upstreamModel;
     this.models = new Set(spec.models ?? []);
     // Only a probed engine reports its models (a translated provider's service is never asked).

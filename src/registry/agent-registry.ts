@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Fleet } from '../fleet/fleet.js';
+import { OPENAI_COMPATIBLE_TARGET } from '../providers/by-name.js';
 import { ApiError } from '../server/errors.js';
 import type { AgentDirectory, Cooldowns } from '../state/shared-state.js';
 import type { AgentRecord, AgentRepository } from '../store/agents.js';
@@ -181,7 +182,7 @@ export class AgentRegistry {
 
   private apply(record: AgentRecord, now: number): void {
     this.fleet.remove(record.name);
-    const backend = this.fleet.add({ name: record.name, url: record.endpoint, kind: 'agent', models: record.models });
+    const backend = this.fleet.add({ name: record.name, url: record.endpoint, kind: 'agent', models: record.models, adapter: OPENAI_COMPATIBLE_TARGET });
     this.known.set(record.name, { ...record });
     this.fleet.setHealth(backend, this.alive(record.lastHeartbeatMs, now));
   }

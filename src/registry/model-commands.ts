@@ -1,6 +1,7 @@
 import { providerAccess } from '../config/providers.js';
 import type { Config } from '../config/schema.js';
 import { Backend } from '../fleet/backend.js';
+import { OPENAI_COMPATIBLE_TARGET } from '../providers/by-name.js';
 import type { Db } from '../store/database.js';
 import { ModelGroupRepository, type GroupTarget } from '../store/model-groups.js';
 import { ModelRepository, type ModelRow, type NewModel } from '../store/models.js';
@@ -116,7 +117,7 @@ export async function refreshOpenAiModels(db: Db, providers: Config['providers']
   // Spellings of one API root (`http://h` and `http://h/v1/` mean `http://h/v1`, as requests take them) are one place, not "elsewhere".
   const apiRoot = (endpoint: string) => {
     if (!URL.canParse(endpoint)) return endpoint;
-    const target = new Backend({ name: 'openai', url: endpoint, kind: 'provider' });
+    const target = new Backend({ name: 'openai', url: endpoint, kind: 'provider', adapter: OPENAI_COMPATIBLE_TARGET });
     return target.origin + openAiPath(target, '');
   };
   const sourceRoot = apiRoot(baseUrl!);

@@ -2,6 +2,7 @@ import { providerAccess, providerBaseUrl, type ProviderName } from '../config/pr
 import type { Config } from '../config/schema.js';
 import type { Fleet } from '../fleet/fleet.js';
 import type { Route } from '../gateway/resolve.js';
+import { OPENAI_COMPATIBLE_TARGET } from '../providers/by-name.js';
 import { providerAdapter } from '../providers/unsupported-params.js';
 import { ApiError, providerKeyMissing } from '../server/errors.js';
 import type { ModelGroupRepository, ModelGroupRow } from '../store/model-groups.js';
@@ -80,7 +81,7 @@ export class ModelRegistry {
       kind: 'registry',
       models: [row.name],
       apiKey: access?.apiKey,
-      adapter: provider ? providerAdapter(provider, this.settings[provider]) : undefined,
+      adapter: provider ? providerAdapter(provider, this.settings[provider]) : OPENAI_COMPATIBLE_TARGET,
       upstreamModel: upstreamModel ? () => upstreamModel : undefined,
     });
     this.fleet.setHealth(backend, true);
