@@ -74,6 +74,8 @@ describe('config', () => {
     expect(parseConfig({}, { REDIS_HOST: 'cache.internal', REDIS_USERNAME: 'app', REDIS_PASSWORD: 'pw' }).redis?.url).toBe('redis://app:pw@cache.internal:6379');
     expect(parseConfig({}, { REDIS_HOST: 'cache.internal', REDIS_URL: 'redis://other:1' }).redis?.url).toBe('redis://other:1');
     expect(() => parseConfig({}, { REDIS_HOST: 'cache.internal', REDIS_PORT: 'x' })).toThrow(/redis\.url \(from the environment variable REDIS_HOST\): must be a redis:\/\//);
+    expect(parseConfig({}, { REDIS_HOST: 'cache.internal', REDIS_SSL: 'off' }).redis?.url).toBe('redis://cache.internal:6379');
+    expect(() => parseConfig({}, { REDIS_HOST: 'cache.internal', REDIS_SSL: 'maybe' })).toThrow(/from the environment variable REDIS_SSL\): expected a flag .*got 'maybe'/);
   });
 
   it('takes ${VAR:-default} when VAR is empty, as the shell does', () => {

@@ -124,7 +124,10 @@ function withRedisScheme(url: string): string {
 /** LiteLLM's REDIS_HOST with its REDIS_PORT, REDIS_USERNAME, REDIS_PASSWORD and REDIS_SSL, as one URL. */
 function redisUrlOfParts(host: string, env: NodeJS.ProcessEnv): string {
   const credentials = env.REDIS_PASSWORD ? `${encodeURIComponent(env.REDIS_USERNAME ?? '')}:${encodeURIComponent(env.REDIS_PASSWORD)}@` : '';
-  const scheme = envFlag(env.REDIS_SSL ?? '') === true ? 'rediss' : 'redis';
+  const tls = env.REDIS_SSL ? envFlag(env.REDIS_SSL) : false;
+  // Read as false, a mistyped flag would connect without TLS and say nothing.
+  if (typeof tls === 'string') throw new ConfigError(`invalid environment:\n  redis.url (from the environment variable REDIS_SSL): expected a flag (true/false, 1/0, yes/no, on/off), got '${tls}'`);
+  const scheme = tls ? 'rediss' : 'redis';
   return `${scheme}://${credentials}${host}:${env.REDIS_PORT || '6379'}`;
 }
 
