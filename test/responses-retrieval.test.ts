@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertConforms, RESPONSE_EVENT_SCHEMA } from './support/conformance.js';
@@ -6,6 +8,8 @@ import { getJson, listenOnLoopback, postJson } from './support/http.js';
 import { metricValue } from './support/prometheus.js';
 import { startRouter, startSim, stopAll, waitFor, type Proc } from './support/processes.js';
 import { loggedRequest } from './support/request-log-rows.js';
+import { REFUSED_RETRIEVE_QUERIES } from './support/retrieve-queries.js';
+import { RETRIEVE_INCLUDES } from '../src/server/retrieve-query.js';
 
 type ApiFailure = InstanceType<typeof OpenAI.APIError>;
 
@@ -165,6 +169,30 @@ describe('calls on a stored response (retrieve, input items, cancel, delete) rea
     const other = await fetch(`${router.url}/v1/responses/resp_nobody/other`);
     expect(other.status).toBe(404);
     expect(((await other.json()) as { error: { code: string } }).error.code).toBe('unknown_route');
+  });
+
+  it("checks a retrieve's query as OpenAI documents it, before asking the holder: include values of its enum, stream a boolean spelled true or false, starting_after a sequence number", async () => {
+    const { response, holder } = await made('Query me');
+    const includes = (JSON.parse(readFileSync(join(import.meta.dirname, '../../shared/conformance/openai-openapi.json'), 'utf8')) as { components: { schemas: { IncludeEnum: { enum: string[] } } } }).components.schemas.IncludeEnum.enum;
+    expect([...RETRIEVE_INCLUDES]).toEqual(includes);
+    const before = await simRequests(sims);
+    for (const [query, param] of REFUSED_RETRIEVE_QUERIES) {
+      const refused = await fetch(`${router.url}/v1/responses/${response.id}?${query}`);
+      expect(refused.status, query).toBe(400);
+      const body = (await refused.json()) as { error: { message: string } };
+      expect(body, query).toEqual({ error: { message: expect.stringContaining(`'${param}'`), type: 'invalid_request_error', param, code: 'invalid_value' } });
+      expect(body.error.message.length, query).toBeLessThan(600);
+    }
+    expect(await simRequests(sims)).toEqual(before);
+    // Accepted, and sent to the holder as they came.
+    const accepted = await client.responses.retrieve(response.id, { include: ['message.output_text.logprobs', 'reasoning.encrypted_content'], stream: false });
+    expect(accepted.id).toBe(response.id);
+    const repeated = await fetch(`${router.url}/v1/responses/${response.id}?include=message.output_text.logprobs&include=file_search_call.results&stream=false&include_obfuscation=false`);
+    expect(repeated.status).toBe(200);
+    expect(repeated.headers.get('x-switchyard-target')).toBe(holder);
+    const replay = await fetch(`${router.url}/v1/responses/${response.id}?stream=true&include[]=message.output_text.logprobs&starting_after=0`);
+    expect(replay.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    expect(await replay.text()).toContain('response.completed');
   });
 
   it('counts each call under its route and the model the response was made with, and logs who held it', async () => {

@@ -19,10 +19,10 @@ export interface KeptResponseAnswer {
  */
 export async function keptResponseAnswer(request: ResponseCallRequest, kept: BridgedResponse, bridged: BridgedResponses): Promise<KeptResponseAnswer> {
   const { responseId } = request;
-  const query = new URLSearchParams(request.query);
   switch (request.call) {
     case 'retrieve':
-      if (query.get('stream') === 'true') return { body: replayedEvents(kept.response, startingAfter(query)), contentType: 'text/event-stream' };
+      // `include` changes nothing: the Response is kept as its client got it, with all the bridge made of it (whatever `include` said then).
+      if (request.retrieve?.stream) return { body: replayedEvents(kept.response, request.retrieve.startingAfter), contentType: 'text/event-stream' };
       return json(kept.response);
     case 'delete':
       // Not dropped by this call (another, through another instance, deleted it meanwhile; or its store did not answer): not deleted by it.
@@ -32,20 +32,12 @@ export async function keptResponseAnswer(request: ResponseCallRequest, kept: Bri
       throw badRequest('Cannot cancel a synchronous response.');
     case 'input_items': {
       const items = keptInputItems(kept);
-      return json(inputItemPage(items, pageQuery(query, items)));
+      return json(inputItemPage(items, pageQuery(new URLSearchParams(request.query), items)));
     }
   }
 }
 
 const json = (value: unknown): KeptResponseAnswer => ({ body: JSON.stringify(value), contentType: 'application/json' });
-
-/** The sequence number a replay resumes after (-1: from the start); one that is no whole number is the client's error. */
-function startingAfter(query: URLSearchParams): number {
-  const after = query.get('starting_after');
-  if (after === null) return -1;
-  if (!/^\d+$/.test(after)) throw badRequest(`Invalid 'starting_after': expected a sequence number (a whole number from 0), got '${after}'`, 'starting_after', 'invalid_value');
-  return Number(after);
-}
 
 /** The page asked for, checked: a page the API would not give is the client's error. */
 function pageQuery(query: URLSearchParams, items: readonly Record<string, unknown>[]): InputItemQuery {

@@ -6,6 +6,7 @@ import { storedResponseCall } from '../providers/openai-compatible.js';
 import { streamWithoutKey } from '../providers/stream-without-key.js';
 import { mayUse, type ResponseAffinity } from '../routing/response-affinity.js';
 import { ApiError, badGateway, responseNotFound } from '../server/errors.js';
+import type { RetrieveQuery } from '../server/retrieve-query.js';
 import { callUpstream, type UpstreamResponse } from '../upstream/call.js';
 import { abortError, CLIENT_CLOSED, CLIENT_GONE_ERROR, stoppedByDeadline, stoppedByRouter, type RequestAbort } from './abort.js';
 import { countBackendTrouble, cutWhileSending, isTroubleStatus } from './backend-trouble.js';
@@ -27,6 +28,8 @@ export interface ResponseCallRequest extends RequestIdentity {
   responseId: string;
   /** The query string as sent, with its `?` (`?stream=true`, `?after=…&limit=…`), or empty. */
   query: string;
+  /** A retrieve's query, checked (see retrieveQuery); undefined for the other calls. */
+  retrieve?: RetrieveQuery;
   /** A `HEAD`: the `GET` call's status and headers are answered, without its body. */
   headersOnly: boolean;
   headers: IncomingHttpHeaders;

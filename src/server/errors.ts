@@ -16,6 +16,18 @@ export class ApiError extends Error {
   }
 }
 
+/** The most of a client's value (an id, a query parameter) an error message repeats: the value may be as long as the request itself, its message need not be. */
+const ECHOED_CHARS = 64;
+
+/** A client's value as an error message repeats it: whole, or its first ECHOED_CHARS characters (no surrogate pair split) and an ellipsis. */
+export function echoed(value: string): string {
+  if (value.length <= ECHOED_CHARS) return value;
+  const end = isHighSurrogate(value.charCodeAt(ECHOED_CHARS - 1)) ? ECHOED_CHARS - 1 : ECHOED_CHARS;
+  return `${value.slice(0, end)}…`;
+}
+
+const isHighSurrogate = (code: number) => code >= 0xd800 && code <= 0xdbff;
+
 export const badRequest = (message: string, param: string | null = null, code: string | null = null) =>
   new ApiError(400, message, 'invalid_request_error', code, param);
 
