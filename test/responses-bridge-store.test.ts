@@ -497,6 +497,11 @@ describe('responses the router keeps for targets that speak only chat (fake Anth
       return { status: answer.status, body: JSON.stringify(answer.body).replaceAll(id, 'ID'), target: answer.headers.get('x-switchyard-target') };
     };
     for (const model of ['gemini-x', 'claude-x', 'no-such-model']) expect(await continuing(made.id, model), model).toEqual(await continuing('resp_never_made', model));
+    // Or one too long to be repeated whole: its start, as any id's.
+    const long = `resp_${'y'.repeat(12_000)}`;
+    const unknownLong = await postJson(`${router.url}/v1/responses`, { model: 'claude-x', input: 'Yours?', previous_response_id: long }, { authorization: `Bearer ${other.key}` });
+    expect(unknownLong.body).toMatchObject({ error: { code: 'previous_response_not_found', message: expect.stringContaining(`'${long.slice(0, 64)}…'`) } });
+    expect(JSON.stringify(unknownLong.body).length).toBeLessThan(600);
     // Explained to another key as its request is answered: not found; to its owner, kept.
     const explain = (key: string) => postJson(`${router.url}/route/explain`, { model: 'gemini-x', input: 'Yours?', previous_response_id: made.id }, { authorization: `Bearer ${key}` });
     expect(await explain(other.key)).toMatchObject({ status: 404, body: { error: { code: 'previous_response_not_found' } } });

@@ -164,6 +164,16 @@ describe('calls on a stored response (retrieve, input items, cancel, delete) rea
     }
     const unknown = await outcome(client.responses.retrieve('resp_nobody'));
     expect(unknown).toBeInstanceOf(OpenAI.NotFoundError);
+    // An id as long as a request line may be is repeated only in part.
+    const long = `resp_${'x'.repeat(12_000)}`;
+    for (const [method, suffix] of [['GET', ''], ['DELETE', ''], ['POST', '/cancel'], ['GET', '/input_items']]) {
+      const answer = await fetch(`${router.url}/v1/responses/${long}${suffix}`, { method });
+      expect(answer.status, `${method} ${suffix}`).toBe(404);
+      const { error } = (await answer.json()) as { error: { message: string; code: string } };
+      expect(error.code).toBe('response_not_found');
+      expect(error.message).toContain(`'${long.slice(0, 64)}…'`);
+      expect(error.message.length, `${method} ${suffix}`).toBeLessThan(300);
+    }
     expect(await simRequests(sims)).toEqual(before);
     // Other methods and deeper paths are no route.
     const other = await fetch(`${router.url}/v1/responses/resp_nobody/other`);

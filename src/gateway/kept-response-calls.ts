@@ -1,6 +1,6 @@
 import { inputItemPage, type InputItemQuery } from '../providers/responses/input-items.js';
 import { replayedEvents } from '../providers/responses/replay.js';
-import { badRequest, responseNotFound } from '../server/errors.js';
+import { badRequest, echoed, responseNotFound } from '../server/errors.js';
 import { keptInputItems, type BridgedResponses, type BridgedResponse } from './bridged-responses.js';
 import type { ResponseCallRequest } from './response-calls.js';
 
@@ -42,12 +42,12 @@ const json = (value: unknown): KeptResponseAnswer => ({ body: JSON.stringify(val
 /** The page asked for, checked: a page the API would not give is the client's error. */
 function pageQuery(query: URLSearchParams, items: readonly Record<string, unknown>[]): InputItemQuery {
   const order = query.get('order') ?? undefined;
-  if (order !== undefined && order !== 'asc' && order !== 'desc') throw badRequest(`Invalid 'order': expected 'asc' or 'desc', got '${order}'`, 'order', 'invalid_value');
+  if (order !== undefined && order !== 'asc' && order !== 'desc') throw badRequest(`Invalid 'order': expected 'asc' or 'desc', got '${echoed(order)}'`, 'order', 'invalid_value');
   const limit = query.get('limit') ?? undefined;
   if (limit !== undefined && !(/^\d+$/.test(limit) && Number(limit) >= 1 && Number(limit) <= 100)) {
-    throw badRequest(`Invalid 'limit': expected an integer from 1 to 100, got '${limit}'`, 'limit', 'invalid_value');
+    throw badRequest(`Invalid 'limit': expected an integer from 1 to 100, got '${echoed(limit)}'`, 'limit', 'invalid_value');
   }
   const after = query.get('after') ?? undefined;
-  if (after !== undefined && !items.some((item) => item.id === after)) throw badRequest(`Invalid 'after': no input item of this response has id '${after}'`, 'after', 'invalid_value');
+  if (after !== undefined && !items.some((item) => item.id === after)) throw badRequest(`Invalid 'after': no input item of this response has id '${echoed(after)}'`, 'after', 'invalid_value');
   return { order, limit, after };
 }

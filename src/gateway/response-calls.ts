@@ -5,7 +5,7 @@ import type { Fleet } from '../fleet/fleet.js';
 import { storedResponseCall } from '../providers/openai-compatible.js';
 import { streamWithoutKey } from '../providers/stream-without-key.js';
 import { mayUse, type ResponseAffinity } from '../routing/response-affinity.js';
-import { ApiError, badGateway, responseNotFound } from '../server/errors.js';
+import { ApiError, badGateway, echoed, responseNotFound } from '../server/errors.js';
 import type { RetrieveQuery } from '../server/retrieve-query.js';
 import { callUpstream, type UpstreamResponse } from '../upstream/call.js';
 import { abortError, CLIENT_CLOSED, CLIENT_GONE_ERROR, stoppedByDeadline, stoppedByRouter, type RequestAbort } from './abort.js';
@@ -43,7 +43,7 @@ export interface ResponseCallOptions {
 }
 
 const holderUnavailable = (responseId: string, replica: string) =>
-  new ApiError(503, `Response with id '${responseId}' is held by '${replica}', which is unhealthy or benched now; try again later.`, 'service_unavailable', 'response_holder_unavailable');
+  new ApiError(503, `Response with id '${echoed(responseId)}' is held by '${replica}', which is unhealthy or benched now; try again later.`, 'service_unavailable', 'response_holder_unavailable');
 
 /**
  * The Responses API's calls on a stored response, which name no model: each goes to the replica

@@ -49,11 +49,11 @@ export const modelsNotYetKnown = (model: string, service: string) =>
 
 /** As OpenAI and the engines answer a continuation of a response they do not hold. */
 export const previousResponseNotFound = (responseId: string, why?: string) =>
-  new ApiError(404, `Previous response with id '${responseId}' not found${why === undefined ? '' : `: ${why}`}.`, 'invalid_request_error', 'previous_response_not_found', 'previous_response_id');
+  new ApiError(404, `Previous response with id '${echoed(responseId)}' not found${why === undefined ? '' : `: ${why}`}.`, 'invalid_request_error', 'previous_response_not_found', 'previous_response_id');
 
 /** As OpenAI answers a call on a response it does not hold (or holds for another project). */
 export const responseNotFound = (responseId: string, why = 'the router keeps no response of that id, and no replica is known to hold it') =>
-  new ApiError(404, `Response with id '${responseId}' not found: ${why}.`, 'invalid_request_error', 'response_not_found');
+  new ApiError(404, `Response with id '${echoed(responseId)}' not found: ${why}.`, 'invalid_request_error', 'response_not_found');
 
 export const badGateway = (message: string) => new ApiError(502, message, 'upstream_error', 'bad_gateway');
 
