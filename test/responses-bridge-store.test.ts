@@ -473,10 +473,15 @@ describe('responses the router keeps for targets that speak only chat (fake Anth
     anthropic.reply({ status: 200, json: fixture('anthropic/message-text.json') });
     const open = await client.responses.create({ model: 'claude-x', input: 'Open' });
     const createKey = async (name: string, models?: string[]) => (await postJson(`${router.url}/admin/keys`, { name, models }, ADMIN)).body as { key: string };
-    const [owner, other, onlyM1] = await Promise.all([createKey('owner'), createKey('other'), createKey('only-m1', ['m1'])]);
+    const [owner, other, onlyM1, onlyGemini] = await Promise.all([createKey('owner'), createKey('other'), createKey('only-m1', ['m1']), createKey('only-gemini', ['gemini-x'])]);
     const notForM1 = await fetch(`${router.url}/v1/responses/${open.id}`, { headers: { authorization: `Bearer ${onlyM1.key}` } });
     expect(notForM1.status).toBe(403);
     expect(await notForM1.json()).toMatchObject({ error: { code: 'model_not_allowed' } });
+    // Nor continued by a key that may not use the model it was made with, through a model it may use: Gemini would be sent Claude's conversation.
+    const upstreamBefore = upstreamRequests();
+    const continuedByGemini = await postJson(`${router.url}/v1/responses`, { model: 'gemini-x', input: 'Go on', previous_response_id: open.id }, { authorization: `Bearer ${onlyGemini.key}` });
+    expect(continuedByGemini).toMatchObject({ status: 403, body: { error: { code: 'model_not_allowed', param: 'model', message: expect.stringContaining("'claude-x'") } } });
+    expect(upstreamRequests()).toBe(upstreamBefore);
     expect((await new OpenAI({ baseURL: `${router.url}/v1`, apiKey: other.key, maxRetries: 0 }).responses.retrieve(open.id)).id).toBe(open.id);
     const ownerClient = new OpenAI({ baseURL: `${router.url}/v1`, apiKey: owner.key, maxRetries: 0 });
     const otherClient = new OpenAI({ baseURL: `${router.url}/v1`, apiKey: other.key, maxRetries: 0 });

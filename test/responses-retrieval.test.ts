@@ -267,6 +267,13 @@ describe('calls on a stored response (retrieve, input items, cancel, delete) rea
     expect(refused).toBeInstanceOf(OpenAI.PermissionDeniedError);
     expect((refused as ApiFailure).code).toBe('model_not_allowed');
     expect((refused as ApiFailure).message).toContain("'m1'");
+    // Nor continues one: its holder serves m2 too, and would go on from m1's conversation.
+    const beforeContinuing = await simRequests(sims);
+    const notContinued = await outcome(m2Client.responses.create({ model: 'm2', input: 'go on', previous_response_id: open.id }));
+    expect(notContinued).toBeInstanceOf(OpenAI.PermissionDeniedError);
+    expect(notContinued as ApiFailure).toMatchObject({ code: 'model_not_allowed', param: 'model', message: expect.stringContaining("'m1'") });
+    expect(await simRequests(sims)).toEqual(beforeContinuing);
+    expect(await m1Client.responses.create({ model: 'm1', input: 'go on', previous_response_id: open.id })).toMatchObject({ status: 'completed', previous_response_id: open.id });
     // Without a key, nothing.
     expect((await fetch(`${router.url}/v1/responses/${response.id}`)).status).toBe(401);
 
