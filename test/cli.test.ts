@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -40,7 +40,8 @@ describe('commands that cannot go on', () => {
     const notADatabase = join(dir, 'garbage.db');
     writeFileSync(notADatabase, 'this is not SQLite');
     for (const db of [join(notADirectory, 'models.db'), notADatabase]) {
-      for (const args of [['models', 'list'], ['keys', 'list'], ['route', 'm']]) {
+      // A path with no database at all is no failure for route: see below.
+      for (const args of [['models', 'list'], ['keys', 'list'], ...(db === notADatabase ? [['route', 'm']] : [])]) {
         expectFailure(await runCli(args, { SQLITE_DB_PATH: db }, dir), new RegExp(`cannot open the database ${db} \\(SQLITE_DB_PATH, database_path\\): `));
       }
     }
@@ -50,7 +51,7 @@ describe('commands that cannot go on', () => {
   it.runIf(existsSync('/proc/self'))('fail at once on a database or log directory they cannot make, /proc included', async () => {
     const dir = tempDir();
     const unmakeable = '/proc/self/switchyard';
-    for (const args of [['models', 'add', 'm', 'local', 'http://127.0.0.1:9'], ['keys', 'create', 'ci'], ['route', 'm']]) {
+    for (const args of [['models', 'add', 'm', 'local', 'http://127.0.0.1:9'], ['keys', 'create', 'ci']]) {
       expectFailure(await runCli(args, { SQLITE_DB_PATH: `${unmakeable}/models.db` }, dir, 10_000), /cannot open the database \/proc\/self\/switchyard\/models\.db \(SQLITE_DB_PATH, database_path\): ENOENT: no such file or directory, mkdir '\/proc\/self\/switchyard'$/m);
     }
     const env = { SQLITE_DB_PATH: join(dir, 'models.db'), PORT: '0' };
@@ -74,6 +75,28 @@ describe('commands that cannot go on', () => {
       expectFailure(await runCli(args, { SQLITE_DB_PATH: mistyped }, dir), message);
       expect(existsSync(mistyped), args.join(' ')).toBe(false);
     }
+  });
+
+  it('route explains a model from the config alone at a path with no database, saying so, creating nothing', async () => {
+    const dir = tempDir();
+    const config = join(dir, 'switchyard.yaml');
+    writeFileSync(config, 'services:\n  - name: gpu-0\n    url: http://127.0.0.1:9\n    models: [m]\n');
+    for (const missing of [join(dir, 'modles.db'), join(dir, 'no', 'such', 'dir', 'models.db')]) {
+      const routed = await runCli(['route', 'm', '--config', config, '--json'], { ...NO_PROVIDER_ENV, SQLITE_DB_PATH: missing }, dir);
+      expect(routed.code).toBe(0);
+      expect(JSON.parse(routed.stdout)).toMatchObject({ model: 'm', routable: true, targets: [{ name: 'gpu-0' }] });
+      expect(routed.stderr).toBe(`switchyard: no database at ${missing} (SQLITE_DB_PATH, database_path): explained without the model registry, agents and discovered models\n`);
+      const unknown = await runCli(['route', 'not-configured', '--config', config], { ...NO_PROVIDER_ENV, SQLITE_DB_PATH: missing }, dir);
+      expect(unknown.code).toBe(1);
+      expect(unknown.stdout).toContain('404');
+    }
+    expect(readdirSync(dir)).toEqual(['switchyard.yaml']);
+    // With a database, its registry too, and nothing said.
+    const db = join(dir, 'models.db');
+    expect((await runCli(['models', 'add', 'registered', 'local', 'http://127.0.0.1:9'], { ...NO_PROVIDER_ENV, SQLITE_DB_PATH: db }, dir)).code).toBe(0);
+    const registered = await runCli(['route', 'registered', '--config', config, '--json'], { ...NO_PROVIDER_ENV, SQLITE_DB_PATH: db }, dir);
+    expect(registered).toMatchObject({ code: 0, stderr: '' });
+    expect(JSON.parse(registered.stdout)).toMatchObject({ routable: true });
   });
 
   it('that read the request log from a file (logs --db) neither migrate nor take over one that is not this version\'s store', async () => {
