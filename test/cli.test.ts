@@ -1,4 +1,5 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -6,7 +7,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NO_PROVIDER_ENV, runCli, type CliResult } from './support/cli.js';
 import { closedLoopbackPort, listenOnLoopback } from './support/http.js';
-import { startRouter, startSim, stopAll, writeConfig } from './support/processes.js';
+import { startRouter, startSim, stopAll, waitFor, writeConfig } from './support/processes.js';
 
 const tempDir = () => mkdtempSync(join(tmpdir(), 'switchyard-cli-'));
 
@@ -121,6 +122,41 @@ describe('commands that cannot go on', () => {
         expect(tables(file), command).toEqual(['notes']);
       }
     }
+  });
+
+  it('that read the request log from a file (logs --db) leave no -wal or -shm file beside one no router has open, and leave a running router\'s alone', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'models.db');
+    expect((await runCli(['keys', 'create', 'ci'], { SQLITE_DB_PATH: file }, dir)).code).toBe(0);
+    expect(readdirSync(dir)).toEqual(['models.db']);
+    expect(await runCli(['logs', 'analyze', '--db', file], {}, dir)).toMatchObject({ code: 0, stdout: expect.stringContaining('no requests') });
+    expect(readdirSync(dir)).toEqual(['models.db']);
+    // tail, stopped as an operator stops it, once it has the file open.
+    const tail = spawn(process.execPath, [join(import.meta.dirname, '../dist/cli.js'), 'logs', 'tail', '--db', file], { cwd: dir, stdio: 'ignore' });
+    const exited = new Promise((resolve) => tail.once('exit', resolve));
+    await waitFor(() => existsSync(`${file}-shm`), 'logs tail to open the database');
+    tail.kill('SIGINT');
+    expect(await exited).toBe(0);
+    expect(readdirSync(dir)).toEqual(['models.db']);
+    // Refused (an older schema), in WAL mode: nothing left either.
+    const older = join(dir, 'older.db');
+    const made = new Database(older);
+    made.pragma('journal_mode = WAL');
+    made.pragma('user_version = 2');
+    made.close();
+    expectFailure(await runCli(['logs', 'analyze', '--db', older], {}, dir), /written by an older Switchyard/);
+    expect(readdirSync(dir).sort()).toEqual(['models.db', 'older.db']);
+    // A router's connection (this one, writing) keeps its files, and goes on reading and writing.
+    const router = new Database(file);
+    router.exec('CREATE TABLE scratch (n INTEGER)');
+    router.prepare('INSERT INTO scratch VALUES (?)').run(1);
+    expect(existsSync(`${file}-wal`)).toBe(true);
+    expect((await runCli(['logs', 'analyze', '--db', file], {}, dir)).code).toBe(0);
+    expect(existsSync(`${file}-wal`) && existsSync(`${file}-shm`)).toBe(true);
+    router.prepare('INSERT INTO scratch VALUES (?)').run(2);
+    expect(router.prepare('SELECT count(*) FROM scratch').pluck().get()).toBe(2);
+    router.close();
+    expect(readdirSync(dir).sort()).toEqual(['models.db', 'older.db']);
   });
 
   it('say that the port is in use (serve and sim), and give the stack only at LOG_LEVEL debug', async () => {
