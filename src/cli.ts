@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { duration, host, httpUrl, integerBetween, nameList, nonNegativeNumber, port, positiveInteger, positiveNumber, statusFilter, timerMilliseconds } from './cli/arguments.js';
 import { exitWithFailure } from './cli/failure.js';
 import { loadConfig } from './config/load.js';
@@ -216,7 +216,11 @@ program
       console.log(opts.json ? JSON.stringify(answer, null, 2) : formatPromptExplanation(answer));
       return;
     }
-    const table = buildRoutingTable(config, createLogger('silent'));
+    // No store at that path yet (or a mistyped one): explained from the config alone, as a router started on it would route at first, and no file is made for it.
+    const stored = existsSync(config.database_path);
+    if (!stored) console.error(`switchyard: no database at ${config.database_path} (SQLITE_DB_PATH, database_path): explained without the model registry, agents and discovered models`);
+    const log = createLogger('silent');
+    const table = stored ? buildRoutingTable(config, log, { create: false }) : buildRoutingTable({ ...config, database_path: ':memory:' }, log);
     const explanation = explainRoute(model, table);
     table.db.close();
     console.log(opts.json ? JSON.stringify(explanation, null, 2) : formatExplanation(explanation));

@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -6,7 +7,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NO_PROVIDER_ENV, runCli, type CliResult } from './support/cli.js';
 import { closedLoopbackPort, listenOnLoopback } from './support/http.js';
-import { startRouter, startSim, stopAll, writeConfig } from './support/processes.js';
+import { startRouter, startSim, stopAll, waitFor, writeConfig } from './support/processes.js';
 
 const tempDir = () => mkdtempSync(join(tmpdir(), 'switchyard-cli-'));
 
@@ -40,7 +41,8 @@ describe('commands that cannot go on', () => {
     const notADatabase = join(dir, 'garbage.db');
     writeFileSync(notADatabase, 'this is not SQLite');
     for (const db of [join(notADirectory, 'models.db'), notADatabase]) {
-      for (const args of [['models', 'list'], ['keys', 'list'], ['route', 'm']]) {
+      // A path with no database at all is no failure for route: see below.
+      for (const args of [['models', 'list'], ['keys', 'list'], ...(db === notADatabase ? [['route', 'm']] : [])]) {
         expectFailure(await runCli(args, { SQLITE_DB_PATH: db }, dir), new RegExp(`cannot open the database ${db} \\(SQLITE_DB_PATH, database_path\\): `));
       }
     }
@@ -50,7 +52,7 @@ describe('commands that cannot go on', () => {
   it.runIf(existsSync('/proc/self'))('fail at once on a database or log directory they cannot make, /proc included', async () => {
     const dir = tempDir();
     const unmakeable = '/proc/self/switchyard';
-    for (const args of [['models', 'add', 'm', 'local', 'http://127.0.0.1:9'], ['keys', 'create', 'ci'], ['route', 'm']]) {
+    for (const args of [['models', 'add', 'm', 'local', 'http://127.0.0.1:9'], ['keys', 'create', 'ci']]) {
       expectFailure(await runCli(args, { SQLITE_DB_PATH: `${unmakeable}/models.db` }, dir, 10_000), /cannot open the database \/proc\/self\/switchyard\/models\.db \(SQLITE_DB_PATH, database_path\): ENOENT: no such file or directory, mkdir '\/proc\/self\/switchyard'$/m);
     }
     const env = { SQLITE_DB_PATH: join(dir, 'models.db'), PORT: '0' };
@@ -76,6 +78,28 @@ describe('commands that cannot go on', () => {
     }
   });
 
+  it('route explains a model from the config alone at a path with no database, saying so, creating nothing', async () => {
+    const dir = tempDir();
+    const config = join(dir, 'switchyard.yaml');
+    writeFileSync(config, 'services:\n  - name: gpu-0\n    url: http://127.0.0.1:9\n    models: [m]\n');
+    for (const missing of [join(dir, 'modles.db'), join(dir, 'no', 'such', 'dir', 'models.db')]) {
+      const routed = await runCli(['route', 'm', '--config', config, '--json'], { ...NO_PROVIDER_ENV, SQLITE_DB_PATH: missing }, dir);
+      expect(routed.code).toBe(0);
+      expect(JSON.parse(routed.stdout)).toMatchObject({ model: 'm', routable: true, targets: [{ name: 'gpu-0' }] });
+      expect(routed.stderr).toBe(`switchyard: no database at ${missing} (SQLITE_DB_PATH, database_path): explained without the model registry, agents and discovered models\n`);
+      const unknown = await runCli(['route', 'not-configured', '--config', config], { ...NO_PROVIDER_ENV, SQLITE_DB_PATH: missing }, dir);
+      expect(unknown.code).toBe(1);
+      expect(unknown.stdout).toContain('404');
+    }
+    expect(readdirSync(dir)).toEqual(['switchyard.yaml']);
+    // With a database, its registry too, and nothing said.
+    const db = join(dir, 'models.db');
+    expect((await runCli(['models', 'add', 'registered', 'local', 'http://127.0.0.1:9'], { ...NO_PROVIDER_ENV, SQLITE_DB_PATH: db }, dir)).code).toBe(0);
+    const registered = await runCli(['route', 'registered', '--config', config, '--json'], { ...NO_PROVIDER_ENV, SQLITE_DB_PATH: db }, dir);
+    expect(registered).toMatchObject({ code: 0, stderr: '' });
+    expect(JSON.parse(registered.stdout)).toMatchObject({ routable: true });
+  });
+
   it('that read the request log from a file (logs --db) neither migrate nor take over one that is not this version\'s store', async () => {
     const dir = tempDir();
     const foreign = join(dir, 'other.db');
@@ -98,6 +122,41 @@ describe('commands that cannot go on', () => {
         expect(tables(file), command).toEqual(['notes']);
       }
     }
+  });
+
+  it('that read the request log from a file (logs --db) leave no -wal or -shm file beside one no router has open, and leave a running router\'s alone', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'models.db');
+    expect((await runCli(['keys', 'create', 'ci'], { SQLITE_DB_PATH: file }, dir)).code).toBe(0);
+    expect(readdirSync(dir)).toEqual(['models.db']);
+    expect(await runCli(['logs', 'analyze', '--db', file], {}, dir)).toMatchObject({ code: 0, stdout: expect.stringContaining('no requests') });
+    expect(readdirSync(dir)).toEqual(['models.db']);
+    // tail, stopped as an operator stops it, once it has the file open.
+    const tail = spawn(process.execPath, [join(import.meta.dirname, '../dist/cli.js'), 'logs', 'tail', '--db', file], { cwd: dir, stdio: 'ignore' });
+    const exited = new Promise((resolve) => tail.once('exit', resolve));
+    await waitFor(() => existsSync(`${file}-shm`), 'logs tail to open the database');
+    tail.kill('SIGINT');
+    expect(await exited).toBe(0);
+    expect(readdirSync(dir)).toEqual(['models.db']);
+    // Refused (an older schema), in WAL mode: nothing left either.
+    const older = join(dir, 'older.db');
+    const made = new Database(older);
+    made.pragma('journal_mode = WAL');
+    made.pragma('user_version = 2');
+    made.close();
+    expectFailure(await runCli(['logs', 'analyze', '--db', older], {}, dir), /written by an older Switchyard/);
+    expect(readdirSync(dir).sort()).toEqual(['models.db', 'older.db']);
+    // A router's connection (this one, writing) keeps its files, and goes on reading and writing.
+    const router = new Database(file);
+    router.exec('CREATE TABLE scratch (n INTEGER)');
+    router.prepare('INSERT INTO scratch VALUES (?)').run(1);
+    expect(existsSync(`${file}-wal`)).toBe(true);
+    expect((await runCli(['logs', 'analyze', '--db', file], {}, dir)).code).toBe(0);
+    expect(existsSync(`${file}-wal`) && existsSync(`${file}-shm`)).toBe(true);
+    router.prepare('INSERT INTO scratch VALUES (?)').run(2);
+    expect(router.prepare('SELECT count(*) FROM scratch').pluck().get()).toBe(2);
+    router.close();
+    expect(readdirSync(dir).sort()).toEqual(['models.db', 'older.db']);
   });
 
   it('say that the port is in use (serve and sim), and give the stack only at LOG_LEVEL debug', async () => {

@@ -6,6 +6,7 @@ import { fixture, FakeUpstream } from './support/fake-upstream.js';
 import { runCli } from './support/cli.js';
 import { postJson } from './support/http.js';
 import { keptResponsesClient, makeUntilFirstDropped } from './support/kept-responses.js';
+import { REFUSED_RETRIEVE_QUERIES } from './support/retrieve-queries.js';
 import { startRouter, startSim, stopAll, waitFor, type Proc } from './support/processes.js';
 
 type ApiFailure = InstanceType<typeof OpenAI.APIError>;
@@ -333,6 +334,23 @@ describe('responses the router keeps for targets that speak only chat (fake Anth
     }
   });
 
+  it("checks a retrieve's query as OpenAI documents it, as for an engine's response: include values of its enum (accepted, changing nothing), stream a boolean spelled true or false", async () => {
+    anthropic.reply({ status: 200, json: fixture('anthropic/message-text.json') });
+    const made = await client.responses.create({ model: 'claude-x', input: 'Query me' });
+    for (const [query, param] of REFUSED_RETRIEVE_QUERIES) {
+      const refused = await fetch(`${router.url}/v1/responses/${made.id}?${query}`);
+      expect(refused.status, query).toBe(400);
+      const body = (await refused.json()) as { error: { message: string } };
+      expect(body, query).toEqual({ error: { message: expect.stringContaining(`'${param}'`), type: 'invalid_request_error', param, code: 'invalid_value' } });
+      expect(body.error.message.length, query).toBeLessThan(600);
+    }
+    const whole = (await (await fetch(`${router.url}/v1/responses/${made.id}`)).json()) as Record<string, unknown>;
+    expect(await client.responses.retrieve(made.id, { include: ['message.output_text.logprobs', 'reasoning.encrypted_content'], stream: false })).toMatchObject(whole);
+    expect(await (await fetch(`${router.url}/v1/responses/${made.id}?include=file_search_call.results&stream=false&include_obfuscation=true`)).json()).toEqual(whole);
+    const replayed = await sentEvents(await fetch(`${router.url}/v1/responses/${made.id}?stream=true&include[]=message.output_text.logprobs`));
+    expect(replayed.at(-1)).toMatchObject({ type: 'response.completed', response: whole });
+  });
+
   it("continues a kept response through a model group by the group's target answered through the bridge, whatever its weights would pick (the engine's would refuse it)", async () => {
     anthropic.reply({ status: 200, json: fixture('anthropic/message-text.json') });
     const kept = await client.responses.create({ model: 'claude-x', input: 'Hi' });
@@ -455,10 +473,15 @@ describe('responses the router keeps for targets that speak only chat (fake Anth
     anthropic.reply({ status: 200, json: fixture('anthropic/message-text.json') });
     const open = await client.responses.create({ model: 'claude-x', input: 'Open' });
     const createKey = async (name: string, models?: string[]) => (await postJson(`${router.url}/admin/keys`, { name, models }, ADMIN)).body as { key: string };
-    const [owner, other, onlyM1] = await Promise.all([createKey('owner'), createKey('other'), createKey('only-m1', ['m1'])]);
+    const [owner, other, onlyM1, onlyGemini] = await Promise.all([createKey('owner'), createKey('other'), createKey('only-m1', ['m1']), createKey('only-gemini', ['gemini-x'])]);
     const notForM1 = await fetch(`${router.url}/v1/responses/${open.id}`, { headers: { authorization: `Bearer ${onlyM1.key}` } });
     expect(notForM1.status).toBe(403);
     expect(await notForM1.json()).toMatchObject({ error: { code: 'model_not_allowed' } });
+    // Nor continued by a key that may not use the model it was made with, through a model it may use: Gemini would be sent Claude's conversation.
+    const upstreamBefore = upstreamRequests();
+    const continuedByGemini = await postJson(`${router.url}/v1/responses`, { model: 'gemini-x', input: 'Go on', previous_response_id: open.id }, { authorization: `Bearer ${onlyGemini.key}` });
+    expect(continuedByGemini).toMatchObject({ status: 403, body: { error: { code: 'model_not_allowed', param: 'model', message: expect.stringContaining("'claude-x'") } } });
+    expect(upstreamRequests()).toBe(upstreamBefore);
     expect((await new OpenAI({ baseURL: `${router.url}/v1`, apiKey: other.key, maxRetries: 0 }).responses.retrieve(open.id)).id).toBe(open.id);
     const ownerClient = new OpenAI({ baseURL: `${router.url}/v1`, apiKey: owner.key, maxRetries: 0 });
     const otherClient = new OpenAI({ baseURL: `${router.url}/v1`, apiKey: other.key, maxRetries: 0 });
@@ -479,6 +502,11 @@ describe('responses the router keeps for targets that speak only chat (fake Anth
       return { status: answer.status, body: JSON.stringify(answer.body).replaceAll(id, 'ID'), target: answer.headers.get('x-switchyard-target') };
     };
     for (const model of ['gemini-x', 'claude-x', 'no-such-model']) expect(await continuing(made.id, model), model).toEqual(await continuing('resp_never_made', model));
+    // Or one too long to be repeated whole: its start, as any id's.
+    const long = `resp_${'y'.repeat(12_000)}`;
+    const unknownLong = await postJson(`${router.url}/v1/responses`, { model: 'claude-x', input: 'Yours?', previous_response_id: long }, { authorization: `Bearer ${other.key}` });
+    expect(unknownLong.body).toMatchObject({ error: { code: 'previous_response_not_found', message: expect.stringContaining(`'${long.slice(0, 64)}…'`) } });
+    expect(JSON.stringify(unknownLong.body).length).toBeLessThan(600);
     // Explained to another key as its request is answered: not found; to its owner, kept.
     const explain = (key: string) => postJson(`${router.url}/route/explain`, { model: 'gemini-x', input: 'Yours?', previous_response_id: made.id }, { authorization: `Bearer ${key}` });
     expect(await explain(other.key)).toMatchObject({ status: 404, body: { error: { code: 'previous_response_not_found' } } });

@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertConforms, RESPONSE_EVENT_SCHEMA } from './support/conformance.js';
@@ -6,6 +8,8 @@ import { getJson, listenOnLoopback, postJson } from './support/http.js';
 import { metricValue } from './support/prometheus.js';
 import { startRouter, startSim, stopAll, waitFor, type Proc } from './support/processes.js';
 import { loggedRequest } from './support/request-log-rows.js';
+import { REFUSED_RETRIEVE_QUERIES } from './support/retrieve-queries.js';
+import { RETRIEVE_INCLUDES } from '../src/server/retrieve-query.js';
 
 type ApiFailure = InstanceType<typeof OpenAI.APIError>;
 
@@ -160,11 +164,45 @@ describe('calls on a stored response (retrieve, input items, cancel, delete) rea
     }
     const unknown = await outcome(client.responses.retrieve('resp_nobody'));
     expect(unknown).toBeInstanceOf(OpenAI.NotFoundError);
+    // An id as long as a request line may be is repeated only in part.
+    const long = `resp_${'x'.repeat(12_000)}`;
+    for (const [method, suffix] of [['GET', ''], ['DELETE', ''], ['POST', '/cancel'], ['GET', '/input_items']]) {
+      const answer = await fetch(`${router.url}/v1/responses/${long}${suffix}`, { method });
+      expect(answer.status, `${method} ${suffix}`).toBe(404);
+      const { error } = (await answer.json()) as { error: { message: string; code: string } };
+      expect(error.code).toBe('response_not_found');
+      expect(error.message).toContain(`'${long.slice(0, 64)}…'`);
+      expect(error.message.length, `${method} ${suffix}`).toBeLessThan(300);
+    }
     expect(await simRequests(sims)).toEqual(before);
     // Other methods and deeper paths are no route.
     const other = await fetch(`${router.url}/v1/responses/resp_nobody/other`);
     expect(other.status).toBe(404);
     expect(((await other.json()) as { error: { code: string } }).error.code).toBe('unknown_route');
+  });
+
+  it("checks a retrieve's query as OpenAI documents it, before asking the holder: include values of its enum, stream a boolean spelled true or false, starting_after a sequence number", async () => {
+    const { response, holder } = await made('Query me');
+    const includes = (JSON.parse(readFileSync(join(import.meta.dirname, '../../shared/conformance/openai-openapi.json'), 'utf8')) as { components: { schemas: { IncludeEnum: { enum: string[] } } } }).components.schemas.IncludeEnum.enum;
+    expect([...RETRIEVE_INCLUDES]).toEqual(includes);
+    const before = await simRequests(sims);
+    for (const [query, param] of REFUSED_RETRIEVE_QUERIES) {
+      const refused = await fetch(`${router.url}/v1/responses/${response.id}?${query}`);
+      expect(refused.status, query).toBe(400);
+      const body = (await refused.json()) as { error: { message: string } };
+      expect(body, query).toEqual({ error: { message: expect.stringContaining(`'${param}'`), type: 'invalid_request_error', param, code: 'invalid_value' } });
+      expect(body.error.message.length, query).toBeLessThan(600);
+    }
+    expect(await simRequests(sims)).toEqual(before);
+    // Accepted, and sent to the holder as they came.
+    const accepted = await client.responses.retrieve(response.id, { include: ['message.output_text.logprobs', 'reasoning.encrypted_content'], stream: false });
+    expect(accepted.id).toBe(response.id);
+    const repeated = await fetch(`${router.url}/v1/responses/${response.id}?include=message.output_text.logprobs&include=file_search_call.results&stream=false&include_obfuscation=false`);
+    expect(repeated.status).toBe(200);
+    expect(repeated.headers.get('x-switchyard-target')).toBe(holder);
+    const replay = await fetch(`${router.url}/v1/responses/${response.id}?stream=true&include[]=message.output_text.logprobs&starting_after=0`);
+    expect(replay.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    expect(await replay.text()).toContain('response.completed');
   });
 
   it('counts each call under its route and the model the response was made with, and logs who held it', async () => {
@@ -229,6 +267,13 @@ describe('calls on a stored response (retrieve, input items, cancel, delete) rea
     expect(refused).toBeInstanceOf(OpenAI.PermissionDeniedError);
     expect((refused as ApiFailure).code).toBe('model_not_allowed');
     expect((refused as ApiFailure).message).toContain("'m1'");
+    // Nor continues one: its holder serves m2 too, and would go on from m1's conversation.
+    const beforeContinuing = await simRequests(sims);
+    const notContinued = await outcome(m2Client.responses.create({ model: 'm2', input: 'go on', previous_response_id: open.id }));
+    expect(notContinued).toBeInstanceOf(OpenAI.PermissionDeniedError);
+    expect(notContinued as ApiFailure).toMatchObject({ code: 'model_not_allowed', param: 'model', message: expect.stringContaining("'m1'") });
+    expect(await simRequests(sims)).toEqual(beforeContinuing);
+    expect(await m1Client.responses.create({ model: 'm1', input: 'go on', previous_response_id: open.id })).toMatchObject({ status: 'completed', previous_response_id: open.id });
     // Without a key, nothing.
     expect((await fetch(`${router.url}/v1/responses/${response.id}`)).status).toBe(401);
 

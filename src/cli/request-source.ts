@@ -27,8 +27,8 @@ export function openRequestReader(source: SourceOptions): { read(query: RequestQ
     };
   }
   if (!existsSync(source.db)) throw new Error(`no request log at ${source.db}: point --db (or SQLITE_DB_PATH) at the router's database, or use --url`);
-  const db = openDatabaseForReading(source.db);
-  return { read: async (query) => queryRequests(db, query), close: () => db.close() };
+  const { db, close } = openDatabaseForReading(source.db);
+  return { read: async (query) => queryRequests(db, query), close };
 }
 
 export type FleetView = Omit<FleetStats, 'services'> & { services: Array<FleetStats['services'][number] & { cooldown?: { state: string } }>; activity: Activity };

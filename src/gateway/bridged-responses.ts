@@ -2,7 +2,7 @@ import type { ProviderAdapter } from '../providers/adapter.js';
 import { inputItems } from '../providers/responses/input-items.js';
 import type { ResponseAffinity } from '../routing/response-affinity.js';
 import { keptKey } from '../routing/session-hints.js';
-import { ApiError, previousResponseNotFound } from '../server/errors.js';
+import { ApiError, echoed, previousResponseNotFound } from '../server/errors.js';
 import type { KeptResponses, ResponseHolder } from '../state/shared-state.js';
 import type { InferenceRequest } from './inference-request.js';
 
@@ -106,4 +106,4 @@ export function continuationRefusal(adapter: ProviderAdapter, { id, kept, holder
   return notContinuable(id, `it was answered through the router's chat bridge (model '${kept.model}'), which keeps it, and model '${model}' is served by a target that keeps its own responses; continue it with model '${kept.model}'`);
 }
 
-const notContinuable = (id: string, why: string) => new ApiError(400, `Previous response with id '${id}' cannot be continued with this model: ${why}.`, 'invalid_request_error', 'previous_response_not_continuable', 'previous_response_id');
+const notContinuable = (id: string, why: string) => new ApiError(400, `Previous response with id '${echoed(id)}' cannot be continued with this model: ${why}.`, 'invalid_request_error', 'previous_response_not_continuable', 'previous_response_id');

@@ -26,6 +26,12 @@ export const invalidApiKey = (acceptsApiKeyHeader = false) =>
 export const modelNotAllowed = (model: string) =>
   new ApiError(403, `This API key may not use the model '${model}'`, 'permission_error', 'model_not_allowed', 'model');
 
+/** The 403 for a caller whose key may not use `model`; undefined when it may. */
+export function modelRefusal(caller: Caller | undefined, model: string): ApiError | undefined {
+  const models = caller?.key?.models;
+  return models && !models.includes(model) ? modelNotAllowed(model) : undefined;
+}
+
 export const budgetExceeded = (budget: number) =>
   new ApiError(429, `This API key has spent its budget of $${budget}`, 'insufficient_quota', 'insufficient_quota');
 
@@ -85,8 +91,8 @@ export class CallerIdentifier {
 
   /** Whether an identified caller may reach `model` at all (throws a 403 for a model off its list); its budget aside. */
   authorizeModel(caller: Caller, model: string): void {
-    const models = caller.key?.models;
-    if (models && !models.includes(model)) throw modelNotAllowed(model);
+    const refusal = modelRefusal(caller, model);
+    if (refusal) throw refusal;
   }
 
   /** Counts spend in the remembered record at once, so the budget holds before the next read. */

@@ -1,6 +1,6 @@
 import { inputItemPage, type InputItemQuery } from '../providers/responses/input-items.js';
 import { replayedEvents } from '../providers/responses/replay.js';
-import { badRequest, responseNotFound } from '../server/errors.js';
+import { badRequest, echoed, responseNotFound } from '../server/errors.js';
 import { keptInputItems, type BridgedResponses, type BridgedResponse } from './bridged-responses.js';
 import type { ResponseCallRequest } from './response-calls.js';
 
@@ -19,10 +19,10 @@ export interface KeptResponseAnswer {
  */
 export async function keptResponseAnswer(request: ResponseCallRequest, kept: BridgedResponse, bridged: BridgedResponses): Promise<KeptResponseAnswer> {
   const { responseId } = request;
-  const query = new URLSearchParams(request.query);
   switch (request.call) {
     case 'retrieve':
-      if (query.get('stream') === 'true') return { body: replayedEvents(kept.response, startingAfter(query)), contentType: 'text/event-stream' };
+      // `include` changes nothing: the Response is kept as its client got it, with all the bridge made of it (whatever `include` said then).
+      if (request.retrieve?.stream) return { body: replayedEvents(kept.response, request.retrieve.startingAfter), contentType: 'text/event-stream' };
       return json(kept.response);
     case 'delete':
       // Not dropped by this call (another, through another instance, deleted it meanwhile; or its store did not answer): not deleted by it.
@@ -32,30 +32,22 @@ export async function keptResponseAnswer(request: ResponseCallRequest, kept: Bri
       throw badRequest('Cannot cancel a synchronous response.');
     case 'input_items': {
       const items = keptInputItems(kept);
-      return json(inputItemPage(items, pageQuery(query, items)));
+      return json(inputItemPage(items, pageQuery(new URLSearchParams(request.query), items)));
     }
   }
 }
 
 const json = (value: unknown): KeptResponseAnswer => ({ body: JSON.stringify(value), contentType: 'application/json' });
 
-/** The sequence number a replay resumes after (-1: from the start); one that is no whole number is the client's error. */
-function startingAfter(query: URLSearchParams): number {
-  const after = query.get('starting_after');
-  if (after === null) return -1;
-  if (!/^\d+$/.test(after)) throw badRequest(`Invalid 'starting_after': expected a sequence number (a whole number from 0), got '${after}'`, 'starting_after', 'invalid_value');
-  return Number(after);
-}
-
 /** The page asked for, checked: a page the API would not give is the client's error. */
 function pageQuery(query: URLSearchParams, items: readonly Record<string, unknown>[]): InputItemQuery {
   const order = query.get('order') ?? undefined;
-  if (order !== undefined && order !== 'asc' && order !== 'desc') throw badRequest(`Invalid 'order': expected 'asc' or 'desc', got '${order}'`, 'order', 'invalid_value');
+  if (order !== undefined && order !== 'asc' && order !== 'desc') throw badRequest(`Invalid 'order': expected 'asc' or 'desc', got '${echoed(order)}'`, 'order', 'invalid_value');
   const limit = query.get('limit') ?? undefined;
   if (limit !== undefined && !(/^\d+$/.test(limit) && Number(limit) >= 1 && Number(limit) <= 100)) {
-    throw badRequest(`Invalid 'limit': expected an integer from 1 to 100, got '${limit}'`, 'limit', 'invalid_value');
+    throw badRequest(`Invalid 'limit': expected an integer from 1 to 100, got '${echoed(limit)}'`, 'limit', 'invalid_value');
   }
   const after = query.get('after') ?? undefined;
-  if (after !== undefined && !items.some((item) => item.id === after)) throw badRequest(`Invalid 'after': no input item of this response has id '${after}'`, 'after', 'invalid_value');
+  if (after !== undefined && !items.some((item) => item.id === after)) throw badRequest(`Invalid 'after': no input item of this response has id '${echoed(after)}'`, 'after', 'invalid_value');
   return { order, limit, after };
 }

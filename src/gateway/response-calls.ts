@@ -5,7 +5,8 @@ import type { Fleet } from '../fleet/fleet.js';
 import { storedResponseCall } from '../providers/openai-compatible.js';
 import { streamWithoutKey } from '../providers/stream-without-key.js';
 import { mayUse, type ResponseAffinity } from '../routing/response-affinity.js';
-import { ApiError, badGateway, responseNotFound } from '../server/errors.js';
+import { ApiError, badGateway, echoed, responseNotFound } from '../server/errors.js';
+import type { RetrieveQuery } from '../server/retrieve-query.js';
 import { callUpstream, type UpstreamResponse } from '../upstream/call.js';
 import { abortError, CLIENT_CLOSED, CLIENT_GONE_ERROR, stoppedByDeadline, stoppedByRouter, type RequestAbort } from './abort.js';
 import { countBackendTrouble, cutWhileSending, isTroubleStatus } from './backend-trouble.js';
@@ -27,6 +28,8 @@ export interface ResponseCallRequest extends RequestIdentity {
   responseId: string;
   /** The query string as sent, with its `?` (`?stream=true`, `?after=…&limit=…`), or empty. */
   query: string;
+  /** A retrieve's query, checked (see retrieveQuery); undefined for the other calls. */
+  retrieve?: RetrieveQuery;
   /** A `HEAD`: the `GET` call's status and headers are answered, without its body. */
   headersOnly: boolean;
   headers: IncomingHttpHeaders;
@@ -40,7 +43,7 @@ export interface ResponseCallOptions {
 }
 
 const holderUnavailable = (responseId: string, replica: string) =>
-  new ApiError(503, `Response with id '${responseId}' is held by '${replica}', which is unhealthy or benched now; try again later.`, 'service_unavailable', 'response_holder_unavailable');
+  new ApiError(503, `Response with id '${echoed(responseId)}' is held by '${replica}', which is unhealthy or benched now; try again later.`, 'service_unavailable', 'response_holder_unavailable');
 
 /**
  * The Responses API's calls on a stored response, which name no model: each goes to the replica

@@ -27,13 +27,14 @@ export interface RoutingTable extends RouteSources {
 /**
  * Everything a model name can resolve to: configured services (with the models discovery last
  * found on them), the registry and stored agents from SQLite, and the providers. The server and `switchyard route` build it the same way.
+ * The database is created unless `store.create` is false (see openDatabase).
  */
-export function buildRoutingTable(config: Config, log: Logger): RoutingTable {
+export function buildRoutingTable(config: Config, log: Logger, store: { create?: boolean } = {}): RoutingTable {
   const fleet = new Fleet(config.health_check.failure_threshold);
   for (const service of config.services) {
     fleet.add({ name: service.name, url: service.url, kind: 'service', models: service.models, apiKey: service.api_key, healthPath: service.health_path, adapter: serviceAdapter(service) });
   }
-  const db = openDatabase(config.database_path);
+  const db = openDatabase(config.database_path, store);
   rememberDiscoveredModels(fleet, new DiscoveredModelRepository(db), log);
   const providers = new ProviderTargets(fleet, config.providers);
   const registry = new ModelRegistry(fleet, new ModelRepository(db), new ModelGroupRepository(db), config.providers);

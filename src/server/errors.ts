@@ -16,6 +16,18 @@ export class ApiError extends Error {
   }
 }
 
+/** The most of a client's value (an id, a query parameter) an error message repeats: the value may be as long as the request itself, its message need not be. */
+const ECHOED_CHARS = 64;
+
+/** A client's value as an error message repeats it: whole, or its first ECHOED_CHARS characters (no surrogate pair split) and an ellipsis. */
+export function echoed(value: string): string {
+  if (value.length <= ECHOED_CHARS) return value;
+  const end = isHighSurrogate(value.charCodeAt(ECHOED_CHARS - 1)) ? ECHOED_CHARS - 1 : ECHOED_CHARS;
+  return `${value.slice(0, end)}…`;
+}
+
+const isHighSurrogate = (code: number) => code >= 0xd800 && code <= 0xdbff;
+
 export const badRequest = (message: string, param: string | null = null, code: string | null = null) =>
   new ApiError(400, message, 'invalid_request_error', code, param);
 
@@ -37,11 +49,11 @@ export const modelsNotYetKnown = (model: string, service: string) =>
 
 /** As OpenAI and the engines answer a continuation of a response they do not hold. */
 export const previousResponseNotFound = (responseId: string, why?: string) =>
-  new ApiError(404, `Previous response with id '${responseId}' not found${why === undefined ? '' : `: ${why}`}.`, 'invalid_request_error', 'previous_response_not_found', 'previous_response_id');
+  new ApiError(404, `Previous response with id '${echoed(responseId)}' not found${why === undefined ? '' : `: ${why}`}.`, 'invalid_request_error', 'previous_response_not_found', 'previous_response_id');
 
 /** As OpenAI answers a call on a response it does not hold (or holds for another project). */
 export const responseNotFound = (responseId: string, why = 'the router keeps no response of that id, and no replica is known to hold it') =>
-  new ApiError(404, `Response with id '${responseId}' not found: ${why}.`, 'invalid_request_error', 'response_not_found');
+  new ApiError(404, `Response with id '${echoed(responseId)}' not found: ${why}.`, 'invalid_request_error', 'response_not_found');
 
 export const badGateway = (message: string) => new ApiError(502, message, 'upstream_error', 'bad_gateway');
 

@@ -9,6 +9,7 @@ import { hasLooped } from '../upstream/via.js';
 import { ApiError, loopDetected, shuttingDown } from './errors.js';
 import { discardRest, readBody } from './read-body.js';
 import { requestId } from './request-id.js';
+import { retrieveQuery, type RetrieveQuery } from './retrieve-query.js';
 import { isPlausibleModelName, validateInference } from './validate.js';
 
 const ENDPOINT_PATHS: ReadonlyArray<[string, Endpoint]> = [
@@ -54,7 +55,13 @@ export function inferenceRoutes(gateway: Gateway, maxBodyBytes: number, log: Log
     discardRest(req, () => {
       if (draining || hasLooped(req.headers.via)) return refuse(gateway, res, identity, draining ? shuttingDown() : loopDetected());
       identity.startedAt = performance.now();
-      gateway.handleResponseCall({ ...identity, ...target, headers: req.headers }, res).catch((failure: unknown) => fail(res, id, failure));
+      let retrieve: RetrieveQuery | undefined;
+      try {
+        retrieve = target.call === 'retrieve' ? retrieveQuery(target.query) : undefined;
+      } catch (invalid) {
+        return refuse(gateway, res, identity, invalid as ApiError);
+      }
+      gateway.handleResponseCall({ ...identity, ...target, retrieve, headers: req.headers }, res).catch((failure: unknown) => fail(res, id, failure));
     });
     return true;
   };

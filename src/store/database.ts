@@ -35,19 +35,70 @@ export function openDatabase(path: string, { create = true }: { create?: boolean
   });
 }
 
+/** A store opened for reading, and how to close it. */
+export interface StoreReader {
+  db: Db;
+  close(): void;
+}
+
 /**
  * Opens an existing store read-only, for reading the request log from a file named by hand
  * (`logs --db`), often the one a router is writing: a file that is not this version's store
  * (another program's, the replaced router's, an older schema) is neither migrated nor taken over.
- * Its caller says in its own words that the file is missing (openRequestReader).
+ * Its caller says in its own words that the file is missing (openRequestReader). Closed, it leaves
+ * the directory as it found it (see removeWalFilesIfUnused).
  */
-export function openDatabaseForReading(path: string): Db {
-  return opened(path, () => new Database(path, { readonly: true, fileMustExist: true }), (db) => {
-    db.pragma('busy_timeout = 5000');
-    const version = db.pragma('user_version', { simple: true }) as number;
-    if (version === 0) throw new Error('not a Switchyard database (no router has used it)');
-    if (version < MIGRATIONS.length) throw new Error(`written by an older Switchyard (schema ${version} of ${MIGRATIONS.length}): start this version's router on it once to bring it up to date`);
-  });
+export function openDatabaseForReading(path: string): StoreReader {
+  const walFilesFound = walFilesExist(path);
+  const tidy = () => {
+    if (!walFilesFound) removeWalFilesIfUnused(path);
+  };
+  let db: Db;
+  try {
+    db = opened(path, () => new Database(path, { readonly: true, fileMustExist: true }), (db) => {
+      db.pragma('busy_timeout = 5000');
+      const version = db.pragma('user_version', { simple: true }) as number;
+      if (version === 0) throw new Error('not a Switchyard database (no router has used it)');
+      if (version < MIGRATIONS.length) throw new Error(`written by an older Switchyard (schema ${version} of ${MIGRATIONS.length}): start this version's router on it once to bring it up to date`);
+    });
+  } catch (error) {
+    tidy();
+    throw error;
+  }
+  return {
+    db,
+    close() {
+      db.close();
+      tidy();
+    },
+  };
+}
+
+const walFilesExist = (path: string) => existsSync(`${path}-wal`) || existsSync(`${path}-shm`);
+
+/**
+ * Removes the `-wal` and `-shm` files a read-only connection made beside a WAL database no other
+ * connection has open. The last connection to close a WAL database checkpoints it and deletes them,
+ * but a read-only one cannot checkpoint, so it leaves them behind. A read-write connection that
+ * reads and closes does it instead, and SQLite decides: only as the last connection (it must get
+ * the file's exclusive lock), so a router that opened the file meanwhile keeps them; and with
+ * nothing written, its checkpoint writes nothing. Only when they were not there before opening:
+ * ones found there are a running router's (or a crashed one's, with what it wrote). A failure
+ * leaves them (a file whose directory or mode lets this connection only read, say): they are
+ * harmless, and the request log has already been read.
+ */
+function removeWalFilesIfUnused(path: string): void {
+  if (!walFilesExist(path)) return;
+  try {
+    const db = new Database(path, { fileMustExist: true });
+    try {
+      db.pragma('user_version', { simple: true });
+    } finally {
+      db.close();
+    }
+  } catch {
+    // See above: left as they are.
+  }
 }
 
 /** Said before opening, as fileMustExist alone would say "unable to open database file". */
