@@ -184,6 +184,7 @@ describe('config', () => {
 
   it('accepts every YAML example of the README', () => {
     const readme = readFileSync(join(import.meta.dirname, '../README.md'), 'utf8');
+    // A fence naming a file after its language (```yaml prometheus.yml) holds another program's config.
     const examples = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].map((match) => match[1]!);
     expect(examples.length).toBeGreaterThan(3);
     for (const example of examples) expect(() => parseConfig(parseYaml(example), {}), example).not.toThrow();
