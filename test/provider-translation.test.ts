@@ -274,7 +274,7 @@ describe('Anthropic request translation', () => {
 
   it('drops parameters Anthropic lacks and fields it does not know', () => {
     const body = toAnthropicRequest(
-      chat([{ role: 'user', content: 'x' }], { seed: 1, n: 3, response_format: { type: 'json_object' }, logprobs: true, made_up: 1, max_tokens: 5, max_completion_tokens: 7, user: 'u1' }),
+      chat([{ role: 'user', content: 'x' }], { seed: 1, n: 3, response_format: { type: 'text' }, logprobs: true, made_up: 1, max_tokens: 5, max_completion_tokens: 7, user: 'u1' }),
       'm',
       true,
     );
