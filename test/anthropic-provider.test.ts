@@ -300,6 +300,50 @@ describe('Anthropic provider (a fake Messages API behind the router)', () => {
       expect(fake.last().body.tools).toEqual([{ name: 'book', input_schema: book.function.parameters }]);
     });
 
+    it("asks Claude 4.5 and later through the answer tool, the schema as sent, for a schema no rewrite keeps (a map, recursion), streamed or not, sends such a strict tool not strict, and keeps what a reference has beside it", async () => {
+      // a map (Pydantic's dict[str, int]), which OpenAI's strict mode refuses too (its SDK's zod helper throws)
+      const counts = { type: 'object', properties: { counts: { type: 'object', additionalProperties: { type: 'integer' } } }, required: ['counts'] };
+      const tallyFormat = { type: 'json_schema' as const, json_schema: { name: 'tally', schema: counts } };
+      const tally = { counts: { apples: 3, pears: 2 } };
+      const json = JSON.stringify(tally);
+      fake.reply({ status: 200, json: anthropicMessage([{ ...answerCall, input: tally }], 'tool_use') });
+      const completion = await client.chat.completions.create({ model: 'claude-opus-4-7', messages: ask, response_format: tallyFormat });
+      let sent = fake.last().body;
+      expect(sent).not.toHaveProperty('output_config');
+      expect(sent.tools).toEqual([{ name: 'json_tool_call', description: expect.any(String), input_schema: counts }]);
+      expect(sent.tool_choice).toEqual({ type: 'tool', name: 'json_tool_call' });
+      assertConforms('CreateChatCompletionResponse', completion);
+      expect(completion.choices[0]!.finish_reason).toBe('stop');
+      expect(JSON.parse(completion.choices[0]!.message.content!)).toEqual(tally);
+
+      // streamed while thinking, the text before the call held and dropped, as for older models
+      fake.reply({ sse: anthropicToolUseStream('toolu_json', 'json_tool_call', [json.slice(0, 12), json.slice(12)], ['Counting.']), chunkBytes: 13 });
+      const chunks = await collectConforming(await client.chat.completions.create({ model: 'claude-opus-4-7', messages: ask, response_format: tallyFormat, reasoning_effort: 'low', stream: true }));
+      expect(chunks.map((chunk) => chunk.choices[0]?.delta.content ?? '').join('')).toBe(json);
+      expect(chunks.some((chunk) => chunk.choices[0]?.delta.tool_calls)).toBe(false);
+
+      const tree = { type: 'object', properties: { name: { type: 'string' }, children: { type: 'array', items: { $ref: '#' } } }, required: ['name', 'children'], additionalProperties: false };
+      const plant = { type: 'function' as const, function: { name: 'plant', parameters: tree, strict: true } };
+      fake.reply({ status: 200, json: anthropicMessage([{ type: 'tool_use', id: 'toolu_plant', name: 'plant', input: { name: 'oak', children: [] } }], 'tool_use') });
+      await client.chat.completions.create({ model: 'claude-opus-4-7', messages: ask, tools: [plant] });
+      expect(fake.last().body.tools).toEqual([{ name: 'plant', input_schema: tree }]);
+
+      const described = {
+        type: 'object',
+        properties: { home: { $ref: '#/$defs/City', description: 'Where they live' } },
+        required: ['home'],
+        $defs: { City: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } },
+      };
+      fake.reply({ status: 200, json: anthropicMessage([{ type: 'text', text: '{"home":{"city":"Paris"}}' }], 'end_turn') });
+      await client.chat.completions.create({ model: 'claude-opus-4-7', messages: ask, response_format: { type: 'json_schema', json_schema: { name: 'home', schema: described } } });
+      sent = fake.last().body;
+      const city = { type: 'object', properties: { city: { type: 'string' } }, required: ['city'], additionalProperties: false };
+      expect((sent.output_config as { format: unknown }).format).toEqual({
+        type: 'json_schema',
+        schema: { type: 'object', properties: { home: { ...city, description: 'Where they live' } }, required: ['home'], $defs: { City: city }, additionalProperties: false },
+      });
+    });
+
     it("makes an older model call LiteLLM's json_tool_call with the schema, and answers with its input as the content, finish_reason stop", async () => {
       fake.reply({ status: 200, json: anthropicMessage([answerCall], 'tool_use') });
       const completion = await client.chat.completions.parse({ model: 'claude-x', messages: ask, response_format: format });

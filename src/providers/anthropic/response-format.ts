@@ -19,10 +19,10 @@ type Fields = Record<string, unknown>;
 
 /**
  * The schema JSON mode (`json_object`) asks the answer to match: any JSON object, LiteLLM's. Anthropic's
- * constrained decoding cannot take it: it requires `additionalProperties: false` of every object,
- * which would allow only `{}`. A tool's input is always a JSON object, and a tool that is not strict
- * takes any schema, so the answer tool holds the answer to an object, which a system instruction
- * alone would only ask for (the model may still wrap it in prose or a code fence).
+ * constrained decoding cannot take it (strictSchema gives none): it requires `additionalProperties:
+ * false` of every object, which would allow only `{}`. A tool's input is always a JSON object, and a
+ * tool that is not strict takes any schema, so the answer tool holds the answer to an object, which
+ * a system instruction alone would only ask for (the model may still wrap it in prose or a code fence).
  */
 const ANY_OBJECT: Fields = { type: 'object', properties: {}, additionalProperties: true };
 
@@ -64,7 +64,8 @@ export function answerSchema(format: unknown): Fields | undefined {
 /**
  * Asks `model` for an answer matching `schema`, in the Messages API body `request` (its tools,
  * tool choice and thinking already set): structured outputs get the schema rewritten to what
- * Anthropic's constrained decoding takes (strict-schema.ts). The answer tool is forced unless the
+ * Anthropic's constrained decoding takes (strict-schema.ts), where a rewrite keeps its meaning;
+ * otherwise the model is given the answer tool, the schema as sent. The answer tool is forced unless the
  * request thinks (Anthropic refuses forced tool use then) or the client has tools of its own, which
  * the model must stay free to call first; then the model calls the answer tool when it answers.
  */
@@ -85,8 +86,12 @@ export function askForSchema(request: Fields, schema: Fields, model: string): vo
   if (tools.length === 0 && (thinking === undefined || thinking === 'disabled')) request.tool_choice = { type: 'tool', name: ANSWER_TOOL };
 }
 
-/** The schema `model`'s structured outputs decode the answer to, or undefined when the model is given the answer tool instead. */
-const decodedSchema = (schema: Fields, model: string): Fields | undefined => (schema !== ANY_OBJECT && writesStructuredOutputs(model) ? strictSchema(schema) : undefined);
+/**
+ * The schema `model`'s structured outputs decode the answer to, or undefined when the model is
+ * given the answer tool instead: it has no structured outputs, or no rewrite for them keeps the
+ * schema's meaning (a map, recursion: see strict-schema.ts), and a tool takes the schema as sent.
+ */
+const decodedSchema = (schema: Fields, model: string): Fields | undefined => (writesStructuredOutputs(model) ? strictSchema(schema) : undefined);
 
 const ANSWERED_FORMATS: ReadonlySet<unknown> = new Set(['json_schema', 'json_object']);
 
