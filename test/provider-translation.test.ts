@@ -414,6 +414,29 @@ describe("structured output schemas for Anthropic's constrained decoding (strict
     expect(strictSchema({ $ref: '#/definitions/Point', definitions: { Point: point }, description: 'The answer' })).toEqual({ ...closedPoint, description: 'The answer', definitions: { Point: closedPoint } });
   });
 
+  it('gives no schema, quickly, where copying what references with keywords beside them refer to would grow without bound', () => {
+    // each level refers to the next twice with a description: copied whole, 2^40 objects
+    const levels = 40;
+    const $defs = Object.fromEntries(Array.from({ length: levels }, (_, level) => [`L${level}`, level === levels - 1
+      ? { type: 'string' }
+      : { type: 'object', properties: { a: { $ref: `#/$defs/L${level + 1}`, description: 'a' }, b: { $ref: `#/$defs/L${level + 1}`, description: 'b' } } }]));
+    expect(strictSchema({ type: 'object', properties: { top: { $ref: '#/$defs/L0', description: 'top' } }, $defs })).toBeUndefined();
+    // a chain of references as long as a body allows, followed without exhausting the call stack
+    const chain = (length: number, link: (next: string) => Record<string, unknown>) => ({
+      type: 'object',
+      properties: { top: { $ref: '#/$defs/C0', description: 'top' } },
+      $defs: Object.fromEntries(Array.from({ length }, (_, at) => [`C${at}`, at === length - 1 ? { type: 'string' } : link(`#/$defs/C${at + 1}`)])),
+    });
+    expect(strictSchema(chain(20_000, ($ref) => ({ $ref, description: 'next' })))).toBeUndefined();
+    expect(strictSchema(chain(20_000, ($ref) => ({ type: 'object', properties: { next: { $ref } } })))).toBeDefined();
+    // a few levels copy fine
+    const few = { type: 'object', properties: { top: { $ref: '#/$defs/L37', description: 'top' } }, $defs: Object.fromEntries(Object.entries($defs).slice(37)) };
+    expect(strictSchema(few)?.properties).toEqual({ top: { type: 'object', description: 'top', additionalProperties: false, properties: {
+      a: { type: 'object', description: 'a', additionalProperties: false, properties: { a: { type: 'string', description: 'a' }, b: { type: 'string', description: 'b' } } },
+      b: { type: 'object', description: 'b', additionalProperties: false, properties: { a: { type: 'string', description: 'a' }, b: { type: 'string', description: 'b' } } },
+    } } });
+  });
+
   it('gives no schema where no rewrite keeps its meaning: an object that takes properties it does not list (a map), or a schema that refers to itself', () => {
     const entry = { type: 'object', properties: { n: { type: 'number' } }, required: ['n'] };
     for (const schema of [

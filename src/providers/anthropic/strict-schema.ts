@@ -15,36 +15,74 @@ import { isObjectSchema, resolveRef, subschemas } from '../json-schema.js';
  * The client's schema is not changed: a new one is built. A part of the schema that is no schema
  * object (a boolean schema, a tuple's `items` array) goes as sent, and Anthropic judges it.
  *
- * Undefined when no rewrite keeps the schema's meaning (see keepsMeaning): the caller then asks
- * without constrained decoding, the schema as sent.
+ * Undefined when no rewrite keeps the schema's meaning (see decodableParts), or when the copies
+ * of what references refer to would pass COPIED_PARTS or MAX_DEPTH: the caller then asks without
+ * constrained decoding, the schema as sent.
  */
 export function strictSchema(schema: Record<string, unknown>): Record<string, unknown> | undefined {
-  return keepsMeaning(schema) ? (rewritten(schema, schema) as Record<string, unknown>) : undefined;
+  const parts = decodableParts(schema);
+  if (parts === undefined) return undefined;
+  const rewrite: Rewrite = { root: schema, left: parts + COPIED_PARTS, depth: 0 };
+  const built = rewritten(schema, rewrite) as Record<string, unknown>;
+  return rewrite.left >= 0 ? built : undefined;
 }
 
 /**
- * Whether Anthropic's constrained decoding can hold answers to what `root` means: no part of it
- * refers to itself or to a schema that contains it (Anthropic refuses recursion), and no object in
- * it takes properties it does not list (`additionalProperties` true or a schema, a map, or
+ * How many schema objects the rewrite may build beyond one for each of the client's. A copy can
+ * hold references to copy in turn, so that a schema of a few lines, each level referring to the
+ * next twice, would be copied into billions; schemas written by hand or by Pydantic or zod copy far fewer.
+ */
+const COPIED_PARTS = 10_000;
+
+/**
+ * How deep the schema built may nest, copies included: deeper than any request body may (128
+ * levels), far shallower than the call stack, which a chain of references copied would exhaust.
+ */
+const MAX_DEPTH = 256;
+
+interface Rewrite {
+  /** The client's schema, which references point into. */
+  root: Record<string, unknown>;
+  /** How many more schema objects may be built: below 0, the rewrite has stopped. */
+  left: number;
+  /** How deep the schema object being built is. */
+  depth: number;
+}
+
+/**
+ * How many schema objects `root` holds (each counted once, however often referred to), or
+ * undefined when Anthropic's constrained decoding cannot hold answers to what it means: a part of
+ * it refers to itself or to a schema that contains it (Anthropic refuses recursion), or an object
+ * in it takes properties it does not list (`additionalProperties` true or a schema, a map, or
  * `patternProperties`): Anthropic decodes only to closed objects, and a map closed can hold none
  * of its entries. Parts are followed through the references within the document, each once.
  */
-function keepsMeaning(root: Record<string, unknown>): boolean {
+function decodableParts(root: Record<string, unknown>): number | undefined {
   const entered = new Set<object>();
   const done = new Set<object>();
-  const holds = (schema: unknown): boolean => {
+  // a stack of its own, not the call stack: a chain of references may be as long as the body allows
+  const path: Array<{ schema: object; parts: unknown[] }> = [];
+  const enter = (schema: unknown): boolean => {
     if (!isJsonObject(schema) || done.has(schema)) return true;
-    if (entered.has(schema)) return false;
-    if (takesUnlistedProperties(schema)) return false;
+    if (entered.has(schema) || takesUnlistedProperties(schema)) return false;
     entered.add(schema);
     const parts = subschemas(schema);
     if (Object.hasOwn(schema, '$ref')) parts.push(resolveRef(root, schema.$ref));
-    const held = parts.every(holds);
-    entered.delete(schema);
-    done.add(schema);
-    return held;
+    path.push({ schema, parts });
+    return true;
   };
-  return holds(root);
+  if (!enter(root)) return undefined;
+  while (path.length > 0) {
+    const last = path.at(-1)!;
+    if (last.parts.length > 0) {
+      if (!enter(last.parts.pop())) return undefined;
+      continue;
+    }
+    path.pop();
+    entered.delete(last.schema);
+    done.add(last.schema);
+  }
+  return done.size;
 }
 
 const takesUnlistedProperties = (schema: Record<string, unknown>): boolean =>
@@ -62,15 +100,26 @@ const isLiteralConst = (value: unknown): boolean => value !== undefined && isPri
 /** Keywords a reference may have beside it that leave it a reference: the definitions it may refer to. */
 const DEFINITIONS: ReadonlySet<string> = new Set(['$defs', 'definitions']);
 
-function rewritten(schema: unknown, root: Record<string, unknown>): unknown {
-  if (!isJsonObject(schema)) return schema;
+function rewritten(schema: unknown, rewrite: Rewrite): unknown {
+  if (!isJsonObject(schema) || --rewrite.left < 0) return schema;
+  if (rewrite.depth === MAX_DEPTH) {
+    rewrite.left = -1;
+    return schema;
+  }
+  rewrite.depth += 1;
+  const built = rewrittenObject(schema, rewrite);
+  rewrite.depth -= 1;
+  return built;
+}
+
+function rewrittenObject(schema: Record<string, unknown>, rewrite: Rewrite): unknown {
   if (schema.$ref !== undefined) {
-    const target = resolveRef(root, schema.$ref);
+    const target = resolveRef(rewrite.root, schema.$ref);
     const beside = Object.keys(schema).some((keyword) => keyword !== '$ref' && !DEFINITIONS.has(keyword));
     // The keywords beside win where both say one (a field's own description over its type's), as OpenAI's SDK merges them.
-    if (beside && isJsonObject(target)) return rewritten({ ...target, ...Object.fromEntries(Object.entries(schema).filter(([keyword]) => keyword !== '$ref')) }, root);
+    if (beside && isJsonObject(target)) return rewritten({ ...target, ...Object.fromEntries(Object.entries(schema).filter(([keyword]) => keyword !== '$ref')) }, rewrite);
     // Alone, or referring outside the document (which Anthropic refuses), the reference goes with its definitions only, as Anthropic's SDK sends it.
-    return Object.fromEntries(Object.entries(schema).filter(([keyword]) => keyword === '$ref' || DEFINITIONS.has(keyword)).map(([keyword, value]) => [keyword, keyword === '$ref' ? value : rewrittenEach(value, root)]));
+    return Object.fromEntries(Object.entries(schema).filter(([keyword]) => keyword === '$ref' || DEFINITIONS.has(keyword)).map(([keyword, value]) => [keyword, keyword === '$ref' ? value : rewrittenEach(value, rewrite)]));
   }
   // an enum or a const says the type, and Anthropic's SDK drops the type beside them
   const literal = isLiteralEnum(schema.enum) || isLiteralConst(schema.const);
@@ -82,18 +131,18 @@ function rewritten(schema: unknown, root: Record<string, unknown>): unknown {
       case 'properties':
       case '$defs':
       case 'definitions':
-        kept.push([keyword, rewrittenEach(value, root)]);
+        kept.push([keyword, rewrittenEach(value, rewrite)]);
         break;
       case 'items':
-        kept.push([keyword, rewritten(value, root)]);
+        kept.push([keyword, rewritten(value, rewrite)]);
         break;
       case 'anyOf':
       case 'allOf':
-        kept.push([keyword, rewrittenAll(value, root)]);
+        kept.push([keyword, rewrittenAll(value, rewrite)]);
         break;
       case 'oneOf':
         // beside an anyOf, which keeps its name, the oneOf is only described
-        if (schema.anyOf === undefined) kept.push(['anyOf', rewrittenAll(value, root)]);
+        if (schema.anyOf === undefined) kept.push(['anyOf', rewrittenAll(value, rewrite)]);
         else described.push([keyword, value]);
         break;
       case 'type':
@@ -118,7 +167,7 @@ function rewritten(schema: unknown, root: Record<string, unknown>): unknown {
       case 'description':
         if (typeof value !== 'string') described.push([keyword, value]);
         break;
-      // set below on objects, where false is all Anthropic takes (keepsMeaning let no other value through)
+      // set below on objects, where false is all Anthropic takes (decodableParts let no other value through)
       case 'additionalProperties':
       // it names the dialect, and constrains nothing
       case '$schema':
@@ -133,12 +182,12 @@ function rewritten(schema: unknown, root: Record<string, unknown>): unknown {
   return Object.fromEntries(kept);
 }
 
-function rewrittenEach(schemas: unknown, root: Record<string, unknown>): unknown {
+function rewrittenEach(schemas: unknown, rewrite: Rewrite): unknown {
   if (!isJsonObject(schemas)) return schemas;
-  return Object.fromEntries(Object.entries(schemas).map(([name, schema]) => [name, rewritten(schema, root)]));
+  return Object.fromEntries(Object.entries(schemas).map(([name, schema]) => [name, rewritten(schema, rewrite)]));
 }
 
-const rewrittenAll = (schemas: unknown, root: Record<string, unknown>): unknown => (Array.isArray(schemas) ? schemas.map((schema) => rewritten(schema, root)) : schemas);
+const rewrittenAll = (schemas: unknown, rewrite: Rewrite): unknown => (Array.isArray(schemas) ? schemas.map((schema) => rewritten(schema, rewrite)) : schemas);
 
 /** The description with what Anthropic cannot be held to appended, as Anthropic's SDK writes it: `{minimum: 1, maximum: 10}`. */
 function describedWith(description: unknown, described: Entry[]): string | undefined {
