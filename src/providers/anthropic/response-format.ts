@@ -12,7 +12,7 @@ import { strictSchema } from './strict-schema.js';
  * asked for it either way.
  */
 
-/** The tool that carries the answer on models without structured outputs: LiteLLM's name, which clients that moved from it may know. */
+/** The tool that carries the answer where structured outputs do not (see askForSchema): LiteLLM's name, which clients that moved from it may know. */
 export const ANSWER_TOOL = 'json_tool_call';
 
 type Fields = Record<string, unknown>;
