@@ -300,6 +300,50 @@ describe('Anthropic provider (a fake Messages API behind the router)', () => {
       expect(fake.last().body.tools).toEqual([{ name: 'book', input_schema: book.function.parameters }]);
     });
 
+    it("asks Claude 4.5 and later through the answer tool, the schema as sent, for a schema no rewrite keeps (a map, recursion), streamed or not, sends such a strict tool not strict, and keeps what a reference has beside it", async () => {
+      // a map (Pydantic's dict[str, int]), which OpenAI's strict mode refuses too (its SDK's zod helper throws)
+      const counts = { type: 'object', properties: { counts: { type: 'object', additionalProperties: { type: 'integer' } } }, required: ['counts'] };
+      const tallyFormat = { type: 'json_schema' as const, json_schema: { name: 'tally', schema: counts } };
+      const tally = { counts: { apples: 3, pears: 2 } };
+      const json = JSON.stringify(tally);
+      fake.reply({ status: 200, json: anthropicMessage([{ ...answerCall, input: tally }], 'tool_use') });
+      const completion = await client.chat.completions.create({ model: 'claude-opus-4-7', messages: ask, response_format: tallyFormat });
+      let sent = fake.last().body;
+      expect(sent).not.toHaveProperty('output_config');
+      expect(sent.tools).toEqual([{ name: 'json_tool_call', description: expect.any(String), input_schema: counts }]);
+      expect(sent.tool_choice).toEqual({ type: 'tool', name: 'json_tool_call' });
+      assertConforms('CreateChatCompletionResponse', completion);
+      expect(completion.choices[0]!.finish_reason).toBe('stop');
+      expect(JSON.parse(completion.choices[0]!.message.content!)).toEqual(tally);
+
+      // streamed while thinking, the text before the call held and dropped, as for older models
+      fake.reply({ sse: anthropicToolUseStream('toolu_json', 'json_tool_call', [json.slice(0, 12), json.slice(12)], ['Counting.']), chunkBytes: 13 });
+      const chunks = await collectConforming(await client.chat.completions.create({ model: 'claude-opus-4-7', messages: ask, response_format: tallyFormat, reasoning_effort: 'low', stream: true }));
+      expect(chunks.map((chunk) => chunk.choices[0]?.delta.content ?? '').join('')).toBe(json);
+      expect(chunks.some((chunk) => chunk.choices[0]?.delta.tool_calls)).toBe(false);
+
+      const tree = { type: 'object', properties: { name: { type: 'string' }, children: { type: 'array', items: { $ref: '#' } } }, required: ['name', 'children'], additionalProperties: false };
+      const plant = { type: 'function' as const, function: { name: 'plant', parameters: tree, strict: true } };
+      fake.reply({ status: 200, json: anthropicMessage([{ type: 'tool_use', id: 'toolu_plant', name: 'plant', input: { name: 'oak', children: [] } }], 'tool_use') });
+      await client.chat.completions.create({ model: 'claude-opus-4-7', messages: ask, tools: [plant] });
+      expect(fake.last().body.tools).toEqual([{ name: 'plant', input_schema: tree }]);
+
+      const described = {
+        type: 'object',
+        properties: { home: { $ref: '#/$defs/City', description: 'Where they live' } },
+        required: ['home'],
+        $defs: { City: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } },
+      };
+      fake.reply({ status: 200, json: anthropicMessage([{ type: 'text', text: '{"home":{"city":"Paris"}}' }], 'end_turn') });
+      await client.chat.completions.create({ model: 'claude-opus-4-7', messages: ask, response_format: { type: 'json_schema', json_schema: { name: 'home', schema: described } } });
+      sent = fake.last().body;
+      const city = { type: 'object', properties: { city: { type: 'string' } }, required: ['city'], additionalProperties: false };
+      expect((sent.output_config as { format: unknown }).format).toEqual({
+        type: 'json_schema',
+        schema: { type: 'object', properties: { home: { ...city, description: 'Where they live' } }, required: ['home'], $defs: { City: city }, additionalProperties: false },
+      });
+    });
+
     it("makes an older model call LiteLLM's json_tool_call with the schema, and answers with its input as the content, finish_reason stop", async () => {
       fake.reply({ status: 200, json: anthropicMessage([answerCall], 'tool_use') });
       const completion = await client.chat.completions.parse({ model: 'claude-x', messages: ask, response_format: format });
@@ -377,13 +421,36 @@ describe('Anthropic provider (a fake Messages API behind the router)', () => {
       expect(pieces).toEqual(['{"city":', '"Paris"}']);
     });
 
-    it('asks for nothing for json_object (as LiteLLM) and text', async () => {
-      for (const responseFormat of [{ type: 'json_object' as const }, { type: 'text' as const }]) {
-        for (const model of ['claude-x', 'claude-opus-4-7']) {
-          fake.reply({ status: 200, json: fixture('anthropic/message-text.json') });
-          await client.chat.completions.create({ model, messages: ask, response_format: responseFormat });
-          expect(Object.keys(fake.last().body).filter((field) => ['output_config', 'tools', 'tool_choice', 'response_format'].includes(field))).toEqual([]);
-        }
+    it("asks every model for json_object through the answer tool with a schema of any object (structured outputs take no open object), forced, and answers with its input as the content, streamed or not", async () => {
+      const anyObject = { type: 'object', properties: {}, additionalProperties: true };
+      const free = { verdict: 'yes', reasons: ['a', 'b'], extra: { depth: 1 } };
+      const json = JSON.stringify(free);
+      for (const model of ['claude-x', 'claude-opus-4-7']) {
+        fake.reply({ status: 200, json: anthropicMessage([{ ...answerCall, input: free }], 'tool_use') });
+        const completion = await client.chat.completions.create({ model, messages: [{ role: 'system', content: 'Answer in JSON.' }, ...ask], response_format: { type: 'json_object' } });
+        const sent = fake.last().body;
+        expect(sent.tools).toEqual([{ name: 'json_tool_call', description: expect.any(String), input_schema: anyObject }]);
+        expect(sent.tool_choice).toEqual({ type: 'tool', name: 'json_tool_call' });
+        expect(sent.system).toBe('Answer in JSON.');
+        expect(sent).not.toHaveProperty('output_config');
+        assertConforms('CreateChatCompletionResponse', completion);
+        expect(completion.choices[0]!.finish_reason).toBe('stop');
+        expect(completion.choices[0]!.message.content).toBe(json);
+        expect(completion.choices[0]!.message.tool_calls ?? []).toEqual([]);
+
+        fake.reply({ sse: anthropicToolUseStream('toolu_json', 'json_tool_call', [json.slice(0, 11), json.slice(11)]), chunkBytes: 13 });
+        const chunks = await collectConforming(await client.chat.completions.create({ model, messages: ask, response_format: { type: 'json_object' }, stream: true }));
+        expect(chunks.map((chunk) => chunk.choices[0]?.delta.content ?? '').join('')).toBe(json);
+        expect(chunks.some((chunk) => chunk.choices[0]?.delta.tool_calls)).toBe(false);
+        expect(chunks.filter((chunk) => chunk.choices[0]?.finish_reason).map((chunk) => chunk.choices[0]!.finish_reason)).toEqual(['stop']);
+      }
+    });
+
+    it('asks for nothing for text', async () => {
+      for (const model of ['claude-x', 'claude-opus-4-7']) {
+        fake.reply({ status: 200, json: fixture('anthropic/message-text.json') });
+        await client.chat.completions.create({ model, messages: ask, response_format: { type: 'text' } });
+        expect(Object.keys(fake.last().body).filter((field) => ['output_config', 'tools', 'tool_choice', 'response_format'].includes(field))).toEqual([]);
       }
     });
 
@@ -395,6 +462,7 @@ describe('Anthropic provider (a fake Messages API behind the router)', () => {
         [{ response_format: { type: 'json_schema' } }, 'response_format.json_schema', 'missing_required_parameter'],
         [{ response_format: { type: 'json_schema', json_schema: { name: 'city', schema: 'object' } } }, 'response_format.json_schema.schema', 'invalid_value'],
         [{ response_format: format, tools: [{ type: 'function', function: { name: 'json_tool_call', parameters: { type: 'object' } } }] }, 'tools', 'invalid_value'],
+        [{ response_format: { type: 'json_object' }, tools: [{ type: 'function', function: { name: 'json_tool_call', parameters: { type: 'object' } } }] }, 'tools', 'invalid_value'],
       ];
       for (const model of ['claude-x', 'claude-opus-4-7']) {
         for (const [fields, param, code] of cases) {

@@ -550,6 +550,19 @@ describe('the Anthropic Messages API through the router (a simulated engine, an 
     expect(notJson.body).toMatchObject({ type: 'error', error: { type: 'invalid_request_error' } });
   });
 
+  it("counts a structured output's schema, current or beta, as it counts the tools' schemas", async () => {
+    const params = { model: 'chat-model', messages: [{ role: 'user' as const, content: 'The largest city of France?' }] };
+    const schema = { type: 'object', properties: { city: { type: 'string', description: 'x'.repeat(400) }, population: { type: 'integer' } }, required: ['city', 'population'], additionalProperties: false };
+    const count = async (extra: Record<string, unknown>) => ((await postJson(`${router.url}/v1/messages/count_tokens`, { ...params, ...extra })).body as { input_tokens: number }).input_tokens;
+    const without = await count({});
+    const schemaTokens = Math.floor(JSON.stringify(schema).length / 4);
+    const current = await count({ output_config: { format: { type: 'json_schema', schema } } });
+    expect(current - without).toBeGreaterThanOrEqual(schemaTokens);
+    expect(await count({ output_format: { type: 'json_schema', schema } })).toBe(current);
+    const tools = await count({ tools: [{ name: 'answer', input_schema: schema }] });
+    expect(tools - without).toBeGreaterThanOrEqual(schemaTokens);
+  });
+
   it("falls back along a model group's chain when its target fails, answering as the model asked for", async () => {
     replies.push({ status: 500, body: JSON.stringify({ error: { message: 'engine crashed' } }) });
     const { data: message, response } = await client.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 16, messages: [{ role: 'user', content: 'Hi' }] }).withResponse();

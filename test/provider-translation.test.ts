@@ -274,7 +274,7 @@ describe('Anthropic request translation', () => {
 
   it('drops parameters Anthropic lacks and fields it does not know', () => {
     const body = toAnthropicRequest(
-      chat([{ role: 'user', content: 'x' }], { seed: 1, n: 3, response_format: { type: 'json_object' }, logprobs: true, made_up: 1, max_tokens: 5, max_completion_tokens: 7, user: 'u1' }),
+      chat([{ role: 'user', content: 'x' }], { seed: 1, n: 3, response_format: { type: 'text' }, logprobs: true, made_up: 1, max_tokens: 5, max_completion_tokens: 7, user: 'u1' }),
       'm',
       true,
     );
@@ -338,8 +338,7 @@ describe("structured output schemas for Anthropic's constrained decoding (strict
       age: { type: 'integer', minimum: 18, exclusiveMaximum: 120, multipleOf: 1 },
       tags: { type: 'array', items: { type: 'string', maxLength: 10 }, minItems: 1, maxItems: 3, uniqueItems: true },
       visits: { type: 'array', items: { type: 'object', properties: { at: { type: 'string', format: 'date-time' } }, required: ['at'] }, minItems: 2 },
-      address: { type: 'object', properties: { city: { type: 'string' } }, additionalProperties: true, minProperties: 1 },
-      labels: { type: 'object', additionalProperties: { type: 'string' } },
+      address: { type: 'object', properties: { city: { type: 'string' } }, minProperties: 1 },
     },
     required: ['name', 'email', 'age'],
   };
@@ -356,7 +355,6 @@ describe("structured output schemas for Anthropic's constrained decoding (strict
         tags: { type: 'array', items: { type: 'string', description: '{maxLength: 10}' }, minItems: 1, description: '{maxItems: 3, uniqueItems: true}' },
         visits: { type: 'array', items: { type: 'object', properties: { at: { type: 'string', format: 'date-time' } }, required: ['at'], additionalProperties: false }, description: '{minItems: 2}' },
         address: { type: 'object', properties: { city: { type: 'string' } }, additionalProperties: false, description: '{minProperties: 1}' },
-        labels: { type: 'object', additionalProperties: false },
       },
       required: ['name', 'email', 'age'],
       additionalProperties: false,
@@ -366,7 +364,7 @@ describe("structured output schemas for Anthropic's constrained decoding (strict
     expect(strictSchema(typed)).toEqual(transformJSONSchema(typed));
   });
 
-  it('makes oneOf anyOf, rewrites every variant and definition, and sends a reference with its definitions alone', () => {
+  it('makes oneOf anyOf, rewrites every variant and definition, and sends a reference alone with its definitions', () => {
     const point = { type: 'object', properties: { x: { type: 'number', minimum: 0 } } };
     expect(strictSchema({ type: 'object', properties: { at: { oneOf: [point, { type: 'null' }] }, both: { allOf: [point] }, either: { anyOf: [point], oneOf: [{ type: 'string' }] } } })).toEqual({
       type: 'object',
@@ -379,10 +377,87 @@ describe("structured output schemas for Anthropic's constrained decoding (strict
       additionalProperties: false,
     });
     const closedPoint = { type: 'object', properties: { x: { type: 'number', description: '{minimum: 0}' } }, additionalProperties: false };
-    expect(strictSchema({ $ref: '#/$defs/point', $defs: { point }, description: 'dropped, as the SDK drops it' })).toEqual({ $ref: '#/$defs/point', $defs: { point: closedPoint } });
-    expect(strictSchema({ type: 'object', properties: { p: { $ref: '#/definitions/point', minimum: 1 } }, definitions: { point } })).toEqual({
+    expect(strictSchema({ $ref: '#/$defs/point', $defs: { point } })).toEqual({ $ref: '#/$defs/point', $defs: { point: closedPoint } });
+    expect(strictSchema({ type: 'object', properties: { p: { $ref: '#/definitions/point' } }, definitions: { point } })).toEqual({
       type: 'object', properties: { p: { $ref: '#/definitions/point' } }, definitions: { point: closedPoint }, additionalProperties: false,
     });
+    // another document's reference, which Anthropic refuses, is its to judge
+    expect(strictSchema({ type: 'object', properties: { p: { $ref: 'https://example.com/point.json', description: 'A point' } } })).toEqual({
+      type: 'object', properties: { p: { $ref: 'https://example.com/point.json' } }, additionalProperties: false,
+    });
+  });
+
+  it("replaces a reference with keywords beside it by the schema it refers to, the keywords over it, so that neither is lost (Pydantic's described model field)", () => {
+    const point = { type: 'object', description: 'A point', properties: { x: { type: 'number' } }, required: ['x'] };
+    const closedPoint = { type: 'object', description: 'A point', properties: { x: { type: 'number' } }, required: ['x'], additionalProperties: false };
+    expect(strictSchema({
+      type: 'object',
+      properties: {
+        from: { $ref: '#/$defs/Point', description: 'Where it starts' },
+        to: { $ref: '#/$defs/Point', title: 'To', default: { x: 0 } },
+        via: { $ref: '#/$defs/Via', description: 'Stops' },
+        plain: { $ref: '#/$defs/Point' },
+      },
+      $defs: { Point: point, Via: { $ref: '#/$defs/Points', minItems: 1 }, Points: { type: 'array', items: { $ref: '#/$defs/Point' }, maxItems: 3 } },
+    })).toEqual({
+      type: 'object',
+      properties: {
+        from: { ...closedPoint, description: 'Where it starts' },
+        to: { ...closedPoint, title: 'To', description: 'A point\n\n{default: {"x":0}}' },
+        via: { type: 'array', items: { $ref: '#/$defs/Point' }, minItems: 1, description: 'Stops\n\n{maxItems: 3}' },
+        plain: { $ref: '#/$defs/Point' },
+      },
+      $defs: { Point: closedPoint, Via: { type: 'array', items: { $ref: '#/$defs/Point' }, minItems: 1, description: '{maxItems: 3}' }, Points: { type: 'array', items: { $ref: '#/$defs/Point' }, description: '{maxItems: 3}' } },
+      additionalProperties: false,
+    });
+    // at the root, with the definitions it refers into, as zod writes a named schema
+    expect(strictSchema({ $ref: '#/definitions/Point', definitions: { Point: point }, description: 'The answer' })).toEqual({ ...closedPoint, description: 'The answer', definitions: { Point: closedPoint } });
+  });
+
+  it('gives no schema, quickly, where copying what references with keywords beside them refer to would grow without bound', () => {
+    // each level refers to the next twice with a description: copied whole, 2^40 objects
+    const levels = 40;
+    const $defs = Object.fromEntries(Array.from({ length: levels }, (_, level) => [`L${level}`, level === levels - 1
+      ? { type: 'string' }
+      : { type: 'object', properties: { a: { $ref: `#/$defs/L${level + 1}`, description: 'a' }, b: { $ref: `#/$defs/L${level + 1}`, description: 'b' } } }]));
+    expect(strictSchema({ type: 'object', properties: { top: { $ref: '#/$defs/L0', description: 'top' } }, $defs })).toBeUndefined();
+    // a chain of references as long as a body allows, followed without exhausting the call stack
+    const chain = (length: number, link: (next: string) => Record<string, unknown>) => ({
+      type: 'object',
+      properties: { top: { $ref: '#/$defs/C0', description: 'top' } },
+      $defs: Object.fromEntries(Array.from({ length }, (_, at) => [`C${at}`, at === length - 1 ? { type: 'string' } : link(`#/$defs/C${at + 1}`)])),
+    });
+    expect(strictSchema(chain(20_000, ($ref) => ({ $ref, description: 'next' })))).toBeUndefined();
+    expect(strictSchema(chain(20_000, ($ref) => ({ type: 'object', properties: { next: { $ref } } })))).toBeDefined();
+    // a few levels copy fine
+    const few = { type: 'object', properties: { top: { $ref: '#/$defs/L37', description: 'top' } }, $defs: Object.fromEntries(Object.entries($defs).slice(37)) };
+    expect(strictSchema(few)?.properties).toEqual({ top: { type: 'object', description: 'top', additionalProperties: false, properties: {
+      a: { type: 'object', description: 'a', additionalProperties: false, properties: { a: { type: 'string', description: 'a' }, b: { type: 'string', description: 'b' } } },
+      b: { type: 'object', description: 'b', additionalProperties: false, properties: { a: { type: 'string', description: 'a' }, b: { type: 'string', description: 'b' } } },
+    } } });
+  });
+
+  it('gives no schema where no rewrite keeps its meaning: an object that takes properties it does not list (a map), or a schema that refers to itself', () => {
+    const entry = { type: 'object', properties: { n: { type: 'number' } }, required: ['n'] };
+    for (const schema of [
+      { type: 'object', properties: { labels: { type: 'object', additionalProperties: { type: 'string' } } } },
+      { type: 'object', properties: { extra: { type: 'object', properties: { a: { type: 'string' } }, additionalProperties: true } } },
+      { type: 'object', properties: { any: { type: 'object', additionalProperties: {} } } },
+      { type: 'object', properties: { byName: { type: 'object', patternProperties: { '^[a-z]+$': entry } } } },
+      { type: 'object', properties: { m: { $ref: '#/$defs/Map' } }, $defs: { Map: { type: 'object', additionalProperties: entry } } },
+      { type: 'object', properties: { list: { type: 'array', items: { anyOf: [{ type: 'object', additionalProperties: true }, { type: 'null' }] } } } },
+      { type: 'object', properties: { name: { type: 'string' }, children: { type: 'array', items: { $ref: '#' } } } },
+      { type: 'object', properties: { root: { $ref: '#/$defs/Node' } }, $defs: { Node: { type: 'object', properties: { next: { anyOf: [{ $ref: '#/$defs/Node' }, { type: 'null' }] } } } } },
+      { type: 'object', properties: { a: { $ref: '#/$defs/A' } }, $defs: { A: { type: 'object', properties: { b: { $ref: '#/$defs/B' } } }, B: { type: 'array', items: { $ref: '#/$defs/A' } } } },
+      { type: 'object', properties: { tree: { type: 'object', properties: { left: { $ref: '#/properties/tree' } } } } },
+      { type: 'object', properties: { a: { $ref: '#/$defs/A' } }, $defs: { A: { $ref: '#/$defs/B' }, B: { $ref: '#/$defs/A' } } },
+    ]) {
+      expect(strictSchema(schema), JSON.stringify(schema)).toBeUndefined();
+    }
+    // a definition used twice, or a reference to a sibling, is no recursion
+    const twice = { type: 'object', properties: { a: { $ref: '#/$defs/E' }, b: { type: 'array', items: { $ref: '#/$defs/E' } }, c: { $ref: '#/properties/a' } }, $defs: { E: entry } };
+    expect(strictSchema(twice)).toMatchObject({ properties: { a: { $ref: '#/$defs/E' }, c: { $ref: '#/properties/a' } } });
+    expect(strictSchema({ type: 'object', properties: { a: { type: 'string' } }, additionalProperties: false })).toBeDefined();
   });
 
   it('keeps an enum or const of plain values without the type, as the SDK does, and describes others', () => {
@@ -392,7 +467,7 @@ describe("structured output schemas for Anthropic's constrained decoding (strict
       shapes: { type: 'array', enum: [[1], [2]] },
       none: { type: 'string', enum: [] },
       whole: { type: 'object', const: { a: 1 } },
-    } }).properties).toEqual({
+    } })?.properties).toEqual({
       kind: { enum: ['a', 'b', null] },
       fixed: { const: 3 },
       shapes: { type: 'array', description: '{enum: [[1],[2]]}' },
@@ -409,9 +484,17 @@ describe("structured output schemas for Anthropic's constrained decoding (strict
     expect(strictSchema({ type: 'string', description: 7, title: 'T', minLength: 1 })).toEqual({ type: 'string', title: 'T', description: '{description: 7, minLength: 1}' });
     expect(strictSchema({})).toEqual({});
     const proto = JSON.parse('{"type":"object","properties":{"__proto__":{"type":"string","maxLength":3}},"__proto__":{"x":1}}') as Record<string, unknown>;
-    const sent = strictSchema(proto);
+    const sent = strictSchema(proto)!;
     expect(Object.keys(sent.properties as object)).toEqual(['__proto__']);
     expect(JSON.stringify(sent)).toBe('{"type":"object","properties":{"__proto__":{"type":"string","description":"{maxLength: 3}"}},"additionalProperties":false,"description":"{__proto__: {\\"x\\":1}}"}');
+  });
+
+  it('asks Claude 4.5 and later for a schema no rewrite keeps through the answer tool, the schema as sent, and sends such a strict tool not strict', () => {
+    const labels = { type: 'object', properties: { labels: { type: 'object', additionalProperties: { type: 'string' } } }, required: ['labels'] };
+    const body = chat([{ role: 'user', content: 'x' }], { response_format: { type: 'json_schema', json_schema: { name: 'labels', schema: labels } }, tools: [{ type: 'function', function: { name: 'tag', parameters: labels, strict: true } }] });
+    const sent = toAnthropicRequest(body, 'claude-sonnet-4-5-20250929', false);
+    expect(sent).not.toHaveProperty('output_config');
+    expect(sent.tools).toEqual([{ name: 'tag', input_schema: labels }, { name: 'json_tool_call', description: expect.any(String), input_schema: labels }]);
   });
 
   it("builds a new schema for Claude 4.5 and later, leaving the client's body as it came, and sends the older models' answer tool the schema as sent", () => {
@@ -453,6 +536,8 @@ describe("OpenAI's strict mode for a Messages client's schema (strict-mode.ts)",
       closed({ both: { allOf: [closed({})] } }),
       closed({ never: { not: { type: 'string' } } }),
       closed({ anything: true }),
+      // OpenAI's SDK unravels such a reference before it sends a schema strict
+      { ...closed({ d: { $ref: '#/$defs/d', description: 'The d' } }), $defs: { d: closed({}) } },
       { anyOf: [closed({})] },
       { type: 'string' },
       null, 'object', [], true,

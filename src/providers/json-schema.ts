@@ -10,3 +10,50 @@ export function isObjectSchema(schema: Record<string, unknown>): boolean {
   if (type === undefined) return isJsonObject(schema.properties);
   return type === 'object' || (Array.isArray(type) && type.includes('object'));
 }
+
+/** Keywords whose value maps names to schemas. */
+const SCHEMA_MAPS = ['properties', 'patternProperties', '$defs', 'definitions'];
+
+/** Keywords whose value is a list of schemas. */
+const SCHEMA_LISTS = ['anyOf', 'oneOf', 'allOf', 'prefixItems'];
+
+/**
+ * The schemas `schema` holds (not those it refers to); a keyword's value of the wrong shape is a
+ * part that is no schema (undefined). `additionalProperties: false` holds none.
+ */
+export function subschemas(schema: Record<string, unknown>): unknown[] {
+  const parts: unknown[] = [];
+  for (const keyword of SCHEMA_MAPS) {
+    if (Object.hasOwn(schema, keyword)) parts.push(...(isJsonObject(schema[keyword]) ? Object.values(schema[keyword]) : [undefined]));
+  }
+  for (const keyword of SCHEMA_LISTS) {
+    if (Object.hasOwn(schema, keyword)) parts.push(...(Array.isArray(schema[keyword]) ? schema[keyword] : [undefined]));
+  }
+  if (Object.hasOwn(schema, 'items')) parts.push(...(Array.isArray(schema.items) ? schema.items : [schema.items]));
+  if (isJsonObject(schema.additionalProperties)) parts.push(schema.additionalProperties);
+  if (Object.hasOwn(schema, 'not')) parts.push(schema.not);
+  return parts;
+}
+
+/**
+ * What a reference within the document (`#`, `#/$defs/name`, any JSON pointer after `#`) points to
+ * in `root`; undefined for another document's (`other.json#/…`), an anchor, or a pointer to nothing.
+ */
+export function resolveRef(root: Record<string, unknown>, ref: unknown): unknown {
+  if (typeof ref !== 'string' || !ref.startsWith('#')) return undefined;
+  let pointer: string;
+  try {
+    pointer = decodeURIComponent(ref.slice(1));
+  } catch {
+    return undefined;
+  }
+  if (pointer === '') return root;
+  if (!pointer.startsWith('/')) return undefined;
+  let node: unknown = root;
+  for (const token of pointer.slice(1).split('/')) {
+    const key = token.replaceAll('~1', '/').replaceAll('~0', '~');
+    if (!(isJsonObject(node) || Array.isArray(node)) || !Object.hasOwn(node, key)) return undefined;
+    node = (node as Record<string, unknown>)[key];
+  }
+  return node;
+}

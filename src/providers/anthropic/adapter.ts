@@ -5,7 +5,7 @@ import type { ProviderAdapter, UpstreamCall } from '../adapter.js';
 import { requireChat } from '../chat-translation.js';
 import { wantsUsage } from '../openai-chunks.js';
 import { DEFAULT_MAX_TOKENS, toAnthropicRequest } from './request.js';
-import { answerToolOf, writesStructuredOutputs } from './response-format.js';
+import { answerToolFor, answerToolOf } from './response-format.js';
 import { fromAnthropicResponse } from './response.js';
 import { AnthropicStreamTranslator } from './stream.js';
 
@@ -26,9 +26,8 @@ export function anthropicAdapter(defaultMaxTokens = DEFAULT_MAX_TOKENS): Provide
       return { path: versionedPath(backend, '/v1', '/messages'), headers: anthropicHeaders(request, backend, ANTHROPIC_VERSION), body: JSON.stringify(body) };
     },
     response: (status, body, request) => fromAnthropicResponse(status, body, request.model, answerToolOf(request.body)),
-    // A model with structured outputs is given no answer tool (see response-format.ts): its text is the answer, streamed as it comes.
-    stream: (request, context) =>
-      new AnthropicStreamTranslator(request.model, wantsUsage(request.body), context, writesStructuredOutputs(context.upstreamModel) ? undefined : answerToolOf(request.body)),
+    // A model asked for structured outputs is given no answer tool (see response-format.ts): its text is the answer, streamed as it comes.
+    stream: (request, context) => new AnthropicStreamTranslator(request.model, wantsUsage(request.body), context, answerToolFor(request.body, context.upstreamModel)),
     messages: NATIVE_MESSAGES,
   };
 }

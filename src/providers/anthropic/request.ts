@@ -93,11 +93,13 @@ export function toAnthropicRequest(body: Record<string, unknown>, model: string,
 /**
  * A function tool as Anthropic declares it. A strict one stays strict on the models that decode
  * tool inputs to their schema (those with structured outputs), its schema rewritten to what that
- * decoding takes, as a response format's is; other models have no strict tools, and get it as sent.
+ * decoding takes, as a response format's is; other models have no strict tools, and get it as
+ * sent, as does a schema whose meaning no rewrite keeps (a map, recursion: see strict-schema.ts).
  */
 function anthropicTool(fn: OpenAiTool['function'], model: string): Block {
   const schema = fn.parameters ?? { type: 'object', properties: {} };
-  if (fn.strict === true && writesStructuredOutputs(model)) return { name: fn.name, description: fn.description, input_schema: strictSchema(schema), strict: true };
+  const decoded = fn.strict === true && writesStructuredOutputs(model) ? strictSchema(schema) : undefined;
+  if (decoded) return { name: fn.name, description: fn.description, input_schema: decoded, strict: true };
   return { name: fn.name, description: fn.description, input_schema: schema };
 }
 

@@ -6,15 +6,25 @@ import { strictSchema } from './strict-schema.js';
 
 /**
  * OpenAI's `response_format` for Claude, as LiteLLM carries it: a JSON schema becomes Anthropic's
- * structured output (`output_config.format`) on the models that have it; older models are made to
- * call a tool whose input schema is the schema, and the tool's input comes back as the answer's
- * content, so that the client reads JSON where it asked for it either way.
+ * structured output (`output_config.format`) on the models that have it; older models, and JSON
+ * mode (`json_object`) on every model, are made to call a tool whose input schema is the schema,
+ * and the tool's input comes back as the answer's content, so that the client reads JSON where it
+ * asked for it either way.
  */
 
-/** The tool that carries the answer on models without structured outputs: LiteLLM's name, which clients that moved from it may know. */
+/** The tool that carries the answer where structured outputs do not (see askForSchema): LiteLLM's name, which clients that moved from it may know. */
 export const ANSWER_TOOL = 'json_tool_call';
 
 type Fields = Record<string, unknown>;
+
+/**
+ * The schema JSON mode (`json_object`) asks the answer to match: any JSON object, LiteLLM's. Anthropic's
+ * constrained decoding cannot take it (strictSchema gives none): it requires `additionalProperties:
+ * false` of every object, which would allow only `{}`. A tool's input is always a JSON object, and a
+ * tool that is not strict takes any schema, so the answer tool holds the answer to an object, which
+ * a system instruction alone would only ask for (the model may still wrap it in prose or a code fence).
+ */
+const ANY_OBJECT: Fields = { type: 'object', properties: {}, additionalProperties: true };
 
 /**
  * Whether Anthropic constrains `model`'s answer to a JSON schema (`output_config.format`): Claude
@@ -27,17 +37,17 @@ export function writesStructuredOutputs(model: string): boolean {
 }
 
 /**
- * The JSON schema a `response_format` asks the answer to match. `text` asks for nothing, and so
- * does `json_object`: Anthropic can constrain an answer only to a schema, and LiteLLM drops it too.
- * A malformed format is refused, as OpenAI refuses it.
+ * The JSON schema a `response_format` asks the answer to match: a `json_schema`'s, any object for
+ * `json_object`; `text` asks for nothing. A malformed format is refused, as OpenAI refuses it.
  */
 export function answerSchema(format: unknown): Fields | undefined {
   if (format === undefined || format === null) return undefined;
   if (!isJsonObject(format)) throw badRequest("Invalid type for 'response_format': expected an object", 'response_format', 'invalid_type');
   switch (format.type) {
     case 'text':
-    case 'json_object':
       return undefined;
+    case 'json_object':
+      return ANY_OBJECT;
     case 'json_schema': {
       const { json_schema: jsonSchema } = format;
       if (!isJsonObject(jsonSchema)) throw badRequest("Missing required parameter: 'response_format.json_schema'", 'response_format.json_schema', 'missing_required_parameter');
@@ -54,7 +64,8 @@ export function answerSchema(format: unknown): Fields | undefined {
 /**
  * Asks `model` for an answer matching `schema`, in the Messages API body `request` (its tools,
  * tool choice and thinking already set): structured outputs get the schema rewritten to what
- * Anthropic's constrained decoding takes (strict-schema.ts). The answer tool is forced unless the
+ * Anthropic's constrained decoding takes (strict-schema.ts), where a rewrite keeps its meaning;
+ * otherwise the model is given the answer tool, the schema as sent. The answer tool is forced unless the
  * request thinks (Anthropic refuses forced tool use then) or the client has tools of its own, which
  * the model must stay free to call first; then the model calls the answer tool when it answers.
  */
@@ -62,10 +73,11 @@ export function askForSchema(request: Fields, schema: Fields, model: string): vo
   const tools = (request.tools ?? []) as Fields[];
   // the answer would come back as content, not as the client's tool call
   if (tools.some((tool) => tool.name === ANSWER_TOOL)) {
-    throw badRequest(`Invalid 'tools': the name '${ANSWER_TOOL}' is reserved for the answer to a json_schema response_format`, 'tools', 'invalid_value');
+    throw badRequest(`Invalid 'tools': the name '${ANSWER_TOOL}' is reserved for the answer to a json_schema or json_object response_format`, 'tools', 'invalid_value');
   }
-  if (writesStructuredOutputs(model)) {
-    request.output_config = { ...(request.output_config as Fields | undefined), format: { type: 'json_schema', schema: strictSchema(schema) } };
+  const decoded = decodedSchema(schema, model);
+  if (decoded) {
+    request.output_config = { ...(request.output_config as Fields | undefined), format: { type: 'json_schema', schema: decoded } };
     return;
   }
   // a tool without strict: true is not decoded to its schema, and Anthropic takes any JSON Schema for it: it goes as sent
@@ -74,8 +86,23 @@ export function askForSchema(request: Fields, schema: Fields, model: string): vo
   if (tools.length === 0 && (thinking === undefined || thinking === 'disabled')) request.tool_choice = { type: 'tool', name: ANSWER_TOOL };
 }
 
+/**
+ * The schema `model`'s structured outputs decode the answer to, or undefined when the model is
+ * given the answer tool instead: it has no structured outputs, or no rewrite for them keeps the
+ * schema's meaning (a map, recursion: see strict-schema.ts), and a tool takes the schema as sent.
+ */
+const decodedSchema = (schema: Fields, model: string): Fields | undefined => (writesStructuredOutputs(model) ? strictSchema(schema) : undefined);
+
+const ANSWERED_FORMATS: ReadonlySet<unknown> = new Set(['json_schema', 'json_object']);
+
 /** The tool whose calls are the answer of a request with this body, if it may have one. */
-export const answerToolOf = (body: Fields): string | undefined => ((body.response_format as { type?: unknown } | null | undefined)?.type === 'json_schema' ? ANSWER_TOOL : undefined);
+export const answerToolOf = (body: Fields): string | undefined => (ANSWERED_FORMATS.has((body.response_format as { type?: unknown } | null | undefined)?.type) ? ANSWER_TOOL : undefined);
+
+/** The answer tool `model` is given for this body (which the request's translation found well formed), if any: its stream is then held as it comes (see stream.ts). */
+export function answerToolFor(body: Fields, model: string): string | undefined {
+  const schema = answerSchema(body.response_format);
+  return schema && !decodedSchema(schema, model) ? ANSWER_TOOL : undefined;
+}
 
 /** A turn that ended to call only the answer tool ended with its answer: the client has no call to run. */
 export const answerFinish = (finish: FinishReason, answered: boolean, otherCalls: number): FinishReason => (answered && finish === 'tool_calls' && otherCalls === 0 ? 'stop' : finish);

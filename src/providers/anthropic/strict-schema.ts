@@ -1,20 +1,92 @@
 import { isJsonObject } from '../chat-translation.js';
-import { isObjectSchema } from '../json-schema.js';
+import { isObjectSchema, resolveRef, subschemas } from '../json-schema.js';
 
 /**
- * A JSON Schema as Anthropic's constrained decoding (`output_config.format`) takes it, which is a
- * subset of JSON Schema: Anthropic answers 400 to a numeric or length bound, an object without
- * `additionalProperties: false`, `oneOf`, and more. The schema is rewritten as Anthropic's own SDK
+ * A JSON Schema as Anthropic's constrained decoding (`output_config.format`, strict tools) takes
+ * it, which is a subset of JSON Schema: Anthropic answers 400 to a numeric or length bound, an
+ * object without `additionalProperties: false`, `oneOf`, recursion, and more (its structured
+ * outputs guide, "JSON Schema limitations"). The schema is rewritten as Anthropic's own SDK
  * rewrites it before sending (lib/transform-json-schema): what Anthropic decodes to is kept, every
  * object gets `additionalProperties: false`, `oneOf` becomes `anyOf` (a value that fits more than
  * one variant is rare in answers), and what Anthropic would refuse is appended to the schema's
- * `description`, so that the model still reads the constraint it cannot be held to. The client's
- * schema is not changed: a new one is built. A part of the schema that is no schema object (a
- * boolean schema, a tuple's `items` array) goes as sent, and Anthropic judges it.
+ * `description`, so that the model still reads the constraint it cannot be held to. A reference
+ * with keywords beside it, which the SDK sends alone, is replaced by the schema it refers to with
+ * those keywords over it, as OpenAI's SDK unravels one for its strict mode, so that neither is lost.
+ * The client's schema is not changed: a new one is built. A part of the schema that is no schema
+ * object (a boolean schema, a tuple's `items` array) goes as sent, and Anthropic judges it.
+ *
+ * Undefined when no rewrite keeps the schema's meaning (see decodableParts), or when the copies
+ * of what references refer to would pass COPIED_PARTS or MAX_DEPTH: the caller then asks without
+ * constrained decoding, the schema as sent.
  */
-export function strictSchema(schema: Record<string, unknown>): Record<string, unknown> {
-  return rewritten(schema) as Record<string, unknown>;
+export function strictSchema(schema: Record<string, unknown>): Record<string, unknown> | undefined {
+  const parts = decodableParts(schema);
+  if (parts === undefined) return undefined;
+  const rewrite: Rewrite = { root: schema, left: parts + COPIED_PARTS, depth: 0 };
+  const built = rewritten(schema, rewrite) as Record<string, unknown>;
+  return rewrite.left >= 0 ? built : undefined;
 }
+
+/**
+ * How many schema objects the rewrite may build beyond one for each of the client's. A copy can
+ * hold references to copy in turn, so that a schema of a few lines, each level referring to the
+ * next twice, would be copied into billions; schemas written by hand or by Pydantic or zod copy far fewer.
+ */
+const COPIED_PARTS = 10_000;
+
+/**
+ * How deep the schema built may nest, copies included: deeper than any request body may (128
+ * levels), far shallower than the call stack, which a chain of references copied would exhaust.
+ */
+const MAX_DEPTH = 256;
+
+interface Rewrite {
+  /** The client's schema, which references point into. */
+  root: Record<string, unknown>;
+  /** How many more schema objects may be built: below 0, the rewrite has stopped. */
+  left: number;
+  /** How deep the schema object being built is. */
+  depth: number;
+}
+
+/**
+ * How many schema objects `root` holds (each counted once, however often referred to), or
+ * undefined when Anthropic's constrained decoding cannot hold answers to what it means: a part of
+ * it refers to itself or to a schema that contains it (Anthropic refuses recursion), or an object
+ * in it takes properties it does not list (`additionalProperties` true or a schema, a map, or
+ * `patternProperties`): Anthropic decodes only to closed objects, and a map closed can hold none
+ * of its entries. Parts are followed through the references within the document, each once.
+ */
+function decodableParts(root: Record<string, unknown>): number | undefined {
+  const entered = new Set<object>();
+  const done = new Set<object>();
+  // a stack of its own, not the call stack: a chain of references may be as long as the body allows
+  const path: Array<{ schema: object; parts: unknown[] }> = [];
+  const enter = (schema: unknown): boolean => {
+    if (!isJsonObject(schema) || done.has(schema)) return true;
+    if (entered.has(schema) || takesUnlistedProperties(schema)) return false;
+    entered.add(schema);
+    const parts = subschemas(schema);
+    if (Object.hasOwn(schema, '$ref')) parts.push(resolveRef(root, schema.$ref));
+    path.push({ schema, parts });
+    return true;
+  };
+  if (!enter(root)) return undefined;
+  while (path.length > 0) {
+    const last = path.at(-1)!;
+    if (last.parts.length > 0) {
+      if (!enter(last.parts.pop())) return undefined;
+      continue;
+    }
+    path.pop();
+    entered.delete(last.schema);
+    done.add(last.schema);
+  }
+  return done.size;
+}
+
+const takesUnlistedProperties = (schema: Record<string, unknown>): boolean =>
+  (schema.additionalProperties !== undefined && schema.additionalProperties !== false) || schema.patternProperties !== undefined;
 
 /** The string formats Anthropic decodes to; another format is only described. */
 const DECODED_FORMATS: ReadonlySet<unknown> = new Set(['date-time', 'time', 'date', 'duration', 'email', 'hostname', 'uri', 'ipv4', 'ipv6', 'uuid']);
@@ -25,11 +97,29 @@ const isPrimitive = (value: unknown): boolean => value === null || typeof value 
 const isLiteralEnum = (values: unknown): boolean => Array.isArray(values) && values.length > 0 && values.every(isPrimitive);
 const isLiteralConst = (value: unknown): boolean => value !== undefined && isPrimitive(value);
 
-function rewritten(schema: unknown): unknown {
-  if (!isJsonObject(schema)) return schema;
-  // Anthropic's SDK sends a reference with its definitions alone: the schema referred to says the rest.
+/** Keywords a reference may have beside it that leave it a reference: the definitions it may refer to. */
+const DEFINITIONS: ReadonlySet<string> = new Set(['$defs', 'definitions']);
+
+function rewritten(schema: unknown, rewrite: Rewrite): unknown {
+  if (!isJsonObject(schema) || --rewrite.left < 0) return schema;
+  if (rewrite.depth === MAX_DEPTH) {
+    rewrite.left = -1;
+    return schema;
+  }
+  rewrite.depth += 1;
+  const built = rewrittenObject(schema, rewrite);
+  rewrite.depth -= 1;
+  return built;
+}
+
+function rewrittenObject(schema: Record<string, unknown>, rewrite: Rewrite): unknown {
   if (schema.$ref !== undefined) {
-    return Object.fromEntries(Object.entries(schema).filter(([keyword]) => keyword === '$ref' || keyword === '$defs' || keyword === 'definitions').map(([keyword, value]) => [keyword, keyword === '$ref' ? value : rewrittenEach(value)]));
+    const target = resolveRef(rewrite.root, schema.$ref);
+    const beside = Object.keys(schema).some((keyword) => keyword !== '$ref' && !DEFINITIONS.has(keyword));
+    // The keywords beside win where both say one (a field's own description over its type's), as OpenAI's SDK merges them.
+    if (beside && isJsonObject(target)) return rewritten({ ...target, ...Object.fromEntries(Object.entries(schema).filter(([keyword]) => keyword !== '$ref')) }, rewrite);
+    // Alone, or referring outside the document (which Anthropic refuses), the reference goes with its definitions only, as Anthropic's SDK sends it.
+    return Object.fromEntries(Object.entries(schema).filter(([keyword]) => keyword === '$ref' || DEFINITIONS.has(keyword)).map(([keyword, value]) => [keyword, keyword === '$ref' ? value : rewrittenEach(value, rewrite)]));
   }
   // an enum or a const says the type, and Anthropic's SDK drops the type beside them
   const literal = isLiteralEnum(schema.enum) || isLiteralConst(schema.const);
@@ -41,18 +131,18 @@ function rewritten(schema: unknown): unknown {
       case 'properties':
       case '$defs':
       case 'definitions':
-        kept.push([keyword, rewrittenEach(value)]);
+        kept.push([keyword, rewrittenEach(value, rewrite)]);
         break;
       case 'items':
-        kept.push([keyword, rewritten(value)]);
+        kept.push([keyword, rewritten(value, rewrite)]);
         break;
       case 'anyOf':
       case 'allOf':
-        kept.push([keyword, rewrittenAll(value)]);
+        kept.push([keyword, rewrittenAll(value, rewrite)]);
         break;
       case 'oneOf':
         // beside an anyOf, which keeps its name, the oneOf is only described
-        if (schema.anyOf === undefined) kept.push(['anyOf', rewrittenAll(value)]);
+        if (schema.anyOf === undefined) kept.push(['anyOf', rewrittenAll(value, rewrite)]);
         else described.push([keyword, value]);
         break;
       case 'type':
@@ -77,7 +167,7 @@ function rewritten(schema: unknown): unknown {
       case 'description':
         if (typeof value !== 'string') described.push([keyword, value]);
         break;
-      // set below on objects, where false is all Anthropic takes
+      // set below on objects, where false is all Anthropic takes (decodableParts let no other value through)
       case 'additionalProperties':
       // it names the dialect, and constrains nothing
       case '$schema':
@@ -92,12 +182,12 @@ function rewritten(schema: unknown): unknown {
   return Object.fromEntries(kept);
 }
 
-function rewrittenEach(schemas: unknown): unknown {
+function rewrittenEach(schemas: unknown, rewrite: Rewrite): unknown {
   if (!isJsonObject(schemas)) return schemas;
-  return Object.fromEntries(Object.entries(schemas).map(([name, schema]) => [name, rewritten(schema)]));
+  return Object.fromEntries(Object.entries(schemas).map(([name, schema]) => [name, rewritten(schema, rewrite)]));
 }
 
-const rewrittenAll = (schemas: unknown): unknown => (Array.isArray(schemas) ? schemas.map(rewritten) : schemas);
+const rewrittenAll = (schemas: unknown, rewrite: Rewrite): unknown => (Array.isArray(schemas) ? schemas.map((schema) => rewritten(schema, rewrite)) : schemas);
 
 /** The description with what Anthropic cannot be held to appended, as Anthropic's SDK writes it: `{minimum: 1, maximum: 10}`. */
 function describedWith(description: unknown, described: Entry[]): string | undefined {

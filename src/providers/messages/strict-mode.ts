@@ -1,5 +1,5 @@
 import { isJsonObject } from '../chat-translation.js';
-import { isObjectSchema } from '../json-schema.js';
+import { isObjectSchema, subschemas } from '../json-schema.js';
 
 /**
  * Keywords OpenAI's strict mode refuses, with its 400, wherever they are in a schema (its
@@ -9,8 +9,9 @@ const REFUSED_KEYWORDS = ['allOf', 'not', 'if', 'then', 'else', 'dependentRequir
 
 /**
  * Whether OpenAI's strict mode takes `schema` as it is: an object at the root (not a union), every
- * object closed (`additionalProperties: false`) with all its properties `required`, and no keyword
- * strict mode refuses, through every part of the schema (properties, items, unions, definitions).
+ * object closed (`additionalProperties: false`) with all its properties `required`, no keyword
+ * strict mode refuses and no `$ref` with keywords beside it, through every part of the schema
+ * (properties, items, unions, definitions).
  * Anthropic allows optional properties, which its SDK's zod helper writes for `.optional()`, and
  * strict mode has no way to say them but as nullable required properties, which the client would
  * refuse in the answer; a part the check cannot read (a boolean schema) is not taken for strict.
@@ -22,6 +23,8 @@ export function meetsStrictMode(schema: unknown): boolean {
 function everyPartStrict(schema: unknown): boolean {
   if (!isJsonObject(schema)) return false;
   if (REFUSED_KEYWORDS.some((keyword) => Object.hasOwn(schema, keyword))) return false;
+  // a reference only alone: OpenAI's SDK unravels one with keywords beside it (a field's description) before sending it strict
+  if (Object.hasOwn(schema, '$ref') && Object.keys(schema).length > 1) return false;
   if (isObjectSchema(schema) && !isClosed(schema)) return false;
   return subschemas(schema).every(everyPartStrict);
 }
@@ -30,17 +33,4 @@ function isClosed(schema: Record<string, unknown>): boolean {
   const { properties, required } = schema;
   const names = isJsonObject(properties) ? Object.keys(properties) : [];
   return schema.additionalProperties === false && names.every((name) => Array.isArray(required) && required.includes(name));
-}
-
-/** The schemas `schema` holds; a keyword's value of the wrong shape is a part that is no schema. */
-function subschemas(schema: Record<string, unknown>): unknown[] {
-  const parts: unknown[] = [];
-  for (const keyword of ['properties', '$defs', 'definitions']) {
-    if (Object.hasOwn(schema, keyword)) parts.push(...(isJsonObject(schema[keyword]) ? Object.values(schema[keyword]) : [undefined]));
-  }
-  for (const keyword of ['anyOf', 'oneOf', 'prefixItems']) {
-    if (Object.hasOwn(schema, keyword)) parts.push(...(Array.isArray(schema[keyword]) ? schema[keyword] : [undefined]));
-  }
-  if (Object.hasOwn(schema, 'items')) parts.push(...(Array.isArray(schema.items) ? schema.items : [schema.items]));
-  return parts;
 }
