@@ -83,9 +83,11 @@ describe('a router that requires keys', () => {
     for (const [path, body] of READ_ONLY) {
       expect(await status(`${router.url}${path}`, {}, body), path).toBe(401);
       expect(await status(`${router.url}${path}`, { authorization: 'Bearer sk-sy-wrong' }, body), path).toBe(401);
-      expect(await status(`${router.url}${path}`, { authorization: `Bearer ${key}` }, body), path).toBe(200);
+      // Let in, whatever its models: an explanation is then that key's request's answer, here its 403 for a model off its list.
+      expect(await status(`${router.url}${path}`, { authorization: `Bearer ${key}` }, body), path).toBe(path === '/route/explain' ? 403 : 200);
       expect(await status(`${router.url}${path}`, { authorization: `Bearer ${ADMIN_TOKEN}` }, body), path).toBe(200);
     }
+    expect(await status(`${router.url}/route/explain`, { authorization: `Bearer ${key}` }, { ...ask, model: 'other' })).toBe(404);
     // The answer to a malformed explain request is no hint to a caller without a key.
     expect(await status(`${router.url}/route/explain`, {}, [])).toBe(401);
     const models = await new OpenAI({ baseURL: `${router.url}/v1`, apiKey: key, maxRetries: 0 }).models.list();
@@ -104,7 +106,10 @@ describe('a router that requires keys', () => {
     const refused = await runCli(args, { ...env, ADMIN_TOKEN: '' });
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain('Incorrect API key');
-    expect((await runCli([...args, '--token', key], env)).code).toBe(0);
+    // The key is sent: the answer is its request's, a 403 for a model off its list (not a 401).
+    const limited = await runCli([...args, '--token', key], env);
+    expect(limited.code).toBe(2);
+    expect(limited.stderr).toContain("may not use the model 'm1'");
     expect((await runCli(args, env)).code).toBe(0);
   });
 });

@@ -274,6 +274,15 @@ describe('calls on a stored response (retrieve, input items, cancel, delete) rea
     expect(notContinued as ApiFailure).toMatchObject({ code: 'model_not_allowed', param: 'model', message: expect.stringContaining("'m1'") });
     expect(await simRequests(sims)).toEqual(beforeContinuing);
     expect(await m1Client.responses.create({ model: 'm1', input: 'go on', previous_response_id: open.id })).toMatchObject({ status: 'completed', previous_response_id: open.id });
+    // Explained with that key, both are the same 403 as its requests': a model off its list, or continuing a response made with one.
+    const explainFor = (key: string, body: object) => postJson(`${router.url}/route/explain`, body, { authorization: `Bearer ${key}` });
+    const modelRefused = await explainFor(onlyM2.key, { model: 'm1', input: 'go on' });
+    expect(modelRefused).toMatchObject({ status: 403, body: { error: { code: 'model_not_allowed', param: 'model', type: 'permission_error', message: expect.stringContaining("'m1'") } } });
+    const continuationRefused = await explainFor(onlyM2.key, { model: 'm2', input: 'go on', previous_response_id: open.id });
+    expect(continuationRefused).toMatchObject({ status: 403, body: { error: { code: 'model_not_allowed', param: 'model', message: expect.stringContaining("'m1'") } } });
+    expect((await explainFor(onlyM2.key, { model: 'm2', input: 'go on' })).status).toBe(200);
+    expect((await explainFor(onlyM1.key, { model: 'm1', input: 'go on', previous_response_id: open.id })).body).toMatchObject({ previous_response: { id: open.id, model: 'm1' } });
+    expect((await explainFor('admin-secret', { model: 'm2', input: 'go on', previous_response_id: open.id })).status).toBe(200);
     // Without a key, nothing.
     expect((await fetch(`${router.url}/v1/responses/${response.id}`)).status).toBe(401);
 

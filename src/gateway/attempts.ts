@@ -11,8 +11,8 @@ import { ApiError, badGateway, noHealthyBackend } from '../server/errors.js';
 import type { Cooldowns } from '../state/shared-state.js';
 import { abortError, CLIENT_GONE_ERROR, stoppedByDeadline, type RequestAbort } from './abort.js';
 import { countBackendTrouble } from './backend-trouble.js';
-import { continuationOf, continuationRefusal, seenBy, type BridgedResponses, type Continuation } from './bridged-responses.js';
-import { modelRefusal, type Caller } from './caller.js';
+import { continuationOf, continuationRefusal, continuedModelRefusal, seenBy, type BridgedResponses, type Continuation } from './bridged-responses.js';
+import type { Caller } from './caller.js';
 import { backoffMs, classifyAnswer, classifyError, classifyStatus, type AttemptFailure } from './failure.js';
 import type { UpstreamCall } from '../providers/adapter.js';
 import type { InferenceRequest } from './inference-request.js';
@@ -361,20 +361,4 @@ export class AttemptRunner {
   private record(backend: Backend, failure: AttemptFailure, status: number | undefined, probe: boolean): boolean {
     return countBackendTrouble(this.fleet, this.cooldowns, backend, failure.message, status, !probe);
   }
-}
-
-/**
- * The 403 for continuing a response made with a model the caller's key may not use: the request
- * goes on from that response's conversation (on the replica holding it, or through the chat bridge
- * from what the router keeps), which is the model's, so that a key may continue only what it may
- * retrieve (see ResponseCalls). A response made while no key was in force is any key's, and its
- * model is checked all the same. A holder whose model is unknown (recorded by an instance of an
- * earlier version, which shared the replica alone) cannot be checked.
- */
-function continuedModelRefusal({ kept, holder }: Continuation, caller: Caller | undefined): ApiError | undefined {
-  for (const model of [kept?.model, holder?.model]) {
-    const refusal = model === undefined ? undefined : modelRefusal(caller, model);
-    if (refusal) return refusal;
-  }
-  return undefined;
 }

@@ -4,6 +4,7 @@ import type { ResponseAffinity } from '../routing/response-affinity.js';
 import { keptKey } from '../routing/session-hints.js';
 import { ApiError, echoed, previousResponseNotFound } from '../server/errors.js';
 import type { KeptResponses, ResponseHolder } from '../state/shared-state.js';
+import { modelRefusal, type Caller } from './caller.js';
 import type { InferenceRequest } from './inference-request.js';
 
 type Item = Record<string, unknown>;
@@ -104,6 +105,22 @@ export function continuationRefusal(adapter: ProviderAdapter, { id, kept, holder
   if (concealed) return previousResponseNotFound(id);
   if (kept === undefined) return undefined;
   return notContinuable(id, `it was answered through the router's chat bridge (model '${kept.model}'), which keeps it, and model '${model}' is served by a target that keeps its own responses; continue it with model '${kept.model}'`);
+}
+
+/**
+ * The 403 for continuing a response made with a model the caller's key may not use: the request
+ * goes on from that response's conversation (on the replica holding it, or through the chat bridge
+ * from what the router keeps), which is the model's, so that a key may continue only what it may
+ * retrieve (see ResponseCalls). A response made while no key was in force is any key's, and its
+ * model is checked all the same. A holder whose model is unknown (recorded by an instance of an
+ * earlier version, which shared the replica alone) cannot be checked.
+ */
+export function continuedModelRefusal({ kept, holder }: Continuation, caller: Caller | undefined): ApiError | undefined {
+  for (const model of [kept?.model, holder?.model]) {
+    const refusal = model === undefined ? undefined : modelRefusal(caller, model);
+    if (refusal) return refusal;
+  }
+  return undefined;
 }
 
 const notContinuable = (id: string, why: string) => new ApiError(400, `Previous response with id '${echoed(id)}' cannot be continued with this model: ${why}.`, 'invalid_request_error', 'previous_response_not_continuable', 'previous_response_id');

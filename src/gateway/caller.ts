@@ -12,6 +12,9 @@ export interface Caller {
   key?: ApiKeyRecord;
 }
 
+/** The caller an API key makes. */
+export const callerOf = (key: ApiKeyRecord): Caller => ({ id: `key:${key.id}`, key });
+
 /** `acceptsApiKeyHeader`: the route also reads the key from `x-api-key` (the Messages API route), and says so. */
 export const invalidApiKey = (acceptsApiKeyHeader = false) =>
   new ApiError(
@@ -64,8 +67,7 @@ export class CallerIdentifier {
   identify(headers: IncomingHttpHeaders, res: ServerResponse, acceptsApiKeyHeader = false): Caller {
     if (!this.keysRequired()) return { id: `ip:${res.req?.socket.remoteAddress ?? 'unknown'}` };
     const presented = acceptsApiKeyHeader && headers.authorization === undefined ? apiKeyHeader(headers) : bearerToken(headers.authorization);
-    const record = this.authenticateKey(presented, acceptsApiKeyHeader);
-    return { id: `key:${record.id}`, key: record };
+    return callerOf(this.authenticateKey(presented, acceptsApiKeyHeader));
   }
 
   /** The active key an `Authorization` header carries, or a 401. */

@@ -23,7 +23,7 @@ import { inferenceRoutes } from './inference-routes.js';
 import { rebindingGuard } from './rebinding-guard.js';
 import { registerMessagesTokenCount } from './messages-token-count.js';
 import { requestId } from './request-id.js';
-import { readerKeyOf, requireApiKey } from './require-api-key.js';
+import { readerOf, requireApiKey } from './require-api-key.js';
 import { registerRouteExplain } from './route-explain.js';
 
 export interface AppParts {
@@ -105,7 +105,7 @@ export function buildApp({ config, log, fleet, gateway, metrics, agents, history
   const adminParts = { fleet, metrics, history, requests, adminToken: config.admin_token, keysRequired, describeTarget };
   registerAdminRoutes(app, adminParts);
   registerDashboardRoutes(app, adminParts);
-  registerRouteExplain(app, policies.resolver, routing, reader, readerKeyOf(policies.identifier, config.admin_token), gateway.responses, gateway.bridged, policies.state.cooldowns);
+  registerRouteExplain(app, policies.resolver, routing, reader, readerOf(policies.identifier, config.admin_token), gateway.responses, gateway.bridged, policies.state.cooldowns);
   registerAdminKeyRoutes(app, policies, config.admin_token);
   registerMessagesTokenCount(app, policies);
   return app;

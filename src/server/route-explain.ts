@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Backend } from '../fleet/backend.js';
-import { continuationOf, continuationRefusal, seenBy, type BridgedResponses, type Continuation } from '../gateway/bridged-responses.js';
+import { continuationOf, continuationRefusal, continuedModelRefusal, seenBy, type BridgedResponses, type Continuation } from '../gateway/bridged-responses.js';
+import { modelRefusal, type Caller } from '../gateway/caller.js';
 import type { Endpoint } from '../gateway/inference-request.js';
 import { unroutableError, type ModelResolver } from '../gateway/model-resolver.js';
 import type { Route } from '../gateway/resolve.js';
@@ -23,14 +24,16 @@ type Headers = Record<string, string | string[] | undefined>;
  * stored response (`previous_response_id`) is explained with where that response is
  * (`previous_response`: its id, the replica holding it and whether it decided the pick, whether the
  * router keeps it, the model that made it); where the real request would be refused for it (see
- * continuationRefusal), that refusal is the answer, as the request's would be.
+ * continuationRefusal), that refusal is the answer, as the request's would be. Asked with an API
+ * key, the answer is that key's request's: a 403 for a model off its list, or for continuing a
+ * response made with one (continuedModelRefusal).
  */
 export function registerRouteExplain(
   app: FastifyInstance,
   resolver: ModelResolver,
   routing: PolicyTable,
   guard: RouteGuard,
-  readerKey: (request: FastifyRequest) => string | undefined,
+  readerOf: (request: FastifyRequest) => Caller | undefined,
   responses: ResponseAffinity,
   bridged: BridgedResponses,
   cooldowns: Cooldowns,
@@ -38,10 +41,16 @@ export function registerRouteExplain(
   app.post('/route/explain', { onRequest: guard }, async (request) => {
     const endpoint = explainedEndpoint(request.body);
     const { model } = validateInference(endpoint, request.body, request.headers);
+    const reader = readerOf(request);
+    // Refused before it is routed, as the real request is (Policies.admit).
+    const notAllowed = modelRefusal(reader, model);
+    if (notAllowed) throw notAllowed;
     const body = request.body as Record<string, unknown>;
     // A request continuing a stored response goes to the replica holding it, wherever that replica may serve (see AttemptRunner.holderChoice).
     const continued = endpoint === 'responses' ? continuedResponse(body) : undefined;
-    const continuation = continued === undefined ? undefined : readableBy(await continuationOf(continued, responses, bridged), readerKey(request));
+    const continuation = continued === undefined ? undefined : readableBy(await continuationOf(continued, responses, bridged), reader?.key?.id);
+    const unusable = continuation && continuedModelRefusal(continuation, reader);
+    if (unusable) throw unusable;
     const holder = continuation?.holder;
     const previous = continuation && {
       id: continuation.id,
