@@ -414,6 +414,34 @@ describe("structured output schemas for Anthropic's constrained decoding (strict
     expect(strictSchema({ $ref: '#/definitions/Point', definitions: { Point: point }, description: 'The answer' })).toEqual({ ...closedPoint, description: 'The answer', definitions: { Point: closedPoint } });
   });
 
+  it("replaces a reference among an allOf's schemas, which Anthropic refuses there, by the schema it refers to; one that leads out of the document asks through the answer tool", () => {
+    const named = { type: 'object', properties: { name: { type: 'string', maxLength: 40 } }, required: ['name'] };
+    const closedNamed = { type: 'object', properties: { name: { type: 'string', description: '{maxLength: 40}' } }, required: ['name'], additionalProperties: false };
+    const schema = {
+      type: 'object',
+      properties: { who: { allOf: [{ $ref: '#/$defs/Named' }, { $ref: '#/$defs/Alias', description: 'Also known as' }, { type: 'object', properties: { age: { type: 'integer' } } }] } },
+      required: ['who'],
+      $defs: { Named: named, Alias: { $ref: '#/$defs/Named' } },
+    };
+    expect(strictSchema(schema)).toEqual({
+      type: 'object',
+      properties: { who: { allOf: [closedNamed, { ...closedNamed, description: 'Also known as' }, { type: 'object', properties: { age: { type: 'integer' } }, additionalProperties: false }] } },
+      required: ['who'],
+      // elsewhere a reference alone is Anthropic's to follow
+      $defs: { Named: closedNamed, Alias: { $ref: '#/$defs/Named' } },
+      additionalProperties: false,
+    });
+    const elsewhere = { type: 'object', properties: { who: { allOf: [{ $ref: 'https://example.com/named.json' }] } } };
+    expect(strictSchema(elsewhere)).toBeUndefined();
+    const sent = toAnthropicRequest(chat([{ role: 'user', content: 'x' }], { response_format: { type: 'json_schema', json_schema: { name: 'who', schema: elsewhere } } }), 'claude-sonnet-4-5-20250929', false);
+    expect(sent).not.toHaveProperty('output_config');
+    expect(sent.tools).toEqual([{ name: 'json_tool_call', description: expect.any(String), input_schema: elsewhere }]);
+    // copied within the same bounds: each level's allOf refers to the next twice, 2^40 objects copied whole
+    const levels = 40;
+    const $defs = Object.fromEntries(Array.from({ length: levels }, (_, level) => [`L${level}`, level === levels - 1 ? { type: 'string' } : { allOf: [{ $ref: `#/$defs/L${level + 1}` }, { $ref: `#/$defs/L${level + 1}` }] }]));
+    expect(strictSchema({ type: 'object', properties: { top: { $ref: '#/$defs/L0' } }, $defs })).toBeUndefined();
+  });
+
   it('gives no schema, quickly, where copying what references with keywords beside them refer to would grow without bound', () => {
     // each level refers to the next twice with a description: copied whole, 2^40 objects
     const levels = 40;

@@ -11,11 +11,13 @@ import { isObjectSchema, resolveRef, subschemas } from '../json-schema.js';
  * one variant is rare in answers), and what Anthropic would refuse is appended to the schema's
  * `description`, so that the model still reads the constraint it cannot be held to. A reference
  * with keywords beside it, which the SDK sends alone, is replaced by the schema it refers to with
- * those keywords over it, as OpenAI's SDK unravels one for its strict mode, so that neither is lost.
+ * those keywords over it, as OpenAI's SDK unravels one for its strict mode, so that neither is lost;
+ * so is a reference among an `allOf`'s schemas, which Anthropic refuses there (its guide's
+ * limitations), and one that leads out of the document there gives no schema (below).
  * The client's schema is not changed: a new one is built. A part of the schema that is no schema
  * object (a boolean schema, a tuple's `items` array) goes as sent, and Anthropic judges it.
  *
- * Undefined when no rewrite keeps the schema's meaning (see decodableParts), or when the copies
+ * Undefined when no rewrite keeps the schema's meaning (see decodableParts, dereferenced), or when the copies
  * of what references refer to would pass COPIED_PARTS or MAX_DEPTH: the caller then asks without
  * constrained decoding, the schema as sent.
  */
@@ -137,8 +139,11 @@ function rewrittenObject(schema: Record<string, unknown>, rewrite: Rewrite): unk
         kept.push([keyword, rewritten(value, rewrite)]);
         break;
       case 'anyOf':
-      case 'allOf':
         kept.push([keyword, rewrittenAll(value, rewrite)]);
+        break;
+      case 'allOf':
+        // Anthropic refuses a reference among allOf's schemas: each goes as the schema it refers to
+        kept.push([keyword, Array.isArray(value) ? value.map((part) => rewritten(dereferenced(part, rewrite), rewrite)) : value]);
         break;
       case 'oneOf':
         // beside an anyOf, which keeps its name, the oneOf is only described
@@ -180,6 +185,27 @@ function rewrittenObject(schema: Record<string, unknown>, rewrite: Rewrite): unk
   const description = describedWith(schema.description, described);
   if (description !== undefined) kept.push(['description', description]);
   return Object.fromEntries(kept);
+}
+
+/**
+ * `schema` with the reference it is replaced by the schema it refers to within the document, the
+ * keywords beside it over that schema (as rewrittenObject merges them), until it is no reference.
+ * A reference to nothing in the document (another document's, a boolean schema) stops the
+ * rewrite: Anthropic would refuse it there, and the schema keeps its meaning only as sent.
+ */
+function dereferenced(schema: unknown, rewrite: Rewrite): unknown {
+  let part = schema;
+  while (isJsonObject(part) && part.$ref !== undefined) {
+    const target = resolveRef(rewrite.root, part.$ref);
+    // each step counts as a copy, which also ends a chain that decodableParts would have refused as a loop
+    if (!isJsonObject(target) || --rewrite.left < 0) {
+      rewrite.left = -1;
+      return schema;
+    }
+    const { $ref: _followed, ...beside } = part;
+    part = { ...target, ...beside };
+  }
+  return part;
 }
 
 function rewrittenEach(schemas: unknown, rewrite: Rewrite): unknown {
