@@ -446,6 +446,32 @@ describe('Anthropic provider (a fake Messages API behind the router)', () => {
       }
     });
 
+    it("tells the model to answer with one JSON object, after the client's own system text, where the answer tool cannot be forced (thinking, the client's tools)", async () => {
+      const system = 'You grade essays.\n\nBe brief.';
+      const unforced: Array<Record<string, unknown>> = [
+        { response_format: { type: 'json_object' }, reasoning_effort: 'low' },
+        { response_format: { type: 'json_object' }, tools: [WEATHER_TOOL] },
+        { response_format: format, tools: [WEATHER_TOOL] },
+      ];
+      for (const fields of unforced) {
+        for (const messages of [[{ role: 'system' as const, content: system }, ...ask], ask]) {
+          fake.reply({ status: 200, json: anthropicMessage([{ ...answerCall, input: answer }], 'tool_use') });
+          await client.chat.completions.create({ model: 'claude-x', messages, ...fields } as never);
+          const sent = fake.last().body;
+          expect(sent).not.toHaveProperty('tool_choice.name');
+          const sentSystem = String(sent.system);
+          const instruction = messages === ask ? sentSystem : sentSystem.slice(`${system}\n\n`.length);
+          if (messages !== ask) expect(sentSystem.startsWith(`${system}\n\n`), JSON.stringify(fields)).toBe(true);
+          expect(instruction).toMatch(/single JSON object/);
+          expect(instruction).toContain('json_tool_call');
+        }
+      }
+      // Forced, the tool holds the answer to one object: the client's system text goes alone.
+      fake.reply({ status: 200, json: anthropicMessage([{ ...answerCall, input: answer }], 'tool_use') });
+      await client.chat.completions.create({ model: 'claude-x', messages: [{ role: 'system', content: system }, ...ask], response_format: { type: 'json_object' } });
+      expect(fake.last().body.system).toBe(system);
+    });
+
     it('asks for nothing for text', async () => {
       for (const model of ['claude-x', 'claude-opus-4-7']) {
         fake.reply({ status: 200, json: fixture('anthropic/message-text.json') });

@@ -67,7 +67,8 @@ export function answerSchema(format: unknown): Fields | undefined {
  * Anthropic's constrained decoding takes (strict-schema.ts), where a rewrite keeps its meaning;
  * otherwise the model is given the answer tool, the schema as sent. The answer tool is forced unless the
  * request thinks (Anthropic refuses forced tool use then) or the client has tools of its own, which
- * the model must stay free to call first; then the model calls the answer tool when it answers.
+ * the model must stay free to call first; then the model calls the answer tool when it answers, as
+ * the system prompt (`request.system`, a string here) tells it, after the client's own text.
  */
 export function askForSchema(request: Fields, schema: Fields, model: string): void {
   const tools = (request.tools ?? []) as Fields[];
@@ -84,7 +85,12 @@ export function askForSchema(request: Fields, schema: Fields, model: string): vo
   request.tools = [...tools, { name: ANSWER_TOOL, description: 'Give your final answer as this input.', input_schema: schema }];
   const thinking = (request.thinking as { type?: unknown } | undefined)?.type;
   if (tools.length === 0 && (thinking === undefined || thinking === 'disabled')) request.tool_choice = { type: 'tool', name: ANSWER_TOOL };
+  // Unforced, the model may answer in text: it is told how to answer, after the client's own system text.
+  else request.system = request.system === undefined ? UNFORCED_INSTRUCTION : `${request.system as string}\n\n${UNFORCED_INSTRUCTION}`;
 }
+
+/** What the model is told where the answer tool cannot be forced, so that a text answer is the JSON still. */
+const UNFORCED_INSTRUCTION = `When you give your final answer, give it as a single JSON object: as the input of the ${ANSWER_TOOL} tool, or, written as text, that object alone, with no other text and no code fence.`;
 
 /**
  * The schema `model`'s structured outputs decode the answer to, or undefined when the model is
