@@ -3,9 +3,15 @@ import { isObjectSchema, subschemas } from '../json-schema.js';
 
 /**
  * Keywords OpenAI's strict mode refuses, with its 400, wherever they are in a schema (its
- * structured outputs guide, "Supported schemas"). Anthropic takes `allOf`.
+ * structured outputs guide, "Supported schemas": the composition it does not support, and the
+ * keywords of objects and arrays it lists as not supported). Anthropic takes `allOf`. A map's
+ * `patternProperties` is also one no closed object holds: strict, its entries could not be written.
  */
-const REFUSED_KEYWORDS = ['allOf', 'not', 'if', 'then', 'else', 'dependentRequired', 'dependentSchemas'];
+const REFUSED_KEYWORDS = [
+  'allOf', 'not', 'if', 'then', 'else', 'dependentRequired', 'dependentSchemas',
+  'patternProperties', 'unevaluatedProperties', 'propertyNames', 'minProperties', 'maxProperties',
+  'unevaluatedItems', 'contains', 'minContains', 'maxContains', 'uniqueItems',
+];
 
 /**
  * Whether OpenAI's strict mode takes `schema` as it is: an object at the root (not a union), every
