@@ -242,7 +242,7 @@ describe("LiteLLM proxy clients: client-side `fallbacks`", () => {
   });
 });
 
-describe("LiteLLM proxy clients' `fallbacks`, explained: POST /route/explain answers as the request would", () => {
+describe("LiteLLM proxy clients' `fallbacks`, explained: POST /route/explain and switchyard route answer as the request would", () => {
   const ADMIN_TOKEN = 'admin-secret';
   let url: string;
   let anyModel: string;
@@ -322,6 +322,26 @@ describe("LiteLLM proxy clients' `fallbacks`, explained: POST /route/explain ans
       assertConforms('ErrorResponse', explained.body);
       expect([explained.status, explained.body], JSON.stringify(fallbacks)).toEqual([sent.status, sent.body]);
     }
+  });
+
+  it('switchyard route --prompt --fallbacks prints each fallback after the model, as a group prints its chain', async () => {
+    const route = (...args: string[]) => runCli(['route', ...args, '--prompt', 'hi', '--url', url], env);
+    const printed = await route('zephyr-beta', '--fallbacks', 'nope, m2');
+    expect(printed.code).toBe(0);
+    expect(printed.stdout).toMatch(/^zephyr-beta → broken {2}\(policy /);
+    expect(printed.stdout).toContain("client fallback: nope\n  nope (weight 1)\n    resolved: no registry entry");
+    expect(printed.stdout).toMatch(/\n {4}result: 404 .*nope/);
+    expect(printed.stdout).toMatch(/client fallback: m2\n {2}m2 \(weight 1\) → sim {2}\(policy /);
+    const unknownFirst = await route('nope', '--fallbacks', 'm1');
+    expect(unknownFirst.code).toBe(0);
+    expect(unknownFirst.stdout).toMatch(/^nope\n {2}resolved: no registry entry.*\n {2}result: 404 /);
+    expect(unknownFirst.stdout).toContain('client fallback: m1\n  m1 (weight 1) → sim');
+    const json = JSON.parse((await route('nope', '--fallbacks', 'm1', '--json')).stdout) as { client_fallbacks: unknown[] };
+    expect(json.client_fallbacks).toHaveLength(1);
+    const limited = await route('m1', '--fallbacks', 'm2', '--token', m1Only);
+    expect(limited.code).toBe(2);
+    expect(limited.stderr).toContain("may not use the model 'm2'");
+    expect((await runCli(['route', 'm1', '--fallbacks', 'm2'], env)).stderr).toContain("'--fallbacks <models>' needs --prompt");
   });
 });
 
