@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
-import { duration, host, httpUrl, integerBetween, nameList, nonNegativeNumber, port, positiveInteger, positiveNumber, statusFilter, timerMilliseconds } from './cli/arguments.js';
+import { duration, host, httpUrl, integerBetween, modelNameList, nameList, nonNegativeNumber, port, positiveInteger, positiveNumber, statusFilter, timerMilliseconds } from './cli/arguments.js';
 import { exitWithFailure } from './cli/failure.js';
 import { loadConfig } from './config/load.js';
 import { withDemoFleet } from './config/demo-fleet.js';
@@ -207,12 +207,15 @@ program
   .option('--url <url>', 'router URL for --prompt (default: http://127.0.0.1:<configured port>)', httpUrl)
   .option('--token <token>', 'API key or admin token for --prompt, once the router requires keys (default: ADMIN_TOKEN)')
   .option('--previous-response <id>', 'with --prompt: ask about a Responses API request continuing this response (previous_response_id)')
+  .option('--fallbacks <models>', 'with --prompt: comma-separated models the request names to fall back to (its fallbacks field)', modelNameList)
   .option('--json', 'print JSON')
-  .action(async (model: string, opts: { config?: string; prompt?: string; url?: string; token?: string; previousResponse?: string; json?: boolean }, command: Command) => {
+  .action(async (model: string, opts: { config?: string; prompt?: string; url?: string; token?: string; previousResponse?: string; fallbacks?: string[]; json?: boolean }, command: Command) => {
     if (opts.previousResponse !== undefined && opts.prompt === undefined) command.error("error: option '--previous-response <id>' needs --prompt");
+    if (opts.fallbacks !== undefined && opts.prompt === undefined) command.error("error: option '--fallbacks <models>' needs --prompt");
     const { config } = loadConfig(opts.config);
     if (opts.prompt !== undefined) {
-      const answer = await explainPrompt(opts.url ?? `http://127.0.0.1:${config.port}`, model, opts.prompt, opts.token ?? config.admin_token, opts.previousResponse);
+      const asked = { token: opts.token ?? config.admin_token, previousResponse: opts.previousResponse, fallbacks: opts.fallbacks };
+      const answer = await explainPrompt(opts.url ?? `http://127.0.0.1:${config.port}`, model, opts.prompt, asked);
       console.log(opts.json ? JSON.stringify(answer, null, 2) : formatPromptExplanation(answer));
       return;
     }

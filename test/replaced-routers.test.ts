@@ -5,8 +5,10 @@ import Database from 'better-sqlite3';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NO_PROVIDER_ENV, runCli } from './support/cli.js';
+import { assertConforms } from './support/conformance.js';
 import { startFakeOpenAi, type FakeOpenAi } from './support/fake-openai.js';
 import { errorReply, startFakeProvider, type FakeProvider } from './support/fake-provider.js';
+import { postJson } from './support/http.js';
 import { metricValue } from './support/prometheus.js';
 import { startRouter, startSim, stopAll, waitFor } from './support/processes.js';
 
@@ -237,6 +239,109 @@ describe("LiteLLM proxy clients: client-side `fallbacks`", () => {
     const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: key, maxRetries: 0 });
     await expect(client.chat.completions.create({ model: 'm1', messages: [{ role: 'user', content: 'hi' }], max_tokens: 2, fallbacks: ['m2'] } as never)).rejects.toMatchObject({ status: 403 });
     expect((await client.chat.completions.create({ model: 'm1', messages: [{ role: 'user', content: 'hi' }], max_tokens: 2, fallbacks: ['m1'] } as never)).model).toBe('m1');
+  });
+});
+
+describe("LiteLLM proxy clients' `fallbacks`, explained: POST /route/explain and switchyard route answer as the request would", () => {
+  const ADMIN_TOKEN = 'admin-secret';
+  let url: string;
+  let anyModel: string;
+  let m1Only: string;
+  let broken: FakeProvider;
+  let env: NodeJS.ProcessEnv;
+  const ask = { messages: [{ role: 'user', content: 'hi' }], max_tokens: 2 };
+  const explain = (body: object, token = ADMIN_TOKEN) => postJson(`${url}/route/explain`, { ...ask, ...body }, { authorization: `Bearer ${token}` });
+  const send = (body: object, key = anyModel) => postJson(`${url}/v1/chat/completions`, { ...ask, ...body }, { authorization: `Bearer ${key}` });
+  /** Each step's model, then what each of its targets would reach: a replica, or its error's status. */
+  const outcomes = (steps: Array<{ model: string; targets: Array<{ target?: string; error?: { status: number } }> }>) =>
+    steps.map((step) => [step.model, ...step.targets.map((target) => target.target ?? target.error?.status)]);
+
+  beforeAll(async () => {
+    const sim = await startSim({ models: ['m1', 'm2', 'm3'], ttftMs: 1 });
+    broken = await startFakeProvider(() => errorReply(503, { message: 'overloaded', type: 'server_error' }));
+    env = { ...NO_PROVIDER_ENV, SQLITE_DB_PATH: join(mkdtempSync(join(tmpdir(), 'switchyard-explained-fallbacks-')), 'models.db'), ADMIN_TOKEN };
+    // Keys from the start: the router requires them at once.
+    const createKey = async (...args: string[]) => (JSON.parse((await runCli(['keys', 'create', ...args], env)).stdout) as { key: string }).key;
+    anyModel = await createKey('any-model');
+    m1Only = await createKey('m1-only', '--models', 'm1');
+    const config = {
+      services: [{ name: 'sim', url: sim.url }, { name: 'broken', url: broken.url, models: ['zephyr-beta'] }],
+      model_groups: { smart: { targets: [{ model: 'm1', weight: 1 }], fallbacks: ['m2'] } },
+      retry: { max_attempts: 1 },
+    };
+    url = (await startRouter(config, env)).url;
+  });
+  afterAll(() => broken.close());
+
+  it('lists the fallbacks a request names after its own chain, each resolved as the request resolves it', async () => {
+    // The model fails, an unknown fallback is passed over, the next one answers: as explained.
+    const explained = await explain({ model: 'zephyr-beta', fallbacks: ['nope', 'm2'] });
+    expect(explained.status).toBe(200);
+    expect(explained.body).toMatchObject({ model: 'zephyr-beta', target: 'broken', resolution: expect.any(String), policy: expect.any(String), candidates: [{ name: 'broken' }] });
+    expect(outcomes(explained.body.client_fallbacks)).toEqual([['nope', 404], ['m2', 'sim']]);
+    expect(explained.body.client_fallbacks[0].targets[0]).toMatchObject({ model: 'nope', weight: 1, resolution: expect.stringContaining('no registry entry'), error: { code: 'model_not_found' } });
+    const sent = await send({ model: 'zephyr-beta', fallbacks: ['nope', 'm2'] });
+    expect(sent.status).toBe(200);
+    expect([sent.body.model, sent.headers.get('x-switchyard-target')]).toEqual(['m2', 'sim']);
+
+    // An unknown model with a fallback that is routable: the request goes on, and so does its explanation.
+    const unknownFirst = await explain({ model: 'nope', fallbacks: ['m1'] });
+    expect(unknownFirst.status).toBe(200);
+    expect(unknownFirst.body).toMatchObject({ model: 'nope', resolution: expect.stringContaining('no registry entry'), error: { status: 404, code: 'model_not_found' } });
+    expect(unknownFirst.body).not.toHaveProperty('target');
+    expect(outcomes(unknownFirst.body.client_fallbacks)).toEqual([['m1', 'sim']]);
+    expect((await send({ model: 'nope', fallbacks: ['m1'] })).body.model).toBe('m1');
+    // Nothing routable: the request's own answer.
+    const nowhere = { model: 'nope', fallbacks: ['also-nope'] };
+    const [explainedNowhere, sentNowhere] = await Promise.all([explain(nowhere), send(nowhere)]);
+    expect(sentNowhere.status).toBe(404);
+    expect([explainedNowhere.status, explainedNowhere.body]).toEqual([sentNowhere.status, sentNowhere.body]);
+
+    // A group's own chain is unchanged; only the fallbacks it does not hold yet follow it.
+    const group = await explain({ model: 'smart', fallbacks: ['m2', 'smart', 'm3'] });
+    expect(outcomes(group.body.chain)).toEqual([['smart', 'sim'], ['m2', 'sim']]);
+    expect(outcomes(group.body.client_fallbacks)).toEqual([['m3', 'sim']]);
+    expect((await explain({ model: 'm1', fallbacks: ['m1'] })).body).toMatchObject({ target: 'sim', client_fallbacks: [] });
+    // Without fallbacks (or with none), the answer is as it was.
+    for (const fallbacks of [undefined, null, []]) expect((await explain({ model: 'm1', fallbacks })).body).not.toHaveProperty('client_fallbacks');
+    expect((await explain({ model: 'nope' })).status).toBe(404);
+  });
+
+  it("refuses what the request refuses: a fallback off the key's list, a malformed list", async () => {
+    for (const fallbacks of [['m2'], ['nope'], ['m1', 'm3']]) {
+      const [explained, sent] = await Promise.all([explain({ model: 'm1', fallbacks }, m1Only), send({ model: 'm1', fallbacks }, m1Only)]);
+      expect(sent.status, String(fallbacks)).toBe(403);
+      expect(sent.body.error).toMatchObject({ code: 'model_not_allowed', param: 'model' });
+      expect([explained.status, explained.body], String(fallbacks)).toEqual([sent.status, sent.body]);
+    }
+    expect((await explain({ model: 'm1', fallbacks: ['m1'] }, m1Only)).body).toMatchObject({ target: 'sim', client_fallbacks: [] });
+    for (const fallbacks of ['m2', [''], [3], ['m\u0007'], Array.from({ length: 9 }, (_, i) => `m${i}`)]) {
+      const [explained, sent] = await Promise.all([explain({ model: 'm1', fallbacks }), send({ model: 'm1', fallbacks })]);
+      expect(sent.status, JSON.stringify(fallbacks)).toBe(400);
+      expect(sent.body.error).toMatchObject({ param: 'fallbacks', code: 'invalid_value' });
+      assertConforms('ErrorResponse', explained.body);
+      expect([explained.status, explained.body], JSON.stringify(fallbacks)).toEqual([sent.status, sent.body]);
+    }
+  });
+
+  it('switchyard route --prompt --fallbacks prints each fallback after the model, as a group prints its chain', async () => {
+    const route = (...args: string[]) => runCli(['route', ...args, '--prompt', 'hi', '--url', url], env);
+    const printed = await route('zephyr-beta', '--fallbacks', 'nope, m2');
+    expect(printed.code).toBe(0);
+    expect(printed.stdout).toMatch(/^zephyr-beta → broken {2}\(policy /);
+    expect(printed.stdout).toContain("client fallback: nope\n  nope (weight 1)\n    resolved: no registry entry");
+    expect(printed.stdout).toMatch(/\n {4}result: 404 .*nope/);
+    expect(printed.stdout).toMatch(/client fallback: m2\n {2}m2 \(weight 1\) → sim {2}\(policy /);
+    const unknownFirst = await route('nope', '--fallbacks', 'm1');
+    expect(unknownFirst.code).toBe(0);
+    expect(unknownFirst.stdout).toMatch(/^nope\n {2}resolved: no registry entry.*\n {2}result: 404 /);
+    expect(unknownFirst.stdout).toContain('client fallback: m1\n  m1 (weight 1) → sim');
+    const json = JSON.parse((await route('nope', '--fallbacks', 'm1', '--json')).stdout) as { client_fallbacks: unknown[] };
+    expect(json.client_fallbacks).toHaveLength(1);
+    const limited = await route('m1', '--fallbacks', 'm2', '--token', m1Only);
+    expect(limited.code).toBe(2);
+    expect(limited.stderr).toContain("may not use the model 'm2'");
+    expect((await runCli(['route', 'm1', '--fallbacks', 'm2'], env)).stderr).toContain("'--fallbacks <models>' needs --prompt");
   });
 });
 

@@ -12,8 +12,17 @@ interface Pick {
   candidates: Array<{ name: string; in_flight: number; load: number; routed: number; affinity_hits: number }>;
 }
 
+/** The error a request to a model or target would get. */
+type Unroutable = { error: { status: number; message: string } };
+
 /** A target of a model group: its pick, or the error a request to it would get. */
-type GroupTarget = { model: string; service?: string; weight: number; resolution: string } & (Pick | { error: { status: number; message: string } });
+type GroupTarget = { model: string; service?: string; weight: number; resolution: string } & (Pick | Unroutable);
+
+/** One model of a chain: the requested model or group, a group's fallback, or a fallback the request names. */
+interface ChainStep {
+  model: string;
+  targets: GroupTarget[];
+}
 
 /** Where the response a Responses API request continues is: the replica holding it, or the router, which keeps it; the model that made it. */
 interface PreviousResponse {
@@ -24,38 +33,59 @@ interface PreviousResponse {
   model: string | null;
 }
 
-/** A plain model's answer is one pick; a model group's, each model of its chain (the group, then its fallbacks). */
-export type PromptExplanation = { model: string; resolution: string; previous_response?: PreviousResponse } & (Pick | { chain: Array<{ model: string; targets: GroupTarget[] }> });
-
 /**
- * `token`: an API key or the admin token, for a router that requires keys. With `previousResponse`,
- * the prompt is a Responses API request's input continuing that response; else a chat request's.
+ * A plain model's answer is one pick (or, when a fallback the request names may take it instead,
+ * the error a request to the model gets); a model group's, each model of its chain (the group, then
+ * its fallbacks). Then the fallbacks the request names, as the router would try them.
  */
-export async function explainPrompt(url: string, model: string, prompt: string, token?: string, previousResponse?: string): Promise<PromptExplanation> {
+export type PromptExplanation = { model: string; resolution: string; client_fallbacks?: ChainStep[]; previous_response?: PreviousResponse } & (Pick | Unroutable | { chain: ChainStep[] });
+
+/** What the request names besides its model and prompt. */
+export interface PromptOptions {
+  /** An API key or the admin token, for a router that requires keys. */
+  token?: string;
+  /** The prompt is then a Responses API request's input continuing that response; else a chat request's. */
+  previousResponse?: string;
+  /** Models to fall back to (the body's `fallbacks`, as LiteLLM proxy clients send it). */
+  fallbacks?: string[];
+}
+
+export async function explainPrompt(url: string, model: string, prompt: string, { token, previousResponse, fallbacks }: PromptOptions = {}): Promise<PromptExplanation> {
   const request = previousResponse === undefined ? { model, messages: [{ role: 'user', content: prompt }] } : { model, input: prompt, previous_response_id: previousResponse };
-  return askRouter(`${url.replace(/\/+$/, '')}/route/explain`, token, (body) => typeof body.target === 'string' || Array.isArray(body.chain), {
+  const looksRight = (body: Record<string, unknown>) => typeof body.target === 'string' || Array.isArray(body.chain) || Array.isArray(body.client_fallbacks);
+  return askRouter(`${url.replace(/\/+$/, '')}/route/explain`, token, looksRight, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(request),
+    body: JSON.stringify(fallbacks === undefined ? request : { ...request, fallbacks }),
   });
 }
 
 export function formatPromptExplanation(answer: PromptExplanation): string {
   const previous = answer.previous_response ? [`  previous response: ${previousResponseLine(answer.previous_response)}`] : [];
-  if (!('chain' in answer)) return [`${answer.model} → ${answer.target}  (policy ${answer.policy})`, `  resolved: ${answer.resolution}`, ...previous, ...pickLines(answer, '  ')].join('\n');
-  const lines = [`${answer.model}  (${answer.resolution})`, ...previous];
-  answer.chain.forEach((step, index) => {
-    lines.push(index === 0 ? `group: ${step.model}` : `fallback: ${step.model}`);
-    for (const target of step.targets) {
-      const name = `  ${target.model}${target.service ? `@${target.service}` : ''} (weight ${target.weight})`;
-      if ('error' in target) {
-        lines.push(name, `    resolved: ${target.resolution}`, `    result: ${target.error.status} ${target.error.message}`);
-      } else {
-        lines.push(`${name} → ${target.target}  (policy ${target.policy})`, `    resolved: ${target.resolution}`, ...pickLines(target, '    '));
-      }
-    }
-  });
+  const lines: string[] = [];
+  if ('chain' in answer) {
+    lines.push(`${answer.model}  (${answer.resolution})`, ...previous);
+    answer.chain.forEach((step, index) => lines.push(...stepLines(index === 0 ? 'group' : 'fallback', step)));
+  } else if ('error' in answer) {
+    lines.push(answer.model, `  resolved: ${answer.resolution}`, `  result: ${answer.error.status} ${answer.error.message}`, ...previous);
+  } else {
+    lines.push(`${answer.model} → ${answer.target}  (policy ${answer.policy})`, `  resolved: ${answer.resolution}`, ...previous, ...pickLines(answer, '  '));
+  }
+  for (const step of answer.client_fallbacks ?? []) lines.push(...stepLines('client fallback', step));
   return lines.join('\n');
+}
+
+function stepLines(label: string, step: ChainStep): string[] {
+  const lines = [`${label}: ${step.model}`];
+  for (const target of step.targets) {
+    const name = `  ${target.model}${target.service ? `@${target.service}` : ''} (weight ${target.weight})`;
+    if ('error' in target) {
+      lines.push(name, `    resolved: ${target.resolution}`, `    result: ${target.error.status} ${target.error.message}`);
+    } else {
+      lines.push(`${name} → ${target.target}  (policy ${target.policy})`, `    resolved: ${target.resolution}`, ...pickLines(target, '    '));
+    }
+  }
+  return lines;
 }
 
 function pickLines(pick: Pick, indent: string): string[] {

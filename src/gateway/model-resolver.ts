@@ -86,9 +86,9 @@ export class ModelResolver {
     return this.group(model) !== undefined;
   }
 
-  /** The whole chain resolved at once, for explanations (a request resolves it step by step as it goes). */
-  resolveChain(model: string): ResolvedStep[] {
-    return this.steps(model).map((step) => ({ model: step.model, targets: step.targets.map((target) => ({ target, route: this.resolveTarget(target) })) }));
+  /** The whole chain (steps) resolved at once, for explanations (a request resolves it step by step as it goes). */
+  resolveChain(model: string, clientFallbacks?: readonly string[]): ResolvedStep[] {
+    return this.steps(model, clientFallbacks).map((step) => ({ model: step.model, targets: step.targets.map((target) => ({ target, route: this.resolveTarget(target) })) }));
   }
 
   /** How a group routes, in words: its weighted targets and fallbacks. */

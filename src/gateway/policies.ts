@@ -7,7 +7,7 @@ import type { ApiKeyLimits, ApiKeyRecord, ApiKeyStore, Revocation } from '../sto
 import { budgetExceeded, type CallerIdentifier, type Caller } from './caller.js';
 import type { Endpoint, InferenceRequest, Usage } from './inference-request.js';
 import type { ModelResolver } from './model-resolver.js';
-import { takeClientFallbacks } from './client-fallbacks.js';
+import { namedModels, takeClientFallbacks } from './client-fallbacks.js';
 import type { RateLimitStage, Reservation } from './rate-limit.js';
 import { replay, type CachePlan, type ResponseCacheStage } from './response-cache.js';
 import { writeApiError } from './relay.js';
@@ -104,9 +104,7 @@ export class GatewayPolicies {
     try {
       caller = this.identifier.identify(request.headers, res, request.endpoint === 'messages');
       takeClientFallbacks(request);
-      // A key limited to some models reaches no other through a fallback it names.
-      this.identifier.authorize(caller, request.model);
-      for (const fallback of request.fallbacks ?? []) this.identifier.authorize(caller, fallback);
+      for (const model of namedModels(request.model, request.fallbacks)) this.identifier.authorize(caller, model);
       cache = this.cache.plan(request);
     } catch (error) {
       if (!(error instanceof ApiError)) {

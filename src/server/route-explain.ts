@@ -2,8 +2,9 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Backend } from '../fleet/backend.js';
 import { continuationOf, continuationRefusal, continuedModelRefusal, seenBy, type BridgedResponses, type Continuation } from '../gateway/bridged-responses.js';
 import { modelRefusal, type Caller } from '../gateway/caller.js';
+import { clientFallbacks, namedModels } from '../gateway/client-fallbacks.js';
 import type { Endpoint } from '../gateway/inference-request.js';
-import { unroutableError, type ModelResolver } from '../gateway/model-resolver.js';
+import { unroutableError, type ModelResolver, type ResolvedStep } from '../gateway/model-resolver.js';
 import type { Route } from '../gateway/resolve.js';
 import { effectiveLoad } from '../routing/load.js';
 import type { PolicyTable } from '../routing/policy-table.js';
@@ -20,13 +21,16 @@ type Headers = Record<string, string | string[] | undefined>;
  * request would go to now and why, without sending it or changing any routing state. Headers such
  * as the session header are taken from this request, as they would be from the real one. A model
  * group is explained whole: each model of its chain (the group, then its fallbacks) with each
- * weighted target and the replica the policy would pick there. A Responses API body continuing a
+ * weighted target and the replica the policy would pick there. The fallbacks a body names
+ * (LiteLLM's `fallbacks`, see clientFallbacks) are explained the same way after the model's own
+ * chain (`client_fallbacks`), and make the answer an explanation rather than the model's error
+ * while one of them is routable, as they let the real request go on. A Responses API body continuing a
  * stored response (`previous_response_id`) is explained with where that response is
  * (`previous_response`: its id, the replica holding it and whether it decided the pick, whether the
  * router keeps it, the model that made it); where the real request would be refused for it (see
  * continuationRefusal), that refusal is the answer, as the request's would be. Asked with an API
- * key, the answer is that key's request's: a 403 for a model off its list, or for continuing a
- * response made with one (continuedModelRefusal).
+ * key, the answer is that key's request's: a 403 for a model off its list (its own or a fallback
+ * it names), or for continuing a response made with one (continuedModelRefusal).
  */
 export function registerRouteExplain(
   app: FastifyInstance,
@@ -41,11 +45,14 @@ export function registerRouteExplain(
   app.post('/route/explain', { onRequest: guard }, async (request) => {
     const endpoint = explainedEndpoint(request.body);
     const { model } = validateInference(endpoint, request.body, request.headers);
-    const reader = readerOf(request);
-    // Refused before it is routed, as the real request is (Policies.admit).
-    const notAllowed = modelRefusal(reader, model);
-    if (notAllowed) throw notAllowed;
     const body = request.body as Record<string, unknown>;
+    const fallbacks = clientFallbacks(body);
+    const reader = readerOf(request);
+    // Refused before it is routed, as the real request is (Policies.admit): for its model, or for a fallback it names.
+    for (const named of namedModels(model, fallbacks)) {
+      const notAllowed = modelRefusal(reader, named);
+      if (notAllowed) throw notAllowed;
+    }
     // A request continuing a stored response goes to the replica holding it, wherever that replica may serve (see AttemptRunner.holderChoice).
     const continued = endpoint === 'responses' ? continuedResponse(body) : undefined;
     const continuation = continued === undefined ? undefined : readableBy(await continuationOf(continued, responses, bridged), reader?.key?.id);
@@ -70,16 +77,7 @@ export function registerRouteExplain(
       refused ??= refusal;
       return { error: errorEntry(refusal) };
     };
-    // The same resolution a real request gets: groups and fallbacks, then registry, services and agents, prefix rules.
-    if (!resolver.isGroup(model)) {
-      const route = resolver.resolve(model);
-      if ('error' in route) throw route.error;
-      const explained = { model, resolution: route.reason, ...explainPick(model, route.backends) };
-      if (refused) throw refused;
-      return previous ? { ...explained, previous_response: previous } : explained;
-    }
-    const chain = resolver.resolveChain(model);
-    const explained = chain.map((step) => ({
+    const explainStep = (step: ResolvedStep) => ({
       model: step.model,
       targets: step.targets.map(({ target, route }) => ({
         model: target.model,
@@ -89,10 +87,28 @@ export function registerRouteExplain(
         // Picked by the group's own policy when it has one, as a real request's would be.
         ...explainTarget(target.model, route, (targetModel, backends) => explainPick(targetModel, backends, step.model)),
       })),
-    }));
-    if (!explained.some((step) => step.targets.some((target) => !('error' in target)))) throw refused ?? unroutableError(model, chain);
-    const answer = { model, resolution: resolver.describeGroup(model), chain: explained };
-    return previous ? { ...answer, previous_response: previous } : answer;
+    });
+    // The same resolution a real request gets: groups and fallbacks, then registry, services and agents, prefix rules.
+    const chain = resolver.resolveChain(model, fallbacks);
+    const ownSteps = resolver.steps(model).length;
+    let answer: object;
+    let targets: object[];
+    if (resolver.isGroup(model)) {
+      const steps = chain.slice(0, ownSteps).map(explainStep);
+      answer = { model, resolution: resolver.describeGroup(model), chain: steps };
+      targets = steps.flatMap((step) => step.targets);
+    } else {
+      const route = resolver.resolve(model);
+      answer = { model, resolution: route.reason, ...explainTarget(model, route, explainPick) };
+      // Its pick refused for the response it continues, a real request ends there, whatever fallbacks it names.
+      if (refused) throw refused;
+      targets = [answer];
+    }
+    // After the model's own chain, as a real request tries them (ModelResolver.steps leaves out those that chain holds).
+    const client = fallbacks && chain.slice(ownSteps).map(explainStep);
+    if (client) targets.push(...client.flatMap((step) => step.targets));
+    if (!targets.some((target) => !('error' in target))) throw refused ?? unroutableError(model, chain);
+    return { ...answer, ...(client ? { client_fallbacks: client } : {}), ...(previous ? { previous_response: previous } : {}) };
   });
 }
 
