@@ -344,6 +344,18 @@ describe('Anthropic provider (a fake Messages API behind the router)', () => {
       });
     });
 
+    it('sends a schema whose union or properties hold more schemas than a function call takes arguments (300,000), as any other', async () => {
+      const variants = Array.from({ length: 300_000 }, (_, at) => ({ const: at }));
+      const wide = { type: 'object', properties: { pick: { anyOf: variants } }, required: ['pick'], additionalProperties: false };
+      fake.reply({ status: 200, json: anthropicMessage([{ type: 'text', text: '{"pick":1}' }], 'end_turn') });
+      await client.chat.completions.create({ model: 'claude-opus-4-7', messages: ask, response_format: { type: 'json_schema', json_schema: { name: 'pick', schema: wide } } });
+      expect((fake.last().body.output_config as { format: unknown }).format).toEqual({ type: 'json_schema', schema: wide });
+      const many = { type: 'object', properties: Object.fromEntries(variants.map((variant, at) => [`p${at}`, variant])), additionalProperties: false };
+      fake.reply({ status: 200, json: anthropicMessage([{ type: 'tool_use', id: 'toolu_many', name: 'many', input: {} }], 'tool_use') });
+      await client.chat.completions.create({ model: 'claude-opus-4-7', messages: ask, tools: [{ type: 'function', function: { name: 'many', parameters: many, strict: true } }] });
+      expect(fake.last().body.tools).toEqual([{ name: 'many', input_schema: many, strict: true }]);
+    });
+
     it("makes an older model call LiteLLM's json_tool_call with the schema, and answers with its input as the content, finish_reason stop", async () => {
       fake.reply({ status: 200, json: anthropicMessage([answerCall], 'tool_use') });
       const completion = await client.chat.completions.parse({ model: 'claude-x', messages: ask, response_format: format });
