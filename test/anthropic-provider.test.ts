@@ -356,6 +356,19 @@ describe('Anthropic provider (a fake Messages API behind the router)', () => {
       expect(fake.last().body.tools).toEqual([{ name: 'many', input_schema: many, strict: true }]);
     });
 
+    it('asks through the answer tool, the schema as sent, where the copies of what references refer to would repeat a large schema hundreds of times', async () => {
+      // each level refers to the next twice with a description; the last is an enum of 20,000 values, copied some 800 times
+      const $defs = Object.fromEntries(Array.from({ length: 9 }, (_, level) => [`W${level}`, level === 8
+        ? { enum: Array.from({ length: 20_000 }, (_, at) => `value ${at}`) }
+        : { type: 'object', properties: { a: { $ref: `#/$defs/W${level + 1}`, description: 'a' }, b: { $ref: `#/$defs/W${level + 1}`, description: 'b' } } }]));
+      const schema = { type: 'object', properties: { top: { $ref: '#/$defs/W0', description: 'top' } }, $defs };
+      fake.reply({ status: 200, json: anthropicMessage([{ ...answerCall, input: {} }], 'tool_use') });
+      const completion = await client.chat.completions.create({ model: 'claude-opus-4-7', messages: ask, response_format: { type: 'json_schema', json_schema: { name: 'wide', schema } } });
+      expect(completion.choices[0]!.message.content).toBe('{}');
+      expect(fake.last().body).not.toHaveProperty('output_config');
+      expect(fake.last().body.tools).toEqual([{ name: 'json_tool_call', description: expect.any(String), input_schema: schema }]);
+    });
+
     it("makes an older model call LiteLLM's json_tool_call with the schema, and answers with its input as the content, finish_reason stop", async () => {
       fake.reply({ status: 200, json: anthropicMessage([answerCall], 'tool_use') });
       const completion = await client.chat.completions.parse({ model: 'claude-x', messages: ask, response_format: format });
