@@ -39,8 +39,8 @@ const COPIED_PARTS = 10_000;
 /**
  * How much of the client's schema, as JSON, the copies of referenced schemas may repeat. COPIED_PARTS
  * counts schema objects, but one object may be as large as the body (thousands of properties, a long
- * enum, `examples`), and 10,000 copies of one would not fit in memory: each copy is counted at the
- * length of the schema it copies. Copies of schemas written by hand or by Pydantic or zod stay far shorter.
+ * enum, `examples`), and 10,000 copies of one would not fit in memory: each copy is counted at its
+ * length, the schema it copies with the keywords beside the reference. Copies of schemas written by hand or by Pydantic or zod stay far shorter.
  */
 const COPIED_CHARS = 1_000_000;
 
@@ -130,7 +130,8 @@ function rewrittenObject(schema: Record<string, unknown>, rewrite: Rewrite): unk
     const beside = Object.keys(schema).some((keyword) => keyword !== '$ref' && !DEFINITIONS.has(keyword));
     // The keywords beside win where both say one (a field's own description over its type's), as OpenAI's SDK merges them.
     if (beside && isJsonObject(target)) {
-      return copied(target, rewrite) ? rewritten({ ...target, ...Object.fromEntries(Object.entries(schema).filter(([keyword]) => keyword !== '$ref')) }, rewrite) : schema;
+      const merged = { ...target, ...Object.fromEntries(Object.entries(schema).filter(([keyword]) => keyword !== '$ref')) };
+      return copied(merged, rewrite) ? rewritten(merged, rewrite) : schema;
     }
     // Alone, or referring outside the document (which Anthropic refuses), the reference goes with its definitions only, as Anthropic's SDK sends it.
     return Object.fromEntries(Object.entries(schema).filter(([keyword]) => keyword === '$ref' || DEFINITIONS.has(keyword)).map(([keyword, value]) => [keyword, keyword === '$ref' ? value : rewrittenEach(value, rewrite)]));
@@ -210,19 +211,22 @@ function dereferenced(schema: unknown, rewrite: Rewrite): unknown {
   while (isJsonObject(part) && part.$ref !== undefined) {
     const target = resolveRef(rewrite.root, part.$ref);
     // each step counts as a copy, which also ends a chain that decodableParts would have refused as a loop
-    if (!isJsonObject(target) || --rewrite.left < 0 || !copied(target, rewrite)) {
+    if (!isJsonObject(target) || --rewrite.left < 0) {
       rewrite.left = -1;
       return schema;
     }
     const { $ref: _followed, ...beside } = part;
-    part = { ...target, ...beside };
+    const copy = { ...target, ...beside };
+    // counted whole, the keywords gathered along the chain with the target's: each step copies them all again
+    if (!copied(copy, rewrite)) return schema;
+    part = copy;
   }
   return part;
 }
 
-/** Whether `target` may be copied once more within COPIED_CHARS, which the copy is counted against; past them the rewrite stops. */
-function copied(target: Record<string, unknown>, rewrite: Rewrite): boolean {
-  rewrite.charsLeft -= JSON.stringify(target).length;
+/** Whether `copy` may be made once more within COPIED_CHARS, which it is counted against; past them the rewrite stops. */
+function copied(copy: Record<string, unknown>, rewrite: Rewrite): boolean {
+  rewrite.charsLeft -= JSON.stringify(copy).length;
   if (rewrite.charsLeft < 0) rewrite.left = -1;
   return rewrite.left >= 0;
 }
