@@ -344,6 +344,39 @@ describe('Anthropic provider (a fake Messages API behind the router)', () => {
       });
     });
 
+    it('sends a schema whose union or properties hold more schemas than a function call takes arguments (300,000), as any other', async () => {
+      const variants = Array.from({ length: 300_000 }, (_, at) => ({ const: at }));
+      const wide = { type: 'object', properties: { pick: { anyOf: variants } }, required: ['pick'], additionalProperties: false };
+      fake.reply({ status: 200, json: anthropicMessage([{ type: 'text', text: '{"pick":1}' }], 'end_turn') });
+      await client.chat.completions.create({ model: 'claude-opus-4-7', messages: ask, response_format: { type: 'json_schema', json_schema: { name: 'pick', schema: wide } } });
+      expect((fake.last().body.output_config as { format: unknown }).format).toEqual({ type: 'json_schema', schema: wide });
+      const many = { type: 'object', properties: Object.fromEntries(variants.map((variant, at) => [`p${at}`, variant])), additionalProperties: false };
+      fake.reply({ status: 200, json: anthropicMessage([{ type: 'tool_use', id: 'toolu_many', name: 'many', input: {} }], 'tool_use') });
+      await client.chat.completions.create({ model: 'claude-opus-4-7', messages: ask, tools: [{ type: 'function', function: { name: 'many', parameters: many, strict: true } }] });
+      expect(fake.last().body.tools).toEqual([{ name: 'many', input_schema: many, strict: true }]);
+    });
+
+    it('asks through the answer tool, the schema as sent, where the copies of what references refer to would repeat a large schema hundreds of times, or a chain of references gathers keywords', async () => {
+      // each level refers to the next twice with a description; the last is an enum of 20,000 values, copied some 800 times
+      const $defs = Object.fromEntries(Array.from({ length: 9 }, (_, level) => [`W${level}`, level === 8
+        ? { enum: Array.from({ length: 20_000 }, (_, at) => `value ${at}`) }
+        : { type: 'object', properties: { a: { $ref: `#/$defs/W${level + 1}`, description: 'a' }, b: { $ref: `#/$defs/W${level + 1}`, description: 'b' } } }]));
+      const schema = { type: 'object', properties: { top: { $ref: '#/$defs/W0', description: 'top' } }, $defs };
+      fake.reply({ status: 200, json: anthropicMessage([{ ...answerCall, input: {} }], 'tool_use') });
+      const completion = await client.chat.completions.create({ model: 'claude-opus-4-7', messages: ask, response_format: { type: 'json_schema', json_schema: { name: 'wide', schema } } });
+      expect(completion.choices[0]!.message.content).toBe('{}');
+      expect(fake.last().body).not.toHaveProperty('output_config');
+      expect(fake.last().body.tools).toEqual([{ name: 'json_tool_call', description: expect.any(String), input_schema: schema }]);
+
+      // an allOf's reference to a reference, 5,000 long, each with a keyword of its own that each step copies again
+      const chain = Object.fromEntries(Array.from({ length: 5_001 }, (_, at) => [`G${at}`, at === 5_000 ? { type: 'string' } : { $ref: `#/x-chain/G${at + 1}`, [`x-${at}`]: at }]));
+      const gathering = { type: 'object', properties: { top: { allOf: [{ $ref: '#/x-chain/G0' }] } }, 'x-chain': chain };
+      fake.reply({ status: 200, json: anthropicMessage([{ ...answerCall, input: {} }], 'tool_use') });
+      await client.chat.completions.create({ model: 'claude-opus-4-7', messages: ask, response_format: { type: 'json_schema', json_schema: { name: 'gathering', schema: gathering } } });
+      expect(fake.last().body).not.toHaveProperty('output_config');
+      expect(fake.last().body.tools).toEqual([{ name: 'json_tool_call', description: expect.any(String), input_schema: gathering }]);
+    });
+
     it("makes an older model call LiteLLM's json_tool_call with the schema, and answers with its input as the content, finish_reason stop", async () => {
       fake.reply({ status: 200, json: anthropicMessage([answerCall], 'tool_use') });
       const completion = await client.chat.completions.parse({ model: 'claude-x', messages: ask, response_format: format });

@@ -416,6 +416,23 @@ describe('the Anthropic Messages API through the router (a simulated engine, an 
     ]);
   });
 
+  it('reads a schema whose union holds more schemas than a function call takes arguments (300,000 variants), as any other', async () => {
+    const wide = { type: 'object', properties: { pick: { anyOf: Array.from({ length: 300_000 }, (_, at) => ({ const: at })) } }, required: ['pick'], additionalProperties: false };
+    replies.push(completion({ content: '{"pick":1}' }, 'stop'));
+    const answered = await postJson(`${router.url}/v1/messages`, { model: 'chat-model', max_tokens: 64, messages: [{ role: 'user', content: 'Pick.' }], output_config: { format: { type: 'json_schema', schema: wide } } });
+    expect(answered.status).toBe(200);
+    expect(received.at(-1)!.response_format).toMatchObject({ json_schema: { strict: true } });
+  });
+
+  it('checks a schema of 300,000 properties, every one required, for strict mode in one pass over them (searching required for each name held the router for most of a minute)', async () => {
+    const properties = Object.fromEntries(Array.from({ length: 300_000 }, (_, at) => [`p${at}`, { type: 'string' }]));
+    const schema = { type: 'object', properties, required: Object.keys(properties), additionalProperties: false };
+    replies.push(completion({ content: 'Done.' }, 'stop'));
+    const answered = await postJson(`${router.url}/v1/messages`, { model: 'chat-model', max_tokens: 64, messages: [{ role: 'user', content: 'Fill.' }], tools: [{ name: 'fill', input_schema: schema, strict: true }] });
+    expect(answered.status).toBe(200);
+    expect(received.at(-1)!.tools).toMatchObject([{ function: { name: 'fill', strict: true } }]);
+  });
+
   it("refuses a structured output format Anthropic would refuse with Anthropic's 400 before routing: not an object, another type than json_schema, a schema that is not an object", async () => {
     const refused: Array<[Record<string, unknown>, RegExp]> = [];
     for (const [field, wrap] of [['output_config.format', (format: unknown) => ({ output_config: { format } })], ['output_format', (format: unknown) => ({ output_format: format })]] as const) {

@@ -457,6 +457,15 @@ describe("structured output schemas for Anthropic's constrained decoding (strict
     });
     expect(strictSchema(chain(20_000, ($ref) => ({ $ref, description: 'next' })))).toBeUndefined();
     expect(strictSchema(chain(20_000, ($ref) => ({ type: 'object', properties: { next: { $ref } } })))).toBeDefined();
+    // few objects copied, each as large as a body allows: a long enum, copied some 800 times (fewer objects than COPIED_PARTS)
+    const wide = Object.fromEntries(Array.from({ length: 9 }, (_, level) => [`W${level}`, level === 8
+      ? { enum: Array.from({ length: 20_000 }, (_, at) => `value ${at}`) }
+      : { type: 'object', properties: { a: { $ref: `#/$defs/W${level + 1}`, description: 'a' }, b: { $ref: `#/$defs/W${level + 1}`, description: 'b' } } }]));
+    expect(strictSchema({ type: 'object', properties: { top: { $ref: '#/$defs/W0', description: 'top' } }, $defs: wide })).toBeUndefined();
+    // an allOf's reference to a reference, each with a keyword of its own: each step copies the keywords gathered so far again
+    // (kept under a keyword that is only described, where no other rewrite follows the chain)
+    const gathering = Object.fromEntries(Array.from({ length: 5_001 }, (_, at) => [`G${at}`, at === 5_000 ? { type: 'string' } : { $ref: `#/x-chain/G${at + 1}`, [`x-${at}`]: at }]));
+    expect(strictSchema({ type: 'object', properties: { top: { allOf: [{ $ref: '#/x-chain/G0' }] } }, 'x-chain': gathering })).toBeUndefined();
     // a few levels copy fine
     const few = { type: 'object', properties: { top: { $ref: '#/$defs/L37', description: 'top' } }, $defs: Object.fromEntries(Object.entries($defs).slice(37)) };
     expect(strictSchema(few)?.properties).toEqual({ top: { type: 'object', description: 'top', additionalProperties: false, properties: {

@@ -179,6 +179,14 @@ describe('calls on a stored response (retrieve, input items, cancel, delete) rea
     const other = await fetch(`${router.url}/v1/responses/resp_nobody/other`);
     expect(other.status).toBe(404);
     expect(((await other.json()) as { error: { code: string } }).error.code).toBe('unknown_route');
+    // Nor is its whole path repeated where it is not valid percent-encoding, or no route.
+    for (const [path, status, code] of [[`${long}%FF`, 400, 'invalid_url'], [`${long}/other`, 404, 'unknown_route']] as const) {
+      const answer = await fetch(`${router.url}/v1/responses/${path}`);
+      expect(answer.status, code).toBe(status);
+      const { error } = (await answer.json()) as { error: { message: string; code: string } };
+      expect(error).toMatchObject({ code, message: expect.stringContaining(`/v1/responses/${long.slice(0, 40)}`) });
+      expect(error.message.length, code).toBeLessThan(300);
+    }
   });
 
   it("checks a retrieve's query as OpenAI documents it, before asking the holder: include values of its enum, stream a boolean spelled true or false, starting_after a sequence number", async () => {

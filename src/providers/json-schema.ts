@@ -22,17 +22,18 @@ const SCHEMA_LISTS = ['anyOf', 'oneOf', 'allOf', 'prefixItems'];
  * part that is no schema (undefined). `additionalProperties: false` holds none.
  */
 export function subschemas(schema: Record<string, unknown>): unknown[] {
-  const parts: unknown[] = [];
+  // gathered as lists and flattened, not pushed spread: a list may hold more schemas than a call takes arguments
+  const groups: unknown[][] = [];
   for (const keyword of SCHEMA_MAPS) {
-    if (Object.hasOwn(schema, keyword)) parts.push(...(isJsonObject(schema[keyword]) ? Object.values(schema[keyword]) : [undefined]));
+    if (Object.hasOwn(schema, keyword)) groups.push(isJsonObject(schema[keyword]) ? Object.values(schema[keyword]) : [undefined]);
   }
   for (const keyword of SCHEMA_LISTS) {
-    if (Object.hasOwn(schema, keyword)) parts.push(...(Array.isArray(schema[keyword]) ? schema[keyword] : [undefined]));
+    if (Object.hasOwn(schema, keyword)) groups.push(Array.isArray(schema[keyword]) ? schema[keyword] : [undefined]);
   }
-  if (Object.hasOwn(schema, 'items')) parts.push(...(Array.isArray(schema.items) ? schema.items : [schema.items]));
-  if (isJsonObject(schema.additionalProperties)) parts.push(schema.additionalProperties);
-  if (Object.hasOwn(schema, 'not')) parts.push(schema.not);
-  return parts;
+  if (Object.hasOwn(schema, 'items')) groups.push(Array.isArray(schema.items) ? schema.items : [schema.items]);
+  if (isJsonObject(schema.additionalProperties)) groups.push([schema.additionalProperties]);
+  if (Object.hasOwn(schema, 'not')) groups.push([schema.not]);
+  return groups.flat();
 }
 
 /**

@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Endpoint } from '../gateway/inference-request.js';
 import { apiErrorBody, writeApiError } from '../gateway/relay.js';
-import { ApiError } from './errors.js';
+import { ApiError, echoed } from './errors.js';
 import { errorShapeOf } from './inference-routes.js';
 import { bodyTooLarge, isDrainingAnsweredRequest } from './read-body.js';
 
@@ -15,7 +15,7 @@ import { bodyTooLarge, isDrainingAnsweredRequest } from './read-body.js';
 export function registerErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler((error: RouteFailure, request, reply) => sendApiError(request, reply, answerOf(error, request)));
   app.setNotFoundHandler((request, reply) => {
-    sendApiError(request, reply, new ApiError(404, `Unknown route: ${request.method} ${request.url}`, 'invalid_request_error', 'unknown_route'));
+    sendApiError(request, reply, new ApiError(404, `Unknown route: ${request.method} ${echoed(request.url)}`, 'invalid_request_error', 'unknown_route'));
   });
 }
 
@@ -49,9 +49,9 @@ function fromFastifyError(error: RouteFailure): ApiError {
   return new ApiError(status, status === 500 ? 'Internal router error' : error.message, status >= 500 ? 'server_error' : 'invalid_request_error');
 }
 
-/** Requests Fastify cannot route at all (a path that is not valid percent-encoding). */
-export function frameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
-  sendApiError(request, reply, new ApiError(400, error.message, 'invalid_request_error', 'invalid_url'));
+/** Requests Fastify cannot route at all (a path that is not valid percent-encoding), answered with the start of the path, as Fastify's message would repeat it whole. */
+export function frameworkErrors(_error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  sendApiError(request, reply, new ApiError(400, `'${echoed(request.url)}' is not a valid url component`, 'invalid_request_error', 'invalid_url'));
 }
 
 /**

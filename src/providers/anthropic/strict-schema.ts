@@ -18,13 +18,13 @@ import { isObjectSchema, resolveRef, subschemas } from '../json-schema.js';
  * object (a boolean schema, a tuple's `items` array) goes as sent, and Anthropic judges it.
  *
  * Undefined when no rewrite keeps the schema's meaning (see decodableParts, dereferenced), or when the copies
- * of what references refer to would pass COPIED_PARTS or MAX_DEPTH: the caller then asks without
+ * of what references refer to would pass COPIED_PARTS, COPIED_CHARS or MAX_DEPTH: the caller then asks without
  * constrained decoding, the schema as sent.
  */
 export function strictSchema(schema: Record<string, unknown>): Record<string, unknown> | undefined {
   const parts = decodableParts(schema);
   if (parts === undefined) return undefined;
-  const rewrite: Rewrite = { root: schema, left: parts + COPIED_PARTS, depth: 0 };
+  const rewrite: Rewrite = { root: schema, left: parts + COPIED_PARTS, charsLeft: COPIED_CHARS, depth: 0 };
   const built = rewritten(schema, rewrite) as Record<string, unknown>;
   return rewrite.left >= 0 ? built : undefined;
 }
@@ -37,6 +37,14 @@ export function strictSchema(schema: Record<string, unknown>): Record<string, un
 const COPIED_PARTS = 10_000;
 
 /**
+ * How much of the client's schema, as JSON, the copies of referenced schemas may repeat. COPIED_PARTS
+ * counts schema objects, but one object may be as large as the body (thousands of properties, a long
+ * enum, `examples`), and 10,000 copies of one would not fit in memory: each copy is counted at its
+ * length, the schema it copies with the keywords beside the reference. Copies of schemas written by hand or by Pydantic or zod stay far shorter.
+ */
+const COPIED_CHARS = 1_000_000;
+
+/**
  * How deep the schema built may nest, copies included: deeper than any request body may (128
  * levels), far shallower than the call stack, which a chain of references copied would exhaust.
  */
@@ -47,6 +55,8 @@ interface Rewrite {
   root: Record<string, unknown>;
   /** How many more schema objects may be built: below 0, the rewrite has stopped. */
   left: number;
+  /** How many more characters of the client's schema the copies may repeat (see COPIED_CHARS). */
+  charsLeft: number;
   /** How deep the schema object being built is. */
   depth: number;
 }
@@ -119,7 +129,10 @@ function rewrittenObject(schema: Record<string, unknown>, rewrite: Rewrite): unk
     const target = resolveRef(rewrite.root, schema.$ref);
     const beside = Object.keys(schema).some((keyword) => keyword !== '$ref' && !DEFINITIONS.has(keyword));
     // The keywords beside win where both say one (a field's own description over its type's), as OpenAI's SDK merges them.
-    if (beside && isJsonObject(target)) return rewritten({ ...target, ...Object.fromEntries(Object.entries(schema).filter(([keyword]) => keyword !== '$ref')) }, rewrite);
+    if (beside && isJsonObject(target)) {
+      const merged = { ...target, ...Object.fromEntries(Object.entries(schema).filter(([keyword]) => keyword !== '$ref')) };
+      return copied(merged, rewrite) ? rewritten(merged, rewrite) : schema;
+    }
     // Alone, or referring outside the document (which Anthropic refuses), the reference goes with its definitions only, as Anthropic's SDK sends it.
     return Object.fromEntries(Object.entries(schema).filter(([keyword]) => keyword === '$ref' || DEFINITIONS.has(keyword)).map(([keyword, value]) => [keyword, keyword === '$ref' ? value : rewrittenEach(value, rewrite)]));
   }
@@ -203,9 +216,19 @@ function dereferenced(schema: unknown, rewrite: Rewrite): unknown {
       return schema;
     }
     const { $ref: _followed, ...beside } = part;
-    part = { ...target, ...beside };
+    const copy = { ...target, ...beside };
+    // counted whole, the keywords gathered along the chain with the target's: each step copies them all again
+    if (!copied(copy, rewrite)) return schema;
+    part = copy;
   }
   return part;
+}
+
+/** Whether `copy` may be made once more within COPIED_CHARS, which it is counted against; past them the rewrite stops. */
+function copied(copy: Record<string, unknown>, rewrite: Rewrite): boolean {
+  rewrite.charsLeft -= JSON.stringify(copy).length;
+  if (rewrite.charsLeft < 0) rewrite.left = -1;
+  return rewrite.left >= 0;
 }
 
 function rewrittenEach(schemas: unknown, rewrite: Rewrite): unknown {

@@ -38,5 +38,7 @@ function everyPartStrict(schema: unknown): boolean {
 function isClosed(schema: Record<string, unknown>): boolean {
   const { properties, required } = schema;
   const names = isJsonObject(properties) ? Object.keys(properties) : [];
-  return schema.additionalProperties === false && names.every((name) => Array.isArray(required) && required.includes(name));
+  // a set, not a search of the list for each name: both may be as long as the body allows
+  const listed = new Set(Array.isArray(required) ? required : []);
+  return schema.additionalProperties === false && names.every((name) => listed.has(name));
 }
