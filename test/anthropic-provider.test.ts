@@ -520,6 +520,7 @@ describe('Anthropic provider (a fake Messages API behind the router)', () => {
         [{ response_format: { type: 'xml' } }, 'response_format.type', 'invalid_value'],
         [{ response_format: { type: 'json_schema' } }, 'response_format.json_schema', 'missing_required_parameter'],
         [{ response_format: { type: 'json_schema', json_schema: { name: 'city', schema: 'object' } } }, 'response_format.json_schema.schema', 'invalid_value'],
+        [{ response_format: { type: 'json_schema', json_schema: { name: 'city', strict: 'yes', schema: { type: 'object' } } } }, 'response_format.json_schema.strict', 'invalid_type'],
         [{ response_format: format, tools: [{ type: 'function', function: { name: 'json_tool_call', parameters: { type: 'object' } } }] }, 'tools', 'invalid_value'],
         [{ response_format: { type: 'json_object' }, tools: [{ type: 'function', function: { name: 'json_tool_call', parameters: { type: 'object' } } }] }, 'tools', 'invalid_value'],
       ];

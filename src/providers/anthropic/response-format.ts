@@ -51,6 +51,10 @@ export function answerSchema(format: unknown): Fields | undefined {
     case 'json_schema': {
       const { json_schema: jsonSchema } = format;
       if (!isJsonObject(jsonSchema)) throw badRequest("Missing required parameter: 'response_format.json_schema'", 'response_format.json_schema', 'missing_required_parameter');
+      // Anthropic would be asked for it all the same: refused as OpenAI refuses it, so that a client mistake shows against any target.
+      if (jsonSchema.strict !== undefined && jsonSchema.strict !== null && typeof jsonSchema.strict !== 'boolean') {
+        throw badRequest("Invalid type for 'response_format.json_schema.strict': expected a boolean", 'response_format.json_schema.strict', 'invalid_type');
+      }
       if (!isJsonObject(jsonSchema.schema)) {
         throw badRequest("Invalid 'response_format.json_schema.schema': Anthropic needs a JSON Schema object to hold the answer to", 'response_format.json_schema.schema', 'invalid_value');
       }
