@@ -128,9 +128,8 @@ function rewrittenObject(schema: Record<string, unknown>, rewrite: Rewrite): unk
   if (schema.$ref !== undefined) {
     const target = resolveRef(rewrite.root, schema.$ref);
     const beside = Object.keys(schema).some((keyword) => keyword !== '$ref' && !DEFINITIONS.has(keyword));
-    // The keywords beside win where both say one (a field's own description over its type's), as OpenAI's SDK merges them.
     if (beside && isJsonObject(target)) {
-      const merged = { ...target, ...Object.fromEntries(Object.entries(schema).filter(([keyword]) => keyword !== '$ref')) };
+      const merged = replacedReference(schema, target);
       return copied(merged, rewrite) ? rewritten(merged, rewrite) : schema;
     }
     // Alone, or referring outside the document (which Anthropic refuses), the reference goes with its definitions only, as Anthropic's SDK sends it.
@@ -202,7 +201,7 @@ function rewrittenObject(schema: Record<string, unknown>, rewrite: Rewrite): unk
 
 /**
  * `schema` with the reference it is replaced by the schema it refers to within the document, the
- * keywords beside it over that schema (as rewrittenObject merges them), until it is no reference.
+ * keywords beside it over that schema (replacedReference), until it is no reference.
  * A reference to nothing in the document (another document's, a boolean schema) stops the
  * rewrite: Anthropic would refuse it there, and the schema keeps its meaning only as sent.
  */
@@ -215,13 +214,18 @@ function dereferenced(schema: unknown, rewrite: Rewrite): unknown {
       rewrite.left = -1;
       return schema;
     }
-    const { $ref: _followed, ...beside } = part;
-    const copy = { ...target, ...beside };
+    const copy = replacedReference(part, target);
     // counted whole, the keywords gathered along the chain with the target's: each step copies them all again
     if (!copied(copy, rewrite)) return schema;
     part = copy;
   }
   return part;
+}
+
+/** The schema a reference refers to with the keywords beside the reference over it, which win where both say one (a field's own description over its type's), as OpenAI's SDK merges them. */
+function replacedReference(reference: Record<string, unknown>, target: Record<string, unknown>): Record<string, unknown> {
+  const { $ref: _replaced, ...beside } = reference;
+  return { ...target, ...beside };
 }
 
 /** Whether `copy` may be made once more within COPIED_CHARS, which it is counted against; past them the rewrite stops. */
